@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { readEnv } from '../../config/env.js';
+import { loadConfig } from '../../config/load.js';
+import { readDeadLetters } from '../../ingest/journal.js';
+import { printJson } from '../output.js';
+
+export function registerDeadLetterCommands(program: Command): void {
+  program
+    .command('deadletters')
+    .description('rejected payloads with their reason codes, newest first')
+    .option('--reason <code>', 'only this reason code, e.g. TJ_UNKNOWN_STATION')
+    .option('--station <id>', 'only this station (as named by the topic)')
+    .option('--limit <n>', 'at most this many', '20')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { reason?: string; station?: string; limit: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${opts.limit}`);
+      const env = readEnv();
+      const { settings } = loadConfig();
+      const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+      try {
+        await redis.connect();
+        const list = await readDeadLetters(redis, settings.journal.dead_letter_stream, { limit, reason: opts.reason, station: opts.station });
+        for (const d of list) {
+          if (opts.json) printJson(d);
+          else process.stdout.write(`${new Date(d.receivedAt).toISOString()}  ${d.reason}  ${d.topic}  ${d.message}\n    ${d.encoding === 'utf8' ? d.payload.slice(0, 200) : `(base64) ${d.payload.slice(0, 200)}`}\n`);
+        }
+        if (!opts.json && list.length === 0) process.stdout.write('no dead letters\n');
+      } finally {
+        redis.disconnect();
+      }
+    });
+}

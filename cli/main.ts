@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+import { registerConfigCommands } from './commands/config.js';
+import { registerDeadLetterCommands } from './commands/deadletters.js';
+import { registerHj212Commands } from './commands/hj212.js';
+import { registerIngestCommand } from './commands/ingest.js';
+import { registerStationsCommands } from './commands/stations.js';
+import { reportError } from './output.js';
+
+const program = new Command('tuojiang')
+  .description('Tuojiang basin joint water/air monitoring: ingest, threshold checks, joint alerts')
+  .showHelpAfterError();
+
+registerIngestCommand(program);
+registerConfigCommands(program);
+registerStationsCommands(program);
+registerHj212Commands(program);
+registerDeadLetterCommands(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.exit(reportError(e));
+});

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { TuojiangError } from '../lib/errors.js';
+
+/**
+ * Endpoints and secrets come from the environment only (never from files in the repository).
+ * Defaults point at local services so a developer machine works out of the box.
+ */
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, { message: `a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` });
+
+export const EnvSchema = z.object({
+  MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).default('mqtt://127.0.0.1:1883'),
+  MQTT_USERNAME: z.string().min(1).optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  INFLUX_URL: url(['http:', 'https:']).default('http://127.0.0.1:8086'),
+  INFLUX_DB: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a database name of letters, digits, _ and -').default('tuojiang'),
+  INFLUX_USER: z.string().min(1).optional(),
+  INFLUX_PASSWORD: z.string().optional(),
+  INFLUX_TOKEN: z.string().min(1).optional(),
+  TUOJIANG_INSTANCE: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -').optional(),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+});
+
+export type Env = z.output<typeof EnvSchema>;
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  const r = EnvSchema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => {
+      const key = String(i.path[0]);
+      const found = env[key];
+      // Never echo secrets back into logs.
+      const shown = /PASSWORD|TOKEN/.test(key) ? '(hidden)' : JSON.stringify(found);
+      return `${key}: expected ${i.message}; found ${shown}`;
+    });
+    throw new TuojiangError('ENV_INVALID', `invalid environment:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}

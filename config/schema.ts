@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { PARAMETER_BY_KEY } from '../lib/parameters.js';
+import { SUPPORTED_UNITS, conversionFactor, type Unit } from '../lib/units.js';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a lower-case id of letters, digits and dashes');
+const names = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict();
+const paramKey = z.string().refine((k) => PARAMETER_BY_KEY.has(k), { message: 'a canonical parameter key (README, Wire contract)' });
+
+export const StationSchema = z
+  .object({
+    id,
+    name: names,
+    city: id,
+    kind: z.enum(['water', 'air']),
+    river: id.optional(),
+    river_km: z.number().nonnegative().optional(),
+    coordinates: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).strict(),
+    mn: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'an HJ 212 MN (24 hex characters by the standard; up to 32 letters/digits accepted)'),
+    target_class: z.enum(['I', 'II', 'III', 'IV', 'V']).optional(),
+    waterbody: z.enum(['river', 'lake']).optional(),
+    boundary: z.boolean().default(false),
+    drinking_water_intake: z.boolean().default(false),
+    shared_with: z.array(id).default([]),
+    units: z.record(paramKey, z.enum(SUPPORTED_UNITS)).default({}),
+    factor_codes: z.record(z.string().min(1), paramKey).default({}),
+    ignore_factors: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.kind === 'water') {
+      for (const k of ['river', 'river_km', 'target_class'] as const) {
+        if (s[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `required for a water station` });
+      }
+    }
+    for (const [param] of Object.entries(s.units)) {
+      const info = PARAMETER_BY_KEY.get(param);
+      if (info && info.medium !== s.kind) ctx.addIssue({ code: 'custom', path: ['units', param], message: `${param} is a ${info.medium} parameter, but the station is ${s.kind}` });
+      else if (info && conversionFactor(s.units[param] as Unit, info.unit) === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['units', param], message: `${s.units[param]} cannot be converted to ${param}'s unit ${info.unit}` });
+      }
+    }
+  });
+
+export const RegistrySchema = z
+  .object({
+    version: z.literal(1),
+    cities: z.record(id, names),
+    rivers: z.record(id, names).default({}),
+    stations: z.array(StationSchema).min(1),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const seenId = new Map<string, number>();
+    const seenMn = new Map<string, number>();
+    r.stations.forEach((s, i) => {
+      if (seenId.has(s.id)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'id'], message: `duplicate station id "${s.id}" (first at stations[${seenId.get(s.id)}])` });
+      seenId.set(s.id, i);
+      const mn = s.mn.toUpperCase();
+      if (seenMn.has(mn)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'mn'], message: `duplicate MN "${s.mn}" (first at stations[${seenMn.get(mn)}])` });
+      seenMn.set(mn, i);
+      if (!(s.city in r.cities)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'city'], message: `unknown city "${s.city}"; expected one of ${Object.keys(r.cities).join(', ')}` });
+      if (s.river && !(s.river in r.rivers)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'river'], message: `unknown river "${s.river}"; expected one of ${Object.keys(r.rivers).join(', ')}` });
+      s.shared_with.forEach((c, j) => {
+        if (!(c in r.cities)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'shared_with', j], message: `unknown city "${c}"` });
+      });
+    });
+  });
+
+export const SettingsSchema = z
+  .object({
+    mqtt: z
+      .object({
+        topic_prefix: z.string().regex(/^[^#+$/][^#+]*$/, 'a topic prefix without wildcards').default('tuojiang'),
+        subscriptions: z.array(z.string().min(1)).min(1).default(['tuojiang/water/+', 'tuojiang/air/+']),
+        share_group: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tuojiang-ingest'),
+        client_id_prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tuojiang-ingest'),
+        connections: z.number().int().min(1).max(64).default(8),
+        session_expiry_s: z.number().int().min(1).default(604800),
+        reply_topic: z.string().includes('{station}').default('tuojiang/reply/{station}'),
+      })
+      .strict()
+      .prefault({}),
+    ingest: z
+      .object({
+        max_payload_bytes: z.number().int().min(256).default(65536),
+        future_tolerance_s: z.number().int().min(0).default(600),
+        split_timeout_s: z.number().int().min(1).default(120),
+        http_port: z.number().int().min(0).max(65535).default(9464),
+        dead_letter_max: z.number().int().min(100).default(100000),
+      })
+      .strict()
+      .prefault({}),
+    journal: z
+      .object({
+        stream: z.string().min(1).default('tuojiang:journal'),
+        dead_letter_stream: z.string().min(1).default('tuojiang:deadletters'),
+        group: z.string().min(1).default('writers'),
+      })
+      .strict()
+      .prefault({}),
+    writer: z
+      .object({
+        batch_size: z.number().int().min(1).max(50000).default(5000),
+        block_ms: z.number().int().min(1).default(200),
+        retry_initial_ms: z.number().int().min(1).default(250),
+        retry_max_ms: z.number().int().min(1).default(10000),
+        claim_idle_ms: z.number().int().min(1000).default(60000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type StationConfig = z.output<typeof StationSchema>;
+export type RegistryConfig = z.output<typeof RegistrySchema>;
+export type Settings = z.output<typeof SettingsSchema>;

@@ -1,0 +1,63 @@
+import { TuojiangError } from '../lib/errors.js';
+import type { StationRegistry } from '../lib/station-registry.js';
+import type { TopicInfo } from './topics.js';
+import type { RawReading } from './validate-reading.js';
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ALLOWED_KEYS = new Set(['ts', 'values', 'flags', 'station']);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `ts` as ISO 8601 with an explicit zone (a zoneless time is ambiguous across UTC and UTC+8) or epoch ms. */
+export function parseTimestamp(ts: unknown): number {
+  if (typeof ts === 'number') {
+    // Epoch seconds sent by mistake would land in 1970: refuse instead of storing nonsense.
+    if (!Number.isInteger(ts) || ts < 946_684_800_000 || ts > 32_503_680_000_000) {
+      throw new TuojiangError('INVALID_TIMESTAMP', `ts ${ts} is not epoch milliseconds between 2000 and 3000`);
+    }
+    return ts;
+  }
+  if (typeof ts === 'string' && ISO_WITH_ZONE.test(ts)) {
+    const ms = Date.parse(ts);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new TuojiangError('INVALID_TIMESTAMP', `ts ${JSON.stringify(ts)?.slice(0, 60)} is not ISO 8601 with a zone or epoch milliseconds`);
+}
+
+/** Decode a wire-contract JSON payload: `{"ts", "values", "flags"?, "station"?}`. */
+export function decodeJson(payload: Buffer, topic: TopicInfo | undefined, registry: StationRegistry): RawReading {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch (e) {
+    throw new TuojiangError('MALFORMED_JSON', `payload is not JSON: ${(e as Error).message.slice(0, 100)}`);
+  }
+  if (!isPlainObject(body)) throw new TuojiangError('MALFORMED_JSON', 'payload must be a JSON object');
+  for (const k of Object.keys(body)) {
+    if (!ALLOWED_KEYS.has(k)) throw new TuojiangError('MALFORMED_JSON', `unexpected key "${k.slice(0, 40)}"; expected ts, values, flags, station`);
+  }
+  if (!isPlainObject(body.values)) throw new TuojiangError('MALFORMED_JSON', '"values" must be an object of parameter -> number');
+  if (body.flags !== undefined && !isPlainObject(body.flags)) throw new TuojiangError('MALFORMED_JSON', '"flags" must be an object of parameter -> flag');
+  if (body.station !== undefined && typeof body.station !== 'string') throw new TuojiangError('MALFORMED_JSON', '"station" must be a string');
+
+  const stationId = topic?.stationId ?? (body.station as string | undefined);
+  if (stationId === undefined) throw new TuojiangError('UNKNOWN_STATION', 'no station: the topic names none and the body has no "station"');
+  if (topic && body.station !== undefined && body.station !== topic.stationId) {
+    throw new TuojiangError('STATION_MISMATCH', `body names station "${String(body.station).slice(0, 40)}" but the topic is for "${topic.stationId}"`);
+  }
+  const station = registry.get(stationId);
+  if (!station) throw new TuojiangError('UNKNOWN_STATION', `station "${stationId.slice(0, 60)}" is not in the registry`, { station: stationId.slice(0, 60) });
+  if (topic && topic.medium !== station.kind) {
+    throw new TuojiangError('KIND_MISMATCH', `station ${station.id} is a ${station.kind} station but published on a ${topic.medium} topic`);
+  }
+  return {
+    station,
+    ts: parseTimestamp(body.ts),
+    period: 'rt',
+    values: body.values,
+    flags: (body.flags as Record<string, unknown> | undefined) ?? {},
+    source: 'json',
+  };
+}

@@ -1,0 +1,189 @@
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import type { LoadedConfig } from '../config/load.js';
+import type { Env } from '../config/env.js';
+import { InfluxClient } from '../lib/influx/client.js';
+import { startOpsServer } from '../lib/http-server.js';
+import type { Logger } from '../lib/logger.js';
+import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
+import { StationRegistry } from '../lib/station-registry.js';
+import { parseFrame } from './hj212/frame.js';
+import { JournalBatcher } from './journal-batcher.js';
+import { RedisJournal, type JournalItem } from './journal.js';
+import { JournalWriter, type CheckSink } from './journal-writer.js';
+import { MqttSource } from './mqtt-source.js';
+import { MessageProcessor } from './process-message.js';
+import { SplitPacketStore } from './split-packet-store.js';
+import { TuojiangError } from '../lib/errors.js';
+
+export interface IngestServiceOptions {
+  config: LoadedConfig;
+  env: Env;
+  log: Logger;
+  /** Overrides the configured HTTP port (0 = any free port). */
+  httpPort?: number;
+  /** Where stored readings are handed for threshold checks; none = ingest only. */
+  checks?: CheckSink;
+  /** How long SIGTERM may spend writing the journal backlog before exiting. */
+  drainMs?: number;
+}
+
+/**
+ * The ingest process: MQTT source -> decode/validate -> journal (PUBACK after) -> writer -> InfluxDB.
+ * Stateless apart from Redis and InfluxDB, so any number can run in the same $share group.
+ */
+export class IngestService {
+  readonly metrics: IngestMetrics = createIngestMetrics();
+  readonly instance: string;
+  private readonly redis: Redis;
+  private readonly writerRedis: Redis;
+  private readonly influx: InfluxClient;
+  private readonly source: MqttSource;
+  private readonly batcher: JournalBatcher;
+  private readonly journal: RedisJournal;
+  private readonly writer: JournalWriter;
+  private readonly processor: MessageProcessor;
+  private readonly splitStore: SplitPacketStore;
+  private ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private inflight = 0;
+
+  constructor(private readonly opts: IngestServiceOptions) {
+    const { config, env, log } = opts;
+    const s = config.settings;
+    this.instance = env.TUOJIANG_INSTANCE ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
+    const redisOpts = { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false } as const;
+    this.redis = new Redis(env.REDIS_URL, redisOpts);
+    this.writerRedis = new Redis(env.REDIS_URL, redisOpts);
+    for (const r of [this.redis, this.writerRedis]) r.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
+    this.influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+    this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
+    this.batcher = new JournalBatcher(this.journal, log);
+    this.splitStore = new SplitPacketStore(this.redis);
+    this.processor = new MessageProcessor({
+      registry: new StationRegistry(config.registry),
+      topicPrefix: s.mqtt.topic_prefix,
+      replyTopicTemplate: s.mqtt.reply_topic,
+      maxPayloadBytes: s.ingest.max_payload_bytes,
+      futureToleranceMs: s.ingest.future_tolerance_s * 1000,
+      splitStore: this.splitStore,
+    });
+    this.writer = new JournalWriter(
+      this.writerRedis, this.influx, this.journal,
+      {
+        stream: s.journal.stream, group: s.journal.group, consumer: this.instance,
+        batchSize: s.writer.batch_size, blockMs: s.writer.block_ms,
+        retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms,
+      },
+      log, this.metrics, opts.checks,
+    );
+    this.source = new MqttSource(
+      {
+        url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
+        clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
+        shareGroup: s.mqtt.share_group, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s,
+      },
+      log,
+    );
+  }
+
+  get httpPort(): number | undefined {
+    return this.ops?.port;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    await this.retryUntilReady('InfluxDB database', () => this.influx.ensureDatabase());
+    await this.writer.start();
+    this.ops = await startOpsServer(this.opts.httpPort ?? this.opts.env.HTTP_PORT ?? this.opts.config.settings.ingest.http_port, {
+      healthy: () => !this.draining,
+      ready: async () => {
+        const redis = await this.redis.ping().then((p) => p === 'PONG', () => false);
+        const checks = { mqtt: this.source.allConnected, redis, influxdb: this.writer.influxOk };
+        return { ready: Object.values(checks).every(Boolean), checks };
+      },
+    }, this.metrics.registry);
+    this.source.start((topic, payload) => this.onMessage(topic, payload));
+    const splitTimeoutMs = this.opts.config.settings.ingest.split_timeout_s * 1000;
+    this.sweepTimer = setInterval(() => void this.sweepSplits(splitTimeoutMs), Math.min(5000, splitTimeoutMs));
+    log.info({ instance: this.instance, httpPort: this.ops.port, connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    if (this.draining) throw new Error('draining');
+    this.inflight++;
+    try {
+      this.metrics.readingsIn.inc();
+      const outcome = await this.processor.process(topic, payload);
+      await this.batcher.add(outcome.items);
+      this.count(outcome.items);
+      for (const reply of outcome.replies) {
+        this.source.publish(reply.topic, reply.payload).then(
+          () => this.metrics.repliesSent.inc(),
+          (e: unknown) => this.opts.log.warn({ topic: reply.topic, err: (e as Error).message }, 'HJ 212 answer not published'),
+        );
+      }
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private count(items: readonly JournalItem[]): void {
+    for (const item of items) {
+      if (item.kind === 'reading') this.metrics.readingsJournaled.inc({ medium: item.reading.medium });
+      else {
+        this.metrics.readingsRejected.inc({ reason: item.dead.reason });
+        this.opts.log.warn({ code: item.dead.reason, topic: item.dead.topic, station: item.dead.station, msg: item.dead.message }, 'reading dead-lettered');
+      }
+    }
+  }
+
+  /** Split packets whose parts did not all arrive in time are dead-lettered with every part kept. */
+  private async sweepSplits(timeoutMs: number): Promise<void> {
+    try {
+      const groups = await this.splitStore.takeExpired(Date.now() - timeoutMs);
+      if (groups.length === 0) return;
+      const items: JournalItem[] = groups.map((parts) => {
+        let mn = '';
+        try { mn = parseFrame(parts[0] ?? '').mn; } catch { /* parts were validated on arrival */ }
+        const err = new TuojiangError('SPLIT_INCOMPLETE', `split packet from MN ${mn}: ${parts.length} part(s) arrived within ${timeoutMs / 1000} s`);
+        return { kind: 'dead', dead: { reason: err.code, message: err.message, topic: '(split reassembly)', payload: Buffer.from(parts.join('\n')), receivedAt: Date.now() } };
+      });
+      await this.journal.append(items);
+      this.count(items);
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, 'split-packet sweep failed');
+    }
+  }
+
+  private async retryUntilReady(what: string, fn: () => Promise<void>): Promise<void> {
+    let delay = 250;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt === 1 || attempt % 10 === 0) this.opts.log.warn({ err: (e as Error).message, attempt }, `${what} not ready; retrying`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  /**
+   * SIGTERM: stop taking messages (no more PUBACKs), let the journal batch in flight finish, close the
+   * MQTT sessions (the broker keeps queueing), write the backlog for up to drainMs, close.
+   */
+  async stop(): Promise<void> {
+    this.draining = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const closed = this.batcher.close();
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
+    if ((await Promise.race([closed, timeout])) === 'timeout') this.batcher.abort();
+    await this.source.stop();
+    await this.writer.stop(this.opts.drainMs ?? 10_000);
+    await this.ops?.close();
+    await Promise.all([this.redis.quit().catch(() => undefined), this.writerRedis.quit().catch(() => undefined)]);
+    this.opts.log.info({ inflight: this.inflight }, 'ingest stopped');
+  }
+}

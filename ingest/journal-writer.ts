@@ -1,0 +1,224 @@
+import type { Redis } from 'ioredis';
+import { TuojiangError, isTuojiangError } from '../lib/errors.js';
+import { InfluxHttpError, type InfluxStore } from '../lib/influx/client.js';
+import { encodePoint } from '../lib/influx/line-protocol.js';
+import type { Logger } from '../lib/logger.js';
+import type { IngestMetrics } from '../lib/metrics.js';
+import type { Reading } from '../lib/reading.js';
+import type { Journal } from './journal.js';
+import { readingToPoint } from './reading-to-point.js';
+
+/** Where checked readings go next (the alerts' check queue); optional for an ingest-only deployment. */
+export interface CheckSink {
+  enqueue(readings: Reading[]): Promise<void>;
+}
+
+export interface WriterOptions {
+  stream: string;
+  group: string;
+  consumer: string;
+  batchSize: number;
+  blockMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  claimIdleMs: number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+/**
+ * Consumer-group reader of the journal: a batch of readings -> one InfluxDB write -> check jobs ->
+ * XACK + XDEL. An entry leaves the journal only after both, so a crash anywhere re-processes it; the
+ * write is idempotent (sensor timestamp) and the check jobs have deterministic ids.
+ *
+ * Memory stays bounded while InfluxDB is down: the writer holds one batch and retries it with
+ * backoff; everything else waits in Redis.
+ */
+export class JournalWriter {
+  private stopping = false;
+  private drainUntil = 0;
+  private loop: Promise<void> | undefined;
+  private lastClaim = 0;
+  private wake: (() => void) | undefined;
+  /** Last successful InfluxDB write, or failure streak; read by /readyz. */
+  influxOk = true;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly influx: InfluxStore,
+    private readonly journal: Journal,
+    private readonly opts: WriterOptions,
+    private readonly log: Logger,
+    private readonly metrics: IngestMetrics,
+    private readonly checks?: CheckSink,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.opts.stream, this.opts.group, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!/BUSYGROUP/.test((e as Error).message)) throw e;
+    }
+    this.loop = this.run();
+  }
+
+  /**
+   * Drain: keep writing until the journal is empty or `drainMs` has passed, then stop. What is left
+   * stays in the journal for the next start; nothing is dropped.
+   */
+  async stop(drainMs = 0): Promise<void> {
+    this.drainUntil = Date.now() + drainMs;
+    if (drainMs <= 0) this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private get draining(): boolean {
+    return this.drainUntil > 0;
+  }
+
+  private async run(): Promise<void> {
+    // First what this consumer had read but not acknowledged before a crash or restart.
+    for (;;) {
+      if (this.stopping) return;
+      const own = await this.read('0');
+      if (own.length === 0) break;
+      await this.handle(own);
+    }
+    while (!this.stopping) {
+      try {
+        const claimed = await this.claimAbandoned();
+        const entries = claimed.length > 0 ? claimed : await this.read('>');
+        if (entries.length > 0) await this.handle(entries);
+        if (this.draining && (entries.length === 0 || Date.now() > this.drainUntil)) this.stopping = true;
+        this.metrics.journalBacklog.set(await this.redis.xlen(this.opts.stream));
+      } catch (e) {
+        if (this.stopping) return;
+        this.log.error({ err: (e as Error).message }, 'journal read failed; retrying');
+        await this.pause(this.opts.retryInitialMs * 4);
+      }
+    }
+  }
+
+  private async read(from: '0' | '>'): Promise<Entry[]> {
+    const args: (string | number)[] = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batchSize];
+    if (from === '>' && !this.draining) args.push('BLOCK', this.opts.blockMs);
+    args.push('STREAMS', this.opts.stream, from);
+    const res = (await (this.redis.xreadgroup as (...a: (string | number)[]) => Promise<unknown>)(...args)) as Array<[string, Entry[]]> | null;
+    return res?.[0]?.[1] ?? [];
+  }
+
+  /** Entries a dead writer left pending longer than claimIdleMs become ours. */
+  private async claimAbandoned(): Promise<Entry[]> {
+    const now = Date.now();
+    if (now - this.lastClaim < this.opts.claimIdleMs / 2) return [];
+    this.lastClaim = now;
+    const res = (await this.redis.xautoclaim(this.opts.stream, this.opts.group, this.opts.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', this.opts.batchSize)) as [string, Entry[]];
+    const entries = res[1].filter((e) => e[1] !== null);
+    if (entries.length > 0) this.log.info({ count: entries.length }, 'took over journal entries abandoned by another writer');
+    return entries;
+  }
+
+  private async handle(entries: Entry[]): Promise<void> {
+    const ids: string[] = [];
+    const readings: Reading[] = [];
+    const lines: string[] = [];
+    for (const [id, fields] of entries) {
+      ids.push(id);
+      const json = fields[1];
+      if (fields[0] !== 'r' || json === undefined) continue;
+      try {
+        const r = JSON.parse(json) as Reading;
+        lines.push(encodePoint(readingToPoint(r)));
+        readings.push(r);
+      } catch (e) {
+        await this.deadLetter([json ?? ''], 'INTERNAL', `unreadable journal entry ${id}: ${(e as Error).message}`);
+      }
+    }
+    const ok = await this.writeWithRetry(lines);
+    if (!ok) return; // stopping while InfluxDB is down: entries stay pending for the next start
+    this.metrics.readingsWritten.inc(lines.length);
+    if (this.checks && readings.length > 0) {
+      const queued = await this.retrying('check enqueue', () => this.checks!.enqueue(readings));
+      if (!queued) return;
+    }
+    await this.retrying('journal ack', async () => {
+      await this.redis.multi().xack(this.opts.stream, this.opts.group, ...ids).xdel(this.opts.stream, ...ids).exec();
+    });
+  }
+
+  /** Write one batch, retrying while InfluxDB is unavailable; points it refuses become dead letters. */
+  private async writeWithRetry(lines: string[]): Promise<boolean> {
+    let delay = this.opts.retryInitialMs;
+    for (;;) {
+      const end = this.metrics.writeLatency.startTimer();
+      try {
+        await this.influx.writeLines(lines);
+        end();
+        this.influxOk = true;
+        return true;
+      } catch (e) {
+        end();
+        if (e instanceof InfluxHttpError && e.permanent) {
+          await this.writeOneByOne(lines);
+          this.influxOk = true;
+          return true;
+        }
+        this.influxOk = false;
+        this.metrics.writeFailures.inc();
+        if (this.draining && Date.now() > this.drainUntil) this.stopping = true;
+        if (this.stopping) return false;
+        this.log.warn({ err: (e as Error).message, points: lines.length, retryInMs: delay }, 'InfluxDB write failed; retrying');
+        await this.pause(delay);
+        if (this.stopping) return false;
+        delay = Math.min(delay * 2, this.opts.retryMaxMs);
+      }
+    }
+  }
+
+  /** InfluxDB refused part of a batch (e.g. a field type conflict): find and dead-letter the culprits. */
+  private async writeOneByOne(lines: string[]): Promise<void> {
+    const refused: string[] = [];
+    let lastError = '';
+    for (const line of lines) {
+      try {
+        await this.influx.writeLines([line]);
+      } catch (e) {
+        if (!(e instanceof InfluxHttpError && e.permanent)) throw e;
+        refused.push(line);
+        lastError = e.body;
+      }
+    }
+    if (refused.length > 0) await this.deadLetter(refused, 'INFLUX_REJECTED', lastError.slice(0, 300));
+  }
+
+  private async deadLetter(payloads: string[], reason: 'INFLUX_REJECTED' | 'INTERNAL', message: string): Promise<void> {
+    const err = new TuojiangError(reason, message);
+    this.log.warn({ code: err.code, count: payloads.length, msg: message }, 'readings dead-lettered by the writer');
+    this.metrics.readingsRejected.inc({ reason: err.code }, payloads.length);
+    await this.journal.append(payloads.map((p) => ({ kind: 'dead' as const, dead: { reason: err.code, message, topic: '(writer)', payload: Buffer.from(p), receivedAt: Date.now() } })));
+  }
+
+  private async retrying(what: string, fn: () => Promise<void>): Promise<boolean> {
+    let delay = this.opts.retryInitialMs;
+    for (;;) {
+      try {
+        await fn();
+        return true;
+      } catch (e) {
+        if (this.draining && Date.now() > this.drainUntil) this.stopping = true;
+        if (this.stopping) return false;
+        this.log.warn({ err: isTuojiangError(e) ? e.toJSON() : (e as Error).message, retryInMs: delay }, `${what} failed; retrying`);
+        await this.pause(delay);
+        delay = Math.min(delay * 2, this.opts.retryMaxMs);
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+    });
+  }
+}

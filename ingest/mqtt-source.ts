@@ -1,0 +1,95 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../lib/logger.js';
+
+export interface MqttSourceOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  clientIdPrefix: string;
+  instance: string;
+  connections: number;
+  shareGroup: string;
+  subscriptions: string[];
+  sessionExpiryS: number;
+}
+
+/**
+ * Called once per message; the PUBACK is sent only when the returned promise resolves. A rejection
+ * withholds the PUBACK for good: the broker redelivers the message after the next reconnect.
+ */
+export type MessageHandler = (topic: string, payload: Buffer) => Promise<void>;
+
+/**
+ * The broker boundary: N MQTT 5 connections with fixed client ids and persistent sessions, all in one
+ * `$share` group, with the PUBACK delayed until the handler has made the message durable.
+ *
+ * MQTT.js acks QoS 1 when `handleMessage`'s callback is called (customHandleAcks only picks a reason
+ * code), and handles one packet per connection at a time until then; several connections are what
+ * lets many messages be in flight toward one journal batch.
+ */
+export class MqttSource {
+  private clients: MqttClient[] = [];
+  private connected = new Set<number>();
+
+  constructor(private readonly opts: MqttSourceOptions, private readonly log: Logger) {}
+
+  get allConnected(): boolean {
+    return this.connected.size === this.clients.length && this.clients.length > 0;
+  }
+
+  get connectedCount(): number {
+    return this.connected.size;
+  }
+
+  start(handler: MessageHandler): void {
+    for (let i = 0; i < this.opts.connections; i++) {
+      const clientId = `${this.opts.clientIdPrefix}-${this.opts.instance}-${i}`;
+      const options: IClientOptions = {
+        clientId,
+        clean: false,
+        protocolVersion: 5,
+        properties: { sessionExpiryInterval: this.opts.sessionExpiryS, receiveMaximum: 100 },
+        reconnectPeriod: 1000,
+        connectTimeout: 10_000,
+        // Subscriptions live in the broker session; we re-subscribe ourselves on every connect.
+        resubscribe: false,
+        ...(this.opts.username ? { username: this.opts.username, password: this.opts.password ?? '' } : {}),
+      };
+      const client = mqtt.connect(this.opts.url, options);
+      client.handleMessage = (packet, callback) => {
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        handler(packet.topic, payload).then(
+          () => callback(),
+          (e: unknown) => this.log.warn({ clientId, err: (e as Error).message }, 'message not made durable; PUBACK withheld'),
+        );
+      };
+      client.on('connect', (ack) => {
+        this.connected.add(i);
+        this.log.info({ clientId, sessionPresent: ack.sessionPresent }, 'mqtt connected');
+        const filters = this.opts.subscriptions.map((f) => `$share/${this.opts.shareGroup}/${f}`);
+        client.subscribe(filters, { qos: 1 }, (err, granted) => {
+          if (err) this.log.error({ clientId, err: err.message }, 'subscribe failed');
+          const refused = granted?.filter((g) => g.qos > 2) ?? [];
+          if (refused.length > 0) this.log.error({ clientId, refused: refused.map((g) => g.topic) }, 'broker refused subscriptions (check the ACL)');
+        });
+      });
+      client.on('close', () => this.connected.delete(i));
+      client.on('error', (e) => this.log.warn({ clientId, err: e.message }, 'mqtt error'));
+      this.clients.push(client);
+    }
+  }
+
+  /** Publish (QoS 1) through the first connected client, e.g. HJ 212 data answers. */
+  async publish(topic: string, payload: string): Promise<void> {
+    const client = this.clients.find((_, i) => this.connected.has(i)) ?? this.clients[0];
+    if (!client) throw new Error('mqtt source not started');
+    await client.publishAsync(topic, payload, { qos: 1 });
+  }
+
+  /** Close every connection without ending the sessions: the broker keeps queueing for us. */
+  async stop(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.endAsync(false).catch(() => undefined)));
+    this.clients = [];
+    this.connected.clear();
+  }
+}

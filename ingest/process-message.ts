@@ -1,0 +1,94 @@
+import { TuojiangError, isTuojiangError } from '../lib/errors.js';
+import type { StationRegistry } from '../lib/station-registry.js';
+import { decodeJson } from './decode-json.js';
+import { frameToRawReading, stationOfFrame } from './decode-hj212.js';
+import { buildDataAnswer } from './hj212/answer.js';
+import { flagHasSplit, flagWantsAnswer, parseFrame, type Hj212Frame } from './hj212/frame.js';
+import type { DeadLetter, JournalItem } from './journal.js';
+import type { SplitPacketStore } from './split-packet-store.js';
+import { parseTopic, replyTopic, type TopicInfo } from './topics.js';
+import { validateReading, type RawReading } from './validate-reading.js';
+
+export interface ProcessorOptions {
+  registry: StationRegistry;
+  topicPrefix: string;
+  replyTopicTemplate: string;
+  maxPayloadBytes: number;
+  futureToleranceMs: number;
+  splitStore: SplitPacketStore;
+  now?: () => number;
+}
+
+export interface Reply {
+  topic: string;
+  payload: string;
+}
+
+export interface Outcome {
+  /** Exactly one item per message, except a split-packet part that completes nothing (none). */
+  items: JournalItem[];
+  replies: Reply[];
+}
+
+/** A payload is an HJ 212 frame when it starts with `##` (after any whitespace); otherwise JSON. */
+function looksLikeFrame(payload: Buffer): boolean {
+  let i = 0;
+  while (i < payload.length && (payload[i] === 0x20 || payload[i] === 0x0a || payload[i] === 0x0d || payload[i] === 0x09)) i++;
+  return payload[i] === 0x23 && payload[i + 1] === 0x23;
+}
+
+/**
+ * Decode -> validate -> journal item, for one MQTT message. Never throws: whatever is wrong with the
+ * input becomes a dead letter with a stable reason code, so the ingest survives any payload.
+ */
+export class MessageProcessor {
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ProcessorOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async process(topic: string, payload: Buffer): Promise<Outcome> {
+    const receivedAt = this.now();
+    const topicInfo = parseTopic(topic, this.opts.topicPrefix);
+    const replies: Reply[] = [];
+    try {
+      if (payload.length > this.opts.maxPayloadBytes) {
+        throw new TuojiangError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.opts.maxPayloadBytes}`);
+      }
+      let raw: RawReading | null;
+      if (looksLikeFrame(payload)) {
+        raw = await this.fromFrame(payload, topicInfo, replies, receivedAt);
+        if (raw === null) return { items: [], replies };
+      } else {
+        raw = decodeJson(payload, topicInfo, this.opts.registry);
+      }
+      const reading = validateReading(raw, { registry: this.opts.registry, now: receivedAt, futureToleranceMs: this.opts.futureToleranceMs });
+      return { items: [{ kind: 'reading', reading }], replies };
+    } catch (e) {
+      return { items: [{ kind: 'dead', dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies };
+    }
+  }
+
+  private async fromFrame(payload: Buffer, topic: TopicInfo | undefined, replies: Reply[], now: number): Promise<RawReading | null> {
+    const frame = parseFrame(payload);
+    // Identify the station before anything else so an answer only ever goes to a known station.
+    const station = stationOfFrame(frame, topic, this.opts.registry);
+    if (flagWantsAnswer(frame.flag)) {
+      replies.push({ topic: replyTopic(this.opts.replyTopicTemplate, station.id), payload: buildDataAnswer(frame, now) });
+    }
+    let complete: Hj212Frame | null = frame;
+    if (flagHasSplit(frame.flag) && frame.pnum !== undefined && frame.pnum > 1) {
+      if (frame.pno === undefined || frame.pno < 1 || frame.pno > frame.pnum) {
+        throw new TuojiangError('MALFORMED_FRAME', `PNO ${frame.pno} outside 1..PNUM ${frame.pnum}`);
+      }
+      complete = await this.opts.splitStore.add(frame, payload.toString('utf8').trim(), now);
+    }
+    return complete && frameToRawReading(complete, topic, this.opts.registry);
+  }
+
+  deadLetter(e: unknown, topic: string, topicInfo: TopicInfo | undefined, payload: Buffer, receivedAt: number): DeadLetter {
+    const err = isTuojiangError(e) ? e : new TuojiangError('INTERNAL', (e as Error)?.message ?? String(e));
+    return { reason: err.code, message: err.message, topic, payload, receivedAt, station: topicInfo?.stationId };
+  }
+}

@@ -1,0 +1,51 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface HealthSource {
+  /** Alive: the process runs its loops. */
+  healthy(): boolean;
+  /** Ready: its dependencies answer; the reasons when not. */
+  ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+}
+
+/** /healthz, /readyz and /metrics on one small HTTP server. */
+export async function startOpsServer(port: number, health: HealthSource, metrics: Registry, host = '0.0.0.0'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: string, type = 'application/json') => {
+      res.writeHead(status, { 'Content-Type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'method not allowed' }));
+    if (path === '/healthz') {
+      const ok = health.healthy();
+      return send(ok ? 200 : 503, JSON.stringify({ status: ok ? 'ok' : 'failing' }));
+    }
+    if (path === '/readyz') {
+      health.ready().then(
+        (r) => send(r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks })),
+        (e: unknown) => send(503, JSON.stringify({ status: 'not ready', error: (e as Error).message })),
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.metrics().then(
+        (text) => send(200, text, metrics.contentType),
+        (e: unknown) => send(500, JSON.stringify({ error: (e as Error).message })),
+      );
+      return;
+    }
+    send(404, JSON.stringify({ error: 'not found', paths: ['/healthz', '/readyz', '/metrics'] }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port: actual,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * InfluxDB line protocol encoding (v1 /write). Hand-rolled rather than node-influx's writePoints:
+ * the writer encodes tens of thousands of points per second and this avoids building an
+ * intermediate point object per reading (docs/decisions/0001-ingest-journal-and-writer.md).
+ */
+export type FieldValue = number | string | boolean;
+
+export interface Point {
+  measurement: string;
+  tags: Record<string, string>;
+  fields: Record<string, FieldValue>;
+  /** epoch milliseconds */
+  ts: number;
+}
+
+const escapeKey = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
+const escapeMeasurement = (s: string): string => s.replace(/[, \\]/g, (c) => `\\${c}`);
+const escapeString = (s: string): string => s.replace(/["\\]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
+
+function encodeField(v: FieldValue): string {
+  if (typeof v === 'number') {
+    // Always floats: a field first written as an integer would reject every later float.
+    return Number.isInteger(v) ? `${v}.0`.replace(/e\+?(\d+)\.0$/, 'e$1') : String(v);
+  }
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return `"${escapeString(v)}"`;
+}
+
+/** One line, with millisecond precision (write with `precision=ms`). Tags are sorted as InfluxDB prefers. */
+export function encodePoint(p: Point): string {
+  let line = escapeMeasurement(p.measurement);
+  for (const k of Object.keys(p.tags).sort()) {
+    const v = p.tags[k];
+    if (v !== undefined && v !== '') line += `,${escapeKey(k)}=${escapeKey(v)}`;
+  }
+  let first = true;
+  for (const [k, v] of Object.entries(p.fields)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) continue;
+    line += `${first ? ' ' : ','}${escapeKey(k)}=${encodeField(v)}`;
+    first = false;
+  }
+  if (first) throw new Error(`point ${p.measurement} has no fields`);
+  return `${line} ${Math.trunc(p.ts)}`;
+}

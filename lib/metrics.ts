@@ -1,0 +1,29 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics of one process. A registry per service instance (not the global default) so
+ * tests can run several services in one process without their counters colliding.
+ */
+export function createIngestMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tuojiang_' });
+  return {
+    registry,
+    readingsIn: new Counter({ name: 'tuojiang_readings_in_total', help: 'MQTT messages received by the ingest', registers: [registry] }),
+    readingsJournaled: new Counter({ name: 'tuojiang_readings_journaled_total', help: 'Valid readings made durable in the journal', labelNames: ['medium'], registers: [registry] }),
+    readingsWritten: new Counter({ name: 'tuojiang_readings_written_total', help: 'Readings written to InfluxDB', registers: [registry] }),
+    readingsRejected: new Counter({ name: 'tuojiang_readings_rejected_total', help: 'Messages dead-lettered, by reason code', labelNames: ['reason'], registers: [registry] }),
+    writeLatency: new Histogram({
+      name: 'tuojiang_influx_write_seconds',
+      help: 'InfluxDB write request latency',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    writeFailures: new Counter({ name: 'tuojiang_influx_write_failures_total', help: 'Failed InfluxDB write attempts (retried)', registers: [registry] }),
+    journalBacklog: new Gauge({ name: 'tuojiang_journal_backlog', help: 'Readings in the journal not yet written to InfluxDB', registers: [registry] }),
+    splitPending: new Counter({ name: 'tuojiang_split_parts_total', help: 'HJ 212 split-packet parts stored for reassembly', registers: [registry] }),
+    repliesSent: new Counter({ name: 'tuojiang_hj212_answers_total', help: 'HJ 212 data answers (CN 9014) published', registers: [registry] }),
+  };
+}
+
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>;

@@ -1,0 +1,59 @@
+import type { RegistryConfig, StationConfig } from '../config/schema.js';
+import { FACTOR_CODE_TO_KEY, PARAMETER_BY_KEY } from './parameters.js';
+import { conversionFactor, type Unit } from './units.js';
+
+export type Station = StationConfig;
+
+/** Lookups over the validated registry: by id, by HJ 212 MN, factor codes and unit scaling per station. */
+export class StationRegistry {
+  readonly stations: readonly Station[];
+  readonly cities: RegistryConfig['cities'];
+  readonly rivers: RegistryConfig['rivers'];
+  private readonly byId = new Map<string, Station>();
+  private readonly byMn = new Map<string, Station>();
+  private readonly scale = new Map<string, Map<string, number>>();
+
+  constructor(config: RegistryConfig) {
+    this.stations = config.stations;
+    this.cities = config.cities;
+    this.rivers = config.rivers;
+    for (const s of config.stations) {
+      this.byId.set(s.id, s);
+      this.byMn.set(s.mn.toUpperCase(), s);
+      const factors = new Map<string, number>();
+      for (const [param, unit] of Object.entries(s.units)) {
+        const info = PARAMETER_BY_KEY.get(param);
+        const f = info ? conversionFactor(unit as Unit, info.unit) : undefined;
+        if (f !== undefined && f !== 1) factors.set(param, f);
+      }
+      this.scale.set(s.id, factors);
+    }
+  }
+
+  get(id: string): Station | undefined {
+    return this.byId.get(id);
+  }
+
+  /** MNs are hex by the standard; loggers differ in case, so the lookup ignores it. */
+  byMN(mn: string): Station | undefined {
+    return this.byMn.get(mn.toUpperCase());
+  }
+
+  /** The canonical key for an HJ 212 factor code at this station, 'ignore', or undefined if unknown. */
+  factorKey(station: Station, code: string): string | 'ignore' | undefined {
+    if (station.ignore_factors.includes(code)) return 'ignore';
+    return station.factor_codes[code] ?? FACTOR_CODE_TO_KEY.get(code);
+  }
+
+  /** Multiplier from the station's sending unit to the catalogue unit (1 when the same). */
+  unitScale(stationId: string, param: string): number {
+    return this.scale.get(stationId)?.get(param) ?? 1;
+  }
+
+  /** Water sections of a river, upstream first. */
+  riverSections(river: string): Station[] {
+    return this.stations
+      .filter((s) => s.kind === 'water' && s.river === river)
+      .sort((a, b) => (a.river_km ?? 0) - (b.river_km ?? 0));
+  }
+}
