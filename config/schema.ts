@@ -74,7 +74,8 @@ export const SettingsSchema = z
         subscriptions: z.array(z.string().min(1)).min(1).default(['tuojiang/water/+', 'tuojiang/air/+']),
         share_group: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tuojiang-ingest'),
         client_id_prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tuojiang-ingest'),
-        connections: z.number().int().min(1).max(64).default(8),
+        connections: z.number().int().min(1).max(64).default(4),
+        receive_maximum: z.number().int().min(1).max(65535).default(1000),
         session_expiry_s: z.number().int().min(1).default(604800),
         reply_topic: z.string().includes('{station}').default('tuojiang/reply/{station}'),
       })
@@ -105,6 +106,7 @@ export const SettingsSchema = z
         retry_initial_ms: z.number().int().min(1).default(250),
         retry_max_ms: z.number().int().min(1).default(10000),
         claim_idle_ms: z.number().int().min(1000).default(60000),
+        linger_ms: z.number().int().min(0).max(5000).default(25),
       })
       .strict()
       .prefault({}),

@@ -74,7 +74,7 @@ export class IngestService {
       {
         stream: s.journal.stream, group: s.journal.group, consumer: this.instance,
         batchSize: s.writer.batch_size, blockMs: s.writer.block_ms,
-        retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms,
+        retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms, lingerMs: s.writer.linger_ms,
       },
       log, this.metrics, opts.checks,
     );
@@ -82,7 +82,7 @@ export class IngestService {
       {
         url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
         clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
-        shareGroup: s.mqtt.share_group, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s,
+        shareGroup: s.mqtt.share_group, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
       },
       log,
     );

@@ -22,6 +22,7 @@ export interface WriterOptions {
   retryInitialMs: number;
   retryMaxMs: number;
   claimIdleMs: number;
+  lingerMs: number;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -90,6 +91,9 @@ export class JournalWriter {
         const claimed = await this.claimAbandoned();
         const entries = claimed.length > 0 ? claimed : await this.read('>');
         if (entries.length > 0) await this.handle(entries);
+        // A short batch means the journal is nearly empty: wait a moment so the next write carries
+        // many points instead of one (one InfluxDB request per reading would starve the CPU).
+        if (entries.length > 0 && entries.length < this.opts.batchSize && !this.draining) await this.pause(this.opts.lingerMs);
         if (this.draining && (entries.length === 0 || Date.now() > this.drainUntil)) this.stopping = true;
         this.metrics.journalBacklog.set(await this.redis.xlen(this.opts.stream));
       } catch (e) {

@@ -11,6 +11,13 @@ export interface MqttSourceOptions {
   shareGroup: string;
   subscriptions: string[];
   sessionExpiryS: number;
+  receiveMaximum: number;
+}
+
+const generations = new WeakMap<MqttClient, number>();
+
+interface SendPacket {
+  (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, cbStorePut?: unknown, noStore?: boolean): void;
 }
 
 /**
@@ -48,7 +55,9 @@ export class MqttSource {
         clientId,
         clean: false,
         protocolVersion: 5,
-        properties: { sessionExpiryInterval: this.opts.sessionExpiryS, receiveMaximum: 100 },
+        // Receive Maximum bounds how many unacknowledged messages the broker sends this connection:
+        // it is both the batch size a connection can contribute and the memory it can hold.
+        properties: { sessionExpiryInterval: this.opts.sessionExpiryS, receiveMaximum: this.opts.receiveMaximum },
         reconnectPeriod: 1000,
         connectTimeout: 10_000,
         // Subscriptions live in the broker session; we re-subscribe ourselves on every connect.
@@ -56,13 +65,8 @@ export class MqttSource {
         ...(this.opts.username ? { username: this.opts.username, password: this.opts.password ?? '' } : {}),
       };
       const client = mqtt.connect(this.opts.url, options);
-      client.handleMessage = (packet, callback) => {
-        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        handler(packet.topic, payload).then(
-          () => callback(),
-          (e: unknown) => this.log.warn({ clientId, err: (e as Error).message }, 'message not made durable; PUBACK withheld'),
-        );
-      };
+      generations.set(client, 0);
+      this.delayPubacks(client, clientId, handler);
       client.on('connect', (ack) => {
         this.connected.add(i);
         this.log.info({ clientId, sessionPresent: ack.sessionPresent }, 'mqtt connected');
@@ -73,10 +77,50 @@ export class MqttSource {
           if (refused.length > 0) this.log.error({ clientId, refused: refused.map((g) => g.topic) }, 'broker refused subscriptions (check the ACL)');
         });
       });
-      client.on('close', () => this.connected.delete(i));
+      client.on('close', () => {
+        this.connected.delete(i);
+        // PUBACKs still held belong to the old connection: the broker will redeliver those messages.
+        generations.set(client, (generations.get(client) ?? 0) + 1);
+      });
       client.on('error', (e) => this.log.warn({ clientId, err: e.message }, 'mqtt error'));
       this.clients.push(client);
     }
+  }
+
+  /**
+   * Delayed PUBACK without serialising the connection. MQTT.js handles the next incoming packet only
+   * after the PUBACK of the previous one is written, so delaying the PUBACK through handleMessage's
+   * callback alone caps a connection at one message per journal round trip (measured: ~3,000 msg/s,
+   * docs/decisions/0001). Here handleMessage returns at once and the PUBACK packet itself is held
+   * until the handler's promise resolves, so a connection can have up to Receive Maximum messages
+   * in one journal batch. A PUBACK held across a reconnect is dropped; the broker redelivers.
+   */
+  private delayPubacks(client: MqttClient, clientId: string, handler: MessageHandler): void {
+    const held = new Map<number, { durable: Promise<void>; generation: number }>();
+    const internals = client as unknown as { _sendPacket: SendPacket };
+    const send: SendPacket = internals._sendPacket.bind(client);
+    internals._sendPacket = (packet, cb, cbStorePut, noStore) => {
+      const hold = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
+      if (!hold) return send(packet, cb, cbStorePut, noStore);
+      held.delete(packet.messageId!);
+      cb?.();
+      hold.durable.then(
+        () => {
+          if (generations.get(client) === hold.generation && client.connected) send(packet);
+        },
+        (e: unknown) => this.log.warn({ clientId, err: (e as Error).message }, 'message not made durable; PUBACK withheld'),
+      );
+    };
+    client.handleMessage = (packet, callback) => {
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const durable = handler(packet.topic, payload);
+      if (packet.qos === 1 && packet.messageId !== undefined) {
+        held.set(packet.messageId, { durable, generation: generations.get(client)! });
+      } else {
+        durable.catch(() => undefined);
+      }
+      callback();
+    };
   }
 
   /** Publish (QoS 1) through the first connected client, e.g. HJ 212 data answers. */

@@ -1,0 +1,20 @@
+/**
+ * The HJ 212-2017 Annex A checksum. It is NOT CRC-16/MODBUS: the register is shifted right by a
+ * whole byte before each data byte is xored in, which MODBUS does not do, so a MODBUS routine
+ * (what most loggers' vendors ship by mistake, and what a quick web search offers) gives other
+ * values. Check value: the standard's sample segment (DOMAIN.md section 3) gives 1C80 — the
+ * standard's prose misprints it as 1C08.
+ */
+export function hj212Crc(segment: string | Uint8Array): string {
+  const bytes = typeof segment === 'string' ? Buffer.from(segment, 'utf8') : segment;
+  let reg = 0xffff;
+  for (const byte of bytes) {
+    reg = (reg >> 8) ^ byte;
+    for (let i = 0; i < 8; i++) {
+      const out = reg & 1;
+      reg >>= 1;
+      if (out) reg ^= 0xa001;
+    }
+  }
+  return reg.toString(16).toUpperCase().padStart(4, '0');
+}

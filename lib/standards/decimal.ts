@@ -1,0 +1,61 @@
+/**
+ * Exact decimal arithmetic for the AQI formulas.
+ *
+ * HJ 633 rounds IAQI *up*, so a binary floating-point error of 1e-16 above an integer turns into a
+ * whole IAQI point (CO 2.2 mg/m³: 25 × (2.2 − 2) is 5.0000000000000044 in doubles, ceil → 56, not 55).
+ * We therefore read each concentration as the decimal it was written as (the shortest string that
+ * round-trips, i.e. what the station sent) and do the arithmetic on integers.
+ */
+
+/** value = coef / 10^scale, scale ≥ 0. */
+export interface Decimal {
+  readonly coef: bigint;
+  readonly scale: number;
+}
+
+const NUMBER_TEXT = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
+
+export function toDecimal(x: number): Decimal {
+  if (!Number.isFinite(x)) throw new RangeError(`not a finite number: ${x}`);
+  const m = NUMBER_TEXT.exec(String(x));
+  if (!m) throw new RangeError(`cannot read ${x} as a decimal`);
+  const [, sign, int = '0', frac = '', exp = '0'] = m;
+  let coef = BigInt(int + frac);
+  let scale = frac.length - Number(exp);
+  if (scale < 0) {
+    coef *= 10n ** BigInt(-scale);
+    scale = 0;
+  }
+  return { coef: sign === '-' ? -coef : coef, scale };
+}
+
+export function decimalToNumber(d: Decimal): number {
+  if (d.scale === 0) return Number(d.coef);
+  const neg = d.coef < 0n;
+  const digits = (neg ? -d.coef : d.coef).toString().padStart(d.scale + 1, '0');
+  const text = `${digits.slice(0, -d.scale)}.${digits.slice(-d.scale)}`;
+  return Number(neg ? `-${text}` : text);
+}
+
+/** Rounds to `digits` decimals, ties to even (GB/T 8170 "四舍六入五成双", applied to the written value). */
+export function roundHalfEven(d: Decimal, digits: number): Decimal {
+  if (d.scale <= digits) return d;
+  const divisor = 10n ** BigInt(d.scale - digits);
+  const neg = d.coef < 0n;
+  const abs = neg ? -d.coef : d.coef;
+  let q = abs / divisor;
+  const twiceRest = 2n * (abs % divisor);
+  if (twiceRest > divisor || (twiceRest === divisor && q % 2n === 1n)) q += 1n;
+  return { coef: neg ? -q : q, scale: digits };
+}
+
+/** Compares a decimal with an integer: negative, zero or positive like a comparator. */
+export function compareToInt(d: Decimal, n: number): number {
+  const scaled = BigInt(n) * 10n ** BigInt(d.scale);
+  return d.coef < scaled ? -1 : d.coef > scaled ? 1 : 0;
+}
+
+/** ceil(a / b) for a ≥ 0, b > 0. */
+export function ceilDiv(a: bigint, b: bigint): bigint {
+  return (a + b - 1n) / b;
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { readEnv, type Env } from '../../config/env.js';
+import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { IngestService } from '../../ingest/ingest-service.js';
+import { InfluxClient } from '../../lib/influx/client.js';
+import { createLogger } from '../../lib/logger.js';
+import { startServices } from '../../lib/local-services/index.js';
+
+export const password = (): string => randomBytes(12).toString('hex');
+
+export interface IngestStack {
+  services: Awaited<ReturnType<typeof startStackServices>>;
+  env: Env;
+  config: LoadedConfig;
+  influx: InfluxClient;
+  users: Record<string, string>;
+  startIngest(overrides?: Partial<{ connections: number; splitTimeoutS: number }>): Promise<IngestService>;
+  publisher(clientId?: string): Promise<MqttClient>;
+  connectAs(username: string): Promise<MqttClient>;
+  /** Environment for a child `tuojiang ingest` process. */
+  childEnv(): NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+async function startStackServices(users: Record<string, string>) {
+  return startServices({
+    mosquitto: { users: Object.entries(users).map(([username, pw]) => ({ username, password: pw })) },
+    redis: { appendonly: true },
+    influxdb: true,
+  });
+}
+
+/** Real Mosquitto (production config: auth + ACL), Redis and InfluxDB on free ports, and helpers. */
+export async function startIngestStack(): Promise<IngestStack> {
+  const base = loadConfig();
+  const users: Record<string, string> = { ingest: password(), simulator: password() };
+  for (const s of base.registry.stations) users[s.id] = password();
+  const services = await startStackServices(users);
+  const envVars = {
+    MQTT_URL: services.mosquitto.url,
+    MQTT_USERNAME: 'ingest',
+    MQTT_PASSWORD: users.ingest!,
+    REDIS_URL: services.redis.url,
+    INFLUX_URL: services.influxdb.url,
+    INFLUX_DB: 'tuojiang',
+    TUOJIANG_INSTANCE: 'test',
+  };
+  const env = readEnv(envVars);
+  const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB });
+  const clients: MqttClient[] = [];
+  const ingests: IngestService[] = [];
+
+  const connectAs = async (username: string, clientId?: string): Promise<MqttClient> => {
+    const c = await mqtt.connectAsync(services.mosquitto.url, {
+      username,
+      password: users[username]!,
+      protocolVersion: 5,
+      clientId: clientId ?? `${username}-${randomBytes(4).toString('hex')}`,
+      reconnectPeriod: 500,
+    });
+    clients.push(c);
+    return c;
+  };
+
+  return {
+    services,
+    env,
+    config: base,
+    influx,
+    users,
+    async startIngest(o = {}) {
+      const config: LoadedConfig = {
+        ...base,
+        settings: {
+          ...base.settings,
+          mqtt: { ...base.settings.mqtt, connections: o.connections ?? base.settings.mqtt.connections },
+          ingest: { ...base.settings.ingest, split_timeout_s: o.splitTimeoutS ?? base.settings.ingest.split_timeout_s },
+          writer: { ...base.settings.writer, retry_max_ms: 1000 },
+        },
+      };
+      const svc = new IngestService({ config, env, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000 });
+      await svc.start();
+      ingests.push(svc);
+      return svc;
+    },
+    publisher: (clientId?: string) => connectAs('simulator', clientId),
+    connectAs: (u) => connectAs(u),
+    childEnv: () => ({ ...process.env, ...envVars, HTTP_PORT: '0', LOG_LEVEL: 'warn' }),
+    async stop() {
+      await Promise.all(ingests.map((i) => i.stop().catch(() => undefined)));
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+      await services.stopAll();
+    },
+  };
+}
+
+/** Poll until `fn` returns a truthy value; fails with the last value seen after `timeoutMs`. */
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 30_000, what = 'condition', intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = undefined;
+      if (Date.now() > deadline) throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Number of points of one field in a measurement (InfluxQL count over all series). */
+export async function countPoints(influx: InfluxClient, measurement: string, field: string, where = ''): Promise<number> {
+  const res = await influx.query(`SELECT count("${field}") FROM "${measurement}"${where ? ` WHERE ${where}` : ''}`);
+  return Number(res[0]?.values[0]?.[1] ?? 0);
+}
+
+/** Publish many QoS 1 messages, keeping at most `window` unacknowledged; resolves when all are acked. */
+export async function publishAll(client: MqttClient, messages: Iterable<{ topic: string; payload: string }>, window = 500, onProgress?: (sent: number) => void): Promise<void> {
+  const inflight = new Set<Promise<unknown>>();
+  let sent = 0;
+  for (const m of messages) {
+    const p = client.publishAsync(m.topic, m.payload, { qos: 1 }).finally(() => inflight.delete(p));
+    inflight.add(p);
+    sent++;
+    onProgress?.(sent);
+    if (inflight.size >= window) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+}
