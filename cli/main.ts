@@ -3,6 +3,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerDeadLetterCommands } from './commands/deadletters.js';
 import { registerHj212Commands } from './commands/hj212.js';
 import { registerIngestCommand } from './commands/ingest.js';
+import { registerStandardsCommands } from './commands/standards.js';
 import { registerStationsCommands } from './commands/stations.js';
 import { reportError } from './output.js';
 
@@ -15,6 +16,7 @@ registerConfigCommands(program);
 registerStationsCommands(program);
 registerHj212Commands(program);
 registerDeadLetterCommands(program);
+registerStandardsCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.exit(reportError(e));

@@ -72,14 +72,20 @@ export const SettingsSchema = z
       .object({
         topic_prefix: z.string().regex(/^[^#+$/][^#+]*$/, 'a topic prefix without wildcards').default('tuojiang'),
         subscriptions: z.array(z.string().min(1)).min(1).default(['tuojiang/water/+', 'tuojiang/air/+']),
-        share_group: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tuojiang-ingest'),
+        share_group: z.string().regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, _ and - (or empty for plain subscriptions)').default(''),
+        reconnect_period_ms: z.number().int().min(50).max(60000).default(250),
         client_id_prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tuojiang-ingest'),
-        connections: z.number().int().min(1).max(64).default(4),
+        connections: z.number().int().min(1).max(64).default(2),
         receive_maximum: z.number().int().min(1).max(65535).default(1000),
         session_expiry_s: z.number().int().min(1).default(604800),
         reply_topic: z.string().includes('{station}').default('tuojiang/reply/{station}'),
       })
       .strict()
+      .superRefine((m, ctx) => {
+        if (!m.share_group && m.connections > m.subscriptions.length) {
+          ctx.addIssue({ code: 'custom', path: ['connections'], message: `without a share_group each connection takes its own subscriptions, so at most ${m.subscriptions.length} (one per filter)` });
+        }
+      })
       .prefault({}),
     ingest: z
       .object({

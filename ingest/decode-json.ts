@@ -3,11 +3,17 @@ import type { StationRegistry } from '../lib/station-registry.js';
 import type { TopicInfo } from './topics.js';
 import type { RawReading } from './validate-reading.js';
 
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const ALLOWED_KEYS = new Set(['ts', 'values', 'flags', 'station']);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  const d = new Date(Date.UTC(2000, month - 1, day));
+  d.setUTCFullYear(year);
+  return d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 }
 
 /** `ts` as ISO 8601 with an explicit zone (a zoneless time is ambiguous across UTC and UTC+8) or epoch ms. */
@@ -19,9 +25,11 @@ export function parseTimestamp(ts: unknown): number {
     }
     return ts;
   }
-  if (typeof ts === 'string' && ISO_WITH_ZONE.test(ts)) {
-    const ms = Date.parse(ts);
-    if (Number.isFinite(ms)) return ms;
+  const m = typeof ts === 'string' ? ISO_WITH_ZONE.exec(ts) : null;
+  if (m) {
+    const ms = Date.parse(m[0]);
+    // Date.parse rolls impossible days over (02-30 becomes 03-02): refuse them instead of moving the reading.
+    if (Number.isFinite(ms) && isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]))) return ms;
   }
   throw new TuojiangError('INVALID_TIMESTAMP', `ts ${JSON.stringify(ts)?.slice(0, 60)} is not ISO 8601 with a zone or epoch milliseconds`);
 }

@@ -82,7 +82,7 @@ export class IngestService {
       {
         url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
         clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
-        shareGroup: s.mqtt.share_group, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
+        shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
       },
       log,
     );

@@ -8,7 +8,9 @@ export interface MqttSourceOptions {
   clientIdPrefix: string;
   instance: string;
   connections: number;
+  /** Empty: plain subscriptions divided among the connections. */
   shareGroup: string;
+  reconnectPeriodMs: number;
   subscriptions: string[];
   sessionExpiryS: number;
   receiveMaximum: number;
@@ -58,7 +60,7 @@ export class MqttSource {
         // Receive Maximum bounds how many unacknowledged messages the broker sends this connection:
         // it is both the batch size a connection can contribute and the memory it can hold.
         properties: { sessionExpiryInterval: this.opts.sessionExpiryS, receiveMaximum: this.opts.receiveMaximum },
-        reconnectPeriod: 1000,
+        reconnectPeriod: this.opts.reconnectPeriodMs,
         connectTimeout: 10_000,
         // Subscriptions live in the broker session; we re-subscribe ourselves on every connect.
         resubscribe: false,
@@ -70,7 +72,7 @@ export class MqttSource {
       client.on('connect', (ack) => {
         this.connected.add(i);
         this.log.info({ clientId, sessionPresent: ack.sessionPresent }, 'mqtt connected');
-        const filters = this.opts.subscriptions.map((f) => `$share/${this.opts.shareGroup}/${f}`);
+        const filters = this.filtersFor(i);
         client.subscribe(filters, { qos: 1 }, (err, granted) => {
           if (err) this.log.error({ clientId, err: err.message }, 'subscribe failed');
           const refused = granted?.filter((g) => g.qos > 2) ?? [];
@@ -121,6 +123,18 @@ export class MqttSource {
       }
       callback();
     };
+  }
+
+  /**
+   * With a share group every connection takes every filter inside `$share/{group}/`; the broker
+   * balances messages across them (and across processes). Without one, the filters are divided
+   * among the connections so that no message arrives twice (docs/decisions/0001: Mosquitto 2.0
+   * does not restore shared subscriptions after a restart, plain ones it does).
+   */
+  private filtersFor(connection: number): string[] {
+    const { shareGroup, subscriptions, connections } = this.opts;
+    if (shareGroup) return subscriptions.map((f) => `$share/${shareGroup}/${f}`);
+    return subscriptions.filter((_, k) => k % connections === connection);
   }
 
   /** Publish (QoS 1) through the first connected client, e.g. HJ 212 data answers. */

@@ -15,7 +15,7 @@ export interface IngestStack {
   config: LoadedConfig;
   influx: InfluxClient;
   users: Record<string, string>;
-  startIngest(overrides?: Partial<{ connections: number; splitTimeoutS: number }>): Promise<IngestService>;
+  startIngest(overrides?: Partial<{ connections: number; splitTimeoutS: number; receiveMaximum: number; shareGroup: string; instance: string }>): Promise<IngestService>;
   publisher(clientId?: string): Promise<MqttClient>;
   connectAs(username: string): Promise<MqttClient>;
   /** Environment for a child `tuojiang ingest` process. */
@@ -57,6 +57,8 @@ export async function startIngestStack(): Promise<IngestStack> {
       password: users[username]!,
       protocolVersion: 5,
       clientId: clientId ?? `${username}-${randomBytes(4).toString('hex')}`,
+      // A named publisher keeps its session, so its unacknowledged messages survive a broker restart.
+      ...(clientId ? { clean: false, properties: { sessionExpiryInterval: 3600 } } : {}),
       reconnectPeriod: 500,
     });
     clients.push(c);
@@ -74,12 +76,12 @@ export async function startIngestStack(): Promise<IngestStack> {
         ...base,
         settings: {
           ...base.settings,
-          mqtt: { ...base.settings.mqtt, connections: o.connections ?? base.settings.mqtt.connections },
+          mqtt: { ...base.settings.mqtt, connections: o.connections ?? base.settings.mqtt.connections, receive_maximum: o.receiveMaximum ?? base.settings.mqtt.receive_maximum, share_group: o.shareGroup ?? base.settings.mqtt.share_group },
           ingest: { ...base.settings.ingest, split_timeout_s: o.splitTimeoutS ?? base.settings.ingest.split_timeout_s },
           writer: { ...base.settings.writer, retry_max_ms: 1000 },
         },
       };
-      const svc = new IngestService({ config, env, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000 });
+      const svc = new IngestService({ config, env: o.instance ? { ...env, TUOJIANG_INSTANCE: o.instance } : env, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000 });
       await svc.start();
       ingests.push(svc);
       return svc;
