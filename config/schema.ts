@@ -113,6 +113,7 @@ export const SettingsSchema = z
         retry_max_ms: z.number().int().min(1).default(10000),
         claim_idle_ms: z.number().int().min(1000).default(60000),
         linger_ms: z.number().int().min(0).max(5000).default(25),
+        read_entries: z.number().int().min(1).max(10000).default(32),
       })
       .strict()
       .prefault({}),

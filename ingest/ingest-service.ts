@@ -12,7 +12,7 @@ import { JournalBatcher } from './journal-batcher.js';
 import { RedisJournal, type JournalItem } from './journal.js';
 import { JournalWriter, type CheckSink } from './journal-writer.js';
 import { MqttSource } from './mqtt-source.js';
-import { MessageProcessor } from './process-message.js';
+import { MessageProcessor, type Outcome } from './process-message.js';
 import { SplitPacketStore } from './split-packet-store.js';
 import { TuojiangError } from '../lib/errors.js';
 
@@ -59,7 +59,7 @@ export class IngestService {
     for (const r of [this.redis, this.writerRedis]) r.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
     this.influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
     this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
-    this.batcher = new JournalBatcher(this.journal, log);
+    this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
     this.splitStore = new SplitPacketStore(this.redis);
     this.processor = new MessageProcessor({
       registry: new StationRegistry(config.registry),
@@ -74,7 +74,7 @@ export class IngestService {
       {
         stream: s.journal.stream, group: s.journal.group, consumer: this.instance,
         batchSize: s.writer.batch_size, blockMs: s.writer.block_ms,
-        retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms, lingerMs: s.writer.linger_ms,
+        retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms, lingerMs: s.writer.linger_ms, readEntries: s.writer.read_entries,
       },
       log, this.metrics, opts.checks,
     );
@@ -110,33 +110,47 @@ export class IngestService {
     log.info({ instance: this.instance, httpPort: this.ops.port, connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
   }
 
-  private async onMessage(topic: string, payload: Buffer): Promise<void> {
-    if (this.draining) throw new Error('draining');
-    this.inflight++;
-    try {
-      this.metrics.readingsIn.inc();
-      const outcome = await this.processor.process(topic, payload);
-      await this.batcher.add(outcome.items);
-      this.count(outcome.items);
-      for (const reply of outcome.replies) {
-        this.source.publish(reply.topic, reply.payload).then(
-          () => this.metrics.repliesSent.inc(),
-          (e: unknown) => this.opts.log.warn({ topic: reply.topic, err: (e as Error).message }, 'HJ 212 answer not published'),
-        );
-      }
-    } finally {
-      this.inflight--;
+  private onMessage(topic: string, payload: Buffer): Promise<void> {
+    if (this.draining) return Promise.reject(new Error('draining: the broker will redeliver'));
+    this.metrics.readingsIn.inc();
+    const outcome = this.processor.process(topic, payload);
+    if (outcome instanceof Promise) {
+      this.inflight++;
+      return outcome.then((o) => this.journalOutcome(o)).finally(() => { this.inflight--; });
     }
+    return this.journalOutcome(outcome);
+  }
+
+  private journalOutcome(outcome: Outcome): Promise<void> {
+    const durable = this.batcher.add(outcome.items);
+    if (outcome.replies.length > 0) {
+      // Answer only once the reading is durable: the answer tells the logger it need not resend.
+      void durable.then(() => {
+        for (const reply of outcome.replies) {
+          this.source.publish(reply.topic, reply.payload).then(
+            () => this.metrics.repliesSent.inc(),
+            (e: unknown) => this.opts.log.warn({ topic: reply.topic, err: (e as Error).message }, 'HJ 212 answer not published'),
+          );
+        }
+      }, () => undefined);
+    }
+    return durable;
   }
 
   private count(items: readonly JournalItem[]): void {
+    let water = 0;
+    let air = 0;
     for (const item of items) {
-      if (item.kind === 'reading') this.metrics.readingsJournaled.inc({ medium: item.reading.medium });
-      else {
+      if (item.kind === 'reading') {
+        if (item.reading.medium === 'water') water++;
+        else air++;
+      } else {
         this.metrics.readingsRejected.inc({ reason: item.dead.reason });
         this.opts.log.warn({ code: item.dead.reason, topic: item.dead.topic, station: item.dead.station, msg: item.dead.message }, 'reading dead-lettered');
       }
     }
+    if (water > 0) this.metrics.readingsJournaled.inc({ medium: 'water' }, water);
+    if (air > 0) this.metrics.readingsJournaled.inc({ medium: 'air' }, air);
   }
 
   /** Split packets whose parts did not all arrive in time are dead-lettered with every part kept. */

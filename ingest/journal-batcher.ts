@@ -1,22 +1,32 @@
 import type { Logger } from '../lib/logger.js';
 import type { Journal, JournalItem } from './journal.js';
 
-interface Waiting {
-  items: readonly JournalItem[];
+interface Batch {
+  items: JournalItem[];
+  done: Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
 }
 
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  // A batch nobody awaits (all its messages' connections closed) must not crash the process.
+  done.catch(() => undefined);
+  return { items: [], done, resolve, reject };
+}
+
 /**
- * Groups the items of many in-flight MQTT messages into one journal append. Each MQTT connection
- * holds exactly one message until its PUBACK, so the batch is naturally bounded by the number of
- * connections; the batcher only has to flush once per event-loop turn.
+ * Groups the items of every message that arrives within one event-loop turn into one journal
+ * append, and hands all of them the same promise: one allocation per batch, not per message.
  *
- * A failing journal (Redis down) is retried with backoff, holding the messages: their PUBACKs are
- * not sent, so the broker keeps them and nothing is lost.
+ * A failing journal (Redis down) is retried with backoff while the messages wait: their PUBACKs are
+ * not sent, so the broker keeps them and nothing is lost. Memory stays bounded because the broker
+ * sends each connection at most Receive Maximum unacknowledged messages.
  */
 export class JournalBatcher {
-  private queue: Waiting[] = [];
+  private current: Batch = newBatch();
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -24,40 +34,40 @@ export class JournalBatcher {
   constructor(
     private readonly journal: Journal,
     private readonly log: Logger,
+    private readonly onDurable: (items: readonly JournalItem[]) => void = () => undefined,
     private readonly retry = { initialMs: 100, maxMs: 5000 },
   ) {}
 
   add(items: readonly JournalItem[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal batcher is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.flushing = this.flushing.then(() => this.flush());
-        });
-      }
-    });
+    const batch = this.current;
+    for (const item of items) batch.items.push(item);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        const full = this.current;
+        this.current = newBatch();
+        this.flushing = this.flushing.then(() => this.flush(full));
+      });
+    }
+    return batch.done;
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    const items = batch.flatMap((w) => w.items);
+  private async flush(batch: Batch): Promise<void> {
     let delay = this.retry.initialMs;
     for (;;) {
       try {
-        await this.journal.append(items);
-        for (const w of batch) w.resolve();
+        await this.journal.append(batch.items);
+        this.onDurable(batch.items);
+        batch.resolve();
         return;
       } catch (e) {
         if (this.closed) {
-          for (const w of batch) w.reject(e as Error);
+          batch.reject(e as Error);
           return;
         }
-        this.log.warn({ err: (e as Error).message, items: items.length, retryInMs: delay }, 'journal append failed; holding PUBACKs and retrying');
+        this.log.warn({ err: (e as Error).message, items: batch.items.length, retryInMs: delay }, 'journal append failed; holding PUBACKs and retrying');
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, this.retry.maxMs);
       }
@@ -67,7 +77,11 @@ export class JournalBatcher {
   /** Finish what is queued (retrying while the journal is down), then refuse more. */
   async close(): Promise<void> {
     await this.flushing;
-    if (this.queue.length > 0) await this.flush();
+    if (this.current.items.length > 0) {
+      const last = this.current;
+      this.current = newBatch();
+      await this.flush(last);
+    }
     this.closed = true;
   }
 
@@ -77,8 +91,6 @@ export class JournalBatcher {
    */
   abort(): void {
     this.closed = true;
-    const batch = this.queue;
-    this.queue = [];
-    for (const w of batch) w.reject(new Error('journal batcher aborted'));
+    this.current.reject(new Error('journal batcher aborted'));
   }
 }

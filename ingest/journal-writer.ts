@@ -23,6 +23,8 @@ export interface WriterOptions {
   retryMaxMs: number;
   claimIdleMs: number;
   lingerMs: number;
+  /** Journal entries per read; each entry is one ingest batch of up to a few thousand readings. */
+  readEntries: number;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -90,10 +92,10 @@ export class JournalWriter {
       try {
         const claimed = await this.claimAbandoned();
         const entries = claimed.length > 0 ? claimed : await this.read('>');
-        if (entries.length > 0) await this.handle(entries);
-        // A short batch means the journal is nearly empty: wait a moment so the next write carries
-        // many points instead of one (one InfluxDB request per reading would starve the CPU).
-        if (entries.length > 0 && entries.length < this.opts.batchSize && !this.draining) await this.pause(this.opts.lingerMs);
+        const readings = entries.length > 0 ? await this.handle(entries) : 0;
+        // A small batch means the journal is nearly empty: wait a moment so the next write carries
+        // many points instead of a few (one InfluxDB request per reading would starve the CPU).
+        if (readings > 0 && readings < this.opts.batchSize / 10 && !this.draining) await this.pause(this.opts.lingerMs);
         if (this.draining && (entries.length === 0 || Date.now() > this.drainUntil)) this.stopping = true;
         this.metrics.journalBacklog.set(await this.redis.xlen(this.opts.stream));
       } catch (e) {
@@ -105,7 +107,7 @@ export class JournalWriter {
   }
 
   private async read(from: '0' | '>'): Promise<Entry[]> {
-    const args: (string | number)[] = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.batchSize];
+    const args: (string | number)[] = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.readEntries];
     if (from === '>' && !this.draining) args.push('BLOCK', this.opts.blockMs);
     args.push('STREAMS', this.opts.stream, from);
     const res = (await (this.redis.xreadgroup as (...a: (string | number)[]) => Promise<unknown>)(...args)) as Array<[string, Entry[]]> | null;
@@ -117,38 +119,43 @@ export class JournalWriter {
     const now = Date.now();
     if (now - this.lastClaim < this.opts.claimIdleMs / 2) return [];
     this.lastClaim = now;
-    const res = (await this.redis.xautoclaim(this.opts.stream, this.opts.group, this.opts.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', this.opts.batchSize)) as [string, Entry[]];
+    const res = (await this.redis.xautoclaim(this.opts.stream, this.opts.group, this.opts.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', this.opts.readEntries)) as [string, Entry[]];
     const entries = res[1].filter((e) => e[1] !== null);
     if (entries.length > 0) this.log.info({ count: entries.length }, 'took over journal entries abandoned by another writer');
     return entries;
   }
 
-  private async handle(entries: Entry[]): Promise<void> {
+  /** Write, enqueue checks, acknowledge; returns how many readings the entries held. */
+  private async handle(entries: Entry[]): Promise<number> {
     const ids: string[] = [];
     const readings: Reading[] = [];
     const lines: string[] = [];
     for (const [id, fields] of entries) {
       ids.push(id);
       const json = fields[1];
-      if (fields[0] !== 'r' || json === undefined) continue;
+      if (fields[0] !== 'b' || json === undefined) continue;
       try {
-        const r = JSON.parse(json) as Reading;
-        lines.push(encodePoint(readingToPoint(r)));
-        readings.push(r);
+        for (const r of JSON.parse(json) as Reading[]) {
+          lines.push(encodePoint(readingToPoint(r)));
+          readings.push(r);
+        }
       } catch (e) {
         await this.deadLetter([json ?? ''], 'INTERNAL', `unreadable journal entry ${id}: ${(e as Error).message}`);
       }
     }
-    const ok = await this.writeWithRetry(lines);
-    if (!ok) return; // stopping while InfluxDB is down: entries stay pending for the next start
-    this.metrics.readingsWritten.inc(lines.length);
+    for (let i = 0; i < lines.length; i += this.opts.batchSize) {
+      const ok = await this.writeWithRetry(lines.slice(i, i + this.opts.batchSize));
+      if (!ok) return readings.length; // stopping while InfluxDB is down: entries stay pending for the next start
+    }
+    this.metrics.readingsWritten.inc(readings.length);
     if (this.checks && readings.length > 0) {
       const queued = await this.retrying('check enqueue', () => this.checks!.enqueue(readings));
-      if (!queued) return;
+      if (!queued) return readings.length;
     }
     await this.retrying('journal ack', async () => {
       await this.redis.multi().xack(this.opts.stream, this.opts.group, ...ids).xdel(this.opts.stream, ...ids).exec();
     });
+    return readings.length;
   }
 
   /** Write one batch, retrying while InfluxDB is unavailable; points it refuses become dead letters. */

@@ -43,10 +43,13 @@ export class RedisJournal implements Journal {
   async append(items: readonly JournalItem[]): Promise<void> {
     if (items.length === 0) return;
     const pipe = this.redis.pipeline();
+    // All readings of a batch travel as one stream entry: one XADD, one entry for the writer to
+    // read and acknowledge, instead of one per reading (docs/decisions/0001).
+    const readings: Reading[] = [];
+    for (const item of items) if (item.kind === 'reading') readings.push(item.reading);
+    if (readings.length > 0) pipe.xadd(this.opts.stream, '*', 'b', JSON.stringify(readings));
     for (const item of items) {
-      if (item.kind === 'reading') {
-        pipe.xadd(this.opts.stream, '*', 'r', JSON.stringify(item.reading));
-      } else {
+      if (item.kind === 'dead') {
         const d = item.dead;
         const { payload, encoding } = encodePayload(d.payload);
         pipe.xadd(

@@ -3,7 +3,7 @@ import type { StationRegistry } from '../lib/station-registry.js';
 import { decodeJson } from './decode-json.js';
 import { frameToRawReading, stationOfFrame } from './decode-hj212.js';
 import { buildDataAnswer } from './hj212/answer.js';
-import { flagHasSplit, flagWantsAnswer, parseFrame, type Hj212Frame } from './hj212/frame.js';
+import { flagHasSplit, flagWantsAnswer, parseFrame } from './hj212/frame.js';
 import type { DeadLetter, JournalItem } from './journal.js';
 import type { SplitPacketStore } from './split-packet-store.js';
 import { parseTopic, replyTopic, type TopicInfo } from './topics.js';
@@ -48,7 +48,11 @@ export class MessageProcessor {
     this.now = opts.now ?? Date.now;
   }
 
-  async process(topic: string, payload: Buffer): Promise<Outcome> {
+  /**
+   * Synchronous for everything but a split-packet part, which must be stored in Redis first: the
+   * hot path allocates no promise per message.
+   */
+  process(topic: string, payload: Buffer): Outcome | Promise<Outcome> {
     const receivedAt = this.now();
     const topicInfo = parseTopic(topic, this.opts.topicPrefix);
     const replies: Reply[] = [];
@@ -56,35 +60,31 @@ export class MessageProcessor {
       if (payload.length > this.opts.maxPayloadBytes) {
         throw new TuojiangError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.opts.maxPayloadBytes}`);
       }
-      let raw: RawReading | null;
-      if (looksLikeFrame(payload)) {
-        raw = await this.fromFrame(payload, topicInfo, replies, receivedAt);
-        if (raw === null) return { items: [], replies };
-      } else {
-        raw = decodeJson(payload, topicInfo, this.opts.registry);
+      if (!looksLikeFrame(payload)) return this.accept(decodeJson(payload, topicInfo, this.opts.registry), replies, receivedAt);
+      const frame = parseFrame(payload);
+      // Identify the station before anything else so an answer only ever goes to a known station.
+      const station = stationOfFrame(frame, topicInfo, this.opts.registry);
+      if (flagWantsAnswer(frame.flag)) {
+        replies.push({ topic: replyTopic(this.opts.replyTopicTemplate, station.id), payload: buildDataAnswer(frame, receivedAt) });
       }
-      const reading = validateReading(raw, { registry: this.opts.registry, now: receivedAt, futureToleranceMs: this.opts.futureToleranceMs });
-      return { items: [{ kind: 'reading', reading }], replies };
+      if (!(flagHasSplit(frame.flag) && frame.pnum !== undefined && frame.pnum > 1)) {
+        return this.accept(frameToRawReading(frame, topicInfo, this.opts.registry), replies, receivedAt);
+      }
+      if (frame.pno === undefined || frame.pno < 1 || frame.pno > frame.pnum) {
+        throw new TuojiangError('MALFORMED_FRAME', `PNO ${frame.pno} outside 1..PNUM ${frame.pnum}`);
+      }
+      return this.opts.splitStore.add(frame, payload.toString('utf8').trim(), receivedAt).then(
+        (complete) => (complete ? this.accept(frameToRawReading(complete, topicInfo, this.opts.registry), replies, receivedAt) : { items: [], replies }),
+        (e: unknown) => ({ items: [{ kind: 'dead' as const, dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies }),
+      ).catch((e: unknown) => ({ items: [{ kind: 'dead' as const, dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies }));
     } catch (e) {
       return { items: [{ kind: 'dead', dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies };
     }
   }
 
-  private async fromFrame(payload: Buffer, topic: TopicInfo | undefined, replies: Reply[], now: number): Promise<RawReading | null> {
-    const frame = parseFrame(payload);
-    // Identify the station before anything else so an answer only ever goes to a known station.
-    const station = stationOfFrame(frame, topic, this.opts.registry);
-    if (flagWantsAnswer(frame.flag)) {
-      replies.push({ topic: replyTopic(this.opts.replyTopicTemplate, station.id), payload: buildDataAnswer(frame, now) });
-    }
-    let complete: Hj212Frame | null = frame;
-    if (flagHasSplit(frame.flag) && frame.pnum !== undefined && frame.pnum > 1) {
-      if (frame.pno === undefined || frame.pno < 1 || frame.pno > frame.pnum) {
-        throw new TuojiangError('MALFORMED_FRAME', `PNO ${frame.pno} outside 1..PNUM ${frame.pnum}`);
-      }
-      complete = await this.opts.splitStore.add(frame, payload.toString('utf8').trim(), now);
-    }
-    return complete && frameToRawReading(complete, topic, this.opts.registry);
+  private accept(raw: RawReading, replies: Reply[], now: number): Outcome {
+    const reading = validateReading(raw, { registry: this.opts.registry, now, futureToleranceMs: this.opts.futureToleranceMs });
+    return { items: [{ kind: 'reading', reading }], replies };
   }
 
   deadLetter(e: unknown, topic: string, topicInfo: TopicInfo | undefined, payload: Buffer, receivedAt: number): DeadLetter {

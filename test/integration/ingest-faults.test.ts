@@ -71,6 +71,27 @@ describe('ingest under faults', () => {
     await expectExactlyOnce(s, burst);
   });
 
+  it('drains on SIGTERM mid-burst, exits 0, and the restarted ingest completes the burst exactly once', async () => {
+    stack = await startIngestStack();
+    const s = stack;
+    const port = await freePort();
+    const first = spawnIngest(s, port);
+    await ready(port);
+    const burst = makeBurst(N, Date.parse('2026-03-06T00:00:00Z'));
+    const pub = await s.publisher('burst-publisher-term');
+    let exited: Promise<number | null> | undefined;
+    await publishAll(pub, burst, 500, (sent) => {
+      if (!exited && sent === N / 2) {
+        exited = new Promise((r) => first.once('exit', (code) => r(code)));
+        first.kill('SIGTERM');
+      }
+    });
+    expect(await exited).toBe(0);
+    spawnIngest(s, port);
+    await ready(port);
+    await expectExactlyOnce(s, burst);
+  });
+
   it('loses and doubles nothing when InfluxDB is down for 30 s mid-burst', async () => {
     stack = await startIngestStack();
     const s = stack;

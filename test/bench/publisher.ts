@@ -1,0 +1,52 @@
+/**
+ * Benchmark publisher, run as its own process so it does not share an event loop with what it
+ * measures. Publishes COUNT QoS 1 messages as fast as the broker acknowledges them (WINDOW in
+ * flight) and prints JSON lines: {"start": ms}, {"sent": n, "t": ms} every 1,000, {"done": ms}.
+ *   MODE=readings: JSON readings from STATIONS stations `bench-000`… on tuojiang/water/{id}
+ *   MODE=relay:    the same payloads on one topic no ingest reads (the broker's own relay rate)
+ */
+import mqtt from 'mqtt';
+
+const env = (k: string, d?: string): string => {
+  const v = process.env[k] ?? d;
+  if (v === undefined) throw new Error(`${k} is required`);
+  return v;
+};
+const count = Number(env('COUNT', '100000'));
+const stations = Number(env('STATIONS', '100'));
+const windowSize = Number(env('WINDOW', '1000'));
+const mode = env('MODE', 'readings');
+const t0 = Date.parse(env('T0', '2026-06-01T00:00:00Z'));
+
+const client = await mqtt.connectAsync(env('URL'), { username: env('USER'), password: env('PASS'), protocolVersion: 5, clientId: `bench-pub-${process.pid}` });
+const messages: Array<[string, string]> = [];
+for (let i = 0; i < count; i++) {
+  const id = `bench-${String(i % stations).padStart(3, '0')}`;
+  const ts = t0 + Math.floor(i / stations) * 1000;
+  const topic = mode === 'relay' ? 'tuojiang/relay/bench' : `tuojiang/water/${id}`;
+  messages.push([topic, JSON.stringify({ ts, values: { NH3N: (i % 997) / 100, pH: 7.4, DO: 8.1 } })]);
+}
+const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+out({ start: Date.now() });
+let inflight = 0;
+let acked = 0;
+await new Promise<void>((resolve, reject) => {
+  let next = 0;
+  const pump = () => {
+    while (inflight < windowSize && next < count) {
+      const [topic, payload] = messages[next++]!;
+      inflight++;
+      client.publish(topic, payload, { qos: 1 }, (err) => {
+        if (err) return reject(err);
+        inflight--;
+        acked++;
+        if (acked % 1000 === 0) out({ sent: acked, t: Date.now() });
+        if (acked === count) resolve();
+        else pump();
+      });
+    }
+  };
+  pump();
+});
+out({ done: Date.now() });
+await client.endAsync();
