@@ -30,6 +30,11 @@ export const EnvSchema = z.object({
 
 export type Env = z.output<typeof EnvSchema>;
 
+/** A URL may carry credentials (`redis://:password@host`): never echo what precedes the `@`. */
+function hideUserinfo(value: string | undefined): string | undefined {
+  return value?.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}(hidden)@`);
+}
+
 export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
   const r = EnvSchema.safeParse(env);
   if (!r.success) {
@@ -37,7 +42,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
       const key = String(i.path[0]);
       const found = env[key];
       // Never echo secrets back into logs.
-      const shown = /PASSWORD|TOKEN/.test(key) ? '(hidden)' : JSON.stringify(found);
+      const shown = /PASSWORD|TOKEN/.test(key) ? '(hidden)' : JSON.stringify(key.endsWith('_URL') ? hideUserinfo(found) : found);
       return `${key}: expected ${i.message}; found ${shown}`;
     });
     throw new TuojiangError('ENV_INVALID', `invalid environment:\n${lines.join('\n')}`);
