@@ -60,7 +60,7 @@ export class IngestService {
     this.influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
     this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
-    this.splitStore = new SplitPacketStore(this.redis);
+    this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000);
     this.processor = new MessageProcessor({
       registry: new StationRegistry(config.registry),
       topicPrefix: s.mqtt.topic_prefix,
@@ -115,6 +115,7 @@ export class IngestService {
     this.metrics.readingsIn.inc();
     const outcome = this.processor.process(topic, payload);
     if (outcome instanceof Promise) {
+      this.metrics.splitParts.inc();
       this.inflight++;
       return outcome.then((o) => this.journalOutcome(o)).finally(() => { this.inflight--; });
     }
@@ -123,6 +124,10 @@ export class IngestService {
 
   private journalOutcome(outcome: Outcome): Promise<void> {
     const durable = this.batcher.add(outcome.items);
+    if (outcome.onDurable) {
+      const release = outcome.onDurable;
+      durable.then(release).catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'split-packet parts not released; they expire'));
+    }
     if (outcome.replies.length > 0) {
       // Answer only once the reading is durable: the answer tells the logger it need not resend.
       void durable.then(() => {

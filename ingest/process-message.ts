@@ -28,6 +28,8 @@ export interface Outcome {
   /** Exactly one item per message, except a split-packet part that completes nothing (none). */
   items: JournalItem[];
   replies: Reply[];
+  /** To run once the items are durable (releases a completed split packet's stored parts). */
+  onDurable?: () => Promise<void>;
 }
 
 /** A payload is an HJ 212 frame when it starts with `##` (after any whitespace); otherwise JSON. */
@@ -73,10 +75,15 @@ export class MessageProcessor {
       if (frame.pno === undefined || frame.pno < 1 || frame.pno > frame.pnum) {
         throw new TuojiangError('MALFORMED_FRAME', `PNO ${frame.pno} outside 1..PNUM ${frame.pnum}`);
       }
-      return this.opts.splitStore.add(frame, payload.toString('utf8').trim(), receivedAt).then(
-        (complete) => (complete ? this.accept(frameToRawReading(complete, topicInfo, this.opts.registry), replies, receivedAt) : { items: [], replies }),
-        (e: unknown) => ({ items: [{ kind: 'dead' as const, dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies }),
-      ).catch((e: unknown) => ({ items: [{ kind: 'dead' as const, dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies }));
+      const dead = (e: unknown): Outcome => ({ items: [{ kind: 'dead', dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies });
+      return this.opts.splitStore.add(frame, payload.toString('utf8').trim(), receivedAt).then((r) => {
+        if (r.status !== 'complete') return { items: [], replies };
+        try {
+          return { ...this.accept(frameToRawReading(r.frame, topicInfo, this.opts.registry), replies, receivedAt), onDurable: r.release };
+        } catch (e) {
+          return { ...dead(e), onDurable: r.release };
+        }
+      }, dead);
     } catch (e) {
       return { items: [{ kind: 'dead', dead: this.deadLetter(e, topic, topicInfo, payload, receivedAt) }], replies };
     }

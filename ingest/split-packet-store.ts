@@ -9,15 +9,20 @@ import { parseFrame } from './hj212/frame.js';
  * adding the last two parts at once complete the packet exactly once.
  */
 const ADD_PART = `
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 1 then
+  return {'duplicate'}
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
-  local parts = redis.call('HVALS', KEYS[1])
-  redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], KEYS[1])
-  return parts
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  local out = {'complete'}
+  for _, v in ipairs(redis.call('HVALS', KEYS[1])) do out[#out + 1] = v end
+  return out
 end
 redis.call('ZADD', KEYS[2], 'NX', ARGV[4], KEYS[1])
-return false
+return {'pending'}
 `;
 
 const TAKE_EXPIRED = `
@@ -32,15 +37,23 @@ return out
 `;
 
 interface SplitCommands {
-  tjAddSplitPart(partsKey: string, indexKey: string, pno: string, frame: string, pnum: string, now: string): Promise<string[] | null>;
+  tjAddSplitPart(partsKey: string, indexKey: string, doneKey: string, pno: string, frame: string, pnum: string, now: string, keepMs: string): Promise<string[]>;
   tjTakeExpiredSplits(indexKey: string, olderThan: string): Promise<string[][]>;
 }
+
+export type SplitAddResult =
+  | { status: 'pending' | 'duplicate' }
+  | { status: 'complete'; frame: Hj212Frame; release: () => Promise<void> };
 
 export class SplitPacketStore {
   private readonly redis: Redis & SplitCommands;
 
-  constructor(redis: Redis, private readonly prefix = 'tuojiang:split') {
-    redis.defineCommand('tjAddSplitPart', { numberOfKeys: 2, lua: ADD_PART });
+  /** How long a completed packet's duplicate parts are recognised: twice the split timeout. */
+  private readonly keepMs: number;
+
+  constructor(redis: Redis, splitTimeoutMs = 120_000, private readonly prefix = 'tuojiang:split') {
+    this.keepMs = 2 * splitTimeoutMs;
+    redis.defineCommand('tjAddSplitPart', { numberOfKeys: 3, lua: ADD_PART });
     redis.defineCommand('tjTakeExpiredSplits', { numberOfKeys: 1, lua: TAKE_EXPIRED });
     this.redis = redis as Redis & SplitCommands;
   }
@@ -49,12 +62,19 @@ export class SplitPacketStore {
     return `${this.prefix}:index`;
   }
 
-  /** Store one part; returns the merged frame when this part completes the packet, else null. */
-  async add(frame: Hj212Frame, raw: string, now: number): Promise<Hj212Frame | null> {
+  /**
+   * Store one part. When it completes the packet, the merged frame comes back with `release`, to be
+   * called once the merged reading is durable.
+   */
+  async add(frame: Hj212Frame, raw: string, now: number): Promise<SplitAddResult> {
     const key = `${this.prefix}:${frame.mn.toUpperCase()}:${frame.cn}:${frame.qn ?? ''}:${frame.pnum}`;
-    const parts = await this.redis.tjAddSplitPart(key, this.indexKey, String(frame.pno), raw, String(frame.pnum), String(now));
-    if (!parts) return null;
-    return mergeParts(parts.map((p) => parseFrame(p)));
+    const [status, ...parts] = await this.redis.tjAddSplitPart(key, this.indexKey, `${key}:done`, String(frame.pno), raw, String(frame.pnum), String(now), String(this.keepMs));
+    if (status === 'pending' || status === 'duplicate') return { status };
+    return {
+      status: 'complete',
+      frame: mergeParts(parts.map((p) => parseFrame(p))),
+      release: async () => { await this.redis.del(key); },
+    };
   }
 
   /** Incomplete packets first seen before `olderThan`: removed from the store and returned as raw parts. */

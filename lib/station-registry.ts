@@ -42,7 +42,8 @@ export class StationRegistry {
   /** The canonical key for an HJ 212 factor code at this station, 'ignore', or undefined if unknown. */
   factorKey(station: Station, code: string): string | 'ignore' | undefined {
     if (station.ignore_factors.includes(code)) return 'ignore';
-    return station.factor_codes[code] ?? FACTOR_CODE_TO_KEY.get(code);
+    // factor codes come off the wire: never let one resolve to an inherited member such as "constructor".
+    return (Object.hasOwn(station.factor_codes, code) ? station.factor_codes[code] : undefined) ?? FACTOR_CODE_TO_KEY.get(code);
   }
 
   /** Multiplier from the station's sending unit to the catalogue unit (1 when the same). */

@@ -355,6 +355,25 @@ describe('dead letters: every reason reachable from MQTT', () => {
     absorbedParts += 1;
   });
 
+  it('a part redelivered after its packet completed is a duplicate, not the start of an incomplete packet', async () => {
+    // Still the ingest with splitTimeoutS: 1 from the test above; a time outside the dead letters' range.
+    const ts = hour(20);
+    const qn = '20250605120031000';
+    const parts = [1, 2].map((pno) => hj212Frame({ mn: MN['ziyang-city'], ts, qn, flag: 6, pnum: 2, pno, items: { [pno === 1 ? 'w21003' : 'w01001']: { Rtd: pno === 1 ? '0.41' : '7.1' } } }));
+    const before = await metrics();
+    await publish('tuojiang/water/ziyang-city', parts[0]!);
+    await publish('tuojiang/water/ziyang-city', parts[1]!);
+    expect(await point('water_quality', 'ziyang-city', ts)).toMatchObject({ NH3N: 0.41, pH: 7.1 });
+    await publish('tuojiang/water/ziyang-city', parts[1]!);
+    // Longer than the split timeout plus one sweep: an incomplete group would be dead-lettered by now.
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await metricsWhen((t) => counter(t, 'in') - counter(before, 'in') === 3, 'three parts received');
+    expect(counter(after, 'rejected', { reason: 'TJ_SPLIT_INCOMPLETE' })).toBe(counter(before, 'rejected', { reason: 'TJ_SPLIT_INCOMPLETE' }));
+    expect(counter(after, 'journaled') - counter(before, 'journaled')).toBe(1);
+    expect((await deadLetters(redis, 'TJ_SPLIT_INCOMPLETE')).filter((d) => d.payload.includes(qn))).toEqual([]);
+    absorbedParts += 2;
+  });
+
   it('covers every dead-letter reason of lib/errors.ts that MQTT input can cause', () => {
     const covered = new Set([...DEAD_CASES.map((c) => c.reason), 'TJ_SPLIT_INCOMPLETE']);
     expect([...covered].sort()).toEqual([

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFrame, type Hj212Frame } from '../../ingest/hj212/frame.js';
 import type { JournalItem } from '../../ingest/journal.js';
 import { MessageProcessor } from '../../ingest/process-message.js';
-import { mergeParts, type SplitPacketStore } from '../../ingest/split-packet-store.js';
+import { mergeParts, type SplitAddResult, type SplitPacketStore } from '../../ingest/split-packet-store.js';
 import { MN, hj212Frame, jsonPayload, shippedRegistry } from '../helpers/fixtures.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -11,14 +11,13 @@ const TS = Date.parse('2026-03-01T11:00:00Z');
 /** The Redis store's contract in memory: parts keyed by (MN, CN, QN, PNUM), merged when all arrived. */
 class MemorySplitStore {
   readonly groups = new Map<string, Map<number, string>>();
-  async add(frame: Hj212Frame, raw: string): Promise<Hj212Frame | null> {
+  async add(frame: Hj212Frame, raw: string): Promise<SplitAddResult> {
     const key = `${frame.mn.toUpperCase()}:${frame.cn}:${frame.qn ?? ''}:${frame.pnum}`;
     const parts = this.groups.get(key) ?? new Map<number, string>();
     parts.set(frame.pno!, raw);
     this.groups.set(key, parts);
-    if (parts.size < frame.pnum!) return null;
-    this.groups.delete(key);
-    return mergeParts([...parts.values()].map((p) => parseFrame(p)));
+    if (parts.size < frame.pnum!) return { status: 'pending' };
+    return { status: 'complete', frame: mergeParts([...parts.values()].map((p) => parseFrame(p))), release: async () => { this.groups.delete(key); } };
   }
 }
 
@@ -104,6 +103,9 @@ describe('MessageProcessor', () => {
     expect(splitStore.groups.size).toBe(1);
     const last = await p.process('tuojiang/water/hongyuan', part(1, { w21003: { Rtd: '0.4' } }));
     expect(only(last.items)).toMatchObject({ kind: 'reading', reading: { values: { NH3N: 0.4, pH: 7.5, DO: 6.1 }, ts: TS } });
+    // The parts stay stored until the merged reading is durable, then the caller releases them.
+    expect(splitStore.groups.size).toBe(1);
+    await last.onDurable?.();
     expect(splitStore.groups.size).toBe(0);
   });
 
