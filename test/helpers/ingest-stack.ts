@@ -121,7 +121,7 @@ export async function countPoints(influx: InfluxClient, measurement: string, fie
 }
 
 /** Publish many QoS 1 messages, keeping at most `window` unacknowledged; resolves when all are acked. */
-export async function publishAll(client: MqttClient, messages: Iterable<{ topic: string; payload: string }>, window = 500, onProgress?: (sent: number) => void): Promise<void> {
+export async function publishAll(client: MqttClient, messages: Iterable<{ topic: string; payload: string | Buffer }>, window = 500, onProgress?: (sent: number) => void): Promise<void> {
   const inflight = new Set<Promise<unknown>>();
   let sent = 0;
   for (const m of messages) {

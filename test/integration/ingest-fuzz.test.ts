@@ -393,7 +393,7 @@ describe('fuzzing the ingest over MQTT', () => {
 
     const pub = await stack.publisher();
     // publishAll is typed for text; MQTT.js sends a Buffer payload as its exact bytes.
-    await publishAll(pub, messages.map((m) => ({ topic: m.topic, payload: m.payload as unknown as string })));
+    await publishAll(pub, messages);
 
     // A publisher's PUBACK comes from the broker: wait until the ingest has accounted for every message
     // (or more, which the assertions below then catch), and until the writer has caught up.
