@@ -3,6 +3,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerDeadLetterCommands } from './commands/deadletters.js';
 import { registerHj212Commands } from './commands/hj212.js';
 import { registerIngestCommand } from './commands/ingest.js';
+import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStandardsCommands } from './commands/standards.js';
 import { registerStationsCommands } from './commands/stations.js';
 import { reportError } from './output.js';
@@ -17,6 +18,7 @@ registerStationsCommands(program);
 registerHj212Commands(program);
 registerDeadLetterCommands(program);
 registerStandardsCommands(program);
+registerSimulateCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.exit(reportError(e));

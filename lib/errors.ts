@@ -30,6 +30,7 @@ export const ERRORS = {
   INTERNAL: { code: 'TJ_INTERNAL', hint: 'A bug: the payload is kept as a dead letter; please report it with the dead letter.' },
   // infrastructure
   INFLUX_UNAVAILABLE: { code: 'TJ_INFLUX_UNAVAILABLE', hint: 'InfluxDB is not answering; readings stay in the journal and are written when it returns.' },
+  MQTT_CONNECT: { code: 'TJ_MQTT_CONNECT', hint: 'Check MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD, and that the broker is running and allows this user (config/mosquitto/acl).' },
   SERVICE_START: { code: 'TJ_SERVICE_START', hint: 'A local service could not start; the message names the binary and the log.' },
 } as const;
 
