@@ -1,8 +1,10 @@
 import { Command } from 'commander';
+import { registerAlertsCommands } from './commands/alerts.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeadLetterCommands } from './commands/deadletters.js';
 import { registerHj212Commands } from './commands/hj212.js';
 import { registerIngestCommand } from './commands/ingest.js';
+import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStandardsCommands } from './commands/standards.js';
 import { registerStationsCommands } from './commands/stations.js';
@@ -13,6 +15,8 @@ const program = new Command('tuojiang')
   .showHelpAfterError();
 
 registerIngestCommand(program);
+registerAlertsCommands(program);
+registerMaintenanceCommands(program);
 registerConfigCommands(program);
 registerStationsCommands(program);
 registerHj212Commands(program);

@@ -1,0 +1,124 @@
+/**
+ * The writer's side of the checks: after a batch of readings is durably in InfluxDB, put them in
+ * their series' inboxes (one atomic script for the whole batch, so a batch's readings are always
+ * applied in event-time order whatever the job order) and add one check job per reading (or, with
+ * granularity 'batch', one per call) with a deterministic id. Redelivering a batch is harmless: an
+ * applied reading is dropped by the inbox (its series has moved past its event time), a waiting
+ * one is found already there, and its job id already exists while the job does.
+ */
+import { createHash } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { readingId, type Reading } from '../lib/reading.js';
+import { AlertStore } from './alert-store.js';
+import { DEFAULT_PREFIX, QUEUE_CHECKS } from './keys.js';
+
+/** A check of one reading: drain its series until that reading is applied. */
+export interface CheckJobData {
+  /** station */
+  s: string;
+  /** period */
+  p: string;
+  ts: number;
+}
+
+/** A check of a whole batch: for each series in it, drain until its newest reading is applied. */
+export interface BatchCheckJobData {
+  batch: Array<[station: string, period: string, newestTs: number]>;
+}
+
+export type AnyCheckJobData = CheckJobData | BatchCheckJobData;
+
+export function isBatchJob(d: AnyCheckJobData): d is BatchCheckJobData {
+  return Array.isArray((d as BatchCheckJobData).batch);
+}
+
+/** BullMQ custom ids may not contain ':' nor be integers; station ids are [a-z0-9-]. */
+export function checkJobId(r: Pick<Reading, 'station' | 'period' | 'ts'>): string {
+  return `chk.${r.station}.${r.period}.${r.ts}`;
+}
+
+/**
+ * Completed check jobs are removed at once: duplicate suppression does not rest on job ids that
+ * outlive their jobs but on the series' applied event time (decision 0003), and keeping finished
+ * jobs costs Redis work on every completion. Failed ones are kept a week for inspection.
+ */
+/** The same readings, in any order, give the same id: a redelivered batch is one job. */
+export function batchJobId(readings: readonly Reading[]): string {
+  const ids = readings.map(readingId).sort();
+  return `chkb.${createHash('sha1').update(ids.join('\n')).digest('hex').slice(0, 24)}`;
+}
+
+export const CHECK_JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
+export interface CheckEnqueuerOptions {
+  redisUrl: string;
+  /** BullMQ prefix, default 'tuojiang'. */
+  prefix?: string;
+  /**
+   * Hold each reading this long before it may be applied, so that readings of one series handed
+   * over in different batches (e.g. by two writers) within the window are still applied in event
+   * order. 0 (default): order is guaranteed within a batch and for everything already waiting.
+   */
+  reorderMs?: number;
+  /** Use this connection instead of opening one (not closed by close()). */
+  connection?: Redis;
+  /**
+   * 'reading' (default): one job per reading, id `chk.{station}.{period}.{ts}`.
+   * 'batch': one job per enqueue call, id `chkb.{hash of the reading ids}`, which drains every
+   * series of the batch; same guarantees (they come from the inboxes), a fraction of the BullMQ
+   * work per reading, for high rates (docs/decisions/0003-alert-state.md, Cost).
+   */
+  granularity?: 'reading' | 'batch';
+}
+
+export class CheckEnqueuer {
+  private readonly redis: Redis;
+  private readonly ownsConnection: boolean;
+  private readonly store: AlertStore;
+  private readonly queue: Queue<AnyCheckJobData>;
+  private readonly reorderMs: number;
+  private readonly granularity: 'reading' | 'batch';
+
+  constructor(opts: CheckEnqueuerOptions) {
+    this.ownsConnection = !opts.connection;
+    this.redis = opts.connection ?? new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+    const prefix = opts.prefix ?? DEFAULT_PREFIX;
+    this.store = new AlertStore(this.redis, prefix);
+    this.queue = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection: this.redis, prefix, defaultJobOptions: CHECK_JOB_OPTIONS });
+    this.reorderMs = opts.reorderMs ?? 0;
+    this.granularity = opts.granularity ?? 'reading';
+  }
+
+  /** Check jobs for the readings not already applied; resolves once everything is in Redis. */
+  async enqueue(readings: Reading[]): Promise<void> {
+    if (readings.length === 0) return;
+    const { status } = await this.store.enqueue(readings, this.reorderMs);
+    // -1: already applied or late; there is nothing left to check.
+    const pending = readings.filter((_, i) => status[i] !== -1);
+    if (pending.length === 0) return;
+    const delay = this.reorderMs > 0 ? { delay: this.reorderMs } : {};
+    if (this.granularity === 'batch') {
+      const newest = new Map<string, [string, string, number]>();
+      for (const r of pending) {
+        const k = `${r.station}|${r.period}`;
+        const cur = newest.get(k);
+        if (!cur || r.ts > cur[2]) newest.set(k, [r.station, r.period, r.ts]);
+      }
+      await this.queue.add('check-batch', { batch: [...newest.values()] }, { jobId: batchJobId(pending), ...delay });
+      return;
+    }
+    const jobs = pending.map((r) => ({ name: 'check', data: { s: r.station, p: r.period, ts: r.ts }, opts: { jobId: checkJobId(r), ...delay } }));
+    for (let i = 0; i < jobs.length; i += 5000) await this.queue.addBulk(jobs.slice(i, i + 5000));
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * An alerts process: check workers, the silence scheduler and its worker, and the outbox relay.
+ * Stateless apart from Redis and InfluxDB: run as many as you like, on any machines.
+ */
+import { hostname } from 'node:os';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { InfluxStore } from '../lib/influx/client.js';
+import type { Logger } from '../lib/logger.js';
+import type { StationRegistry } from '../lib/station-registry.js';
+import { AlertStore } from './alert-store.js';
+import { isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
+import { CheckProcessor, type CheckOutcome } from './check-processor.js';
+import type { AlertEvent } from './events.js';
+import { DEFAULT_PREFIX, QUEUE_CHECKS, QUEUE_SILENCE } from './keys.js';
+import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
+import { OutboxRelay, createNotifyQueue } from './outbox-relay.js';
+import { SilenceChecker } from './silence.js';
+import type { ThresholdSource } from './thresholds.js';
+
+export const SILENCE_SCHEDULER_ID = 'silence-check';
+
+export interface AlertsServiceOptions {
+  redisUrl: string;
+  influx: InfluxStore;
+  registry: StationRegistry;
+  thresholds: ThresholdSource;
+  prefix?: string;
+  /** BullMQ Worker instances on the checks queue (each with its own connection). Default 1. */
+  workers?: number;
+  /** Jobs each worker runs at once. Default 16. */
+  concurrency?: number;
+  /** Run the outbox relay in this process (default true). */
+  relay?: boolean;
+  /** Run the silence scheduler and its worker in this process (default true). */
+  silence?: boolean;
+  /** Overrides engine.silence_interval_s (tests). */
+  silenceIntervalMs?: number;
+  log?: Logger;
+  onPublished?: (events: AlertEvent[], at: number) => void;
+  onChecked?: (outcome: CheckOutcome, job: AnyCheckJobData) => void;
+}
+
+export interface AlertsService {
+  readonly store: AlertStore;
+  readonly silence: SilenceChecker;
+  readonly checkWorkers: readonly Worker[];
+  close(): Promise<void>;
+}
+
+/** A batch job: every series of the batch, 16 at a time; waits for the latest reading not yet due. */
+async function processBatch(processor: CheckProcessor, data: BatchCheckJobData): Promise<CheckOutcome> {
+  const total = { status: 'done' as const, applied: 0, events: 0, conflicts: 0 };
+  let until = 0;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < data.batch.length) {
+      const [s, p, ts] = data.batch[next++] as [string, string, number];
+      const r = await processor.process({ s, p, ts });
+      if (r.status === 'wait') until = Math.max(until, r.until);
+      else if (r.status === 'done') {
+        total.applied += r.applied;
+        total.events += r.events;
+        total.conflicts += r.conflicts;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, data.batch.length) }, lane));
+  // Series already drained are no-ops when the job comes back.
+  return until > 0 ? { status: 'wait', until } : total;
+}
+
+export async function startAlertsService(o: AlertsServiceOptions): Promise<AlertsService> {
+  const prefix = o.prefix ?? DEFAULT_PREFIX;
+  const instance = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
+  const connections: Redis[] = [];
+  const connect = (autoPipelining = false): Redis => {
+    const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: autoPipelining });
+    r.on('error', (e) => o.log?.warn({ err: e.message }, 'alerts: redis error'));
+    connections.push(r);
+    return r;
+  };
+  const main = connect();
+  // Many concurrent jobs each send a snapshot and a commit: auto-pipelining writes those issued in
+  // the same tick in one go, which roughly halves the syscalls per check.
+  const store = new AlertStore(connect(true), prefix);
+  const set = await o.thresholds.current();
+  const calendar = new MaintenanceCalendar(new MaintenanceStore(main, prefix));
+  const processor = new CheckProcessor({ store, registry: o.registry, thresholds: o.thresholds, calendar, ...(o.log ? { log: o.log } : {}) });
+  const silence = new SilenceChecker({ store, registry: o.registry, thresholds: o.thresholds, calendar, ...(o.log ? { log: o.log } : {}) });
+  const closers: Array<() => Promise<void>> = [];
+
+  const checkWorkers: Worker[] = [];
+  for (let i = 0; i < (o.workers ?? 1); i++) {
+    const conn = connect();
+    const worker = new Worker<AnyCheckJobData, CheckOutcome>(
+      QUEUE_CHECKS,
+      async (job: Job<AnyCheckJobData>, token?: string) => {
+        const outcome = isBatchJob(job.data) ? await processBatch(processor, job.data) : await processor.process(job.data);
+        if (outcome.status === 'wait') {
+          await job.moveToDelayed(outcome.until, token);
+          throw new DelayedError();
+        }
+        o.onChecked?.(outcome, job.data);
+        return outcome;
+      },
+      { connection: conn, prefix, concurrency: o.concurrency ?? 16 },
+    );
+    worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'check job failed'));
+    worker.on('error', (err) => o.log?.warn({ err: err.message }, 'check worker error'));
+    checkWorkers.push(worker);
+  }
+  closers.push(() => Promise.all(checkWorkers.map((w) => w.close())).then(() => undefined));
+
+  if (o.relay !== false) {
+    const notify = createNotifyQueue(main, prefix);
+    const relay = new OutboxRelay({
+      redis: connect(), influx: o.influx, notify, prefix, consumer: instance,
+      ...(o.log ? { log: o.log } : {}), ...(o.onPublished ? { onPublished: o.onPublished } : {}),
+    });
+    await relay.start();
+    closers.push(async () => {
+      await relay.stop();
+      await notify.close();
+    });
+  }
+
+  if (o.silence !== false) {
+    const intervalMs = o.silenceIntervalMs ?? set.config.engine.silence_interval_s * 1000;
+    const aliveTtl = Math.max(3 * intervalMs, 10_000);
+    await SilenceChecker.markStarted(main, store, aliveTtl, instance);
+    const beat = setInterval(() => void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined), Math.max(1000, aliveTtl / 3));
+    const queue = new Queue(QUEUE_SILENCE, { connection: main, prefix });
+    // Idempotent: every process upserts the same scheduler; there is one, whoever made it.
+    await queue.upsertJobScheduler(SILENCE_SCHEDULER_ID, { every: intervalMs }, { name: 'silence', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    const worker = new Worker(QUEUE_SILENCE, async () => (await silence.tick()).length, { connection: connect(), prefix, concurrency: 1 });
+    worker.on('error', (err) => o.log?.warn({ err: err.message }, 'silence worker error'));
+    closers.push(async () => {
+      clearInterval(beat);
+      await worker.close();
+      await queue.close();
+    });
+  }
+
+  o.log?.info({ prefix, workers: checkWorkers.length, concurrency: o.concurrency ?? 16, thresholds: set.version }, 'alerts started');
+  return {
+    store,
+    silence,
+    checkWorkers,
+    async close() {
+      for (const c of closers) await c();
+      await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));
+    },
+  };
+}

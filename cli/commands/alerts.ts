@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { AlertStore } from '../../alerts/alert-store.js';
+import { DEFAULT_PREFIX, STATION_SERIES } from '../../alerts/keys.js';
+import { cst } from '../../alerts/messages.js';
+import { startAlertsService } from '../../alerts/service.js';
+import { SILENCE_KEY } from '../../alerts/silence.js';
+import { FileThresholdSource, THRESHOLDS_FILE } from '../../alerts/thresholds.js';
+import { readEnv } from '../../config/env.js';
+import { loadConfig } from '../../config/load.js';
+import { InfluxClient } from '../../lib/influx/client.js';
+import { createLogger } from '../../lib/logger.js';
+import { StationRegistry } from '../../lib/station-registry.js';
+import { printJson, runUntilSignal } from '../output.js';
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+export function registerAlertsCommands(program: Command): void {
+  const alerts = program.command('alerts').description('threshold checks and alert state');
+
+  alerts
+    .command('worker')
+    .description('run check workers, the silence scheduler and the alert outbox relay (until SIGTERM)')
+    .option('--workers <n>', 'BullMQ workers on the checks queue in this process', '1')
+    .option('--concurrency <n>', 'check jobs per worker at once', '16')
+    .option('--no-relay', 'do not publish alert events to InfluxDB/notify from this process')
+    .option('--no-silence', 'do not run the silence scheduler in this process')
+    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix (the writer\'s CheckEnqueuer must use the same)', DEFAULT_PREFIX)
+    .action(async (opts: { workers: string; concurrency: string; relay: boolean; silence: boolean; prefix: string }) => {
+      const log = createLogger('alerts');
+      const config = loadConfig();
+      const env = readEnv();
+      const thresholds = new FileThresholdSource(join(config.dir, THRESHOLDS_FILE), config.registry, {
+        onError: (e) => log.error({ err: (e as Error).message }, 'thresholds.yaml is invalid: keeping the previous version in force'),
+      });
+      // An invalid file stops the start; later edits are re-read, and an invalid edit is logged.
+      await thresholds.current();
+      const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+      await influx.ensureDatabase().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'InfluxDB not ready; alert events wait in the outbox'));
+      const service = await startAlertsService({
+        redisUrl: env.REDIS_URL,
+        influx,
+        registry: new StationRegistry(config.registry),
+        thresholds,
+        workers: positiveInt('--workers', opts.workers),
+        concurrency: positiveInt('--concurrency', opts.concurrency),
+        relay: opts.relay,
+        silence: opts.silence,
+        prefix: opts.prefix,
+        log,
+      });
+      runUntilSignal(() => service.close(), log);
+    });
+
+  alerts
+    .command('list')
+    .description('alert state now: every key not ok (with --all, every key)')
+    .option('--station <id>', 'only this station')
+    .option('--all', 'include keys that are ok')
+    .option('--json', 'one JSON object per line')
+    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
+    .action(async (opts: { station?: string; all?: boolean; json?: boolean; prefix: string }) => {
+      const env = readEnv();
+      const config = loadConfig();
+      const registry = new StationRegistry(config.registry);
+      const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+      try {
+        await redis.connect();
+        const store = new AlertStore(redis, opts.prefix);
+        const series = [...(await store.listSeries()), ...registry.stations.map((s) => ({ station: s.id, period: STATION_SERIES }))];
+        const rows = [];
+        for (const { station, period } of series.sort((a, b) => a.station.localeCompare(b.station) || a.period.localeCompare(b.period))) {
+          if (opts.station && station !== opts.station) continue;
+          const state = await store.readState(station, period);
+          for (const [key, k] of Object.entries(state.keys).sort(([a], [b]) => a.localeCompare(b))) {
+            if (!opts.all && (k.state === 'ok' || k.state === 'resolved')) continue;
+            rows.push({ station, city: registry.get(station)?.city ?? '', period, key, state: k.state, since: k.since, value: k.value, limit: k.limit, lastReadingAt: period === STATION_SERIES && key === SILENCE_KEY ? null : state.lastTs });
+          }
+        }
+        if (opts.json) for (const r of rows) printJson(r);
+        else if (rows.length === 0) process.stdout.write(opts.all ? 'no alert state yet\n' : 'no alert pending or firing\n');
+        else {
+          for (const r of rows) {
+            process.stdout.write(`${r.state.padEnd(8)} ${r.station.padEnd(18)} ${r.period.padEnd(7)} ${r.key.padEnd(16)} since ${cst(r.since)}  value ${r.value ?? '–'}  limit ${r.limit ?? '–'}\n`);
+          }
+        }
+      } finally {
+        redis.disconnect();
+      }
+    });
+}
