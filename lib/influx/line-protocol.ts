@@ -13,8 +13,21 @@ export interface Point {
   ts: number;
 }
 
-const escapeKey = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
-const escapeMeasurement = (s: string): string => s.replace(/[, \\]/g, (c) => `\\${c}`);
+// Keys, tag values and measurement names come from a small set (parameters, stations, cities):
+// escaping each once and remembering it saves a regex per name per point on the writer's hot path.
+function memo(fn: (s: string) => string, max = 10_000): (s: string) => string {
+  const cache = new Map<string, string>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = fn(s);
+      if (cache.size < max) cache.set(s, v);
+    }
+    return v;
+  };
+}
+const escapeKey = memo((s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`));
+const escapeMeasurement = memo((s: string): string => s.replace(/[, \\]/g, (c) => `\\${c}`));
 const escapeString = (s: string): string => s.replace(/["\\]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
 
 function encodeField(v: FieldValue): string {
