@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAlertsCommands } from './commands/alerts.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerDashboardsCommands } from './commands/dashboards.js';
 import { registerDeadLetterCommands } from './commands/deadletters.js';
 import { registerHj212Commands } from './commands/hj212.js';
 import { registerIngestCommand } from './commands/ingest.js';
@@ -23,6 +24,7 @@ registerHj212Commands(program);
 registerDeadLetterCommands(program);
 registerStandardsCommands(program);
 registerSimulateCommand(program);
+registerDashboardsCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.exit(reportError(e));

@@ -31,6 +31,11 @@ export const ERRORS = {
   // infrastructure
   INFLUX_UNAVAILABLE: { code: 'TJ_INFLUX_UNAVAILABLE', hint: 'InfluxDB is not answering; readings stay in the journal and are written when it returns.' },
   MQTT_CONNECT: { code: 'TJ_MQTT_CONNECT', hint: 'Check MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD, and that the broker is running and allows this user (config/mosquitto/acl).' },
+  // Grafana HTTP API (dashboards push)
+  GRAFANA_AUTH: { code: 'TJ_GRAFANA_AUTH', hint: 'Check --token / GRAFANA_TOKEN: a Grafana service-account token with the Editor role (folders and dashboards write) in the right organisation.' },
+  GRAFANA_CONFLICT: { code: 'TJ_GRAFANA_CONFLICT', hint: 'Someone changed the same folder or dashboard meanwhile, or another dashboard has the same title in the folder: look at it in Grafana, then push again.' },
+  GRAFANA_UNAVAILABLE: { code: 'TJ_GRAFANA_UNAVAILABLE', hint: 'Grafana is not answering at --url: check the URL (scheme, port, sub-path) and that Grafana is running.' },
+  GRAFANA_REJECTED: { code: 'TJ_GRAFANA_REJECTED', hint: 'Grafana refused the request; its message says why. A provisioned dashboard can only be changed through its provisioning files.' },
   SERVICE_START: { code: 'TJ_SERVICE_START', hint: 'A local service could not start; the message names the binary and the log.' },
 } as const;
 

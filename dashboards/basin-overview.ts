@@ -1,0 +1,280 @@
+/**
+ * Basin overview: every station on a map coloured by its current water class or AQI category, the
+ * latest value per section, the alerts firing now, and how complete each station's data is.
+ */
+import type { Station } from '../lib/station-registry.js';
+import { CLASS_ORDER, WATER_CLASS_LABEL } from '../lib/standards/index.js';
+import { AQI_MODE_PERIODS, POLLUTANTS, aqiCategoryMappings, aqiTargets } from './air.js';
+import { latestOf, waterClassSeries } from './assessment-queries.js';
+import { NO_DATA_COLOR } from './colors.js';
+import { PERIOD_IS_VAR, grafanaUnit, periodVariable } from './common.js';
+import { airStations, aqiStandard, stationLabel, waterSections, type BuildContext } from './context.js';
+import { MEASUREMENTS } from './datasource.js';
+import { INTERVAL, LAST_DAY_OF_RANGE, RANGE_S, TIME_FILTER, call, ident, or, str, tagIn, type Cond, type SelectSpec } from './influxql.js';
+import { aqiCategorySteps, classBandSteps } from './limits.js';
+import type { FieldOverride } from './model.js';
+import {
+  Grid,
+  byName,
+  customVariable,
+  dashboard,
+  geomap,
+  table,
+  target,
+  text,
+  valueTexts,
+  type BuiltDashboard,
+  type PendingTarget,
+} from './panels.js';
+import { AUTOMATIC_STATION_PARAMETERS, SECTION_DETAIL_UID, assessmentGroups, classDisplay } from './section-detail.js';
+
+export const BASIN_OVERVIEW_UID = 'tj-basin-overview';
+
+/** Alerts whose last event is older than this are not looked at (reminders come every few hours while one fires). */
+export const FIRING_LOOKBACK = '90d';
+
+const EXPECTED_INTERVALS: ReadonlyArray<[string, string]> = [
+  ['600', '10 min'],
+  ['3600', '1 h'],
+  ['14400', '4 h'],
+  ['86400', '1 day'],
+];
+
+function classTargets(ctx: BuildContext, sections: readonly Station[], prefix: string, wrap: (s: SelectSpec) => SelectSpec): PendingTarget[] {
+  const groups = assessmentGroups(ctx, sections);
+  return groups.map((g, i) =>
+    target(
+      `${prefix}${i + 1}`,
+      wrap(waterClassSeries({ where: [PERIOD_IS_VAR, LAST_DAY_OF_RANGE, ...(groups.length > 1 ? [tagIn('station', g.stations.map((s) => s.id))] : [])], groupBy: ['station'], bucket: INTERVAL }, g)),
+      { columns: ['class'], tags: ['station'], series: { tag: 'station', from: 'water-stations' } },
+      { format: 'table' },
+    ),
+  );
+}
+
+/**
+ * Share of the expected reporting slots (the chosen interval) in which each parameter had at least
+ * one reading, in % of the slots in the time range: per slot count → 1 if any → sum.
+ */
+function completeness(measurement: string, params: readonly string[], where: Cond[]): SelectSpec {
+  const perSlot: SelectSpec = {
+    columns: params.map((p) => ({ expr: call('count', p), as: p })),
+    from: measurement,
+    where: [...where, TIME_FILTER],
+    groupBy: { time: '${expected_s}s', tags: ['station'] },
+  };
+  const seen: SelectSpec = { columns: params.map((p) => ({ expr: `ceil(${ident(p)} / 1000000)`, as: p })), from: perSlot, groupBy: { tags: ['station'] } };
+  return { columns: params.map((p) => ({ expr: `${call('sum', p)} * $expected_s * 100 / ${RANGE_S}`, as: p })), from: seen, groupBy: { tags: ['station'] } };
+}
+
+const completenessSteps = [
+  { value: null, color: '#E02020' },
+  { value: 75, color: '#F2D600' },
+  { value: 90, color: '#22B14C' },
+];
+
+function stationLinks(): FieldOverride {
+  return byName('station', [
+    { id: 'links', value: [{ title: 'Section detail 断面详情', url: `/d/${SECTION_DETAIL_UID}?var-station=\${__value.raw}&\${__url_time_range}` }] },
+  ]);
+}
+
+export function basinOverview(ctx: BuildContext): BuiltDashboard {
+  const grid = new Grid();
+  const sections = waterSections(ctx);
+  const air = airStations(ctx);
+  const all = [...sections, ...air];
+  const standard = aqiStandard(ctx);
+  const names = valueTexts(all.map((s) => [s.id, stationLabel(s)]));
+  const expectedVar = customVariable('expected_s', 'Expected interval 应报间隔', EXPECTED_INTERVALS.map(([value, t]) => ({ value, text: t })), {
+    current: '3600',
+    description: 'Data completeness counts the slots of this length in which a station reported.',
+  });
+
+  const lat = all.reduce((a, s) => a + s.coordinates.lat, 0) / all.length;
+  const lon = all.reduce((a, s) => a + s.coordinates.lon, 0) / all.length;
+  const current = (s: SelectSpec, col: string): SelectSpec => latestOf(s, col, ['station']);
+  const classes = classTargets(ctx, sections, 'W', (s) => current(s, 'class'));
+  const aqis = aqiTargets(ctx, 'A', [PERIOD_IS_VAR, LAST_DAY_OF_RANGE], ['station'], { series: { tag: 'station', from: 'air-stations' } }, (s) => current(s, 'aqi'));
+  for (const t of aqis) t.format = 'table';
+  const { thresholds: classSteps, mappings: classMappings } = classDisplay();
+  const lookup = { mode: 'lookup', lookup: 'station', gazetteer: ctx.gazetteerUrl };
+  const marker = (refId: string, name: string, field: string, symbol: string) => ({
+    type: 'markers',
+    name,
+    filterData: { id: 'byRefId', options: refId },
+    location: lookup,
+    tooltip: true,
+    config: {
+      showLegend: true,
+      style: {
+        color: { field, fixed: NO_DATA_COLOR },
+        opacity: 0.9,
+        size: { fixed: 14, min: 4, max: 20 },
+        symbol: { mode: 'fixed', fixed: symbol },
+        symbolAlign: { horizontal: 'center', vertical: 'center' },
+        text: { mode: 'field', field: 'station', fixed: '' },
+        textConfig: { fontSize: 11, offsetX: 0, offsetY: -16, textAlign: 'center', textBaseline: 'bottom' },
+        rotation: { fixed: 0, mode: 'mod', min: -360, max: 360 },
+      },
+    },
+  });
+
+  grid.add(
+    geomap({
+      title: 'Stations 站点: water class 水质类别 (●) and AQI category 空气质量 (■), now',
+      description: `Grey: every station in the registry. Circles: water sections coloured by their current GB 3838 class; squares: air stations by their current ${standard} AQI category. Computed in InfluxQL from the latest interval in the last day of the time range; a station without data in that day stays grey.`,
+      targets: [...classes, ...aqis],
+      overrides: [
+        byName('class', [
+          { id: 'thresholds', value: { mode: 'absolute', steps: classSteps } },
+          { id: 'mappings', value: classMappings },
+          { id: 'color', value: { mode: 'thresholds' } },
+        ]),
+        byName('aqi', [
+          { id: 'thresholds', value: { mode: 'absolute', steps: aqiCategorySteps() } },
+          { id: 'mappings', value: aqiCategoryMappings() },
+          { id: 'color', value: { mode: 'thresholds' } },
+        ]),
+        byName('station', [{ id: 'mappings', value: [names] }]),
+      ],
+      options: {
+        view: { id: 'coords', lat: Number(lat.toFixed(3)), lon: Number(lon.toFixed(3)), zoom: 9, allLayers: true },
+        controls: { showZoom: true, mouseWheelZoom: true, showAttribution: true, showScale: true },
+        basemap: { type: 'default', name: 'Basemap' },
+        layers: [
+          {
+            type: 'geojson',
+            name: 'All stations 全部站点',
+            config: { src: ctx.geojsonUrl, rules: [], style: { color: { fixed: NO_DATA_COLOR }, opacity: 0.5, size: { fixed: 8 } } },
+          },
+          ...classes.map((t) => marker(t.refId, 'Water class 水质类别', 'class', 'img/icons/marker/circle.svg')),
+          ...aqis.map((t) => marker(t.refId, `AQI ${AQI_MODE_PERIODS[t.refId.endsWith('d') ? 'daily' : 'hourly'].join('/')}`, 'aqi', 'img/icons/marker/square.svg')),
+        ],
+        tooltip: { mode: 'details' },
+      },
+    }),
+    14,
+    14,
+  );
+
+  grid.add(
+    text(
+      'Basis 依据',
+      [
+        `- Water class: GB 3838-2002 Table 1, single-factor method; reference items (not deciding): ${[...new Set(sections.flatMap((s) => ctx.thresholds.config.stations[s.id]?.rules?.water_class?.reference_items ?? ctx.thresholds.config.defaults.rules.water_class.reference_items))].join(', ') || 'none'}.`,
+        `- Colours I–II blue, III green, IV yellow, V orange, 劣V red (bulletin convention): ${CLASS_ORDER.map((c) => `${c} ${WATER_CLASS_LABEL[c]}`).join(' · ')}.`,
+        `- AQI: ${standard}, hourly report for real-time, minute and hour readings, daily report for day readings; HJ 633 category colours.`,
+        `- Alert limits drawn on panels: unified thresholds version ${ctx.thresholds.version} (config/thresholds.yaml).`,
+        '- Values flagged M, C, D, F, B or S count in the class and AQI shown here; the alert checks skip them.',
+        '- Generated from config/ by `npm run dashboards:build`: edit the TypeScript in dashboards/, not the JSON.',
+      ].join('\n'),
+    ),
+    10,
+    5,
+  );
+
+  grid.add(
+    table({
+      title: `Alerts firing now 当前告警 (last event within ${FIRING_LOOKBACK})`,
+      description: 'Each alert key whose latest event is a firing or a reminder, i.e. not yet resolved. Muted: inside a maintenance window (recorded, not sent).',
+      targets: [
+        target(
+          'F',
+          {
+            columns: ['kind', 'message', 'value', 'limit', 'threshold_version', 'muted'].map((c) => ({ expr: ident(c), as: c })),
+            from: {
+              // A selector with other fields returns those of the same point, and its time: the latest event per key.
+              columns: [{ expr: call('last', 'kind'), as: 'kind' }, ...['message', 'value', 'limit', 'threshold_version', 'muted'].map((c) => ({ expr: ident(c), as: c }))],
+              from: MEASUREMENTS.alerts,
+              where: [`time > now() - ${FIRING_LOOKBACK}`],
+              groupBy: { tags: ['station', 'city', 'parameter', 'rule', 'period'] },
+            },
+            where: [or(`${ident('kind')} = ${str('firing')}`, `${ident('kind')} = ${str('reminder')}`)],
+            groupBy: { tags: ['station', 'city', 'parameter', 'rule', 'period'] },
+          },
+          { columns: ['kind', 'message', 'value', 'limit', 'threshold_version', 'muted'], tags: ['station', 'city', 'parameter', 'rule', 'period'], alerts: {} },
+          { format: 'table' },
+        ),
+      ],
+      overrides: [stationLinks(), byName('station', [{ id: 'mappings', value: [names] }])],
+      sortBy: [{ displayName: 'Time', desc: true }],
+    }),
+    10,
+    9,
+  );
+
+  const autoParams = AUTOMATIC_STATION_PARAMETERS.filter((k) => k !== 'temp');
+  grid.add(
+    table({
+      title: 'Latest value per section 各断面最新值 (river order: km in the name)',
+      description: 'The latest value of each automatic-station parameter in the time range, coloured by its GB 3838 class, and the section\'s current class (latest interval in the last day of the range).',
+      targets: [
+        target(
+          'V',
+          { columns: AUTOMATIC_STATION_PARAMETERS.map((p) => ({ expr: call('last', p), as: p })), from: MEASUREMENTS.water, where: [PERIOD_IS_VAR, TIME_FILTER], groupBy: { tags: ['station'] } },
+          { columns: [...AUTOMATIC_STATION_PARAMETERS], tags: ['station'], series: { tag: 'station', from: 'water-stations' } },
+          { format: 'table' },
+        ),
+        ...classTargets(ctx, sections, 'K', (s) => current(s, 'class')),
+      ],
+      transformations: [
+        { id: 'joinByField', options: { byField: 'station', mode: 'outer' } },
+        { id: 'organize', options: { excludeByName: Object.fromEntries(['Time', 'Time 1', 'Time 2', 'Time 3'].map((k) => [k, true])), indexByName: { station: 0, class: 1 }, renameByName: {} } },
+      ],
+      overrides: [
+        byName('station', [{ id: 'mappings', value: [names] }]),
+        stationLinks(),
+        byName('class', [
+          { id: 'thresholds', value: { mode: 'absolute', steps: classSteps } },
+          { id: 'mappings', value: classMappings },
+          { id: 'custom.cellOptions', value: { type: 'color-background' } },
+        ]),
+        ...autoParams.flatMap((p) => {
+          const steps = classBandSteps(p, 'river');
+          return [
+            byName(p, [
+              { id: 'unit', value: grafanaUnit(p) },
+              ...(steps ? [{ id: 'thresholds', value: { mode: 'absolute', steps } }, { id: 'custom.cellOptions', value: { type: 'color-text' } }] : []),
+            ]),
+          ];
+        }),
+      ],
+      sortBy: [{ displayName: 'station', desc: false }],
+    }),
+    24,
+    8,
+  );
+
+  grid.row('Data completeness 数据完整率', () => {
+    for (const [title, measurement, params, from] of [
+      ['Water sections 水质断面', MEASUREMENTS.water, AUTOMATIC_STATION_PARAMETERS, 'water-stations'],
+      ['Air stations 空气站点', MEASUREMENTS.air, POLLUTANTS, 'air-stations'],
+    ] as const) {
+      grid.add(
+        table({
+          title: `${title}: % of expected slots with a reading`,
+          description: 'Received vs expected: the share of the time range\'s slots (length: the "Expected interval" variable) in which the parameter was reported at least once. A station that sent nothing at all in the range has no row: its silence alert covers it.',
+          targets: [
+            target('P', completeness(measurement, params, [PERIOD_IS_VAR]), { columns: [...params], tags: ['station'], series: { tag: 'station', from } }, { format: 'table' }),
+          ],
+          unit: 'percent',
+          decimals: 0,
+          thresholds: completenessSteps,
+          overrides: [byName('station', [{ id: 'mappings', value: [names] }]), ...params.map((p) => byName(p, [{ id: 'custom.cellOptions', value: { type: 'color-background' } }]))],
+        }),
+        12,
+        8,
+      );
+    }
+  });
+
+  return dashboard(grid, {
+    uid: BASIN_OVERVIEW_UID,
+    title: '沱江流域总览 Tuojiang basin overview',
+    description: 'Every station on the map by current water class or AQI category, the latest value per section, alerts firing now and data completeness.',
+    variables: [periodVariable(), expectedVar],
+    tags: ['water', 'air'],
+  });
+}
+

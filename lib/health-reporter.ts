@@ -1,0 +1,94 @@
+/**
+ * Writes a service's health counters to InfluxDB every few seconds, so the pipeline-health
+ * dashboard needs nothing but the InfluxDB the readings already go to (no Prometheus server).
+ * The Prometheus endpoint of each service stays: this is a copy of a few numbers, not a second
+ * metrics system.
+ */
+import type { InfluxStore } from './influx/client.js';
+import { encodePoint } from './influx/line-protocol.js';
+
+/** Measurement of the health points: tags `service`, `instance`; one float field per counter. */
+export const PIPELINE_HEALTH_MEASUREMENT = 'pipeline_health';
+
+/**
+ * The fields the dashboards read. Counters are cumulative since the process started (the
+ * dashboards take non_negative_derivative, so restarts do not show as negative rates); gauges are
+ * the value at the sampling instant. A service writes only the ones it has.
+ */
+export const HEALTH_FIELDS = {
+  readings_in: 'counter: MQTT messages received by the ingest',
+  readings_written: 'counter: readings written to InfluxDB',
+  readings_rejected: 'counter: messages dead-lettered',
+  journal_backlog: 'gauge: readings journaled but not yet written to InfluxDB',
+  write_lag_s: 'gauge: seconds from a reading\'s sensor time to its write, latest batch',
+  check_jobs_waiting: 'gauge: check jobs waiting in the BullMQ queue',
+  emails_sent: 'counter: notification e-mails accepted by the SMTP server',
+  emails_failed: 'counter: notification e-mail attempts that failed',
+} as const;
+
+export type HealthField = keyof typeof HEALTH_FIELDS;
+
+export interface HealthReporterOptions {
+  influx: InfluxStore;
+  /** e.g. 'ingest', 'alerts', 'notify' */
+  service: string;
+  /** The process: TUOJIANG_INSTANCE or the host name. */
+  instance: string;
+  intervalMs: number;
+  /** The current counters; non-finite values are left out. */
+  sample: () => Promise<Record<string, number>>;
+  /** A failed sample or write (InfluxDB down): reported here, never thrown; the next tick tries again. */
+  onError?: (e: unknown) => void;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export interface HealthReporter {
+  /** Stops the timer and writes one last sample (the counters at shutdown). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Samples and writes one point every `intervalMs`. A tick that comes while the previous write is
+ * still running is skipped rather than queued: health points are snapshots, and piling them up
+ * behind a slow InfluxDB would only add load when it can least take it. The timer does not keep
+ * the process alive.
+ */
+export function startHealthReporter(o: HealthReporterOptions): HealthReporter {
+  if (!(o.intervalMs > 0)) throw new Error(`health reporter: intervalMs must be positive, got ${o.intervalMs}`);
+  const now = o.now ?? Date.now;
+  let inflight: Promise<void> | undefined;
+  let stopped = false;
+
+  const writeOnce = async (): Promise<void> => {
+    try {
+      const values = await o.sample();
+      const fields: Record<string, number> = {};
+      for (const [k, v] of Object.entries(values)) if (Number.isFinite(v)) fields[k] = v;
+      if (Object.keys(fields).length === 0) return;
+      await o.influx.writeLines([encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: o.service, instance: o.instance }, fields, ts: now() })]);
+    } catch (e) {
+      o.onError?.(e);
+    }
+  };
+
+  const tick = (): void => {
+    if (inflight) return;
+    inflight = writeOnce().finally(() => {
+      inflight = undefined;
+    });
+  };
+
+  const timer = setInterval(tick, o.intervalMs);
+  timer.unref();
+
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await inflight;
+      await writeOnce();
+    },
+  };
+}
