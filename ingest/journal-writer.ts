@@ -45,6 +45,8 @@ export class JournalWriter {
   private wake: (() => void) | undefined;
   /** Last successful InfluxDB write, or failure streak; read by /readyz. */
   influxOk = true;
+  /** Seconds from the newest sensor time of the latest written batch to its write (pipeline_health). */
+  lastWriteLagS = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -148,6 +150,9 @@ export class JournalWriter {
       if (!ok) return readings.length; // stopping while InfluxDB is down: entries stay pending for the next start
     }
     this.metrics.readingsWritten.inc(readings.length);
+    let newest = 0;
+    for (const r of readings) if (r.ts > newest) newest = r.ts;
+    if (newest > 0) this.lastWriteLagS = Math.max(0, (Date.now() - newest) / 1000);
     if (this.checks && readings.length > 0) {
       const queued = await this.retrying('check enqueue', () => this.checks!.enqueue(readings));
       if (!queued) return readings.length;

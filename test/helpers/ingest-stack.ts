@@ -81,7 +81,7 @@ export async function startIngestStack(): Promise<IngestStack> {
           writer: { ...base.settings.writer, retry_max_ms: 1000 },
         },
       };
-      const svc = new IngestService({ config, env: o.instance ? { ...env, TUOJIANG_INSTANCE: o.instance } : env, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000 });
+      const svc = new IngestService({ config, env: o.instance ? { ...env, TUOJIANG_INSTANCE: o.instance } : env, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000, healthIntervalMs: 500 });
       await svc.start();
       ingests.push(svc);
       return svc;

@@ -413,3 +413,16 @@ describe('operations', () => {
     expect(text).not.toContain('reason="TJ_INFLUX_REJECTED"');
   });
 });
+
+describe('pipeline health for the dashboards', () => {
+  it('writes pipeline_health points with the ingest counters', async () => {
+    const res = await waitFor(async () => {
+      const r = await stack.influx.query(`SELECT last("readings_in"), last("readings_written"), last("journal_backlog") FROM "pipeline_health" WHERE "service" = 'ingest'`);
+      const row = r[0]?.values[0];
+      return row && Number(row[1]) > 0 && Number(row[2]) > 0 ? row : undefined;
+    }, 15_000, 'a pipeline_health point with counters');
+    expect(Number(res[1])).toBeGreaterThanOrEqual(Number(res[2]));
+    expect(Number(res[3])).toBeGreaterThanOrEqual(0);
+  });
+});
+
