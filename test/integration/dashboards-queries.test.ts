@@ -151,7 +151,7 @@ beforeAll(async () => {
   // The ingest with its check sink, as `tuojiang run` wires it (the stack helper's ingest has none).
   enqueuer = new CheckEnqueuer({ redisUrl: stack.env.REDIS_URL });
   alertsService = await startAlertsService({ redisUrl: stack.env.REDIS_URL, influx, registry, thresholds: new StaticThresholdSource(thresholds), silence: false });
-  ingest = new IngestService({ config: stack.config, env: stack.env, log: createLogger('dashboards-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, checks: enqueuer });
+  ingest = new IngestService({ config: stack.config, env: stack.env, log: createLogger('dashboards-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, checks: enqueuer, healthIntervalMs: 0 }); // this test writes its own pipeline_health points
   await ingest.start();
   pub = await stack.publisher();
 
