@@ -3,6 +3,10 @@ import { registerAlertsCommands } from './commands/alerts.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDashboardsCommands } from './commands/dashboards.js';
 import { registerDeadLetterCommands } from './commands/deadletters.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerNotifyCommands } from './commands/notify.js';
+import { registerThresholdsCommands } from './commands/thresholds.js';
+import { registerApiCommand } from '../api/command.js';
 import { registerHj212Commands } from './commands/hj212.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
@@ -17,6 +21,9 @@ const program = new Command('tuojiang')
 
 registerIngestCommand(program);
 registerAlertsCommands(program);
+registerNotifyCommands(program);
+registerThresholdsCommands(program);
+registerApiCommand(program);
 registerMaintenanceCommands(program);
 registerConfigCommands(program);
 registerStationsCommands(program);
@@ -25,6 +32,7 @@ registerDeadLetterCommands(program);
 registerStandardsCommands(program);
 registerSimulateCommand(program);
 registerDashboardsCommands(program);
+registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.exit(reportError(e));

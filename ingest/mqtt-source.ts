@@ -101,6 +101,8 @@ export class MqttSource {
    */
   private delayPubacks(client: MqttClient, clientId: string, handler: MessageHandler): void {
     const held = new Map<number, { durable: Promise<void>; generation: number }>();
+    // PUBACKs waiting on the same journal batch share one promise: one reaction per batch, not per message.
+    const waiting = new Map<Promise<void>, { generation: number; packets: Array<{ cmd: string; messageId?: number }> }>();
     const internals = client as unknown as { _sendPacket: SendPacket };
     const send: SendPacket = internals._sendPacket.bind(client);
     internals._sendPacket = (packet, cb, cbStorePut, noStore) => {
@@ -108,11 +110,23 @@ export class MqttSource {
       if (!hold) return send(packet, cb, cbStorePut, noStore);
       held.delete(packet.messageId!);
       cb?.();
+      const group = waiting.get(hold.durable);
+      if (group && group.generation === hold.generation) {
+        group.packets.push(packet);
+        return;
+      }
+      const fresh = { generation: hold.generation, packets: [packet] };
+      waiting.set(hold.durable, fresh);
       hold.durable.then(
         () => {
-          if (generations.get(client) === hold.generation && client.connected) send(packet);
+          waiting.delete(hold.durable);
+          if (generations.get(client) !== fresh.generation || !client.connected) return;
+          for (const p of fresh.packets) send(p);
         },
-        (e: unknown) => this.log.warn({ clientId, err: (e as Error).message }, 'message not made durable; PUBACK withheld'),
+        (e: unknown) => {
+          waiting.delete(hold.durable);
+          this.log.warn({ clientId, err: (e as Error).message, messages: fresh.packets.length }, 'messages not made durable; PUBACKs withheld');
+        },
       );
     };
     client.handleMessage = (packet, callback) => {

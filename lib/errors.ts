@@ -31,12 +31,40 @@ export const ERRORS = {
   // infrastructure
   INFLUX_UNAVAILABLE: { code: 'TJ_INFLUX_UNAVAILABLE', hint: 'InfluxDB is not answering; readings stay in the journal and are written when it returns.' },
   MQTT_CONNECT: { code: 'TJ_MQTT_CONNECT', hint: 'Check MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD, and that the broker is running and allows this user (config/mosquitto/acl).' },
+  // notifications (alerts/notify)
+  SMTP_REJECTED: { code: 'TJ_SMTP_REJECTED', hint: 'The SMTP server refused the message for good (5xx): check the address and the server log; the notice is dead-lettered (`tuojiang notify dead`).' },
+  MAIL_UNCERTAIN: { code: 'TJ_MAIL_UNCERTAIN', hint: 'A delivery attempt ended after the message was handed over and before the server\'s reply: it was probably delivered and is not re-sent (never two). Check the SMTP server log for the Message-ID.' },
+  MAIL_EXPIRED: { code: 'TJ_MAIL_EXPIRED', hint: 'The notice could not be delivered within delivery.give_up_after_h: check SMTP_URL and the SMTP server.' },
+  ACK_INVALID: { code: 'TJ_ACK_INVALID', hint: 'The acknowledgement link is not valid (altered, or signed with another ACK_SECRET): use the link from the latest e-mail or `tuojiang alerts ack`.' },
+  ACK_EXPIRED: { code: 'TJ_ACK_EXPIRED', hint: 'The acknowledgement link has expired: use `tuojiang alerts ack` or the link of a newer e-mail.' },
+  ALERT_NOT_FOUND: { code: 'TJ_ALERT_NOT_FOUND', hint: 'No notified alert has that id: `tuojiang alerts status` lists them.' },
+  BUREAU_NOT_NOTIFIED: { code: 'TJ_BUREAU_NOT_NOTIFIED', hint: 'That bureau was not notified of this alert, so it has nothing to acknowledge.' },
   // Grafana HTTP API (dashboards push)
   GRAFANA_AUTH: { code: 'TJ_GRAFANA_AUTH', hint: 'Check --token / GRAFANA_TOKEN: a Grafana service-account token with the Editor role (folders and dashboards write) in the right organisation.' },
   GRAFANA_CONFLICT: { code: 'TJ_GRAFANA_CONFLICT', hint: 'Someone changed the same folder or dashboard meanwhile, or another dashboard has the same title in the folder: look at it in Grafana, then push again.' },
   GRAFANA_UNAVAILABLE: { code: 'TJ_GRAFANA_UNAVAILABLE', hint: 'Grafana is not answering at --url: check the URL (scheme, port, sub-path) and that Grafana is running.' },
   GRAFANA_REJECTED: { code: 'TJ_GRAFANA_REJECTED', hint: 'Grafana refused the request; its message says why. A provisioned dashboard can only be changed through its provisioning files.' },
   SERVICE_START: { code: 'TJ_SERVICE_START', hint: 'A local service could not start; the message names the binary and the log.' },
+  // unified thresholds store (issue 6): proposals, approvals, versions, operators
+  THRESHOLD_UNKNOWN_PARAMETER: { code: 'TJ_THRESHOLD_UNKNOWN_PARAMETER', hint: 'Use a canonical parameter key (README, Wire contract) of the station\'s medium: water keys for water stations and river sections.' },
+  THRESHOLD_UNKNOWN_STATION: { code: 'TJ_THRESHOLD_UNKNOWN_STATION', hint: 'Name a station id from config/stations.yaml, or a section of config/thresholds.yaml by its name or index (`tuojiang thresholds list`).' },
+  THRESHOLD_INVALID_VALUE: { code: 'TJ_THRESHOLD_INVALID_VALUE', hint: 'A limit is a finite number in the parameter\'s unit, inside its physical range (e.g. --value 0.8 for NH3N in mg/L).' },
+  THRESHOLD_WRONG_UNIT: { code: 'TJ_THRESHOLD_WRONG_UNIT', hint: 'Give the limit in the parameter\'s catalogue unit or one convertible to it (mg/L or µg/L for water concentrations; µg/m³, CO mg/m³ for air).' },
+  THRESHOLD_WRONG_BOUND: { code: 'TJ_THRESHOLD_WRONG_BOUND', hint: 'DO is a lower bound (--min/--value), pH a range (--min and --max), every other limit an upper bound (--max/--value).' },
+  THRESHOLD_NO_CHANGE: { code: 'TJ_THRESHOLD_NO_CHANGE', hint: 'The proposal would leave every limit in force as it is: check the value and scope with `tuojiang thresholds show --station <id>`.' },
+  THRESHOLD_BELOW_STANDARD: { code: 'TJ_THRESHOLD_BELOW_STANDARD', hint: 'A limit looser than the national standard for the target class needs an explicit exception (--exception --reason --until) approved by both cities.' },
+  THRESHOLD_EXCEPTION_INVALID: { code: 'TJ_THRESHOLD_EXCEPTION_INVALID', hint: 'An exception needs a reason and an end date in the future (ISO 8601 with a zone), and only a limit looser than the national standard needs one.' },
+  THRESHOLD_PROPOSAL_NOT_FOUND: { code: 'TJ_THRESHOLD_PROPOSAL_NOT_FOUND', hint: 'List proposals with `tuojiang thresholds list`.' },
+  THRESHOLD_PROPOSAL_CLOSED: { code: 'TJ_THRESHOLD_PROPOSAL_CLOSED', hint: 'The proposal was already applied, rejected, expired or superseded: propose again if it is still wanted.' },
+  THRESHOLD_PROPOSAL_EXPIRED: { code: 'TJ_THRESHOLD_PROPOSAL_EXPIRED', hint: 'Proposals that loosen a limit expire unapproved; propose again if it is still wanted.' },
+  THRESHOLD_PROPOSAL_STALE: { code: 'TJ_THRESHOLD_PROPOSAL_STALE', hint: 'The limit changed after the proposal was made, so the consent asked for no longer matches: propose again from the limit now in force.' },
+  THRESHOLD_APPROVAL_REFUSED: { code: 'TJ_THRESHOLD_APPROVAL_REFUSED', hint: 'A loosening needs an operator of the other city; an exception one operator of each city other than the proposer; nobody approves twice.' },
+  THRESHOLD_VERSION_NOT_FOUND: { code: 'TJ_THRESHOLD_VERSION_NOT_FOUND', hint: 'Versions are numbered from 1; `tuojiang thresholds history` lists them.' },
+  THRESHOLD_STORE_EMPTY: { code: 'TJ_THRESHOLD_STORE_EMPTY', hint: 'Seed the store from config/thresholds.yaml with `tuojiang thresholds seed` (alerts workers seed it on start).' },
+  THRESHOLD_CONFLICT: { code: 'TJ_THRESHOLD_CONFLICT', hint: 'Many changes landed at the same moment and this one kept losing the race: run it again.' },
+  OPERATOR_UNKNOWN: { code: 'TJ_OPERATOR_UNKNOWN', hint: 'Set TUOJIANG_OPERATOR and TUOJIANG_CITY (or --operator/--city) to an operator listed in operators.yaml with that city.' },
+  OPERATOR_UNAUTHENTICATED: { code: 'TJ_OPERATOR_UNAUTHENTICATED', hint: 'Send `Authorization: Bearer <token>`; tokens come from `tuojiang thresholds token create --operator <id>`.' },
+  OPERATOR_FORBIDDEN: { code: 'TJ_OPERATOR_FORBIDDEN', hint: 'A token acts only for its own operator and city; use a token of the city you act for.' },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -6,7 +6,8 @@ import { DEFAULT_PREFIX, STATION_SERIES } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { startAlertsService } from '../../alerts/service.js';
 import { SILENCE_KEY } from '../../alerts/silence.js';
-import { FileThresholdSource, THRESHOLDS_FILE } from '../../alerts/thresholds.js';
+import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
+import { openRedisThresholdSource } from '../../alerts/threshold-store/index.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { InfluxClient } from '../../lib/influx/client.js';
@@ -35,13 +36,14 @@ export function registerAlertsCommands(program: Command): void {
       const log = createLogger('alerts');
       const config = loadConfig();
       const env = readEnv();
-      const thresholds = new FileThresholdSource(join(config.dir, THRESHOLDS_FILE), config.registry, {
-        onError: (e) => log.error({ err: (e as Error).message }, 'thresholds.yaml is invalid: keeping the previous version in force'),
-      });
-      // An invalid file stops the start; later edits are re-read, and an invalid edit is logged.
-      await thresholds.current();
       const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
       await influx.ensureDatabase().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'InfluxDB not ready; alert events wait in the outbox'));
+      // The versioned store in Redis (issue 6) is the source of truth; thresholds.yaml only seeds it
+      // the first time. An invalid seed file stops the start.
+      const thresholds = await openRedisThresholdSource({
+        redisUrl: env.REDIS_URL, registry: config.registry, prefix: opts.prefix, influx, log,
+        seed: loadThresholdsFile(join(config.dir, THRESHOLDS_FILE), config.registry),
+      });
       const service = await startAlertsService({
         redisUrl: env.REDIS_URL,
         influx,
@@ -54,7 +56,10 @@ export function registerAlertsCommands(program: Command): void {
         prefix: opts.prefix,
         log,
       });
-      runUntilSignal(() => service.close(), log);
+      runUntilSignal(async () => {
+        await service.close();
+        await thresholds.close();
+      }, log);
     });
 
   alerts

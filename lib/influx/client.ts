@@ -101,9 +101,10 @@ export class InfluxClient implements InfluxStore {
   }
 
   async ensureDatabase(): Promise<void> {
-    // CREATE DATABASE is idempotent in InfluxDB 1.x; on 2.x/3.x the DBRP mapping must exist already.
+    // CREATE DATABASE is idempotent in InfluxDB 1.x; on 2.x/3.x the DBRP mapping must exist already,
+    // and a non-admin user (as in docker-compose) may not create it: then the database is expected.
     await this.query(`CREATE DATABASE "${this.opts.database.replace(/"/g, '')}"`).catch((e: unknown) => {
-      if (e instanceof InfluxHttpError && /not (supported|implemented)|forbidden|unauthorized/i.test(e.body)) return;
+      if (e instanceof InfluxHttpError && /not (supported|implemented)|forbidden|unauthorized|not authorized|requires admin privilege/i.test(e.body)) return;
       throw e;
     });
   }

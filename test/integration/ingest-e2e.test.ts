@@ -421,6 +421,7 @@ describe('pipeline health for the dashboards', () => {
       const row = r[0]?.values[0];
       return row && Number(row[1]) > 0 && Number(row[2]) > 0 ? row : undefined;
     }, 15_000, 'a pipeline_health point with counters');
+    if (!res) throw new Error('unreachable: waitFor resolves only with a row');
     expect(Number(res[1])).toBeGreaterThanOrEqual(Number(res[2]));
     expect(Number(res[3])).toBeGreaterThanOrEqual(0);
   });

@@ -1,0 +1,187 @@
+/**
+ * A notify process: BullMQ workers on the `notify` queue (routing and grouping), `notify-mail`
+ * (one e-mail per batch, through the pooled SMTP transport) and `notify-escalate` (escalation
+ * checks). Stateless apart from Redis: run as many as you like, on any machines.
+ */
+import { hostname } from 'node:os';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from '../../lib/logger.js';
+import type { StationRegistry } from '../../lib/station-registry.js';
+import type { AlertEvent } from '../events.js';
+import { DEFAULT_PREFIX, QUEUE_NOTIFY } from '../keys.js';
+import type { NotifyConfig } from './config.js';
+import { runEscalation } from './escalation.js';
+import { QUEUE_ESCALATE, QUEUE_MAIL } from './keys.js';
+import { cappedBackoff, sendBatch, type SentNotice } from './mailer.js';
+import { routeTransition, type EscalateJobData, type MailJobData, type NotifyContext } from './router.js';
+import { NotifyStore, type DeadLetter } from './store.js';
+import { createSmtpTransport, type MailTransport } from './transport.js';
+
+export interface NotifyServiceOptions {
+  redisUrl: string;
+  prefix?: string;
+  registry: StationRegistry;
+  config: NotifyConfig;
+  /** SMTP_URL, MAIL_FROM, ACK_SECRET, PUBLIC_URL, GRAFANA_URL (alerts/notify/env.ts). */
+  smtpUrl: string;
+  mailFrom: string;
+  ackSecret: string;
+  publicUrl: string;
+  grafanaUrl: string;
+  /** Replaces the SMTP transport (tests of what happens around it). */
+  transport?: MailTransport;
+  routeConcurrency?: number;
+  mailConcurrency?: number;
+  /** BullMQ lock and stalled-check timing (tests shorten them to see a killed worker's jobs sooner). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Run only some of the workers in this process (default all). */
+  roles?: Array<'route' | 'mail' | 'escalate'>;
+  now?: () => number;
+  log?: Logger;
+  onSent?: (s: SentNotice) => void;
+  /** Called when a transition has been routed and placed (wall clock). */
+  onRouted?: (event: AlertEvent, at: number) => void;
+  onDead?: (d: Omit<DeadLetter, 'id'>) => void;
+}
+
+export interface NotifyService {
+  readonly store: NotifyStore;
+  readonly metrics: Registry;
+  readonly workers: readonly Worker[];
+  close(): Promise<void>;
+}
+
+/** Mail jobs retry on 4xx and connection errors until delivered or given up (delivery.give_up_after_h). */
+export const MAIL_JOB_OPTIONS = {
+  attempts: 1_000_000,
+  backoff: { type: 'capped' },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+} as const;
+
+export const ESCALATE_JOB_OPTIONS = {
+  attempts: 20,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+} as const;
+
+export function createNotifyMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    routed: new Counter({ name: 'tuojiang_notify_transitions_total', help: 'Alert transitions routed to bureaus', labelNames: ['kind'], registers: [registry] }),
+    sent: new Counter({ name: 'tuojiang_notify_emails_total', help: 'E-mails by outcome', labelNames: ['outcome'], registers: [registry] }),
+    escalations: new Counter({ name: 'tuojiang_notify_escalations_total', help: 'Escalation checks by outcome', labelNames: ['outcome'], registers: [registry] }),
+    latency: new Histogram({
+      name: 'tuojiang_notify_delivery_seconds',
+      help: 'From the reading being handed to the checks to the SMTP server accepting the e-mail',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+  };
+}
+
+export async function startNotifyService(o: NotifyServiceOptions): Promise<NotifyService> {
+  const prefix = o.prefix ?? DEFAULT_PREFIX;
+  const roles = new Set(o.roles ?? ['route', 'mail', 'escalate']);
+  const connections: Redis[] = [];
+  const connect = (): Redis => {
+    const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+    r.on('error', (e) => o.log?.warn({ err: e.message }, 'notify: redis error'));
+    connections.push(r);
+    return r;
+  };
+  const main = connect();
+  const store = new NotifyStore(main, prefix);
+  const m = createNotifyMetrics();
+  const now = o.now ?? Date.now;
+  const delivery = o.config.recipients.delivery;
+  const transport = o.transport ?? createSmtpTransport({
+    url: o.smtpUrl,
+    maxConnections: delivery.max_connections,
+    // Every SMTP wait ends well inside one attempt's lease.
+    timeoutMs: Math.max(1000, Math.floor((delivery.attempt_timeout_s * 1000) / 3)),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  const mailQueue = new Queue<MailJobData>(QUEUE_MAIL, { connection: main, prefix, defaultJobOptions: MAIL_JOB_OPTIONS });
+  const escalateQueue = new Queue<EscalateJobData>(QUEUE_ESCALATE, { connection: main, prefix, defaultJobOptions: ESCALATE_JOB_OPTIONS });
+  const ctx: NotifyContext = {
+    store, registry: o.registry, config: o.config,
+    links: { publicUrl: o.publicUrl, grafanaUrl: o.grafanaUrl, ackSecret: o.ackSecret },
+    mailQueue, escalateQueue, now, ...(o.log ? { log: o.log } : {}),
+  };
+  const timing = {
+    ...(o.lockDurationMs ? { lockDuration: o.lockDurationMs } : {}),
+    ...(o.stalledIntervalMs ? { stalledInterval: o.stalledIntervalMs } : {}),
+    // A worker killed mid-job leaves it stalled; it must go back to wait, not fail.
+    maxStalledCount: 10,
+  };
+  const workers: Worker[] = [];
+  const instance = `${hostname()}-${process.pid}`;
+
+  if (roles.has('route')) {
+    const w = new Worker<AlertEvent>(QUEUE_NOTIFY, async (job: Job<AlertEvent>) => {
+      const out = await routeTransition(ctx, job.data, job.attemptsMade);
+      if (out.status === 'routed') {
+        m.routed.inc({ kind: job.data.kind });
+        o.onRouted?.(job.data, now());
+      }
+      return out;
+    }, { connection: connect(), prefix, concurrency: o.routeConcurrency ?? 8, name: instance, ...timing });
+    w.on('failed', (job, err) => o.log?.[err.name === 'EpisodeNotYetKnown' ? 'debug' : 'warn']({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'notify routing failed'));
+    workers.push(w);
+  }
+  if (roles.has('mail')) {
+    const w = new Worker<MailJobData>(QUEUE_MAIL, async (job: Job<MailJobData>, token?: string) => {
+      const outcome = await sendBatch({
+        store, registry: o.registry, config: o.config, transport, mailFrom: o.mailFrom, now,
+        ...(o.log ? { log: o.log } : {}),
+        onSent: (s) => {
+          const enqueued = s.items.map((i) => i.event.enqueuedAt).filter((x): x is number => x !== undefined);
+          if (enqueued.length > 0) m.latency.observe((s.at - Math.min(...enqueued)) / 1000);
+          o.onSent?.(s);
+        },
+        ...(o.onDead ? { onDead: o.onDead } : {}),
+      }, job, token);
+      m.sent.inc({ outcome });
+      return outcome;
+    }, {
+      connection: connect(), prefix, concurrency: o.mailConcurrency ?? 8, name: instance, ...timing,
+      settings: { backoffStrategy: cappedBackoff(delivery.retry_initial_s * 1000, delivery.retry_max_s * 1000) },
+    });
+    w.on('failed', (job, err) => {
+      if (err instanceof DelayedError) return;
+      o.log?.debug({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'mail job failed');
+      m.sent.inc({ outcome: err.name === 'UnrecoverableError' ? 'failed' : 'retry' });
+    });
+    workers.push(w);
+  }
+  if (roles.has('escalate')) {
+    const w = new Worker<EscalateJobData>(QUEUE_ESCALATE, async (job: Job<EscalateJobData>) => {
+      const outcome = await runEscalation(ctx, job.data);
+      m.escalations.inc({ outcome });
+      return outcome;
+    }, { connection: connect(), prefix, concurrency: 4, name: instance, ...timing });
+    workers.push(w);
+  }
+  for (const w of workers) w.on('error', (err) => o.log?.warn({ err: err.message }, 'notify worker error'));
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  o.log?.info({ prefix, roles: [...roles] }, 'notify started');
+
+  return {
+    store,
+    metrics: m.registry,
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await mailQueue.close();
+      await escalateQueue.close();
+      await transport.close();
+      await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { readNotifyEnv } from '../alerts/notify/env.js';
+import { NotifyStore } from '../alerts/notify/store.js';
+import { DEFAULT_PREFIX } from '../alerts/keys.js';
+import { readEnv } from '../config/env.js';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../lib/logger.js';
+import { runUntilSignal } from '../cli/output.js';
+import { startApiServer } from './server.js';
+import { handleThresholdsRequest } from './thresholds-routes.js';
+import { OperatorDirectory, ThresholdStore, operatorsFilePath } from '../alerts/threshold-store/index.js';
+import { InfluxClient } from '../lib/influx/client.js';
+
+/** `tuojiang api`: acknowledgement links and CAP documents over HTTP (until SIGTERM). */
+export function registerApiCommand(program: Command): void {
+  program
+    .command('api')
+    .description('HTTP server for the signed acknowledgement links and the CAP 1.2 documents (until SIGTERM)')
+    .option('--port <n>', 'port (default API_PORT, 8080)')
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
+    .action(async (opts: { port?: string; host: string; prefix: string }) => {
+      const log = createLogger('api');
+      const env = readEnv();
+      const nenv = readNotifyEnv();
+      const config = loadConfig();
+      const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
+      redis.on('error', (e) => log.warn({ err: e.message }, 'api: redis error'));
+      const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+      const thresholds = {
+        store: new ThresholdStore({ redis, registry: config.registry, prefix: opts.prefix, influx, log }),
+        operators: new OperatorDirectory(operatorsFilePath(config.dir), config.registry),
+        log,
+      };
+      const api = await startApiServer({
+        store: new NotifyStore(redis, opts.prefix), redis, ackSecret: nenv.ACK_SECRET, publicUrl: nenv.PUBLIC_URL,
+        cities: config.registry.cities, port: opts.port !== undefined ? Number(opts.port) : nenv.API_PORT, host: opts.host, log,
+        // The operators' threshold API (issue 6) on the same server, authenticated by its own tokens.
+        extraRoutes: [(req, res) => handleThresholdsRequest(req, res, thresholds)],
+      });
+      log.info({ port: api.port, publicUrl: nenv.PUBLIC_URL }, 'api started');
+      runUntilSignal(async () => {
+        await api.close();
+        redis.disconnect();
+      }, log);
+    });
+}

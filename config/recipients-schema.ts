@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { PARAMETER_BY_KEY } from '../lib/parameters.js';
+import type { RegistryConfig } from './schema.js';
+
+/**
+ * Schema of config/recipients.yaml: who each city's environment bureau wants told, in which
+ * language, when it may be left alone (quiet hours, never for severe alerts), how soon an alert it
+ * has not acknowledged goes up its escalation list, and the few settings of the notices themselves.
+ * Addresses are configuration; SMTP endpoints and secrets come from the environment (SMTP_URL,
+ * MAIL_FROM, ACK_SECRET).
+ */
+
+const names = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict();
+const paramKey = z.string().refine((k) => PARAMETER_BY_KEY.has(k), { message: 'a canonical parameter key (README, Wire contract)' });
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day HH:MM (China Standard Time)');
+
+/**
+ * zh-en: Chinese first, English second (the default, what both bureaus agreed);
+ * zh or en: one language only, for a reader who asked for it.
+ */
+export const LANGUAGES = ['zh-en', 'zh', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+const Person = z
+  .object({
+    name: z.string().min(1),
+    email: z.email('an e-mail address'),
+    language: z.enum(LANGUAGES).optional(),
+  })
+  .strict();
+
+/** Non-severe notices raised inside [from, to) are held until `to`; `from` > `to` spans midnight. */
+const QuietHours = z.object({ from: hhmm, to: hhmm }).strict().refine((q) => q.from !== q.to, { message: 'from and to must differ' });
+
+const policy = {
+  language: z.enum(LANGUAGES),
+  /** Transitions for the same recipient within this many seconds of the first become one e-mail. */
+  group_wait_s: z.number().min(0).max(600),
+  /** A firing alert this bureau has not acknowledged within this time goes to its escalation list. */
+  ack_timeout_min: z.number().positive().max(7 * 24 * 60),
+  quiet_hours: QuietHours.nullable(),
+};
+
+const Bureau = z
+  .object({
+    name: names,
+    duty: z.array(Person).min(1, 'at least one duty address'),
+    escalation: z.array(Person).default([]),
+    // Unset: the defaults' value.
+    language: policy.language.optional(),
+    group_wait_s: policy.group_wait_s.optional(),
+    ack_timeout_min: policy.ack_timeout_min.optional(),
+    quiet_hours: policy.quiet_hours.optional(),
+  })
+  .strict();
+
+const Severity = z
+  .object({
+    /** A limit exceeded by this factor (value ≥ ratio × limit; ≤ limit / ratio for a lower bound such as DO) is severe. */
+    ratio: z.number().min(1).default(2),
+    /** Any exceedance of these (toxic items) is severe. */
+    parameters: z.array(paramKey).default(['Hg', 'Cd', 'Cr6', 'Pb', 'As', 'CN']),
+    /** A section's water class among these is severe. */
+    water_classes: z.array(z.enum(['IV', 'V', '劣V'])).default(['劣V']),
+    /** An AQI category at or above this level (5 = 重度污染, AQI > 200) is severe. */
+    aqi_level: z.number().int().min(2).max(6).default(5),
+    /** Any pollution alert at a drinking-water intake is severe. */
+    drinking_water_intake: z.boolean().default(true),
+  })
+  .strict();
+
+const Delivery = z
+  .object({
+    /** Retries of a refused or failed delivery: exponential from the first delay, capped. */
+    retry_initial_s: z.number().positive().max(600).default(2),
+    retry_max_s: z.number().positive().max(3600).default(60),
+    /** A notice still not delivered after this long is dead-lettered. */
+    give_up_after_h: z.number().positive().max(24 * 30).default(72),
+    /**
+     * How long one delivery attempt may take (connect, envelope, data, reply). Another worker
+     * treats an attempt older than this as dead; SMTP timeouts are kept inside it.
+     */
+    attempt_timeout_s: z.number().min(2).max(600).default(60),
+    /** Pooled SMTP connections per notify process. */
+    max_connections: z.number().int().min(1).max(50).default(4),
+  })
+  .strict();
+
+const Links = z
+  .object({
+    /**
+     * Grafana panel for one station and time range, appended to GRAFANA_URL. Placeholders:
+     * {station} {city} {parameter} {from} {to} (epoch ms).
+     */
+    grafana_path: z.string().startsWith('/').default('/d/tuojiang-station/station?orgId=1&var-station={station}&from={from}&to={to}'),
+    /** Hours shown before the alert (and after it, or its end). */
+    grafana_window_h: z.number().positive().max(24 * 31).default(6),
+    /** How long an acknowledgement link stays valid. */
+    ack_link_valid_days: z.number().positive().max(90).default(14),
+  })
+  .strict();
+
+const Cap = z
+  .object({
+    /** CAP <sender>: no spaces, commas, '<' or '&'. */
+    sender: z.string().regex(/^[^\s,<&]+$/, 'no spaces, commas, < or &').default('tuojiang-alerts@example.invalid'),
+    sender_name: names.default({ zh: '沱江流域成资联合预警', en: 'Tuojiang basin Chengdu–Ziyang joint alerting' }),
+    scope: z.enum(['Public', 'Restricted']).default('Restricted'),
+    restriction: z.string().min(1).default('For the Chengdu and Ziyang environment bureaus'),
+  })
+  .strict();
+
+export const RecipientsFileSchema = z
+  .object({
+    version: z.literal(1),
+    defaults: z
+      .object({
+        language: policy.language.default('zh-en'),
+        group_wait_s: policy.group_wait_s.default(0.5),
+        ack_timeout_min: policy.ack_timeout_min.default(30),
+        quiet_hours: policy.quiet_hours.default(null),
+      })
+      .strict()
+      .prefault({}),
+    /** Keyed by the city id of stations.yaml. */
+    bureaus: z.record(z.string(), Bureau),
+    severity: Severity.prefault({}),
+    delivery: Delivery.prefault({}),
+    links: Links.prefault({}),
+    cap: Cap.prefault({}),
+  })
+  .strict();
+
+export type RecipientsFile = z.output<typeof RecipientsFileSchema>;
+export type BureauConfig = z.output<typeof Bureau>;
+export type PersonConfig = z.output<typeof Person>;
+export type SeverityPolicy = z.output<typeof Severity>;
+export type QuietHoursConfig = z.output<typeof QuietHours>;
+
+/** The schema with the checks that need the registry: bureaus are cities of stations.yaml. */
+export function recipientsSchemaFor(registry: RegistryConfig) {
+  return RecipientsFileSchema.superRefine((r, ctx) => {
+    for (const city of Object.keys(r.bureaus)) {
+      if (!(city in registry.cities)) {
+        ctx.addIssue({ code: 'custom', path: ['bureaus', city], message: `unknown city "${city}"; expected one of ${Object.keys(registry.cities).join(', ')}` });
+      }
+    }
+    for (const city of Object.keys(registry.cities)) {
+      if (!(city in r.bureaus)) ctx.addIssue({ code: 'custom', path: ['bureaus'], message: `no bureau for city "${city}": every city of stations.yaml must have one` });
+    }
+  });
+}

@@ -1,0 +1,499 @@
+/**
+ * docker-compose.yml, the Dockerfile and the deploy scripts, checked without a container engine:
+ * - Debian's docker-compose (v1.29, Python) resolves and validates the file: `config` needs no
+ *   engine. It is not installed by default: `apt-get install -y --no-install-recommends docker-compose`.
+ * - The file is checked against the repository: mounted paths exist and are the files the code and
+ *   the tests read, secrets come only from the environment, every service has a health check and a
+ *   restart policy, every tuojiang service runs a command the CLI has with an environment it accepts.
+ * - The broker's deploy-time step and health check run for real: scripts/mosquitto-passwd.sh builds
+ *   the password file, Mosquitto starts from the production config with it, and the compose health
+ *   check command (mosquitto_sub, Debian package mosquitto-clients) passes with the right password
+ *   and fails with a wrong one.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { NotifyEnvSchema, readNotifyEnv } from '../../alerts/notify/env.js';
+import { EnvSchema } from '../../config/env.js';
+import { DEFAULT_CONFIG_DIR } from '../../config/load.js';
+import { GENERATED_DIR } from '../../dashboards/generate.js';
+import { brokerConfigDir, startMosquitto, type MosquittoHandle } from '../../lib/local-services/index.js';
+import { findBinary } from '../../lib/local-services/packages.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+
+/**
+ * The CLI's command tree as cli/main.ts builds it, without running it: parseAsync, which main.ts
+ * calls once it has registered every command, only hands over the program.
+ */
+async function cliProgram(): Promise<Command> {
+  let program: Command | undefined;
+  const original = Command.prototype.parseAsync;
+  Command.prototype.parseAsync = function parseAsync(this: Command) {
+    // main.ts's own program object is the receiver: keep a reference for the test.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    program = this;
+    return Promise.resolve(this);
+  } as typeof original;
+  try {
+    await import('../../cli/main.js');
+  } finally {
+    Command.prototype.parseAsync = original;
+  }
+  if (!program) throw new Error('cli/main.ts did not call parseAsync');
+  return program;
+}
+
+interface Healthcheck {
+  test?: string[] | string;
+  disable?: boolean;
+}
+interface Service {
+  image?: string;
+  build?: { context: string; target?: string };
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: Healthcheck;
+  restart?: string;
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: Volume[];
+  profiles?: string[];
+}
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? ROOT, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
+    if (child.stdin) {
+      // A child that exits without reading its stdin must not fail the test with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.stdin);
+    }
+  });
+}
+
+/** A clean environment: nothing of the developer's shell (a stray REDIS_PASSWORD) leaks into interpolation. */
+const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, ...extra });
+
+type Volume = string | { source: string; target: string; read_only?: boolean };
+/** A volume in short syntax (docker-compose 2.x prints the long one). */
+const short = (v: Volume): string => (typeof v === 'string' ? v : `${v.source}:${v.target}${v.read_only ? ':ro' : ''}`);
+
+/** Bind mounts of a service: host path (as written), container path, mode. */
+function bindMounts(s: Service): Array<{ source: string; target: string; mode: string }> {
+  return (s.volumes ?? [])
+    .map((v) => short(v).split(':'))
+    .filter(([source]) => source !== undefined && (source.startsWith('.') || source.startsWith('/')))
+    .map(([source = '', target = '', mode = 'rw']) => ({ source, target, mode }));
+}
+
+/** The strings docker-compose puts in a container: `config` prints a literal `$` as `$$`. */
+const unescape = (s: string): string => s.replace(/\$\$/g, '$');
+
+const TUOJIANG_SERVICES = ['ingest', 'alerts', 'notify', 'api', 'simulator'];
+
+let tmp: string;
+let dockerCompose: string | undefined;
+let envFile: string;
+let secrets: Record<string, string>;
+let raw: ComposeFile;
+let rawText: string;
+let resolved: ComposeFile;
+let withoutSecrets: Run;
+let demoServices: Run;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'tuojiang-compose-'));
+  rawText = readFileSync(COMPOSE_FILE, 'utf8');
+  raw = parse(rawText, { merge: true }) as ComposeFile;
+  // The operator's path: .env from .env.example with generated secrets (and the demo's account).
+  envFile = join(tmp, 'env');
+  const init = await run('sh', [join(ROOT, 'scripts/init-env.sh'), '--demo', envFile], { env: cleanEnv() });
+  expect(init.code, init.stderr).toBe(0);
+  secrets = Object.fromEntries(
+    readFileSync(envFile, 'utf8').split('\n').filter((l) => /^[A-Z0-9_]+=./.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+
+  dockerCompose = await findBinary('docker-compose');
+  if (!dockerCompose) {
+    throw new Error('docker-compose not found. Debian: apt-get install -y --no-install-recommends docker-compose (v1.29; `config` needs no engine)');
+  }
+  const compose = (envFileArg: string, ...args: string[]) => run(dockerCompose as string, ['--env-file', envFileArg, '-f', COMPOSE_FILE, ...args], { env: cleanEnv() });
+  const [config, missing, profiles] = await Promise.all([
+    compose(envFile, 'config'),
+    // .env.example as it ships: every secret empty.
+    compose(join(ROOT, '.env.example'), 'config'),
+    compose(envFile, '--profile', 'demo', 'config', '--services'),
+  ]);
+  expect(config.code, config.stderr).toBe(0);
+  resolved = parse(config.stdout) as ComposeFile;
+  withoutSecrets = missing;
+  demoServices = profiles;
+}, 30_000);
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('docker-compose.yml', () => {
+  it('is valid for docker-compose config (Debian docker-compose 1.29, no engine needed)', () => {
+    expect(Object.keys(resolved.services).sort()).toEqual(
+      ['alerts', 'api', 'grafana', 'influxdb', 'ingest', 'mailpit', 'mosquitto', 'mosquitto-init', 'notify', 'redis', 'simulator'],
+    );
+    expect(demoServices.code, demoServices.stderr).toBe(0);
+    expect(demoServices.stdout.split('\n')).toContain('simulator');
+    expect(resolved.services.simulator?.profiles).toEqual(['demo']);
+  });
+
+  it('refuses to resolve without the secrets and names the missing one', () => {
+    expect(withoutSecrets.code).not.toBe(0);
+    expect(withoutSecrets.stderr).toMatch(/set [A-Z_]+(PASSWORD|SECRET) in \.env \(scripts\/init-env\.sh\)/);
+  });
+
+  it('gives every long-running service a health check and restart: unless-stopped; one-shot services run once, before their dependants', () => {
+    const oneShot = new Set(
+      Object.values(resolved.services).flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition === 'service_completed_successfully').map(([n]) => n)),
+    );
+    expect([...oneShot]).toEqual(['mosquitto-init']);
+    for (const [name, s] of Object.entries(resolved.services)) {
+      if (oneShot.has(name)) {
+        expect(s.restart, name).toBe('no');
+        continue;
+      }
+      expect(s.restart, name).toBe('unless-stopped');
+      expect(s.healthcheck?.disable, name).not.toBe(true);
+      const test = s.healthcheck?.test;
+      expect(Array.isArray(test) && test.length >= 2 && ['CMD', 'CMD-SHELL'].includes(test[0] ?? ''), `${name}: healthcheck.test`).toBe(true);
+    }
+  });
+
+  it('starts a service only once what it depends on is healthy', () => {
+    for (const [name, s] of Object.entries(resolved.services)) {
+      for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
+        const target = resolved.services[dep];
+        expect(target, `${name} depends on ${dep}`).toBeDefined();
+        if (condition === 'service_completed_successfully') continue;
+        expect(condition, `${name} -> ${dep}`).toBe('service_healthy');
+        expect(target?.healthcheck?.test, `${dep} has a health check`).toBeDefined();
+      }
+    }
+    // The pipeline's own dependencies.
+    expect(Object.keys(resolved.services.ingest?.depends_on ?? {}).sort()).toEqual(['influxdb', 'mosquitto', 'redis']);
+    expect(Object.keys(resolved.services.alerts?.depends_on ?? {}).sort()).toEqual(['influxdb', 'redis']);
+    expect(Object.keys(resolved.services.mosquitto?.depends_on ?? {})).toEqual(['mosquitto-init']);
+  });
+
+  it('bind-mounts only paths of this repository, read-only except where the init step writes the password file', () => {
+    let count = 0;
+    for (const [name, s] of Object.entries(raw.services)) {
+      for (const m of bindMounts(s)) {
+        count++;
+        expect(isAbsolute(m.source), `${name}: ${m.source} is relative to the repository`).toBe(false);
+        const abs = resolve(ROOT, m.source);
+        expect(relative(ROOT, abs).startsWith('..'), `${name}: ${m.source} stays inside the repository`).toBe(false);
+        expect(existsSync(abs), `${name}: ${m.source} exists`).toBe(true);
+        if (name === 'mosquitto-init' && m.target === '/mosquitto/config') expect(m.mode).toBe('rw');
+        else expect(m.mode, `${name}: ${m.source} read-only`).toBe('ro');
+      }
+    }
+    expect(count).toBeGreaterThanOrEqual(10);
+    // Named volumes for the data, declared at the top level.
+    for (const s of Object.values(raw.services)) {
+      for (const v of s.volumes ?? []) {
+        const [source = ''] = short(v).split(':');
+        if (!source.startsWith('.') && !source.startsWith('/')) expect(Object.keys(raw.volumes ?? {})).toContain(source);
+      }
+    }
+  });
+
+  it('mounts the very files the code and the tests read: config/, config/mosquitto/, dashboards/provisioning and generated', () => {
+    // The pipeline services: config/ at TUOJIANG_CONFIG, the folder config/load.ts defaults to.
+    for (const name of TUOJIANG_SERVICES) {
+      const s = raw.services[name] as Service;
+      const mount = bindMounts(s).find((m) => m.target === s.environment?.TUOJIANG_CONFIG);
+      expect(mount, `${name} mounts the config folder at TUOJIANG_CONFIG`).toBeDefined();
+      expect(resolve(ROOT, mount?.source ?? '')).toBe(DEFAULT_CONFIG_DIR);
+    }
+    // The broker: the folder the local-services launcher renders the test brokers' config from, and
+    // the container paths of mosquitto.conf resolve through the mounts.
+    const broker = raw.services.mosquitto as Service;
+    const brokerMounts = bindMounts(broker);
+    expect(resolve(ROOT, brokerMounts.find((m) => m.target === '/mosquitto/config')?.source ?? '')).toBe(brokerConfigDir());
+    const conf = readFileSync(join(brokerConfigDir(), 'mosquitto.conf'), 'utf8');
+    const directive = (key: string) => new RegExp(`^${key}\\s+(\\S+)`, 'm').exec(conf)?.[1];
+    expect(directive('acl_file')).toBe('/mosquitto/config/acl');
+    expect(existsSync(join(brokerConfigDir(), 'acl'))).toBe(true);
+    expect(directive('password_file')).toBe('/mosquitto/config/passwd');
+    expect(raw.services['mosquitto-init']?.environment?.MOSQUITTO_PASSWD_FILE).toBe(directive('password_file'));
+    expect(directive('persistence_location')?.replace(/\/$/, '')).toBe('/mosquitto/data');
+    expect(broker.volumes).toContain('mosquitto-data:/mosquitto/data');
+    expect(/^listener\s+1883\s*$/m.test(conf)).toBe(true);
+    // Grafana: exactly the mounts dashboards/provisioning/README.md lists.
+    const readme = readFileSync(join(ROOT, 'dashboards/provisioning/README.md'), 'utf8');
+    const documented = [...readme.matchAll(/^\s*- \.\/(dashboards\/[^:]+):([^:]+):ro$/gm)].map((m) => `./${m[1]}:${m[2]}:ro`);
+    expect(documented.length).toBe(5);
+    const grafanaBinds = bindMounts(raw.services.grafana as Service).map((m) => `${m.source}:${m.target}:${m.mode}`);
+    expect(grafanaBinds.sort()).toEqual(documented.sort());
+    expect(grafanaBinds.filter((m) => m.startsWith('./dashboards/generated/')).every((m) => resolve(ROOT, m.split(':')[0] ?? '').startsWith(GENERATED_DIR))).toBe(true);
+  });
+
+  it('gives Grafana every variable its provisioned data source reads', () => {
+    const dir = join(ROOT, 'dashboards/provisioning/datasources');
+    const text = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').replace(/^\s*#.*$/gm, '')).join('\n');
+    const wanted = new Set([...text.matchAll(/\$__env\{([A-Z0-9_]+)\}/g)].map((m) => m[1] as string));
+    expect(wanted.size).toBeGreaterThan(0);
+    for (const v of wanted) expect(Object.keys(resolved.services.grafana?.environment ?? {}), v).toContain(v);
+  });
+
+  it('takes every secret from the environment: no literal password in the file, none in .env.example', () => {
+    const secretName = /PASSWORD|SECRET|TOKEN|REDISCLI_AUTH/;
+    const interpolation = /^\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}$/;
+    let seen = 0;
+    for (const [name, s] of Object.entries(raw.services)) {
+      for (const [key, value] of Object.entries(s.environment ?? {})) {
+        if (secretName.test(key) && !/_FILE$/.test(key)) {
+          seen++;
+          expect(String(value), `${name}.${key}`).toMatch(interpolation);
+          expect(String(value), `${name}.${key} has no default`).not.toMatch(/:-.+\}$/);
+        }
+        // Credentials inside URLs: only interpolations between :// and @.
+        const userinfo = /^[a-z]+:\/\/([^@]*)@/.exec(String(value))?.[1];
+        if (userinfo !== undefined) expect(userinfo.replace(/\$\{[^}]+\}/g, ''), `${name}.${key} userinfo`).toMatch(/^:?$/);
+      }
+      const args = [...(s.command ?? []), ...(s.entrypoint ?? [])];
+      args.forEach((a, i) => {
+        if (/^--(requirepass|password)/.test(a)) expect(args[i + 1], `${name}: ${a}`).toMatch(interpolation);
+      });
+      for (const t of [s.healthcheck?.test ?? []].flat()) expect(t, `${name} healthcheck`).not.toMatch(/(-P|-a|--pass\S*)\s+['"]?[^'"$\s]/);
+    }
+    expect(seen).toBeGreaterThanOrEqual(10);
+    // None of the generated secrets is in the file, whatever its form.
+    for (const [k, v] of Object.entries(secrets)) if (secretName.test(k)) expect(rawText.includes(v), k).toBe(false);
+
+    // .env.example: placeholders only, and every variable the compose file reads is documented there.
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    for (const line of example.split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l))) {
+      if (secretName.test(line.split('=')[0] ?? '')) expect(line, 'secrets in .env.example stay empty').toMatch(/=$/);
+    }
+    const used = new Set([...rawText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1] as string));
+    for (const v of used) expect(example, `${v} documented in .env.example`).toMatch(new RegExp(`^#? ?${v}=`, 'm'));
+  });
+
+  it('runs commands the CLI has, with an environment its schemas accept', async () => {
+    const program = await cliProgram();
+    for (const name of TUOJIANG_SERVICES) {
+      const s = resolved.services[name] as Service;
+      expect(s.build?.target, name).toBe('runtime');
+      expect(s.image, name).toBe(resolved.services.ingest?.image);
+      const command = s.command ?? [];
+      const words = command.filter((a, i) => !a.startsWith('-') && !command[i - 1]?.startsWith('-'));
+      const cmd = words.reduce<Command | undefined>((c, w) => c?.commands.find((sub) => sub.name() === w || sub.aliases().includes(w)), program);
+      expect(cmd, `${name}: \`tuojiang ${words.join(' ')}\` is a command of cli/main.ts`).toBeDefined();
+      const known = cmd?.options.map((o) => o.long) ?? [];
+      for (const f of command.filter((a) => a.startsWith('--'))) expect(known, `tuojiang ${words.join(' ')} ${f}`).toContain(f);
+      const env = s.environment ?? {};
+      const parsed = EnvSchema.safeParse(env);
+      expect(parsed.success, `${name}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+      if (name === 'notify' || name === 'api') {
+        expect(() => readNotifyEnv(env), name).not.toThrow();
+        expect(NotifyEnvSchema.safeParse(env).success, name).toBe(true);
+      }
+      if (env.MQTT_USERNAME) {
+        const acl = readFileSync(join(brokerConfigDir(), 'acl'), 'utf8');
+        expect(acl, `${name}: the ACL has a section for user ${env.MQTT_USERNAME}`).toMatch(new RegExp(`^user ${env.MQTT_USERNAME}$`, 'm'));
+      }
+    }
+  });
+
+  it('health-checks the pipeline services through the script the image ships, on the ports they listen on', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    for (const name of TUOJIANG_SERVICES) {
+      const test = resolved.services[name]?.healthcheck?.test as string[];
+      expect(test.slice(0, 3), name).toEqual(['CMD', 'node', 'scripts/healthcheck.mjs']);
+      const target = unescape(test[3] ?? '');
+      const url = target.startsWith('$') ? resolved.services[name]?.environment?.[target.slice(1)] : target;
+      expect(url, `${name}: ${target}`).toBeDefined();
+      expect(new URL(url ?? '').protocol, name).toMatch(/^(http|redis|tcp):$/);
+    }
+    expect(dockerfile).toMatch(/^COPY scripts\/healthcheck\.mjs \.\/scripts\/healthcheck\.mjs$/m);
+    expect(resolved.services.ingest?.environment?.HTTP_PORT).toBe('9464');
+    expect(resolved.services.ingest?.healthcheck?.test).toContain('http://127.0.0.1:9464/healthz');
+    expect(resolved.services.notify?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.notify?.environment?.HTTP_PORT}/healthz`);
+    const apiPort = resolved.services.api?.command?.[(resolved.services.api?.command?.indexOf('--port') ?? -2) + 1];
+    expect(resolved.services.api?.healthcheck?.test).toContain(`http://127.0.0.1:${apiPort}/healthz`);
+  });
+
+  it('pins the ingest identity: one process per broker, its MQTT sessions and journal consumer survive re-creation', () => {
+    const ingest = resolved.services.ingest as Service & { scale?: number; deploy?: { replicas?: number } };
+    expect(ingest.environment?.TUOJIANG_INSTANCE).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
+    expect(ingest.scale ?? ingest.deploy?.replicas ?? 1).toBe(1);
+    const settings = parse(readFileSync(join(DEFAULT_CONFIG_DIR, 'tuojiang.yaml'), 'utf8')) as { mqtt: { share_group: string } };
+    expect(settings.mqtt.share_group).toBe('');
+  });
+});
+
+describe('Dockerfile', () => {
+  interface Stage {
+    name: string;
+    from: string;
+    instructions: Array<{ op: string; args: string }>;
+  }
+  const stages = (): Stage[] => {
+    const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+    const out: Stage[] = [];
+    for (const line of text.split('\n')) {
+      const m = /^\s*([A-Z]+)\s+(.*)$/.exec(line);
+      if (!m || line.trimStart().startsWith('#')) continue;
+      const [, op = '', args = ''] = m;
+      if (op === 'FROM') {
+        const f = /^(\S+)(?:\s+AS\s+(\S+))?/i.exec(args);
+        out.push({ name: f?.[2] ?? String(out.length), from: f?.[1] ?? '', instructions: [] });
+      } else out.at(-1)?.instructions.push({ op, args: args.trim() });
+    }
+    return out;
+  };
+
+  it('builds with the dev dependencies and runs with production ones only, as a non-root user', () => {
+    const all = stages();
+    expect(all.map((s) => s.name)).toEqual(['build', 'runtime']);
+    const [build, runtime] = all as [Stage, Stage];
+    expect(build.instructions).toContainEqual({ op: 'RUN', args: 'npm ci --no-audit --no-fund' });
+    expect(build.instructions.some((i) => i.op === 'RUN' && i.args.includes('npm run build'))).toBe(true);
+    const runs = runtime.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => r.includes('npm ci --omit=dev'))).toBe(true);
+    expect(runs.every((r) => !/npm (ci|install)(?!.*--omit=dev)/.test(r))).toBe(true);
+    expect(runtime.instructions).toContainEqual({ op: 'COPY', args: '--from=build /src/dist ./dist' });
+    const users = runtime.instructions.filter((i) => i.op === 'USER').map((i) => i.args);
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+    expect(runtime.instructions.find((i) => i.op === 'ENTRYPOINT')?.args).toBe('["node", "dist/cli/main.js"]');
+    // The runtime stage copies only what exists in the context (a `*` only in the last segment).
+    const expand = (src: string): string[] => {
+      if (!src.includes('*')) return existsSync(join(ROOT, src)) ? [src] : [];
+      const re = new RegExp(`^${basename(src).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+      return readdirSync(join(ROOT, dirname(src))).filter((f) => re.test(f));
+    };
+    const copies = runtime.instructions.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const c of copies) for (const src of c.args.split(/\s+/).slice(0, -1)) expect(expand(src).length, `COPY ${src}`).toBeGreaterThan(0);
+    // The compose file builds this file's runtime stage.
+    expect(resolved.services.ingest?.build?.target).toBe(runtime.name);
+  });
+
+  it('keeps secrets and local state out of the build context, and out of git', async () => {
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const p of ['.env', 'config/mosquitto/passwd', 'node_modules/', 'dist/', '.git/']) expect(ignore, p).toContain(p);
+    for (const p of ['.env', 'config/mosquitto/passwd']) {
+      const git = await run('git', ['check-ignore', '-q', '--no-index', p], { env: cleanEnv() });
+      expect(git.code, `${p} must be in .gitignore`).toBe(0);
+    }
+  });
+});
+
+describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
+  let passwd: string;
+  let broker: MosquittoHandle | undefined;
+  let mosquittoSub: string | undefined;
+  const script = () => {
+    // The init service runs the script it mounts: find it through that mount.
+    const init = resolved.services['mosquitto-init'] as Service;
+    const path = init.entrypoint?.[1];
+    return (init.volumes ?? []).map((v) => short(v).split(':')).find(([, target]) => target === path)?.[0] ?? '';
+  };
+  const passwdEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+    cleanEnv({
+      ...(resolved.services['mosquitto-init']?.environment ?? {}),
+      MOSQUITTO_PASSWD_FILE: passwd,
+      MOSQUITTO_PASSWD_OWNER: process.getuid?.() === 0 ? '1883:1883' : '',
+      ...extra,
+    });
+  const healthcheck = (password: string): Promise<Run> => {
+    const test = resolved.services.mosquitto?.healthcheck?.test as string[];
+    expect(test[0]).toBe('CMD-SHELL');
+    // The compose command as the container runs it; only the port differs on this machine.
+    const command = unescape(test[1] ?? '').replace('-p 1883', `-p ${broker?.port}`).replace(/^mosquitto_sub /, `${mosquittoSub} `);
+    return run('sh', ['-c', command], { env: cleanEnv({ MQTT_HEALTHCHECK_PASSWORD: password }) });
+  };
+  const login = (username: string, password: string): Promise<Run> =>
+    run(mosquittoSub as string, ['-h', '127.0.0.1', '-p', String(broker?.port), '-u', username, '-P', password, '-t', `tuojiang/reply/${username}`, '-E', '-W', '4']);
+
+  beforeAll(async () => {
+    passwd = join(tmp, 'passwd');
+    mosquittoSub = await findBinary('mosquitto_sub');
+    // A station account added by an operator before the (re)deploy.
+    const add = await run('sh', [script(), 'add', 'ST_KEPT'], { env: passwdEnv(), stdin: 'station-secret-0001\n' });
+    expect(add.code, add.stderr).toBe(0);
+    const sync = await run('sh', [script(), 'sync'], { env: passwdEnv() });
+    expect(sync.code, sync.stderr).toBe(0);
+    broker = await startMosquitto({ users: [], overrides: { password_file: passwd } });
+  }, 30_000);
+
+  afterAll(async () => {
+    await broker?.destroy();
+  });
+
+  it('builds a 0600 file of hashes with the service accounts and keeps the stations\' accounts', () => {
+    const text = readFileSync(passwd, 'utf8');
+    expect(text.split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort()).toEqual(['ST_KEPT', 'healthcheck', 'ingest', 'simulator']);
+    for (const v of Object.values(secrets)) expect(text.includes(v)).toBe(false);
+    expect(text).not.toContain('station-secret-0001');
+    expect(statSync(passwd).mode & 0o777).toBe(0o600);
+    if (process.getuid?.() === 0) expect(statSync(passwd).uid).toBe(1883);
+  });
+
+  it('lets the broker\'s health check pass with its password and fail with another', async () => {
+    expect(mosquittoSub, 'mosquitto_sub not found; install it: apt-get install -y mosquitto-clients').toBeDefined();
+    const good = await healthcheck(secrets.MQTT_HEALTHCHECK_PASSWORD ?? '');
+    expect(good.code, good.stderr).toBe(0);
+    const bad = await healthcheck('not-the-healthcheck-password');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/not authori[sz]ed/i);
+  });
+
+  it('lets the ingest, the simulator and the kept station log in with their passwords', async () => {
+    expect(mosquittoSub, 'mosquitto_sub not found; install it: apt-get install -y mosquitto-clients').toBeDefined();
+    const results = await Promise.all([
+      login('ingest', secrets.MQTT_INGEST_PASSWORD ?? ''),
+      login('simulator', secrets.MQTT_SIMULATOR_PASSWORD ?? ''),
+      login('ST_KEPT', 'station-secret-0001'),
+      login('ingest', secrets.MQTT_HEALTHCHECK_PASSWORD ?? ''),
+    ]);
+    expect(results.map((r) => r.code === 0)).toEqual([true, true, true, false]);
+  });
+
+  it('removes the simulator account when MQTT_SIMULATOR_PASSWORD is unset, and refuses an empty or short service password', async () => {
+    const copy = join(tmp, 'passwd-prod');
+    writeFileSync(copy, readFileSync(passwd));
+    const prod = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_SIMULATOR_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy }) });
+    expect(prod.code, prod.stderr).toBe(0);
+    expect(readFileSync(copy, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort()).toEqual(['ST_KEPT', 'healthcheck', 'ingest']);
+    const empty = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_INGEST_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy }) });
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toContain('MQTT_INGEST_PASSWORD is empty');
+    const short = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_HEALTHCHECK_PASSWORD: 'changeme', MOSQUITTO_PASSWD_FILE: copy }) });
+    expect(short.code).not.toBe(0);
+    expect(short.stderr).toContain('MQTT_HEALTHCHECK_PASSWORD is shorter than 12 characters');
+  });
+});
