@@ -185,6 +185,21 @@ describe('tuojiang config check', () => {
   it('exits 0 on the shipped configuration', async () => {
     const run = await tuojiang(['config', 'check', '--json'], stack.childEnv());
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ ok: true, dir: DEFAULT_CONFIG_DIR, stations: loadConfig().registry.stations.length, cities: ['chengdu', 'ziyang'] });
+    expect(JSON.parse(run.stdout)).toEqual({
+      ok: true, dir: DEFAULT_CONFIG_DIR, stations: loadConfig().registry.stations.length, cities: ['chengdu', 'ziyang'], thresholdsVersion: '1',
+      files: ['stations.yaml', 'tuojiang.yaml', 'thresholds.yaml', 'rivers.yaml', 'recipients.yaml', 'operators.yaml'],
+    });
+  });
+
+  it('checks the other files too: a reach whose slowest velocity exceeds its fastest is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tuojiang-cli-config-'));
+    tmpDirs.push(dir);
+    cpSync(DEFAULT_CONFIG_DIR, dir, { recursive: true });
+    const text = readFileSync(join(dir, 'rivers.yaml'), 'utf8').replace('velocity: { min_m_s: 0.3, max_m_s: 1.2 }', 'velocity: { min_m_s: 2, max_m_s: 1.2 }');
+    writeFileSync(join(dir, 'rivers.yaml'), text);
+    const run = await tuojiang(['config', 'check'], { ...process.env, TUOJIANG_CONFIG: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${join(dir, 'rivers.yaml')}:`);
+    expect(run.stderr).toMatch(/reaches\[0\]\.velocity: min_m_s must not exceed max_m_s/);
   });
 });
