@@ -29,6 +29,10 @@ export interface AlertEvent {
   /** Chinese first, English second. */
   message: string;
   detail: AlertDetail;
+  /** Firing: when the run of breaches began, so the notice says how long it has lasted. */
+  breachSince?: number;
+  /** Reminder/resolved: when the episode fired. */
+  episodeAt?: number;
   /** When the reading behind it was handed to the checks (wall clock), for latency figures. */
   enqueuedAt?: number;
 }

@@ -84,6 +84,8 @@ export function applyReadings(state: SeriesState, readings: readonly Reading[], 
           thresholdVersion: ctx.thresholds.version,
           muted: e.muted,
           catchUp: e.catchUp,
+          ...(e.breachSince !== undefined ? { breachSince: e.breachSince } : {}),
+          ...(e.episodeAt !== undefined ? { episodeAt: e.episodeAt } : {}),
           message: renderMessage({
             station: ctx.station, rule: o.rule, parameter: o.parameter, kind: e.kind, at: e.at, value: o.value, limit: o.limit,
             detail: o.detail, catchUp: e.catchUp, muted: e.muted, thresholdVersion: ctx.thresholds.version,

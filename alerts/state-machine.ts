@@ -57,6 +57,10 @@ export interface StepEvent {
   muted: boolean;
   /** Sent after a maintenance window to tell the bureaus what changed while they were not told. */
   catchUp: boolean;
+  /** Firing: when the run of breaches began (so a notice can say how long it has lasted). */
+  breachSince?: number;
+  /** Reminder and resolved: when the episode fired. */
+  episodeAt?: number;
 }
 
 export interface Observation {
@@ -76,10 +80,10 @@ function runLongEnough(breaches: number, firstBreachAt: number, at: number, t: T
   return t.durationMs !== null && at - firstBreachAt >= t.durationMs;
 }
 
-function record(s: KeyState, events: StepEvent[], kind: EventKind, from: AlertStateName, at: number, muted: boolean, catchUp: boolean): void {
+function record(s: KeyState, events: StepEvent[], kind: EventKind, from: AlertStateName, at: number, muted: boolean, catchUp: boolean, times: Pick<StepEvent, 'breachSince' | 'episodeAt'> = {}): void {
   // The end of an alert the bureaus never heard of (it fired inside a window) is not news either.
   const quiet = muted || (kind === 'resolved' && s.told !== 'firing');
-  events.push({ kind, from, to: s.state, at, muted: quiet, catchUp });
+  events.push({ kind, from, to: s.state, at, muted: quiet, catchUp, ...times });
   if (!quiet) {
     s.told = kind === 'resolved' ? 'resolved' : 'firing';
     s.toldAt = at;
@@ -110,7 +114,7 @@ export function step(prev: KeyState, obs: Observation, timing: Timing, muted: bo
         if (runLongEnough(s.breaches, s.firstBreachAt, obs.at, timing)) {
           s.state = 'firing';
           s.since = obs.at;
-          record(s, events, 'firing', from, obs.at, muted, false);
+          record(s, events, 'firing', from, obs.at, muted, false, { breachSince: s.firstBreachAt });
         } else if (!continuing) {
           s.state = 'pending';
           s.since = obs.at;
@@ -135,7 +139,7 @@ export function step(prev: KeyState, obs: Observation, timing: Timing, muted: bo
           s.breaches = 0;
           s.firstBreachAt = null;
           s.clears = 0;
-          record(s, events, 'resolved', from, obs.at, muted, false);
+          record(s, events, 'resolved', from, obs.at, muted, false, { episodeAt: prev.since });
         }
       } else {
         s.clears = 0;
@@ -147,10 +151,10 @@ export function step(prev: KeyState, obs: Observation, timing: Timing, muted: bo
 
   // Reminders, and catching up after a maintenance window, only when nothing else was said.
   if (!muted && events.length === 0) {
-    if (s.state === 'firing' && s.told !== 'firing') record(s, events, 'reminder', from, obs.at, muted, true);
+    if (s.state === 'firing' && s.told !== 'firing') record(s, events, 'reminder', from, obs.at, muted, true, { episodeAt: s.since });
     // Resolved (and perhaps pending again) while muted: the bureaus still believe it is firing.
     else if (s.state !== 'firing' && s.told === 'firing') record(s, events, 'resolved', from, obs.at, muted, true);
-    else if (s.state === 'firing' && timing.reminderMs !== null && s.toldAt !== null && obs.at - s.toldAt >= timing.reminderMs) record(s, events, 'reminder', 'firing', obs.at, muted, false);
+    else if (s.state === 'firing' && timing.reminderMs !== null && s.toldAt !== null && obs.at - s.toldAt >= timing.reminderMs) record(s, events, 'reminder', 'firing', obs.at, muted, false, { episodeAt: s.since });
   }
   return { next: s, events };
 }

@@ -34,6 +34,16 @@ describe('alert state machine', () => {
     expect(r.events[0]).toMatchObject({ from: 'pending', to: 'firing', at: 20 * MIN, muted: false, catchUp: false });
   });
 
+  it('tells when the breach began (firing) and when the episode fired (reminder, resolved)', () => {
+    const r = run(['clear', 'breach', 'breach', 'breach', 'breach', 'breach', 'clear', 'clear'], timing({ reminderMs: 20 * MIN }));
+    expect(r.kinds).toEqual(['firing', 'reminder', 'resolved']);
+    // The run began at the second reading (10 min) and fired at the fourth (30 min).
+    expect(r.events[0]).toMatchObject({ kind: 'firing', at: 30 * MIN, breachSince: 10 * MIN });
+    expect(r.events[0]?.episodeAt).toBeUndefined();
+    expect(r.events[1]).toMatchObject({ kind: 'reminder', at: 50 * MIN, episodeAt: 30 * MIN });
+    expect(r.events[2]).toMatchObject({ kind: 'resolved', at: 70 * MIN, episodeAt: 30 * MIN });
+  });
+
   it('a band reading breaks the run of breaches', () => {
     const r = run(['breach', 'breach', 'band', 'breach', 'breach'], timing());
     expect(r.states).toEqual(['pending', 'pending', 'ok', 'pending', 'pending']);
