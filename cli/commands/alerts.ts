@@ -8,6 +8,8 @@ import { startAlertsService } from '../../alerts/service.js';
 import { SILENCE_KEY } from '../../alerts/silence.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
 import { openRedisThresholdSource } from '../../alerts/threshold-store/index.js';
+import { NotifyStore } from '../../alerts/notify/store.js';
+import { bureauLine } from './notify.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { InfluxClient } from '../../lib/influx/client.js';
@@ -64,12 +66,17 @@ export function registerAlertsCommands(program: Command): void {
 
   alerts
     .command('list')
-    .description('alert state now: every key not ok (with --all, every key)')
+    .description('alert state now: every key not ok (with --all, every key), which bureaus acknowledged each notified alert; --history <alert> for one alert')
     .option('--station <id>', 'only this station')
+    .option('--history <alert>', 'the history of one alert (as `alerts history <alert>`)')
     .option('--all', 'include keys that are ok')
     .option('--json', 'one JSON object per line')
     .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
-    .action(async (opts: { station?: string; all?: boolean; json?: boolean; prefix: string }) => {
+    .action(async (opts: { station?: string; all?: boolean; json?: boolean; prefix: string; history?: string }) => {
+      if (opts.history !== undefined) {
+        await alerts.parseAsync(['history', opts.history, ...(opts.json ? ['--json'] : []), '--prefix', opts.prefix], { from: 'user' });
+        return;
+      }
       const env = readEnv();
       const config = loadConfig();
       const registry = new StationRegistry(config.registry);
@@ -92,6 +99,16 @@ export function registerAlertsCommands(program: Command): void {
         else {
           for (const r of rows) {
             process.stdout.write(`${r.state.padEnd(8)} ${r.station.padEnd(18)} ${r.period.padEnd(7)} ${r.key.padEnd(16)} since ${cst(r.since)}  value ${r.value ?? '–'}  limit ${r.limit ?? '–'}\n`);
+          }
+        }
+        if (!opts.json) {
+          // Who has acknowledged what the bureaus were told (the notify side's record).
+          const notified = await new NotifyStore(redis, opts.prefix).listAlerts({ firingOnly: true, limit: 200 });
+          const shown = notified.filter((a) => !opts.station || a.info.station === opts.station);
+          if (shown.length > 0) process.stdout.write('\nnotified and firing (alert id, acknowledgements):\n');
+          for (const a of shown) {
+            process.stdout.write(`  ${a.info.alertId}\n`);
+            for (const b of a.info.bureaus) process.stdout.write(`    ${bureauLine(a, b)}\n`);
           }
         }
       } finally {

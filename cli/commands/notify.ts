@@ -17,7 +17,7 @@ import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../lib/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
 
-async function withStore<T>(prefix: string, fn: (store: NotifyStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(prefix: string, fn: (store: NotifyStore) => Promise<T>): Promise<T> {
   const env = readEnv();
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
   try {
@@ -28,7 +28,7 @@ async function withStore<T>(prefix: string, fn: (store: NotifyStore) => Promise<
   }
 }
 
-function bureauLine(a: AlertRecord, bureau: string): string {
+export function bureauLine(a: AlertRecord, bureau: string): string {
   const ack = a.acks[bureau];
   const esc = a.escalations[bureau];
   const parts = [ack ? `acknowledged by ${ack.by} (${ack.via}) ${cstTime(ack.at)}` : 'NOT acknowledged'];

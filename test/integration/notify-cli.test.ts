@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerApiCommand } from '../../api/command.js';
+import { registerAlertsCommands } from '../../cli/commands/alerts.js';
 import { registerNotifyCommands } from '../../cli/commands/notify.js';
 import { ADDR, alertEvent, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 
@@ -19,7 +20,7 @@ afterAll(async () => services?.stopAll());
 
 async function run(args: string[]): Promise<{ out: string; err: string; code: number | undefined }> {
   const program = new Command('tuojiang').exitOverride();
-  program.command('alerts').description('threshold checks and alert state');
+  registerAlertsCommands(program);
   registerNotifyCommands(program);
   registerApiCommand(program);
   let out = '';
@@ -67,6 +68,12 @@ describe('notify CLI', () => {
 
       const history = (await run(['alerts', 'history', e.id, ...p])).out;
       expect(history).toContain('ziyang: acknowledged by 李娜 (cli)');
+      // `alerts list` (issue 4): what is firing, who acknowledged, and --history for one alert.
+      const list = (await run(['alerts', 'list', ...p])).out;
+      expect(list).toContain(e.id);
+      expect(list).toContain('ziyang: acknowledged by 李娜 (cli)');
+      expect(list).toMatch(/chengdu: NOT acknowledged/);
+      expect((await run(['alerts', 'list', '--history', e.id, ...p])).out).toBe(history);
       expect(history).toMatch(/firing {4}event time 2026-05-01 00:00 {2}value 2\.5 {2}limit 1 {2}to chengdu, ziyang/);
       expect(history).toContain(`sent      to ${ADDR.ziyang} (ziyang duty)  1 notice(s)`);
       expect(history).toContain(`failed    to ${ADDR.chengdu} (chengdu)`);
