@@ -10,7 +10,6 @@
  * Links are signed (alerts/notify/links.ts), so the server needs ACK_SECRET and no login.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
@@ -20,6 +19,7 @@ import { CAP_MIME_TYPE } from '../alerts/notify/cap.js';
 import type { NotifyStore } from '../alerts/notify/store.js';
 import { acknowledge } from '../alerts/notify/ack.js';
 import { isNotifyError } from '../alerts/notify/errors.js';
+import { listen } from '../lib/http-listen.js';
 
 export interface ApiServerOptions {
   store: NotifyStore;
@@ -153,18 +153,5 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       else res.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 8080, o.host ?? '0.0.0.0', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    server,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return listen(server, o.port ?? 8080, o.host ?? '0.0.0.0');
 }

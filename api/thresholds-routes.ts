@@ -17,13 +17,13 @@
  *   POST /thresholds/proposals/{id}/reject    {why}
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { OperatorDirectory } from '../alerts/threshold-store/operators.js';
 import type { ThresholdStore } from '../alerts/threshold-store/store.js';
 import type { Actor, ProposalStatus } from '../alerts/threshold-store/types.js';
 import { effectiveLimits, explicitLimits } from '../alerts/threshold-store/views.js';
 import { TuojiangError, isTuojiangError, type ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { listen } from '../lib/http-listen.js';
 
 export interface ThresholdsApiContext {
   store: ThresholdStore;
@@ -217,19 +217,6 @@ export async function startThresholdsApi(o: ThresholdsApiContext & { port?: numb
       if (!handled) json(res, 404, { error: { code: 'not_found', message: req.url ?? '' } });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return {
-    server,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return listen(server, o.port ?? 0, o.host ?? '127.0.0.1');
 }
 

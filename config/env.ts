@@ -5,7 +5,8 @@ import { TuojiangError } from '../lib/errors.js';
  * Endpoints and secrets come from the environment only (never from files in the repository).
  * Defaults point at local services so a developer machine works out of the box.
  */
-const url = (protocols: string[]) =>
+/** A string that parses as a URL with one of these schemes. */
+export const url = (protocols: string[]) =>
   z.string().refine((s) => {
     try {
       return protocols.includes(new URL(s).protocol);

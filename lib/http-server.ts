@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import { listen, type Listening } from './http-listen.js';
 
 export interface HealthSource {
   /** Alive: the process runs its loops. */
@@ -10,7 +10,7 @@ export interface HealthSource {
 }
 
 /** /healthz, /readyz and /metrics on one small HTTP server. */
-export async function startOpsServer(port: number, health: HealthSource, metrics: Registry, host = '0.0.0.0'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startOpsServer(port: number, health: HealthSource, metrics: Registry, host = '0.0.0.0'): Promise<Listening> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: string, type = 'application/json') => {
@@ -38,14 +38,5 @@ export async function startOpsServer(port: number, health: HealthSource, metrics
     }
     send(404, JSON.stringify({ error: 'not found', paths: ['/healthz', '/readyz', '/metrics'] }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const actual = (server.address() as AddressInfo).port;
-  return {
-    server,
-    port: actual,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
+  return listen(server, port, host);
 }

@@ -1,18 +1,11 @@
 /**
  * The notifications' endpoints and secrets, from the environment only (never from files in the
- * repository). config/env.ts holds the pipeline's; these join it when the lead merges them.
+ * repository). config/env.ts holds the pipeline's; these are read only by the processes that mail.
  */
 import { z } from 'zod';
 import { TuojiangError } from '../../lib/errors.js';
+import { url } from '../../config/env.js';
 
-const url = (protocols: string[]) =>
-  z.string().refine((s) => {
-    try {
-      return protocols.includes(new URL(s).protocol);
-    } catch {
-      return false;
-    }
-  }, { message: `a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` });
 
 export const NotifyEnvSchema = z.object({
   /** smtp://user:pass@host:port (STARTTLS when the server offers it) or smtps://… (TLS from the start). */

@@ -148,7 +148,7 @@ beforeAll(async () => {
   influx = stack.influx;
   redis = new Redis(stack.env.REDIS_URL, { maxRetriesPerRequest: null });
   checks = new Queue(QUEUE_CHECKS, { connection: redis, prefix: DEFAULT_PREFIX });
-  // The ingest with its check sink, as `tuojiang run` wires it (the stack helper's ingest has none).
+  // The ingest with its check sink, as `tuojiang ingest` wires it (the stack helper's ingest has none).
   enqueuer = new CheckEnqueuer({ redisUrl: stack.env.REDIS_URL });
   alertsService = await startAlertsService({ redisUrl: stack.env.REDIS_URL, influx, registry, thresholds: new StaticThresholdSource(thresholds), silence: false });
   ingest = new IngestService({ config: stack.config, env: stack.env, log: createLogger('dashboards-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, checks: enqueuer, healthIntervalMs: 0 }); // this test writes its own pipeline_health points
