@@ -93,7 +93,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
       onPublished: (events: AlertEvent[]) => {
         for (const e of events) {
           if (e.muted) continue;
-          const key = `${e.rule}:${e.to}`;
+          const key = `${e.rule}:${e.kind}`;
           alertCounts[key] = (alertCounts[key] ?? 0) + 1;
           if (e.kind === 'reminder') continue;
           const value = e.value === null ? '' : ` value ${e.value}${e.limit === null ? '' : ` (limit ${e.limit})`}`;
