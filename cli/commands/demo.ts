@@ -12,10 +12,16 @@ export function registerDemoCommand(program: Command): void {
     .action(async (opts: { out: string; seconds: string; settle: string; seed: string }) => {
       const controller = new AbortController();
       // Ctrl-C: stop the replay, then the demo's finally block stops every service it started.
+      // `on`, not `once`: the launcher kills the services at once on a signal nobody else handles.
       const onSignal = () => controller.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      const summary = await runDemo({ outDir: opts.out, seconds: Number(opts.seconds), settleSeconds: Number(opts.settle), seed: Number(opts.seed) }, controller.signal);
-      process.exitCode = summary.stored >= summary.readings ? 0 : 1;
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const summary = await runDemo({ outDir: opts.out, seconds: Number(opts.seconds), settleSeconds: Number(opts.settle), seed: Number(opts.seed) }, controller.signal);
+        process.exitCode = controller.signal.aborted || summary.stored >= summary.readings ? 0 : 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 }
