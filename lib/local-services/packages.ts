@@ -141,3 +141,33 @@ export function execHelper(cmd: string, args: string[]): Promise<void> {
     });
   });
 }
+
+/** Debian tools some tests need beside the services (compose validation, the broker health check). */
+const TOOLS = {
+  // Without recommends: otherwise apt brings the whole Docker engine, and `config` needs none.
+  'docker-compose': { pkg: 'docker-compose', noRecommends: true },
+  mosquitto_sub: { pkg: 'mosquitto-clients', noRecommends: false },
+} as const;
+export type ToolName = keyof typeof TOOLS;
+
+/** Finds a tool; installs its Debian package when missing and running as root, else names the command. */
+export async function ensureTool(bin: ToolName, log: Log = stderrLog): Promise<string> {
+  const found = await findBinary(bin);
+  if (found) return found;
+  const { pkg, noRecommends } = TOOLS[bin];
+  const args = ['install', '-y', ...(noRecommends ? ['--no-install-recommends'] : []), pkg];
+  const command = `sudo apt-get ${args.join(' ')}`;
+  if (process.getuid?.() !== 0) throw new TuojiangError('SERVICE_START', `Missing ${bin} (Debian package ${pkg}). Install it with: ${command}`, { command });
+  const step = installing.then(async () => {
+    if (await findBinary(bin)) return;
+    log(`local-services: installing ${pkg} (missing ${bin})`);
+    aptUpdated ??= run('apt-get', ['update'], log);
+    await aptUpdated;
+    await run('apt-get', args, log);
+  });
+  installing = step.catch(() => undefined);
+  await step;
+  const after = await findBinary(bin);
+  if (!after) throw new TuojiangError('SERVICE_START', `apt-get install finished but ${bin} is still missing. Try: ${command}`, { command });
+  return after;
+}

@@ -23,7 +23,7 @@ import { EnvSchema } from '../../config/env.js';
 import { DEFAULT_CONFIG_DIR } from '../../config/load.js';
 import { GENERATED_DIR } from '../../dashboards/generate.js';
 import { brokerConfigDir, startMosquitto, type MosquittoHandle } from '../../lib/local-services/index.js';
-import { findBinary } from '../../lib/local-services/packages.js';
+import { ensureTool } from '../../lib/local-services/packages.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -136,10 +136,8 @@ beforeAll(async () => {
     readFileSync(envFile, 'utf8').split('\n').filter((l) => /^[A-Z0-9_]+=./.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
 
-  dockerCompose = await findBinary('docker-compose');
-  if (!dockerCompose) {
-    throw new Error('docker-compose not found. Debian: apt-get install -y --no-install-recommends docker-compose (v1.29; `config` needs no engine)');
-  }
+  // Installed when missing and root (apt-get install -y --no-install-recommends docker-compose), else named.
+  dockerCompose = await ensureTool('docker-compose');
   const compose = (envFileArg: string, ...args: string[]) => run(dockerCompose as string, ['--env-file', envFileArg, '-f', COMPOSE_FILE, ...args], { env: cleanEnv() });
   const [config, missing, profiles] = await Promise.all([
     compose(envFile, 'config'),
@@ -441,7 +439,7 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
 
   beforeAll(async () => {
     passwd = join(tmp, 'passwd');
-    mosquittoSub = await findBinary('mosquitto_sub');
+    mosquittoSub = await ensureTool('mosquitto_sub');
     // A station account added by an operator before the (re)deploy.
     const add = await run('sh', [script(), 'add', 'ST_KEPT'], { env: passwdEnv(), stdin: 'station-secret-0001\n' });
     expect(add.code, add.stderr).toBe(0);
