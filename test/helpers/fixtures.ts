@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../config/load.js';
+import { TuojiangError } from '../../lib/errors.js';
 import { encodeCp, encodeFrame, epochMsToDataTime, epochMsToQn, parseFrame, type Hj212Frame } from '../../ingest/hj212/frame.js';
 import { readDeadLetters, type StoredDeadLetter } from '../../ingest/journal.js';
 import type { InfluxClient } from '../../lib/influx/client.js';
@@ -176,4 +177,15 @@ export function prng(seed: number): { next(): number; int(n: number): number; pi
   };
   const int = (n: number): number => Math.floor(next() * n);
   return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]!, chance: (p: number) => next() < p };
+}
+
+/** The stable code of the TuojiangError `fn` throws; anything else (or nothing) fails the test. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof TuojiangError) return e.code;
+    throw e;
+  }
+  throw new Error('expected a TuojiangError, got none');
 }

@@ -3,8 +3,7 @@ import { frameToRawReading, stationOfFrame } from '../../ingest/decode-hj212.js'
 import { encodeFrame, parseFrame } from '../../ingest/hj212/frame.js';
 import type { TopicInfo } from '../../ingest/topics.js';
 import { validateReading } from '../../ingest/validate-reading.js';
-import { TuojiangError } from '../../lib/errors.js';
-import { MN, frameOf, shippedRegistry, type FrameInput } from '../helpers/fixtures.js';
+import { MN, codeOf, frameOf, shippedRegistry, type FrameInput } from '../helpers/fixtures.js';
 
 const registry = shippedRegistry();
 const TS = Date.parse('2026-03-01T00:00:00Z'); // DataTime 20260301080000 (UTC+8)
@@ -14,15 +13,6 @@ function frame(over: Partial<FrameInput> = {}) {
   return frameOf({ mn: MN.hongyuan, ts: TS, items: { w21003: { Rtd: '0.42', Flag: 'N' } }, ...over });
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TuojiangError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a TuojiangError, got none');
-}
 
 describe('frameToRawReading: data commands', () => {
   it.each([

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeJson, parseTimestamp } from '../../ingest/decode-json.js';
 import type { TopicInfo } from '../../ingest/topics.js';
-import { TuojiangError } from '../../lib/errors.js';
-import { shippedRegistry } from '../helpers/fixtures.js';
+import { codeOf, shippedRegistry } from '../helpers/fixtures.js';
 
 const registry = shippedRegistry();
 const WATER: TopicInfo = { medium: 'water', stationId: 'hongyuan' };
@@ -14,15 +13,6 @@ function decode(body: unknown, topic: TopicInfo | null = WATER) {
   return decodeJson(Buffer.from(payload, 'utf8'), topic ?? undefined, registry);
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TuojiangError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a TuojiangError, got none');
-}
 
 describe('decodeJson: the wire contract', () => {
   it('decodes a full reading into a raw reading of the topic station', () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createOperatorToken, hashToken, OperatorDirectory, operatorsFilePath } from '../../alerts/threshold-store/operators.js';
 import { loadConfig } from '../../config/load.js';
 import { isTuojiangError } from '../../lib/errors.js';
+import { codeOf } from '../helpers/fixtures.js';
 
 const { dir, registry } = loadConfig();
 
@@ -15,15 +16,6 @@ function copyOfShipped(): string {
   return f;
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (isTuojiangError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 describe('operators.yaml', () => {
   it('the shipped example lists operators of both cities and no tokens', () => {
