@@ -33,6 +33,9 @@ export interface AlertEvent {
   breachSince?: number;
   /** Reminder/resolved: when the episode fired. */
   episodeAt?: number;
+  /** The episode's worst breaching value so far and when it was seen. */
+  peak?: number;
+  peakAt?: number;
   /** When the reading behind it was handed to the checks (wall clock), for latency figures. */
   enqueuedAt?: number;
 }

@@ -40,6 +40,8 @@ export interface AlertDetail {
   cls?: WaterClass;
   target?: WaterClass;
   limiting?: string[];
+  /** Class and AQI episodes: the deciding parameters when the episode fired. */
+  cause?: string[];
   aqiStandard?: string;
   category?: string;
   categoryEn?: string;

@@ -40,7 +40,7 @@ export interface SeriesResult {
 /** Whether a step changed a field that decides future steps (value/limit/at are only for display). */
 function decisiveChange(a: KeyState, b: KeyState): boolean {
   return a.state !== b.state || a.since !== b.since || a.breaches !== b.breaches || a.firstBreachAt !== b.firstBreachAt
-    || a.clears !== b.clears || a.told !== b.told || a.toldAt !== b.toldAt;
+    || a.clears !== b.clears || a.told !== b.told || a.toldAt !== b.toldAt || a.peak !== b.peak || a.cause !== b.cause;
 }
 
 /**
@@ -64,6 +64,12 @@ export function applyReadings(state: SeriesState, readings: readonly Reading[], 
     for (const o of res.observations) {
       const before = keys[o.key] ?? initialKeyState();
       const { next, events: evs } = step(before, o, o.timing, muted);
+      // What the episode is about (the class- or AQI-deciding parameters when it fired), so that its
+      // reminders and its resolve, when the deciding parameters have changed, are still told apart.
+      const firedNow = evs.some((e) => e.kind === 'firing');
+      const cause = o.detail.limiting?.length ? o.detail.limiting : o.detail.primary?.length ? o.detail.primary : undefined;
+      if (firedNow && cause) next.cause = cause;
+      else if (next.state === 'ok' && next.cause) delete next.cause;
       keys[o.key] = next;
       if (decisiveChange(next, before)) changed.add(o.key);
       for (const e of evs) {
@@ -86,11 +92,12 @@ export function applyReadings(state: SeriesState, readings: readonly Reading[], 
           catchUp: e.catchUp,
           ...(e.breachSince !== undefined ? { breachSince: e.breachSince } : {}),
           ...(e.episodeAt !== undefined ? { episodeAt: e.episodeAt } : {}),
+          ...(e.peak !== undefined ? { peak: e.peak, peakAt: e.peakAt } : {}),
           message: renderMessage({
             station: ctx.station, rule: o.rule, parameter: o.parameter, kind: e.kind, at: e.at, value: o.value, limit: o.limit,
             detail: o.detail, catchUp: e.catchUp, muted: e.muted, thresholdVersion: ctx.thresholds.version,
           }),
-          detail: o.detail,
+          detail: next.cause && (o.rule === 'water_class' || o.rule === 'aqi') ? { ...o.detail, cause: next.cause } : o.detail,
         });
       }
     }

@@ -39,6 +39,11 @@ export interface KeyState {
   /** What the bureaus were last told (muted events do not count) and when, in event time. */
   told: 'firing' | 'resolved' | null;
   toldAt: number | null;
+  /** The worst breaching value of the episode (furthest beyond the limit) and when it was seen. */
+  peak?: number | null;
+  peakAt?: number | null;
+  /** Class and AQI keys: the deciding parameters when the episode fired (its pollutant family). */
+  cause?: string[];
   /** The latest observation, for `alerts list` and the notices. */
   value: number | null;
   limit: number | null;
@@ -61,6 +66,9 @@ export interface StepEvent {
   breachSince?: number;
   /** Reminder and resolved: when the episode fired. */
   episodeAt?: number;
+  /** The worst breaching value of the episode so far, and when. */
+  peak?: number;
+  peakAt?: number;
 }
 
 export interface Observation {
@@ -74,6 +82,20 @@ export function initialKeyState(): KeyState {
   return { state: 'ok', since: 0, breaches: 0, firstBreachAt: null, clears: 0, told: null, toldAt: null, value: null, limit: null, at: null };
 }
 
+/**
+ * The episode's worst breaching value: reset when a new run of breaches starts from ok/resolved,
+ * kept through the episode (a resolve still reports it).
+ */
+function trackPeak(s: KeyState, prev: KeyState, obs: Observation): void {
+  if (obs.cond !== 'breach' || obs.value === null) return;
+  const fresh = prev.state === 'ok' || prev.state === 'resolved';
+  const far = (v: number): number => (obs.limit === null ? v : Math.abs(v - obs.limit));
+  if (fresh || s.peak === undefined || s.peak === null || far(obs.value) > far(s.peak)) {
+    s.peak = obs.value;
+    s.peakAt = obs.at;
+  }
+}
+
 /** Whether the run of breaches in `s` (including the current one at `at`) is long enough to fire. */
 function runLongEnough(breaches: number, firstBreachAt: number, at: number, t: Timing): boolean {
   if (breaches >= t.consecutive) return true;
@@ -83,7 +105,8 @@ function runLongEnough(breaches: number, firstBreachAt: number, at: number, t: T
 function record(s: KeyState, events: StepEvent[], kind: EventKind, from: AlertStateName, at: number, muted: boolean, catchUp: boolean, times: Pick<StepEvent, 'breachSince' | 'episodeAt'> = {}): void {
   // The end of an alert the bureaus never heard of (it fired inside a window) is not news either.
   const quiet = muted || (kind === 'resolved' && s.told !== 'firing');
-  events.push({ kind, from, to: s.state, at, muted: quiet, catchUp, ...times });
+  const peak = s.peak !== undefined && s.peak !== null && s.peakAt !== undefined && s.peakAt !== null ? { peak: s.peak, peakAt: s.peakAt } : {};
+  events.push({ kind, from, to: s.state, at, muted: quiet, catchUp, ...times, ...peak });
   if (!quiet) {
     s.told = kind === 'resolved' ? 'resolved' : 'firing';
     s.toldAt = at;
@@ -98,7 +121,10 @@ export function step(prev: KeyState, obs: Observation, timing: Timing, muted: bo
   const s: KeyState = {
     state: prev.state, since: prev.since, breaches: prev.breaches, firstBreachAt: prev.firstBreachAt, clears: prev.clears,
     told: prev.told, toldAt: prev.toldAt, value: obs.value, limit: obs.limit, at: obs.at,
+    ...(prev.peak !== undefined ? { peak: prev.peak, peakAt: prev.peakAt ?? null } : {}),
+    ...(prev.cause !== undefined ? { cause: prev.cause } : {}),
   };
+  trackPeak(s, prev, obs);
   const events: StepEvent[] = [];
   const from = prev.state;
 

@@ -110,6 +110,43 @@ const Cap = z
   })
   .strict();
 
+const Family = z
+  .object({
+    name: names,
+    parameters: z.array(paramKey).min(1),
+  })
+  .strict();
+
+/**
+ * The incident model (docs/decisions/0009-incidents.md): which parameters are one pollutant
+ * family (an ammonia spill raises NH3-N, total nitrogen and the water class together: one
+ * incident), how long every section must stay back within limits before the final report, and
+ * how often an open incident is reported on while nothing new happens.
+ */
+const Incidents = z
+  .object({
+    families: z.record(z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _'), Family).default({
+      nitrogen: { name: { zh: '氨氮/氮', en: 'ammonia / nitrogen' }, parameters: ['NH3N', 'TN'] },
+      oxygen_demand: { name: { zh: '耗氧有机物', en: 'oxygen demand' }, parameters: ['CODMn', 'COD', 'BOD5', 'DO'] },
+      phosphorus: { name: { zh: '总磷', en: 'phosphorus' }, parameters: ['TP'] },
+      metals: { name: { zh: '重金属', en: 'metals' }, parameters: ['Cu', 'Zn', 'Se', 'As', 'Hg', 'Cd', 'Cr6', 'Pb'] },
+      particles: { name: { zh: '颗粒物', en: 'particulate matter' }, parameters: ['PM2_5', 'PM10'] },
+    }),
+    /** Every section the incident reached must stay back within limits this long before the final report. */
+    hold_min: z.number().min(0).max(7 * 24 * 60).default(120),
+    /** A firing downstream joins the incident if it comes no later than the window's end plus this share of its width (at least 30 min). */
+    window_margin: z.number().min(0).max(10).default(0.5),
+    /** Observed travel velocities are widened by this share each way before they narrow a window. */
+    velocity_margin: z.number().min(0).max(1).default(0.25),
+    /** While an incident is open and nothing new happens, a follow-up report at most this often (event time). */
+    report_every_min: z.number().min(1).max(7 * 24 * 60).default(360),
+    /** A new peak is news when it is this share above the peak last reported. */
+    peak_step: z.number().min(0).max(10).default(0.25),
+    /** Evidence waits this long so that transitions of several sections are applied in event-time order. */
+    reorder_s: z.number().min(0).max(60).default(1),
+  })
+  .strict();
+
 export const RecipientsFileSchema = z
   .object({
     version: z.literal(1),
@@ -128,6 +165,7 @@ export const RecipientsFileSchema = z
     delivery: Delivery.prefault({}),
     links: Links.prefault({}),
     cap: Cap.prefault({}),
+    incidents: Incidents.prefault({}),
   })
   .strict();
 
@@ -136,6 +174,7 @@ export type BureauConfig = z.output<typeof Bureau>;
 export type PersonConfig = z.output<typeof Person>;
 export type SeverityPolicy = z.output<typeof Severity>;
 export type QuietHoursConfig = z.output<typeof QuietHours>;
+export type IncidentsConfig = z.output<typeof Incidents>;
 
 /** The schema with the checks that need the registry: bureaus are cities of stations.yaml. */
 export function recipientsSchemaFor(registry: RegistryConfig) {
@@ -143,6 +182,14 @@ export function recipientsSchemaFor(registry: RegistryConfig) {
     for (const city of Object.keys(r.bureaus)) {
       if (!(city in registry.cities)) {
         ctx.addIssue({ code: 'custom', path: ['bureaus', city], message: `unknown city "${city}"; expected one of ${Object.keys(registry.cities).join(', ')}` });
+      }
+    }
+    const owner = new Map<string, string>();
+    for (const [fam, f] of Object.entries(r.incidents.families)) {
+      for (const p of f.parameters) {
+        const other = owner.get(p);
+        if (other) ctx.addIssue({ code: 'custom', path: ['incidents', 'families', fam, 'parameters'], message: `${p} is already in family "${other}": a parameter belongs to one family` });
+        owner.set(p, fam);
       }
     }
     for (const city of Object.keys(registry.cities)) {

@@ -26,6 +26,7 @@ import { spillSpanMs } from '../simulator/plume.js';
 import { loadRivers, withRiverVelocities } from '../simulator/rivers.js';
 import { runSimulation, type SimSummary } from '../simulator/run.js';
 import { Redis } from 'ioredis';
+import { bureauSummary, type BureauSummary } from './bureau-summary.js';
 
 export interface DemoOptions {
   outDir: string;
@@ -46,6 +47,8 @@ export interface DemoSummary {
   emailsPerBureau: Record<string, number>;
   emails: number;
   mailDir: string;
+  /** Per bureau: incidents, reports by kind, duty e-mails, escalation e-mails. */
+  bureaus: Record<string, BureauSummary>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -104,19 +107,24 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     stops.push(() => alerts.close());
 
     const notifyConfig = loadNotifyConfig(config.dir, config.registry);
+    const rivers = loadRivers(config.dir, config.registry);
+    const span = spillSpanMs(registry, withRiverVelocities({}, rivers), 1);
+    const speed = Math.ceil(span / (o.seconds * 1000));
+    // The notify workers run on the simulator's clock (group waits, reminders, hold times,
+    // escalation timers), anchored when the replay starts and running on at the replay's speed
+    // after it, so the demo shows what a real-speed day would send.
+    let anchor: { wall: number; sim: number } | null = null;
+    const simNow = (): number => (anchor ? anchor.sim + (Date.now() - anchor.wall) * speed : Date.now());
     const notify = await startNotifyService({
-      redisUrl: env.REDIS_URL, registry, config: notifyConfig, log,
+      redisUrl: env.REDIS_URL, registry, config: notifyConfig, log, now: simNow, timeScale: speed,
       smtpUrl: sink.url, mailFrom: 'Tuojiang joint alerts <alerts@tuojiang.local>',
       ackSecret: randomBytes(24).toString('hex'), publicUrl: 'http://127.0.0.1:8080', grafanaUrl: 'http://localhost:3000',
     });
     stops.push(() => notify.close());
     sink.afterStore((m) => {
-      print(`${t()}  E-MAIL #${m.n} to ${m.envelope.to.join(', ')}: ${m.parsed.subject ?? ''}`);
+      print(`${t()}  ${anchor ? cstText(simNow()) : ''}  E-MAIL #${m.n} to ${m.envelope.to.join(', ')}: ${m.parsed.subject ?? ''}`);
     });
 
-    const rivers = loadRivers(config.dir, config.registry);
-    const span = spillSpanMs(registry, withRiverVelocities({}, rivers), 1);
-    const speed = Math.ceil(span / (o.seconds * 1000));
     print(`replaying the spill: ${(span / 3_600_000).toFixed(0)} h of river time in ~${o.seconds} s (×${speed}); e-mails are saved in ${mailDir}`);
     const sim: SimSummary = await runSimulation({
       mqttUrl: env.MQTT_URL, username: 'simulator', password: users.simulator, registry, rivers,
@@ -124,6 +132,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
       invalidShare: 0.003, incidents: { dropoutPerDay: 0 }, progressEveryMs: 0,
       ...(signal ? { signal } : {}),
       onEvent: (e) => {
+        if (e.type === 'start') anchor = { wall: e.wall, sim: e.sim };
         if (e.type === 'plume-arrival' || e.type === 'plume-cleared' || e.type === 'spill-start' || e.type === 'start') {
           for (const line of formatEvent(e, wallStart)) print(line);
         }
@@ -155,9 +164,10 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const dead = await readDeadLetters(redis, config.settings.journal.dead_letter_stream, { limit: 100_000 });
     const perBureau: Record<string, number> = {};
     for (const m of sink.messages) for (const to of m.envelope.to) perBureau[to] = (perBureau[to] ?? 0) + 1;
+    const bureauReport = await bureauSummary(sink.messages, notifyConfig, redis, registry);
     const summary: DemoSummary = {
       published: sim.messages, readings: sim.readings, stored: await stored(), rejected: dead.length,
-      alerts: alertCounts, emailsPerBureau: perBureau, emails: sink.messages.length, mailDir,
+      alerts: alertCounts, emailsPerBureau: perBureau, emails: sink.messages.length, mailDir, bureaus: bureauReport.bureaus,
     };
     print('');
     print('summary');
@@ -166,6 +176,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     print(`  rejected (dead letters) ${summary.rejected}`);
     print(`  alert transitions       ${Object.entries(alertCounts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
     print(`  e-mails                 ${summary.emails}: ${Object.entries(perBureau).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const line of bureauReport.lines) print(line);
     print(`  saved in                ${join(o.outDir, 'mail')}`);
     return summary;
   } finally {

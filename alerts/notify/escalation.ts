@@ -3,6 +3,7 @@
  * time has passed since its notice went out. If the alert is still firing and that bureau has not
  * acknowledged, its escalation list gets an escalation notice (grouped like any notice), once.
  */
+import type { ReportItem } from '../incidents/render-report.js';
 import type { NoticeItem } from './items.js';
 import { bureauPolicy } from './config.js';
 import { placeForList, type EscalateJobData, type NotifyContext } from './router.js';
@@ -17,6 +18,17 @@ export async function runEscalation(ctx: NotifyContext, job: EscalateJobData): P
   const policy = bureauPolicy(ctx.config.recipients, job.bureau);
   if (!policy || policy.escalation.length === 0) return 'no-list';
   const now = ctx.now();
+  if ((job.item as unknown as { type: string }).type === 'report') {
+    // An incident: the escalation notice is the report the bureau did not acknowledge, with the
+    // acknowledgements as they stand now.
+    const rep = job.item as unknown as ReportItem;
+    const escItem: ReportItem = { ...rep, id: `esc.${job.alertId}.${job.bureau}`, acks: a.acks, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: a.createdAt } };
+    await placeForList(ctx, job.bureau, 'escalation', escItem as unknown as NoticeItem, 'esc');
+    if (await ctx.store.markEscalated(job.alertId, job.bureau, { at: now, to: policy.escalation.map((p) => p.email) })) {
+      ctx.log?.warn({ incident: job.alertId, bureau: job.bureau }, 'incident not acknowledged in time: escalated');
+    }
+    return 'escalated';
+  }
   const item: NoticeItem = {
     ...job.item,
     id: `esc.${job.alertId}.${job.bureau}`,

@@ -9,6 +9,8 @@ import { DEFAULT_PREFIX } from '../keys.js';
 /** BullMQ queues of the notifications (the input queue `notify` is alerts/keys.ts QUEUE_NOTIFY). */
 export const QUEUE_MAIL = 'notify-mail';
 export const QUEUE_ESCALATE = 'notify-escalate';
+/** Incident drains and close checks (alerts/incidents/processor.ts). */
+export const QUEUE_INCIDENT = 'notify-incident';
 
 export type Lane = 'now' | 'held';
 

@@ -22,6 +22,8 @@ import { bureauPolicy, type NotifyConfig } from './config.js';
 import type { NoticeItem, Recipient } from './items.js';
 import type { MailJobData } from './router.js';
 import { renderNotice } from './render.js';
+import { renderReport, type ReportItem } from '../incidents/render-report.js';
+import type { Language } from '../../config/recipients-schema.js';
 import type { DeadLetter, NotifyStore } from './store.js';
 import { envelopeFrom, SendError, type MailTransport, type OutgoingMail } from './transport.js';
 
@@ -57,9 +59,67 @@ export function messageIdFor(batchId: string, from: string): string {
   return `<${batchId}@${messageDomain(from)}>`;
 }
 
+/**
+ * Message-ID of one incident report for one address. All reports of an incident are one thread:
+ * each names the one before as In-Reply-To and every earlier one in References, so a mail client
+ * shows 初报, 续报 … 终报 together, and an escalation answers the report it escalates.
+ */
+export function reportMessageId(incidentId: string, seq: number, recipientKey: string, from: string): string {
+  return `<${incidentId}.r${seq}.${recipientKey}@${messageDomain(from)}>`;
+}
+
+function threadHeaders(item: ReportItem, recipient: Recipient, from: string): { messageId: string; headers: Record<string, string> } {
+  const inc = item.report.incident;
+  const seq = item.report.seq;
+  // The escalation list gets its own thread rooted at the report it escalates.
+  const ids = Array.from({ length: seq }, (_, k) => reportMessageId(inc.id, k + 1, recipient.key, from));
+  if (item.escalation) {
+    return { messageId: `<${inc.id}.esc.${recipient.key}@${messageDomain(from)}>`, headers: { 'In-Reply-To': ids[seq - 1] as string, References: ids.join(' ') } };
+  }
+  const own = ids[seq - 1] as string;
+  const earlier = ids.slice(0, seq - 1);
+  return { messageId: own, headers: earlier.length > 0 ? { 'In-Reply-To': earlier[earlier.length - 1] as string, References: earlier.join(' ') } : {} };
+}
+
+async function buildReportMail(ctx: MailerContext, batchId: string, recipient: Recipient, item: ReportItem, closedAt: number, language: Language): Promise<OutgoingMail> {
+  const bureauNames: Record<string, { zh: string; en: string }> = {};
+  for (const b of item.report.incident.sections.map((s) => s.city).concat(Object.keys(item.acks), [item.bureau])) {
+    const p = bureauPolicy(ctx.config.recipients, b);
+    if (p) bureauNames[b] = p.name;
+  }
+  const policy = bureauPolicy(ctx.config.recipients, recipient.bureau);
+  const rendered = renderReport(item, {
+    registry: ctx.registry, recipient, language, bureauNames,
+    bureau: { id: recipient.bureau, name: policy?.name ?? { zh: recipient.bureau, en: recipient.bureau } },
+  });
+  const xml = await ctx.store.cap(item.report.id);
+  const thread = threadHeaders(item, recipient, ctx.mailFrom);
+  return {
+    from: ctx.mailFrom,
+    to: { name: recipient.name, address: recipient.email },
+    subject: rendered.subject,
+    text: rendered.text,
+    html: rendered.html,
+    messageId: thread.messageId,
+    date: new Date(closedAt),
+    headers: {
+      ...thread.headers,
+      'X-Tuojiang-Batch': batchId,
+      'X-Tuojiang-Bureau': recipient.bureau,
+      'X-Tuojiang-Incident': item.report.incident.id,
+      'X-Tuojiang-Report': `${item.report.kind} ${item.report.seq}`,
+      'X-Tuojiang-Items': item.id,
+      'Auto-Submitted': 'auto-generated',
+    },
+    attachments: xml ? [{ filename: `cap-${item.report.id}.xml`, content: xml, contentType: CAP_MIME_TYPE }] : [],
+  };
+}
+
 export async function buildMail(ctx: MailerContext, batchId: string, recipient: Recipient, items: NoticeItem[], closedAt: number): Promise<OutgoingMail> {
   const policy = bureauPolicy(ctx.config.recipients, recipient.bureau);
   const person = [...(policy?.duty ?? []), ...(policy?.escalation ?? [])].find((p) => p.email.toLowerCase() === recipient.email.toLowerCase());
+  const report = items.find((i) => (i as unknown as { type: string }).type === 'report') as unknown as ReportItem | undefined;
+  if (report) return buildReportMail(ctx, batchId, recipient, report, closedAt, person?.language ?? policy?.language ?? 'zh-en');
   const rendered = renderNotice(items, {
     registry: ctx.registry,
     bureau: { id: recipient.bureau, name: policy?.name ?? { zh: recipient.bureau, en: recipient.bureau } },

@@ -15,7 +15,7 @@ import { eventId } from '../events.js';
 import { buildCap } from './cap.js';
 import { bureauPolicy, type NotifyConfig } from './config.js';
 import { noticeEventOf, type NoticeEvent, type NoticeItem, type Recipient } from './items.js';
-import { recipientKey } from './keys.js';
+import { recipientKey, type Lane } from './keys.js';
 import { ackUrl, capUrl, grafanaUrl } from './links.js';
 import { quietUntil } from './quiet-hours.js';
 import { routeEvent } from './routing.js';
@@ -46,8 +46,10 @@ export interface NotifyContext {
   links: NotifyLinks;
   mailQueue: Queue<MailJobData>;
   escalateQueue: Queue<EscalateJobData>;
-  /** Wall clock (quiet hours, group waits, escalation timers). */
+  /** Wall clock (quiet hours, group waits, escalation timers); the demo's runs on the simulator's clock. */
   now: () => number;
+  /** Clock milliseconds per wall millisecond (1, or the demo's replay speed): BullMQ delays are wall time. */
+  timeScale?: number;
   log?: Logger;
 }
 
@@ -82,13 +84,15 @@ export async function placeForList(
   bureau: string,
   list: 'duty' | 'escalation',
   item: NoticeItem,
+  /** Items with their own lane are never grouped with others: one e-mail each (incident reports). */
+  ownLane?: string,
 ): Promise<{ batches: string[]; deliverAt: number }> {
   const policy = bureauPolicy(ctx.config.recipients, bureau);
   if (!policy) return { batches: [], deliverAt: ctx.now() };
   const now = ctx.now();
   // A severe notice is never held by quiet hours.
   const held = item.severity === 'severe' ? null : quietUntil(now, policy.quietHours);
-  const lane = held === null ? 'now' : 'held';
+  const lane = `${held === null ? 'now' : 'held'}${ownLane ? `-${ownLane}` : ''}` as Lane;
   const flushAt = (held ?? now) + policy.groupWaitMs;
   const batches: string[] = [];
   for (const person of list === 'duty' ? policy.duty : policy.escalation) {
@@ -96,7 +100,7 @@ export async function placeForList(
     const placed = await ctx.store.place(recipient, lane, item, flushAt, now);
     // Added every time (a no-op while the job exists): a crash between placing and adding must
     // not leave a batch without its mail job.
-    await ctx.mailQueue.add('mail', { batchId: placed.batchId }, { jobId: mailJobId(placed.batchId), delay: Math.max(0, placed.flushAt - now) });
+    await ctx.mailQueue.add('mail', { batchId: placed.batchId }, { jobId: mailJobId(placed.batchId), delay: Math.max(0, Math.ceil((placed.flushAt - now) / (ctx.timeScale ?? 1))) });
     batches.push(placed.batchId);
   }
   return { batches, deliverAt: flushAt };
@@ -164,7 +168,7 @@ export async function routeTransition(ctx: NotifyContext, event: AlertEvent & { 
     if (policy && policy.escalation.length > 0 && event.kind !== 'resolved' && alertId === event.id) {
       await ctx.escalateQueue.add('escalate', { alertId, bureau: route.bureau, item }, {
         jobId: escalateJobId(alertId, route.bureau),
-        delay: Math.max(0, placed.deliverAt - now) + policy.ackTimeoutMs,
+        delay: Math.ceil((Math.max(0, placed.deliverAt - now) + policy.ackTimeoutMs) / (ctx.timeScale ?? 1)),
       });
     }
   }

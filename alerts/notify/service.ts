@@ -13,9 +13,11 @@ import type { AlertEvent } from '../events.js';
 import { DEFAULT_PREFIX, QUEUE_NOTIFY } from '../keys.js';
 import type { NotifyConfig } from './config.js';
 import { runEscalation } from './escalation.js';
-import { QUEUE_ESCALATE, QUEUE_MAIL } from './keys.js';
+import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from './keys.js';
 import { cappedBackoff, sendBatch, type SentNotice } from './mailer.js';
-import { routeTransition, type EscalateJobData, type MailJobData, type NotifyContext } from './router.js';
+import { routeTransition, type EscalateJobData, type MailJobData } from './router.js';
+import { drain, isIncidentEvidence, runTick, takeEvidence, type IncidentContext, type IncidentJobData } from '../incidents/processor.js';
+import { IncidentStore } from '../incidents/store.js';
 import { NotifyStore, type DeadLetter } from './store.js';
 import { createSmtpTransport, type MailTransport } from './transport.js';
 
@@ -40,6 +42,8 @@ export interface NotifyServiceOptions {
   /** Run only some of the workers in this process (default all). */
   roles?: Array<'route' | 'mail' | 'escalate'>;
   now?: () => number;
+  /** Clock ms per wall ms of `now` (the demo's replay speed): timers are set in wall time. */
+  timeScale?: number;
   log?: Logger;
   onSent?: (s: SentNotice) => void;
   /** Called when a transition has been routed and placed (wall clock). */
@@ -62,6 +66,13 @@ export const MAIL_JOB_OPTIONS = {
   removeOnFail: { age: 30 * 24 * 3600 },
 } as const;
 
+export const INCIDENT_JOB_OPTIONS = {
+  attempts: 20,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+} as const;
+
 export const ESCALATE_JOB_OPTIONS = {
   attempts: 20,
   backoff: { type: 'exponential', delay: 2000 },
@@ -75,6 +86,7 @@ export function createNotifyMetrics() {
     registry,
     routed: new Counter({ name: 'tuojiang_notify_transitions_total', help: 'Alert transitions routed to bureaus', labelNames: ['kind'], registers: [registry] }),
     sent: new Counter({ name: 'tuojiang_notify_emails_total', help: 'E-mails by outcome', labelNames: ['outcome'], registers: [registry] }),
+    reports: new Counter({ name: 'tuojiang_incident_reports_total', help: 'Incident reports issued (initial, followup, final)', labelNames: ['kind'], registers: [registry] }),
     escalations: new Counter({ name: 'tuojiang_notify_escalations_total', help: 'Escalation checks by outcome', labelNames: ['outcome'], registers: [registry] }),
     latency: new Histogram({
       name: 'tuojiang_notify_delivery_seconds',
@@ -109,10 +121,12 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   });
   const mailQueue = new Queue<MailJobData>(QUEUE_MAIL, { connection: main, prefix, defaultJobOptions: MAIL_JOB_OPTIONS });
   const escalateQueue = new Queue<EscalateJobData>(QUEUE_ESCALATE, { connection: main, prefix, defaultJobOptions: ESCALATE_JOB_OPTIONS });
-  const ctx: NotifyContext = {
+  const incidentQueue = new Queue<IncidentJobData>(QUEUE_INCIDENT, { connection: main, prefix, defaultJobOptions: INCIDENT_JOB_OPTIONS });
+  const ctx: IncidentContext = {
     store, registry: o.registry, config: o.config,
     links: { publicUrl: o.publicUrl, grafanaUrl: o.grafanaUrl, ackSecret: o.ackSecret },
-    mailQueue, escalateQueue, now, ...(o.log ? { log: o.log } : {}),
+    mailQueue, escalateQueue, now, timeScale: o.timeScale ?? 1, ...(o.log ? { log: o.log } : {}),
+    incidents: new IncidentStore(main, prefix), incidentQueue,
   };
   const timing = {
     ...(o.lockDurationMs ? { lockDuration: o.lockDurationMs } : {}),
@@ -125,6 +139,14 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
 
   if (roles.has('route')) {
     const w = new Worker<AlertEvent>(QUEUE_NOTIFY, async (job: Job<AlertEvent>) => {
+      const station = o.registry.get(job.data.station);
+      if (station && isIncidentEvidence(job.data, station)) {
+        // Pollution transitions are evidence of incidents: the reports are what the bureaus get.
+        const { scope } = await takeEvidence(ctx, job.data, station);
+        m.routed.inc({ kind: job.data.kind });
+        o.onRouted?.(job.data, now());
+        return { status: 'evidence', scope };
+      }
       const out = await routeTransition(ctx, job.data, job.attemptsMade);
       if (out.status === 'routed') {
         m.routed.inc({ kind: job.data.kind });
@@ -133,6 +155,15 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
       return out;
     }, { connection: connect(), prefix, concurrency: o.routeConcurrency ?? 8, name: instance, ...timing });
     w.on('failed', (job, err) => o.log?.[err.name === 'EpisodeNotYetKnown' ? 'debug' : 'warn']({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'notify routing failed'));
+    workers.push(w);
+  }
+  if (roles.has('route')) {
+    const w = new Worker<IncidentJobData>(QUEUE_INCIDENT, async (job: Job<IncidentJobData>) => {
+      const reports = job.data.type === 'tick' ? await runTick(ctx, job.data.scope) : await drain(ctx, job.data.scope);
+      for (const r of reports) m.reports.inc({ kind: r.kind });
+      return { reports: reports.map((r) => r.id) };
+    }, { connection: connect(), prefix, concurrency: o.routeConcurrency ?? 8, name: instance, ...timing });
+    w.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'incident job failed'));
     workers.push(w);
   }
   if (roles.has('mail')) {
@@ -180,6 +211,7 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
       await Promise.all(workers.map((w) => w.close()));
       await mailQueue.close();
       await escalateQueue.close();
+      await incidentQueue.close();
       await transport.close();
       await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));
     },

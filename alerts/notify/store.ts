@@ -118,6 +118,28 @@ export class NotifyStore {
     };
   }
 
+  /**
+   * Records an incident as an alert record (so acknowledgement, escalation and `alerts status` work
+   * per incident): created once with its first report, marked resolved with its final report.
+   * Returns the record's creation time (wall clock), which the ack links' expiry counts from.
+   */
+  async recordIncident(inc: { id: string; origin: string; family: string; parameter: string; openedAt: number }, bureaus: string[], severity: Severity, wallNow: number, report: { id: string; kind: string; at: number; seq: number }): Promise<number> {
+    const k = this.keys;
+    const station = inc.origin;
+    const info: AlertInfo = { alertId: inc.id, station, city: '', period: 'incident', key: `incident.${inc.family}`, rule: 'limit', parameter: inc.parameter, firstAt: inc.openedAt, bureaus, severity };
+    const m = this.redis.multi()
+      .hsetnx(k.alert(inc.id), 'createdAt', wallNow)
+      .hsetnx(k.alert(inc.id), 'info', JSON.stringify(info))
+      .hsetnx(k.alert(inc.id), 'state', 'firing')
+      .zadd(k.alerts, 'NX', wallNow, inc.id)
+      .hset(k.alert(inc.id), 'info', JSON.stringify({ ...info, bureaus: [...new Set([...bureaus])] }));
+    if (report.kind === 'final') m.hset(k.alert(inc.id), 'state', 'resolved', 'resolvedAt', report.at).srem(k.firing, inc.id);
+    else if (report.seq === 1) m.sadd(k.firing, inc.id);
+    m.hget(k.alert(inc.id), 'createdAt');
+    const res = (await m.exec()) ?? [];
+    return Number(res[res.length - 1]?.[1] ?? wallNow);
+  }
+
   async alert(alertId: string): Promise<AlertRecord | undefined> {
     const h = await this.redis.hgetall(this.keys.alert(alertId));
     if (!h.info) return undefined;
@@ -210,7 +232,8 @@ export class NotifyStore {
     const res = await this.redis.ntClose(this.keys.batch(batchId), this.keys.batchItems(batchId), batchId, wallNow);
     if (res.length < 2) return undefined;
     const [recipient, closedAt, ...items] = res;
-    const parsed = items.map((s) => JSON.parse(s) as NoticeItem).sort((a, b) => a.event.at - b.event.at || a.id.localeCompare(b.id));
+    const at = (i: NoticeItem): number => i.event?.at ?? (i as unknown as { report: { at: number } }).report.at;
+    const parsed = items.map((s) => JSON.parse(s) as NoticeItem).sort((a, b) => at(a) - at(b) || a.id.localeCompare(b.id));
     return { recipient: JSON.parse(recipient as string) as Recipient, closedAt: Number(closedAt), items: parsed };
   }
 

@@ -1,0 +1,33 @@
+/**
+ * How bad an incident is: the worst of its evidence by the bureaus' severity policy, raised to
+ * severe when a drinking-water intake lies in the plume's path (reached, or ahead of the front).
+ */
+import type { SeverityPolicy } from '../../config/recipients-schema.js';
+import type { StationRegistry } from '../../lib/station-registry.js';
+import type { Severity } from '../notify/severity.js';
+import type { Incident } from './types.js';
+
+export function exceedanceMultiple(value: number, limit: number, kind: 'max' | 'min' | 'range' | null): number | null {
+  if (limit === 0) return null;
+  if (kind === 'min') return value >= limit ? 0 : (limit - value) / limit;
+  return (value - limit) / limit;
+}
+
+export function intakeInPath(inc: Incident): boolean {
+  return inc.sections.some((s) => s.intake);
+}
+
+export function reportSeverity(inc: Incident, _registry: StationRegistry, p: SeverityPolicy): Severity {
+  if (inc.kind === 'river' && p.drinking_water_intake && intakeInPath(inc)) return 'severe';
+  let sev: Severity = 'warning';
+  for (const s of inc.sections) {
+    for (const [param, t] of Object.entries(s.params)) {
+      if (t.limit === null) continue;
+      if (p.parameters.includes(param)) return 'severe';
+      const ratio = t.limitKind === 'min' ? t.limit / Math.max(t.peak, 1e-12) : t.peak / t.limit;
+      if (ratio >= p.ratio) sev = 'severe';
+      if (param === 'AQI' && t.peak > 200 && p.aqi_level <= 5) sev = 'severe';
+    }
+  }
+  return sev;
+}

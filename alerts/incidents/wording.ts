@@ -1,0 +1,257 @@
+/**
+ * The words of an incident report, shared by the e-mail, the CAP message and the ack page: what
+ * the pollutant is, how far over its limit (超标倍数 = (value − limit) / limit), where the front
+ * is, and when it may reach the next drinking-water intake. Pure: from the report's snapshot.
+ */
+import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
+import type { StationRegistry } from '../../lib/station-registry.js';
+import { front } from './track.js';
+import { incidentPeak } from './engine.js';
+import { exceedanceMultiple } from './severity.js';
+import type { Incident, Report, ReportKind, SectionTrack, Window } from './types.js';
+
+export type L = 'zh' | 'en';
+
+const CST_MS = 8 * 3_600_000;
+
+/** "12-05 06:00" in China Standard Time. */
+export function cstShort(ms: number): string {
+  return new Date(ms + CST_MS).toISOString().slice(5, 16).replace('T', ' ');
+}
+
+export function cstFull(ms: number): string {
+  return new Date(ms + CST_MS).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+export function num(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  return String(Number(x.toPrecision(x >= 100 ? 4 : 3)));
+}
+
+export const REPORT_KIND: Record<ReportKind, Record<L, string>> = {
+  initial: { zh: '初报', en: 'Initial report' },
+  followup: { zh: '续报', en: 'Follow-up' },
+  final: { zh: '终报', en: 'Final report' },
+};
+
+export function paramName(p: string, l: L): string {
+  if (p === 'AQI') return 'AQI';
+  if (p === 'class') return l === 'zh' ? '水质类别' : 'water class';
+  const info = PARAMETER_BY_KEY.get(p);
+  return info ? (l === 'zh' ? info.nameZh : info.nameEn) : p;
+}
+
+export function stationName(reg: StationRegistry, id: string, l: L): string {
+  return reg.get(id)?.name[l] ?? id;
+}
+
+/** Short names for subjects: the station name up to its first space or bracket. */
+export function shortName(reg: StationRegistry, id: string, l: L): string {
+  const n = stationName(reg, id, l);
+  return l === 'zh' ? n.replace(/(断面|监测站|水厂取水口)$/, '') : n;
+}
+
+export function riverName(reg: StationRegistry, inc: Incident, l: L): string {
+  return inc.river ? reg.rivers[inc.river]?.[l] ?? inc.river : '';
+}
+
+export function unitOf(inc: Incident): string {
+  for (const s of inc.sections) {
+    const p = s.params[inc.parameter];
+    if (p) return p.unit;
+  }
+  return PARAMETER_BY_KEY.get(inc.parameter)?.unit ?? '';
+}
+
+/** "超标 50.3 倍" / "50.3 times over the limit", or '' when not over. */
+export function overText(value: number, limit: number | null, kind: 'max' | 'min' | 'range' | null, l: L): string {
+  if (limit === null) return '';
+  const m = exceedanceMultiple(value, limit, kind);
+  if (m === null || m <= 0) return '';
+  if (kind === 'min') return l === 'zh' ? `低于下限 ${num(m * 100)}%` : `${num(m * 100)}% below the lower limit`;
+  return l === 'zh' ? `超标 ${num(m)} 倍` : `${num(m)} times over the limit`;
+}
+
+export function peakLine(inc: Incident, reg: StationRegistry, l: L): string {
+  const p = incidentPeak(inc);
+  if (!p) return '';
+  const sec = inc.sections.find((s) => s.station === p.station);
+  const t = sec?.params[inc.parameter];
+  const over = t ? overText(p.value, t.limit, t.limitKind, l) : '';
+  const unit = unitOf(inc);
+  return l === 'zh'
+    ? `峰值 ${num(p.value)} ${unit}（${shortName(reg, p.station, l)}，${cstShort(p.at)}）${over ? `，${over}` : ''}`
+    : `peak ${num(p.value)} ${unit} (${shortName(reg, p.station, l)}, ${cstShort(p.at)} CST)${over ? `, ${over}` : ''}`;
+}
+
+/** The next drinking-water intake the front has not reached, with its window if one was given. */
+export function nextIntake(inc: Incident, windows: Record<string, Window>): { section: SectionTrack; window: Window | undefined } | undefined {
+  const f = front(inc);
+  for (const s of inc.sections) {
+    if (!s.intake || s.observedAt !== null) continue;
+    if (f && f.riverKm !== null && s.riverKm !== null && s.riverKm <= f.riverKm) continue;
+    return { section: s, window: windows[s.station] };
+  }
+  return undefined;
+}
+
+export function windowText(w: Window, l: L): string {
+  const a = cstShort(w.from);
+  const b = cstShort(w.to);
+  const same = a.slice(0, 5) === b.slice(0, 5);
+  return l === 'zh' ? `${a}–${same ? b.slice(6) : b}` : `${a}–${same ? b.slice(6) : b} CST`;
+}
+
+export function hoursFrom(at: number, w: Window, l: L): string {
+  const h = (x: number) => Math.max(0, Math.round((x - at) / 3_600_000));
+  return l === 'zh' ? `约 ${h(w.from)}–${h(w.to)} 小时后` : `in about ${h(w.from)}–${h(w.to)} h`;
+}
+
+/** The line every river report leads with: the time to the next intake. */
+export function intakeLine(r: Report, reg: StationRegistry, l: L): string {
+  const inc = r.incident;
+  if (inc.kind !== 'river') return '';
+  const reachedIntakes = inc.sections.filter((s) => s.intake && s.observedAt !== null);
+  const next = inc.status === 'open' ? nextIntake(inc, r.windows) : undefined;
+  const parts: string[] = [];
+  for (const s of reachedIntakes) {
+    const back = s.backAt !== null && s.firing.length === 0;
+    parts.push(l === 'zh'
+      ? `${stationName(reg, s.station, l)}已受影响（${cstShort(s.observedAt as number)} 起${back ? `，${cstShort(s.backAt as number)} 已恢复` : '，仍超标'}）`
+      : `${stationName(reg, s.station, l)} affected (since ${cstShort(s.observedAt as number)}${back ? `, back within limits ${cstShort(s.backAt as number)}` : ', still over the limit'})`);
+  }
+  if (next) {
+    const name = stationName(reg, next.section.station, l);
+    parts.push(next.window
+      ? (l === 'zh' ? `下一取水口 ${name}：预计 ${windowText(next.window, l)} 到达（${hoursFrom(r.at, next.window, l)}）` : `Next intake ${name}: expected ${windowText(next.window, l)} (${hoursFrom(r.at, next.window, l)})`)
+      : (l === 'zh' ? `下一取水口 ${name}：暂无到达时间估计` : `Next intake ${name}: no arrival estimate yet`));
+  } else if (inc.status === 'open' && reachedIntakes.length === 0) {
+    parts.push(l === 'zh' ? '下游无饮用水取水口' : 'No drinking-water intake downstream');
+  }
+  return parts.join(l === 'zh' ? '；' : '; ');
+}
+
+/** The subject: report kind, river and pollutant, peak and 超标倍数, where the front is, the next intake. */
+export function subject(r: Report, reg: StationRegistry, l: L): string {
+  const inc = r.incident;
+  const kind = REPORT_KIND[r.kind][l];
+  const pn = paramName(inc.parameter, l);
+  const p = incidentPeak(inc);
+  const unit = unitOf(inc);
+  const parts: string[] = [];
+  if (l === 'zh') {
+    parts.push(`【${kind}】${inc.kind === 'river' ? riverName(reg, inc, l) : shortName(reg, inc.origin, l)}${pn}污染`);
+  } else {
+    parts.push(`[${kind}] ${inc.kind === 'river' ? `${riverName(reg, inc, l)} ` : `${shortName(reg, inc.origin, l)} `}${pn} pollution`);
+  }
+  const f = front(inc);
+  if (inc.kind === 'river' && f) {
+    parts.push(f.station === inc.origin ? shortName(reg, f.station, l) : `${shortName(reg, inc.origin, l)}→${shortName(reg, f.station, l)}`);
+  }
+  if (p) {
+    const t = inc.sections.find((s) => s.station === p.station)?.params[inc.parameter];
+    const over = t ? overText(p.value, t.limit, t.limitKind, l) : '';
+    parts.push(l === 'zh' ? `峰值 ${num(p.value)} ${unit}${over ? ` ${over}` : ''}` : `peak ${num(p.value)} ${unit}${over ? `, ${over}` : ''}`);
+  }
+  if (r.kind === 'final') {
+    parts.push(l === 'zh' ? '各断面均已恢复' : 'all sections back within limits');
+  } else if (inc.kind === 'river') {
+    const n = nextIntake(inc, r.windows);
+    if (n?.window) parts.push(l === 'zh' ? `${shortName(reg, n.section.station, l)}取水口预计 ${windowText(n.window, l)}` : `${shortName(reg, n.section.station, l)} intake expected ${windowText(n.window, l)}`);
+  }
+  return parts.join(' ');
+}
+
+export function reasonText(r: Report, reg: StationRegistry, l: L): string[] {
+  const out: string[] = [];
+  for (const x of r.reasons) {
+    switch (x.type) {
+      case 'opened':
+        out.push(l === 'zh' ? `首次发现：${stationName(reg, r.incident.origin, l)}` : `first detected at ${stationName(reg, r.incident.origin, l)}`);
+        break;
+      case 'reached':
+        out.push(l === 'zh' ? `污染团到达 ${stationName(reg, x.station, l)}` : `the plume reached ${stationName(reg, x.station, l)}`);
+        break;
+      case 'miss': {
+        const s = r.incident.sections.find((q) => q.station === x.station);
+        const w = s?.predicted;
+        out.push(l === 'zh'
+          ? `到达时间${x.early ? '早于' : '晚于'}预计（预计 ${w ? windowText(w, l) : '–'}，实际 ${s?.observedAt ? cstShort(s.observedAt) : '–'}），后续预计已放宽`
+          : `arrived ${x.early ? 'earlier' : 'later'} than expected (expected ${w ? windowText(w, l) : '–'}, observed ${s?.observedAt ? cstShort(s.observedAt) : '–'}); windows ahead widened`);
+        break;
+      }
+      case 'narrowed':
+        out.push(l === 'zh' ? '已按实测流速修正下游到达时间' : 'arrival windows now from the observed travel speed');
+        break;
+      case 'peak':
+        out.push(l === 'zh' ? '出现新的峰值' : 'a new peak');
+        break;
+      case 'back':
+        out.push(l === 'zh' ? `${stationName(reg, x.station, l)} 已恢复至限值以内` : `${stationName(reg, x.station, l)} back within limits`);
+        break;
+      case 'fault':
+        out.push(l === 'zh' ? `${stationName(reg, x.station, l)} 监测设备故障` : `instrument fault at ${stationName(reg, x.station, l)}`);
+        break;
+      case 'periodic':
+        out.push(l === 'zh' ? '定时续报' : 'scheduled update');
+        break;
+      case 'dissipated':
+        out.push(l === 'zh' ? `污染团未在预计时间内到达 ${stationName(reg, x.station, l)}` : `the plume did not reach ${stationName(reg, x.station, l)} within its window`);
+        break;
+      case 'closed':
+        out.push(l === 'zh' ? '所有受影响断面已持续恢复，事件结束' : 'every section reached has stayed back within limits: incident closed');
+        break;
+    }
+  }
+  return out;
+}
+
+export interface TrackRow {
+  station: string;
+  city: string;
+  km: string;
+  predicted: string;
+  observed: string;
+  peak: string;
+  back: string;
+}
+
+export function trackRows(r: Report, reg: StationRegistry, l: L): TrackRow[] {
+  const inc = r.incident;
+  return inc.sections.map((s) => {
+    const p = s.params[inc.parameter];
+    const w = r.windows[s.station] ?? s.predicted;
+    const intake = s.intake ? (l === 'zh' ? '（取水口）' : ' (intake)') : '';
+    return {
+      station: `${stationName(reg, s.station, l)}${intake}`,
+      city: reg.cities[s.city]?.[l] ?? s.city,
+      km: s.riverKm === null ? '' : String(s.riverKm),
+      predicted: s.station === inc.origin ? (l === 'zh' ? '（首发断面）' : '(origin)') : w ? windowText(w, l) : '–',
+      observed: s.observedAt === null ? (l === 'zh' ? '未到达' : 'not yet') : `${cstShort(s.observedAt)}${s.miss ? (l === 'zh' ? (s.miss === 'early' ? '（早于预计）' : '（晚于预计）') : ` (${s.miss})`) : ''}`,
+      peak: p ? `${num(p.peak)} ${p.unit} ${cstShort(p.peakAt).slice(6)}` : '–',
+      back: s.observedAt === null ? '' : s.fault ? (l === 'zh' ? '设备故障' : 'instrument fault') : s.firing.length > 0 ? (l === 'zh' ? '仍超标' : 'still over') : s.backAt !== null ? cstShort(s.backAt) : '',
+    };
+  });
+}
+
+export function limitLine(inc: Incident, l: L): string {
+  for (const s of inc.sections) {
+    const p = s.params[inc.parameter];
+    if (p && p.limit !== null) {
+      return l === 'zh' ? `限值 ${num(p.limit)} ${p.unit}${p.basis ? `（${p.basis}）` : ''}` : `limit ${num(p.limit)} ${p.unit}${p.basis ? ` (${p.basis})` : ''}`;
+    }
+  }
+  return '';
+}
+
+export function duration(ms: number, l: L): string {
+  const min = Math.max(0, Math.round(ms / 60_000));
+  const d = Math.floor(min / 1440);
+  const h = Math.floor((min % 1440) / 60);
+  const m = min % 60;
+  const out: string[] = [];
+  if (d) out.push(l === 'zh' ? `${d} 天` : `${d} d`);
+  if (h) out.push(l === 'zh' ? `${h} 小时` : `${h} h`);
+  if (m || out.length === 0) out.push(l === 'zh' ? `${m} 分钟` : `${m} min`);
+  return out.join(' ');
+}
