@@ -17,6 +17,7 @@ import { QUEUE_ESCALATE, QUEUE_MAIL } from './keys.js';
 import { cappedBackoff, sendBatch, type SentNotice } from './mailer.js';
 import { routeTransition, type EscalateJobData, type MailJobData, type NotifyContext } from './router.js';
 import { NotifyStore, type DeadLetter } from './store.js';
+import { ThresholdNoticeRelay } from './threshold-notices.js';
 import { createSmtpTransport, type MailTransport } from './transport.js';
 
 export interface NotifyServiceOptions {
@@ -37,8 +38,10 @@ export interface NotifyServiceOptions {
   /** BullMQ lock and stalled-check timing (tests shorten them to see a killed worker's jobs sooner). */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
-  /** Run only some of the workers in this process (default all). */
-  roles?: Array<'route' | 'mail' | 'escalate'>;
+  /** Run only some of the workers in this process (default all; `thresholds`: e-mails about threshold changes). */
+  roles?: Array<'route' | 'mail' | 'escalate' | 'thresholds'>;
+  /** How often the threshold-notice relay looks for changes (ms, default 500). */
+  thresholdPollMs?: number;
   now?: () => number;
   log?: Logger;
   onSent?: (s: SentNotice) => void;
@@ -76,6 +79,7 @@ export function createNotifyMetrics() {
     routed: new Counter({ name: 'tuojiang_notify_transitions_total', help: 'Alert transitions routed to bureaus', labelNames: ['kind'], registers: [registry] }),
     sent: new Counter({ name: 'tuojiang_notify_emails_total', help: 'E-mails by outcome', labelNames: ['outcome'], registers: [registry] }),
     escalations: new Counter({ name: 'tuojiang_notify_escalations_total', help: 'Escalation checks by outcome', labelNames: ['outcome'], registers: [registry] }),
+    thresholdNotices: new Counter({ name: 'tuojiang_notify_threshold_emails_total', help: 'E-mails telling a bureau of the other city\'s threshold changes and proposals, by outcome', labelNames: ['outcome'], registers: [registry] }),
     latency: new Histogram({
       name: 'tuojiang_notify_delivery_seconds',
       help: 'From the reading being handed to the checks to the SMTP server accepting the e-mail',
@@ -87,7 +91,7 @@ export function createNotifyMetrics() {
 
 export async function startNotifyService(o: NotifyServiceOptions): Promise<NotifyService> {
   const prefix = o.prefix ?? DEFAULT_PREFIX;
-  const roles = new Set(o.roles ?? ['route', 'mail', 'escalate']);
+  const roles = new Set(o.roles ?? ['route', 'mail', 'escalate', 'thresholds']);
   const connections: Redis[] = [];
   const connect = (): Redis => {
     const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
@@ -168,6 +172,14 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     }, { connection: connect(), prefix, concurrency: 4, name: instance, ...timing });
     workers.push(w);
   }
+  let thresholdNotices: ThresholdNoticeRelay | undefined;
+  if (roles.has('thresholds')) {
+    thresholdNotices = new ThresholdNoticeRelay({
+      redis: connect(), prefix, registry: o.registry, config: o.config, transport, mailFrom: o.mailFrom, publicUrl: o.publicUrl,
+      consumer: instance, now, sent: m.thresholdNotices, ...(o.thresholdPollMs ? { pollMs: o.thresholdPollMs } : {}), ...(o.log ? { log: o.log } : {}),
+    });
+    thresholdNotices.start();
+  }
   for (const w of workers) w.on('error', (err) => o.log?.warn({ err: err.message }, 'notify worker error'));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   o.log?.info({ prefix, roles: [...roles] }, 'notify started');
@@ -177,6 +189,7 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     metrics: m.registry,
     workers,
     async close() {
+      await thresholdNotices?.stop();
       await Promise.all(workers.map((w) => w.close()));
       await mailQueue.close();
       await escalateQueue.close();
