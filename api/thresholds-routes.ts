@@ -15,6 +15,9 @@
  *   GET  /thresholds/proposals/{id}
  *   POST /thresholds/proposals/{id}/approve   {comment?}
  *   POST /thresholds/proposals/{id}/reject    {why}
+ *   POST /thresholds/restore                  {station|section|defaults, param, toVersion | value|min|max|clear,
+ *                                              why}: a limit the token's city had on its own stations
+ *                                              before the other city changed it alone (no consent)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { OperatorDirectory } from '../alerts/threshold-store/operators.js';
@@ -43,6 +46,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TJ_CONFIG_INVALID: 400,
   TJ_THRESHOLD_NO_CHANGE: 422,
   TJ_THRESHOLD_BELOW_STANDARD: 422,
+  TJ_THRESHOLD_NOT_A_RESTORE: 422,
   TJ_THRESHOLD_PROPOSAL_NOT_FOUND: 404,
   TJ_THRESHOLD_VERSION_NOT_FOUND: 404,
   TJ_THRESHOLD_PROPOSAL_CLOSED: 409,
@@ -164,6 +168,14 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
       }
     }
 
+    if (method === 'POST' && section === 'restore' && parts.length === 2) {
+      const body = await readJson(req);
+      checkClaims(actor, body);
+      await store.sweep();
+      json(res, 201, await store.restore(actor, body));
+      return true;
+    }
+
     if (method === 'POST' && section === 'proposals') {
       const body = await readJson(req);
       checkClaims(actor, body);
@@ -185,7 +197,7 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
       }
     }
 
-    const known = parts.length === 1 || ['versions', 'history', 'diff', 'export', 'proposals'].includes(section ?? '');
+    const known = parts.length === 1 || ['versions', 'history', 'diff', 'export', 'proposals', 'restore'].includes(section ?? '');
     json(res, known ? 405 : 404, { error: { code: known ? 'method_not_allowed' : 'not_found', message: `${method} ${url.pathname}` } });
     return true;
   } catch (e) {

@@ -14,7 +14,7 @@ export const DATASOURCE: DataSourceRef = { type: 'influxdb', uid: DATASOURCE_UID
 /**
  * Threshold changes, for annotations. Written by the threshold store (issue 6) once per applied
  * version: tags `scope` (defaults | section | station), `station` (only for a station's own
- * change), `change` (tighten | loosen | exception | seed); string fields `version` and `summary`
+ * change), `change` (tighten | loosen | exception | seed | restore); string fields `version` and `summary`
  * (Chinese first, English second), `by`. Nothing writes it before that store exists.
  */
 export const THRESHOLD_CHANGES_MEASUREMENT = 'threshold_changes';

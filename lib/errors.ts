@@ -65,6 +65,8 @@ export const ERRORS = {
   OPERATOR_UNKNOWN: { code: 'TJ_OPERATOR_UNKNOWN', hint: 'Set TUOJIANG_OPERATOR and TUOJIANG_CITY (or --operator/--city) to an operator listed in operators.yaml with that city.' },
   OPERATOR_UNAUTHENTICATED: { code: 'TJ_OPERATOR_UNAUTHENTICATED', hint: 'Send `Authorization: Bearer <token>`; tokens come from `tuojiang thresholds token create --operator <id>`.' },
   OPERATOR_FORBIDDEN: { code: 'TJ_OPERATOR_FORBIDDEN', hint: 'A token acts only for its own operator and city; use a token of the city you act for.' },
+  THRESHOLD_NOT_A_RESTORE: { code: 'TJ_THRESHOLD_NOT_A_RESTORE', hint: 'A restore puts back, on your own city\'s stations only, a limit in force before the other city\'s changes since your city last changed or approved it (`tuojiang thresholds history --station <id>`); anything else is a proposal: `tuojiang thresholds propose`.' },
+  SERVICE_WOULD_REFUSE: { code: 'TJ_SERVICE_WOULD_REFUSE', hint: 'Set or fix the variables `tuojiang config check` names for each service (README, Configuration), then run it again.' },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;

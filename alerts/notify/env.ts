@@ -37,8 +37,10 @@ export function readNotifyEnv(env: NodeJS.ProcessEnv = process.env, opts: { requ
       const shown = /SECRET|PASSWORD|TOKEN/.test(key) ? '(hidden)' : JSON.stringify(key.endsWith('_URL') ? hideUserinfo(found) : found);
       problems.push(`${key}: expected ${i.message}; found ${shown}`);
     }
-  } else if (opts.requireSecret !== false && !r.data.ACK_SECRET) {
-    problems.push('ACK_SECRET: expected at least 16 characters (it signs acknowledgement links); found nothing');
+  }
+  // Named even when another variable is wrong too: an operator should fix everything in one go.
+  if (opts.requireSecret !== false && env.ACK_SECRET === undefined) {
+    problems.push('ACK_SECRET: expected at least 16 characters (it signs acknowledgement links; e.g. `openssl rand -hex 32`); found nothing');
   }
   if (problems.length > 0 || !r.success) throw new TuojiangError('ENV_INVALID', `invalid environment:\n${problems.join('\n')}`);
   return { ...r.data, ACK_SECRET: r.data.ACK_SECRET ?? '' };

@@ -19,6 +19,7 @@ import { routeTransition, type EscalateJobData, type MailJobData } from './route
 import { drain, isIncidentEvidence, runTick, takeEvidence, type IncidentContext, type IncidentJobData } from '../incidents/processor.js';
 import { IncidentStore } from '../incidents/store.js';
 import { NotifyStore, type DeadLetter } from './store.js';
+import { ThresholdNoticeRelay } from './threshold-notices.js';
 import { createSmtpTransport, type MailTransport } from './transport.js';
 
 export interface NotifyServiceOptions {
@@ -39,8 +40,10 @@ export interface NotifyServiceOptions {
   /** BullMQ lock and stalled-check timing (tests shorten them to see a killed worker's jobs sooner). */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
-  /** Run only some of the workers in this process (default all). */
-  roles?: Array<'route' | 'mail' | 'escalate'>;
+  /** Run only some of the workers in this process (default all; `thresholds`: e-mails about threshold changes). */
+  roles?: Array<'route' | 'mail' | 'escalate' | 'thresholds'>;
+  /** How often the threshold-notice relay looks for changes (ms, default 500). */
+  thresholdPollMs?: number;
   now?: () => number;
   /** Clock ms per wall ms of `now` (the demo's replay speed): timers are set in wall time. */
   timeScale?: number;
@@ -88,6 +91,7 @@ export function createNotifyMetrics() {
     sent: new Counter({ name: 'tuojiang_notify_emails_total', help: 'E-mails by outcome', labelNames: ['outcome'], registers: [registry] }),
     reports: new Counter({ name: 'tuojiang_incident_reports_total', help: 'Incident reports issued (initial, followup, final)', labelNames: ['kind'], registers: [registry] }),
     escalations: new Counter({ name: 'tuojiang_notify_escalations_total', help: 'Escalation checks by outcome', labelNames: ['outcome'], registers: [registry] }),
+    thresholdNotices: new Counter({ name: 'tuojiang_notify_threshold_emails_total', help: 'E-mails telling a bureau of the other city\'s threshold changes and proposals, by outcome', labelNames: ['outcome'], registers: [registry] }),
     latency: new Histogram({
       name: 'tuojiang_notify_delivery_seconds',
       help: 'From the reading being handed to the checks to the SMTP server accepting the e-mail',
@@ -99,7 +103,7 @@ export function createNotifyMetrics() {
 
 export async function startNotifyService(o: NotifyServiceOptions): Promise<NotifyService> {
   const prefix = o.prefix ?? DEFAULT_PREFIX;
-  const roles = new Set(o.roles ?? ['route', 'mail', 'escalate']);
+  const roles = new Set(o.roles ?? ['route', 'mail', 'escalate', 'thresholds']);
   const connections: Redis[] = [];
   const connect = (): Redis => {
     const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
@@ -199,6 +203,14 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     }, { connection: connect(), prefix, concurrency: 4, name: instance, ...timing });
     workers.push(w);
   }
+  let thresholdNotices: ThresholdNoticeRelay | undefined;
+  if (roles.has('thresholds')) {
+    thresholdNotices = new ThresholdNoticeRelay({
+      redis: connect(), prefix, registry: o.registry, config: o.config, transport, mailFrom: o.mailFrom, publicUrl: o.publicUrl,
+      consumer: instance, now, sent: m.thresholdNotices, ...(o.thresholdPollMs ? { pollMs: o.thresholdPollMs } : {}), ...(o.log ? { log: o.log } : {}),
+    });
+    thresholdNotices.start();
+  }
   for (const w of workers) w.on('error', (err) => o.log?.warn({ err: err.message }, 'notify worker error'));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   o.log?.info({ prefix, roles: [...roles] }, 'notify started');
@@ -208,6 +220,7 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     metrics: m.registry,
     workers,
     async close() {
+      await thresholdNotices?.stop();
       await Promise.all(workers.map((w) => w.close()));
       await mailQueue.close();
       await escalateQueue.close();

@@ -14,9 +14,13 @@ import type { ThresholdVersion } from './types.js';
 
 export const THRESHOLD_CHANGES_MEASUREMENT = 'threshold_changes';
 
-/** The dashboards' vocabulary: the end of an exception puts a tighter limit back. */
-export function changeTag(v: Pick<ThresholdVersion, 'kind'>): 'tighten' | 'loosen' | 'exception' | 'seed' {
-  return v.kind === 'exception-end' ? 'tighten' : v.kind;
+/**
+ * The dashboards' vocabulary: the end of an exception puts a tighter limit back; a tightening past
+ * the floor is a tightening (the consent is in the summary); a restore keeps its own tag, since it
+ * may move either way and is the one change made without consent that is not a tightening.
+ */
+export function changeTag(v: Pick<ThresholdVersion, 'kind'>): 'tighten' | 'loosen' | 'exception' | 'seed' | 'restore' {
+  return v.kind === 'exception-end' || v.kind === 'floor' ? 'tighten' : v.kind;
 }
 
 export function changePoint(v: ThresholdVersion): string {

@@ -18,7 +18,10 @@ export class ThresholdKeys {
   /** Pending proposal ids by expiry. */
   readonly pending: string;
   readonly seq: string;
-  /** One entry per applied version: the outbox for InfluxDB and the announcements. */
+  /**
+   * One entry per applied version (`version`, `announce`) and per new proposal (`proposal`,
+   * `announce`): the outbox for InfluxDB (versions only) and for the e-mails to the other city.
+   */
   readonly changes: string;
   /** Id of the last `changes` entry written to InfluxDB. */
   readonly recorded: string;
@@ -65,9 +68,11 @@ return {1, ARGV[2]}
 
 /**
  * Create (expectedJson '') or change a proposal.
- * KEYS: proposals, pending, head. ARGV: id, expectedJson, newJson, pendingScore ('' = not pending),
- *       expectedHead ('' = do not check).
+ * KEYS: proposals, pending, head, changes. ARGV: id, expectedJson, newJson, pendingScore ('' = not
+ *       pending), expectedHead ('' = do not check), notify (comma list of cities told of it, '' none).
  * Returns 1 | 0 (the proposal changed meanwhile) | -1 (the head moved on).
+ * The notice goes into the same stream as applied versions, in the same script, so a proposal is
+ * never created without the other city hearing of it.
  */
 const PROPOSAL = `
 if ARGV[5] ~= '' and (redis.call('GET', KEYS[3]) or '') ~= ARGV[5] then return -1 end
@@ -75,6 +80,7 @@ local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if cur ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
+if ARGV[6] ~= '' then redis.call('XADD', KEYS[4], '*', 'proposal', ARGV[1], 'announce', ARGV[6]) end
 return 1
 `;
 
@@ -95,7 +101,7 @@ return 1
 
 export interface ThresholdScripts {
   thrCommit(head: string, index: string, proposals: string, pending: string, changes: string, version: string, ...args: string[]): Promise<[number, string]>;
-  thrProposal(proposals: string, pending: string, head: string, ...args: string[]): Promise<number>;
+  thrProposal(proposals: string, pending: string, head: string, changes: string, ...args: string[]): Promise<number>;
   thrAdvance(recorded: string, id: string): Promise<number>;
 }
 
@@ -104,7 +110,7 @@ const defined = new WeakSet<Redis>();
 export function withThresholdScripts(redis: Redis): Redis & ThresholdScripts {
   if (!defined.has(redis)) {
     redis.defineCommand('thrCommit', { numberOfKeys: 6, lua: COMMIT });
-    redis.defineCommand('thrProposal', { numberOfKeys: 3, lua: PROPOSAL });
+    redis.defineCommand('thrProposal', { numberOfKeys: 4, lua: PROPOSAL });
     redis.defineCommand('thrAdvance', { numberOfKeys: 1, lua: ADVANCE });
     defined.add(redis);
   }

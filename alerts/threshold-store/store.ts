@@ -1,9 +1,11 @@
 /**
  * The unified thresholds as versions in Redis, seeded from config/thresholds.yaml. Nothing is ever
  * overwritten: every change is a new immutable version (who, when, why, old → new, approvals) on
- * top of the one it was computed from. Tightening applies at once; loosening waits, as a proposal
- * that expires, for an operator of the other city; a limit looser than the national standard only
- * as an exception with a reason and an end date that both cities approve, reverted at its end.
+ * top of the one it was computed from. Tightening applies at once (unless past the sanity floor:
+ * then it waits like a loosening); loosening waits, as a proposal that expires, for an operator of
+ * the other city; a limit looser than the national standard only as an exception with a reason and
+ * an end date that both cities approve, reverted at its end. A city may always restore, on its own
+ * stations, a limit it had before the other city's changes (./restore.ts).
  * See docs/decisions/0007-threshold-store.md.
  */
 import type { Redis } from 'ioredis';
@@ -18,6 +20,7 @@ import { approvalRefusal, classify, missingApprovals, type Classification } from
 import { diffConfigs, exportYaml, type PathChange } from './diff.js';
 import { explicitAt, formatExplicit, parseBound, resolveTarget, sameExplicit, sameTarget, targetPath, withExplicit, type LimitChangeInput } from './limits.js';
 import { ChangeRecorder } from './recorder.js';
+import { judgeRestore } from './restore.js';
 import { ThresholdKeys, withThresholdScripts, type ThresholdScripts } from './scripts.js';
 import { summarize } from './summary.js';
 import type {
@@ -44,6 +47,12 @@ export interface ProposalInput extends LimitChangeInput {
   why?: unknown;
   /** Only for a limit looser than the national standard: why, and until when. */
   exception?: { reason?: unknown; until?: unknown };
+}
+
+export interface RestoreInput extends LimitChangeInput {
+  why?: unknown;
+  /** Put back the explicit limit the target had in this version (instead of a value or --clear). */
+  toVersion?: unknown;
 }
 
 export interface VersionDiff {
@@ -232,8 +241,12 @@ export class ThresholdStore {
     );
   }
 
-  private async putProposal(id: string, raw: string, next: Proposal, expectedHead = ''): Promise<number> {
-    return this.redis.thrProposal(this.keys.proposals, this.keys.pending, this.keys.head, id, raw, JSON.stringify(next), next.status === 'pending' ? String(next.expiresAt) : '', expectedHead);
+  /** `notify`: cities told of a new proposal (it is appended to the `changes` stream with it). */
+  private async putProposal(id: string, raw: string, next: Proposal, expectedHead = '', notify: readonly string[] = []): Promise<number> {
+    return this.redis.thrProposal(
+      this.keys.proposals, this.keys.pending, this.keys.head, this.keys.changes,
+      id, raw, JSON.stringify(next), next.status === 'pending' ? String(next.expiresAt) : '', expectedHead, notify.join(','),
+    );
   }
 
   async flushChanges(): Promise<number> {
@@ -268,7 +281,8 @@ export class ThresholdStore {
 
   /**
    * Propose a change to one limit. A tightening is applied at once (a new version, announced to the
-   * other city); a loosening, or an exception below the national standard, becomes a pending proposal.
+   * other city); a loosening, a tightening past the sanity floor, or an exception below the national
+   * standard becomes a pending proposal (announced to the cities whose approval it needs).
    */
   async propose(actor: Actor, input: ProposalInput): Promise<ProposeResult> {
     this.checkActor(actor);
@@ -304,7 +318,7 @@ export class ThresholdStore {
         const list = cls.belowStandard.map((e) => `${e.station}${e.period === 'day' ? ' (daily)' : ''}: ${e.after} vs national ${e.national}`).join('; ');
         throw new TuojiangError('THRESHOLD_BELOW_STANDARD', `${targetPath(target)} → ${formatExplicit(to, unit)} is looser than the national standard for the target class (${list})`, { effects: cls.belowStandard });
       }
-      if (cls.direction === 'tighten') {
+      if (cls.direction === 'tighten' && cls.belowFloor.length === 0) {
         const v = this.nextVersion(head, {
           kind: 'tighten', by: actor.operator, city: actor.city, why, target, from, to, unit, effects: cls.effects,
           approvals: [], exceptions: this.carryExceptions(head.exceptions, target, to, cls), config: after,
@@ -315,7 +329,7 @@ export class ThresholdStore {
         return { outcome: 'applied', version: strip(v) };
       }
       id ??= `p${await this.redis.incr(this.keys.seq)}`;
-      const kind = exception ? 'exception' : 'loosen';
+      const kind = exception ? 'exception' : cls.direction === 'tighten' ? 'floor' : 'loosen';
       const p: Proposal = {
         id, status: 'pending', kind, target, from, to, unit, why, by: actor.operator, city: actor.city, at: now,
         expiresAt: exception ? Math.min(now + this.ttl, exception.until) : now + this.ttl, baseVersion: head.version, effects: cls.effects,
@@ -324,7 +338,7 @@ export class ThresholdStore {
         approvals: [],
         summary: summarize(this.registry, { kind: `pending-${kind}`, target, from, to, unit, by: actor.operator, city: actor.city, ...(exception ? { until: exception.until } : {}) }),
       };
-      const r = await this.putProposal(id, '', p, String(head.version));
+      const r = await this.putProposal(id, '', p, String(head.version), p.needs);
       if (r === -1) continue;
       if (r !== 1) throw new TuojiangError('THRESHOLD_CONFLICT', `proposal id ${id} already taken`);
       return { outcome: 'pending', proposal: p };
@@ -367,7 +381,7 @@ export class ThresholdStore {
       const after = this.validated(withExplicit(head.config, p.target, p.to), head.version + 1);
       const cls = classify(this.registry, head.config, after, p.target, now);
       const staleWhy = cls.direction === 'none' ? 'it no longer changes any limit in force'
-        : p.kind === 'loosen' && cls.belowStandard.length > 0 ? 'it would now be looser than the national standard (an exception is needed)' : undefined;
+        : p.kind !== 'exception' && cls.belowStandard.length > 0 ? 'it would now be looser than the national standard (an exception is needed)' : undefined;
       if (staleWhy) {
         await this.close(id, raw, p, 'stale', staleWhy, actor);
         throw new TuojiangError('THRESHOLD_PROPOSAL_STALE', `${id}: ${staleWhy}`);
@@ -400,6 +414,60 @@ export class ThresholdStore {
       return { outcome: 'applied', version: strip(v), proposal: next };
     }
     throw new TuojiangError('THRESHOLD_CONFLICT', `${id}: the thresholds kept changing while approving (${MAX_ATTEMPTS} attempts)`);
+  }
+
+  /**
+   * Restore, on the actor's own stations, a limit in force before the other city's changes there
+   * (./restore.ts): applied at once, without the other city's consent, recorded as a `restore`
+   * and announced to the other city. Anything that is not such a restore is refused, never turned
+   * into a proposal: the operator asked for an undo and must know it was not one.
+   */
+  async restore(actor: Actor, input: RestoreInput): Promise<{ outcome: 'applied'; version: VersionEntry }> {
+    this.checkActor(actor);
+    const why = text('--why', input.why);
+    const has = (v: unknown) => v !== undefined && v !== null && v !== '' && v !== false;
+    const byVersion = has(input.toVersion);
+    if (byVersion && (has(input.value) || has(input.min) || has(input.max) || has(input.clear))) {
+      throw new TuojiangError('THRESHOLD_INVALID_VALUE', 'give either --to-version or the limit (--value, --min/--max, --clear), not both');
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const head = await this.current();
+      const target = resolveTarget(input, this.registry, head.config);
+      let to: ExplicitLimit | null;
+      let unit: string;
+      if (byVersion) {
+        const n = typeof input.toVersion === 'number' ? input.toVersion : Number(String(input.toVersion).replace(/^v/, ''));
+        if (!Number.isInteger(n) || n < 1) throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', `--to-version: a version number such as 3 or v3, got ${JSON.stringify(input.toVersion)}`);
+        to = explicitAt((await this.version(n)).config, target);
+        unit = PARAMETER_BY_KEY.get(target.param)?.unit ?? '';
+      } else {
+        ({ explicit: to, unit } = parseBound(target.param, input));
+      }
+      const from = explicitAt(head.config, target);
+      if (sameExplicit(from, to)) {
+        throw new TuojiangError('THRESHOLD_NO_CHANGE', `${targetPath(target)} is already ${formatExplicit(to, unit)} (version ${head.version}): nothing to restore`);
+      }
+      const now = this.now();
+      const after = this.validated(withExplicit(head.config, target, to), head.version + 1);
+      const cls = classify(this.registry, head.config, after, target, now);
+      if (cls.direction === 'none') throw new TuojiangError('THRESHOLD_NO_CHANGE', `${targetPath(target)} → ${formatExplicit(to, unit)} changes no limit in force: nothing to restore`);
+      if (cls.belowStandard.length > 0 || cls.belowFloor.length > 0) {
+        const what = cls.belowStandard.length > 0 ? 'looser than the national standard' : 'stricter than the sanity floor';
+        throw new TuojiangError('THRESHOLD_NOT_A_RESTORE', `${targetPath(target)} → ${formatExplicit(to, unit)} would be ${what}: that needs the other city's consent (tuojiang thresholds propose)`);
+      }
+      const versions = await Promise.all(Array.from({ length: head.version }, (_, i) => this.version(i + 1)));
+      const judged = judgeRestore(this.registry, versions, head.config, after, target, actor.city, now);
+      if (!judged.ok) throw new TuojiangError('THRESHOLD_NOT_A_RESTORE', `${targetPath(target)} → ${formatExplicit(to, unit)}: ${judged.why}`);
+      const v = this.nextVersion(head, {
+        kind: 'restore', by: actor.operator, city: actor.city, why, target, from, to, unit, effects: cls.effects, restores: judged.undoes,
+        approvals: [], exceptions: this.carryExceptions(head.exceptions, target, to, cls), config: after,
+      });
+      const [code] = await this.commit(String(head.version), v);
+      if (code !== 1) continue;
+      await this.flushChanges();
+      return { outcome: 'applied', version: strip(v) };
+    }
+    throw new TuojiangError('THRESHOLD_CONFLICT', `the thresholds kept changing while restoring (${MAX_ATTEMPTS} attempts)`);
   }
 
   /** Reject a pending proposal (the proposer's own city rejecting it withdraws it). */

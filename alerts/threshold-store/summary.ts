@@ -13,12 +13,15 @@ const KIND: Record<ChangeKind, { zh: string; en: string }> = {
   seed: { zh: '初始版本', en: 'Seeded' },
   tighten: { zh: '收紧', en: 'Tightened' },
   loosen: { zh: '放宽', en: 'Loosened' },
+  floor: { zh: '收紧至合理下限以下（经对方同意）', en: 'Tightened past the sanity floor (with consent)' },
+  restore: { zh: '恢复（本市站点，撤销对方单方面变更）', en: 'Restored (own station, undoing the other city\'s change)' },
   exception: { zh: '例外（宽于国家标准）', en: 'Exception (looser than the national standard)' },
   'exception-end': { zh: '例外到期', en: 'Exception ended' },
 };
 
-export function kindLabel(kind: ChangeKind | 'pending-loosen' | 'pending-exception'): { zh: string; en: string } {
+export function kindLabel(kind: ChangeKind | 'pending-loosen' | 'pending-floor' | 'pending-exception'): { zh: string; en: string } {
   if (kind === 'pending-loosen') return { zh: '待批准放宽', en: 'Loosening awaiting approval' };
+  if (kind === 'pending-floor') return { zh: '待批准收紧（低于合理下限）', en: 'Tightening past the sanity floor awaiting approval' };
   if (kind === 'pending-exception') return { zh: '待批准例外', en: 'Exception awaiting approval' };
   return KIND[kind];
 }
@@ -39,7 +42,7 @@ export function cityLabel(registry: RegistryConfig, city: string | null): { zh: 
 }
 
 export interface SummaryInput {
-  kind: ChangeKind | 'pending-loosen' | 'pending-exception';
+  kind: ChangeKind | 'pending-loosen' | 'pending-floor' | 'pending-exception';
   target?: LimitTarget;
   from?: ExplicitLimit | null;
   to?: ExplicitLimit | null;

@@ -25,8 +25,12 @@ export interface Approval {
   comment?: string;
 }
 
-/** `tighten` applies at once; `loosen` waits for the other city; `exception` for both cities. */
-export type ChangeKind = 'seed' | 'tighten' | 'loosen' | 'exception' | 'exception-end';
+/**
+ * `tighten` applies at once; `loosen` and `floor` (a tightening past the sanity floor) wait for the
+ * other city; `exception` for both cities; `restore` is a city putting back, on its own stations,
+ * a limit it had before the other city's changes (no consent needed).
+ */
+export type ChangeKind = 'seed' | 'tighten' | 'loosen' | 'floor' | 'exception' | 'exception-end' | 'restore';
 
 /** One limit below the national standard, in force until `until` (then `restore` comes back). */
 export interface ActiveException {
@@ -52,6 +56,10 @@ export interface StationEffect {
   national: string | null;
   /** The limit after the change is looser than `national`. */
   belowStandard: boolean;
+  /** The sanity floor (absent in versions written before it existed). */
+  floor?: string | null;
+  /** The change tightens the limit to beyond `floor`. */
+  belowFloor?: boolean;
 }
 
 export interface ThresholdVersion {
@@ -70,6 +78,8 @@ export interface ThresholdVersion {
   unit?: string;
   effects?: StationEffect[];
   proposal?: { id: string; by: string; city: string; at: number };
+  /** A restore: the versions whose changes it undoes at the actor's own stations. */
+  restores?: number[];
   approvals: Approval[];
   /** Exceptions in force with this version. */
   exceptions: ActiveException[];
@@ -89,7 +99,7 @@ export type ProposalStatus = 'pending' | 'applied' | 'rejected' | 'expired' | 's
 export interface Proposal {
   id: string;
   status: ProposalStatus;
-  kind: 'loosen' | 'exception';
+  kind: 'loosen' | 'floor' | 'exception';
   target: LimitTarget;
   /** The explicit limit at the target when proposed (the consent is for moving from this). */
   from: ExplicitLimit | null;

@@ -1,20 +1,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { operatorsFilePath, operatorsSchemaFor } from '../../alerts/threshold-store/operators.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
-import { readEnv } from '../../config/env.js';
 import { configDir, loadConfig, loadYamlFile } from '../../config/load.js';
+import { TuojiangError } from '../../lib/errors.js';
 import { printJson } from '../output.js';
+import { SERVICE_NAMES, checkServiceEnv, type ServiceName } from '../service-env.js';
 
 export function registerConfigCommands(program: Command): void {
   const config = program.command('config').description('configuration (YAML files in TUOJIANG_CONFIG, default ./config)');
   config
     .command('check')
-    .description('validate every configuration file and the environment without starting anything')
+    .description('validate every configuration file, and the environment of every service (or those named), without starting anything')
+    .addOption(new Option('--service <name...>', 'check only these services\' environment').choices(SERVICE_NAMES))
     .option('--json', 'print the result as JSON')
-    .action((opts: { json?: boolean }) => {
+    .action((opts: { json?: boolean; service?: ServiceName[] }) => {
       const dir = configDir();
       // Each loader throws TJ_CONFIG_INVALID naming file:line, key, expected and found.
       const loaded = loadConfig(dir);
@@ -22,16 +24,29 @@ export function registerConfigCommands(program: Command): void {
       loadNotifyConfig(dir, loaded.registry);
       const operatorsFile = operatorsFilePath(dir);
       if (existsSync(operatorsFile)) loadYamlFile(operatorsFile, operatorsSchemaFor(loaded.registry));
-      readEnv();
+      const services = (opts.service ?? SERVICE_NAMES).map((name) => checkServiceEnv(name));
+      const refusing = services.filter((s) => !s.starts);
       const summary = {
-        ok: true,
+        ok: refusing.length === 0,
         dir,
         stations: loaded.registry.stations.length,
         cities: Object.keys(loaded.registry.cities),
         thresholdsVersion: thresholds.version,
         files: ['stations.yaml', 'tuojiang.yaml', THRESHOLDS_FILE, 'rivers.yaml', 'recipients.yaml', ...(existsSync(operatorsFile) ? ['operators.yaml'] : [])],
+        services,
       };
       if (opts.json) printJson(summary);
-      else process.stdout.write(`configuration OK: ${dir} (${summary.stations} stations, cities ${summary.cities.join(', ')}, thresholds version ${summary.thresholdsVersion}; checked ${summary.files.join(', ')})\n`);
+      else {
+        process.stdout.write(`configuration files OK: ${dir} (${summary.stations} stations, cities ${summary.cities.join(', ')}, thresholds version ${summary.thresholdsVersion}; checked ${summary.files.join(', ')})\n`);
+        process.stdout.write('environment, per service:\n');
+        for (const s of services) {
+          process.stdout.write(`  ${s.service.padEnd(7)} ${s.starts ? 'would start' : 'would REFUSE to start'}\n${s.problems.map((p) => `          ${p}\n`).join('')}`);
+        }
+        if (refusing.length === 0) process.stdout.write('configuration OK\n');
+      }
+      if (refusing.length > 0) {
+        const detail = refusing.map((s) => `${s.service}: ${s.problems.join('; ')}`).join('\n');
+        throw new TuojiangError('SERVICE_WOULD_REFUSE', `${refusing.map((s) => s.service).join(', ')} would refuse to start (TJ_ENV_INVALID):\n${detail}`);
+      }
     });
 }

@@ -1,5 +1,19 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/run-demo.js';
+import { TuojiangError } from '../../lib/errors.js';
+
+/**
+ * The demo's in-process SMTP sink needs smtp-server and mailparser, development dependencies the
+ * production image leaves out (`npm ci --omit=dev`): loaded only when the demo runs, so every
+ * other command works without them.
+ */
+async function loadDemo(): Promise<typeof import('../../demo/run-demo.js')> {
+  try {
+    return await import('../../demo/run-demo.js');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new TuojiangError('SERVICE_START', `the demo needs the development dependencies (${(e as Error).message.split('\n')[0]}): run it from a checkout after \`npm ci\`, not in the production image`);
+  }
+}
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -17,6 +31,7 @@ export function registerDemoCommand(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
+        const { runDemo } = await loadDemo();
         const summary = await runDemo({ outDir: opts.out, seconds: Number(opts.seconds), settleSeconds: Number(opts.settle), seed: Number(opts.seed) }, controller.signal);
         process.exitCode = controller.signal.aborted || summary.stored >= summary.readings ? 0 : 1;
       } finally {

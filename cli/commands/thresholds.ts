@@ -192,6 +192,28 @@ export function registerThresholdsCommands(program: Command): void {
       }, true);
     });
 
+  common(t.command('restore').description('put back, on your own city\'s stations, a limit you had before the other city changed it alone: applies at once, no consent needed'), true)
+    .option('--station <id>', 'scope: one station')
+    .option('--section <name|index>', 'scope: a river section of thresholds.yaml')
+    .option('--defaults', 'scope: every station (the defaults)')
+    .requiredOption('--param <key>', 'parameter key, e.g. NH3N')
+    .option('--to-version <n>', 'put back the limit this key had in that version (the e-mail names it)')
+    .option('--value <n>', 'the limit to put back (DO: a lower bound; others: an upper bound)')
+    .option('--min <n>', 'lower bound (DO; pH with --max)')
+    .option('--max <n>', 'upper bound (pH with --min)')
+    .option('--clear', 'remove the explicit limit at this scope')
+    .option('--unit <unit>', 'unit of the value')
+    .requiredOption('--why <text>', 'why (recorded and shown to the other city)')
+    .action(async (opts: Common & Record<string, unknown>) => {
+      await withStore(opts, async ({ store, actor }) => {
+        const who = actor();
+        await store.sweep();
+        const r = await store.restore(who, { ...proposalInput(opts), ...(opts.toVersion !== undefined ? { toVersion: opts.toVersion } : {}) });
+        if (opts.json) printJson(r);
+        else out(`restored as version ${r.version.version}, undoing ${(r.version.restores ?? []).map((n) => `v${n}`).join(', ')} (in force within seconds; announced to ${r.version.announce.join(', ')})\n  ${r.version.summary}`);
+      });
+    });
+
   common(t.command('approve <id>').description('approve a proposal of the other city (exceptions: one operator of each city)'), true)
     .option('--comment <text>', 'recorded with the approval')
     .action(async (id: string, opts: Common & { comment?: string }) => {

@@ -183,11 +183,12 @@ describe('tuojiang config check', () => {
   });
 
   it('exits 0 on the shipped configuration', async () => {
-    const run = await tuojiang(['config', 'check', '--json'], stack.childEnv());
+    const run = await tuojiang(['config', 'check', '--json', '--service', 'ingest'], stack.childEnv());
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
       ok: true, dir: DEFAULT_CONFIG_DIR, stations: loadConfig().registry.stations.length, cities: ['chengdu', 'ziyang'], thresholdsVersion: '1',
       files: ['stations.yaml', 'tuojiang.yaml', 'thresholds.yaml', 'rivers.yaml', 'recipients.yaml', 'operators.yaml'],
+      services: [{ service: 'ingest', starts: true, problems: [] }],
     });
   });
 

@@ -264,15 +264,17 @@ describe('tuojiang thresholds', () => {
     expect(JSON.parse(await run(['show', 'p1', '--json', ...P]))).toMatchObject({ status: 'applied', appliedVersion: 3, approvals: [{ by: 'cd-li', comment: 'fine' }] });
     expect(await run(['show', '--station', 'shiqiao', ...P])).toMatch(/\n {2}NH3N +hour +≤ 0\.9 mg\/L +thresholds +national ≤ 1 mg\/L\n/);
 
-    await run(['propose', '--section', '0', '--param', 'pH', '--min', '6.5', '--max', '8.5', '--why', 'drinking-water reach', ...P], AS_ZY); // v4
+    // Narrower than pH 6–9 (GB 3838 class I) is past the sanity floor: it waits for Chengdu.
+    expect(await run(['propose', '--section', '0', '--param', 'pH', '--min', '6.5', '--max', '8.5', '--why', 'drinking-water reach', ...P], AS_ZY)).toMatch(/^proposal p2 waits for chengdu/);
+    expect(await run(['approve', 'p2', ...P], AS_CD)).toMatch(/^approved: applied as version 4\n/); // v4
     const r = await run(['propose', '--defaults', '--param', 'TP', '--clear', '--why', 'n/a', ...P], AS_CD).catch((e: unknown) => e);
     expect(isTuojiangError(r) && r.code).toBe('TJ_THRESHOLD_NO_CHANGE');
     await run(['propose', '--station', 'hongyuan', '--param', 'NH3N', '--value', '0.95', '--why', 'maybe', ...P], AS_CD); // v5: 1.0 → 0.95 tightens
-    await run(['propose', '--station', 'hongyuan', '--param', 'NH3N', '--value', '1', '--why', 'back', ...P], AS_CD); // p2: loosens, waits
-    expect(await run(['reject', 'p2', '--why', 'not now', ...P], AS_ZY)).toBe('rejected p2\n');
+    await run(['propose', '--station', 'hongyuan', '--param', 'NH3N', '--value', '1', '--why', 'back', ...P], AS_CD); // p3: loosens, waits
+    expect(await run(['reject', 'p3', '--why', 'not now', ...P], AS_ZY)).toBe('rejected p3\n');
 
     const history = (await run(['history', '--json', ...P])).trim().split('\n').map((l) => JSON.parse(l) as { version: number; kind: string; by: string });
-    expect(history.map((v) => [v.version, v.kind, v.by])).toEqual([[1, 'seed', 'system'], [2, 'tighten', 'cd-wang'], [3, 'loosen', 'zy-zhang'], [4, 'tighten', 'zy-zhang'], [5, 'tighten', 'cd-wang']]);
+    expect(history.map((v) => [v.version, v.kind, v.by])).toEqual([[1, 'seed', 'system'], [2, 'tighten', 'cd-wang'], [3, 'loosen', 'zy-zhang'], [4, 'floor', 'zy-zhang'], [5, 'tighten', 'cd-wang']]);
     expect(await run(['history', '--station', 'hongyuan', ...P])).toMatch(/^v1[\s\S]*v5 /);
 
     const diff = await run(['diff', '2', '3', ...P]);

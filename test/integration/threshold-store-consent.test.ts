@@ -207,7 +207,9 @@ describe('history and diff', () => {
     if (l.outcome !== 'pending') throw new Error('expected pending');
     await store.approve(CD, l.proposal.id); // v4 loosen
     await store.propose(CD, { defaults: true, param: 'TP', value: 0.15, why: 'four' }); // v5 tighten (defaults)
-    await store.propose(CD, { section: 0, param: 'pH', min: 6.5, max: 8.5, why: 'five' }); // v6 tighten (section)
+    const ph = await store.propose(CD, { section: 0, param: 'pH', min: 6.5, max: 8.5, why: 'five' }); // narrower than class I: waits
+    if (ph.outcome !== 'pending') throw new Error('expected pending');
+    await store.approve(ZY, ph.proposal.id); // v6 floor (section)
 
     const h = await store.history();
     expect(h.map((v) => [v.version, v.kind, v.by, v.why])).toEqual([
@@ -216,7 +218,7 @@ describe('history and diff', () => {
       [3, 'tighten', 'zy-zhang', 'two'],
       [4, 'loosen', 'zy-zhang', 'three'],
       [5, 'tighten', 'cd-wang', 'four'],
-      [6, 'tighten', 'cd-wang', 'five'],
+      [6, 'floor', 'cd-wang', 'five'],
     ]);
     expect(h[3]).toMatchObject({ from: { min: 6 }, to: { min: 5.5 }, approvals: [{ by: 'cd-wang', city: 'chengdu' }] });
     expect(h.every((v, i) => i === 0 || (v.parent === i && v.at > (h[i - 1]?.at ?? 0)))).toBe(true);

@@ -47,7 +47,8 @@ describe('classifying a change by the limits in force it moves', () => {
   it('tightening one station', () => {
     const c = judge(station('shiqiao', 'NH3N'), 0.7);
     expect(c.direction).toBe('tighten');
-    expect(c.effects).toEqual([{ station: 'shiqiao', period: 'hour', before: '≤ 0.8 mg/L', after: '≤ 0.7 mg/L', direction: 'tighter', national: '≤ 1 mg/L', belowStandard: false }]);
+    expect(c.effects).toEqual([{ station: 'shiqiao', period: 'hour', before: '≤ 0.8 mg/L', after: '≤ 0.7 mg/L', direction: 'tighter', national: '≤ 1 mg/L', belowStandard: false, floor: '≤ 0.15 mg/L', belowFloor: false }]);
+    expect(c.belowFloor).toEqual([]);
     expect(c.belowStandard).toEqual([]);
   });
 
@@ -111,6 +112,43 @@ describe('classifying a change by the limits in force it moves', () => {
     expect(c.belowStandard).toEqual([]);
     expect(c.stillBelowStandard).toBe(true);
     expect(judge(station('hongyuan', 'NH3N'), 0.9, under).stillBelowStandard).toBe(false);
+  });
+});
+
+describe('the sanity floor: a tightening past the best class needs the other city', () => {
+  const floorOf = (target: LimitTarget, to: ExplicitLimit | null) => judge(target, to).belowFloor.map((e) => [e.station, e.period, e.after, e.floor]);
+
+  it('water: stricter than GB 3838 class I on either side, whatever the bound kind', () => {
+    expect(floorOf(station('linjiangsi', 'NH3N'), 0.000001)).toEqual([['linjiangsi', 'hour', '≤ 0.000001 mg/L', '≤ 0.15 mg/L']]);
+    expect(floorOf(station('linjiangsi', 'NH3N'), 0.15)).toEqual([]); // class I itself is allowed
+    expect(floorOf(station('linjiangsi', 'DO'), { min: 8 })).toEqual([['linjiangsi', 'hour', '≥ 8 mg/L', '≥ 7.5 mg/L']]);
+    expect(floorOf(station('linjiangsi', 'pH'), { min: 6.5, max: 8.5 })).toEqual([['linjiangsi', 'hour', '6.5–8.5', '6–9']]);
+    expect(floorOf(station('linjiangsi', 'pH'), { min: 6, max: 9 })).toEqual([]);
+  });
+
+  it('water items GB 3838 does not grade have a documented floor', () => {
+    expect(floorOf(station('linjiangsi', 'temp'), 25)).toEqual([['linjiangsi', 'hour', '≤ 25 °C', '≤ 30 °C']]);
+    expect(floorOf(station('linjiangsi', 'cond'), 500)).toEqual([['linjiangsi', 'hour', '≤ 500 µS/cm', '≤ 1000 µS/cm']]);
+    expect(floorOf(station('linjiangsi', 'turb'), 20)).toEqual([['linjiangsi', 'hour', '≤ 20 NTU', '≤ 50 NTU']]);
+    expect(floorOf(station('linjiangsi', 'turb'), 60)).toEqual([]);
+  });
+
+  it('air: GB 3095 grade I, hourly and daily each against their own; PM hourly against the daily grade I', () => {
+    expect(floorOf(station('ziyang-shijian', 'SO2'), 100)).toEqual([['ziyang-shijian', 'hour', '≤ 100 µg/m³', '≤ 150 µg/m³']]);
+    expect(floorOf(station('ziyang-shijian', 'SO2'), 40)).toEqual([['ziyang-shijian', 'hour', '≤ 40 µg/m³', '≤ 150 µg/m³'], ['ziyang-shijian', 'day', '≤ 40 µg/m³', '≤ 50 µg/m³']]);
+    expect(floorOf(station('ziyang-shijian', 'PM2_5'), 20)).toEqual([['ziyang-shijian', 'hour', '≤ 20 µg/m³', '≤ 35 µg/m³'], ['ziyang-shijian', 'day', '≤ 20 µg/m³', '≤ 35 µg/m³']]);
+  });
+
+  it('only a move past the floor counts: loosening a limit still past it is a plain loosening', () => {
+    const past = withExplicit(shipped, station('linjiangsi', 'NH3N'), 0.01);
+    const c = judge(station('linjiangsi', 'NH3N'), 0.1, past);
+    expect(c).toMatchObject({ direction: 'loosen', belowFloor: [] });
+  });
+
+  it('a floor proposal needs the other city, like a loosening', () => {
+    const proposer = { by: 'cd-wang', city: 'chengdu' };
+    expect(missingApprovals('floor', ['chengdu', 'ziyang'], proposer, [])).toEqual(['ziyang']);
+    expect(approvalRefusal('floor', ['chengdu', 'ziyang'], proposer, [], { operator: 'cd-li', city: 'chengdu' })).toContain('a tightening past the sanity floor proposed in chengdu needs an operator of ziyang');
   });
 });
 
