@@ -11,6 +11,8 @@ import { startApiServer } from './server.js';
 import { handleThresholdsRequest } from './thresholds-routes.js';
 import { OperatorDirectory, ThresholdStore, operatorsFilePath } from '../alerts/threshold-store/index.js';
 import { InfluxClient } from '../lib/influx/client.js';
+import { Registry } from 'prom-client';
+import { AuthFailureLimiter, authFailureOptionsFromEnv } from './auth-failures.js';
 
 /** `tuojiang api`: acknowledgement links and CAP documents over HTTP (until SIGTERM). */
 export function registerApiCommand(program: Command): void {
@@ -28,14 +30,20 @@ export function registerApiCommand(program: Command): void {
       const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
       redis.on('error', (e) => log.warn({ err: e.message }, 'api: redis error'));
       const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+      // One limiter for every credential the server takes, so guesses add up across endpoints.
+      const metrics = new Registry();
+      const limiter = new AuthFailureLimiter({ ...authFailureOptionsFromEnv(), registry: metrics, log });
+      const operators = new OperatorDirectory(operatorsFilePath(config.dir), config.registry);
       const thresholds = {
         store: new ThresholdStore({ redis, registry: config.registry, prefix: opts.prefix, influx, log }),
-        operators: new OperatorDirectory(operatorsFilePath(config.dir), config.registry),
+        operators,
         log,
+        limiter,
       };
       const api = await startApiServer({
         store: new NotifyStore(redis, opts.prefix), redis, ackSecret: nenv.ACK_SECRET, publicUrl: nenv.PUBLIC_URL,
         cities: config.registry.cities, port: opts.port !== undefined ? Number(opts.port) : nenv.API_PORT, host: opts.host, log,
+        operators, limiter, metrics,
         // The operators' threshold API (issue 6) on the same server, authenticated by its own tokens.
         extraRoutes: [(req, res) => handleThresholdsRequest(req, res, thresholds)],
       });

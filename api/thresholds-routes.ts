@@ -27,14 +27,20 @@ import { effectiveLimits, explicitLimits } from '../alerts/threshold-store/views
 import { TuojiangError, isTuojiangError, type ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { listen } from '../lib/http-listen.js';
+import { readJsonObject } from '../lib/http-body.js';
+import { guardRequests } from '../lib/http-harden.js';
+import { refusalHeaders, statusOf } from '../lib/http-refusal.js';
+import { parseTarget } from '../lib/http-target.js';
+import type { AuthFailureLimiter } from './auth-failures.js';
+import { authenticateOperator } from './operator-auth.js';
 
 export interface ThresholdsApiContext {
   store: ThresholdStore;
   operators: OperatorDirectory;
   log?: Logger;
+  /** Failed tokens are counted and limited per address (api/auth-failures.ts). */
+  limiter?: AuthFailureLimiter;
 }
-
-const MAX_BODY = 16 * 1024;
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   TJ_THRESHOLD_UNKNOWN_PARAMETER: 400,
@@ -67,32 +73,6 @@ function send(res: ServerResponse, status: number, body: string, type: string, e
 
 const json = (res: ServerResponse, status: number, x: unknown, extra: Record<string, string> = {}): void => send(res, status, JSON.stringify(x), 'application/json; charset=utf-8', extra);
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw Object.assign(new Error(`body larger than ${MAX_BODY} bytes`), { status: 413 });
-    chunks.push(c as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (!text) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw Object.assign(new Error('the body is not valid JSON'), { status: 400 });
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw Object.assign(new Error('the body must be a JSON object'), { status: 400 });
-  return body as Record<string, unknown>;
-}
-
-function bearer(req: IncomingMessage): string | undefined {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-  return m?.[1];
-}
-
 /** A body or query may name who acts (clients like to), but only to agree with the token. */
 function checkClaims(actor: Actor, claims: Record<string, unknown>): void {
   for (const [key, mine] of [['city', actor.city], ['operator', actor.operator]] as const) {
@@ -114,14 +94,13 @@ function versionParam(name: string, s: string | null): number | undefined {
 
 /** Handles /thresholds and below; false for any other path (the caller's server handles those). */
 export async function handleThresholdsRequest(req: IncomingMessage, res: ServerResponse, ctx: ThresholdsApiContext): Promise<boolean> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = parseTarget(req.url);
   if (url.pathname !== '/thresholds' && !url.pathname.startsWith('/thresholds/')) return false;
-  const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+  const parts = url.segments;
   const method = req.method ?? 'GET';
-  const q = url.searchParams;
+  const q = url.query;
   try {
-    const op = ctx.operators.authenticate(bearer(req));
-    if (!op) throw new TuojiangError('OPERATOR_UNAUTHENTICATED', bearer(req) ? 'unknown or revoked token' : 'no bearer token');
+    const op = authenticateOperator(req, url.pathname, ctx.operators, ctx.limiter, ctx.log);
     const actor: Actor = { operator: op.id, city: op.city };
     checkClaims(actor, Object.fromEntries(q));
     const { store } = ctx;
@@ -169,7 +148,7 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
     }
 
     if (method === 'POST' && section === 'restore' && parts.length === 2) {
-      const body = await readJson(req);
+      const body = await readJsonObject(req);
       checkClaims(actor, body);
       await store.sweep();
       json(res, 201, await store.restore(actor, body));
@@ -177,7 +156,7 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
     }
 
     if (method === 'POST' && section === 'proposals') {
-      const body = await readJson(req);
+      const body = await readJsonObject(req);
       checkClaims(actor, body);
       if (parts.length === 2) {
         await store.sweep();
@@ -198,12 +177,12 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
     }
 
     const known = parts.length === 1 || ['versions', 'history', 'diff', 'export', 'proposals', 'restore'].includes(section ?? '');
-    json(res, known ? 405 : 404, { error: { code: known ? 'method_not_allowed' : 'not_found', message: `${method} ${url.pathname}` } });
-    return true;
+    throw new TuojiangError(known ? 'HTTP_METHOD_NOT_ALLOWED' : 'HTTP_NOT_FOUND', `${method} ${url.pathname}`);
   } catch (e) {
     if (isTuojiangError(e)) {
-      const status = STATUS[e.code] ?? 400;
-      json(res, status, { error: e.toJSON() }, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="tuojiang thresholds"' } : {});
+      if (e.code === 'TJ_HTTP_BAD_REQUEST') throw e; // the body broke off: the server's guard answers
+      const status = STATUS[e.code] ?? statusOf(e);
+      json(res, status, { error: e.toJSON() }, { ...refusalHeaders(e), ...(status === 401 ? { 'WWW-Authenticate': 'Bearer realm="tuojiang thresholds"' } : {}) });
       if (status >= 500) ctx.log?.warn({ code: e.code, err: e.message, path: url.pathname }, 'thresholds request failed');
       return true;
     }
@@ -224,11 +203,9 @@ export interface ThresholdsApi {
 
 /** A server with only the threshold routes (tests; `tuojiang api` mounts the handler in its own server). */
 export async function startThresholdsApi(o: ThresholdsApiContext & { port?: number; host?: string }): Promise<ThresholdsApi> {
-  const server = createServer((req, res) => {
-    void handleThresholdsRequest(req, res, o).then((handled) => {
-      if (!handled) json(res, 404, { error: { code: 'not_found', message: req.url ?? '' } });
-    });
-  });
-  return listen(server, o.port ?? 0, o.host ?? '127.0.0.1');
+  const server = createServer(guardRequests(async (req, res) => {
+    if (!(await handleThresholdsRequest(req, res, o))) throw new TuojiangError('HTTP_NOT_FOUND', parseTarget(req.url).pathname);
+  }, o.log));
+  return listen(server, o.port ?? 0, o.host ?? '127.0.0.1', o.log ? { log: o.log } : {});
 }
 

@@ -67,6 +67,20 @@ export const ERRORS = {
   OPERATOR_FORBIDDEN: { code: 'TJ_OPERATOR_FORBIDDEN', hint: 'A token acts only for its own operator and city; use a token of the city you act for.' },
   THRESHOLD_NOT_A_RESTORE: { code: 'TJ_THRESHOLD_NOT_A_RESTORE', hint: 'A restore puts back, on your own city\'s stations only, a limit in force before the other city\'s changes since your city last changed or approved it (`tuojiang thresholds history --station <id>`); anything else is a proposal: `tuojiang thresholds propose`.' },
   SERVICE_WOULD_REFUSE: { code: 'TJ_SERVICE_WOULD_REFUSE', hint: 'Set or fix the variables `tuojiang config check` names for each service (README, Configuration), then run it again.' },
+  // HTTP servers (`tuojiang api`, the /healthz servers): refusals of malformed or unauthorised requests (issue 11)
+  HTTP_BAD_REQUEST: { code: 'TJ_HTTP_BAD_REQUEST', hint: 'The request is not valid HTTP/1.1 (request line, method, header bytes or body framing): fix the client; the connection is closed.' },
+  HTTP_BAD_TARGET: { code: 'TJ_HTTP_BAD_TARGET', hint: 'Send a path such as /ack/{alert}/{bureau}?exp=…&sig=…; every percent-escape must be %XX of valid UTF-8.' },
+  HTTP_HEADERS_TOO_LARGE: { code: 'TJ_HTTP_HEADERS_TOO_LARGE', hint: 'The request headers exceed 16 KiB (or 100 fields): send fewer or shorter headers.' },
+  HTTP_TIMEOUT: { code: 'TJ_HTTP_TIMEOUT', hint: 'The request was not complete in time (headers or body sent too slowly, or shorter than Content-Length): send the whole request at once.' },
+  HTTP_BODY_TOO_LARGE: { code: 'TJ_HTTP_BODY_TOO_LARGE', hint: 'Request bodies are limited to 16 KiB: send only the fields the endpoint takes.' },
+  HTTP_BAD_BODY: { code: 'TJ_HTTP_BAD_BODY', hint: 'Send a JSON object (Content-Type: application/json) or a form (application/x-www-form-urlencoded) with the endpoint\'s fields.' },
+  HTTP_NOT_FOUND: { code: 'TJ_HTTP_NOT_FOUND', hint: 'No such endpoint: the README (Commands, `api`) lists the paths of `tuojiang api`.' },
+  HTTP_METHOD_NOT_ALLOWED: { code: 'TJ_HTTP_METHOD_NOT_ALLOWED', hint: 'This endpoint answers GET (and POST where it records something); CONNECT and other methods are not served.' },
+  AUTH_RATE_LIMITED: { code: 'TJ_AUTH_RATE_LIMITED', hint: 'Too many failed authentications from this address: wait the Retry-After seconds, then use a valid token or the link from the latest e-mail.' },
+  AUTH_UNAVAILABLE: { code: 'TJ_AUTH_UNAVAILABLE', hint: 'The server cannot check credentials now (its operators file is invalid; the details are in its log): try again later or tell its operators.' },
+  CAP_UNAUTHORIZED: { code: 'TJ_CAP_UNAUTHORIZED', hint: 'CAP documents of scope Restricted are served through the signed link of the notice e-mail (?exp=…&sig=…) or with an operator token (Authorization: Bearer …).' },
+  HTTP_INTERNAL: { code: 'TJ_HTTP_INTERNAL', hint: 'The server failed on this request (a bug; it is in the server log with the path): try again, and report it if it persists.' },
+  ACK_BY_INVALID: { code: 'TJ_ACK_BY_INVALID', hint: '`by` names who acknowledges: text of at most 80 characters without control or direction-override characters.' },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;

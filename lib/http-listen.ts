@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hardenHttpServer, type HardenOptions } from './http-harden.js';
 
 export interface Listening {
   server: Server;
@@ -9,8 +10,12 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Listen on `port` (0: any free port) and resolve once bound, with the port actually taken. */
-export async function listen(server: Server, port: number, host: string): Promise<Listening> {
+/**
+ * Listen on `port` (0: any free port) and resolve once bound, with the port actually taken. Every
+ * server goes through here, so every one gets the defences of lib/http-harden.ts.
+ */
+export async function listen(server: Server, port: number, host: string, harden: HardenOptions = {}): Promise<Listening> {
+  hardenHttpServer(server, harden);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -158,7 +158,7 @@ export async function routeTransition(ctx: NotifyContext, event: AlertEvent & { 
       id: event.id, type: 'transition', alertId, bureau: route.bureau, roles: route.roles, severity, event: notice, firstAt,
       previous: rec.previous, peak: event.peak ?? rec.peak, downstream: routing.downstream,
       ...(route.arrival ? { arrival: route.arrival } : {}),
-      links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, alertId, route.bureau, exp), cap: capUrl(ctx.links.publicUrl, event.id) },
+      links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, alertId, route.bureau, exp), cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, event.id, exp) },
     };
     const placed = await placeForList(ctx, route.bureau, 'duty', item);
     batches.push(...placed.batches);

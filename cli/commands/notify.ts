@@ -16,6 +16,7 @@ import { startOpsServer } from '../../lib/http-server.js';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../lib/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
+import { printable } from '../terminal-text.js';
 
 export async function withStore<T>(prefix: string, fn: (store: NotifyStore) => Promise<T>): Promise<T> {
   const env = readEnv();
@@ -31,7 +32,7 @@ export async function withStore<T>(prefix: string, fn: (store: NotifyStore) => P
 export function bureauLine(a: AlertRecord, bureau: string): string {
   const ack = a.acks[bureau];
   const esc = a.escalations[bureau];
-  const parts = [ack ? `acknowledged by ${ack.by} (${ack.via}) ${cstTime(ack.at)}` : 'NOT acknowledged'];
+  const parts = [ack ? `acknowledged by ${printable(ack.by)} (${printable(ack.via)}) ${cstTime(ack.at)}` : 'NOT acknowledged'];
   if (esc) parts.push(`escalated ${cstTime(esc.at)} to ${esc.to.join(', ')}`);
   return `${bureau}: ${parts.join('; ')}`;
 }
@@ -48,7 +49,7 @@ function describeEntry(e: LogEntry): string {
     case 'uncertain':
       return `${e.type.padEnd(9)} to ${e.to} (${e.bureau})  ${e.error}`;
     case 'ack':
-      return `ack       ${e.bureau} by ${e.by} via ${e.via}`;
+      return `ack       ${e.bureau} by ${printable(e.by)} via ${printable(e.via)}`;
     case 'escalated':
       return `escalated ${e.bureau} to ${e.to.join(', ')}`;
   }
@@ -157,8 +158,8 @@ export function registerNotifyCommands(program: Command): void {
       await withStore(opts.prefix, async (store) => {
         const r = await acknowledge(store, alert, opts.bureau, opts.by, 'cli');
         process.stdout.write(r.status === 'recorded'
-          ? `acknowledged ${alert} for ${opts.bureau} by ${r.ack.by}\n`
-          : `already acknowledged for ${opts.bureau} by ${r.ack.by} at ${cstTime(r.ack.at)} (UTC+8)\n`);
+          ? `acknowledged ${alert} for ${opts.bureau} by ${printable(r.ack.by)}\n`
+          : `already acknowledged for ${opts.bureau} by ${printable(r.ack.by)} at ${cstTime(r.ack.at)} (UTC+8)\n`);
       });
     });
 

@@ -136,9 +136,12 @@ describe('acknowledgement, escalation, quiet hours', () => {
       expect((await post(good)).status).toBe(200);
       expect((await s.notify!.store.alert(firing.id))!.acks.ziyang?.by).toBe('x');
 
-      const list = (await (await fetch(`${server.url}/cap/alert/${firing.id}`)).json()) as Array<{ eventId: string }>;
-      expect(list.map((c) => c.eventId)).toEqual([firing.id, reminder.id]);
-      const res = await fetch(`${server.url}/cap/${reminder.id}.xml`);
+      expect(await s.notify!.store.capsOf(firing.id)).toEqual([expect.objectContaining({ eventId: firing.id }), expect.objectContaining({ eventId: reminder.id })]);
+      // CAP documents are Restricted: the bare URL is refused, the signed link of the e-mail works.
+      expect((await fetch(`${server.url}/cap/${reminder.id}.xml`)).status).toBe(401);
+      const capLink = /http:\/\/tuojiang-api\.test(\/cap\/[^\s]+)/.exec(s.sink.messages[1]!.parsed.text ?? '')?.[1];
+      expect(capLink).toMatch(new RegExp(`^/cap/${reminder.id.replace(/\./g, '\\.')}\\.xml\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+      const res = await fetch(`${server.url}${capLink}`);
       expect(res.headers.get('content-type')).toContain('application/cap+xml');
       const xml = await res.text();
       expect(validateCap(xml)).toEqual([]);
@@ -146,7 +149,7 @@ describe('acknowledgement, escalation, quiet hours', () => {
       expect(sum.msgType).toBe('Update');
       expect(sum.references).toEqual([`tuojiang-alerts@example.invalid,tuojiang.${firing.id},2026-05-01T00:00:00+08:00`]);
       expect(sum.languages).toEqual(['zh-CN', 'en-US']);
-      expect((await fetch(`${server.url}/cap/nothing.xml`)).status).toBe(404);
+      expect((await fetch(`${server.url}/cap/nothing.xml`)).status).toBe(401);
     } finally {
       await server.close();
       await s.close();

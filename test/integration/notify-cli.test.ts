@@ -95,6 +95,31 @@ describe('notify CLI', () => {
     }
   });
 
+  it('control characters in `by`: refused at input, shown escaped when an old record has them', async () => {
+    const s = await startNotifyStack(services);
+    const prevRedis = process.env.REDIS_URL;
+    process.env.REDIS_URL = services.redis.url;
+    try {
+      const e = alertEvent({ station: 'hongyuan', kind: 'firing', at: T0, value: 2.5 });
+      await s.emit(e);
+      await s.sink.waitFor(() => s.sink.to(ADDR.ziyang).length >= 1, 30_000, 'notice');
+      await s.idle({ delayed: true });
+      const p = ['--prefix', s.prefix];
+      await expect(run(['alerts', 'ack', e.id, '--bureau', 'ziyang', '--by', 'x\x1b[2J', ...p])).rejects.toMatchObject({ code: 'TJ_ACK_BY_INVALID' });
+      // A record written before `by` was checked (or straight into Redis) still cannot drive the terminal.
+      await s.notify!.store.ack(e.id, 'ziyang', { by: 'Eve\x1b[2J\x1b[1;1H\u202Egnp.exe\r\nziyang: acknowledged', at: T0, via: 'link' });
+      for (const args of [['alerts', 'status'], ['alerts', 'history', e.id], ['alerts', 'list']]) {
+        const out = (await run([...args, ...p])).out;
+        expect(out, args.join(' ')).toContain('Eve\\u{1b}[2J\\u{1b}[1;1H\\u{202e}gnp.exe\\u{d}\\u{a}ziyang: acknowledged');
+        expect([...out].filter((c) => c !== '\n' && (c < ' ' || c === '\x7f' || c === '\u202e'))).toEqual([]);
+      }
+    } finally {
+      if (prevRedis === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = prevRedis;
+      await s.close();
+    }
+  });
+
   it('the API command is registered', async () => {
     const program = new Command('tuojiang');
     registerApiCommand(program);
