@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import { classify, num, round, timingOf } from './common.js';
 import { minutes, paramKey, timing } from './config-schema.js';
-import type { Rule, RuleObservation } from './rule.js';
+import type { Rule, RuleObservation, WordingInput } from './rule.js';
 
 const schema = z
   .object({
@@ -17,6 +17,23 @@ const schema = z
     max_gap_min: minutes,
   })
   .strict();
+
+/**
+ * The rate in words, without the limit: a rise while it is one ("上升速率 0.8 mg/L/h"), a slower
+ * rise once resolved ("上升速率回落至 0.2 mg/L/h"), and for a flat or falling value "不再上升" with
+ * the fall as a fall: a negative number is never printed as a rise.
+ */
+export function risePhrase(m: Pick<WordingInput, 'parameter' | 'kind' | 'value'>, unit: string, l: 'zh' | 'en'): string {
+  const info = PARAMETER_BY_KEY.get(m.parameter);
+  const name = (l === 'zh' ? info?.nameZh : info?.nameEn) ?? m.parameter;
+  const v = m.value;
+  if (v !== null && v <= 0) {
+    const how = v === 0 ? (l === 'zh' ? '持平' : 'flat') : l === 'zh' ? `下降 ${num(-v)} ${unit}` : `falling at ${num(-v)} ${unit}`;
+    return l === 'zh' ? `${name} 不再上升（${how}）` : `${name} no longer rising (${how})`;
+  }
+  if (m.kind === 'resolved') return l === 'zh' ? `${name} 上升速率回落至 ${num(v)} ${unit}` : `${name} rise slowed to ${num(v)} ${unit}`;
+  return l === 'zh' ? `${name} 上升速率 ${num(v)} ${unit}` : `${name} rising at ${num(v)} ${unit}`;
+}
 
 export const rate: Rule<'rate', typeof schema> = {
   name: 'rate',
@@ -42,11 +59,9 @@ export const rate: Rule<'rate', typeof schema> = {
     return out;
   },
   wording(m) {
-    const info = PARAMETER_BY_KEY.get(m.parameter);
-    const unit = m.detail.unit ?? '';
     return {
-      zh: `${info?.nameZh ?? m.parameter} 上升速率 ${num(m.value)} ${unit}，限值 ${num(m.limit)}`,
-      en: `${info?.nameEn ?? m.parameter} rising at ${num(m.value)} ${unit}, limit ${num(m.limit)}`,
+      zh: `${risePhrase(m, m.detail.unit ?? '', 'zh')}，限值 ${num(m.limit)}`,
+      en: `${risePhrase(m, m.detail.unit ?? '', 'en')}, limit ${num(m.limit)}`,
     };
   },
   cap: { event: { zh: '快速上升', en: 'rapid rise' }, category: 'Env', namesParameter: true },

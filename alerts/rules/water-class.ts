@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { classIndex, isWorseThan, waterClass as classOf } from '../../lib/standards/index.js';
 import { timingOf } from './common.js';
 import { paramKey, timing } from './config-schema.js';
-import type { Rule } from './rule.js';
+import type { AlertDetail, Rule } from './rule.js';
 
 const schema = z
   .object({
@@ -12,6 +12,15 @@ const schema = z
     reference_items: z.array(paramKey),
   })
   .strict();
+
+/**
+ * 主要污染指标: the items that put the section in its class, named only while that class is worse
+ * than the target (a section meeting its target has no pollutant to name).
+ */
+export function mainPollutants(d: Pick<AlertDetail, 'cls' | 'target' | 'limiting'>): string[] {
+  if (!d.cls || !d.target || !isWorseThan(d.cls, d.target)) return [];
+  return d.limiting ?? [];
+}
 
 export const waterClass: Rule<'water_class', typeof schema> = {
   name: 'water_class',
@@ -31,9 +40,10 @@ export const waterClass: Rule<'water_class', typeof schema> = {
   },
   wording(m) {
     const d = m.detail;
+    const main = mainPollutants(d);
     return {
-      zh: `水质 ${d.cls ?? '–'} 类，目标 ${d.target ?? '–'} 类${d.limiting?.length ? `，定类因子 ${d.limiting.join(', ')}` : ''}`,
-      en: `water class ${d.cls ?? '–'}, target ${d.target ?? '–'}${d.limiting?.length ? `, limiting ${d.limiting.join(', ')}` : ''}`,
+      zh: `水质 ${d.cls ?? '–'} 类，目标 ${d.target ?? '–'} 类${main.length ? `，主要污染指标 ${main.join(', ')}` : ''}`,
+      en: `water class ${d.cls ?? '–'}, target ${d.target ?? '–'}${main.length ? `, main pollutants ${main.join(', ')}` : ''}`,
     };
   },
   cap: { event: { zh: '水质类别劣于目标', en: 'water class worse than target' }, category: 'Env', namesParameter: false },
