@@ -64,8 +64,8 @@ const Receptor = z
 const River = z
   .object({
     reaches: z.array(Reach).min(1),
-    /** Drinking-water intakes and other sensitive receptors on this river. */
-    receptors: z.array(Receptor).max(500).default([]),
+    /** Drinking-water intakes and other sensitive receptors on this river (read with lib/receptors.ts). */
+    receptors: z.array(Receptor).max(500).optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -79,7 +79,7 @@ const River = z
     const first = r.reaches[0];
     const last = r.reaches[r.reaches.length - 1];
     if (!first || !last) return;
-    r.receptors.forEach((x, i) => {
+    (r.receptors ?? []).forEach((x, i) => {
       // An intake outside the reaches would never get an arrival estimate: refuse it rather than stay silent.
       if (x.river_km < first.from_km || x.river_km > last.to_km) {
         ctx.addIssue({ code: 'custom', path: ['receptors', i, 'river_km'], message: `km ${x.river_km} lies outside the reaches (km ${first.from_km}–${last.to_km})` });
@@ -98,7 +98,7 @@ export const RiversFileSchema = z
     // Receptor ids are unique across the file: a notice or link names one without its river.
     const seen = new Map<string, string>();
     for (const [river, r] of Object.entries(f.rivers)) {
-      r.receptors.forEach((x, i) => {
+      (r.receptors ?? []).forEach((x, i) => {
         const where = `rivers.${river}.receptors[${i}]`;
         const other = seen.get(x.id);
         if (other) ctx.addIssue({ code: 'custom', path: ['rivers', river, 'receptors', i, 'id'], message: `duplicate receptor id "${x.id}" (also ${other})` });
@@ -124,7 +124,7 @@ export function riversSchemaFor(registry: RegistryConfig) {
   const stations = new Map(registry.stations.map((s) => [s.id, s]));
   return RiversFileSchema.superRefine((f, ctx) => {
     for (const [river, r] of Object.entries(f.rivers)) {
-      r.receptors.forEach((x, i) => {
+      (r.receptors ?? []).forEach((x, i) => {
         const at = ['rivers', river, 'receptors', i];
         if (!(x.city in registry.cities)) ctx.addIssue({ code: 'custom', path: [...at, 'city'], message: `unknown city "${x.city}"; expected one of ${cities.join(', ')}` });
         if (x.station === undefined) return;

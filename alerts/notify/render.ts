@@ -12,6 +12,7 @@ import { CLASS_ORDER, paramClass, WATER_CLASS_LABEL, WATER_CLASS_LABEL_EN, type 
 import type { StationRegistry } from '../../lib/station-registry.js';
 import type { NoticeItem, Recipient } from './items.js';
 import type { Arrival, RouteRole } from './routing.js';
+import { ruleNamed } from '../rules/index.js';
 import { localLimitPhrase } from '../rules/limit.js';
 import { risePhrase } from '../rules/rate.js';
 import { mainPollutants } from '../rules/water-class.js';
@@ -169,6 +170,8 @@ function what(ctx: RenderContext, item: NoticeItem, l: L): string {
       if (d.lastSeenAt === null) return l === 'zh' ? `自系统启动以来无数据（${num(e.value)} 分钟，限 ${num(e.limit)} 分钟）` : `no reading since start-up (${num(e.value)} min, limit ${num(e.limit)} min)`;
       return l === 'zh' ? `已 ${num(e.value)} 分钟无数据（限 ${num(e.limit)} 分钟）` : `no reading for ${num(e.value)} min (limit ${num(e.limit)} min)`;
   }
+  // A rule added to the table without its own line here still says something: its one-liner.
+  return ruleNamed(e.rule).wording(e)[l];
 }
 
 /** Water class of the parameter's own value, or the AQI category: how bad, in the bureaus' terms. */
