@@ -1,24 +1,16 @@
 /**
- * The unified threshold set, where it comes from, and what it means for one station: the merged
- * profile (defaults <- matching river sections <- the station) and the limit of a parameter on a
- * reading's date. Limits not set explicitly come from the standards in force on that date.
+ * The unified threshold set and where it comes from (the file, re-read when it changes; a fixed
+ * set). What a set means for one station is in station-profile.ts.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYamlFile } from '../config/load.js';
 import type { RegistryConfig } from '../config/schema.js';
-import {
-  ThresholdsFileSchema,
-  thresholdsSchemaFor,
-  type ExplicitLimit,
-  type LimitRuleConfig,
-  type RulesConfig,
-  type ThresholdOverride,
-  type ThresholdsFile,
-} from '../config/thresholds-schema.js';
-import type { Period } from '../lib/reading.js';
-import type { Station } from '../lib/station-registry.js';
-import { airLimit, classLimit, gb3095LimitSetFor, type AirPollutant, type GradedClass, type Limit, type Waterbody } from '../lib/standards/index.js';
+import { ThresholdsFileSchema, thresholdsSchemaFor, type ThresholdsFile } from '../config/thresholds-schema.js';
+
+// A station's profile and limits live in their own module: the rules import it without pulling in
+// the thresholds schema, which is built from the rules.
+export { limitFor, limitRuleFor, stationProfile, type ResolvedLimit, type StationProfile } from './station-profile.js';
 
 export interface ThresholdSet {
   /** Recorded with every alert ("threshold_version"). */
@@ -87,104 +79,4 @@ export class StaticThresholdSource implements ThresholdSource {
   async current(): Promise<ThresholdSet> {
     return this.set;
   }
-}
-
-/** Everything the rules need to know about one station under one threshold set. */
-export interface StationProfile {
-  version: string;
-  waterClass: GradedClass;
-  targetClass: GradedClass | undefined;
-  airGrade: 1 | 2;
-  waterbody: Waterbody;
-  limits: Record<string, ExplicitLimit>;
-  rules: RulesConfig;
-  parameters: Record<string, Partial<LimitRuleConfig>>;
-  reminderMin: number | null;
-}
-
-function mergeOverride(p: StationProfile, o: ThresholdOverride): StationProfile {
-  const rules = { ...p.rules } as Record<string, object>;
-  for (const [name, partial] of Object.entries(o.rules ?? {})) {
-    if (partial) rules[name] = { ...rules[name], ...partial };
-  }
-  const parameters = { ...p.parameters };
-  for (const [param, partial] of Object.entries(o.parameters ?? {})) parameters[param] = { ...parameters[param], ...partial };
-  return {
-    ...p,
-    waterClass: o.water_class ?? p.waterClass,
-    targetClass: o.target_class ?? p.targetClass,
-    airGrade: o.air_grade ?? p.airGrade,
-    limits: { ...p.limits, ...o.limits },
-    rules: rules as unknown as RulesConfig,
-    parameters,
-    reminderMin: o.reminder_min !== undefined ? o.reminder_min : p.reminderMin,
-  };
-}
-
-const profileCache = new WeakMap<ThresholdSet, Map<string, StationProfile>>();
-
-/** defaults <- every section whose river and km range contain the station (file order) <- the station. */
-export function stationProfile(set: ThresholdSet, station: Station): StationProfile {
-  let cache = profileCache.get(set);
-  if (!cache) profileCache.set(set, (cache = new Map()));
-  const hit = cache.get(station.id);
-  if (hit) return hit;
-  const d = set.config.defaults;
-  let p: StationProfile = {
-    version: set.version,
-    waterClass: d.water_class,
-    targetClass: station.target_class,
-    airGrade: d.air_grade,
-    waterbody: station.waterbody ?? 'river',
-    limits: { ...d.limits },
-    rules: d.rules,
-    parameters: { ...d.parameters },
-    reminderMin: d.reminder_min,
-  };
-  for (const sec of set.config.sections) {
-    const km = station.river_km;
-    if (station.river === sec.river && km !== undefined && km >= sec.from_km && km <= sec.to_km) p = mergeOverride(p, sec);
-  }
-  const own = set.config.stations[station.id];
-  if (own) p = mergeOverride(p, own);
-  cache.set(station.id, p);
-  return p;
-}
-
-/** The limit rule's timing for one parameter (per-parameter changes over the rule's settings). */
-export function limitRuleFor(profile: StationProfile, param: string): LimitRuleConfig {
-  return { ...profile.rules.limit, ...profile.parameters[param] };
-}
-
-export interface ResolvedLimit {
-  limit: Limit;
-  /** Where the number comes from, e.g. "GB3838-2002 III", "GB3095-2026-transition II 1h", "thresholds". */
-  basis: string;
-}
-
-const AIR_POLLUTANTS: ReadonlySet<string> = new Set(['SO2', 'NO2', 'CO', 'O3', 'PM10', 'PM2_5']);
-
-/**
- * The limit of `param` for a reading of `station` taken at `ts` with aggregation `period`. Water:
- * GB 3838 class limits. Air: GB 3095 limits for the averaging the period implies (1 h for real-time,
- * minute and hourly values; 24 h, O3 8 h, for daily values). An explicit limit in the thresholds wins.
- */
-export function limitFor(profile: StationProfile, station: Station, param: string, ts: number, period: Period): ResolvedLimit | undefined {
-  const explicit = profile.limits[param];
-  if (explicit !== undefined) {
-    if (typeof explicit === 'number') return { limit: { kind: 'max', value: explicit }, basis: 'thresholds' };
-    if (explicit.max !== undefined && explicit.min !== undefined) return { limit: { kind: 'range', min: explicit.min, max: explicit.max }, basis: 'thresholds' };
-    if (explicit.max !== undefined) return { limit: { kind: 'max', value: explicit.max }, basis: 'thresholds' };
-    if (explicit.min !== undefined) return { limit: { kind: 'min', value: explicit.min }, basis: 'thresholds' };
-  }
-  if (station.kind === 'water') {
-    const limit = classLimit(param, profile.waterClass, profile.waterbody);
-    return limit ? { limit, basis: `GB3838-2002 ${profile.waterClass}` } : undefined;
-  }
-  if (!AIR_POLLUTANTS.has(param)) return undefined;
-  const date = new Date(ts);
-  const averaging = period === 'day' ? (param === 'O3' ? '8h' : '24h') : '1h';
-  const value = airLimit(param as AirPollutant, averaging, profile.airGrade, date);
-  if (value === undefined) return undefined;
-  return { limit: { kind: 'max', value }, basis: `${gb3095LimitSetFor(date)} ${profile.airGrade === 1 ? 'I' : 'II'} ${averaging}` };
 }

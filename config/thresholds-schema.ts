@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { minutes, paramKey } from '../alerts/rules/config-schema.js';
+import { RULES, type AnyRule } from '../alerts/rules/index.js';
 import { PARAMETER_BY_KEY } from '../lib/parameters.js';
 import type { RegistryConfig } from './schema.js';
 
@@ -6,53 +8,12 @@ import type { RegistryConfig } from './schema.js';
  * Schema of config/thresholds.yaml: the unified thresholds shared by both cities. Everything not set
  * here comes from the standards in force on the reading's own date (GB 3838 class, GB 3095 grade,
  * HJ 633 AQI), so the file only holds policy: which class/grade, how patient each rule is, and
- * where a station or a reach of river deviates.
+ * where a station or a reach of river deviates. The entries under `rules:` are the rules' own
+ * (alerts/rules/: each rule's schema and defaults), so a new rule needs nothing here.
  */
 
-const paramKey = z.string().refine((k) => PARAMETER_BY_KEY.has(k), { message: 'a canonical parameter key (README, Wire contract)' });
-const count = z.number().int().min(1).max(1000);
-const minutes = z.number().positive().max(60 * 24 * 31);
-const fraction = z.number().min(0).max(0.9);
-
-/** Rule timing shared by every stateful rule: how many/how long before firing, how many before clearing. */
-const timing = {
-  enabled: z.boolean(),
-  /** N: consecutive readings beyond the threshold before firing (1 = instant). */
-  consecutive: count,
-  /** T: or beyond it for this many minutes, first to last breaching reading (null = only N counts). */
-  duration_min: minutes.nullable(),
-  /** M: consecutive readings past the clear level before resolving. */
-  clear_consecutive: count,
-  /** h: clears only at limit × (1 − h) (upper bounds) or limit × (1 + h) (lower bounds). */
-  hysteresis: fraction,
-};
-
-const LimitRule = z.object(timing).strict();
-const RateRule = z
-  .object({
-    ...timing,
-    /** Maximum rise per hour, in the parameter's unit, for each parameter watched. */
-    per_hour: z.record(paramKey, z.number().positive()),
-    /** Two readings further apart than this are not compared (a gap is not a rise). */
-    max_gap_min: minutes,
-  })
-  .strict();
-const WaterClassRule = z
-  .object({
-    ...timing,
-    /** GB 3838 items reported with their own class but not deciding the section's (national method: TN, fecal coliform). */
-    reference_items: z.array(paramKey),
-  })
-  .strict();
-const AqiRule = z
-  .object({
-    ...timing,
-    /** HJ 633 category level at or above which the rule breaches: 3 = 轻度污染 (AQI > 100). */
-    level: z.number().int().min(2).max(6),
-  })
-  .strict();
-const EquipmentRule = z.object({ enabled: z.boolean(), consecutive: count, clear_consecutive: count }).strict();
-const SilenceRule = z.object({ enabled: z.boolean(), after_min: minutes }).strict();
+const RULE_SCHEMAS = Object.fromEntries(RULES.map((r) => [r.name, r.config.schema])) as { [R in AnyRule as R['name']]: R['config']['schema'] };
+const LimitRule = RULE_SCHEMAS.limit;
 
 const gradedClass = z.enum(['I', 'II', 'III', 'IV', 'V']);
 const explicitLimit = z.union([
@@ -63,17 +24,26 @@ const explicitLimit = z.union([
     .refine((l) => l.max !== undefined || l.min !== undefined, { message: 'give max, min or both' }),
 ]);
 
+type RuleSchemas = typeof RULE_SCHEMAS;
+type PartialRules = { [N in keyof RuleSchemas]?: Partial<z.output<RuleSchemas[N]>> };
+type FullRules = { [N in keyof RuleSchemas]: z.output<RuleSchemas[N]> };
+
 /** In overrides each rule may be partial. */
-const partialRules = z
-  .object({
-    limit: LimitRule.partial().optional(),
-    rate: RateRule.partial().optional(),
-    water_class: WaterClassRule.partial().optional(),
-    aqi: AqiRule.partial().optional(),
-    equipment: EquipmentRule.partial().optional(),
-    silence: SilenceRule.partial().optional(),
-  })
-  .strict();
+const partialRules = z.strictObject(
+  Object.fromEntries(RULES.map((r) => [r.name, r.config.schema.partial().optional()])),
+) as unknown as z.ZodType<PartialRules>;
+
+/** In defaults each rule may be partial too; what it leaves out is the rule's own default. */
+const defaultRules = z
+  .strictObject(
+    Object.fromEntries(
+      RULES.map((r) => {
+        const full: z.ZodObject = r.config.schema;
+        return [r.name, full.partial().prefault({}).transform((given) => full.parse({ ...r.config.defaults, ...given }))];
+      }),
+    ),
+  )
+  .prefault({}) as unknown as z.ZodPrefault<z.ZodType<FullRules, PartialRules>>;
 
 /** What a section or station may change. Absent keys inherit. */
 const overrideFields = {
@@ -119,23 +89,7 @@ const Defaults = z
     water_class: gradedClass.default('III'),
     air_grade: z.union([z.literal(1), z.literal(2)]).default(2),
     limits: z.record(paramKey, explicitLimit).default({}),
-    rules: z
-      .object({
-        limit: LimitRule.partial().prefault({}).transform((r) => LimitRule.parse({ enabled: true, consecutive: 3, duration_min: 60, clear_consecutive: 2, hysteresis: 0.1, ...r })),
-        rate: RateRule.partial().prefault({}).transform((r) =>
-          RateRule.parse({ enabled: true, consecutive: 2, duration_min: null, clear_consecutive: 1, hysteresis: 0, per_hour: {}, max_gap_min: 180, ...r }),
-        ),
-        water_class: WaterClassRule.partial().prefault({}).transform((r) =>
-          WaterClassRule.parse({ enabled: true, consecutive: 2, duration_min: null, clear_consecutive: 2, hysteresis: 0, reference_items: ['TN', 'fecal_coliform'], ...r }),
-        ),
-        aqi: AqiRule.partial().prefault({}).transform((r) =>
-          AqiRule.parse({ enabled: true, level: 3, consecutive: 2, duration_min: null, clear_consecutive: 2, hysteresis: 0, ...r }),
-        ),
-        equipment: EquipmentRule.partial().prefault({}).transform((r) => EquipmentRule.parse({ enabled: true, consecutive: 3, clear_consecutive: 1, ...r })),
-        silence: SilenceRule.partial().prefault({}).transform((r) => SilenceRule.parse({ enabled: true, after_min: 30, ...r })),
-      })
-      .strict()
-      .prefault({}),
+    rules: defaultRules,
     parameters: z.record(paramKey, LimitRule.partial()).default({}),
     reminder_min: minutes.nullable().default(240),
   })
@@ -166,13 +120,13 @@ export type ThresholdDefaults = ThresholdsFile['defaults'];
 export type ThresholdOverride = z.output<typeof Override>;
 export type ThresholdSection = z.output<typeof Section>;
 export type ExplicitLimit = z.output<typeof explicitLimit>;
-export type LimitRuleConfig = z.output<typeof LimitRule>;
-export type RateRuleConfig = z.output<typeof RateRule>;
-export type WaterClassRuleConfig = z.output<typeof WaterClassRule>;
-export type AqiRuleConfig = z.output<typeof AqiRule>;
-export type EquipmentRuleConfig = z.output<typeof EquipmentRule>;
-export type SilenceRuleConfig = z.output<typeof SilenceRule>;
-export type RulesConfig = ThresholdDefaults['rules'];
+export type RulesConfig = FullRules;
+export type LimitRuleConfig = RulesConfig['limit'];
+export type RateRuleConfig = RulesConfig['rate'];
+export type WaterClassRuleConfig = RulesConfig['water_class'];
+export type AqiRuleConfig = RulesConfig['aqi'];
+export type EquipmentRuleConfig = RulesConfig['equipment'];
+export type SilenceRuleConfig = RulesConfig['silence'];
 
 /**
  * The schema with the registry's cross-references checked too (station ids, rivers, the medium of

@@ -5,8 +5,9 @@
  *
  * Levels are "class III-ish": every graded item sits below its GB 3838 class III limit with room for
  * noise, so a plain simulation raises no pollution alert of its own and a scenario's plume stands
- * out. TN is kept under 1.0 mg/L for that reason, although the real Tuojiang often carries more:
- * GB 3838 grades TN for lakes and reservoirs, but the thresholds apply its limit to river sections too.
+ * out. TN is kept under 1.0 mg/L, although the real Tuojiang often carries more, so that a
+ * thresholds set with an explicit TN limit at a river section (GB 3838 limits TN for lakes and
+ * reservoirs only) is quiet too.
  */
 import type { Station } from '../lib/station-registry.js';
 import { HOUR_MS, cstDayOfYear, cstHourOfDay } from './clock.js';

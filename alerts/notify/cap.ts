@@ -11,6 +11,7 @@
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import type { Station, StationRegistry } from '../../lib/station-registry.js';
 import type { RecipientsFile } from '../../config/recipients-schema.js';
+import { ruleNamed } from '../rules/index.js';
 import type { NoticeEvent } from './items.js';
 import type { Routing } from './routing.js';
 import type { Severity } from './severity.js';
@@ -63,15 +64,6 @@ function capSeverity(s: Severity, e: NoticeEvent): 'Extreme' | 'Severe' | 'Moder
   return s === 'warning' ? 'Moderate' : 'Minor';
 }
 
-const EVENT_NAME: Record<NoticeEvent['rule'], { zh: string; en: string }> = {
-  limit: { zh: '超标', en: 'limit exceeded' },
-  rate: { zh: '快速上升', en: 'rapid rise' },
-  water_class: { zh: '水质类别劣于目标', en: 'water class worse than target' },
-  aqi: { zh: '空气质量指数超标', en: 'AQI category exceeded' },
-  equipment: { zh: '监测设备故障', en: 'monitoring equipment fault' },
-  silence: { zh: '监测数据中断', en: 'monitoring data missing' },
-};
-
 function paramLabel(p: string, l: 'zh' | 'en'): string {
   const info = PARAMETER_BY_KEY.get(p);
   return info ? (l === 'zh' ? info.nameZh : info.nameEn) : p;
@@ -113,8 +105,9 @@ function info(input: CapInput, l: 'zh' | 'en', msgType: 'Alert' | 'Update' | 'Ca
   const { event: e, station, registry, routing, config } = input;
   const i = '    ';
   const resolved = e.kind === 'resolved';
-  const param = e.rule === 'limit' || e.rule === 'rate' ? paramLabel(e.parameter, l) : '';
-  const eventName = l === 'zh' ? `${station.kind === 'water' ? '水质' : '空气质量'}${param ? ` ${param}` : ''} ${EVENT_NAME[e.rule].zh}` : `${station.kind === 'water' ? 'Water quality' : 'Air quality'}${param ? `: ${param}` : ''} ${EVENT_NAME[e.rule].en}`;
+  const rule = ruleNamed(e.rule);
+  const param = rule.cap.namesParameter ? paramLabel(e.parameter, l) : '';
+  const eventName = l === 'zh' ? `${station.kind === 'water' ? '水质' : '空气质量'}${param ? ` ${param}` : ''} ${rule.cap.event.zh}` : `${station.kind === 'water' ? 'Water quality' : 'Air quality'}${param ? `: ${param}` : ''} ${rule.cap.event.en}`;
   const stateWord = resolved ? (l === 'zh' ? '已解除' : 'resolved') : e.kind === 'reminder' ? (l === 'zh' ? '持续' : 'continuing') : l === 'zh' ? '告警' : 'alert';
   const headline = l === 'zh' ? `${station.name.zh} ${eventName}（${stateWord}）` : `${station.name.en}: ${eventName} (${stateWord})`;
   const unit = e.detail.unit ?? '';
@@ -138,7 +131,7 @@ function info(input: CapInput, l: 'zh' | 'en', msgType: 'Alert' | 'Update' | 'Ca
 
   const out = [`  <info>`];
   out.push(el('language', l === 'zh' ? 'zh-CN' : 'en-US', i));
-  out.push(el('category', 'Env', i));
+  out.push(el('category', rule.cap.category, i));
   out.push(el('event', eventName, i));
   out.push(el('responseType', resolved ? 'AllClear' : routing.downstream.some((a) => a.intake) ? 'Prepare' : 'Monitor', i));
   out.push(el('urgency', resolved ? 'Past' : 'Immediate', i));

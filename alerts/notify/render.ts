@@ -12,7 +12,11 @@ import { CLASS_ORDER, paramClass, WATER_CLASS_LABEL, WATER_CLASS_LABEL_EN, type 
 import type { StationRegistry } from '../../lib/station-registry.js';
 import type { NoticeItem, Recipient } from './items.js';
 import type { Arrival, RouteRole } from './routing.js';
-import { exceedanceRatio, SEVERITY_ORDER, type Severity } from './severity.js';
+import { ruleNamed } from '../rules/index.js';
+import { localLimitPhrase } from '../rules/limit.js';
+import { risePhrase } from '../rules/rate.js';
+import { mainPollutants } from '../rules/water-class.js';
+import { exceedanceMultiple, exceedanceRatio, SEVERITY_ORDER, type Severity } from './severity.js';
 import { formatRange, roundRange } from './travel-time.js';
 
 type L = 'zh' | 'en';
@@ -136,15 +140,21 @@ function what(ctx: RenderContext, item: NoticeItem, l: L): string {
   switch (e.rule) {
     case 'limit': {
       const ratio = exceedanceRatio(e);
+      const multiple = exceedanceMultiple(e.value, e.limit, d.limitKind);
       const limit = d.limitText ?? `≤ ${num(e.limit)}`;
-      const times = ratio !== null && ratio > 1 && e.kind !== 'resolved' ? (d.limitKind === 'min' ? (l === 'zh' ? `，低于下限（限值的 1/${num(Number(ratio.toFixed(1)))}）` : `, below the lower limit (1/${num(Number(ratio.toFixed(1)))} of it)`) : (l === 'zh' ? `，为限值的 ${num(Number(ratio.toFixed(2)))} 倍` : `, ${num(Number(ratio.toFixed(2)))} × the limit`)) : '';
-      return l === 'zh' ? `${pn} ${num(e.value)} ${unit}，限值 ${limit} ${unit}（${d.basis ?? ''}）${times}` : `${pn} ${num(e.value)} ${unit}, limit ${limit} ${unit} (${d.basis ?? ''})${times}`;
+      const over = e.kind === 'resolved' ? ''
+        : d.limitKind === 'min' ? (ratio !== null && ratio > 1 ? (l === 'zh' ? `，低于下限（限值的 1/${num(Number(ratio.toFixed(1)))}）` : `, below the lower limit (1/${num(Number(ratio.toFixed(1)))} of it)`) : '')
+          : multiple !== null && multiple > 0 ? (l === 'zh' ? `，超标 ${num(Number(multiple.toFixed(2)))} 倍` : `, ${num(Number(multiple.toFixed(2)))} times above the limit`) : '';
+      const local = localLimitPhrase(d, unit, l);
+      const against = local ?? (l === 'zh' ? `限值 ${limit} ${unit}（${d.basis ?? ''}）` : `limit ${limit} ${unit} (${d.basis ?? ''})`);
+      return l === 'zh' ? `${pn} ${num(e.value)} ${unit}，${against}${over}` : `${pn} ${num(e.value)} ${unit}, ${against}${over}`;
     }
     case 'rate':
-      return l === 'zh' ? `${pn} 上升速率 ${num(e.value)} ${unit}，限值 ${num(e.limit)} ${unit}` : `${pn} rising at ${num(e.value)} ${unit}, limit ${num(e.limit)} ${unit}`;
+      return l === 'zh' ? `${risePhrase(e, unit, l)}，限值 ${num(e.limit)} ${unit}` : `${risePhrase(e, unit, l)}, limit ${num(e.limit)} ${unit}`;
     case 'water_class': {
       const cls = d.cls as WaterClass | undefined;
-      const lim = d.limiting?.length ? (l === 'zh' ? `，定类因子 ${d.limiting.map((p) => paramName(p, l)).join('、')}` : `, limiting ${d.limiting.map((p) => paramName(p, l)).join(', ')}`) : '';
+      const main = mainPollutants(d);
+      const lim = main.length ? (l === 'zh' ? `，主要污染指标 ${main.map((p) => paramName(p, l)).join('、')}` : `, main pollutants ${main.map((p) => paramName(p, l)).join(', ')}`) : '';
       return l === 'zh' ? `水质 ${cls ?? '–'} 类（${cls ? WATER_CLASS_LABEL[cls] : ''}），目标 ${d.target ?? '–'} 类${lim}` : `water class ${cls ?? '–'} (${cls ? WATER_CLASS_LABEL_EN[cls] : ''}), target ${d.target ?? '–'}${lim}`;
     }
     case 'aqi': {
@@ -160,6 +170,8 @@ function what(ctx: RenderContext, item: NoticeItem, l: L): string {
       if (d.lastSeenAt === null) return l === 'zh' ? `自系统启动以来无数据（${num(e.value)} 分钟，限 ${num(e.limit)} 分钟）` : `no reading since start-up (${num(e.value)} min, limit ${num(e.limit)} min)`;
       return l === 'zh' ? `已 ${num(e.value)} 分钟无数据（限 ${num(e.limit)} 分钟）` : `no reading for ${num(e.value)} min (limit ${num(e.limit)} min)`;
   }
+  // A rule added to the table without its own line here still says something: its one-liner.
+  return ruleNamed(e.rule).wording(e)[l];
 }
 
 /** Water class of the parameter's own value, or the AQI category: how bad, in the bureaus' terms. */
@@ -211,10 +223,19 @@ function changed(item: NoticeItem, l: L): string {
   const p = item.previous;
   if (!p || p.kind === 'resolved') return (l === 'zh' ? '新告警' : 'new alert') + catchUp;
   if (p.value === null || e.value === null) return (l === 'zh' ? `上次通知 ${cstTime(p.at)}` : `last notice ${cstTime(p.at)}`) + catchUp;
+  // The water_class rule's value is the class as a number (I = 1 … 劣V = 6): say the class.
+  if (e.rule === 'water_class') return classChange(p.at, p.value, e.value, l) + catchUp;
   const delta = e.value - p.value;
   const pct = p.value !== 0 ? ` (${delta >= 0 ? '+' : ''}${Math.round((delta / Math.abs(p.value)) * 100)}%)` : '';
   const dir = Math.abs(delta) < 1e-9 ? (l === 'zh' ? '持平' : 'unchanged') : delta > 0 ? (l === 'zh' ? `上升 ${num(delta)} ${unit}${pct}` : `up ${num(delta)} ${unit}${pct}`) : (l === 'zh' ? `下降 ${num(-delta)} ${unit}${pct}` : `down ${num(-delta)} ${unit}${pct}`);
   return (l === 'zh' ? `较上次通知（${cstTime(p.at)}，${num(p.value)} ${unit}）${dir}` : `since the last notice (${cstTime(p.at)}, ${num(p.value)} ${unit}): ${dir}`) + catchUp;
+}
+
+function classChange(at: number, before: number, now: number, l: L): string {
+  const name = (v: number): string => CLASS_ORDER[Math.round(v) - 1] ?? '–';
+  const since = l === 'zh' ? `较上次通知（${cstTime(at)}）：` : `since the last notice (${cstTime(at)}): `;
+  if (Math.round(before) === Math.round(now)) return since + (l === 'zh' ? `持平，仍为 ${name(now)} 类` : `unchanged at class ${name(now)}`);
+  return since + (l === 'zh' ? `由 ${name(before)} 类变为 ${name(now)} 类` : `from class ${name(before)} to class ${name(now)}`);
 }
 
 function arrivalRange(a: Arrival, at: number, l: L): string {

@@ -12,7 +12,7 @@
  */
 import type { RiversFile } from '../../config/rivers-schema.js';
 import type { Station, StationRegistry } from '../../lib/station-registry.js';
-import type { RuleName } from '../observe.js';
+import { ruleNamed, type RuleName } from '../rules/index.js';
 import { travelTime, type TravelRange } from './travel-time.js';
 
 export type RouteRole = 'own' | 'downstream' | 'boundary' | 'shared';
@@ -42,11 +42,9 @@ export interface Routing {
   downstream: Arrival[];
 }
 
-const RIVER_RULES: ReadonlySet<RuleName> = new Set(['limit', 'rate', 'water_class']);
-
-/** Whether alerts of this rule at this station travel down the river. */
+/** Whether alerts of this rule at this station travel down the river (the rule says whether it is about the water). */
 export function travelsDownstream(station: Station, rule: RuleName): boolean {
-  return station.kind === 'water' && station.river !== undefined && station.river_km !== undefined && RIVER_RULES.has(rule);
+  return station.kind === 'water' && station.river !== undefined && station.river_km !== undefined && ruleNamed(rule).travelsDownstream;
 }
 
 export function routeEvent(station: Station, rule: RuleName, registry: StationRegistry, rivers: RiversFile, bureaus: ReadonlySet<string>): Routing {
@@ -74,7 +72,7 @@ export function routeEvent(station: Station, rule: RuleName, registry: StationRe
       if (across) add(across.city, 'boundary');
       add(station.city, 'boundary');
     }
-    if (RIVER_RULES.has(rule)) {
+    if (ruleNamed(rule).travelsDownstream) {
       const seenCity = new Set<string>([station.city]);
       for (const s of sections) {
         const skm = s.river_km ?? 0;

@@ -85,6 +85,18 @@ export function gb3838VersionFor(date: Date): Gb3838Version {
   return 'GB3838-2002';
 }
 
+/**
+ * Items Table 1 limits for lakes and reservoirs only: total nitrogen (the standard's note to TN).
+ * At a river section TN is a reference item: its own class is reported, but it is no limit to
+ * alert on unless the thresholds set one explicitly.
+ */
+export const LAKE_ONLY_ITEMS: ReadonlySet<string> = new Set(['TN']);
+
+/** Whether Table 1's limit for `param` applies to this kind of waterbody. */
+export function limitAppliesTo(param: string, waterbody: Waterbody): boolean {
+  return waterbody === 'lake' || !LAKE_ONLY_ITEMS.has(param);
+}
+
 export function classLimit(param: string, cls: GradedClass, waterbody: Waterbody): Limit | undefined {
   const item = GB3838_TABLE1[param];
   if (!item) return undefined;

@@ -90,7 +90,11 @@ describe('station profiles: defaults <- sections <- station', () => {
   it('a station override beats the section and keeps the rest', () => {
     const p = stationProfile(shipped, st('shiqiao')); // km 68, in the section, own NH3N limit
     expect(p.rules.limit.consecutive).toBe(2);
-    expect(limitFor(p, st('shiqiao'), 'NH3N', at('2026-05-01T00:00:00+08:00'), 'rt')).toEqual({ limit: { kind: 'max', value: 0.8 }, basis: 'thresholds' });
+    expect(limitFor(p, st('shiqiao'), 'NH3N', at('2026-05-01T00:00:00+08:00'), 'rt')).toEqual({
+      limit: { kind: 'max', value: 0.8 }, basis: 'thresholds',
+      // the national limit it stands in for: GB 3838 at the section's target class
+      national: { limit: { kind: 'max', value: 1 }, basis: 'GB3838-2002 III', cls: 'III' },
+    });
     expect(limitFor(p, st('shiqiao'), 'TP', at('2026-05-01T00:00:00+08:00'), 'rt')?.limit).toEqual({ kind: 'max', value: 0.2 });
     expect(stationProfile(shipped, st('gongchengpu')).rules.silence).toEqual({ enabled: true, after_min: 90 });
   });
@@ -130,5 +134,21 @@ describe('limits from the standards by the reading date', () => {
     expect(limitFor(pa, air, 'PM2_5', before, 'day')).toEqual({ limit: { kind: 'max', value: 75 }, basis: 'GB3095-2012 II 24h' });
     expect(limitFor(pa, air, 'PM2_5', from, 'day')).toEqual({ limit: { kind: 'max', value: 60 }, basis: 'GB3095-2026-transition II 24h' });
     expect(limitFor(pa, air, 'PM2_5', final, 'day')?.limit).toEqual({ kind: 'max', value: 50 });
+  });
+});
+
+describe('limits GB 3838 sets for lakes only', () => {
+  it('TN at a river section resolves to a reference limit (never alerted on); at a lake to a limit', () => {
+    const t = at('2026-05-01T00:00:00+08:00');
+    const river = st('hongyuan');
+    expect(limitFor(stationProfile(shipped, river), river, 'TN', t, 'hour')).toEqual({ limit: { kind: 'max', value: 1 }, basis: 'GB3838-2002 III', reference: true });
+    const lake = { ...river, id: 'lake-for-tn', waterbody: 'lake' as const };
+    expect(limitFor(stationProfile(shipped, lake), lake, 'TN', t, 'hour')).toEqual({ limit: { kind: 'max', value: 1 }, basis: 'GB3838-2002 III' });
+  });
+
+  it('an explicit TN limit at a river has no national limit to compare with', () => {
+    const f = writeTemp('version: 2\nstations:\n  hongyuan:\n    limits: { TN: 1.5 }\n');
+    const set = loadThresholdsFile(f, registryConfig);
+    expect(limitFor(stationProfile(set, st('hongyuan')), st('hongyuan'), 'TN', at('2026-05-01T00:00:00+08:00'), 'hour')).toEqual({ limit: { kind: 'max', value: 1.5 }, basis: 'thresholds' });
   });
 });

@@ -40,8 +40,8 @@ describe('the notice', () => {
 
   it('body: what, where, how bad, when in CST, thresholds, arrival downstream, links; Chinese before English', () => {
     const { text, html } = renderNotice([firing], ctx());
-    const zh = text.indexOf('氨氮 2.4 mg/L，限值 ≤ 1 mg/L（GB3838-2002 III），为限值的 2.4 倍');
-    const en = text.indexOf('Ammonia nitrogen 2.4 mg/L, limit ≤ 1 mg/L (GB3838-2002 III), 2.4 × the limit');
+    const zh = text.indexOf('氨氮 2.4 mg/L，限值 ≤ 1 mg/L（GB3838-2002 III），超标 1.4 倍');
+    const en = text.indexOf('Ammonia nitrogen 2.4 mg/L, limit ≤ 1 mg/L (GB3838-2002 III), 1.4 times above the limit');
     expect(zh).toBeGreaterThan(0);
     expect(en).toBeGreaterThan(zh);
     expect(text).toContain('该项单因子水质类别：劣V 类（重度污染）');
