@@ -125,6 +125,11 @@ const Family = z
  */
 const Incidents = z
   .object({
+    /**
+     * true (default): pollution transitions are evidence of incidents and the bureaus receive the
+     * incidents' reports. false: one notice per rule transition (the model before issue 10).
+     */
+    enabled: z.boolean().default(true),
     families: z.record(z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _'), Family).default({
       nitrogen: { name: { zh: '氨氮/氮', en: 'ammonia / nitrogen' }, parameters: ['NH3N', 'TN'] },
       oxygen_demand: { name: { zh: '耗氧有机物', en: 'oxygen demand' }, parameters: ['CODMn', 'COD', 'BOD5', 'DO'] },

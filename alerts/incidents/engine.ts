@@ -19,7 +19,8 @@ import type { IncidentsConfig } from '../../config/recipients-schema.js';
 import type { RiversFile } from '../../config/rivers-schema.js';
 import type { Station, StationRegistry } from '../../lib/station-registry.js';
 import { front, joinSlack, predictWindow, velocityRange, windowsAhead } from './track.js';
-import type { Evidence, Incident, Report, ReportKind, ReportReason, ScopeState, SectionTrack, Window } from './types.js';
+import { receptorsOf } from '../../lib/receptors.js';
+import type { Evidence, Incident, ReceptorStatus, Report, ReportKind, ReportReason, ScopeState, SectionTrack, Window } from './types.js';
 
 export interface EngineContext {
   registry: StationRegistry;
@@ -169,8 +170,34 @@ function report(inc: Incident, kind: ReportKind, at: number, reasons: ReportReas
   snapshot.seen = [];
   return {
     id: `${inc.id}.r${inc.seq}`, incidentId: inc.id, seq: inc.seq, kind, at, reasons, incident: snapshot, windows,
+    receptors: receptorStatus(inc, ctx),
     ...(enqueuedAt !== undefined ? { enqueuedAt } : {}),
   };
+}
+
+/** The receptors of the incident's river from its origin down, with where the front stands to each. */
+export function receptorStatus(inc: Incident, ctx: EngineContext): ReceptorStatus[] {
+  if (!inc.river) return [];
+  const origin = inc.sections.find((s) => s.station === inc.origin);
+  const f = front(inc);
+  const out: ReceptorStatus[] = [];
+  // A river without configured receptors: its sections flagged as drinking-water intakes stand in.
+  const configured = receptorsOf(ctx.rivers, inc.river);
+  const receptors = configured.length > 0 ? configured : ctx.registry.riverSections(inc.river).filter((s) => s.drinking_water_intake).map((s) => ({
+    id: s.id, name: s.name, kind: 'drinking_water_intake' as const, river_km: s.river_km ?? 0, city: s.city,
+    contact: { name: ctx.registry.cities[s.city]?.zh ?? s.city }, station: s.id,
+  }));
+  for (const r of receptors) {
+    if (origin?.riverKm == null || r.river_km < origin.riverKm) continue;
+    const sec = r.station ? inc.sections.find((s) => s.station === r.station) : undefined;
+    const reached = (sec?.observedAt ?? null) !== null || (f?.riverKm != null && f.riverKm >= r.river_km);
+    const w = !reached && inc.status === 'open' ? predictWindow(inc, r.river_km, ctx.rivers, { velocityMargin: ctx.policy.velocity_margin }) : undefined;
+    out.push({
+      id: r.id, name: r.name, kind: r.kind, riverKm: r.river_km, city: r.city, contact: r.contact, station: r.station ?? null,
+      reached, reachedAt: sec?.observedAt ?? null, affected: sec ? sec.firing.length > 0 : false, window: w ?? null,
+    });
+  }
+  return out;
 }
 
 /** Applies one piece of evidence. `station` is the evidence's station from the registry. */

@@ -16,6 +16,7 @@ import { routeEvent } from '../notify/routing.js';
 import { applyEvidence, familyOf, nextDue, POLLUTION_RULES, scopeOf, tick, type EngineContext } from './engine.js';
 import { reportSeverity } from './severity.js';
 import type { IncidentStore } from './store.js';
+import { front } from './track.js';
 import type { Evidence, Incident, Report } from './types.js';
 
 export interface IncidentJobData {
@@ -157,12 +158,28 @@ export async function placeUnplaced(ctx: IncidentContext): Promise<void> {
   }
 }
 
+/** Reports that only say "still going" (scheduled, a new peak, a section back). */
+function routine(report: Report): boolean {
+  return report.kind === 'followup' && report.reasons.every((r) => r.type === 'periodic' || r.type === 'peak' || r.type === 'back');
+}
+
+/**
+ * Whether a bureau still has a stake in an open incident: one of its sections is over the limit,
+ * or lies ahead of the front. A city the plume has left, whose sections are all back within
+ * limits, is not woken by routine follow-ups (it still gets every event and the final report).
+ */
+export function hasStake(inc: Incident, bureau: string): boolean {
+  const f = front(inc);
+  return inc.sections.some((s) => s.city === bureau && (s.firing.length > 0 || (s.observedAt === null && (f?.riverKm == null || s.riverKm === null || s.riverKm > f.riverKm))));
+}
+
 async function placeReport(ctx: IncidentContext, report: Report): Promise<void> {
   const inc = report.incident;
-  const bureaus = bureausOf(ctx, inc);
-  const severity = reportSeverity(inc, ctx.registry, ctx.config.recipients.severity);
+  const all = bureausOf(ctx, inc);
+  const bureaus = routine(report) ? all.filter((b) => hasStake(inc, b)) : all;
+  const severity = reportSeverity(inc, ctx.registry, ctx.config.recipients.severity, report.receptors);
   const now = ctx.now();
-  const created = await ctx.store.recordIncident(inc, bureaus, severity, now, report);
+  const created = await ctx.store.recordIncident(inc, all, severity, now, report);
   const links = ctx.config.recipients.links;
   const windowMs = links.grafana_window_h * 3_600_000;
   const origin = ctx.registry.get(inc.origin);

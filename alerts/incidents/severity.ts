@@ -13,12 +13,13 @@ export function exceedanceMultiple(value: number, limit: number, kind: 'max' | '
   return (value - limit) / limit;
 }
 
-export function intakeInPath(inc: Incident): boolean {
-  return inc.sections.some((s) => s.intake);
+/** A drinking-water intake at or below the origin: a section flagged as one, or a receptor of the river. */
+export function intakeInPath(inc: Incident, receptors: readonly { kind: string }[] = []): boolean {
+  return inc.sections.some((s) => s.intake) || receptors.some((r) => r.kind === 'drinking_water_intake');
 }
 
-export function reportSeverity(inc: Incident, _registry: StationRegistry, p: SeverityPolicy): Severity {
-  if (inc.kind === 'river' && p.drinking_water_intake && intakeInPath(inc)) return 'severe';
+export function reportSeverity(inc: Incident, _registry: StationRegistry, p: SeverityPolicy, receptors: readonly { kind: string }[] = []): Severity {
+  if (inc.kind === 'river' && p.drinking_water_intake && intakeInPath(inc, receptors)) return 'severe';
   let sev: Severity = 'warning';
   for (const s of inc.sections) {
     for (const [param, t] of Object.entries(s.params)) {

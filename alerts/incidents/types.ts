@@ -112,6 +112,26 @@ export type ReportReason =
   | { type: 'dissipated'; station: string }
   | { type: 'closed' };
 
+/** A drinking-water intake (or other sensitive receptor) in the plume's path, as a report saw it. */
+export interface ReceptorStatus {
+  id: string;
+  name: { zh: string; en: string };
+  kind: string;
+  riverKm: number;
+  /** The owner city, and whom to call. */
+  city: string;
+  contact: { name: string; phone?: string; email?: string };
+  station: string | null;
+  /** The front has reached (or passed) it. */
+  reached: boolean;
+  /** When the plume was first seen at its section, if it has one. */
+  reachedAt: number | null;
+  /** Still over the limit at its section. */
+  affected: boolean;
+  /** The window given for it, while ahead of the front. */
+  window: Window | null;
+}
+
 /** A report as issued: the incident as it stood then, so every attempt renders the same e-mail. */
 export interface Report {
   id: string;
@@ -124,6 +144,8 @@ export interface Report {
   incident: Incident;
   /** Windows ahead of the front at this report, by station. */
   windows: Record<string, Window>;
+  /** Intakes and other receptors from the origin down, upstream first. */
+  receptors: ReceptorStatus[];
   /** Wall time the triggering reading was handed to the checks (latency figures). */
   enqueuedAt?: number;
 }

@@ -8,7 +8,7 @@ import type { StationRegistry } from '../../lib/station-registry.js';
 import { front } from './track.js';
 import { incidentPeak } from './engine.js';
 import { exceedanceMultiple } from './severity.js';
-import type { Incident, Report, ReportKind, SectionTrack, Window } from './types.js';
+import type { Incident, ReceptorStatus, Report, ReportKind, Window } from './types.js';
 
 export type L = 'zh' | 'en';
 
@@ -84,15 +84,9 @@ export function peakLine(inc: Incident, reg: StationRegistry, l: L): string {
     : `peak ${num(p.value)} ${unit} (${shortName(reg, p.station, l)}, ${cstShort(p.at)} CST)${over ? `, ${over}` : ''}`;
 }
 
-/** The next drinking-water intake the front has not reached, with its window if one was given. */
-export function nextIntake(inc: Incident, windows: Record<string, Window>): { section: SectionTrack; window: Window | undefined } | undefined {
-  const f = front(inc);
-  for (const s of inc.sections) {
-    if (!s.intake || s.observedAt !== null) continue;
-    if (f && f.riverKm !== null && s.riverKm !== null && s.riverKm <= f.riverKm) continue;
-    return { section: s, window: windows[s.station] };
-  }
-  return undefined;
+/** The next drinking-water intake ahead of the front, with its window if one was given. */
+export function nextIntake(r: Report): ReceptorStatus | undefined {
+  return r.receptors.find((x) => x.kind === 'drinking_water_intake' && !x.reached);
 }
 
 export function windowText(w: Window, l: L): string {
@@ -107,27 +101,31 @@ export function hoursFrom(at: number, w: Window, l: L): string {
   return l === 'zh' ? `约 ${h(w.from)}–${h(w.to)} 小时后` : `in about ${h(w.from)}–${h(w.to)} h`;
 }
 
-/** The line every river report leads with: the time to the next intake. */
+function contactText(x: ReceptorStatus, reg: StationRegistry, l: L): string {
+  const owner = reg.cities[x.city]?.[l] ?? x.city;
+  const c = [x.contact.name, x.contact.phone].filter(Boolean).join(' ');
+  return l === 'zh' ? `（${owner}；联系 ${c}）` : ` (${owner}; contact ${c})`;
+}
+
+/** The line every river report leads with: the time to the next intake, and the intakes already hit. */
 export function intakeLine(r: Report, reg: StationRegistry, l: L): string {
   const inc = r.incident;
   if (inc.kind !== 'river') return '';
-  const reachedIntakes = inc.sections.filter((s) => s.intake && s.observedAt !== null);
-  const next = inc.status === 'open' ? nextIntake(inc, r.windows) : undefined;
   const parts: string[] = [];
-  for (const s of reachedIntakes) {
-    const back = s.backAt !== null && s.firing.length === 0;
-    parts.push(l === 'zh'
-      ? `${stationName(reg, s.station, l)}已受影响（${cstShort(s.observedAt as number)} 起${back ? `，${cstShort(s.backAt as number)} 已恢复` : '，仍超标'}）`
-      : `${stationName(reg, s.station, l)} affected (since ${cstShort(s.observedAt as number)}${back ? `, back within limits ${cstShort(s.backAt as number)}` : ', still over the limit'})`);
-  }
+  const next = inc.status === 'open' ? nextIntake(r) : undefined;
   if (next) {
-    const name = stationName(reg, next.section.station, l);
     parts.push(next.window
-      ? (l === 'zh' ? `下一取水口 ${name}：预计 ${windowText(next.window, l)} 到达（${hoursFrom(r.at, next.window, l)}）` : `Next intake ${name}: expected ${windowText(next.window, l)} (${hoursFrom(r.at, next.window, l)})`)
-      : (l === 'zh' ? `下一取水口 ${name}：暂无到达时间估计` : `Next intake ${name}: no arrival estimate yet`));
-  } else if (inc.status === 'open' && reachedIntakes.length === 0) {
-    parts.push(l === 'zh' ? '下游无饮用水取水口' : 'No drinking-water intake downstream');
+      ? (l === 'zh' ? `下一取水口 ${next.name.zh}：预计 ${windowText(next.window, l)} 到达（${hoursFrom(r.at, next.window, l)}）${contactText(next, reg, l)}` : `Next intake ${next.name.en}: expected ${windowText(next.window, l)} (${hoursFrom(r.at, next.window, l)})${contactText(next, reg, l)}`)
+      : (l === 'zh' ? `下一取水口 ${next.name.zh}：暂无到达时间估计${contactText(next, reg, l)}` : `Next intake ${next.name.en}: no arrival estimate yet${contactText(next, reg, l)}`));
   }
+  for (const x of r.receptors) {
+    if (x.kind !== 'drinking_water_intake' || !x.reached) continue;
+    const since = x.reachedAt !== null ? (l === 'zh' ? `${cstShort(x.reachedAt)} 起` : `since ${cstShort(x.reachedAt)}`) : '';
+    parts.push(l === 'zh'
+      ? `${x.name.zh}${x.affected ? `正受影响（${since}，仍超标）` : `已受影响（${since}，现已恢复至限值以内）`}`
+      : `${x.name.en} ${x.affected ? `affected (${since}, still over the limit)` : `was affected (${since}; back within limits now)`}`);
+  }
+  if (parts.length === 0) parts.push(l === 'zh' ? '下游无饮用水取水口' : 'No drinking-water intake downstream');
   return parts.join(l === 'zh' ? '；' : '; ');
 }
 
@@ -156,8 +154,12 @@ export function subject(r: Report, reg: StationRegistry, l: L): string {
   if (r.kind === 'final') {
     parts.push(l === 'zh' ? '各断面均已恢复' : 'all sections back within limits');
   } else if (inc.kind === 'river') {
-    const n = nextIntake(inc, r.windows);
-    if (n?.window) parts.push(l === 'zh' ? `${shortName(reg, n.section.station, l)}取水口预计 ${windowText(n.window, l)}` : `${shortName(reg, n.section.station, l)} intake expected ${windowText(n.window, l)}`);
+    const n = nextIntake(r);
+    if (n?.window) parts.push(l === 'zh' ? `${n.name.zh}预计 ${windowText(n.window, l)}` : `${n.name.en} expected ${windowText(n.window, l)}`);
+    else {
+      const hit = r.receptors.find((x) => x.kind === 'drinking_water_intake' && x.affected);
+      if (hit) parts.push(l === 'zh' ? `${hit.name.zh}受影响` : `${hit.name.en} affected`);
+    }
   }
   return parts.join(' ');
 }

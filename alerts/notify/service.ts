@@ -144,7 +144,7 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   if (roles.has('route')) {
     const w = new Worker<AlertEvent>(QUEUE_NOTIFY, async (job: Job<AlertEvent>) => {
       const station = o.registry.get(job.data.station);
-      if (station && isIncidentEvidence(job.data, station)) {
+      if (station && o.config.recipients.incidents.enabled && isIncidentEvidence(job.data, station)) {
         // Pollution transitions are evidence of incidents: the reports are what the bureaus get.
         const { scope } = await takeEvidence(ctx, job.data, station);
         m.routed.inc({ kind: job.data.kind });

@@ -14,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { eventId, type AlertEvent } from '../../alerts/events.js';
 import { AlertKeys, QUEUE_CHECKS, QUEUE_NOTIFY } from '../../alerts/keys.js';
-import { QUEUE_ESCALATE, QUEUE_MAIL } from '../../alerts/notify/keys.js';
+import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from '../../alerts/notify/keys.js';
 import type { NotifyConfig } from '../../alerts/notify/config.js';
 import { startNotifyService, type NotifyService, type NotifyServiceOptions } from '../../alerts/notify/service.js';
 import { createNotifyQueue } from '../../alerts/outbox-relay.js';
@@ -49,7 +49,7 @@ export const shipped = loadConfig();
 export const shippedThresholds: ThresholdSet = loadThresholdsFile(join(shipped.dir, 'thresholds.yaml'), shipped.registry);
 
 /** Recipients of the tests: one duty and one escalation address per bureau, no quiet hours. */
-export function testRecipients(change?: (r: RecipientsFile) => void, registry: RegistryConfig = shipped.registry): RecipientsFile {
+export function testRecipients(change?: (r: RecipientsFile) => void, registry: RegistryConfig = shipped.registry, incidents = false): RecipientsFile {
   const r = RecipientsFileSchema.parse({
     version: 1,
     defaults: { group_wait_s: 0.5, ack_timeout_min: 30, quiet_hours: null },
@@ -58,17 +58,20 @@ export function testRecipients(change?: (r: RecipientsFile) => void, registry: R
       ziyang: { name: { zh: '资阳市生态环境局', en: 'Ziyang Bureau' }, duty: [{ name: '值班室 Duty', email: ADDR.ziyang }], escalation: [{ name: '处长 Head', email: ADDR.ziyangHead }] },
     },
     delivery: { retry_initial_s: 0.5, retry_max_s: 2, attempt_timeout_s: 6 },
+    // The delivery mechanics tests (grouping, quiet hours, SMTP faults, escalation, links) run on
+    // one notice per transition; the incident tests switch incidents on (incidents-*.test.ts).
+    incidents: { enabled: incidents },
   });
   change?.(r);
   return recipientsSchemaFor(registry).parse(r);
 }
 
-export function testNotifyConfig(registry: RegistryConfig = shipped.registry, change?: (r: RecipientsFile) => void): NotifyConfig {
+export function testNotifyConfig(registry: RegistryConfig = shipped.registry, change?: (r: RecipientsFile) => void, incidents = false): NotifyConfig {
   const rivers = RiversFileSchema.parse({
     version: 1,
     rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }, { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } }] } },
   });
-  return { recipients: testRecipients(change, registry), rivers: riversSchemaFor(registry).parse(rivers) };
+  return { recipients: testRecipients(change, registry, incidents), rivers: riversSchemaFor(registry).parse(rivers) };
 }
 
 /**
@@ -111,6 +114,8 @@ export interface NotifyStackOptions {
   /** Start ingest and alerts too (needs full services). */
   pipeline?: boolean;
   thresholds?: ThresholdSet;
+  /** Incident reports (true) or one notice per transition (false, the default of these helpers). */
+  incidents?: boolean;
 }
 
 export interface NotifyStack {
@@ -138,11 +143,11 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
   const prefix = `n${randomBytes(4).toString('hex')}`;
   const registryConfig = o.registry ?? shipped.registry;
   const registry = new StationRegistry(registryConfig);
-  const config = testNotifyConfig(registryConfig, o.recipients);
+  const config = testNotifyConfig(registryConfig, o.recipients, o.incidents ?? false);
   const sink = await startSmtpSink(o.sink ?? {});
   const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
   const notifyQueue = createNotifyQueue(redis, prefix);
-  const queues = [QUEUE_NOTIFY, QUEUE_MAIL, QUEUE_ESCALATE].map((q) => new Queue(q, { connection: redis, prefix }));
+  const queues = [QUEUE_NOTIFY, QUEUE_MAIL, QUEUE_ESCALATE, QUEUE_INCIDENT].map((q) => new Queue(q, { connection: redis, prefix }));
   const log = createLogger('notify-test', process.env.LOG_LEVEL ?? 'silent');
   const notifyOptions = (extra: Partial<NotifyServiceOptions> = {}): NotifyServiceOptions => ({
     redisUrl: services.redis.url, prefix, registry, config,

@@ -21,7 +21,8 @@ function configCheck(dir: string): Promise<{ code: number | null; stdout: string
   return new Promise((resolve, reject) => {
     // Only what the CLI needs to run: the service endpoints take their defaults.
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TUOJIANG_CONFIG: dir };
-    const child = spawn(TSX, [MAIN, 'config', 'check', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The files alone: the services that need no secrets (the environment check is config-check-cli's).
+    const child = spawn(TSX, [MAIN, 'config', 'check', '--json', '--service', 'ingest'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

@@ -51,7 +51,7 @@ describe('incidents on real Redis', () => {
     const speed = 3600;
     const clock = replayClock(speed);
     clock.set(t0);
-    const stack = await startNotifyStack(services, { notify: { now: clock.now, timeScale: speed }, recipients: (r) => { r.incidents.reorder_s = 0; } });
+    const stack = await startNotifyStack(services, { notify: { now: clock.now, timeScale: speed }, incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; } });
     try {
       for (const e of spillEvents(t0)) {
         clock.set(e.at);
