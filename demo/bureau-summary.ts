@@ -21,7 +21,8 @@ export interface BureauSummary {
 
 function header(m: ReceivedMail, name: string): string | undefined {
   const v = m.parsed.headers.get(name.toLowerCase());
-  return typeof v === 'string' ? v : undefined;
+  // mailparser gives References as an array of ids when there are several.
+  return typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : undefined;
 }
 
 export async function bureauSummary(mails: readonly ReceivedMail[], config: NotifyConfig, redis: Redis, registry: StationRegistry): Promise<{ bureaus: Record<string, BureauSummary>; lines: string[] }> {

@@ -60,6 +60,12 @@ export function incidentIdFor(scope: string, openedAt: number): string {
   return `inc.${scope}.${openedAt}`;
 }
 
+/** The pollutant evidence is about: its parameter, or for class and AQI the deciding one. */
+export function pollutantOf(ev: Pick<Evidence, 'parameter' | 'detail'>): string {
+  if (ev.parameter !== 'class' && ev.parameter !== 'AQI') return ev.parameter;
+  return ev.detail.cause?.[0] ?? ev.detail.limiting?.[0] ?? ev.detail.primary?.[0] ?? ev.parameter;
+}
+
 function newSection(s: Station): SectionTrack {
   return {
     station: s.id, city: s.city, riverKm: s.river_km ?? null, intake: s.drinking_water_intake, predicted: null, predictedIn: null,
@@ -79,7 +85,11 @@ function open(scope: string, station: Station, ev: Evidence, ctx: EngineContext)
     : [newSection(station)];
   return {
     id: incidentIdFor(scope, openedAt), scope, kind: river ? 'river' : 'air', family: ev.family, river, origin: station.id, openedAt,
-    status: 'open', closedAt: null, parameter: ev.parameter, sections, observedVelocity: null, misses: [], seq: 0, reportTimes: [],
+    status: 'open', closedAt: null, parameter: pollutantOf(ev), sections,
+    opening: {
+      rule: ev.rule, parameter: ev.parameter, value: ev.value, limit: ev.limit, unit: ev.detail.unit ?? '',
+      ...(ev.detail.cls ? { cls: ev.detail.cls } : {}), ...(ev.detail.target ? { target: ev.detail.target } : {}),
+    }, observedVelocity: null, misses: [], seq: 0, reportTimes: [],
     lastReportAt: null, lastReported: null, seen: [],
   };
 }
@@ -105,7 +115,9 @@ function peakOf(inc: Incident): { value: number; station: string; at: number } |
   for (const s of inc.sections) {
     const p = s.params[inc.parameter];
     if (!p) continue;
-    const ratio = p.limit ? (p.limitKind === 'min' ? p.limit / Math.max(p.peak, 1e-12) : p.peak / p.limit) : p.peak;
+    // The worst concentration (lowest for a lower bound such as DO), wherever it was: what the
+    // bureaus compare with the standard. 超标倍数 is then against that section's own limit.
+    const ratio = p.limitKind === 'min' ? -p.peak : p.peak;
     if (!best || ratio > best.ratio) best = { value: p.peak, station: s.station, at: p.peakAt, ratio };
   }
   return best ? { value: best.value, station: best.station, at: best.at } : null;

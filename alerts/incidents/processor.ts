@@ -10,7 +10,7 @@ import type { Queue } from 'bullmq';
 import type { Station } from '../../lib/station-registry.js';
 import type { AlertEvent } from '../events.js';
 import { bureauPolicy } from '../notify/config.js';
-import { ackUrl, grafanaUrl } from '../notify/links.js';
+import { ackUrl, capUrl, grafanaUrl } from '../notify/links.js';
 import { placeForList, type NotifyContext } from '../notify/router.js';
 import { routeEvent } from '../notify/routing.js';
 import { applyEvidence, familyOf, nextDue, POLLUTION_RULES, scopeOf, tick, type EngineContext } from './engine.js';
@@ -186,7 +186,7 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
   const grafana = grafanaUrl(ctx.links.grafanaUrl, links.grafana_path, {
     station: inc.origin, city: origin?.city ?? '', parameter: inc.parameter, from: inc.openedAt - windowMs, to: report.at + windowMs,
   });
-  const exp = created + links.ack_link_valid_days * 24 * 3_600_000;
+  const exp = Math.floor(created + links.ack_link_valid_days * 24 * 3_600_000);
   const { buildIncidentCap } = await import('./cap.js');
   await ctx.store.saveCap(report.id, buildIncidentCap({ report, registry: ctx.registry, severity, config: ctx.config.recipients.cap, web: grafana, rivers: ctx.config.rivers, bureaus }));
   const record = await ctx.store.alert(inc.id);
@@ -194,7 +194,7 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
     const item = {
       id: report.id, type: 'report' as const, alertId: inc.id, bureau, roles: [], severity, report,
       acks: record?.acks ?? {}, firstAt: inc.openedAt,
-      links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, inc.id, bureau, exp), cap: `${ctx.links.publicUrl.replace(/\/+$/, '')}/cap/${encodeURIComponent(report.id)}.xml` },
+      links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, inc.id, bureau, exp), cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, report.id, exp) },
     };
     const placed = await placeForList(ctx, bureau, 'duty', item as never, `r${report.seq}`);
     const policy = bureauPolicy(ctx.config.recipients, bureau);

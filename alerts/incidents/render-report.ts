@@ -12,7 +12,7 @@ import type { Severity } from '../notify/severity.js';
 import type { Report } from './types.js';
 import { front } from './track.js';
 import {
-  cstFull, duration, intakeLine, limitLine, paramName, peakLine, reasonText, REPORT_KIND, stationName, subject, trackRows, type L,
+  cstFull, duration, intakeLine, limitLine, openingText, paramName, peakLine, reasonText, REPORT_KIND, stationName, subject, trackRows, type L,
 } from './wording.js';
 
 export interface ReportItem {
@@ -88,8 +88,8 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   if (intake) lead.push(intake);
   const pk = peakLine(inc, reg, l);
   lead.push(zh
-    ? `污染物：${paramName(inc.parameter, l)}；${pk || '暂无浓度数据'}${limitLine(inc, l) ? `；${limitLine(inc, l)}` : ''}`
-    : `Pollutant: ${paramName(inc.parameter, l)}; ${pk || 'no concentration yet'}${limitLine(inc, l) ? `; ${limitLine(inc, l)}` : ''}`);
+    ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（尚无超标浓度）`}${limitLine(inc, l) ? `；${limitLine(inc, l)}` : ''}`
+    : `Pollutant: ${paramName(inc.parameter, l)}; ${pk || `${openingText(inc, reg, l)} (no concentration over the limit yet)`}${limitLine(inc, l) ? `; ${limitLine(inc, l)}` : ''}`);
   const f = front(inc);
   if (inc.kind === 'river' && f) {
     lead.push(zh

@@ -82,8 +82,10 @@ export interface Incident {
   openedAt: number;
   status: 'open' | 'closed';
   closedAt: number | null;
-  /** The parameter the incident is named for (first limit evidence, else the first evidence). */
+  /** The parameter the incident is named for (the pollutant of the first evidence). */
   parameter: string;
+  /** What opened it, as the rule saw it (the 初报 may come before any concentration over the limit). */
+  opening: { rule: string; parameter: string; value: number | null; limit: number | null; unit: string; cls?: string; target?: string };
   /** Upstream first (river km); air: the one station. */
   sections: SectionTrack[];
   /** Travel velocity from the observed arrivals, m/s (null until the front was seen at two sections). */

@@ -104,7 +104,7 @@ export function hoursFrom(at: number, w: Window, l: L): string {
 function contactText(x: ReceptorStatus, reg: StationRegistry, l: L): string {
   const owner = reg.cities[x.city]?.[l] ?? x.city;
   const c = [x.contact.name, x.contact.phone].filter(Boolean).join(' ');
-  return l === 'zh' ? `（${owner}；联系 ${c}）` : ` (${owner}; contact ${c})`;
+  return l === 'zh' ? `；${owner}，联系 ${c}` : `; ${owner}, contact ${c}`;
 }
 
 /** The line every river report leads with: the time to the next intake, and the intakes already hit. */
@@ -129,6 +129,20 @@ export function intakeLine(r: Report, reg: StationRegistry, l: L): string {
   return parts.join(l === 'zh' ? '；' : '; ');
 }
 
+/** What opened the incident, when no concentration over a limit is known yet. */
+export function openingText(inc: Incident, reg: StationRegistry, l: L): string {
+  const o = inc.opening;
+  const where = shortName(reg, inc.origin, l);
+  if (o.rule === 'rate') {
+    return l === 'zh' ? `${paramName(o.parameter, l)}快速上升 ${num(o.value)} ${o.unit}（限值 ${num(o.limit)}）` : `${paramName(o.parameter, l)} rising fast, ${num(o.value)} ${o.unit} (limit ${num(o.limit)})`;
+  }
+  if (o.rule === 'water_class' && o.cls) {
+    return l === 'zh' ? `${where} 水质 ${o.cls} 类（目标 ${o.target ?? '–'} 类）` : `${where} water class ${o.cls} (target ${o.target ?? '–'})`;
+  }
+  if (o.rule === 'aqi') return `AQI ${num(o.value)}`;
+  return l === 'zh' ? `${paramName(o.parameter, l)} ${num(o.value)} ${o.unit}` : `${paramName(o.parameter, l)} ${num(o.value)} ${o.unit}`;
+}
+
 /** The subject: report kind, river and pollutant, peak and 超标倍数, where the front is, the next intake. */
 export function subject(r: Report, reg: StationRegistry, l: L): string {
   const inc = r.incident;
@@ -137,11 +151,8 @@ export function subject(r: Report, reg: StationRegistry, l: L): string {
   const p = incidentPeak(inc);
   const unit = unitOf(inc);
   const parts: string[] = [];
-  if (l === 'zh') {
-    parts.push(`【${kind}】${inc.kind === 'river' ? riverName(reg, inc, l) : shortName(reg, inc.origin, l)}${pn}污染`);
-  } else {
-    parts.push(`[${kind}] ${inc.kind === 'river' ? `${riverName(reg, inc, l)} ` : `${shortName(reg, inc.origin, l)} `}${pn} pollution`);
-  }
+  const river = inc.kind === 'river' ? riverName(reg, inc, l) : shortName(reg, inc.origin, l);
+  parts.push(l === 'zh' ? `【${kind}】${river}${pn}污染` : `[${kind}] ${river} ${pn.toLowerCase()} pollution`);
   const f = front(inc);
   if (inc.kind === 'river' && f) {
     parts.push(f.station === inc.origin ? shortName(reg, f.station, l) : `${shortName(reg, inc.origin, l)}→${shortName(reg, f.station, l)}`);
@@ -149,7 +160,9 @@ export function subject(r: Report, reg: StationRegistry, l: L): string {
   if (p) {
     const t = inc.sections.find((s) => s.station === p.station)?.params[inc.parameter];
     const over = t ? overText(p.value, t.limit, t.limitKind, l) : '';
-    parts.push(l === 'zh' ? `峰值 ${num(p.value)} ${unit}${over ? ` ${over}` : ''}` : `peak ${num(p.value)} ${unit}${over ? `, ${over}` : ''}`);
+    parts.push(l === 'zh' ? `峰值 ${num(p.value)} ${unit}${over ? ` ${over}` : ''}` : `peak ${num(p.value)} ${unit}${over ? ` (${over})` : ''}`);
+  } else {
+    parts.push(openingText(inc, reg, l));
   }
   if (r.kind === 'final') {
     parts.push(l === 'zh' ? '各断面均已恢复' : 'all sections back within limits');
@@ -161,7 +174,7 @@ export function subject(r: Report, reg: StationRegistry, l: L): string {
       if (hit) parts.push(l === 'zh' ? `${hit.name.zh}受影响` : `${hit.name.en} affected`);
     }
   }
-  return parts.join(' ');
+  return l === 'zh' ? parts.join(' ') : `${parts[0] ?? ''}: ${parts.slice(1).join('; ')}`;
 }
 
 export function reasonText(r: Report, reg: StationRegistry, l: L): string[] {
@@ -223,9 +236,10 @@ export function trackRows(r: Report, reg: StationRegistry, l: L): TrackRow[] {
   return inc.sections.map((s) => {
     const p = s.params[inc.parameter];
     const w = r.windows[s.station] ?? s.predicted;
-    const intake = s.intake ? (l === 'zh' ? '（取水口）' : ' (intake)') : '';
+    const name = stationName(reg, s.station, l);
+    const intake = s.intake && !/取水口|intake/i.test(name) ? (l === 'zh' ? '（取水口）' : ' (intake)') : '';
     return {
-      station: `${stationName(reg, s.station, l)}${intake}`,
+      station: `${name}${intake}`,
       city: reg.cities[s.city]?.[l] ?? s.city,
       km: s.riverKm === null ? '' : String(s.riverKm),
       predicted: s.station === inc.origin ? (l === 'zh' ? '（首发断面）' : '(origin)') : w ? windowText(w, l) : '–',

@@ -125,6 +125,7 @@ export class NotifyStore {
    */
   async recordIncident(inc: { id: string; origin: string; family: string; parameter: string; openedAt: number }, bureaus: string[], severity: Severity, wallNow: number, report: { id: string; kind: string; at: number; seq: number }): Promise<number> {
     const k = this.keys;
+    wallNow = Math.floor(wallNow);
     const station = inc.origin;
     const info: AlertInfo = { alertId: inc.id, station, city: '', period: 'incident', key: `incident.${inc.family}`, rule: 'limit', parameter: inc.parameter, firstAt: inc.openedAt, bureaus, severity };
     const m = this.redis.multi()

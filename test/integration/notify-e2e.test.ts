@@ -70,7 +70,8 @@ describe('notifications end to end: MQTT -> ingest -> checks -> notify -> SMTP',
       const resolved = s.sink.to(ADDR.ziyang)[1]!;
       expect(resolved.parsed.subject).toMatch(/^【解除】宏缘 氨氮 等 2 条 \/ \[RESOLVED\] Hongyuan Ammonia nitrogen \(\+1 more\)$/);
       expect(resolved.parsed.text).toContain('本次告警共持续 3 小时');
-      expect(resolved.parsed.text).toContain('通报的最高值 1.6 mg/L');
+      // The checks track the episode's peak (1.7 at h 3, after the 1.6 that fired): the resolve says it.
+      expect(resolved.parsed.text).toContain('峰值 1.7 mg/L');
       expect(resolved.parsed.text).toContain('最差 V 类');
       expect(resolved.parsed.text).toContain('临江寺（下游 44 km）预计于 05-02 01:00 至 05-06 17:00 间恢复');
       const cancels = caps(resolved).map((x) => ({ x, sum: capSummary(x) }));
