@@ -20,6 +20,7 @@ export const ERRORS = {
   UNKNOWN_PARAMETER: { code: 'TJ_UNKNOWN_PARAMETER', hint: 'Use the canonical parameter keys (README, Wire contract) or map the factor code in the station registry.' },
   INVALID_VALUE: { code: 'TJ_INVALID_VALUE', hint: 'Values must be finite numbers.' },
   IMPOSSIBLE_VALUE: { code: 'TJ_IMPOSSIBLE_VALUE', hint: 'The value is physically impossible (negative concentration, pH outside 0-14): check the instrument.' },
+  IMPLAUSIBLE_VALUE: { code: 'TJ_IMPLAUSIBLE_VALUE', hint: 'The value lies outside its parameter\'s plausible range (docs/parameters.md): check the instrument and the logger\'s scaling and unit. Only that value is refused; the reading\'s other values are stored.' },
   INVALID_FLAG: { code: 'TJ_INVALID_FLAG', hint: 'Flags are single HJ 212 data flags: N F M S D C T B.' },
   INVALID_TIMESTAMP: { code: 'TJ_INVALID_TIMESTAMP', hint: 'ts must be ISO 8601 with a zone, or epoch milliseconds.' },
   FUTURE_TIMESTAMP: { code: 'TJ_FUTURE_TIMESTAMP', hint: 'The reading is dated too far in the future: check the station clock (NTP).' },
