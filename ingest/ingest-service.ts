@@ -85,6 +85,7 @@ export class IngestService {
         stream: s.journal.stream, group: s.journal.group, consumer: this.instance,
         batchSize: s.writer.batch_size, blockMs: s.writer.block_ms,
         retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms, lingerMs: s.writer.linger_ms, readEntries: s.writer.read_entries,
+        correctionWindowS: Math.round(s.writer.correction_window_h * 3600),
       },
       log, this.metrics, opts.checks,
     );

@@ -28,6 +28,7 @@ export const ERRORS = {
   TOO_LARGE: { code: 'TJ_TOO_LARGE', hint: 'The payload exceeds the maximum size; split it.' },
   SPLIT_INCOMPLETE: { code: 'TJ_SPLIT_INCOMPLETE', hint: 'Not every part of a split HJ 212 packet (PNUM/PNO) arrived in time.' },
   INFLUX_REJECTED: { code: 'TJ_INFLUX_REJECTED', hint: 'InfluxDB refused the point (e.g. a field type conflict); the reading is kept as a dead letter.' },
+  READING_CORRECTED: { code: 'TJ_READING_CORRECTED', hint: 'A station re-sent a reading (same period and time) with other values or flags: the first values stay stored and alerted on; this record holds both. Ask the station why; docs/decisions/0009-corrections.md.' },
   INTERNAL: { code: 'TJ_INTERNAL', hint: 'A bug: the payload is kept as a dead letter; please report it with the dead letter.' },
   // infrastructure
   INFLUX_UNAVAILABLE: { code: 'TJ_INFLUX_UNAVAILABLE', hint: 'InfluxDB is not answering; readings stay in the journal and are written when it returns.' },
