@@ -143,7 +143,7 @@ export class JournalWriter {
       const json = fields[1];
       if (fields[0] !== 'b' || json === undefined) continue;
       try {
-        journaled.push(...(JSON.parse(json) as Reading[]));
+        for (const r of JSON.parse(json) as Reading[]) journaled.push(r);
       } catch (e) {
         await this.deadLetter([json ?? ''], 'INTERNAL', `unreadable journal entry ${id}: ${(e as Error).message}`);
       }

@@ -424,11 +424,14 @@ describe('fuzzing the ingest over MQTT', () => {
     expect(Object.keys(byReason).length).toBeGreaterThanOrEqual(14);
 
     // The dead-letter stream holds exactly the rejected messages, byte for byte, plus one entry per
-    // message of which only out-of-range values were refused and the reading kept.
+    // message of which only out-of-range values were refused and the reading kept, plus one per
+    // mutation that re-sent a stored reading with other values (a correction, the first kept).
     const all = await deadLetters(redis);
-    const dead = all.filter((d) => !d.readingKept);
+    const corrections = all.filter((d) => d.reason === 'TJ_READING_CORRECTED');
+    const dead = all.filter((d) => !d.readingKept && d.reason !== 'TJ_READING_CORRECTED');
     const partial = all.filter((d) => d.readingKept);
-    expect(await redis.xlen('tuojiang:deadletters')).toBe(rejected + partial.length);
+    expect(corrections).toHaveLength(metric(text, 'tuojiang_readings_corrected_total'));
+    expect(await redis.xlen('tuojiang:deadletters')).toBe(rejected + partial.length + corrections.length);
     expect(dead).toHaveLength(rejected);
     expect(partial.length).toBeGreaterThan(0);
     for (const d of partial) expect(d.reason).toBe('TJ_IMPLAUSIBLE_VALUE');

@@ -57,6 +57,23 @@ describe('ResendDetector', () => {
     expect(v!.changes).toEqual([{ parameter: 'NH3N', stored: '0.5', resent: '10' }]);
   });
 
+  it('the same correction twice in one batch is to be recorded once', async () => {
+    const d = detector();
+    await d.check([reading()]);
+    const corrected = reading({ values: { NH3N: 9, pH: 7 } });
+    const vs = await d.check([corrected, corrected]);
+    expect(vs.map((v) => v.unrecorded)).toEqual([true, false]);
+    expect(vs.map((v) => v.changes.length)).toEqual([1, 1]);
+  });
+
+  it('a new parameter and its merge partner in one batch are both kept (several messages for one instant)', async () => {
+    const d = detector();
+    const vs = await d.check([reading({ values: { NH3N: 0.5 } }), reading({ values: { pH: 7 } }), reading({ values: { DO: 6 } })]);
+    for (const v of vs) expect(v.changes).toEqual([]);
+    const [again] = await d.check([reading({ values: { NH3N: 0.5, pH: 7.5, DO: 6 } })]);
+    expect(again!.changes).toEqual([{ parameter: 'pH', stored: '7', resent: '7.5' }]);
+  });
+
   it('a correction once recorded is not reported again when redelivered; a different one is', async () => {
     const d = detector();
     await d.check([reading()]);
@@ -106,6 +123,7 @@ describe('ResendDetector', () => {
     await redis.del(key); // as if the window had passed
     const corrected = reading({ values: { NH3N: 2, pH: 7 } });
     await d.markRecorded([{ reading: corrected, changes: [{ parameter: 'NH3N', stored: '0.5', resent: '2' }] }]);
-    expect(await redis.ttl(key)).toBeGreaterThan(0);
+    expect(await redis.ttl(`${key}~`)).toBeGreaterThan(0);
+    expect(await redis.ttl(`${key}~`)).toBeLessThanOrEqual(windowS);
   });
 });
