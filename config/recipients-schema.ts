@@ -118,7 +118,7 @@ const Family = z
   .strict();
 
 /**
- * The incident model (docs/decisions/0009-incidents.md): which parameters are one pollutant
+ * The incident model (docs/decisions/0010-incidents.md): which parameters are one pollutant
  * family (an ammonia spill raises NH3-N, total nitrogen and the water class together: one
  * incident), how long every section must stay back within limits before the final report, and
  * how often an open incident is reported on while nothing new happens.

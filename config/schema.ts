@@ -114,6 +114,7 @@ export const SettingsSchema = z
         claim_idle_ms: z.number().int().min(1000).default(60000),
         linger_ms: z.number().int().min(0).max(5000).default(25),
         read_entries: z.number().int().min(1).max(10000).default(32),
+        correction_window_h: z.number().positive().max(24 * 366).default(168),
       })
       .strict()
       .prefault({}),

@@ -85,6 +85,7 @@ export class IngestService {
         stream: s.journal.stream, group: s.journal.group, consumer: this.instance,
         batchSize: s.writer.batch_size, blockMs: s.writer.block_ms,
         retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms, lingerMs: s.writer.linger_ms, readEntries: s.writer.read_entries,
+        correctionWindowS: Math.round(s.writer.correction_window_h * 3600),
       },
       log, this.metrics, opts.checks,
     );
@@ -173,8 +174,11 @@ export class IngestService {
         if (item.reading.medium === 'water') water++;
         else air++;
       } else {
-        this.metrics.readingsRejected.inc({ reason: item.dead.reason });
-        this.opts.log.warn({ code: item.dead.reason, topic: item.dead.topic, station: item.dead.station, msg: item.dead.message }, 'reading dead-lettered');
+        const refused = item.dead.details?.refused;
+        if (Array.isArray(refused)) for (const r of refused as { parameter?: unknown }[]) this.metrics.valuesRefused.inc({ parameter: String(r.parameter) });
+        // A kept reading with a refused value is not a refused message: in = journaled + rejected holds.
+        if (!item.dead.readingKept) this.metrics.readingsRejected.inc({ reason: item.dead.reason });
+        this.opts.log.warn({ code: item.dead.reason, topic: item.dead.topic, station: item.dead.station, msg: item.dead.message }, item.dead.readingKept ? 'values dead-lettered; the rest of the reading kept' : 'reading dead-lettered');
       }
     }
     if (water > 0) this.metrics.readingsJournaled.inc({ medium: 'water' }, water);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { TuojiangError, isTuojiangError } from '../lib/errors.js';
+import { ERRORS, TuojiangError, isTuojiangError } from '../lib/errors.js';
 import { InfluxHttpError, type InfluxStore } from '../lib/influx/client.js';
 import { encodePoint } from '../lib/influx/line-protocol.js';
 import type { Logger } from '../lib/logger.js';
@@ -7,6 +7,7 @@ import type { IngestMetrics } from '../lib/metrics.js';
 import type { Reading } from '../lib/reading.js';
 import type { Journal } from './journal.js';
 import { readingToPoint } from './reading-to-point.js';
+import { ResendDetector, type FieldChange } from './resend-detector.js';
 
 /** Where checked readings go next (the alerts' check queue); optional for an ingest-only deployment. */
 export interface CheckSink {
@@ -25,6 +26,8 @@ export interface WriterOptions {
   lingerMs: number;
   /** Journal entries per read; each entry is one ingest batch of up to a few thousand readings. */
   readEntries: number;
+  /** How long the first values of a reading are remembered to tell a correction from a redelivery. */
+  correctionWindowS: number;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -47,6 +50,7 @@ export class JournalWriter {
   influxOk = true;
   /** Seconds from the newest sensor time of the latest written batch to its write (pipeline_health). */
   lastWriteLagS = 0;
+  private readonly resends: ResendDetector;
 
   constructor(
     private readonly redis: Redis,
@@ -56,7 +60,10 @@ export class JournalWriter {
     private readonly log: Logger,
     private readonly metrics: IngestMetrics,
     private readonly checks?: CheckSink,
-  ) {}
+  ) {
+    // Derived from the stream name so that a Redis Cluster hash tag ({tuojiang}:journal) carries over.
+    this.resends = new ResendDetector(redis, { keyPrefix: `${opts.stream}:first:`, windowS: opts.correctionWindowS });
+  }
 
   async start(): Promise<void> {
     try {
@@ -130,37 +137,74 @@ export class JournalWriter {
   /** Write, enqueue checks, acknowledge; returns how many readings the entries held. */
   private async handle(entries: Entry[]): Promise<number> {
     const ids: string[] = [];
-    const readings: Reading[] = [];
-    const lines: string[] = [];
+    const journaled: Reading[] = [];
     for (const [id, fields] of entries) {
       ids.push(id);
       const json = fields[1];
       if (fields[0] !== 'b' || json === undefined) continue;
       try {
-        for (const r of JSON.parse(json) as Reading[]) {
-          lines.push(encodePoint(readingToPoint(r)));
-          readings.push(r);
-        }
+        for (const r of JSON.parse(json) as Reading[]) journaled.push(r);
       } catch (e) {
         await this.deadLetter([json ?? ''], 'INTERNAL', `unreadable journal entry ${id}: ${(e as Error).message}`);
       }
     }
+    // A re-send with other values must not overwrite the first ones (same series and time in InfluxDB).
+    let verdicts: Awaited<ReturnType<ResendDetector['check']>> = [];
+    const checked = await this.retrying('re-send check', async () => { verdicts = await this.resends.check(journaled); });
+    if (!checked) return journaled.length;
+    const readings: Reading[] = [];
+    const lines: string[] = [];
+    const corrections: { reading: Reading; changes: FieldChange[] }[] = [];
+    journaled.forEach((r, i) => {
+      const v = verdicts[i]!;
+      if (v.keep) {
+        lines.push(encodePoint(readingToPoint(v.keep)));
+        readings.push(v.keep);
+      }
+      if (v.unrecorded) corrections.push({ reading: r, changes: v.changes });
+    });
     for (let i = 0; i < lines.length; i += this.opts.batchSize) {
       const ok = await this.writeWithRetry(lines.slice(i, i + this.opts.batchSize));
-      if (!ok) return readings.length; // stopping while InfluxDB is down: entries stay pending for the next start
+      if (!ok) return journaled.length; // stopping while InfluxDB is down: entries stay pending for the next start
     }
-    this.metrics.readingsWritten.inc(readings.length);
+    if (corrections.length > 0 && !(await this.retrying('correction record', () => this.recordCorrections(corrections)))) return journaled.length;
+    // Counts journaled readings handled: a correction's record is what was written for it.
+    this.metrics.readingsWritten.inc(journaled.length);
     let newest = 0;
     for (const r of readings) if (r.ts > newest) newest = r.ts;
     if (newest > 0) this.lastWriteLagS = Math.max(0, (Date.now() - newest) / 1000);
     if (this.checks && readings.length > 0) {
       const queued = await this.retrying('check enqueue', () => this.checks!.enqueue(readings));
-      if (!queued) return readings.length;
+      if (!queued) return journaled.length;
     }
     await this.retrying('journal ack', async () => {
       await this.redis.multi().xack(this.opts.stream, this.opts.group, ...ids).xdel(this.opts.stream, ...ids).exec();
     });
-    return readings.length;
+    return journaled.length;
+  }
+
+  /**
+   * A correction is kept beside the first values, as a dead letter operators list with
+   * `tuojiang deadletters --reason TJ_READING_CORRECTED`; marked only once recorded, so a crash in
+   * between records it again rather than never.
+   */
+  private async recordCorrections(items: { reading: Reading; changes: FieldChange[] }[]): Promise<void> {
+    const now = Date.now();
+    await this.journal.append(items.map(({ reading: r, changes }) => {
+      const err = new TuojiangError('READING_CORRECTED', `${r.station} ${r.period} ${new Date(r.ts).toISOString()} re-sent with other values: ${changes.map((c) => `${c.parameter} ${c.stored} → ${c.resent}`).join(', ')}; the first values stay stored`);
+      return {
+        kind: 'dead' as const,
+        dead: {
+          reason: err.code, message: err.message, topic: '(writer: re-sent reading)', payload: Buffer.from(JSON.stringify(r)), receivedAt: now, station: r.station,
+          details: { ts: new Date(r.ts).toISOString(), period: r.period, changes },
+        },
+      };
+    }));
+    await this.resends.markRecorded(items);
+    this.metrics.readingsCorrected.inc(items.length);
+    for (const { reading: r, changes } of items) {
+      this.log.warn({ code: ERRORS.READING_CORRECTED.code, station: r.station, period: r.period, ts: r.ts, changes }, 'reading re-sent with other values; first values kept');
+    }
   }
 
   /** Write one batch, retrying while InfluxDB is unavailable; points it refuses become dead letters. */

@@ -9,6 +9,13 @@ export interface DeadLetter {
   payload: Buffer;
   receivedAt: number;
   station?: string | undefined;
+  /** Structured facts for operators and tools, e.g. the refused values with their ranges. */
+  details?: Record<string, unknown> | undefined;
+  /**
+   * The message's reading was stored and only the values named in `details` were refused: counted
+   * as refused values, not as a refused message.
+   */
+  readingKept?: boolean | undefined;
 }
 
 export type JournalItem = { kind: 'reading'; reading: Reading } | { kind: 'dead'; dead: DeadLetter };
@@ -56,12 +63,24 @@ export class RedisJournal implements Journal {
           this.opts.deadLetterStream, 'MAXLEN', '~', String(this.opts.deadLetterMax), '*',
           'reason', d.reason, 'message', d.message, 'topic', d.topic, 'station', d.station ?? '',
           'at', String(d.receivedAt), 'enc', encoding, 'payload', payload,
+          ...(d.details ? ['details', JSON.stringify(d.details)] : []),
+          ...(d.readingKept ? ['kept', '1'] : []),
         );
       }
     }
     const results = await pipe.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw failed?.[0] ?? new Error('journal pipeline returned nothing');
+  }
+}
+
+function parseDetails(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { text };
+  } catch {
+    // Written by us, but the stream outlives versions: show what is there rather than fail the listing.
+    return { text };
   }
 }
 
@@ -88,6 +107,8 @@ export async function readDeadLetters(
         receivedAt: Number(f.at),
         payload: f.payload ?? '',
         encoding: f.enc === 'base64' ? 'base64' : 'utf8',
+        ...(f.details ? { details: parseDetails(f.details) } : {}),
+        ...(f.kept === '1' ? { readingKept: true } : {}),
       };
       if (opts.reason && d.reason !== opts.reason) continue;
       if (opts.station && d.station !== opts.station) continue;

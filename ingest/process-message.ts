@@ -7,7 +7,7 @@ import { flagHasSplit, flagWantsAnswer, parseFrame } from './hj212/frame.js';
 import type { DeadLetter, JournalItem } from './journal.js';
 import type { SplitPacketStore } from './split-packet-store.js';
 import { parseTopic, replyTopic, type TopicInfo } from './topics.js';
-import { validateReading, type RawReading } from './validate-reading.js';
+import { describeRefused, validateReading, type RawReading } from './validate-reading.js';
 
 export interface ProcessorOptions {
   registry: StationRegistry;
@@ -25,7 +25,10 @@ export interface Reply {
 }
 
 export interface Outcome {
-  /** Exactly one item per message, except a split-packet part that completes nothing (none). */
+  /**
+   * One item per message (a reading or a dead letter), plus a dead letter for values refused out of a
+   * kept reading; none for a split-packet part that completes nothing.
+   */
   items: JournalItem[];
   replies: Reply[];
   /** To run once the items are durable (releases a completed split packet's stored parts). */
@@ -62,7 +65,7 @@ export class MessageProcessor {
       if (payload.length > this.opts.maxPayloadBytes) {
         throw new TuojiangError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.opts.maxPayloadBytes}`);
       }
-      if (!looksLikeFrame(payload)) return this.accept(decodeJson(payload, topicInfo, this.opts.registry), replies, receivedAt);
+      if (!looksLikeFrame(payload)) return this.accept(decodeJson(payload, topicInfo, this.opts.registry), replies, receivedAt, topic, payload);
       const frame = parseFrame(payload);
       // Identify the station before anything else so an answer only ever goes to a known station.
       const station = stationOfFrame(frame, topicInfo, this.opts.registry);
@@ -70,7 +73,7 @@ export class MessageProcessor {
         replies.push({ topic: replyTopic(this.opts.replyTopicTemplate, station.id), payload: buildDataAnswer(frame, receivedAt) });
       }
       if (!(flagHasSplit(frame.flag) && frame.pnum !== undefined && frame.pnum > 1)) {
-        return this.accept(frameToRawReading(frame, topicInfo, this.opts.registry), replies, receivedAt);
+        return this.accept(frameToRawReading(frame, topicInfo, this.opts.registry), replies, receivedAt, topic, payload);
       }
       if (frame.pno === undefined || frame.pno < 1 || frame.pno > frame.pnum) {
         throw new TuojiangError('MALFORMED_FRAME', `PNO ${frame.pno} outside 1..PNUM ${frame.pnum}`);
@@ -79,7 +82,7 @@ export class MessageProcessor {
       return this.opts.splitStore.add(frame, payload.toString('utf8').trim(), receivedAt).then((r) => {
         if (r.status !== 'complete') return { items: [], replies };
         try {
-          return { ...this.accept(frameToRawReading(r.frame, topicInfo, this.opts.registry), replies, receivedAt), onDurable: r.release };
+          return { ...this.accept(frameToRawReading(r.frame, topicInfo, this.opts.registry), replies, receivedAt, topic, payload), onDurable: r.release };
         } catch (e) {
           return { ...dead(e), onDurable: r.release };
         }
@@ -89,13 +92,24 @@ export class MessageProcessor {
     }
   }
 
-  private accept(raw: RawReading, replies: Reply[], now: number): Outcome {
-    const reading = validateReading(raw, { registry: this.opts.registry, now, futureToleranceMs: this.opts.futureToleranceMs });
-    return { items: [{ kind: 'reading', reading }], replies };
+  private accept(raw: RawReading, replies: Reply[], now: number, topic: string, payload: Buffer): Outcome {
+    const { reading, refused } = validateReading(raw, { registry: this.opts.registry, now, futureToleranceMs: this.opts.futureToleranceMs });
+    const items: JournalItem[] = [{ kind: 'reading', reading }];
+    if (refused.length > 0) {
+      const err = new TuojiangError('IMPLAUSIBLE_VALUE', `${describeRefused(refused)}; the reading's other values were stored`);
+      items.push({
+        kind: 'dead',
+        dead: {
+          reason: err.code, message: err.message, topic, payload, receivedAt: now, station: reading.station,
+          details: { refused, ts: new Date(reading.ts).toISOString(), period: reading.period }, readingKept: true,
+        },
+      });
+    }
+    return { items, replies };
   }
 
   deadLetter(e: unknown, topic: string, topicInfo: TopicInfo | undefined, payload: Buffer, receivedAt: number): DeadLetter {
     const err = isTuojiangError(e) ? e : new TuojiangError('INTERNAL', (e as Error)?.message ?? String(e));
-    return { reason: err.code, message: err.message, topic, payload, receivedAt, station: topicInfo?.stationId };
+    return { reason: err.code, message: err.message, topic, payload, receivedAt, station: topicInfo?.stationId, ...(err.details ? { details: err.details } : {}) };
   }
 }

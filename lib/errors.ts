@@ -20,6 +20,7 @@ export const ERRORS = {
   UNKNOWN_PARAMETER: { code: 'TJ_UNKNOWN_PARAMETER', hint: 'Use the canonical parameter keys (README, Wire contract) or map the factor code in the station registry.' },
   INVALID_VALUE: { code: 'TJ_INVALID_VALUE', hint: 'Values must be finite numbers.' },
   IMPOSSIBLE_VALUE: { code: 'TJ_IMPOSSIBLE_VALUE', hint: 'The value is physically impossible (negative concentration, pH outside 0-14): check the instrument.' },
+  IMPLAUSIBLE_VALUE: { code: 'TJ_IMPLAUSIBLE_VALUE', hint: 'The value lies outside its parameter\'s plausible range (docs/parameters.md): check the instrument and the logger\'s scaling and unit. Only that value is refused; the reading\'s other values are stored.' },
   INVALID_FLAG: { code: 'TJ_INVALID_FLAG', hint: 'Flags are single HJ 212 data flags: N F M S D C T B.' },
   INVALID_TIMESTAMP: { code: 'TJ_INVALID_TIMESTAMP', hint: 'ts must be ISO 8601 with a zone, or epoch milliseconds.' },
   FUTURE_TIMESTAMP: { code: 'TJ_FUTURE_TIMESTAMP', hint: 'The reading is dated too far in the future: check the station clock (NTP).' },
@@ -27,6 +28,7 @@ export const ERRORS = {
   TOO_LARGE: { code: 'TJ_TOO_LARGE', hint: 'The payload exceeds the maximum size; split it.' },
   SPLIT_INCOMPLETE: { code: 'TJ_SPLIT_INCOMPLETE', hint: 'Not every part of a split HJ 212 packet (PNUM/PNO) arrived in time.' },
   INFLUX_REJECTED: { code: 'TJ_INFLUX_REJECTED', hint: 'InfluxDB refused the point (e.g. a field type conflict); the reading is kept as a dead letter.' },
+  READING_CORRECTED: { code: 'TJ_READING_CORRECTED', hint: 'A station re-sent a reading (same period and time) with other values or flags: the first values stay stored and alerted on; this record holds both. Ask the station why; docs/decisions/0009-corrections.md.' },
   INTERNAL: { code: 'TJ_INTERNAL', hint: 'A bug: the payload is kept as a dead letter; please report it with the dead letter.' },
   // infrastructure
   INFLUX_UNAVAILABLE: { code: 'TJ_INFLUX_UNAVAILABLE', hint: 'InfluxDB is not answering; readings stay in the journal and are written when it returns.' },

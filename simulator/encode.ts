@@ -26,7 +26,7 @@ export const HJ212_PASSWORD = '123456';
 export const INVALID_KINDS = {
   'bad-crc': ERRORS.FRAME_CRC.code,
   'unknown-parameter': ERRORS.UNKNOWN_PARAMETER.code,
-  'impossible-value': ERRORS.IMPOSSIBLE_VALUE.code,
+  'impossible-value': ERRORS.IMPLAUSIBLE_VALUE.code,
 } as const satisfies Record<string, ErrorCode>;
 export type InvalidKind = keyof typeof INVALID_KINDS;
 
@@ -142,10 +142,10 @@ export function encodeInvalid(reading: SimReading, kind: InvalidKind): string {
       return JSON.stringify({ ...body, values });
     }
     case 'impossible-value': {
-      const body = JSON.parse(encodeJson(reading, 'epoch')) as { ts: number; values: Record<string, number>; flags?: unknown };
-      if (reading.station.kind === 'water') body.values.pH = 14.9;
-      else body.values.PM10 = -3;
-      return JSON.stringify(body);
+      // Only the impossible value: the ingest refuses it alone and keeps the rest of a reading, so a
+      // message that is meant to be dead-lettered whole must carry nothing else.
+      const { ts } = JSON.parse(encodeJson(reading, 'epoch')) as { ts: number };
+      return JSON.stringify({ ts, values: reading.station.kind === 'water' ? { pH: 14.9 } : { PM10: -3 } });
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The incident model (docs/decisions/0009-incidents.md). Rule transitions are evidence; an
+ * The incident model (docs/decisions/0010-incidents.md). Rule transitions are evidence; an
  * incident is one pollution event on one river (or, for air, one pollutant episode at one
  * station), with the plume's track along the sections it reached and the reports the bureaus
  * received. Everything here is plain JSON: the state of a scope is stored whole in Redis and

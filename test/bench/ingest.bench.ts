@@ -12,6 +12,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { freePort, startServices } from '../../lib/local-services/index.js';
@@ -148,6 +149,11 @@ async function main(): Promise<void> {
     console.log('\nIngest benchmark (this machine, 2 cores; publisher, broker, ingest, Redis, InfluxDB all local)');
     for (const [k, v] of Object.entries(result)) console.log(`  ${k.padEnd(22)} ${v}`);
     console.log(`  cpu seconds during the pipeline run: ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    // What stays in Redis after the run: the re-send memory of every reading (decision 0009), dead letters.
+    const redis = new Redis(services.redis.url);
+    const usedMb = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN) / 1024 / 1024;
+    console.log(`  redis used memory after the run: ${usedMb.toFixed(1)} MB, ${await redis.dbsize()} keys`);
+    redis.disconnect();
     console.log(JSON.stringify(result));
   } finally {
     await services.stopAll();

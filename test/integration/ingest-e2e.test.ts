@@ -98,9 +98,9 @@ describe('readings end to end', () => {
     expect(await pointsAt(stack.influx, 'water_quality', 'jianyang-shijian', ts)).toEqual([]);
   });
 
-  it('stores extreme but valid values exactly (float encoding accepted by the real InfluxDB)', async () => {
+  it('stores extreme but plausible values exactly (float encoding accepted by the real InfluxDB)', async () => {
     const ts = hour(4);
-    const values = { cond: 1e21, turb: 5e-324, CODMn: 123456.789, TP: 1e-7, COD: 2 ** 53 };
+    const values = { cond: 499_999.999_999, turb: 5e-324, CODMn: 9999.999, TP: 1e-7, COD: 2 ** 17, fecal_coliform: 1e11 };
     await publish('tuojiang/water/shiqiao', jsonPayload({ ts, values }));
     expect(await point('water_quality', 'shiqiao', ts)).toMatchObject(values);
   });
@@ -278,9 +278,9 @@ const DEAD_CASES: DeadCase[] = [
   { reason: 'TJ_INVALID_VALUE', what: 'a JSON number too large for a double', topic: 'tuojiang/water/hongyuan', payload: `{"ts":${DL(14)},"values":{"cond":1e999}}`, station: 'hongyuan', ts: DL(14) },
   { reason: 'TJ_INVALID_VALUE', what: 'a frame value that is not a number', topic: 'tuojiang/water/hongyuan', payload: dlFrame(15, { items: { w21003: { Rtd: 'n/a' } } }), station: 'hongyuan', ts: DL(15) },
   { reason: 'TJ_INVALID_VALUE', what: 'a frame -Max too large for a double', topic: 'tuojiang/water/hongyuan', payload: dlFrame(26, { cn: '2061', items: { w21003: { Avg: '0.5', Max: '1e999' } } }), station: 'hongyuan', ts: DL(26) },
-  { reason: 'TJ_IMPOSSIBLE_VALUE', what: 'a frame -Min that is a negative concentration', topic: 'tuojiang/water/hongyuan', payload: dlFrame(27, { cn: '2061', items: { w21003: { Avg: '0.5', Min: '-0.1' } } }), station: 'hongyuan', ts: DL(27) },
-  { reason: 'TJ_IMPOSSIBLE_VALUE', what: 'pH 15', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(16), values: { pH: 15 } }), station: 'hongyuan', ts: DL(16) },
-  { reason: 'TJ_IMPOSSIBLE_VALUE', what: 'a negative concentration in a frame', topic: 'tuojiang/water/hongyuan', payload: dlFrame(17, { items: { w21003: { Rtd: '-0.2' } } }), station: 'hongyuan', ts: DL(17) },
+  { reason: 'TJ_IMPLAUSIBLE_VALUE', what: 'pH 15 and nothing else', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(16), values: { pH: 15 } }), station: 'hongyuan', ts: DL(16) },
+  { reason: 'TJ_IMPLAUSIBLE_VALUE', what: 'a frame whose only value is a negative concentration', topic: 'tuojiang/water/hongyuan', payload: dlFrame(17, { items: { w21003: { Rtd: '-0.2' } } }), station: 'hongyuan', ts: DL(17) },
+  { reason: 'TJ_IMPLAUSIBLE_VALUE', what: 'NH3N 1e308 and nothing else', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(27), values: { NH3N: 1e308 } }), station: 'hongyuan', ts: DL(27) },
   { reason: 'TJ_INVALID_FLAG', what: 'an unknown flag', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(18), values: { NH3N: 1 }, flags: { NH3N: 'X' } }), station: 'hongyuan', ts: DL(18) },
   { reason: 'TJ_INVALID_FLAG', what: 'a flag without a value', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(19), values: { NH3N: 1 }, flags: { pH: 'M' } }), station: 'hongyuan', ts: DL(19) },
   { reason: 'TJ_INVALID_FLAG', what: 'a frame flag that is no HJ 212 flag', topic: 'tuojiang/water/hongyuan', payload: dlFrame(20, { items: { w21003: { Rtd: '0.5', Flag: 'Z' } } }), station: 'hongyuan', ts: DL(20) },
@@ -377,7 +377,7 @@ describe('dead letters: every reason reachable from MQTT', () => {
   it('covers every dead-letter reason of lib/errors.ts that MQTT input can cause', () => {
     const covered = new Set([...DEAD_CASES.map((c) => c.reason), 'TJ_SPLIT_INCOMPLETE']);
     expect([...covered].sort()).toEqual([
-      'TJ_EMPTY_READING', 'TJ_FRAME_CRC', 'TJ_FRAME_LENGTH', 'TJ_FUTURE_TIMESTAMP', 'TJ_IMPOSSIBLE_VALUE', 'TJ_INVALID_FLAG',
+      'TJ_EMPTY_READING', 'TJ_FRAME_CRC', 'TJ_FRAME_LENGTH', 'TJ_FUTURE_TIMESTAMP', 'TJ_IMPLAUSIBLE_VALUE', 'TJ_INVALID_FLAG',
       'TJ_INVALID_TIMESTAMP', 'TJ_INVALID_VALUE', 'TJ_KIND_MISMATCH', 'TJ_MALFORMED_FRAME', 'TJ_MALFORMED_JSON', 'TJ_SPLIT_INCOMPLETE',
       'TJ_STATION_MISMATCH', 'TJ_TOO_LARGE', 'TJ_UNKNOWN_PARAMETER', 'TJ_UNKNOWN_STATION', 'TJ_UNSUPPORTED_COMMAND',
     ]);
@@ -387,6 +387,54 @@ describe('dead letters: every reason reachable from MQTT', () => {
     await settled();
     const res = await stack.influx.query(`SELECT count(*) FROM "water_quality", "air_quality" WHERE time >= ${DL(0)}ms AND time <= ${DL(40)}ms`);
     expect(res).toEqual([]);
+  });
+});
+
+describe('absurd but finite values: refused one by one, the rest of the reading kept', () => {
+  const refusedCount = (t: string, parameter: string) => metric(t, 'tuojiang_values_refused_total', { parameter });
+
+  it('stores pH when NH3N is 1e308 at two stations, dead-letters each NH3N with station, value and range, and mean() over every station still works', async () => {
+    const ts = hour(30);
+    const sent = [
+      { station: 'huaikou', payload: jsonPayload({ ts, values: { NH3N: 1e308, pH: 7.3 }, flags: { NH3N: 'N' } }) },
+      { station: 'zhaozhen', payload: jsonPayload({ ts, values: { NH3N: 1.7e308, pH: 7.4 } }) },
+    ];
+    const before = await metrics();
+    for (const s of sent) await publish(`tuojiang/water/${s.station}`, s.payload);
+    for (const s of sent) {
+      const row = await point('water_quality', s.station, ts);
+      expect(row.pH).toBe(s.station === 'huaikou' ? 7.3 : 7.4);
+      expect(row.NH3N ?? null).toBeNull();
+      const dead = await deadLetterOf(Buffer.from(s.payload));
+      expect(dead).toMatchObject({
+        reason: 'TJ_IMPLAUSIBLE_VALUE', station: s.station, topic: `tuojiang/water/${s.station}`, readingKept: true,
+        details: { refused: [{ parameter: 'NH3N', value: s.station === 'huaikou' ? 1e308 : 1.7e308, unit: 'mg/L', min: 0, max: 10_000 }], ts: new Date(ts).toISOString(), period: 'rt' },
+      });
+      expect(dead.message).toContain('outside the plausible range [0, 10000] mg/L');
+    }
+    await settled();
+    const after = await metrics();
+    expect(refusedCount(after, 'NH3N') - refusedCount(before, 'NH3N')).toBe(2);
+    // The readings were kept, so the messages are not counted as refused.
+    expect(counter(after, 'journaled') - counter(before, 'journaled')).toBe(2);
+    expect(counter(after, 'rejected', { reason: 'TJ_IMPLAUSIBLE_VALUE' })).toBe(counter(before, 'rejected', { reason: 'TJ_IMPLAUSIBLE_VALUE' }));
+    // What blanked the dashboards: InfluxDB's mean() over all stations overflowing to +Inf.
+    const [agg] = await rows(stack.influx, 'SELECT mean("NH3N") AS nh3n, sum("NH3N") AS total, mean("pH") AS ph FROM "water_quality"');
+    expect(Number.isFinite(agg!.nh3n)).toBe(true);
+    expect(Number.isFinite(agg!.total)).toBe(true);
+    expect(agg!.total as number).toBeLessThan(1e9);
+    expect(Number.isFinite(agg!.ph)).toBe(true);
+  });
+
+  it('keeps an hourly frame\'s average and drops only its absurd -Max', async () => {
+    const ts = hour(31);
+    const frame = hj212Frame({ mn: MN.shiqiao, ts, cn: '2061', items: { w21003: { Min: '0.3', Avg: '0.5', Max: '1e300' }, w01001: { Avg: '7.1' } } });
+    await publish('tuojiang/water/shiqiao', frame);
+    const row = await point('water_quality', 'shiqiao', ts);
+    expect(row).toMatchObject({ period: 'hour', NH3N: 0.5, NH3N_min: 0.3, pH: 7.1 });
+    expect(row.NH3N_max ?? null).toBeNull();
+    const dead = await deadLetterOf(Buffer.from(frame));
+    expect(dead).toMatchObject({ reason: 'TJ_IMPLAUSIBLE_VALUE', station: 'shiqiao', readingKept: true, details: { refused: [{ parameter: 'NH3N_max', value: 1e300 }] } });
   });
 });
 

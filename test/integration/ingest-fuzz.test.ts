@@ -423,10 +423,18 @@ describe('fuzzing the ingest over MQTT', () => {
     expect(rejected).toBeGreaterThan(1000);
     expect(Object.keys(byReason).length).toBeGreaterThanOrEqual(14);
 
-    // The dead-letter stream holds exactly the rejected messages, byte for byte.
-    expect(await redis.xlen('tuojiang:deadletters')).toBe(rejected);
-    const dead = await deadLetters(redis);
+    // The dead-letter stream holds exactly the rejected messages, byte for byte, plus one entry per
+    // message of which only out-of-range values were refused and the reading kept, plus one per
+    // mutation that re-sent a stored reading with other values (a correction, the first kept).
+    const all = await deadLetters(redis);
+    const corrections = all.filter((d) => d.reason === 'TJ_READING_CORRECTED');
+    const dead = all.filter((d) => !d.readingKept && d.reason !== 'TJ_READING_CORRECTED');
+    const partial = all.filter((d) => d.readingKept);
+    expect(corrections).toHaveLength(metric(text, 'tuojiang_readings_corrected_total'));
+    expect(await redis.xlen('tuojiang:deadletters')).toBe(rejected + partial.length + corrections.length);
     expect(dead).toHaveLength(rejected);
+    expect(partial.length).toBeGreaterThan(0);
+    for (const d of partial) expect(d.reason).toBe('TJ_IMPLAUSIBLE_VALUE');
     const unclaimed = new Map<string, number>();
     for (const m of messages) unclaimed.set(messageId(m.topic, m.payload), (unclaimed.get(messageId(m.topic, m.payload)) ?? 0) + 1);
     for (const d of dead) {

@@ -53,7 +53,7 @@ describe('frameToRawReading: data commands', () => {
     expect(raw.extras?.NH3N_min).toBeCloseTo(0.3, 12);
     expect(raw.extras?.NH3N_max).toBeCloseTo(0.55, 12);
     expect(raw.values.NH3N).toBe(420); // scaled by validation, with the range check
-    expect(validateReading(raw, { registry, now: TS, futureToleranceMs: 0 }).values.NH3N).toBeCloseTo(0.42, 12);
+    expect(validateReading(raw, { registry, now: TS, futureToleranceMs: 0 }).reading.values.NH3N).toBeCloseTo(0.42, 12);
   });
 
   it('skips a factor the station ignores (gongchengpu: w00000, flow)', () => {

@@ -15,6 +15,13 @@ function raw(stationId: string, over: Partial<Omit<RawReading, 'station'>> = {})
   return { station, ts: TS, period: 'rt', values: {}, flags: {}, source: 'json', ...over };
 }
 
+/** A reading that passes whole: nothing refused. */
+function accepted(r: RawReading) {
+  const v = validateReading(r, ctx);
+  expect(v.refused).toEqual([]);
+  return v.reading;
+}
+
 function rejection(r: RawReading): TuojiangError {
   try {
     validateReading(r, ctx);
@@ -27,7 +34,7 @@ function rejection(r: RawReading): TuojiangError {
 
 describe('validateReading: accepted readings', () => {
   it('normalises a water reading: station, city, medium, values, N flags dropped', () => {
-    const r = validateReading(raw('hongyuan', { values: { NH3N: 0.42, pH: 7.6 }, flags: { NH3N: 'M', pH: 'N' } }), ctx);
+    const r = accepted(raw('hongyuan', { values: { NH3N: 0.42, pH: 7.6 }, flags: { NH3N: 'M', pH: 'N' } }));
     expect(r).toEqual({
       station: 'hongyuan', city: 'chengdu', medium: 'water', ts: TS, period: 'rt',
       values: { NH3N: 0.42, pH: 7.6 }, flags: { NH3N: 'M' }, source: 'json',
@@ -35,34 +42,41 @@ describe('validateReading: accepted readings', () => {
   });
 
   it('accepts an air reading of an air station', () => {
-    const r = validateReading(raw('ziyang-shijian', { values: { PM2_5: 35, CO: 0.8 } }), ctx);
+    const r = accepted(raw('ziyang-shijian', { values: { PM2_5: 35, CO: 0.8 } }));
     expect(r).toMatchObject({ station: 'ziyang-shijian', city: 'ziyang', medium: 'air', values: { PM2_5: 35, CO: 0.8 } });
   });
 
   it('accepts every flag of HJ 212 (N F M S D C T B) and stores all but N', () => {
     for (const f of ['F', 'M', 'S', 'D', 'C', 'T', 'B']) {
-      expect(validateReading(raw('hongyuan', { values: { DO: 6 }, flags: { DO: f } }), ctx).flags).toEqual({ DO: f });
+      expect(accepted(raw('hongyuan', { values: { DO: 6 }, flags: { DO: f } })).flags).toEqual({ DO: f });
     }
-    expect(validateReading(raw('hongyuan', { values: { DO: 6 }, flags: { DO: 'N' } }), ctx).flags).toEqual({});
+    expect(accepted(raw('hongyuan', { values: { DO: 6 }, flags: { DO: 'N' } })).flags).toEqual({});
   });
 
   it('converts a station\'s sending unit: gongchengpu sends NH3N in µg/L, stored in mg/L', () => {
-    const r = validateReading(raw('gongchengpu', { values: { NH3N: 420, pH: 7.2 } }), ctx);
+    const r = accepted(raw('gongchengpu', { values: { NH3N: 420, pH: 7.2 } }));
     expect(r.values.NH3N).toBeCloseTo(0.42, 12);
     expect(r.values.pH).toBe(7.2); // only the configured parameter is scaled
   });
 
   it('does not convert the same parameter at a station sending the catalogue unit', () => {
-    expect(validateReading(raw('ziyang-city', { values: { NH3N: 420 } }), ctx).values.NH3N).toBe(420);
+    expect(accepted(raw('ziyang-city', { values: { NH3N: 420 } })).values.NH3N).toBe(420);
   });
 
   it('keeps the period, the source and HJ 212 extras', () => {
-    const r = validateReading(raw('hongyuan', { period: 'hour', source: 'hj212', values: { NH3N: 0.4 }, extras: { NH3N_min: 0.3, NH3N_max: 0.5 } }), ctx);
+    const r = accepted(raw('hongyuan', { period: 'hour', source: 'hj212', values: { NH3N: 0.4 }, extras: { NH3N_min: 0.3, NH3N_max: 0.5 } }));
     expect(r).toMatchObject({ period: 'hour', source: 'hj212', extras: { NH3N_min: 0.3, NH3N_max: 0.5 } });
   });
 
   it('omits empty extras', () => {
-    expect('extras' in validateReading(raw('hongyuan', { values: { NH3N: 0.4 }, extras: {} }), ctx)).toBe(false);
+    expect('extras' in accepted(raw('hongyuan', { values: { NH3N: 0.4 }, extras: {} }))).toBe(false);
+  });
+
+  it('accepts both ends of every parameter\'s plausible range (inclusive)', () => {
+    for (const p of PARAMETERS) {
+      const station = p.medium === 'water' ? 'hongyuan' : 'ziyang-shijian';
+      for (const v of [p.min, p.max]) expect(accepted(raw(station, { values: { [p.key]: v } })).values[p.key], `${p.key} = ${v}`).toBe(v);
+    }
   });
 
   it.each([
@@ -70,12 +84,13 @@ describe('validateReading: accepted readings', () => {
     ['pH 14', 'pH', 14],
     ['zero concentration', 'NH3N', 0],
     ['water temperature below zero', 'temp', -2],
-  ])('accepts the edge of the possible range: %s', (_what, key, value) => {
-    expect(validateReading(raw('hongyuan', { values: { [key]: value } }), ctx).values[key]).toBe(value);
+    ['the 2004 spill peak at Hongyuan', 'NH3N', 51.3],
+  ])('accepts %s', (_what, key, value) => {
+    expect(accepted(raw('hongyuan', { values: { [key]: value } })).values[key]).toBe(value);
   });
 
   it('accepts a reading dated within the future tolerance (station clocks drift)', () => {
-    expect(validateReading(raw('hongyuan', { ts: NOW + 600_000, values: { NH3N: 1 } }), ctx).ts).toBe(NOW + 600_000);
+    expect(accepted(raw('hongyuan', { ts: NOW + 600_000, values: { NH3N: 1 } })).ts).toBe(NOW + 600_000);
   });
 });
 
@@ -110,6 +125,15 @@ describe('validateReading: dead-letter reasons', () => {
     expect(rejection(raw('hongyuan', { values: { NH3N: v } })).code).toBe('TJ_INVALID_VALUE');
   });
 
+  it('gives every parameter of the catalogue a finite range, min < max, far below float overflow', () => {
+    for (const p of PARAMETERS) {
+      expect(Number.isFinite(p.min) && Number.isFinite(p.max), p.key).toBe(true);
+      expect(p.min, p.key).toBeLessThan(p.max);
+      // The sum of a day of readings of every station must still be finite for mean()/sum().
+      expect(p.max, p.key).toBeLessThanOrEqual(1e12);
+    }
+  });
+
   it.each([
     ['pH above 14', 'pH', 14.01],
     ['pH below 0', 'pH', -0.1],
@@ -117,21 +141,31 @@ describe('validateReading: dead-letter reasons', () => {
     ['negative conductivity', 'cond', -1],
     ['DO above 50 mg/L', 'DO', 51],
     ['water at 61 °C', 'temp', 61],
-  ])('refuses %s as TJ_IMPOSSIBLE_VALUE', (_what, key, value) => {
+    ['NH3N 1e308 (finite, but its sum overflows InfluxDB\'s mean())', 'NH3N', 1e308],
+    ['NH3N just above its ceiling', 'NH3N', 10_000.000_001],
+    ['the largest finite double as conductivity', 'cond', Number.MAX_VALUE],
+  ])('refuses %s alone as TJ_IMPLAUSIBLE_VALUE, naming the range', (_what, key, value) => {
+    const info = PARAMETERS.find((p) => p.key === key)!;
     const e = rejection(raw('hongyuan', { values: { [key]: value } }));
-    expect(e.code).toBe('TJ_IMPOSSIBLE_VALUE');
-    expect(e.details).toMatchObject({ parameter: key });
+    expect(e.code).toBe('TJ_IMPLAUSIBLE_VALUE');
+    expect(e.message).toContain(`[${info.min}, ${info.max}]`);
+    expect(e.details).toEqual({ refused: [{ parameter: key, value, unit: info.unit, min: info.min, max: info.max }] });
   });
 
-  it('refuses a negative concentration of every concentration parameter', () => {
-    for (const p of PARAMETERS.filter((x) => x.unit === 'mg/L' || x.unit === 'µg/m³')) {
+  it('refuses the value just beyond each end of every parameter\'s range', () => {
+    for (const p of PARAMETERS) {
       const station = p.medium === 'water' ? 'hongyuan' : 'ziyang-shijian';
-      expect(rejection(raw(station, { values: { [p.key]: -1 } })).code, p.key).toBe('TJ_IMPOSSIBLE_VALUE');
+      for (const v of [p.min - Math.max(1e-9, Math.abs(p.min) * 1e-9), p.max + p.max * 1e-9]) {
+        expect(rejection(raw(station, { values: { [p.key]: v } })).code, `${p.key} = ${v}`).toBe('TJ_IMPLAUSIBLE_VALUE');
+      }
     }
   });
 
   it('checks the range after unit conversion', () => {
-    expect(rejection(raw('gongchengpu', { values: { NH3N: -5 } })).code).toBe('TJ_IMPOSSIBLE_VALUE');
+    expect(rejection(raw('gongchengpu', { values: { NH3N: -5 } })).code).toBe('TJ_IMPLAUSIBLE_VALUE');
+    // gongchengpu sends µg/L: 10,000,000 µg/L is the 10,000 mg/L ceiling, one more is beyond it
+    expect(accepted(raw('gongchengpu', { values: { NH3N: 10_000_000 } })).values.NH3N).toBeCloseTo(10_000, 9);
+    expect(rejection(raw('gongchengpu', { values: { NH3N: 10_000_010 } })).code).toBe('TJ_IMPLAUSIBLE_VALUE');
   });
 
   it.each([
@@ -159,10 +193,16 @@ describe('validateReading: dead-letter reasons', () => {
   it.each([
     ['an infinite -Max (1e999 in the frame)', { NH3N_max: Number.POSITIVE_INFINITY }, 'TJ_INVALID_VALUE'],
     ['a NaN -Min', { NH3N_min: Number.NaN }, 'TJ_INVALID_VALUE'],
-    ['a negative -Min of a concentration', { NH3N_min: -0.1 }, 'TJ_IMPOSSIBLE_VALUE'],
-    ['a -Max of pH above 14', { pH_max: 15 }, 'TJ_IMPOSSIBLE_VALUE'],
   ])('refuses HJ 212 extras with %s', (_what, extras, code) => {
     expect(rejection(raw('hongyuan', { source: 'hj212', period: 'hour', values: { NH3N: 0.4 }, extras })).code).toBe(code);
+  });
+
+  it('refuses the reading whole when every value is out of range, listing each', () => {
+    const e = rejection(raw('hongyuan', { values: { NH3N: 1e308, pH: 15 }, flags: { NH3N: 'N' } }));
+    expect(e.code).toBe('TJ_IMPLAUSIBLE_VALUE');
+    expect(e.message).toContain('NH3N');
+    expect(e.message).toContain('pH');
+    expect((e.details as { refused: unknown[] }).refused).toHaveLength(2);
   });
 
   it('refuses a reading with no values', () => {
@@ -181,6 +221,38 @@ describe('validateReading: dead-letter reasons', () => {
   it('refuses a reading dated before 2000 (a corrupted DataTime; InfluxDB refuses points before 1677)', () => {
     expect(rejection(raw('hongyuan', { ts: Date.UTC(1026, 2, 1), values: { NH3N: 1 } })).code).toBe('TJ_INVALID_TIMESTAMP');
     expect(rejection(raw('hongyuan', { ts: 946_684_799_999, values: { NH3N: 1 } })).code).toBe('TJ_INVALID_TIMESTAMP');
-    expect(validateReading(raw('hongyuan', { ts: 946_684_800_000, values: { NH3N: 1 } }), ctx).ts).toBe(946_684_800_000);
+    expect(accepted(raw('hongyuan', { ts: 946_684_800_000, values: { NH3N: 1 } })).ts).toBe(946_684_800_000);
+  });
+});
+
+describe('validateReading: values out of range are refused one by one, the rest is kept', () => {
+  it('keeps pH when NH3N is 1e308, and names the refused value with its range and unit', () => {
+    const v = validateReading(raw('hongyuan', { values: { NH3N: 1e308, pH: 7.4 }, flags: { NH3N: 'N', pH: 'M' } }), ctx);
+    expect(v.reading).toMatchObject({ station: 'hongyuan', values: { pH: 7.4 }, flags: { pH: 'M' } });
+    expect(v.reading!.values).not.toHaveProperty('NH3N');
+    expect(v.refused).toEqual([{ parameter: 'NH3N', value: 1e308, unit: 'mg/L', min: 0, max: 10_000 }]);
+  });
+
+  it('drops the flag and the -Min/-Max of a refused value with it', () => {
+    const v = validateReading(raw('hongyuan', {
+      source: 'hj212', period: 'hour', values: { NH3N: -3, TP: 0.1 }, flags: { NH3N: 'T' }, extras: { NH3N_min: 0.1, NH3N_max: 0.2, TP_max: 0.2 },
+    }), ctx);
+    expect(v.reading).toMatchObject({ values: { TP: 0.1 }, flags: {}, extras: { TP_max: 0.2 } });
+    expect(v.refused.map((r) => r.parameter)).toEqual(['NH3N']);
+  });
+
+  it.each([
+    ['a negative -Min of a concentration', { NH3N_min: -0.1 }, 'NH3N_min'],
+    ['a -Max of pH above 14', { pH_max: 15 }, 'pH_max'],
+    ['an absurd -Max', { NH3N_max: 1e300 }, 'NH3N_max'],
+  ])('refuses %s alone and keeps the average', (_what, extras, key) => {
+    const v = validateReading(raw('hongyuan', { source: 'hj212', period: 'hour', values: { NH3N: 0.4, pH: 7 }, extras }), ctx);
+    expect(v.reading).toMatchObject({ values: { NH3N: 0.4, pH: 7 } });
+    expect(v.reading!.extras ?? {}).not.toHaveProperty(key);
+    expect(v.refused).toEqual([expect.objectContaining({ parameter: key })]);
+  });
+
+  it('still refuses the whole reading for a value that is not a number (a broken encoder, not one sensor)', () => {
+    expect(rejection(raw('hongyuan', { values: { NH3N: 'high', pH: 7 } })).code).toBe('TJ_INVALID_VALUE');
   });
 });
