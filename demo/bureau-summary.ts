@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { NotifyConfig } from '../alerts/notify/config.js';
 import { IncidentStore } from '../alerts/incidents/store.js';
+import type { Incident } from '../alerts/incidents/types.js';
 import { cstShort } from '../alerts/incidents/wording.js';
 import type { ReceivedMail } from '../lib/local-services/smtp-sink.js';
 import type { StationRegistry } from '../lib/station-registry.js';
@@ -25,7 +26,7 @@ function header(m: ReceivedMail, name: string): string | undefined {
   return typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : undefined;
 }
 
-export async function bureauSummary(mails: readonly ReceivedMail[], config: NotifyConfig, redis: Redis, registry: StationRegistry): Promise<{ bureaus: Record<string, BureauSummary>; lines: string[] }> {
+export async function bureauSummary(mails: readonly ReceivedMail[], config: NotifyConfig, redis: Redis, registry: StationRegistry): Promise<{ bureaus: Record<string, BureauSummary>; incidents: Incident[]; lines: string[] }> {
   const bureaus: Record<string, BureauSummary> = {};
   const incidents: Record<string, Set<string>> = {};
   const roots: Record<string, Set<string>> = {};
@@ -59,7 +60,8 @@ export async function bureauSummary(mails: readonly ReceivedMail[], config: Noti
     lines.push(`    ${b.padEnd(10)} incidents ${s.incidents}, reports 初报 ${s.reports.initial} / 续报 ${s.reports.followup} / 终报 ${s.reports.final}, duty e-mails ${s.dutyEmails} (${s.threads} thread${s.threads === 1 ? '' : 's'}), escalations ${s.escalationEmails}${s.otherEmails ? `, other notices ${s.otherEmails}` : ''}`);
   }
   const store = new IncidentStore(redis);
-  for (const inc of await store.list(20)) {
+  const known = await store.list(20);
+  for (const inc of known) {
     lines.push(`  incident ${inc.id} (${inc.status}${inc.closedAt ? `, closed ${cstShort(inc.closedAt)}` : ''}): predicted vs observed arrival`);
     for (const s of inc.sections) {
       const name = registry.get(s.station)?.name.en ?? s.station;
@@ -69,5 +71,5 @@ export async function bureauSummary(mails: readonly ReceivedMail[], config: Noti
       lines.push(`    ${name.padEnd(28)} predicted ${pred.padEnd(25)} observed ${obs}${verdict}`);
     }
   }
-  return { bureaus, lines };
+  return { bureaus, incidents: known, lines };
 }

@@ -27,6 +27,7 @@ import { loadRivers, withRiverVelocities } from '../simulator/rivers.js';
 import { runSimulation, type SimSummary } from '../simulator/run.js';
 import { Redis } from 'ioredis';
 import { bureauSummary, type BureauSummary } from './bureau-summary.js';
+import type { Incident } from '../alerts/incidents/types.js';
 
 export interface DemoOptions {
   outDir: string;
@@ -49,6 +50,8 @@ export interface DemoSummary {
   mailDir: string;
   /** Per bureau: incidents, reports by kind, duty e-mails, escalation e-mails. */
   bureaus: Record<string, BureauSummary>;
+  /** The incidents as they stand at the end (track, windows, arrivals). */
+  incidents: Incident[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -167,7 +170,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const bureauReport = await bureauSummary(sink.messages, notifyConfig, redis, registry);
     const summary: DemoSummary = {
       published: sim.messages, readings: sim.readings, stored: await stored(), rejected: dead.length,
-      alerts: alertCounts, emailsPerBureau: perBureau, emails: sink.messages.length, mailDir, bureaus: bureauReport.bureaus,
+      alerts: alertCounts, emailsPerBureau: perBureau, emails: sink.messages.length, mailDir, bureaus: bureauReport.bureaus, incidents: bureauReport.incidents,
     };
     print('');
     print('summary');

@@ -56,7 +56,7 @@ function langs(lang: Language): L[] {
 export function reportSubject(item: ReportItem, ctx: Pick<ReportRenderContext, 'registry' | 'language'>): string {
   const l: L = ctx.language === 'en' ? 'en' : 'zh';
   const esc = item.escalation ? (l === 'zh' ? '【升级】' : '[ESCALATION] ') : '';
-  return `${esc}${subject(item.report, ctx.registry, l)}`;
+  return `${esc}${subject(item.report, ctx.registry, l, item.bureau)}`;
 }
 
 function ackLine(item: ReportItem, ctx: ReportRenderContext, l: L): string {
@@ -84,7 +84,7 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   if (item.escalation) {
     lead.push(zh ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)} 内确认此事件，现升级通报。` : `${ctx.bureau.name.en} has not acknowledged this incident within ${duration(item.escalation.ackTimeoutMs, l)}: escalated.`);
   }
-  const intake = intakeLine(r, reg, l);
+  const intake = intakeLine(r, reg, l, item.bureau);
   if (intake) lead.push(intake);
   const pk = peakLine(inc, reg, l);
   lead.push(zh
@@ -135,8 +135,8 @@ export function renderReport(item: ReportItem, ctx: ReportRenderContext): { subj
       html.push('<hr><p><b>English</b></p>');
     }
     const title = zh
-      ? `【${SEVERITY[item.severity].zh}·${REPORT_KIND[r.kind].zh}】第 ${r.seq} 报 ${subject(r, ctx.registry, l).replace(/^【[^】]*】/, '')}`
-      : `[${SEVERITY[item.severity].en} · ${REPORT_KIND[r.kind].en} #${r.seq}] ${subject(r, ctx.registry, l).replace(/^\[[^\]]*\] /, '')}`;
+      ? `【${SEVERITY[item.severity].zh}·${REPORT_KIND[r.kind].zh}】第 ${r.seq} 报 ${subject(r, ctx.registry, l, item.bureau).replace(/^【[^】]*】/, '')}`
+      : `[${SEVERITY[item.severity].en} · ${REPORT_KIND[r.kind].en} #${r.seq}] ${subject(r, ctx.registry, l, item.bureau).replace(/^\[[^\]]*\] /, '')}`;
     const greet = zh ? `${ctx.bureau.name.zh} ${ctx.recipient.name}：` : `To ${ctx.bureau.name.en}, ${ctx.recipient.name}:`;
     text.push(greet, title, zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`, '');
     html.push(`<p>${esc(greet)}</p><h2 style="font-size:17px;margin:8px 0">${esc(title)}</h2><p style="color:#555">${esc(zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`)}</p>`);

@@ -84,9 +84,9 @@ export function peakLine(inc: Incident, reg: StationRegistry, l: L): string {
     : `peak ${num(p.value)} ${unit} (${shortName(reg, p.station, l)}, ${cstShort(p.at)} CST)${over ? `, ${over}` : ''}`;
 }
 
-/** The next drinking-water intake ahead of the front, with its window if one was given. */
-export function nextIntake(r: Report): ReceptorStatus | undefined {
-  return r.receptors.find((x) => x.kind === 'drinking_water_intake' && !x.reached);
+/** The next drinking-water intake ahead of the front (of one owner city, if given), with its window. */
+export function nextIntake(r: Report, city?: string): ReceptorStatus | undefined {
+  return r.receptors.find((x) => x.kind === 'drinking_water_intake' && !x.reached && (city === undefined || x.city === city));
 }
 
 export function windowText(w: Window, l: L): string {
@@ -107,17 +107,26 @@ function contactText(x: ReceptorStatus, reg: StationRegistry, l: L): string {
   return l === 'zh' ? `；${owner}，联系 ${c}` : `; ${owner}, contact ${c}`;
 }
 
-/** The line every river report leads with: the time to the next intake, and the intakes already hit. */
-export function intakeLine(r: Report, reg: StationRegistry, l: L): string {
+function intakeAhead(x: ReceptorStatus, at: number, reg: StationRegistry, l: L, own: boolean): string {
+  const label = own ? (l === 'zh' ? '贵市取水口' : 'Your intake') : l === 'zh' ? '下一取水口' : 'Next intake';
+  const name = x.name[l];
+  return x.window
+    ? (l === 'zh' ? `${label} ${name}：预计 ${windowText(x.window, l)} 到达（${hoursFrom(at, x.window, l)}）${contactText(x, reg, l)}` : `${label} ${name}: expected ${windowText(x.window, l)} (${hoursFrom(at, x.window, l)})${contactText(x, reg, l)}`)
+    : (l === 'zh' ? `${label} ${name}：暂无到达时间估计${contactText(x, reg, l)}` : `${label} ${name}: no arrival estimate yet${contactText(x, reg, l)}`);
+}
+
+/**
+ * The line every river report leads with: the time to the next intake ahead of the front, the
+ * reader's own city's next intake when that is another one, and the intakes already hit.
+ */
+export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: string): string {
   const inc = r.incident;
   if (inc.kind !== 'river') return '';
   const parts: string[] = [];
   const next = inc.status === 'open' ? nextIntake(r) : undefined;
-  if (next) {
-    parts.push(next.window
-      ? (l === 'zh' ? `下一取水口 ${next.name.zh}：预计 ${windowText(next.window, l)} 到达（${hoursFrom(r.at, next.window, l)}）${contactText(next, reg, l)}` : `Next intake ${next.name.en}: expected ${windowText(next.window, l)} (${hoursFrom(r.at, next.window, l)})${contactText(next, reg, l)}`)
-      : (l === 'zh' ? `下一取水口 ${next.name.zh}：暂无到达时间估计${contactText(next, reg, l)}` : `Next intake ${next.name.en}: no arrival estimate yet${contactText(next, reg, l)}`));
-  }
+  const own = inc.status === 'open' && bureau !== undefined ? nextIntake(r, bureau) : undefined;
+  if (next) parts.push(intakeAhead(next, r.at, reg, l, next === own));
+  if (own && own !== next) parts.push(intakeAhead(own, r.at, reg, l, true));
   for (const x of r.receptors) {
     if (x.kind !== 'drinking_water_intake' || !x.reached) continue;
     const since = x.reachedAt !== null ? (l === 'zh' ? `${cstShort(x.reachedAt)} 起` : `since ${cstShort(x.reachedAt)}`) : '';
@@ -144,7 +153,8 @@ export function openingText(inc: Incident, reg: StationRegistry, l: L): string {
 }
 
 /** The subject: report kind, river and pollutant, peak and 超标倍数, where the front is, the next intake. */
-export function subject(r: Report, reg: StationRegistry, l: L): string {
+/** The subject; for a bureau, the intake it names is that city's own next one when there is one. */
+export function subject(r: Report, reg: StationRegistry, l: L, bureau?: string): string {
   const inc = r.incident;
   const kind = REPORT_KIND[r.kind][l];
   const pn = paramName(inc.parameter, l);
@@ -167,7 +177,7 @@ export function subject(r: Report, reg: StationRegistry, l: L): string {
   if (r.kind === 'final') {
     parts.push(l === 'zh' ? '各断面均已恢复' : 'all sections back within limits');
   } else if (inc.kind === 'river') {
-    const n = nextIntake(r);
+    const n = (bureau !== undefined ? nextIntake(r, bureau) : undefined) ?? nextIntake(r);
     if (n?.window) parts.push(l === 'zh' ? `${n.name.zh}预计 ${windowText(n.window, l)}` : `${n.name.en} expected ${windowText(n.window, l)}`);
     else {
       const hit = r.receptors.find((x) => x.kind === 'drinking_water_intake' && x.affected);

@@ -108,6 +108,7 @@ async function buildReportMail(ctx: MailerContext, batchId: string, recipient: R
       'X-Tuojiang-Bureau': recipient.bureau,
       'X-Tuojiang-Incident': item.report.incident.id,
       'X-Tuojiang-Report': `${item.report.kind} ${item.report.seq}`,
+      'X-Tuojiang-Report-At': String(item.report.at),
       'X-Tuojiang-Items': item.id,
       'Auto-Submitted': 'auto-generated',
     },

@@ -33,22 +33,61 @@ describe('npm run demo', () => {
     for (const s of ['hongyuan', 'shiqiao', 'linjiangsi', 'ziyang-city', 'gongchengpu']) expect(firing).toContain(s);
   });
 
-  it('e-mails both bureaus, Ziyang with an arrival estimate for an upstream Chengdu section, and saves each e-mail', async () => {
-    const ziyang = summary.emailsPerBureau['duty@sthj.ziyang.example'] ?? 0;
-    const chengdu = summary.emailsPerBureau['duty@sthj.chengdu.example'] ?? 0;
-    expect(ziyang).toBeGreaterThan(0);
-    expect(chengdu).toBeGreaterThan(0);
+  it('tells each bureau of the spill as one incident: few e-mails, one thread, 初报 … 终报', async () => {
+    const cd = summary.bureaus.chengdu;
+    const zy = summary.bureaus.ziyang;
+    expect(cd?.incidents).toBe(1);
+    expect(zy?.incidents).toBe(1);
+    // Issue 10's budget for the duty lists (escalations counted apart).
+    expect(cd?.dutyEmails).toBeGreaterThan(0);
+    expect(cd?.dutyEmails).toBeLessThanOrEqual(8);
+    expect(zy?.dutyEmails).toBeLessThanOrEqual(11);
+    expect(cd?.threads).toBe(1);
+    expect(zy?.threads).toBe(1);
+    for (const b of [cd, zy]) {
+      expect(b?.reports.initial).toBe(1);
+      expect(b?.reports.final).toBe(1);
+    }
     const files = readdirSync(summary.mailDir).filter((f) => f.endsWith('.eml'));
     expect(files.length).toBe(summary.emails);
+  });
+
+  it('Ziyang reads the intake window in every report before the front reaches it, and no all-clear comes early', async () => {
+    const files = readdirSync(summary.mailDir).filter((f) => f.endsWith('.eml')).sort();
     const mails = await Promise.all(files.map(async (f) => simpleParser(readFileSync(join(summary.mailDir, f)))));
     const toZiyang = mails.filter((m) => JSON.stringify(m.to).includes('duty@sthj.ziyang.example'));
-    const upstreamFiring = toZiyang.find((m) => /宏缘|Hongyuan/.test(m.subject ?? '') && !/解除|RESOLVED/.test(m.subject ?? ''));
-    expect(upstreamFiring, 'a firing notice about Hongyuan (Chengdu) sent to Ziyang').toBeDefined();
-    expect(upstreamFiring!.text).toMatch(/Expected at your first section/);
-    // Resolutions are told too; at this replay speed they may share a grouped e-mail with other news.
-    expect(mails.filter((m) => /解除|RESOLVED|[Rr]esolved/.test(m.text ?? ''))).not.toEqual([]);
+    const seq = (m: (typeof mails)[number]): number => Number(String(m.headers.get('x-tuojiang-report') ?? '').split(' ')[1] ?? 0);
+    toZiyang.sort((a, b) => seq(a) - seq(b));
+    const first = toZiyang[0];
+    expect(first?.subject).toMatch(/^【初报】沱江氨氮污染 宏缘/);
     // Chinese first, English second.
-    const text = upstreamFiring!.text ?? '';
-    expect(text.search(/[\u4e00-\u9fff]/)).toBeLessThan(text.search(/Arrival|Expected/));
+    const text = first?.text ?? '';
+    expect(text.search(/[\u4e00-\u9fff]/)).toBeLessThan(text.search(/Next intake|Summary/));
+    const reached = summary.incidents[0]?.sections.find((s) => s.station === 'ziyang-city')?.observedAt ?? Infinity;
+    for (const m of toZiyang) {
+      const at = Number(String(m.headers.get('x-tuojiang-report-at') ?? '0'));
+      if (at < reached) expect(m.text, m.subject).toMatch(/贵市取水口 资阳城区取水口：预计 \d\d-\d\d \d\d:\d\d–/);
+    }
+    // The final report comes last, after every section the plume reached was back within limits.
+    const last = toZiyang[toZiyang.length - 1];
+    expect(last?.subject).toMatch(/^【终报】/);
+    const inc = summary.incidents[0];
+    expect(inc?.status).toBe('closed');
+    for (const s of inc?.sections ?? []) {
+      if (s.observedAt === null) continue;
+      expect(s.backAt, s.station).not.toBeNull();
+      expect(inc?.closedAt as number).toBeGreaterThanOrEqual(s.backAt as number);
+    }
+  });
+
+  it('every observed arrival falls inside the window of the report before it', () => {
+    const inc = summary.incidents[0];
+    const reached = (inc?.sections ?? []).filter((s) => s.observedAt !== null && s.station !== inc?.origin);
+    expect(reached.map((s) => s.station)).toEqual(['shiqiao', 'linjiangsi', 'ziyang-city', 'gongchengpu']);
+    for (const s of reached) {
+      expect(s.predicted, s.station).not.toBeNull();
+      expect(s.observedAt as number, s.station).toBeGreaterThanOrEqual(s.predicted?.from as number);
+      expect(s.observedAt as number, s.station).toBeLessThanOrEqual(s.predicted?.to as number);
+    }
   });
 });
