@@ -20,6 +20,7 @@ import type { RiversFile } from '../../config/rivers-schema.js';
 import type { Station, StationRegistry } from '../../lib/station-registry.js';
 import { front, joinSlack, predictWindow, velocityRange, windowsAhead } from './track.js';
 import { receptorsOf } from '../../lib/receptors.js';
+import { localLimitPhrase } from '../rules/limit.js';
 import type { Evidence, Incident, ReceptorStatus, Report, ReportKind, ReportReason, ScopeState, SectionTrack, Window } from './types.js';
 
 export interface EngineContext {
@@ -143,10 +144,15 @@ function record(sec: SectionTrack, ev: Evidence): void {
   const cur = sec.params[ev.parameter];
   const candPeak = peak !== undefined && Number.isFinite(peak) && worse(kind, peak, value, ev.limit) ? peak : value;
   const candAt = candPeak === value ? ev.at : peakAt ?? ev.at;
+  const unit = ev.detail.unit ?? '';
+  const zh = ev.rule === 'limit' ? localLimitPhrase(ev.detail, unit, 'zh') : undefined;
+  const en = ev.rule === 'limit' ? localLimitPhrase(ev.detail, unit, 'en') : undefined;
+  const local = zh !== undefined && en !== undefined ? { local: { zh, en } } : {};
   if (!cur) {
-    sec.params[ev.parameter] = { peak: candPeak, peakAt: candAt, last: value, lastAt: ev.at, limit: ev.limit, limitKind: kind, unit: ev.detail.unit ?? '', basis: ev.detail.basis ?? null };
+    sec.params[ev.parameter] = { peak: candPeak, peakAt: candAt, last: value, lastAt: ev.at, limit: ev.limit, limitKind: kind, unit, basis: ev.detail.basis ?? null, ...local };
     return;
   }
+  if (local.local) cur.local = local.local;
   if (ev.kind !== 'resolved' && worse(kind, candPeak, cur.peak, cur.limit)) {
     cur.peak = candPeak;
     cur.peakAt = candAt;

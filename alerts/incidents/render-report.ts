@@ -88,8 +88,8 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   if (intake) lead.push(intake);
   const pk = peakLine(inc, reg, l);
   lead.push(zh
-    ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（尚无超标浓度）`}${limitLine(inc, l) ? `；${limitLine(inc, l)}` : ''}`
-    : `Pollutant: ${paramName(inc.parameter, l)}; ${pk || `${openingText(inc, reg, l)} (no concentration over the limit yet)`}${limitLine(inc, l) ? `; ${limitLine(inc, l)}` : ''}`);
+    ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（尚无超标浓度）`}${limitLine(inc, l, reg) ? `；${limitLine(inc, l, reg)}` : ''}`
+    : `Pollutant: ${paramName(inc.parameter, l)}; ${pk || `${openingText(inc, reg, l)} (no concentration over the limit yet)`}${limitLine(inc, l, reg) ? `; ${limitLine(inc, l, reg)}` : ''}`);
   const f = front(inc);
   if (inc.kind === 'river' && f) {
     lead.push(zh

@@ -46,6 +46,8 @@ export interface ParamTrack {
   limitKind: 'max' | 'min' | 'range' | null;
   unit: string;
   basis: string | null;
+  /** Where a local limit stricter than the national one is in force: how to say so. */
+  local?: { zh: string; en: string };
 }
 
 export interface SectionTrack {

@@ -260,14 +260,20 @@ export function trackRows(r: Report, reg: StationRegistry, l: L): TrackRow[] {
   });
 }
 
-export function limitLine(inc: Incident, l: L): string {
+/**
+ * The limit the incident is measured against: the national one, and each section where a stricter
+ * local limit is in force, named as such ("石桥 本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L").
+ */
+export function limitLine(inc: Incident, l: L, reg?: StationRegistry): string {
+  const out: string[] = [];
+  let national = '';
   for (const s of inc.sections) {
     const p = s.params[inc.parameter];
-    if (p && p.limit !== null) {
-      return l === 'zh' ? `限值 ${num(p.limit)} ${p.unit}${p.basis ? `（${p.basis}）` : ''}` : `limit ${num(p.limit)} ${p.unit}${p.basis ? ` (${p.basis})` : ''}`;
-    }
+    if (!p || p.limit === null) continue;
+    if (p.local) out.push(`${reg ? `${shortName(reg, s.station, l)} ` : ''}${p.local[l]}`);
+    else if (!national) national = l === 'zh' ? `限值 ${num(p.limit)} ${p.unit}${p.basis ? `（${p.basis}）` : ''}` : `limit ${num(p.limit)} ${p.unit}${p.basis ? ` (${p.basis})` : ''}`;
   }
-  return '';
+  return [national, ...out].filter(Boolean).join(l === 'zh' ? '；' : '; ');
 }
 
 export function duration(ms: number, l: L): string {

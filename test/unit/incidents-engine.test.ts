@@ -230,3 +230,26 @@ describe('incident engine: noise is no news', () => {
     expect(r.reports).toHaveLength(1);
   });
 });
+
+describe('incident engine: air stations', () => {
+  it('an AQI episode at an air station is an incident of that station alone, with the same life cycle', () => {
+    const st = registry.get('ziyang-shijian');
+    if (!st) throw new Error('no air station');
+    const fam = familyOf(ctx.policy, 'AQI', ['PM2_5']);
+    expect(fam).toBe('particles');
+    const scope = scopeOf(st, fam);
+    expect(scope).toBe('s.ziyang-shijian.particles');
+    const mk = (kind: Evidence['kind'], at: number): Evidence => ({
+      id: `aqi.${kind}.${at}`, station: st.id, city: st.city, rule: 'aqi', parameter: 'AQI', family: fam, kind, at,
+      value: kind === 'resolved' ? 80 : 180, limit: 101, detail: { primary: ['PM2_5'], cause: ['PM2_5'] },
+    });
+    let r = applyEvidence(emptyScope(), scope, st, mk('firing', T0), ctx);
+    expect(r.reports.map((x) => x.kind)).toEqual(['initial']);
+    expect(r.state.incidents[0]?.kind).toBe('air');
+    expect(r.state.incidents[0]?.sections.map((s) => s.station)).toEqual(['ziyang-shijian']);
+    expect(r.reports[0]?.windows).toEqual({});
+    r = applyEvidence(r.state, scope, st, mk('resolved', T0 + 5 * H), ctx);
+    const closed = tick(r.state, T0 + 5 * H + ctx.policy.hold_min * 60_000, ctx);
+    expect(closed.reports.map((x) => x.kind)).toEqual(['final']);
+  });
+});
