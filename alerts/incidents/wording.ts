@@ -107,8 +107,22 @@ export function hoursFrom(at: number, w: Window, l: L): string {
   return l === 'zh' ? `约 ${h(w.from)}–${h(w.to)} 小时后` : `in about ${h(w.from)}–${h(w.to)} h`;
 }
 
-/** The line every river report leads with: the time to the next intake. */
-export function intakeLine(r: Report, reg: StationRegistry, l: L): string {
+/**
+ * How far a window is from `now`, for a page read at any time after the report: ahead ("in 3–11
+ * h"), under way, or passed without the plume (hoursFrom alone would say "in 0–0 h").
+ */
+export function untilText(now: number, w: Window, l: L): string {
+  if (now < w.from) return hoursFrom(now, w, l);
+  if (now <= w.to) return l === 'zh' ? `已进入预计到达时段，至 ${cstShort(w.to)}` : `inside the expected window, until ${cstShort(w.to)} CST`;
+  const h = Math.max(1, Math.round((now - w.to) / 3_600_000));
+  return l === 'zh' ? `已超过预计时段约 ${h} 小时，尚未到达` : `about ${h} h past the expected window, not arrived`;
+}
+
+/**
+ * The line every river report leads with: the time to the next intake. `when` words the window
+ * relative to a moment (the report's time by default, as the e-mail says it).
+ */
+export function intakeLine(r: Report, reg: StationRegistry, l: L, when: (w: Window) => string = (w) => hoursFrom(r.at, w, l)): string {
   const inc = r.incident;
   if (inc.kind !== 'river') return '';
   const reachedIntakes = inc.sections.filter((s) => s.intake && s.observedAt !== null);
@@ -123,7 +137,7 @@ export function intakeLine(r: Report, reg: StationRegistry, l: L): string {
   if (next) {
     const name = stationName(reg, next.section.station, l);
     parts.push(next.window
-      ? (l === 'zh' ? `下一取水口 ${name}：预计 ${windowText(next.window, l)} 到达（${hoursFrom(r.at, next.window, l)}）` : `Next intake ${name}: expected ${windowText(next.window, l)} (${hoursFrom(r.at, next.window, l)})`)
+      ? (l === 'zh' ? `下一取水口 ${name}：预计 ${windowText(next.window, l)} 到达（${when(next.window)}）` : `Next intake ${name}: expected ${windowText(next.window, l)} (${when(next.window)})`)
       : (l === 'zh' ? `下一取水口 ${name}：暂无到达时间估计` : `Next intake ${name}: no arrival estimate yet`));
   } else if (inc.status === 'open' && reachedIntakes.length === 0) {
     parts.push(l === 'zh' ? '下游无饮用水取水口' : 'No drinking-water intake downstream');
