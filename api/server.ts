@@ -21,6 +21,7 @@ import type { Logger } from '../lib/logger.js';
 import { handleAck } from './ack-route.js';
 import { AuthFailureLimiter } from './auth-failures.js';
 import { handleCap } from './cap-routes.js';
+import type { IncidentPages } from './incident-view.js';
 
 export interface ApiServerOptions {
   store: NotifyStore;
@@ -43,6 +44,8 @@ export interface ApiServerOptions {
    * thresholds API of api/thresholds-routes.ts): each returns true when it answered.
    */
   extraRoutes?: Array<(req: IncomingMessage, res: ServerResponse) => Promise<boolean>>;
+  /** The incident pages behind the ack links of incidents (without it they get the plain page). */
+  incidents?: IncidentPages;
 }
 
 export interface ApiServer {
@@ -70,7 +73,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     const method = req.method ?? 'GET';
     if (t.segments[0] === 'ack' && t.segments.length === 3) {
       if (method !== 'GET' && method !== 'POST') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}: use GET (the page) or POST (acknowledge)`);
-      return handleAck(req, res, t, { store: o.store, ackSecret: o.ackSecret, cities: o.cities, limiter, acks });
+      return handleAck(req, res, t, { store: o.store, ackSecret: o.ackSecret, cities: o.cities, limiter, acks, ...(o.incidents ? { incidents: o.incidents } : {}), ...(o.log ? { log: o.log } : {}) });
     }
     if (await handleCap(req, res, t, { store: o.store, ackSecret: o.ackSecret, publicUrl: o.publicUrl, limiter, ...(o.operators ? { operators: o.operators } : {}), ...(o.log ? { log: o.log } : {}) })) return;
     if (!OPS_PATHS.includes(t.pathname)) {

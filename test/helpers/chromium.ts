@@ -28,8 +28,8 @@ export interface Page {
   eval<T>(expression: string): Promise<T>;
   /** Runs `action` (an expression that navigates, e.g. a form submission) and waits for the next page's load event. */
   navigateBy(action: string): Promise<void>;
-  /** A PNG of the whole page (not just the viewport), written to `path`. */
-  screenshot(path: string): Promise<void>;
+  /** A PNG of the whole page (or, with `firstScreen`, of what the viewport shows first), written to `path`. */
+  screenshot(path: string, o?: { firstScreen?: boolean }): Promise<void>;
 }
 
 export interface Browser {
@@ -120,9 +120,9 @@ export async function launchChromium(): Promise<Browser> {
           await evaluate(`void (${action})`);
           await loaded;
         },
-        async screenshot(path) {
+        async screenshot(path, o = {}) {
           const m = (await send('Page.getLayoutMetrics', {}, sessionId)) as { cssContentSize: { width: number; height: number } };
-          const full = { width: Math.max(width, Math.ceil(m.cssContentSize.width)), height: Math.ceil(m.cssContentSize.height) };
+          const full = o.firstScreen ? { width, height } : { width: Math.max(width, Math.ceil(m.cssContentSize.width)), height: Math.ceil(m.cssContentSize.height) };
           const shot = (await send('Page.captureScreenshot', {
             format: 'png', captureBeyondViewport: true, clip: { x: 0, y: 0, width: full.width, height: full.height, scale: 1 },
           }, sessionId)) as { data: string };
