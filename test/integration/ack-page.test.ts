@@ -221,6 +221,28 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
     expect(api.alive()).toBe(true);
   });
 
+  it('the page loads nothing, runs nothing and may not be framed; a link altered to another bureau or incident acknowledges nothing', async () => {
+    const link = linkFor(ADDR.chengdu);
+    const res = await fetch(link);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    const u = new URL(link);
+    const before = (await stack.notify!.store.alert(incidentId))!.acks;
+    for (const path of [u.pathname.replace(/\/chengdu$/, '/ziyang'), u.pathname.replace(/\.(\d+)\//, (_m, t: string) => `.${Number(t) + 1}/`)]) {
+      const post = await fetch(`${u.origin}${path}`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ exp: u.searchParams.get('exp')!, sig: u.searchParams.get('sig')!, by: 'Mallory' }).toString(),
+      });
+      expect(post.status).toBe(403);
+      expect(((await post.json()) as { error: { code: string } }).error.code).toBe('TJ_ACK_INVALID');
+    }
+    expect((await stack.notify!.store.alert(incidentId))!.acks).toEqual(before);
+    expect(api.alive()).toBe(true);
+  });
+
   it('an incident record without its incident, a corrupt incident, and a per-alert notice keep the plain page', async () => {
     const store = stack.notify!.store;
     const exp = Date.now() + H;
