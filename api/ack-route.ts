@@ -29,6 +29,7 @@ export interface AckRouteContext {
   cities: Record<string, { zh: string; en: string }>;
   limiter?: AuthFailureLimiter;
   acks: Counter<'outcome'>;
+  ackPages?: Counter<'page'>;
   /** What the page of an incident needs; without it an incident gets the plain page. */
   incidents?: IncidentPages;
   log?: Logger;
@@ -79,7 +80,8 @@ export async function handleAck(req: IncomingMessage, res: ServerResponse, t: Re
       return fail(new TuojiangError('ALERT_NOT_FOUND', 'unknown alert'), '告警不存在 / Unknown alert.');
     }
     const summary = `${a.info.station} ${a.info.parameter} (${a.info.rule}) — ${cstTime(a.info.firstAt)} CST — ${a.state === 'firing' ? '告警中 firing' : '已解除 resolved'}`;
-    const view = ctx.incidents ? await incidentView(ctx.incidents, alertId, ctx.log) : undefined;
+    const view = ctx.incidents ? await incidentView(ctx.incidents, alertId, ctx.log, () => ctx.ackPages?.inc({ page: 'incident-unreadable' })) : undefined;
+    if (!wantsJson) ctx.ackPages?.inc({ page: view ? 'incident' : 'plain' });
     const sig = String(params.sig);
     if (req.method === 'GET' && view) {
       const form = a.acks[bureau] ? null : { exp, sig };

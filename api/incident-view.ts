@@ -31,10 +31,13 @@ export interface IncidentView {
   bureauNames: Record<string, { zh: string; en: string }>;
 }
 
-export async function incidentView(src: IncidentPages, id: string, log?: Logger): Promise<IncidentView | undefined> {
+export async function incidentView(src: IncidentPages, id: string, log?: Logger, onDamaged?: () => void): Promise<IncidentView | undefined> {
   const read = await readIncident(src.store, id);
   if (!read.found) {
-    if (read.damaged) log?.warn({ incident: id, err: read.error }, 'ack page: stored incident unreadable; plain page shown');
+    if (read.damaged) {
+      log?.warn({ incident: id, err: read.error }, 'ack page: stored incident unreadable; plain page shown');
+      onDamaged?.();
+    }
     return undefined;
   }
   return {

@@ -273,6 +273,10 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
     expect(plain.status).toBe(200);
     expect(plain.body).toContain('ziyang-city NH3N (equipment)');
     expect(plain.body).toContain('<form method="post">');
+    const metrics = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
+    expect(metrics).toMatch(/tuojiang_api_ack_pages_total\{page="incident-unreadable"\} 1\b/);
+    expect(metrics).toMatch(/tuojiang_api_ack_pages_total\{page="incident"\} [1-9]/);
+    expect(api.logLines().some((x) => x.msg === 'ack page: stored incident unreadable; plain page shown' && x.incident === broken)).toBe(true);
     expect(api.alive()).toBe(true);
   });
 });
