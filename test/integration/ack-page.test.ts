@@ -221,6 +221,16 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
     expect(api.alive()).toBe(true);
   });
 
+  it('an escalation is on the timeline with how many it reached, never their addresses', async () => {
+    await stack.notify!.store.markEscalated(incidentId, 'chengdu', { at: Date.now(), to: [ADDR.chengduHead] });
+    const phone = await browser.page({ width: 390, height: 800, mobile: true });
+    await phone.goto(linkFor(ADDR.ziyang));
+    const l = await layout(phone);
+    expect(l.timeline).toMatch(/成都市生态环境局 未按时确认，已升级通报（1 人）/);
+    expect(l.text).not.toContain(ADDR.chengduHead);
+    expect(await phone.eval<string>('document.documentElement.outerHTML')).not.toContain(ADDR.chengduHead);
+  });
+
   it('the page loads nothing, runs nothing and may not be framed; a link altered to another bureau or incident acknowledges nothing', async () => {
     const link = linkFor(ADDR.chengdu);
     const res = await fetch(link);
