@@ -16,8 +16,11 @@ import { TuojiangError, isTuojiangError } from '../lib/errors.js';
 import { parseJsonObject, readBody } from '../lib/http-body.js';
 import { refusalHeaders, refuse, statusOf } from '../lib/http-refusal.js';
 import type { RequestTarget } from '../lib/http-target.js';
+import type { Logger } from '../lib/logger.js';
 import type { AuthFailureLimiter } from './auth-failures.js';
 import { esc, page } from './html.js';
+import { incidentPage } from './incident-page.js';
+import { incidentView, type IncidentPages } from './incident-view.js';
 import { remoteOf } from './operator-auth.js';
 
 export interface AckRouteContext {
@@ -26,10 +29,21 @@ export interface AckRouteContext {
   cities: Record<string, { zh: string; en: string }>;
   limiter?: AuthFailureLimiter;
   acks: Counter<'outcome'>;
+  ackPages?: Counter<'page'>;
+  /** What the page of an incident needs; without it an incident gets the plain page. */
+  incidents?: IncidentPages;
+  log?: Logger;
 }
 
+// The pages load nothing and run nothing: a name that slipped past escaping still could not run,
+// and no other site may frame the form (a click on a hidden acknowledge button).
+const HTML_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Referrer-Policy': 'no-referrer',
+};
+
 function send(res: ServerResponse, status: number, body: string, type = 'text/html; charset=utf-8', headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...(type.startsWith('text/html') ? HTML_HEADERS : {}), ...headers });
   res.end(body);
 }
 
@@ -66,6 +80,13 @@ export async function handleAck(req: IncomingMessage, res: ServerResponse, t: Re
       return fail(new TuojiangError('ALERT_NOT_FOUND', 'unknown alert'), '告警不存在 / Unknown alert.');
     }
     const summary = `${a.info.station} ${a.info.parameter} (${a.info.rule}) — ${cstTime(a.info.firstAt)} CST — ${a.state === 'firing' ? '告警中 firing' : '已解除 resolved'}`;
+    const view = ctx.incidents ? await incidentView(ctx.incidents, alertId, ctx.log, () => ctx.ackPages?.inc({ page: 'incident-unreadable' })) : undefined;
+    if (!wantsJson) ctx.ackPages?.inc({ page: view ? 'incident' : 'plain' });
+    const sig = String(params.sig);
+    if (req.method === 'GET' && view) {
+      const form = a.acks[bureau] ? null : { exp, sig };
+      return send(res, 200, incidentPage({ ...view, record: a, bureau, form, now: ctx.incidents?.now?.() ?? Date.now() }));
+    }
     if (req.method === 'GET') {
       const existing = a.acks[bureau];
       const done = existing ? `<p>已由 ${esc(existing.by)} 于 ${esc(cstTime(existing.at))} 确认 / Acknowledged by ${esc(existing.by)} at ${esc(cstTime(existing.at))} CST.</p>` : '';
@@ -76,6 +97,13 @@ export async function handleAck(req: IncomingMessage, res: ServerResponse, t: Re
     const r = await acknowledge(ctx.store, alertId, bureau, ackByName(params.by, 'link'), 'link');
     ctx.acks.inc({ outcome: r.status });
     if (wantsJson) return send(res, 200, JSON.stringify({ status: r.status, ack: r.ack }), 'application/json; charset=utf-8');
+    if (view) {
+      // Read again: the page shows this acknowledgement among the others, as they stand now.
+      const now = await ctx.store.alert(alertId) ?? a;
+      return send(res, 200, incidentPage({
+        ...view, record: now, bureau, form: null, acknowledged: { ack: r.ack, earlier: r.status === 'already' }, now: ctx.incidents?.now?.() ?? Date.now(),
+      }));
+    }
     return send(res, 200, page('已确认 / Acknowledged', `<h1>${esc(cityName(bureau))}</h1><p>${esc(summary)}</p>`
       + `<p>已确认 / Acknowledged: ${esc(r.ack.by)}, ${esc(cstTime(r.ack.at))} CST${r.status === 'already' ? '（此前已确认 / earlier）' : ''}</p>`));
   } catch (e) {

@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { readNotifyEnv } from '../alerts/notify/env.js';
 import { NotifyStore } from '../alerts/notify/store.js';
+import { loadNotifyConfig } from '../alerts/notify/config.js';
+import { IncidentStore } from '../alerts/incidents/store.js';
+import { StationRegistry } from '../lib/station-registry.js';
+import { bureauNamesOf } from './incident-view.js';
 import { DEFAULT_PREFIX } from '../alerts/keys.js';
 import { readEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
@@ -27,6 +31,9 @@ export function registerApiCommand(program: Command): void {
       const env = readEnv();
       const nenv = readNotifyEnv();
       const config = loadConfig();
+      // The rivers and incident policy the notify worker words its reports with, so the ack page
+      // of an incident gives the same windows as the e-mail that linked to it.
+      const notifyConfig = loadNotifyConfig(config.dir, config.registry);
       const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
       redis.on('error', (e) => log.warn({ err: e.message }, 'api: redis error'));
       const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
@@ -44,6 +51,10 @@ export function registerApiCommand(program: Command): void {
         store: new NotifyStore(redis, opts.prefix), redis, ackSecret: nenv.ACK_SECRET, publicUrl: nenv.PUBLIC_URL,
         cities: config.registry.cities, port: opts.port !== undefined ? Number(opts.port) : nenv.API_PORT, host: opts.host, log,
         operators, limiter, metrics,
+        incidents: {
+          store: new IncidentStore(redis, opts.prefix), registry: new StationRegistry(config.registry),
+          rivers: notifyConfig.rivers, policy: notifyConfig.recipients.incidents, bureauNames: bureauNamesOf(notifyConfig.recipients),
+        },
         // The operators' threshold API (issue 6) on the same server, authenticated by its own tokens.
         extraRoutes: [(req, res) => handleThresholdsRequest(req, res, thresholds)],
       });

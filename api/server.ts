@@ -21,6 +21,7 @@ import type { Logger } from '../lib/logger.js';
 import { handleAck } from './ack-route.js';
 import { AuthFailureLimiter } from './auth-failures.js';
 import { handleCap } from './cap-routes.js';
+import type { IncidentPages } from './incident-view.js';
 
 export interface ApiServerOptions {
   store: NotifyStore;
@@ -43,6 +44,8 @@ export interface ApiServerOptions {
    * thresholds API of api/thresholds-routes.ts): each returns true when it answered.
    */
   extraRoutes?: Array<(req: IncomingMessage, res: ServerResponse) => Promise<boolean>>;
+  /** The incident pages behind the ack links of incidents (without it they get the plain page). */
+  incidents?: IncidentPages;
 }
 
 export interface ApiServer {
@@ -58,6 +61,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const metrics = o.metrics ?? new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'tuojiang_api_' });
   const acks = new Counter({ name: 'tuojiang_api_acks_total', help: 'Acknowledgement requests by outcome', labelNames: ['outcome'], registers: [metrics] });
+  const ackPages = new Counter({ name: 'tuojiang_api_ack_pages_total', help: 'Acknowledgement pages shown: incident, plain (per alert), or incident-unreadable (stored incident damaged; plain page shown)', labelNames: ['page'], registers: [metrics] });
   const limiter = o.limiter ?? new AuthFailureLimiter({ registry: metrics, ...(o.log ? { log: o.log } : {}) });
 
   const json = (res: ServerResponse, status: number, x: unknown): void => {
@@ -70,7 +74,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     const method = req.method ?? 'GET';
     if (t.segments[0] === 'ack' && t.segments.length === 3) {
       if (method !== 'GET' && method !== 'POST') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}: use GET (the page) or POST (acknowledge)`);
-      return handleAck(req, res, t, { store: o.store, ackSecret: o.ackSecret, cities: o.cities, limiter, acks });
+      return handleAck(req, res, t, { store: o.store, ackSecret: o.ackSecret, cities: o.cities, limiter, acks, ackPages, ...(o.incidents ? { incidents: o.incidents } : {}), ...(o.log ? { log: o.log } : {}) });
     }
     if (await handleCap(req, res, t, { store: o.store, ackSecret: o.ackSecret, publicUrl: o.publicUrl, limiter, ...(o.operators ? { operators: o.operators } : {}), ...(o.log ? { log: o.log } : {}) })) return;
     if (!OPS_PATHS.includes(t.pathname)) {

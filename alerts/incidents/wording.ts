@@ -101,32 +101,44 @@ export function hoursFrom(at: number, w: Window, l: L): string {
   return l === 'zh' ? `约 ${h(w.from)}–${h(w.to)} 小时后` : `in about ${h(w.from)}–${h(w.to)} h`;
 }
 
+/**
+ * How far a window is from `now`, for a page read at any time after the report: ahead ("in 3–11
+ * h"), under way, or passed without the plume (hoursFrom alone would say "in 0–0 h").
+ */
+export function untilText(now: number, w: Window, l: L): string {
+  if (now < w.from) return hoursFrom(now, w, l);
+  if (now <= w.to) return l === 'zh' ? `已进入预计到达时段，至 ${cstShort(w.to)}` : `inside the expected window, until ${cstShort(w.to)} CST`;
+  const h = Math.max(1, Math.round((now - w.to) / 3_600_000));
+  return l === 'zh' ? `已超过预计时段约 ${h} 小时，尚未到达` : `about ${h} h past the expected window, not arrived`;
+}
+
 function contactText(x: ReceptorStatus, reg: StationRegistry, l: L): string {
   const owner = reg.cities[x.city]?.[l] ?? x.city;
   const c = [x.contact.name, x.contact.phone].filter(Boolean).join(' ');
   return l === 'zh' ? `；${owner}，联系 ${c}` : `; ${owner}, contact ${c}`;
 }
 
-function intakeAhead(x: ReceptorStatus, at: number, reg: StationRegistry, l: L, own: boolean): string {
+function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: StationRegistry, l: L, own: boolean): string {
   const label = own ? (l === 'zh' ? '贵市取水口' : 'Your intake') : l === 'zh' ? '下一取水口' : 'Next intake';
   const name = x.name[l];
   return x.window
-    ? (l === 'zh' ? `${label} ${name}：预计 ${windowText(x.window, l)} 到达（${hoursFrom(at, x.window, l)}）${contactText(x, reg, l)}` : `${label} ${name}: expected ${windowText(x.window, l)} (${hoursFrom(at, x.window, l)})${contactText(x, reg, l)}`)
+    ? (l === 'zh' ? `${label} ${name}：预计 ${windowText(x.window, l)} 到达（${when(x.window)}）${contactText(x, reg, l)}` : `${label} ${name}: expected ${windowText(x.window, l)} (${when(x.window)})${contactText(x, reg, l)}`)
     : (l === 'zh' ? `${label} ${name}：暂无到达时间估计${contactText(x, reg, l)}` : `${label} ${name}: no arrival estimate yet${contactText(x, reg, l)}`);
 }
 
 /**
  * The line every river report leads with: the time to the next intake ahead of the front, the
- * reader's own city's next intake when that is another one, and the intakes already hit.
+ * reader's own city's next intake when that is another one, and the intakes already hit. `when`
+ * words a window relative to a moment (the report's time by default, as the e-mail says it).
  */
-export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: string): string {
+export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => hoursFrom(r.at, w, l)): string {
   const inc = r.incident;
   if (inc.kind !== 'river') return '';
   const parts: string[] = [];
   const next = inc.status === 'open' ? nextIntake(r) : undefined;
   const own = inc.status === 'open' && bureau !== undefined ? nextIntake(r, bureau) : undefined;
-  if (next) parts.push(intakeAhead(next, r.at, reg, l, next === own));
-  if (own && own !== next) parts.push(intakeAhead(own, r.at, reg, l, true));
+  if (next) parts.push(intakeAhead(next, when, reg, l, next === own));
+  if (own && own !== next) parts.push(intakeAhead(own, when, reg, l, true));
   for (const x of r.receptors) {
     if (x.kind !== 'drinking_water_intake' || !x.reached) continue;
     const since = x.reachedAt !== null ? (l === 'zh' ? `${cstShort(x.reachedAt)} 起` : `since ${cstShort(x.reachedAt)}`) : '';

@@ -10,6 +10,7 @@ import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js'
 import { openRedisThresholdSource } from '../../alerts/threshold-store/index.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { bureauLine } from './notify.js';
+import { IncidentLookup, incidentSummary, isIncidentRecord } from '../incident-summary.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { InfluxClient } from '../../lib/influx/client.js';
@@ -104,7 +105,19 @@ export function registerAlertsCommands(program: Command): void {
         if (!opts.json) {
           // Who has acknowledged what the bureaus were told (the notify side's record).
           const notified = await new NotifyStore(redis, opts.prefix).listAlerts({ firingOnly: true, limit: 200 });
-          const shown = notified.filter((a) => !opts.station || a.info.station === opts.station);
+          // An incident is one event on a river, listed as such; --station keeps those that reached it.
+          const lookup = new IncidentLookup(redis, opts.prefix);
+          const incidents = [];
+          for (const a of notified.filter(isIncidentRecord)) {
+            const inc = await lookup.incident(a.info.alertId);
+            if (!opts.station || a.info.station === opts.station || inc?.sections.some((s) => s.station === opts.station && s.observedAt !== null)) incidents.push({ a, inc });
+          }
+          if (incidents.length > 0) process.stdout.write('\nopen incidents (incident id, acknowledgements):\n');
+          for (const { a, inc } of incidents) {
+            process.stdout.write(`  ${a.info.alertId}\n  ${incidentSummary(a, inc, lookup.names())}\n`);
+            for (const b of a.info.bureaus) process.stdout.write(`    ${bureauLine(a, b)}\n`);
+          }
+          const shown = notified.filter((a) => !isIncidentRecord(a) && (!opts.station || a.info.station === opts.station));
           if (shown.length > 0) process.stdout.write('\nnotified and firing (alert id, acknowledgements):\n');
           for (const a of shown) {
             process.stdout.write(`  ${a.info.alertId}\n`);

@@ -17,6 +17,7 @@ import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../lib/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
 import { printable } from '../terminal-text.js';
+import { IncidentLookup, incidentJson, incidentSummary, isIncidentRecord } from '../incident-summary.js';
 
 export async function withStore<T>(prefix: string, fn: (store: NotifyStore) => Promise<T>): Promise<T> {
   const env = readEnv();
@@ -173,11 +174,17 @@ export function registerNotifyCommands(program: Command): void {
     .action(async (opts: { all?: boolean; limit: string; json?: boolean; prefix: string }) => {
       await withStore(opts.prefix, async (store) => {
         const list = await store.listAlerts({ firingOnly: !opts.all, limit: Number(opts.limit) });
-        if (opts.json) for (const a of list) printJson(a);
-        else if (list.length === 0) process.stdout.write(opts.all ? 'no notified alert\n' : 'no alert firing\n');
+        const incidents = new IncidentLookup(store.redis, opts.prefix);
+        if (opts.json) {
+          for (const a of list) {
+            const inc = isIncidentRecord(a) ? await incidents.incident(a.info.alertId) : undefined;
+            printJson(inc ? { ...a, incident: incidentJson(inc) } : a);
+          }
+        } else if (list.length === 0) process.stdout.write(opts.all ? 'no notified alert\n' : 'no alert firing\n');
         else {
           for (const a of list) {
-            process.stdout.write(`${a.state.padEnd(8)} ${a.info.severity.padEnd(7)} ${a.info.station} ${a.info.key}  since ${cstTime(a.info.firstAt)} (UTC+8)${a.resolvedAt ? `  resolved ${cstTime(a.resolvedAt)}` : ''}\n`);
+            if (isIncidentRecord(a)) process.stdout.write(`${incidentSummary(a, await incidents.incident(a.info.alertId), incidents.names())}\n`);
+            else process.stdout.write(`${a.state.padEnd(8)} ${a.info.severity.padEnd(7)} ${a.info.station} ${a.info.key}  since ${cstTime(a.info.firstAt)} (UTC+8)${a.resolvedAt ? `  resolved ${cstTime(a.resolvedAt)}` : ''}\n`);
             process.stdout.write(`         ${a.info.alertId}\n`);
             for (const b of a.info.bureaus) process.stdout.write(`         ${bureauLine(a, b)}\n`);
           }
@@ -204,7 +211,12 @@ export function registerNotifyCommands(program: Command): void {
           for (const e of log) printJson(e);
           return;
         }
-        process.stdout.write(`${a.info.alertId}\n${a.info.station} ${a.info.key} (${a.info.rule}, ${a.info.severity}) — ${a.state}\n`);
+        if (isIncidentRecord(a)) {
+          const incidents = new IncidentLookup(store.redis, opts.prefix);
+          process.stdout.write(`${a.info.alertId}\n${incidentSummary(a, await incidents.incident(alert), incidents.names())}\n`);
+        } else {
+          process.stdout.write(`${a.info.alertId}\n${a.info.station} ${a.info.key} (${a.info.rule}, ${a.info.severity}) — ${a.state}\n`);
+        }
         for (const b of a.info.bureaus) process.stdout.write(`  ${bureauLine(a, b)}\n`);
         for (const e of log) process.stdout.write(`${cstTime(e.t)}  ${describeEntry(e)}\n`);
       });
