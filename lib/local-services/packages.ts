@@ -147,6 +147,8 @@ const TOOLS = {
   // Without recommends: otherwise apt brings the whole Docker engine, and `config` needs none.
   'docker-compose': { pkg: 'docker-compose', noRecommends: true },
   mosquitto_sub: { pkg: 'mosquitto-clients', noRecommends: false },
+  // The ack-page test's headless browser.
+  chromium: { pkg: 'chromium', noRecommends: false },
 } as const;
 export type ToolName = keyof typeof TOOLS;
 

@@ -4,6 +4,7 @@
  * can load a page at a phone's width, read the rendered DOM, submit a form and keep a screenshot
  * without any npm package. Navigation waits for the page's load event, never for a fixed time.
  */
+import { ensureTool } from '../../lib/local-services/packages.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,9 +39,10 @@ export interface Browser {
 }
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  // Installed like the services when missing and root; otherwise the error names the command.
+  const chromium = process.env.CHROMIUM_PATH ?? (existsSync(CHROMIUM) ? CHROMIUM : await ensureTool('chromium'));
   const profile = mkdtempSync(join(tmpdir(), 'tj-chromium-'));
-  const child: ChildProcess = spawn(CHROMIUM, [
+  const child: ChildProcess = spawn(chromium, [
     '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check', '--disable-extensions',
     '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank',
   ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
