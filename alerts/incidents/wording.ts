@@ -115,7 +115,7 @@ export function untilText(now: number, w: Window, l: L): string {
 function contactText(x: ReceptorStatus, reg: StationRegistry, l: L): string {
   const owner = reg.cities[x.city]?.[l] ?? x.city;
   const c = [x.contact.name, x.contact.phone].filter(Boolean).join(' ');
-  return l === 'zh' ? `；${owner}，联系 ${c}` : `; ${owner}, contact ${c}`;
+  return l === 'zh' ? `（${owner}，联系 ${c}）` : ` (${owner}, contact ${c})`;
 }
 
 function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: StationRegistry, l: L, own: boolean): string {

@@ -51,7 +51,7 @@ function linkFor(address: string): string {
 
 beforeAll(async () => {
   services = await startNotifyServices(false);
-  stack = await startNotifyStack(services, { recipients: (r) => { r.incidents.reorder_s = 0; } });
+  stack = await startNotifyStack(services, { incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; } });
   for (const e of spill()) {
     await stack.emit(e);
     await stack.idle();
@@ -133,11 +133,12 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
 
     // The news, as the latest report's subject says it: pollutant, peak and 超标倍数, front, next intake.
     expect(l.headline).toMatch(/^【续报】沱江氨氮污染 宏缘→石桥 峰值 12 mg\/L 超标 11 倍 资阳城区取水口预计 \d\d-\d\d \d\d:\d\d–/);
-    expect(l.text).toMatch(/下一取水口 资阳城区：预计 .+ 到达（约 \d+–\d+ 小时后）/);
-    expect(l.text).toMatch(/Next intake Ziyang city: expected .+ \(in about \d+–\d+ h\)/);
-    expect(l.text).toContain('石桥水厂取水口已受影响');
+    // Ziyang reads its own intake as such ("贵市取水口"), the next one ahead of the front.
+    expect(l.text).toMatch(/贵市取水口 资阳城区取水口：预计 .+ 到达（约 \d+–\d+ 小时后）（资阳市，联系 /);
+    expect(l.text).toMatch(/Your intake Ziyang city water intake: expected .+ \(in about \d+–\d+ h\) \(Ziyang, contact /);
+    expect(l.text).toContain('石桥水厂取水口正受影响');
     // Chinese first, English second.
-    expect(l.text.indexOf('下一取水口')).toBeLessThan(l.text.indexOf('Next intake'));
+    expect(l.text.indexOf('贵市取水口')).toBeLessThan(l.text.indexOf('Your intake'));
     // The time to the next intake is on the first screen of the phone.
     expect(l.intakeBottom).toBeGreaterThan(0);
     expect(l.intakeBottom).toBeLessThanOrEqual(800);

@@ -63,7 +63,7 @@ describe('incident report wording', () => {
     expect(subject(initial, registry, 'zh', 'ziyang')).toMatch(/资阳城区取水口预计 \d\d-\d\d \d\d:\d\d–/);
     expect(subject(initial, registry, 'zh', 'chengdu')).toMatch(/石桥水厂取水口预计 /);
     const line = intakeLine(initial, registry, 'zh', 'ziyang');
-    expect(line).toMatch(/^下一取水口 石桥水厂取水口：预计 .* 到达（约 \d+–\d+ 小时后）；成都市，联系 /);
+    expect(line).toMatch(/^下一取水口 石桥水厂取水口：预计 .* 到达（约 \d+–\d+ 小时后）（成都市，联系 /);
     expect(line).toMatch(/贵市取水口 资阳城区取水口：预计 /);
   });
 
