@@ -80,7 +80,10 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
       if (it.ripeAt > snap.now) break;
       ripe.push(it);
     }
-    if (ripe.length === 0) break;
+    if (ripe.length === 0) {
+      await drainLater(ctx, scope, snap.items[0]?.ripeAt, snap.now);
+      break;
+    }
     let state = snap.state;
     const reports: Report[] = [];
     const changed = new Map<string, Incident>();
@@ -98,6 +101,8 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
     reports.push(...t.reports);
     for (const r of t.reports) changed.set(r.incidentId, state.incidents.find((i) => i.id === r.incidentId) as Incident);
     if (await ctx.incidents.commit(scope, snap.rev, state, ripe.map((r) => r.evidence.id), reports, [...changed.values()])) {
+      // Evidence that was not ripe yet has its own drain job, unless that one ran early: make sure.
+      await drainLater(ctx, scope, snap.items[ripe.length]?.ripeAt, snap.now);
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(state, ectx));
       return reports;
@@ -125,6 +130,12 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
     }
   }
   throw new Error(`incident scope ${scope}: 50 commits lost to other workers in a row`);
+}
+
+/** A drain when the first waiting piece of evidence ripens (Redis time), if one is waiting. */
+async function drainLater(ctx: IncidentContext, scope: string, ripeAt: number | undefined, now: number): Promise<void> {
+  if (ripeAt === undefined) return;
+  await ctx.incidentQueue.add('drain', { scope, type: 'drain' }, { jobId: jobSafe(`incd.${scope}.${ripeAt}`), delay: Math.max(0, ripeAt - now) + 50 });
 }
 
 async function scheduleTick(ctx: IncidentContext, scope: string, due: number | null): Promise<void> {

@@ -10,6 +10,24 @@ import { NotifyKeys, type Lane } from './keys.js';
 import { withNotifyScripts, type NotifyScripts } from './scripts.js';
 import type { Severity } from './severity.js';
 
+/**
+ * KEYS: alert, alerts index, firing set. ARGV: incidentId, wallNow, infoJson, reportKind, reportAt.
+ * Returns the record's createdAt.
+ */
+const RECORD_INCIDENT = `
+redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[2])
+redis.call('HSET', KEYS[1], 'info', ARGV[3])
+redis.call('HSETNX', KEYS[1], 'state', 'firing')
+redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+if ARGV[4] == 'final' then
+  redis.call('HSET', KEYS[1], 'state', 'resolved', 'resolvedAt', ARGV[5])
+  redis.call('SREM', KEYS[3], ARGV[1])
+elseif redis.call('HGET', KEYS[1], 'state') ~= 'resolved' then
+  redis.call('SADD', KEYS[3], ARGV[1])
+end
+return redis.call('HGET', KEYS[1], 'createdAt')
+`;
+
 /** Notify state is kept this long (placements, batches, outboxes, CAP documents). */
 export const RETENTION_S = 30 * 24 * 3600;
 /** An alert's record and history are kept this long after it resolved. */
@@ -125,20 +143,11 @@ export class NotifyStore {
    */
   async recordIncident(inc: { id: string; origin: string; family: string; parameter: string; openedAt: number }, bureaus: string[], severity: Severity, wallNow: number, report: { id: string; kind: string; at: number; seq: number }): Promise<number> {
     const k = this.keys;
-    wallNow = Math.floor(wallNow);
-    const station = inc.origin;
-    const info: AlertInfo = { alertId: inc.id, station, city: '', period: 'incident', key: `incident.${inc.family}`, rule: 'limit', parameter: inc.parameter, firstAt: inc.openedAt, bureaus, severity };
-    const m = this.redis.multi()
-      .hsetnx(k.alert(inc.id), 'createdAt', wallNow)
-      .hsetnx(k.alert(inc.id), 'info', JSON.stringify(info))
-      .hsetnx(k.alert(inc.id), 'state', 'firing')
-      .zadd(k.alerts, 'NX', wallNow, inc.id)
-      .hset(k.alert(inc.id), 'info', JSON.stringify({ ...info, bureaus: [...new Set([...bureaus])] }));
-    if (report.kind === 'final') m.hset(k.alert(inc.id), 'state', 'resolved', 'resolvedAt', report.at).srem(k.firing, inc.id);
-    else if (report.seq === 1) m.sadd(k.firing, inc.id);
-    m.hget(k.alert(inc.id), 'createdAt');
-    const res = (await m.exec()) ?? [];
-    return Number(res[res.length - 1]?.[1] ?? wallNow);
+    const info: AlertInfo = { alertId: inc.id, station: inc.origin, city: '', period: 'incident', key: `incident.${inc.family}`, rule: 'limit', parameter: inc.parameter, firstAt: inc.openedAt, bureaus, severity };
+    // One script: reports of one incident may be placed by several workers in any order, and a
+    // late first report must not put a closed incident back among the firing ones.
+    const created = await this.redis.eval(RECORD_INCIDENT, 3, k.alert(inc.id), k.alerts, k.firing, inc.id, Math.floor(wallNow), JSON.stringify(info), report.kind, report.at);
+    return Number(created);
   }
 
   async alert(alertId: string): Promise<AlertRecord | undefined> {

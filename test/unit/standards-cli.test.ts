@@ -83,7 +83,7 @@ describe('tuojiang standards water-class', () => {
     ['an empty value', ['--NH3N', ''], /expects a number/],
     ['a hex number', ['--NH3N', '0x10'], /expects a number/],
     ['Infinity', ['--DO', 'Infinity'], /expects a number/],
-    ['a negative concentration', ['--NH3N', '-1'], /must be at least 0/],
+    ['a negative concentration', ['--NH3N', '-1'], /must be between 0 and 10000, got -1/],
     ['pH above 14', ['--pH', '15'], /must be between 0 and 14/],
     ['an unknown waterbody', ['--waterbody', 'sea'], /'river' or 'lake', got 'sea'/],
     ['an unknown reference item', ['--reference-items', 'TN,bogus'], /bogus/],
