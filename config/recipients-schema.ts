@@ -144,7 +144,7 @@ const Incidents = z
     /** Observed travel velocities are widened by this share each way before they narrow a window. */
     velocity_margin: z.number().min(0).max(1).default(0.25),
     /** While an incident is open and nothing new happens, a follow-up report at most this often (event time). */
-    report_every_min: z.number().min(1).max(7 * 24 * 60).default(480),
+    report_every_min: z.number().min(1).max(7 * 24 * 60).default(720),
     /** A new peak is news when it is this share above the peak last reported. */
     peak_step: z.number().min(0).max(10).default(0.25),
     /** Evidence waits this long so that transitions of several sections are applied in event-time order. */

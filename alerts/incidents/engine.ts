@@ -272,7 +272,7 @@ export function applyEvidence(stateIn: ScopeState, scope: string, station: Stati
     reports.push(report(inc, 'followup', ev.at, withPeak(inc, reasons, ctx), ctx, ev.enqueuedAt));
   } else if (ev.kind !== 'resolved' && inc.lastReportAt !== null) {
     const since = ev.at - inc.lastReportAt;
-    const peakNews = newPeak(inc, ctx) && since >= (ctx.policy.report_every_min * 60_000) / 3;
+    const peakNews = newPeak(inc, ctx) && since >= (ctx.policy.report_every_min * 60_000) / 4;
     if (peakNews || since >= ctx.policy.report_every_min * 60_000) {
       reports.push(report(inc, 'followup', ev.at, withPeak(inc, [{ type: 'periodic' }], ctx).filter((r) => !(peakNews && r.type === 'periodic' && since < ctx.policy.report_every_min * 60_000)), ctx, ev.enqueuedAt));
     }
@@ -292,7 +292,8 @@ function findReached(state: ScopeState, stationId: string, ev: Evidence): Incide
 function newPeak(inc: Incident, ctx: EngineContext): boolean {
   const p = peakOf(inc);
   const last = inc.lastReported?.peak ?? null;
-  return p !== null && last !== null && Math.abs(p.value) > Math.abs(last) * (1 + ctx.policy.peak_step);
+  // The first concentration over the limit is news too (the incident may have opened on a rate or class).
+  return p !== null && (last === null || Math.abs(p.value) > Math.abs(last) * (1 + ctx.policy.peak_step));
 }
 
 function withPeak(inc: Incident, reasons: ReportReason[], ctx: EngineContext): ReportReason[] {

@@ -169,15 +169,27 @@ export async function placeUnplaced(ctx: IncidentContext): Promise<void> {
   }
 }
 
-/** Reports that only say "still going" (scheduled, a new peak, a section back). */
-function routine(report: Report): boolean {
-  return report.kind === 'followup' && report.reasons.every((r) => r.type === 'periodic' || r.type === 'peak' || r.type === 'back');
+/**
+ * Whether a report is for a bureau. The first and the last of an incident go to every bureau
+ * concerned, and so does every report while the bureau has a stake. A bureau the plume has left
+ * behind (its sections all back within limits) still hears when the plume reaches a
+ * drinking-water intake or a boundary section, or arrives outside its window, but not the
+ * routine follow-ups nor arrivals at the other city's ordinary sections.
+ */
+export function reportIsFor(ctx: NotifyContext, report: Report, bureau: string): boolean {
+  const inc = report.incident;
+  if (report.kind !== 'followup' || hasStake(inc, bureau)) return true;
+  return report.reasons.some((r) => {
+    if (r.type === 'miss') return true;
+    if (r.type !== 'reached') return false;
+    const st = ctx.registry.get(r.station);
+    return st !== undefined && (st.drinking_water_intake || st.boundary);
+  });
 }
 
 /**
  * Whether a bureau still has a stake in an open incident: one of its sections is over the limit,
- * or lies ahead of the front. A city the plume has left, whose sections are all back within
- * limits, is not woken by routine follow-ups (it still gets every event and the final report).
+ * or lies ahead of the front.
  */
 export function hasStake(inc: Incident, bureau: string): boolean {
   const f = front(inc);
@@ -187,7 +199,7 @@ export function hasStake(inc: Incident, bureau: string): boolean {
 async function placeReport(ctx: IncidentContext, report: Report): Promise<void> {
   const inc = report.incident;
   const all = bureausOf(ctx, inc);
-  const bureaus = routine(report) ? all.filter((b) => hasStake(inc, b)) : all;
+  const bureaus = all.filter((b) => reportIsFor(ctx, report, b));
   const severity = reportSeverity(inc, ctx.registry, ctx.config.recipients.severity, report.receptors);
   const now = ctx.now();
   const created = await ctx.store.recordIncident(inc, all, severity, now, report);

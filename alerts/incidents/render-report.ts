@@ -12,7 +12,7 @@ import type { Severity } from '../notify/severity.js';
 import type { Report } from './types.js';
 import { front } from './track.js';
 import {
-  cstFull, duration, intakeLine, limitLine, openingText, paramName, peakLine, reasonText, REPORT_KIND, stationName, subject, trackRows, type L,
+  cstFull, duration, intakeParts, limitLine, openingText, paramName, peakLine, reasonText, REPORT_KIND, stationName, subject, trackRows, type L,
 } from './wording.js';
 
 export interface ReportItem {
@@ -84,8 +84,7 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   if (item.escalation) {
     lead.push(zh ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)} 内确认此事件，现升级通报。` : `${ctx.bureau.name.en} has not acknowledged this incident within ${duration(item.escalation.ackTimeoutMs, l)}: escalated.`);
   }
-  const intake = intakeLine(r, reg, l, item.bureau);
-  if (intake) lead.push(intake);
+  lead.push(...intakeParts(r, reg, l, item.bureau));
   const pk = peakLine(inc, reg, l);
   lead.push(zh
     ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（尚无超标浓度）`}${limitLine(inc, l, reg) ? `；${limitLine(inc, l, reg)}` : ''}`

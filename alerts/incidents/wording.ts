@@ -132,8 +132,13 @@ function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: Statio
  * words a window relative to a moment (the report's time by default, as the e-mail says it).
  */
 export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => hoursFrom(r.at, w, l)): string {
+  return intakeParts(r, reg, l, bureau, when).join(l === 'zh' ? '；' : '; ');
+}
+
+/** The same, one entry per intake (the e-mail lists them one per line). */
+export function intakeParts(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => hoursFrom(r.at, w, l)): string[] {
   const inc = r.incident;
-  if (inc.kind !== 'river') return '';
+  if (inc.kind !== 'river') return [];
   const parts: string[] = [];
   const next = inc.status === 'open' ? nextIntake(r) : undefined;
   const own = inc.status === 'open' && bureau !== undefined ? nextIntake(r, bureau) : undefined;
@@ -147,7 +152,7 @@ export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: strin
       : `${x.name.en} ${x.affected ? `affected (${since}, still over the limit)` : `was affected (${since}; back within limits now)`}`);
   }
   if (parts.length === 0) parts.push(l === 'zh' ? '下游无饮用水取水口' : 'No drinking-water intake downstream');
-  return parts.join(l === 'zh' ? '；' : '; ');
+  return parts;
 }
 
 /** What opened the incident, when no concentration over a limit is known yet. */
