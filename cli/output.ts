@@ -1,16 +1,20 @@
 import { isTuojiangError } from '../lib/errors.js';
+import { redactUrls } from '../lib/redact-url.js';
 
 export function printJson(x: unknown): void {
   process.stdout.write(`${JSON.stringify(x)}\n`);
 }
 
-/** Errors a user can act on print their code, message and hint; exit code 2 for bad input/config. */
+/**
+ * Errors a user can act on print their code, message and hint; exit code 2 for bad input/config.
+ * A URL's userinfo is hidden: library errors quote the URL they failed on.
+ */
 export function reportError(e: unknown): number {
   if (isTuojiangError(e)) {
-    process.stderr.write(`error ${e.code}: ${e.message}\n  → ${e.hint}\n`);
+    process.stderr.write(redactUrls(`error ${e.code}: ${e.message}\n  → ${e.hint}\n`));
     return 2;
   }
-  process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(redactUrls(`error: ${(e as Error)?.stack ?? String(e)}\n`));
   return 1;
 }
 

@@ -16,7 +16,8 @@ export const url = (protocols: string[]) =>
   }, { message: `a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` });
 
 export const EnvSchema = z.object({
-  MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).default('mqtt://127.0.0.1:1883'),
+  // The broker's service listener (1884); stations use 1883 (config/mosquitto/mosquitto.conf).
+  MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).default('mqtt://127.0.0.1:1884'),
   MQTT_USERNAME: z.string().min(1).optional(),
   MQTT_PASSWORD: z.string().optional(),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
@@ -27,6 +28,10 @@ export const EnvSchema = z.object({
   INFLUX_TOKEN: z.string().min(1).optional(),
   TUOJIANG_INSTANCE: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -').optional(),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // Where the ingest's /healthz, /readyz, /metrics listen. Loopback by default: they need no
+  // caller outside the host (docker-compose's health check runs inside the container); set
+  // 0.0.0.0 (or one interface's address) for a Prometheus server elsewhere.
+  HTTP_HOST: z.string().regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/, 'an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::)').default('127.0.0.1'),
 });
 
 export type Env = z.output<typeof EnvSchema>;

@@ -89,7 +89,7 @@ export const SettingsSchema = z
       .prefault({}),
     ingest: z
       .object({
-        max_payload_bytes: z.number().int().min(256).default(65536),
+        max_payload_bytes: z.number().int().min(256).default(32768),
         future_tolerance_s: z.number().int().min(0).default(600),
         split_timeout_s: z.number().int().min(1).default(120),
         http_port: z.number().int().min(0).max(65535).default(9464),

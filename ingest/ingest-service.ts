@@ -17,6 +17,10 @@ import { SplitPacketStore } from './split-packet-store.js';
 import { TuojiangError } from '../lib/errors.js';
 import { startHealthReporter, type HealthReporter } from '../lib/health-reporter.js';
 import type { Counter } from 'prom-client';
+import type { TakeoverEvidence } from './session-takeover.js';
+
+/** How long /readyz reports `mqtt_session: false` after a takeover: long enough for a probe to see it. */
+const TAKEOVER_ALERT_MS = 5 * 60_000;
 
 /** Sum over all label sets of a counter. */
 async function counterValue(c: Counter): Promise<number> {
@@ -53,11 +57,13 @@ export class IngestService {
   private readonly writer: JournalWriter;
   private readonly processor: MessageProcessor;
   private readonly splitStore: SplitPacketStore;
+  private readonly registry: StationRegistry;
   private ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private health: HealthReporter | undefined;
   private draining = false;
   private inflight = 0;
+  private lastTakeoverAt = 0;
 
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
@@ -71,8 +77,9 @@ export class IngestService {
     this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
     this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000);
+    this.registry = new StationRegistry(config.registry);
     this.processor = new MessageProcessor({
-      registry: new StationRegistry(config.registry),
+      registry: this.registry,
       topicPrefix: s.mqtt.topic_prefix,
       replyTopicTemplate: s.mqtt.reply_topic,
       maxPayloadBytes: s.ingest.max_payload_bytes,
@@ -94,6 +101,7 @@ export class IngestService {
         url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
         clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
         shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
+        onSessionTakenOver: (clientId, evidence) => this.onSessionTakenOver(clientId, evidence),
       },
       log,
     );
@@ -111,10 +119,12 @@ export class IngestService {
       healthy: () => !this.draining,
       ready: async () => {
         const redis = await this.redis.ping().then((p) => p === 'PONG', () => false);
-        const checks = { mqtt: this.source.allConnected, redis, influxdb: this.writer.influxOk };
+        // mqtt_session: no connection lost its session to another client in the last TAKEOVER_ALERT_MS.
+        const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
+        const checks = { mqtt: this.source.allConnected, mqtt_session: mqttSession, redis, influxdb: this.writer.influxOk };
         return { ready: Object.values(checks).every(Boolean), checks };
       },
-    }, this.metrics.registry);
+    }, this.metrics.registry, this.opts.env.HTTP_HOST);
     this.source.start((topic, payload) => this.onMessage(topic, payload));
     const splitTimeoutMs = this.opts.config.settings.ingest.split_timeout_s * 1000;
     this.sweepTimer = setInterval(() => void this.sweepSplits(splitTimeoutMs), Math.min(5000, splitTimeoutMs));
@@ -131,7 +141,19 @@ export class IngestService {
         onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
       });
     }
-    log.info({ instance: this.instance, httpPort: this.ops.port, connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
+    log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
+  }
+
+  /**
+   * Whoever holds our session receives, and acknowledges, readings meant for us: they are gone for
+   * good. Reconnecting (MQTT.js does) takes the session back; the log line, the counter and
+   * /readyz are how an operator learns that it happened.
+   */
+  private onSessionTakenOver(clientId: string, evidence: TakeoverEvidence): void {
+    this.lastTakeoverAt = Date.now();
+    this.metrics.sessionTakeovers.inc({ client_id: clientId, evidence });
+    const err = new TuojiangError('MQTT_SESSION_TAKEN_OVER', `MQTT session of ${clientId} was taken over by another client (${evidence})`);
+    this.opts.log.error({ code: err.code, clientId, evidence, hint: err.hint }, err.message);
   }
 
   private onMessage(topic: string, payload: Buffer): Promise<void> {
@@ -193,8 +215,11 @@ export class IngestService {
       const items: JournalItem[] = groups.map((parts) => {
         let mn = '';
         try { mn = parseFrame(parts[0] ?? '').mn; } catch { /* parts were validated on arrival */ }
+        // Each part's MN was matched to a registered station on arrival, so the MN names the station
+        // (the parts' own topics are not stored: a frame may come on any subscribed topic).
+        const station = this.registry.byMN(mn);
         const err = new TuojiangError('SPLIT_INCOMPLETE', `split packet from MN ${mn}: ${parts.length} part(s) arrived within ${timeoutMs / 1000} s`);
-        return { kind: 'dead', dead: { reason: err.code, message: err.message, topic: '(split reassembly)', payload: Buffer.from(parts.join('\n')), receivedAt: Date.now() } };
+        return { kind: 'dead', dead: { reason: err.code, message: err.message, topic: '(split reassembly)', station: station?.id, payload: Buffer.from(parts.join('\n')), receivedAt: Date.now() } };
       });
       await this.journal.append(items);
       this.count(items);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Reading } from '../lib/reading.js';
 
@@ -27,8 +28,30 @@ export interface Journal {
 
 export interface StoredDeadLetter extends Omit<DeadLetter, 'payload'> {
   id: string;
+  /** The first DEAD_LETTER_PREFIX_BYTES of the payload at most; `size` and `sha256` describe all of it. */
   payload: string;
   encoding: 'utf8' | 'base64';
+  /** Bytes of the original payload (absent in dead letters written before issue 11). */
+  size?: number | undefined;
+  /** SHA-256 (hex) of the original payload, to match it against a logger's own copy. */
+  sha256?: string | undefined;
+}
+
+/**
+ * What a dead letter keeps of its payload. Enough to see what was sent (a reading is a few hundred
+ * bytes, an HJ 212 frame at most ~10 KB and its header is in the first bytes); not so much that a
+ * station sending junk can fill Redis: 100,000 dead letters (ingest.dead_letter_max) stay under
+ * ~500 MB whatever they carried.
+ */
+export const DEAD_LETTER_PREFIX_BYTES = 4096;
+
+/** The first `max` bytes, cut back to a character boundary when the payload is UTF-8 text. */
+export function payloadPrefix(p: Buffer, max = DEAD_LETTER_PREFIX_BYTES): Buffer {
+  if (p.length <= max) return p;
+  let end = max;
+  // Stepping back over at most 3 continuation bytes (10xxxxxx) keeps a UTF-8 prefix readable.
+  for (let back = 0; back < 3 && end > 0 && (p[end]! & 0xc0) === 0x80; back++) end--;
+  return p.subarray(0, end);
 }
 
 function encodePayload(p: Buffer): { payload: string; encoding: 'utf8' | 'base64' } {
@@ -58,11 +81,12 @@ export class RedisJournal implements Journal {
     for (const item of items) {
       if (item.kind === 'dead') {
         const d = item.dead;
-        const { payload, encoding } = encodePayload(d.payload);
+        const { payload, encoding } = encodePayload(payloadPrefix(d.payload));
+        const sha256 = createHash('sha256').update(d.payload).digest('hex');
         pipe.xadd(
           this.opts.deadLetterStream, 'MAXLEN', '~', String(this.opts.deadLetterMax), '*',
           'reason', d.reason, 'message', d.message, 'topic', d.topic, 'station', d.station ?? '',
-          'at', String(d.receivedAt), 'enc', encoding, 'payload', payload,
+          'at', String(d.receivedAt), 'enc', encoding, 'payload', payload, 'size', String(d.payload.length), 'sha256', sha256,
           ...(d.details ? ['details', JSON.stringify(d.details)] : []),
           ...(d.readingKept ? ['kept', '1'] : []),
         );
@@ -109,6 +133,8 @@ export async function readDeadLetters(
         encoding: f.enc === 'base64' ? 'base64' : 'utf8',
         ...(f.details ? { details: parseDetails(f.details) } : {}),
         ...(f.kept === '1' ? { readingKept: true } : {}),
+        size: f.size !== undefined ? Number(f.size) : undefined,
+        sha256: f.sha256 || undefined,
       };
       if (opts.reason && d.reason !== opts.reason) continue;
       if (opts.station && d.station !== opts.station) continue;

@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../lib/logger.js';
+import { TakeoverDetector, type TakeoverEvidence } from './session-takeover.js';
 
 export interface MqttSourceOptions {
   url: string;
@@ -14,6 +15,8 @@ export interface MqttSourceOptions {
   subscriptions: string[];
   sessionExpiryS: number;
   receiveMaximum: number;
+  /** Another client took the session of connection `clientId` (see session-takeover.ts). */
+  onSessionTakenOver?: (clientId: string, evidence: TakeoverEvidence) => void;
 }
 
 const generations = new WeakMap<MqttClient, number>();
@@ -39,6 +42,7 @@ export type MessageHandler = (topic: string, payload: Buffer) => Promise<void>;
 export class MqttSource {
   private clients: MqttClient[] = [];
   private connected = new Set<number>();
+  private stopping = false;
 
   constructor(private readonly opts: MqttSourceOptions, private readonly log: Logger) {}
 
@@ -71,8 +75,20 @@ export class MqttSource {
       const client = mqtt.connect(this.opts.url, options);
       generations.set(client, 0);
       this.delayPubacks(client, clientId, handler);
+      const takeover = new TakeoverDetector();
+      let socketError = false;
+      const report = (evidence: TakeoverEvidence | undefined): void => {
+        if (evidence) this.opts.onSessionTakenOver?.(clientId, evidence);
+      };
+      client.on('disconnect', (packet) => {
+        report(takeover.onDisconnectPacket(packet.reasonCode));
+        if (packet.reasonCode !== 0x8e) this.log.warn({ clientId, reasonCode: packet.reasonCode }, 'broker disconnected us');
+      });
+      client.on('reconnect', () => takeover.onReconnectAttempt());
       client.on('connect', (ack) => {
         this.connected.add(i);
+        report(takeover.onConnect());
+        socketError = false;
         this.log.info({ clientId, sessionPresent: ack.sessionPresent }, 'mqtt connected');
         const filters = this.filtersFor(i);
         client.subscribe(filters, { qos: 1 }, (err, granted) => {
@@ -82,11 +98,16 @@ export class MqttSource {
         });
       });
       client.on('close', () => {
+        takeover.onClose(this.stopping || socketError);
+        socketError = false;
         this.connected.delete(i);
         // PUBACKs still held belong to the old connection: the broker will redeliver those messages.
         generations.set(client, (generations.get(client) ?? 0) + 1);
       });
-      client.on('error', (e) => this.log.warn({ clientId, err: e.message }, 'mqtt error'));
+      client.on('error', (e) => {
+        socketError = true;
+        this.log.warn({ clientId, err: e.message }, 'mqtt error');
+      });
       this.clients.push(client);
     }
   }
@@ -162,6 +183,7 @@ export class MqttSource {
 
   /** Close every connection without ending the sessions: the broker keeps queueing for us. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.clients.map((c) => c.endAsync(false).catch(() => undefined)));
     this.clients = [];
     this.connected.clear();

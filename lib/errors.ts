@@ -33,6 +33,7 @@ export const ERRORS = {
   // infrastructure
   INFLUX_UNAVAILABLE: { code: 'TJ_INFLUX_UNAVAILABLE', hint: 'InfluxDB is not answering; readings stay in the journal and are written when it returns.' },
   MQTT_CONNECT: { code: 'TJ_MQTT_CONNECT', hint: 'Check MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD, and that the broker is running and allows this user (config/mosquitto/acl).' },
+  MQTT_SESSION_TAKEN_OVER: { code: 'TJ_MQTT_SESSION_TAKEN_OVER', hint: 'Another client connected with this ingest\'s client id and took its MQTT session; readings it acknowledged meanwhile are lost. Look for a second ingest with the same TUOJIANG_INSTANCE, a leaked ingest or simulator password, and check that ingest uses the service listener and stations only the station listener (config/mosquitto/mosquitto.conf).' },
   // notifications (alerts/notify)
   SMTP_REJECTED: { code: 'TJ_SMTP_REJECTED', hint: 'The SMTP server refused the message for good (5xx): check the address and the server log; the notice is dead-lettered (`tuojiang notify dead`).' },
   MAIL_UNCERTAIN: { code: 'TJ_MAIL_UNCERTAIN', hint: 'A delivery attempt ended after the message was handed over and before the server\'s reply: it was probably delivered and is not re-sent (never two). Check the SMTP server log for the Message-ID.' },

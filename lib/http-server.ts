@@ -9,8 +9,11 @@ export interface HealthSource {
   ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }
 
-/** /healthz, /readyz and /metrics on one small HTTP server. */
-export async function startOpsServer(port: number, health: HealthSource, metrics: Registry, host = '0.0.0.0'): Promise<Listening> {
+/**
+ * /healthz, /readyz and /metrics on one small HTTP server. Loopback unless the caller names another
+ * host: these endpoints have no authentication.
+ */
+export async function startOpsServer(port: number, health: HealthSource, metrics: Registry, host = '127.0.0.1'): Promise<Listening> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: string, type = 'application/json') => {

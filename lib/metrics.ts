@@ -22,6 +22,7 @@ export function createIngestMetrics() {
     writeFailures: new Counter({ name: 'tuojiang_influx_write_failures_total', help: 'Failed InfluxDB write attempts (retried)', registers: [registry] }),
     journalBacklog: new Gauge({ name: 'tuojiang_journal_backlog', help: 'Readings in the journal not yet written to InfluxDB', registers: [registry] }),
     splitParts: new Counter({ name: 'tuojiang_split_parts_total', help: 'HJ 212 split-packet parts received (each stored in Redis until its packet is complete)', registers: [registry] }),
+    sessionTakeovers: new Counter({ name: 'tuojiang_mqtt_session_takeovers_total', help: 'Times another client took an ingest connection\'s MQTT session, by client id and evidence (disconnect-0x8e, silent-close)', labelNames: ['client_id', 'evidence'], registers: [registry] }),
     repliesSent: new Counter({ name: 'tuojiang_hj212_answers_total', help: 'HJ 212 data answers (CN 9014) published', registers: [registry] }),
     valuesRefused: new Counter({ name: 'tuojiang_values_refused_total', help: 'Single values refused outside their plausible range (TJ_IMPLAUSIBLE_VALUE), whether or not the rest of the reading was kept', labelNames: ['parameter'], registers: [registry] }),
     readingsCorrected: new Counter({ name: 'tuojiang_readings_corrected_total', help: 'Re-sent readings (same station, period and time) whose values differ from those stored first: recorded as TJ_READING_CORRECTED, the first values kept', registers: [registry] }),

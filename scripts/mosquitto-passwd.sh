@@ -1,26 +1,32 @@
 #!/bin/sh
-# Builds and maintains the Mosquitto password file at deploy time, from the environment. The file
-# holds password hashes only, is never committed (config/mosquitto/passwd is git-ignored) and is
-# written atomically (a rename), so a broker reloading it on SIGHUP never sees half a file.
+# Builds and maintains the Mosquitto password files at deploy time, from the environment. There are
+# two, one per broker listener (config/mosquitto/mosquitto.conf): the stations' (listener 1883) and
+# the services' (listener 1884: ingest, healthcheck, simulator). An account exists in one of them
+# only, so a station's password opens nothing on the service listener, where client ids are free.
+# The files hold password hashes only, are never committed (git-ignored) and are written atomically
+# (a rename), so a broker reloading them on SIGHUP never sees half a file.
 #
 # docker compose runs `sync` in the one-shot service mosquitto-init before the broker starts; the
 # other commands are for operators (docs/operations.md, "MQTT accounts"):
 #
-#   mosquitto-passwd.sh sync             service accounts from the environment; every other entry
-#                                        (the stations' accounts) is kept as it is
-#   mosquitto-passwd.sh add <username>   add or change one account, normally a station (username =
-#                                        station id); the password is read from stdin
+#   mosquitto-passwd.sh sync             service accounts from the environment into the services'
+#                                        file (rewritten whole); the stations' file keeps every
+#                                        station and loses any service account (older deployments
+#                                        kept them there), and is created empty if missing
+#   mosquitto-passwd.sh add <username>   add or change a station's account (username = station id);
+#                                        the password is read from stdin
 #   mosquitto-passwd.sh remove <username>
-#   mosquitto-passwd.sh list             usernames only
+#   mosquitto-passwd.sh list             station usernames only
 #
 # Environment:
-#   MQTT_INGEST_PASSWORD       required by sync: account "ingest" (reads every reading, see config/mosquitto/acl)
+#   MQTT_INGEST_PASSWORD       required by sync: account "ingest" (reads every reading, see config/mosquitto/acl-services)
 #   MQTT_HEALTHCHECK_PASSWORD  required by sync: account "healthcheck", used by the broker's health check;
-#                              the ACL grants it nothing beyond what any station username gets
+#                              the ACL lets it read its own reply topic and nothing else
 #   MQTT_SIMULATOR_PASSWORD    optional: account "simulator", which may publish as ANY station (demo only).
 #                              When it is unset, sync removes the account: a production file never keeps it.
-#   MOSQUITTO_PASSWD_FILE      default /mosquitto/config/passwd
-#   MOSQUITTO_PASSWD_OWNER     owner of the file, default 1883:1883 (the broker's user in the
+#   MOSQUITTO_PASSWD_FILE      the stations' file, default /mosquitto/config/passwd
+#   MOSQUITTO_SERVICES_PASSWD_FILE  the services' file, default /mosquitto/config/passwd-services
+#   MOSQUITTO_PASSWD_OWNER     owner of the files, default 1883:1883 (the broker's user in the
 #                              eclipse-mosquitto image); empty: leave the owner alone
 #
 # Passwords travel through a mode-0600 temporary file and `mosquitto_passwd -U`, never on a command
@@ -30,6 +36,7 @@ umask 077
 
 prog=mosquitto-passwd
 file=${MOSQUITTO_PASSWD_FILE:-/mosquitto/config/passwd}
+services_file=${MOSQUITTO_SERVICES_PASSWD_FILE:-/mosquitto/config/passwd-services}
 owner=${MOSQUITTO_PASSWD_OWNER-1883:1883}
 managed='ingest healthcheck simulator'
 
@@ -45,10 +52,13 @@ trap 'rm -rf "$work"' EXIT
 trap 'exit 1' INT TERM HUP
 
 # A username becomes an ACL %u substitution and a topic level: nothing that widens a topic (/ + #),
-# nothing that breaks the file format (:).
+# nothing that breaks the file format (:). On the station listener it is also the client id, so it
+# may not start like the services' client ids (tuojiang-ingest-…, tuojiang-sim-…): a station named
+# so would hold the session of the ingest that uses that id.
 check_username() {
   case $1 in
     '' | *[!A-Za-z0-9_.-]*) die "username \"$1\": use letters, digits, '_', '.' and '-' only" ;;
+    tuojiang-*) die "username \"$1\": names starting with tuojiang- are the services' client ids" ;;
   esac
 }
 
@@ -76,7 +86,7 @@ hash_plain() {
   mosquitto_passwd -U "$1" >/dev/null || die "mosquitto_passwd -U failed"
 }
 
-# Entries of the current file, minus the given usernames (one per argument).
+# Entries of the stations' file, minus the given usernames (one per argument).
 current_without() {
   [ -f "$file" ] || return 0
   pattern=''
@@ -86,9 +96,11 @@ current_without() {
   grep -v -E "^($pattern):" "$file" || true
 }
 
+# install_file <source> [<target>]: target defaults to the stations' file.
 install_file() {
   src=$1
-  dir=$(dirname "$file")
+  target=${2:-$file}
+  dir=$(dirname "$target")
   [ -d "$dir" ] || die "$dir does not exist"
   tmp="$dir/.passwd.$$"
   cp "$src" "$tmp"
@@ -96,7 +108,7 @@ install_file() {
   if [ -n "$owner" ]; then
     chown "$owner" "$tmp" || die "cannot chown $tmp to $owner (run as root, or set MOSQUITTO_PASSWD_OWNER=)"
   fi
-  mv -f "$tmp" "$file"
+  mv -f "$tmp" "$target"
 }
 
 sync_accounts() {
@@ -113,12 +125,12 @@ sync_accounts() {
     simulator='absent (MQTT_SIMULATOR_PASSWORD unset)'
   fi
   hash_plain "$work/plain"
+  install_file "$work/plain" "$services_file"
   # shellcheck disable=SC2086 # word splitting of the fixed list is intended
-  current_without $managed >"$work/new"
-  cat "$work/plain" >>"$work/new"
-  install_file "$work/new"
-  kept=$(grep -c -v -E "^(ingest|healthcheck|simulator):" "$work/new" || true)
-  echo "$prog: $file: ingest, healthcheck; simulator $simulator; $kept other account(s) kept"
+  current_without $managed >"$work/stations"
+  install_file "$work/stations"
+  kept=$(grep -c . "$work/stations" || true)
+  echo "$prog: $services_file: ingest, healthcheck; simulator $simulator. $file: $kept station account(s) kept"
 }
 
 add_account() {

@@ -83,7 +83,7 @@ export function registerNotifyCommands(program: Command): void {
         routeConcurrency: Number(opts.routeConcurrency), mailConcurrency: Number(opts.mailConcurrency), roles, log,
       });
       const ops = env.HTTP_PORT !== undefined
-        ? await startOpsServer(env.HTTP_PORT, { healthy: () => true, ready: async () => ({ ready: true, checks: {} }) }, service.metrics)
+        ? await startOpsServer(env.HTTP_PORT, { healthy: () => true, ready: async () => ({ ready: true, checks: {} }) }, service.metrics, env.HTTP_HOST)
         : undefined;
       runUntilSignal(async () => {
         await ops?.close();

@@ -1,4 +1,5 @@
 import { TuojiangError } from '../errors.js';
+import { redactUrls } from '../redact-url.js';
 
 export interface InfluxOptions {
   url: string;
@@ -45,11 +46,19 @@ export class InfluxClient implements InfluxStore {
   private readonly auth: URLSearchParams;
 
   constructor(private readonly opts: InfluxOptions) {
-    this.base = opts.url.replace(/\/+$/, '');
+    // fetch refuses a URL with userinfo, and an error quoting the URL would print the password:
+    // credentials in INFLUX_URL become Basic auth (INFLUX_USER/INFLUX_PASSWORD or a token win).
+    const url = new URL(opts.url);
+    const fromUrl = url.username || url.password ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
+    url.username = '';
+    url.password = '';
+    this.base = url.toString().replace(/\/+$/, '');
     this.auth = new URLSearchParams();
+    const username = opts.username ?? fromUrl?.username;
+    const password = opts.username ? opts.password : fromUrl?.password;
     if (opts.token) this.headers.Authorization = `Token ${opts.token}`;
-    else if (opts.username) {
-      this.headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
+    else if (username) {
+      this.headers.Authorization = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
     }
   }
 
@@ -65,7 +74,7 @@ export class InfluxClient implements InfluxStore {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
       });
     } catch (e) {
-      throw new TuojiangError('INFLUX_UNAVAILABLE', `cannot reach InfluxDB at ${this.base}: ${(e as Error).message}`);
+      throw new TuojiangError('INFLUX_UNAVAILABLE', redactUrls(`cannot reach InfluxDB at ${this.base}: ${(e as Error).message}`));
     }
   }
 

@@ -10,6 +10,7 @@ import { adoptDir, releaseDir } from './process.js';
 export { freePort } from './ports.js';
 export { ensureBinaries, missingBinariesError, INSTALL_COMMAND, type ServiceName, type Log } from './packages.js';
 export { startMosquitto, renderMosquittoConfig, brokerConfigDir } from './mosquitto.js';
+export { SERVICE_ACCOUNTS } from './mosquitto.js';
 export type { MosquittoHandle, MosquittoOptions, MqttUser, MosquittoOverrides } from './mosquitto.js';
 export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
 export { startInfluxdb, type InfluxdbHandle, type InfluxdbOptions } from './influxdb.js';

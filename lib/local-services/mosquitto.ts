@@ -8,9 +8,18 @@ import { freePort } from './ports.js';
 import { ensureBinaries, execHelper, type Log } from './packages.js';
 import { ServiceProcess, adoptDir, launch, tcpAccepts, type ServiceControl } from './process.js';
 
+/** The accounts that live on the service listener; every other account is a station's. */
+export const SERVICE_ACCOUNTS: readonly string[] = ['ingest', 'healthcheck', 'simulator'];
+
 export interface MqttUser {
   username: string;
   password: string;
+  /** Which listener's password file holds the account. Default: 'services' for SERVICE_ACCOUNTS, else 'stations'. */
+  listener?: 'stations' | 'services';
+}
+
+function listenerOf(u: MqttUser): 'stations' | 'services' {
+  return u.listener ?? (SERVICE_ACCOUNTS.includes(u.username) ? 'services' : 'stations');
 }
 
 /** Directive value overrides: a value replaces every line of that directive, null removes them. */
@@ -20,9 +29,16 @@ export interface MosquittoOptions {
   /** Working dir (config, passwd, acl, mosquitto.db, log). Default: a new temp dir, removed by destroy(). */
   dir?: string;
   users: MqttUser[];
-  /** ACL file to use instead of the production config/mosquitto/acl. */
+  /** Ready-made password files (e.g. from scripts/mosquitto-passwd.sh) instead of ones built from `users`. */
+  passwordFiles?: { stations: string; services: string };
+  /** Station listener ACL to use instead of the production config/mosquitto/acl. */
   aclFile?: string;
+  /** Service listener ACL to use instead of the production config/mosquitto/acl-services. */
+  servicesAclFile?: string;
+  /** Service listener port (ingest, simulator); default a free one. */
   port?: number;
+  /** Station listener port; default a free one. */
+  stationPort?: number;
   /** Default true (as in production). */
   persistence?: boolean;
   /** Change production directives for an experiment (the broker-burst benchmark). */
@@ -33,9 +49,12 @@ export interface MosquittoOptions {
 }
 
 export interface MosquittoHandle extends ServiceControl {
-  /** mqtt://127.0.0.1:PORT */
+  /** The service listener, mqtt://127.0.0.1:PORT: ingest, simulator, healthcheck log in here. */
   url: string;
   port: number;
+  /** The station listener (client id = username): station accounts log in here. */
+  stationUrl: string;
+  stationPort: number;
   dir: string;
   configFile: string;
   logFile: string;
@@ -56,10 +75,16 @@ export function brokerConfigDir(): string {
   throw new TuojiangError('SERVICE_START', 'config/mosquitto/mosquitto.conf not found above lib/local-services/');
 }
 
-export interface RenderTarget {
+/** Paths and port of one listener in the rendered config. */
+export interface ListenerTarget {
   port: number;
   passwordFile: string;
   aclFile: string;
+}
+
+export interface RenderTarget {
+  /** The template's first listener (stations), then its second (services). */
+  listeners: [ListenerTarget, ListenerTarget];
   persistenceDir: string;
   persistence: boolean;
   /** Set `user root`: as root, mosquitto 2.0 otherwise switches to user "mosquitto", which cannot read our temp dir. */
@@ -69,15 +94,17 @@ export interface RenderTarget {
 
 const DIRECTIVE = /^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(.*))?$/;
 
+/** Directives that belong to the listener they follow (per_listener_settings). */
+const PER_LISTENER: ReadonlySet<string> = new Set(['password_file', 'acl_file']);
+
 /**
- * The production config with only what must differ locally replaced: listener (loopback, our port),
- * file paths, log destination (stderr, which the launcher sends to a log file), `user`. Every
- * other directive, queue limits included, is kept as written.
+ * The production config with only what must differ locally replaced: the two listeners (loopback,
+ * our ports), their password and ACL files, persistence paths, log destination (stderr, which the
+ * launcher sends to a log file), `user`. Every other directive, queue and size limits included,
+ * is kept as written, in its place: a listener's options must follow its `listener` line.
  */
 export function renderMosquittoConfig(template: string, target: RenderTarget): string {
   const replace: MosquittoOverrides = {
-    password_file: target.passwordFile,
-    acl_file: target.aclFile,
     persistence: target.persistence,
     persistence_location: target.persistenceDir,
     user: target.runAsRoot ? 'root' : null,
@@ -87,7 +114,7 @@ export function renderMosquittoConfig(template: string, target: RenderTarget): s
   };
   const out: string[] = [];
   const seen = new Set<string>();
-  let listenerDone = false;
+  let listener = -1;
   for (const line of template.split('\n')) {
     const m = line.trimStart().startsWith('#') ? null : DIRECTIVE.exec(line);
     const key = m?.[1];
@@ -96,9 +123,16 @@ export function renderMosquittoConfig(template: string, target: RenderTarget): s
       continue;
     }
     if (key === 'listener') {
-      // The first listener becomes ours; any other (TLS, websockets) would bind production ports.
-      out.push(listenerDone ? `# (local) ${line}` : `listener ${target.port} 127.0.0.1`);
-      listenerDone = true;
+      listener++;
+      const mine = target.listeners[listener];
+      // Any listener beyond the two (TLS, websockets) would bind production ports.
+      out.push(mine ? `listener ${mine.port} 127.0.0.1` : `# (local) ${line}`);
+      continue;
+    }
+    if (PER_LISTENER.has(key)) {
+      const mine = target.listeners[listener];
+      if (!mine) throw new TuojiangError('SERVICE_START', `broker template: ${key} outside the first two listeners`);
+      out.push(`${key} ${key === 'password_file' ? mine.passwordFile : mine.aclFile}`);
       continue;
     }
     if (key === 'log_dest') {
@@ -114,9 +148,10 @@ export function renderMosquittoConfig(template: string, target: RenderTarget): s
     }
     out.push(line);
   }
-  if (!listenerDone) out.push(`listener ${target.port} 127.0.0.1`);
+  if (listener < 1) throw new TuojiangError('SERVICE_START', 'broker template: expected a station and a service listener');
   if (!seen.has('log_dest')) out.push('log_dest stderr');
   for (const [key, value] of Object.entries(replace)) {
+    // Appended last, so after the listeners: only global directives may be added this way.
     if (!seen.has(key) && value !== null && value !== undefined) out.push(`${key} ${String(value)}`);
   }
   return `${out.join('\n').trimEnd()}\n`;
@@ -149,37 +184,54 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<MosquittoH
 
   const passwordFile = join(dir, 'passwd');
   const aclFile = join(dir, 'acl');
+  const servicesPasswordFile = join(dir, 'passwd-services');
+  const servicesAclFile = join(dir, 'acl-services');
   const configFile = join(dir, 'mosquitto.conf');
   const logFile = join(dir, 'mosquitto.log');
   const templateFile = opts.templateFile ?? join(brokerConfigDir(), 'mosquitto.conf');
   const template = await readFile(templateFile, 'utf8');
-  await writePasswordFile(mosquittoPasswd, passwordFile, opts.users);
+  if (opts.passwordFiles) {
+    for (const [from, to] of [[opts.passwordFiles.stations, passwordFile], [opts.passwordFiles.services, servicesPasswordFile]] as const) {
+      await copyFile(from, to);
+      await chmod(to, 0o600);
+    }
+  } else {
+    await writePasswordFile(mosquittoPasswd, passwordFile, opts.users.filter((u) => listenerOf(u) === 'stations'));
+    await writePasswordFile(mosquittoPasswd, servicesPasswordFile, opts.users.filter((u) => listenerOf(u) === 'services'));
+  }
   await copyFile(opts.aclFile ?? join(brokerConfigDir(), 'acl'), aclFile);
+  await copyFile(opts.servicesAclFile ?? join(brokerConfigDir(), 'acl-services'), servicesAclFile);
 
-  const { proc, port, control } = await launch({
+  const { proc, port, stationPort, control } = await launch({
     dir,
     ownsDir,
-    fixedPort: opts.port !== undefined,
+    fixedPort: opts.port !== undefined || opts.stationPort !== undefined,
     prepare: async () => {
       const port = opts.port ?? (await freePort());
+      let stationPort = opts.stationPort ?? (await freePort());
+      while (stationPort === port) stationPort = await freePort();
       const rendered = renderMosquittoConfig(template, {
-        port,
-        passwordFile,
-        aclFile,
+        listeners: [
+          { port: stationPort, passwordFile, aclFile },
+          { port, passwordFile: servicesPasswordFile, aclFile: servicesAclFile },
+        ],
         persistenceDir: dataDir,
         persistence: opts.persistence ?? true,
         runAsRoot: process.getuid?.() === 0,
         ...(opts.overrides ? { overrides: opts.overrides } : {}),
       });
       await writeFile(configFile, `# Rendered by lib/local-services/mosquitto.ts from ${templateFile}\n${rendered}`);
-      const proc = new ServiceProcess({ name: 'mosquitto', bin: mosquitto, args: ['-c', configFile], logFile, port, ready: () => tcpAccepts(port) });
-      return { proc, port };
+      const ready = async (): Promise<boolean> => (await tcpAccepts(port)) && (await tcpAccepts(stationPort));
+      const proc = new ServiceProcess({ name: 'mosquitto', bin: mosquitto, args: ['-c', configFile], logFile, port, ready });
+      return { proc, port, stationPort };
     },
   });
 
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    stationUrl: `mqtt://127.0.0.1:${stationPort}`,
+    stationPort,
     dir,
     configFile,
     logFile,

@@ -3,6 +3,7 @@
  * (through the project's own encoder, whose correctness test/unit/hj212-*.test.ts establishes),
  * Prometheus text and the dead-letter stream.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../config/load.js';
 import { TuojiangError } from '../../lib/errors.js';
@@ -140,9 +141,17 @@ export async function deadLetters(redis: Redis, reason?: string, stream = 'tuoji
   return readDeadLetters(redis, stream, { limit: 1_000_000, reason });
 }
 
-/** The original bytes of a stored dead letter. */
+/** The stored bytes of a dead letter: the whole payload, or its first DEAD_LETTER_PREFIX_BYTES. */
 export function deadLetterBytes(d: StoredDeadLetter): Buffer {
   return d.encoding === 'base64' ? Buffer.from(d.payload, 'base64') : Buffer.from(d.payload, 'utf8');
+}
+
+export const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** The dead letter records exactly this payload: its hash and size, and a prefix of its bytes. */
+export function isDeadLetterOf(d: StoredDeadLetter, payload: Buffer): boolean {
+  const stored = deadLetterBytes(d);
+  return d.sha256 === sha256Hex(payload) && d.size === payload.length && payload.subarray(0, stored.length).equals(stored);
 }
 
 export type Row = Record<string, unknown>;

@@ -5,7 +5,7 @@ import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { createLogger } from '../../lib/logger.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { SERVICE_ACCOUNTS, startServices } from '../../lib/local-services/index.js';
 
 export const password = (): string => randomBytes(12).toString('hex');
 
@@ -52,7 +52,8 @@ export async function startIngestStack(): Promise<IngestStack> {
   const ingests: IngestService[] = [];
 
   const connectAs = async (username: string, clientId?: string): Promise<MqttClient> => {
-    const c = await mqtt.connectAsync(services.mosquitto.url, {
+    // Service accounts log in on the service listener, stations on theirs (client id = username there).
+    const c = await mqtt.connectAsync(SERVICE_ACCOUNTS.includes(username) ? services.mosquitto.url : services.mosquitto.stationUrl, {
       username,
       password: users[username]!,
       protocolVersion: 5,

@@ -22,7 +22,7 @@ import { NotifyEnvSchema, readNotifyEnv } from '../../alerts/notify/env.js';
 import { EnvSchema } from '../../config/env.js';
 import { DEFAULT_CONFIG_DIR } from '../../config/load.js';
 import { GENERATED_DIR } from '../../dashboards/generate.js';
-import { brokerConfigDir, startMosquitto, type MosquittoHandle } from '../../lib/local-services/index.js';
+import { SERVICE_ACCOUNTS, brokerConfigDir, startMosquitto, type MosquittoHandle } from '../../lib/local-services/index.js';
 import { ensureTool } from '../../lib/local-services/packages.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,6 +64,7 @@ interface Service {
   restart?: string;
   depends_on?: Record<string, { condition: string }>;
   volumes?: Volume[];
+  ports?: string[];
   profiles?: string[];
 }
 interface ComposeFile {
@@ -241,13 +242,19 @@ describe('docker-compose.yml', () => {
     expect(resolve(ROOT, brokerMounts.find((m) => m.target === '/mosquitto/config')?.source ?? '')).toBe(brokerConfigDir());
     const conf = readFileSync(join(brokerConfigDir(), 'mosquitto.conf'), 'utf8');
     const directive = (key: string) => new RegExp(`^${key}\\s+(\\S+)`, 'm').exec(conf)?.[1];
-    expect(directive('acl_file')).toBe('/mosquitto/config/acl');
-    expect(existsSync(join(brokerConfigDir(), 'acl'))).toBe(true);
-    expect(directive('password_file')).toBe('/mosquitto/config/passwd');
-    expect(raw.services['mosquitto-init']?.environment?.MOSQUITTO_PASSWD_FILE).toBe(directive('password_file'));
+    // Two listeners, each with its own files: stations on 1883, services on 1884.
+    const all = (key: string) => [...conf.matchAll(new RegExp(`^${key}\\s+(\\S+)`, 'gm'))].map((m) => m[1]);
+    expect(all('listener')).toEqual(['1883', '1884']);
+    expect(all('acl_file')).toEqual(['/mosquitto/config/acl', '/mosquitto/config/acl-services']);
+    for (const f of ['acl', 'acl-services']) expect(existsSync(join(brokerConfigDir(), f))).toBe(true);
+    expect(all('password_file')).toEqual(['/mosquitto/config/passwd', '/mosquitto/config/passwd-services']);
+    const initEnv = raw.services['mosquitto-init']?.environment ?? {};
+    expect([initEnv.MOSQUITTO_PASSWD_FILE, initEnv.MOSQUITTO_SERVICES_PASSWD_FILE]).toEqual(all('password_file'));
     expect(directive('persistence_location')?.replace(/\/$/, '')).toBe('/mosquitto/data');
     expect(broker.volumes).toContain('mosquitto-data:/mosquitto/data');
-    expect(/^listener\s+1883\s*$/m.test(conf)).toBe(true);
+    // Only the stations' listener leaves the compose network; the services reach the other one.
+    expect(broker.ports).toEqual(['${MQTT_HOST_PORT:-1883}:1883']);
+    for (const name of ['ingest', 'simulator']) expect(raw.services[name]?.environment?.MQTT_URL, name).toBe('mqtt://mosquitto:1884');
     // Grafana: exactly the mounts dashboards/provisioning/README.md lists.
     const readme = readFileSync(join(ROOT, 'dashboards/provisioning/README.md'), 'utf8');
     const documented = [...readme.matchAll(/^\s*- \.\/(dashboards\/[^:]+):([^:]+):ro$/gm)].map((m) => `./${m[1]}:${m[2]}:ro`);
@@ -319,8 +326,10 @@ describe('docker-compose.yml', () => {
         expect(NotifyEnvSchema.safeParse(env).success, name).toBe(true);
       }
       if (env.MQTT_USERNAME) {
-        const acl = readFileSync(join(brokerConfigDir(), 'acl'), 'utf8');
-        expect(acl, `${name}: the ACL has a section for user ${env.MQTT_USERNAME}`).toMatch(new RegExp(`^user ${env.MQTT_USERNAME}$`, 'm'));
+        // Services log in on the service listener, whose ACL is acl-services.
+        const acl = readFileSync(join(brokerConfigDir(), 'acl-services'), 'utf8');
+        expect(acl, `${name}: the service ACL has a section for user ${env.MQTT_USERNAME}`).toMatch(new RegExp(`^user ${env.MQTT_USERNAME}$`, 'm'));
+        expect(SERVICE_ACCOUNTS, name).toContain(env.MQTT_USERNAME);
       }
     }
   });
@@ -402,8 +411,8 @@ describe('Dockerfile', () => {
 
   it('keeps secrets and local state out of the build context, and out of git', async () => {
     const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const p of ['.env', 'config/mosquitto/passwd', 'node_modules/', 'dist/', '.git/']) expect(ignore, p).toContain(p);
-    for (const p of ['.env', 'config/mosquitto/passwd']) {
+    for (const p of ['.env', 'config/mosquitto/passwd', 'config/mosquitto/passwd-services', 'node_modules/', 'dist/', '.git/']) expect(ignore, p).toContain(p);
+    for (const p of ['.env', 'config/mosquitto/passwd', 'config/mosquitto/passwd-services']) {
       const git = await run('git', ['check-ignore', '-q', '--no-index', p], { env: cleanEnv() });
       expect(git.code, `${p} must be in .gitignore`).toBe(0);
     }
@@ -412,6 +421,7 @@ describe('Dockerfile', () => {
 
 describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
   let passwd: string;
+  let passwdServices: string;
   let broker: MosquittoHandle | undefined;
   let mosquittoSub: string | undefined;
   const script = () => {
@@ -424,6 +434,7 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     cleanEnv({
       ...(resolved.services['mosquitto-init']?.environment ?? {}),
       MOSQUITTO_PASSWD_FILE: passwd,
+      MOSQUITTO_SERVICES_PASSWD_FILE: passwdServices,
       MOSQUITTO_PASSWD_OWNER: process.getuid?.() === 0 ? '1883:1883' : '',
       ...extra,
     });
@@ -431,34 +442,47 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     const test = resolved.services.mosquitto?.healthcheck?.test as string[];
     expect(test[0]).toBe('CMD-SHELL');
     // The compose command as the container runs it; only the port differs on this machine.
-    const command = unescape(test[1] ?? '').replace('-p 1883', `-p ${broker?.port}`).replace(/^mosquitto_sub /, `${mosquittoSub} `);
+    const command = unescape(test[1] ?? '').replace('-p 1884', `-p ${broker?.port}`).replace(/^mosquitto_sub /, `${mosquittoSub} `);
     return run('sh', ['-c', command], { env: cleanEnv({ MQTT_HEALTHCHECK_PASSWORD: password }) });
   };
-  const login = (username: string, password: string): Promise<Run> =>
-    run(mosquittoSub as string, ['-h', '127.0.0.1', '-p', String(broker?.port), '-u', username, '-P', password, '-t', `tuojiang/reply/${username}`, '-E', '-W', '4']);
+  const login = (username: string, password: string, listener: 'services' | 'stations' = 'services'): Promise<Run> =>
+    run(mosquittoSub as string, ['-h', '127.0.0.1', '-p', String(listener === 'services' ? broker?.port : broker?.stationPort), '-u', username, '-P', password, '-t', `tuojiang/reply/${username}`, '-E', '-W', '4']);
 
   beforeAll(async () => {
     passwd = join(tmp, 'passwd');
+    passwdServices = join(tmp, 'passwd-services');
+    // An older deployment kept the service accounts in the stations' file: sync moves them out.
+    writeFileSync(passwd, 'ingest:$7$101$old$old\n');
     mosquittoSub = await ensureTool('mosquitto_sub');
     // A station account added by an operator before the (re)deploy.
     const add = await run('sh', [script(), 'add', 'ST_KEPT'], { env: passwdEnv(), stdin: 'station-secret-0001\n' });
     expect(add.code, add.stderr).toBe(0);
     const sync = await run('sh', [script(), 'sync'], { env: passwdEnv() });
     expect(sync.code, sync.stderr).toBe(0);
-    broker = await startMosquitto({ users: [], overrides: { password_file: passwd } });
+    broker = await startMosquitto({ users: [], passwordFiles: { stations: passwd, services: passwdServices } });
   }, 30_000);
 
   afterAll(async () => {
     await broker?.destroy();
   });
 
-  it('builds a 0600 file of hashes with the service accounts and keeps the stations\' accounts', () => {
-    const text = readFileSync(passwd, 'utf8');
-    expect(text.split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort()).toEqual(['ST_KEPT', 'healthcheck', 'ingest', 'simulator']);
-    for (const v of Object.values(secrets)) expect(text.includes(v)).toBe(false);
-    expect(text).not.toContain('station-secret-0001');
-    expect(statSync(passwd).mode & 0o777).toBe(0o600);
-    if (process.getuid?.() === 0) expect(statSync(passwd).uid).toBe(1883);
+  it('builds 0600 files of hashes: the service accounts in one, the stations\' accounts kept in the other', () => {
+    const users = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort();
+    expect(users(passwdServices)).toEqual(['healthcheck', 'ingest', 'simulator']);
+    expect(users(passwd)).toEqual(['ST_KEPT']);
+    for (const f of [passwd, passwdServices]) {
+      const text = readFileSync(f, 'utf8');
+      for (const v of Object.values(secrets)) expect(text.includes(v)).toBe(false);
+      expect(text).not.toContain('station-secret-0001');
+      expect(statSync(f).mode & 0o777).toBe(0o600);
+      if (process.getuid?.() === 0) expect(statSync(f).uid).toBe(1883);
+    }
+  });
+
+  it('refuses a station username that could be a service\'s client id', async () => {
+    const r = await run('sh', [script(), 'add', 'tuojiang-ingest-ingest-1-0'], { env: passwdEnv(), stdin: 'station-secret-0002\n' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("services' client ids");
   });
 
   it('lets the broker\'s health check pass with its password and fail with another', async () => {
@@ -470,23 +494,27 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     expect(bad.stderr).toMatch(/not authori[sz]ed/i);
   });
 
-  it('lets the ingest, the simulator and the kept station log in with their passwords', async () => {
+  it('lets the ingest and the simulator log in on the services\' listener and the kept station on its own, each nowhere else', async () => {
     expect(mosquittoSub, 'mosquitto_sub not found; install it: apt-get install -y mosquitto-clients').toBeDefined();
     const results = await Promise.all([
       login('ingest', secrets.MQTT_INGEST_PASSWORD ?? ''),
       login('simulator', secrets.MQTT_SIMULATOR_PASSWORD ?? ''),
-      login('ST_KEPT', 'station-secret-0001'),
+      login('ST_KEPT', 'station-secret-0001', 'stations'),
       login('ingest', secrets.MQTT_HEALTHCHECK_PASSWORD ?? ''),
+      login('ST_KEPT', 'station-secret-0001', 'services'),
+      login('ingest', secrets.MQTT_INGEST_PASSWORD ?? '', 'stations'),
     ]);
-    expect(results.map((r) => r.code === 0)).toEqual([true, true, true, false]);
+    expect(results.map((r) => r.code === 0)).toEqual([true, true, true, false, false, false]);
   });
 
   it('removes the simulator account when MQTT_SIMULATOR_PASSWORD is unset, and refuses an empty or short service password', async () => {
     const copy = join(tmp, 'passwd-prod');
+    const copyServices = join(tmp, 'passwd-services-prod');
     writeFileSync(copy, readFileSync(passwd));
-    const prod = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_SIMULATOR_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy }) });
+    const prod = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_SIMULATOR_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy, MOSQUITTO_SERVICES_PASSWD_FILE: copyServices }) });
     expect(prod.code, prod.stderr).toBe(0);
-    expect(readFileSync(copy, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort()).toEqual(['ST_KEPT', 'healthcheck', 'ingest']);
+    expect(readFileSync(copyServices, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort()).toEqual(['healthcheck', 'ingest']);
+    expect(readFileSync(copy, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ST_KEPT']);
     const empty = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_INGEST_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy }) });
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain('MQTT_INGEST_PASSWORD is empty');

@@ -10,7 +10,7 @@ import type { IngestService } from '../../ingest/ingest-service.js';
 import { frameSegment, parseFrame } from '../../ingest/hj212/frame.js';
 import type { StoredDeadLetter } from '../../ingest/journal.js';
 import {
-  MN, deadLetterBytes, deadLetters, eventually, fetchMetrics, metricsByLabel, hj212Frame, jsonPayload, metric, pointsAt, rows, type FrameInput, type Row,
+  MN, deadLetters, isDeadLetterOf, eventually, fetchMetrics, metricsByLabel, hj212Frame, jsonPayload, metric, pointsAt, rows, type FrameInput, type Row,
 } from '../helpers/fixtures.js';
 import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
@@ -291,7 +291,8 @@ const DEAD_CASES: DeadCase[] = [
   { reason: 'TJ_FUTURE_TIMESTAMP', what: 'a ts a day ahead', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: Date.now() + 86_400_000, values: { NH3N: 1 } }) },
   { reason: 'TJ_EMPTY_READING', what: 'JSON without values', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(23), values: {} }), station: 'hongyuan', ts: DL(23) },
   { reason: 'TJ_EMPTY_READING', what: 'a frame carrying only an ignored factor', topic: 'tuojiang/water/gongchengpu', payload: dlFrame(24, { mn: MN.gongchengpu, items: { w00000: { Rtd: '30' } } }), station: 'gongchengpu', ts: DL(24) },
-  { reason: 'TJ_TOO_LARGE', what: 'a 70 kB payload', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(25), values: { NH3N: 1 } }).replace('}}', `},"pad":"${'x'.repeat(70_000)}"}`), station: 'hongyuan', ts: DL(25) },
+  // Over ingest.max_payload_bytes (32 KiB), under the broker's message_size_limit (64 KiB), which drops larger ones.
+  { reason: 'TJ_TOO_LARGE', what: 'a 40 kB payload', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(25), values: { NH3N: 1 } }).replace('}}', `},"pad":"${'x'.repeat(40_000)}"}`), station: 'hongyuan', ts: DL(25) },
 ];
 
 /** The same frame with a CRC-16/MODBUS checksum, what many loggers' vendors ship by mistake. */
@@ -307,7 +308,7 @@ function modbusFramed(frame: string): string {
 
 /** The dead letter holding exactly these bytes (whatever its reason, so a wrong one shows as such). */
 async function deadLetterOf(payload: Buffer): Promise<StoredDeadLetter> {
-  return eventually(async () => (await deadLetters(redis)).find((d) => deadLetterBytes(d).equals(payload)), 'the dead letter');
+  return eventually(async () => (await deadLetters(redis)).find((d) => isDeadLetterOf(d, payload)), 'the dead letter');
 }
 
 describe('dead letters: every reason reachable from MQTT', () => {
@@ -345,6 +346,8 @@ describe('dead letters: every reason reachable from MQTT', () => {
     const kept = dead.payload.split('\n').sort();
     expect(kept).toEqual(parts.map((p) => p.trim()).sort());
     expect(dead.message).toContain(MN['ziyang-city']);
+    // The MN names the station, so `deadletters --station` finds it (issue 11).
+    expect(dead.station).toBe('ziyang-city');
     const rejected = (t: string) => counter(t, 'rejected', { reason: 'TJ_SPLIT_INCOMPLETE' });
     await metricsWhen((t) => rejected(t) > rejected(before), 'TJ_SPLIT_INCOMPLETE counted');
     await settled();
@@ -445,7 +448,7 @@ describe('operations', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { mqtt: true, redis: true, influxdb: true } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { mqtt: true, mqtt_session: true, redis: true, influxdb: true } });
 
     const ts = hour(200);
     await publish('tuojiang/water/hongyuan', jsonPayload({ ts, values: { NH3N: 0.1 } }));

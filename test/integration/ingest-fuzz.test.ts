@@ -11,9 +11,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameSegment } from '../../ingest/hj212/frame.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
+import { DEAD_LETTER_PREFIX_BYTES } from '../../ingest/journal.js';
 import { PARAMETERS, type Medium } from '../../lib/parameters.js';
 import {
-  AIR_STATIONS, MN, WATER_STATIONS, deadLetterBytes, deadLetters, fetchMetrics, hj212Frame, jsonPayload, kindOf, metric,
+  AIR_STATIONS, MN, WATER_STATIONS, deadLetterBytes, deadLetters, sha256Hex, fetchMetrics, hj212Frame, jsonPayload, kindOf, metric,
   metricsByLabel, pointsAt, prng, rows, topicOf, type StationId,
 } from '../helpers/fixtures.js';
 import { publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
@@ -348,10 +349,11 @@ function generate(): Message[] {
     if (chance(0.06)) topic = mutateTopic(topic);
     out.push({ topic, payload });
   }
-  // a few oversized payloads (the limit is 64 KiB)
+  // a few oversized payloads: over the ingest's 32 KiB, under the broker's 64 KiB (which drops
+  // larger ones before the ingest sees them: test/integration/broker-attacks.test.ts)
   for (let i = 0; i < 20; i++) {
     const valid = jsonPayload({ ts: T0 - (i + 1) * 1000, values: { NH3N: 0.5 } });
-    out.push({ topic: 'tuojiang/water/hongyuan', payload: bytes(valid.replace('}}', `},"pad":"${'x'.repeat(65_536 + int(10_000))}"}`)) });
+    out.push({ topic: 'tuojiang/water/hongyuan', payload: bytes(valid.replace('}}', `},"pad":"${'x'.repeat(32_768 + int(30_000))}"}`)) });
   }
   return out;
 }
@@ -384,7 +386,8 @@ function keyOf(m: Message): string {
   return `${measurement}|${station}|rt|${ts}`;
 }
 
-const messageId = (topic: string, payload: Buffer) => `${topic}\u0000${payload.toString('base64')}`;
+// Dead letters keep a prefix of the payload, its size and its SHA-256: the hash identifies it.
+const messageId = (topic: string, payload: Buffer) => `${topic}\u0000${sha256Hex(payload)}`;
 
 describe('fuzzing the ingest over MQTT', () => {
   it(`survives ${BASES} mutated JSON readings and HJ 212 frames; each is stored or dead-lettered, nothing else`, async () => {
@@ -438,7 +441,11 @@ describe('fuzzing the ingest over MQTT', () => {
     const unclaimed = new Map<string, number>();
     for (const m of messages) unclaimed.set(messageId(m.topic, m.payload), (unclaimed.get(messageId(m.topic, m.payload)) ?? 0) + 1);
     for (const d of dead) {
-      const id = messageId(d.topic, deadLetterBytes(d));
+      const id = `${d.topic}\u0000${d.sha256}`;
+      // The stored prefix: all of a small payload, 4 KiB of a large one (less up to 3 bytes of a cut character).
+      const kept = deadLetterBytes(d).length;
+      expect(kept).toBeLessThanOrEqual(Math.min(d.size!, DEAD_LETTER_PREFIX_BYTES));
+      expect(kept).toBeGreaterThanOrEqual(Math.min(d.size!, DEAD_LETTER_PREFIX_BYTES) - 3);
       const left = unclaimed.get(id);
       expect(left, `a dead letter that was never published: ${d.reason} ${d.topic} ${d.payload.slice(0, 80)}`).toBeGreaterThan(0);
       unclaimed.set(id, left! - 1);

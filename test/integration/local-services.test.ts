@@ -18,6 +18,7 @@ import { ServiceProcess, launch } from '../../lib/local-services/process.js';
 import { redisPing } from '../../lib/local-services/redis.js';
 import {
   INSTALL_COMMAND,
+  SERVICE_ACCOUNTS,
   brokerConfigDir,
   ensureBinaries,
   freePort,
@@ -61,7 +62,8 @@ interface Received {
  */
 async function connect(username: string, extra: IClientOptions = {}): Promise<{ client: MqttClient; received: Received[] }> {
   const received: Received[] = [];
-  const client = mqtt.connect(services.mosquitto.url, {
+  // Service accounts live on the service listener, stations on theirs (config/mosquitto/mosquitto.conf).
+  const client = mqtt.connect(SERVICE_ACCOUNTS.includes(username) ? services.mosquitto.url : services.mosquitto.stationUrl, {
     username,
     password: passwordOf(username),
     protocolVersion: 5,
@@ -129,10 +131,11 @@ describe('launcher', () => {
   });
 
   it('starts all three on free loopback ports, never the system ones', () => {
-    const ports = [services.mosquitto.port, services.redis.port, services.influxdb.port, services.influxdb.rpcPort];
-    expect(new Set(ports).size).toBe(4);
-    for (const p of [1883, 6379, 8086, 8088]) expect(ports).not.toContain(p);
+    const ports = [services.mosquitto.port, services.mosquitto.stationPort, services.redis.port, services.influxdb.port, services.influxdb.rpcPort];
+    expect(new Set(ports).size).toBe(5);
+    for (const p of [1883, 1884, 6379, 8086, 8088]) expect(ports).not.toContain(p);
     expect(services.mosquitto.url).toBe(`mqtt://127.0.0.1:${services.mosquitto.port}`);
+    expect(services.mosquitto.stationUrl).toBe(`mqtt://127.0.0.1:${services.mosquitto.stationPort}`);
     expect(services.redis.url).toBe(`redis://127.0.0.1:${services.redis.port}`);
     expect(services.influxdb.url).toBe(`http://127.0.0.1:${services.influxdb.port}`);
   });
@@ -152,7 +155,7 @@ describe('launcher', () => {
     expect(ping.status).toBe(204);
   });
 
-  it('renders the broker config from the production file, changing only listener, paths, logging and user', async () => {
+  it('renders the broker config from the production file, changing only listeners, paths, logging and user', async () => {
     const production = await readFile(join(brokerConfigDir(), 'mosquitto.conf'), 'utf8');
     const rendered = await readFile(services.mosquitto.configFile, 'utf8');
     const directives = (text: string): string[] =>
@@ -167,11 +170,25 @@ describe('launcher', () => {
     expect(value('max_queued_messages')).toBeGreaterThanOrEqual(1_000_000);
     expect(value('max_queued_bytes')).toBeGreaterThan(0);
     expect(kept).toContain('allow_anonymous false');
-    expect(renderedLines).toContain(`listener ${services.mosquitto.port} 127.0.0.1`);
+    expect(value('message_size_limit')).toBe(65536);
+    expect(kept).toContain('per_listener_settings true');
+    // Each listener keeps its own options, in order: stations first (client id = username), then services.
+    const lines = directives(rendered);
+    const at = (l: string): number => lines.indexOf(l);
+    const d = services.mosquitto.dir;
+    expect(at(`listener ${services.mosquitto.stationPort} 127.0.0.1`)).toBeGreaterThan(at('per_listener_settings true'));
+    expect(at('use_username_as_clientid true')).toBeGreaterThan(at(`listener ${services.mosquitto.stationPort} 127.0.0.1`));
+    expect(at(`password_file ${join(d, 'passwd')}`)).toBeGreaterThan(at('use_username_as_clientid true'));
+    expect(at(`listener ${services.mosquitto.port} 127.0.0.1`)).toBeGreaterThan(at(`acl_file ${join(d, 'acl')}`));
+    expect(at(`password_file ${join(d, 'passwd-services')}`)).toBeGreaterThan(at(`listener ${services.mosquitto.port} 127.0.0.1`));
+    expect(at(`acl_file ${join(d, 'acl-services')}`)).toBeGreaterThan(at(`listener ${services.mosquitto.port} 127.0.0.1`));
+    expect(lines.filter((l) => l === 'use_username_as_clientid true')).toHaveLength(1);
     expect(renderedLines).not.toContain('listener 1883');
-    // The ACL is the production file, byte for byte.
-    const acl = await readFile(join(services.mosquitto.dir, 'acl'), 'utf8');
-    expect(acl).toBe(await readFile(join(brokerConfigDir(), 'acl'), 'utf8'));
+    expect(renderedLines).not.toContain('listener 1884');
+    // The ACLs are the production files, byte for byte.
+    for (const f of ['acl', 'acl-services']) {
+      expect(await readFile(join(d, f), 'utf8')).toBe(await readFile(join(brokerConfigDir(), f), 'utf8'));
+    }
   });
 
   it('fails with SERVICE_START and the tail of the broker log when mosquitto rejects its config', async () => {

@@ -15,7 +15,8 @@ function envError(env: NodeJS.ProcessEnv): TuojiangError {
 describe('readEnv', () => {
   it('defaults to local services', () => {
     expect(readEnv({})).toMatchObject({
-      MQTT_URL: 'mqtt://127.0.0.1:1883',
+      MQTT_URL: 'mqtt://127.0.0.1:1884',
+      HTTP_HOST: '127.0.0.1',
       REDIS_URL: 'redis://127.0.0.1:6379',
       INFLUX_URL: 'http://127.0.0.1:8086',
       INFLUX_DB: 'tuojiang',
