@@ -7,12 +7,6 @@ import type { StationRegistry } from '../../lib/station-registry.js';
 import type { Severity } from '../notify/severity.js';
 import type { Incident } from './types.js';
 
-export function exceedanceMultiple(value: number, limit: number, kind: 'max' | 'min' | 'range' | null): number | null {
-  if (limit === 0) return null;
-  if (kind === 'min') return value >= limit ? 0 : (limit - value) / limit;
-  return (value - limit) / limit;
-}
-
 /** A drinking-water intake at or below the origin: a section flagged as one, or a receptor of the river. */
 export function intakeInPath(inc: Incident, receptors: readonly { kind: string }[] = []): boolean {
   return inc.sections.some((s) => s.intake) || receptors.some((r) => r.kind === 'drinking_water_intake');

@@ -7,7 +7,7 @@ import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import type { StationRegistry } from '../../lib/station-registry.js';
 import { front } from './track.js';
 import { incidentPeak } from './engine.js';
-import { exceedanceMultiple } from './severity.js';
+import { exceedanceMultiple } from '../rules/exceedance.js';
 import type { Incident, ReceptorStatus, Report, ReportKind, Window } from './types.js';
 
 export type L = 'zh' | 'en';
@@ -63,12 +63,18 @@ export function unitOf(inc: Incident): string {
   return PARAMETER_BY_KEY.get(inc.parameter)?.unit ?? '';
 }
 
-/** "超标 50.3 倍" / "50.3 times over the limit", or '' when not over. */
+/**
+ * "超标 50.3 倍" / "50.3 times over the limit" ((value − limit) / limit, decision 0010); for a lower
+ * bound such as DO, how far below it; '' when within the limit.
+ */
 export function overText(value: number, limit: number | null, kind: 'max' | 'min' | 'range' | null, l: L): string {
-  if (limit === null) return '';
-  const m = exceedanceMultiple(value, limit, kind);
+  if (limit === null || limit <= 0) return '';
+  if (kind === 'min') {
+    const below = (limit - value) / limit;
+    return below > 0 ? (l === 'zh' ? `低于下限 ${num(below * 100)}%` : `${num(below * 100)}% below the lower limit`) : '';
+  }
+  const m = exceedanceMultiple(value, limit, kind ?? 'max');
   if (m === null || m <= 0) return '';
-  if (kind === 'min') return l === 'zh' ? `低于下限 ${num(m * 100)}%` : `${num(m * 100)}% below the lower limit`;
   return l === 'zh' ? `超标 ${num(m)} 倍` : `${num(m)} times over the limit`;
 }
 
