@@ -110,6 +110,10 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     stops.push(() => alerts.close());
 
     const notifyConfig = loadNotifyConfig(config.dir, config.registry);
+    // The replay runs thousands of times real speed: the 1 s wait that orders transitions of several
+    // sections would stand for over an hour of river time before each report. A few milliseconds
+    // here are what a second is on a real day (sections' transitions are hours apart either way).
+    notifyConfig.recipients.incidents.reorder_s = Math.min(notifyConfig.recipients.incidents.reorder_s, 0.005);
     const rivers = loadRivers(config.dir, config.registry);
     const span = spillSpanMs(registry, withRiverVelocities({}, rivers), 1);
     const speed = Math.ceil(span / (o.seconds * 1000));

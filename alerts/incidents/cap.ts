@@ -13,7 +13,7 @@ import { CAP_NAMESPACE, capTime } from '../notify/cap.js';
 import type { Severity } from '../notify/severity.js';
 import { front } from './track.js';
 import type { Report } from './types.js';
-import { intakeLine, paramName, peakLine, reasonText, stationName, subject, windowText, type L } from './wording.js';
+import { actionText, intakeLine, paramName, peakLine, reasonText, stationName, subject, windowText, type L } from './wording.js';
 
 export interface IncidentCapInput {
   report: Report;
@@ -23,6 +23,8 @@ export interface IncidentCapInput {
   web: string;
   rivers: RiversFile;
   bureaus: string[];
+  /** incidents.report_every_min: when the next report is due at the latest. */
+  reportEveryMs: number;
 }
 
 function esc(s: string): string {
@@ -37,16 +39,27 @@ export function reportIdentifier(incidentId: string, seq: number): string {
   return `tuojiang.${incidentId}.r${seq}`.replace(/[\s,<&]/g, '_');
 }
 
+/** A drinking-water intake over the limit now. */
+export function intakeAffected(r: Report): boolean {
+  return r.receptors.some((x) => x.kind === 'drinking_water_intake' && x.affected);
+}
+
+/**
+ * Immediate: an intake is affected now, or the plume may reach the next section within 3 hours;
+ * Expected within a day (or nothing left ahead while it lasts); Future beyond; Past once closed.
+ */
 export function capUrgency(r: Report): 'Immediate' | 'Expected' | 'Future' | 'Past' {
   if (r.kind === 'final') return 'Past';
+  if (intakeAffected(r)) return 'Immediate';
   const ahead = Object.values(r.windows).map((w) => w.from - r.at);
-  if (ahead.length === 0) return 'Immediate';
+  if (ahead.length === 0) return 'Expected';
   const soonest = Math.min(...ahead);
   if (soonest < 3 * 3_600_000) return 'Immediate';
   return soonest < 24 * 3_600_000 ? 'Expected' : 'Future';
 }
 
-export function capExpires(r: Report, reportEveryMs = 6 * 3_600_000): number {
+/** Valid until the next report is due at the latest (the scheduled follow-up), or a day after the final one. */
+export function capExpires(r: Report, reportEveryMs: number): number {
   return r.kind === 'final' ? r.at + 24 * 3_600_000 : r.at + reportEveryMs;
 }
 
@@ -55,14 +68,19 @@ function areaOf(input: IncidentCapInput, l: L, indent: string): string[] {
   const inc = r.incident;
   const f = front(inc);
   const from = f ?? inc.sections[0];
-  const ahead = inc.sections.filter((s) => from && s.riverKm !== null && from.riverKm !== null && s.riverKm >= from.riverKm && (s.station === from.station || r.windows[s.station] !== undefined));
+  // While open: the reach ahead of the front. Once closed: the whole reach the plume affected.
+  const ahead = r.kind === 'final'
+    ? inc.sections.filter((s) => s.observedAt !== null)
+    : inc.sections.filter((s) => from && s.riverKm !== null && from.riverKm !== null && s.riverKm >= from.riverKm && (s.station === from.station || r.windows[s.station] !== undefined));
   const stations = (ahead.length > 0 ? ahead : inc.sections).map((s) => registry.get(s.station)).filter((s): s is Station => s !== undefined);
   const out = [`${indent}<area>`];
   const first = stations[0] as Station;
   const last = stations[stations.length - 1] as Station;
   const river = inc.river ? registry.rivers[inc.river]?.[l] ?? inc.river : '';
   out.push(el('areaDesc', inc.kind === 'river'
-    ? (l === 'zh' ? `${river} ${first.name.zh}（${first.river_km} km）至 ${last.name.zh}（${last.river_km} km）` : `${river} from ${first.name.en} (km ${first.river_km}) to ${last.name.en} (km ${last.river_km})`)
+    ? (first === last
+      ? (l === 'zh' ? `${river} ${first.name.zh}（${first.river_km} km）` : `${river} at ${first.name.en} (km ${first.river_km})`)
+      : (l === 'zh' ? `${river} ${first.name.zh}（${first.river_km} km）至 ${last.name.zh}（${last.river_km} km）` : `${river} from ${first.name.en} (km ${first.river_km}) to ${last.name.en} (km ${last.river_km})`))
     : (l === 'zh' ? `${first.name.zh} 周边` : `around ${first.name.en}`), `${indent}  `));
   if (stations.length > 1) {
     const m = 0.02;
@@ -83,12 +101,13 @@ function info(input: IncidentCapInput, l: L, expires: number): string[] {
   const inc = r.incident;
   const i = '    ';
   const final = r.kind === 'final';
-  const hasIntake = inc.sections.some((s) => s.intake && s.observedAt === null);
+  const hasIntake = r.receptors.some((x) => x.kind === 'drinking_water_intake' && !x.reached);
+  const hit = intakeAffected(r);
   const out = ['  <info>'];
   out.push(el('language', l === 'zh' ? 'zh-CN' : 'en-US', i));
   out.push(el('category', 'Env', i));
   out.push(el('event', l === 'zh' ? `${inc.kind === 'river' ? '水' : '空气'}污染事件 ${paramName(inc.parameter, l)}` : `${inc.kind === 'river' ? 'Water' : 'Air'} pollution incident: ${paramName(inc.parameter, l)}`, i));
-  out.push(el('responseType', final ? 'AllClear' : hasIntake ? 'Prepare' : 'Monitor', i));
+  out.push(el('responseType', final ? 'AllClear' : hit ? 'Execute' : hasIntake ? 'Prepare' : 'Monitor', i));
   out.push(el('urgency', capUrgency(r), i));
   out.push(el('severity', final ? 'Minor' : input.severity === 'severe' ? 'Severe' : input.severity === 'warning' ? 'Moderate' : 'Minor', i));
   out.push(el('certainty', 'Observed', i));
@@ -100,9 +119,7 @@ function info(input: IncidentCapInput, l: L, expires: number): string[] {
   out.push(el('senderName', config.sender_name[l], i));
   out.push(el('headline', subject(r, registry, l), i));
   out.push(el('description', [intakeLine(r, registry, l), peakLine(inc, registry, l), ...reasonText(r, registry, l)].filter(Boolean).join(l === 'zh' ? '；' : '; '), i));
-  out.push(el('instruction', final
-    ? (l === 'zh' ? '事件已结束，各受影响断面已持续恢复。' : 'The incident is over; every section reached has stayed back within limits.')
-    : hasIntake ? (l === 'zh' ? '下游饮用水取水口请在预计到达时间前做好应对准备。' : 'Downstream drinking-water intakes: prepare before the expected arrival.') : (l === 'zh' ? '请关注监测数据并按预案处置。' : 'Watch the monitoring data and follow the response plan.'), i));
+  out.push(el('instruction', actionText(r, l) || (final ? (l === 'zh' ? '事件已结束，各受影响断面已持续恢复。' : 'The incident is over; every section reached has stayed back within limits.') : ''), i));
   out.push(el('web', input.web, i));
   const params: Array<[string, string]> = [['tuojiang:incident', inc.id], ['tuojiang:report', `${r.kind}#${r.seq}`], ['tuojiang:origin', inc.origin]];
   for (const [station, w] of Object.entries(r.windows)) params.push([`tuojiang:arrival:${station}`, `${capTime(w.from)}/${capTime(w.to)}`]);
@@ -119,7 +136,7 @@ export function buildIncidentCap(input: IncidentCapInput): string {
   const { report: r, config } = input;
   const inc = r.incident;
   const msgType = r.seq === 1 ? 'Alert' : r.kind === 'final' ? 'Cancel' : 'Update';
-  const expires = capExpires(r);
+  const expires = capExpires(r, input.reportEveryMs);
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<alert xmlns="${CAP_NAMESPACE}">`];
   lines.push(el('identifier', reportIdentifier(inc.id, r.seq), '  '));
   lines.push(el('sender', config.sender, '  '));

@@ -244,7 +244,11 @@ export function applyEvidence(stateIn: ScopeState, scope: string, station: Stati
 
   if (ev.kind === 'resolved') {
     sec.firing = sec.firing.filter((k) => k !== ruleKey);
-    if (sec.firing.length === 0 && sec.backAt === null) sec.backAt = ev.at;
+    if (sec.firing.length === 0 && sec.backAt === null) {
+      sec.backAt = ev.at;
+      // A drinking-water intake back within limits is news at once: its owner may take water again.
+      if (sec.intake && sec.observedAt !== null) reasons.push({ type: 'back', station: sec.station });
+    }
   } else {
     if (!sec.firing.includes(ruleKey)) sec.firing.push(ruleKey);
     sec.backAt = null;
@@ -272,9 +276,11 @@ export function applyEvidence(stateIn: ScopeState, scope: string, station: Stati
     reports.push(report(inc, 'followup', ev.at, withPeak(inc, reasons, ctx), ctx, ev.enqueuedAt));
   } else if (ev.kind !== 'resolved' && inc.lastReportAt !== null) {
     const since = ev.at - inc.lastReportAt;
-    const peakNews = newPeak(inc, ctx) && since >= (ctx.policy.report_every_min * 60_000) / 4;
-    if (peakNews || since >= ctx.policy.report_every_min * 60_000) {
-      reports.push(report(inc, 'followup', ev.at, withPeak(inc, [{ type: 'periodic' }], ctx).filter((r) => !(peakNews && r.type === 'periodic' && since < ctx.policy.report_every_min * 60_000)), ctx, ev.enqueuedAt));
+    const every = ctx.policy.report_every_min * 60_000;
+    if (urgentPeak(inc, ctx) || (newPeak(inc, ctx) && since >= every / 4)) {
+      reports.push(report(inc, 'followup', ev.at, withPeak(inc, [], ctx), ctx, ev.enqueuedAt));
+    } else if (since >= every) {
+      reports.push(report(inc, 'followup', ev.at, withPeak(inc, [{ type: 'periodic' }], ctx), ctx, ev.enqueuedAt));
     }
   }
   // Closing waits for the hold time: a clear is never an all-clear by itself (see tick).
@@ -296,11 +302,24 @@ function newPeak(inc: Incident, ctx: EngineContext): boolean {
   return p !== null && (last === null || Math.abs(p.value) > Math.abs(last) * (1 + ctx.policy.peak_step));
 }
 
+/**
+ * A peak the bureaus must hear of at once: the first concentration over the limit (the incident may
+ * have opened on a rate or a class), or one at least twice the last reported.
+ */
+function urgentPeak(inc: Incident, _ctx: EngineContext): boolean {
+  const p = peakOf(inc);
+  const last = inc.lastReported?.peak ?? null;
+  return p !== null && (last === null || Math.abs(p.value) >= Math.abs(last) * 2);
+}
+
 function withPeak(inc: Incident, reasons: ReportReason[], ctx: EngineContext): ReportReason[] {
   const out = [...reasons];
   if (newPeak(inc, ctx)) out.push({ type: 'peak' });
   const before = new Set(inc.lastReported?.back ?? []);
-  for (const s of inc.sections) if (s.observedAt !== null && s.backAt !== null && !before.has(s.station)) out.push({ type: 'back', station: s.station });
+  for (const s of inc.sections) {
+    if (s.observedAt === null || s.backAt === null || before.has(s.station)) continue;
+    if (!out.some((r) => r.type === 'back' && r.station === s.station)) out.push({ type: 'back', station: s.station });
+  }
   return out;
 }
 
@@ -315,7 +334,13 @@ export function tick(stateIn: ScopeState, now: number, ctx: EngineContext): Engi
   for (const inc of state.incidents) {
     if (inc.status !== 'open') continue;
     const due = closeDueAt(inc, ctx);
-    if (due === null || now < due) continue;
+    if (due === null || now < due) {
+      // Nothing new for a whole report interval (no evidence: e.g. the plume is between sections):
+      // the bureaus still hear where things stand.
+      const beat = heartbeatDueAt(inc, ctx);
+      if (beat !== null && now >= beat && (due === null || beat < due)) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
+      continue;
+    }
     const reasons: ReportReason[] = withPeak(inc, [], ctx);
     const ahead = nextAhead(inc, ctx);
     if (ahead) reasons.push({ type: 'dissipated', station: ahead.station });
@@ -354,12 +379,17 @@ export function closeDueAt(inc: Incident, ctx: EngineContext): number | null {
   return due;
 }
 
-/** The earliest time a close check could change this scope (null: nothing to wait for). */
+/** When an open incident is due a scheduled follow-up if nothing else is said before. */
+export function heartbeatDueAt(inc: Incident, ctx: EngineContext): number | null {
+  if (inc.status !== 'open' || inc.lastReportAt === null) return null;
+  return inc.lastReportAt + ctx.policy.report_every_min * 60_000;
+}
+
+/** The earliest time a check could change this scope: a close, or a scheduled follow-up (null: nothing to wait for). */
 export function nextDue(state: ScopeState, ctx: EngineContext): number | null {
   let best: number | null = null;
   for (const inc of state.incidents) {
-    const d = closeDueAt(inc, ctx);
-    if (d !== null && (best === null || d < best)) best = d;
+    for (const d of [closeDueAt(inc, ctx), heartbeatDueAt(inc, ctx)]) if (d !== null && (best === null || d < best)) best = d;
   }
   return best;
 }

@@ -16,6 +16,7 @@ import { routeEvent } from '../notify/routing.js';
 import { applyEvidence, familyOf, nextDue, POLLUTION_RULES, scopeOf, tick, type EngineContext } from './engine.js';
 import { reportSeverity } from './severity.js';
 import type { IncidentStore } from './store.js';
+import type { ReportItem } from './render-report.js';
 import { front } from './track.js';
 import type { Evidence, Incident, Report } from './types.js';
 
@@ -205,22 +206,31 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
   const created = await ctx.store.recordIncident(inc, all, severity, now, report);
   const links = ctx.config.recipients.links;
   const windowMs = links.grafana_window_h * 3_600_000;
-  const origin = ctx.registry.get(inc.origin);
+  // The chart of the front: where the plume is now.
+  const shown = ctx.registry.get(front(inc)?.station ?? inc.origin) ?? ctx.registry.get(inc.origin);
   const grafana = grafanaUrl(ctx.links.grafanaUrl, links.grafana_path, {
-    station: inc.origin, city: origin?.city ?? '', parameter: inc.parameter, from: inc.openedAt - windowMs, to: report.at + windowMs,
+    station: shown?.id ?? inc.origin, city: shown?.city ?? '', parameter: inc.parameter, from: inc.openedAt - windowMs, to: report.at + windowMs,
   });
   const exp = Math.floor(created + links.ack_link_valid_days * 24 * 3_600_000);
   const { buildIncidentCap } = await import('./cap.js');
-  await ctx.store.saveCap(report.id, buildIncidentCap({ report, registry: ctx.registry, severity, config: ctx.config.recipients.cap, web: grafana, rivers: ctx.config.rivers, bureaus }));
+  await ctx.store.saveCap(report.id, buildIncidentCap({ report, registry: ctx.registry, severity, config: ctx.config.recipients.cap, web: grafana, rivers: ctx.config.rivers, bureaus, reportEveryMs: ctx.config.recipients.incidents.report_every_min * 60_000 }));
   const record = await ctx.store.alert(inc.id);
   for (const bureau of bureaus) {
-    const item = {
-      id: report.id, type: 'report' as const, alertId: inc.id, bureau, roles: [], severity, report,
+    // Reports are numbered per bureau (第 N 报): a bureau left out of one report sees no gap.
+    const number = await ctx.store.reportNumber(inc.id, bureau, report.id);
+    const item: ReportItem = {
+      id: report.id, type: 'report', alertId: inc.id, bureau, roles: [], severity: report.kind === 'final' ? 'info' : severity, report, number,
       acks: record?.acks ?? {}, firstAt: inc.openedAt,
       links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, inc.id, bureau, exp), cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, report.id, exp) },
     };
     const placed = await placeForList(ctx, bureau, 'duty', item as never, `r${report.seq}`);
     const policy = bureauPolicy(ctx.config.recipients, bureau);
+    // Once escalated, the escalation list gets every later report (the final one too) until the
+    // bureau acknowledges.
+    const esc = record?.escalations[bureau];
+    if (esc && !record?.acks[bureau] && policy && policy.escalation.length > 0) {
+      await placeForList(ctx, bureau, 'escalation', { ...item, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: record.createdAt } } as never, `r${report.seq}`);
+    }
     // One acknowledgement clock per bureau and incident, from the first report it receives.
     if (policy && policy.escalation.length > 0 && report.kind !== 'final') {
       await ctx.escalateQueue.add('escalate', { alertId: inc.id, bureau, item: item as never }, {

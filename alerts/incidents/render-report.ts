@@ -12,7 +12,7 @@ import type { Severity } from '../notify/severity.js';
 import type { Report } from './types.js';
 import { front } from './track.js';
 import {
-  cstFull, duration, intakeParts, limitLine, openingText, paramName, peakLine, reasonText, REPORT_KIND, stationName, subject, trackRows, type L,
+  actionText, cstFull, duration, intakeParts, limitLine, openingText, paramName, peakLine, reasonText, REPORT_KIND, stationName, subject, trackRows, type L,
 } from './wording.js';
 
 export interface ReportItem {
@@ -23,6 +23,8 @@ export interface ReportItem {
   roles: never[];
   severity: Severity;
   report: Report;
+  /** The report's number for this bureau (第 N 报), counting only what it received. */
+  number?: number;
   /** Acknowledgements when the report was placed. */
   acks: Record<string, AckRecord>;
   firstAt: number;
@@ -87,21 +89,22 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   lead.push(...intakeParts(r, reg, l, item.bureau));
   const pk = peakLine(inc, reg, l);
   lead.push(zh
-    ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（尚无超标浓度）`}${limitLine(inc, l, reg) ? `；${limitLine(inc, l, reg)}` : ''}`
+    ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（浓度尚未超标）`}${limitLine(inc, l, reg) ? `；${limitLine(inc, l, reg)}` : ''}`
     : `Pollutant: ${paramName(inc.parameter, l)}; ${pk || `${openingText(inc, reg, l)} (no concentration over the limit yet)`}${limitLine(inc, l, reg) ? `; ${limitLine(inc, l, reg)}` : ''}`);
   const f = front(inc);
   if (inc.kind === 'river' && f) {
     lead.push(zh
-      ? `污染团前锋：${stationName(reg, f.station, l)}（${f.riverKm} km，${cstFull(f.observedAt as number)} 首次超标）`
-      : `Front: ${stationName(reg, f.station, l)} (km ${f.riverKm}, first over the limit ${cstFull(f.observedAt as number)} CST)`);
+      ? `污染团前锋：${stationName(reg, f.station, l)}（${f.riverKm} km，${cstFull(f.observedAt as number)} 首次发现异常）`
+      : `Front: ${stationName(reg, f.station, l)} (km ${f.riverKm}, first seen ${cstFull(f.observedAt as number)} CST)`);
   }
   lead.push(zh ? `首次发现：${stationName(reg, inc.origin, l)}，${cstFull(inc.openedAt)}（北京时间）` : `First detected: ${stationName(reg, inc.origin, l)}, ${cstFull(inc.openedAt)} CST`);
   if (r.kind === 'final' && inc.closedAt !== null) {
     lead.push(zh ? `事件历时：${duration(inc.closedAt - inc.openedAt, l)}` : `Duration: ${duration(inc.closedAt - inc.openedAt, l)}`);
   }
   lead.push(zh ? `确认情况：${ackLine(item, ctx, l)}` : `Acknowledged: ${ackLine(item, ctx, l)}`);
+  lead.push(zh ? `建议措施：${actionText(r, l)}` : `What to do: ${actionText(r, l)}`);
   out.push({ heading: zh ? '要点' : 'Summary', lines: lead });
-  if (r.kind !== 'initial') out.push({ heading: zh ? '本次报告' : 'What this report says', lines: reasonText(r, reg, l) });
+  if (r.kind !== 'initial') out.push({ heading: zh ? '本次更新' : 'What is new', lines: reasonText(r, reg, l) });
   if (inc.kind === 'river') {
     const rows = trackRows(r, reg, l);
     out.push({
@@ -134,13 +137,13 @@ export function renderReport(item: ReportItem, ctx: ReportRenderContext): { subj
       html.push('<hr><p><b>English</b></p>');
     }
     const title = zh
-      ? `【${SEVERITY[item.severity].zh}·${REPORT_KIND[r.kind].zh}】第 ${r.seq} 报 ${subject(r, ctx.registry, l, item.bureau).replace(/^【[^】]*】/, '')}`
-      : `[${SEVERITY[item.severity].en} · ${REPORT_KIND[r.kind].en} #${r.seq}] ${subject(r, ctx.registry, l, item.bureau).replace(/^\[[^\]]*\] /, '')}`;
+      ? `【${SEVERITY[item.severity].zh}·${REPORT_KIND[r.kind].zh}】第 ${item.number ?? r.seq} 报 ${subject(r, ctx.registry, l, item.bureau).replace(/^【[^】]*】/, '')}`
+      : `[${SEVERITY[item.severity].en} · ${REPORT_KIND[r.kind].en} #${item.number ?? r.seq}] ${subject(r, ctx.registry, l, item.bureau).replace(/^\[[^\]]*\] /, '')}`;
     const greet = zh ? `${ctx.bureau.name.zh} ${ctx.recipient.name}：` : `To ${ctx.bureau.name.en}, ${ctx.recipient.name}:`;
     text.push(greet, title, zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`, '');
     html.push(`<p>${esc(greet)}</p><h2 style="font-size:17px;margin:8px 0">${esc(title)}</h2><p style="color:#555">${esc(zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`)}</p>`);
     for (const s of sections(item, ctx, l)) {
-      text.push(`${s.heading}:`);
+      text.push(`${s.heading}${l === 'zh' ? '：' : ':'}`);
       for (const line of s.lines) text.push(`  - ${line}`);
       html.push(`<h3 style="font-size:15px;margin:14px 0 4px">${esc(s.heading)}</h3>`);
       if (s.lines.length > 0) html.push(`<ul style="margin:0;padding-left:20px">${s.lines.map((x) => `<li>${x.includes('http') ? esc(x).replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>') : esc(x)}</li>`).join('')}</ul>`);
@@ -155,8 +158,8 @@ export function renderReport(item: ReportItem, ctx: ReportRenderContext): { subj
       text.push('');
     }
     const footer = zh
-      ? '本邮件由系统自动发送；同一事件的全部报告在同一邮件会话中。请点击“确认收到”链接，或运行 `tuojiang alerts ack <事件编号> --bureau <城市>` 确认；未确认的事件将按规定升级。'
-      : 'Sent automatically; every report of this incident is in one mail thread. Acknowledge with the link, or `tuojiang alerts ack <incident id> --bureau <city>`; incidents not acknowledged in time are escalated.';
+      ? '本邮件由系统自动发送；同一事件的全部报告在同一邮件会话中。请点击“确认收到”链接确认；未确认的事件将按规定升级。'
+      : 'Sent automatically; every report of this incident is in one mail thread. Acknowledge with the link; incidents not acknowledged in time are escalated.';
     text.push(footer);
     html.push(`<p style="color:#555">${esc(footer)}</p>`);
   }

@@ -64,7 +64,7 @@ export function unitOf(inc: Incident): string {
 }
 
 /**
- * "超标 50.3 倍" / "50.3 times over the limit" ((value − limit) / limit, decision 0010); for a lower
+ * "超标 50.3 倍" / "51.3 × the limit" ((value − limit) / limit, decision 0010); for a lower
  * bound such as DO, how far below it; '' when within the limit.
  */
 export function overText(value: number, limit: number | null, kind: 'max' | 'min' | 'range' | null, l: L): string {
@@ -75,7 +75,8 @@ export function overText(value: number, limit: number | null, kind: 'max' | 'min
   }
   const m = exceedanceMultiple(value, limit, kind ?? 'max');
   if (m === null || m <= 0) return '';
-  return l === 'zh' ? `超标 ${num(m)} 倍` : `${num(m)} times over the limit`;
+  // In English "N times over" reads as N × the limit: say the multiple of the limit instead.
+  return l === 'zh' ? `超标 ${num(m)} 倍` : `${num(m + 1)} × the limit`;
 }
 
 export function peakLine(inc: Incident, reg: StationRegistry, l: L): string {
@@ -124,12 +125,14 @@ function contactText(x: ReceptorStatus, reg: StationRegistry, l: L): string {
   return l === 'zh' ? `（${owner}，联系 ${c}）` : ` (${owner}, contact ${c})`;
 }
 
-function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: StationRegistry, l: L, own: boolean): string {
+function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: StationRegistry, l: L, own: boolean, reader?: string): string {
+  // Whom to call at an intake is for its own city's bureau; the other city's reader gets the owner.
+  const contact = reader === undefined || x.city === reader ? contactText(x, reg, l) : (l === 'zh' ? `（${reg.cities[x.city]?.zh ?? x.city}）` : ` (${reg.cities[x.city]?.en ?? x.city})`);
   const label = own ? (l === 'zh' ? '贵市取水口' : 'Your intake') : l === 'zh' ? '下一取水口' : 'Next intake';
   const name = x.name[l];
   return x.window
-    ? (l === 'zh' ? `${label} ${name}：预计 ${windowText(x.window, l)} 到达（${when(x.window)}）${contactText(x, reg, l)}` : `${label} ${name}: expected ${windowText(x.window, l)} (${when(x.window)})${contactText(x, reg, l)}`)
-    : (l === 'zh' ? `${label} ${name}：暂无到达时间估计${contactText(x, reg, l)}` : `${label} ${name}: no arrival estimate yet${contactText(x, reg, l)}`);
+    ? (l === 'zh' ? `${label} ${name}：预计 ${windowText(x.window, l)} 到达（${when(x.window)}）${contact}` : `${label} ${name}: expected ${windowText(x.window, l)} (${when(x.window)})${contact}`)
+    : (l === 'zh' ? `${label} ${name}：暂无到达时间估计${contact}` : `${label} ${name}: no arrival estimate yet${contact}`);
 }
 
 /**
@@ -137,19 +140,19 @@ function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: Statio
  * reader's own city's next intake when that is another one, and the intakes already hit. `when`
  * words a window relative to a moment (the report's time by default, as the e-mail says it).
  */
-export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => hoursFrom(r.at, w, l)): string {
+export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => untilText(r.at, w, l)): string {
   return intakeParts(r, reg, l, bureau, when).join(l === 'zh' ? '；' : '; ');
 }
 
 /** The same, one entry per intake (the e-mail lists them one per line). */
-export function intakeParts(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => hoursFrom(r.at, w, l)): string[] {
+export function intakeParts(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => untilText(r.at, w, l)): string[] {
   const inc = r.incident;
   if (inc.kind !== 'river') return [];
   const parts: string[] = [];
   const next = inc.status === 'open' ? nextIntake(r) : undefined;
   const own = inc.status === 'open' && bureau !== undefined ? nextIntake(r, bureau) : undefined;
-  if (next) parts.push(intakeAhead(next, when, reg, l, next === own));
-  if (own && own !== next) parts.push(intakeAhead(own, when, reg, l, true));
+  if (next) parts.push(intakeAhead(next, when, reg, l, next === own, bureau));
+  if (own && own !== next) parts.push(intakeAhead(own, when, reg, l, true, bureau));
   for (const x of r.receptors) {
     if (x.kind !== 'drinking_water_intake' || !x.reached) continue;
     const since = x.reachedAt !== null ? (l === 'zh' ? `${cstShort(x.reachedAt)} 起` : `since ${cstShort(x.reachedAt)}`) : '';
@@ -166,7 +169,7 @@ export function openingText(inc: Incident, reg: StationRegistry, l: L): string {
   const o = inc.opening;
   const where = shortName(reg, inc.origin, l);
   if (o.rule === 'rate') {
-    return l === 'zh' ? `${paramName(o.parameter, l)}快速上升 ${num(o.value)} ${o.unit}（限值 ${num(o.limit)}）` : `${paramName(o.parameter, l)} rising fast, ${num(o.value)} ${o.unit} (limit ${num(o.limit)})`;
+    return l === 'zh' ? `${paramName(o.parameter, l)}浓度快速上升（${num(o.value)} ${o.unit}，预警阈值 ${num(o.limit)} ${o.unit}）` : `${paramName(o.parameter, l)} rising fast (${num(o.value)} ${o.unit}, alert threshold ${num(o.limit)} ${o.unit})`;
   }
   if (o.rule === 'water_class' && o.cls) {
     return l === 'zh' ? `${where} 水质 ${o.cls} 类（目标 ${o.target ?? '–'} 类）` : `${where} water class ${o.cls} (target ${o.target ?? '–'})`;
@@ -176,6 +179,45 @@ export function openingText(inc: Incident, reg: StationRegistry, l: L): string {
 }
 
 /** The subject: report kind, river and pollutant, peak and 超标倍数, where the front is, the next intake. */
+/**
+ * What to do now, from the state of the intakes (the same words in the e-mail and the CAP
+ * <instruction>): an intake over the limit is for its water works' emergency plan; one ahead is to
+ * be prepared before its window; otherwise watch the data.
+ */
+export function actionText(r: Report, l: L): string {
+  if (r.kind === 'final') return l === 'zh' ? '事件已结束；受影响取水口可按程序恢复正常取水。' : 'The incident is over; affected intakes may return to normal operation by their procedures.';
+  const hit = r.receptors.filter((x) => x.kind === 'drinking_water_intake' && x.affected);
+  if (hit.length > 0) {
+    const names = hit.map((x) => x.name[l]).join(l === 'zh' ? '、' : ', ');
+    return l === 'zh'
+      ? `${names}正受影响：请通知水厂启动应急预案，加密监测，视情暂停取水；下游按预计时段做好准备。`
+      : `${names} affected: have the water works start its emergency plan, monitor more often and stop abstraction if needed; downstream, prepare within the windows given.`;
+  }
+  if (r.receptors.some((x) => x.kind === 'drinking_water_intake' && !x.reached)) {
+    return l === 'zh'
+      ? '下游饮用水取水口请在预计到达时段前通知水厂做好应对准备（加密监测、备用水源）。'
+      : 'Downstream drinking-water intakes: tell the water works to prepare before the expected window (closer monitoring, reserve supply).';
+  }
+  return l === 'zh' ? '请关注监测数据并按应急预案处置。' : 'Watch the monitoring data and follow the response plan.';
+}
+
+/** What this report adds that a reader must see in the subject: an intake hit or clear, the plume entering another city. */
+export function newsText(r: Report, reg: StationRegistry, l: L): string[] {
+  const out: string[] = [];
+  for (const x of r.reasons) {
+    if (x.type !== 'reached' && x.type !== 'back') continue;
+    const st = reg.get(x.station);
+    if (!st) continue;
+    const name = stationName(reg, x.station, l);
+    if (st.drinking_water_intake) out.push(x.type === 'reached' ? (l === 'zh' ? `${name}受影响` : `${name} affected`) : (l === 'zh' ? `${name}已恢复` : `${name} back within limits`));
+    else if (x.type === 'reached' && st.boundary) {
+      const city = reg.cities[st.city]?.[l] ?? st.city;
+      out.push(l === 'zh' ? `进入${city}境内` : `now in ${city}`);
+    }
+  }
+  return out;
+}
+
 /** The subject; for a bureau, the intake it names is that city's own next one when there is one. */
 export function subject(r: Report, reg: StationRegistry, l: L, bureau?: string): string {
   const inc = r.incident;
@@ -190,10 +232,13 @@ export function subject(r: Report, reg: StationRegistry, l: L, bureau?: string):
   if (inc.kind === 'river' && f) {
     parts.push(f.station === inc.origin ? shortName(reg, f.station, l) : `${shortName(reg, inc.origin, l)}→${shortName(reg, f.station, l)}`);
   }
+  parts.push(...newsText(r, reg, l));
   if (p) {
     const t = inc.sections.find((s) => s.station === p.station)?.params[inc.parameter];
     const over = t ? overText(p.value, t.limit, t.limitKind, l) : '';
-    parts.push(l === 'zh' ? `峰值 ${num(p.value)} ${unit}${over ? ` ${over}` : ''}` : `peak ${num(p.value)} ${unit}${over ? ` (${over})` : ''}`);
+    // Named for where it was: a reader downstream must not take it for the level at their intake.
+    const at = inc.kind === 'river' && p.station !== f?.station ? shortName(reg, p.station, l) : '';
+    parts.push(l === 'zh' ? `${at}峰值 ${num(p.value)} ${unit}${over ? ` ${over}` : ''}` : `peak ${num(p.value)} ${unit}${at ? ` at ${at}` : ''}${over ? ` (${over})` : ''}`);
   } else {
     parts.push(openingText(inc, reg, l));
   }
@@ -275,9 +320,9 @@ export function trackRows(r: Report, reg: StationRegistry, l: L): TrackRow[] {
       station: `${name}${intake}`,
       city: reg.cities[s.city]?.[l] ?? s.city,
       km: s.riverKm === null ? '' : String(s.riverKm),
-      predicted: s.station === inc.origin ? (l === 'zh' ? '（首发断面）' : '(origin)') : w ? windowText(w, l) : '–',
+      predicted: s.station === inc.origin ? (l === 'zh' ? '（首次发现断面）' : '(origin)') : w ? windowText(w, l) : '–',
       observed: s.observedAt === null ? (l === 'zh' ? '未到达' : 'not yet') : `${cstShort(s.observedAt)}${s.miss ? (l === 'zh' ? (s.miss === 'early' ? '（早于预计）' : '（晚于预计）') : ` (${s.miss})`) : ''}`,
-      peak: p ? `${num(p.peak)} ${p.unit} ${cstShort(p.peakAt).slice(6)}` : '–',
+      peak: p ? `${num(p.peak)} ${p.unit}（${cstShort(p.peakAt)}）` : '–',
       back: s.observedAt === null ? '' : s.fault ? (l === 'zh' ? '设备故障' : 'instrument fault') : s.firing.length > 0 ? (l === 'zh' ? '仍超标' : 'still over') : s.backAt !== null ? cstShort(s.backAt) : '',
     };
   });

@@ -3,7 +3,9 @@
  * time has passed since its notice went out. If the alert is still firing and that bureau has not
  * acknowledged, its escalation list gets an escalation notice (grouped like any notice), once.
  */
+import { currentReport } from '../incidents/current-report.js';
 import type { ReportItem } from '../incidents/render-report.js';
+import type { IncidentStore } from '../incidents/store.js';
 import type { NoticeItem } from './items.js';
 import { bureauPolicy } from './config.js';
 import { placeForList, type EscalateJobData, type NotifyContext } from './router.js';
@@ -22,7 +24,12 @@ export async function runEscalation(ctx: NotifyContext, job: EscalateJobData): P
     // An incident: the escalation notice is the report the bureau did not acknowledge, with the
     // acknowledgements as they stand now.
     const rep = job.item as unknown as ReportItem;
-    const escItem: ReportItem = { ...rep, id: `esc.${job.alertId}.${job.bureau}`, acks: a.acks, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: a.createdAt } };
+    // The incident as it stands now, not the report the bureau left unacknowledged.
+    const inc = 'incidents' in ctx ? await (ctx as NotifyContext & { incidents: IncidentStore }).incidents.incident(job.alertId) : undefined;
+    const report = inc
+      ? { ...currentReport(inc, { registry: ctx.registry, rivers: ctx.config.rivers, policy: ctx.config.recipients.incidents }), at: Math.max(now, rep.report.at) }
+      : rep.report;
+    const escItem: ReportItem = { ...rep, report, id: `esc.${job.alertId}.${job.bureau}`, acks: a.acks, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: a.createdAt } };
     await placeForList(ctx, job.bureau, 'escalation', escItem as unknown as NoticeItem, 'esc');
     if (await ctx.store.markEscalated(job.alertId, job.bureau, { at: now, to: policy.escalation.map((p) => p.email) })) {
       ctx.log?.warn({ incident: job.alertId, bureau: job.bureau }, 'incident not acknowledged in time: escalated');

@@ -64,21 +64,25 @@ export function messageIdFor(batchId: string, from: string): string {
  * each names the one before as In-Reply-To and every earlier one in References, so a mail client
  * shows 初报, 续报 … 终报 together, and an escalation answers the report it escalates.
  */
-export function reportMessageId(incidentId: string, seq: number, recipientKey: string, from: string): string {
-  return `<${incidentId}.r${seq}.${recipientKey}@${messageDomain(from)}>`;
+export function reportMessageId(incidentId: string, n: number, recipientKey: string, from: string): string {
+  return `<${incidentId}.n${n}.${recipientKey}@${messageDomain(from)}>`;
 }
 
 function threadHeaders(item: ReportItem, recipient: Recipient, from: string): { messageId: string; headers: Record<string, string> } {
   const inc = item.report.incident;
-  const seq = item.report.seq;
-  // The escalation list gets its own thread rooted at the report it escalates.
-  const ids = Array.from({ length: seq }, (_, k) => reportMessageId(inc.id, k + 1, recipient.key, from));
+  // Numbered per bureau: the report before is always one this recipient received.
+  const n = item.number ?? item.report.seq;
+  const ids = Array.from({ length: n }, (_, k) => reportMessageId(inc.id, k + 1, recipient.key, from));
+  const topic = { 'Thread-Topic': `tuojiang ${inc.id}` };
   if (item.escalation) {
-    return { messageId: `<${inc.id}.esc.${recipient.key}@${messageDomain(from)}>`, headers: { 'In-Reply-To': ids[seq - 1] as string, References: ids.join(' ') } };
+    // The escalation list's own thread: the escalation notice, then the reports copied to it.
+    const root = `<${inc.id}.esc.${recipient.key}@${messageDomain(from)}>`;
+    if (item.id.startsWith('esc.')) return { messageId: root, headers: topic };
+    return { messageId: `<${inc.id}.esc${n}.${recipient.key}@${messageDomain(from)}>`, headers: { ...topic, 'In-Reply-To': root, References: root } };
   }
-  const own = ids[seq - 1] as string;
-  const earlier = ids.slice(0, seq - 1);
-  return { messageId: own, headers: earlier.length > 0 ? { 'In-Reply-To': earlier[earlier.length - 1] as string, References: earlier.join(' ') } : {} };
+  const own = ids[n - 1] as string;
+  const earlier = ids.slice(0, n - 1);
+  return { messageId: own, headers: { ...topic, ...(earlier.length > 0 ? { 'In-Reply-To': earlier[earlier.length - 1] as string, References: earlier.join(' ') } : {}) } };
 }
 
 async function buildReportMail(ctx: MailerContext, batchId: string, recipient: Recipient, item: ReportItem, closedAt: number, language: Language): Promise<OutgoingMail> {

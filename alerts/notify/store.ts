@@ -28,6 +28,15 @@ end
 return redis.call('HGET', KEYS[1], 'createdAt')
 `;
 
+/** KEYS: alert record. ARGV: counter field, report field. Returns the report's number. */
+const REPORT_NUMBER = `
+local n = redis.call('HGET', KEYS[1], ARGV[2])
+if n then return tonumber(n) end
+n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('HSET', KEYS[1], ARGV[2], n)
+return n
+`;
+
 /** Notify state is kept this long (placements, batches, outboxes, CAP documents). */
 export const RETENTION_S = 30 * 24 * 3600;
 /** An alert's record and history are kept this long after it resolved. */
@@ -148,6 +157,12 @@ export class NotifyStore {
     // late first report must not put a closed incident back among the firing ones.
     const created = await this.redis.eval(RECORD_INCIDENT, 3, k.alert(inc.id), k.alerts, k.firing, inc.id, Math.floor(wallNow), JSON.stringify(info), report.kind, report.at);
     return Number(created);
+  }
+
+  /** The number of a report for one bureau (1, 2, … in the order they are placed); the same report keeps its number. */
+  async reportNumber(incidentId: string, bureau: string, reportId: string): Promise<number> {
+    const n = await this.redis.eval(REPORT_NUMBER, 1, this.keys.alert(incidentId), `rn:${bureau}`, `rn:${bureau}:${reportId}`);
+    return Number(n);
   }
 
   async alert(alertId: string): Promise<AlertRecord | undefined> {

@@ -76,13 +76,17 @@ describe('incident engine: the 2004-style spill', () => {
   it('reports each section the plume reaches as a 续报, and the class rule at a reached section is no separate notice', () => {
     const reached = r.reports.flatMap((x) => x.reasons.filter((q) => q.type === 'reached').map((q) => (q as { station: string }).station));
     expect(reached).toEqual(['shiqiao', 'linjiangsi', 'ziyang-city', 'gongchengpu']);
-    expect(r.reports).toHaveLength(5);
+    // …and each drinking-water intake back within limits, at once (its owner may take water again).
+    const back = r.reports.filter((x) => x.reasons.some((q) => q.type === 'reached') === false).map((x) => x.reasons.map((q) => `${q.type}:${'station' in q ? q.station : ''}`).join(','));
+    expect(back).toEqual(['opened:', 'back:shiqiao', 'back:ziyang-city']);
+    expect(r.reports).toHaveLength(7);
   });
 
   it('never says all clear while a section it reached is still over the limit', () => {
     expect(r.reports.some((x) => x.kind === 'final')).toBe(false);
     const mid = run(evs.filter((e) => e.at < T0 + 50 * H));
-    expect(tick(mid.state, T0 + 50 * H + 10 * H, ctx).reports).toEqual([]);
+    // Ten quiet hours later: a scheduled follow-up at most, never a final report.
+    expect(tick(mid.state, T0 + 50 * H + 10 * H, ctx).reports.map((x) => x.kind)).not.toContain('final');
   });
 
   it('closes with a 终报 once every section reached has been back within limits for the hold time', () => {
@@ -91,7 +95,7 @@ describe('incident engine: the 2004-style spill', () => {
     const due = closeDueAt(inc, ctx) as number;
     expect(due).toBe(T0 + 61 * H + 6 * H + 5 * 60_000 + ctx.policy.hold_min * 60_000);
     expect(nextDue(r.state, ctx)).toBe(due);
-    expect(closeAt(r, due - 1).reports).toHaveLength(5);
+    expect(closeAt(r, due - 1).reports).toHaveLength(7);
     const closed = closeAt(r, due);
     const fin = closed.reports[closed.reports.length - 1];
     expect(fin?.kind).toBe('final');
@@ -196,6 +200,30 @@ describe('incident engine: a front faster than the configured velocity', () => {
   });
 });
 
+describe('incident engine: scheduled follow-ups', () => {
+  it('with no evidence for a report interval (the plume between sections), a follow-up still comes, once', () => {
+    const r = run([ev('hongyuan', 'firing', T0)]);
+    const inc = r.state.incidents[0];
+    if (!inc) throw new Error('no incident');
+    const every = ctx.policy.report_every_min * 60_000;
+    expect(nextDue(r.state, ctx)).toBe(T0 + every);
+    expect(tick(r.state, T0 + every - 1, ctx).reports).toEqual([]);
+    const beat = tick(r.state, T0 + every, ctx);
+    expect(beat.reports.map((x) => x.kind)).toEqual(['followup']);
+    expect(beat.reports[0]?.at).toBe(T0 + every);
+    expect(tick(beat.state, T0 + every + 1, ctx).reports).toEqual([]);
+  });
+
+  it('the first concentration over the limit is reported at once, even right after the 初报', () => {
+    const r = run([
+      ev('hongyuan', 'firing', T0, { rule: 'rate', value: 20 }),
+      ev('hongyuan', 'firing', T0 + 15 * 60_000, { value: 8.77 }),
+    ]);
+    expect(r.reports.map((x) => x.kind)).toEqual(['initial', 'followup']);
+    expect(r.reports[1]?.reasons.map((q) => q.type)).toEqual(['peak']);
+  });
+});
+
 describe('incident engine: noise is no news', () => {
   it('a sensor fault at a reached section (no clear evidence) gives no all-clear and no new incident', () => {
     const evs = [ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H)];
@@ -203,7 +231,9 @@ describe('incident engine: noise is no news', () => {
     evs.push(ev('hongyuan', 'resolved', T0 + 20 * H));
     const r = run(evs);
     expect(r.state.incidents).toHaveLength(1);
-    expect(tick(r.state, T0 + 100 * H, ctx).reports).toEqual([]);
+    const later = tick(r.state, T0 + 100 * H, ctx).reports;
+    expect(later.map((x) => x.kind)).toEqual(['followup']);
+    expect(later[0]?.reasons.map((q) => q.type)).toContain('periodic');
     expect(r.reports.some((x) => x.kind === 'final')).toBe(false);
   });
 

@@ -48,23 +48,26 @@ describe('incident report wording', () => {
 
   it('超标倍数 is (value − limit) / limit: 9.87 against 1 is 超标 8.87 倍', () => {
     expect(overText(9.87, 1, 'max', 'zh')).toBe('超标 8.87 倍');
-    expect(overText(9.87, 1, 'max', 'en')).toBe('8.87 times over the limit');
+    expect(overText(9.87, 1, 'max', 'en')).toBe('9.87 × the limit');
     expect(overText(1, 1, 'max', 'zh')).toBe('');
     expect(subject(initial, registry, 'zh')).toContain('峰值 9.87 mg/L 超标 8.87 倍');
   });
 
   it('the subject leads with the kind, river and pollutant, then where the front is', () => {
     expect(subject(initial, registry, 'zh')).toMatch(/^【初报】沱江氨氮污染 宏缘 峰值/);
-    expect(subject(followup, registry, 'zh')).toMatch(/^【续报】沱江氨氮污染 宏缘→石桥 峰值 51.3 mg\/L 超标 63.1 倍/);
-    expect(subject(followup, registry, 'en')).toMatch(/^\[Follow-up\] Tuojiang ammonia nitrogen pollution: Hongyuan→Shiqiao water intake; peak 51.3 mg\/L \(63.1 times over the limit\); Ziyang city water intake expected /);
+    // The news first (the intake hit), then the peak — named for where it was when that is not the front.
+    expect(subject(followup, registry, 'zh')).toMatch(/^【续报】沱江氨氮污染 宏缘→石桥 石桥水厂取水口受影响 峰值 51.3 mg\/L 超标 63.1 倍/);
+    expect(subject(followup, registry, 'en')).toMatch(/^\[Follow-up\] Tuojiang ammonia nitrogen pollution: Hongyuan→Shiqiao water intake; Shiqiao water intake affected; peak 51.3 mg\/L \(64.1 × the limit\); Ziyang city water intake expected /);
   });
 
   it("names the reader's own next intake with its window: Ziyang city for Ziyang, before the front gets there", () => {
     expect(subject(initial, registry, 'zh', 'ziyang')).toMatch(/资阳城区取水口预计 \d\d-\d\d \d\d:\d\d–/);
     expect(subject(initial, registry, 'zh', 'chengdu')).toMatch(/石桥水厂取水口预计 /);
     const line = intakeLine(initial, registry, 'zh', 'ziyang');
-    expect(line).toMatch(/^下一取水口 石桥水厂取水口：预计 .* 到达（约 \d+–\d+ 小时后）（成都市，联系 /);
-    expect(line).toMatch(/贵市取水口 资阳城区取水口：预计 /);
+    // The other city's intake: its owner, not whom to call there (that is for its own bureau).
+    expect(line).toMatch(/^下一取水口 石桥水厂取水口：预计 .* 到达（约 \d+–\d+ 小时后）（成都市）；/);
+    expect(line).toMatch(/贵市取水口 资阳城区取水口：预计 .*（资阳市，联系 /);
+    expect(intakeLine(initial, registry, 'zh', 'chengdu')).toMatch(/^贵市取水口 石桥水厂取水口：预计 .*（成都市，联系 石桥水厂值班室/);
   });
 
   it('an intake the plume reached is said to be affected', () => {
@@ -82,7 +85,7 @@ describe('incident report wording', () => {
       bureauNames: { chengdu: { zh: '成都市生态环境局', en: 'Chengdu bureau' }, ziyang: { zh: '资阳市生态环境局', en: 'Ziyang bureau' } },
     });
     const lines = out.text.split('\n');
-    const summary = lines.indexOf('要点:');
+    const summary = lines.indexOf('要点：');
     expect(lines[summary + 1]).toMatch(/^ {2}- 贵市取水口 资阳城区取水口：预计/);
     expect(out.text).toContain('石桥 本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L');
     expect(out.text).toContain('成都市生态环境局已确认（王工');
