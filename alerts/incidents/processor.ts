@@ -114,7 +114,11 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
     const snap = await ctx.incidents.snapshot(scope);
     const t = tick(snap.state, ctx.now(), ectx);
     if (t.reports.length === 0) {
-      await scheduleTick(ctx, scope, nextDue(snap.state, ectx));
+      // Ran before its due time (the BullMQ delay is wall time on the scheduling host; the due
+      // time is the notify clock of this one). Re-adding the same job id would be a no-op while
+      // this job still exists, and the incident would never close: the re-check gets its own id.
+      const due = nextDue(snap.state, ectx);
+      await scheduleTick(ctx, scope, due, due !== null && due > ctx.now() ? `.again${ctx.now()}` : '');
       return [];
     }
     const changed = t.reports.map((r) => t.state.incidents.find((i) => i.id === r.incidentId) as Incident);
@@ -127,11 +131,11 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
   throw new Error(`incident scope ${scope}: 50 commits lost to other workers in a row`);
 }
 
-async function scheduleTick(ctx: IncidentContext, scope: string, due: number | null): Promise<void> {
+async function scheduleTick(ctx: IncidentContext, scope: string, due: number | null, again = ''): Promise<void> {
   if (due === null) return;
   const delay = Math.max(0, Math.ceil((due - ctx.now()) / ctx.timeScale)) + 50;
   // One check per scope and due time; re-scheduling the same due time is a no-op.
-  await ctx.incidentQueue.add('tick', { scope, type: 'tick' }, { jobId: jobSafe(`inct.${scope}.${due}`), delay });
+  await ctx.incidentQueue.add('tick', { scope, type: 'tick' }, { jobId: jobSafe(`inct.${scope}.${due}${again}`), delay });
 }
 
 /** Who receives an incident's reports: the origin's own city, the cities the plume reached, and every city downstream on the river. */
