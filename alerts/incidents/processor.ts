@@ -17,7 +17,7 @@ import { applyEvidence, familyOf, nextDue, POLLUTION_RULES, scopeOf, tick, type 
 import { reportSeverity } from './severity.js';
 import type { IncidentStore } from './store.js';
 import { front } from './track.js';
-import type { Evidence, Incident, Report } from './types.js';
+import type { Evidence, Incident, Report, ScopeState } from './types.js';
 
 export interface IncidentJobData {
   scope: string;
@@ -96,7 +96,7 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
     const t = tick(state, ctx.now(), ectx);
     state = t.state;
     reports.push(...t.reports);
-    for (const r of t.reports) changed.set(r.incidentId, state.incidents.find((i) => i.id === r.incidentId) as Incident);
+    for (const r of t.reports) changed.set(r.incidentId, closedIncident(state, r));
     if (await ctx.incidents.commit(scope, snap.rev, state, ripe.map((r) => r.evidence.id), reports, [...changed.values()])) {
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(state, ectx));
@@ -121,7 +121,7 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
       await scheduleTick(ctx, scope, due, due !== null && due > ctx.now() ? `.again${ctx.now()}` : '');
       return [];
     }
-    const changed = t.reports.map((r) => t.state.incidents.find((i) => i.id === r.incidentId) as Incident);
+    const changed = t.reports.map((r) => closedIncident(t.state, r));
     if (await ctx.incidents.commit(scope, snap.rev, t.state, [], t.reports, changed)) {
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(t.state, ectx));
@@ -129,6 +129,15 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
     }
   }
   throw new Error(`incident scope ${scope}: 50 commits lost to other workers in a row`);
+}
+
+/**
+ * The incident a close check's report closed. The scope may no longer hold it: an incident whose
+ * close falls more than a week before the notify clock (a station catching up on old readings)
+ * is pruned in the same pass, and the report's snapshot is then the incident as it closed.
+ */
+function closedIncident(state: ScopeState, r: Report): Incident {
+  return state.incidents.find((i) => i.id === r.incidentId) ?? r.incident;
 }
 
 async function scheduleTick(ctx: IncidentContext, scope: string, due: number | null, again = ''): Promise<void> {

@@ -134,8 +134,8 @@ export interface NotifyStack {
   notifyOptions(extra?: Partial<NotifyServiceOptions>): NotifyServiceOptions;
   /** Hand an alert event to the notify queue as the outbox relay does (job id = event id). */
   emit(...events: AlertEvent[]): Promise<void>;
-  /** Publish one JSON reading as the simulator (pipeline stacks). */
-  publish(station: string, ts: number, values: Record<string, number>): Promise<void>;
+  /** Publish one JSON reading as the simulator (pipeline stacks), with data flags (HJ 212: D fault, F stopped, …) when given. */
+  publish(station: string, ts: number, values: Record<string, number>, flags?: Record<string, string>): Promise<void>;
   /** No check/notify/mail/escalate job waiting or active (nor delayed, but escalations, with `delayed`). */
   idle(opts?: { delayed?: boolean; timeoutMs?: number }): Promise<void>;
   close(): Promise<void>;
@@ -201,10 +201,10 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
     async emit(...events) {
       await notifyQueue.addBulk(events.map((e) => ({ name: e.kind, data: e, opts: { jobId: e.id } })));
     },
-    async publish(station, ts, values) {
+    async publish(station, ts, values, flags) {
       const s = registry.get(station);
       if (!publisher || !s) throw new Error(`cannot publish for ${station}`);
-      await publisher.publishAsync(`tuojiang/${s.kind}/${station}`, JSON.stringify({ ts, values }), { qos: 1 });
+      await publisher.publishAsync(`tuojiang/${s.kind}/${station}`, JSON.stringify(flags ? { ts, values, flags } : { ts, values }), { qos: 1 });
     },
     async idle({ delayed = false, timeoutMs = 30_000 } = {}) {
       const until = Date.now() + timeoutMs;
