@@ -209,7 +209,9 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
       acks: record?.acks ?? {}, firstAt: inc.openedAt,
       links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, inc.id, bureau, exp), cap: `${ctx.links.publicUrl.replace(/\/+$/, '')}/cap/${encodeURIComponent(report.id)}.xml` },
     };
-    const placed = await placeForList(ctx, bureau, 'duty', item as never, `r${report.seq}`);
+    // Its own lane per report, not per seq: two incidents open at once each have an r1, and one
+    // e-mail renders one report (the other would be placed in the same batch and never sent).
+    const placed = await placeForList(ctx, bureau, 'duty', item as never, report.id);
     const policy = bureauPolicy(ctx.config.recipients, bureau);
     // One acknowledgement clock per bureau and incident, from the first report it receives.
     if (policy && policy.escalation.length > 0 && report.kind !== 'final') {
