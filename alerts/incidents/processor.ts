@@ -80,7 +80,12 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
       if (it.ripeAt > snap.now) break;
       ripe.push(it);
     }
-    if (ripe.length === 0) break;
+    const pending = snap.items.slice(ripe.length);
+    if (ripe.length === 0) {
+      await placeUnplaced(ctx);
+      await drainLater(ctx, scope, pending, snap.now, true);
+      return [];
+    }
     let state = snap.state;
     const reports: Report[] = [];
     const changed = new Map<string, Incident>();
@@ -100,11 +105,24 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
     if (await ctx.incidents.commit(scope, snap.rev, state, ripe.map((r) => r.evidence.id), reports, [...changed.values()])) {
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(state, ectx));
+      await drainLater(ctx, scope, pending, snap.now, false);
       return reports;
     }
   }
-  await placeUnplaced(ctx);
-  return [];
+  // Not silently: the evidence would wait in the inbox for the next transition of this scope.
+  throw new Error(`incident scope ${scope}: ${maxAttempts} commits lost to other workers in a row`);
+}
+
+/**
+ * Evidence still in its reorder wait gets a drain when it ripens. Each transition's own drain job
+ * is delayed by the scheduling host's clock while ripeness is Redis time: a job that ran early
+ * (nothing ripe at all) must not be the last word, so its follow-up has an id of its own.
+ */
+async function drainLater(ctx: IncidentContext, scope: string, pending: Array<{ ripeAt: number }>, redisNow: number, early: boolean): Promise<void> {
+  if (pending.length === 0) return;
+  const ripeAt = Math.min(...pending.map((p) => p.ripeAt));
+  const jobId = jobSafe(`incd.${scope}.${ripeAt}${early ? `.again${redisNow}` : ''}`);
+  await ctx.incidentQueue.add('drain', { scope, type: 'drain' }, { jobId, delay: Math.max(0, ripeAt - redisNow) + 50 });
 }
 
 /** A close check of one scope at the notify clock. */

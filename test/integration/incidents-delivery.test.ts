@@ -3,10 +3,11 @@
  * real SMTP server and `tuojiang api` for the signed links: an SMTP outage (4xx) delays every
  * report and loses or doubles none; duplicate events and jobs send nothing twice; one escalation
  * per bureau per incident when it is not acknowledged in time, none when it is (signed link); a
- * close check that runs before its due time still closes the incident.
+ * drain or a close check that runs before its time still does its work.
  */
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evidenceOf } from '../../alerts/incidents/processor.js';
 import { IncidentStore } from '../../alerts/incidents/store.js';
 import { QUEUE_NOTIFY } from '../../alerts/keys.js';
 import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from '../../alerts/notify/keys.js';
@@ -182,6 +183,28 @@ describe('delivery in incident mode', () => {
       await stack.close();
     }
   }, 90_000);
+
+  it('a drain that runs before the evidence is ripe (the clocks disagree) still applies it', async () => {
+    const t0 = Math.floor(Date.now() / MIN) * MIN - H;
+    const stack = await startNotifyStack(services, { registry, incidents: true, recipients: (r) => { for (const b of Object.values(r.bureaus)) b.escalation = []; } });
+    const incident = new Queue(QUEUE_INCIDENT, { connection: stack.redis, prefix: stack.prefix });
+    try {
+      // The route job's part by hand: evidence in the inbox for two seconds of reorder wait (Redis
+      // time), and a drain job that, by its host's clock, is due at once.
+      const scope = 'r.tuojiang.nitrogen';
+      const [e] = arrives(registry, 'sec-10', t0, 5);
+      if (!e) throw new Error('no event');
+      await new IncidentStore(stack.redis, stack.prefix).enqueue(scope, evidenceOf(e, 'nitrogen'), 2000);
+      await incident.add('drain', { scope, type: 'drain' }, { jobId: 'early-drain' });
+      await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.ziyang)).length >= 1, 30_000, 'the 初报');
+      await stack.idle({ delayed: true });
+      expect(reportMails(stack.sink.to(ADDR.ziyang)).map((r) => r.kind)).toEqual(['initial']);
+      expect((await new IncidentStore(stack.redis, stack.prefix).snapshot(scope)).items).toEqual([]);
+    } finally {
+      await incident.close();
+      await stack.close();
+    }
+  }, 60_000);
 
   it('a close check that runs before its due time (the clocks disagree) still closes the incident', async () => {
     const t0 = Math.floor(Date.now() / H) * H - 40 * H;
