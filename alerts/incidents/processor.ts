@@ -18,7 +18,7 @@ import { reportSeverity } from './severity.js';
 import type { IncidentStore } from './store.js';
 import type { ReportItem } from './render-report.js';
 import { front } from './track.js';
-import type { Evidence, Incident, Report } from './types.js';
+import type { Evidence, Incident, Report, ScopeState } from './types.js';
 
 export interface IncidentJobData {
   scope: string;
@@ -81,9 +81,11 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
       if (it.ripeAt > snap.now) break;
       ripe.push(it);
     }
+    const pending = snap.items.slice(ripe.length);
     if (ripe.length === 0) {
-      await drainLater(ctx, scope, snap.items[0]?.ripeAt, snap.now);
-      break;
+      await placeUnplaced(ctx);
+      await drainLater(ctx, scope, pending, snap.now, true);
+      return [];
     }
     let state = snap.state;
     const reports: Report[] = [];
@@ -100,17 +102,28 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
     const t = tick(state, ctx.now(), ectx);
     state = t.state;
     reports.push(...t.reports);
-    for (const r of t.reports) changed.set(r.incidentId, state.incidents.find((i) => i.id === r.incidentId) as Incident);
+    for (const r of t.reports) changed.set(r.incidentId, closedIncident(state, r));
     if (await ctx.incidents.commit(scope, snap.rev, state, ripe.map((r) => r.evidence.id), reports, [...changed.values()])) {
-      // Evidence that was not ripe yet has its own drain job, unless that one ran early: make sure.
-      await drainLater(ctx, scope, snap.items[ripe.length]?.ripeAt, snap.now);
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(state, ectx));
+      await drainLater(ctx, scope, pending, snap.now, false);
       return reports;
     }
   }
-  await placeUnplaced(ctx);
-  return [];
+  // Not silently: the evidence would wait in the inbox for the next transition of this scope.
+  throw new Error(`incident scope ${scope}: ${maxAttempts} commits lost to other workers in a row`);
+}
+
+/**
+ * Evidence still in its reorder wait gets a drain when it ripens. Each transition's own drain job
+ * is delayed by the scheduling host's clock while ripeness is Redis time: a job that ran early
+ * (nothing ripe at all) must not be the last word, so its follow-up has an id of its own.
+ */
+async function drainLater(ctx: IncidentContext, scope: string, pending: Array<{ ripeAt: number }>, redisNow: number, early: boolean): Promise<void> {
+  if (pending.length === 0) return;
+  const ripeAt = Math.min(...pending.map((p) => p.ripeAt));
+  const jobId = jobSafe(`incd.${scope}.${ripeAt}${early ? `.again${redisNow}` : ''}`);
+  await ctx.incidentQueue.add('drain', { scope, type: 'drain' }, { jobId, delay: Math.max(0, ripeAt - redisNow) + 50 });
 }
 
 /** A close check of one scope at the notify clock. */
@@ -120,10 +133,14 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
     const snap = await ctx.incidents.snapshot(scope);
     const t = tick(snap.state, ctx.now(), ectx);
     if (t.reports.length === 0) {
-      await scheduleTick(ctx, scope, nextDue(snap.state, ectx));
+      // Ran before its due time (the BullMQ delay is wall time on the scheduling host; the due
+      // time is the notify clock of this one). Re-adding the same job id would be a no-op while
+      // this job still exists, and the incident would never close: the re-check gets its own id.
+      const due = nextDue(snap.state, ectx);
+      await scheduleTick(ctx, scope, due, due !== null && due > ctx.now() ? `.again${ctx.now()}` : '');
       return [];
     }
-    const changed = t.reports.map((r) => t.state.incidents.find((i) => i.id === r.incidentId) as Incident);
+    const changed = t.reports.map((r) => closedIncident(t.state, r));
     if (await ctx.incidents.commit(scope, snap.rev, t.state, [], t.reports, changed)) {
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(t.state, ectx));
@@ -133,17 +150,20 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
   throw new Error(`incident scope ${scope}: 50 commits lost to other workers in a row`);
 }
 
-/** A drain when the first waiting piece of evidence ripens (Redis time), if one is waiting. */
-async function drainLater(ctx: IncidentContext, scope: string, ripeAt: number | undefined, now: number): Promise<void> {
-  if (ripeAt === undefined) return;
-  await ctx.incidentQueue.add('drain', { scope, type: 'drain' }, { jobId: jobSafe(`incd.${scope}.${ripeAt}`), delay: Math.max(0, ripeAt - now) + 50 });
+/**
+ * The incident a close check's report closed. The scope may no longer hold it: an incident whose
+ * close falls more than a week before the notify clock (a station catching up on old readings)
+ * is pruned in the same pass, and the report's snapshot is then the incident as it closed.
+ */
+function closedIncident(state: ScopeState, r: Report): Incident {
+  return state.incidents.find((i) => i.id === r.incidentId) ?? r.incident;
 }
 
-async function scheduleTick(ctx: IncidentContext, scope: string, due: number | null): Promise<void> {
+async function scheduleTick(ctx: IncidentContext, scope: string, due: number | null, again = ''): Promise<void> {
   if (due === null) return;
   const delay = Math.max(0, Math.ceil((due - ctx.now()) / ctx.timeScale)) + 50;
   // One check per scope and due time; re-scheduling the same due time is a no-op.
-  await ctx.incidentQueue.add('tick', { scope, type: 'tick' }, { jobId: jobSafe(`inct.${scope}.${due}`), delay });
+  await ctx.incidentQueue.add('tick', { scope, type: 'tick' }, { jobId: jobSafe(`inct.${scope}.${due}${again}`), delay });
 }
 
 /** Who receives an incident's reports: the origin's own city, the cities the plume reached, and every city downstream on the river. */
@@ -223,13 +243,15 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
       acks: record?.acks ?? {}, firstAt: inc.openedAt,
       links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, inc.id, bureau, exp), cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, report.id, exp) },
     };
-    const placed = await placeForList(ctx, bureau, 'duty', item as never, `r${report.seq}`);
+    // Its own lane per report, not per seq: two incidents open at once each have an r1, and one
+    // e-mail renders one report (the other would be placed in the same batch and never sent).
+    const placed = await placeForList(ctx, bureau, 'duty', item as never, report.id);
     const policy = bureauPolicy(ctx.config.recipients, bureau);
     // Once escalated, the escalation list gets every later report (the final one too) until the
     // bureau acknowledges.
     const esc = record?.escalations[bureau];
     if (esc && !record?.acks[bureau] && policy && policy.escalation.length > 0) {
-      await placeForList(ctx, bureau, 'escalation', { ...item, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: record.createdAt } } as never, `r${report.seq}`);
+      await placeForList(ctx, bureau, 'escalation', { ...item, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: record.createdAt } } as never, `esc.${report.id}`);
     }
     // One acknowledgement clock per bureau and incident, from the first report it receives.
     if (policy && policy.escalation.length > 0 && report.kind !== 'final') {

@@ -30,7 +30,8 @@ export async function runEscalation(ctx: NotifyContext, job: EscalateJobData): P
       ? { ...currentReport(inc, { registry: ctx.registry, rivers: ctx.config.rivers, policy: ctx.config.recipients.incidents }), at: Math.max(now, rep.report.at) }
       : rep.report;
     const escItem: ReportItem = { ...rep, report, id: `esc.${job.alertId}.${job.bureau}`, acks: a.acks, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: a.createdAt } };
-    await placeForList(ctx, job.bureau, 'escalation', escItem as unknown as NoticeItem, 'esc');
+    // A lane per incident: escalations of two incidents due together must be two e-mails.
+    await placeForList(ctx, job.bureau, 'escalation', escItem as unknown as NoticeItem, `esc.${job.alertId}`);
     if (await ctx.store.markEscalated(job.alertId, job.bureau, { at: now, to: policy.escalation.map((p) => p.email) })) {
       ctx.log?.warn({ incident: job.alertId, bureau: job.bureau }, 'incident not acknowledged in time: escalated');
     }

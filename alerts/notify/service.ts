@@ -176,7 +176,8 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
         store, registry: o.registry, config: o.config, transport, mailFrom: o.mailFrom, now,
         ...(o.log ? { log: o.log } : {}),
         onSent: (s) => {
-          const enqueued = s.items.map((i) => i.event.enqueuedAt).filter((x): x is number => x !== undefined);
+          // An incident report carries no event: its reading's hand-over time is on the report.
+          const enqueued = s.items.map((i) => i.event?.enqueuedAt ?? (i as unknown as { report?: { enqueuedAt?: number } }).report?.enqueuedAt).filter((x): x is number => x !== undefined);
           if (enqueued.length > 0) m.latency.observe((s.at - Math.min(...enqueued)) / 1000);
           o.onSent?.(s);
         },

@@ -66,10 +66,10 @@ export function testRecipients(change?: (r: RecipientsFile) => void, registry: R
   return recipientsSchemaFor(registry).parse(r);
 }
 
-export function testNotifyConfig(registry: RegistryConfig = shipped.registry, change?: (r: RecipientsFile) => void, incidents = false): NotifyConfig {
+export function testNotifyConfig(registry: RegistryConfig = shipped.registry, change?: (r: RecipientsFile) => void, incidents = false, moreRivers: Record<string, unknown> = {}): NotifyConfig {
   const rivers = RiversFileSchema.parse({
     version: 1,
-    rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }, { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } }] } },
+    rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }, { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } }] }, ...moreRivers },
   });
   return { recipients: testRecipients(change, registry, incidents), rivers: riversSchemaFor(registry).parse(rivers) };
 }
@@ -116,6 +116,8 @@ export interface NotifyStackOptions {
   thresholds?: ThresholdSet;
   /** Incident reports (true) or one notice per transition (false, the default of these helpers). */
   incidents?: boolean;
+  /** Rivers besides the Tuojiang (config/rivers.yaml entries: reaches, receptors), for registries with more than one river. */
+  rivers?: Record<string, unknown>;
 }
 
 export interface NotifyStack {
@@ -132,8 +134,8 @@ export interface NotifyStack {
   notifyOptions(extra?: Partial<NotifyServiceOptions>): NotifyServiceOptions;
   /** Hand an alert event to the notify queue as the outbox relay does (job id = event id). */
   emit(...events: AlertEvent[]): Promise<void>;
-  /** Publish one JSON reading as the simulator (pipeline stacks). */
-  publish(station: string, ts: number, values: Record<string, number>): Promise<void>;
+  /** Publish one JSON reading as the simulator (pipeline stacks), with data flags (HJ 212: D fault, F stopped, …) when given. */
+  publish(station: string, ts: number, values: Record<string, number>, flags?: Record<string, string>): Promise<void>;
   /** No check/notify/mail/escalate job waiting or active (nor delayed, but escalations, with `delayed`). */
   idle(opts?: { delayed?: boolean; timeoutMs?: number }): Promise<void>;
   close(): Promise<void>;
@@ -143,7 +145,7 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
   const prefix = `n${randomBytes(4).toString('hex')}`;
   const registryConfig = o.registry ?? shipped.registry;
   const registry = new StationRegistry(registryConfig);
-  const config = testNotifyConfig(registryConfig, o.recipients, o.incidents ?? false);
+  const config = testNotifyConfig(registryConfig, o.recipients, o.incidents ?? false, o.rivers);
   const sink = await startSmtpSink(o.sink ?? {});
   const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
   const notifyQueue = createNotifyQueue(redis, prefix);
@@ -199,10 +201,10 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
     async emit(...events) {
       await notifyQueue.addBulk(events.map((e) => ({ name: e.kind, data: e, opts: { jobId: e.id } })));
     },
-    async publish(station, ts, values) {
+    async publish(station, ts, values, flags) {
       const s = registry.get(station);
       if (!publisher || !s) throw new Error(`cannot publish for ${station}`);
-      await publisher.publishAsync(`tuojiang/${s.kind}/${station}`, JSON.stringify({ ts, values }), { qos: 1 });
+      await publisher.publishAsync(`tuojiang/${s.kind}/${station}`, JSON.stringify(flags ? { ts, values, flags } : { ts, values }), { qos: 1 });
     },
     async idle({ delayed = false, timeoutMs = 30_000 } = {}) {
       const until = Date.now() + timeoutMs;
