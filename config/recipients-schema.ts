@@ -137,6 +137,11 @@ const Incidents = z
       metals: { name: { zh: '重金属', en: 'metals' }, parameters: ['Cu', 'Zn', 'Se', 'As', 'Hg', 'Cd', 'Cr6', 'Pb'] },
       particles: { name: { zh: '颗粒物', en: 'particulate matter' }, parameters: ['PM2_5', 'PM10'] },
     }),
+    /**
+     * An incident opened by a rate or class rule (no concentration over a limit yet) waits this long
+     * (event time) for one before its 初报, so the first report carries a concentration.
+     */
+    initial_wait_min: z.number().min(0).max(120).default(15),
     /** Every section the incident reached must stay back within limits this long before the final report. */
     hold_min: z.number().min(0).max(7 * 24 * 60).default(120),
     /** A firing downstream joins the incident if it comes no later than the window's end plus this share of its width (at least 30 min). */
@@ -144,7 +149,7 @@ const Incidents = z
     /** Observed travel velocities are widened by this share each way before they narrow a window. */
     velocity_margin: z.number().min(0).max(1).default(0.25),
     /** While an incident is open and nothing new happens, a follow-up report at most this often (event time). */
-    report_every_min: z.number().min(1).max(7 * 24 * 60).default(720),
+    report_every_min: z.number().min(1).max(7 * 24 * 60).default(1440),
     /** A new peak is news when it is this share above the peak last reported. */
     peak_step: z.number().min(0).max(10).default(0.25),
     /** Evidence waits this long so that transitions of several sections are applied in event-time order. */

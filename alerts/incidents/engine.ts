@@ -114,7 +114,8 @@ function match(state: ScopeState, station: Station, ev: Evidence, ctx: EngineCon
 function peakOf(inc: Incident): { value: number; station: string; at: number } | null {
   let best: { value: number; station: string; at: number; ratio: number } | null = null;
   for (const s of inc.sections) {
-    const p = s.params[inc.parameter];
+    // Air incidents are measured by the AQI when no concentration of their pollutant is known.
+    const p = s.params[inc.parameter] ?? s.params.AQI;
     if (!p) continue;
     // The worst concentration (lowest for a lower bound such as DO), wherever it was: what the
     // bureaus compare with the standard. 超标倍数 is then against that section's own limit.
@@ -270,14 +271,21 @@ export function applyEvidence(stateIn: ScopeState, scope: string, station: Stati
     }
   }
 
-  if (opened) {
+  const hasConcentration = inc.sections.some((s) => Object.keys(s.params).length > 0);
+  if (opened && !hasConcentration && ctx.policy.initial_wait_min > 0) {
+    // Opened on a rate or class rule: the 初报 waits (briefly) for the concentration.
+    inc.initialDueAt = ev.at + ctx.policy.initial_wait_min * 60_000;
+  } else if (opened || (inc.seq === 0 && hasConcentration)) {
+    inc.initialDueAt = null;
     reports.push(report(inc, 'initial', ev.at, [{ type: 'opened' }], ctx, ev.enqueuedAt));
+  } else if (inc.seq === 0) {
+    // Still waiting for the 初报: nothing else is said before it.
   } else if (reasons.length > 0) {
     reports.push(report(inc, 'followup', ev.at, withPeak(inc, reasons, ctx), ctx, ev.enqueuedAt));
   } else if (ev.kind !== 'resolved' && inc.lastReportAt !== null) {
     const since = ev.at - inc.lastReportAt;
     const every = ctx.policy.report_every_min * 60_000;
-    if (urgentPeak(inc, ctx) || (newPeak(inc, ctx) && since >= every / 4)) {
+    if (urgentPeak(inc, ctx) || (newPeak(inc, ctx) && since >= Math.min(every / 4, 3 * 3_600_000))) {
       reports.push(report(inc, 'followup', ev.at, withPeak(inc, [], ctx), ctx, ev.enqueuedAt));
     } else if (since >= every) {
       reports.push(report(inc, 'followup', ev.at, withPeak(inc, [{ type: 'periodic' }], ctx), ctx, ev.enqueuedAt));
@@ -333,6 +341,11 @@ export function tick(stateIn: ScopeState, now: number, ctx: EngineContext): Engi
   const reports: Report[] = [];
   for (const inc of state.incidents) {
     if (inc.status !== 'open') continue;
+    if (inc.seq === 0 && inc.initialDueAt != null && now >= inc.initialDueAt) {
+      const at = inc.initialDueAt;
+      inc.initialDueAt = null;
+      reports.push(report(inc, 'initial', at, [{ type: 'opened' }], ctx));
+    }
     const due = closeDueAt(inc, ctx);
     if (due === null || now < due) {
       // Nothing new for a whole report interval (no evidence: e.g. the plume is between sections):
@@ -389,7 +402,8 @@ export function heartbeatDueAt(inc: Incident, ctx: EngineContext): number | null
 export function nextDue(state: ScopeState, ctx: EngineContext): number | null {
   let best: number | null = null;
   for (const inc of state.incidents) {
-    for (const d of [closeDueAt(inc, ctx), heartbeatDueAt(inc, ctx)]) if (d !== null && (best === null || d < best)) best = d;
+    const initial = inc.status === 'open' && inc.seq === 0 ? inc.initialDueAt ?? null : null;
+    for (const d of [initial, closeDueAt(inc, ctx), heartbeatDueAt(inc, ctx)]) if (d !== null && (best === null || d < best)) best = d;
   }
   return best;
 }

@@ -199,7 +199,12 @@ export async function placeUnplaced(ctx: IncidentContext): Promise<void> {
  */
 export function reportIsFor(ctx: NotifyContext, report: Report, bureau: string): boolean {
   const inc = report.incident;
-  if (report.kind !== 'followup' || hasStake(inc, bureau)) return true;
+  if (report.kind !== 'followup') return true;
+  // An intake back within limits, and nothing else: news for the city that takes water there.
+  if (report.reasons.every((r) => r.type === 'back') && report.reasons.some((r) => r.type === 'back' && ctx.registry.get(r.station)?.drinking_water_intake)) {
+    return report.reasons.some((r) => r.type === 'back' && ctx.registry.get(r.station)?.city === bureau);
+  }
+  if (hasStake(inc, bureau)) return true;
   return report.reasons.some((r) => {
     if (r.type === 'miss') return true;
     if (r.type !== 'reached') return false;
@@ -215,6 +220,16 @@ export function reportIsFor(ctx: NotifyContext, report: Report, bureau: string):
 export function hasStake(inc: Incident, bureau: string): boolean {
   const f = front(inc);
   return inc.sections.some((s) => s.city === bureau && (s.firing.length > 0 || (s.observedAt === null && (f?.riverKm == null || s.riverKm === null || s.riverKm > f.riverKm))));
+}
+
+/**
+ * What the escalation list of a bureau that has not acknowledged hears after the escalation: the
+ * end of the incident, and what changes the stakes (an intake or a boundary reached, a miss), not
+ * every follow-up.
+ */
+function escalationNews(ctx: NotifyContext, report: Report): boolean {
+  if (report.kind === 'final') return true;
+  return report.reasons.some((r) => r.type === 'miss' || (r.type === 'reached' && (ctx.registry.get(r.station)?.drinking_water_intake || ctx.registry.get(r.station)?.boundary)));
 }
 
 async function placeReport(ctx: IncidentContext, report: Report): Promise<void> {
@@ -250,7 +265,7 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
     // Once escalated, the escalation list gets every later report (the final one too) until the
     // bureau acknowledges.
     const esc = record?.escalations[bureau];
-    if (esc && !record?.acks[bureau] && policy && policy.escalation.length > 0) {
+    if (esc && !record?.acks[bureau] && policy && policy.escalation.length > 0 && escalationNews(ctx, report)) {
       await placeForList(ctx, bureau, 'escalation', { ...item, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: record.createdAt } } as never, `esc.${report.id}`);
     }
     // One acknowledgement clock per bureau and incident, from the first report it receives.

@@ -84,7 +84,7 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   const out: Section[] = [];
   const lead: string[] = [];
   if (item.escalation) {
-    lead.push(zh ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)} 内确认此事件，现升级通报。` : `${ctx.bureau.name.en} has not acknowledged this incident within ${duration(item.escalation.ackTimeoutMs, l)}: escalated.`);
+    lead.push(zh ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)}内确认此事件，现升级通报。` : `${ctx.bureau.name.en} has not acknowledged this incident within ${duration(item.escalation.ackTimeoutMs, l)}: escalated.`);
   }
   lead.push(...intakeParts(r, reg, l, item.bureau));
   const pk = peakLine(inc, reg, l);
@@ -99,7 +99,14 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   }
   lead.push(zh ? `首次发现：${stationName(reg, inc.origin, l)}，${cstFull(inc.openedAt)}（北京时间）` : `First detected: ${stationName(reg, inc.origin, l)}, ${cstFull(inc.openedAt)} CST`);
   if (r.kind === 'final' && inc.closedAt !== null) {
-    lead.push(zh ? `事件历时：${duration(inc.closedAt - inc.openedAt, l)}` : `Duration: ${duration(inc.closedAt - inc.openedAt, l)}`);
+    // From the first exceedance to the last section back within limits (the hold is not pollution).
+    const lastBack = Math.max(inc.openedAt, ...inc.sections.map((s) => s.backAt ?? 0));
+    lead.push(zh ? `事件历时：${duration(lastBack - inc.openedAt, l)}（${cstFull(inc.openedAt)} 至 ${cstFull(lastBack)}）` : `Duration: ${duration(lastBack - inc.openedAt, l)} (${cstFull(inc.openedAt)} to ${cstFull(lastBack)} CST)`);
+    const judged = inc.sections.filter((s) => s.observedAt !== null && s.predicted !== null);
+    const missed = judged.filter((s) => s.miss !== null);
+    lead.push(zh
+      ? `预计与实际到达：${judged.length} 个断面中 ${judged.length - missed.length} 个在预计时段内${missed.length ? `，${missed.map((s) => `${stationName(reg, s.station, l)}${s.miss === 'early' ? '早于' : '晚于'}预计`).join('、')}` : ''}`
+      : `Predicted against observed arrival: ${judged.length - missed.length} of ${judged.length} sections inside their window${missed.length ? `; ${missed.map((s) => `${stationName(reg, s.station, l)} ${s.miss === 'early' ? 'earlier' : 'later'} than expected`).join(', ')}` : ''}`);
   }
   lead.push(zh ? `确认情况：${ackLine(item, ctx, l)}` : `Acknowledged: ${ackLine(item, ctx, l)}`);
   lead.push(zh ? `建议措施：${actionText(r, l)}` : `What to do: ${actionText(r, l)}`);
@@ -137,8 +144,8 @@ export function renderReport(item: ReportItem, ctx: ReportRenderContext): { subj
       html.push('<hr><p><b>English</b></p>');
     }
     const title = zh
-      ? `【${SEVERITY[item.severity].zh}·${REPORT_KIND[r.kind].zh}】第 ${item.number ?? r.seq} 报 ${subject(r, ctx.registry, l, item.bureau).replace(/^【[^】]*】/, '')}`
-      : `[${SEVERITY[item.severity].en} · ${REPORT_KIND[r.kind].en} #${item.number ?? r.seq}] ${subject(r, ctx.registry, l, item.bureau).replace(/^\[[^\]]*\] /, '')}`;
+      ? `【${r.kind === 'final' ? '' : `${SEVERITY[item.severity].zh}·`}${REPORT_KIND[r.kind].zh}】第 ${item.number ?? r.seq} 报 ${subject(r, ctx.registry, l, item.bureau).replace(/^【[^】]*】/, '')}`
+      : `[${r.kind === 'final' ? '' : `${SEVERITY[item.severity].en} · `}${REPORT_KIND[r.kind].en} #${item.number ?? r.seq}] ${subject(r, ctx.registry, l, item.bureau).replace(/^\[[^\]]*\] /, '')}`;
     const greet = zh ? `${ctx.bureau.name.zh} ${ctx.recipient.name}：` : `To ${ctx.bureau.name.en}, ${ctx.recipient.name}:`;
     text.push(greet, title, zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`, '');
     html.push(`<p>${esc(greet)}</p><h2 style="font-size:17px;margin:8px 0">${esc(title)}</h2><p style="color:#555">${esc(zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`)}</p>`);

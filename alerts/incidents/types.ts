@@ -94,6 +94,9 @@ export interface Incident {
   observedVelocity: { min: number; max: number } | null;
   /** Arrivals outside the window given before, in order. */
   misses: Array<{ station: string; predicted: Window; observed: number }>;
+  /** Opened on a rate or class rule (no concentration yet): the 初报 waits until a concentration
+   *  over the limit is known, or until this time at the latest. */
+  initialDueAt?: number | null;
   /** Reports issued so far; the last one's time and what it said, for "what changed". */
   seq: number;
   /** Event time of each report issued, by seq − 1 (CAP references). */

@@ -214,10 +214,30 @@ describe('incident engine: scheduled follow-ups', () => {
     expect(tick(beat.state, T0 + every + 1, ctx).reports).toEqual([]);
   });
 
-  it('the first concentration over the limit is reported at once, even right after the 初报', () => {
+  it('an incident opened by the rate rule waits briefly for a concentration: one 初报 that carries it', () => {
     const r = run([
       ev('hongyuan', 'firing', T0, { rule: 'rate', value: 20 }),
-      ev('hongyuan', 'firing', T0 + 15 * 60_000, { value: 8.77 }),
+      ev('hongyuan', 'firing', T0 + 5 * 60_000, { value: 8.77 }),
+    ]);
+    expect(r.reports.map((x) => x.kind)).toEqual(['initial']);
+    expect(r.reports[0]?.at).toBe(T0 + 5 * 60_000);
+    expect(r.reports[0]?.incident.sections[0]?.params.NH3N?.peak).toBe(8.77);
+  });
+
+  it('…and without one, the 初报 goes out when the wait is over', () => {
+    const r = run([ev('hongyuan', 'firing', T0, { rule: 'rate', value: 20 })]);
+    expect(r.reports).toEqual([]);
+    const wait = ctx.policy.initial_wait_min * 60_000;
+    expect(nextDue(r.state, ctx)).toBe(T0 + wait);
+    expect(tick(r.state, T0 + wait - 1, ctx).reports).toEqual([]);
+    const t = tick(r.state, T0 + wait, ctx);
+    expect(t.reports.map((x) => [x.kind, x.at])).toEqual([['initial', T0 + wait]]);
+  });
+
+  it('a concentration that doubles is reported at once', () => {
+    const r = run([
+      ev('hongyuan', 'firing', T0, { value: 5 }),
+      ev('hongyuan', 'reminder', T0 + 30 * 60_000, { value: 12 }),
     ]);
     expect(r.reports.map((x) => x.kind)).toEqual(['initial', 'followup']);
     expect(r.reports[1]?.reasons.map((q) => q.type)).toEqual(['peak']);
