@@ -10,7 +10,7 @@ import { NO_DATA_COLOR } from './colors.js';
 import { PERIOD_IS_VAR, grafanaUnit, periodVariable } from './common.js';
 import { airStations, aqiStandard, stationLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { INTERVAL, LAST_DAY_OF_RANGE, RANGE_S, TIME_FILTER, call, ident, or, str, tagIn, type Cond, type SelectSpec } from './influxql.js';
+import { INTERVAL, LAST_DAY_OF_RANGE, RANGE_SECONDS, TIME_FILTER, call, ident, or, str, tagIn, type Cond, type SelectSpec } from './influxql.js';
 import { aqiCategorySteps, classBandSteps } from './limits.js';
 import type { FieldOverride } from './model.js';
 import {
@@ -64,7 +64,7 @@ function completeness(measurement: string, params: readonly string[], where: Con
     groupBy: { time: '${expected_s}s', tags: ['station'] },
   };
   const seen: SelectSpec = { columns: params.map((p) => ({ expr: `ceil(${ident(p)} / 1000000)`, as: p })), from: perSlot, groupBy: { tags: ['station'] } };
-  return { columns: params.map((p) => ({ expr: `${call('sum', p)} * $expected_s * 100 / ${RANGE_S}`, as: p })), from: seen, groupBy: { tags: ['station'] } };
+  return { columns: params.map((p) => ({ expr: `${call('sum', p)} * $expected_s * 100 / ${RANGE_SECONDS}`, as: p })), from: seen, groupBy: { tags: ['station'] } };
 }
 
 const completenessSteps = [
