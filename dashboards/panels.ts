@@ -144,7 +144,8 @@ export function table(c: Common & { sortBy?: Array<{ displayName: string; desc: 
   return draft('table', c, fieldConfig(c, { align: 'auto', cellOptions: { type: 'auto' }, inspect: false }, { mode: 'thresholds' }), {
     showHeader: true,
     cellHeight: 'sm',
-    footer: { show: false, reducer: ['sum'], countRows: false, fields: '' },
+    frameIndex: 0,
+    footer: { show: false, reducer: ['sum'], countRows: false },
     ...(c.sortBy ? { sortBy: c.sortBy } : {}),
   });
 }
@@ -155,7 +156,7 @@ export function stateTimeline(c: Common): PanelDraft {
     showValue: 'auto',
     alignValue: 'left',
     rowHeight: 0.85,
-    legend: { showLegend: true, displayMode: 'list', placement: 'bottom' },
+    legend: { showLegend: true, displayMode: 'list', placement: 'bottom', calcs: [] },
     tooltip: { mode: 'single', sort: 'none' },
   });
 }
@@ -170,6 +171,9 @@ export function barGauge(c: Common): PanelDraft {
     namePlacement: 'left',
     minVizWidth: 8,
     minVizHeight: 16,
+    maxVizHeight: 300,
+    sizing: 'auto',
+    legend: { showLegend: false, displayMode: 'list', placement: 'bottom', calcs: [] },
   });
 }
 
@@ -312,7 +316,6 @@ export function queryVariable(name: string, label: string, query: string, grid: 
     skipUrlSync: false,
     datasource: DATASOURCE,
     query,
-    definition: query,
     refresh: 2,
     multi,
     includeAll,
@@ -334,11 +337,8 @@ export function annotation(grid: Grid, name: string, q: SelectSpec, cols: { text
     enable: true,
     hide: false,
     iconColor,
-    // Both places: current Grafana reads `target`, older versions the top-level fields.
-    query,
-    textColumn: cols.text,
-    tagsColumn,
-    titleColumn,
+    // Only `target`: Grafana 11's InfluxDB annotations run it (datasource.ts annotationEvents); the
+    // old top-level query/columns are not in @grafana/schema's AnnotationQuery.
     target: { refId: 'Anno', query, rawQuery: true, fromAnnotations: true, textEditor: true, textColumn: cols.text, tagsColumn, titleColumn },
   };
 }
