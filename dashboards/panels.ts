@@ -4,6 +4,7 @@
  */
 import { LIMIT_LINE_COLOR } from './colors.js';
 import { DATASOURCE } from './datasource.js';
+import { STALE_AFTER_MS } from './freshness.js';
 import { select, type SelectSpec } from './influxql.js';
 import type {
   CustomVariable,
@@ -132,8 +133,10 @@ function draft(type: string, c: Common, fc: FieldConfig, options: Record<string,
   };
 }
 
-export function timeseries(c: Common & { thresholdsStyle?: 'off' | 'line' | 'area' | 'line+area' | 'dashed+area'; legendSort?: 'Name'; points?: boolean }): PanelDraft {
-  const custom = { ...baseCustomTimeseries, thresholdsStyle: { mode: c.thresholdsStyle ?? 'off' }, ...(c.points ? { showPoints: 'always' } : {}) };
+export function timeseries(c: Common & { thresholdsStyle?: 'off' | 'line' | 'area' | 'line+area' | 'dashed+area'; legendSort?: 'Name'; points?: boolean; gapAfterMs?: number }): PanelDraft {
+  // Queries use fill(none), so an outage has no null to break the line at: Grafana inserts one
+  // wherever two points are further apart than this, and the outage shows as a gap.
+  const custom = { ...baseCustomTimeseries, insertNulls: c.gapAfterMs ?? STALE_AFTER_MS, thresholdsStyle: { mode: c.thresholdsStyle ?? 'off' }, ...(c.points ? { showPoints: 'always' } : {}) };
   return draft('timeseries', c, fieldConfig(c, custom, { mode: 'palette-classic' }), {
     legend: { showLegend: true, displayMode: 'list', placement: 'bottom', calcs: [], ...(c.legendSort ? { sortBy: c.legendSort, sortDesc: false } : {}) },
     tooltip: { mode: 'multi', sort: 'none' },

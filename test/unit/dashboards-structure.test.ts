@@ -12,6 +12,7 @@ import { limitFor, stationProfile, type ThresholdSet } from '../../alerts/thresh
 import { DEFAULT_CONFIG_DIR, loadConfig } from '../../config/load.js';
 import { contextFromConfig, type BuildContext } from '../../dashboards/context.js';
 import { DATASOURCE_UID } from '../../dashboards/datasource.js';
+import { STALE_AFTER_MS } from '../../dashboards/freshness.js';
 import { GENERATED_DIR, buildDashboards, generatedFiles, isFresh, readGeneratedDashboards, staleness } from '../../dashboards/generate.js';
 import type { Dashboard, InfluxTarget, Panel } from '../../dashboards/model.js';
 import { FILLED_MACROS, extractQueries, referencedNames } from '../../dashboards/queries.js';
@@ -121,6 +122,22 @@ describe('structure', () => {
         for (const name of referencedNames(q.query)) expect(filled.has(name) || (defined.has(name) && !name.startsWith('__')), `${d.uid} ${q.key}: $${name}`).toBe(true);
       }
     }
+  });
+
+  it('time series draw an outage as a gap: points further apart than the gap threshold are not joined', () => {
+    let checked = 0;
+    for (const d of committed) {
+      for (const p of flat(d.panels).filter((x) => x.type === 'timeseries')) {
+        const custom = p.fieldConfig!.defaults.custom as { insertNulls?: number | boolean; spanNulls?: number | boolean };
+        // fill(none) returns only the buckets with data: without insertNulls Grafana joins across any outage.
+        expect(typeof custom.insertNulls, `${d.uid} ${p.title}`).toBe('number');
+        expect(custom.insertNulls as number, `${d.uid} ${p.title}`).toBeGreaterThan(0);
+        expect(custom.insertNulls as number, `${d.uid} ${p.title}`).toBeLessThanOrEqual(STALE_AFTER_MS);
+        expect(custom.spanNulls, `${d.uid} ${p.title}`).toBe(false);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
   });
 
   it('every query has a recorded expectation (what the query tests assert), and nothing else does', () => {
