@@ -51,6 +51,8 @@ export interface QueryExpectation {
   healthFields?: string[];
   /** A SHOW query (template variable): columns of its result instead. */
   show?: boolean;
+  /** Returns only what lies in a window the data may not reach (e.g. the last 2 h): no data is no error. */
+  mayBeEmpty?: boolean;
 }
 
 /** Key of a query in a dashboard: `panel/<id>/<refId>`, `annotation/<name>` or `variable/<name>`. */

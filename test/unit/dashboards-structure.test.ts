@@ -263,6 +263,20 @@ describe('thresholds drawn on panels', () => {
     expect(CLASS_ORDER.length).toBe(6);
   });
 
+  it('the plume timeline colours each section by the GB 3838 class of the chosen parameter, I to 劣V', () => {
+    const upDown = committed.find((d) => d.uid === 'tj-upstream-downstream')!;
+    const plume = flat(upDown.panels).find((p) => p.type === 'state-timeline')!;
+    const steps = plume.fieldConfig!.defaults.thresholds!.steps;
+    expect(steps.map((s) => s.value)).toEqual([null, 2, 3, 4, 5, 6]);
+    expect(new Set(steps.map((s) => s.color)).size).toBe(CLASS_ORDER.length);
+    // One class query per graded parameter, each switched on only while that parameter is chosen.
+    for (const param of Object.keys(GB3838_TABLE1)) {
+      const mine = (plume.targets ?? []).filter((t) => t.query.includes(`'$parameter' = '${param}'`));
+      expect(mine.length, param).toBeGreaterThan(0);
+      for (const t of mine) expect(t.query, param).toMatch(/AS "class"/);
+    }
+  });
+
   it('AQI panels colour by the HJ 633 categories and pollutant bands sit at the IAQI breakpoints of the standard in force', () => {
     const airDash = committed.find((d) => d.uid === 'tj-air')!;
     const aqiPanel = flat(airDash.panels).find((p) => p.title.startsWith('AQI by station'))!;
