@@ -9,6 +9,7 @@ import { PERIOD_IS_VAR, grafanaUnit, limitTargets, paramTitle, periodVariable } 
 import { airStations, aqiStandard, stationLabel, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
 import { INTERVAL, LAST_DAY_OF_RANGE, TIME_FILTER, call, tagIn, tagMatchesVar, type Cond, type SelectSpec } from './influxql.js';
+import { latestTable } from './latest-table.js';
 import { aqiCategorySteps, iaqiBandSteps } from './limits.js';
 import type { ValueMapping } from './model.js';
 import {
@@ -18,7 +19,6 @@ import {
   customVariable,
   dashboard,
   limitLineOverrides,
-  table,
   target,
   timeseries,
   valueTexts,
@@ -107,23 +107,21 @@ export function air(ctx: BuildContext): BuiltDashboard {
       6,
     );
     grid.add(
-      table({
+      latestTable({
         title: 'Latest concentrations 最新浓度',
         description: `Cells coloured by the category of each pollutant's IAQI (${standard}, hourly breakpoints).`,
-        targets: [
-          target(
-            'T',
-            { columns: POLLUTANTS.map((p) => ({ expr: call('last', p), as: p })), from: MEASUREMENTS.air, where: [...byStation, TIME_FILTER], groupBy: { tags: ['city', 'station'] } },
-            { columns: [...POLLUTANTS], tags: ['city', 'station'], series: { tag: 'station', from: 'air-stations' } },
-            { format: 'table' },
-          ),
-        ],
+        measurement: MEASUREMENTS.air,
+        params: POLLUTANTS,
+        where: byStation,
+        tags: ['city', 'station'],
+        series: { tag: 'station', from: 'air-stations' },
         overrides: [
           byName('station', [{ id: 'mappings', value: [valueTexts(stations.map((s) => [s.id, stationLabel(s)]))] }]),
           ...POLLUTANTS.map((p) =>
             byName(p, [
               { id: 'thresholds', value: { mode: 'absolute', steps: iaqiBandSteps(p, standard, 'hourly') } },
-              { id: 'custom.cellOptions', value: { type: 'color-background' } },
+              // Text, not background: a stale row's grey must show through.
+              { id: 'custom.cellOptions', value: { type: 'color-text' } },
               { id: 'unit', value: grafanaUnit(p) },
             ]),
           ),

@@ -10,7 +10,8 @@ import { NO_DATA_COLOR } from './colors.js';
 import { PERIOD_IS_VAR, grafanaUnit, periodVariable } from './common.js';
 import { airStations, aqiStandard, stationLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { INTERVAL, LAST_DAY_OF_RANGE, RANGE_S, TIME_FILTER, call, ident, or, str, tagIn, type Cond, type SelectSpec } from './influxql.js';
+import { INTERVAL, LAST_DAY_OF_RANGE, RANGE_SECONDS, TIME_FILTER, call, ident, or, str, tagIn, type Cond, type SelectSpec } from './influxql.js';
+import { latestTable } from './latest-table.js';
 import { aqiCategorySteps, classBandSteps } from './limits.js';
 import type { FieldOverride } from './model.js';
 import {
@@ -64,7 +65,7 @@ function completeness(measurement: string, params: readonly string[], where: Con
     groupBy: { time: '${expected_s}s', tags: ['station'] },
   };
   const seen: SelectSpec = { columns: params.map((p) => ({ expr: `ceil(${ident(p)} / 1000000)`, as: p })), from: perSlot, groupBy: { tags: ['station'] } };
-  return { columns: params.map((p) => ({ expr: `${call('sum', p)} * $expected_s * 100 / ${RANGE_S}`, as: p })), from: seen, groupBy: { tags: ['station'] } };
+  return { columns: params.map((p) => ({ expr: `${call('sum', p)} * $expected_s * 100 / ${RANGE_SECONDS}`, as: p })), from: seen, groupBy: { tags: ['station'] } };
 }
 
 const completenessSteps = [
@@ -206,41 +207,25 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
 
   const autoParams = AUTOMATIC_STATION_PARAMETERS.filter((k) => k !== 'temp');
   grid.add(
-    table({
+    latestTable({
       title: 'Latest value per section 各断面最新值 (river order: km in the name)',
-      description: 'The latest value of each automatic-station parameter in the time range, coloured by its GB 3838 class, and the section\'s current class (latest interval in the last day of the range).',
-      targets: [
-        target(
-          'V',
-          { columns: AUTOMATIC_STATION_PARAMETERS.map((p) => ({ expr: call('last', p), as: p })), from: MEASUREMENTS.water, where: [PERIOD_IS_VAR, TIME_FILTER], groupBy: { tags: ['station'] } },
-          { columns: [...AUTOMATIC_STATION_PARAMETERS], tags: ['station'], series: { tag: 'station', from: 'water-stations' } },
-          { format: 'table' },
-        ),
-        ...classTargets(ctx, sections, 'K', (s) => current(s, 'class')),
-      ],
-      transformations: [
-        { id: 'joinByField', options: { byField: 'station', mode: 'outer' } },
-        { id: 'organize', options: { excludeByName: Object.fromEntries(['Time', 'Time 1', 'Time 2', 'Time 3'].map((k) => [k, true])), indexByName: { station: 0, class: 1 }, renameByName: {} } },
-      ],
+      description: 'The latest value of each automatic-station parameter in the time range, coloured by its own GB 3838 class; the section\'s current class is on the map.',
+      measurement: MEASUREMENTS.water,
+      params: AUTOMATIC_STATION_PARAMETERS,
+      where: [PERIOD_IS_VAR],
+      tags: ['station'],
+      series: { tag: 'station', from: 'water-stations' },
       overrides: [
         byName('station', [{ id: 'mappings', value: [names] }]),
         stationLinks(),
-        byName('class', [
-          { id: 'thresholds', value: { mode: 'absolute', steps: classSteps } },
-          { id: 'mappings', value: classMappings },
-          { id: 'custom.cellOptions', value: { type: 'color-background' } },
-        ]),
-        ...autoParams.flatMap((p) => {
+        ...autoParams.map((p) => {
           const steps = classBandSteps(p, 'river');
-          return [
-            byName(p, [
-              { id: 'unit', value: grafanaUnit(p) },
-              ...(steps ? [{ id: 'thresholds', value: { mode: 'absolute', steps } }, { id: 'custom.cellOptions', value: { type: 'color-text' } }] : []),
-            ]),
-          ];
+          return byName(p, [
+            { id: 'unit', value: grafanaUnit(p) },
+            ...(steps ? [{ id: 'thresholds', value: { mode: 'absolute', steps } }, { id: 'custom.cellOptions', value: { type: 'color-text' } }] : []),
+          ]);
         }),
       ],
-      sortBy: [{ displayName: 'station', desc: false }],
     }),
     24,
     8,

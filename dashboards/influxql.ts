@@ -7,8 +7,11 @@
 /** Grafana's macros, as written into the queries. */
 export const TIME_FILTER = '$timeFilter';
 export const INTERVAL = '$__interval';
-/** Length of the dashboard's time range in seconds (a Grafana global variable). */
-export const RANGE_S = '$__range_s';
+/**
+ * Length of the dashboard's time range in seconds, from `${__from}` and `${__to}` (epoch ms), which
+ * Grafana fills in every InfluxQL query; its `$__range_s` is filled for Prometheus and Loki only.
+ */
+export const RANGE_SECONDS = '((${__to} - ${__from}) / 1000)';
 /**
  * The last day of the dashboard's time range: "current" values look only there, which keeps the
  * class and AQI queries behind them cheap on long ranges (docs/decisions/0005).

@@ -121,7 +121,6 @@ export interface QueryVariable extends VariableBase {
   datasource: DataSourceRef;
   /** InfluxDB variable queries are plain InfluxQL strings. */
   query: string;
-  definition: string;
   refresh: 1 | 2;
   multi: boolean;
   includeAll: boolean;
@@ -133,17 +132,13 @@ export interface QueryVariable extends VariableBase {
 
 export type Variable = CustomVariable | QueryVariable;
 
-/** An InfluxQL annotation query; Grafana reads `target`, older versions the top-level copies. */
+/** An InfluxQL annotation query: Grafana runs its `target`. */
 export interface InfluxAnnotation {
   name: string;
   datasource: DataSourceRef;
   enable: boolean;
   hide: boolean;
   iconColor: string;
-  query: string;
-  textColumn: string;
-  tagsColumn: string;
-  titleColumn: string;
   target: {
     refId: string;
     query: string;

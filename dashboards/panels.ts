@@ -4,6 +4,7 @@
  */
 import { LIMIT_LINE_COLOR } from './colors.js';
 import { DATASOURCE } from './datasource.js';
+import { STALE_AFTER_MS } from './freshness.js';
 import { select, type SelectSpec } from './influxql.js';
 import type {
   CustomVariable,
@@ -50,6 +51,8 @@ export interface QueryExpectation {
   healthFields?: string[];
   /** A SHOW query (template variable): columns of its result instead. */
   show?: boolean;
+  /** Returns only what lies in a window the data may not reach (e.g. the last 2 h): no data is no error. */
+  mayBeEmpty?: boolean;
 }
 
 /** Key of a query in a dashboard: `panel/<id>/<refId>`, `annotation/<name>` or `variable/<name>`. */
@@ -132,8 +135,10 @@ function draft(type: string, c: Common, fc: FieldConfig, options: Record<string,
   };
 }
 
-export function timeseries(c: Common & { thresholdsStyle?: 'off' | 'line' | 'area' | 'line+area' | 'dashed+area'; legendSort?: 'Name'; points?: boolean }): PanelDraft {
-  const custom = { ...baseCustomTimeseries, thresholdsStyle: { mode: c.thresholdsStyle ?? 'off' }, ...(c.points ? { showPoints: 'always' } : {}) };
+export function timeseries(c: Common & { thresholdsStyle?: 'off' | 'line' | 'area' | 'line+area' | 'dashed+area'; legendSort?: 'Name'; points?: boolean; gapAfterMs?: number }): PanelDraft {
+  // Queries use fill(none), so an outage has no null to break the line at: Grafana inserts one
+  // wherever two points are further apart than this, and the outage shows as a gap.
+  const custom = { ...baseCustomTimeseries, insertNulls: c.gapAfterMs ?? STALE_AFTER_MS, thresholdsStyle: { mode: c.thresholdsStyle ?? 'off' }, ...(c.points ? { showPoints: 'always' } : {}) };
   return draft('timeseries', c, fieldConfig(c, custom, { mode: 'palette-classic' }), {
     legend: { showLegend: true, displayMode: 'list', placement: 'bottom', calcs: [], ...(c.legendSort ? { sortBy: c.legendSort, sortDesc: false } : {}) },
     tooltip: { mode: 'multi', sort: 'none' },
@@ -144,7 +149,8 @@ export function table(c: Common & { sortBy?: Array<{ displayName: string; desc: 
   return draft('table', c, fieldConfig(c, { align: 'auto', cellOptions: { type: 'auto' }, inspect: false }, { mode: 'thresholds' }), {
     showHeader: true,
     cellHeight: 'sm',
-    footer: { show: false, reducer: ['sum'], countRows: false, fields: '' },
+    frameIndex: 0,
+    footer: { show: false, reducer: ['sum'], countRows: false },
     ...(c.sortBy ? { sortBy: c.sortBy } : {}),
   });
 }
@@ -155,7 +161,7 @@ export function stateTimeline(c: Common): PanelDraft {
     showValue: 'auto',
     alignValue: 'left',
     rowHeight: 0.85,
-    legend: { showLegend: true, displayMode: 'list', placement: 'bottom' },
+    legend: { showLegend: true, displayMode: 'list', placement: 'bottom', calcs: [] },
     tooltip: { mode: 'single', sort: 'none' },
   });
 }
@@ -170,6 +176,9 @@ export function barGauge(c: Common): PanelDraft {
     namePlacement: 'left',
     minVizWidth: 8,
     minVizHeight: 16,
+    maxVizHeight: 300,
+    sizing: 'auto',
+    legend: { showLegend: false, displayMode: 'list', placement: 'bottom', calcs: [] },
   });
 }
 
@@ -312,7 +321,6 @@ export function queryVariable(name: string, label: string, query: string, grid: 
     skipUrlSync: false,
     datasource: DATASOURCE,
     query,
-    definition: query,
     refresh: 2,
     multi,
     includeAll,
@@ -334,11 +342,8 @@ export function annotation(grid: Grid, name: string, q: SelectSpec, cols: { text
     enable: true,
     hide: false,
     iconColor,
-    // Both places: current Grafana reads `target`, older versions the top-level fields.
-    query,
-    textColumn: cols.text,
-    tagsColumn,
-    titleColumn,
+    // Only `target`: Grafana 11's InfluxDB annotations run it (datasource.ts annotationEvents); the
+    // old top-level query/columns are not in @grafana/schema's AnnotationQuery.
     target: { refId: 'Anno', query, rawQuery: true, fromAnnotations: true, textEditor: true, textColumn: cols.text, tagsColumn, titleColumn },
   };
 }

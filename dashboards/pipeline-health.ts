@@ -4,6 +4,7 @@
  */
 import { HEALTH_FIELDS, type HealthField } from '../lib/health-reporter.js';
 import { MEASUREMENTS } from './datasource.js';
+import { HEALTH_GAP_MS } from './freshness.js';
 import { INTERVAL, TIME_FILTER, call, ident, tagMatchesVar, type Cond, type SelectSpec } from './influxql.js';
 import {
   Grid,
@@ -49,6 +50,7 @@ export function pipelineHealth(): BuiltDashboard {
         targets: [healthTarget('R', [rate('readings_in', 'in'), rate('readings_written', 'written'), rate('readings_rejected', 'rejected')], fields)],
         unit: 'reqps',
         min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
       }),
       12,
       8,
@@ -94,6 +96,7 @@ export function pipelineHealth(): BuiltDashboard {
         targets: [healthTarget('L', [gauge('write_lag_s', 'lag')], ['write_lag_s'])],
         unit: 's',
         min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
       }),
       8,
       7,
@@ -105,6 +108,7 @@ export function pipelineHealth(): BuiltDashboard {
         targets: [healthTarget('J', [gauge('journal_backlog', 'backlog')], ['journal_backlog'])],
         unit: 'short',
         min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
       }),
       8,
       7,
@@ -116,6 +120,7 @@ export function pipelineHealth(): BuiltDashboard {
         targets: [healthTarget('Q', [gauge('check_jobs_waiting', 'waiting')], ['check_jobs_waiting'])],
         unit: 'short',
         min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
       }),
       8,
       7,
@@ -130,6 +135,7 @@ export function pipelineHealth(): BuiltDashboard {
         targets: [healthTarget('E', [rate('emails_sent', 'sent', '1m'), rate('emails_failed', 'failed', '1m')], ['emails_sent', 'emails_failed'])],
         unit: 'short',
         min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
       }),
       12,
       8,
@@ -148,6 +154,7 @@ export function pipelineHealth(): BuiltDashboard {
         ],
         unit: 'short',
         min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
       }),
       12,
       8,

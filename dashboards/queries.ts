@@ -1,18 +1,23 @@
 /**
  * Every InfluxQL query of a dashboard (panel targets, annotations, template variables), and the
- * substitution Grafana's InfluxDB data source performs before sending one: macros ($timeFilter,
- * $__interval, $__range_s …) and template variables, formatted as that data source formats them.
- * Used by the tests that run each query against InfluxDB; useful to check dashboards against a
- * production InfluxDB as well.
+ * substitution Grafana's InfluxDB data source performs before sending one: the macros it really
+ * fills for InfluxQL and template variables, formatted as that data source formats them. Used by
+ * the tests that run each query against InfluxDB; useful to check dashboards against a production
+ * InfluxDB as well. Anything Grafana would leave unfilled is refused (TJ_DASHBOARD_MACRO), so a
+ * query can never pass here and reach InfluxDB with a literal `$__range_s` in Grafana.
  */
+import { TuojiangError } from '../lib/errors.js';
 import { escapeRegex } from './influxql.js';
 import type { Dashboard, Panel, Variable } from './model.js';
 import type { QueryKey } from './panels.js';
 
+/** Where a query sits decides what Grafana fills in it. */
+export type QueryKind = 'panel' | 'annotation' | 'variable';
+
 export interface ExtractedQuery {
   dashboard: string;
   key: QueryKey;
-  kind: 'panel' | 'annotation' | 'variable';
+  kind: QueryKind;
   title: string;
   refId?: string;
   query: string;
@@ -57,20 +62,48 @@ export function formatInterval(ms: number): string {
   return `${ms}ms`;
 }
 
-function builtins(b: Bindings): Record<string, string> {
+/**
+ * The macros Grafana 11.6 (docker-compose.yml) fills in an InfluxQL query, by where the query sits,
+ * read from Grafana's source (docs/decisions/0005-dashboards-as-code.md, "Macros"):
+ * - the backend, pkg/tsdb/influxdb/models/query.go `(*Query).Build`, replaces `$timeFilter`,
+ *   `$interval`, `$__interval_ms` and `$__interval` in every query it runs (the interval is the
+ *   panel query's; annotation queries carry none);
+ * - the frontend, public/app/plugins/datasource/influxdb/datasource.ts `applyTemplateVariables` /
+ *   `applyVariables`, runs templateSrv.replace(query, scopedVars without __interval*, 'regex'):
+ *   template variables, and `${__from}` / `${__to}` (TemplateSrv.updateIndex in
+ *   public/app/features/templating/template_srv.ts; in scenes dashboards the `__from` / `__to`
+ *   macros of @grafana/scenes src/variables/macros/index.ts); `metricFindQuery` (variable
+ *   queries) and `annotationEvents` do the same, and `_seriesQuery` fills `$timeFilter`;
+ * - `$__range`, `$__range_s`, `$__range_ms` and `$__rate_interval` are scoped variables only the
+ *   Prometheus and Loki data sources add (their `getRangeScopedVars`): never for InfluxQL.
+ */
+export const FILLED_MACROS: Readonly<Record<QueryKind, readonly string[]>> = {
+  panel: ['timeFilter', '__interval', '__interval_ms', 'interval', '__from', '__to'],
+  annotation: ['timeFilter', '__from', '__to'],
+  variable: ['timeFilter', '__from', '__to'],
+};
+
+function macroValues(b: Bindings): Record<string, string> {
   const interval = formatInterval(b.intervalMs);
-  const rangeMs = b.to - b.from;
   return {
     timeFilter: `time >= ${b.from}ms and time <= ${b.to}ms`,
     __interval: interval,
     interval,
     __interval_ms: String(b.intervalMs),
-    __range_s: String(Math.floor(rangeMs / 1000)),
-    __range_ms: String(rangeMs),
-    __range: `${Math.floor(rangeMs / 1000)}s`,
     __from: String(b.from),
     __to: String(b.to),
   };
+}
+
+const REFERENCE = /\$\{(\w+)(?::([^}]*))?\}|\[\[(\w+)(?::([^\]]*))?\]\]|\$(\w+)/g;
+
+function refuse(d: Dashboard, kind: QueryKind, written: string, why: string): never {
+  const filled = FILLED_MACROS[kind].map((m) => (m.startsWith('__') ? `\${${m}}` : `$${m}`)).join(', ');
+  throw new TuojiangError(
+    'DASHBOARD_MACRO',
+    `${d.uid}: a ${kind} query uses ${written}, ${why}. In a ${kind} query Grafana's InfluxDB data source fills ${filled} and the dashboard's variables.`,
+    { dashboard: d.uid, kind, reference: written },
+  );
 }
 
 /**
@@ -89,15 +122,22 @@ export function formatVariable(v: Variable, value: string | string[], queried?: 
   return escaped.length === 1 ? (escaped[0] as string) : `(${escaped.join('|')})`;
 }
 
-/** The query as Grafana would send it. Throws on a variable the dashboard does not define. */
-export function interpolate(query: string, d: Dashboard, b: Bindings): string {
-  const fixed = builtins(b);
+/**
+ * The query as Grafana would send it. Refuses (TJ_DASHBOARD_MACRO) a macro Grafana does not fill
+ * in this kind of query, a variable the dashboard does not define, and a `:format`, which this
+ * substitution does not model.
+ */
+export function interpolate(query: string, d: Dashboard, b: Bindings, kind: QueryKind = 'panel'): string {
+  const values = macroValues(b);
+  const filled = new Set(FILLED_MACROS[kind]);
   const vars = new Map(d.templating.list.map((v) => [v.name, v]));
-  return query.replace(/\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g, (whole, braced: string | undefined, bracketed: string | undefined, plain: string | undefined) => {
+  return query.replace(REFERENCE, (whole: string, braced?: string, bracedFormat?: string, bracketed?: string, bracketedFormat?: string, plain?: string) => {
     const name = (braced ?? bracketed ?? plain) as string;
-    if (name in fixed) return fixed[name] as string;
+    if ((bracedFormat ?? bracketedFormat) !== undefined) refuse(d, kind, whole, 'a format this check does not model');
+    if (filled.has(name)) return values[name] as string;
+    if (name.startsWith('__') || name in values) refuse(d, kind, whole, 'which Grafana leaves unfilled there');
     const v = vars.get(name);
-    if (!v) throw new Error(`${d.uid}: query uses $${name}, which is neither a Grafana macro nor a variable of the dashboard`);
+    if (!v) refuse(d, kind, whole, 'which is neither a Grafana macro nor a variable of the dashboard');
     const value = b.variables[name] ?? v.current.value;
     return formatVariable(v, value, b.options?.[name]);
   });
@@ -111,7 +151,7 @@ export async function withQueriedOptions(d: Dashboard, b: Bindings, run: (query:
   let out: Bindings = { ...b, options: { ...(b.options ?? {}) } };
   for (const v of d.templating.list) {
     if (v.type !== 'query') continue;
-    const values = await run(interpolate(v.query, d, out));
+    const values = await run(interpolate(v.query, d, out, 'variable'));
     out = { ...out, options: { ...out.options, [v.name]: values } };
   }
   return out;
@@ -119,7 +159,5 @@ export async function withQueriedOptions(d: Dashboard, b: Bindings, run: (query:
 
 /** Names of the variables and macros a query uses. */
 export function referencedNames(query: string): string[] {
-  return [...query.matchAll(/\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g)].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
+  return [...query.matchAll(REFERENCE)].map((m) => (m[1] ?? m[3] ?? m[5]) as string);
 }
-
-export const MACROS: ReadonlySet<string> = new Set(Object.keys(builtins({ from: 0, to: 1, intervalMs: 1, variables: {} })));

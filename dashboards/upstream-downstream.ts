@@ -7,7 +7,10 @@ import type { Station } from '../lib/station-registry.js';
 import { PERIOD_IS_VAR, limitTargets, paramTitle, periodVariable } from './common.js';
 import { sectionLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { INTERVAL, TIME_FILTER, ident, tagIsVar, varIs } from './influxql.js';
+import { INTERVAL, TIME_FILTER, ident, tagIn, tagIsVar, varIs } from './influxql.js';
+import { waterClassSeries } from './assessment-queries.js';
+import { classDisplay } from './section-detail.js';
+import { GB3838_TABLE1, type Waterbody } from '../lib/standards/index.js';
 import type { FieldOverride } from './model.js';
 import {
   Grid,
@@ -45,6 +48,27 @@ function sectionOverrides(sections: readonly Station[]): FieldOverride[] {
   );
 }
 
+/**
+ * The class of the chosen parameter per section and interval: one query per graded parameter (and
+ * waterbody, which changes TP's limits), each switched on only while that parameter is chosen, so
+ * the panel's colours can be the six classes whatever the parameter.
+ */
+function plumeClassTargets(sections: readonly Station[], keys: readonly string[]): PendingTarget[] {
+  const byWaterbody = new Map<Waterbody, Station[]>();
+  for (const s of sections) byWaterbody.set(s.waterbody ?? 'river', [...(byWaterbody.get(s.waterbody ?? 'river') ?? []), s]);
+  return keys.filter((k) => GB3838_TABLE1[k]).flatMap((k) =>
+    [...byWaterbody].map(([waterbody, group], i) => {
+      const only = byWaterbody.size > 1 ? [tagIn('station', group.map((s) => s.id))] : [];
+      return target(
+        `P_${k}${byWaterbody.size > 1 ? `_${i + 1}` : ''}`,
+        waterClassSeries({ where: [PERIOD_IS_VAR, varIs('parameter', k), ...only], groupBy: ['station'], bucket: INTERVAL }, { deciding: [k], waterbody }),
+        { columns: ['class'], tags: ['station'], series: { tag: 'station', from: 'water-stations' }, when: { parameter: [k] } },
+        { alias: '$tag_station' },
+      );
+    }),
+  );
+}
+
 export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
   const grid = new Grid();
   const sections = waterSections(ctx);
@@ -78,11 +102,14 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
       24,
       10,
     );
+    const { thresholds: classSteps, mappings: classMappings } = classDisplay();
     grid.add(
       stateTimeline({
-        title: 'Plume along the river 污染团沿程推移 ($parameter, rows upstream → downstream)',
-        description: `One row per section in river order: a plume shows as a band moving down the rows. ${boundaryNote}`,
-        targets: [perSection('B')],
+        title: 'Plume along the river 污染团沿程推移 ($parameter GB 3838 class 类别, rows upstream → downstream)',
+        description: `One row per section in river order, coloured by the GB 3838 class of the chosen parameter's interval mean (I–II blue, III green, IV yellow, V orange, 劣V red): a plume shows as a band of worse classes moving down the rows. Parameters GB 3838 does not grade (temperature, conductivity, turbidity …) have no class: follow them in the chart above. ${boundaryNote}`,
+        targets: plumeClassTargets(sections, keys),
+        thresholds: classSteps,
+        mappings: classMappings,
         transformations: [
           { id: 'joinByField', options: { byField: 'Time', mode: 'outer' } },
           { id: 'organize', options: { indexByName: Object.fromEntries([['Time', 0], ...sections.map((s, i) => [s.id, i + 1])]), excludeByName: {}, renameByName: {} } },

@@ -84,6 +84,8 @@ export const ERRORS = {
   CAP_UNAUTHORIZED: { code: 'TJ_CAP_UNAUTHORIZED', hint: 'CAP documents of scope Restricted are served through the signed link of the notice e-mail (?exp=…&sig=…) or with an operator token (Authorization: Bearer …).' },
   HTTP_INTERNAL: { code: 'TJ_HTTP_INTERNAL', hint: 'The server failed on this request (a bug; it is in the server log with the path): try again, and report it if it persists.' },
   ACK_BY_INVALID: { code: 'TJ_ACK_BY_INVALID', hint: '`by` names who acknowledges: text of at most 80 characters without control or direction-override characters.' },
+  // dashboards (issue 13): what a query may use that Grafana really fills
+  DASHBOARD_MACRO: { code: 'TJ_DASHBOARD_MACRO', hint: 'Use only what Grafana\'s InfluxDB (InfluxQL) data source fills: $timeFilter, ${__from}, ${__to}, the dashboard\'s own variables (no :format), and in panel queries $__interval, $__interval_ms, $interval. $__range, $__range_s and $__range_ms are Prometheus/Loki only (docs/decisions/0005-dashboards-as-code.md).' },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -13,6 +13,7 @@ import { panelLink } from '../../dashboards/links.js';
 import type { Dashboard, Panel } from '../../dashboards/model.js';
 import { customVariable } from '../../dashboards/panels.js';
 import { formatInterval, formatVariable, interpolate } from '../../dashboards/queries.js';
+import { TuojiangError } from '../../lib/errors.js';
 import { paramClass } from '../../lib/standards/index.js';
 
 describe('InfluxQL builder', () => {
@@ -63,9 +64,9 @@ describe('Grafana substitution', () => {
   const dash = { uid: 'x', templating: { list: [station, multi] } } as unknown as Dashboard;
   const b = { from: 1_000_000, to: 4_600_000, intervalMs: 600_000, variables: { station: 'ziyang-city', city: '$__all' } };
 
-  it('replaces the time filter, interval and range macros as Grafana does', () => {
-    expect(interpolate('WHERE $timeFilter GROUP BY time($__interval) x $__range_s $__interval_ms ${__from} [[__to]]', dash, b)).toBe(
-      'WHERE time >= 1000000ms and time <= 4600000ms GROUP BY time(10m) x 3600 600000 1000000 4600000',
+  it('replaces the time filter, interval and time-range macros as Grafana does', () => {
+    expect(interpolate('WHERE $timeFilter GROUP BY time($__interval) x $interval $__interval_ms ${__from} [[__to]] $__to', dash, b)).toBe(
+      'WHERE time >= 1000000ms and time <= 4600000ms GROUP BY time(10m) x 10m 600000 1000000 4600000 4600000',
     );
     expect(formatInterval(3_600_000)).toBe('1h');
     expect(formatInterval(90_000)).toBe('90s');
@@ -81,6 +82,31 @@ describe('Grafana substitution', () => {
   it('uses the variable\'s current value when the bindings omit it, and refuses undefined names', () => {
     expect(interpolate("'$station'", dash, { ...b, variables: {} })).toBe("'hongyuan'");
     expect(() => interpolate('$nosuch', dash, b)).toThrow(/nosuch/);
+  });
+
+  // Grafana fills $__range* only for Prometheus and Loki (their own getRangeScopedVars); for InfluxQL
+  // they would reach InfluxDB as written. The interpolator must refuse them, not fill them.
+  it('refuses every macro Grafana does not fill for InfluxQL, with a code and the list of what it does fill', () => {
+    for (const q of ['$__range_s', '$__range', '$__range_ms', '${__range_s}', '[[__range]]', '$__rate_interval', '$__timeFilter', '$__timezone', '$__nosuch', '${__to:date}', '${station:csv}']) {
+      let caught: unknown;
+      try {
+        interpolate(`SELECT 1 ${q}`, dash, b);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, q).toBeInstanceOf(TuojiangError);
+      expect((caught as TuojiangError).code, q).toBe('TJ_DASHBOARD_MACRO');
+      expect((caught as TuojiangError).message, q).toMatch(/\$timeFilter.*\$\{__from\}/);
+    }
+  });
+
+  it('fills $__interval only in panel queries: Grafana sends none with variable and annotation queries', () => {
+    expect(interpolate('time($__interval)', dash, b, 'panel')).toBe('time(10m)');
+    for (const kind of ['variable', 'annotation'] as const) {
+      expect(() => interpolate('time($__interval)', dash, b, kind), kind).toThrow(/__interval/);
+      expect(() => interpolate('$__interval_ms', dash, b, kind), kind).toThrow(TuojiangError);
+      expect(interpolate('$timeFilter AND time <= ${__to}ms', dash, b, kind)).toBe('time >= 1000000ms and time <= 4600000ms AND time <= 4600000ms');
+    }
   });
 });
 

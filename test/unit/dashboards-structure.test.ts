@@ -12,9 +12,10 @@ import { limitFor, stationProfile, type ThresholdSet } from '../../alerts/thresh
 import { DEFAULT_CONFIG_DIR, loadConfig } from '../../config/load.js';
 import { contextFromConfig, type BuildContext } from '../../dashboards/context.js';
 import { DATASOURCE_UID } from '../../dashboards/datasource.js';
+import { STALE_AFTER_MS } from '../../dashboards/freshness.js';
 import { GENERATED_DIR, buildDashboards, generatedFiles, isFresh, readGeneratedDashboards, staleness } from '../../dashboards/generate.js';
 import type { Dashboard, InfluxTarget, Panel } from '../../dashboards/model.js';
-import { MACROS, extractQueries, referencedNames } from '../../dashboards/queries.js';
+import { FILLED_MACROS, extractQueries, referencedNames } from '../../dashboards/queries.js';
 import { AQI_CATEGORIES, CLASS_ORDER, GB3838_TABLE1, IAQI_BREAKPOINTS, aqiStandardFor, classLimit, type Limit } from '../../lib/standards/index.js';
 import type { Period } from '../../lib/reading.js';
 import type { Station } from '../../lib/station-registry.js';
@@ -113,13 +114,30 @@ describe('structure', () => {
     expect(provider).toMatchObject({ type: 'file', folderUid: 'tuojiang', allowUiUpdates: false, options: { path: '/var/lib/grafana/dashboards/tuojiang' } });
   });
 
-  it('queries use only Grafana macros and the variables their dashboard defines', () => {
+  it('queries use only the macros Grafana fills for InfluxQL where they sit, and the variables their dashboard defines', () => {
     for (const d of committed) {
       const defined = new Set(d.templating.list.map((v) => v.name));
       for (const q of extractQueries(d)) {
-        for (const name of referencedNames(q.query)) expect(MACROS.has(name) || defined.has(name), `${d.uid} ${q.key}: $${name}`).toBe(true);
+        const filled = new Set(FILLED_MACROS[q.kind]);
+        for (const name of referencedNames(q.query)) expect(filled.has(name) || (defined.has(name) && !name.startsWith('__')), `${d.uid} ${q.key}: $${name}`).toBe(true);
       }
     }
+  });
+
+  it('time series draw an outage as a gap: points further apart than the gap threshold are not joined', () => {
+    let checked = 0;
+    for (const d of committed) {
+      for (const p of flat(d.panels).filter((x) => x.type === 'timeseries')) {
+        const custom = p.fieldConfig!.defaults.custom as { insertNulls?: number | boolean; spanNulls?: number | boolean };
+        // fill(none) returns only the buckets with data: without insertNulls Grafana joins across any outage.
+        expect(typeof custom.insertNulls, `${d.uid} ${p.title}`).toBe('number');
+        expect(custom.insertNulls as number, `${d.uid} ${p.title}`).toBeGreaterThan(0);
+        expect(custom.insertNulls as number, `${d.uid} ${p.title}`).toBeLessThanOrEqual(STALE_AFTER_MS);
+        expect(custom.spanNulls, `${d.uid} ${p.title}`).toBe(false);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
   });
 
   it('every query has a recorded expectation (what the query tests assert), and nothing else does', () => {
@@ -243,6 +261,20 @@ describe('thresholds drawn on panels', () => {
       expect(colors.every((c) => /^#[0-9A-F]{6}$/i.test(c))).toBe(true);
     }
     expect(CLASS_ORDER.length).toBe(6);
+  });
+
+  it('the plume timeline colours each section by the GB 3838 class of the chosen parameter, I to 劣V', () => {
+    const upDown = committed.find((d) => d.uid === 'tj-upstream-downstream')!;
+    const plume = flat(upDown.panels).find((p) => p.type === 'state-timeline')!;
+    const steps = plume.fieldConfig!.defaults.thresholds!.steps;
+    expect(steps.map((s) => s.value)).toEqual([null, 2, 3, 4, 5, 6]);
+    expect(new Set(steps.map((s) => s.color)).size).toBe(CLASS_ORDER.length);
+    // One class query per graded parameter, each switched on only while that parameter is chosen.
+    for (const param of Object.keys(GB3838_TABLE1)) {
+      const mine = (plume.targets ?? []).filter((t) => t.query.includes(`'$parameter' = '${param}'`));
+      expect(mine.length, param).toBeGreaterThan(0);
+      for (const t of mine) expect(t.query, param).toMatch(/AS "class"/);
+    }
   });
 
   it('AQI panels colour by the HJ 633 categories and pollutant bands sit at the IAQI breakpoints of the standard in force', () => {
