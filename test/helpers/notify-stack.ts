@@ -211,8 +211,10 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
       let streak = 0;
       while (streak < 3) {
         if (Date.now() > until) throw new Error(`notify pipeline not idle after ${timeoutMs} ms`);
-        // Escalation checks wait their ack timeout: delayed ones there are not work in progress.
-        const counts = await Promise.all([...queues, checks].map((q) => q.getJobCounts('waiting', 'active', 'prioritized', ...(delayed && q.name !== QUEUE_ESCALATE ? (['delayed'] as const) : []))));
+        // Escalation checks wait their ack timeout, and incident checks their due time (a close, a
+        // scheduled follow-up): delayed ones there are timers, not work in progress.
+        const timers = new Set<string>([QUEUE_ESCALATE, QUEUE_INCIDENT]);
+        const counts = await Promise.all([...queues, checks].map((q) => q.getJobCounts('waiting', 'active', 'prioritized', ...(delayed && !timers.has(q.name) ? (['delayed'] as const) : []))));
         const busy = counts.some((c) => Object.values(c).some((n) => n > 0)) || (o.pipeline ? (await redis.xlen(outbox)) > 0 : false);
         streak = busy ? 0 : streak + 1;
         await new Promise((r) => setTimeout(r, 100));

@@ -132,7 +132,7 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
     await phone.screenshot(join(ARTIFACTS, 'ack-page-phone-first-screen.png'), { firstScreen: true });
 
     // The news, as the latest report's subject says it: pollutant, peak and 超标倍数, front, next intake.
-    expect(l.headline).toMatch(/^【续报】沱江氨氮污染 宏缘→石桥 峰值 12 mg\/L 超标 11 倍 资阳城区取水口预计 \d\d-\d\d \d\d:\d\d–/);
+    expect(l.headline).toMatch(/^【续报】沱江氨氮污染 宏缘→石桥 宏缘峰值 12 mg\/L 超标 11 倍 资阳城区取水口预计 \d\d-\d\d \d\d:\d\d–/);
     // Ziyang reads its own intake as such ("贵市取水口"), the next one ahead of the front.
     expect(l.text).toMatch(/贵市取水口 资阳城区取水口：预计 .+ 到达（约 \d+–\d+ 小时后）（资阳市，联系 /);
     expect(l.text).toMatch(/Your intake Ziyang city water intake: expected .+ \(in about \d+–\d+ h\) \(Ziyang, contact /);
