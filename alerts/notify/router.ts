@@ -92,7 +92,9 @@ export async function placeForList(
   const now = ctx.now();
   // A severe notice is never held by quiet hours.
   const held = item.severity === 'severe' ? null : quietUntil(now, policy.quietHours);
-  const lane = `${held === null ? 'now' : 'held'}${ownLane ? `-${ownLane}` : ''}` as Lane;
+  // An own lane is per item: two incidents' reports placed within one group wait for the same
+  // address would otherwise share a batch, and a batch renders one report.
+  const lane = `${held === null ? 'now' : 'held'}${ownLane ? `-${ownLane}-${item.id}` : ''}` as Lane;
   const flushAt = (held ?? now) + policy.groupWaitMs;
   const batches: string[] = [];
   for (const person of list === 'duty' ? policy.duty : policy.escalation) {
