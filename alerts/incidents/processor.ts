@@ -70,6 +70,16 @@ export async function takeEvidence(ctx: IncidentContext, e: AlertEvent, station:
   return { scope };
 }
 
+/**
+ * The incident a close check's report is about. The check prunes closed incidents older than a week
+ * against the notify clock in the same step, so one closed on evidence more than a week old (a
+ * logger's backlog) is already gone from the state: its report's snapshot stands in, or the commit
+ * would throw on every later drain and wedge the whole scope.
+ */
+function closedIncident(state: { incidents: Incident[] }, r: Report): Incident {
+  return state.incidents.find((i) => i.id === r.incidentId) ?? r.incident;
+}
+
 /** Applies every ripe piece of evidence of a scope in event-time order; returns the reports issued. */
 export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 50): Promise<Report[]> {
   const ectx = engineContext(ctx);
@@ -96,7 +106,7 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
     const t = tick(state, ctx.now(), ectx);
     state = t.state;
     reports.push(...t.reports);
-    for (const r of t.reports) changed.set(r.incidentId, state.incidents.find((i) => i.id === r.incidentId) as Incident);
+    for (const r of t.reports) changed.set(r.incidentId, closedIncident(state, r));
     if (await ctx.incidents.commit(scope, snap.rev, state, ripe.map((r) => r.evidence.id), reports, [...changed.values()])) {
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(state, ectx));
@@ -117,7 +127,7 @@ export async function runTick(ctx: IncidentContext, scope: string): Promise<Repo
       await scheduleTick(ctx, scope, nextDue(snap.state, ectx));
       return [];
     }
-    const changed = t.reports.map((r) => t.state.incidents.find((i) => i.id === r.incidentId) as Incident);
+    const changed = t.reports.map((r) => closedIncident(t.state, r));
     if (await ctx.incidents.commit(scope, snap.rev, t.state, [], t.reports, changed)) {
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(t.state, ectx));
