@@ -26,6 +26,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
@@ -45,6 +47,9 @@ import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../lib/station-registry.js';
 import { header, startSmtpSink, type ReceivedMail } from '../helpers/smtp-sink.js';
 import type { ReportItem } from '../../alerts/incidents/render-report.js';
+import { IncidentStore } from '../../alerts/incidents/store.js';
+import { DEFAULT_PREFIX } from '../../alerts/keys.js';
+import { QUEUE_INCIDENT } from '../../alerts/notify/keys.js';
 
 const num = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);
 const RATE = num('BENCH_RATE', 2000);
@@ -53,11 +58,17 @@ const STATIONS = num('BENCH_STATIONS', 400);
 const PROBES = num('BENCH_PROBES', 100);
 const PROBE_EVERY_MS = num('BENCH_PROBE_EVERY_MS', 250);
 const HOUR = 3_600_000;
-const T0 = Date.parse('2026-05-01T00:00:00+08:00');
 const shipped = loadConfig();
 const shippedNotify = loadNotifyConfig(shipped.dir, shipped.registry);
 const REORDER_S = num('BENCH_REORDER_S', shippedNotify.recipients.incidents.reorder_s);
 const GROUP_WAIT_S = num('BENCH_GROUP_WAIT_S', shippedNotify.recipients.defaults.group_wait_s);
+/** How many times a probe river comes round in a run (a day later in event time each time). */
+const CYCLES = Math.max(1, Math.ceil((SECONDS * 1000) / PROBE_EVERY_MS / PROBES));
+/**
+ * Event time of the first round: recent, as live readings are (ingest refuses future ones), so that
+ * each round's last reading (+11 h) is still in the past. Children compute it too: on the same hour.
+ */
+const T0 = Math.floor(Date.now() / HOUR) * HOUR - (CYCLES + 1) * 24 * HOUR;
 
 const probeRiver = (i: number): string => `bench-p${String(i).padStart(3, '0')}`;
 /** Upstream section (Chengdu) and drinking-water intake section (Ziyang) of a probe river. */
@@ -302,7 +313,7 @@ async function main(): Promise<void> {
     await sleep(2000);
     while (Date.now() - started < SECONDS * 1000 - 3000) {
       const i = k % PROBES;
-      // A river comes round again a day later in event time, after its last incident has closed.
+      // A river comes round again a day later in event time, after its incident has closed.
       const base = T0 + Math.floor(k / PROBES) * 24 * HOUR;
       k++;
       const p: Probe = { index: i, river: probeRiver(i), base };
@@ -393,13 +404,32 @@ async function main(): Promise<void> {
     line('续报 reached, Ziyang', series.reached.ziyang.pub, n);
     for (const which of ['initial', 'reached'] as const) {
       console.log(`  stages of the ${which === 'initial' ? '初报' : '续报 reached'} to Chengdu, p50 / p99:`);
-      stageNames.forEach((name, j) => console.log(`    ${name.padEnd(48)} ${f(pct(stages[which][j] ?? [], 50)).padStart(8)} / ${f(pct(stages[which][j] ?? [], 99))}`));
+      stageNames.forEach((name, j) => console.log(`    ${name.padEnd(52)} ${f(pct(stages[which][j] ?? [], 50)).padStart(8)} / ${f(pct(stages[which][j] ?? [], 99))}`));
     }
     // What became of the probes whose 续报 did not come: the reports their river got instead.
     const lacking = [...probes.entries()].filter(([inc]) => !received.some((r) => r.incident === inc && isReached(kindOf(r))));
-    for (const [inc, p] of lacking.slice(0, 5)) {
-      const got = received.filter((r) => r.incident.startsWith(`inc.r.${p.river}.`) && r.bureau === 'chengdu').map((r) => `${r.incident.slice(`inc.r.${p.river}.nitrogen.`.length)}:${kindOf(r)?.[1] ?? '?'}(${kindOf(r)?.[2].join('+') ?? ''})`);
-      console.log(`  no 续报 "reached" for ${inc}; the river's reports to Chengdu (opened at: kind): ${got.join(', ') || 'none'}`);
+    if (lacking.length > 0) {
+      console.log(`  ${lacking.length} probe(s) without the 续报 "reached"; the first of them, as Redis has them now (event times in h from the probe's first breach):`);
+      const redis = new Redis(services.redis.url);
+      const store = new IncidentStore(redis);
+      for (const [inc, p] of lacking.slice(0, 3)) {
+        const got = received.filter((r) => r.incident.startsWith(`inc.r.${p.river}.`)).map((r) => `${r.bureau} ${kindOf(r)?.[1] ?? '?'}(${kindOf(r)?.[2].join('+') ?? ''})`);
+        const snap = await store.snapshot(`r.${p.river}.nitrogen`);
+        const h = (t: number | null) => (t === null ? '-' : `${(t - p.base) / HOUR}h`);
+        console.log(`    ${inc}: e-mails ${got.join(', ') || 'none'}`);
+        console.log(`      inbox: ${snap.items.map((x) => `${x.evidence.station} ${x.evidence.rule} ${x.evidence.kind} at ${h(x.evidence.at)}, ripe ${x.ripeAt - snap.now} ms from now`).join('; ') || 'empty'}`);
+        for (const i of snap.state.incidents) console.log(`      incident ${i.id} ${i.status} seq ${i.seq}: ${i.sections.map((x) => `${x.station} observed ${h(x.observedAt)} firing [${x.firing.join(' ')}] back ${h(x.backAt)}`).join('; ')}`);
+        const unplaced = (await store.unplaced()).filter((u) => u.report.incidentId.startsWith(`inc.r.${p.river}.`));
+        if (unplaced.length > 0) console.log(`      reports issued, not placed: ${unplaced.map((u) => u.report.id).join(' ')}`);
+      }
+      const q = new Queue(QUEUE_INCIDENT, { connection: redis, prefix: DEFAULT_PREFIX });
+      console.log(`    incident jobs: ${JSON.stringify(await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed'))}`);
+      for (const [, p] of lacking.slice(0, 3)) {
+        const jobs = (await q.getJobs(['completed', 'failed', 'delayed', 'waiting', 'active'], 0, 100_000)).filter((j) => j.data.scope === `r.${p.river}.nitrogen`);
+        for (const j of jobs) console.log(`      ${j.id} ${await j.getState()} attempts ${j.attemptsMade} processed ${j.processedOn ? j.processedOn - (j.timestamp + (j.opts.delay ?? 0)) : '-'} ms after due ${j.failedReason ? `failed: ${j.failedReason}` : `-> ${JSON.stringify(j.returnvalue)}`}`);
+      }
+      await q.close();
+      await redis.quit();
     }
     const loadAfter = loadavg();
     console.log(`load average after: ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
