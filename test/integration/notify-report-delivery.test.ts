@@ -2,9 +2,12 @@
  * Incident reports through the mail workers, on real Redis and a real SMTP server: each report is
  * its own e-mail even when two incidents open within one group wait, and the delivery metrics
  * (tuojiang_notify_delivery_seconds, tuojiang_notify_emails_total) count report e-mails as they
- * count the per-transition notices.
+ * count the per-transition notices, and the group wait never holds a report.
  */
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_MAIL } from '../../alerts/notify/keys.js';
+import type { RecipientsFile } from '../../config/recipients-schema.js';
 import type { SentNotice } from '../../alerts/notify/mailer.js';
 import { ADDR, alertEvent, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 import { header } from '../helpers/smtp-sink.js';
@@ -78,6 +81,42 @@ describe('incident report e-mails', () => {
       }
     } finally {
       await stack.close();
+    }
+  });
+});
+
+describe('the group wait', () => {
+  /** Delays (ms) of the mail jobs of a stack, by batch. */
+  async function mailDelays(stack: Awaited<ReturnType<typeof startNotifyStack>>): Promise<number[]> {
+    const q = new Queue(QUEUE_MAIL, { connection: stack.redis, prefix: stack.prefix });
+    try {
+      return (await q.getJobs(['completed', 'delayed', 'waiting', 'active', 'failed'])).map((j) => j.opts.delay ?? 0);
+    } finally {
+      await q.close();
+    }
+  }
+
+  it('holds per-transition notices to gather them, never an incident report, which is one e-mail anyway', async () => {
+    const groupWait = (r: RecipientsFile) => { r.defaults.group_wait_s = 600; r.incidents.reorder_s = 0; };
+    const at = Date.now() - 3_600_000;
+    const reports = await startNotifyStack(services, { incidents: true, recipients: groupWait });
+    try {
+      await reports.emit(alertEvent({ station: 'hongyuan', kind: 'firing', at }));
+      await reports.sink.waitFor((m) => m.length >= 2, 30_000, 'the 初报 to both bureaus, without the 10 min group wait');
+      expect(await mailDelays(reports)).toEqual([0, 0]);
+    } finally {
+      await reports.close();
+    }
+    const notices = await startNotifyStack(services, { incidents: false, recipients: groupWait });
+    try {
+      await notices.emit(alertEvent({ station: 'hongyuan', kind: 'firing', at }));
+      await notices.idle();
+      const delays = await mailDelays(notices);
+      expect(delays).toHaveLength(2);
+      for (const d of delays) expect(d).toBeGreaterThan(590_000);
+      expect(notices.sink.messages).toHaveLength(0);
+    } finally {
+      await notices.close();
     }
   });
 });
