@@ -18,9 +18,9 @@
  * and the incident closes (终报). The clocks start at two points: when the triggering reading
  * was handed to the checks (`enqueuedAt`, where tuojiang_notify_delivery_seconds starts) and its
  * MQTT publish.
- * The incident reorder wait (BENCH_REORDER_S, default recipients.yaml incidents.reorder_s) and the
- * group wait (BENCH_GROUP_WAIT_S, default recipients.yaml) are part of every figure. Prints
- * numbers, asserts none. Real services on free loopback ports; everything stops by itself.
+ * The incident reorder wait (BENCH_REORDER_S, default recipients.yaml incidents.reorder_s) is part
+ * of every figure; the group wait is not (it does not hold reports). Prints numbers, asserts none.
+ * Real services on free loopback ports; everything stops by itself.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -61,7 +61,6 @@ const HOUR = 3_600_000;
 const shipped = loadConfig();
 const shippedNotify = loadNotifyConfig(shipped.dir, shipped.registry);
 const REORDER_S = num('BENCH_REORDER_S', shippedNotify.recipients.incidents.reorder_s);
-const GROUP_WAIT_S = num('BENCH_GROUP_WAIT_S', shippedNotify.recipients.defaults.group_wait_s);
 /** How many times a probe river comes round in a run (a day later in event time each time). */
 const CYCLES = Math.max(1, Math.ceil((SECONDS * 1000) / PROBE_EVERY_MS / PROBES));
 /**
@@ -128,7 +127,7 @@ function benchRecipients(registryConfig: RegistryConfig) {
   const r = shippedNotify.recipients;
   return recipientsSchemaFor(registryConfig).parse({
     ...r,
-    defaults: { ...r.defaults, quiet_hours: null, group_wait_s: GROUP_WAIT_S },
+    defaults: { ...r.defaults, quiet_hours: null },
     bureaus: Object.fromEntries(Object.entries(r.bureaus).map(([k, b]) => [k, { ...b, quiet_hours: null }])),
     // Explicit, whatever recipients.yaml ships: this bench is about incident reports.
     incidents: { ...r.incidents, enabled: true, reorder_s: REORDER_S },
@@ -259,7 +258,7 @@ async function main(): Promise<void> {
   const pass = { ingest: randomBytes(12).toString('hex'), simulator: randomBytes(12).toString('hex') };
   const loadBefore = loadavg();
   console.log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} (2 cores; other work on the machine skews the figures)`);
-  console.log(`starting Mosquitto, Redis, InfluxDB ... (background ${RATE} readings/s for ${SECONDS} s, ${STATIONS} stations; ${PROBES} probe rivers; reorder wait ${REORDER_S} s, group wait ${GROUP_WAIT_S} s)`);
+  console.log(`starting Mosquitto, Redis, InfluxDB ... (background ${RATE} readings/s for ${SECONDS} s, ${STATIONS} stations; ${PROBES} probe rivers; reorder wait ${REORDER_S} s)`);
   const services = await startServices({
     mosquitto: { users: [{ username: 'ingest', password: pass.ingest }, { username: 'simulator', password: pass.simulator }] },
     redis: { appendonly: true },
@@ -354,7 +353,7 @@ async function main(): Promise<void> {
       initial: { chengdu: { enq: [] as number[], pub: [] as number[] }, ziyang: { enq: [] as number[], pub: [] as number[] } },
       reached: { chengdu: { enq: [] as number[], pub: [] as number[] }, ziyang: { enq: [] as number[], pub: [] as number[] } },
     };
-    const stageNames = ['ingest + InfluxDB write, handed to the checks', 'checks, commit, outbox relay', 'notify: evidence taken (from the relay\'s hand-over)', 'reorder wait, drain, placing, group wait', 'render + SMTP until received'];
+    const stageNames = ['ingest + InfluxDB write, handed to the checks', 'checks, commit, outbox relay', 'notify: evidence taken (from the relay\'s hand-over)', 'reorder wait, drain, placing', 'render + SMTP until received'];
     const stages = { initial: stageNames.map(() => [] as number[]), reached: stageNames.map(() => [] as number[]) };
     const seen = new Set<string>();
     for (const r of received) {
@@ -388,7 +387,7 @@ async function main(): Promise<void> {
     };
     console.log('');
     console.log(`background load: ${bg.sent} readings in ${bg.seconds.toFixed(1)} s = ${Math.round(bg.sent / bg.seconds)} readings/s over MQTT (QoS 1)`);
-    console.log(`incident reorder wait: ${REORDER_S} s; group wait: ${GROUP_WAIT_S} s (both in every figure below: together ${(REORDER_S + 0.05 + GROUP_WAIT_S).toFixed(2)} s of waiting by design, the drain job being due 50 ms after the wait)`);
+    console.log(`incident reorder wait: ${REORDER_S} s, in every figure below: ${(REORDER_S + 0.05).toFixed(2)} s of waiting by design, the drain job being due 50 ms after it (the group wait does not hold reports)`);
     console.log(`incidents opened by probes: ${probes.size}; e-mails received: ${sink.messages.length} (${[...kinds].map(([x, n]) => `${x} ${n}`).join(', ')})`);
     const n = probes.size;
     console.log('初报 (initial report), reading handed to the checks -> SMTP server received:');
@@ -436,7 +435,7 @@ async function main(): Promise<void> {
     const p99 = Math.max(iC.p99, iZ.p99);
     console.log(`goal: p99 under 1 s to the 初报 (reading handed over -> SMTP) — ${p99 < 1000 ? 'met' : 'NOT met'} (${f(p99)})`);
     // One line for scripts that repeat the run and compare (medians, spread).
-    console.log(`summary ${JSON.stringify({ reorder_s: REORDER_S, group_wait_s: GROUP_WAIT_S, rate: Math.round(bg.sent / bg.seconds), incidents: n, initial: { chengdu: iC, ziyang: iZ }, reached: { chengdu: rC, ziyang: rZ }, load: [loadBefore[0], loadAfter[0]] })}`);
+    console.log(`summary ${JSON.stringify({ reorder_s: REORDER_S, rate: Math.round(bg.sent / bg.seconds), incidents: n, initial: { chengdu: iC, ziyang: iZ }, reached: { chengdu: rC, ziyang: rZ }, load: [loadBefore[0], loadAfter[0]] })}`);
     await probe.endAsync();
   } finally {
     for (const c of children) {
