@@ -153,7 +153,7 @@ const Incidents = z
     /** A new peak is news when it is this share above the peak last reported. */
     peak_step: z.number().min(0).max(10).default(0.25),
     /** Evidence waits this long so that transitions of several sections are applied in event-time order. */
-    reorder_s: z.number().min(0).max(60).default(1),
+    reorder_s: z.number().min(0).max(60).default(0.2),
   })
   .strict();
 

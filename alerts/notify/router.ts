@@ -92,8 +92,12 @@ export async function placeForList(
   const now = ctx.now();
   // A severe notice is never held by quiet hours.
   const held = item.severity === 'severe' ? null : quietUntil(now, policy.quietHours);
-  const lane = `${held === null ? 'now' : 'held'}${ownLane ? `-${ownLane}` : ''}` as Lane;
-  const flushAt = (held ?? now) + policy.groupWaitMs;
+  // An own lane is per item: two incidents' reports placed within one group wait for the same
+  // address would otherwise share a batch, and a batch renders one report.
+  const lane = `${held === null ? 'now' : 'held'}${ownLane ? `-${ownLane}-${item.id}` : ''}` as Lane;
+  // The group wait gathers notices into one e-mail; an item in its own lane is never gathered, so
+  // waiting would only delay it (an incident's 初报 by the whole group wait).
+  const flushAt = (held ?? now) + (ownLane ? 0 : policy.groupWaitMs);
   const batches: string[] = [];
   for (const person of list === 'duty' ? policy.duty : policy.escalation) {
     const recipient: Recipient = { key: recipientKey(bureau, person.email), bureau, name: person.name, email: person.email, list };

@@ -15,6 +15,7 @@ import type { NotifyConfig } from './config.js';
 import { runEscalation } from './escalation.js';
 import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from './keys.js';
 import { cappedBackoff, sendBatch, type SentNotice } from './mailer.js';
+import { handedOverAt } from './delivery-latency.js';
 import { routeTransition, type EscalateJobData, type MailJobData } from './router.js';
 import { drain, isIncidentEvidence, runTick, takeEvidence, type IncidentContext, type IncidentJobData } from '../incidents/processor.js';
 import { IncidentStore } from '../incidents/store.js';
@@ -94,7 +95,7 @@ export function createNotifyMetrics() {
     thresholdNotices: new Counter({ name: 'tuojiang_notify_threshold_emails_total', help: 'E-mails telling a bureau of the other city\'s threshold changes and proposals, by outcome', labelNames: ['outcome'], registers: [registry] }),
     latency: new Histogram({
       name: 'tuojiang_notify_delivery_seconds',
-      help: 'From the reading being handed to the checks to the SMTP server accepting the e-mail',
+      help: 'From the reading being handed to the checks to the SMTP server accepting the e-mail (notices and incident reports; not escalations)',
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
@@ -176,9 +177,8 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
         store, registry: o.registry, config: o.config, transport, mailFrom: o.mailFrom, now,
         ...(o.log ? { log: o.log } : {}),
         onSent: (s) => {
-          // An incident report carries no event: its reading's hand-over time is on the report.
-          const enqueued = s.items.map((i) => i.event?.enqueuedAt ?? (i as unknown as { report?: { enqueuedAt?: number } }).report?.enqueuedAt).filter((x): x is number => x !== undefined);
-          if (enqueued.length > 0) m.latency.observe((s.at - Math.min(...enqueued)) / 1000);
+          const from = handedOverAt(s.items);
+          if (from !== undefined) m.latency.observe((s.at - from) / 1000);
           o.onSent?.(s);
         },
         ...(o.onDead ? { onDead: o.onDead } : {}),
