@@ -350,8 +350,11 @@ export function tick(stateIn: ScopeState, now: number, ctx: EngineContext): Engi
     if (due === null || now < due) {
       // Nothing new for a whole report interval (no evidence: e.g. the plume is between sections):
       // the bureaus still hear where things stand.
+      // Not for evidence long past (a logger's backlog, a replay): its own transitions report it,
+      // and a day of catching up must not become a day's worth of scheduled follow-ups.
       const beat = heartbeatDueAt(inc, ctx);
-      if (beat !== null && now >= beat && (due === null || beat < due)) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
+      const every = ctx.policy.report_every_min * 60_000;
+      if (beat !== null && now >= beat && now - beat < every && (due === null || beat < due)) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
       continue;
     }
     const reasons: ReportReason[] = withPeak(inc, [], ctx);

@@ -214,6 +214,12 @@ describe('incident engine: scheduled follow-ups', () => {
     expect(tick(beat.state, T0 + every + 1, ctx).reports).toEqual([]);
   });
 
+  it('no scheduled follow-ups for evidence long past (a backlog): its own transitions report it', () => {
+    const r = run([ev('hongyuan', 'firing', T0)]);
+    const every = ctx.policy.report_every_min * 60_000;
+    expect(tick(r.state, T0 + 3 * every, ctx).reports).toEqual([]);
+  });
+
   it('an incident opened by the rate rule waits briefly for a concentration: one 初报 that carries it', () => {
     const r = run([
       ev('hongyuan', 'firing', T0, { rule: 'rate', value: 20 }),
@@ -251,9 +257,11 @@ describe('incident engine: noise is no news', () => {
     evs.push(ev('hongyuan', 'resolved', T0 + 20 * H));
     const r = run(evs);
     expect(r.state.incidents).toHaveLength(1);
-    const later = tick(r.state, T0 + 100 * H, ctx).reports;
+    // A day after the last report: a scheduled follow-up, still no final report.
+    const later = tick(r.state, nextDue(r.state, ctx) as number, ctx).reports;
     expect(later.map((x) => x.kind)).toEqual(['followup']);
     expect(later[0]?.reasons.map((q) => q.type)).toContain('periodic');
+    expect(tick(r.state, T0 + 100 * H, ctx).reports.map((x) => x.kind)).not.toContain('final');
     expect(r.reports.some((x) => x.kind === 'final')).toBe(false);
   });
 
