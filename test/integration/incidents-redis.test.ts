@@ -58,7 +58,7 @@ describe('incidents on real Redis', () => {
         await stack.emit(e);
         await stack.idle();
       }
-      await stack.sink.waitFor((m) => m.some((x) => /终报/.test(x.parsed.subject ?? '')), 30_000, 'a final report');
+      await stack.sink.waitFor(() => [ADDR.chengdu, ADDR.ziyang].every((a) => stack.sink.to(a).some((x) => /终报/.test(x.parsed.subject ?? ''))), 30_000, 'the final report to both duty offices');
       await stack.idle();
       const duty = stack.sink.to(ADDR.ziyang);
       const subjects = duty.map((m) => m.parsed.subject ?? '');
