@@ -64,6 +64,7 @@ export class IngestService {
   private draining = false;
   private inflight = 0;
   private lastTakeoverAt = 0;
+  private heldPeak = 0;
 
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
@@ -102,6 +103,11 @@ export class IngestService {
         clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
         shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
         onSessionTakenOver: (clientId, evidence) => this.onSessionTakenOver(clientId, evidence),
+        onHeldChange: (held) => {
+          this.metrics.messagesHeld.set(held);
+          if (held > this.heldPeak) this.metrics.messagesHeldPeak.set((this.heldPeak = held));
+        },
+        onPause: () => this.metrics.readPauses.inc(),
       },
       log,
     );
