@@ -37,6 +37,8 @@ export interface IngestServiceOptions {
   checks?: CheckSink;
   /** How long SIGTERM may spend writing the journal backlog before exiting. */
   drainMs?: number;
+  /** Bound on all of stop(); default SHUTDOWN_DEADLINE_S. */
+  shutdownDeadlineMs?: number;
   /** Interval of the `pipeline_health` points for the dashboards; 0 = none. Default 10 s. */
   healthIntervalMs?: number;
 }
@@ -249,19 +251,48 @@ export class IngestService {
 
   /**
    * SIGTERM: stop taking messages (no more PUBACKs), let the journal batch in flight finish, close the
-   * MQTT sessions (the broker keeps queueing), write the backlog for up to drainMs, close.
+   * MQTT sessions (the broker keeps queueing), write the backlog for up to drainMs, close. All of it
+   * within the shutdown deadline: with Redis unreachable a journal append or a Redis command waits
+   * forever, so at the deadline what is not journaled is given up (never PUBACKed, the broker
+   * redelivers it), the connections are dropped, and stop() rejects with SHUTDOWN_INCOMPLETE.
    */
   async stop(): Promise<void> {
+    const deadlineMs = this.opts.shutdownDeadlineMs ?? this.opts.env.SHUTDOWN_DEADLINE_S * 1000;
+    const deadline = Date.now() + deadlineMs;
+    const left = (): number => Math.max(0, deadline - Date.now());
     this.draining = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const closed = this.batcher.close();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
-    if ((await Promise.race([closed, timeout])) === 'timeout') this.batcher.abort();
-    await this.source.stop();
-    await this.writer.stop(this.opts.drainMs ?? 10_000);
-    await this.health?.stop();
+    let unjournaled = 0;
+    if (!(await finishesWithin(this.batcher.close(), left()))) {
+      unjournaled = this.source.held;
+      this.batcher.abort();
+    }
+    if (!(await finishesWithin(this.source.stop(), left()))) this.source.drop();
+    const writerDone = await finishesWithin(this.writer.stop(Math.min(this.opts.drainMs ?? 10_000, left())), left());
+    await finishesWithin(this.health?.stop() ?? Promise.resolve(), left());
     await this.ops?.close();
-    await Promise.all([this.redis.quit().catch(() => undefined), this.writerRedis.quit().catch(() => undefined)]);
-    this.opts.log.info({ inflight: this.inflight }, 'ingest stopped');
+    const complete = unjournaled === 0 && writerDone;
+    if (complete) {
+      await Promise.all([this.redis.quit().catch(() => undefined), this.writerRedis.quit().catch(() => undefined)]);
+      this.opts.log.info({ inflight: this.inflight }, 'ingest stopped');
+      return;
+    }
+    // quit() would queue behind the commands waiting for Redis; disconnect() fails them.
+    this.redis.disconnect();
+    this.writerRedis.disconnect();
+    const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for the broker to redeliver; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`);
+    this.opts.log.error({ code: err.code, unjournaled, writerStopped: writerDone, deadlineS: deadlineMs / 1000, hint: err.hint }, err.message);
+    throw err;
+  }
+}
+
+/** Whether `p` settles within `ms` (a rejection counts as finished: stop() goes on either way). */
+async function finishesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -243,6 +243,14 @@ export class MqttSource {
     await client.publishAsync(topic, payload, { qos: 1 });
   }
 
+  /** At the shutdown deadline: close the sockets without waiting for anything the broker owes us. */
+  drop(): void {
+    this.stopping = true;
+    for (const c of this.clients) c.end(true);
+    this.clients = [];
+    this.connected.clear();
+  }
+
   /** Close every connection without ending the sessions: the broker keeps queueing for us. */
   async stop(): Promise<void> {
     this.stopping = true;
