@@ -15,6 +15,7 @@ import { MqttSource } from './mqtt-source.js';
 import { MessageProcessor, type Outcome } from './process-message.js';
 import { SplitPacketStore } from './split-packet-store.js';
 import { TuojiangError } from '../lib/errors.js';
+import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import { startHealthReporter, type HealthReporter } from '../lib/health-reporter.js';
 import type { Counter } from 'prom-client';
 import type { TakeoverEvidence } from './session-takeover.js';
@@ -75,7 +76,9 @@ export class IngestService {
     const redisOpts = { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false } as const;
     this.redis = new Redis(env.REDIS_URL, redisOpts);
     this.writerRedis = new Redis(env.REDIS_URL, redisOpts);
-    for (const r of [this.redis, this.writerRedis]) r.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
+    logErrorsRateLimited(this.redis, 'ingest redis', log);
+    logErrorsRateLimited(this.writerRedis, 'writer redis', log);
+    logRedisRecovery(this.redis, 'ingest', log);
     this.influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
     this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
