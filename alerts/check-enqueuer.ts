@@ -7,6 +7,8 @@
  * one is found already there, and its job id already exists while the job does.
  */
 import { createHash } from 'node:crypto';
+import type { Logger } from '../lib/logger.js';
+import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { readingId, type Reading } from '../lib/reading.js';
@@ -75,6 +77,8 @@ export interface CheckEnqueuerOptions {
    * work per reading, for high rates (docs/decisions/0003-alert-state.md, Cost).
    */
   granularity?: 'reading' | 'batch';
+  /** Where Redis outages are reported (rate-limited; see lib/redis-outage-log.ts). */
+  log?: Logger;
 }
 
 export class CheckEnqueuer {
@@ -91,6 +95,11 @@ export class CheckEnqueuer {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
     this.store = new AlertStore(this.redis, prefix);
     this.queue = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection: this.redis, prefix, defaultJobOptions: CHECK_JOB_OPTIONS });
+    logErrorsRateLimited(this.queue, 'checks queue', opts.log);
+    if (this.ownsConnection) {
+      logErrorsRateLimited(this.redis, 'check enqueuer redis', opts.log);
+      logRedisRecovery(this.redis, 'check enqueuer', opts.log);
+    }
     this.reorderMs = opts.reorderMs ?? 0;
     this.granularity = opts.granularity ?? 'reading';
   }

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { InfluxHttpError, type InfluxStore } from '../lib/influx/client.js';
 import { encodePoint, type Point } from '../lib/influx/line-protocol.js';
 import type { Logger } from '../lib/logger.js';
+import { logErrorsRateLimited } from '../lib/redis-outage-log.js';
 import type { AlertEvent } from './events.js';
 import { AlertKeys, QUEUE_NOTIFY } from './keys.js';
 
@@ -169,6 +170,8 @@ export class OutboxRelay {
   }
 }
 
-export function createNotifyQueue(connection: Redis, prefix: string): Queue<AlertEvent> {
-  return new Queue<AlertEvent>(QUEUE_NOTIFY, { connection, prefix, defaultJobOptions: NOTIFY_JOB_OPTIONS });
+export function createNotifyQueue(connection: Redis, prefix: string, log?: Logger): Queue<AlertEvent> {
+  const queue = new Queue<AlertEvent>(QUEUE_NOTIFY, { connection, prefix, defaultJobOptions: NOTIFY_JOB_OPTIONS });
+  logErrorsRateLimited(queue, 'notify queue', log);
+  return queue;
 }

@@ -7,6 +7,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
+import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import type { StationRegistry } from '../lib/station-registry.js';
 import { AlertStore } from './alert-store.js';
 import { isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
@@ -76,11 +77,12 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   const connections: Redis[] = [];
   const connect = (autoPipelining = false): Redis => {
     const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: autoPipelining });
-    r.on('error', (e) => o.log?.warn({ err: e.message }, 'alerts: redis error'));
+    logErrorsRateLimited(r, `alerts redis #${connections.length}`, o.log);
     connections.push(r);
     return r;
   };
   const main = connect();
+  logRedisRecovery(main, 'alerts', o.log);
   // Many concurrent jobs each send a snapshot and a commit: auto-pipelining writes those issued in
   // the same tick in one go, which roughly halves the syscalls per check.
   const store = new AlertStore(connect(true), prefix);
@@ -107,13 +109,13 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
       { connection: conn, prefix, concurrency: o.concurrency ?? 16 },
     );
     worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'check job failed'));
-    worker.on('error', (err) => o.log?.warn({ err: err.message }, 'check worker error'));
+    logErrorsRateLimited(worker, `check worker #${i}`, o.log);
     checkWorkers.push(worker);
   }
   closers.push(() => Promise.all(checkWorkers.map((w) => w.close())).then(() => undefined));
 
   if (o.relay !== false) {
-    const notify = createNotifyQueue(main, prefix);
+    const notify = createNotifyQueue(main, prefix, o.log);
     const relay = new OutboxRelay({
       redis: connect(), influx: o.influx, notify, prefix, consumer: instance,
       ...(o.log ? { log: o.log } : {}), ...(o.onPublished ? { onPublished: o.onPublished } : {}),
@@ -131,10 +133,11 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     await SilenceChecker.markStarted(main, store, aliveTtl, instance);
     const beat = setInterval(() => void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined), Math.max(1000, aliveTtl / 3));
     const queue = new Queue(QUEUE_SILENCE, { connection: main, prefix });
+    logErrorsRateLimited(queue, 'silence queue', o.log);
     // Idempotent: every process upserts the same scheduler; there is one, whoever made it.
     await queue.upsertJobScheduler(SILENCE_SCHEDULER_ID, { every: intervalMs }, { name: 'silence', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
     const worker = new Worker(QUEUE_SILENCE, async () => (await silence.tick()).length, { connection: connect(), prefix, concurrency: 1 });
-    worker.on('error', (err) => o.log?.warn({ err: err.message }, 'silence worker error'));
+    logErrorsRateLimited(worker, 'silence worker', o.log);
     closers.push(async () => {
       clearInterval(beat);
       await worker.close();

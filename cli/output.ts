@@ -1,4 +1,4 @@
-import { isTuojiangError } from '../lib/errors.js';
+import { TuojiangError, isTuojiangError } from '../lib/errors.js';
 import { redactUrls } from '../lib/redact-url.js';
 
 export function printJson(x: unknown): void {
@@ -18,18 +18,33 @@ export function reportError(e: unknown): number {
   return 1;
 }
 
-/** Run a long-lived service until SIGTERM/SIGINT, then stop it cleanly once (a second signal forces exit). */
-export function runUntilSignal(stop: () => Promise<void>, log: { info: (o: object, m: string) => void }): void {
+/**
+ * Run a long-lived service until SIGTERM/SIGINT, then stop it cleanly once (a second signal forces
+ * exit). `deadlineMs` bounds the stop: a close that waits on an unreachable Redis would otherwise
+ * never finish, and an orchestrator's SIGKILL would come with no word of what was left.
+ */
+export function runUntilSignal(stop: () => Promise<void>, log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void }, deadlineMs?: number): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       process.exit(130);
     }
     stopping = true;
-    log.info({ signal }, 'stopping');
+    log.info({ signal, deadlineMs }, 'stopping');
+    if (deadlineMs !== undefined) {
+      setTimeout(() => {
+        const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `not stopped ${deadlineMs / 1000} s after ${signal}; exiting with connections still open`);
+        log.error({ code: err.code, hint: err.hint }, err.message);
+        process.exit(1);
+      }, deadlineMs).unref();
+    }
     stop().then(
       () => process.exit(0),
-      (e: unknown) => process.exit(reportError(e)),
+      (e: unknown) => {
+        const code = reportError(e);
+        // An incomplete shutdown is not a usage error (2): it says this run ended with work left.
+        process.exit(isTuojiangError(e) && e.code === 'TJ_SHUTDOWN_INCOMPLETE' ? 1 : code);
+      },
     );
   };
   process.on('SIGTERM', onSignal);

@@ -26,6 +26,8 @@ export const EnvSchema = z.object({
   INFLUX_USER: z.string().min(1).optional(),
   INFLUX_PASSWORD: z.string().optional(),
   INFLUX_TOKEN: z.string().min(1).optional(),
+  // How long SIGTERM may take before a service gives up on what it could not finish and exits 1.
+  SHUTDOWN_DEADLINE_S: z.coerce.number().positive().max(3600).default(10),
   TUOJIANG_INSTANCE: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -').optional(),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Where the ingest's /healthz, /readyz, /metrics listen. Loopback by default: they need no

@@ -15,6 +15,7 @@ import { MqttSource } from './mqtt-source.js';
 import { MessageProcessor, type Outcome } from './process-message.js';
 import { SplitPacketStore } from './split-packet-store.js';
 import { TuojiangError } from '../lib/errors.js';
+import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import { startHealthReporter, type HealthReporter } from '../lib/health-reporter.js';
 import type { Counter } from 'prom-client';
 import type { TakeoverEvidence } from './session-takeover.js';
@@ -37,6 +38,8 @@ export interface IngestServiceOptions {
   checks?: CheckSink;
   /** How long SIGTERM may spend writing the journal backlog before exiting. */
   drainMs?: number;
+  /** Bound on all of stop(); default SHUTDOWN_DEADLINE_S. */
+  shutdownDeadlineMs?: number;
   /** Interval of the `pipeline_health` points for the dashboards; 0 = none. Default 10 s. */
   healthIntervalMs?: number;
 }
@@ -64,6 +67,7 @@ export class IngestService {
   private draining = false;
   private inflight = 0;
   private lastTakeoverAt = 0;
+  private heldPeak = 0;
 
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
@@ -72,7 +76,9 @@ export class IngestService {
     const redisOpts = { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false } as const;
     this.redis = new Redis(env.REDIS_URL, redisOpts);
     this.writerRedis = new Redis(env.REDIS_URL, redisOpts);
-    for (const r of [this.redis, this.writerRedis]) r.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
+    logErrorsRateLimited(this.redis, 'ingest redis', log);
+    logErrorsRateLimited(this.writerRedis, 'writer redis', log);
+    logRedisRecovery(this.redis, 'ingest', log);
     this.influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
     this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
@@ -102,6 +108,11 @@ export class IngestService {
         clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
         shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
         onSessionTakenOver: (clientId, evidence) => this.onSessionTakenOver(clientId, evidence),
+        onHeldChange: (held) => {
+          this.metrics.messagesHeld.set(held);
+          if (held > this.heldPeak) this.metrics.messagesHeldPeak.set((this.heldPeak = held));
+        },
+        onPause: () => this.metrics.readPauses.inc(),
       },
       log,
     );
@@ -243,19 +254,48 @@ export class IngestService {
 
   /**
    * SIGTERM: stop taking messages (no more PUBACKs), let the journal batch in flight finish, close the
-   * MQTT sessions (the broker keeps queueing), write the backlog for up to drainMs, close.
+   * MQTT sessions (the broker keeps queueing), write the backlog for up to drainMs, close. All of it
+   * within the shutdown deadline: with Redis unreachable a journal append or a Redis command waits
+   * forever, so at the deadline what is not journaled is given up (never PUBACKed, the broker
+   * redelivers it), the connections are dropped, and stop() rejects with SHUTDOWN_INCOMPLETE.
    */
   async stop(): Promise<void> {
+    const deadlineMs = this.opts.shutdownDeadlineMs ?? this.opts.env.SHUTDOWN_DEADLINE_S * 1000;
+    const deadline = Date.now() + deadlineMs;
+    const left = (): number => Math.max(0, deadline - Date.now());
     this.draining = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const closed = this.batcher.close();
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
-    if ((await Promise.race([closed, timeout])) === 'timeout') this.batcher.abort();
-    await this.source.stop();
-    await this.writer.stop(this.opts.drainMs ?? 10_000);
-    await this.health?.stop();
+    let unjournaled = 0;
+    if (!(await finishesWithin(this.batcher.close(), left()))) {
+      unjournaled = this.source.held;
+      this.batcher.abort();
+    }
+    if (!(await finishesWithin(this.source.stop(), left()))) this.source.drop();
+    const writerDone = await finishesWithin(this.writer.stop(Math.min(this.opts.drainMs ?? 10_000, left())), left());
+    await finishesWithin(this.health?.stop() ?? Promise.resolve(), left());
     await this.ops?.close();
-    await Promise.all([this.redis.quit().catch(() => undefined), this.writerRedis.quit().catch(() => undefined)]);
-    this.opts.log.info({ inflight: this.inflight }, 'ingest stopped');
+    const complete = unjournaled === 0 && writerDone;
+    if (complete) {
+      await Promise.all([this.redis.quit().catch(() => undefined), this.writerRedis.quit().catch(() => undefined)]);
+      this.opts.log.info({ inflight: this.inflight }, 'ingest stopped');
+      return;
+    }
+    // quit() would queue behind the commands waiting for Redis; disconnect() fails them.
+    this.redis.disconnect();
+    this.writerRedis.disconnect();
+    const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for the broker to redeliver; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`);
+    this.opts.log.error({ code: err.code, unjournaled, writerStopped: writerDone, deadlineS: deadlineMs / 1000, hint: err.hint }, err.message);
+    throw err;
+  }
+}
+
+/** Whether `p` settles within `ms` (a rejection counts as finished: stop() goes on either way). */
+async function finishesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

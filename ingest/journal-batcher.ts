@@ -22,8 +22,8 @@ function newBatch(): Batch {
  * append, and hands all of them the same promise: one allocation per batch, not per message.
  *
  * A failing journal (Redis down) is retried with backoff while the messages wait: their PUBACKs are
- * not sent, so the broker keeps them and nothing is lost. Memory stays bounded because the broker
- * sends each connection at most Receive Maximum unacknowledged messages.
+ * not sent, so the broker keeps them and nothing is lost. Memory stays bounded because MqttSource
+ * stops reading from the broker at connections × Receive Maximum unsettled messages.
  */
 export class JournalBatcher {
   private current: Batch = newBatch();

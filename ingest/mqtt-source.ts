@@ -17,6 +17,10 @@ export interface MqttSourceOptions {
   receiveMaximum: number;
   /** Another client took the session of connection `clientId` (see session-takeover.ts). */
   onSessionTakenOver?: (clientId: string, evidence: TakeoverEvidence) => void;
+  /** Messages handed to the handler whose promise has not settled yet, after every change. */
+  onHeldChange?: (held: number) => void;
+  /** Reading from the sockets stopped because `held` reached connections × receiveMaximum. */
+  onPause?: () => void;
 }
 
 const generations = new WeakMap<MqttClient, number>();
@@ -43,6 +47,28 @@ export class MqttSource {
   private clients: MqttClient[] = [];
   private connected = new Set<number>();
   private stopping = false;
+  /** Messages given to the handler and not yet settled (journaled, or refused for redelivery). */
+  private holding = 0;
+  private peak = 0;
+  /** Messages the sockets delivered while at the bound, not yet handed to the handler. */
+  private stalled: Array<{ client: MqttClient; admit: () => void }> = [];
+
+  /**
+   * The documented bound, enforced here rather than trusted to the broker: Mosquitto 2.0 let one
+   * connection hold 10,319 unacknowledged messages with Receive Maximum 1,000 when PUBACKs
+   * arrived in batches (issue 15).
+   */
+  get bound(): number {
+    return this.opts.connections * this.opts.receiveMaximum;
+  }
+
+  get held(): number {
+    return this.holding;
+  }
+
+  get peakHeld(): number {
+    return this.peak;
+  }
 
   constructor(private readonly opts: MqttSourceOptions, private readonly log: Logger) {}
 
@@ -101,6 +127,9 @@ export class MqttSource {
         takeover.onClose(this.stopping || socketError);
         socketError = false;
         this.connected.delete(i);
+        // Messages this connection delivered while we were at the bound die with it: the broker
+        // redelivers them, so handing them to the handler now would only journal them twice.
+        this.stalled = this.stalled.filter((s) => s.client !== client);
         // PUBACKs still held belong to the old connection: the broker will redeliver those messages.
         generations.set(client, (generations.get(client) ?? 0) + 1);
       });
@@ -151,15 +180,48 @@ export class MqttSource {
       );
     };
     client.handleMessage = (packet, callback) => {
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const durable = handler(packet.topic, payload);
-      if (packet.qos === 1 && packet.messageId !== undefined) {
-        held.set(packet.messageId, { durable, generation: generations.get(client)! });
-      } else {
-        durable.catch(() => undefined);
+      const generation = generations.get(client)!;
+      const admit = (): void => {
+        if (generations.get(client) !== generation) return;
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        this.setHolding(this.holding + 1);
+        const durable = handler(packet.topic, payload);
+        const settled = (): void => this.release();
+        durable.then(settled, settled);
+        if (packet.qos === 1 && packet.messageId !== undefined) {
+          held.set(packet.messageId, { durable, generation });
+        } else {
+          durable.catch(() => undefined);
+        }
+        callback();
+      };
+      // At the bound, not calling back stops MQTT.js from parsing this connection's next packet; its
+      // stream stops reading and TCP flow control pushes back on the broker, which keeps the rest.
+      if (this.holding >= this.bound) {
+        this.stalled.push({ client, admit });
+        if (this.stalled.length === 1) this.opts.onPause?.();
+        return;
       }
-      callback();
+      admit();
     };
+  }
+
+  private setHolding(n: number): void {
+    this.holding = n;
+    if (n > this.peak) this.peak = n;
+    this.opts.onHeldChange?.(n);
+  }
+
+  /**
+   * Resume only below half the bound: journal batches settle many messages at once, and resuming
+   * at bound − 1 would pause again after every single message.
+   */
+  private release(): void {
+    this.setHolding(this.holding - 1);
+    if (this.stalled.length === 0 || this.holding > Math.floor(this.bound / 2)) return;
+    const ready = this.stalled;
+    this.stalled = [];
+    for (const s of ready) s.admit();
   }
 
   /**
@@ -179,6 +241,14 @@ export class MqttSource {
     const client = this.clients.find((_, i) => this.connected.has(i)) ?? this.clients[0];
     if (!client) throw new Error('mqtt source not started');
     await client.publishAsync(topic, payload, { qos: 1 });
+  }
+
+  /** At the shutdown deadline: close the sockets without waiting for anything the broker owes us. */
+  drop(): void {
+    this.stopping = true;
+    for (const c of this.clients) c.end(true);
+    this.clients = [];
+    this.connected.clear();
   }
 
   /** Close every connection without ending the sessions: the broker keeps queueing for us. */

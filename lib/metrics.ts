@@ -26,6 +26,9 @@ export function createIngestMetrics() {
     repliesSent: new Counter({ name: 'tuojiang_hj212_answers_total', help: 'HJ 212 data answers (CN 9014) published', registers: [registry] }),
     valuesRefused: new Counter({ name: 'tuojiang_values_refused_total', help: 'Single values refused outside their plausible range (TJ_IMPLAUSIBLE_VALUE), whether or not the rest of the reading was kept', labelNames: ['parameter'], registers: [registry] }),
     readingsCorrected: new Counter({ name: 'tuojiang_readings_corrected_total', help: 'Re-sent readings (same station, period and time) whose values differ from those stored first: recorded as TJ_READING_CORRECTED, the first values kept', registers: [registry] }),
+    messagesHeld: new Gauge({ name: 'tuojiang_ingest_messages_held', help: 'MQTT messages received and not yet journaled (PUBACK withheld); at most mqtt.connections x mqtt.receive_maximum', registers: [registry] }),
+    messagesHeldPeak: new Gauge({ name: 'tuojiang_ingest_messages_held_peak', help: 'Highest tuojiang_ingest_messages_held since the process started', registers: [registry] }),
+    readPauses: new Counter({ name: 'tuojiang_ingest_read_pauses_total', help: 'Times the ingest stopped reading from the broker because the held-message bound was reached', registers: [registry] }),
   };
 }
 

@@ -22,6 +22,7 @@ import { IncidentStore } from '../incidents/store.js';
 import { NotifyStore, type DeadLetter } from './store.js';
 import { ThresholdNoticeRelay } from './threshold-notices.js';
 import { createSmtpTransport, type MailTransport } from './transport.js';
+import { logErrorsRateLimited, logRedisRecovery } from '../../lib/redis-outage-log.js';
 
 export interface NotifyServiceOptions {
   redisUrl: string;
@@ -108,11 +109,12 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   const connections: Redis[] = [];
   const connect = (): Redis => {
     const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
-    r.on('error', (e) => o.log?.warn({ err: e.message }, 'notify: redis error'));
+    logErrorsRateLimited(r, `notify redis #${connections.length}`, o.log);
     connections.push(r);
     return r;
   };
   const main = connect();
+  logRedisRecovery(main, 'notify', o.log);
   const store = new NotifyStore(main, prefix);
   const m = createNotifyMetrics();
   const now = o.now ?? Date.now;
@@ -127,6 +129,9 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   const mailQueue = new Queue<MailJobData>(QUEUE_MAIL, { connection: main, prefix, defaultJobOptions: MAIL_JOB_OPTIONS });
   const escalateQueue = new Queue<EscalateJobData>(QUEUE_ESCALATE, { connection: main, prefix, defaultJobOptions: ESCALATE_JOB_OPTIONS });
   const incidentQueue = new Queue<IncidentJobData>(QUEUE_INCIDENT, { connection: main, prefix, defaultJobOptions: INCIDENT_JOB_OPTIONS });
+  logErrorsRateLimited(mailQueue, 'mail queue', o.log);
+  logErrorsRateLimited(escalateQueue, 'escalate queue', o.log);
+  logErrorsRateLimited(incidentQueue, 'incident queue', o.log);
   const ctx: IncidentContext = {
     store, registry: o.registry, config: o.config,
     links: { publicUrl: o.publicUrl, grafanaUrl: o.grafanaUrl, ackSecret: o.ackSecret },
@@ -212,7 +217,7 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     });
     thresholdNotices.start();
   }
-  for (const w of workers) w.on('error', (err) => o.log?.warn({ err: err.message }, 'notify worker error'));
+  for (const w of workers) logErrorsRateLimited(w, `notify worker ${w.name}`, o.log);
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   o.log?.info({ prefix, roles: [...roles] }, 'notify started');
 

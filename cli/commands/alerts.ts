@@ -62,7 +62,7 @@ export function registerAlertsCommands(program: Command): void {
       runUntilSignal(async () => {
         await service.close();
         await thresholds.close();
-      }, log);
+      }, log, env.SHUTDOWN_DEADLINE_S * 1000);
     });
 
   alerts

@@ -88,7 +88,7 @@ export function registerNotifyCommands(program: Command): void {
       runUntilSignal(async () => {
         await ops?.close();
         await service.close();
-      }, log);
+      }, log, env.SHUTDOWN_DEADLINE_S * 1000);
     });
 
   notify
