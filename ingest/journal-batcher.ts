@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
-import type { Journal, JournalItem } from './journal.js';
+import type { BatchId, Journal, JournalItem } from './journal.js';
 
 interface Batch {
   items: JournalItem[];
@@ -30,6 +31,9 @@ export class JournalBatcher {
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** This batcher's batches are numbered in journal order (ingest/journal.ts, BatchId). */
+  private readonly source = randomUUID();
+  private seq = 0;
 
   constructor(
     private readonly journal: Journal,
@@ -56,9 +60,12 @@ export class JournalBatcher {
 
   private async flush(batch: Batch): Promise<void> {
     let delay = this.retry.initialMs;
+    // One number for every attempt at this batch: an attempt whose reply was lost (Redis wrote it,
+    // the connection dropped before the answer) is not journaled a second time by the retry.
+    const id: BatchId = { source: this.source, seq: ++this.seq };
     for (;;) {
       try {
-        await this.journal.append(batch.items);
+        await this.journal.append(batch.items, id);
         this.onDurable(batch.items);
         batch.resolve();
         return;

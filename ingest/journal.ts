@@ -21,9 +21,49 @@ export interface DeadLetter {
 
 export type JournalItem = { kind: 'reading'; reading: Reading } | { kind: 'dead'; dead: DeadLetter };
 
+/**
+ * Which batch an append is: a source (one per batcher, i.e. per ingest process) and its batches
+ * numbered 1, 2, … in the order they are journaled. It makes an append idempotent: a batch appended
+ * again (the retry after a reply lost when the connection dropped, or the client re-sending a
+ * command whose reply never came) journals nothing the second time.
+ */
+export interface BatchId {
+  source: string;
+  seq: number;
+}
+
 /** The journal boundary: once append() resolves, every item survives a crash of this process. */
 export interface Journal {
-  append(items: readonly JournalItem[]): Promise<void>;
+  append(items: readonly JournalItem[], batch?: BatchId): Promise<void>;
+}
+
+/** A source's last batch number is kept this long after its last batch (a week: any restart, any retry). */
+export const BATCH_SOURCE_TTL_S = 7 * 24 * 3600;
+
+/**
+ * KEYS: readings stream, dead-letter stream, the hash of each source's last journaled batch.
+ * ARGV: source ('' = no check), seq, TTL of the hash (s), dead-letter MAXLEN, readings JSON
+ * ('' = none), dead letters (JSON array of flat field/value arrays).
+ * Returns 1 when journaled, 0 when this batch was journaled already. One script: the number is
+ * recorded in the same step as the entries are added, so a batch is in the journal once or not at
+ * all. A source journals its batches strictly in order, so one number per source is enough.
+ */
+const APPEND = `
+if ARGV[1] ~= '' then
+  local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+  if tonumber(ARGV[2]) <= last then return 0 end
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+if ARGV[5] ~= '' then redis.call('XADD', KEYS[1], '*', 'b', ARGV[5]) end
+for _, f in ipairs(cjson.decode(ARGV[6])) do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(f))
+end
+return 1
+`;
+
+interface JournalScripts {
+  tjJournalAppend(stream: string, dead: string, sources: string, source: string, seq: number, ttl: number, deadMax: string, readings: string, deadLetters: string): Promise<number>;
 }
 
 export interface StoredDeadLetter extends Omit<DeadLetter, 'payload'> {
@@ -62,7 +102,8 @@ function encodePayload(p: Buffer): { payload: string; encoding: 'utf8' | 'base64
 
 /**
  * Redis Streams journal: readings go to one stream consumed by the writer group, dead letters to a
- * capped stream operators query. One pipeline per batch: a round trip, not one per message.
+ * capped stream operators query. One script per batch: a round trip, not one per message, and
+ * idempotent by batch id.
  */
 export class RedisJournal implements Journal {
   constructor(
@@ -70,31 +111,36 @@ export class RedisJournal implements Journal {
     private readonly opts: { stream: string; deadLetterStream: string; deadLetterMax: number },
   ) {}
 
-  async append(items: readonly JournalItem[]): Promise<void> {
+  async append(items: readonly JournalItem[], batch?: BatchId): Promise<void> {
     if (items.length === 0) return;
-    const pipe = this.redis.pipeline();
     // All readings of a batch travel as one stream entry: one XADD, one entry for the writer to
     // read and acknowledge, instead of one per reading (docs/decisions/0001).
     const readings: Reading[] = [];
     for (const item of items) if (item.kind === 'reading') readings.push(item.reading);
-    if (readings.length > 0) pipe.xadd(this.opts.stream, '*', 'b', JSON.stringify(readings));
+    const dead: string[][] = [];
     for (const item of items) {
-      if (item.kind === 'dead') {
-        const d = item.dead;
-        const { payload, encoding } = encodePayload(payloadPrefix(d.payload));
-        const sha256 = createHash('sha256').update(d.payload).digest('hex');
-        pipe.xadd(
-          this.opts.deadLetterStream, 'MAXLEN', '~', String(this.opts.deadLetterMax), '*',
-          'reason', d.reason, 'message', d.message, 'topic', d.topic, 'station', d.station ?? '',
-          'at', String(d.receivedAt), 'enc', encoding, 'payload', payload, 'size', String(d.payload.length), 'sha256', sha256,
-          ...(d.details ? ['details', JSON.stringify(d.details)] : []),
-          ...(d.readingKept ? ['kept', '1'] : []),
-        );
-      }
+      if (item.kind !== 'dead') continue;
+      const d = item.dead;
+      const { payload, encoding } = encodePayload(payloadPrefix(d.payload));
+      const sha256 = createHash('sha256').update(d.payload).digest('hex');
+      dead.push([
+        'reason', d.reason, 'message', d.message, 'topic', d.topic, 'station', d.station ?? '',
+        'at', String(d.receivedAt), 'enc', encoding, 'payload', payload, 'size', String(d.payload.length), 'sha256', sha256,
+        ...(d.details ? ['details', JSON.stringify(d.details)] : []),
+        ...(d.readingKept ? ['kept', '1'] : []),
+      ]);
     }
-    const results = await pipe.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw failed?.[0] ?? new Error('journal pipeline returned nothing');
+    const r = this.scripts();
+    await r.tjJournalAppend(
+      this.opts.stream, this.opts.deadLetterStream, `${this.opts.stream}:batches`, batch?.source ?? '', batch?.seq ?? 0, BATCH_SOURCE_TTL_S,
+      String(this.opts.deadLetterMax), readings.length > 0 ? JSON.stringify(readings) : '', JSON.stringify(dead),
+    );
+  }
+
+  private scripts(): Redis & JournalScripts {
+    const r = this.redis as Redis & Partial<JournalScripts>;
+    if (typeof r.tjJournalAppend !== 'function') r.defineCommand('tjJournalAppend', { numberOfKeys: 3, lua: APPEND });
+    return r as Redis & JournalScripts;
   }
 }
 
