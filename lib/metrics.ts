@@ -25,6 +25,7 @@ export function createIngestMetrics() {
     sessionTakeovers: new Counter({ name: 'tuojiang_mqtt_session_takeovers_total', help: 'Times another client took an ingest connection\'s MQTT session, by client id and evidence (disconnect-0x8e, silent-close)', labelNames: ['client_id', 'evidence'], registers: [registry] }),
     repliesSent: new Counter({ name: 'tuojiang_hj212_answers_total', help: 'HJ 212 data answers (CN 9014) published', registers: [registry] }),
     valuesRefused: new Counter({ name: 'tuojiang_values_refused_total', help: 'Single values refused outside their plausible range (TJ_IMPLAUSIBLE_VALUE), whether or not the rest of the reading was kept', labelNames: ['parameter'], registers: [registry] }),
+    redisStateLost: new Counter({ name: 'tuojiang_redis_state_lost_total', help: 'Times Redis was found without state it had (TJ_REDIS_STATE_LOST), by what was missing', labelNames: ['what'], registers: [registry] }),
     readingsCorrected: new Counter({ name: 'tuojiang_readings_corrected_total', help: 'Re-sent readings (same station, period and time) whose values differ from those stored first: recorded as TJ_READING_CORRECTED, the first values kept', registers: [registry] }),
   };
 }
