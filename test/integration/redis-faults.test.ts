@@ -1,15 +1,23 @@
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboxRelay, createNotifyQueue } from '../../alerts/outbox-relay.js';
 import { AlertKeys } from '../../alerts/keys.js';
 import { notifyReadiness } from '../../alerts/notify/readiness.js';
+import { RedisThresholdSource } from '../../alerts/threshold-store/source.js';
+import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
+import { loadConfig } from '../../config/load.js';
+import { SILENCE_SCHEDULER_ID } from '../../alerts/service.js';
+import { QUEUE_SILENCE } from '../../alerts/keys.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { startOpsServer } from '../../lib/http-server.js';
 import { startServices } from '../../lib/local-services/index.js';
 import { Registry } from 'prom-client';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
+import { startAlertsStack } from '../helpers/alerts-stack.js';
 import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -122,6 +130,49 @@ describe('a Redis that comes back empty', () => {
     const events = lines.filter((l) => l.code === 'TJ_REDIS_STATE_LOST');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ what: 'alert outbox consumer group' });
+  });
+});
+
+describe('the silence scheduler emptied under running workers', () => {
+  it('is recreated, and the loss logged once', async () => {
+    const services = await startServices({ redis: { appendonly: false }, influxdb: true });
+    cleanups.push(() => services.stopAll());
+    const { log, lines } = capturedLogger();
+    const alerts = await startAlertsStack(services, { silence: true, silenceIntervalMs: 1000, log });
+    cleanups.push(() => alerts.close());
+    const queue = new Queue(QUEUE_SILENCE, { connection: alerts.redis, prefix: alerts.prefix });
+    cleanups.push(() => queue.close());
+    expect(await queue.getJobScheduler(SILENCE_SCHEDULER_ID)).toBeDefined();
+    await alerts.redis.flushall();
+    expect(await queue.getJobScheduler(SILENCE_SCHEDULER_ID)).toBeUndefined();
+    // Without it no silent station would ever be noticed again.
+    await waitFor(async () => (await queue.getJobScheduler(SILENCE_SCHEDULER_ID)) !== undefined, 30_000, 'silence scheduler recreated');
+    await waitFor(() => lines.some((l) => l.code === 'TJ_REDIS_STATE_LOST' && l.what === 'silence scheduler'), 10_000, 'loss logged');
+    await new Promise((r) => setTimeout(r, 4000)); // a few more heartbeats: still one event
+    expect(lines.filter((l) => l.code === 'TJ_REDIS_STATE_LOST' && l.what === 'silence scheduler')).toHaveLength(1);
+  });
+});
+
+describe('a threshold store emptied under running workers', () => {
+  it('is not re-seeded from thresholds.yaml: the version in force stays, the loss is logged once', async () => {
+    const services = await startServices({ redis: { appendonly: false } });
+    cleanups.push(() => services.stopAll());
+    const { log, lines } = capturedLogger();
+    const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+    cleanups.push(async () => redis.disconnect());
+    const config = loadConfig();
+    const seed = loadThresholdsFile(join(config.dir, THRESHOLDS_FILE), config.registry);
+    const source = new RedisThresholdSource({ redis, registry: config.registry, prefix: 'tjthr', pollMs: 0, seed, log });
+    const first = await source.current();
+    expect(await source.store.headVersion()).toBe(1);
+
+    await redis.flushall();
+    for (let i = 0; i < 3; i++) expect((await source.refresh()).version).toBe(first.version);
+    // Re-seeding would start a new history at version 1 and hide that the approved changes are gone.
+    expect(await source.store.headVersion()).toBeNull();
+    const events = lines.filter((l) => l.code === 'TJ_REDIS_STATE_LOST');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ level: 50, what: 'threshold store' });
   });
 });
 
