@@ -12,6 +12,8 @@ import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js'
 import { loadConfig } from '../../config/load.js';
 import { SILENCE_SCHEDULER_ID } from '../../alerts/service.js';
 import { QUEUE_SILENCE } from '../../alerts/keys.js';
+import { NotifyStore } from '../../alerts/notify/store.js';
+import { startApiServer } from '../../api/server.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { startOpsServer } from '../../lib/http-server.js';
 import { startServices } from '../../lib/local-services/index.js';
@@ -159,6 +161,7 @@ describe('a threshold store emptied under running workers', () => {
     cleanups.push(() => services.stopAll());
     const { log, lines } = capturedLogger();
     const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined); // the outage is the point of the test
     cleanups.push(async () => redis.disconnect());
     const config = loadConfig();
     const seed = loadThresholdsFile(join(config.dir, THRESHOLDS_FILE), config.registry);
@@ -193,6 +196,23 @@ describe('/readyz while Redis is gone', () => {
     await waitFor(async () => (await readyz(svc.httpPort!)).status === 200, 30_000, 'ready again after Redis returns');
   });
 
+  it('the API answers 503 with redis: false during the outage, and 200 once Redis is back', async () => {
+    const services = await startServices({ redis: { appendonly: false } });
+    cleanups.push(() => services.stopAll());
+    const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined); // the outage is the point of the test
+    cleanups.push(async () => redis.disconnect());
+    const api = await startApiServer({ store: new NotifyStore(redis, 'tjapi'), redis, ackSecret: 'test-ack-secret-0123456789abcdef', publicUrl: 'http://api.test', cities: {}, port: 0, host: '127.0.0.1' });
+    cleanups.push(() => api.close());
+    await waitFor(async () => (await readyz(api.port)).status === 200, 30_000, 'api ready');
+    await services.redis.kill();
+    const down = await readyz(api.port);
+    expect(down.status).toBe(503);
+    expect(down.checks).toEqual({ redis: false });
+    await services.redis.start();
+    await waitFor(async () => (await readyz(api.port)).status === 200, 30_000, 'ready again after Redis returns');
+  });
+
   it('the notify worker reports Redis and SMTP, each false while it is gone', async () => {
     const services = await startServices({ redis: { appendonly: false } });
     cleanups.push(() => services.stopAll());
@@ -200,6 +220,7 @@ describe('/readyz while Redis is gone', () => {
     let sinkOpen = true;
     cleanups.push(() => (sinkOpen ? sink.close() : Promise.resolve()));
     const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined); // the outage is the point of the test
     cleanups.push(async () => redis.disconnect());
     const ready = notifyReadiness({ redis, smtpUrl: sink.url, cacheMs: 0 });
     const ops = await startOpsServer(0, { healthy: () => true, ready }, new Registry());
