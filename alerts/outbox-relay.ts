@@ -9,6 +9,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InfluxHttpError, type InfluxStore } from '../lib/influx/client.js';
 import { encodePoint, type Point } from '../lib/influx/line-protocol.js';
+import { TuojiangError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { logErrorsRateLimited } from '../lib/redis-outage-log.js';
 import type { AlertEvent } from './events.js';
@@ -56,6 +57,8 @@ export interface OutboxRelayOptions {
   /** Entries another (dead) relay left unacknowledged this long are taken over. */
   claimIdleMs?: number;
   log?: Logger;
+  /** Called once each time Redis was found without the outbox's group (and it was recreated). */
+  onStateLost?: (what: string) => void;
   /** Called after a batch reached both destinations (metrics, benchmarks). */
   onPublished?: (events: AlertEvent[], at: number) => void;
 }
@@ -75,12 +78,31 @@ export class OutboxRelay {
   }
 
   async start(): Promise<void> {
+    await this.createGroup();
+    this.loop = this.run();
+  }
+
+  /** True when the group was created, false when it already existed. */
+  private async createGroup(): Promise<boolean> {
     try {
       await this.o.redis.xgroup('CREATE', this.keys.outbox, OUTBOX_GROUP, '0', 'MKSTREAM');
+      return true;
     } catch (e) {
       if (!/BUSYGROUP/.test((e as Error).message)) throw e;
+      return false;
     }
-    this.loop = this.run();
+  }
+
+  /**
+   * NOGROUP after start: Redis lost its data, and the workers go on writing events into an outbox
+   * nobody reads. Recreated from '0', every event written since is published; reported once, by
+   * the relay that recreated it.
+   */
+  private async recoverGroup(): Promise<void> {
+    if (!(await this.createGroup())) return;
+    const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the alert outbox consumer group (emptied or replaced); recreated, alert events written since are published');
+    this.o.log?.error({ code: err.code, what: 'alert outbox consumer group', hint: err.hint }, err.message);
+    this.o.onStateLost?.('alert outbox consumer group');
   }
 
   async stop(): Promise<void> {
@@ -104,6 +126,10 @@ export class OutboxRelay {
         backoff = 250;
       } catch (e) {
         if (this.stopping) break;
+        if (/NOGROUP/.test((e as Error).message) && (await this.recoverGroup().then(() => true, () => false))) {
+          cursor = '0';
+          continue;
+        }
         this.o.log?.warn({ err: (e as Error).message, retryInMs: backoff }, 'alert outbox: publishing failed, will retry');
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 10_000);

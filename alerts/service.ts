@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { TuojiangError } from '../lib/errors.js';
 import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
@@ -131,11 +132,23 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     const intervalMs = o.silenceIntervalMs ?? set.config.engine.silence_interval_s * 1000;
     const aliveTtl = Math.max(3 * intervalMs, 10_000);
     await SilenceChecker.markStarted(main, store, aliveTtl, instance);
-    const beat = setInterval(() => void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined), Math.max(1000, aliveTtl / 3));
     const queue = new Queue(QUEUE_SILENCE, { connection: main, prefix });
     logErrorsRateLimited(queue, 'silence queue', o.log);
     // Idempotent: every process upserts the same scheduler; there is one, whoever made it.
-    await queue.upsertJobScheduler(SILENCE_SCHEDULER_ID, { every: intervalMs }, { name: 'silence', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    const upsert = () => queue.upsertJobScheduler(SILENCE_SCHEDULER_ID, { every: intervalMs }, { name: 'silence', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await upsert();
+    // A Redis that came back empty has no scheduler, and silent stations would never be noticed
+    // again: each heartbeat puts it back, and says so once per loss.
+    const keepScheduler = async (): Promise<void> => {
+      if (await queue.getJobScheduler(SILENCE_SCHEDULER_ID)) return;
+      await upsert();
+      const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the silence scheduler (emptied or replaced); recreated');
+      o.log?.error({ code: err.code, what: 'silence scheduler', hint: err.hint }, err.message);
+    };
+    const beat = setInterval(() => {
+      void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined);
+      void keepScheduler().catch(() => undefined);
+    }, Math.max(1000, aliveTtl / 3));
     const worker = new Worker(QUEUE_SILENCE, async () => (await silence.tick()).length, { connection: connect(), prefix, concurrency: 1 });
     logErrorsRateLimited(worker, 'silence worker', o.log);
     closers.push(async () => {

@@ -22,6 +22,7 @@ import { handleAck } from './ack-route.js';
 import { AuthFailureLimiter } from './auth-failures.js';
 import { handleCap } from './cap-routes.js';
 import type { IncidentPages } from './incident-view.js';
+import { redisAnswers } from '../lib/readiness.js';
 
 export interface ApiServerOptions {
   store: NotifyStore;
@@ -85,7 +86,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     if (method !== 'GET') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}: use GET`);
     if (t.pathname === '/healthz') return json(res, 200, { status: 'ok' });
     if (t.pathname === '/readyz') {
-      const ok = await o.redis.ping().then(() => true, () => false);
+      const ok = await redisAnswers(o.redis);
       return json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', checks: { redis: ok } });
     }
     const text = await metrics.metrics();

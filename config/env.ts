@@ -29,8 +29,12 @@ export const EnvSchema = z.object({
   // How long SIGTERM may take before a service gives up on what it could not finish and exits 1.
   SHUTDOWN_DEADLINE_S: z.coerce.number().positive().max(3600).default(10),
   TUOJIANG_INSTANCE: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -').optional(),
+  // Each service has its own port variable so that one environment can serve every service on a
+  // host (config/http-ports.ts). HTTP_PORT is the ingest's former name, still read by it alone.
+  INGEST_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  NOTIFY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  // Where the ingest's /healthz, /readyz, /metrics listen. Loopback by default: they need no
+  // Where the ingest's and the notify worker's /healthz, /readyz, /metrics listen. Loopback by default: they need no
   // caller outside the host (docker-compose's health check runs inside the container); set
   // 0.0.0.0 (or one interface's address) for a Prometheus server elsewhere.
   HTTP_HOST: z.string().regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/, 'an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::)').default('127.0.0.1'),

@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/load.js';
 import type { Env } from '../config/env.js';
+import { ingestHttpPort } from '../config/http-ports.js';
 import { InfluxClient } from '../lib/influx/client.js';
 import { startOpsServer } from '../lib/http-server.js';
+import { redisAnswers } from '../lib/readiness.js';
 import type { Logger } from '../lib/logger.js';
 import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
 import { StationRegistry } from '../lib/station-registry.js';
@@ -22,6 +24,8 @@ import type { TakeoverEvidence } from './session-takeover.js';
 
 /** How long /readyz reports `mqtt_session: false` after a takeover: long enough for a probe to see it. */
 const TAKEOVER_ALERT_MS = 5 * 60_000;
+/** How long /readyz reports `redis_state: false` after Redis was found emptied: as long, for the same reason. */
+const STATE_LOST_ALERT_MS = 5 * 60_000;
 
 /** Sum over all label sets of a counter. */
 async function counterValue(c: Counter): Promise<number> {
@@ -68,6 +72,7 @@ export class IngestService {
   private inflight = 0;
   private lastTakeoverAt = 0;
   private heldPeak = 0;
+  private lastStateLostAt = 0;
 
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
@@ -102,6 +107,7 @@ export class IngestService {
       },
       log, this.metrics, opts.checks,
     );
+    this.writer.onStateLost = (what) => this.onRedisStateLost(what);
     this.source = new MqttSource(
       {
         url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
@@ -126,13 +132,15 @@ export class IngestService {
     const { log } = this.opts;
     await this.retryUntilReady('InfluxDB database', () => this.influx.ensureDatabase());
     await this.writer.start();
-    this.ops = await startOpsServer(this.opts.httpPort ?? this.opts.env.HTTP_PORT ?? this.opts.config.settings.ingest.http_port, {
+    this.ops = await startOpsServer(this.opts.httpPort ?? ingestHttpPort(this.opts.env, this.opts.config.settings.ingest.http_port, log), {
       healthy: () => !this.draining,
       ready: async () => {
-        const redis = await this.redis.ping().then((p) => p === 'PONG', () => false);
+        const redis = await redisAnswers(this.redis);
         // mqtt_session: no connection lost its session to another client in the last TAKEOVER_ALERT_MS.
         const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
-        const checks = { mqtt: this.source.allConnected, mqtt_session: mqttSession, redis, influxdb: this.writer.influxOk };
+        // redis_state: Redis was not found emptied in the last STATE_LOST_ALERT_MS.
+        const redisState = Date.now() - this.lastStateLostAt > STATE_LOST_ALERT_MS;
+        const checks = { mqtt: this.source.allConnected, mqtt_session: mqttSession, redis, redis_state: redisState, influxdb: this.writer.influxOk };
         return { ready: Object.values(checks).every(Boolean), checks };
       },
     }, this.metrics.registry, this.opts.env.HTTP_HOST);
@@ -165,6 +173,17 @@ export class IngestService {
     this.metrics.sessionTakeovers.inc({ client_id: clientId, evidence });
     const err = new TuojiangError('MQTT_SESSION_TAKEN_OVER', `MQTT session of ${clientId} was taken over by another client (${evidence})`);
     this.opts.log.error({ code: err.code, clientId, evidence, hint: err.hint }, err.message);
+  }
+
+  /**
+   * Redis came back without our state. The writer has already recreated what it reads from; readings
+   * journaled but not yet written before the loss are gone, and only an operator can find out why.
+   */
+  private onRedisStateLost(what: string): void {
+    this.lastStateLostAt = Date.now();
+    this.metrics.redisStateLost.inc({ what });
+    const err = new TuojiangError('REDIS_STATE_LOST', `Redis was found without the ${what} (emptied or replaced); recreated, the pipeline goes on`);
+    this.opts.log.error({ code: err.code, what, hint: err.hint }, err.message);
   }
 
   private onMessage(topic: string, payload: Buffer): Promise<void> {

@@ -51,6 +51,8 @@ export class JournalWriter {
   /** Seconds from the newest sensor time of the latest written batch to its write (pipeline_health). */
   lastWriteLagS = 0;
   private readonly resends: ResendDetector;
+  /** Told when Redis was found without the journal's consumer group (and it was recreated). */
+  onStateLost: ((what: string) => void) | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -66,12 +68,29 @@ export class JournalWriter {
   }
 
   async start(): Promise<void> {
+    await this.createGroup();
+    this.loop = this.run();
+  }
+
+  /** True when the group was created, false when it already existed. */
+  private async createGroup(): Promise<boolean> {
     try {
       await this.redis.xgroup('CREATE', this.opts.stream, this.opts.group, '0', 'MKSTREAM');
+      return true;
     } catch (e) {
       if (!/BUSYGROUP/.test((e as Error).message)) throw e;
+      return false;
     }
-    this.loop = this.run();
+  }
+
+  /**
+   * NOGROUP after start means Redis lost its data (FLUSHALL, AOF lost, an empty replica promoted):
+   * the ingest goes on journaling into a fresh stream that nobody reads. Recreating the group from
+   * '0' picks up everything journaled since; the loss itself is reported once, by whichever writer
+   * recreated the group (the others find it existing).
+   */
+  private async recoverGroup(): Promise<void> {
+    if (await this.createGroup()) this.onStateLost?.('journal consumer group');
   }
 
   /**
@@ -109,6 +128,10 @@ export class JournalWriter {
         this.metrics.journalBacklog.set(await this.redis.xlen(this.opts.stream));
       } catch (e) {
         if (this.stopping) return;
+        if (/NOGROUP/.test((e as Error).message)) {
+          const recovered = await this.recoverGroup().then(() => true, () => false);
+          if (recovered) continue;
+        }
         this.log.error({ err: (e as Error).message }, 'journal read failed; retrying');
         await this.pause(this.opts.retryInitialMs * 4);
       }

@@ -60,6 +60,8 @@ export interface NotifyService {
   readonly store: NotifyStore;
   readonly metrics: Registry;
   readonly workers: readonly Worker[];
+  /** The service's own connection, for /readyz. */
+  readonly redis: Redis;
   close(): Promise<void>;
 }
 
@@ -225,6 +227,7 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     store,
     metrics: m.registry,
     workers,
+    redis: main,
     async close() {
       await thresholdNotices?.stop();
       await Promise.all(workers.map((w) => w.close()));

@@ -28,6 +28,8 @@ export interface RedisThresholdSourceOptions {
   /** Clock for exception ends (tests). */
   now?: () => number;
   log?: Logger;
+  /** Called once each time the store was found gone after it had been read. */
+  onStateLost?: (what: string) => void;
   /** Called once per version taken into use. */
   onVersion?: (set: ThresholdSet) => void;
 }
@@ -38,6 +40,7 @@ export class RedisThresholdSource implements ThresholdSource {
   private head: ThresholdVersion | undefined;
   private checkedAt = -Infinity;
   private refreshing: Promise<ThresholdSet> | undefined;
+  private lostReported = false;
   private readonly pollMs: number;
   private readonly now: () => number;
 
@@ -71,6 +74,8 @@ export class RedisThresholdSource implements ThresholdSource {
   private async load(): Promise<ThresholdSet> {
     try {
       let n = await this.store.headVersion();
+      if (n === null && this.set) return this.storeLost(this.set);
+      this.lostReported = false;
       if (n === null) {
         if (!this.o.seed) throw new TuojiangError('THRESHOLD_STORE_EMPTY', 'the threshold store is empty: seed it with `tuojiang thresholds seed`');
         n = (await this.store.seed(this.o.seed)).version;
@@ -95,6 +100,23 @@ export class RedisThresholdSource implements ThresholdSource {
       this.o.log?.error({ err: (e as Error).message, version: this.set.version }, 'threshold store unreadable: keeping the version in force');
       return this.set;
     }
+  }
+
+  /**
+   * The store was there and is gone: Redis lost its data. Seeding it again from thresholds.yaml
+   * would start a new history at version 1 and silently undo every change both cities approved;
+   * keeping the version in force and saying so loudly leaves the choice (restore Redis, or seed)
+   * to an operator. Reported once per loss, not once per poll.
+   */
+  private storeLost(inForce: ThresholdSet): ThresholdSet {
+    this.checkedAt = Date.now();
+    if (!this.lostReported) {
+      this.lostReported = true;
+      const err = new TuojiangError('REDIS_STATE_LOST', `the threshold store is gone from Redis (emptied or replaced); checks go on with version ${inForce.version} in force and it is not re-seeded`);
+      this.o.log?.error({ code: err.code, what: 'threshold store', version: inForce.version, hint: err.hint }, err.message);
+      this.o.onStateLost?.('threshold store');
+    }
+    return inForce;
   }
 
   private async use(v: ThresholdVersion): Promise<void> {

@@ -6,11 +6,13 @@ import { acknowledge } from '../../alerts/notify/ack.js';
 import { validateCap } from '../../alerts/notify/cap-validate.js';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { readNotifyEnv } from '../../alerts/notify/env.js';
+import { notifyReadiness } from '../../alerts/notify/readiness.js';
 import { cstTime } from '../../alerts/notify/render.js';
 import { startNotifyService } from '../../alerts/notify/service.js';
 import { NotifyStore, type AlertRecord, type LogEntry } from '../../alerts/notify/store.js';
 import { createSmtpTransport } from '../../alerts/notify/transport.js';
 import { readEnv } from '../../config/env.js';
+import { notifyHttpPort } from '../../config/http-ports.js';
 import { loadConfig } from '../../config/load.js';
 import { startOpsServer } from '../../lib/http-server.js';
 import { createLogger } from '../../lib/logger.js';
@@ -82,8 +84,9 @@ export function registerNotifyCommands(program: Command): void {
         smtpUrl: nenv.SMTP_URL, mailFrom: nenv.MAIL_FROM, ackSecret: nenv.ACK_SECRET, publicUrl: nenv.PUBLIC_URL, grafanaUrl: nenv.GRAFANA_URL,
         routeConcurrency: Number(opts.routeConcurrency), mailConcurrency: Number(opts.mailConcurrency), roles, log,
       });
-      const ops = env.HTTP_PORT !== undefined
-        ? await startOpsServer(env.HTTP_PORT, { healthy: () => true, ready: async () => ({ ready: true, checks: {} }) }, service.metrics, env.HTTP_HOST)
+      const port = notifyHttpPort(env, log);
+      const ops = port !== undefined
+        ? await startOpsServer(port, { healthy: () => true, ready: notifyReadiness({ redis: service.redis, smtpUrl: nenv.SMTP_URL }) }, service.metrics, env.HTTP_HOST)
         : undefined;
       runUntilSignal(async () => {
         await ops?.close();

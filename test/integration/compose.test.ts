@@ -345,9 +345,11 @@ describe('docker-compose.yml', () => {
       expect(new URL(url ?? '').protocol, name).toMatch(/^(http|redis|tcp):$/);
     }
     expect(dockerfile).toMatch(/^COPY scripts\/healthcheck\.mjs \.\/scripts\/healthcheck\.mjs$/m);
-    expect(resolved.services.ingest?.environment?.HTTP_PORT).toBe('9464');
+    expect(resolved.services.ingest?.environment?.INGEST_HTTP_PORT).toBe('9464');
+    expect(resolved.services.notify?.environment?.NOTIFY_HTTP_PORT).toBe('9465');
+    for (const svc of Object.values(resolved.services)) expect(svc.environment?.HTTP_PORT).toBeUndefined();
     expect(resolved.services.ingest?.healthcheck?.test).toContain('http://127.0.0.1:9464/healthz');
-    expect(resolved.services.notify?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.notify?.environment?.HTTP_PORT}/healthz`);
+    expect(resolved.services.notify?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.notify?.environment?.NOTIFY_HTTP_PORT}/healthz`);
     const apiPort = resolved.services.api?.command?.[(resolved.services.api?.command?.indexOf('--port') ?? -2) + 1];
     expect(resolved.services.api?.healthcheck?.test).toContain(`http://127.0.0.1:${apiPort}/healthz`);
   });

@@ -1,0 +1,48 @@
+/**
+ * The notify worker's /readyz: it is ready when it can take work (Redis) and hand mail over (the
+ * SMTP server accepts connections). Each probe is bounded so the answer comes within the
+ * readiness bound during an outage of either.
+ */
+import { connect } from 'node:net';
+import type { Redis } from 'ioredis';
+import { READINESS_BOUND_MS, redisAnswers } from '../../lib/readiness.js';
+
+export interface NotifyReadinessOptions {
+  redis: Redis;
+  smtpUrl: string;
+  /** How long an SMTP answer is reused: probes come every few seconds and each one is a connection the server logs. Default 5 s. */
+  cacheMs?: number;
+  timeoutMs?: number;
+}
+
+/** True when a TCP connection to the SMTP server opens within `timeoutMs`. */
+export function smtpReachable(smtpUrl: string, timeoutMs: number): Promise<boolean> {
+  const u = new URL(smtpUrl);
+  const port = u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 25;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => done(true));
+  });
+}
+
+export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ ready: boolean; checks: Record<string, boolean> }> {
+  const timeoutMs = o.timeoutMs ?? READINESS_BOUND_MS - 200;
+  const cacheMs = o.cacheMs ?? 5000;
+  let smtp: { ok: boolean; at: number } | undefined;
+  return async () => {
+    const now = Date.now();
+    const [redis, smtpOk] = await Promise.all([
+      redisAnswers(o.redis, timeoutMs),
+      smtp && now - smtp.at < cacheMs ? smtp.ok : smtpReachable(o.smtpUrl, timeoutMs).then((ok) => { smtp = { ok, at: Date.now() }; return ok; }),
+    ]);
+    const checks = { redis, smtp: smtpOk };
+    return { ready: redis && smtpOk, checks };
+  };
+}

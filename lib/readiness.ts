@@ -1,0 +1,26 @@
+import type { Redis } from 'ioredis';
+
+/** Every /readyz answers within this: a probe that waits longer is a probe an orchestrator gives up on. */
+export const READINESS_BOUND_MS = 1000;
+
+/** `probe`'s answer, or `fallback` if it has none within `ms` (or fails). */
+export function within<T>(ms: number, probe: () => Promise<T>, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+    probe().then(
+      (v) => { clearTimeout(timer); resolve(v); },
+      () => { clearTimeout(timer); resolve(fallback); },
+    );
+  });
+}
+
+/**
+ * Whether Redis answers a PING within `ms`. A client that is not connected answers false at once:
+ * with maxRetriesPerRequest null its commands wait in the offline queue for as long as the outage
+ * lasts, so each probe would both hang and pile one more PING up behind the reconnect.
+ */
+export function redisAnswers(redis: Redis, ms = READINESS_BOUND_MS - 200): Promise<boolean> {
+  if (redis.status !== 'ready') return Promise.resolve(false);
+  return within(ms, async () => (await redis.ping()) === 'PONG', false);
+}
