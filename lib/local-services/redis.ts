@@ -13,6 +13,8 @@ export interface RedisOptions {
   port?: number;
   /** AOF as in production (default true): survives restart() and kill(). */
   appendonly?: boolean;
+  /** AOF fsync policy (default everysec, as shipped; always for the crash tests' strictest case). */
+  appendfsync?: 'everysec' | 'always';
   log?: Log;
 }
 
@@ -70,7 +72,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
         '--dir', dir,
         '--save', '',
         '--appendonly', opts.appendonly === false ? 'no' : 'yes',
-        '--appendfsync', 'everysec',
+        '--appendfsync', opts.appendfsync ?? 'everysec',
         '--maxmemory-policy', 'noeviction',
         '--daemonize', 'no',
         '--protected-mode', 'yes',

@@ -23,20 +23,20 @@ export interface IngestStack {
   stop(): Promise<void>;
 }
 
-async function startStackServices(users: Record<string, string>) {
+async function startStackServices(users: Record<string, string>, appendfsync: 'everysec' | 'always' = 'everysec') {
   return startServices({
     mosquitto: { users: Object.entries(users).map(([username, pw]) => ({ username, password: pw })) },
-    redis: { appendonly: true },
+    redis: { appendonly: true, appendfsync },
     influxdb: true,
   });
 }
 
 /** Real Mosquitto (production config: auth + ACL), Redis and InfluxDB on free ports, and helpers. */
-export async function startIngestStack(): Promise<IngestStack> {
+export async function startIngestStack(o: { appendfsync?: 'everysec' | 'always' } = {}): Promise<IngestStack> {
   const base = loadConfig();
   const users: Record<string, string> = { ingest: password(), simulator: password() };
   for (const s of base.registry.stations) users[s.id] = password();
-  const services = await startStackServices(users);
+  const services = await startStackServices(users, o.appendfsync);
   const envVars = {
     MQTT_URL: services.mosquitto.url,
     MQTT_USERNAME: 'ingest',
