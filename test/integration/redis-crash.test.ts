@@ -17,20 +17,24 @@ afterEach(async () => {
   stack = undefined;
 });
 
-describe.each(['everysec', 'always'] as const)('Redis killed mid-burst (appendfsync %s)', (appendfsync) => {
+describe.each([
+  ['everysec', 2_000],
+  ['always', 2_000],
+  ['everysec', 20_000],
+] as const)('Redis killed mid-burst (appendfsync %s, down %i ms)', (appendfsync, downMs) => {
   it('restarts from its AOF: every reading stored once, counters exact', async () => {
     stack = await startIngestStack({ appendfsync });
     const s = stack;
     const svc = await s.startIngest();
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${svc.httpPort}/metrics`)).text();
-    const burst = makeBurst(N, Date.parse(appendfsync === 'always' ? '2026-04-02T00:00:00Z' : '2026-04-01T00:00:00Z'));
-    const pub = await s.publisher(`burst-redis-crash-${appendfsync}`);
+    const burst = makeBurst(N, Date.parse('2026-04-01T00:00:00Z') + (appendfsync === 'always' ? 1 : 2) * downMs * 1000);
+    const pub = await s.publisher(`burst-redis-crash-${appendfsync}-${downMs}`);
     let restarted: Promise<void> | undefined;
     await publishAll(pub, burst, 500, (sent) => {
       if (!restarted && sent === N / 2) {
         restarted = (async () => {
           await s.services.redis.kill();
-          await new Promise((r) => setTimeout(r, 2000));
+          await new Promise((r) => setTimeout(r, downMs));
           await s.services.redis.start();
         })();
       }
