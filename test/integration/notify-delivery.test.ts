@@ -69,6 +69,8 @@ describe('delivery: one e-mail per (transition, recipient), never two', () => {
       const e = ziyangOnly(T0);
       await s.emit(e);
       await s.sink.waitFor((m) => m.length >= 1, 30_000, 'the first delivery');
+      // The sink lists the message before its hook has finished killing the worker: wait for the exit.
+      await new Promise<void>((r) => (first.exitCode !== null || first.signalCode !== null ? r() : first.once('exit', () => r())));
       expect(first.signalCode).toBe('SIGKILL');
 
       // A worker starts again: the killed one's mail job is stalled and comes back to it.
