@@ -4,7 +4,7 @@ import type { RegistryConfig } from './schema.js';
 /**
  * Schema of config/rivers.yaml: how fast water (and a pollutant plume with it) travels along each
  * reach of a river, as a range of velocities. The middle Tuojiang is a chain of weirs and dams and
- * no reliable figure is published (DOMAIN.md section 4), so the bureaus set these and the notices
+ * no reliable figure is published (docs/domain.md §4), so the bureaus set these and the notices
  * give arrival times as ranges, never as one falsely precise instant.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Links into the dashboards, for alert notices ("links to the Grafana panel", DESIGN.md): the
+ * Links into the dashboards, for alert notices (every notice links to the Grafana panel, decision 0004): the
  * section-detail panel of a parameter, around the time of an alert. Panel ids come from the same
  * generator as the committed JSON, so a link always opens the right panel.
  */

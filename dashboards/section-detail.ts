@@ -34,10 +34,10 @@ export const SECTION_DETAIL_UID = 'tj-section-detail';
 
 const FLAG_FIELDS = '/_flag$/';
 
-/** What the national network's automatic stations measure (DOMAIN.md section 1); the rest sit in a collapsed row. */
+/** What the national network's automatic stations measure (docs/domain.md §1); the rest sit in a collapsed row. */
 export const AUTOMATIC_STATION_PARAMETERS = ['temp', 'pH', 'DO', 'cond', 'turb', 'CODMn', 'NH3N', 'TP', 'TN'] as const;
 
-/** HJ 212 data flags (DOMAIN.md section 3). */
+/** HJ 212 data flags (docs/domain.md §3). */
 export const FLAG_TEXT: ReadonlyArray<[string, string, string]> = [
   ['N', 'N 正常 normal', '#22B14C'],
   ['T', 'T 超测量上限 above range', '#FF8C00'],

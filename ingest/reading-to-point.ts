@@ -4,7 +4,7 @@ import type { Reading } from '../lib/reading.js';
 export const MEASUREMENT = { water: 'water_quality', air: 'air_quality' } as const;
 
 /**
- * A reading as an InfluxDB point (DESIGN.md wire contract): tags station, city and period; one float
+ * A reading as an InfluxDB point (README, Wire contract): tags station, city and period; one float
  * field per parameter, `{param}_flag` where the flag is not N, HJ 212 -Min/-Max as `{param}_min/_max`.
  * The timestamp is the sensor's, so a redelivered reading overwrites itself instead of doubling.
  */

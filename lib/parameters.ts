@@ -11,7 +11,7 @@ export interface ParameterInfo {
   unit: string;
   nameZh: string;
   nameEn: string;
-  /** HJ 212-2017 factor code(s), and 2005-style codes where DOMAIN.md gives them. */
+  /** HJ 212-2017 factor code(s), and 2005-style codes where the standard gives them (docs/domain.md §3). */
   hj212?: readonly string[];
   /**
    * Inclusive plausible range, in `unit`. The lower end is physical (no negative concentration); the
@@ -74,7 +74,7 @@ export function parametersOf(medium: Medium): ParameterInfo[] {
   return PARAMETERS.filter((p) => p.medium === medium);
 }
 
-/** HJ 212 data flags (DOMAIN.md section 3). */
+/** HJ 212 data flags (docs/domain.md §3). */
 export const DATA_FLAGS = ['N', 'F', 'M', 'S', 'D', 'C', 'T', 'B'] as const;
 export type DataFlag = (typeof DATA_FLAGS)[number];
 export function isDataFlag(s: unknown): s is DataFlag {

@@ -1,6 +1,6 @@
 /**
  * A simulated reading as what a station puts on the wire: the JSON of the wire contract
- * (DESIGN.md) or an HJ 212-2017 CN 2011 real-time frame, in the station's own units (a logger that
+ * (README, Wire contract) or an HJ 212-2017 CN 2011 real-time frame, in the station's own units (a logger that
  * sends NH3-N in µg/L is simulated sending µg/L), plus the deliberately broken messages a run may
  * inject so that dead-lettering shows up in a demo.
  */

@@ -1,5 +1,5 @@
 /**
- * The 2004-style ammonia spill (DOMAIN.md section 4): condensate from a fertiliser plant upstream
+ * The 2004-style ammonia spill (docs/domain.md §4): condensate from a fertiliser plant upstream
  * in Chengdu enters the Tuojiang above the Hongyuan section and travels down the slow, dammed river.
  *
  * Model, deliberately simple and explainable in a demo:

@@ -1,5 +1,5 @@
 /**
- * Who must hear about an alert, and when the pollution may reach them (DESIGN.md, Alerts):
+ * Who must hear about an alert, and when the pollution may reach them (decision 0004; for pollution incidents, decision 0010):
  *  - the bureau of the station's own city, always;
  *  - for a pollution alert at a water section, every city downstream on the same river, each with
  *    the estimated arrival time at its first section;

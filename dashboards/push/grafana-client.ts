@@ -1,6 +1,6 @@
 /**
  * The few Grafana HTTP API calls `tuojiang dashboards push` needs (folders, dashboards by uid),
- * over fetch. There is no maintained Grafana client on npm worth a dependency (DESIGN.md).
+ * over fetch. There is no maintained Grafana client on npm worth a dependency (decision 0005).
  * Authentication: a service-account token (or API key) as `Authorization: Bearer …`.
  */
 import { ERRORS } from '../../lib/errors.js';

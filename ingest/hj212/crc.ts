@@ -2,7 +2,7 @@
  * The HJ 212-2017 Annex A checksum. It is NOT CRC-16/MODBUS: the register is shifted right by a
  * whole byte before each data byte is xored in, which MODBUS does not do, so a MODBUS routine
  * (what most loggers' vendors ship by mistake, and what a quick web search offers) gives other
- * values. Check value: the standard's sample segment (DOMAIN.md section 3) gives 1C80 — the
+ * values. Check value: the standard's sample segment (docs/domain.md §3) gives 1C80 — the
  * standard's prose misprints it as 1C08.
  */
 export function hj212Crc(segment: string | Uint8Array): string {

@@ -1,5 +1,5 @@
 /**
- * HJ 212-2017 frames (DOMAIN.md section 3): parse, encode, and the time conventions of the protocol.
+ * HJ 212-2017 frames (docs/domain.md §3): parse, encode, and the time conventions of the protocol.
  *
  * Frame: `##` + 4-digit decimal length of the data segment in BYTES + data segment + 4 hex CRC +
  * `\r\n`. Data segment: `QN=..;ST=..;CN=..;PW=..;MN=..;Flag=..;[PNUM=..;PNO=..;]CP=&&...&&`.

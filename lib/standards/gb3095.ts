@@ -1,5 +1,5 @@
 /**
- * GB 3095 ambient air quality limits, 2012 and 2026 versions (DOMAIN.md section 2). A reading is
+ * GB 3095 ambient air quality limits, 2012 and 2026 versions (docs/domain.md §2). A reading is
  * judged by the limits in force on its own date: GB 3095-2012 before 2026-03-01, GB 3095-2026's
  * transition limits until 2030-12-31, its final limits from 2031-01-01 (all China Standard Time).
  */
@@ -15,7 +15,7 @@ export type Gb3095LimitSet = 'GB3095-2012' | 'GB3095-2026-transition' | 'GB3095-
 type LimitTable = Readonly<Partial<Record<AirPollutant, Readonly<Partial<Record<Averaging, number>>>>>>;
 
 /**
- * Grade I, from GB 3095-2012. DOMAIN.md gives only grade II; we apply the 2012 grade I values under
+ * Grade I, from GB 3095-2012 (docs/domain.md §2). We apply the 2012 grade I values under
  * GB 3095-2026 too, believing them unchanged (secondary: not checked against the 2026 text).
  */
 const GRADE_I: LimitTable = {

@@ -1,6 +1,6 @@
 /**
  * GB 3838-2002 Environmental quality standards for surface water, Table 1, and the single-factor
- * evaluation of a section's water class (DOMAIN.md section 1).
+ * evaluation of a section's water class (docs/domain.md §1).
  */
 import { TuojiangError } from '../errors.js';
 import { assertValidDate } from './dates.js';
@@ -49,7 +49,7 @@ const max = (limits: Five): Table1Item => ({ kind: 'max', river: limits, lake: l
  */
 export const GB3838_TABLE1: Readonly<Record<string, Table1Item>> = {
   pH: { kind: 'range', min: 6, max: 9 },
-  // Class I DO is 7.5 mg/L; the "90 % saturation" alternative is not used (DOMAIN.md).
+  // Class I DO is 7.5 mg/L; the "90 % saturation" alternative is not used (docs/domain.md §1).
   DO: { kind: 'min', river: [7.5, 6, 5, 3, 2], lake: [7.5, 6, 5, 3, 2] },
   CODMn: max([2, 4, 6, 10, 15]),
   COD: max([15, 15, 20, 30, 40]),
@@ -136,7 +136,7 @@ export function paramClass(param: string, value: number, waterbody: Waterbody): 
 /**
  * Which graded items are reference items: reported with their own class but not deciding the
  * section's class. Default: TN and fecal coliform, for rivers and lakes alike (the 2011 national
- * evaluation method, DOMAIN.md section 1). Operators may change it, e.g. [] to let every item decide.
+ * evaluation method, docs/domain.md §1). Operators may change it, e.g. [] to let every item decide.
  */
 export interface WaterClassPolicy {
   referenceItems: string[];
@@ -164,7 +164,7 @@ export function isWorseThan(cls: WaterClass, target: WaterClass): boolean {
   return classIndex(cls) > classIndex(target);
 }
 
-/** Single-factor evaluation of one sample (DOMAIN.md section 1). Ungraded and unknown keys are ignored. */
+/** Single-factor evaluation of one sample (docs/domain.md §1). Ungraded and unknown keys are ignored. */
 export function waterClass(
   values: Record<string, number>,
   opts: { waterbody: Waterbody; policy?: WaterClassPolicy },

@@ -1,6 +1,6 @@
 /**
  * The Air Quality Index of HJ 633, both versions: HJ 633-2012 and HJ 633-2026 (in force from
- * 2026-03-01 China Standard Time). Every rule here is DOMAIN.md section 2; a reading is judged by
+ * 2026-03-01 China Standard Time). Every rule here is docs/domain.md §2; a reading is judged by
  * the version in force on its own date.
  */
 import { TuojiangError } from '../errors.js';
@@ -92,7 +92,7 @@ const term = (input: AqiInputKey, pollutant: AirPollutant, table: BreakpointTabl
   ({ input, pollutant, table });
 
 /**
- * Which inputs each report uses (DOMAIN.md section 2):
+ * Which inputs each report uses (docs/domain.md §2):
  * - HJ 633-2012 hourly (real-time): SO2, NO2, CO, O3 1-h values. There are no 1-h PM breakpoints, so
  *   PM uses the 24-h sliding means given as PM10_24h / PM2_5_24h. SO2_24h is read only as the
  *   fallback when SO2 1h exceeds 800. O3_8h is not part of the real-time AQI here.
@@ -133,7 +133,7 @@ export interface AqiCategory {
   color: string;
 }
 
-/** HJ 633 categories (DOMAIN.md section 2); English names are our rendering. */
+/** HJ 633 categories (docs/domain.md §2); English names are our rendering. */
 export const AQI_CATEGORIES: readonly AqiCategory[] = [
   { level: 1, min: 0, max: 50, zh: '优', en: 'Excellent', color: 'green' },
   { level: 2, min: 51, max: 100, zh: '良', en: 'Good', color: 'yellow' },

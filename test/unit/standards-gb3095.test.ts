@@ -3,7 +3,7 @@ import { TuojiangError } from '../../lib/errors.js';
 import { airLimit, gb3095LimitSetFor, gb3095VersionFor, type Averaging } from '../../lib/standards/gb3095.js';
 import type { AirPollutant } from '../../lib/standards/hj633.js';
 
-// Independent copy of DOMAIN.md section 2 (grade II) and GB 3095-2012 grade I.
+// Independent copy of docs/domain.md §2 (grade II) and GB 3095-2012 grade I.
 type Cell = [AirPollutant, Averaging];
 const CELLS: Cell[] = [
   ['SO2', '24h'], ['SO2', '1h'], ['NO2', '24h'], ['NO2', '1h'], ['CO', '24h'], ['CO', '1h'],

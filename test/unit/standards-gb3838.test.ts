@@ -16,7 +16,7 @@ import {
   type Waterbody,
 } from '../../lib/standards/gb3838.js';
 
-// An independent copy of GB 3838-2002 Table 1 (DOMAIN.md section 1), typed in again for the tests.
+// An independent copy of GB 3838-2002 Table 1 (docs/domain.md §1), typed in again for the tests.
 type Row = { key: string; bound: 'max' | 'min'; river: number[]; lake: number[] };
 const TABLE: Row[] = [
   { key: 'DO', bound: 'min', river: [7.5, 6, 5, 3, 2], lake: [7.5, 6, 5, 3, 2] },
@@ -256,7 +256,7 @@ describe('class order and labels', () => {
     expect(isWorseThan('I', 'II')).toBe(false);
   });
 
-  it('has the DOMAIN.md labels', () => {
+  it('has the class labels of docs/domain.md §1', () => {
     expect(WATER_CLASS_LABEL).toEqual({ I: '优', II: '优', III: '良好', IV: '轻度污染', V: '中度污染', 劣V: '重度污染' });
   });
 });

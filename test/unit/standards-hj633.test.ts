@@ -10,7 +10,7 @@ import {
   type BreakpointTable,
 } from '../../lib/standards/hj633.js';
 
-// Independent copy of the HJ 633 breakpoints (DOMAIN.md section 2).
+// Independent copy of the HJ 633 breakpoints (docs/domain.md §2).
 const LEVELS = [0, 50, 100, 150, 200, 300, 400, 500];
 const BP_2012: Record<BreakpointTable, number[]> = {
   SO2_24h: [0, 50, 150, 475, 800, 1600, 2100, 2620],
