@@ -9,11 +9,11 @@
 import type { RecipientsFile } from '../../config/recipients-schema.js';
 import type { RiversFile } from '../../config/rivers-schema.js';
 import type { Station, StationRegistry } from '../../lib/station-registry.js';
-import { CAP_NAMESPACE, capTime } from '../notify/cap.js';
+import { CAP_NAMESPACE, capTime, el } from '../notify/cap.js';
 import type { Severity } from '../notify/severity.js';
 import { front } from './track.js';
 import type { Report } from './types.js';
-import { actionText, intakeLine, paramName, peakLine, reasonText, stationName, subject, windowText, type L } from './wording.js';
+import { actionText, intakeLine, paramName, peakLine, reasonText, subject, type L } from './wording.js';
 
 export interface IncidentCapInput {
   report: Report;
@@ -25,14 +25,6 @@ export interface IncidentCapInput {
   bureaus: string[];
   /** incidents.report_every_min: when the next report is due at the latest. */
   reportEveryMs: number;
-}
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
-}
-
-function el(name: string, value: string | number, indent: string): string {
-  return `${indent}<${name}>${esc(String(value))}</${name}>`;
 }
 
 export function reportIdentifier(incidentId: string, seq: number): string {
@@ -127,8 +119,6 @@ function info(input: IncidentCapInput, l: L, expires: number): string[] {
   for (const [k, v] of params) out.push(`${i}<parameter>`, el('valueName', k, `${i}  `), el('value', v, `${i}  `), `${i}</parameter>`);
   out.push(...areaOf(input, l, i));
   out.push('  </info>');
-  void windowText;
-  void stationName;
   return out;
 }
 

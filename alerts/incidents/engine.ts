@@ -139,8 +139,7 @@ function record(sec: SectionTrack, ev: Evidence): void {
   if (ev.rule !== 'limit' && ev.rule !== 'aqi') return;
   const value = ev.value;
   if (value === null || !Number.isFinite(value)) return;
-  const peak = (ev as Evidence & { peak?: number; peakAt?: number }).peak;
-  const peakAt = (ev as Evidence & { peak?: number; peakAt?: number }).peakAt;
+  const { peak, peakAt } = ev;
   const kind = ev.detail.limitKind ?? null;
   const cur = sec.params[ev.parameter];
   const candPeak = peak !== undefined && Number.isFinite(peak) && worse(kind, peak, value, ev.limit) ? peak : value;

@@ -13,6 +13,7 @@ import { bureauPolicy } from '../notify/config.js';
 import { ackUrl, capUrl, grafanaUrl } from '../notify/links.js';
 import { placeForList, type NotifyContext } from '../notify/router.js';
 import { routeEvent } from '../notify/routing.js';
+import { buildIncidentCap } from './cap.js';
 import { applyEvidence, familyOf, nextDue, POLLUTION_RULES, scopeOf, tick, type EngineContext } from './engine.js';
 import { reportSeverity } from './severity.js';
 import type { IncidentStore } from './store.js';
@@ -52,8 +53,9 @@ export function evidenceOf(e: AlertEvent, family: string): Evidence {
     value: e.value, limit: e.limit, detail: e.detail,
     ...(e.breachSince !== undefined ? { breachSince: e.breachSince } : {}),
     ...(e.enqueuedAt !== undefined ? { enqueuedAt: e.enqueuedAt } : {}),
-    ...(e.peak !== undefined ? { peak: e.peak, peakAt: e.peakAt } : {}),
-  } as Evidence;
+    ...(e.peak !== undefined ? { peak: e.peak } : {}),
+    ...(e.peakAt !== undefined ? { peakAt: e.peakAt } : {}),
+  };
 }
 
 /** Takes one transition as evidence: into its scope's inbox, then drained now or after the reorder wait. */
@@ -247,7 +249,6 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
     station: shown?.id ?? inc.origin, city: shown?.city ?? '', parameter: inc.parameter, from: inc.openedAt - windowMs, to: report.at + windowMs,
   });
   const exp = Math.floor(created + links.ack_link_valid_days * 24 * 3_600_000);
-  const { buildIncidentCap } = await import('./cap.js');
   await ctx.store.saveCap(report.id, buildIncidentCap({ report, registry: ctx.registry, severity, config: ctx.config.recipients.cap, web: grafana, rivers: ctx.config.rivers, bureaus, reportEveryMs: ctx.config.recipients.incidents.report_every_min * 60_000 }));
   const record = await ctx.store.alert(inc.id);
   for (const bureau of bureaus) {

@@ -9,6 +9,7 @@ import type { StationRegistry } from '../../lib/station-registry.js';
 import type { AckRecord } from '../notify/store.js';
 import type { Recipient } from '../notify/items.js';
 import type { Severity } from '../notify/severity.js';
+import { escapeHtml as esc } from '../notify/render.js';
 import type { Report } from './types.js';
 import { front } from './track.js';
 import {
@@ -46,10 +47,6 @@ const SEVERITY: Record<Severity, Record<L, string>> = {
   warning: { zh: '警告', en: 'WARNING' },
   info: { zh: '提示', en: 'NOTICE' },
 };
-
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 function langs(lang: Language): L[] {
   return lang === 'zh' ? ['zh'] : lang === 'en' ? ['en'] : ['zh', 'en'];

@@ -29,6 +29,9 @@ export interface Evidence {
   breachSince?: number;
   /** Wall time the reading was handed to the checks (latency figures). */
   enqueuedAt?: number;
+  /** The rule episode's worst breaching value so far, and when (from the checks' key state). */
+  peak?: number;
+  peakAt?: number;
 }
 
 /** An absolute time window, epoch ms. */

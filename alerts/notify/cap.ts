@@ -48,11 +48,13 @@ export interface CapInput {
   web: string;
 }
 
-function esc(s: string): string {
+/** XML text escape for CAP elements. */
+export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
 }
 
-function el(name: string, value: string | number, indent: string): string {
+/** One CAP element on its own line. */
+export function el(name: string, value: string | number, indent: string): string {
   return `${indent}<${name}>${esc(String(value))}</${name}>`;
 }
 

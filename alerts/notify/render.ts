@@ -327,7 +327,7 @@ function languages(lang: Language): L[] {
   return lang === 'zh' ? ['zh'] : lang === 'en' ? ['en'] : ['zh', 'en'];
 }
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 

@@ -4,6 +4,7 @@
  * front's arrival) and the class rule follows; later both clear. Any registry (the test
  * registries have rivers and sections the shipped one does not).
  */
+import type { NotifyStack } from './notify-stack.js';
 import { eventId, type AlertEvent } from '../../alerts/events.js';
 import type { RegistryConfig } from '../../config/schema.js';
 
@@ -63,4 +64,28 @@ export function clears(registry: RegistryConfig, station: string, at: number): A
 
 export function byTime(events: AlertEvent[]): AlertEvent[] {
   return [...events].sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+}
+
+/** The notify clock of a replay: set to each event's time as it is handed over, then running `speed` times the wall. */
+export function replayClock(speed: number): { now: () => number; set: (t: number) => void } {
+  let base = 0;
+  let wall0 = Date.now();
+  return {
+    now: () => base + (Date.now() - wall0) * speed,
+    set: (t) => {
+      base = t;
+      wall0 = Date.now();
+    },
+  };
+}
+
+export type ReplayClock = ReturnType<typeof replayClock>;
+
+/** Hands `events` over one at a time (each `copies` times), the replay clock at each one's time. */
+export async function replay(stack: Pick<NotifyStack, 'emit' | 'idle'>, clock: ReplayClock, events: readonly AlertEvent[], copies = 1): Promise<void> {
+  for (const e of events) {
+    clock.set(e.at);
+    await stack.emit(...Array.from({ length: copies }, () => e));
+    await stack.idle();
+  }
 }

@@ -59,16 +59,3 @@ export function expectOneThread(reports: ReportMail[]): void {
     expect(r.references).toEqual(sorted.slice(0, k).map((x) => x.messageId));
   });
 }
-
-/** The notify clock of a replay: set to each event's time as it is handed over, then running `speed` times the wall. */
-export function replayClock(speed: number): { now: () => number; set: (t: number) => void } {
-  let base = 0;
-  let wall0 = Date.now();
-  return {
-    now: () => base + (Date.now() - wall0) * speed,
-    set: (t) => {
-      base = t;
-      wall0 = Date.now();
-    },
-  };
-}

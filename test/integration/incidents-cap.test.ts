@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capSummary, parseXml, validateCap, type XmlElement } from '../../alerts/notify/cap-validate.js';
 import { IncidentStore } from '../../alerts/incidents/store.js';
-import { arrives, byTime, clears } from '../helpers/incident-events.js';
-import { replayClock, reportMails } from '../helpers/incident-mail.js';
+import { arrives, byTime, clears, replay, replayClock } from '../helpers/incident-events.js';
+import { reportMails } from '../helpers/incident-mail.js';
 import { ADDR, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
@@ -46,11 +46,7 @@ describe('the CAP messages of an incident', () => {
         ...arrives(registry, 'sec-01', t0, 12), ...arrives(registry, 'sec-02', t0 + 8 * H, 10), ...arrives(registry, 'sec-03', t0 + 16 * H, 8),
         ...['sec-01', 'sec-02', 'sec-03'].flatMap((s, k) => clears(registry, s, t0 + 22 * H + k * 60_000)),
       ]);
-      for (const e of events) {
-        clock.set(e.at);
-        await stack.emit(e);
-        await stack.idle();
-      }
+      await replay(stack, clock, events);
       await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.ziyang)).some((r) => r.kind === 'final'), 40_000, 'the final report');
       await stack.idle();
 

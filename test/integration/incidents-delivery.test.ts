@@ -12,8 +12,8 @@ import { IncidentStore } from '../../alerts/incidents/store.js';
 import { QUEUE_NOTIFY } from '../../alerts/keys.js';
 import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from '../../alerts/notify/keys.js';
 import { startApiServer } from '../../api/server.js';
-import { arrives, byTime, clears, transition } from '../helpers/incident-events.js';
-import { byIncident, expectOneThread, replayClock, reportMails } from '../helpers/incident-mail.js';
+import { arrives, byTime, clears, replay, replayClock, transition } from '../helpers/incident-events.js';
+import { byIncident, expectOneThread, reportMails } from '../helpers/incident-mail.js';
 import { ACK_SECRET, ADDR, PUBLIC_URL, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices, type NotifyStack } from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
@@ -29,14 +29,6 @@ afterAll(async () => {
 
 const registry = spillRegistry();
 
-/** Hands `events` over one at a time, the replay clock at each one's time. */
-async function replay(stack: NotifyStack, clock: ReturnType<typeof replayClock>, events: ReturnType<typeof arrives>): Promise<void> {
-  for (const e of events) {
-    clock.set(e.at);
-    await stack.emit(e);
-    await stack.idle();
-  }
-}
 
 /** Every report of every incident once per duty address, in one thread each; returns the count per address. */
 function expectEachReportOnce(stack: NotifyStack): Record<string, number> {
@@ -97,11 +89,7 @@ describe('delivery in incident mode', () => {
     const mail = new Queue(QUEUE_MAIL, { connection: stack.redis, prefix: stack.prefix });
     try {
       const events = byTime([...arrives(registry, 'sec-01', t0, 14), ...arrives(registry, 'sec-02', t0 + 4 * H, 11)]);
-      for (const e of events) {
-        clock.set(e.at);
-        await stack.emit(e, e);
-        await stack.idle();
-      }
+      await replay(stack, clock, events, 2);
       await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.ziyang)).length >= 2, 30_000, 'the 初报 and the 续报');
       await stack.idle();
       const before = expectEachReportOnce(stack);

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseXml, validateCap, type XmlElement } from '../../alerts/notify/cap-validate.js';
 import { IncidentStore } from '../../alerts/incidents/store.js';
-import { arrives } from '../helpers/incident-events.js';
-import { byIncident, expectOneThread, replayClock, reportMails } from '../helpers/incident-mail.js';
+import { arrives, replay, replayClock } from '../helpers/incident-events.js';
+import { byIncident, expectOneThread, reportMails } from '../helpers/incident-mail.js';
 import { ADDR, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
@@ -51,11 +51,7 @@ describe('a front faster than the configured velocity', () => {
       // sec-01 → sec-02 in 1 h (3.3 m/s, early), then sec-02 → sec-03 in 2.5 h (1.3 m/s).
       const arrivals = [['sec-01', 0], ['sec-02', 1], ['sec-03', 3.5]] as const;
       const events = arrivals.flatMap(([s, h]) => arrives(registry, s, t0 + h * H, 9));
-      for (const e of events) {
-        clock.set(e.at);
-        await stack.emit(e);
-        await stack.idle();
-      }
+      await replay(stack, clock, events);
       await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.ziyang)).length >= 3, 30_000, 'three reports');
       await stack.idle();
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../alerts/incidents/store.js';
-import { transition } from '../helpers/incident-events.js';
-import { byIncident, expectOneThread, replayClock, reportMails } from '../helpers/incident-mail.js';
+import { replay, replayClock, transition } from '../helpers/incident-events.js';
+import { byIncident, expectOneThread, reportMails } from '../helpers/incident-mail.js';
 import { ADDR, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
@@ -40,11 +40,7 @@ describe('a rule flapping at the threshold', () => {
         events.push(transition(registry, { station: 'sec-10', kind: 'resolved', at: t0 + k * 20 * MIN, value: 0.94 }));
         if (k < cycles) events.push(transition(registry, { station: 'sec-10', kind: 'firing', at: t0 + k * 20 * MIN + 10 * MIN, value: 1.04 + (k % 3) * 0.01 }));
       }
-      for (const e of events) {
-        clock.set(e.at);
-        await stack.emit(e);
-        await stack.idle();
-      }
+      await replay(stack, clock, events);
       // Every flap was handed over before the final report could be due.
       const last = events[events.length - 1]?.at as number;
       await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.ziyang)).some((r) => r.kind === 'final'), 60_000, 'the final report');

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../alerts/events.js';
 import { IncidentStore } from '../../alerts/incidents/store.js';
 import { ADDR, alertEvent, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
+import { replay, replayClock } from '../helpers/incident-events.js';
 
 const H = 3_600_000;
 let services: NotifyServices;
@@ -32,18 +33,6 @@ function spillEvents(t0: number): AlertEvent[] {
   return out;
 }
 
-/** The notify clock of a replay: set to each event's time as it is handed over, then running `speed` times the wall. */
-function replayClock(speed: number): { now: () => number; set: (t: number) => void } {
-  let base = 0;
-  let wall0 = Date.now();
-  return {
-    now: () => base + (Date.now() - wall0) * speed,
-    set: (t) => {
-      base = t;
-      wall0 = Date.now();
-    },
-  };
-}
 
 describe('incidents on real Redis', () => {
   it('the spill: one incident, reports in one thread per bureau, a final report after the hold', async () => {
@@ -53,11 +42,7 @@ describe('incidents on real Redis', () => {
     clock.set(t0);
     const stack = await startNotifyStack(services, { notify: { now: clock.now, timeScale: speed }, incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; } });
     try {
-      for (const e of spillEvents(t0)) {
-        clock.set(e.at);
-        await stack.emit(e);
-        await stack.idle();
-      }
+      await replay(stack, clock, spillEvents(t0));
       await stack.sink.waitFor(() => [ADDR.chengdu, ADDR.ziyang].every((a) => stack.sink.to(a).some((x) => /终报/.test(x.parsed.subject ?? ''))), 30_000, 'the final report to both duty offices');
       await stack.idle();
       const duty = stack.sink.to(ADDR.ziyang);

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../alerts/incidents/store.js';
 import { RegistrySchema, type RegistryConfig } from '../../config/schema.js';
-import { arrives, byTime, clears } from '../helpers/incident-events.js';
-import { byIncident, expectOneThread, replayClock, reportMails } from '../helpers/incident-mail.js';
+import { arrives, byTime, clears, replay, replayClock } from '../helpers/incident-events.js';
+import { byIncident, expectOneThread, reportMails } from '../helpers/incident-mail.js';
 import { ADDR, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
@@ -61,11 +61,7 @@ describe('two spills on two rivers at once', () => {
         // Both plumes last; every section is back within limits three days in.
         ...[...tuojiang, ...qingbai].flatMap(([s], k) => clears(registry, s, t0 + 72 * H + k * 60_000)),
       ]);
-      for (const e of events) {
-        clock.set(e.at);
-        await stack.emit(e);
-        await stack.idle();
-      }
+      await replay(stack, clock, events);
       // Two final reports to each duty office (the escalation lists get copies of them too).
       const duty = new Set<string>([ADDR.chengdu, ADDR.ziyang]);
       await stack.sink.waitFor((m) => reportMails(m.filter((x) => x.envelope.to.some((t) => duty.has(t)))).filter((r) => r.kind === 'final').length >= 4, 40_000, 'two final reports to each bureau');

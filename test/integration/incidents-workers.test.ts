@@ -11,8 +11,8 @@ import { IncidentStore } from '../../alerts/incidents/store.js';
 import { startNotifyService, type NotifyService } from '../../alerts/notify/service.js';
 import { createNotifyQueue } from '../../alerts/outbox-relay.js';
 import type { RecipientsFile } from '../../config/recipients-schema.js';
-import { arrives, byTime, clears } from '../helpers/incident-events.js';
-import { byIncident, expectOneThread, replayClock, reportMails, type ReportMail } from '../helpers/incident-mail.js';
+import { arrives, byTime, clears, replayClock } from '../helpers/incident-events.js';
+import { byIncident, expectOneThread, reportMails, type ReportMail } from '../helpers/incident-mail.js';
 import { ADDR, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices, type NotifyStack } from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
