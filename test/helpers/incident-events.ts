@@ -4,7 +4,8 @@
  * front's arrival) and the class rule follows; later both clear. Any registry (the test
  * registries have rivers and sections the shipped one does not).
  */
-import type { NotifyStack } from './notify-stack.js';
+import type { RecipientsFile } from '../../config/recipients-schema.js';
+import { startNotifyStack, type NotifyServices, type NotifyStack } from './notify-stack.js';
 import { eventId, type AlertEvent } from '../../alerts/events.js';
 import type { RegistryConfig } from '../../config/schema.js';
 
@@ -88,4 +89,26 @@ export async function replay(stack: Pick<NotifyStack, 'emit' | 'idle'>, clock: R
     await stack.emit(...Array.from({ length: copies }, () => e));
     await stack.idle();
   }
+}
+
+/**
+ * A notify stack in incident mode on a replay clock that starts `hoursAgo` whole hours back and runs
+ * `speed` times the wall: no reorder wait, and no escalation lists unless a test adds them.
+ */
+export async function startReplayStack(
+  services: NotifyServices,
+  o: { registry: RegistryConfig; hoursAgo: number; speed: number; recipients?: (r: RecipientsFile) => void },
+): Promise<{ t0: number; clock: ReplayClock; stack: NotifyStack }> {
+  const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - o.hoursAgo * 3_600_000;
+  const clock = replayClock(o.speed);
+  clock.set(t0);
+  const stack = await startNotifyStack(services, {
+    registry: o.registry, incidents: true, notify: { now: clock.now, timeScale: o.speed },
+    recipients: (r) => {
+      r.incidents.reorder_s = 0;
+      for (const b of Object.values(r.bureaus)) b.escalation = [];
+      o.recipients?.(r);
+    },
+  });
+  return { t0, clock, stack };
 }

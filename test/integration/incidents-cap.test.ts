@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capSummary, parseXml, validateCap, type XmlElement } from '../../alerts/notify/cap-validate.js';
 import { IncidentStore } from '../../alerts/incidents/store.js';
-import { arrives, byTime, clears, replay, replayClock } from '../helpers/incident-events.js';
+import { arrives, byTime, clears, replay, startReplayStack } from '../helpers/incident-events.js';
 import { reportMails } from '../helpers/incident-mail.js';
-import { ADDR, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
+import { ADDR, spillRegistry, startNotifyServices, type NotifyServices } from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
 let services: NotifyServices;
@@ -31,14 +31,7 @@ function parameters(info: XmlElement): Array<[string, string]> {
 describe('the CAP messages of an incident', () => {
   it('are valid and form one chain: Alert, Updates, Cancel; expires on each; urgency by the time to the next section', async () => {
     const registry = spillRegistry();
-    const t0 = Math.floor(Date.now() / H) * H - 50 * H;
-    const speed = 1800;
-    const clock = replayClock(speed);
-    clock.set(t0);
-    const stack = await startNotifyStack(services, {
-      registry, incidents: true, notify: { now: clock.now, timeScale: speed },
-      recipients: (r) => { r.incidents.reorder_s = 0; for (const b of Object.values(r.bureaus)) b.escalation = []; },
-    });
+    const { t0, clock, stack } = await startReplayStack(services, { registry, hoursAgo: 50, speed: 1800 });
     try {
       // 12 km in 8 h (0.42 m/s): the first window (configured, from 2.8 h) is under 3 h away, the
       // ones from the observed speed are not.

@@ -12,7 +12,7 @@ import { IncidentStore } from '../../alerts/incidents/store.js';
 import { QUEUE_NOTIFY } from '../../alerts/keys.js';
 import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from '../../alerts/notify/keys.js';
 import { startApiServer } from '../../api/server.js';
-import { arrives, byTime, clears, replay, replayClock, transition } from '../helpers/incident-events.js';
+import { arrives, byTime, clears, replay, startReplayStack, transition } from '../helpers/incident-events.js';
 import { byIncident, expectOneThread, reportMails } from '../helpers/incident-mail.js';
 import { ACK_SECRET, ADDR, PUBLIC_URL, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices, type NotifyStack } from '../helpers/notify-stack.js';
 
@@ -46,14 +46,7 @@ function expectEachReportOnce(stack: NotifyStack): Record<string, number> {
 
 describe('delivery in incident mode', () => {
   it('an SMTP server refusing with 4xx for a while: every report delivered once afterwards', async () => {
-    const t0 = Math.floor(Date.now() / H) * H - 40 * H;
-    const speed = 1800;
-    const clock = replayClock(speed);
-    clock.set(t0);
-    const stack = await startNotifyStack(services, {
-      registry, incidents: true, notify: { now: clock.now, timeScale: speed },
-      recipients: (r) => { r.incidents.reorder_s = 0; for (const b of Object.values(r.bureaus)) b.escalation = []; },
-    });
+    const { t0, clock, stack } = await startReplayStack(services, { registry, hoursAgo: 40, speed: 1800 });
     try {
       // Down from before the 初报 until the plume has crossed three sections.
       const stop = stack.sink.refuse({ code: 451, message: '4.3.2 try again later' });
@@ -76,14 +69,7 @@ describe('delivery in incident mode', () => {
   }, 90_000);
 
   it('a duplicate event, a re-added job, a stray drain or close check: nothing sent twice', async () => {
-    const t0 = Math.floor(Date.now() / H) * H - 40 * H;
-    const speed = 1800;
-    const clock = replayClock(speed);
-    clock.set(t0);
-    const stack = await startNotifyStack(services, {
-      registry, incidents: true, notify: { now: clock.now, timeScale: speed },
-      recipients: (r) => { r.incidents.reorder_s = 0; for (const b of Object.values(r.bureaus)) b.escalation = []; },
-    });
+    const { t0, clock, stack } = await startReplayStack(services, { registry, hoursAgo: 40, speed: 1800 });
     const notify = new Queue(QUEUE_NOTIFY, { connection: stack.redis, prefix: stack.prefix });
     const incident = new Queue(QUEUE_INCIDENT, { connection: stack.redis, prefix: stack.prefix });
     const mail = new Queue(QUEUE_MAIL, { connection: stack.redis, prefix: stack.prefix });
@@ -201,14 +187,7 @@ describe('delivery in incident mode', () => {
   }, 60_000);
 
   it('a close check that runs before its due time (the clocks disagree) still closes the incident', async () => {
-    const t0 = Math.floor(Date.now() / H) * H - 40 * H;
-    const speed = 3600;
-    const clock = replayClock(speed);
-    clock.set(t0);
-    const stack = await startNotifyStack(services, {
-      registry, incidents: true, notify: { now: clock.now, timeScale: speed },
-      recipients: (r) => { r.incidents.reorder_s = 0; for (const b of Object.values(r.bureaus)) b.escalation = []; },
-    });
+    const { t0, clock, stack } = await startReplayStack(services, { registry, hoursAgo: 40, speed: 3600 });
     try {
       // At the last section: the close is due two hours (the hold) after it is back within limits.
       await replay(stack, clock, [...arrives(registry, 'sec-10', t0, 5), ...clears(registry, 'sec-10', t0 + 3 * H)]);
