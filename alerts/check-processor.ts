@@ -5,7 +5,7 @@
  * simply retaken: whoever wins, each reading is applied exactly once and in order, so any number of
  * workers give the transitions one in-order worker would (docs/decisions/0003-alert-state.md).
  */
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { StationRegistry } from '../config/station-registry.js';
 import type { Logger } from '../lib/logger.js';
 import type { AlertStore, InboxItem } from './alert-store.js';
 import type { CheckJobData } from './check-enqueuer.js';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { ThresholdsFile } from '../config/thresholds-schema.js';
+import type { ThresholdsFile } from './thresholds-schema.js';
 import { AlertKeys } from './keys.js';
 
 export interface MaintenanceWindow {

@@ -3,7 +3,7 @@
  * annotation and as the notify worker's starting point. The measurement's own words come from the
  * rule (alerts/rules/).
  */
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { ruleNamed, type AlertDetail, type RuleName } from './rules/index.js';
 import type { EventKind } from './state-machine.js';
 

@@ -6,7 +6,7 @@
  */
 import { POLLUTION_RELEVANT_FLAGS } from '../lib/parameters.js';
 import type { Reading } from '../lib/reading.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { RULES } from './rules/index.js';
 import type { PrevValues, RuleObservation } from './rules/rule.js';
 import type { StationProfile } from './station-profile.js';

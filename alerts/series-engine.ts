@@ -4,7 +4,7 @@
  * snapshot and an atomic compare-and-set commit, and the tests run it as the in-order reference.
  */
 import type { Reading } from '../lib/reading.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { eventId, type AlertEvent } from './events.js';
 import { renderMessage } from './messages.js';
 import { observe, type PrevValues } from './observe.js';

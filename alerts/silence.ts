@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { StationRegistry } from '../config/station-registry.js';
 import type { AlertStore } from './alert-store.js';
 import { parseSeriesState } from './alert-store.js';
 import { eventId, type AlertEvent } from './events.js';

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYamlFile } from '../config/load.js';
 import type { RegistryConfig } from '../config/schema.js';
-import { ThresholdsFileSchema, thresholdsSchemaFor, type ThresholdsFile } from '../config/thresholds-schema.js';
+import { ThresholdsFileSchema, thresholdsSchemaFor, type ThresholdsFile } from './thresholds-schema.js';
 
 // A station's profile and limits live in their own module: the rules import it without pulling in
 // the thresholds schema, which is built from the rules.

@@ -13,7 +13,7 @@ import {
 import { ACK_BY_MAX } from '../alerts/notify/ack.js';
 import type { Severity } from '../alerts/notify/severity.js';
 import type { AckRecord, AlertRecord } from '../alerts/notify/store.js';
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { StationRegistry } from '../config/station-registry.js';
 import { esc } from './html.js';
 import { front } from '../alerts/incidents/track.js';
 

@@ -12,7 +12,7 @@ import { readIncident } from '../alerts/incidents/read.js';
 import type { IncidentStore } from '../alerts/incidents/store.js';
 import type { Report } from '../alerts/incidents/types.js';
 import type { Logger } from '../lib/logger.js';
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { StationRegistry } from '../config/station-registry.js';
 
 export interface IncidentPages {
   store: IncidentStore;

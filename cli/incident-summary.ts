@@ -13,7 +13,7 @@ import { paramName, stationName } from '../alerts/incidents/wording.js';
 import { cstTime } from '../alerts/notify/render.js';
 import type { AlertRecord } from '../alerts/notify/store.js';
 import { loadConfig } from '../config/load.js';
-import { StationRegistry } from '../lib/station-registry.js';
+import { StationRegistry } from '../config/station-registry.js';
 import { printable } from './terminal-text.js';
 
 /** The notify side records incidents with this period (NotifyStore.recordIncident). */

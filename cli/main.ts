@@ -6,7 +6,7 @@ import { registerDeadLetterCommands } from './commands/deadletters.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerNotifyCommands } from './commands/notify.js';
 import { registerThresholdsCommands } from './commands/thresholds.js';
-import { registerApiCommand } from '../api/command.js';
+import { registerApiCommand } from './commands/api.js';
 import { registerHj212Commands } from './commands/hj212.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';

@@ -9,7 +9,7 @@ import { readNotifyEnv } from '../alerts/notify/env.js';
 import { readEnv } from '../config/env.js';
 import { isTuojiangError } from '../lib/errors.js';
 
-/** The long-running services and the validators each runs when it starts (cli/commands/*, api/command.ts). */
+/** The long-running services and the validators each runs when it starts (cli/commands/*). */
 export const SERVICE_VALIDATORS = {
   ingest: [(env: NodeJS.ProcessEnv) => readEnv(env)],
   checks: [(env: NodeJS.ProcessEnv) => readEnv(env)],

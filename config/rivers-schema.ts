@@ -64,7 +64,7 @@ const Receptor = z
 const River = z
   .object({
     reaches: z.array(Reach).min(1),
-    /** Drinking-water intakes and other sensitive receptors on this river (read with lib/receptors.ts). */
+    /** Drinking-water intakes and other sensitive receptors on this river (read with config/receptors.ts). */
     receptors: z.array(Receptor).max(500).optional(),
   })
   .strict()

@@ -2,7 +2,7 @@
  * Basin overview: every station on a map coloured by its current water class or AQI category, the
  * latest value per section, the alerts firing now, and how complete each station's data is.
  */
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { CLASS_ORDER, WATER_CLASS_LABEL } from '../lib/standards/index.js';
 import { AQI_MODE_PERIODS, POLLUTANTS, aqiCategoryMappings, aqiTargets } from './air.js';
 import { latestOf, waterClassSeries } from './assessment-queries.js';

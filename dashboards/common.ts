@@ -4,7 +4,7 @@
  */
 import { PARAMETER_BY_KEY, type ParameterInfo } from '../lib/parameters.js';
 import type { Period } from '../lib/reading.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import type { BuildContext } from './context.js';
 import { INTERVAL, TIME_FILTER, call, num, tagIn, tagIsVar, type Cond } from './influxql.js';
 import { PERIODS, limitGroups, limitText } from './limits.js';

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { loadThresholdsFile, stationProfile, THRESHOLDS_FILE, type StationProfile, type ThresholdSet } from '../alerts/thresholds.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { StationRegistry, type Station } from '../lib/station-registry.js';
+import { StationRegistry, type Station } from '../config/station-registry.js';
 import { aqiStandardFor, type AqiStandard } from '../lib/standards/index.js';
 
 export interface BuildContext {

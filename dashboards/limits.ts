@@ -5,7 +5,7 @@
  */
 import { limitFor } from '../alerts/thresholds.js';
 import type { Period } from '../lib/reading.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import {
   AQI_TERMS,
   CLASS_ORDER,

@@ -4,7 +4,7 @@
  * alert and threshold-change annotations.
  */
 import { parametersOf } from '../lib/parameters.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { CLASS_ORDER, WATER_CLASS_LABEL, GB3838_TABLE1, type Waterbody } from '../lib/standards/index.js';
 import { waterClassSeries } from './assessment-queries.js';
 import { WATER_CLASS_COLOR, classLabel } from './colors.js';

@@ -3,7 +3,7 @@
  * plume can be followed down the river and across the Chengdu–Ziyang boundary (marked).
  */
 import { parametersOf } from '../lib/parameters.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { PERIOD_IS_VAR, limitTargets, paramTitle, periodVariable } from './common.js';
 import { sectionLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';

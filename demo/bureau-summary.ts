@@ -8,8 +8,8 @@ import type { NotifyConfig } from '../alerts/notify/config.js';
 import { IncidentStore } from '../alerts/incidents/store.js';
 import type { Incident } from '../alerts/incidents/types.js';
 import { cstShort } from '../alerts/incidents/wording.js';
-import type { ReceivedMail } from '../lib/local-services/smtp-sink.js';
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { ReceivedMail } from '../devtools/local-services/smtp-sink.js';
+import type { StationRegistry } from '../config/station-registry.js';
 
 export interface BureauSummary {
   incidents: number;

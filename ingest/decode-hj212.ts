@@ -1,6 +1,6 @@
 import { TuojiangError } from '../lib/errors.js';
 import type { Period } from '../lib/reading.js';
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { StationRegistry } from '../config/station-registry.js';
 import { dataTimeToEpochMs, type Hj212Frame } from './hj212/frame.js';
 import type { TopicInfo } from './topics.js';
 import type { RawReading } from './validate-reading.js';

@@ -1,5 +1,5 @@
 import { TuojiangError } from '../lib/errors.js';
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { StationRegistry } from '../config/station-registry.js';
 import type { TopicInfo } from './topics.js';
 import type { RawReading } from './validate-reading.js';
 

@@ -8,7 +8,7 @@ import { startOpsServer } from '../lib/http-server.js';
 import { redisAnswers } from '../lib/readiness.js';
 import type { Logger } from '../lib/logger.js';
 import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
-import { StationRegistry } from '../lib/station-registry.js';
+import { StationRegistry } from '../config/station-registry.js';
 import { parseFrame } from './hj212/frame.js';
 import { JournalBatcher } from './journal-batcher.js';
 import { RedisJournal, type JournalItem } from './journal.js';

@@ -1,5 +1,5 @@
 import { TuojiangError, isTuojiangError } from '../lib/errors.js';
-import type { StationRegistry } from '../lib/station-registry.js';
+import type { StationRegistry } from '../config/station-registry.js';
 import { decodeJson } from './decode-json.js';
 import { frameToRawReading, stationOfFrame } from './decode-hj212.js';
 import { buildDataAnswer } from './hj212/answer.js';

@@ -1,7 +1,7 @@
 import { TuojiangError } from '../lib/errors.js';
 import { PARAMETER_BY_KEY, isDataFlag, type DataFlag, type ParameterInfo } from '../lib/parameters.js';
 import type { Period, Reading } from '../lib/reading.js';
-import type { Station, StationRegistry } from '../lib/station-registry.js';
+import type { Station, StationRegistry } from '../config/station-registry.js';
 
 export interface RawReading {
   station: Station;

@@ -6,7 +6,7 @@
  */
 import { ERRORS, type ErrorCode } from '../lib/errors.js';
 import { PARAMETER_BY_KEY } from '../lib/parameters.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { conversionFactor, type Unit } from '../lib/units.js';
 import { encodeCp, encodeFrame, epochMsToDataTime, epochMsToQn } from '../ingest/hj212/frame.js';
 import { CST_OFFSET_MS, HOUR_MS } from './clock.js';

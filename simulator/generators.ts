@@ -9,7 +9,7 @@
  * thresholds set with an explicit TN limit at a river section (GB 3838 limits TN for lakes and
  * reservoirs only) is quiet too.
  */
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { HOUR_MS, cstDayOfYear, cstHourOfDay } from './clock.js';
 import { normal, smoothNoise } from './random.js';
 

@@ -14,7 +14,7 @@
  *   is divided by `compress` in simulated time. compress = 1 keeps the plume physically consistent
  *   with the configured velocities (an alert's arrival estimate then matches the simulated arrival).
  */
-import type { Station, StationRegistry } from '../lib/station-registry.js';
+import type { Station, StationRegistry } from '../config/station-registry.js';
 import { HOUR_MS } from './clock.js';
 
 export interface Reach {

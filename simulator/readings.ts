@@ -3,7 +3,7 @@
  * with maintenance flags and dropouts applied. Pure: (context, station, ts) -> the same reading.
  */
 import type { DataFlag } from '../lib/parameters.js';
-import type { Station } from '../lib/station-registry.js';
+import type { Station } from '../config/station-registry.js';
 import { DECIMALS, airBaseline, roundTo, waterBaseline } from './generators.js';
 import { AIR_GROUPS, CHECK_VALUES, WATER_GROUPS, incidentAt, type IncidentRates, type IncidentWindow } from './incidents.js';
 import { plumeAt, type SpillPlan } from './plume.js';

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { RiversFile } from '../config/rivers-schema.js';
 import type { RegistryConfig } from '../config/schema.js';
-import { StationRegistry, type Station } from '../lib/station-registry.js';
+import { StationRegistry, type Station } from '../config/station-registry.js';
 import { classLimit, type GradedClass } from '../lib/standards/gb3838.js';
 import { createClock } from './clock.js';
 import {

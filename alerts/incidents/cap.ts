@@ -8,7 +8,7 @@
  */
 import type { RecipientsFile } from '../../config/recipients-schema.js';
 import type { RiversFile } from '../../config/rivers-schema.js';
-import type { Station, StationRegistry } from '../../lib/station-registry.js';
+import type { Station, StationRegistry } from '../../config/station-registry.js';
 import { CAP_NAMESPACE, capTime, el } from '../notify/cap.js';
 import type { Severity } from '../notify/severity.js';
 import { front } from './track.js';

@@ -17,9 +17,9 @@
  */
 import type { IncidentsConfig } from '../../config/recipients-schema.js';
 import type { RiversFile } from '../../config/rivers-schema.js';
-import type { Station, StationRegistry } from '../../lib/station-registry.js';
+import type { Station, StationRegistry } from '../../config/station-registry.js';
 import { front, joinSlack, predictWindow, velocityRange, windowsAhead } from './track.js';
-import { receptorsOf } from '../../lib/receptors.js';
+import { receptorsOf } from '../../config/receptors.js';
 import { localLimitPhrase } from '../rules/limit.js';
 import type { Evidence, Incident, ReceptorStatus, Report, ReportKind, ReportReason, ScopeState, SectionTrack, Window } from './types.js';
 

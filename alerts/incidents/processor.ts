@@ -7,7 +7,7 @@
  * placements their report id.
  */
 import type { Queue } from 'bullmq';
-import type { Station } from '../../lib/station-registry.js';
+import type { Station } from '../../config/station-registry.js';
 import type { AlertEvent } from '../events.js';
 import { bureauPolicy } from '../notify/config.js';
 import { ackUrl, capUrl, grafanaUrl } from '../notify/links.js';

@@ -5,7 +5,7 @@
  * section, and the links. Chinese first, English second (or one language, as asked). Pure.
  */
 import type { Language } from '../../config/recipients-schema.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import type { AckRecord } from '../notify/store.js';
 import type { Recipient } from '../notify/items.js';
 import type { Severity } from '../notify/severity.js';

@@ -3,7 +3,7 @@
  * severe when a drinking-water intake lies in the plume's path (reached, or ahead of the front).
  */
 import type { SeverityPolicy } from '../../config/recipients-schema.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import type { Severity } from '../notify/severity.js';
 import type { Incident } from './types.js';
 

@@ -4,7 +4,7 @@
  * bureaus received, and what the bureaus did (acknowledgements, escalations). River events carry
  * event time, the bureaus' actions wall time; both are shown in China Standard Time. Pure.
  */
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import type { AckRecord, EscalationRecord } from '../notify/store.js';
 import { incidentPeak } from './engine.js';
 import type { Incident } from './types.js';

@@ -4,7 +4,7 @@
  * is, and when it may reach the next drinking-water intake. Pure: from the report's snapshot.
  */
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import { front } from './track.js';
 import { incidentPeak } from './engine.js';
 import { exceedanceMultiple } from '../rules/exceedance.js';

@@ -9,7 +9,7 @@
  * rebuilt, and referenced, from the event alone.
  */
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
-import type { Station, StationRegistry } from '../../lib/station-registry.js';
+import type { Station, StationRegistry } from '../../config/station-registry.js';
 import type { RecipientsFile } from '../../config/recipients-schema.js';
 import { ruleNamed } from '../rules/index.js';
 import type { NoticeEvent } from './items.js';

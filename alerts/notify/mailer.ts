@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../../lib/logger.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import { CAP_MIME_TYPE } from './cap.js';
 import { bureauPolicy, type NotifyConfig } from './config.js';
 import type { NoticeItem, Recipient } from './items.js';

@@ -9,7 +9,7 @@
 import type { Language } from '../../config/recipients-schema.js';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import { CLASS_ORDER, paramClass, WATER_CLASS_LABEL, WATER_CLASS_LABEL_EN, type WaterClass } from '../../lib/standards/index.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import type { NoticeItem, Recipient } from './items.js';
 import type { Arrival, RouteRole } from './routing.js';
 import { ruleNamed } from '../rules/index.js';

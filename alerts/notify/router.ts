@@ -9,7 +9,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Logger } from '../../lib/logger.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import type { AlertEvent } from '../events.js';
 import { eventId } from '../events.js';
 import { buildCap } from './cap.js';

@@ -11,7 +11,7 @@
  * the same way.
  */
 import type { RiversFile } from '../../config/rivers-schema.js';
-import type { Station, StationRegistry } from '../../lib/station-registry.js';
+import type { Station, StationRegistry } from '../../config/station-registry.js';
 import { ruleNamed, type RuleName } from '../rules/index.js';
 import { travelTime, type TravelRange } from './travel-time.js';
 

@@ -8,7 +8,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import type { AlertEvent } from '../events.js';
 import { DEFAULT_PREFIX, QUEUE_NOTIFY } from '../keys.js';
 import type { NotifyConfig } from './config.js';

@@ -3,7 +3,7 @@
  * never held). Policy in config/recipients.yaml `severity:`.
  */
 import type { SeverityPolicy } from '../../config/recipients-schema.js';
-import type { Station } from '../../lib/station-registry.js';
+import type { Station } from '../../config/station-registry.js';
 import type { AlertEvent } from '../events.js';
 import { ruleNamed } from '../rules/index.js';
 

@@ -8,10 +8,10 @@
  * Pure: the same notice always renders the same e-mail.
  */
 import type { Language } from '../../config/recipients-schema.js';
-import type { ExplicitLimit, ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ExplicitLimit, ThresholdsFile } from '../thresholds-schema.js';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import type { Limit } from '../../lib/standards/index.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import { formatExplicit, targetPath } from '../threshold-store/limits.js';
 import { kindLabel } from '../threshold-store/summary.js';
 import type { LimitTarget, Proposal, StationEffect, ThresholdVersion } from '../threshold-store/types.js';

@@ -15,7 +15,7 @@
 import type { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import { ThresholdKeys } from '../threshold-store/scripts.js';
 import type { Proposal, ThresholdVersion } from '../threshold-store/types.js';
 import { bureauPolicy, type NotifyConfig } from './config.js';

@@ -1,6 +1,6 @@
 /**
  * The zod pieces every rule's entry in thresholds.yaml is built from, shared with the rest of the
- * thresholds schema (config/thresholds-schema.ts) so both say "a count", "minutes" the same way.
+ * thresholds schema (alerts/thresholds-schema.ts) so both say "a count", "minutes" the same way.
  */
 import { z } from 'zod';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';

@@ -9,7 +9,7 @@ import type { SeverityPolicy } from '../../config/recipients-schema.js';
 import type { DataFlag } from '../../lib/parameters.js';
 import type { Reading } from '../../lib/reading.js';
 import type { Limit, WaterClass } from '../../lib/standards/index.js';
-import type { Station } from '../../lib/station-registry.js';
+import type { Station } from '../../config/station-registry.js';
 import type { Severity } from '../notify/severity.js';
 import type { StationProfile } from '../station-profile.js';
 import type { EventKind, Observation, Timing } from '../state-machine.js';

@@ -6,7 +6,7 @@
  * target class (GB 3838) or grade (GB 3095) anywhere needs an exception both cities sign.
  */
 import type { RegistryConfig, StationConfig } from '../../config/schema.js';
-import type { ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ThresholdsFile } from '../thresholds-schema.js';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import type { Period } from '../../lib/reading.js';
 import { airLimit, classLimit, type AirPollutant, type Limit } from '../../lib/standards/index.js';

@@ -3,7 +3,7 @@
  * a summary), and a version written back as config/thresholds.yaml.
  */
 import { stringify } from 'yaml';
-import type { ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ThresholdsFile } from '../thresholds-schema.js';
 import { cst } from '../messages.js';
 import { formatExplicit, targetPath } from './limits.js';
 import type { ThresholdVersion } from './types.js';

@@ -4,7 +4,7 @@
  * unit. Everything an operator can get wrong is refused here with an error that says what to type.
  */
 import type { RegistryConfig, StationConfig } from '../../config/schema.js';
-import type { ExplicitLimit, ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ExplicitLimit, ThresholdsFile } from '../thresholds-schema.js';
 import { TuojiangError } from '../../lib/errors.js';
 import { PARAMETER_BY_KEY, PARAMETERS, type ParameterInfo } from '../../lib/parameters.js';
 import { GB3838_TABLE1, type Limit } from '../../lib/standards/index.js';

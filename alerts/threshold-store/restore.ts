@@ -13,7 +13,7 @@
  * only where the station belongs to the actor's city. Pure: the store loads the versions.
  */
 import type { RegistryConfig } from '../../config/schema.js';
-import type { ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ThresholdsFile } from '../thresholds-schema.js';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import { limitFor, stationProfile, type ThresholdSet } from '../thresholds.js';
 import { compareLimits } from './consent.js';

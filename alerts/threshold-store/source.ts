@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import type { RegistryConfig } from '../../config/schema.js';
-import { ThresholdsFileSchema } from '../../config/thresholds-schema.js';
+import { ThresholdsFileSchema } from '../thresholds-schema.js';
 import { TuojiangError } from '../../lib/errors.js';
 import type { InfluxStore } from '../../lib/influx/client.js';
 import type { Logger } from '../../lib/logger.js';

@@ -10,7 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { RegistryConfig } from '../../config/schema.js';
-import { thresholdsSchemaFor, type ExplicitLimit, type ThresholdsFile } from '../../config/thresholds-schema.js';
+import { thresholdsSchemaFor, type ExplicitLimit, type ThresholdsFile } from '../thresholds-schema.js';
 import { TuojiangError } from '../../lib/errors.js';
 import type { InfluxStore } from '../../lib/influx/client.js';
 import type { Logger } from '../../lib/logger.js';

@@ -3,7 +3,7 @@
  * city reads it in its announcements.
  */
 import type { RegistryConfig } from '../../config/schema.js';
-import type { ExplicitLimit } from '../../config/thresholds-schema.js';
+import type { ExplicitLimit } from '../thresholds-schema.js';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import { cst } from '../messages.js';
 import { formatExplicit } from './limits.js';

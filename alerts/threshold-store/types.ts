@@ -2,7 +2,7 @@
  * What the threshold store records: immutable versions, proposals waiting for consent, and the
  * exceptions below the national standard that both cities agreed to for a limited time.
  */
-import type { ExplicitLimit, ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ExplicitLimit, ThresholdsFile } from '../thresholds-schema.js';
 
 /** Which explicit limit a change is about: the scope it is set at and the parameter. */
 export type LimitTarget =

@@ -1,6 +1,6 @@
 /** Read-only views of a version for the CLI and the API: its explicit limits, a station's limits in force. */
 import type { RegistryConfig } from '../../config/schema.js';
-import type { ExplicitLimit, ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ExplicitLimit, ThresholdsFile } from '../thresholds-schema.js';
 import { TuojiangError } from '../../lib/errors.js';
 import { PARAMETER_BY_KEY, parametersOf } from '../../lib/parameters.js';
 import { limitFor, stationProfile } from '../thresholds.js';

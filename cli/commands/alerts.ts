@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
@@ -8,15 +9,18 @@ import { startAlertsService } from '../../alerts/service.js';
 import { SILENCE_KEY } from '../../alerts/silence.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
 import { openRedisThresholdSource } from '../../alerts/threshold-store/index.js';
+import { acknowledge } from '../../alerts/notify/ack.js';
+import { cstTime } from '../../alerts/notify/render.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
-import { bureauLine } from './notify.js';
-import { IncidentLookup, incidentSummary, isIncidentRecord } from '../incident-summary.js';
+import { bureauLine, describeEntry, withStore } from '../notify-records.js';
+import { IncidentLookup, incidentJson, incidentSummary, isIncidentRecord } from '../incident-summary.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { createLogger } from '../../lib/logger.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
+import { printable } from '../terminal-text.js';
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
@@ -127,5 +131,78 @@ export function registerAlertsCommands(program: Command): void {
       } finally {
         redis.disconnect();
       }
+    });
+
+  alerts
+    .command('ack <alert>')
+    .description('acknowledge an alert for one bureau (each bureau acknowledges separately); stops its escalation')
+    .requiredOption('--bureau <city>', 'the acknowledging bureau (city id)')
+    .option('--by <name>', 'who acknowledges', userInfo().username)
+    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .action(async (alert: string, opts: { bureau: string; by: string; prefix: string }) => {
+      await withStore(opts.prefix, async (store) => {
+        const r = await acknowledge(store, alert, opts.bureau, opts.by, 'cli');
+        process.stdout.write(r.status === 'recorded'
+          ? `acknowledged ${alert} for ${opts.bureau} by ${printable(r.ack.by)}\n`
+          : `already acknowledged for ${opts.bureau} by ${printable(r.ack.by)} at ${cstTime(r.ack.at)} (UTC+8)\n`);
+      });
+    });
+
+  alerts
+    .command('status')
+    .description('notified alerts: what is firing, which bureaus were told, who acknowledged, escalations')
+    .option('--all', 'recent alerts, resolved ones too (default: firing only)')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'one JSON object per line')
+    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .action(async (opts: { all?: boolean; limit: string; json?: boolean; prefix: string }) => {
+      await withStore(opts.prefix, async (store) => {
+        const list = await store.listAlerts({ firingOnly: !opts.all, limit: Number(opts.limit) });
+        const incidents = new IncidentLookup(store.redis, opts.prefix);
+        if (opts.json) {
+          for (const a of list) {
+            const inc = isIncidentRecord(a) ? await incidents.incident(a.info.alertId) : undefined;
+            printJson(inc ? { ...a, incident: incidentJson(inc) } : a);
+          }
+        } else if (list.length === 0) process.stdout.write(opts.all ? 'no notified alert\n' : 'no alert firing\n');
+        else {
+          for (const a of list) {
+            if (isIncidentRecord(a)) process.stdout.write(`${incidentSummary(a, await incidents.incident(a.info.alertId), incidents.names())}\n`);
+            else process.stdout.write(`${a.state.padEnd(8)} ${a.info.severity.padEnd(7)} ${a.info.station} ${a.info.key}  since ${cstTime(a.info.firstAt)} (UTC+8)${a.resolvedAt ? `  resolved ${cstTime(a.resolvedAt)}` : ''}\n`);
+            process.stdout.write(`         ${a.info.alertId}\n`);
+            for (const b of a.info.bureaus) process.stdout.write(`         ${bureauLine(a, b)}\n`);
+          }
+        }
+      });
+    });
+
+  alerts
+    .command('history <alert>')
+    .description('the history of one alert: transitions, e-mails, acknowledgements, escalations')
+    .option('--json', 'one JSON object per line')
+    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .action(async (alert: string, opts: { json?: boolean; prefix: string }) => {
+      await withStore(opts.prefix, async (store) => {
+        const a = await store.alert(alert);
+        if (!a) {
+          process.stderr.write(`no notified alert "${alert}" (tuojiang alerts status --all lists them)\n`);
+          process.exitCode = 1;
+          return;
+        }
+        const log = await store.history(alert);
+        if (opts.json) {
+          printJson(a);
+          for (const e of log) printJson(e);
+          return;
+        }
+        if (isIncidentRecord(a)) {
+          const incidents = new IncidentLookup(store.redis, opts.prefix);
+          process.stdout.write(`${a.info.alertId}\n${incidentSummary(a, await incidents.incident(alert), incidents.names())}\n`);
+        } else {
+          process.stdout.write(`${a.info.alertId}\n${a.info.station} ${a.info.key} (${a.info.rule}, ${a.info.severity}) — ${a.state}\n`);
+        }
+        for (const b of a.info.bureaus) process.stdout.write(`  ${bureauLine(a, b)}\n`);
+        for (const e of log) process.stdout.write(`${cstTime(e.t)}  ${describeEntry(e)}\n`);
+      });
     });
 }

@@ -1,67 +1,24 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { DEFAULT_PREFIX } from '../../alerts/keys.js';
-import { acknowledge } from '../../alerts/notify/ack.js';
 import { validateCap } from '../../alerts/notify/cap-validate.js';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { readNotifyEnv } from '../../alerts/notify/env.js';
 import { notifyReadiness } from '../../alerts/notify/readiness.js';
 import { cstTime } from '../../alerts/notify/render.js';
 import { startNotifyService } from '../../alerts/notify/service.js';
-import { NotifyStore, type AlertRecord, type LogEntry } from '../../alerts/notify/store.js';
 import { createSmtpTransport } from '../../alerts/notify/transport.js';
 import { readEnv } from '../../config/env.js';
 import { notifyHttpPort } from '../../config/http-ports.js';
 import { loadConfig } from '../../config/load.js';
 import { startOpsServer } from '../../lib/http-server.js';
 import { createLogger } from '../../lib/logger.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
-import { printable } from '../terminal-text.js';
-import { IncidentLookup, incidentJson, incidentSummary, isIncidentRecord } from '../incident-summary.js';
-
-export async function withStore<T>(prefix: string, fn: (store: NotifyStore) => Promise<T>): Promise<T> {
-  const env = readEnv();
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-  try {
-    await redis.connect();
-    return await fn(new NotifyStore(redis, prefix));
-  } finally {
-    redis.disconnect();
-  }
-}
-
-export function bureauLine(a: AlertRecord, bureau: string): string {
-  const ack = a.acks[bureau];
-  const esc = a.escalations[bureau];
-  const parts = [ack ? `acknowledged by ${printable(ack.by)} (${printable(ack.via)}) ${cstTime(ack.at)}` : 'NOT acknowledged'];
-  if (esc) parts.push(`escalated ${cstTime(esc.at)} to ${esc.to.join(', ')}`);
-  return `${bureau}: ${parts.join('; ')}`;
-}
-
-function describeEntry(e: LogEntry): string {
-  switch (e.type) {
-    case 'firing':
-    case 'reminder':
-    case 'resolved':
-      return `${e.type.padEnd(9)} event time ${cstTime(e.at)}  value ${e.value ?? '–'}  limit ${e.limit ?? '–'}  to ${e.bureaus.join(', ')}${e.catchUp ? '  (after maintenance)' : ''}  [${e.eventId}]`;
-    case 'sent':
-      return `sent      to ${e.to} (${e.bureau} ${e.list})  ${e.items.length} notice(s)  ${e.messageId}`;
-    case 'failed':
-    case 'uncertain':
-      return `${e.type.padEnd(9)} to ${e.to} (${e.bureau})  ${e.error}`;
-    case 'ack':
-      return `ack       ${e.bureau} by ${printable(e.by)} via ${printable(e.via)}`;
-    case 'escalated':
-      return `escalated ${e.bureau} to ${e.to.join(', ')}`;
-  }
-}
+import { withStore } from '../notify-records.js';
 
 /**
- * `tuojiang notify …` (the notify worker and its tools) and, under `tuojiang alerts`, `ack`,
- * `status` and `history`. Call after registerAlertsCommands: the `alerts` command is reused when
- * it exists.
+ * `tuojiang notify …`: the notify worker and its tools (dead letters, CAP, a test e-mail). The
+ * acknowledgement and history of what was notified are under `tuojiang alerts` (commands/alerts.ts).
  */
 export function registerNotifyCommands(program: Command): void {
   const notify = program.command('notify').description('e-mail notices to the bureaus: routing, grouping, delivery, escalation, CAP');
@@ -148,80 +105,5 @@ export function registerNotifyCommands(program: Command): void {
       } finally {
         await transport.close();
       }
-    });
-
-  const alerts = program.commands.find((c) => c.name() === 'alerts') ?? program.command('alerts').description('threshold checks and alert state');
-
-  alerts
-    .command('ack <alert>')
-    .description('acknowledge an alert for one bureau (each bureau acknowledges separately); stops its escalation')
-    .requiredOption('--bureau <city>', 'the acknowledging bureau (city id)')
-    .option('--by <name>', 'who acknowledges', userInfo().username)
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
-    .action(async (alert: string, opts: { bureau: string; by: string; prefix: string }) => {
-      await withStore(opts.prefix, async (store) => {
-        const r = await acknowledge(store, alert, opts.bureau, opts.by, 'cli');
-        process.stdout.write(r.status === 'recorded'
-          ? `acknowledged ${alert} for ${opts.bureau} by ${printable(r.ack.by)}\n`
-          : `already acknowledged for ${opts.bureau} by ${printable(r.ack.by)} at ${cstTime(r.ack.at)} (UTC+8)\n`);
-      });
-    });
-
-  alerts
-    .command('status')
-    .description('notified alerts: what is firing, which bureaus were told, who acknowledged, escalations')
-    .option('--all', 'recent alerts, resolved ones too (default: firing only)')
-    .option('--limit <n>', 'at most this many', '50')
-    .option('--json', 'one JSON object per line')
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
-    .action(async (opts: { all?: boolean; limit: string; json?: boolean; prefix: string }) => {
-      await withStore(opts.prefix, async (store) => {
-        const list = await store.listAlerts({ firingOnly: !opts.all, limit: Number(opts.limit) });
-        const incidents = new IncidentLookup(store.redis, opts.prefix);
-        if (opts.json) {
-          for (const a of list) {
-            const inc = isIncidentRecord(a) ? await incidents.incident(a.info.alertId) : undefined;
-            printJson(inc ? { ...a, incident: incidentJson(inc) } : a);
-          }
-        } else if (list.length === 0) process.stdout.write(opts.all ? 'no notified alert\n' : 'no alert firing\n');
-        else {
-          for (const a of list) {
-            if (isIncidentRecord(a)) process.stdout.write(`${incidentSummary(a, await incidents.incident(a.info.alertId), incidents.names())}\n`);
-            else process.stdout.write(`${a.state.padEnd(8)} ${a.info.severity.padEnd(7)} ${a.info.station} ${a.info.key}  since ${cstTime(a.info.firstAt)} (UTC+8)${a.resolvedAt ? `  resolved ${cstTime(a.resolvedAt)}` : ''}\n`);
-            process.stdout.write(`         ${a.info.alertId}\n`);
-            for (const b of a.info.bureaus) process.stdout.write(`         ${bureauLine(a, b)}\n`);
-          }
-        }
-      });
-    });
-
-  alerts
-    .command('history <alert>')
-    .description('the history of one alert: transitions, e-mails, acknowledgements, escalations')
-    .option('--json', 'one JSON object per line')
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
-    .action(async (alert: string, opts: { json?: boolean; prefix: string }) => {
-      await withStore(opts.prefix, async (store) => {
-        const a = await store.alert(alert);
-        if (!a) {
-          process.stderr.write(`no notified alert "${alert}" (tuojiang alerts status --all lists them)\n`);
-          process.exitCode = 1;
-          return;
-        }
-        const log = await store.history(alert);
-        if (opts.json) {
-          printJson(a);
-          for (const e of log) printJson(e);
-          return;
-        }
-        if (isIncidentRecord(a)) {
-          const incidents = new IncidentLookup(store.redis, opts.prefix);
-          process.stdout.write(`${a.info.alertId}\n${incidentSummary(a, await incidents.incident(alert), incidents.names())}\n`);
-        } else {
-          process.stdout.write(`${a.info.alertId}\n${a.info.station} ${a.info.key} (${a.info.rule}, ${a.info.severity}) — ${a.state}\n`);
-        }
-        for (const b of a.info.bureaus) process.stdout.write(`  ${bureauLine(a, b)}\n`);
-        for (const e of log) process.stdout.write(`${cstTime(e.t)}  ${describeEntry(e)}\n`);
-      });
     });
 }

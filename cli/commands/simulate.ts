@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { formatEvent, formatSummary } from '../../simulator/format.js';
 import { SPILL_DEFAULTS, spillSpanMs } from '../../simulator/plume.js';
 import { SCENARIOS, runSimulation, type ScenarioName, type SimEvent, type SpillScenario } from '../../simulator/run.js';

@@ -39,12 +39,12 @@ import { RiversFileSchema, type RiversFile } from '../../config/rivers-schema.js
 import { readEnv } from '../../config/env.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { RegistrySchema, type RegistryConfig } from '../../config/schema.js';
-import { ThresholdsFileSchema } from '../../config/thresholds-schema.js';
+import { ThresholdsFileSchema } from '../../alerts/thresholds-schema.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { InfluxClient } from '../../lib/influx/client.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import { createLogger } from '../../lib/logger.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { header, startSmtpSink, type ReceivedMail } from '../helpers/smtp-sink.js';
 import type { ReportItem } from '../../alerts/incidents/render-report.js';
 import { IncidentStore } from '../../alerts/incidents/store.js';

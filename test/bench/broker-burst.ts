@@ -23,7 +23,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startMosquitto, type MosquittoHandle, type MosquittoOverrides } from '../../lib/local-services/mosquitto.js';
+import { startMosquitto, type MosquittoHandle, type MosquittoOverrides } from '../../devtools/local-services/mosquitto.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -26,12 +26,12 @@ import { AlertKeys, QUEUE_CHECKS } from '../../alerts/keys.js';
 import { startAlertsService } from '../../alerts/service.js';
 import { StaticThresholdSource, type ThresholdSet } from '../../alerts/thresholds.js';
 import { RegistrySchema } from '../../config/schema.js';
-import { ThresholdsFileSchema } from '../../config/thresholds-schema.js';
+import { ThresholdsFileSchema } from '../../alerts/thresholds-schema.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { encodePoint } from '../../lib/influx/line-protocol.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import type { Reading } from '../../lib/reading.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 
 const env = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);
 const RATE = env('BENCH_RATE', 2000);

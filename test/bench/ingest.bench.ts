@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { InfluxClient } from '../../lib/influx/client.js';
-import { freePort, startServices } from '../../lib/local-services/index.js';
+import { freePort, startServices } from '../../devtools/local-services/index.js';
 import { password } from '../helpers/ingest-stack.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

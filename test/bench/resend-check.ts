@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ResendDetector } from '../../ingest/resend-detector.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import type { Reading } from '../../lib/reading.js';
 
 const services = await startServices({ redis: { appendonly: false } });

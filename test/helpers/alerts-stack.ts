@@ -12,13 +12,13 @@ import type { AlertEvent } from '../../alerts/events.js';
 import { AlertKeys, QUEUE_CHECKS, QUEUE_NOTIFY } from '../../alerts/keys.js';
 import { startAlertsService, type AlertsService, type AlertsServiceOptions } from '../../alerts/service.js';
 import { StaticThresholdSource, loadThresholdsFile, type ThresholdSet, type ThresholdSource } from '../../alerts/thresholds.js';
-import type { ThresholdsFile } from '../../config/thresholds-schema.js';
+import type { ThresholdsFile } from '../../alerts/thresholds-schema.js';
 import { loadConfig } from '../../config/load.js';
 import { InfluxClient } from '../../lib/influx/client.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import type { DataFlag } from '../../lib/parameters.js';
 import type { Period, Reading } from '../../lib/reading.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 
 export type Services = Awaited<ReturnType<typeof startAlertServices>>;
 

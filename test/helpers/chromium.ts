@@ -4,7 +4,7 @@
  * can load a page at a phone's width, read the rendered DOM, submit a form and keep a screenshot
  * without any npm package. Navigation waits for the page's load event, never for a fixed time.
  */
-import { ensureTool } from '../../lib/local-services/packages.js';
+import { ensureTool } from '../../devtools/local-services/packages.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

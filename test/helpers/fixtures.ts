@@ -10,7 +10,7 @@ import { TuojiangError } from '../../lib/errors.js';
 import { encodeCp, encodeFrame, epochMsToDataTime, epochMsToQn, parseFrame, type Hj212Frame } from '../../ingest/hj212/frame.js';
 import { readDeadLetters, type StoredDeadLetter } from '../../ingest/journal.js';
 import type { InfluxClient } from '../../lib/influx/client.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { waitFor } from './ingest-stack.js';
 
 /** The shipped registry (config/stations.yaml), as the ingest sees it. */

@@ -5,7 +5,7 @@ import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { createLogger } from '../../lib/logger.js';
-import { SERVICE_ACCOUNTS, startServices } from '../../lib/local-services/index.js';
+import { SERVICE_ACCOUNTS, startServices } from '../../devtools/local-services/index.js';
 
 export const password = (): string => randomBytes(12).toString('hex');
 

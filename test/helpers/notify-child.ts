@@ -3,7 +3,7 @@
  * environment by test/integration/notify-delivery.test.ts; tells the parent when it is ready.
  */
 import { startNotifyService } from '../../alerts/notify/service.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { ACK_SECRET, GRAFANA_URL, MAIL_FROM, PUBLIC_URL, shipped, testNotifyConfig } from './notify-stack.js';
 
 const env = (k: string): string => {

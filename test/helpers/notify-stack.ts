@@ -27,9 +27,9 @@ import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { RegistrySchema, type RegistryConfig } from '../../config/schema.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { InfluxClient } from '../../lib/influx/client.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import { createLogger } from '../../lib/logger.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from './smtp-sink.js';
 
 export const ACK_SECRET = 'test-ack-secret-0123456789abcdef';

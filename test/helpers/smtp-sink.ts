@@ -1,2 +1,2 @@
 // The SMTP sink lives with the other local services (the demo uses it too).
-export * from '../../lib/local-services/smtp-sink.js';
+export * from '../../devtools/local-services/smtp-sink.js';

@@ -16,7 +16,7 @@ import { createOperatorToken } from '../../alerts/threshold-store/operators.js';
 import { ThresholdStore } from '../../alerts/threshold-store/store.js';
 import { loadThresholdsFile } from '../../alerts/thresholds.js';
 import { loadConfig } from '../../config/load.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import { startApiProcess, type ApiProcess } from '../helpers/api-process.js';
 import { exchange, rawRequest, type RawResponse } from '../helpers/raw-http.js';
 

@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_PREFIX_BYTES } from '../../ingest/journal.js';
 import { MAX_SEGMENT_BYTES } from '../../ingest/hj212/frame.js';
 import { parametersOf } from '../../lib/parameters.js';
-import { freePort } from '../../lib/local-services/index.js';
+import { freePort } from '../../devtools/local-services/index.js';
 import { MN, deadLetters, eventually, fetchMetrics, hj212Frame, jsonPayload, metric, topicOf } from '../helpers/fixtures.js';
 import { countPoints, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 

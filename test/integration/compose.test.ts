@@ -22,8 +22,8 @@ import { NotifyEnvSchema, readNotifyEnv } from '../../alerts/notify/env.js';
 import { EnvSchema } from '../../config/env.js';
 import { DEFAULT_CONFIG_DIR } from '../../config/load.js';
 import { GENERATED_DIR } from '../../dashboards/generate.js';
-import { SERVICE_ACCOUNTS, brokerConfigDir, startMosquitto, type MosquittoHandle } from '../../lib/local-services/index.js';
-import { ensureTool } from '../../lib/local-services/packages.js';
+import { SERVICE_ACCOUNTS, brokerConfigDir, startMosquitto, type MosquittoHandle } from '../../devtools/local-services/index.js';
+import { ensureTool } from '../../devtools/local-services/packages.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');

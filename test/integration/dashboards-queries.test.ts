@@ -31,7 +31,7 @@ import { encodePoint } from '../../lib/influx/line-protocol.js';
 import { createLogger } from '../../lib/logger.js';
 import { parametersOf, type DataFlag } from '../../lib/parameters.js';
 import type { Period } from '../../lib/reading.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { CLASS_ORDER, computeAqi, paramClass, waterClass, type AqiInputs } from '../../lib/standards/index.js';
 import { MN, hj212Frame, jsonPayload, prng, topicOf } from '../helpers/fixtures.js';
 import { publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';

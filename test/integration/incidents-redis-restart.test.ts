@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import { reportMails } from '../helpers/incident-mail.js';
 import { ADDR, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 

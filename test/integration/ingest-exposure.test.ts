@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../lib/local-services/index.js';
+import { freePort } from '../../devtools/local-services/index.js';
 import { jsonPayload } from '../helpers/fixtures.js';
 import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../lib/local-services/index.js';
+import { freePort } from '../../devtools/local-services/index.js';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
 import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JournalBatcher } from '../../ingest/journal-batcher.js';
 import { readDeadLetters, RedisJournal, type Journal, type JournalItem } from '../../ingest/journal.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import { createLogger } from '../../lib/logger.js';
 
 let services: Awaited<ReturnType<typeof startServices<{ redis: { appendonly: false } }>>>;

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Redis } from 'ioredis';
 import { isTuojiangError } from '../../lib/errors.js';
-import { ADDRESS_IN_USE } from '../../lib/local-services/ports.js';
-import { ServiceProcess, launch } from '../../lib/local-services/process.js';
-import { redisPing } from '../../lib/local-services/redis.js';
+import { ADDRESS_IN_USE } from '../../devtools/local-services/ports.js';
+import { ServiceProcess, launch } from '../../devtools/local-services/process.js';
+import { redisPing } from '../../devtools/local-services/redis.js';
 import {
   INSTALL_COMMAND,
   SERVICE_ACCOUNTS,
@@ -28,7 +28,7 @@ import {
   startRedis,
   startServices,
   type Services,
-} from '../../lib/local-services/index.js';
+} from '../../devtools/local-services/index.js';
 
 const USERS = [
   { username: 'ingest', password: 'ingest-secret' },

@@ -1,11 +1,11 @@
 /**
  * The notify commands through commander, in-process, against a real Redis: `alerts ack`,
- * `alerts status`, `alerts history`, `notify cap --check`, `notify dead`; and that the API command
- * registers. (The lead wires them into cli/main.ts.)
+ * `alerts status`, `alerts history` (registered by cli/commands/alerts.ts), `notify cap --check`,
+ * `notify dead`; and that the API command (cli/commands/api.ts) registers.
  */
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerApiCommand } from '../../api/command.js';
+import { registerApiCommand } from '../../cli/commands/api.js';
 import { registerAlertsCommands } from '../../cli/commands/alerts.js';
 import { registerNotifyCommands } from '../../cli/commands/notify.js';
 import { ADDR, alertEvent, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';

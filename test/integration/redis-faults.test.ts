@@ -16,7 +16,7 @@ import { NotifyStore } from '../../alerts/notify/store.js';
 import { startApiServer } from '../../api/server.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { startOpsServer } from '../../lib/http-server.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import { Registry } from 'prom-client';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
 import { startAlertsStack } from '../helpers/alerts-stack.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResendDetector } from '../../ingest/resend-detector.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import type { Reading } from '../../lib/reading.js';
 
 let services: Awaited<ReturnType<typeof startServices<{ redis: { appendonly: false } }>>>;

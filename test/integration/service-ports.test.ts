@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startServices } from '../../lib/local-services/index.js';
+import { freePort, startServices } from '../../devtools/local-services/index.js';
 import { waitFor } from '../helpers/ingest-stack.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerSimulateCommand } from '../../cli/commands/simulate.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { runSimulation, type SimEvent, type SimSummary } from '../../simulator/run.js';
 import { slotAt } from '../../simulator/readings.js';
 import { DEFAULT_INCIDENTS } from '../../simulator/incidents.js';

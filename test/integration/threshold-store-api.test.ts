@@ -18,7 +18,7 @@ import { handleThresholdsRequest, startThresholdsApi, type ThresholdsApi } from 
 import { registerThresholdsCommands } from '../../cli/commands/thresholds.js';
 import { loadConfig } from '../../config/load.js';
 import { isTuojiangError } from '../../lib/errors.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 
 const { dir, registry } = loadConfig();
 const seedSet = loadThresholdsFile(join(dir, 'thresholds.yaml'), registry);

@@ -12,7 +12,7 @@ import type { Actor, ProposeResult } from '../../alerts/threshold-store/types.js
 import { loadThresholdsFile } from '../../alerts/thresholds.js';
 import { loadConfig } from '../../config/load.js';
 import { isTuojiangError } from '../../lib/errors.js';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 
 const { dir, registry } = loadConfig();
 const seedSet = loadThresholdsFile(join(dir, 'thresholds.yaml'), registry);

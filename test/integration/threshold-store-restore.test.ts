@@ -12,8 +12,8 @@ import { startNotifyService, type NotifyService } from '../../alerts/notify/serv
 import { ThresholdStore } from '../../alerts/threshold-store/store.js';
 import type { Actor } from '../../alerts/threshold-store/types.js';
 import { limitFor, stationProfile } from '../../alerts/thresholds.js';
-import { startServices } from '../../lib/local-services/index.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { startServices } from '../../devtools/local-services/index.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { isTuojiangError } from '../../lib/errors.js';
 import { ADDR, ACK_SECRET, GRAFANA_URL, MAIL_FROM, PUBLIC_URL, shipped, shippedThresholds, testNotifyConfig } from '../helpers/notify-stack.js';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../helpers/smtp-sink.js';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServices } from '../../lib/local-services/index.js';
+import { startServices } from '../../devtools/local-services/index.js';
 import { waitFor } from '../helpers/ingest-stack.js';
 
 /*

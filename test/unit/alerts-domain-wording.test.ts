@@ -15,8 +15,8 @@ import { observe, type AlertDetail, type RuleObservation } from '../../alerts/ob
 import { applyReadings, emptySeriesState, type SeriesState } from '../../alerts/series-engine.js';
 import { loadThresholdsFile, stationProfile, type ThresholdSet } from '../../alerts/thresholds.js';
 import type { Reading } from '../../lib/reading.js';
-import type { Station } from '../../lib/station-registry.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import type { Station } from '../../config/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { alertEvent, shipped, testNotifyConfig } from '../helpers/notify-stack.js';
 
 const registry = new StationRegistry(shipped.registry);

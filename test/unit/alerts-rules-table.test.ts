@@ -6,8 +6,8 @@ import { renderMessage } from '../../alerts/messages.js';
 import { routeEvent } from '../../alerts/notify/routing.js';
 import { severityOf } from '../../alerts/notify/severity.js';
 import type { EventKind } from '../../alerts/state-machine.js';
-import { ThresholdsFileSchema } from '../../config/thresholds-schema.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { ThresholdsFileSchema } from '../../alerts/thresholds-schema.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { shipped, testNotifyConfig } from '../helpers/notify-stack.js';
 
 const registry = new StationRegistry(shipped.registry);

@@ -7,7 +7,7 @@ import { loadThresholdsFile, stationProfile } from '../../alerts/thresholds.js';
 import { loadConfig } from '../../config/load.js';
 import type { DataFlag } from '../../lib/parameters.js';
 import type { Period, Reading } from '../../lib/reading.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 
 const { dir, registry: registryConfig } = loadConfig();
 const registry = new StationRegistry(registryConfig);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileThresholdSource, limitFor, limitRuleFor, loadThresholdsFile, stationProfile } from '../../alerts/thresholds.js';
 import { loadConfig } from '../../config/load.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { isTuojiangError } from '../../lib/errors.js';
 
 const { dir, registry: registryConfig } = loadConfig();

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { riversSchemaFor, type RiversFile } from '../../config/rivers-schema.js';
 import { isTuojiangError } from '../../lib/errors.js';
-import { nextReceptorDownstream, receptorsOf } from '../../lib/receptors.js';
+import { nextReceptorDownstream, receptorsOf } from '../../config/receptors.js';
 import { loadRivers } from '../../simulator/rivers.js';
 import { shipped } from '../helpers/notify-stack.js';
 

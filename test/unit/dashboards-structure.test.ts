@@ -18,7 +18,7 @@ import type { Dashboard, InfluxTarget, Panel } from '../../dashboards/model.js';
 import { FILLED_MACROS, extractQueries, referencedNames } from '../../dashboards/queries.js';
 import { AQI_CATEGORIES, CLASS_ORDER, GB3838_TABLE1, IAQI_BREAKPOINTS, aqiStandardFor, classLimit, type Limit } from '../../lib/standards/index.js';
 import type { Period } from '../../lib/reading.js';
-import type { Station } from '../../lib/station-registry.js';
+import type { Station } from '../../config/station-registry.js';
 
 const PROVISIONING = join(GENERATED_DIR, '..', 'provisioning');
 const flat = (ps: readonly Panel[] | undefined): Panel[] => (ps ?? []).flatMap((p) => [p, ...flat(p.panels)]);

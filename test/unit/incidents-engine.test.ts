@@ -8,7 +8,7 @@ import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { applyEvidence, closeDueAt, familyOf, nextDue, scopeOf, tick, type EngineContext } from '../../alerts/incidents/engine.js';
 import { emptyScope, type Evidence, type Report, type ScopeState } from '../../alerts/incidents/types.js';
 import { loadConfig } from '../../config/load.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 
 const config = loadConfig();
 const registry = new StationRegistry(config.registry);

@@ -10,7 +10,7 @@ import { emptyScope, type Evidence, type Report } from '../../alerts/incidents/t
 import { intakeLine, overText, subject } from '../../alerts/incidents/wording.js';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { loadConfig } from '../../config/load.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 
 const config = loadConfig();
 const registry = new StationRegistry(config.registry);

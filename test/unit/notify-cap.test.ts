@@ -3,7 +3,7 @@ import { buildCap, capIdentifier, capMsgType, capTime } from '../../alerts/notif
 import { capSummary, parseXml, validateCap, CAP_VALUE_SETS } from '../../alerts/notify/cap-validate.js';
 import { noticeEventOf } from '../../alerts/notify/items.js';
 import { routeEvent } from '../../alerts/notify/routing.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { alertEvent, shipped, testNotifyConfig } from '../helpers/notify-stack.js';
 
 const registry = new StationRegistry(shipped.registry);

@@ -4,7 +4,7 @@ import { noticeEventOf } from '../../alerts/notify/items.js';
 import { duration, renderNotice, type RenderContext } from '../../alerts/notify/render.js';
 import { routeEvent } from '../../alerts/notify/routing.js';
 import { severityOf } from '../../alerts/notify/severity.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { alertEvent, shipped, testNotifyConfig } from '../helpers/notify-stack.js';
 
 const registry = new StationRegistry(shipped.registry);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { routeEvent } from '../../alerts/notify/routing.js';
 import { RegistrySchema } from '../../config/schema.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { shipped, testNotifyConfig } from '../helpers/notify-stack.js';
 
 const registry = new StationRegistry(shipped.registry);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aqiLevel, exceedanceRatio, severityOf } from '../../alerts/notify/severity.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { alertEvent, shipped, testRecipients } from '../helpers/notify-stack.js';
 
 const registry = new StationRegistry(shipped.registry);

@@ -11,7 +11,7 @@ import type { JournalItem } from '../../ingest/journal.js';
 import { MessageProcessor, type Outcome } from '../../ingest/process-message.js';
 import type { SplitPacketStore } from '../../ingest/split-packet-store.js';
 import type { Reading } from '../../lib/reading.js';
-import { StationRegistry, type Station } from '../../lib/station-registry.js';
+import { StationRegistry, type Station } from '../../config/station-registry.js';
 import { DEFAULT_INCIDENTS } from '../../simulator/incidents.js';
 import { INVALID_KINDS, encodeHj212, encodeInvalid, encodeJson, invalidKindsFor, isoCst, toSentUnits, topicOf, type InvalidKind } from '../../simulator/encode.js';
 import { planSpill } from '../../simulator/plume.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
-import { StationRegistry, type Station } from '../../lib/station-registry.js';
+import { StationRegistry, type Station } from '../../config/station-registry.js';
 import { classLimit } from '../../lib/standards/gb3838.js';
 import { CST_OFFSET_MS, DAY_MS, HOUR_MS, createClock, cstHourOfDay } from '../../simulator/clock.js';
 import { AIR_PARAMS, DECIMALS, WATER_PARAMS, airBaseline, diurnal, doSaturation, waterBaseline } from '../../simulator/generators.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import type { RegistryConfig } from '../../config/schema.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { HOUR_MS } from '../../simulator/clock.js';
 import { waterBaseline } from '../../simulator/generators.js';
 import { BLOCK_MS, DEFAULT_INCIDENTS, incidentAt } from '../../simulator/incidents.js';

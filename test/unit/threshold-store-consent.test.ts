@@ -8,7 +8,7 @@ import { approvalRefusal, classify, compareLimits, missingApprovals } from '../.
 import { withExplicit } from '../../alerts/threshold-store/limits.js';
 import type { LimitTarget } from '../../alerts/threshold-store/types.js';
 import { loadThresholdsFile } from '../../alerts/thresholds.js';
-import type { ExplicitLimit } from '../../config/thresholds-schema.js';
+import type { ExplicitLimit } from '../../alerts/thresholds-schema.js';
 import { loadConfig } from '../../config/load.js';
 
 const { dir, registry } = loadConfig();

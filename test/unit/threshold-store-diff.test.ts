@@ -9,7 +9,7 @@ import { changePoint, changeTag } from '../../alerts/threshold-store/recorder.js
 import { summarize } from '../../alerts/threshold-store/summary.js';
 import type { ThresholdVersion } from '../../alerts/threshold-store/types.js';
 import { loadThresholdsFile } from '../../alerts/thresholds.js';
-import { ThresholdsFileSchema } from '../../config/thresholds-schema.js';
+import { ThresholdsFileSchema } from '../../alerts/thresholds-schema.js';
 import { loadConfig } from '../../config/load.js';
 
 const { dir, registry } = loadConfig();

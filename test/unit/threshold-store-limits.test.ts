@@ -8,7 +8,7 @@ import {
   explicitAt, parseBound, resolveTarget, sameExplicit, stationsUnder, targetPath, toLimit, withExplicit, type LimitChangeInput,
 } from '../../alerts/threshold-store/limits.js';
 import { loadThresholdsFile } from '../../alerts/thresholds.js';
-import { ThresholdsFileSchema } from '../../config/thresholds-schema.js';
+import { ThresholdsFileSchema } from '../../alerts/thresholds-schema.js';
 import { loadConfig } from '../../config/load.js';
 import { isTuojiangError } from '../../lib/errors.js';
 

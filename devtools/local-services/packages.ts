@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { TuojiangError } from '../errors.js';
+import { TuojiangError } from '../../lib/errors.js';
 
 export type ServiceName = 'mosquitto' | 'redis' | 'influxdb';
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TuojiangError } from '../errors.js';
+import { TuojiangError } from '../../lib/errors.js';
 import { freePort } from './ports.js';
 import { ensureBinaries, type Log } from './packages.js';
 import { ServiceProcess, adoptDir, launch, type ServiceControl } from './process.js';

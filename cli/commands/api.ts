@@ -1,22 +1,22 @@
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
-import { readNotifyEnv } from '../alerts/notify/env.js';
-import { NotifyStore } from '../alerts/notify/store.js';
-import { loadNotifyConfig } from '../alerts/notify/config.js';
-import { IncidentStore } from '../alerts/incidents/store.js';
-import { StationRegistry } from '../lib/station-registry.js';
-import { bureauNamesOf } from './incident-view.js';
-import { DEFAULT_PREFIX } from '../alerts/keys.js';
-import { readEnv } from '../config/env.js';
-import { loadConfig } from '../config/load.js';
-import { createLogger } from '../lib/logger.js';
-import { runUntilSignal } from '../cli/output.js';
-import { startApiServer } from './server.js';
-import { handleThresholdsRequest } from './thresholds-routes.js';
-import { OperatorDirectory, ThresholdStore, operatorsFilePath } from '../alerts/threshold-store/index.js';
-import { InfluxClient } from '../lib/influx/client.js';
+import { readNotifyEnv } from '../../alerts/notify/env.js';
+import { NotifyStore } from '../../alerts/notify/store.js';
+import { loadNotifyConfig } from '../../alerts/notify/config.js';
+import { IncidentStore } from '../../alerts/incidents/store.js';
+import { StationRegistry } from '../../config/station-registry.js';
+import { bureauNamesOf } from '../../api/incident-view.js';
+import { DEFAULT_PREFIX } from '../../alerts/keys.js';
+import { readEnv } from '../../config/env.js';
+import { loadConfig } from '../../config/load.js';
+import { createLogger } from '../../lib/logger.js';
+import { runUntilSignal } from '../output.js';
+import { startApiServer } from '../../api/server.js';
+import { handleThresholdsRequest } from '../../api/thresholds-routes.js';
+import { OperatorDirectory, ThresholdStore, operatorsFilePath } from '../../alerts/threshold-store/index.js';
+import { InfluxClient } from '../../lib/influx/client.js';
 import { Registry } from 'prom-client';
-import { AuthFailureLimiter, authFailureOptionsFromEnv } from './auth-failures.js';
+import { AuthFailureLimiter, authFailureOptionsFromEnv } from '../../api/auth-failures.js';
 
 /** `tuojiang api`: acknowledgement links and CAP documents over HTTP (until SIGTERM). */
 export function registerApiCommand(program: Command): void {

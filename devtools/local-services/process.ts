@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { TuojiangError } from '../errors.js';
+import { TuojiangError } from '../../lib/errors.js';
 import { ADDRESS_IN_USE } from './ports.js';
 
 /**

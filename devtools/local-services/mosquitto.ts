@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TuojiangError } from '../errors.js';
+import { TuojiangError } from '../../lib/errors.js';
 import { freePort } from './ports.js';
 import { ensureBinaries, execHelper, type Log } from './packages.js';
 import { ServiceProcess, adoptDir, launch, tcpAccepts, type ServiceControl } from './process.js';
@@ -62,8 +62,8 @@ export interface MosquittoHandle extends ServiceControl {
 }
 
 /**
- * Finds config/mosquitto/ by walking up from this module, which sits at lib/local-services/ in a
- * checkout and at dist/lib/local-services/ in a build.
+ * Finds config/mosquitto/ by walking up from this module, which sits at devtools/local-services/ in a
+ * checkout and at dist/devtools/local-services/ in a build.
  */
 export function brokerConfigDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -72,7 +72,7 @@ export function brokerConfigDir(): string {
     if (existsSync(join(candidate, 'mosquitto.conf'))) return candidate;
     dir = dirname(dir);
   }
-  throw new TuojiangError('SERVICE_START', 'config/mosquitto/mosquitto.conf not found above lib/local-services/');
+  throw new TuojiangError('SERVICE_START', 'config/mosquitto/mosquitto.conf not found above devtools/local-services/');
 }
 
 /** Paths and port of one listener in the rendered config. */
@@ -220,7 +220,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<MosquittoH
         runAsRoot: process.getuid?.() === 0,
         ...(opts.overrides ? { overrides: opts.overrides } : {}),
       });
-      await writeFile(configFile, `# Rendered by lib/local-services/mosquitto.ts from ${templateFile}\n${rendered}`);
+      await writeFile(configFile, `# Rendered by devtools/local-services/mosquitto.ts from ${templateFile}\n${rendered}`);
       const ready = async (): Promise<boolean> => (await tcpAccepts(port)) && (await tcpAccepts(stationPort));
       const proc = new ServiceProcess({ name: 'mosquitto', bin: mosquitto, args: ['-c', configFile], logFile, port, ready });
       return { proc, port, stationPort };

@@ -1,6 +1,6 @@
-import type { RegistryConfig, StationConfig } from '../config/schema.js';
-import { FACTOR_CODE_TO_KEY, PARAMETER_BY_KEY } from './parameters.js';
-import { conversionFactor, type Unit } from './units.js';
+import type { RegistryConfig, StationConfig } from './schema.js';
+import { FACTOR_CODE_TO_KEY, PARAMETER_BY_KEY } from '../lib/parameters.js';
+import { conversionFactor, type Unit } from '../lib/units.js';
 
 export type Station = StationConfig;
 

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TuojiangError } from '../errors.js';
+import { TuojiangError } from '../../lib/errors.js';
 import { freePort } from './ports.js';
 import { ensureBinaries, type Log } from './packages.js';
 import { ServiceProcess, adoptDir, launch, type ServiceControl } from './process.js';
@@ -41,7 +41,7 @@ const toml = (s: string): string => JSON.stringify(s);
 /** InfluxDB 1.6 config: everything on loopback and in `dir`, no phoning home, quiet logs. */
 export function renderInfluxdbConfig(dir: string, httpPort: number, rpcPort: number): string {
   return [
-    '# Rendered by lib/local-services/influxdb.ts',
+    '# Rendered by devtools/local-services/influxdb.ts',
     'reporting-disabled = true',
     `bind-address = ${toml(`127.0.0.1:${rpcPort}`)}`,
     '',

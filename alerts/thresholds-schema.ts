@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { minutes, paramKey } from '../alerts/rules/config-schema.js';
-import { RULES, type AnyRule } from '../alerts/rules/index.js';
+import { minutes, paramKey } from './rules/config-schema.js';
+import { RULES, type AnyRule } from './rules/index.js';
 import { PARAMETER_BY_KEY } from '../lib/parameters.js';
-import type { RegistryConfig } from './schema.js';
+import type { RegistryConfig } from '../config/schema.js';
 
 /**
  * Schema of config/thresholds.yaml: the unified thresholds shared by both cities. Everything not set

@@ -3,7 +3,7 @@
  * `receptors:`): which lie on a river, in river order, and which is the next one a plume at a
  * given river km reaches.
  */
-import type { ReceptorConfig, ReceptorKind, RiversFile } from '../config/rivers-schema.js';
+import type { ReceptorConfig, ReceptorKind, RiversFile } from './rivers-schema.js';
 
 export type Receptor = ReceptorConfig;
 
