@@ -7,7 +7,7 @@ import type { RegistryConfig } from './schema.js';
  * language, when it may be left alone (quiet hours, never for severe alerts), how soon an alert it
  * has not acknowledged goes up its escalation list, and the few settings of the notices themselves.
  * Addresses are configuration; SMTP endpoints and secrets come from the environment (SMTP_URL,
- * MAIL_FROM, ACK_SECRET).
+ * MAIL_FROM, ACK_SECRET, and the variables `channels:` names for WeCom robots and webhooks).
  */
 
 const names = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict();
@@ -21,11 +21,48 @@ const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day HH:MM 
 export const LANGUAGES = ['zh-en', 'zh', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
+/** Ids of robots and endpoints under `channels:` (also used in Redis keys and logs). */
+const channelId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and -, at most 63');
+/** The name of an environment variable that holds a URL or a secret (never the value itself). */
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]{0,127}$/, 'an environment variable name (A-Z, 0-9, _): the value stays out of the file');
+
+/**
+ * One person of a duty or escalation list and their contacts per channel. The e-mail address is
+ * always there: it is the record the bureaus agreed on (threads, escalations, threshold notices);
+ * a WeCom group robot and a webhook endpoint are extra ways the same notice reaches them.
+ */
 const Person = z
   .object({
     name: z.string().min(1),
     email: z.email('an e-mail address'),
     language: z.enum(LANGUAGES).optional(),
+    /** A WeCom (企业微信) group robot of `channels.wecom.robots`; `mention` is a WeCom userid to @ in the message. */
+    wecom: z.object({ robot: channelId, mention: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'a WeCom userid').optional() }).strict().optional(),
+    /** An endpoint of `channels.webhook.endpoints` (a duty system that subscribes to the notices). */
+    webhook: channelId.optional(),
+  })
+  .strict();
+
+/**
+ * Where the channels other than e-mail deliver. URLs and secrets are named by environment
+ * variable only: a WeCom robot's URL carries its key, and a webhook's secret signs every request.
+ */
+const Channels = z
+  .object({
+    wecom: z
+      .object({
+        /** WeCom accepts at most 20 messages a minute per robot; more wait their turn (never dropped). */
+        per_minute: z.number().int().min(1).max(20).default(20),
+        robots: z.record(channelId, z.object({ url_env: envName }).strict()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    webhook: z
+      .object({
+        endpoints: z.record(channelId, z.object({ url_env: envName, secret_env: envName }).strict()).default({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -176,6 +213,7 @@ export const RecipientsFileSchema = z
     links: Links.prefault({}),
     cap: Cap.prefault({}),
     incidents: Incidents.prefault({}),
+    channels: Channels.prefault({}),
   })
   .strict();
 
@@ -185,6 +223,7 @@ export type PersonConfig = z.output<typeof Person>;
 export type SeverityPolicy = z.output<typeof Severity>;
 export type QuietHoursConfig = z.output<typeof QuietHours>;
 export type IncidentsConfig = z.output<typeof Incidents>;
+export type ChannelsConfig = z.output<typeof Channels>;
 
 /** The schema with the checks that need the registry: bureaus are cities of stations.yaml. */
 export function recipientsSchemaFor(registry: RegistryConfig) {
@@ -200,6 +239,19 @@ export function recipientsSchemaFor(registry: RegistryConfig) {
         const other = owner.get(p);
         if (other) ctx.addIssue({ code: 'custom', path: ['incidents', 'families', fam, 'parameters'], message: `${p} is already in family "${other}": a parameter belongs to one family` });
         owner.set(p, fam);
+      }
+    }
+    // A person's robot or endpoint must be declared under channels: (a typo would silently drop a channel).
+    for (const [city, b] of Object.entries(r.bureaus)) {
+      for (const list of ['duty', 'escalation'] as const) {
+        b[list].forEach((person, i) => {
+          if (person.wecom && !Object.hasOwn(r.channels.wecom.robots, person.wecom.robot)) {
+            ctx.addIssue({ code: 'custom', path: ['bureaus', city, list, i, 'wecom', 'robot'], message: `unknown WeCom robot "${person.wecom.robot}"; declare it under channels.wecom.robots (known: ${Object.keys(r.channels.wecom.robots).join(', ') || 'none'})` });
+          }
+          if (person.webhook !== undefined && !Object.hasOwn(r.channels.webhook.endpoints, person.webhook)) {
+            ctx.addIssue({ code: 'custom', path: ['bureaus', city, list, i, 'webhook'], message: `unknown webhook endpoint "${person.webhook}"; declare it under channels.webhook.endpoints (known: ${Object.keys(r.channels.webhook.endpoints).join(', ') || 'none'})` });
+          }
+        });
       }
     }
     for (const city of Object.keys(registry.cities)) {

@@ -1,7 +1,7 @@
 /**
- * What goes into an e-mail: one notice item per transition (or escalation) per recipient, built by
- * the router when the transition is handled and stored with the batch, so that every later
- * attempt renders the same e-mail from the same data.
+ * What goes into a notice (an e-mail, a WeCom message, a webhook request): one notice item per
+ * transition (or escalation) per recipient, built by the router when the transition is handled and
+ * stored with the batch, so that every later attempt renders the same message from the same data.
  */
 import type { AlertEvent } from '../events.js';
 import type { Arrival, RouteRole } from './routing.js';
@@ -47,13 +47,36 @@ export interface NoticeItem {
   escalation?: { ackTimeoutMs: number; firedNotifiedAt: number };
 }
 
-/** A batch as the mailer reads it: the recipient and the items, in the order they were placed. */
+/** The ways a notice reaches a person (alerts/notify/channels/index.ts has one entry each). */
+export const CHANNEL_NAMES = ['email', 'wecom', 'webhook'] as const;
+export type ChannelName = (typeof CHANNEL_NAMES)[number];
+
+/**
+ * One delivery address of a batch: a person's e-mail, or their WeCom robot or webhook endpoint.
+ * `channel` and `address` are absent on e-mail recipients stored before channels existed.
+ */
 export interface Recipient {
   key: string;
   bureau: string;
   name: string;
+  /** The person's e-mail address (every person has one; for e-mail it is also where it goes). */
   email: string;
   list: 'duty' | 'escalation';
+  channel?: ChannelName;
+  /** The robot or endpoint id of recipients.yaml `channels:` (for e-mail: the address). */
+  address?: string;
+  /** WeCom: the userid to @ in the group. */
+  mention?: string;
+}
+
+export function channelOf(r: Recipient): ChannelName {
+  return r.channel ?? 'email';
+}
+
+/** Where a batch goes, as logs, dead letters and history show it: an address, or `wecom:<robot>`. */
+export function destinationOf(r: Recipient): string {
+  const channel = channelOf(r);
+  return channel === 'email' ? r.email : `${channel}:${r.address ?? ''}`;
 }
 
 export function noticeEventOf(e: AlertEvent): NoticeEvent {

@@ -8,6 +8,7 @@
  * nothing the second time.
  */
 import type { Queue } from 'bullmq';
+import type { PersonConfig } from '../../config/recipients-schema.js';
 import type { Logger } from '../../lib/logger.js';
 import type { StationRegistry } from '../../config/station-registry.js';
 import type { AlertEvent } from '../events.js';
@@ -78,6 +79,20 @@ export function escalateJobId(alertId: string, bureau: string): string {
   return `esc.${alertId}.${bureau}`;
 }
 
+/**
+ * A person's delivery addresses: their e-mail, and their WeCom robot and webhook endpoint when they
+ * have them. The key of an e-mail recipient is what it always was (threads and in-flight batches
+ * keep it); a robot or an endpoint is keyed by itself, so two people of a list on one robot get
+ * one message in the group, not two.
+ */
+export function recipientsOf(bureau: string, list: 'duty' | 'escalation', person: PersonConfig): Recipient[] {
+  const base = { bureau, name: person.name, email: person.email, list };
+  const out: Recipient[] = [{ ...base, key: recipientKey(bureau, person.email) }];
+  if (person.wecom) out.push({ ...base, key: recipientKey(bureau, `wecom:${person.wecom.robot}`), channel: 'wecom', address: person.wecom.robot, ...(person.wecom.mention ? { mention: person.wecom.mention } : {}) });
+  if (person.webhook !== undefined) out.push({ ...base, key: recipientKey(bureau, `webhook:${person.webhook}`), channel: 'webhook', address: person.webhook });
+  return out;
+}
+
 /** Places one item for every person of a list and makes sure each batch's mail job exists. */
 export async function placeForList(
   ctx: NotifyContext,
@@ -99,8 +114,7 @@ export async function placeForList(
   // waiting would only delay it (an incident's 初报 by the whole group wait).
   const flushAt = (held ?? now) + (ownLane ? 0 : policy.groupWaitMs);
   const batches: string[] = [];
-  for (const person of list === 'duty' ? policy.duty : policy.escalation) {
-    const recipient: Recipient = { key: recipientKey(bureau, person.email), bureau, name: person.name, email: person.email, list };
+  for (const recipient of (list === 'duty' ? policy.duty : policy.escalation).flatMap((p) => recipientsOf(bureau, list, p))) {
     const placed = await ctx.store.place(recipient, lane, item, flushAt, now);
     // Added every time (a no-op while the job exists): a crash between placing and adding must
     // not leave a batch without its mail job.

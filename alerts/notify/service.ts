@@ -14,7 +14,8 @@ import { DEFAULT_PREFIX, QUEUE_NOTIFY } from '../keys.js';
 import type { NotifyConfig } from './config.js';
 import { runEscalation } from './escalation.js';
 import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from './keys.js';
-import { cappedBackoff, sendBatch, type SentNotice } from './mailer.js';
+import { cappedBackoff, deliverBatch, type SentNotice } from './deliver.js';
+import { createChannels } from './channels/index.js';
 import { handedOverAt } from './delivery-latency.js';
 import { routeTransition, type EscalateJobData, type MailJobData } from './router.js';
 import { drain, isIncidentEvidence, runTick, takeEvidence, type IncidentContext, type IncidentJobData } from '../incidents/processor.js';
@@ -37,6 +38,10 @@ export interface NotifyServiceOptions {
   grafanaUrl: string;
   /** Replaces the SMTP transport (tests of what happens around it). */
   transport?: MailTransport;
+  /** Where the URLs and secrets of WeCom robots and webhook endpoints are read (default process.env). */
+  channelEnv?: Record<string, string | undefined>;
+  /** Length of the channels' rate windows (default 60 000: WeCom's per-minute limit); tests shorten it. */
+  rateWindowMs?: number;
   routeConcurrency?: number;
   mailConcurrency?: number;
   /** BullMQ lock and stalled-check timing (tests shorten them to see a killed worker's jobs sooner). */
@@ -93,6 +98,8 @@ export function createNotifyMetrics() {
     registry,
     routed: new Counter({ name: 'tuojiang_notify_transitions_total', help: 'Alert transitions routed to bureaus', labelNames: ['kind'], registers: [registry] }),
     sent: new Counter({ name: 'tuojiang_notify_emails_total', help: 'E-mails by outcome', labelNames: ['outcome'], registers: [registry] }),
+    deliveries: new Counter({ name: 'tuojiang_notify_deliveries_total', help: 'Deliveries by channel (email, wecom, webhook) and outcome', labelNames: ['channel', 'outcome'], registers: [registry] }),
+    waits: new Counter({ name: 'tuojiang_notify_rate_waits_total', help: 'Deliveries held back by a channel\'s rate limit (queued, not dropped), by channel', labelNames: ['channel'], registers: [registry] }),
     reports: new Counter({ name: 'tuojiang_incident_reports_total', help: 'Incident reports issued (initial, followup, final)', labelNames: ['kind'], registers: [registry] }),
     escalations: new Counter({ name: 'tuojiang_notify_escalations_total', help: 'Escalation checks by outcome', labelNames: ['outcome'], registers: [registry] }),
     thresholdNotices: new Counter({ name: 'tuojiang_notify_threshold_emails_total', help: 'E-mails telling a bureau of the other city\'s threshold changes and proposals, by outcome', labelNames: ['outcome'], registers: [registry] }),
@@ -128,6 +135,15 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     timeoutMs: Math.max(1000, Math.floor((delivery.attempt_timeout_s * 1000) / 3)),
     ...(o.log ? { log: o.log } : {}),
   });
+  let channels;
+  try {
+    channels = createChannels({ config: o.config, env: o.channelEnv ?? process.env, redis: main, prefix, transport, now: Date.now, ...(o.rateWindowMs ? { rateWindowMs: o.rateWindowMs } : {}), ...(o.log ? { log: o.log } : {}) });
+  } catch (e) {
+    // A robot or endpoint without its URL or secret: refuse to start, and leave nothing open.
+    await transport.close();
+    main.disconnect();
+    throw e;
+  }
   const mailQueue = new Queue<MailJobData>(QUEUE_MAIL, { connection: main, prefix, defaultJobOptions: MAIL_JOB_OPTIONS });
   const escalateQueue = new Queue<EscalateJobData>(QUEUE_ESCALATE, { connection: main, prefix, defaultJobOptions: ESCALATE_JOB_OPTIONS });
   const incidentQueue = new Queue<IncidentJobData>(QUEUE_INCIDENT, { connection: main, prefix, defaultJobOptions: INCIDENT_JOB_OPTIONS });
@@ -180,8 +196,8 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   }
   if (roles.has('mail')) {
     const w = new Worker<MailJobData>(QUEUE_MAIL, async (job: Job<MailJobData>, token?: string) => {
-      const outcome = await sendBatch({
-        store, registry: o.registry, config: o.config, transport, mailFrom: o.mailFrom, now,
+      return deliverBatch({
+        store, registry: o.registry, config: o.config, channels, mailFrom: o.mailFrom, now,
         ...(o.log ? { log: o.log } : {}),
         onSent: (s) => {
           const from = handedOverAt(s.items);
@@ -189,17 +205,19 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
           o.onSent?.(s);
         },
         ...(o.onDead ? { onDead: o.onDead } : {}),
+        onOutcome: (channel, outcome) => {
+          m.deliveries.inc({ channel, outcome });
+          if (channel === 'email' && outcome !== 'waiting' && outcome !== 'rate-limited') m.sent.inc({ outcome });
+          if (outcome === 'rate-limited') m.waits.inc({ channel });
+        },
       }, job, token);
-      m.sent.inc({ outcome });
-      return outcome;
     }, {
       connection: connect(), prefix, concurrency: o.mailConcurrency ?? 8, name: instance, ...timing,
       settings: { backoffStrategy: cappedBackoff(delivery.retry_initial_s * 1000, delivery.retry_max_s * 1000) },
     });
     w.on('failed', (job, err) => {
       if (err instanceof DelayedError) return;
-      o.log?.debug({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'mail job failed');
-      m.sent.inc({ outcome: err.name === 'UnrecoverableError' ? 'failed' : 'retry' });
+      o.log?.debug({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'delivery job failed');
     });
     workers.push(w);
   }
@@ -234,7 +252,7 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
       await mailQueue.close();
       await escalateQueue.close();
       await incidentQueue.close();
-      await transport.close();
+      for (const c of channels.values()) await c.close();
       await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));
     },
   };

@@ -1,7 +1,7 @@
 /**
  * The notifications' state in Redis: alert records (who was told, who acknowledged, history), CAP
- * documents, notice batches per recipient and the outbox of each batch's SMTP send. Every write
- * that must happen once goes through a script of ./scripts.ts.
+ * documents, notice batches per recipient and the outbox of each batch's delivery (any channel).
+ * Every write that must happen once goes through a script of ./scripts.ts.
  */
 import type { Redis } from 'ioredis';
 import type { RuleName } from '../observe.js';

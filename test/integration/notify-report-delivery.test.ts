@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_MAIL } from '../../alerts/notify/keys.js';
 import type { RecipientsFile } from '../../config/recipients-schema.js';
-import type { SentNotice } from '../../alerts/notify/mailer.js';
+import type { SentNotice } from '../../alerts/notify/deliver.js';
 import { ADDR, alertEvent, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 import { header } from '../helpers/smtp-sink.js';
 
