@@ -6,6 +6,7 @@
 import type { Station } from '../config/station-registry.js';
 import { ruleNamed, type AlertDetail, type RuleName } from './rules/index.js';
 import type { EventKind } from './state-machine.js';
+import { cstMinute } from '../lib/cst.js';
 
 const KIND: Record<EventKind, { zh: string; en: string }> = {
   firing: { zh: '告警', en: 'ALERT' },
@@ -15,7 +16,7 @@ const KIND: Record<EventKind, { zh: string; en: string }> = {
 
 /** China Standard Time, the time the bureaus read. */
 export function cst(ms: number): string {
-  return `${new Date(ms + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} (UTC+8)`;
+  return `${cstMinute(ms)} (UTC+8)`;
 }
 
 export interface MessageInput {

@@ -1,7 +1,7 @@
-/** The few HTML pages of `tuojiang api` (acknowledgement), escaped. */
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+import { escapeHtml } from '../lib/format.js';
+
+/** The few HTML pages of `tuojiang api` (acknowledgement), escaped (lib/format.ts). */
+export const esc = escapeHtml;
 
 export function page(title: string, body: string): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${esc(title)}</title></head>`

@@ -8,6 +8,7 @@
 import { readNotifyEnv } from '../alerts/notify/env.js';
 import { readEnv } from '../config/env.js';
 import { isTuojiangError } from '../lib/errors.js';
+import { redactUrls } from '../lib/redact-url.js';
 
 /** The long-running services and the validators each runs when it starts (cli/commands/*). */
 export const SERVICE_VALIDATORS = {
@@ -43,7 +44,7 @@ function secretsOf(env: NodeJS.ProcessEnv): string[] {
 }
 
 export function redact(text: string, env: NodeJS.ProcessEnv): string {
-  let out = text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/"@]*@/g, '$1(hidden)@');
+  let out = redactUrls(text, '(hidden)');
   for (const s of secretsOf(env)) out = out.split(s).join('(hidden)');
   return out;
 }

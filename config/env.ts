@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TuojiangError } from '../lib/errors.js';
+import { hideUserinfo } from '../lib/redact-url.js';
 
 /**
  * Endpoints and secrets come from the environment only (never from files in the repository).
@@ -43,9 +44,6 @@ export const EnvSchema = z.object({
 export type Env = z.output<typeof EnvSchema>;
 
 /** A URL may carry credentials (`redis://:password@host`): never echo what precedes the `@`. */
-function hideUserinfo(value: string | undefined): string | undefined {
-  return value?.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}(hidden)@`);
-}
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
   const r = EnvSchema.safeParse(env);

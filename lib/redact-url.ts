@@ -9,9 +9,17 @@
 // otherwise matched greedily up to its last '@' so a raw '@' inside a password is hidden too.
 const USERINFO = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#@]*(?:@[^\s/?#@]*)*@/g;
 
-/** The text with the userinfo of every URL in it replaced by `***`. */
-export function redactUrls(text: string): string {
-  return text.includes('@') ? text.replace(USERINFO, '$1***@') : text;
+/** The text with the userinfo of every URL in it replaced by `mask`. */
+export function redactUrls(text: string, mask = '***'): string {
+  return text.includes('@') ? text.replace(USERINFO, (_m, scheme: string) => `${scheme}${mask}@`) : text;
+}
+
+/**
+ * One value meant to be a URL, perhaps malformed (`smtp//user:pw@host`, no scheme at all): all
+ * before its last '@' hidden, the scheme kept. For "expected …; found …" lines about a variable.
+ */
+export function hideUserinfo(value: string | undefined, mask = '(hidden)'): string | undefined {
+  return value?.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}${mask}@`);
 }
 
 /** A URL for display: its userinfo replaced, the rest kept. */

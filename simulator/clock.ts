@@ -4,9 +4,10 @@
  * are never dated in the future (the ingest rejects those beyond its tolerance, and a bureau must
  * never see a reading from tomorrow).
  */
+import { CST_OFFSET_MS } from '../lib/cst.js';
 
-/** China Standard Time: UTC+8 all year. Diurnal cycles follow local solar-ish time. */
-export const CST_OFFSET_MS = 8 * 3_600_000;
+/** China Standard Time (lib/cst.ts). Diurnal cycles follow local solar-ish time. */
+export { CST_OFFSET_MS };
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 

@@ -9,10 +9,11 @@ import { PARAMETER_BY_KEY } from '../lib/parameters.js';
 import type { Station } from '../config/station-registry.js';
 import { conversionFactor, type Unit } from '../lib/units.js';
 import { encodeCp, encodeFrame, epochMsToDataTime, epochMsToQn } from '../ingest/hj212/frame.js';
-import { CST_OFFSET_MS, HOUR_MS } from './clock.js';
+import { HOUR_MS } from './clock.js';
 import { DECIMALS } from './generators.js';
 import { smoothNoise } from './random.js';
 import type { SimReading } from './readings.js';
+import { cstIso } from '../lib/cst.js';
 
 export type Encoding = 'json' | 'hj212';
 
@@ -64,7 +65,7 @@ export function topicOf(prefix: string, station: Station): string {
 
 /** `2026-03-01T08:00:00+08:00`: the wire contract's ISO form, in the stations' own zone. */
 export function isoCst(ts: number): string {
-  return `${new Date(ts + CST_OFFSET_MS).toISOString().slice(0, 19)}+08:00`;
+  return cstIso(ts);
 }
 
 /** Wire-contract JSON. Flags are sent only where not N (the contract's default). */

@@ -9,23 +9,18 @@ import { front } from './track.js';
 import { incidentPeak } from './engine.js';
 import { exceedanceMultiple } from '../rules/exceedance.js';
 import type { Incident, ReceptorStatus, Report, ReportKind, Window } from './types.js';
+import { cstMinute, cstMonthDayMinute } from '../../lib/cst.js';
+import { sig } from '../../lib/format.js';
 
 export type L = 'zh' | 'en';
 
-const CST_MS = 8 * 3_600_000;
-
 /** "12-05 06:00" in China Standard Time. */
-export function cstShort(ms: number): string {
-  return new Date(ms + CST_MS).toISOString().slice(5, 16).replace('T', ' ');
-}
-
-export function cstFull(ms: number): string {
-  return new Date(ms + CST_MS).toISOString().slice(0, 16).replace('T', ' ');
-}
+export const cstShort = cstMonthDayMinute;
+export const cstFull = cstMinute;
 
 export function num(x: number | null | undefined): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '–';
-  return String(Number(x.toPrecision(x >= 100 ? 4 : 3)));
+  return sig(x, x >= 100 ? 4 : 3);
 }
 
 export const REPORT_KIND: Record<ReportKind, Record<L, string>> = {

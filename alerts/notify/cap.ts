@@ -17,6 +17,8 @@ import type { Routing } from './routing.js';
 import type { Severity } from './severity.js';
 import { exceedanceRatio } from './severity.js';
 import { roundRange } from './travel-time.js';
+import { cstIso } from '../../lib/cst.js';
+import { escapeXml, num } from '../../lib/format.js';
 
 export const CAP_NAMESPACE = 'urn:oasis:names:tc:emergency:cap:1.2';
 export const CAP_MIME_TYPE = 'application/cap+xml';
@@ -27,8 +29,7 @@ export function capIdentifier(eventId: string): string {
 
 /** CAP dateTime: seconds, explicit offset, never 'Z' (CAP 1.2 §3.3.2). China Standard Time. */
 export function capTime(ms: number): string {
-  const s = new Date(Math.floor(ms / 1000) * 1000 + 8 * 3_600_000).toISOString().slice(0, 19);
-  return `${s}+08:00`;
+  return cstIso(ms);
 }
 
 export interface CapRef {
@@ -49,9 +50,7 @@ export interface CapInput {
 }
 
 /** XML text escape for CAP elements. */
-export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
-}
+export const esc = escapeXml;
 
 /** One CAP element on its own line. */
 export function el(name: string, value: string | number, indent: string): string {
@@ -71,9 +70,7 @@ function paramLabel(p: string, l: 'zh' | 'en'): string {
   return info ? (l === 'zh' ? info.nameZh : info.nameEn) : p;
 }
 
-function fmt(x: number | null): string {
-  return x === null ? '–' : String(Number(x.toPrecision(6)));
-}
+const fmt = (x: number | null): string => num(x);
 
 /** Polygon of the reach (lat,lon pairs, closed), or a circle for a point. */
 function area(input: CapInput, l: 'zh' | 'en', indent: string): string[] {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { TuojiangError } from '../../lib/errors.js';
 import { url } from '../../config/env.js';
+import { hideUserinfo } from '../../lib/redact-url.js';
 
 
 export const NotifyEnvSchema = z.object({
@@ -22,10 +23,6 @@ export const NotifyEnvSchema = z.object({
 });
 
 export type NotifyEnv = z.output<typeof NotifyEnvSchema>;
-
-function hideUserinfo(value: string | undefined): string | undefined {
-  return value?.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/, (_m, scheme: string | undefined) => `${scheme ?? ''}(hidden)@`);
-}
 
 export function readNotifyEnv(env: NodeJS.ProcessEnv = process.env, opts: { requireSecret?: boolean } = {}): NotifyEnv & { ACK_SECRET: string } {
   const r = NotifyEnvSchema.safeParse(env);

@@ -3,8 +3,8 @@
  * inside them is held until they end. Severe notices are never held (the caller decides that).
  */
 import type { QuietHoursConfig } from '../../config/recipients-schema.js';
+import { CST_OFFSET_MS } from '../../lib/cst.js';
 
-const CST_MS = 8 * 3_600_000;
 const DAY_MS = 24 * 3_600_000;
 
 function minutes(hhmm: string): number {
@@ -15,7 +15,7 @@ function minutes(hhmm: string): number {
 /** When the quiet hours `now` falls in end (epoch ms), or null when `now` is not inside them. */
 export function quietUntil(now: number, q: QuietHoursConfig | null): number | null {
   if (!q) return null;
-  const local = now + CST_MS;
+  const local = now + CST_OFFSET_MS;
   const dayStart = Math.floor(local / DAY_MS) * DAY_MS;
   const m = (local - dayStart) / 60_000;
   const from = minutes(q.from);
@@ -24,5 +24,5 @@ export function quietUntil(now: number, q: QuietHoursConfig | null): number | nu
   if (!inside) return null;
   let end = dayStart + to * 60_000;
   if (end <= local) end += DAY_MS;
-  return end - CST_MS;
+  return end - CST_OFFSET_MS;
 }

@@ -18,6 +18,8 @@ import { risePhrase } from '../rules/rate.js';
 import { mainPollutants } from '../rules/water-class.js';
 import { exceedanceMultiple, exceedanceRatio, SEVERITY_ORDER, type Severity } from './severity.js';
 import { formatRange, roundRange } from './travel-time.js';
+import { cstMinute } from '../../lib/cst.js';
+import { escapeHtml, num } from '../../lib/format.js';
 
 type L = 'zh' | 'en';
 
@@ -34,12 +36,8 @@ export interface RenderedNotice {
   html: string;
 }
 
-const CST_MS = 8 * 3_600_000;
-
 /** 2026-05-01 09:00 in China Standard Time. */
-export function cstTime(ms: number): string {
-  return new Date(ms + CST_MS).toISOString().slice(0, 16).replace('T', ' ');
-}
+export const cstTime = cstMinute;
 
 function cstShort(ms: number): string {
   return cstTime(ms).slice(5);
@@ -68,9 +66,6 @@ export function duration(ms: number, l: L): string {
   return parts.join(' ');
 }
 
-function num(x: number | null | undefined): string {
-  return x === null || x === undefined ? '–' : String(Number(x.toPrecision(6)));
-}
 
 const KIND: Record<NoticeItem['event']['kind'] | 'escalation', Record<L, string>> = {
   firing: { zh: '告警', en: 'ALERT' },
@@ -327,9 +322,7 @@ function languages(lang: Language): L[] {
   return lang === 'zh' ? ['zh'] : lang === 'en' ? ['en'] : ['zh', 'en'];
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+export { escapeHtml };
 
 export function renderNotice(itemsIn: readonly NoticeItem[], ctx: RenderContext): RenderedNotice {
   if (itemsIn.length === 0) throw new Error('renderNotice: no items');

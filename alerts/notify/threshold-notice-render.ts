@@ -17,6 +17,7 @@ import { kindLabel } from '../threshold-store/summary.js';
 import type { LimitTarget, Proposal, StationEffect, ThresholdVersion } from '../threshold-store/types.js';
 import { limitFor, stationProfile } from '../thresholds.js';
 import { cstTime } from './render.js';
+import { escapeHtml, sig } from '../../lib/format.js';
 
 type L = 'zh' | 'en';
 
@@ -71,7 +72,7 @@ function ownMoved(ctx: ThresholdNoticeContext, effects: readonly StationEffect[]
 }
 
 function flagsFor(limit: Limit): string {
-  const n = (x: number) => String(Number(x.toPrecision(12)));
+  const n = (x: number) => sig(x, 12);
   return limit.kind === 'range' ? `--min ${n(limit.min)} --max ${n(limit.max)}` : `--value ${n(limit.value)}`;
 }
 
@@ -210,9 +211,7 @@ function proposalContent(ctx: ThresholdNoticeContext, p: Proposal): Content {
   };
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
+
 
 function languages(lang: Language): L[] {
   return lang === 'zh' ? ['zh'] : lang === 'en' ? ['en'] : ['zh', 'en'];

@@ -5,6 +5,7 @@
 import type { Limit } from '../../lib/standards/index.js';
 import type { StationProfile } from '../station-profile.js';
 import type { Condition, Timing } from '../state-machine.js';
+import { num } from '../../lib/format.js';
 
 /** breach/band/clear of a value against a limit with hysteresis h (limits are inclusive). */
 export function classify(value: number, limit: Limit, h: number): Condition {
@@ -48,7 +49,5 @@ export function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-/** Six significant digits, no trailing zeros; '–' for no value. */
-export function num(x: number | null | undefined): string {
-  return x === null || x === undefined ? '–' : String(Number(x.toPrecision(6)));
-}
+/** Six significant digits, no trailing zeros; '–' for no value (lib/format.ts). */
+export { num };

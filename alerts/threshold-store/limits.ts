@@ -10,6 +10,8 @@ import { PARAMETER_BY_KEY, PARAMETERS, type ParameterInfo } from '../../lib/para
 import { GB3838_TABLE1, type Limit } from '../../lib/standards/index.js';
 import { SUPPORTED_UNITS, conversionFactor, type Unit } from '../../lib/units.js';
 import type { LimitTarget } from './types.js';
+import { sig } from '../../lib/format.js';
+import { field, type InputField } from './fields.js';
 
 /** What an operator gives for one limit (CLI flags or API JSON: numbers may arrive as strings). */
 export interface LimitChangeInput {
@@ -44,7 +46,7 @@ function paramInfo(param: unknown): ParameterInfo {
 export function resolveTarget(input: LimitChangeInput, registry: RegistryConfig, config: ThresholdsFile): LimitTarget {
   const given = [input.station, input.section, input.defaults === true ? true : undefined].filter((x) => x !== undefined && x !== '');
   if (given.length !== 1) {
-    throw new TuojiangError('THRESHOLD_UNKNOWN_STATION', `name exactly one scope: --station <id>, --section <name|index> or --defaults (got ${given.length})`);
+    throw new TuojiangError('THRESHOLD_UNKNOWN_STATION', `name exactly one scope: ${field('station')} <id>, ${field('section')} <name|index> or ${field('defaults')} (got ${given.length})`);
   }
   const info = paramInfo(input.param);
   const param = info.key;
@@ -75,10 +77,10 @@ export function resolveTarget(input: LimitChangeInput, registry: RegistryConfig,
 
 const NUMBER = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 
-function num(param: string, flag: string, v: unknown): number {
+function num(param: string, name: InputField, v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && NUMBER.test(v) ? Number(v) : Number.NaN;
   if (!Number.isFinite(n)) {
-    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${flag} for ${param} must be a number, got ${JSON.stringify(v) ?? String(v)}`);
+    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field(name)} for ${param} must be a number, got ${JSON.stringify(v) ?? String(v)}`);
   }
   return n;
 }
@@ -100,13 +102,13 @@ function unitFactor(info: ParameterInfo, unit: unknown): number {
 }
 
 /** Converted values keep 12 significant digits: 800 µg/L is 0.8 mg/L, not 0.8000000000000002. */
-const tidy = (x: number): number => Number(x.toPrecision(12));
+const tidy = (x: number): number => Number(sig(x, 12));
 
-function inRange(info: ParameterInfo, flag: string, v: number, strictlyAboveMin: boolean): void {
+function inRange(info: ParameterInfo, name: InputField, v: number, strictlyAboveMin: boolean): void {
   const low = strictlyAboveMin ? v <= info.min : v < info.min;
   if (low || (info.max !== undefined && v > info.max)) {
     const range = `${strictlyAboveMin ? 'above' : 'at least'} ${info.min}${info.max !== undefined ? ` and at most ${info.max}` : ''}`;
-    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${flag} for ${info.key} must be ${range} ${info.unit}, got ${v}`);
+    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field(name)} for ${info.key} must be ${range} ${info.unit}, got ${v}`);
   }
 }
 
@@ -120,40 +122,40 @@ export function parseBound(param: string, input: LimitChangeInput): { explicit: 
   const has = (v: unknown) => v !== undefined && v !== null && v !== '';
   const clear = input.clear === true || input.clear === 'true';
   if (clear) {
-    if (has(input.value) || has(input.min) || has(input.max)) throw new TuojiangError('THRESHOLD_INVALID_VALUE', `--clear removes the explicit ${param} limit: give no value with it`);
+    if (has(input.value) || has(input.min) || has(input.max)) throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field('clear')} removes the explicit ${param} limit: give no value with it`);
     return { explicit: null, unit: info.unit };
   }
   const factor = unitFactor(info, input.unit);
   const kind = boundKind(param);
   if (!has(input.value) && !has(input.min) && !has(input.max)) {
-    const how = kind === 'range' ? '--min and --max' : kind === 'min' ? '--value (or --min)' : '--value (or --max)';
-    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `give the new ${param} limit with ${how}, or --clear to fall back to the standard`);
+    const how = kind === 'range' ? `${field('min')} and ${field('max')}` : `${field('value')} (or ${field(kind === 'min' ? 'min' : 'max')})`;
+    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `give the new ${param} limit with ${how}, or ${field('clear')} to fall back to the standard`);
   }
-  if (has(input.value) && (has(input.min) || has(input.max))) throw new TuojiangError('THRESHOLD_WRONG_BOUND', `give either --value or --min/--max for ${param}, not both`);
+  if (has(input.value) && (has(input.min) || has(input.max))) throw new TuojiangError('THRESHOLD_WRONG_BOUND', `give either ${field('value')} or ${field('min')}/${field('max')} for ${param}, not both`);
   if (kind === 'min') {
     if (has(input.max)) {
-      throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is a lower bound (GB 3838: a value at or above the limit meets it); give --value or --min, not --max`);
+      throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is a lower bound (GB 3838: a value at or above the limit meets it); give ${field('value')} or ${field('min')}, not ${field('max')}`);
     }
-    const v = tidy(num(param, has(input.value) ? '--value' : '--min', has(input.value) ? input.value : input.min) * factor);
-    inRange(info, '--value', v, true);
+    const v = tidy(num(param, has(input.value) ? 'value' : 'min', has(input.value) ? input.value : input.min) * factor);
+    inRange(info, 'value', v, true);
     return { explicit: { min: v }, unit: info.unit };
   }
   if (kind === 'range') {
     if (has(input.value) || !has(input.min) || !has(input.max)) {
-      throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is a range (GB 3838: 6–9); give both --min and --max`);
+      throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is a range (GB 3838: 6–9); give both ${field('min')} and ${field('max')}`);
     }
-    const lo = tidy(num(param, '--min', input.min) * factor);
-    const hi = tidy(num(param, '--max', input.max) * factor);
-    inRange(info, '--min', lo, false);
-    inRange(info, '--max', hi, false);
-    if (!(lo < hi)) throw new TuojiangError('THRESHOLD_WRONG_BOUND', `--min (${lo}) must be below --max (${hi}) for ${param}`);
+    const lo = tidy(num(param, 'min', input.min) * factor);
+    const hi = tidy(num(param, 'max', input.max) * factor);
+    inRange(info, 'min', lo, false);
+    inRange(info, 'max', hi, false);
+    if (!(lo < hi)) throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${field('min')} (${lo}) must be below ${field('max')} (${hi}) for ${param}`);
     return { explicit: { min: lo, max: hi }, unit: info.unit };
   }
   if (has(input.min)) {
-    throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is an upper bound (a value at or below the limit meets it); give --value or --max, not --min`);
+    throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is an upper bound (a value at or below the limit meets it); give ${field('value')} or ${field('max')}, not ${field('min')}`);
   }
-  const v = tidy(num(param, has(input.value) ? '--value' : '--max', has(input.value) ? input.value : input.max) * factor);
-  inRange(info, '--value', v, true);
+  const v = tidy(num(param, has(input.value) ? 'value' : 'max', has(input.value) ? input.value : input.max) * factor);
+  inRange(info, 'value', v, true);
   return { explicit: v, unit: info.unit };
 }
 
@@ -234,7 +236,7 @@ export function stationsUnder(registry: RegistryConfig, config: ThresholdsFile, 
   return registry.stations.filter((s) => s.kind === medium);
 }
 
-const n6 = (x: number): string => String(Number(x.toPrecision(6)));
+const n6 = (x: number): string => sig(x);
 
 export function formatLimit(l: Limit | undefined, unit = ''): string {
   const u = unit && unit !== 'pH' ? ` ${unit}` : '';

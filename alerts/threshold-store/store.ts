@@ -11,6 +11,7 @@
 import type { Redis } from 'ioredis';
 import type { RegistryConfig } from '../../config/schema.js';
 import { thresholdsSchemaFor, type ExplicitLimit, type ThresholdsFile } from '../thresholds-schema.js';
+import { field, type InputField } from './fields.js';
 import { TuojiangError } from '../../lib/errors.js';
 import type { InfluxStore } from '../../lib/influx/client.js';
 import type { Logger } from '../../lib/logger.js';
@@ -51,7 +52,7 @@ export interface ProposalInput extends LimitChangeInput {
 
 export interface RestoreInput extends LimitChangeInput {
   why?: unknown;
-  /** Put back the explicit limit the target had in this version (instead of a value or --clear). */
+  /** Put back the explicit limit the target had in this version (instead of a value or `clear`). */
   toVersion?: unknown;
 }
 
@@ -74,9 +75,9 @@ export interface HistoryQuery {
 
 const strip = ({ config: _config, ...entry }: ThresholdVersion): VersionEntry => entry;
 
-function text(flag: string, v: unknown, max = 500): string {
+function text(name: InputField, v: unknown, max = 500): string {
   const s = typeof v === 'string' ? v.trim() : '';
-  if (!s) throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${flag} is required: say why (it is recorded with the version and shown to the other city)`);
+  if (!s) throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field(name)} is required: say why (it is recorded with the version and shown to the other city)`);
   return s.slice(0, max);
 }
 
@@ -84,7 +85,7 @@ function text(flag: string, v: unknown, max = 500): string {
 export function parseUntil(v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /(Z|[+-]\d\d:?\d\d)$/.test(v.trim()) && !Number.isNaN(Date.parse(v))) return Date.parse(v);
-  throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `--until must be an ISO 8601 date-time with a zone (e.g. 2026-06-30T24:00+08:00), got ${JSON.stringify(v) ?? 'nothing'}`);
+  throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `${field('exception.until')} must be an ISO 8601 date-time with a zone (e.g. 2026-06-30T24:00+08:00), got ${JSON.stringify(v) ?? 'nothing'}`);
 }
 
 export class ThresholdStore {
@@ -286,11 +287,11 @@ export class ThresholdStore {
    */
   async propose(actor: Actor, input: ProposalInput): Promise<ProposeResult> {
     this.checkActor(actor);
-    const why = text('--why', input.why);
+    const why = text('why', input.why);
     let exception: { reason: string; until: number } | undefined;
     if (input.exception !== undefined && input.exception !== null) {
       const reason = typeof input.exception.reason === 'string' ? input.exception.reason.trim() : '';
-      if (!reason) throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', 'an exception needs --reason: why the river can bear a limit looser than the national standard');
+      if (!reason) throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `an exception needs ${field('exception.reason')}: why the river can bear a limit looser than the national standard`);
       const until = parseUntil(input.exception.until);
       if (until <= this.now()) throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `the exception's end date (${new Date(until).toISOString()}) must be in the future`);
       exception = { reason: reason.slice(0, 500), until };
@@ -312,7 +313,7 @@ export class ThresholdStore {
         throw new TuojiangError('THRESHOLD_NO_CHANGE', `${targetPath(target)} ${formatExplicit(from, unit)} → ${formatExplicit(to, unit)} changes no limit in force (${where})`);
       }
       if (exception && cls.belowStandard.length === 0) {
-        throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `${targetPath(target)} → ${formatExplicit(to, unit)} is not looser than the national standard: propose it without --exception`);
+        throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `${targetPath(target)} → ${formatExplicit(to, unit)} is not looser than the national standard: propose it without ${field('exception')}`);
       }
       if (!exception && cls.belowStandard.length > 0) {
         const list = cls.belowStandard.map((e) => `${e.station}${e.period === 'day' ? ' (daily)' : ''}: ${e.after} vs national ${e.national}`).join('; ');
@@ -424,11 +425,11 @@ export class ThresholdStore {
    */
   async restore(actor: Actor, input: RestoreInput): Promise<{ outcome: 'applied'; version: VersionEntry }> {
     this.checkActor(actor);
-    const why = text('--why', input.why);
+    const why = text('why', input.why);
     const has = (v: unknown) => v !== undefined && v !== null && v !== '' && v !== false;
     const byVersion = has(input.toVersion);
     if (byVersion && (has(input.value) || has(input.min) || has(input.max) || has(input.clear))) {
-      throw new TuojiangError('THRESHOLD_INVALID_VALUE', 'give either --to-version or the limit (--value, --min/--max, --clear), not both');
+      throw new TuojiangError('THRESHOLD_INVALID_VALUE', `give either ${field('toVersion')} or the limit (${field('value')}, ${field('min')}/${field('max')}, ${field('clear')}), not both`);
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const head = await this.current();
@@ -437,7 +438,7 @@ export class ThresholdStore {
       let unit: string;
       if (byVersion) {
         const n = typeof input.toVersion === 'number' ? input.toVersion : Number(String(input.toVersion).replace(/^v/, ''));
-        if (!Number.isInteger(n) || n < 1) throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', `--to-version: a version number such as 3 or v3, got ${JSON.stringify(input.toVersion)}`);
+        if (!Number.isInteger(n) || n < 1) throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', `${field('toVersion')}: a version number such as 3 or v3, got ${JSON.stringify(input.toVersion)}`);
         to = explicitAt((await this.version(n)).config, target);
         unit = PARAMETER_BY_KEY.get(target.param)?.unit ?? '';
       } else {
@@ -473,7 +474,7 @@ export class ThresholdStore {
   /** Reject a pending proposal (the proposer's own city rejecting it withdraws it). */
   async reject(actor: Actor, id: string, why: unknown): Promise<Proposal> {
     this.checkActor(actor);
-    const reason = text('--why', why);
+    const reason = text('why', why);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { raw, p } = await this.readProposal(id);
       const shown = this.view(p);

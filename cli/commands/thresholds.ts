@@ -14,11 +14,12 @@ import { createOperatorToken, OperatorDirectory, operatorsFilePath } from '../..
 import { ThresholdStore, type ProposalInput } from '../../alerts/threshold-store/store.js';
 import { effectiveLimits, explicitLimits } from '../../alerts/threshold-store/views.js';
 import { formatExplicit, targetPath } from '../../alerts/threshold-store/limits.js';
+import type { InputField } from '../../alerts/threshold-store/fields.js';
 import type { Actor, Proposal, ThresholdVersion, VersionEntry } from '../../alerts/threshold-store/types.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
-import { TuojiangError } from '../../lib/errors.js';
+import { isTuojiangError, TuojiangError } from '../../lib/errors.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { printJson } from '../output.js';
 
@@ -47,6 +48,16 @@ interface Ctx {
   actor(): Actor;
 }
 
+/** The store's errors name input fields (`why`, `exception.until`); on the command line they are flags. */
+const FLAG_OF: Record<InputField, string> = {
+  station: '--station', section: '--section', defaults: '--defaults', param: '--param', value: '--value', min: '--min', max: '--max', clear: '--clear',
+  unit: '--unit', why: '--why', exception: '--exception', 'exception.reason': '--reason', 'exception.until': '--until', toVersion: '--to-version',
+};
+
+export function asFlags(message: string): string {
+  return message.replace(/`([A-Za-z.]+)`/g, (m, name: string) => (Object.hasOwn(FLAG_OF, name) ? FLAG_OF[name as InputField] : m));
+}
+
 async function withStore<T>(opts: Common, f: (ctx: Ctx) => Promise<T>, seedIfEmpty = false): Promise<T> {
   const config = loadConfig();
   const env = readEnv();
@@ -61,6 +72,9 @@ async function withStore<T>(opts: Common, f: (ctx: Ctx) => Promise<T>, seedIfEmp
       return dir.actor(opts.operator ?? process.env.TUOJIANG_OPERATOR, opts.city ?? process.env.TUOJIANG_CITY);
     };
     return await f({ config, store, actor });
+  } catch (e) {
+    if (isTuojiangError(e)) e.message = asFlags(e.message);
+    throw e;
   } finally {
     redis.disconnect();
   }

@@ -8,6 +8,7 @@
  */
 import { TuojiangError } from '../../lib/errors.js';
 import { hj212Crc } from './crc.js';
+import { CST_OFFSET_MS } from '../../lib/cst.js';
 
 /** The CP field, split into its parts. Factor codes and suffixes are kept exactly as sent. */
 export interface Hj212Cp {
@@ -49,7 +50,6 @@ export interface Hj212FrameFields {
 /** The length field has four decimal digits, so no data segment can be longer. */
 export const MAX_SEGMENT_BYTES = 9999;
 
-const CST_OFFSET_MS = 8 * 3600_000;
 
 const FLAG_ANSWER = 0b01;
 const FLAG_SPLIT = 0b10;

@@ -149,6 +149,14 @@ describe('HTTP API', () => {
     }
     expect((await call('POST', '/thresholds/proposals', tokens['zy-zhang'], '{not json')).status).toBe(400);
     expect((await call('POST', '/thresholds/proposals', tokens['zy-zhang'], '[1]')).status).toBe(400);
+    // The API names its JSON fields, not the CLI's flags.
+    const noWhy = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], { station: 'shiqiao', param: 'NH3N', value: 0.8 });
+    expect(noWhy.body.error?.message).toMatch(/^`why` is required: say why/);
+    const notNumber = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], { station: 'shiqiao', param: 'NH3N', value: 'high', why: 'w' });
+    expect(notNumber.body.error?.message).toBe('`value` for NH3N must be a number, got "high"');
+    const badUntil = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], { station: 'shiqiao', param: 'NH3N', value: 2, why: 'w', exception: { reason: 'r', until: 'tomorrow' } });
+    expect(badUntil.body.error?.message).toMatch(/^`exception\.until` must be an ISO 8601 date-time/);
+    for (const r of [noWhy, notNumber, badUntil]) expect(r.body.error?.message).not.toContain('--');
   });
 
   it('reads: version, limits at a station, history, diff, export, proposals', async () => {
@@ -297,7 +305,9 @@ describe('tuojiang thresholds', () => {
     expect(await cliError([...args, '--operator', 'cd-wang', '--city', 'ziyang'])).toBe('TJ_OPERATOR_FORBIDDEN: operator "cd-wang" belongs to chengdu, not ziyang');
     expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', 'abc', '--why', 'w', ...P], AS_CD)).toBe('TJ_THRESHOLD_INVALID_VALUE: --value for NH3N must be a number, got "abc"');
     expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '1.2', '--why', 'w', '--reason', 'r', ...P], AS_CD)).toMatch(/^TJ_THRESHOLD_EXCEPTION_INVALID: --reason and --until belong to an exception/);
-    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'DO', '--max', '6', '--why', 'w', ...P], AS_CD)).toMatch(/^TJ_THRESHOLD_WRONG_BOUND: DO is a lower bound/);
+    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'DO', '--max', '6', '--why', 'w', ...P], AS_CD)).toMatch(/^TJ_THRESHOLD_WRONG_BOUND: DO is a lower bound \(GB 3838: a value at or above the limit meets it\); give --value or --min, not --max/);
+    // The store names fields; the CLI shows them as its flags.
+    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '0.8', ...P], AS_CD)).toMatch(/^TJ_THRESHOLD_INVALID_VALUE: --why is required: say why/);
     expect(await cliError(['diff', 'three', ...P])).toMatch(/^TJ_THRESHOLD_VERSION_NOT_FOUND/);
     expect(await cliError(['show', ...P.map((p) => (p === prefix ? `${prefix}-empty` : p))])).toMatch(/^TJ_THRESHOLD_STORE_EMPTY/);
   });

@@ -185,7 +185,7 @@ describe('rules of consent', () => {
       [{ station: 'shiqiao', param: 'NH3N', value: 'zero point seven' }, 'TJ_THRESHOLD_INVALID_VALUE', /must be a number/],
       [{ station: 'shiqiao', param: 'NH3N', value: 0.8 }, 'TJ_THRESHOLD_NO_CHANGE', /already ≤ 0\.8 mg\/L/],
       [{ station: 'shiqiao', param: 'NH3N', value: '800', unit: 'µg/L' }, 'TJ_THRESHOLD_NO_CHANGE', /changes nothing/],
-      [{ station: 'shiqiao', param: 'NH3N', value: 0.7, why: '' }, 'TJ_THRESHOLD_INVALID_VALUE', /--why is required/],
+      [{ station: 'shiqiao', param: 'NH3N', value: 0.7, why: '' }, 'TJ_THRESHOLD_INVALID_VALUE', /^`why` is required/],
     ];
     for (const [input, code, message] of cases) {
       const e = await store.propose(CD, { why: 'w', ...input }).catch((x: unknown) => x);

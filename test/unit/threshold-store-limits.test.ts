@@ -117,7 +117,7 @@ describe('the bound and unit of a limit', () => {
       const e = errorOf(() => bound('NH3N', { value: v }));
       expect(e.code, JSON.stringify(v)).toMatch(/TJ_THRESHOLD_INVALID_VALUE/);
     }
-    expect(errorOf(() => bound('NH3N', { value: 'abc' })).message).toBe('--value for NH3N must be a number, got "abc"');
+    expect(errorOf(() => bound('NH3N', { value: 'abc' })).message).toBe('`value` for NH3N must be a number, got "abc"');
   });
 
   it('refuses limits outside the physical range', () => {
@@ -129,8 +129,9 @@ describe('the bound and unit of a limit', () => {
   it('--clear takes no value; no value and no --clear is refused', () => {
     expect(bound('NH3N', { clear: true })).toEqual({ explicit: null, unit: 'mg/L' });
     expect(errorOf(() => bound('NH3N', { clear: true, value: 1 })).code).toBe('TJ_THRESHOLD_INVALID_VALUE');
-    expect(errorOf(() => bound('NH3N', {})).message).toContain('--value');
-    expect(errorOf(() => bound('pH', {})).message).toContain('--min and --max');
+    // The store names input fields (the API's JSON and the CLI's flags both map to them: cli asFlags).
+    expect(errorOf(() => bound('NH3N', {})).message).toContain('`value` (or `max`)');
+    expect(errorOf(() => bound('pH', {})).message).toContain('`min` and `max`');
   });
 });
 
