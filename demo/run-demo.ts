@@ -11,12 +11,11 @@ import type { AlertEvent } from '../alerts/events.js';
 import { loadNotifyConfig } from '../alerts/notify/config.js';
 import { startNotifyService } from '../alerts/notify/service.js';
 import { startAlertsService } from '../alerts/service.js';
-import { FileThresholdSource } from '../alerts/thresholds.js';
 import { readEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { readDeadLetters } from '../ingest/journal.js';
-import { InfluxClient } from '../lib/influx/client.js';
+import { openWorld } from '../runtime/open-world.js';
 import { startServices } from '../devtools/local-services/index.js';
 import { startSmtpSink } from '../devtools/local-services/smtp-sink.js';
 import { createLogger } from '../lib/logger.js';
@@ -52,6 +51,8 @@ export interface DemoSummary {
   bureaus: Record<string, BureauSummary>;
   /** The incidents as they stand at the end (track, windows, arrivals). */
   incidents: Incident[];
+  /** The version of the threshold store the checks ran on (the store is seeded from config/thresholds.yaml). */
+  thresholdVersion: number | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,17 +86,24 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
       MQTT_URL: services.mosquitto.url, MQTT_USERNAME: 'ingest', MQTT_PASSWORD: users.ingest,
       REDIS_URL: services.redis.url, INFLUX_URL: services.influxdb.url, INFLUX_DB: 'tuojiang', TUOJIANG_INSTANCE: 'demo',
     });
-    const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB });
+    const world = openWorld({ config, env, use: 'service', log });
+    stops.push(() => world.close());
+    const { influx } = world;
     const checks = new CheckEnqueuer({ redisUrl: env.REDIS_URL, granularity: 'batch' });
     stops.push(() => checks.close());
     const ingest = new IngestService({ config, env, log, httpPort: 0, checks, drainMs: 5000 });
     await ingest.start();
     stops.push(() => ingest.stop());
 
+    // The thresholds in force come from the versioned store, as in production: seeded here from
+    // config/thresholds.yaml (the store of a fresh Redis is empty), then read like any worker does.
+    const thresholds = await world.openThresholds({ influx, seedFromConfig: true });
+    const thresholdVersion = thresholds.version?.version ?? null;
+    print(`thresholds: version ${thresholdVersion ?? '?'} of the store (seeded from config/thresholds.yaml)`);
     const alertCounts: Record<string, number> = {};
     const alerts = await startAlertsService({
       redisUrl: env.REDIS_URL, influx, registry, log,
-      thresholds: FileThresholdSource.inConfigDir(config.dir, config.registry),
+      thresholds,
       onPublished: (events: AlertEvent[]) => {
         for (const e of events) {
           if (e.muted) continue;
@@ -175,6 +183,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const summary: DemoSummary = {
       published: sim.messages, readings: sim.readings, stored: await stored(), rejected: dead.length,
       alerts: alertCounts, emailsPerBureau: perBureau, emails: sink.messages.length, mailDir, bureaus: bureauReport.bureaus, incidents: bureauReport.incidents,
+      thresholdVersion,
     };
     print('');
     print('summary');

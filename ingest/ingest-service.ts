@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/load.js';
 import type { Env } from '../config/env.js';
 import { ingestHttpPort } from '../config/http-ports.js';
-import { InfluxClient } from '../lib/influx/client.js';
+import type { InfluxClient } from '../lib/influx/client.js';
+import { influxFromEnv } from '../config/connections.js';
 import { startOpsServer } from '../lib/http-server.js';
 import { redisAnswers } from '../lib/readiness.js';
 import type { Logger } from '../lib/logger.js';
@@ -84,7 +85,7 @@ export class IngestService {
     logErrorsRateLimited(this.redis, 'ingest redis', log);
     logErrorsRateLimited(this.writerRedis, 'writer redis', log);
     logRedisRecovery(this.redis, 'ingest', log);
-    this.influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+    this.influx = influxFromEnv(env);
     this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
     this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000);

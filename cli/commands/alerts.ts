@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { AlertStore } from '../../alerts/alert-store.js';
@@ -7,8 +6,6 @@ import { DEFAULT_PREFIX, STATION_SERIES } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { startAlertsService } from '../../alerts/service.js';
 import { SILENCE_KEY } from '../../alerts/silence.js';
-import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
-import { openRedisThresholdSource } from '../../alerts/threshold-store/index.js';
 import { acknowledge } from '../../alerts/notify/ack.js';
 import { cstTime } from '../../alerts/notify/render.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
@@ -16,7 +13,8 @@ import { bureauLine, describeEntry, withStore } from '../notify-records.js';
 import { IncidentLookup, incidentJson, incidentSummary, isIncidentRecord } from '../incident-summary.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
-import { InfluxClient } from '../../lib/influx/client.js';
+import { influxFromEnv } from '../../config/connections.js';
+import { openThresholds } from '../../runtime/open-world.js';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../config/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
@@ -43,14 +41,11 @@ export function registerAlertsCommands(program: Command): void {
       const log = createLogger('alerts');
       const config = loadConfig();
       const env = readEnv();
-      const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+      const influx = influxFromEnv(env);
       await influx.ensureDatabase().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'InfluxDB not ready; alert events wait in the outbox'));
       // The versioned store in Redis (issue 6) is the source of truth; thresholds.yaml only seeds it
       // the first time. An invalid seed file stops the start.
-      const thresholds = await openRedisThresholdSource({
-        redisUrl: env.REDIS_URL, registry: config.registry, prefix: opts.prefix, influx, log,
-        seed: loadThresholdsFile(join(config.dir, THRESHOLDS_FILE), config.registry),
-      });
+      const thresholds = await openThresholds(config, env, { prefix: opts.prefix, influx, log, seedFromConfig: true });
       const service = await startAlertsService({
         redisUrl: env.REDIS_URL,
         influx,

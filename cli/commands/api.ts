@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { readNotifyEnv } from '../../alerts/notify/env.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
@@ -14,7 +13,7 @@ import { runUntilSignal } from '../output.js';
 import { startApiServer } from '../../api/server.js';
 import { handleThresholdsRequest } from '../../api/thresholds-routes.js';
 import { OperatorDirectory, ThresholdStore, operatorsFilePath } from '../../alerts/threshold-store/index.js';
-import { InfluxClient } from '../../lib/influx/client.js';
+import { openWorld } from '../../runtime/open-world.js';
 import { Registry } from 'prom-client';
 import { AuthFailureLimiter, authFailureOptionsFromEnv } from '../../api/auth-failures.js';
 
@@ -34,9 +33,7 @@ export function registerApiCommand(program: Command): void {
       // The rivers and incident policy the notify worker words its reports with, so the ack page
       // of an incident gives the same windows as the e-mail that linked to it.
       const notifyConfig = loadNotifyConfig(config.dir, config.registry);
-      const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 });
-      redis.on('error', (e) => log.warn({ err: e.message }, 'api: redis error'));
-      const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+      const { redis, influx } = openWorld({ config, env, use: 'server', log });
       // One limiter for every credential the server takes, so guesses add up across endpoints.
       const metrics = new Registry();
       const limiter = new AuthFailureLimiter({ ...authFailureOptionsFromEnv(), registry: metrics, log });

@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { DEFAULT_PREFIX } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { createOperatorToken, OperatorDirectory, operatorsFilePath } from '../../alerts/threshold-store/operators.js';
@@ -20,7 +19,7 @@ import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js'
 import { readEnv } from '../../config/env.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { isTuojiangError, TuojiangError } from '../../lib/errors.js';
-import { InfluxClient } from '../../lib/influx/client.js';
+import { openWorld } from '../../runtime/open-world.js';
 import { printJson } from '../output.js';
 
 interface Common {
@@ -61,8 +60,7 @@ export function asFlags(message: string): string {
 async function withStore<T>(opts: Common, f: (ctx: Ctx) => Promise<T>, seedIfEmpty = false): Promise<T> {
   const config = loadConfig();
   const env = readEnv();
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-  const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN, timeoutMs: 5000 });
+  const { redis, influx } = openWorld({ config, env, use: 'command', influxTimeoutMs: 5000 });
   try {
     await redis.connect();
     const store = new ThresholdStore({ redis, registry: config.registry, prefix: opts.prefix, influx });

@@ -14,7 +14,8 @@ import { startAlertsService, type AlertsService, type AlertsServiceOptions } fro
 import { StaticThresholdSource, loadThresholdsFile, type ThresholdSet, type ThresholdSource } from '../../alerts/thresholds.js';
 import type { ThresholdsFile } from '../../alerts/thresholds-schema.js';
 import { loadConfig } from '../../config/load.js';
-import { InfluxClient } from '../../lib/influx/client.js';
+import type { InfluxClient } from '../../lib/influx/client.js';
+import { influxFromEnv } from '../../config/connections.js';
 import { startServices } from '../../devtools/local-services/index.js';
 import type { DataFlag } from '../../lib/parameters.js';
 import type { Period, Reading } from '../../lib/reading.js';
@@ -72,7 +73,7 @@ export async function startAlertsStack(
   } = {},
 ): Promise<AlertsStack> {
   const prefix = `t${randomBytes(4).toString('hex')}`;
-  const influx = new InfluxClient({ url: services.influxdb.url, database: `alerts_${prefix}` });
+  const influx = influxFromEnv({ INFLUX_URL: services.influxdb.url, INFLUX_DB: `alerts_${prefix}` });
   await influx.ensureDatabase();
   const published: AlertEvent[] = [];
   const { thresholds, thresholdSource, reorderMs, granularity, ...rest } = opts;

@@ -3,7 +3,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { readEnv, type Env } from '../../config/env.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { IngestService } from '../../ingest/ingest-service.js';
-import { InfluxClient } from '../../lib/influx/client.js';
+import type { InfluxClient } from '../../lib/influx/client.js';
+import { influxFromEnv } from '../../config/connections.js';
 import { createLogger } from '../../lib/logger.js';
 import { SERVICE_ACCOUNTS, startServices } from '../../devtools/local-services/index.js';
 
@@ -47,7 +48,7 @@ export async function startIngestStack(o: { appendfsync?: 'everysec' | 'always' 
     TUOJIANG_INSTANCE: 'test',
   };
   const env = readEnv(envVars);
-  const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB });
+  const influx = influxFromEnv(env);
   const clients: MqttClient[] = [];
   const ingests: IngestService[] = [];
 

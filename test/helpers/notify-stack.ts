@@ -26,7 +26,8 @@ import { readEnv } from '../../config/env.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { RegistrySchema, type RegistryConfig } from '../../config/schema.js';
 import { IngestService } from '../../ingest/ingest-service.js';
-import { InfluxClient } from '../../lib/influx/client.js';
+import type { InfluxClient } from '../../lib/influx/client.js';
+import { influxFromEnv } from '../../config/connections.js';
 import { startServices } from '../../devtools/local-services/index.js';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../config/station-registry.js';
@@ -166,7 +167,7 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
   let influx: InfluxClient | undefined;
   if (o.pipeline) {
     if (!services.mosquitto || !services.influxdb) throw new Error('a pipeline stack needs Mosquitto and InfluxDB');
-    influx = new InfluxClient({ url: services.influxdb.url, database: `n_${prefix}` });
+    influx = influxFromEnv({ INFLUX_URL: services.influxdb.url, INFLUX_DB: `n_${prefix}` });
     await influx.ensureDatabase();
     const { users } = services;
     const env = readEnv({

@@ -23,6 +23,9 @@ describe('npm run demo', () => {
     expect(summary.stored).toBe(summary.readings);
     expect(summary.rejected).toBe(summary.published - summary.readings);
     expect(lines.some((l) => l.startsWith('summary'))).toBe(true);
+    // The checks read the thresholds from the versioned store, as in production, not the file.
+    expect(summary.thresholdVersion).toBe(1);
+    expect(lines).toContain('thresholds: version 1 of the store (seeded from config/thresholds.yaml)');
     expect(lines.at(-1)).toBe('stopping everything the demo started…');
   }, 240_000);
 

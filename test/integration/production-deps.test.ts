@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = process.cwd();
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-const PRODUCTION_DIRS = ['cli', 'ingest', 'alerts', 'api', 'config', 'lib', 'simulator', 'dashboards', 'bin', 'scripts'];
+const PRODUCTION_DIRS = ['cli', 'ingest', 'alerts', 'api', 'config', 'lib', 'runtime', 'simulator', 'dashboards', 'bin', 'scripts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

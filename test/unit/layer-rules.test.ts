@@ -45,7 +45,7 @@ function broken(files: Record<string, string>): { fails: boolean; rules: string[
 
 describe('layer rules', () => {
   it('the repository as it is passes them', () => {
-    const r = cruise(ROOT, ['lib', 'config', 'ingest', 'alerts', 'dashboards', 'simulator', 'api', 'cli', 'demo', 'devtools', 'test']);
+    const r = cruise(ROOT, ['lib', 'config', 'ingest', 'alerts', 'dashboards', 'simulator', 'runtime', 'api', 'cli', 'demo', 'devtools', 'test']);
     expect(r.violations).toEqual([]);
     expect(r.code).toBe(0);
   });
@@ -69,6 +69,17 @@ describe('layer rules', () => {
       'cli/output.ts': 'export const printJson = (v: unknown): string => JSON.stringify(v);\n',
       'alerts/service.ts': "import { printJson } from '../cli/output.js';\nexport const s = printJson(1);\n",
     })).toEqual({ fails: true, rules: ['domain-imports-no-front-end'] });
+  });
+
+  it('the domain importing runtime/ fails, and runtime/ importing a front end fails', () => {
+    expect(broken({
+      'runtime/open-world.ts': 'export const openWorld = (): void => undefined;\n',
+      'ingest/ingest-service.ts': "import { openWorld } from '../runtime/open-world.js';\nexport const o = openWorld;\n",
+    })).toEqual({ fails: true, rules: ['domain-imports-no-front-end'] });
+    expect(broken({
+      'cli/output.ts': 'export const printJson = (v: unknown): string => JSON.stringify(v);\n',
+      'runtime/open-world.ts': "import { printJson } from '../cli/output.js';\nexport const p = printJson;\n",
+    })).toEqual({ fails: true, rules: ['runtime-below-front-ends'] });
   });
 
   it('api/ importing cli/ fails, and cli/ importing api/ anywhere but cli/commands/api.ts fails', () => {
