@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_PREFIX } from '../keys.js';
 
 /** BullMQ queues of the notifications (the input queue `notify` is alerts/keys.ts QUEUE_NOTIFY). */
+/** Delivery jobs on every channel (named when e-mail was the only one; renaming would orphan queued jobs). */
 export const QUEUE_MAIL = 'notify-mail';
 export const QUEUE_ESCALATE = 'notify-escalate';
 /** Incident drains and close checks (alerts/incidents/processor.ts). */

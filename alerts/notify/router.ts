@@ -99,7 +99,7 @@ export async function placeForList(
   bureau: string,
   list: 'duty' | 'escalation',
   item: NoticeItem,
-  /** Items with their own lane are never grouped with others: one e-mail each (incident reports). */
+  /** Items with their own lane are never grouped with others: one message each (incident reports). */
   ownLane?: string,
 ): Promise<{ batches: string[]; deliverAt: number }> {
   const policy = bureauPolicy(ctx.config.recipients, bureau);
@@ -110,7 +110,7 @@ export async function placeForList(
   // An own lane is per item: two incidents' reports placed within one group wait for the same
   // address would otherwise share a batch, and a batch renders one report.
   const lane = `${held === null ? 'now' : 'held'}${ownLane ? `-${ownLane}-${item.id}` : ''}` as Lane;
-  // The group wait gathers notices into one e-mail; an item in its own lane is never gathered, so
+  // The group wait gathers notices into one message; an item in its own lane is never gathered, so
   // waiting would only delay it (an incident's 初报 by the whole group wait).
   const flushAt = (held ?? now) + (ownLane ? 0 : policy.groupWaitMs);
   const batches: string[] = [];

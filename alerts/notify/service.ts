@@ -1,7 +1,8 @@
 /**
  * A notify process: BullMQ workers on the `notify` queue (routing and grouping), `notify-mail`
- * (one e-mail per batch, through the pooled SMTP transport) and `notify-escalate` (escalation
- * checks). Stateless apart from Redis: run as many as you like, on any machines.
+ * (one delivery per batch on its channel: e-mail through the pooled SMTP transport, WeCom robots,
+ * webhooks; the queue keeps its name from when e-mail was the only one) and `notify-escalate`
+ * (escalation checks). Stateless apart from Redis: run as many as you like, on any machines.
  */
 import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
