@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { checkChannelEnv } from '../../alerts/notify/channels/index.js';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { operatorsFilePath, operatorsSchemaFor } from '../../alerts/threshold-store/operators.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
@@ -21,10 +22,11 @@ export function registerConfigCommands(program: Command): void {
       // Each loader throws TJ_CONFIG_INVALID naming file:line, key, expected and found.
       const loaded = loadConfig(dir);
       const thresholds = loadThresholdsFile(join(dir, THRESHOLDS_FILE), loaded.registry);
-      loadNotifyConfig(dir, loaded.registry);
+      const notifyConfig = loadNotifyConfig(dir, loaded.registry);
       const operatorsFile = operatorsFilePath(dir);
       if (existsSync(operatorsFile)) loadYamlFile(operatorsFile, operatorsSchemaFor(loaded.registry));
-      const services = (opts.service ?? SERVICE_NAMES).map((name) => checkServiceEnv(name));
+      // The notify worker also needs the URLs and secrets of the channels recipients.yaml names.
+      const services = (opts.service ?? SERVICE_NAMES).map((name) => checkServiceEnv(name, process.env, name === 'notify' ? [(env) => checkChannelEnv(notifyConfig, env)] : []));
       const refusing = services.filter((s) => !s.starts);
       const summary = {
         ok: refusing.length === 0,

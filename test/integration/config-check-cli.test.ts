@@ -5,8 +5,10 @@
  * code is non-zero if any would refuse, and no URL userinfo or secret is ever printed.
  */
 import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const MAIN = join(process.cwd(), 'cli/main.ts');
@@ -91,4 +93,35 @@ describe('tuojiang config check: the environment of every service', () => {
     expect(run.stdout).toContain('configuration OK\n');
     expect(run.stdout).not.toContain('Pw0rdpw');
   });
+
+  it('the channels of recipients.yaml: a robot URL and a webhook secret missing or too short are named, values never printed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tj-config-channels-'));
+    dirs.push(dir);
+    cpSync(join(process.cwd(), 'config'), dir, { recursive: true });
+    const recipients = readFileSync(join(dir, 'recipients.yaml'), 'utf8').replace(/\nchannels:[\s\S]*$/, `
+channels:
+  wecom:
+    robots:
+      chengdu-duty: { url_env: TJ_WECOM_CHENGDU_DUTY_URL }
+  webhook:
+    endpoints:
+      duty-system: { url_env: TJ_HOOK_URL, secret_env: TJ_HOOK_SECRET }
+`);
+    writeFileSync(join(dir, 'recipients.yaml'), recipients);
+    const base = { TUOJIANG_CONFIG: dir, ACK_SECRET: SECRET };
+    const run = await check(['--service', 'notify'], { ...base, TJ_HOOK_URL: 'https://duty.example/hook', TJ_HOOK_SECRET: 'short-Zq9' });
+    expect(run.code).toBe(2);
+    expect(serviceLine(run.stdout, 'notify')).toContain('would REFUSE');
+    expect(run.stdout).toContain('TJ_WECOM_CHENGDU_DUTY_URL is not set: recipients.yaml channels.wecom.robots.chengdu-duty needs its URL');
+    expect(run.stdout).toContain('TJ_HOOK_SECRET is shorter than 16 bytes (recipients.yaml channels.webhook.endpoints.duty-system)');
+    expect(run.stdout + run.stderr).not.toContain('short-Zq9');
+    const ok = await check(['--service', 'notify'], { ...base, TJ_WECOM_CHENGDU_DUTY_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-Secret-Key', TJ_HOOK_URL: 'https://duty.example/hook', TJ_HOOK_SECRET: 'a-long-enough-signing-secret' });
+    expect(ok.code).toBe(0);
+    expect(serviceLine(ok.stdout, 'notify')).toContain('would start');
+  });
+});
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });

@@ -4,10 +4,13 @@
  * person in config/recipients-schema.ts, and its factory here (CONTRIBUTING.md, "A notification
  * channel"). E-mail always runs; the others run when recipients.yaml gives anyone a contact on them.
  */
+import { isTuojiangError, TuojiangError } from '../../../lib/errors.js';
+import type { NotifyConfig } from '../config.js';
 import type { ChannelName } from '../items.js';
 import type { MailTransport } from '../transport.js';
 import type { Channel, ChannelDeps } from './channel.js';
 import { emailChannel } from './email.js';
+import { secretFromEnv, urlFromEnv } from './env-url.js';
 import { webhookChannel } from './webhook.js';
 import { wecomChannel } from './wecom.js';
 
@@ -30,4 +33,29 @@ export function createChannels(d: ChannelFactoryDeps): Map<ChannelName, Channel>
     if (c.used(d)) out.set(name, c.create(d));
   }
   return out;
+}
+
+/**
+ * Every variable the channels of recipients.yaml need, checked at once (`tuojiang config check`):
+ * one line per problem, naming the variable and the key that wants it, never a value.
+ */
+export function checkChannelEnv(config: NotifyConfig, env: Record<string, string | undefined>): void {
+  const problems: string[] = [];
+  const check = (f: () => unknown): void => {
+    try {
+      f();
+    } catch (e) {
+      if (!isTuojiangError(e)) throw e;
+      problems.push(e.message);
+    }
+  };
+  for (const [id, r] of Object.entries(config.recipients.channels.wecom.robots)) {
+    check(() => urlFromEnv(env, r.url_env, `channels.wecom.robots.${id}`, 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…'));
+  }
+  for (const [id, e] of Object.entries(config.recipients.channels.webhook.endpoints)) {
+    const where = `channels.webhook.endpoints.${id}`;
+    check(() => urlFromEnv(env, e.url_env, where, 'https://duty.example/tuojiang'));
+    check(() => secretFromEnv(env, e.secret_env, where));
+  }
+  if (problems.length > 0) throw new TuojiangError('ENV_INVALID', `invalid environment:\n${problems.join('\n')}`);
 }
