@@ -4,7 +4,7 @@
  * (station, series, key, kind, event time), so recording or notifying it twice is a no-op.
  */
 import type { Period } from '../lib/reading.js';
-import type { AlertDetail, RuleName } from './observe.js';
+import type { AlertDetail, RuleName } from './rules/rule.js';
 import type { AlertStateName, EventKind } from './state-machine.js';
 
 export interface AlertEvent {

@@ -4,11 +4,10 @@
  * explicitly come from the standards in force on that date. Imports of the thresholds schema are
  * types only: the schema is built from the rules, and the rules read this module.
  */
-import type { ExplicitLimit, LimitRuleConfig, RulesConfig, ThresholdOverride } from './thresholds-schema.js';
+import type { ExplicitLimit, LimitRuleConfig, RulesConfig, ThresholdOverride, ThresholdSet } from './thresholds-schema.js';
 import type { Period } from '../lib/reading.js';
 import type { Station } from '../config/station-registry.js';
 import { airLimit, classLimit, gb3095LimitSetFor, limitAppliesTo, type AirPollutant, type GradedClass, type Limit, type Waterbody } from '../lib/standards/index.js';
-import type { ThresholdSet } from './thresholds.js';
 
 /** Everything the rules need to know about one station under one threshold set. */
 export interface StationProfile {

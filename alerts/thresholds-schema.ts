@@ -116,6 +116,15 @@ export const ThresholdsFileSchema = z
   .strict();
 
 export type ThresholdsFile = z.output<typeof ThresholdsFileSchema>;
+
+/** One version of the unified thresholds, as the checks use it (alerts/thresholds.ts: where sets come from). */
+export interface ThresholdSet {
+  /** Recorded with every alert ("threshold_version"). */
+  version: string;
+  /** Where it came from, for logs: a file path, or "redis" for a version of the store. */
+  source: string;
+  config: ThresholdsFile;
+}
 export type ThresholdDefaults = ThresholdsFile['defaults'];
 export type ThresholdOverride = z.output<typeof Override>;
 export type ThresholdSection = z.output<typeof Section>;

@@ -6,19 +6,13 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYamlFile } from '../config/load.js';
 import type { RegistryConfig } from '../config/schema.js';
-import { ThresholdsFileSchema, thresholdsSchemaFor, type ThresholdsFile } from './thresholds-schema.js';
+import { ThresholdsFileSchema, thresholdsSchemaFor, type ThresholdSet } from './thresholds-schema.js';
 
 // A station's profile and limits live in their own module: the rules import it without pulling in
 // the thresholds schema, which is built from the rules.
 export { limitFor, limitRuleFor, stationProfile, type ResolvedLimit, type StationProfile } from './station-profile.js';
 
-export interface ThresholdSet {
-  /** Recorded with every alert ("threshold_version"). */
-  version: string;
-  /** Where it came from, for logs: a file path, or e.g. "redis" once versions are approved there (#6). */
-  source: string;
-  config: ThresholdsFile;
-}
+export type { ThresholdSet };
 
 /** Where the checks get the thresholds in force. The file source now; an approved-versions store later. */
 export interface ThresholdSource {

@@ -6,8 +6,10 @@ import type { SeverityPolicy } from '../../config/recipients-schema.js';
 import type { Station } from '../../config/station-registry.js';
 import type { AlertEvent } from '../events.js';
 import { ruleNamed } from '../rules/index.js';
+import type { Severity } from '../rules/rule.js';
 
-export type Severity = 'severe' | 'warning' | 'info';
+// How bad an alert is: the rules judge it (alerts/rules/rule.ts), so the type lives with them.
+export type { Severity };
 
 export const SEVERITY_ORDER: readonly Severity[] = ['info', 'warning', 'severe'];
 

@@ -10,9 +10,11 @@ import type { DataFlag } from '../../lib/parameters.js';
 import type { Reading } from '../../lib/reading.js';
 import type { Limit, WaterClass } from '../../lib/standards/index.js';
 import type { Station } from '../../config/station-registry.js';
-import type { Severity } from '../notify/severity.js';
 import type { StationProfile } from '../station-profile.js';
 import type { EventKind, Observation, Timing } from '../state-machine.js';
+
+/** How bad an alert is (subject lines, CAP <severity>, quiet hours): each rule judges its own. */
+export type Severity = 'severe' | 'warning' | 'info';
 
 export type RuleName = 'limit' | 'rate' | 'water_class' | 'aqi' | 'equipment' | 'silence';
 
