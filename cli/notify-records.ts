@@ -3,21 +3,14 @@
  * bureau's acknowledgement/escalation line, one history entry as a line. Shared by `alerts …` and
  * `notify …`.
  */
-import { Redis } from 'ioredis';
 import { cstTime } from '../alerts/notify/render.js';
 import { NotifyStore, type AlertRecord, type LogEntry } from '../alerts/notify/store.js';
+import { withCommandRedis } from '../config/connections.js';
 import { readEnv } from '../config/env.js';
 import { printable } from './terminal-text.js';
 
 export async function withStore<T>(prefix: string, fn: (store: NotifyStore) => Promise<T>): Promise<T> {
-  const env = readEnv();
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-  try {
-    await redis.connect();
-    return await fn(new NotifyStore(redis, prefix));
-  } finally {
-    redis.disconnect();
-  }
+  return withCommandRedis(readEnv(), (redis) => fn(new NotifyStore(redis, prefix)));
 }
 
 export function bureauLine(a: AlertRecord, bureau: string): string {

@@ -33,3 +33,14 @@ export function redisFromEnv(env: Pick<Env, 'REDIS_URL'>, use: 'service' | 'serv
   if (log) redis.on('error', (e: Error) => log.warn({ err: e.message }, `${name}: redis error`));
   return redis;
 }
+
+/** One CLI command's Redis: connected, handed to `fn`, disconnected whatever happens. */
+export async function withCommandRedis<T>(env: Pick<Env, 'REDIS_URL'>, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = redisFromEnv(env, 'command');
+  try {
+    await redis.connect();
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
+}

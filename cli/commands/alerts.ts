@@ -1,6 +1,5 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { AlertStore } from '../../alerts/alert-store.js';
 import { DEFAULT_PREFIX, STATION_SERIES } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
@@ -11,6 +10,7 @@ import { cstTime } from '../../alerts/notify/render.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { bureauLine, describeEntry, withStore } from '../notify-records.js';
 import { IncidentLookup, incidentJson, incidentSummary, isIncidentRecord } from '../incident-summary.js';
+import { withCommandRedis } from '../../config/connections.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { influxFromEnv } from '../../config/connections.js';
@@ -80,9 +80,7 @@ export function registerAlertsCommands(program: Command): void {
       const env = readEnv();
       const config = loadConfig();
       const registry = new StationRegistry(config.registry);
-      const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-      try {
-        await redis.connect();
+      await withCommandRedis(env, async (redis) => {
         const store = new AlertStore(redis, opts.prefix);
         const series = [...(await store.listSeries()), ...registry.stations.map((s) => ({ station: s.id, period: STATION_SERIES }))];
         const rows = [];
@@ -123,9 +121,7 @@ export function registerAlertsCommands(program: Command): void {
             for (const b of a.info.bureaus) process.stdout.write(`    ${bureauLine(a, b)}\n`);
           }
         }
-      } finally {
-        redis.disconnect();
-      }
+      });
     });
 
   alerts

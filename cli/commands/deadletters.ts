@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import { withCommandRedis } from '../../config/connections.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { readDeadLetters } from '../../ingest/journal.js';
@@ -18,9 +18,7 @@ export function registerDeadLetterCommands(program: Command): void {
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${opts.limit}`);
       const env = readEnv();
       const { settings } = loadConfig();
-      const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-      try {
-        await redis.connect();
+      await withCommandRedis(env, async (redis) => {
         const list = await readDeadLetters(redis, settings.journal.dead_letter_stream, { limit, reason: opts.reason, station: opts.station });
         for (const d of list) {
           if (opts.json) printJson(d);
@@ -31,8 +29,6 @@ export function registerDeadLetterCommands(program: Command): void {
           }
         }
         if (!opts.json && list.length === 0) process.stdout.write('no dead letters\n');
-      } finally {
-        redis.disconnect();
-      }
+      });
     });
 }

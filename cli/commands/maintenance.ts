@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { DEFAULT_PREFIX } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { MaintenanceStore, windowsFromConfig, type MaintenanceWindow } from '../../alerts/maintenance.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
+import { withCommandRedis } from '../../config/connections.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { TuojiangError } from '../../lib/errors.js';
@@ -21,14 +21,7 @@ export function parseInstant(flag: string, s: string, now = Date.now()): number 
 }
 
 async function withStore<T>(prefix: string, f: (store: MaintenanceStore) => Promise<T>): Promise<T> {
-  const env = readEnv();
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-  try {
-    await redis.connect();
-    return await f(new MaintenanceStore(redis, prefix));
-  } finally {
-    redis.disconnect();
-  }
+  return withCommandRedis(readEnv(), (redis) => f(new MaintenanceStore(redis, prefix)));
 }
 
 function show(w: MaintenanceWindow): string {
