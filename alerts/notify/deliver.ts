@@ -87,10 +87,19 @@ async function deliverOnce(ctx: DeliveryContext, job: DeliveryJob, token: string
   const channelName = channelOf(recipient);
   seen.channel = channelName;
   const channel = ctx.channels.get(channelName);
-  // Retried with backoff, not dropped: a process started without the channel's URL cannot send
-  // it, another one (or this one, restarted with it) can.
-  if (!channel) throw new UnknownChannel(channelName, batchId);
   const to = destinationOf(recipient);
+  if (!channel) {
+    // Retried with backoff, not dropped: a process started without the channel's URL cannot send
+    // it, another one (or this one, restarted with it) can; dead-lettered once it is too old.
+    if (ctx.now() - job.timestamp > delivery.give_up_after_h * 3_600_000) {
+      const d = { batchId, bureau: recipient.bureau, to, reason: 'expired' as const, error: new UnknownChannel(channelName, batchId).message, items: items.map((i) => i.id), at: ctx.now() };
+      await store.deadLetter(d, { alertIds: [...new Set(items.map((i) => i.alertId))], entry: { type: 'failed', t: d.at, to, bureau: recipient.bureau, batchId, error: d.error } });
+      ctx.onDead?.(d);
+      ctx.log?.error({ batch: batchId, channel: channelName, to, code: 'TJ_ENV_INVALID' }, 'no process runs this channel: given up, dead-lettered');
+      throw new UnrecoverableError(d.error);
+    }
+    throw new UnknownChannel(channelName, batchId);
+  }
   const batch: Batch = { batchId, recipient, items, closedAt: closed.closedAt };
   const alertIds = [...new Set(items.map((i) => i.alertId))];
 

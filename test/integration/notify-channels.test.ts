@@ -10,7 +10,7 @@ import type { RecipientsFile } from '../../config/recipients-schema.js';
 import { header } from '../helpers/smtp-sink.js';
 import { reportMails } from '../helpers/incident-mail.js';
 import { startHttpRecorder, type HttpRecorder, type RecordedRequest } from '../helpers/http-recorder.js';
-import { ADDR, alertEvent, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
+import { ADDR, alertEvent, spillRegistry, startNotifyServices, startNotifyStack, testNotifyConfig, type NotifyServices } from '../helpers/notify-stack.js';
 import { startNotifyService } from '../../alerts/notify/service.js';
 
 const H = 3_600_000;
@@ -170,6 +170,34 @@ describe('the signed webhook', () => {
       await expect(bad).rejects.toMatchObject({ code: 'TJ_ENV_INVALID' });
       await expect(bad).rejects.not.toMatchObject({ message: expect.stringContaining('robot-key-not-for-logs') });
     } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('a channel no process runs', () => {
+  it('its batches wait (retried, not dropped) and are dead-lettered as expired after delivery.give_up_after_h; e-mail is not held up', async () => {
+    const wecom = await recorder(WECOM_OK);
+    const hook = await recorder();
+    // Routing with the robot configured places a WeCom batch; delivery runs in a process whose
+    // recipients.yaml no longer has the robot (and gives up after 1.8 s).
+    const s = await startNotifyStack(services, { recipients: (r) => withChannels(r, { webhookOn: [] }), notify: { channelEnv: env(wecom, hook), roles: ['route'] } });
+    const mailOnly = await startNotifyService(s.notifyOptions({ config: testNotifyConfig(undefined, (r) => { r.delivery.give_up_after_h = 0.0005; }), roles: ['mail'] }));
+    try {
+      await s.emit(alertEvent({ station: 'hongyuan', kind: 'firing', at: T0 }));
+      await s.sink.waitFor(() => s.sink.to(ADDR.chengdu).length >= 1, 30_000, 'the e-mail');
+      let dead: Awaited<ReturnType<typeof mailOnly.store.deadLetters>> = [];
+      const until = Date.now() + 30_000;
+      while (dead.length === 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        dead = await mailOnly.store.deadLetters();
+      }
+      expect(dead.map((d) => [d.to, d.reason])).toEqual([['wecom:cd-duty', 'expired']]);
+      expect(dead[0]!.error).toContain('for channel "wecom", which this notify process does not run');
+      expect(wecom.requests).toHaveLength(0);
+      expect(s.sink.to(ADDR.chengdu)).toHaveLength(1);
+    } finally {
+      await mailOnly.close();
       await s.close();
     }
   });
