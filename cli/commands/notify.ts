@@ -15,6 +15,9 @@ import { readEnv } from '../../config/env.js';
 import { notifyHttpPort } from '../../config/http-ports.js';
 import { loadConfig } from '../../config/load.js';
 import { startOpsServer } from '../../lib/http-server.js';
+import { startHealthReporter } from '../../lib/health-reporter.js';
+import { InfluxClient } from '../../lib/influx/client.js';
+import { hostname } from 'node:os';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../lib/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
@@ -88,8 +91,22 @@ export function registerNotifyCommands(program: Command): void {
       const ops = port !== undefined
         ? await startOpsServer(port, { healthy: () => true, ready: notifyReadiness({ redis: service.redis, smtpUrl: nenv.SMTP_URL }) }, service.metrics, env.HTTP_HOST)
         : undefined;
+      // emails_sent / emails_failed in pipeline_health: the dashboards and the Grafana rule
+      // "E-mail delivery failing" read them.
+      const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+      const emails = service.metrics.getSingleMetric('tuojiang_notify_emails_total');
+      const health = startHealthReporter({
+        influx, service: 'notify', instance: env.TUOJIANG_INSTANCE ?? hostname(), intervalMs: 10_000,
+        sample: async () => {
+          const values = emails ? (await emails.get()).values : [];
+          const count = (pred: (outcome: string) => boolean) => values.filter((v) => pred(String(v.labels.outcome))).reduce((a, v) => a + v.value, 0);
+          return { emails_sent: count((o) => o === 'sent'), emails_failed: count((o) => o === 'failed' || o === 'retry' || o === 'uncertain') };
+        },
+        onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
+      });
       runUntilSignal(async () => {
         await ops?.close();
+        await health.stop();
         await service.close();
       }, log, env.SHUTDOWN_DEADLINE_S * 1000);
     });
