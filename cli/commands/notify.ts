@@ -93,7 +93,7 @@ export function registerNotifyCommands(program: Command): void {
         : undefined;
       // emails_sent / emails_failed in pipeline_health: the dashboards and the Grafana rule
       // "E-mail delivery failing" read them.
-      const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
+      const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN, timeoutMs: 5000 });
       const emails = service.metrics.getSingleMetric('tuojiang_notify_emails_total');
       const health = startHealthReporter({
         influx, service: 'notify', instance: env.TUOJIANG_INSTANCE ?? hostname(), intervalMs: 10_000,
@@ -106,8 +106,9 @@ export function registerNotifyCommands(program: Command): void {
       });
       runUntilSignal(async () => {
         await ops?.close();
-        await health.stop();
         await service.close();
+        // The last health point is a courtesy: an InfluxDB that does not answer must not hold up the stop.
+        await Promise.race([health.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
       }, log, env.SHUTDOWN_DEADLINE_S * 1000);
     });
 

@@ -519,6 +519,10 @@ describe('docker-compose.yml: safe to leave running', () => {
     expect(merged.services.proxy?.volumes?.map(short)).toContain('/etc/tuojiang/tls:/certs:ro');
     const caddyfile = readFileSync(join(ROOT, 'deploy/caddy/Caddyfile'), 'utf8');
     for (const v of new Set([...caddyfile.matchAll(/\{\$([A-Z_]+)\}/g)].map((m) => m[1] as string))) expect(Object.keys(merged.services.proxy?.environment ?? {}), v).toContain(v);
+    // Every variable the override reads is documented in .env.example.
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    const tlsText = readFileSync(join(ROOT, 'docker-compose.tls.yml'), 'utf8');
+    for (const v of new Set([...tlsText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1] as string))) expect(example, `${v} documented in .env.example`).toMatch(new RegExp(`^#? ?${v}=`, 'm'));
   });
 });
 
