@@ -105,6 +105,13 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$example" >"$tmp"
 mv "$tmp" "$out"
 trap - EXIT
+# The backup container runs as the Redis image's user (uid 999): it must be able to write there.
+# (Only for a real deployment's .env: --site, or the checkout's own .env.)
+backups=$(sed -n 's/^BACKUP_DIR=//p' "$out")
+if [ -n "$backups" ] && { [ -n "$site" ] || [ "$out" = "$root/.env" ]; }; then
+  mkdir -p "$backups"
+  if [ "$(id -u)" = 0 ]; then chown 999:999 "$backups"; else echo "init-env: let the backup service write $backups: sudo chown 999:999 $backups"; fi
+fi
 if [ "$demo" = true ]; then
   echo "init-env: wrote $out (mode 0600) for the demo profile: docker compose --profile demo up -d --build"
 else
