@@ -456,6 +456,14 @@ describe('docker-compose.yml: safe to leave running', () => {
     expect(r.stdout).toContain('tuojiang-redis-data exists (kept)');
   });
 
+  it('tags the project\'s images with the version of package.json, so an upgrade never overwrites the image a rollback needs', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const name of [...TUOJIANG_SERVICES, 'ops']) expect(resolved.services[name]?.image, name).toBe(`tuojiang:${version}`);
+    expect(resolved.services.backup?.image).toBe(`tuojiang-backup:${version}`);
+    // The default is written in the file (a deployer may pin TUOJIANG_VERSION in .env to roll back).
+    expect(rawText.match(/\$\{TUOJIANG_VERSION:-([^}]+)\}/g)?.every((m) => m === `\${TUOJIANG_VERSION:-${version}}`)).toBe(true);
+  });
+
   it('names every image by an explicit version, and scripts/pin-images lists each one without a digest until it is pinned', async () => {
     const refs = [...rawText.matchAll(/^ *image: (\S+)$/gm)].map((m) => m[1] as string).filter((r) => !r.startsWith('${'));
     const tls = readFileSync(join(ROOT, 'docker-compose.tls.yml'), 'utf8');
