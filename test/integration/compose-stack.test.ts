@@ -63,11 +63,11 @@ async function healthy(name: string): Promise<boolean> {
   return (await healthcheck(compose.services[name] as never, s)).code === 0;
 }
 
-async function publish(count: number, startTs: number): Promise<void> {
+async function publish(count: number, startTs: number, values: Record<string, number> = { NH3N: 0.2, DO: 7.5 }, stepMs = 60_000): Promise<void> {
   const c = await mqtt.connectAsync(broker.stationUrl, { username: STATION, password: STATION_PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
   try {
     for (let i = 0; i < count; i++) {
-      await c.publishAsync(`tuojiang/water/${STATION}`, jsonPayload({ ts: startTs + i * 60_000, values: { NH3N: 0.2, DO: 7.5 } }), { qos: 1 });
+      await c.publishAsync(`tuojiang/water/${STATION}`, jsonPayload({ ts: startTs + i * stepMs, values }), { qos: 1 });
     }
   } finally {
     await c.endAsync();
@@ -142,6 +142,22 @@ describe('the services with their own Redis users', () => {
     expect(a.status).toBe(200);
     expect(a.body.checks).toEqual({ redis: true });
   });
+
+  it('a pollution goes through alerts (its user) to notify (its user), which e-mails the bureau; the API (its user) records the acknowledgement', async () => {
+    // Ammonia at 6 mg/L (class III: 1 mg/L) for 40 minutes, recent enough to open an incident.
+    const start = Date.now() - 45 * 60_000;
+    await publish(5, start, { NH3N: 6, DO: 7.5 }, 10 * 60_000);
+    const mails = await smtp.waitFor((m) => m.some((x) => /初报/.test(x.parsed.subject ?? '')), 120_000, 'an initial report (初报)');
+    const report = mails.find((x) => /初报/.test(x.parsed.subject ?? '')) as (typeof mails)[number];
+    // The links are built on PUBLIC_URL; the API is reached here on its mapped public port.
+    const link = /https:\/\/tuojiang\.example\.gov\.cn(\/ack\/[^\s"<>]+)/.exec(report.parsed.text ?? '')?.[1];
+    expect(link, report.parsed.text?.slice(0, 2000)).toBeDefined();
+    const api = running.find((r) => r.name === 'api') as RunningService;
+    const u = new URL(`http://127.0.0.1:${api.ports.get(8080)}${link}`);
+    const post = await fetch(`${u.origin}${u.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams({ exp: u.searchParams.get('exp') ?? '', sig: u.searchParams.get('sig') ?? '', by: '值班员' }).toString() });
+    expect(post.status, await post.clone().text()).toBeLessThan(400);
+    expect(await post.text()).toContain('值班员');
+  }, 180_000);
 
   it('the API serves /readyz and /metrics on its ops port only, not on the published one', async () => {
     const api = running.find((r) => r.name === 'api') as RunningService;
