@@ -14,7 +14,7 @@
 # by `redis-cli --rdb`: no file access to Redis's volume, no AOF copied mid-rewrite),
 # influxdb/ (an `influxd backup -portable` of INFLUX_DB over InfluxDB's RPC port), site-config.tar.gz
 # (stations, recipients, thresholds seed, operators' token hashes, the broker's password files) and
-# MANIFEST (when, Redis keys per database, file sizes and SHA-256). It is written to a .partial
+# MANIFEST (when, Redis's key count just before and after the snapshot, file sizes and SHA-256). It is written to a .partial
 # folder and renamed when complete, so a folder without .partial is a whole backup.
 #
 # Environment: REDIS_HOST, REDIS_PORT, REDIS_BACKUP_USER, REDIS_BACKUP_PASSWORD; INFLUX_RPC
@@ -55,6 +55,9 @@ once() {
   rm -rf "$dir"
   mkdir -p "$dir/redis"
   log "starting $name"
+  # Redis's key count just before and just after the snapshot (the pipeline goes on writing): the
+  # snapshot's lies between, which is what a restore is checked against.
+  keyspace_before=$(redis_cli info keyspace 2>/dev/null | tr -d '\r' | grep '^db' || true)
   redis_cli --rdb "$dir/redis/dump.rdb" >/dev/null 2>"$dir/redis-cli.log" || { cat "$dir/redis-cli.log" >&2; fail "Redis snapshot failed (redis-cli --rdb from $REDIS_HOST:$REDIS_PORT as $REDIS_BACKUP_USER)"; }
   rm -f "$dir/redis-cli.log"
   keyspace=$(redis_cli info keyspace | tr -d '\r' | grep '^db' || true)
@@ -65,7 +68,8 @@ once() {
   {
     echo "backup $name"
     echo "influx_db $INFLUX_DB"
-    printf '%s\n' "$keyspace" | sed 's/^/redis_keyspace /'
+    printf '%s\n' "$keyspace_before" | sed 's/^/redis_keyspace_before /'
+    printf '%s\n' "$keyspace" | sed 's/^/redis_keyspace_after /'
     find "$dir" -type f ! -name MANIFEST | sort | while IFS= read -r f; do
       printf 'file %s %s %s\n' "${f#"$dir"/}" "$(wc -c <"$f" | tr -d ' ')" "$(sha "$f")"
     done
