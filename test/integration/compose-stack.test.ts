@@ -60,8 +60,13 @@ async function readyz(s: RunningService, inside: number): Promise<{ status: numb
 async function healthy(name: string): Promise<boolean> {
   const s = running.find((r) => r.name === name);
   if (!s) throw new Error(name);
-  return (await healthcheck(compose.services[name] as never, s)).code === 0;
+  const r = await healthcheck(compose.services[name] as never, s);
+  lastHealth.set(name, `${r.stdout}${r.stderr}`.trim());
+  return r.code === 0;
 }
+/** The last health-check answer per service, for the message when a wait gives up. */
+const lastHealth = new Map<string, string>();
+const why = (name: string): string => `${name}: ${lastHealth.get(name) ?? '?'}\n${running.find((r) => r.name === name)?.log().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-8).join('\n')}`;
 
 async function publish(count: number, startTs: number, values: Record<string, number> = { NH3N: 0.2, DO: 7.5 }, stepMs = 60_000): Promise<void> {
   const c = await mqtt.connectAsync(broker.stationUrl, { username: STATION, password: STATION_PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
@@ -213,7 +218,7 @@ describe('health checks that mean something', () => {
     const ingest = running.find((r) => r.name === 'ingest') as RunningService;
     expect((await readyz(ingest, 9464)).body.checks?.mqtt).toBe(false);
     await broker.start();
-    await until('ingest healthy again', () => healthy('ingest'));
+    await until('ingest healthy again', () => healthy('ingest')).catch((e: Error) => { throw new Error(`${e.message}\n${why('ingest')}`); });
   }, 120_000);
 
   it('turn red when InfluxDB is down, even with no reading to write, and green when it is back', async () => {
