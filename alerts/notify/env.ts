@@ -38,9 +38,9 @@ function hideUserinfo(value: string | undefined): string | undefined {
  * sink and every link would point at the reader's own machine, and nothing would look wrong.
  */
 const PRODUCTION_REQUIRED = {
-  SMTP_URL: 'the bureaus\' mail relay, e.g. smtps://user:password@smtp.example.gov.cn:465',
+  SMTP_URL: 'the bureaus\' mail relay, e.g. smtps://smtp.example.gov.cn:465 (user:password@ before the host if it needs a login)',
   PUBLIC_URL: 'where the bureaus reach `tuojiang api` (the base of acknowledgement and CAP links), e.g. https://tuojiang.example.gov.cn',
-  GRAFANA_URL: 'where the bureaus reach Grafana (the dashboard links), e.g. https://tuojiang.example.gov.cn/grafana',
+  GRAFANA_URL: 'where the bureaus reach Grafana (the dashboard links), e.g. https://grafana.tuojiang.example.gov.cn',
 } as const;
 
 /**
@@ -62,7 +62,7 @@ export function productionProblems(env: NodeJS.ProcessEnv, opts: { mails?: boole
     if (key === 'SMTP_URL' && opts.mails === false) continue;
     const value = env[key];
     if (value === undefined || value.trim() === '') {
-      problems.push(`${key}: expected ${what} (required when TUOJIANG_PROFILE=production; the demo profile, TUOJIANG_PROFILE=demo, uses the bundled Mailpit and localhost); found nothing`);
+      problems.push(`${key}: expected ${what} (required in production; TUOJIANG_PROFILE=demo uses Mailpit and localhost instead); found nothing`);
       continue;
     }
     let host: string;
