@@ -326,7 +326,10 @@ describe('backups', () => {
     try {
       const r = await run('sh', [script, 'restore-influxdb', latest], { env: { ...backupEnv, INFLUX_RPC: `127.0.0.1:${freshInflux.rpcPort}` } });
       expect(r.code, r.stderr).toBe(0);
-      expect(await storedBetween(0, Date.UTC(2030, 0, 1), freshInflux.url)).toBe(influxBefore);
+      // influxd restore returns before the restored shards answer queries: wait for them.
+      let restoredCount = -1;
+      await until('the restored readings answer', async () => (restoredCount = await storedBetween(0, Date.UTC(2030, 0, 1), freshInflux.url)) >= influxBefore, 30_000).catch(() => undefined);
+      expect(restoredCount).toBe(influxBefore);
       // Into a database that exists: refused, with what to do.
       const again = await run('sh', [script, 'restore-influxdb', latest], { env: { ...backupEnv, INFLUX_RPC: `127.0.0.1:${freshInflux.rpcPort}` } });
       expect(again.code).not.toBe(0);
