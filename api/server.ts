@@ -47,6 +47,12 @@ export interface ApiServerOptions {
   extraRoutes?: Array<(req: IncomingMessage, res: ServerResponse) => Promise<boolean>>;
   /** The incident pages behind the ack links of incidents (without it they get the plain page). */
   incidents?: IncidentPages;
+  /**
+   * Serve /readyz and /metrics here too (default true). False when they have their own loopback
+   * server (API_OPS_PORT): they say which dependency is down and how busy the service is, which is
+   * nobody's business on the public port. /healthz stays, it says only "up".
+   */
+  opsOnPublicPort?: boolean;
 }
 
 export interface ApiServer {
@@ -78,7 +84,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       return handleAck(req, res, t, { store: o.store, ackSecret: o.ackSecret, cities: o.cities, limiter, acks, ackPages, ...(o.incidents ? { incidents: o.incidents } : {}), ...(o.log ? { log: o.log } : {}) });
     }
     if (await handleCap(req, res, t, { store: o.store, ackSecret: o.ackSecret, publicUrl: o.publicUrl, limiter, ...(o.operators ? { operators: o.operators } : {}), ...(o.log ? { log: o.log } : {}) })) return;
-    if (!OPS_PATHS.includes(t.pathname)) {
+    if (!OPS_PATHS.includes(t.pathname) || (o.opsOnPublicPort === false && t.pathname !== '/healthz')) {
       for (const route of o.extraRoutes ?? []) if (await route(req, res)) return;
       if (method !== 'GET') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}`);
       throw new TuojiangError('HTTP_NOT_FOUND', `${method} ${t.pathname}`);

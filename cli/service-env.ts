@@ -15,7 +15,7 @@ export const SERVICE_VALIDATORS = {
   ingest: [(env: NodeJS.ProcessEnv) => readEnv(env)],
   checks: [(env: NodeJS.ProcessEnv) => readEnv(env)],
   notify: [(env: NodeJS.ProcessEnv) => readEnv(env), (env: NodeJS.ProcessEnv) => readNotifyEnv(env)],
-  api: [(env: NodeJS.ProcessEnv) => readEnv(env), (env: NodeJS.ProcessEnv) => readNotifyEnv(env)],
+  api: [(env: NodeJS.ProcessEnv) => readEnv(env), (env: NodeJS.ProcessEnv) => readNotifyEnv(env, { mails: false })],
 } as const;
 
 export type ServiceName = keyof typeof SERVICE_VALIDATORS;

@@ -35,6 +35,10 @@ export const EnvSchema = z.object({
   INGEST_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   NOTIFY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // The alerts worker's /healthz, /readyz, /metrics (none when unset), and the API's when they
+  // must not be on its public port (compose sets both; the API then answers only /healthz there).
+  ALERTS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  API_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Where the ingest's and the notify worker's /healthz, /readyz, /metrics listen. Loopback by default: they need no
   // caller outside the host (docker-compose's health check runs inside the container); set
   // 0.0.0.0 (or one interface's address) for a Prometheus server elsewhere.

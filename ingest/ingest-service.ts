@@ -6,7 +6,7 @@ import { ingestHttpPort } from '../config/http-ports.js';
 import type { InfluxClient } from '../lib/influx/client.js';
 import { influxFromEnv } from '../config/connections.js';
 import { startOpsServer } from '../lib/http-server.js';
-import { redisAnswers } from '../lib/readiness.js';
+import { cachedProbe, influxAnswers, redisAnswers } from '../lib/readiness.js';
 import type { Logger } from '../lib/logger.js';
 import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
 import { StationRegistry } from '../config/station-registry.js';
@@ -20,6 +20,7 @@ import { SplitPacketStore } from './split-packet-store.js';
 import { TuojiangError } from '../lib/errors.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import { startHealthReporter, type HealthReporter } from '../lib/health-reporter.js';
+import { diskFreeRatio, overcommitWarning, redisMemoryRatio } from '../lib/host-resources.js';
 import type { Counter } from 'prom-client';
 import type { TakeoverEvidence } from './session-takeover.js';
 
@@ -47,6 +48,8 @@ export interface IngestServiceOptions {
   shutdownDeadlineMs?: number;
   /** Interval of the `pipeline_health` points for the dashboards; 0 = none. Default 10 s. */
   healthIntervalMs?: number;
+  /** Where the host's vm.overcommit_memory is read (tests point it at a file of their own). */
+  overcommitPath?: string;
 }
 
 /**
@@ -74,6 +77,9 @@ export class IngestService {
   private lastTakeoverAt = 0;
   private heldPeak = 0;
   private lastStateLostAt = 0;
+  /** Redis refused the last journal append for lack of memory, and none has succeeded since. */
+  private redisFull = false;
+  private lastOomLogAt = 0;
 
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
@@ -87,7 +93,10 @@ export class IngestService {
     logRedisRecovery(this.redis, 'ingest', log);
     this.influx = influxFromEnv(env);
     this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
-    this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
+    this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items), undefined, {
+      failed: (e) => this.onJournalFailed(e),
+      recovered: () => this.onJournalRecovered(),
+    });
     this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000);
     this.registry = new StationRegistry(config.registry);
     this.processor = new MessageProcessor({
@@ -133,17 +142,21 @@ export class IngestService {
     const { log } = this.opts;
     await this.retryUntilReady('InfluxDB database', () => this.influx.ensureDatabase());
     await this.writer.start();
+    // The writer learns of an InfluxDB outage only when it has something to write: a quiet night
+    // would report a dead InfluxDB as ready.
+    const influxUp = cachedProbe(() => influxAnswers(this.influx), 2000);
+    const ready = async (): Promise<{ ready: boolean; checks: Record<string, boolean> }> => {
+      const [redis, influxPing] = await Promise.all([redisAnswers(this.redis), influxUp()]);
+      // mqtt_session: no connection lost its session to another client in the last TAKEOVER_ALERT_MS.
+      const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
+      // redis_state: Redis was not found emptied in the last STATE_LOST_ALERT_MS.
+      const redisState = Date.now() - this.lastStateLostAt > STATE_LOST_ALERT_MS;
+      const checks = { mqtt: this.source.allConnected, mqtt_session: mqttSession, redis, redis_state: redisState, redis_memory: !this.redisFull, influxdb: this.writer.influxOk && influxPing };
+      return { ready: Object.values(checks).every(Boolean), checks };
+    };
     this.ops = await startOpsServer(this.opts.httpPort ?? ingestHttpPort(this.opts.env, this.opts.config.settings.ingest.http_port, log), {
       healthy: () => !this.draining,
-      ready: async () => {
-        const redis = await redisAnswers(this.redis);
-        // mqtt_session: no connection lost its session to another client in the last TAKEOVER_ALERT_MS.
-        const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
-        // redis_state: Redis was not found emptied in the last STATE_LOST_ALERT_MS.
-        const redisState = Date.now() - this.lastStateLostAt > STATE_LOST_ALERT_MS;
-        const checks = { mqtt: this.source.allConnected, mqtt_session: mqttSession, redis, redis_state: redisState, influxdb: this.writer.influxOk };
-        return { ready: Object.values(checks).every(Boolean), checks };
-      },
+      ready,
     }, this.metrics.registry, this.opts.env.HTTP_HOST);
     this.source.start((topic, payload) => this.onMessage(topic, payload));
     const splitTimeoutMs = this.opts.config.settings.ingest.split_timeout_s * 1000;
@@ -157,10 +170,17 @@ export class IngestService {
           readings_rejected: await counterValue(this.metrics.readingsRejected),
           journal_backlog: await this.redis.xlen(this.opts.config.settings.journal.stream),
           write_lag_s: this.writer.lastWriteLagS,
+          redis_memory_ratio: await redisMemoryRatio(this.redis).catch(() => NaN),
+          redis_oom_refusals: await counterValue(this.metrics.redisOutOfMemory),
+          disk_free_ratio: await diskFreeRatio().catch(() => NaN),
+          // The Grafana rule "ingest not ready" reads this: the same answer as /readyz.
+          ready: (await ready()).ready ? 1 : 0,
         }),
         onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
       });
     }
+    const overcommit = await overcommitWarning(this.opts.overcommitPath);
+    if (overcommit) log.warn({ code: 'TJ_HOST_OVERCOMMIT', setting: 'vm.overcommit_memory' }, overcommit);
     log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
   }
 
@@ -185,6 +205,27 @@ export class IngestService {
     this.metrics.redisStateLost.inc({ what });
     const err = new TuojiangError('REDIS_STATE_LOST', `Redis was found without the ${what} (emptied or replaced); recreated, the pipeline goes on`);
     this.opts.log.error({ code: err.code, what, hint: err.hint }, err.message);
+  }
+
+  /**
+   * Redis at maxmemory (noeviction) refuses the journal's writes with an OOM error. The batcher
+   * already holds the PUBACKs and retries, so nothing is lost; what was missing is that anyone
+   * hears of it: readiness, a counter, and an error line (at most one a minute) with the code.
+   */
+  private onJournalFailed(e: Error): void {
+    if (!/\bOOM\b|maxmemory/i.test(e.message)) return;
+    this.redisFull = true;
+    this.metrics.redisOutOfMemory.inc();
+    if (Date.now() - this.lastOomLogAt < 60_000) return;
+    this.lastOomLogAt = Date.now();
+    const err = new TuojiangError('REDIS_OOM', 'Redis refuses the journal\'s writes at maxmemory; readings are held unacknowledged at the broker and retried');
+    this.opts.log.error({ code: err.code, err: e.message, held: this.source.held, hint: err.hint }, err.message);
+  }
+
+  private onJournalRecovered(): void {
+    if (!this.redisFull) return;
+    this.redisFull = false;
+    this.opts.log.info({ code: 'TJ_REDIS_OOM' }, 'Redis accepts the journal\'s writes again');
   }
 
   private onMessage(topic: string, payload: Buffer): Promise<void> {

@@ -40,6 +40,8 @@ export class JournalBatcher {
     private readonly log: Logger,
     private readonly onDurable: (items: readonly JournalItem[]) => void = () => undefined,
     private readonly retry = { initialMs: 100, maxMs: 5000 },
+    /** Every failed attempt and every success after one: how the service tells a full Redis from a gone one. */
+    private readonly outcome: { failed?: (e: Error) => void; recovered?: () => void } = {},
   ) {}
 
   add(items: readonly JournalItem[]): Promise<void> {
@@ -66,6 +68,7 @@ export class JournalBatcher {
     for (;;) {
       try {
         await this.journal.append(batch.items, id);
+        if (delay !== this.retry.initialMs) this.outcome.recovered?.();
         this.onDurable(batch.items);
         batch.resolve();
         return;
@@ -74,6 +77,7 @@ export class JournalBatcher {
           batch.reject(e as Error);
           return;
         }
+        this.outcome.failed?.(e as Error);
         this.log.warn({ err: (e as Error).message, items: batch.items.length, retryInMs: delay }, 'journal append failed; holding PUBACKs and retrying');
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, this.retry.maxMs);

@@ -46,6 +46,8 @@ export type MessageHandler = (topic: string, payload: Buffer) => Promise<void>;
 export class MqttSource {
   private clients: MqttClient[] = [];
   private connected = new Set<number>();
+  /** When each connection last lost an established link without our doing (socket closed, no error). */
+  private readonly lastCloseAt = new Map<number, number>();
   private stopping = false;
   /** Messages given to the handler and not yet settled (journaled, or refused for redelivery). */
   private holding = 0;
@@ -104,7 +106,17 @@ export class MqttSource {
       const takeover = new TakeoverDetector();
       let socketError = false;
       const report = (evidence: TakeoverEvidence | undefined): void => {
-        if (evidence) this.opts.onSessionTakenOver?.(clientId, evidence);
+        if (!evidence) return;
+        // A takeover is aimed at one client id; a broker that stops (or restarts quickly enough to
+        // accept the first reconnect) closes every connection at once. With two or more
+        // connections, a silent close of all of them within the same moment is that restart: before
+        // this, a plain `docker compose restart mosquitto` left the ingest unready for 5 minutes
+        // behind a false TJ_MQTT_SESSION_TAKEN_OVER (test/integration/compose-stack.test.ts).
+        if (evidence === 'silent-close' && this.allClosedTogether()) {
+          this.log.info({ clientId }, 'every MQTT connection closed at once without a DISCONNECT: a broker restart, not a session takeover');
+          return;
+        }
+        this.opts.onSessionTakenOver?.(clientId, evidence);
       };
       client.on('disconnect', (packet) => {
         report(takeover.onDisconnectPacket(packet.reasonCode));
@@ -124,6 +136,7 @@ export class MqttSource {
         });
       });
       client.on('close', () => {
+        if (!(this.stopping || socketError) && this.connected.has(i)) this.lastCloseAt.set(i, Date.now());
         takeover.onClose(this.stopping || socketError);
         socketError = false;
         this.connected.delete(i);
@@ -139,6 +152,14 @@ export class MqttSource {
       });
       this.clients.push(client);
     }
+  }
+
+  /** Every connection (two or more) lost its link within 2 s of the others: the broker went away. */
+  private allClosedTogether(): boolean {
+    const n = this.opts.connections;
+    if (n < 2 || this.lastCloseAt.size < n) return false;
+    const times = [...this.lastCloseAt.values()];
+    return Math.max(...times) - Math.min(...times) <= 2000;
   }
 
   /**

@@ -24,6 +24,10 @@ export const HEALTH_FIELDS = {
   check_jobs_waiting: 'gauge: check jobs waiting in the BullMQ queue',
   emails_sent: 'counter: notification e-mails accepted by the SMTP server',
   emails_failed: 'counter: notification e-mail attempts that failed',
+  redis_memory_ratio: 'gauge: Redis used_memory / maxmemory (0 when Redis has no maxmemory); writes are refused at 1',
+  redis_oom_refusals: 'counter: journal appends Redis refused at maxmemory',
+  ready: 'gauge: 1 when the service\'s /readyz would answer 200, else 0',
+  disk_free_ratio: 'gauge: free / total bytes of the file system the service\'s container lives on (docker\'s data root, where the volumes are)',
 } as const;
 
 export type HealthField = keyof typeof HEALTH_FIELDS;

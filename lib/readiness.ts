@@ -24,3 +24,23 @@ export function redisAnswers(redis: Redis, ms = READINESS_BOUND_MS - 200): Promi
   if (redis.status !== 'ready') return Promise.resolve(false);
   return within(ms, async () => (await redis.ping()) === 'PONG', false);
 }
+
+/** Whether InfluxDB answers its /ping within `ms`. */
+export function influxAnswers(influx: { ping(): Promise<boolean> }, ms = READINESS_BOUND_MS - 200): Promise<boolean> {
+  return within(ms, () => influx.ping(), false);
+}
+
+/**
+ * A probe whose answer is reused for `cacheMs`: health checks come every few seconds from several
+ * places (the container's check, a Prometheus server), and each fresh answer is a request the
+ * dependency serves and may log.
+ */
+export function cachedProbe(probe: () => Promise<boolean>, cacheMs = 5000): () => Promise<boolean> {
+  let last: { ok: boolean; at: number } | undefined;
+  return async () => {
+    if (last && Date.now() - last.at < cacheMs) return last.ok;
+    const ok = await probe();
+    last = { ok, at: Date.now() };
+    return ok;
+  };
+}

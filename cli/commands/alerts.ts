@@ -10,8 +10,15 @@ import { cstTime } from '../../alerts/notify/render.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { bureauLine, describeEntry, withStore } from '../notify-records.js';
 import { IncidentLookup, incidentJson, incidentSummary, isIncidentRecord } from '../incident-summary.js';
-import { withCommandRedis } from '../../config/connections.js';
-import { readEnv } from '../../config/env.js';
+import { redisFromEnv, withCommandRedis } from '../../config/connections.js';
+import { readEnv, type Env } from '../../config/env.js';
+import { startOpsServer } from '../../lib/http-server.js';
+import type { Listening } from '../../lib/http-listen.js';
+import { overcommitWarning } from '../../lib/host-resources.js';
+import { cachedProbe, influxAnswers, redisAnswers } from '../../lib/readiness.js';
+import type { Logger } from '../../lib/logger.js';
+import type { InfluxClient } from '../../lib/influx/client.js';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig } from '../../config/load.js';
 import { influxFromEnv } from '../../config/connections.js';
 import { openThresholds } from '../../runtime/open-world.js';
@@ -19,6 +26,29 @@ import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../config/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
 import { printable } from '../terminal-text.js';
+
+/**
+ * The alerts worker's /healthz, /readyz (Redis and InfluxDB, each bounded) and /metrics on
+ * ALERTS_HTTP_PORT; none when it is unset, since several workers often share a host.
+ */
+async function startAlertsOps(env: Env, influx: InfluxClient, log: Logger): Promise<Listening | undefined> {
+  const overcommit = await overcommitWarning();
+  if (overcommit) log.warn({ code: 'TJ_HOST_OVERCOMMIT', setting: 'vm.overcommit_memory' }, overcommit);
+  if (env.ALERTS_HTTP_PORT === undefined) return undefined;
+  const redis = redisFromEnv(env, 'server');
+  redis.on('error', () => undefined); // the workers' own connections log the outage
+  const influxUp = cachedProbe(() => influxAnswers(influx), 2000);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'tuojiang_alerts_' });
+  const server = await startOpsServer(env.ALERTS_HTTP_PORT, {
+    healthy: () => true,
+    ready: async () => {
+      const [r, i] = await Promise.all([redisAnswers(redis), influxUp()]);
+      return { ready: r && i, checks: { redis: r, influxdb: i } };
+    },
+  }, metrics, env.HTTP_HOST);
+  return { ...server, close: async () => { await server.close(); redis.disconnect(); } };
+}
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
@@ -58,7 +88,9 @@ export function registerAlertsCommands(program: Command): void {
         prefix: opts.prefix,
         log,
       });
+      const ops = await startAlertsOps(env, influx, log);
       runUntilSignal(async () => {
+        await ops?.close();
         await service.close();
         await thresholds.close();
       }, log, env.SHUTDOWN_DEADLINE_S * 1000);

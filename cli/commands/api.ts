@@ -16,6 +16,8 @@ import { OperatorDirectory, ThresholdStore, operatorsFilePath } from '../../aler
 import { openWorld } from '../../runtime/open-world.js';
 import { Registry } from 'prom-client';
 import { AuthFailureLimiter, authFailureOptionsFromEnv } from '../../api/auth-failures.js';
+import { startOpsServer } from '../../lib/http-server.js';
+import { redisAnswers } from '../../lib/readiness.js';
 
 /** `tuojiang api`: acknowledgement links and CAP documents over HTTP (until SIGTERM). */
 export function registerApiCommand(program: Command): void {
@@ -28,7 +30,7 @@ export function registerApiCommand(program: Command): void {
     .action(async (opts: { port?: string; host: string; prefix: string }) => {
       const log = createLogger('api');
       const env = readEnv();
-      const nenv = readNotifyEnv();
+      const nenv = readNotifyEnv(process.env, { mails: false });
       const config = loadConfig();
       // The rivers and incident policy the notify worker words its reports with, so the ack page
       // of an incident gives the same windows as the e-mail that linked to it.
@@ -54,9 +56,19 @@ export function registerApiCommand(program: Command): void {
         },
         // The operators' threshold API (issue 6) on the same server, authenticated by its own tokens.
         extraRoutes: [(req, res) => handleThresholdsRequest(req, res, thresholds)],
+        opsOnPublicPort: env.API_OPS_PORT === undefined,
       });
-      log.info({ port: api.port, publicUrl: nenv.PUBLIC_URL }, 'api started');
+      // /readyz and /metrics on loopback (HTTP_HOST), away from the port the reverse proxy publishes.
+      const ops = env.API_OPS_PORT === undefined ? undefined : await startOpsServer(env.API_OPS_PORT, {
+        healthy: () => true,
+        ready: async () => {
+          const r = await redisAnswers(redis);
+          return { ready: r, checks: { redis: r } };
+        },
+      }, metrics, env.HTTP_HOST);
+      log.info({ port: api.port, opsPort: ops?.port, publicUrl: nenv.PUBLIC_URL }, 'api started');
       runUntilSignal(async () => {
+        await ops?.close();
         await api.close();
         redis.disconnect();
       }, log);

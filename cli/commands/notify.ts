@@ -11,6 +11,9 @@ import { readEnv } from '../../config/env.js';
 import { notifyHttpPort } from '../../config/http-ports.js';
 import { loadConfig } from '../../config/load.js';
 import { startOpsServer } from '../../lib/http-server.js';
+import { startHealthReporter } from '../../lib/health-reporter.js';
+import { influxFromEnv } from '../../config/connections.js';
+import { hostname } from 'node:os';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../config/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
@@ -45,9 +48,24 @@ export function registerNotifyCommands(program: Command): void {
       const ops = port !== undefined
         ? await startOpsServer(port, { healthy: () => true, ready: notifyReadiness({ redis: service.redis, smtpUrl: nenv.SMTP_URL }) }, service.metrics, env.HTTP_HOST)
         : undefined;
+      // emails_sent / emails_failed in pipeline_health: the dashboards and the Grafana rule
+      // "E-mail delivery failing" read them.
+      const influx = influxFromEnv(env, { timeoutMs: 5000 });
+      const emails = service.metrics.getSingleMetric('tuojiang_notify_emails_total');
+      const health = startHealthReporter({
+        influx, service: 'notify', instance: env.TUOJIANG_INSTANCE ?? hostname(), intervalMs: 10_000,
+        sample: async () => {
+          const values = emails ? (await emails.get()).values : [];
+          const count = (pred: (outcome: string) => boolean) => values.filter((v) => pred(String(v.labels.outcome))).reduce((a, v) => a + v.value, 0);
+          return { emails_sent: count((o) => o === 'sent'), emails_failed: count((o) => o === 'failed' || o === 'retry' || o === 'uncertain') };
+        },
+        onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
+      });
       runUntilSignal(async () => {
         await ops?.close();
         await service.close();
+        // The last health point is a courtesy: an InfluxDB that does not answer must not hold up the stop.
+        await Promise.race([health.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
       }, log, env.SHUTDOWN_DEADLINE_S * 1000);
     });
 

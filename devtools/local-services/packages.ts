@@ -147,6 +147,7 @@ const TOOLS = {
   // Without recommends: otherwise apt brings the whole Docker engine, and `config` needs none.
   'docker-compose': { pkg: 'docker-compose', noRecommends: true },
   mosquitto_sub: { pkg: 'mosquitto-clients', noRecommends: false },
+  caddy: { pkg: 'caddy', noRecommends: true },
   // The ack-page test's headless browser.
   chromium: { pkg: 'chromium', noRecommends: false },
 } as const;

@@ -102,10 +102,16 @@ type Volume = string | { source: string; target: string; read_only?: boolean };
 /** A volume in short syntax (docker-compose 2.x prints the long one). */
 const short = (v: Volume): string => (typeof v === 'string' ? v : `${v.source}:${v.target}${v.read_only ? ':ro' : ''}`);
 
-/** Bind mounts of a service: host path (as written), container path, mode. */
+/**
+ * A host path as the checkout's default resolves it: `${TUOJIANG_SITE_CONFIG:-./config}` is
+ * ./config unless the site says otherwise (the demo and the tests use the checkout's files).
+ */
+const withDefaults = (s: string): string => s.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+
+/** Bind mounts of a service: host path (defaults applied), container path, mode. */
 function bindMounts(s: Service): Array<{ source: string; target: string; mode: string }> {
   return (s.volumes ?? [])
-    .map((v) => short(v).split(':'))
+    .map((v) => withDefaults(short(v)).split(':'))
     .filter(([source]) => source !== undefined && (source.startsWith('.') || source.startsWith('/')))
     .map(([source = '', target = '', mode = 'rw']) => ({ source, target, mode }));
 }
@@ -159,11 +165,14 @@ afterAll(() => {
 describe('docker-compose.yml', () => {
   it('is valid for docker-compose config (Debian docker-compose 1.29, no engine needed)', () => {
     expect(Object.keys(resolved.services).sort()).toEqual(
-      ['alerts', 'api', 'grafana', 'influxdb', 'ingest', 'mailpit', 'mosquitto', 'mosquitto-init', 'notify', 'redis', 'simulator'],
+      ['alerts', 'api', 'backup', 'grafana', 'influxdb', 'influxdb-init', 'ingest', 'mailpit', 'mosquitto', 'mosquitto-init', 'notify', 'ops', 'redis', 'simulator'],
     );
     expect(demoServices.code, demoServices.stderr).toBe(0);
     expect(demoServices.stdout.split('\n')).toContain('simulator');
     expect(resolved.services.simulator?.profiles).toEqual(['demo']);
+    // The SMTP sink is the demo's only: outside it nothing can swallow the bureaus' e-mail.
+    expect(resolved.services.mailpit?.profiles).toEqual(['demo']);
+    expect(resolved.services.ops?.profiles).toEqual(['tools']);
   });
 
   it('refuses to resolve without the secrets and names the missing one', () => {
@@ -175,9 +184,9 @@ describe('docker-compose.yml', () => {
     const oneShot = new Set(
       Object.values(resolved.services).flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition === 'service_completed_successfully').map(([n]) => n)),
     );
-    expect([...oneShot]).toEqual(['mosquitto-init']);
+    expect([...oneShot].sort()).toEqual(['influxdb-init', 'mosquitto-init']);
     for (const [name, s] of Object.entries(resolved.services)) {
-      if (oneShot.has(name)) {
+      if (oneShot.has(name) || s.profiles?.includes('tools')) {
         expect(s.restart, name).toBe('no');
         continue;
       }
@@ -213,16 +222,19 @@ describe('docker-compose.yml', () => {
         const abs = resolve(ROOT, m.source);
         expect(relative(ROOT, abs).startsWith('..'), `${name}: ${m.source} stays inside the repository`).toBe(false);
         expect(existsSync(abs), `${name}: ${m.source} exists`).toBe(true);
-        if (name === 'mosquitto-init' && m.target === '/mosquitto/config') expect(m.mode).toBe('rw');
+        // What writes the site's files: the broker's password files, and the operators' tools.
+        if ((name === 'mosquitto-init' && m.target === '/mosquitto/config') || (name === 'ops' && ['/app/config', '/app/generated'].includes(m.target))) expect(m.mode).toBe('rw');
         else expect(m.mode, `${name}: ${m.source} read-only`).toBe('ro');
       }
     }
     expect(count).toBeGreaterThanOrEqual(10);
+    // The one host path outside the repository: where the backups go, named in .env.
+    expect(raw.services.backup?.volumes).toContainEqual(expect.stringMatching(/^\$\{BACKUP_DIR:\?[^}]+\}:\/backups$/));
     // Named volumes for the data, declared at the top level.
     for (const s of Object.values(raw.services)) {
       for (const v of s.volumes ?? []) {
-        const [source = ''] = short(v).split(':');
-        if (!source.startsWith('.') && !source.startsWith('/')) expect(Object.keys(raw.volumes ?? {})).toContain(source);
+        const [source = ''] = withDefaults(short(v)).split(':');
+        if (!source.startsWith('.') && !source.startsWith('/') && !source.startsWith('${BACKUP_DIR')) expect(Object.keys(raw.volumes ?? {})).toContain(source);
       }
     }
   });
@@ -251,14 +263,16 @@ describe('docker-compose.yml', () => {
     const initEnv = raw.services['mosquitto-init']?.environment ?? {};
     expect([initEnv.MOSQUITTO_PASSWD_FILE, initEnv.MOSQUITTO_SERVICES_PASSWD_FILE]).toEqual(all('password_file'));
     expect(directive('persistence_location')?.replace(/\/$/, '')).toBe('/mosquitto/data');
+    // Site listeners (TLS on 8883) come from conf.d/, which the test launcher leaves out.
+    expect(directive('include_dir')).toBe('/mosquitto/config/conf.d');
     expect(broker.volumes).toContain('mosquitto-data:/mosquitto/data');
     // Only the stations' listener leaves the compose network; the services reach the other one.
-    expect(broker.ports).toEqual(['${MQTT_HOST_PORT:-1883}:1883']);
+    expect(broker.ports).toEqual(['${MQTT_BIND:-127.0.0.1}:${MQTT_HOST_PORT:-1883}:1883']);
     for (const name of ['ingest', 'simulator']) expect(raw.services[name]?.environment?.MQTT_URL, name).toBe('mqtt://mosquitto:1884');
     // Grafana: exactly the mounts dashboards/provisioning/README.md lists.
     const readme = readFileSync(join(ROOT, 'dashboards/provisioning/README.md'), 'utf8');
     const documented = [...readme.matchAll(/^\s*- \.\/(dashboards\/[^:]+):([^:]+):ro$/gm)].map((m) => `./${m[1]}:${m[2]}:ro`);
-    expect(documented.length).toBe(5);
+    expect(documented.length).toBe(6);
     const grafanaBinds = bindMounts(raw.services.grafana as Service).map((m) => `${m.source}:${m.target}:${m.mode}`);
     expect(grafanaBinds.sort()).toEqual(documented.sort());
     expect(grafanaBinds.filter((m) => m.startsWith('./dashboards/generated/')).every((m) => resolve(ROOT, m.split(':')[0] ?? '').startsWith(GENERATED_DIR))).toBe(true);
@@ -285,7 +299,8 @@ describe('docker-compose.yml', () => {
         }
         // Credentials inside URLs: only interpolations between :// and @.
         const userinfo = /^[a-z]+:\/\/([^@]*)@/.exec(String(value))?.[1];
-        if (userinfo !== undefined) expect(userinfo.replace(/\$\{[^}]+\}/g, ''), `${name}.${key} userinfo`).toMatch(/^:?$/);
+        // (A Redis ACL user name may be written out: it is not a secret.)
+        if (userinfo !== undefined) expect(userinfo.replace(/\$\{[^}]+\}/g, ''), `${name}.${key} userinfo`).toMatch(/^[a-z]*:?$/);
       }
       const args = [...(s.command ?? []), ...(s.entrypoint ?? [])];
       args.forEach((a, i) => {
@@ -348,10 +363,11 @@ describe('docker-compose.yml', () => {
     expect(resolved.services.ingest?.environment?.INGEST_HTTP_PORT).toBe('9464');
     expect(resolved.services.notify?.environment?.NOTIFY_HTTP_PORT).toBe('9465');
     for (const svc of Object.values(resolved.services)) expect(svc.environment?.HTTP_PORT).toBeUndefined();
-    expect(resolved.services.ingest?.healthcheck?.test).toContain('http://127.0.0.1:9464/healthz');
-    expect(resolved.services.notify?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.notify?.environment?.NOTIFY_HTTP_PORT}/healthz`);
-    const apiPort = resolved.services.api?.command?.[(resolved.services.api?.command?.indexOf('--port') ?? -2) + 1];
-    expect(resolved.services.api?.healthcheck?.test).toContain(`http://127.0.0.1:${apiPort}/healthz`);
+    // Every check is the service's /readyz, which answers within a bound and includes every dependency.
+    expect(resolved.services.ingest?.healthcheck?.test).toContain('http://127.0.0.1:9464/readyz');
+    expect(resolved.services.alerts?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.alerts?.environment?.ALERTS_HTTP_PORT}/readyz`);
+    expect(resolved.services.notify?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.notify?.environment?.NOTIFY_HTTP_PORT}/readyz`);
+    expect(resolved.services.api?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.api?.environment?.API_OPS_PORT}/readyz`);
   });
 
   it('pins the ingest identity: one process per broker, its MQTT sessions and journal consumer survive re-creation', () => {
@@ -360,6 +376,161 @@ describe('docker-compose.yml', () => {
     expect(ingest.scale ?? ingest.deploy?.replicas ?? 1).toBe(1);
     const settings = parse(readFileSync(join(DEFAULT_CONFIG_DIR, 'tuojiang.yaml'), 'utf8')) as { mqtt: { share_group: string } };
     expect(settings.mqtt.share_group).toBe('');
+  });
+});
+
+describe('docker-compose.yml: safe to leave running', () => {
+  type Hardened = Service & { read_only?: boolean; cap_drop?: string[]; cap_add?: string[]; security_opt?: string[]; user?: string; mem_limit?: string | number; logging?: { driver?: string; options?: Record<string, string> }; networks?: Record<string, unknown>; network_mode?: string };
+  const services = (): Array<[string, Hardened]> => Object.entries(resolved.services) as Array<[string, Hardened]>;
+
+  it('publishes every port on 127.0.0.1 unless .env says otherwise', () => {
+    let published = 0;
+    for (const [name, s] of Object.entries(raw.services)) {
+      for (const p of s.ports ?? []) {
+        published++;
+        expect(String(p), name).toMatch(/^(\$\{[A-Z_]+_BIND:-127\.0\.0\.1\}|127\.0\.0\.1):/);
+      }
+    }
+    expect(published).toBe(4); // broker 1883, Grafana, API, Mailpit (demo)
+    for (const [name, s] of services()) for (const p of (s.ports ?? []) as unknown as Array<{ host_ip?: string } | string>) expect(typeof p === 'string' ? p : p.host_ip, name).toMatch(/^127\.0\.0\.1/);
+  });
+
+  it('rotates every container\'s log and bounds every long-running container\'s memory', () => {
+    for (const [name, s] of services()) {
+      expect(s.logging?.driver, name).toBe('json-file');
+      expect(s.logging?.options?.['max-size'], name).toMatch(/^\d+[km]$/);
+      expect(Number(s.logging?.options?.['max-file']), name).toBeGreaterThan(0);
+      if (s.restart === 'unless-stopped') expect(s.mem_limit, `${name} mem_limit`).toBeDefined();
+    }
+  });
+
+  it('drops every capability, forbids privilege gain, runs read-only and as a non-root user where it can', () => {
+    // Root only where a file must change owner: the init steps and the operators' tool.
+    const rootAllowed = new Set(['mosquitto-init', 'influxdb-init', 'ops']);
+    for (const [name, s] of services()) {
+      expect(s.cap_drop, name).toEqual(['ALL']);
+      expect(s.security_opt, name).toContain('no-new-privileges:true');
+      for (const cap of s.cap_add ?? []) expect(['CHOWN', 'DAC_OVERRIDE', 'FOWNER'], `${name} ${cap}`).toContain(cap);
+      if (s.cap_add?.length) expect(rootAllowed.has(name), `${name} adds capabilities`).toBe(true);
+      if (s.restart === 'unless-stopped') {
+        expect(s.read_only, name).toBe(true);
+        const imageUser = name === 'grafana' || name === 'mailpit' || TUOJIANG_SERVICES.includes(name) || name === 'backup';
+        // Images that are non-root themselves (node, grafana, mailpit, backup: USER in the Dockerfile) or an explicit user.
+        if (!imageUser) expect(s.user, `${name} user`).toMatch(/^(?!0(:|$)|root)/);
+        else expect(s.user ?? 'image default', name).not.toMatch(/^(0|root)(:|$)/);
+      }
+    }
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/FROM \$\{REDIS_IMAGE\} AS backup[\s\S]*\nUSER redis\n/);
+  });
+
+  it('keeps stations on a network with the broker only, and the data services off every outside network', () => {
+    const on = (n: string) => services().filter(([, s]) => Object.keys(s.networks ?? {}).includes(n)).map(([name]) => name).sort();
+    expect(on('stations')).toEqual(['mosquitto']);
+    expect((raw as unknown as { networks: Record<string, { internal?: boolean }> }).networks.backend?.internal).toBe(true);
+    for (const name of ['redis', 'influxdb', 'ingest', 'alerts', 'backup']) expect(Object.keys((resolved.services[name] as Hardened).networks ?? {}), name).toEqual(['backend']);
+  });
+
+  it('keeps the data in external, explicitly named volumes that `down -v` and a renamed folder cannot strand', () => {
+    const volumes = (resolved as unknown as { volumes: Record<string, { external?: boolean | { name?: string }; name?: string }> }).volumes;
+    expect(Object.keys(volumes).sort()).toEqual(['grafana-data', 'influxdb-data', 'mosquitto-data', 'redis-data']);
+    for (const [k, v] of Object.entries(volumes)) {
+      expect(v.external, k).toBeTruthy();
+      expect(v.name ?? (typeof v.external === 'object' ? v.external.name : undefined), k).toBe(`tuojiang-${k}`);
+    }
+  });
+
+  it('scripts/create-volumes.sh creates exactly those volumes, once', async () => {
+    const bin = join(tmp, 'fake-docker');
+    const calls = join(tmp, 'docker-calls');
+    const { mkdirSync, chmodSync } = await import('node:fs');
+    mkdirSync(bin, { recursive: true });
+    // A docker that knows one volume already and records every call.
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> ${calls}\n[ "$1 $2" = "volume inspect" ] && [ "$3" = "tuojiang-redis-data" ] && exit 0\n[ "$1 $2" = "volume inspect" ] && exit 1\nexit 0\n`);
+    chmodSync(join(bin, 'docker'), 0o755);
+    const r = await run('sh', [join(ROOT, 'scripts/create-volumes.sh'), envFile], { env: cleanEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` }) });
+    expect(r.code, r.stderr).toBe(0);
+    const created = readFileSync(calls, 'utf8').split('\n').filter((l) => l.startsWith('volume create')).map((l) => l.split(' ').at(-1)).sort();
+    const declared = Object.values((resolved as unknown as { volumes: Record<string, { name?: string }> }).volumes).map((v) => v.name).filter((n) => n !== 'tuojiang-redis-data').sort();
+    expect(created).toEqual(declared);
+    expect(r.stdout).toContain('tuojiang-redis-data exists (kept)');
+  });
+
+  it('tags the project\'s images with the version of package.json, so an upgrade never overwrites the image a rollback needs', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const name of [...TUOJIANG_SERVICES, 'ops']) expect(resolved.services[name]?.image, name).toBe(`tuojiang:${version}`);
+    expect(resolved.services.backup?.image).toBe(`tuojiang-backup:${version}`);
+    // The default is written in the file (a deployer may pin TUOJIANG_VERSION in .env to roll back).
+    expect(rawText.match(/\$\{TUOJIANG_VERSION:-([^}]+)\}/g)?.every((m) => m === `\${TUOJIANG_VERSION:-${version}}`)).toBe(true);
+  });
+
+  it('names every image by an explicit version, and scripts/pin-images lists each one without a digest until it is pinned', async () => {
+    const refs = [...rawText.matchAll(/^ *image: (\S+)$/gm)].map((m) => m[1] as string).filter((r) => !r.startsWith('${'));
+    const tls = readFileSync(join(ROOT, 'docker-compose.tls.yml'), 'utf8');
+    refs.push(...[...tls.matchAll(/^ *image: (\S+)$/gm)].map((m) => m[1] as string));
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    refs.push(...[...dockerfile.matchAll(/^ARG [A-Z_]+_IMAGE=(\S+)$/gm)].map((m) => m[1] as string));
+    expect(refs.length).toBeGreaterThanOrEqual(10);
+    for (const r of refs) {
+      const tag = /:([^@]+)(@|$)/.exec(r)?.[1] ?? '';
+      expect(tag, r).toMatch(/\d/);
+      expect(tag, r).not.toMatch(/latest/);
+      if (r.includes('@')) expect(r).toMatch(/@sha256:[0-9a-f]{64}$/);
+    }
+    const check = await run('sh', [join(ROOT, 'scripts/pin-images'), '--check'], { env: cleanEnv() });
+    const listed = check.stdout.split('\n').filter((l) => l.startsWith('unpinned: ')).map((l) => l.split(' ')[1]);
+    expect(listed.sort()).toEqual(refs.filter((r) => !r.includes('@')).sort());
+    expect(check.code).toBe(listed.length > 0 ? 1 : 0);
+    // Pinning, with a docker that answers as a registry would, on a copy of the files.
+    const { mkdirSync, copyFileSync, chmodSync } = await import('node:fs');
+    const copy = join(tmp, 'pin-copy');
+    mkdirSync(join(copy, 'scripts'), { recursive: true });
+    for (const f of ['docker-compose.yml', 'docker-compose.tls.yml', 'Dockerfile', 'package.json', 'scripts/pin-images']) copyFileSync(join(ROOT, f), join(copy, f));
+    const bin = join(tmp, 'fake-registry');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\n[ "$1 $2 $3" = "buildx imagetools inspect" ] || exit 1\nprintf 'sha256:%s' "$(printf '%s' "$4" | sha256sum | cut -d' ' -f1)"\n`);
+    chmodSync(join(bin, 'docker'), 0o755);
+    const pin = await run('sh', [join(copy, 'scripts/pin-images')], { env: cleanEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` }) });
+    expect(pin.code, pin.stderr).toBe(0);
+    const after = await run('sh', [join(copy, 'scripts/pin-images'), '--check'], { env: cleanEnv() });
+    expect(after.code, after.stdout).toBe(0);
+    expect(readFileSync(join(copy, 'docker-compose.yml'), 'utf8')).toMatch(/image: grafana\/grafana:12\.4\.0@sha256:[0-9a-f]{64}\n/);
+    // And a registry that answers nonsense pins nothing.
+    writeFileSync(join(bin, 'docker'), '#!/bin/sh\necho "not a digest"\n');
+    copyFileSync(join(ROOT, 'docker-compose.yml'), join(copy, 'docker-compose.yml'));
+    const bad = await run('sh', [join(copy, 'scripts/pin-images')], { env: cleanEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` }) });
+    expect(bad.code).not.toBe(0);
+    expect(readFileSync(join(copy, 'docker-compose.yml'), 'utf8')).toBe(rawText);
+  });
+
+  it('refuses outside the demo without the addresses the bureaus reach, naming the variable; the demo needs none of them', async () => {
+    const production = join(tmp, 'env-production');
+    const init = await run('sh', [join(ROOT, 'scripts/init-env.sh'), '--site', join(tmp, 'site-static'), production], { env: cleanEnv() });
+    expect(init.code, init.stderr).toBe(0);
+    const r = await run(dockerCompose as string, ['--env-file', production, '-f', COMPOSE_FILE, 'config'], { env: cleanEnv() });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/set (PUBLIC_URL|GRAFANA_URL|SMTP_URL|GRAFANA_SMTP_HOST|GRAFANA_ALERT_EMAILS) in \.env/);
+    expect(readFileSync(production, 'utf8')).toMatch(/^TUOJIANG_PROFILE=production$/m);
+    expect(resolved.services.notify?.environment?.TUOJIANG_PROFILE).toBe('demo');
+    expect(resolved.services.notify?.environment?.SMTP_URL).toBe('smtp://mailpit:1025');
+  });
+
+  it('merges the TLS override: the stations\' 8883 and the proxy on 443, certificates from TLS_CERT_DIR', async () => {
+    const tlsEnv = join(tmp, 'env-tls');
+    writeFileSync(tlsEnv, `${readFileSync(envFile, 'utf8')}\nTLS_CERT_DIR=/etc/tuojiang/tls\nAPI_SITE_ADDRESS=tuojiang.example.gov.cn:443\nGRAFANA_SITE_ADDRESS=grafana.tuojiang.example.gov.cn:443\n`);
+    const r = await run(dockerCompose as string, ['--env-file', tlsEnv, '-f', COMPOSE_FILE, '-f', join(ROOT, 'docker-compose.tls.yml'), 'config'], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(0);
+    const merged = parse(r.stdout) as ComposeFile;
+    const ports = (name: string) => (merged.services[name]?.ports ?? []).map((p) => (typeof p === 'string' ? p : `${(p as { host_ip?: string }).host_ip}:${(p as { published?: string }).published}:${(p as { target?: number }).target}`));
+    expect(ports('mosquitto')).toEqual(expect.arrayContaining([expect.stringMatching(/^127\.0\.0\.1:1883:1883/), expect.stringMatching(/^0\.0\.0\.0:8883:8883/)]));
+    expect(ports('proxy')).toEqual([expect.stringMatching(/^0\.0\.0\.0:443:443/)]);
+    expect(merged.services.proxy?.volumes?.map(short)).toContain('/etc/tuojiang/tls:/certs:ro');
+    const caddyfile = readFileSync(join(ROOT, 'deploy/caddy/Caddyfile'), 'utf8');
+    for (const v of new Set([...caddyfile.matchAll(/\{\$([A-Z_]+)\}/g)].map((m) => m[1] as string))) expect(Object.keys(merged.services.proxy?.environment ?? {}), v).toContain(v);
+    // Every variable the override reads is documented in .env.example.
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    const tlsText = readFileSync(join(ROOT, 'docker-compose.tls.yml'), 'utf8');
+    for (const v of new Set([...tlsText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1] as string))) expect(example, `${v} documented in .env.example`).toMatch(new RegExp(`^#? ?${v}=`, 'm'));
   });
 });
 
@@ -386,9 +557,9 @@ describe('Dockerfile', () => {
 
   it('builds with the dev dependencies and runs with production ones only, as a non-root user', () => {
     const all = stages();
-    expect(all.map((s) => s.name)).toEqual(['build', 'runtime']);
+    expect(all.map((s) => s.name)).toEqual(['build', 'runtime', 'influxdb-binaries', 'backup']);
     const [build, runtime] = all as [Stage, Stage];
-    expect(build.instructions).toContainEqual({ op: 'RUN', args: 'npm ci --no-audit --no-fund' });
+    expect(build.instructions).toContainEqual({ op: 'RUN', args: 'npm ci --no-audit --no-fund --registry="$NPM_REGISTRY"' });
     expect(build.instructions.some((i) => i.op === 'RUN' && i.args.includes('npm run build'))).toBe(true);
     const runs = runtime.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
     expect(runs.some((r) => r.includes('npm ci --omit=dev'))).toBe(true);

@@ -448,7 +448,7 @@ describe('operations', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { mqtt: true, mqtt_session: true, redis: true, redis_state: true, influxdb: true } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { mqtt: true, mqtt_session: true, redis: true, redis_state: true, redis_memory: true, influxdb: true } });
 
     const ts = hour(200);
     await publish('tuojiang/water/hongyuan', jsonPayload({ ts, values: { NH3N: 0.1 } }));
