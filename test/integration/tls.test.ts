@@ -91,7 +91,13 @@ describe('MQTT over TLS for stations (deploy/mosquitto/stations-tls.conf)', () =
   }, 60_000);
 
   afterAll(async () => {
-    tls?.kill('SIGTERM');
+    // The TLS broker shares the stopped broker's data dir and writes its persistence file on exit:
+    // wait for that before the directory is removed.
+    if (tls && tls.exitCode === null && tls.signalCode === null) {
+      const exited = new Promise((resolve) => tls?.once('exit', resolve));
+      tls.kill('SIGTERM');
+      await exited;
+    }
     await broker?.destroy();
   });
 
