@@ -13,8 +13,8 @@ import { parseFrame } from './hj212/frame.js';
 import { JournalBatcher } from './journal-batcher.js';
 import { RedisJournal, type JournalItem } from './journal.js';
 import { JournalWriter, type CheckSink } from './journal-writer.js';
-import { MqttSource } from './mqtt-source.js';
-import { MessageProcessor, type Outcome } from './process-message.js';
+import { MessageProcessor, type MessageContext, type Outcome } from './process-message.js';
+import { SOURCES, type Source, type SourceFactory } from './sources/index.js';
 import { SplitPacketStore } from './split-packet-store.js';
 import { TuojiangError } from '../lib/errors.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
@@ -46,11 +46,14 @@ export interface IngestServiceOptions {
   shutdownDeadlineMs?: number;
   /** Interval of the `pipeline_health` points for the dashboards; 0 = none. Default 10 s. */
   healthIntervalMs?: number;
+  /** Where messages come from; default the list of ingest/sources/index.ts (each enabled by config). */
+  sources?: readonly SourceFactory[];
 }
 
 /**
- * The ingest process: MQTT source -> decode/validate -> journal (PUBACK after) -> writer -> InfluxDB.
- * Stateless apart from Redis and InfluxDB, so any number can run in the same $share group.
+ * The ingest process: sources (MQTT, HJ 212 over TCP) -> decode/validate -> journal (acknowledged
+ * to the sender after: PUBACK, HJ 212 answer) -> writer -> InfluxDB. Stateless apart from Redis and
+ * InfluxDB, so any number can run in the same $share group (TCP loggers: behind a load balancer).
  */
 export class IngestService {
   readonly metrics: IngestMetrics = createIngestMetrics();
@@ -58,7 +61,7 @@ export class IngestService {
   private readonly redis: Redis;
   private readonly writerRedis: Redis;
   private readonly influx: InfluxClient;
-  private readonly source: MqttSource;
+  readonly sources: readonly Source[];
   private readonly batcher: JournalBatcher;
   private readonly journal: RedisJournal;
   private readonly writer: JournalWriter;
@@ -71,7 +74,6 @@ export class IngestService {
   private draining = false;
   private inflight = 0;
   private lastTakeoverAt = 0;
-  private heldPeak = 0;
   private lastStateLostAt = 0;
 
   constructor(private readonly opts: IngestServiceOptions) {
@@ -85,14 +87,13 @@ export class IngestService {
     logErrorsRateLimited(this.writerRedis, 'writer redis', log);
     logRedisRecovery(this.redis, 'ingest', log);
     this.influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB, username: env.INFLUX_USER, password: env.INFLUX_PASSWORD, token: env.INFLUX_TOKEN });
-    this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
+    this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max, resendWindowS: s.ingest.hj212_tcp.resend_window_s });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items));
     this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000);
     this.registry = new StationRegistry(config.registry);
     this.processor = new MessageProcessor({
       registry: this.registry,
       topicPrefix: s.mqtt.topic_prefix,
-      replyTopicTemplate: s.mqtt.reply_topic,
       maxPayloadBytes: s.ingest.max_payload_bytes,
       futureToleranceMs: s.ingest.future_tolerance_s * 1000,
       splitStore: this.splitStore,
@@ -108,20 +109,17 @@ export class IngestService {
       log, this.metrics, opts.checks,
     );
     this.writer.onStateLost = (what) => this.onRedisStateLost(what);
-    this.source = new MqttSource(
-      {
-        url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
-        clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
-        shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
-        onSessionTakenOver: (clientId, evidence) => this.onSessionTakenOver(clientId, evidence),
-        onHeldChange: (held) => {
-          this.metrics.messagesHeld.set(held);
-          if (held > this.heldPeak) this.metrics.messagesHeldPeak.set((this.heldPeak = held));
-        },
-        onPause: () => this.metrics.readPauses.inc(),
-      },
-      log,
-    );
+    const ctx = { config, env, log, metrics: this.metrics, registry: this.registry, instance: this.instance, onSessionTakenOver: (clientId: string, evidence: TakeoverEvidence) => this.onSessionTakenOver(clientId, evidence) };
+    this.sources = (opts.sources ?? SOURCES).map((make) => make(ctx)).filter((src): src is Source => src !== undefined);
+  }
+
+  /** The source of that name, if it runs (e.g. `hj212-tcp` to learn its port). */
+  source<T extends Source = Source>(name: string): T | undefined {
+    return this.sources.find((src) => src.name === name) as T | undefined;
+  }
+
+  private get held(): number {
+    return this.sources.reduce((n, src) => n + src.held, 0);
   }
 
   get httpPort(): number | undefined {
@@ -140,11 +138,12 @@ export class IngestService {
         const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
         // redis_state: Redis was not found emptied in the last STATE_LOST_ALERT_MS.
         const redisState = Date.now() - this.lastStateLostAt > STATE_LOST_ALERT_MS;
-        const checks = { mqtt: this.source.allConnected, mqtt_session: mqttSession, redis, redis_state: redisState, influxdb: this.writer.influxOk };
+        const sourceChecks = Object.assign({}, ...this.sources.map((src) => src.ready())) as Record<string, boolean>;
+        const checks = { ...sourceChecks, mqtt_session: mqttSession, redis, redis_state: redisState, influxdb: this.writer.influxOk };
         return { ready: Object.values(checks).every(Boolean), checks };
       },
     }, this.metrics.registry, this.opts.env.HTTP_HOST);
-    this.source.start((topic, payload) => this.onMessage(topic, payload));
+    for (const src of this.sources) await src.start((topic, payload, context) => this.onMessage(src, topic, payload, context));
     const splitTimeoutMs = this.opts.config.settings.ingest.split_timeout_s * 1000;
     this.sweepTimer = setInterval(() => void this.sweepSplits(splitTimeoutMs), Math.min(5000, splitTimeoutMs));
     if ((this.opts.healthIntervalMs ?? 10_000) > 0) {
@@ -154,13 +153,15 @@ export class IngestService {
           readings_in: await counterValue(this.metrics.readingsIn),
           readings_written: await counterValue(this.metrics.readingsWritten),
           readings_rejected: await counterValue(this.metrics.readingsRejected),
+          hj212_quirks: await counterValue(this.metrics.hj212Quirks),
+          hj212_resent: await counterValue(this.metrics.hj212Resent),
           journal_backlog: await this.redis.xlen(this.opts.config.settings.journal.stream),
           write_lag_s: this.writer.lastWriteLagS,
         }),
         onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
       });
     }
-    log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
+    log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, sources: this.sources.map((src) => src.name), connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
   }
 
   /**
@@ -186,19 +187,19 @@ export class IngestService {
     this.opts.log.error({ code: err.code, what, hint: err.hint }, err.message);
   }
 
-  private onMessage(topic: string, payload: Buffer): Promise<void> {
-    if (this.draining) return Promise.reject(new Error('draining: the broker will redeliver'));
+  private onMessage(source: Source, topic: string, payload: Buffer, context?: MessageContext): Promise<void> {
+    if (this.draining) return Promise.reject(new Error('draining: the sender will deliver it again'));
     this.metrics.readingsIn.inc();
-    const outcome = this.processor.process(topic, payload);
+    const outcome = this.processor.process(topic, payload, context);
     if (outcome instanceof Promise) {
       this.metrics.splitParts.inc();
       this.inflight++;
-      return outcome.then((o) => this.journalOutcome(o)).finally(() => { this.inflight--; });
+      return outcome.then((o) => this.journalOutcome(source, o)).finally(() => { this.inflight--; });
     }
-    return this.journalOutcome(outcome);
+    return this.journalOutcome(source, outcome);
   }
 
-  private journalOutcome(outcome: Outcome): Promise<void> {
+  private journalOutcome(source: Source, outcome: Outcome): Promise<void> {
     const durable = this.batcher.add(outcome.items);
     if (outcome.onDurable) {
       const release = outcome.onDurable;
@@ -208,9 +209,9 @@ export class IngestService {
       // Answer only once the reading is durable: the answer tells the logger it need not resend.
       void durable.then(() => {
         for (const reply of outcome.replies) {
-          this.source.publish(reply.topic, reply.payload).then(
+          source.reply(reply.station, reply.payload).then(
             () => this.metrics.repliesSent.inc(),
-            (e: unknown) => this.opts.log.warn({ topic: reply.topic, err: (e as Error).message }, 'HJ 212 answer not published'),
+            (e: unknown) => this.opts.log.warn({ source: source.name, station: reply.station, err: (e as Error).message }, 'HJ 212 answer not sent; the logger will re-send'),
           );
         }
       }, () => undefined);
@@ -223,6 +224,11 @@ export class IngestService {
     let air = 0;
     for (const item of items) {
       if (item.kind === 'reading') {
+        if (item.duplicate) {
+          this.metrics.hj212Resent.inc({ station: item.reading.station });
+          continue;
+        }
+        for (const quirk of item.reading.quirks ?? []) this.metrics.hj212Quirks.inc({ station: item.reading.station, quirk });
         if (item.reading.medium === 'water') water++;
         else air++;
       } else {
@@ -283,13 +289,15 @@ export class IngestService {
     const deadline = Date.now() + deadlineMs;
     const left = (): number => Math.max(0, deadline - Date.now());
     this.draining = true;
+    for (const src of this.sources) src.quiesce();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     let unjournaled = 0;
     if (!(await finishesWithin(this.batcher.close(), left()))) {
-      unjournaled = this.source.held;
+      unjournaled = this.held;
       this.batcher.abort();
     }
-    if (!(await finishesWithin(this.source.stop(), left()))) this.source.drop();
+    // The journal is closed: every answer owed has been handed to its source, which delivers it and closes.
+    if (!(await finishesWithin(Promise.all(this.sources.map((src) => src.stop())), left()))) for (const src of this.sources) src.drop();
     const writerDone = await finishesWithin(this.writer.stop(Math.min(this.opts.drainMs ?? 10_000, left())), left());
     await finishesWithin(this.health?.stop() ?? Promise.resolve(), left());
     await this.ops?.close();
@@ -302,7 +310,7 @@ export class IngestService {
     // quit() would queue behind the commands waiting for Redis; disconnect() fails them.
     this.redis.disconnect();
     this.writerRedis.disconnect();
-    const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for the broker to redeliver; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`);
+    const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for their senders to deliver again; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`);
     this.opts.log.error({ code: err.code, unjournaled, writerStopped: writerDone, deadlineS: deadlineMs / 1000, hint: err.hint }, err.message);
     throw err;
   }

@@ -30,6 +30,10 @@ export const ERRORS = {
   INFLUX_REJECTED: { code: 'TJ_INFLUX_REJECTED', hint: 'InfluxDB refused the point (e.g. a field type conflict); the reading is kept as a dead letter.' },
   READING_CORRECTED: { code: 'TJ_READING_CORRECTED', hint: 'A station re-sent a reading (same period and time) with other values or flags: the first values stay stored and alerted on; this record holds both. Ask the station why; docs/decisions/0009-corrections.md.' },
   INTERNAL: { code: 'TJ_INTERNAL', hint: 'A bug: the payload is kept as a dead letter; please report it with the dead letter.' },
+  // the HJ 212 TCP listener (issue 12): why a data logger's connection was closed
+  HJ212_AUTH: { code: 'TJ_HJ212_AUTH', hint: 'The logger\'s PW does not match the station\'s hj212.pw_hash in stations.yaml (or the station has none): set the logger\'s password, or record its hash with `tuojiang stations hash-password` (docs/operations.md, Pointing a data logger at the platform).' },
+  HJ212_MN_CHANGED: { code: 'TJ_HJ212_MN_CHANGED', hint: 'One TCP connection carries one logger: a frame with another MN closes it. Check for a gateway multiplexing loggers on one connection, or a logger with a misconfigured MN.' },
+  HJ212_REFUSED: { code: 'TJ_HJ212_REFUSED', hint: 'The connection broke a limit of ingest.hj212_tcp in tuojiang.yaml (the reason names which): a line longer than max_frame_bytes, a frame not finished within frame_timeout_s, answers left unread, idle longer than idle_timeout_s, or too many connections. The logger reconnects; if it keeps happening, check its firmware and link.' },
   // infrastructure
   INFLUX_UNAVAILABLE: { code: 'TJ_INFLUX_UNAVAILABLE', hint: 'InfluxDB is not answering; readings stay in the journal and are written when it returns.' },
   MQTT_CONNECT: { code: 'TJ_MQTT_CONNECT', hint: 'Check MQTT_URL, MQTT_USERNAME and MQTT_PASSWORD, and that the broker is running and allows this user (config/mosquitto/acl).' },

@@ -29,6 +29,11 @@ export function createIngestMetrics() {
     readingsCorrected: new Counter({ name: 'tuojiang_readings_corrected_total', help: 'Re-sent readings (same station, period and time) whose values differ from those stored first: recorded as TJ_READING_CORRECTED, the first values kept', registers: [registry] }),
     messagesHeld: new Gauge({ name: 'tuojiang_ingest_messages_held', help: 'MQTT messages received and not yet journaled (PUBACK withheld); at most mqtt.connections x mqtt.receive_maximum', registers: [registry] }),
     messagesHeldPeak: new Gauge({ name: 'tuojiang_ingest_messages_held_peak', help: 'Highest tuojiang_ingest_messages_held since the process started', registers: [registry] }),
+    hj212Connections: new Gauge({ name: 'tuojiang_hj212_tcp_connections', help: 'Open HJ 212 TCP connections (data loggers)', registers: [registry] }),
+    hj212FramesHeld: new Gauge({ name: 'tuojiang_hj212_tcp_frames_held', help: 'HJ 212 frames received over TCP and not yet durable (their answers not yet sent)', registers: [registry] }),
+    hj212Closed: new Counter({ name: 'tuojiang_hj212_tcp_closed_total', help: 'HJ 212 TCP connections closed by the ingest, by reason (unknown-mn, wrong-password, mn-changed, frame-too-long, slow-frame, slow-reader, idle, …) and station (empty when unknown)', labelNames: ['reason', 'station'], registers: [registry] }),
+    hj212Resent: new Counter({ name: 'tuojiang_hj212_resent_total', help: 'HJ 212 frames re-sent by a logger (identical to one journaled within ingest.hj212_tcp.resend_window_s): answered, not stored again', labelNames: ['station'], registers: [registry] }),
+    hj212Quirks: new Counter({ name: 'tuojiang_hj212_quirks_total', help: 'Readings stored although their HJ 212 frame deviates from the standard, as the station is allowed (stations.yaml hj212), by station and quirk', labelNames: ['station', 'quirk'], registers: [registry] }),
     readPauses: new Counter({ name: 'tuojiang_ingest_read_pauses_total', help: 'Times the ingest stopped reading from the broker because the held-message bound was reached', registers: [registry] }),
   };
 }

@@ -1,5 +1,6 @@
 /**
- * runSimulation: every station of a registry reporting over MQTT at a chosen speed-up, optionally
+ * runSimulation: every station of a registry reporting over MQTT (or, as data loggers do, HJ 212
+ * over TCP) at a chosen speed-up, optionally
  * replaying a scenario, with events for a demo's timeline and a summary of what was published.
  *
  * Only what the broker acknowledged counts as published (QoS 1, a window of messages in flight), so
@@ -21,7 +22,8 @@ import { ERRORS, TuojiangError } from '../lib/errors.js';
 import { planSpill, type SpillOptions, type SpillPlan } from './plume.js';
 import { hash32, normaliseSeed, uniform } from './random.js';
 import { DEFAULT_INTERVALS, nextSlotAfter, slotAt, slotsBetween, type Intervals, type ReadingContext, type SimReading, type Slot } from './readings.js';
-import { WindowedPublisher } from './publisher.js';
+import { TcpPublisher, WindowedPublisher, type Outbox } from './publisher.js';
+import { TcpLogger } from './tcp-logger.js';
 import { withRiverVelocities } from './rivers.js';
 
 /** The broker refused or could not be reached (lib/errors.ts). */
@@ -37,6 +39,10 @@ export type Scenario = ScenarioName | SpillScenario;
 export const SCENARIOS: readonly ScenarioName[] = ['spill'];
 
 export interface SimOptions {
+  /** `mqtt` (default): JSON and HJ 212 mixed through the broker. `tcp`: every station a data logger on its own TCP connection to the ingest's HJ 212 listener. */
+  transport?: 'mqtt' | 'tcp' | undefined;
+  /** With transport `tcp`: the listener, the PW every logger sends, and when a logger re-sends an unanswered frame. */
+  hj212Tcp?: { host: string; port: number; password?: string | undefined; resendAfterMs?: number | undefined } | undefined;
   mqttUrl: string;
   username?: string | undefined;
   password?: string | undefined;
@@ -163,6 +169,8 @@ export interface SimSummary {
   /** Broken messages by the dead-letter reason the ingest should give them. */
   invalidByReason: Record<string, number>;
   maintenanceWindows: number;
+  /** With transport tcp: frames the loggers wrote more than once (no answer in time, or a reconnect). */
+  resent?: number;
   dropouts: number;
   plan?: SpillPlan;
   plume?: PlumeRecord[];
@@ -198,7 +206,7 @@ const ABORT_GRACE_MS = 5000;
  * Waits for every PUBACK; once `signal` has aborted, waits at most `graceMs` more (a broker that has
  * gone away must not keep a Ctrl-C'd simulator hanging). Resolves false if it gave up.
  */
-async function flushOrGiveUp(publisher: WindowedPublisher<Meta>, signal: AbortSignal | undefined, graceMs: number): Promise<boolean> {
+async function flushOrGiveUp(publisher: Outbox<Meta>, signal: AbortSignal | undefined, graceMs: number): Promise<boolean> {
   if (!signal) {
     await publisher.flush();
     return true;
@@ -224,8 +232,11 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   if (!(opts.speed > 0) || !Number.isFinite(opts.speed)) throw new RangeError(`speed must be a positive number, got ${opts.speed}`);
   if (!(opts.compress > 0) || !Number.isFinite(opts.compress)) throw new RangeError(`compress must be a positive number, got ${opts.compress}`);
   if (!(opts.durationMs > 0)) throw new RangeError(`durationMs must be positive (Infinity to run until stopped), got ${opts.durationMs}`);
-  const jsonShare = share('jsonShare', opts.jsonShare, 0.5);
-  const answerShare = share('answerShare', opts.answerShare, 0.1);
+  const tcp = opts.transport === 'tcp' ? opts.hj212Tcp : undefined;
+  if (opts.transport === 'tcp' && !tcp) throw new RangeError('transport tcp needs hj212Tcp: the listener\'s host and port');
+  // A logger on TCP speaks HJ 212 only, and asks for every data answer: it keeps a frame until answered.
+  const jsonShare = tcp ? 0 : share('jsonShare', opts.jsonShare, 0.5);
+  const answerShare = tcp ? 1 : share('answerShare', opts.answerShare, 0.1);
   const invalidShare = share('invalidShare', opts.invalidShare, 0);
   const seed = normaliseSeed(opts.seed);
   const registry = opts.registry instanceof StationRegistry ? opts.registry : new StationRegistry(opts.registry);
@@ -245,8 +256,8 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   // Refuse a bad scenario before connecting (the real plan needs the clock, which starts after).
   if (scenario) planSpill(registry, scenario, opts.compress, 0);
 
-  let client: MqttClient;
-  try {
+  let client: MqttClient | undefined;
+  if (!tcp) try {
     client = await mqtt.connectAsync(
       opts.mqttUrl,
       {
@@ -374,7 +385,13 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
     }
   };
 
-  const publisher = new WindowedPublisher<Meta>(client, opts.window ?? 100, onAck, onFail);
+  const tcpPublisher = tcp
+    ? new TcpPublisher<Meta>(
+      () => new TcpLogger({ host: tcp.host, port: tcp.port, ...(tcp.resendAfterMs !== undefined ? { resendAfterMs: tcp.resendAfterMs } : {}) }),
+      (m) => m.reading.station.id, opts.window ?? 100, onAck, onFail,
+    )
+    : undefined;
+  const publisher: Outbox<Meta> = tcpPublisher ?? new WindowedPublisher<Meta>(client!, opts.window ?? 100, onAck, onFail);
 
   const publishSlot = async (slot: Slot): Promise<void> => {
     const { station, ts } = slot;
@@ -395,7 +412,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
     if (invalidShare > 0 && r.plumeMgL === 0 && uniform(seed, 'invalid', station.id, ts) < invalidShare) {
       const kinds = invalidKindsFor(encoding);
       const kind = kinds[hash32(seed, 'invalid-kind', station.id, ts) % kinds.length]!;
-      await publisher.publish(topicOf(prefix, station), encodeInvalid(r, kind), { reading: r, encoding, invalid: kind });
+      await publisher.publish(topicOf(prefix, station), encodeInvalid(r, kind, tcp?.password), { reading: r, encoding, invalid: kind });
       return;
     }
     if (encoding === 'json') {
@@ -403,7 +420,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
       await publisher.publish(topicOf(prefix, station), encodeJson(r, style), { reading: r, encoding });
     } else {
       const flag: Hj212Flag = uniform(seed, 'answer', station.id, ts) < answerShare ? 5 : 4;
-      await publisher.publish(topicOf(prefix, station), encodeHj212(r, flag, seed), { reading: r, encoding, hj212Flag: flag });
+      await publisher.publish(topicOf(prefix, station), encodeHj212(r, flag, seed, tcp?.password), { reading: r, encoding, hj212Flag: flag });
     }
   };
 
@@ -457,8 +474,10 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
     }
     gaveUp = !(await flushOrGiveUp(publisher, opts.signal, ABORT_GRACE_MS));
   } finally {
-    await client.endAsync(gaveUp).catch(() => undefined);
+    await client?.endAsync(gaveUp).catch(() => undefined);
+    tcpPublisher?.close();
   }
+  if (tcpPublisher) summary.resent = tcpPublisher.resent;
 
   summary.stopped = cursor < simEnd && (opts.signal?.aborted ?? false);
   summary.simEnd = Math.max(clock.simStart, cursor);
