@@ -125,7 +125,7 @@ export const SettingsSchema = z
             // Answers a logger has not read (our send buffer): beyond this it is a slow reader, closed.
             max_unread_answer_bytes: z.number().int().min(1024).default(65_536),
             // An identical frame re-sent within this is stored once (the logger did not get our answer).
-            resend_window_s: z.number().int().min(60).default(86_400),
+            resend_window_s: z.number().int().min(60).default(3600),
           })
           .strict()
           .prefault({}),

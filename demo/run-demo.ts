@@ -15,6 +15,9 @@ import { FileThresholdSource } from '../alerts/thresholds.js';
 import { readEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { IngestService } from '../ingest/ingest-service.js';
+import type { Hj212TcpSource } from '../ingest/sources/hj212-tcp.js';
+import { RegistrySchema } from '../config/schema.js';
+import { hashPassword } from '../lib/password-hash.js';
 import { readDeadLetters } from '../ingest/journal.js';
 import { InfluxClient } from '../lib/influx/client.js';
 import { startServices } from '../lib/local-services/index.js';
@@ -61,7 +64,19 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
   const wallStart = Date.now();
   const t = () => `+${((Date.now() - wallStart) / 1000).toFixed(1).padStart(5)}s`;
   const log = createLogger('demo', process.env.LOG_LEVEL ?? 'error');
-  const config = loadConfig();
+  const shipped = loadConfig();
+  // Ziyang's stations report as HJ 212 data loggers over TCP, as most loggers in the field do; the
+  // others through the broker. Each logger gets a password for this run, stored hashed.
+  const loggerPw = randomBytes(6).toString('hex');
+  const loggerHash = await hashPassword(loggerPw);
+  const tcpStations = shipped.registry.stations.filter((s) => s.city === 'ziyang').map((s) => s.id);
+  const config = {
+    ...shipped,
+    registry: RegistrySchema.parse({
+      ...shipped.registry,
+      stations: shipped.registry.stations.map((s) => (tcpStations.includes(s.id) ? { ...s, hj212: { ...s.hj212, pw_hash: loggerHash } } : s)),
+    }),
+  };
   const registry = new StationRegistry(config.registry);
   const mailDir = resolve(o.outDir, 'mail');
   rmSync(mailDir, { recursive: true, force: true });
@@ -84,6 +99,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const env = readEnv({
       MQTT_URL: services.mosquitto.url, MQTT_USERNAME: 'ingest', MQTT_PASSWORD: users.ingest,
       REDIS_URL: services.redis.url, INFLUX_URL: services.influxdb.url, INFLUX_DB: 'tuojiang', TUOJIANG_INSTANCE: 'demo',
+      HJ212_TCP_PORT: '0', HJ212_TCP_HOST: '127.0.0.1',
     });
     const influx = new InfluxClient({ url: env.INFLUX_URL, database: env.INFLUX_DB });
     const checks = new CheckEnqueuer({ redisUrl: env.REDIS_URL, granularity: 'batch' });
@@ -91,6 +107,8 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const ingest = new IngestService({ config, env, log, httpPort: 0, checks, drainMs: 5000 });
     await ingest.start();
     stops.push(() => ingest.stop());
+    const tcpPort = ingest.source<Hj212TcpSource>('hj212-tcp')!.port!;
+    print(`HJ 212 over TCP on 127.0.0.1:${tcpPort}: ${tcpStations.join(', ')} report as data loggers (each frame answered once journaled); the other stations through MQTT`);
 
     const alertCounts: Record<string, number> = {};
     const alerts = await startAlertsService({
@@ -135,6 +153,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     print(`replaying the spill: ${(span / 3_600_000).toFixed(0)} h of river time in ~${o.seconds} s (×${speed}); e-mails are saved in ${mailDir}`);
     const sim: SimSummary = await runSimulation({
       mqttUrl: env.MQTT_URL, username: 'simulator', password: users.simulator, registry, rivers,
+      tcpStations, hj212Tcp: { host: '127.0.0.1', port: tcpPort, password: loggerPw },
       scenario: 'spill', speed, compress: 1, durationMs: span / speed, jsonShare: 0.5, seed: o.seed,
       invalidShare: 0.003, incidents: { dropoutPerDay: 0 }, progressEveryMs: 0,
       ...(signal ? { signal } : {}),

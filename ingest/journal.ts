@@ -165,7 +165,7 @@ export class RedisJournal implements Journal {
     }
     const r = this.scripts();
     const extra = keyed.length === 0 ? [] : [
-      String(this.opts.resendWindowS ?? 86_400), String(keyed.length),
+      String(this.opts.resendWindowS ?? 3600), String(keyed.length),
       ...keyed.map((k) => JSON.stringify(k.reading)), ...keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`),
     ];
     const result = await r.tjJournalAppend(

@@ -31,6 +31,9 @@ export class TcpLogger {
   private connected = false;
   private closed = false;
   private readonly pending = new Map<string, Pending>();
+  /** send() calls waiting for room in the window: one is let in per answer. */
+  private readonly slotWaiters: Array<() => void> = [];
+  /** Waiting for a connection, or for everything to be answered. */
   private readonly waiters: Array<() => void> = [];
   private inbox = '';
   private delay: number;
@@ -68,7 +71,7 @@ export class TcpLogger {
       this.socket!.write(frame);
       return;
     }
-    while (this.pending.size >= (this.opts.window ?? 100)) await new Promise<void>((r) => this.waiters.push(r));
+    while (this.pending.size >= (this.opts.window ?? 100) && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r));
     const qn = parsed.qn!;
     const existing = this.pending.get(qn);
     if (existing) return new Promise<void>((resolve) => {
@@ -93,6 +96,7 @@ export class TcpLogger {
     clearTimeout(this.reconnectTimer);
     this.socket?.destroy();
     for (const w of this.waiters.splice(0)) w();
+    for (const w of this.slotWaiters.splice(0)) w();
   }
 
   private async whenConnected(): Promise<void> {
@@ -144,6 +148,7 @@ export class TcpLogger {
         if (!p) continue; // an answer to a re-sent frame already answered
         this.pending.delete(answer.qn);
         p.resolve();
+        this.slotWaiters.shift()?.();
       } catch {
         // Not a frame we understand: a logger ignores it.
       }

@@ -71,8 +71,14 @@ interface Conn {
   closed: boolean;
 }
 
-/** Scrypt verifications at once, across all connections: a flood of wrong passwords costs this much CPU at most. */
+/**
+ * Scrypt verifications at once, across all connections (libuv's thread pool has 4 threads): a flood
+ * of password guesses costs this much CPU at most. Beyond, connections wait their turn — all the
+ * loggers reconnecting after a restart are let in a few at a time — up to MAX_AUTH_QUEUE waiting;
+ * further ones are closed (`auth-busy`) and reconnect later.
+ */
 const MAX_VERIFYING = 4;
+const MAX_AUTH_QUEUE = 5000;
 const KNOWN_PASSWORDS_MAX = 10_000;
 
 /** A header field of a frame (`;KEY=value;`) read before the frame is parsed, to know whose it is. */
@@ -94,6 +100,7 @@ export class Hj212TcpSource implements Source {
   private readonly accepted = new Map<string, string>();
   private readonly refused = new Map<string, true>();
   private verifying = 0;
+  private readonly authQueue: Array<() => void> = [];
   private listening = false;
   private quiescing = false;
   private holding = 0;
@@ -263,7 +270,13 @@ export class Hj212TcpSource implements Source {
     const digest = createHash('sha256').update(`${station.id}\u0000${pw}\u0000${hash}`).digest('hex');
     if (this.accepted.get(station.id) === digest) return 'ok';
     if (this.refused.has(digest)) return 'wrong-password';
-    if (this.verifying >= MAX_VERIFYING) return 'auth-busy';
+    if (this.verifying >= MAX_VERIFYING) {
+      if (this.authQueue.length >= MAX_AUTH_QUEUE) return 'auth-busy';
+      await new Promise<void>((r) => this.authQueue.push(r));
+      // Another connection of the same station may have verified the same PW meanwhile.
+      if (this.accepted.get(station.id) === digest) return this.nextAuth('ok');
+      if (this.refused.has(digest)) return this.nextAuth('wrong-password');
+    }
     this.verifying++;
     try {
       const ok = await verifyPassword(pw, hash);
@@ -275,7 +288,14 @@ export class Hj212TcpSource implements Source {
       return ok ? 'ok' : 'wrong-password';
     } finally {
       this.verifying--;
+      this.authQueue.shift()?.();
     }
+  }
+
+  /** A queued check answered from the cache: pass the turn on. */
+  private nextAuth<T>(verdict: T): T {
+    this.authQueue.shift()?.();
+    return verdict;
   }
 
   /** Closes one connection for a reason, counted and logged with its stable code. */
