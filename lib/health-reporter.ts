@@ -24,6 +24,8 @@ export const HEALTH_FIELDS = {
   check_jobs_waiting: 'gauge: check jobs waiting in the BullMQ queue',
   emails_sent: 'counter: notification e-mails accepted by the SMTP server',
   emails_failed: 'counter: notification e-mail attempts that failed',
+  hj212_quirks: 'counter: readings stored under a station\'s HJ 212 tolerance (per station and quirk: tuojiang_hj212_quirks_total on /metrics)',
+  hj212_resent: 'counter: HJ 212 frames a logger re-sent after it was journaled (answered, not stored again)',
 } as const;
 
 export type HealthField = keyof typeof HEALTH_FIELDS;

@@ -4,7 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registerSimulateCommand } from '../../cli/commands/simulate.js';
+import type { SimSummary } from '../../simulator/run.js';
 import { hj212Crc, modbusSwappedCrc } from '../../ingest/hj212/crc.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { Hj212TcpSource } from '../../ingest/sources/hj212-tcp.js';
@@ -205,6 +208,35 @@ describe('HJ 212 over TCP', () => {
     await old.closed;
     expect(await closedBy('replaced', 'huaikou')).toBeGreaterThanOrEqual(1);
     fresh.close();
+  });
+});
+
+describe('tuojiang simulate --transport tcp', () => {
+  it('runs every station as a logger on its own connection; every reading it counts is answered and stored', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { HJ212_LOGGER_PASSWORD: PW, MQTT_URL: stack.services.mosquitto.url });
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      const program = new Command('tuojiang').exitOverride();
+      registerSimulateCommand(program);
+      await program.parseAsync(['simulate', '--transport', 'tcp', '--hj212-port', String(port), '--speed', '3600', '--duration', '2', '--stations', 'zhaozhen,ziyang-shijian', '--seed', '12', '--invalid-share', '0', '--json'], { from: 'user' });
+    } finally {
+      spy.mockRestore();
+      process.env = saved;
+    }
+    const s = JSON.parse(out.join('').trim().split('\n').at(-1)!) as SimSummary & { type: string };
+    expect(s.type).toBe('summary');
+    expect(s.failed).toBe(0);
+    // A logger speaks HJ 212 only and asks for every answer.
+    expect(s.byEncoding.json).toBe(0);
+    expect(s.byHj212Flag['5']).toBe(s.byEncoding.hj212);
+    expect(s.readings).toBeGreaterThan(20);
+    const count = async (m: string, f: string, station: string) => Number((await rows(stack.influx, `SELECT count("${f}") AS n FROM "${m}" WHERE "station" = '${station}' AND time >= ${s.simStart}ms AND time <= ${s.simEnd}ms`))[0]?.n ?? 0);
+    await waitFor(async () => (await count('water_quality', 'NH3N', 'zhaozhen')) + (await count('air_quality', 'PM2_5', 'ziyang-shijian')) === s.readings, 30_000, `the ${s.readings} simulated readings`);
   });
 });
 
