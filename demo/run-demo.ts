@@ -65,11 +65,14 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
   const t = () => `+${((Date.now() - wallStart) / 1000).toFixed(1).padStart(5)}s`;
   const log = createLogger('demo', process.env.LOG_LEVEL ?? 'error');
   const shipped = loadConfig();
-  // Ziyang's stations report as HJ 212 data loggers over TCP, as most loggers in the field do; the
-  // others through the broker. Each logger gets a password for this run, stored hashed.
+  // Ziyang's air stations report as HJ 212 data loggers over TCP, as most loggers in the field do;
+  // the others through the broker. Not the river sections: the replay runs thousands of times real
+  // speed, so a few hundred milliseconds of login and answer round trips on a busy machine would be
+  // hours of river time and could reorder the spill's evidence beyond the incidents' reorder wait
+  // (shortened for the demo). Each logger gets a password for this run, stored hashed.
   const loggerPw = randomBytes(6).toString('hex');
   const loggerHash = await hashPassword(loggerPw);
-  const tcpStations = shipped.registry.stations.filter((s) => s.city === 'ziyang').map((s) => s.id);
+  const tcpStations = shipped.registry.stations.filter((s) => s.city === 'ziyang' && s.kind === 'air').map((s) => s.id);
   const config = {
     ...shipped,
     registry: RegistrySchema.parse({

@@ -1,6 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../lib/logger.js';
 import { TakeoverDetector, type TakeoverEvidence } from '../session-takeover.js';
+import { replyTopic } from '../topics.js';
 import type { MessageHandler, Source, SourceFactory } from './source.js';
 
 export interface MqttSourceOptions {
@@ -92,7 +93,7 @@ export class MqttSource implements Source {
 
   /** An HJ 212 answer on the station's reply topic (mqtt.reply_topic). */
   reply(station: string, payload: string): Promise<void> {
-    return this.publish((this.opts.replyTopic ?? 'tuojiang/reply/{station}').replaceAll('{station}', station), payload);
+    return this.publish(replyTopic(this.opts.replyTopic ?? 'tuojiang/reply/{station}', station), payload);
   }
 
   start(handler: MessageHandler): Promise<void> {

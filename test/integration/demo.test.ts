@@ -23,8 +23,8 @@ describe('npm run demo', () => {
     expect(summary.stored).toBe(summary.readings);
     expect(summary.rejected).toBe(summary.published - summary.readings);
     expect(lines.some((l) => l.startsWith('summary'))).toBe(true);
-    // Ziyang's stations reported as HJ 212 loggers over TCP (stored above with everything else).
-    expect(lines.some((l) => /^HJ 212 over TCP on 127\.0\.0\.1:\d+: linjiangsi, ziyang-city, gongchengpu/.test(l))).toBe(true);
+    // Ziyang's air stations reported as HJ 212 loggers over TCP (stored above with everything else).
+    expect(lines.some((l) => /^HJ 212 over TCP on 127\.0\.0\.1:\d+: ziyang-shijian, ziyang-yanjiang report/.test(l))).toBe(true);
     expect(lines.at(-1)).toBe('stopping everything the demo started…');
   }, 240_000);
 
