@@ -143,7 +143,10 @@ export class Hj212TcpSource implements Source {
       });
     });
     this.listening = true;
-    this.log.info({ host: this.opts.host, port: this.port }, 'HJ 212 TCP listener started');
+    const withPassword = this.registry.stations.filter((st) => st.hj212.pw_hash !== undefined).length;
+    this.log.info({ host: this.opts.host, port: this.port, stationsWithPassword: withPassword }, 'HJ 212 TCP listener started');
+    // Not an error (MQTT stations need none), but a listener no logger can pass is worth a line.
+    if (withPassword === 0) this.log.warn({ code: 'TJ_HJ212_AUTH' }, 'HJ 212 TCP listener is on but no station has hj212.pw_hash in stations.yaml: no logger can connect (tuojiang stations hash-password)');
   }
 
   private onConnection(socket: Socket): void {
