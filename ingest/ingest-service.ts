@@ -143,7 +143,13 @@ export class IngestService {
         return { ready: Object.values(checks).every(Boolean), checks };
       },
     }, this.metrics.registry, this.opts.env.HTTP_HOST);
-    for (const src of this.sources) await src.start((topic, payload, context) => this.onMessage(src, topic, payload, context));
+    try {
+      for (const src of this.sources) await src.start((topic, payload, context) => this.onMessage(src, topic, payload, context));
+    } catch (e) {
+      // A source that cannot start (the HJ 212 port taken) stops the ingest: undo what did start.
+      await this.stop().catch(() => undefined);
+      throw e;
+    }
     const splitTimeoutMs = this.opts.config.settings.ingest.split_timeout_s * 1000;
     this.sweepTimer = setInterval(() => void this.sweepSplits(splitTimeoutMs), Math.min(5000, splitTimeoutMs));
     if ((this.opts.healthIntervalMs ?? 10_000) > 0) {

@@ -32,6 +32,7 @@ export const ERRORS = {
   INTERNAL: { code: 'TJ_INTERNAL', hint: 'A bug: the payload is kept as a dead letter; please report it with the dead letter.' },
   // the HJ 212 TCP listener (issue 12): why a data logger's connection was closed
   HJ212_AUTH: { code: 'TJ_HJ212_AUTH', hint: 'The logger\'s PW does not match the station\'s hj212.pw_hash in stations.yaml (or the station has none): set the logger\'s password, or record its hash with `tuojiang stations hash-password` (docs/operations.md, Pointing a data logger at the platform).' },
+  HJ212_LISTEN: { code: 'TJ_HJ212_LISTEN', hint: 'The ingest cannot listen for HJ 212 loggers on that address: another process holds the port, or the host is not an address of this machine. Free the port or set another (HJ212_TCP_PORT / HJ212_TCP_HOST, or ingest.hj212_tcp in tuojiang.yaml).' },
   HJ212_MN_CHANGED: { code: 'TJ_HJ212_MN_CHANGED', hint: 'One TCP connection carries one logger: a frame with another MN closes it. Check for a gateway multiplexing loggers on one connection, or a logger with a misconfigured MN.' },
   HJ212_REFUSED: { code: 'TJ_HJ212_REFUSED', hint: 'The connection broke a limit of ingest.hj212_tcp in tuojiang.yaml (the reason names which): a line longer than max_frame_bytes, a frame not finished within frame_timeout_s, answers left unread, idle longer than idle_timeout_s, or too many connections. The logger reconnects; if it keeps happening, check its firmware and link.' },
   // infrastructure

@@ -136,9 +136,10 @@ export class Hj212TcpSource implements Source {
     this.server = server;
     server.on('error', (e) => this.log.error({ err: e.message }, 'HJ 212 TCP listener error'));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (e: Error): void => reject(new TuojiangError('HJ212_LISTEN', `cannot listen for HJ 212 loggers on ${this.opts.host}:${this.opts.port}: ${e.message}`));
+      server.once('error', fail);
       server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
+        server.off('error', fail);
         resolve();
       });
     });

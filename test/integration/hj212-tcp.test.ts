@@ -211,6 +211,12 @@ describe('HJ 212 over TCP', () => {
   });
 });
 
+describe('the listener\'s port taken', () => {
+  it('refuses to start with TJ_HJ212_LISTEN naming the address', async () => {
+    await expect(stack.startIngest({ config, instance: 'taken', env: { HJ212_TCP_PORT: port, HJ212_TCP_HOST: '127.0.0.1' } })).rejects.toMatchObject({ code: 'TJ_HJ212_LISTEN', message: expect.stringContaining(`127.0.0.1:${port}`) });
+  });
+});
+
 describe('tuojiang simulate --transport tcp', () => {
   it('runs every station as a logger on its own connection; every reading it counts is answered and stored', async () => {
     const saved = { ...process.env };
