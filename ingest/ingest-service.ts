@@ -164,6 +164,11 @@ export class IngestService {
           journal_backlog: await this.redis.xlen(this.opts.config.settings.journal.stream),
           write_lag_s: this.writer.lastWriteLagS,
         }),
+        // Which station deviates how: one point per (station, quirk), tags station and quirk.
+        series: async () => (await this.metrics.hj212Quirks.get()).values.map((v) => ({
+          tags: { station: String(v.labels.station), quirk: String(v.labels.quirk) },
+          fields: { hj212_quirks: v.value },
+        })),
         onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
       });
     }

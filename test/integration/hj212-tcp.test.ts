@@ -162,9 +162,15 @@ describe('HJ 212 over TCP', () => {
     expect(metric(text, 'tuojiang_hj212_quirks_total', { station: 'hongyuan', quirk: 'crc-modbus-swapped' })).toBe(1);
     expect(metric(text, 'tuojiang_hj212_quirks_total', { station: 'hongyuan', quirk: 'repeated-key' })).toBe(1);
     await eventually(async () => {
-      const r = await rows(stack.influx, `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "service" = 'ingest'`);
+      const r = await rows(stack.influx, `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "service" = 'ingest' AND "station" = ''`);
       return (r[0]?.q as number) >= 2 ? true : undefined;
-    }, 'hj212_quirks in pipeline_health');
+    }, 'the hj212_quirks total in pipeline_health');
+    // And per station and quirk, as points tagged with both.
+    const perQuirk = await eventually(async () => {
+      const r = await rows(stack.influx, `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "station" = 'hongyuan' GROUP BY "quirk"`);
+      return r.length === 2 ? r : undefined;
+    }, 'hj212_quirks per station and quirk in pipeline_health');
+    expect(Object.fromEntries(perQuirk.map((r) => [r.quirk, r.q]))).toEqual({ 'crc-modbus-swapped': 1, 'repeated-key': 1 });
     logger.close();
   });
 
