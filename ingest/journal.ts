@@ -55,8 +55,11 @@ export const BATCH_SOURCE_TTL_S = 7 * 24 * 3600;
 /**
  * KEYS: readings stream, dead-letter stream, the hash of each source's last journaled batch.
  * ARGV: source ('' = no check), seq, TTL of the hash (s), dead-letter MAXLEN, readings JSON
- * ('' = none), dead letters (JSON array of flat field/value arrays).
- * Returns 1 when journaled, 0 when this batch was journaled already. One script: the number is
+ * ('' = none), dead letters (JSON array of flat field/value arrays); then, only when some readings
+ * carry a dedupe key: the resend window (s), those readings one JSON per line, their keys one per
+ * line. A keyed reading whose key is set already is left out (a re-sent frame), else its key is set.
+ * Returns {1, indexes of the keyed readings left out} when journaled, {0} when this batch was
+ * journaled already. One script: the number is
  * recorded in the same step as the entries are added, so a batch is in the journal once or not at
  * all. A source journals its batches strictly in order, so one number per source is enough.
  */
@@ -69,13 +72,15 @@ if ARGV[1] ~= '' then
 end
 local out = {1}
 if ARGV[5] ~= '' then redis.call('XADD', KEYS[1], '*', 'b', ARGV[5]) end
-local n = tonumber(ARGV[8] or '0')
-if n > 0 then
+if ARGV[8] then
+  local keys = {}
+  for key in string.gmatch(ARGV[9], '[^\\n]+') do keys[#keys + 1] = key end
   local kept = {}
-  for i = 1, n do
-    local key = ARGV[8 + n + i]
-    if key == '' or redis.call('SET', key, '1', 'NX', 'EX', ARGV[7]) then
-      kept[#kept + 1] = ARGV[8 + i]
+  local i = 0
+  for reading in string.gmatch(ARGV[8], '[^\\n]+') do
+    i = i + 1
+    if redis.call('SET', keys[i], '1', 'NX', 'EX', ARGV[7]) then
+      kept[#kept + 1] = reading
     else
       out[#out + 1] = i - 1
     end
@@ -142,8 +147,9 @@ export class RedisJournal implements Journal {
     // All readings of a batch travel as one stream entry: one XADD, one entry for the writer to
     // read and acknowledge, instead of one per reading (docs/decisions/0001).
     const readings: Reading[] = [];
-    // Readings that carry a dedupe key go one by one, each with its key, so the script can leave
-    // out the re-sent ones without parsing any JSON (cjson would also round the numbers).
+    // Readings that carry a dedupe key go one per line (JSON has no raw line break), with their keys
+    // one per line, so the script can leave out the re-sent ones without parsing any JSON (cjson
+    // would also round the numbers), in two arguments rather than two per reading.
     const keyed: Array<Extract<JournalItem, { kind: 'reading' }>> = [];
     for (const item of items) {
       if (item.kind !== 'reading') continue;
@@ -165,8 +171,9 @@ export class RedisJournal implements Journal {
     }
     const r = this.scripts();
     const extra = keyed.length === 0 ? [] : [
-      String(this.opts.resendWindowS ?? 3600), String(keyed.length),
-      ...keyed.map((k) => JSON.stringify(k.reading)), ...keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`),
+      String(this.opts.resendWindowS ?? 3600),
+      keyed.map((k) => JSON.stringify(k.reading)).join('\n'),
+      keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`).join('\n'),
     ];
     const result = await r.tjJournalAppend(
       this.opts.stream, this.opts.deadLetterStream, `${this.opts.stream}:batches`, batch?.source ?? '', batch?.seq ?? 0, BATCH_SOURCE_TTL_S,

@@ -64,15 +64,17 @@ export class TcpLogger {
    * identifies it: a second frame with a pending QN waits for the same answer.
    */
   async send(frame: string): Promise<void> {
-    const parsed = parseFrame(frame);
-    const wantsAnswer = parsed.flag !== undefined && (parsed.flag & 1) === 1 && parsed.qn !== undefined;
+    // The header is enough (the frame is ours, already valid): no CRC to compute per frame sent.
+    const qnField = /(?:^##\d{4}|;)QN=([^;]*)/.exec(frame)?.[1];
+    const flagField = /;Flag=(\d+)/.exec(frame.slice(0, frame.indexOf('CP=')))?.[1];
+    const wantsAnswer = flagField !== undefined && (Number(flagField) & 1) === 1 && qnField !== undefined;
     if (!wantsAnswer) {
       await this.whenConnected();
       this.socket!.write(frame);
       return;
     }
     while (this.pending.size >= (this.opts.window ?? 100) && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r));
-    const qn = parsed.qn!;
+    const qn = qnField!;
     const existing = this.pending.get(qn);
     if (existing) return new Promise<void>((resolve) => {
       const prev = existing.resolve;

@@ -81,12 +81,13 @@ const MAX_VERIFYING = 4;
 const MAX_AUTH_QUEUE = 5000;
 const KNOWN_PASSWORDS_MAX = 10_000;
 
+const HEADER_FIELD: Record<'MN' | 'PW', RegExp> = { MN: /(?:^##\d{4}|;)MN=([^;]*)/, PW: /(?:^##\d{4}|;)PW=([^;]*)/ };
+
 /** A header field of a frame (`;KEY=value;`) read before the frame is parsed, to know whose it is. */
-export function headerField(line: Buffer, key: string): string | undefined {
+export function headerField(line: Buffer, key: 'MN' | 'PW'): string | undefined {
   const text = line.toString('latin1', 0, Math.min(line.length, 400));
   const cp = text.indexOf('CP=');
-  const m = new RegExp(`(?:^##\\d{4}|;)${key}=([^;]*)`).exec(cp < 0 ? text : text.slice(0, cp));
-  return m?.[1];
+  return HEADER_FIELD[key].exec(cp < 0 ? text : text.slice(0, cp))?.[1];
 }
 
 export class Hj212TcpSource implements Source {
@@ -323,6 +324,11 @@ export class Hj212TcpSource implements Source {
     if (conn.socket.writableLength > this.opts.maxUnreadAnswerBytes) {
       this.refuse(conn, 'slow-reader', `${conn.socket.writableLength} bytes of answers not read`, { station });
       throw new Error(`station ${station} does not read its answers`);
+    }
+    // The answers of one journal batch are written in the same tick: one send for all of them.
+    if (!conn.socket.writableCorked) {
+      conn.socket.cork();
+      process.nextTick(() => conn.socket.uncork());
     }
     conn.socket.write(payload);
   }
