@@ -39,6 +39,10 @@ export const EnvSchema = z.object({
   // must not be on its public port (compose sets both; the API then answers only /healthz there).
   ALERTS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   API_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // The ingest's HJ 212 TCP listener for data loggers: setting the port turns it on (whatever
+  // ingest.hj212_tcp.enabled says); the host defaults to ingest.hj212_tcp.host.
+  HJ212_TCP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HJ212_TCP_HOST: z.string().regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/, 'an IP address or a host name').optional(),
   // Where the ingest's and the notify worker's /healthz, /readyz, /metrics listen. Loopback by default: they need no
   // caller outside the host (docker-compose's health check runs inside the container); set
   // 0.0.0.0 (or one interface's address) for a Prometheus server elsewhere.

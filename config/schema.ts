@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { PARAMETER_BY_KEY } from '../lib/parameters.js';
 import { SUPPORTED_UNITS, conversionFactor, type Unit } from '../lib/units.js';
+import { CRC_FLAVOURS, LENIENCY_NAMES, type Leniency } from '../lib/hj212-tolerance.js';
+import { PASSWORD_HASH_PATTERN } from '../lib/password-hash.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a lower-case id of letters, digits and dashes');
 const names = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict();
@@ -24,6 +26,16 @@ export const StationSchema = z
     units: z.record(paramKey, z.enum(SUPPORTED_UNITS)).default({}),
     factor_codes: z.record(z.string().min(1), paramKey).default({}),
     ignore_factors: z.array(z.string().min(1)).default([]),
+    // The station's HJ 212 logger: its password for the TCP listener (hashed) and the deviations
+    // from the standard it is allowed (docs/operations.md, Pointing a data logger at the platform).
+    hj212: z
+      .object({
+        pw_hash: z.string().regex(PASSWORD_HASH_PATTERN, 'a hash from `tuojiang stations hash-password` (scrypt$…)').optional(),
+        crc: z.enum(CRC_FLAVOURS).default('annex-a'),
+        lenient: z.array(z.enum(LENIENCY_NAMES as [Leniency, ...Leniency[]])).default([]),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -94,6 +106,29 @@ export const SettingsSchema = z
         split_timeout_s: z.number().int().min(1).default(120),
         http_port: z.number().int().min(0).max(65535).default(9464),
         dead_letter_max: z.number().int().min(100).default(100000),
+        // The HJ 212 TCP listener for data loggers (ingest/sources/hj212-tcp.ts). HJ212_TCP_PORT in
+        // the environment also turns it on, on that port.
+        hj212_tcp: z
+          .object({
+            enabled: z.boolean().default(false),
+            host: z.string().min(1).default('0.0.0.0'),
+            port: z.number().int().min(0).max(65535).default(9212),
+            max_connections: z.number().int().min(1).max(100000).default(2000),
+            max_connections_per_ip: z.number().int().min(1).max(100000).default(200),
+            // A frame is at most ## + 4 + 9,999 + 4 + 2 bytes; a longer line is refused.
+            max_frame_bytes: z.number().int().min(64).max(1_048_576).default(10_011),
+            // Frames of one connection read but not yet durable; beyond, reading from it pauses.
+            max_pending_per_connection: z.number().int().min(1).max(10000).default(200),
+            idle_timeout_s: z.number().int().min(1).default(600),
+            // A frame begun and not finished within this is a slow client: the connection is closed.
+            frame_timeout_s: z.number().int().min(1).default(30),
+            // Answers a logger has not read (our send buffer): beyond this it is a slow reader, closed.
+            max_unread_answer_bytes: z.number().int().min(1024).default(65_536),
+            // An identical frame re-sent within this is stored once (the logger did not get our answer).
+            resend_window_s: z.number().int().min(60).default(3600),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,7 @@
 import type { RegistryConfig, StationConfig } from './schema.js';
 import { FACTOR_CODE_TO_KEY, PARAMETER_BY_KEY } from '../lib/parameters.js';
 import { conversionFactor, type Unit } from '../lib/units.js';
+import { STRICT, type Hj212Tolerance } from '../lib/hj212-tolerance.js';
 
 export type Station = StationConfig;
 
@@ -12,6 +13,7 @@ export class StationRegistry {
   private readonly byId = new Map<string, Station>();
   private readonly byMn = new Map<string, Station>();
   private readonly scale = new Map<string, Map<string, number>>();
+  private readonly tolerances = new Map<string, Hj212Tolerance>();
 
   constructor(config: RegistryConfig) {
     this.stations = config.stations;
@@ -27,6 +29,7 @@ export class StationRegistry {
         if (f !== undefined && f !== 1) factors.set(param, f);
       }
       this.scale.set(s.id, factors);
+      this.tolerances.set(s.id, { crc: s.hj212.crc, lenient: new Set(s.hj212.lenient) });
     }
   }
 
@@ -37,6 +40,12 @@ export class StationRegistry {
   /** MNs are hex by the standard; loggers differ in case, so the lookup ignores it. */
   byMN(mn: string): Station | undefined {
     return this.byMn.get(mn.toUpperCase());
+  }
+
+  /** What the HJ 212 logger with this MN may deviate in; the standard for an unknown MN. */
+  hj212Tolerance(mn: string | undefined): Hj212Tolerance {
+    const station = mn === undefined ? undefined : this.byMN(mn);
+    return (station && this.tolerances.get(station.id)) ?? STRICT;
   }
 
   /** The canonical key for an HJ 212 factor code at this station, 'ignore', or undefined if unknown. */

@@ -127,6 +127,22 @@ export function pipelineHealth(): BuiltDashboard {
     );
   });
 
+  grid.row('HJ 212 data loggers 数采仪', () => {
+    const fields: HealthField[] = ['hj212_quirks', 'hj212_resent'];
+    grid.add(
+      timeseries({
+        title: 'Quirks tolerated and frames re-sent per minute 容错与重发',
+        description: `${describe(fields)}. Which station and which quirk: tuojiang_hj212_quirks_total{station,quirk} on the ingest's /metrics, or the quirk field of the readings (docs/operations.md, Reading the quirk counters).`,
+        targets: [healthTarget('H', [rate('hj212_quirks', 'quirks', '1m'), rate('hj212_resent', 'resent', '1m')], fields)],
+        unit: 'short',
+        min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
+      }),
+      24,
+      7,
+    );
+  });
+
   grid.row('Alerts and e-mail 告警与邮件', () => {
     grid.add(
       timeseries({

@@ -14,6 +14,9 @@ import { startAlertsService } from '../alerts/service.js';
 import { readEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { IngestService } from '../ingest/ingest-service.js';
+import type { Hj212TcpSource } from '../ingest/sources/hj212-tcp.js';
+import { RegistrySchema } from '../config/schema.js';
+import { hashPassword } from '../lib/password-hash.js';
 import { readDeadLetters } from '../ingest/journal.js';
 import { openWorld } from '../runtime/open-world.js';
 import { startServices } from '../devtools/local-services/index.js';
@@ -62,7 +65,22 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
   const wallStart = Date.now();
   const t = () => `+${((Date.now() - wallStart) / 1000).toFixed(1).padStart(5)}s`;
   const log = createLogger('demo', process.env.LOG_LEVEL ?? 'error');
-  const config = loadConfig();
+  const shipped = loadConfig();
+  // Ziyang's air stations report as HJ 212 data loggers over TCP, as most loggers in the field do;
+  // the others through the broker. Not the river sections: the replay runs thousands of times real
+  // speed, so a few hundred milliseconds of login and answer round trips on a busy machine would be
+  // hours of river time and could reorder the spill's evidence beyond the incidents' reorder wait
+  // (shortened for the demo). Each logger gets a password for this run, stored hashed.
+  const loggerPw = randomBytes(6).toString('hex');
+  const loggerHash = await hashPassword(loggerPw);
+  const tcpStations = shipped.registry.stations.filter((s) => s.city === 'ziyang' && s.kind === 'air').map((s) => s.id);
+  const config = {
+    ...shipped,
+    registry: RegistrySchema.parse({
+      ...shipped.registry,
+      stations: shipped.registry.stations.map((s) => (tcpStations.includes(s.id) ? { ...s, hj212: { ...s.hj212, pw_hash: loggerHash } } : s)),
+    }),
+  };
   const registry = new StationRegistry(config.registry);
   const mailDir = resolve(o.outDir, 'mail');
   rmSync(mailDir, { recursive: true, force: true });
@@ -85,6 +103,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const env = readEnv({
       MQTT_URL: services.mosquitto.url, MQTT_USERNAME: 'ingest', MQTT_PASSWORD: users.ingest,
       REDIS_URL: services.redis.url, INFLUX_URL: services.influxdb.url, INFLUX_DB: 'tuojiang', TUOJIANG_INSTANCE: 'demo',
+      HJ212_TCP_PORT: '0', HJ212_TCP_HOST: '127.0.0.1',
     });
     const world = openWorld({ config, env, use: 'service', log });
     stops.push(() => world.close());
@@ -94,6 +113,8 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const ingest = new IngestService({ config, env, log, httpPort: 0, checks, drainMs: 5000 });
     await ingest.start();
     stops.push(() => ingest.stop());
+    const tcpPort = ingest.source<Hj212TcpSource>('hj212-tcp')!.port!;
+    print(`HJ 212 over TCP on 127.0.0.1:${tcpPort}: ${tcpStations.join(', ')} report as data loggers (each frame answered once journaled); the other stations through MQTT`);
 
     // The thresholds in force come from the versioned store, as in production: seeded here from
     // config/thresholds.yaml (the store of a fresh Redis is empty), then read like any worker does.
@@ -143,6 +164,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     print(`replaying the spill: ${(span / 3_600_000).toFixed(0)} h of river time in ~${o.seconds} s (×${speed}); e-mails are saved in ${mailDir}`);
     const sim: SimSummary = await runSimulation({
       mqttUrl: env.MQTT_URL, username: 'simulator', password: users.simulator, registry, rivers,
+      tcpStations, hj212Tcp: { host: '127.0.0.1', port: tcpPort, password: loggerPw },
       scenario: 'spill', speed, compress: 1, durationMs: span / speed, jsonShare: 0.5, seed: o.seed,
       invalidShare: 0.003, incidents: { dropoutPerDay: 0 }, progressEveryMs: 0,
       ...(signal ? { signal } : {}),

@@ -56,5 +56,5 @@ export function frameToRawReading(frame: Hj212Frame, topic: TopicInfo | undefine
     if (fields.Max !== undefined) extras[`${key}_max`] = toNumber(code, 'Max', fields.Max) * scale;
     if (fields.Flag !== undefined) flags[key] = fields.Flag;
   }
-  return { station, ts, period: cmd.period, values, flags, extras, source: 'hj212' };
+  return { station, ts, period: cmd.period, values, flags, extras, source: 'hj212', ...(frame.quirks.length > 0 ? { quirks: frame.quirks } : {}) };
 }

@@ -14,8 +14,8 @@ import { parseFrame } from './hj212/frame.js';
 import { JournalBatcher } from './journal-batcher.js';
 import { RedisJournal, type JournalItem } from './journal.js';
 import { JournalWriter, type CheckSink } from './journal-writer.js';
-import { MqttSource } from './mqtt-source.js';
-import { MessageProcessor, type Outcome } from './process-message.js';
+import { MessageProcessor, type MessageContext, type Outcome } from './process-message.js';
+import { SOURCES, type Source, type SourceFactory } from './sources/index.js';
 import { SplitPacketStore } from './split-packet-store.js';
 import { TuojiangError } from '../lib/errors.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
@@ -50,11 +50,14 @@ export interface IngestServiceOptions {
   healthIntervalMs?: number;
   /** Where the host's vm.overcommit_memory is read (tests point it at a file of their own). */
   overcommitPath?: string;
+  /** Where messages come from; default the list of ingest/sources/index.ts (each enabled by config). */
+  sources?: readonly SourceFactory[];
 }
 
 /**
- * The ingest process: MQTT source -> decode/validate -> journal (PUBACK after) -> writer -> InfluxDB.
- * Stateless apart from Redis and InfluxDB, so any number can run in the same $share group.
+ * The ingest process: sources (MQTT, HJ 212 over TCP) -> decode/validate -> journal (acknowledged
+ * to the sender after: PUBACK, HJ 212 answer) -> writer -> InfluxDB. Stateless apart from Redis and
+ * InfluxDB, so any number can run in the same $share group (TCP loggers: behind a load balancer).
  */
 export class IngestService {
   readonly metrics: IngestMetrics = createIngestMetrics();
@@ -62,7 +65,7 @@ export class IngestService {
   private readonly redis: Redis;
   private readonly writerRedis: Redis;
   private readonly influx: InfluxClient;
-  private readonly source: MqttSource;
+  readonly sources: readonly Source[];
   private readonly batcher: JournalBatcher;
   private readonly journal: RedisJournal;
   private readonly writer: JournalWriter;
@@ -75,7 +78,6 @@ export class IngestService {
   private draining = false;
   private inflight = 0;
   private lastTakeoverAt = 0;
-  private heldPeak = 0;
   private lastStateLostAt = 0;
   /** Redis refused the last journal append for lack of memory, and none has succeeded since. */
   private redisFull = false;
@@ -92,7 +94,7 @@ export class IngestService {
     logErrorsRateLimited(this.writerRedis, 'writer redis', log);
     logRedisRecovery(this.redis, 'ingest', log);
     this.influx = influxFromEnv(env);
-    this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max });
+    this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max, resendWindowS: s.ingest.hj212_tcp.resend_window_s });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items), undefined, {
       failed: (e) => this.onJournalFailed(e),
       recovered: () => this.onJournalRecovered(),
@@ -102,7 +104,6 @@ export class IngestService {
     this.processor = new MessageProcessor({
       registry: this.registry,
       topicPrefix: s.mqtt.topic_prefix,
-      replyTopicTemplate: s.mqtt.reply_topic,
       maxPayloadBytes: s.ingest.max_payload_bytes,
       futureToleranceMs: s.ingest.future_tolerance_s * 1000,
       splitStore: this.splitStore,
@@ -118,20 +119,17 @@ export class IngestService {
       log, this.metrics, opts.checks,
     );
     this.writer.onStateLost = (what) => this.onRedisStateLost(what);
-    this.source = new MqttSource(
-      {
-        url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
-        clientIdPrefix: s.mqtt.client_id_prefix, instance: this.instance, connections: s.mqtt.connections,
-        shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
-        onSessionTakenOver: (clientId, evidence) => this.onSessionTakenOver(clientId, evidence),
-        onHeldChange: (held) => {
-          this.metrics.messagesHeld.set(held);
-          if (held > this.heldPeak) this.metrics.messagesHeldPeak.set((this.heldPeak = held));
-        },
-        onPause: () => this.metrics.readPauses.inc(),
-      },
-      log,
-    );
+    const ctx = { config, env, log, metrics: this.metrics, registry: this.registry, instance: this.instance, onSessionTakenOver: (clientId: string, evidence: TakeoverEvidence) => this.onSessionTakenOver(clientId, evidence) };
+    this.sources = (opts.sources ?? SOURCES).map((make) => make(ctx)).filter((src): src is Source => src !== undefined);
+  }
+
+  /** The source of that name, if it runs (e.g. `hj212-tcp` to learn its port). */
+  source<T extends Source = Source>(name: string): T | undefined {
+    return this.sources.find((src) => src.name === name) as T | undefined;
+  }
+
+  private get held(): number {
+    return this.sources.reduce((n, src) => n + src.held, 0);
   }
 
   get httpPort(): number | undefined {
@@ -151,14 +149,21 @@ export class IngestService {
       const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
       // redis_state: Redis was not found emptied in the last STATE_LOST_ALERT_MS.
       const redisState = Date.now() - this.lastStateLostAt > STATE_LOST_ALERT_MS;
-      const checks = { mqtt: this.source.allConnected, mqtt_session: mqttSession, redis, redis_state: redisState, redis_memory: !this.redisFull, influxdb: this.writer.influxOk && influxPing };
+      const sourceChecks = Object.assign({}, ...this.sources.map((src) => src.ready())) as Record<string, boolean>;
+      const checks = { ...sourceChecks, mqtt_session: mqttSession, redis, redis_state: redisState, redis_memory: !this.redisFull, influxdb: this.writer.influxOk && influxPing };
       return { ready: Object.values(checks).every(Boolean), checks };
     };
     this.ops = await startOpsServer(this.opts.httpPort ?? ingestHttpPort(this.opts.env, this.opts.config.settings.ingest.http_port, log), {
       healthy: () => !this.draining,
       ready,
     }, this.metrics.registry, this.opts.env.HTTP_HOST);
-    this.source.start((topic, payload) => this.onMessage(topic, payload));
+    try {
+      for (const src of this.sources) await src.start((topic, payload, context) => this.onMessage(src, topic, payload, context));
+    } catch (e) {
+      // A source that cannot start (the HJ 212 port taken) stops the ingest: undo what did start.
+      await this.stop().catch(() => undefined);
+      throw e;
+    }
     const splitTimeoutMs = this.opts.config.settings.ingest.split_timeout_s * 1000;
     this.sweepTimer = setInterval(() => void this.sweepSplits(splitTimeoutMs), Math.min(5000, splitTimeoutMs));
     if ((this.opts.healthIntervalMs ?? 10_000) > 0) {
@@ -168,6 +173,8 @@ export class IngestService {
           readings_in: await counterValue(this.metrics.readingsIn),
           readings_written: await counterValue(this.metrics.readingsWritten),
           readings_rejected: await counterValue(this.metrics.readingsRejected),
+          hj212_quirks: await counterValue(this.metrics.hj212Quirks),
+          hj212_resent: await counterValue(this.metrics.hj212Resent),
           journal_backlog: await this.redis.xlen(this.opts.config.settings.journal.stream),
           write_lag_s: this.writer.lastWriteLagS,
           redis_memory_ratio: await redisMemoryRatio(this.redis).catch(() => NaN),
@@ -176,12 +183,17 @@ export class IngestService {
           // The Grafana rule "ingest not ready" reads this: the same answer as /readyz.
           ready: (await ready()).ready ? 1 : 0,
         }),
+        // Which station deviates how: one point per (station, quirk), tags station and quirk.
+        series: async () => (await this.metrics.hj212Quirks.get()).values.map((v) => ({
+          tags: { station: String(v.labels.station), quirk: String(v.labels.quirk) },
+          fields: { hj212_quirks: v.value },
+        })),
         onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
       });
     }
     const overcommit = await overcommitWarning(this.opts.overcommitPath);
     if (overcommit) log.warn({ code: 'TJ_HOST_OVERCOMMIT', setting: 'vm.overcommit_memory' }, overcommit);
-    log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
+    log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, sources: this.sources.map((src) => src.name), connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
   }
 
   /**
@@ -218,8 +230,8 @@ export class IngestService {
     this.metrics.redisOutOfMemory.inc();
     if (Date.now() - this.lastOomLogAt < 60_000) return;
     this.lastOomLogAt = Date.now();
-    const err = new TuojiangError('REDIS_OOM', 'Redis refuses the journal\'s writes at maxmemory; readings are held unacknowledged at the broker and retried');
-    this.opts.log.error({ code: err.code, err: e.message, held: this.source.held, hint: err.hint }, err.message);
+    const err = new TuojiangError('REDIS_OOM', 'Redis refuses the journal\'s writes at maxmemory; readings are held unacknowledged (at the broker, or unanswered to the loggers) and retried');
+    this.opts.log.error({ code: err.code, err: e.message, held: this.held, hint: err.hint }, err.message);
   }
 
   private onJournalRecovered(): void {
@@ -228,19 +240,19 @@ export class IngestService {
     this.opts.log.info({ code: 'TJ_REDIS_OOM' }, 'Redis accepts the journal\'s writes again');
   }
 
-  private onMessage(topic: string, payload: Buffer): Promise<void> {
-    if (this.draining) return Promise.reject(new Error('draining: the broker will redeliver'));
+  private onMessage(source: Source, topic: string, payload: Buffer, context?: MessageContext): Promise<void> {
+    if (this.draining) return Promise.reject(new Error('draining: the sender will deliver it again'));
     this.metrics.readingsIn.inc();
-    const outcome = this.processor.process(topic, payload);
+    const outcome = this.processor.process(topic, payload, context);
     if (outcome instanceof Promise) {
       this.metrics.splitParts.inc();
       this.inflight++;
-      return outcome.then((o) => this.journalOutcome(o)).finally(() => { this.inflight--; });
+      return outcome.then((o) => this.journalOutcome(source, o)).finally(() => { this.inflight--; });
     }
-    return this.journalOutcome(outcome);
+    return this.journalOutcome(source, outcome);
   }
 
-  private journalOutcome(outcome: Outcome): Promise<void> {
+  private journalOutcome(source: Source, outcome: Outcome): Promise<void> {
     const durable = this.batcher.add(outcome.items);
     if (outcome.onDurable) {
       const release = outcome.onDurable;
@@ -250,9 +262,9 @@ export class IngestService {
       // Answer only once the reading is durable: the answer tells the logger it need not resend.
       void durable.then(() => {
         for (const reply of outcome.replies) {
-          this.source.publish(reply.topic, reply.payload).then(
+          source.reply(reply.station, reply.payload).then(
             () => this.metrics.repliesSent.inc(),
-            (e: unknown) => this.opts.log.warn({ topic: reply.topic, err: (e as Error).message }, 'HJ 212 answer not published'),
+            (e: unknown) => this.opts.log.warn({ source: source.name, station: reply.station, err: (e as Error).message }, 'HJ 212 answer not sent; the logger will re-send'),
           );
         }
       }, () => undefined);
@@ -265,6 +277,11 @@ export class IngestService {
     let air = 0;
     for (const item of items) {
       if (item.kind === 'reading') {
+        if (item.duplicate) {
+          this.metrics.hj212Resent.inc({ station: item.reading.station });
+          continue;
+        }
+        for (const quirk of item.reading.quirks ?? []) this.metrics.hj212Quirks.inc({ station: item.reading.station, quirk });
         if (item.reading.medium === 'water') water++;
         else air++;
       } else {
@@ -325,13 +342,15 @@ export class IngestService {
     const deadline = Date.now() + deadlineMs;
     const left = (): number => Math.max(0, deadline - Date.now());
     this.draining = true;
+    for (const src of this.sources) src.quiesce();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     let unjournaled = 0;
     if (!(await finishesWithin(this.batcher.close(), left()))) {
-      unjournaled = this.source.held;
+      unjournaled = this.held;
       this.batcher.abort();
     }
-    if (!(await finishesWithin(this.source.stop(), left()))) this.source.drop();
+    // The journal is closed: every answer owed has been handed to its source, which delivers it and closes.
+    if (!(await finishesWithin(Promise.all(this.sources.map((src) => src.stop())), left()))) for (const src of this.sources) src.drop();
     const writerDone = await finishesWithin(this.writer.stop(Math.min(this.opts.drainMs ?? 10_000, left())), left());
     await finishesWithin(this.health?.stop() ?? Promise.resolve(), left());
     await this.ops?.close();
@@ -344,7 +363,7 @@ export class IngestService {
     // quit() would queue behind the commands waiting for Redis; disconnect() fails them.
     this.redis.disconnect();
     this.writerRedis.disconnect();
-    const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for the broker to redeliver; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`);
+    const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for their senders to deliver again; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`);
     this.opts.log.error({ code: err.code, unjournaled, writerStopped: writerDone, deadlineS: deadlineMs / 1000, hint: err.hint }, err.message);
     throw err;
   }

@@ -19,7 +19,19 @@ export interface DeadLetter {
   readingKept?: boolean | undefined;
 }
 
-export type JournalItem = { kind: 'reading'; reading: Reading } | { kind: 'dead'; dead: DeadLetter };
+export type JournalItem =
+  | {
+      kind: 'reading';
+      reading: Reading;
+      /**
+       * The message's identity when its sender may re-send it (an HJ 212 frame over TCP): a reading
+       * whose key was journaled within the resend window is not journaled again, and append() marks
+       * it `duplicate`.
+       */
+      dedupeKey?: string;
+      duplicate?: boolean;
+    }
+  | { kind: 'dead'; dead: DeadLetter };
 
 /**
  * Which batch an append is: a source (one per batcher, i.e. per ingest process) and its batches
@@ -43,27 +55,46 @@ export const BATCH_SOURCE_TTL_S = 7 * 24 * 3600;
 /**
  * KEYS: readings stream, dead-letter stream, the hash of each source's last journaled batch.
  * ARGV: source ('' = no check), seq, TTL of the hash (s), dead-letter MAXLEN, readings JSON
- * ('' = none), dead letters (JSON array of flat field/value arrays).
- * Returns 1 when journaled, 0 when this batch was journaled already. One script: the number is
+ * ('' = none), dead letters (JSON array of flat field/value arrays); then, only when some readings
+ * carry a dedupe key: the resend window (s), those readings one JSON per line, their keys one per
+ * line. A keyed reading whose key is set already is left out (a re-sent frame), else its key is set.
+ * Returns {1, indexes of the keyed readings left out} when journaled, {0} when this batch was
+ * journaled already. One script: the number is
  * recorded in the same step as the entries are added, so a batch is in the journal once or not at
  * all. A source journals its batches strictly in order, so one number per source is enough.
  */
 const APPEND = `
 if ARGV[1] ~= '' then
   local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-  if tonumber(ARGV[2]) <= last then return 0 end
+  if tonumber(ARGV[2]) <= last then return {0} end
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
   redis.call('EXPIRE', KEYS[3], ARGV[3])
 end
+local out = {1}
 if ARGV[5] ~= '' then redis.call('XADD', KEYS[1], '*', 'b', ARGV[5]) end
+if ARGV[8] then
+  local keys = {}
+  for key in string.gmatch(ARGV[9], '[^\\n]+') do keys[#keys + 1] = key end
+  local kept = {}
+  local i = 0
+  for reading in string.gmatch(ARGV[8], '[^\\n]+') do
+    i = i + 1
+    if redis.call('SET', keys[i], '1', 'NX', 'EX', ARGV[7]) then
+      kept[#kept + 1] = reading
+    else
+      out[#out + 1] = i - 1
+    end
+  end
+  if #kept > 0 then redis.call('XADD', KEYS[1], '*', 'b', '[' .. table.concat(kept, ',') .. ']') end
+end
 for _, f in ipairs(cjson.decode(ARGV[6])) do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(f))
 end
-return 1
+return out
 `;
 
 interface JournalScripts {
-  tjJournalAppend(stream: string, dead: string, sources: string, source: string, seq: number, ttl: number, deadMax: string, readings: string, deadLetters: string): Promise<number>;
+  tjJournalAppend(stream: string, dead: string, sources: string, source: string, seq: number, ttl: number, deadMax: string, readings: string, deadLetters: string, ...keyed: string[]): Promise<number[]>;
 }
 
 export interface StoredDeadLetter extends Omit<DeadLetter, 'payload'> {
@@ -108,7 +139,7 @@ function encodePayload(p: Buffer): { payload: string; encoding: 'utf8' | 'base64
 export class RedisJournal implements Journal {
   constructor(
     private readonly redis: Redis,
-    private readonly opts: { stream: string; deadLetterStream: string; deadLetterMax: number },
+    private readonly opts: { stream: string; deadLetterStream: string; deadLetterMax: number; resendWindowS?: number },
   ) {}
 
   async append(items: readonly JournalItem[], batch?: BatchId): Promise<void> {
@@ -116,7 +147,15 @@ export class RedisJournal implements Journal {
     // All readings of a batch travel as one stream entry: one XADD, one entry for the writer to
     // read and acknowledge, instead of one per reading (docs/decisions/0001).
     const readings: Reading[] = [];
-    for (const item of items) if (item.kind === 'reading') readings.push(item.reading);
+    // Readings that carry a dedupe key go one per line (JSON has no raw line break), with their keys
+    // one per line, so the script can leave out the re-sent ones without parsing any JSON (cjson
+    // would also round the numbers), in two arguments rather than two per reading.
+    const keyed: Array<Extract<JournalItem, { kind: 'reading' }>> = [];
+    for (const item of items) {
+      if (item.kind !== 'reading') continue;
+      if (item.dedupeKey) keyed.push(item);
+      else readings.push(item.reading);
+    }
     const dead: string[][] = [];
     for (const item of items) {
       if (item.kind !== 'dead') continue;
@@ -131,10 +170,16 @@ export class RedisJournal implements Journal {
       ]);
     }
     const r = this.scripts();
-    await r.tjJournalAppend(
+    const extra = keyed.length === 0 ? [] : [
+      String(this.opts.resendWindowS ?? 3600),
+      keyed.map((k) => JSON.stringify(k.reading)).join('\n'),
+      keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`).join('\n'),
+    ];
+    const result = await r.tjJournalAppend(
       this.opts.stream, this.opts.deadLetterStream, `${this.opts.stream}:batches`, batch?.source ?? '', batch?.seq ?? 0, BATCH_SOURCE_TTL_S,
-      String(this.opts.deadLetterMax), readings.length > 0 ? JSON.stringify(readings) : '', JSON.stringify(dead),
+      String(this.opts.deadLetterMax), readings.length > 0 ? JSON.stringify(readings) : '', JSON.stringify(dead), ...extra,
     );
+    for (const i of result.slice(1)) keyed[i]!.duplicate = true;
   }
 
   private scripts(): Redis & JournalScripts {

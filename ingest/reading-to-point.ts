@@ -12,5 +12,7 @@ export function readingToPoint(r: Reading): Point {
   const fields: Point['fields'] = { ...r.values };
   for (const [k, f] of Object.entries(r.flags)) fields[`${k}_flag`] = f;
   if (r.extras) Object.assign(fields, r.extras);
+  // A field, not a tag: a tag would put a station's quirky and standard frames in two series.
+  if (r.quirks && r.quirks.length > 0) fields.quirk = r.quirks.join(',');
   return { measurement: MEASUREMENT[r.medium], tags: { station: r.station, city: r.city, period: r.period }, fields, ts: r.ts };
 }

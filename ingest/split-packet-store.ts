@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Hj212Frame } from './hj212/frame.js';
+import type { Hj212Frame, ToleranceFor } from './hj212/frame.js';
 import { parseFrame } from './hj212/frame.js';
 
 /*
@@ -66,13 +66,13 @@ export class SplitPacketStore {
    * Store one part. When it completes the packet, the merged frame comes back with `release`, to be
    * called once the merged reading is durable.
    */
-  async add(frame: Hj212Frame, raw: string, now: number): Promise<SplitAddResult> {
+  async add(frame: Hj212Frame, raw: string, now: number, tolerance?: ToleranceFor): Promise<SplitAddResult> {
     const key = `${this.prefix}:${frame.mn.toUpperCase()}:${frame.cn}:${frame.qn ?? ''}:${frame.pnum}`;
     const [status, ...parts] = await this.redis.tjAddSplitPart(key, this.indexKey, `${key}:done`, String(frame.pno), raw, String(frame.pnum), String(now), String(this.keepMs));
     if (status === 'pending' || status === 'duplicate') return { status };
     return {
       status: 'complete',
-      frame: mergeParts(parts.map((p) => parseFrame(p))),
+      frame: mergeParts(parts.map((p) => parseFrame(p, tolerance))),
       release: async () => { await this.redis.del(key); },
     };
   }
@@ -83,7 +83,12 @@ export class SplitPacketStore {
   }
 }
 
-/** One frame from all parts, in PNO order: CP items merged, DataTime from the first part that has one. */
+/**
+ * One frame from all parts, in PNO order: CP items merged, DataTime from the first part that has one.
+ * A key sent by two parts keeps the LATER part's value: the same rule as a key repeated inside one
+ * CP (parseCp, lenient `repeated-key`), so there is one rule for repeated keys. The quirks of every
+ * part are the merged frame's.
+ */
 export function mergeParts(parts: Hj212Frame[]): Hj212Frame {
   const sorted = [...parts].sort((a, b) => (a.pno ?? 0) - (b.pno ?? 0));
   const first = sorted[0]!;
@@ -95,5 +100,6 @@ export function mergeParts(parts: Hj212Frame[]): Hj212Frame {
     Object.assign(other, p.cp.other);
     for (const [code, fields] of Object.entries(p.cp.items)) items[code] = { ...items[code], ...fields };
   }
-  return { ...first, cp: { ...(dataTime !== undefined ? { dataTime } : {}), items, other } };
+  const quirks = [...new Set(sorted.flatMap((p) => p.quirks))];
+  return { ...first, quirks, cp: { ...(dataTime !== undefined ? { dataTime } : {}), items, other } };
 }

@@ -11,6 +11,7 @@ export interface RawReading {
   flags: Record<string, unknown>;
   extras?: Record<string, number>;
   source: Reading['source'];
+  quirks?: readonly string[];
 }
 
 /**
@@ -120,6 +121,7 @@ export function validateReading(raw: RawReading, ctx: ValidationContext): Valida
     flags,
     ...(Object.keys(extras).length > 0 ? { extras } : {}),
     source: raw.source,
+    ...(raw.quirks && raw.quirks.length > 0 ? { quirks: [...raw.quirks].sort() } : {}),
   };
   return { reading, refused };
 }

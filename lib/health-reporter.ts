@@ -28,6 +28,8 @@ export const HEALTH_FIELDS = {
   redis_oom_refusals: 'counter: journal appends Redis refused at maxmemory',
   ready: 'gauge: 1 when the service\'s /readyz would answer 200, else 0',
   disk_free_ratio: 'gauge: free / total bytes of the file system the service\'s container lives on (docker\'s data root, where the volumes are)',
+  hj212_quirks: 'counter: readings stored under a station\'s HJ 212 tolerance (per station and quirk: tuojiang_hj212_quirks_total on /metrics)',
+  hj212_resent: 'counter: HJ 212 frames a logger re-sent after it was journaled (answered, not stored again)',
 } as const;
 
 export type HealthField = keyof typeof HEALTH_FIELDS;
@@ -41,6 +43,12 @@ export interface HealthReporterOptions {
   intervalMs: number;
   /** The current counters; non-finite values are left out. */
   sample: () => Promise<Record<string, number>>;
+  /**
+   * Counters with a breakdown (e.g. per station and quirk), written as extra points of the same
+   * measurement and instant with these tags added. Their fields must never exceed the same field's
+   * total in `sample` (a panel taking max() per instance then still reads the total).
+   */
+  series?: () => Promise<Array<{ tags: Record<string, string>; fields: Record<string, number> }>>;
   /** A failed sample or write (InfluxDB down): reported here, never thrown; the next tick tries again. */
   onError?: (e: unknown) => void;
   /** Clock, for tests. */
@@ -67,10 +75,17 @@ export function startHealthReporter(o: HealthReporterOptions): HealthReporter {
   const writeOnce = async (): Promise<void> => {
     try {
       const values = await o.sample();
-      const fields: Record<string, number> = {};
-      for (const [k, v] of Object.entries(values)) if (Number.isFinite(v)) fields[k] = v;
+      const finite = (v: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(v).filter(([, x]) => Number.isFinite(x)));
+      const fields = finite(values);
       if (Object.keys(fields).length === 0) return;
-      await o.influx.writeLines([encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: o.service, instance: o.instance }, fields, ts: now() })]);
+      const ts = now();
+      const tags = { service: o.service, instance: o.instance };
+      const lines = [encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags, fields, ts })];
+      for (const s of (await o.series?.()) ?? []) {
+        const f = finite(s.fields);
+        if (Object.keys(f).length > 0) lines.push(encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { ...s.tags, ...tags }, fields: f, ts }));
+      }
+      await o.influx.writeLines(lines);
     } catch (e) {
       o.onError?.(e);
     }

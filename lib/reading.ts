@@ -23,6 +23,11 @@ export interface Reading {
   /** Extra aggregate fields from HJ 212 (-Min/-Max), keyed `{param}_min` / `{param}_max`. */
   extras?: Record<string, number>;
   source: 'json' | 'hj212';
+  /**
+   * Deviations from HJ 212 its station is allowed and this reading's frame had (stations.yaml
+   * `hj212:`), sorted; absent for a standard frame. Stored as the `quirk` field.
+   */
+  quirks?: string[];
 }
 
 /**

@@ -91,7 +91,7 @@ function extraChannel(station: Station, code: string, ts: number, seed: number):
  * parameter as `<factor>-Rtd=<value>,<factor>-Flag=<N|M>`; channels listed in the station's
  * `ignore_factors` are sent too, as the real logger does.
  */
-export function encodeHj212(reading: SimReading, flag: Hj212Flag, seed = 0): string {
+export function encodeHj212(reading: SimReading, flag: Hj212Flag, seed = 0, pw = HJ212_PASSWORD): string {
   const { station } = reading;
   const sent = toSentUnits(station, reading.values);
   const items: Record<string, Record<string, string>> = {};
@@ -106,7 +106,7 @@ export function encodeHj212(reading: SimReading, flag: Hj212Flag, seed = 0): str
     qn: epochMsToQn(reading.ts),
     st: station.kind === 'water' ? '21' : '22',
     cn: '2011',
-    pw: HJ212_PASSWORD,
+    pw,
     mn: station.mn,
     flag,
     cp: encodeCp(epochMsToDataTime(reading.ts), items),
@@ -122,10 +122,10 @@ export function invalidKindsFor(encoding: Encoding): InvalidKind[] {
  * A deliberately broken message in place of a reading: a frame damaged in transit (one digit of
  * its QN changed after the CRC was computed), a gateway's mistyped key, or an impossible value.
  */
-export function encodeInvalid(reading: SimReading, kind: InvalidKind): string {
+export function encodeInvalid(reading: SimReading, kind: InvalidKind, pw = HJ212_PASSWORD): string {
   switch (kind) {
     case 'bad-crc': {
-      const frame = encodeHj212(reading, 4);
+      const frame = encodeHj212(reading, 4, 0, pw);
       const at = frame.indexOf('QN=') + 3 + 16; // last digit of the 17-digit QN
       const digit = frame[at] === '9' ? '0' : String(Number(frame[at]) + 1);
       return frame.slice(0, at) + digit + frame.slice(at + 1);

@@ -65,6 +65,8 @@ export function formatSummary(s: SimSummary): string[] {
     `  broken on purpose ${s.invalid}${Object.keys(s.invalidByReason).length ? ` (${Object.entries(s.invalidByReason).map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}; silent slots ${s.silent} in ${s.dropouts} dropouts; maintenance windows ${s.maintenanceWindows}; refused ${s.failed}`,
     '  station            readings  json  hj212  M  broken  silent',
   ];
+  // Over TCP a message counts once answered; how many frames the loggers had to send again says how often an answer was late or lost.
+  if (s.resent !== undefined) lines.splice(3, 0, `  over HJ 212 TCP: ${s.resent} frame(s) re-sent by the loggers (answer late or connection lost)`);
   for (const [id, c] of Object.entries(s.byStation)) {
     lines.push(`  ${id.padEnd(18)} ${String(c.readings).padStart(8)} ${String(c.json).padStart(5)} ${String(c.hj212).padStart(6)} ${String(c.maintenance).padStart(2)} ${String(c.invalid).padStart(7)} ${String(c.silent).padStart(7)}`);
   }

@@ -1,5 +1,6 @@
 /**
- * runSimulation: every station of a registry reporting over MQTT at a chosen speed-up, optionally
+ * runSimulation: every station of a registry reporting over MQTT (or, as data loggers do, HJ 212
+ * over TCP) at a chosen speed-up, optionally
  * replaying a scenario, with events for a demo's timeline and a summary of what was published.
  *
  * Only what the broker acknowledged counts as published (QoS 1, a window of messages in flight), so
@@ -21,7 +22,8 @@ import { ERRORS, TuojiangError } from '../lib/errors.js';
 import { planSpill, type SpillOptions, type SpillPlan } from './plume.js';
 import { hash32, normaliseSeed, uniform } from './random.js';
 import { DEFAULT_INTERVALS, nextSlotAfter, slotAt, slotsBetween, type Intervals, type ReadingContext, type SimReading, type Slot } from './readings.js';
-import { WindowedPublisher } from './publisher.js';
+import { TcpPublisher, WindowedPublisher, type Outbox } from './publisher.js';
+import { TcpLogger } from './tcp-logger.js';
 import { withRiverVelocities } from './rivers.js';
 
 /** The broker refused or could not be reached (lib/errors.ts). */
@@ -37,6 +39,12 @@ export type Scenario = ScenarioName | SpillScenario;
 export const SCENARIOS: readonly ScenarioName[] = ['spill'];
 
 export interface SimOptions {
+  /** `mqtt` (default): JSON and HJ 212 mixed through the broker. `tcp`: every station a data logger on its own TCP connection to the ingest's HJ 212 listener. */
+  transport?: 'mqtt' | 'tcp' | undefined;
+  /** With transport `mqtt`: these stations are data loggers over TCP all the same (a mixed fleet). */
+  tcpStations?: readonly string[] | undefined;
+  /** For the stations over TCP: the listener, the PW every logger sends, and when a logger re-sends an unanswered frame. */
+  hj212Tcp?: { host: string; port: number; password?: string | undefined; resendAfterMs?: number | undefined } | undefined;
   mqttUrl: string;
   username?: string | undefined;
   password?: string | undefined;
@@ -163,6 +171,8 @@ export interface SimSummary {
   /** Broken messages by the dead-letter reason the ingest should give them. */
   invalidByReason: Record<string, number>;
   maintenanceWindows: number;
+  /** With transport tcp: frames the loggers wrote more than once (no answer in time, or a reconnect). */
+  resent?: number;
   dropouts: number;
   plan?: SpillPlan;
   plume?: PlumeRecord[];
@@ -198,7 +208,7 @@ const ABORT_GRACE_MS = 5000;
  * Waits for every PUBACK; once `signal` has aborted, waits at most `graceMs` more (a broker that has
  * gone away must not keep a Ctrl-C'd simulator hanging). Resolves false if it gave up.
  */
-async function flushOrGiveUp(publisher: WindowedPublisher<Meta>, signal: AbortSignal | undefined, graceMs: number): Promise<boolean> {
+async function flushOrGiveUp(publisher: Outbox<Meta>, signal: AbortSignal | undefined, graceMs: number): Promise<boolean> {
   if (!signal) {
     await publisher.flush();
     return true;
@@ -224,6 +234,11 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   if (!(opts.speed > 0) || !Number.isFinite(opts.speed)) throw new RangeError(`speed must be a positive number, got ${opts.speed}`);
   if (!(opts.compress > 0) || !Number.isFinite(opts.compress)) throw new RangeError(`compress must be a positive number, got ${opts.compress}`);
   if (!(opts.durationMs > 0)) throw new RangeError(`durationMs must be positive (Infinity to run until stopped), got ${opts.durationMs}`);
+  const allTcp = opts.transport === 'tcp';
+  const tcpIds = new Set(opts.tcpStations ?? []);
+  const tcp = allTcp || tcpIds.size > 0 ? opts.hj212Tcp : undefined;
+  if ((allTcp || tcpIds.size > 0) && !tcp) throw new RangeError('stations over TCP need hj212Tcp: the listener\'s host and port');
+  const overTcp = (id: string): boolean => allTcp || tcpIds.has(id);
   const jsonShare = share('jsonShare', opts.jsonShare, 0.5);
   const answerShare = share('answerShare', opts.answerShare, 0.1);
   const invalidShare = share('invalidShare', opts.invalidShare, 0);
@@ -232,6 +247,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   const wanted = opts.stations ? new Set(opts.stations) : undefined;
   const stations = registry.stations.filter((s) => !wanted || wanted.has(s.id));
   if (wanted) for (const id of wanted) if (!registry.get(id)) throw new RangeError(`unknown station "${id}"`);
+  for (const id of tcpIds) if (!registry.get(id)) throw new RangeError(`unknown station "${id}"`);
   if (stations.length === 0) throw new RangeError('no stations to simulate');
   const intervals: Intervals = { ...DEFAULT_INTERVALS, ...opts.intervals };
   if (!(intervals.waterMs >= 1000) || !(intervals.airMs >= 1000)) throw new RangeError('reporting intervals must be at least 1 s');
@@ -245,8 +261,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   // Refuse a bad scenario before connecting (the real plan needs the clock, which starts after).
   if (scenario) planSpill(registry, scenario, opts.compress, 0);
 
-  let client: MqttClient;
-  try {
+  let client: MqttClient | undefined;
+  // The broker is needed unless every station is a logger over TCP.
+  if (!stations.every((s) => overTcp(s.id))) try {
     client = await mqtt.connectAsync(
       opts.mqttUrl,
       {
@@ -374,7 +391,20 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
     }
   };
 
-  const publisher = new WindowedPublisher<Meta>(client, opts.window ?? 100, onAck, onFail);
+  const tcpPublisher = tcp
+    ? new TcpPublisher<Meta>(
+      () => new TcpLogger({ host: tcp.host, port: tcp.port, ...(tcp.resendAfterMs !== undefined ? { resendAfterMs: tcp.resendAfterMs } : {}) }),
+      (m) => m.reading.station.id, opts.window ?? 100, onAck, onFail,
+    )
+    : undefined;
+  const mqttPublisher = client ? new WindowedPublisher<Meta>(client, opts.window ?? 100, onAck, onFail) : undefined;
+  // Each station through its own transport: the broker, or its logger's TCP connection.
+  const publisher: Outbox<Meta> = {
+    get pending() { return (mqttPublisher?.pending ?? 0) + (tcpPublisher?.pending ?? 0); },
+    get failures() { return [...(mqttPublisher?.failures ?? []), ...(tcpPublisher?.failures ?? [])]; },
+    publish: (topic, payload, meta) => (overTcp(meta.reading.station.id) ? tcpPublisher! : mqttPublisher!).publish(topic, payload, meta),
+    flush: async () => { await Promise.all([mqttPublisher?.flush(), tcpPublisher?.flush()]); },
+  };
 
   const publishSlot = async (slot: Slot): Promise<void> => {
     const { station, ts } = slot;
@@ -390,20 +420,21 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
       return;
     }
     const r = outcome.reading;
-    const encoding: Encoding = uniform(seed, 'encoding', station.id, ts) < jsonShare ? 'json' : 'hj212';
+    // A logger on TCP speaks HJ 212 only, and asks for every data answer: it keeps a frame until answered.
+    const encoding: Encoding = !overTcp(station.id) && uniform(seed, 'encoding', station.id, ts) < jsonShare ? 'json' : 'hj212';
     // Never break a reading the scenario's story depends on.
     if (invalidShare > 0 && r.plumeMgL === 0 && uniform(seed, 'invalid', station.id, ts) < invalidShare) {
       const kinds = invalidKindsFor(encoding);
       const kind = kinds[hash32(seed, 'invalid-kind', station.id, ts) % kinds.length]!;
-      await publisher.publish(topicOf(prefix, station), encodeInvalid(r, kind), { reading: r, encoding, invalid: kind });
+      await publisher.publish(topicOf(prefix, station), encodeInvalid(r, kind, overTcp(station.id) ? tcp?.password : undefined), { reading: r, encoding, invalid: kind });
       return;
     }
     if (encoding === 'json') {
       const style = uniform(seed, 'ts-style', station.id, ts) < 0.5 ? 'iso' : 'epoch';
       await publisher.publish(topicOf(prefix, station), encodeJson(r, style), { reading: r, encoding });
     } else {
-      const flag: Hj212Flag = uniform(seed, 'answer', station.id, ts) < answerShare ? 5 : 4;
-      await publisher.publish(topicOf(prefix, station), encodeHj212(r, flag, seed), { reading: r, encoding, hj212Flag: flag });
+      const flag: Hj212Flag = overTcp(station.id) || uniform(seed, 'answer', station.id, ts) < answerShare ? 5 : 4;
+      await publisher.publish(topicOf(prefix, station), encodeHj212(r, flag, seed, overTcp(station.id) ? tcp?.password : undefined), { reading: r, encoding, hj212Flag: flag });
     }
   };
 
@@ -457,8 +488,10 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
     }
     gaveUp = !(await flushOrGiveUp(publisher, opts.signal, ABORT_GRACE_MS));
   } finally {
-    await client.endAsync(gaveUp).catch(() => undefined);
+    await client?.endAsync(gaveUp).catch(() => undefined);
+    tcpPublisher?.close();
   }
+  if (tcpPublisher) summary.resent = tcpPublisher.resent;
 
   summary.stopped = cursor < simEnd && (opts.signal?.aborted ?? false);
   summary.simEnd = Math.max(clock.simStart, cursor);

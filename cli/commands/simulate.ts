@@ -37,6 +37,10 @@ interface SimulateFlags {
   answerShare: number;
   stations?: string;
   json?: boolean;
+  transport: 'mqtt' | 'tcp';
+  hj212Host: string;
+  hj212Port?: number;
+  resendAfter: number;
 }
 
 export function registerSimulateCommand(program: Command): void {
@@ -61,6 +65,13 @@ export function registerSimulateCommand(program: Command): void {
     .option('--invalid-share <0..1>', 'share of messages broken on purpose (they become dead letters)', fraction('--invalid-share'), 0)
     .option('--answer-share <0..1>', 'share of HJ 212 frames asking for an answer (Flag=5)', fraction('--answer-share'), 0.1)
     .option('--stations <ids>', 'comma-separated station ids (default: all)')
+    .option('--transport <mqtt|tcp>', 'mqtt: through the broker; tcp: every station a data logger on its own HJ 212 TCP connection to the ingest (PW from HJ212_LOGGER_PASSWORD, default 123456)', (v: string): 'mqtt' | 'tcp' => {
+      if (v !== 'mqtt' && v !== 'tcp') throw new InvalidArgumentError(`--transport must be mqtt or tcp, got "${v}"`);
+      return v;
+    }, 'mqtt')
+    .option('--hj212-host <host>', 'with --transport tcp: the ingest\'s HJ 212 listener', '127.0.0.1')
+    .option('--hj212-port <port>', 'with --transport tcp: its port (default HJ212_TCP_PORT, else ingest.hj212_tcp.port)', number('--hj212-port', (n) => Number.isInteger(n) && n > 0 && n < 65536, 'a port number'))
+    .option('--resend-after <s>', 'with --transport tcp: a logger re-sends a frame not answered within this', positive('--resend-after'), 10)
     .option('--json', 'print events and the summary as JSON lines')
     .action(async (f: SimulateFlags) => {
       const config = loadConfig();
@@ -100,6 +111,15 @@ export function registerSimulateCommand(program: Command): void {
 
       try {
         const summary = await runSimulation({
+          transport: f.transport,
+          ...(f.transport === 'tcp' ? {
+            hj212Tcp: {
+              host: f.hj212Host,
+              port: f.hj212Port ?? env.HJ212_TCP_PORT ?? config.settings.ingest.hj212_tcp.port,
+              password: process.env.HJ212_LOGGER_PASSWORD || undefined,
+              resendAfterMs: f.resendAfter * 1000,
+            },
+          } : {}),
           mqttUrl: env.MQTT_URL,
           username: env.MQTT_USERNAME,
           password: env.MQTT_PASSWORD,

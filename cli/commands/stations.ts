@@ -7,6 +7,7 @@ import { contextFromConfig } from '../../dashboards/context.js';
 import { GENERATED_DIR, generatedFiles, writeGenerated } from '../../dashboards/generate.js';
 import { TuojiangError } from '../../lib/errors.js';
 import { setMosquittoPassword } from '../../lib/mosquitto-password.js';
+import { hashPassword } from '../../lib/password-hash.js';
 import { printJson } from '../output.js';
 import { checkStation, formatCheck } from '../station-check.js';
 
@@ -111,5 +112,28 @@ export function registerStationsCommands(program: Command): void {
         missing ||= lines.some((l) => l.status === 'missing');
       }
       if (missing) process.exitCode = 1;
+    });
+
+  stations
+    .command('hash-password')
+    .description('read an HJ 212 logger password (PW) from stdin, print its hash for stations.yaml hj212.pw_hash')
+    .option('--station <id>', 'print it as the YAML to put under that station')
+    .action(async (opts: { station?: string }) => {
+      // From stdin, never from an argument: arguments end up in shell histories and process lists.
+      let text = '';
+      for await (const chunk of process.stdin) text += String(chunk);
+      const pw = text.replace(/\r?\n$/, '');
+      if (pw === '' || /[;\r\n]/.test(pw)) {
+        process.stderr.write('error: give the password on stdin, one line, without ";" (it is a field of the frame)\n');
+        process.exitCode = 2;
+        return;
+      }
+      if (opts.station !== undefined && !loadConfig().registry.stations.some((s) => s.id === opts.station)) {
+        process.stderr.write(`error: unknown station "${opts.station}"\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const hash = await hashPassword(pw);
+      process.stdout.write(opts.station !== undefined ? `# under station ${opts.station} in stations.yaml:\n    hj212:\n      pw_hash: "${hash}"\n` : `${hash}\n`);
     });
 }

@@ -7,7 +7,8 @@
  * malformed with a TuojiangError (which the caller dead-letters) and never throw anything else.
  */
 import { TuojiangError } from '../../lib/errors.js';
-import { hj212Crc } from './crc.js';
+import { STRICT, type Hj212Tolerance, type Quirk } from '../../lib/hj212-tolerance.js';
+import { hj212Crc, modbusCrc, modbusSwappedCrc } from './crc.js';
 import { CST_OFFSET_MS } from '../../lib/cst.js';
 
 /** The CP field, split into its parts. Factor codes and suffixes are kept exactly as sent. */
@@ -32,7 +33,12 @@ export interface Hj212Frame {
   cp: Hj212Cp;
   /** The data segment as received (between the length and the CRC); kept for dead letters. */
   segment: string;
+  /** Deviations from the standard this frame has and its station's tolerance let through. */
+  quirks: Quirk[];
 }
+
+/** A frame's tolerance, fixed or chosen from its MN (the station's, from stations.yaml). */
+export type ToleranceFor = Hj212Tolerance | ((mn: string | undefined) => Hj212Tolerance);
 
 export interface Hj212FrameFields {
   qn?: string | undefined;
@@ -94,7 +100,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * segment and its CP -> MALFORMED_FRAME. The length and CRC are checked before the syntax because a
  * frame that fails them was damaged in transit, which is the more useful diagnosis.
  */
-export function parseFrame(raw: string | Buffer): Hj212Frame {
+export function parseFrame(raw: string | Buffer, tolerance: ToleranceFor = STRICT): Hj212Frame {
   if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) throw malformed('An HJ 212 frame must be a string or a Buffer.');
   const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
   let start = 0;
@@ -120,10 +126,14 @@ export function parseFrame(raw: string | Buffer): Hj212Frame {
       { declared, actual: segmentBytes.length },
     );
   }
+  const tol = typeof tolerance === 'function' ? tolerance(headerMn(segmentBytes)) : tolerance;
+  const quirks: Quirk[] = [];
   const sentCrc = buf.toString('latin1', end - 4, end).toUpperCase();
   const crc = hj212Crc(segmentBytes);
   if (sentCrc !== crc) {
-    throw new TuojiangError('FRAME_CRC', `The frame's CRC is ${sentCrc}; its data segment's CRC is ${crc}.`, { sent: sentCrc, computed: crc });
+    const other = crcQuirk(segmentBytes, sentCrc, tol);
+    if (!other) throw new TuojiangError('FRAME_CRC', `The frame's CRC is ${sentCrc}; its data segment's CRC is ${crc}.`, { sent: sentCrc, computed: crc });
+    quirks.push(other);
   }
 
   let segment: string;
@@ -132,7 +142,25 @@ export function parseFrame(raw: string | Buffer): Hj212Frame {
   } catch {
     throw malformed('The data segment is not valid UTF-8.');
   }
-  return parseSegment(segment);
+  return parseSegment(segment, tol, quirks);
+}
+
+/** The quirk under which a CRC that is not Annex A's is accepted for this tolerance, if any. */
+function crcQuirk(segment: Uint8Array, sent: string, tol: Hj212Tolerance): Quirk | undefined {
+  if (tol.crc === 'none') return 'crc-unchecked';
+  if (tol.crc === 'modbus' && modbusCrc(segment) === sent) return 'crc-modbus';
+  if (tol.crc === 'modbus-swapped' && modbusSwappedCrc(segment) === sent) return 'crc-modbus-swapped';
+  return undefined;
+}
+
+/**
+ * The MN of a segment before it is checked, to choose the station's tolerance: the first `MN=`
+ * header field (at the start or after `;`, before `CP=`). Undefined when there is none.
+ */
+export function headerMn(segment: Uint8Array): string | undefined {
+  const text = Buffer.from(segment.buffer, segment.byteOffset, segment.byteLength).toString('latin1');
+  const cp = text.indexOf('CP=');
+  return /(?:^|;)MN=([^;]*)/.exec(cp < 0 ? text : text.slice(0, cp))?.[1];
 }
 
 function splitPair(pair: string, where: string): [string, string] {
@@ -146,7 +174,7 @@ function clip(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
-function parseSegment(segment: string): Hj212Frame {
+function parseSegment(segment: string, tol: Hj212Tolerance, quirks: Quirk[]): Hj212Frame {
   const header = new Map<string, string>();
   let pos = 0;
   let cpText: string | undefined;
@@ -179,17 +207,30 @@ function parseSegment(segment: string): Hj212Frame {
   const pno = optionalInt(header.get('PNO'), 'PNO', 1, MAX_SEGMENT_BYTES);
   if ((pnum === undefined) !== (pno === undefined)) throw malformed('PNUM and PNO must come together.');
   if (pnum !== undefined && pno !== undefined && pno > pnum) throw malformed(`PNO ${pno} exceeds PNUM ${pnum}.`);
-  if (flagHasSplit(flag) && pnum === undefined) throw malformed('Flag marks a split packet (bit D) but PNUM/PNO are missing.');
+  let frameFlag = flag;
+  if (flagHasSplit(flag) && pnum === undefined) {
+    if (!tol.lenient.has('split-flag-without-pnum')) throw malformed('Flag marks a split packet (bit D) but PNUM/PNO are missing.');
+    // The frame is whole: clear bit D so that nothing downstream waits for other parts.
+    frameFlag = flag! & ~FLAG_SPLIT;
+    quirks.push('split-flag-without-pnum');
+  }
 
+  const cp = parseCp(cpInner, tol.lenient.has('repeated-key') ? () => { if (!quirks.includes('repeated-key')) quirks.push('repeated-key'); } : undefined);
+  if (cp.dataTime !== undefined && /^\d{17}$/.test(cp.dataTime)) {
+    if (!tol.lenient.has('datatime-17-digits')) {
+      throw new TuojiangError('INVALID_TIMESTAMP', `DataTime "${cp.dataTime}" has 17 digits; HJ 212 gives 14 (YYYYMMDDhhmmss).`);
+    }
+    quirks.push('datatime-17-digits');
+  }
   // Header fields other than these are vendor extras: they carry no reading and are ignored.
-  const frame: Hj212Frame = { cn, mn, cp: parseCp(cpInner), segment };
+  const frame: Hj212Frame = { cn, mn, cp, segment, quirks };
   const qn = header.get('QN');
   const st = header.get('ST');
   const pw = header.get('PW');
   if (qn !== undefined) frame.qn = qn;
   if (st !== undefined) frame.st = st;
   if (pw !== undefined) frame.pw = pw;
-  if (flag !== undefined) frame.flag = flag;
+  if (frameFlag !== undefined) frame.flag = frameFlag;
   if (pnum !== undefined) frame.pnum = pnum;
   if (pno !== undefined) frame.pno = pno;
   return frame;
@@ -205,9 +246,11 @@ function optionalInt(text: string | undefined, name: string, min: number, max: n
 
 /**
  * Parses the inner CP text. Empty items and pairs (a trailing `;` or `,`) carry nothing and are
- * skipped; a pair without `=`, an empty key or a key given twice is malformed.
+ * skipped; a pair without `=` or an empty key is malformed, and so is a key given twice unless
+ * `onRepeat` is given: then the last value wins (the one rule, also for split packets' parts,
+ * ingest/split-packet-store.ts) and onRepeat is told.
  */
-export function parseCp(inner: string): Hj212Cp {
+export function parseCp(inner: string, onRepeat?: (key: string) => void): Hj212Cp {
   // Null-prototype records: factor codes come from the wire, and "__proto__" must stay a plain key.
   const items: Record<string, Record<string, string>> = Object.create(null);
   const other: Record<string, string> = Object.create(null);
@@ -217,7 +260,10 @@ export function parseCp(inner: string): Hj212Cp {
       if (pair === '') continue;
       const [key, value] = splitPair(pair, 'CP');
       if (key === 'DataTime') {
-        if (cp.dataTime !== undefined) throw malformed('CP has DataTime twice.');
+        if (cp.dataTime !== undefined) {
+          if (!onRepeat) throw malformed('CP has DataTime twice.');
+          onRepeat(key);
+        }
         cp.dataTime = value;
         continue;
       }
@@ -226,10 +272,16 @@ export function parseCp(inner: string): Hj212Cp {
         const code = key.slice(0, dash);
         const suffix = key.slice(dash + 1);
         const item = (items[code] ??= Object.create(null) as Record<string, string>);
-        if (suffix in item) throw malformed(`CP has ${key} twice.`);
+        if (suffix in item) {
+          if (!onRepeat) throw malformed(`CP has ${key} twice.`);
+          onRepeat(key);
+        }
         item[suffix] = value;
       } else {
-        if (key in other) throw malformed(`CP has ${key} twice.`);
+        if (key in other) {
+          if (!onRepeat) throw malformed(`CP has ${key} twice.`);
+          onRepeat(key);
+        }
         other[key] = value;
       }
     }

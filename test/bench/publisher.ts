@@ -4,8 +4,10 @@
  * flight) and prints JSON lines: {"start": ms}, {"sent": n, "t": ms} every 1,000, {"done": ms}.
  *   MODE=readings: JSON readings from STATIONS stations `bench-000`… on tuojiang/water/{id}
  *   MODE=relay:    the same payloads on one topic no ingest reads (the broker's own relay rate)
+ *   FORMAT=json (default) or hj212: the wire-contract JSON, or the same values as HJ 212 CN 2011 frames
  */
 import mqtt from 'mqtt';
+import { benchFrame } from './tcp-publisher.js';
 
 const env = (k: string, d?: string): string => {
   const v = process.env[k] ?? d;
@@ -17,6 +19,7 @@ const stations = Number(env('STATIONS', '100'));
 const windowSize = Number(env('WINDOW', '1000'));
 const mode = env('MODE', 'readings');
 const t0 = Date.parse(env('T0', '2026-06-01T00:00:00Z'));
+const format = env('FORMAT', 'json');
 
 const client = await mqtt.connectAsync(env('URL'), { username: env('USER'), password: env('PASS'), protocolVersion: 5, clientId: `bench-pub-${process.pid}` });
 const messages: Array<[string, string]> = [];
@@ -24,7 +27,7 @@ for (let i = 0; i < count; i++) {
   const id = `bench-${String(i % stations).padStart(3, '0')}`;
   const ts = t0 + Math.floor(i / stations) * 1000;
   const topic = mode === 'relay' ? 'tuojiang/relay/bench' : `tuojiang/water/${id}`;
-  messages.push([topic, JSON.stringify({ ts, values: { NH3N: (i % 997) / 100, pH: 7.4, DO: 8.1 } })]);
+  messages.push([topic, format === 'hj212' ? benchFrame(i % stations, ts, i, 4) : JSON.stringify({ ts, values: { NH3N: (i % 997) / 100, pH: 7.4, DO: 8.1 } })]);
 }
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 out({ start: Date.now() });

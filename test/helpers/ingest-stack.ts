@@ -16,7 +16,7 @@ export interface IngestStack {
   config: LoadedConfig;
   influx: InfluxClient;
   users: Record<string, string>;
-  startIngest(overrides?: Partial<{ connections: number; splitTimeoutS: number; receiveMaximum: number; shareGroup: string; instance: string }>): Promise<IngestService>;
+  startIngest(overrides?: Partial<{ connections: number; splitTimeoutS: number; receiveMaximum: number; shareGroup: string; instance: string; config: LoadedConfig; env: Partial<Env> }>): Promise<IngestService>;
   publisher(clientId?: string): Promise<MqttClient>;
   connectAs(username: string): Promise<MqttClient>;
   /** Environment for a child `tuojiang ingest` process. */
@@ -74,16 +74,17 @@ export async function startIngestStack(o: { appendfsync?: 'everysec' | 'always' 
     influx,
     users,
     async startIngest(o = {}) {
+      const from = o.config ?? base;
       const config: LoadedConfig = {
-        ...base,
+        ...from,
         settings: {
-          ...base.settings,
-          mqtt: { ...base.settings.mqtt, connections: o.connections ?? base.settings.mqtt.connections, receive_maximum: o.receiveMaximum ?? base.settings.mqtt.receive_maximum, share_group: o.shareGroup ?? base.settings.mqtt.share_group },
-          ingest: { ...base.settings.ingest, split_timeout_s: o.splitTimeoutS ?? base.settings.ingest.split_timeout_s },
-          writer: { ...base.settings.writer, retry_max_ms: 1000 },
+          ...from.settings,
+          mqtt: { ...from.settings.mqtt, connections: o.connections ?? from.settings.mqtt.connections, receive_maximum: o.receiveMaximum ?? from.settings.mqtt.receive_maximum, share_group: o.shareGroup ?? from.settings.mqtt.share_group },
+          ingest: { ...from.settings.ingest, split_timeout_s: o.splitTimeoutS ?? from.settings.ingest.split_timeout_s },
+          writer: { ...from.settings.writer, retry_max_ms: 1000 },
         },
       };
-      const svc = new IngestService({ config, env: o.instance ? { ...env, TUOJIANG_INSTANCE: o.instance } : env, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000, healthIntervalMs: 500 });
+      const svc = new IngestService({ config, env: { ...env, ...(o.instance ? { TUOJIANG_INSTANCE: o.instance } : {}), ...o.env }, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000, healthIntervalMs: 500 });
       await svc.start();
       ingests.push(svc);
       return svc;

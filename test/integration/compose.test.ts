@@ -370,6 +370,14 @@ describe('docker-compose.yml', () => {
     expect(resolved.services.api?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.api?.environment?.API_OPS_PORT}/readyz`);
   });
 
+  it('opens the HJ 212 TCP listener for data loggers on the port it publishes (issue 12)', () => {
+    const ingest = resolved.services.ingest!;
+    const port = ingest.environment?.HJ212_TCP_PORT;
+    expect(port).toBe('9212');
+    expect(ingest.environment?.HJ212_TCP_HOST).toBe('0.0.0.0');
+    expect(raw.services.ingest?.ports).toEqual([`\${HJ212_HOST_PORT:-9212}:${port}`]);
+  });
+
   it('pins the ingest identity: one process per broker, its MQTT sessions and journal consumer survive re-creation', () => {
     const ingest = resolved.services.ingest as Service & { scale?: number; deploy?: { replicas?: number } };
     expect(ingest.environment?.TUOJIANG_INSTANCE).toMatch(/^[A-Za-z0-9_-]{1,40}$/);

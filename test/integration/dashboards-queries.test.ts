@@ -199,6 +199,8 @@ beforeAll(async () => {
     readings_written: await total(ingest.metrics.readingsWritten),
     readings_rejected: await total(ingest.metrics.readingsRejected),
     journal_backlog: await total(ingest.metrics.journalBacklog),
+    hj212_quirks: await total(ingest.metrics.hj212Quirks),
+    hj212_resent: await total(ingest.metrics.hj212Resent),
     // Stand-in: the mean InfluxDB write latency (the real sensor-to-write lag is the lead's to wire).
     write_lag_s: 0.01,
   });

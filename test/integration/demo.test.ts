@@ -26,6 +26,8 @@ describe('npm run demo', () => {
     // The checks read the thresholds from the versioned store, as in production, not the file.
     expect(summary.thresholdVersion).toBe(1);
     expect(lines).toContain('thresholds: version 1 of the store (seeded from config/thresholds.yaml)');
+    // Ziyang's air stations reported as HJ 212 loggers over TCP (stored above with everything else).
+    expect(lines.some((l) => /^HJ 212 over TCP on 127\.0\.0\.1:\d+: ziyang-shijian, ziyang-yanjiang report/.test(l))).toBe(true);
     expect(lines.at(-1)).toBe('stopping everything the demo started…');
   }, 240_000);
 

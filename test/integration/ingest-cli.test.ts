@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_DIR, loadConfig } from '../../config/load.js';
 import type { StoredDeadLetter } from '../../ingest/journal.js';
 import { MN, deadLetters, hj212Frame, jsonPayload } from '../helpers/fixtures.js';
+import { modbusSwappedCrc } from '../../ingest/hj212/crc.js';
+import { verifyPassword } from '../../lib/password-hash.js';
 import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
@@ -140,8 +142,10 @@ describe('tuojiang hj212 decode', () => {
       dataTime: '2026-03-01T00:00:00.000Z',
       values: { w21003: { Avg: 0.42, Flag: 'N' }, w01001: { Min: 7.1, Avg: 7.6, Max: 8 } },
       other: { RtdInterval: 30 },
+      quirks: [],
     });
-    expect(out[1]).toEqual({ valid: false, error: { code: 'TJ_FRAME_CRC', message: expect.stringContaining('CRC') } });
+    // 0000 is no flavour's CRC of the segment: only `crc: none` would take it.
+    expect(out[1]).toEqual({ valid: false, error: { code: 'TJ_FRAME_CRC', message: expect.stringContaining('CRC') }, acceptableWith: { crc: 'none', lenient: [] } });
     expect(out[2]).toEqual({ valid: false, error: { code: 'TJ_MALFORMED_FRAME', message: expect.any(String) } });
   });
 
@@ -151,6 +155,42 @@ describe('tuojiang hj212 decode', () => {
     expect(run.code).toBe(0);
     const out = jsonLines(run.stdout) as Array<Record<string, unknown>>;
     expect(out.map((o) => [o.valid, o.pnum, o.pno])).toEqual([[true, null, null], [true, 3, 2]]);
+  });
+});
+
+describe('tuojiang hj212 decode --station, and stations hash-password', () => {
+  // hongyuan's logger sends CRC-16/MODBUS with its bytes swapped and repeats a key.
+  const seg = `QN=20260301080000123;ST=21;CN=2011;PW=123456;MN=${MN.hongyuan};Flag=5;CP=&&DataTime=20260301080000;w21003-Rtd=0.40,w21003-Rtd=0.42&&`;
+  const quirky = `##${String(Buffer.byteLength(seg)).padStart(4, '0')}${seg}${modbusSwappedCrc(seg)}\r\n`;
+
+  it('without a station names the settings that would accept the frame; with a tolerant station decodes it, quirks listed', async () => {
+    const plain = await tuojiang(['hj212', 'decode'], process.env, quirky);
+    expect(plain.code).toBe(1);
+    expect(jsonLines(plain.stdout)[0]).toMatchObject({ valid: false, error: { code: 'TJ_FRAME_CRC' }, acceptableWith: { crc: 'modbus-swapped', lenient: ['repeated-key'] } });
+
+    const dir = mkdtempSync(join(tmpdir(), 'tuojiang-cli-config-'));
+    tmpDirs.push(dir);
+    cpSync(DEFAULT_CONFIG_DIR, dir, { recursive: true });
+    const text = readFileSync(join(dir, 'stations.yaml'), 'utf8').replace('  - id: hongyuan\n', '  - id: hongyuan\n    hj212: { crc: modbus-swapped, lenient: [repeated-key] }\n');
+    writeFileSync(join(dir, 'stations.yaml'), text);
+    const tolerant = await tuojiang(['hj212', 'decode', '--station', 'hongyuan'], { ...process.env, TUOJIANG_CONFIG: dir }, quirky);
+    expect(tolerant.code).toBe(0);
+    expect(jsonLines(tolerant.stdout)[0]).toMatchObject({ valid: true, values: { w21003: { Rtd: 0.42 } }, quirks: ['crc-modbus-swapped', 'repeated-key'] });
+    // A strict station decodes it as the ingest would refuse it, with no advice (its tolerance is the answer).
+    const strict = await tuojiang(['hj212', 'decode', '--station', 'zhaozhen'], process.env, quirky);
+    expect(jsonLines(strict.stdout)[0]).toEqual({ valid: false, error: { code: 'TJ_FRAME_CRC', message: expect.any(String) } });
+  });
+
+  it('hashes a logger password read from stdin, never from the command line', async () => {
+    const run = await tuojiang(['stations', 'hash-password', '--station', 'hongyuan'], process.env, 'pw-of-hongyuan\n');
+    expect(run.code).toBe(0);
+    const hash = /pw_hash: "(scrypt\$[^"]+)"/.exec(run.stdout)?.[1];
+    expect(hash).toBeDefined();
+    expect(run.stdout).not.toContain('pw-of-hongyuan');
+    expect(await verifyPassword('pw-of-hongyuan', hash!)).toBe(true);
+    const empty = await tuojiang(['stations', 'hash-password'], process.env, '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('stdin');
   });
 });
 

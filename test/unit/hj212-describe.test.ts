@@ -32,6 +32,7 @@ describe('describeFrame', () => {
         w01001: { Min: 7.5, Avg: 7.6, Max: 7.8, Flag: 'N' },
       },
       other: { RtdInterval: 30 },
+      quirks: [],
     });
   });
 
@@ -72,13 +73,14 @@ describe('describeFrame', () => {
   });
 
   it.each([
-    ['a wrong CRC', WATER.replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'), 'TJ_FRAME_CRC'],
-    ['a wrong length', WATER.replace(/^##\d{4}/, '##0001'), 'TJ_FRAME_LENGTH'],
-    ['no ##', 'hello', 'TJ_MALFORMED_FRAME'],
-    ['an impossible DataTime', encodeFrame({ st: '21', cn: '2011', mn: 'M', cp: 'DataTime=20260230080000;w01001-Rtd=7' }), 'TJ_INVALID_TIMESTAMP'],
-  ])('reports %s as invalid with its code', (_name, line, code) => {
+    // A CRC no flavour computes is accepted only by `crc: none`: the decoder says so.
+    ['a wrong CRC', WATER.replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'), 'TJ_FRAME_CRC', { acceptableWith: { crc: 'none', lenient: [] } }],
+    ['a wrong length', WATER.replace(/^##\d{4}/, '##0001'), 'TJ_FRAME_LENGTH', {}],
+    ['no ##', 'hello', 'TJ_MALFORMED_FRAME', {}],
+    ['an impossible DataTime', encodeFrame({ st: '21', cn: '2011', mn: 'M', cp: 'DataTime=20260230080000;w01001-Rtd=7' }), 'TJ_INVALID_TIMESTAMP', {}],
+  ])('reports %s as invalid with its code', (_name, line, code, extra) => {
     const d = describeFrame(line);
-    expect(d).toEqual({ valid: false, error: { code, message: expect.any(String) } });
+    expect(d).toEqual({ valid: false, error: { code, message: expect.any(String) }, ...extra });
     expect(d.valid === false && d.error.message.length).toBeGreaterThan(10);
   });
 });

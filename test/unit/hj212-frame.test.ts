@@ -48,6 +48,7 @@ describe('parseFrame', () => {
       flag: 5,
       cp: { items: {}, other: { RtdInterval: '30' } },
       segment: CHECK_SEGMENT,
+      quirks: [],
     });
     expect(f.cp.dataTime).toBeUndefined();
     expect(f.pnum).toBeUndefined();

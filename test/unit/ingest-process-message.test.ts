@@ -26,7 +26,6 @@ function processor(maxPayloadBytes = 65536) {
   const p = new MessageProcessor({
     registry: shippedRegistry(),
     topicPrefix: 'tuojiang',
-    replyTopicTemplate: 'tuojiang/reply/{station}',
     maxPayloadBytes,
     futureToleranceMs: 600_000,
     splitStore: splitStore as unknown as SplitPacketStore,
@@ -76,12 +75,12 @@ describe('MessageProcessor', () => {
     expect(reason((await p.process('tuojiang/water/hongyuan', Buffer.alloc(256, 0x20))).items)).toBe('TJ_MALFORMED_JSON');
   });
 
-  it('answers a frame whose Flag has bit A, on the station\'s reply topic, echoing QN', async () => {
+  it('answers a frame whose Flag has bit A, to its station, echoing QN', async () => {
     const { p } = processor();
     const frame = hj212Frame({ mn: MN.hongyuan, ts: TS, flag: 5, qn: '20260301190000123', items: { w21003: { Rtd: '0.5' } } });
     const out = await p.process('tuojiang/water/hongyuan', Buffer.from(frame));
     expect(out.replies).toHaveLength(1);
-    expect(out.replies[0]!.topic).toBe('tuojiang/reply/hongyuan');
+    expect(out.replies[0]!.station).toBe('hongyuan');
     expect(parseFrame(out.replies[0]!.payload)).toMatchObject({ qn: '20260301190000123', st: '91', cn: '9014', mn: MN.hongyuan, flag: 4 });
   });
 

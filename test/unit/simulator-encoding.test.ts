@@ -22,7 +22,6 @@ const registry = new StationRegistry(config.registry);
 const processor = new MessageProcessor({
   registry,
   topicPrefix: 'tuojiang',
-  replyTopicTemplate: config.settings.mqtt.reply_topic,
   maxPayloadBytes: config.settings.ingest.max_payload_bytes,
   futureToleranceMs: 600_000,
   // Only split packets (PNUM > 1) reach the store; the simulator never sends them.
@@ -116,7 +115,7 @@ describe('HJ 212 frames', () => {
     const frame = encodeHj212(r, 5);
     expect(flagWantsAnswer(parseFrame(frame).flag)).toBe(true);
     const { outcome } = ingest(station, frame);
-    expect(outcome.replies.map((x) => x.topic)).toEqual(['tuojiang/reply/hongyuan']);
+    expect(outcome.replies.map((x) => x.station)).toEqual(['hongyuan']);
     expect(ingest(station, encodeHj212(r, 4)).outcome.replies).toEqual([]);
   });
 

@@ -1,6 +1,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger } from '../lib/logger.js';
-import { TakeoverDetector, type TakeoverEvidence } from './session-takeover.js';
+import type { Logger } from '../../lib/logger.js';
+import { TakeoverDetector, type TakeoverEvidence } from '../session-takeover.js';
+import { replyTopic } from '../topics.js';
+import type { MessageHandler, Source, SourceFactory } from './source.js';
 
 export interface MqttSourceOptions {
   url: string;
@@ -21,6 +23,8 @@ export interface MqttSourceOptions {
   onHeldChange?: (held: number) => void;
   /** Reading from the sockets stopped because `held` reached connections × receiveMaximum. */
   onPause?: () => void;
+  /** Where HJ 212 answers to a station go, `{station}` replaced (mqtt.reply_topic). */
+  replyTopic?: string;
 }
 
 const generations = new WeakMap<MqttClient, number>();
@@ -29,11 +33,10 @@ interface SendPacket {
   (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, cbStorePut?: unknown, noStore?: boolean): void;
 }
 
-/**
- * Called once per message; the PUBACK is sent only when the returned promise resolves. A rejection
- * withholds the PUBACK for good: the broker redelivers the message after the next reconnect.
+/*
+ * The handler's promise decides the PUBACK: sent only when it resolves. A rejection withholds the
+ * PUBACK for good: the broker redelivers the message after the next reconnect.
  */
-export type MessageHandler = (topic: string, payload: Buffer) => Promise<void>;
 
 /**
  * The broker boundary: N MQTT 5 connections with fixed client ids and persistent sessions, all in one
@@ -43,7 +46,8 @@ export type MessageHandler = (topic: string, payload: Buffer) => Promise<void>;
  * code), and handles one packet per connection at a time until then; several connections are what
  * lets many messages be in flight toward one journal batch.
  */
-export class MqttSource {
+export class MqttSource implements Source {
+  readonly name = 'mqtt';
   private clients: MqttClient[] = [];
   private connected = new Set<number>();
   /** When each connection last lost an established link without our doing (socket closed, no error). */
@@ -82,7 +86,24 @@ export class MqttSource {
     return this.connected.size;
   }
 
-  start(handler: MessageHandler): void {
+  ready(): Record<string, boolean> {
+    return { mqtt: this.allConnected };
+  }
+
+  /** The broker queues for us while we drain: nothing to refuse here, the service rejects new messages. */
+  quiesce(): void {}
+
+  /** An HJ 212 answer on the station's reply topic (mqtt.reply_topic). */
+  reply(station: string, payload: string): Promise<void> {
+    return this.publish(replyTopic(this.opts.replyTopic ?? 'tuojiang/reply/{station}', station), payload);
+  }
+
+  start(handler: MessageHandler): Promise<void> {
+    this.connect(handler);
+    return Promise.resolve();
+  }
+
+  private connect(handler: MessageHandler): void {
     for (let i = 0; i < this.opts.connections; i++) {
       const clientId = `${this.opts.clientIdPrefix}-${this.opts.instance}-${i}`;
       const options: IClientOptions = {
@@ -280,3 +301,25 @@ export class MqttSource {
     this.connected.clear();
   }
 }
+
+/** The broker source, always on: the ingest's main feed (tuojiang.yaml `mqtt:`). */
+export const mqttSource: SourceFactory = (ctx) => {
+  const s = ctx.config.settings;
+  const { env, metrics } = ctx;
+  let peak = 0;
+  return new MqttSource(
+    {
+      url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
+      clientIdPrefix: s.mqtt.client_id_prefix, instance: ctx.instance, connections: s.mqtt.connections,
+      shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
+      replyTopic: s.mqtt.reply_topic,
+      onSessionTakenOver: (clientId, evidence) => ctx.onSessionTakenOver(clientId, evidence),
+      onHeldChange: (held) => {
+        metrics.messagesHeld.set(held);
+        if (held > peak) metrics.messagesHeldPeak.set((peak = held));
+      },
+      onPause: () => metrics.readPauses.inc(),
+    },
+    ctx.log,
+  );
+};

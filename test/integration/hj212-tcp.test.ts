@@ -1,0 +1,276 @@
+/**
+ * The HJ 212 TCP listener against real Redis, InfluxDB and Mosquitto: loggers connect as in the
+ * field, and every answer is checked against the journal at the instant it arrives.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registerSimulateCommand } from '../../cli/commands/simulate.js';
+import type { SimSummary } from '../../simulator/run.js';
+import { hj212Crc, modbusSwappedCrc } from '../../ingest/hj212/crc.js';
+import type { IngestService } from '../../ingest/ingest-service.js';
+import type { Hj212TcpSource } from '../../ingest/sources/hj212-tcp.js';
+import type { LoadedConfig } from '../../config/load.js';
+import { MN, deadLetters, eventually, fetchMetrics, hj212Frame, metric, pointsAt, rows } from '../helpers/fixtures.js';
+import { RawLogger, withLoggerPasswords } from '../helpers/hj212-tcp.js';
+import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+
+const PW = 'tj-7Q2v';
+let stack: IngestStack;
+let config: LoadedConfig;
+let svc: IngestService;
+let port: number;
+let redis: Redis;
+
+/** Test limits: short frame timeout so a trickling client is closed soon. */
+function tcpConfig(c: LoadedConfig): LoadedConfig {
+  return { ...c, settings: { ...c.settings, ingest: { ...c.settings.ingest, hj212_tcp: { ...c.settings.ingest.hj212_tcp, frame_timeout_s: 2 } } } };
+}
+
+beforeAll(async () => {
+  stack = await startIngestStack();
+  config = tcpConfig(await withLoggerPasswords(stack.config, PW, {
+    hongyuan: { crc: 'modbus-swapped', lenient: ['repeated-key'] },
+    gongchengpu: { password: null },
+  }));
+  svc = await stack.startIngest({ config, env: { HJ212_TCP_PORT: 0, HJ212_TCP_HOST: '127.0.0.1' } });
+  port = svc.source<Hj212TcpSource>('hj212-tcp')!.port!;
+  redis = new Redis(stack.env.REDIS_URL);
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await stack?.stop();
+});
+
+/** Each test's own day in 2025, so no test sees another's points. */
+const day = (n: number): number => Date.parse('2025-09-01T00:00:00Z') + n * 86_400_000;
+const metrics = () => fetchMetrics(svc.httpPort!);
+
+/** The journal's record of a frame (written in the same script as the reading): present once it is durable. */
+const journaled = async (frame: string): Promise<boolean> => {
+  const key = createHash('sha256').update(frame.replace(/\r\n$/, '')).digest('base64url').slice(0, 32);
+  return (await redis.exists(`${config.settings.journal.stream}:seen:${key}`)) === 1;
+};
+
+const frame = (station: keyof typeof MN, ts: number, value: number, o: { pw?: string; flag?: number } = {}): { qn: string; text: string } => {
+  const qn = `${new Date(ts).toISOString().replace(/\D/g, '').slice(0, 17)}`;
+  return { qn, text: hj212Frame({ mn: MN[station], ts, qn, pw: o.pw ?? PW, flag: o.flag ?? 5, items: { w21003: { Rtd: value.toFixed(3) } } }) };
+};
+
+const closedBy = async (reason: string, station = ''): Promise<number> => metric(await metrics(), 'tuojiang_hj212_tcp_closed_total', { reason, station });
+
+describe('HJ 212 over TCP', () => {
+  it('answers every data frame only once its reading is in the journal, and stores each', async () => {
+    const logger = await RawLogger.open(port);
+    const sent = Array.from({ length: 200 }, (_, i) => frame('zhaozhen', day(1) + i * 60_000, i / 100));
+    for (const f of sent) logger.send(f.text);
+    for (const f of sent) {
+      const answer = await logger.answerTo(f.qn);
+      // Checked the moment the answer is in: the reading must already be durable.
+      expect(await journaled(f.text)).toBe(true);
+      expect(answer).toMatchObject({ cn: '9014', st: '91', mn: MN.zhaozhen, pw: PW });
+    }
+    await waitFor(async () => (await rows(stack.influx, `SELECT count("NH3N") FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${day(1)}ms AND time < ${day(2)}ms`))[0]?.count === 200, 30_000, '200 points');
+    const stored = await rows(stack.influx, `SELECT "NH3N" FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${day(1)}ms AND time < ${day(2)}ms`);
+    expect(stored.map((r) => r.NH3N)).toEqual(sent.map((_, i) => Number((i / 100).toFixed(3))));
+    logger.close();
+  });
+
+  it('holds the answer while the journal cannot take the frame (Redis writes paused)', async () => {
+    const logger = await RawLogger.open(port);
+    const warm = frame('zhaozhen', day(11), 0.1);
+    logger.send(warm.text);
+    await logger.answerTo(warm.qn);
+    // Writes (the journal's script) wait for 1.5 s; reads such as the check below do not.
+    await redis.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+    const f = frame('zhaozhen', day(11) + 60_000, 0.2);
+    logger.send(f.text);
+    await logger.answerTo(f.qn);
+    expect(await journaled(f.text)).toBe(true);
+    logger.close();
+  });
+
+  it('a frame re-sent because its answer was lost is answered again and journaled once', async () => {
+    const before = await metrics();
+    const logger = await RawLogger.open(port);
+    const f = frame('huaikou', day(2), 0.5);
+    logger.send(f.text);
+    await logger.answerTo(f.qn);
+    logger.send(f.text);
+    await eventually(() => (logger.answers.filter((a) => a.qn === f.qn).length === 2 ? true : undefined), 'the second answer');
+    const after = await metrics();
+    expect(metric(after, 'tuojiang_hj212_resent_total', { station: 'huaikou' }) - metric(before, 'tuojiang_hj212_resent_total', { station: 'huaikou' })).toBe(1);
+    expect(metric(after, 'tuojiang_readings_journaled_total', { medium: 'water' }) - metric(before, 'tuojiang_readings_journaled_total', { medium: 'water' })).toBe(1);
+    logger.close();
+  });
+
+  it('a wrong PW closes the connection, counted with the station; nothing is stored or answered', async () => {
+    const before = await closedBy('wrong-password', 'shiqiao');
+    const logger = await RawLogger.open(port);
+    const f = frame('shiqiao', day(3), 0.7, { pw: '123456' });
+    logger.send(f.text);
+    await logger.closed;
+    expect(logger.answers).toEqual([]);
+    expect(await closedBy('wrong-password', 'shiqiao')).toBe(before + 1);
+    expect(await journaled(f.text)).toBe(false);
+    expect(await pointsAt(stack.influx, 'water_quality', 'shiqiao', day(3))).toEqual([]);
+  });
+
+  it('an unknown MN closes the connection, counted, and its frame is dead-lettered for the operator', async () => {
+    const before = await closedBy('unknown-mn');
+    const logger = await RawLogger.open(port);
+    logger.send(hj212Frame({ mn: 'FFFF00000000000000000099', ts: day(4), pw: PW, flag: 5, items: { w21003: { Rtd: '1' } } }));
+    await logger.closed;
+    expect(logger.answers).toEqual([]);
+    expect(await closedBy('unknown-mn')).toBe(before + 1);
+    await eventually(async () => ((await deadLetters(redis, 'TJ_UNKNOWN_STATION')).find((d) => d.payload.includes('FFFF00000000000000000099'))), 'the dead letter');
+  });
+
+  it('a connection whose MN changes is closed after its first station\'s frames are answered', async () => {
+    const before = await closedBy('mn-changed', 'linjiangsi');
+    const logger = await RawLogger.open(port);
+    const first = frame('linjiangsi', day(5), 0.2);
+    logger.send(first.text);
+    await logger.answerTo(first.qn);
+    const other = frame('ziyang-city', day(5), 0.3);
+    logger.send(other.text);
+    await logger.closed;
+    expect(await closedBy('mn-changed', 'linjiangsi')).toBe(before + 1);
+    expect(await journaled(other.text)).toBe(false);
+  });
+
+  it('a station without a password in stations.yaml cannot connect', async () => {
+    const logger = await RawLogger.open(port);
+    logger.send(frame('gongchengpu', day(6), 0.2).text);
+    await logger.closed;
+    expect(await closedBy('no-password-configured', 'gongchengpu')).toBe(1);
+  });
+
+  it('a tolerated quirk stores the reading with its quirk and counts it per station and quirk in /metrics and pipeline_health', async () => {
+    const ts = day(7);
+    const seg = frame('hongyuan', ts, 0.9).text.slice(6, -6).replace('w21003-Rtd=0.900', 'w21003-Rtd=0.100,w21003-Rtd=0.900');
+    const quirky = `##${String(Buffer.byteLength(seg)).padStart(4, '0')}${seg}${modbusSwappedCrc(seg)}\r\n`;
+    expect(modbusSwappedCrc(seg)).not.toBe(hj212Crc(seg));
+    const logger = await RawLogger.open(port);
+    logger.send(quirky);
+    await logger.answerTo(frame('hongyuan', ts, 0.9).qn);
+    const point = await eventually(async () => (await pointsAt(stack.influx, 'water_quality', 'hongyuan', ts))[0], 'the point');
+    expect(point).toMatchObject({ NH3N: 0.9, quirk: 'crc-modbus-swapped,repeated-key' });
+    const text = await metrics();
+    expect(metric(text, 'tuojiang_hj212_quirks_total', { station: 'hongyuan', quirk: 'crc-modbus-swapped' })).toBe(1);
+    expect(metric(text, 'tuojiang_hj212_quirks_total', { station: 'hongyuan', quirk: 'repeated-key' })).toBe(1);
+    await eventually(async () => {
+      const r = await rows(stack.influx, `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "service" = 'ingest' AND "station" = ''`);
+      return (r[0]?.q as number) >= 2 ? true : undefined;
+    }, 'the hj212_quirks total in pipeline_health');
+    // And per station and quirk, as points tagged with both.
+    const perQuirk = await eventually(async () => {
+      const r = await rows(stack.influx, `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "station" = 'hongyuan' GROUP BY "quirk"`);
+      return r.length === 2 ? r : undefined;
+    }, 'hj212_quirks per station and quirk in pipeline_health');
+    expect(Object.fromEntries(perQuirk.map((r) => [r.quirk, r.q]))).toEqual({ 'crc-modbus-swapped': 1, 'repeated-key': 1 });
+    logger.close();
+  });
+
+  it('a trickling client, a client that never reads and a 1 MB line do not stall a logger', async () => {
+    const [tooLong, trickled] = [await closedBy('frame-too-long'), await closedBy('slow-frame')];
+    // 1 MB without a line end: refused once it is longer than any frame can be.
+    const huge = await RawLogger.open(port);
+    huge.send(Buffer.alloc(1024 * 1024, 0x41));
+    // A frame begun and never finished.
+    const trickle = await RawLogger.open(port);
+    trickle.send(frame('ziyang-city', day(8), 0.1).text.slice(0, 30));
+    // Sends many frames and never reads its answers.
+    const deaf = await RawLogger.open(port);
+    deaf.socket.pause();
+    for (let i = 0; i < 500; i++) deaf.send(frame('shiqiao', day(8) + i * 1000, 0.3).text);
+
+    const good = await RawLogger.open(port);
+    const sent = Array.from({ length: 100 }, (_, i) => frame('zhaozhen', day(8) + i * 60_000, 0.4));
+    for (const f of sent) good.send(f.text);
+    for (const f of sent) await good.answerTo(f.qn);
+
+    await huge.closed;
+    await trickle.closed;
+    expect(await closedBy('frame-too-long')).toBe(tooLong + 1);
+    expect(await closedBy('slow-frame')).toBe(trickled + 1);
+    // The deaf client's frames are stored all the same; its answers wait in its own socket.
+    await waitFor(async () => (await rows(stack.influx, `SELECT count("NH3N") FROM "water_quality" WHERE "station" = 'shiqiao' AND time >= ${day(8)}ms AND time < ${day(9)}ms`))[0]?.count === 500, 30_000, 'the deaf client\'s 500 readings');
+    deaf.close();
+    good.close();
+  });
+
+  it('a logger that reconnects replaces its old connection, and gets the answers there', async () => {
+    const old = await RawLogger.open(port);
+    const a = frame('huaikou', day(9), 0.1);
+    old.send(a.text);
+    await old.answerTo(a.qn);
+    const fresh = await RawLogger.open(port);
+    const b = frame('huaikou', day(9) + 60_000, 0.2);
+    fresh.send(b.text);
+    await fresh.answerTo(b.qn);
+    await old.closed;
+    expect(await closedBy('replaced', 'huaikou')).toBeGreaterThanOrEqual(1);
+    fresh.close();
+  });
+});
+
+describe('the listener\'s port taken', () => {
+  it('refuses to start with TJ_HJ212_LISTEN naming the address', async () => {
+    await expect(stack.startIngest({ config, instance: 'taken', env: { HJ212_TCP_PORT: port, HJ212_TCP_HOST: '127.0.0.1' } })).rejects.toMatchObject({ code: 'TJ_HJ212_LISTEN', message: expect.stringContaining(`127.0.0.1:${port}`) });
+  });
+});
+
+describe('tuojiang simulate --transport tcp', () => {
+  it('runs every station as a logger on its own connection; every reading it counts is answered and stored', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { HJ212_LOGGER_PASSWORD: PW, MQTT_URL: stack.services.mosquitto.url });
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      const program = new Command('tuojiang').exitOverride();
+      registerSimulateCommand(program);
+      await program.parseAsync(['simulate', '--transport', 'tcp', '--hj212-port', String(port), '--speed', '3600', '--duration', '2', '--stations', 'zhaozhen,ziyang-shijian', '--seed', '12', '--invalid-share', '0', '--json'], { from: 'user' });
+    } finally {
+      spy.mockRestore();
+      process.env = saved;
+    }
+    const s = JSON.parse(out.join('').trim().split('\n').at(-1)!) as SimSummary & { type: string };
+    expect(s.type).toBe('summary');
+    expect(s.failed).toBe(0);
+    // A logger speaks HJ 212 only and asks for every answer.
+    expect(s.byEncoding.json).toBe(0);
+    expect(s.byHj212Flag['5']).toBe(s.byEncoding.hj212);
+    expect(s.readings).toBeGreaterThan(20);
+    const count = async (m: string, f: string, station: string) => Number((await rows(stack.influx, `SELECT count("${f}") AS n FROM "${m}" WHERE "station" = '${station}' AND time >= ${s.simStart}ms AND time <= ${s.simEnd}ms`))[0]?.n ?? 0);
+    await waitFor(async () => (await count('water_quality', 'NH3N', 'zhaozhen')) + (await count('air_quality', 'PM2_5', 'ziyang-shijian')) === s.readings, 30_000, `the ${s.readings} simulated readings`);
+  });
+});
+
+describe('graceful drain on SIGTERM', () => {
+  it('stops accepting, answers exactly the frames that are durable, and closes', async () => {
+    const other = await stack.startIngest({ config, instance: 'drain', env: { HJ212_TCP_PORT: 0, HJ212_TCP_HOST: '127.0.0.1' } });
+    const p = other.source<Hj212TcpSource>('hj212-tcp')!.port!;
+    const logger = await RawLogger.open(p);
+    const sent = Array.from({ length: 2000 }, (_, i) => frame('zhaozhen', day(10) + i * 1000, 0.5));
+    for (const f of sent) logger.send(f.text);
+    await logger.answerTo(sent[0]!.qn);
+    const stopping = other.stop();
+    await logger.closed;
+    await stopping;
+    await expect(RawLogger.open(p)).rejects.toThrow();
+    // Answered <=> durable, frame by frame: no answer without the journal, no durable frame left unanswered.
+    let answered = 0;
+    for (const f of sent) {
+      const isAnswered = logger.answers.some((a) => a.qn === f.qn);
+      if (isAnswered) answered++;
+      expect({ qn: f.qn, answered: isAnswered }).toEqual({ qn: f.qn, answered: await journaled(f.text) });
+    }
+    expect(answered).toBeGreaterThan(0);
+  });
+});
