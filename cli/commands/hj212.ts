@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { decodeStream } from '../../ingest/hj212/describe.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 
 export function registerHj212Commands(program: Command): void {
   const hj = program.command('hj212').description('HJ 212-2017 tools for debugging data loggers');

@@ -1,4 +1,4 @@
-import type { Station, StationRegistry } from '../../lib/station-registry.js';
+import type { Station, StationRegistry } from '../../config/station-registry.js';
 import type { SplitPacketStore } from '../split-packet-store.js';
 import type { TopicInfo } from '../topics.js';
 import type { RawReading } from '../validate-reading.js';

@@ -22,7 +22,7 @@ import { TuojiangError, type ErrorName } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { IngestMetrics } from '../../lib/metrics.js';
 import { verifyPassword } from '../../lib/password-hash.js';
-import type { Station, StationRegistry } from '../../lib/station-registry.js';
+import type { Station, StationRegistry } from '../../config/station-registry.js';
 import type { MessageHandler, Source, SourceFactory } from './source.js';
 
 export interface Hj212TcpOptions {

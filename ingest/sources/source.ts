@@ -2,7 +2,7 @@ import type { LoadedConfig } from '../../config/load.js';
 import type { Env } from '../../config/env.js';
 import type { Logger } from '../../lib/logger.js';
 import type { IngestMetrics } from '../../lib/metrics.js';
-import type { StationRegistry } from '../../lib/station-registry.js';
+import type { StationRegistry } from '../../config/station-registry.js';
 import type { MessageContext } from '../process-message.js';
 import type { TakeoverEvidence } from '../session-takeover.js';
 

@@ -375,7 +375,7 @@ describe('docker-compose.yml', () => {
     const port = ingest.environment?.HJ212_TCP_PORT;
     expect(port).toBe('9212');
     expect(ingest.environment?.HJ212_TCP_HOST).toBe('0.0.0.0');
-    expect(raw.services.ingest?.ports).toEqual([`\${HJ212_HOST_PORT:-9212}:${port}`]);
+    expect(raw.services.ingest?.ports).toEqual([`\${HJ212_BIND:-127.0.0.1}:\${HJ212_HOST_PORT:-9212}:${port}`]);
   });
 
   it('pins the ingest identity: one process per broker, its MQTT sessions and journal consumer survive re-creation', () => {
@@ -396,10 +396,10 @@ describe('docker-compose.yml: safe to leave running', () => {
     for (const [name, s] of Object.entries(raw.services)) {
       for (const p of s.ports ?? []) {
         published++;
-        expect(String(p), name).toMatch(/^(\$\{[A-Z_]+_BIND:-127\.0\.0\.1\}|127\.0\.0\.1):/);
+        expect(String(p), name).toMatch(/^(\$\{[A-Z0-9_]+_BIND:-127\.0\.0\.1\}|127\.0\.0\.1):/);
       }
     }
-    expect(published).toBe(4); // broker 1883, Grafana, API, Mailpit (demo)
+    expect(published).toBe(5); // broker 1883, the ingest's HJ 212 port, Grafana, API, Mailpit (demo)
     for (const [name, s] of services()) for (const p of (s.ports ?? []) as unknown as Array<{ host_ip?: string } | string>) expect(typeof p === 'string' ? p : p.host_ip, name).toMatch(/^127\.0\.0\.1/);
   });
 
@@ -432,11 +432,13 @@ describe('docker-compose.yml: safe to leave running', () => {
     expect(dockerfile).toMatch(/FROM \$\{REDIS_IMAGE\} AS backup[\s\S]*\nUSER redis\n/);
   });
 
-  it('keeps stations on a network with the broker only, and the data services off every outside network', () => {
+  it('keeps stations on a network with the broker and the HJ 212 listener only, and the data services off every outside network', () => {
     const on = (n: string) => services().filter(([, s]) => Object.keys(s.networks ?? {}).includes(n)).map(([name]) => name).sort();
-    expect(on('stations')).toEqual(['mosquitto']);
+    // The ingest is there for its HJ 212 TCP port only: a port on an internal network is not reachable.
+    expect(on('stations')).toEqual(['ingest', 'mosquitto']);
     expect((raw as unknown as { networks: Record<string, { internal?: boolean }> }).networks.backend?.internal).toBe(true);
-    for (const name of ['redis', 'influxdb', 'ingest', 'alerts', 'backup']) expect(Object.keys((resolved.services[name] as Hardened).networks ?? {}), name).toEqual(['backend']);
+    expect(Object.keys((resolved.services.ingest as Hardened).networks ?? {}).sort()).toEqual(['backend', 'stations']);
+    for (const name of ['redis', 'influxdb', 'alerts', 'backup']) expect(Object.keys((resolved.services[name] as Hardened).networks ?? {}), name).toEqual(['backend']);
   });
 
   it('keeps the data in external, explicitly named volumes that `down -v` and a renamed folder cannot strand', () => {

@@ -13,7 +13,7 @@ import { MessageProcessor } from '../../ingest/process-message.js';
 import { readingToPoint } from '../../ingest/reading-to-point.js';
 import type { SplitPacketStore } from '../../ingest/split-packet-store.js';
 import { ANYTHING, STRICT, type Hj212Tolerance, type Leniency } from '../../lib/hj212-tolerance.js';
-import { StationRegistry } from '../../lib/station-registry.js';
+import { StationRegistry } from '../../config/station-registry.js';
 import { MN, codeOf } from '../helpers/fixtures.js';
 
 /** `##` + length + segment + the given 4-hex CRC + CRLF. */
