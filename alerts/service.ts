@@ -10,17 +10,20 @@ import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import type { StationRegistry } from '../lib/station-registry.js';
+import { Aggregator, type AggregateMetrics } from '../aggregates/aggregator.js';
+import { DirtyHours } from '../aggregates/dirty-hours.js';
 import { AlertStore } from './alert-store.js';
 import { isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
 import { CheckProcessor, type CheckOutcome } from './check-processor.js';
 import type { AlertEvent } from './events.js';
-import { DEFAULT_PREFIX, QUEUE_CHECKS, QUEUE_SILENCE } from './keys.js';
+import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE } from './keys.js';
 import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
 import { OutboxRelay, createNotifyQueue } from './outbox-relay.js';
 import { SilenceChecker } from './silence.js';
 import type { ThresholdSource } from './thresholds.js';
 
 export const SILENCE_SCHEDULER_ID = 'silence-check';
+export const AGGREGATE_SCHEDULER_ID = 'aggregate-hours';
 
 export interface AlertsServiceOptions {
   redisUrl: string;
@@ -38,6 +41,11 @@ export interface AlertsServiceOptions {
   silence?: boolean;
   /** Overrides engine.silence_interval_s (tests). */
   silenceIntervalMs?: number;
+  /**
+   * Run the hourly-aggregates job in this process (default true): every `intervalMs` (5 s) the
+   * station-hours the writer marked, once `settleMs` (2 s) old, are aggregated (decision 0013).
+   */
+  aggregates?: boolean | { intervalMs?: number; settleMs?: number };
   log?: Logger;
   onPublished?: (events: AlertEvent[], at: number) => void;
   onChecked?: (outcome: CheckOutcome, job: AnyCheckJobData) => void;
@@ -47,6 +55,8 @@ export interface AlertsService {
   readonly store: AlertStore;
   readonly silence: SilenceChecker;
   readonly checkWorkers: readonly Worker[];
+  /** The aggregates' metrics, when this process runs the job. */
+  readonly aggregateMetrics: AggregateMetrics | undefined;
   close(): Promise<void>;
 }
 
@@ -158,11 +168,33 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     });
   }
 
+  let aggregateMetrics: AggregateMetrics | undefined;
+  if (o.aggregates !== false) {
+    const opts = typeof o.aggregates === 'object' ? o.aggregates : {};
+    const aggregator = new Aggregator({
+      influx: o.influx, dirty: new DirtyHours(main, prefix), registry: o.registry, thresholds: o.thresholds,
+      settleMs: opts.settleMs ?? 2000, ...(o.log ? { log: o.log } : {}),
+    });
+    aggregateMetrics = aggregator.metrics;
+    const queue = new Queue(QUEUE_AGGREGATES, { connection: main, prefix });
+    logErrorsRateLimited(queue, 'aggregates queue', o.log);
+    // One scheduler whoever upserts it; a run left by a crash is simply the next run's work.
+    await queue.upsertJobScheduler(AGGREGATE_SCHEDULER_ID, { every: opts.intervalMs ?? 5000 }, { name: 'aggregate', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    const worker = new Worker(QUEUE_AGGREGATES, async () => aggregator.drain(), { connection: connect(), prefix, concurrency: 1 });
+    worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message }, 'aggregation run failed; the hours stay marked for the next run'));
+    logErrorsRateLimited(worker, 'aggregates worker', o.log);
+    closers.push(async () => {
+      await worker.close();
+      await queue.close();
+    });
+  }
+
   o.log?.info({ prefix, workers: checkWorkers.length, concurrency: o.concurrency ?? 16, thresholds: set.version }, 'alerts started');
   return {
     store,
     silence,
     checkWorkers,
+    aggregateMetrics,
     async close() {
       for (const c of closers) await c();
       await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));
