@@ -99,7 +99,7 @@ describe('day: 20 valid hours (air), O3 8-h, 18 hours (water)', () => {
   });
 
   it('O3 8-h: windows need 6 hours; the daily maximum needs 14 of the 17 windows', () => {
-    const o3 = (missing: Set<number>) => hourRows(24, (i) => (missing.has(i) ? {} : { O3: i < 12 ? 100 : 200 }));
+    const o3 = (missing: Set<number>) => hourRows(24, (i): Record<string, number> => (missing.has(i) ? {} : { O3: i < 12 ? 100 : 200 }));
     const full = dayFields(air, DAY, o3(new Set()), 24);
     expect(full.O3_8h).toBe(200);
     expect(full.n_O3_8h).toBe(17);
@@ -152,7 +152,7 @@ describe('month and year', () => {
   });
 
   it('air: good-day ratio among days with an AQI, days by primary pollutant, 27 valid days for a monthly mean', () => {
-    const f = periodFields(air, 'month', MAY, days(30, (i) => (i < 3 ? { PM2_5: 30 } : { PM2_5: 30, aqi: i < 24 ? 80 : 130, level: i < 24 ? 2 : 3, primary: i < 24 ? 'PM2_5' : 'O3', O3_8h: 100 + i })), 31 * 24);
+    const f = periodFields(air, 'month', MAY, days(30, (i): Record<string, number | string> => (i < 3 ? { PM2_5: 30 } : { PM2_5: 30, aqi: i < 24 ? 80 : 130, level: i < 24 ? 2 : 3, primary: i < 24 ? 'PM2_5' : 'O3', O3_8h: 100 + i })), 31 * 24);
     expect(f.valid_days).toBe(27);
     expect(f.good_days).toBe(21);
     expect(f.good_ratio).toBe(77.778);
