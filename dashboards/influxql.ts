@@ -110,22 +110,3 @@ export function select(s: SelectSpec): string {
   if (s.limit !== undefined) q += ` LIMIT ${s.limit}`;
   return q;
 }
-
-// Arithmetic on expressions: InfluxQL has abs() and ceil() but no max(a, b), if or CASE, so
-// the piecewise functions of the standards are written with |x| (see assessment-queries.ts).
-
-/**
- * |x|, computed in floating point. InfluxDB 1.6's abs() returns an integer argument unchanged
- * (abs(count(x) − 5) gives −5), and count() and fill(0) yield integers: adding 0.0 first makes
- * every argument a float.
- */
-export const absF = (x: string): string => `abs(0.0 + ${x})`;
-
-/** max(x, 0), as (x + |x|) / 2 without the halving: callers only test it against zero or rescale. */
-export const positivePartTimes2 = (x: string): string => `((${x}) + ${absF(`(${x})`)})`;
-
-/** max(a, b) = (a + b + |a − b|) / 2 */
-export const max2 = (a: string, b: string): string => `((${a}) + (${b}) + ${absF(`(${a}) - (${b})`)}) / 2`;
-
-/** min(a, b) = (a + b − |a − b|) / 2 */
-export const min2 = (a: string, b: string): string => `((${a}) + (${b}) - ${absF(`(${a}) - (${b})`)}) / 2`;
