@@ -12,10 +12,10 @@ import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
 import type { Station, StationRegistry } from '../lib/station-registry.js';
 import { cityFields, cityPeriodFields, dayFields, hourFields, periodFields, type StationBasis } from './compute.js';
-import type { DirtyHour, DirtyHours } from './dirty-hours.js';
+import { dirtyMember, type DirtyHour, type DirtyHours } from './dirty-hours.js';
 import { aggregateMeasurement, cityMeasurement } from './measurements.js';
 import { AggregateStore, type AggregateWrite } from './store.js';
-import { HOUR_MS, windowOf, type Window } from './windows.js';
+import { HOUR_MS, hourStart, windowOf, type Window } from './windows.js';
 
 /** Regular reporting interval when the registry names none (the simulator's and most stations'). */
 export const DEFAULT_INTERVAL_S = { water: 600, air: 3600 } as const;
@@ -74,6 +74,8 @@ export class Aggregator {
   /** Aggregates settled dirty hours until none are left; returns how many hours were done. */
   async drain(maxBatches = 1000): Promise<number> {
     let total = 0;
+    const ended = hourStart(this.now()) - HOUR_MS;
+    if (await this.o.dirty.claimRound(ended)) await this.o.dirty.mark(this.o.registry.stations.map((s) => dirtyMember(s.id, ended)), this.now() - (this.o.settleMs ?? 2000));
     for (let i = 0; i < maxBatches; i++) {
       const hours = await this.o.dirty.take(this.o.batch ?? 500, this.o.settleMs ?? 2000, this.now());
       if (hours.length === 0) break;

@@ -91,6 +91,15 @@ export class DirtyHours {
     return Number(await this.redis.eval(DONE, 2, this.setKey, this.versionKey, ...args, String(now)));
   }
 
+  /**
+   * Once per hour (whichever process gets there first): true, and the caller marks the hour just
+   * ended for every station, so a station that sent nothing still gets its hour, day and month
+   * with 0 readings and its completeness falls.
+   */
+  async claimRound(hour: number): Promise<boolean> {
+    return (await this.redis.set(`${this.setKey}:round:${hour}`, '1', 'EX', 7200, 'NX')) === 'OK';
+  }
+
   /** Hours waiting (for /metrics and the benchmark). */
   async size(): Promise<number> {
     return this.redis.zcard(this.setKey);

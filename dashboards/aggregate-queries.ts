@@ -46,11 +46,15 @@ export function latest(measurement: string, field: string, where: Cond[], tag: '
 /** Valid readings as a share of expected, in %, per point. */
 export const COMPLETENESS: Column = { field: 'completeness', expr: `${ident('readings')} * 100 / ${ident('expected')}` };
 
-/** Stations whose completeness over the whole range is below the `completeness_target` variable. */
-export function belowTarget(daily: string, where: Cond[], tag: 'station' | 'city' = 'station'): SelectSpec {
+/**
+ * Stations whose completeness over the months of the range is below the `completeness_target`
+ * variable. Months, not days: a day a station sent nothing in has no daily point before the
+ * aggregates' hourly round began, but its month counts it as expected.
+ */
+export function belowTarget(monthly: string, where: Cond[], tag: 'station' | 'city' = 'station'): SelectSpec {
   return {
     columns: [{ expr: ident('completeness'), as: 'completeness' }],
-    from: { columns: [{ expr: `${call('sum', 'readings')} * 100 / ${call('sum', 'expected')}`, as: 'completeness' }], from: daily, where: [...where, TIME_FILTER], groupBy: { tags: [tag] } },
+    from: { columns: [{ expr: `${call('sum', 'readings')} * 100 / ${call('sum', 'expected')}`, as: 'completeness' }], from: monthly, where: [...where, TIME_FILTER], groupBy: { tags: [tag] } },
     where: [`${ident('completeness')} < $completeness_target`],
     groupBy: { tags: [tag] },
   };

@@ -67,8 +67,8 @@ export function completenessRow(grid: Grid, o: CompletenessRowOptions): void {
     grid.add(
       table({
         title: 'Stations below target 低于目标的站点 (< $completeness_target %, whole range)',
-        description: 'Each station whose valid readings over the whole time range are below the target share of those expected. Empty: every station met it.',
-        targets: [target('B', belowTarget(o.daily, o.where), { columns: ['completeness'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+        description: 'Each station whose valid readings in the months of the time range are below the target share of those expected (a month\'s expected readings run to the hour the aggregates last looked at it, at least hourly: a station that stopped sending keeps falling). Empty: every station met it.',
+        targets: [target('B', belowTarget(o.monthly, o.where), { columns: ['completeness'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
         unit: 'percent',
         decimals: 1,
         thresholds: COMPLETENESS_STEPS,

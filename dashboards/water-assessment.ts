@@ -45,8 +45,8 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
   const assessmentTable = (title: string, measurement: string, timeFormat: string) =>
     table({
       title,
-      description: `${basis} deciding: the items that set the class (主要污染指标).`,
-      targets: [target('T', points(measurement, assessmentColumns, where), { columns: assessmentColumns, tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+      description: `${basis} deciding: the items that set the class (主要污染指标). A section without a valid day in the period has no class (not assessable) and 0 days.`,
+      targets: [target('T', points(measurement, assessmentColumns, where), { columns: assessmentColumns, tags: ['station'], mayBeEmpty: true, mayBeNull: assessmentColumns.filter((c) => c !== 'target' && c !== 'days') }, { format: 'table' })],
       decimals: 3,
       overrides: [
         stationMapping,
@@ -101,7 +101,7 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
       table({
         title: 'Largest 超标倍数 per item (whole range)',
         description: '(C − S) / S for the worst valid hourly mean over the target-class limit S; upper limits only (pH and DO have none). Empty: never over.',
-        targets: [target('X', { columns: MULTIPLE_ITEMS.map((p) => ({ expr: call('max', `multiple_${p}`), as: p })), from: AGG.waterMonthly, where: [...where, TIME_FILTER], groupBy: { tags: ['station'] } }, { columns: [...MULTIPLE_ITEMS], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+        targets: [target('X', { columns: MULTIPLE_ITEMS.map((p) => ({ expr: call('max', `multiple_${p}`), as: p })), from: AGG.waterMonthly, where: [...where, TIME_FILTER], groupBy: { tags: ['station'] } }, { columns: [...MULTIPLE_ITEMS], tags: ['station'], mayBeEmpty: true, mayBeNull: [...MULTIPLE_ITEMS] }, { format: 'table' })],
         decimals: 2,
         overrides: [stationMapping, byName('Time', [{ id: 'custom.hidden', value: true }])],
       }),
@@ -112,7 +112,7 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
       table({
         title: 'Monthly exceedances of $parameter 月超标次数与最大超标倍数',
         description: 'Per month and section: valid hourly means of the chosen item over the target-class limit, and the largest 超标倍数 among them.',
-        targets: [target('M', points(AGG.waterMonthly, [{ field: 'exceed_$parameter', as: 'exceed' }, { field: 'multiple_$parameter', as: 'multiple' }, { field: '$parameter', as: 'mean' }], where), { columns: ['exceed', 'multiple', 'mean'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+        targets: [target('M', points(AGG.waterMonthly, [{ field: 'exceed_$parameter', as: 'exceed' }, { field: 'multiple_$parameter', as: 'multiple' }, { field: '$parameter', as: 'mean' }], where), { columns: ['exceed', 'multiple', 'mean'], tags: ['station'], mayBeEmpty: true, mayBeNull: ['multiple'] }, { format: 'table' })],
         decimals: 3,
         overrides: [stationMapping, byName('Time', [{ id: 'unit', value: 'time: YYYY-MM' }]), byName('exceed', [{ id: 'displayName', value: '超标小时 hours over' }]), byName('multiple', [{ id: 'displayName', value: '最大超标倍数 largest multiple' }]), byName('mean', [{ id: 'displayName', value: '月均值 monthly mean' }])],
         sortBy: [{ displayName: 'Time', desc: true }],

@@ -156,6 +156,20 @@ describe('hourly aggregates through the pipeline', () => {
   });
 });
 
+describe('stations that send nothing', () => {
+  it('get their hour just ended, with 0 readings, so their completeness falls', async () => {
+    const ended = Math.floor(Date.now() / H) * H - H;
+    const p = await settled('the hourly round', async () => {
+      const x = await hourPoint('water_hourly', 'shiqiao', ended);
+      return x ?? (await hourPoint('water_hourly', 'shiqiao', ended + H));
+    });
+    expect(p).toMatchObject({ readings: 0, expected: 6, city: 'chengdu' });
+    expect(p.class ?? null).toBeNull();
+    const air = await settled('an air station too', async () => (await rows(stack.influx, `SELECT * FROM "air_hourly" WHERE "station" = 'jianyang-hedong'`))[0]);
+    expect(air).toMatchObject({ readings: 0, expected: 1 });
+  });
+});
+
 describe('the dirty set never loses a mark', () => {
   it('a mark made while its hour is computed keeps the hour for the next run', async () => {
     const d = new DirtyHours(redis, 'race-test');
