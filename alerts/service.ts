@@ -179,11 +179,22 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     const queue = new Queue(QUEUE_AGGREGATES, { connection: main, prefix });
     logErrorsRateLimited(queue, 'aggregates queue', o.log);
     // One scheduler whoever upserts it; a run left by a crash is simply the next run's work.
-    await queue.upsertJobScheduler(AGGREGATE_SCHEDULER_ID, { every: opts.intervalMs ?? 5000 }, { name: 'aggregate', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    const upsert = () => queue.upsertJobScheduler(AGGREGATE_SCHEDULER_ID, { every: opts.intervalMs ?? 5000 }, { name: 'aggregate', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await upsert();
+    // A Redis that came back empty has no scheduler: put it back, and say so once per loss.
+    const keep = setInterval(() => {
+      void (async () => {
+        if (await queue.getJobScheduler(AGGREGATE_SCHEDULER_ID)) return;
+        await upsert();
+        const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the aggregation scheduler (emptied or replaced); recreated. Hours marked but not yet aggregated are lost; they are made again when their stations next send');
+        o.log?.error({ code: err.code, what: 'aggregation scheduler', hint: err.hint }, err.message);
+      })().catch(() => undefined);
+    }, 30_000);
     const worker = new Worker(QUEUE_AGGREGATES, async () => aggregator.drain(), { connection: connect(), prefix, concurrency: 1 });
     worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message }, 'aggregation run failed; the hours stay marked for the next run'));
     logErrorsRateLimited(worker, 'aggregates worker', o.log);
     closers.push(async () => {
+      clearInterval(keep);
       await worker.close();
       await queue.close();
     });
