@@ -6,6 +6,7 @@
  */
 import { AQI_CATEGORIES } from '../lib/standards/index.js';
 import { AGG, points } from './aggregate-queries.js';
+import { grafanaUnit } from './common.js';
 import { completenessRow, completenessTargetVariable } from './completeness-row.js';
 import { airStations, aqiStandard, stationLabel, type BuildContext } from './context.js';
 import { TIME_FILTER, call, tagMatchesVar } from './influxql.js';
@@ -32,9 +33,11 @@ export function airAssessment(ctx: BuildContext): BuiltDashboard {
   const ratioColumns = ['good_ratio', 'good_days', 'valid_days', 'PM2_5', 'PM10', 'O3_8h_p90'];
   const ratioOverrides = [
     byName('good_ratio', [{ id: 'displayName', value: '优良天数比例 good-day ratio' }, { id: 'unit', value: 'percent' }, { id: 'decimals', value: 1 }]),
-    byName('good_days', [{ id: 'displayName', value: '优良天数 good days' }]),
-    byName('valid_days', [{ id: 'displayName', value: '有效天数 valid days' }]),
-    byName('O3_8h_p90', [{ id: 'displayName', value: 'O3 日最大8小时 第90百分位 (p90)' }]),
+    byName('good_days', [{ id: 'displayName', value: '优良天数 good days' }, { id: 'decimals', value: 0 }]),
+    byName('valid_days', [{ id: 'displayName', value: '有效天数 valid days' }, { id: 'decimals', value: 0 }]),
+    byName('PM2_5', [{ id: 'displayName', value: 'PM2.5 均值 mean' }, { id: 'unit', value: grafanaUnit('PM2_5') }]),
+    byName('PM10', [{ id: 'displayName', value: 'PM10 均值 mean' }, { id: 'unit', value: grafanaUnit('PM10') }]),
+    byName('O3_8h_p90', [{ id: 'displayName', value: 'O3 日最大8小时第90百分位 p90' }, { id: 'unit', value: grafanaUnit('O3') }]),
   ];
   const ratioAbout = 'Good days: daily AQI ≤ 100 (优 or 良); the ratio is over the days with a valid daily AQI. PM2.5 and PM10: the mean of the valid daily means, given when 27 days (February 25; a year 324) were valid; O3: the 90th percentile of the daily maximum 8-h means (HJ 663-2013).';
 

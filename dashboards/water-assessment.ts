@@ -6,7 +6,7 @@
  */
 import { classLimit, GB3838_TABLE1, type GradedClass } from '../lib/standards/index.js';
 import { AGG, points } from './aggregate-queries.js';
-import { grafanaUnit, paramTitle } from './common.js';
+import { grafanaUnit, param, paramTitle } from './common.js';
 import { completenessRow, completenessTargetVariable } from './completeness-row.js';
 import { sectionLabel, waterSections, type BuildContext } from './context.js';
 import { TIME_FILTER, call, tagIs, tagMatchesVar } from './influxql.js';
@@ -35,8 +35,8 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
   const where = [tagMatchesVar('station', 'station')];
   const stationMapping = byName('station', [{ id: 'mappings', value: [valueTexts(sections.map((s) => [s.id, sectionLabel(s)]))] }]);
   const { thresholds: classSteps, mappings: classMappings } = classDisplay();
-  const classColumns: FieldOverride[] = ['class', 'target'].map((c) =>
-    byName(c, [{ id: 'mappings', value: classMappings }, { id: 'thresholds', value: { mode: 'absolute', steps: classSteps } }, { id: 'custom.cellOptions', value: { type: 'color-text' } }]),
+  const classColumns: FieldOverride[] = [['class', '水质类别 class'], ['target', '目标 target']].map(([c, name]) =>
+    byName(c as string, [{ id: 'displayName', value: name }, { id: 'mappings', value: classMappings }, { id: 'thresholds', value: { mode: 'absolute', steps: classSteps } }, { id: 'custom.cellOptions', value: { type: 'color-text' } }]),
   );
   const assessmentColumns = ['class', 'target', 'meets', 'deciding', 'days', 'NH3N', 'CODMn', 'TP', 'DO'];
   const targets = [...new Set(sections.map((s) => s.target_class).filter((c): c is GradedClass => c !== undefined))];
@@ -54,7 +54,8 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
         byName('meets', [{ id: 'displayName', value: '达标 meets' }, { id: 'mappings', value: [meetsMapping()] }, { id: 'custom.cellOptions', value: { type: 'color-background' } }]),
         byName('deciding', [{ id: 'displayName', value: '主要污染指标 deciding' }]),
         byName('Time', [{ id: 'unit', value: `time: ${timeFormat}` }]),
-        ...['NH3N', 'CODMn', 'TP', 'DO'].map((p) => byName(p, [{ id: 'unit', value: grafanaUnit(p) }])),
+        byName('days', [{ id: 'displayName', value: '有效天数 valid days' }, { id: 'decimals', value: 0 }]),
+        ...['NH3N', 'CODMn', 'TP', 'DO'].map((p) => byName(p, [{ id: 'displayName', value: `${param(p).nameZh} ${p}` }, { id: 'unit', value: grafanaUnit(p) }])),
       ],
       sortBy: [{ displayName: 'Time', desc: true }],
     });

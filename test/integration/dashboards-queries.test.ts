@@ -13,6 +13,7 @@
  * its target, one within it, one with five days missing; two air stations with a known good-day
  * ratio) is published too, and the assessment dashboards must return its numbers.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
@@ -42,6 +43,7 @@ import { StationRegistry } from '../../lib/station-registry.js';
 import { CLASS_ORDER, computeAqi, paramClass, waterClass, type AqiInputs, type WaterClass } from '../../lib/standards/index.js';
 import { MN, hj212Frame, jsonPayload, prng, topicOf } from '../helpers/fixtures.js';
 import { publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { renderTable } from '../helpers/render-table.js';
 
 const SLOT = 600_000;
 const SLOTS = 18;
@@ -69,6 +71,8 @@ let committed: Dashboard[];
 let expectations: Map<string, Map<string, QueryExpectation>>;
 const reporters: HealthReporter[] = [];
 const published: Published[] = [];
+/** Assessment tables rendered as Grafana shows them, kept in test-artifacts/ for reading. */
+const rendered: string[] = [];
 /** The known past month: published like the rest, kept apart so the live panels' range does not reach it. */
 const monthData: Published[] = [];
 let month = { start: 0, end: 0 };
@@ -270,6 +274,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (rendered.length > 0) {
+    mkdirSync('test-artifacts', { recursive: true });
+    writeFileSync('test-artifacts/assessment-panels.txt', `${rendered.join('\n\n')}\n`);
+  }
   for (const r of reporters) await r.stop();
   await ingest?.stop();
   await alertsService?.close();
@@ -602,6 +610,14 @@ describe('every dashboard query against InfluxDB filled by the pipeline', () => 
     expect(hong.NH3N as number).toBeCloseTo((1.2 * (days - 1) + (23 * 1.2 + 2.5) / 24) / days, 4);
     expect(monthly.find((r) => r.station === 'linjiangsi')).toMatchObject({ class: 2, target: 3, meets: 1, deciding: 'DO,CODMn,NH3N,TP', days, NH3N: 0.4 });
     expect(monthly.find((r) => r.station === 'ziyang-city')).toMatchObject({ class: 2, meets: 1, days: days - MISSING_DAYS.size });
+    // As the analyst reads the table: names, class labels, 达标 / 不达标, the month.
+    const monthlyPanel = flatFind(d, (p) => p.title.startsWith('Monthly assessment'));
+    const shown = renderTable(monthlyPanel, monthly.sort((x, y) => String(x.station).localeCompare(String(y.station))), ['Time', 'station', 'class', 'target', 'meets', 'deciding', 'days', 'NH3N']);
+    rendered.push(shown.text);
+    expect(shown.columns).toEqual(['Time', 'station', '水质类别 class', '目标 target', '达标 meets', '主要污染指标 deciding', '有效天数 valid days', '氨氮 NH3N']);
+    const monthText = new Date(month.start + 8 * 3_600_000).toISOString().slice(0, 7);
+    expect(shown.rows[0]).toEqual([monthText, 'km 052 宏缘 Hongyuan', 'IV Lightly polluted 轻度污染', 'III Good 良好', '不达标 fails target', 'NH3N', String(days), (hong.NH3N as number).toFixed(3)]);
+    expect(shown.rows[1]!.slice(1, 5)).toEqual(['km 096 临江寺 Linjiangsi ◆ boundary 界', 'II Excellent 优', 'III Good 良好', '达标 meets target']);
     // The year holds the month (nothing else of this year reaches 18 valid hours a day); its point sits at the year's start.
     const yearRuns = await checkDashboard('tj-water-assessment', { ...b, from: windowOf('year', month.start).start });
     const annual = rowsOf(panelRun(yearRuns, d, (p) => p.title.startsWith('Annual assessment')).result);
@@ -653,6 +669,10 @@ describe('every dashboard query against InfluxDB filled by the pipeline', () => 
     expect(ziyang).toMatchObject({ good_days: POLLUTED_FROM_DAY - 1, valid_days: days, time: month.start });
     expect(ziyang.PM2_5 as number).toBeCloseTo((30 * (POLLUTED_FROM_DAY - 1) + 100 * polluted) / days, 3);
     expect(ziyang.good_ratio).toBeCloseTo(((POLLUTED_FROM_DAY - 1) * 100) / days, 3);
+    const ratioShown = renderTable(flatFind(d, (p) => p.title.startsWith('优良天数比例 Good-day ratio per month, by city')), ratio, ['Time', 'city', 'good_ratio', 'good_days', 'valid_days', 'PM2_5']);
+    rendered.push(ratioShown.text);
+    expect(ratioShown.columns).toEqual(['Time', 'city', '优良天数比例 good-day ratio', '优良天数 good days', '有效天数 valid days', 'PM2.5 均值 mean']);
+    expect(ratioShown.rows.find((r) => r[1] === '资阳市 Ziyang')!.slice(2, 5)).toEqual([(((POLLUTED_FROM_DAY - 1) * 100) / days).toFixed(1), String(POLLUTED_FROM_DAY - 1), String(days)]);
     const byStation = rowsOf(panelRun(runs, d, (p) => p.title.startsWith('优良天数比例 Good-day ratio per month, by station')).result);
     expect(byStation.filter((r) => r.time === month.start).map((r) => [r.station, r.good_days]).sort()).toEqual([['ziyang-shijian', POLLUTED_FROM_DAY - 1], ['ziyang-yanjiang', POLLUTED_FROM_DAY - 1]]);
     // Days by primary pollutant: the polluted days, PM2.5 each (clean days have AQI ≤ 50: no primary).
