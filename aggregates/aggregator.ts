@@ -99,6 +99,7 @@ export class Aggregator {
       waterbody: s.waterbody ?? 'river',
       targetClass: s.target_class,
       referenceItems: stationProfile(set, s).rules.water_class.reference_items,
+      riverKm: s.river_km,
     };
   }
 

@@ -64,6 +64,8 @@ export interface StationBasis {
   targetClass?: GradedClass | undefined;
   /** GB 3838 items reported with their class but not deciding the section's (thresholds.yaml). */
   referenceItems: readonly string[];
+  /** A section's river km, kept in its daily points so an assessment can order sections down the river. */
+  riverKm?: number | undefined;
 }
 
 export const POLLUTANTS = ['SO2', 'NO2', 'PM10', 'CO', 'O3', 'PM2_5'] as const;
@@ -201,6 +203,7 @@ export function dayFields(st: StationBasis, start: number, hours: readonly Aggre
   }
   Object.assign(fields, means);
   if (st.medium === 'water') {
+    if (st.riverKm !== undefined) fields.km = st.riverKm;
     Object.assign(fields, waterClassFields(st, means));
     return fields;
   }

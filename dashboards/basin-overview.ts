@@ -9,14 +9,13 @@ import { NO_DATA_COLOR } from './colors.js';
 import { PERIOD_IS_VAR, grafanaUnit, periodVariable } from './common.js';
 import { airStations, aqiStandard, stationLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { RANGE_SECONDS, TIME_FILTER, call, ident, or, str, type Cond, type SelectSpec } from './influxql.js';
+import { RANGE_HOURS, TIME_FILTER, call, ident, or, str, type SelectSpec } from './influxql.js';
 import { latestTable } from './latest-table.js';
 import { aqiCategorySteps, classBandSteps } from './limits.js';
 import type { FieldOverride } from './model.js';
 import {
   Grid,
   byName,
-  customVariable,
   dashboard,
   geomap,
   table,
@@ -32,26 +31,19 @@ export const BASIN_OVERVIEW_UID = 'tj-basin-overview';
 /** Alerts whose last event is older than this are not looked at (reminders come every few hours while one fires). */
 export const FIRING_LOOKBACK = '90d';
 
-const EXPECTED_INTERVALS: ReadonlyArray<[string, string]> = [
-  ['600', '10 min'],
-  ['3600', '1 h'],
-  ['14400', '4 h'],
-  ['86400', '1 day'],
-];
-
 /**
- * Share of the expected reporting slots (the chosen interval) in which each parameter had at least
- * one reading, in % of the slots in the time range: per slot count → 1 if any → sum.
+ * Share of the expected readings each station sent with a valid value of each parameter, in %,
+ * from the hourly aggregates: valid reporting slots over (slots per hour × hours in the range).
+ * Hours a station sent nothing in count as missing. The range comes from ${__from}/${__to}
+ * (Grafana fills no $__range_s for InfluxQL).
  */
-function completeness(measurement: string, params: readonly string[], where: Cond[]): SelectSpec {
-  const perSlot: SelectSpec = {
-    columns: params.map((p) => ({ expr: call('count', p), as: p })),
+function completeness(measurement: string, params: readonly string[]): SelectSpec {
+  return {
+    columns: params.map((p) => ({ expr: `${call('sum', `n_${p}`)} * 100 / (${call('max', 'expected')} * ${RANGE_HOURS})`, as: p })),
     from: measurement,
-    where: [...where, TIME_FILTER],
-    groupBy: { time: '${expected_s}s', tags: ['station'] },
+    where: [TIME_FILTER],
+    groupBy: { tags: ['station'] },
   };
-  const seen: SelectSpec = { columns: params.map((p) => ({ expr: `ceil(${ident(p)} / 1000000)`, as: p })), from: perSlot, groupBy: { tags: ['station'] } };
-  return { columns: params.map((p) => ({ expr: `${call('sum', p)} * $expected_s * 100 / ${RANGE_SECONDS}`, as: p })), from: seen, groupBy: { tags: ['station'] } };
 }
 
 const completenessSteps = [
@@ -73,10 +65,7 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   const all = [...sections, ...air];
   const standard = aqiStandard(ctx);
   const names = valueTexts(all.map((s) => [s.id, stationLabel(s)]));
-  const expectedVar = customVariable('expected_s', 'Expected interval 应报间隔', EXPECTED_INTERVALS.map(([value, t]) => ({ value, text: t })), {
-    current: '3600',
-    description: 'Data completeness counts the slots of this length in which a station reported.',
-  });
+
 
   const lat = all.reduce((a, s) => a + s.coordinates.lat, 0) / all.length;
   const lon = all.reduce((a, s) => a + s.coordinates.lon, 0) / all.length;
@@ -216,16 +205,16 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   );
 
   grid.row('Data completeness 数据完整率', () => {
-    for (const [title, measurement, params, from] of [
-      ['Water sections 水质断面', MEASUREMENTS.water, AUTOMATIC_STATION_PARAMETERS, 'water-stations'],
-      ['Air stations 空气站点', MEASUREMENTS.air, POLLUTANTS, 'air-stations'],
+    for (const [title, measurement, params] of [
+      ['Water sections 水质断面', AGG.waterHourly, AUTOMATIC_STATION_PARAMETERS],
+      ['Air stations 空气站点', AGG.airHourly, POLLUTANTS],
     ] as const) {
       grid.add(
         table({
-          title: `${title}: % of expected slots with a reading`,
-          description: 'Received vs expected: the share of the time range\'s slots (length: the "Expected interval" variable) in which the parameter was reported at least once. A station that sent nothing at all in the range has no row: its silence alert covers it.',
+          title: `${title}: % of expected readings with a valid value`,
+          description: 'Valid readings (flagged N, one per reporting slot of the station\'s report_interval_s) as a share of those expected over the time range, per parameter, from the hourly aggregates. The current hour counts in full, so the last hour pulls the figure down a little. Monthly figures and the stations below target: the assessment dashboards.',
           targets: [
-            target('P', completeness(measurement, params, [PERIOD_IS_VAR]), { columns: [...params], tags: ['station'], series: { tag: 'station', from } }, { format: 'table' }),
+            target('P', completeness(measurement, params), { columns: [...params], tags: ['station'], mayBeEmpty: true, mayBeNull: [...params] }, { format: 'table' }),
           ],
           unit: 'percent',
           decimals: 0,
@@ -242,7 +231,7 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
     uid: BASIN_OVERVIEW_UID,
     title: '沱江流域总览 Tuojiang basin overview',
     description: 'Every station on the map by current water class or AQI category, the latest value per section, alerts firing now and data completeness.',
-    variables: [periodVariable(), expectedVar],
+    variables: [periodVariable()],
     tags: ['water', 'air'],
   });
 }

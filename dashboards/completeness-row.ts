@@ -5,6 +5,9 @@
  */
 import { COMPLETENESS, belowTarget, points } from './aggregate-queries.js';
 import type { Cond } from './influxql.js';
+
+/** The last 92 days of the range: the daily timeline's window. */
+const LAST_QUARTER: Cond = 'time >= ${__to}ms - 92d';
 import type { CustomVariable, FieldOverride, ThresholdStep } from './model.js';
 import { customVariable, stateTimeline, table, target, type Grid } from './panels.js';
 
@@ -36,9 +39,9 @@ export function completenessRow(grid: Grid, o: CompletenessRowOptions): void {
   grid.row('Data completeness 数据完整率', () => {
     grid.add(
       stateTimeline({
-        title: 'Daily completeness 日数据完整率 (%)',
-        description: about,
-        targets: [target('D', points(o.daily, [COMPLETENESS], o.where), { columns: ['completeness'], tags: ['station'], mayBeEmpty: true }, { alias: '$tag_station' })],
+        title: 'Daily completeness 日数据完整率 (%), last 3 months of the range',
+        description: `${about} Days of the last 92 days of the range (a year of days for every station is more cells than a screen shows; the months are in the table below).`,
+        targets: [target('D', points(o.daily, [COMPLETENESS], [...o.where, LAST_QUARTER]), { columns: ['completeness'], tags: ['station'], mayBeEmpty: true }, { alias: '$tag_station' })],
         unit: 'percent',
         decimals: 0,
         thresholds: COMPLETENESS_STEPS,

@@ -8,10 +8,10 @@
 export const TIME_FILTER = '$timeFilter';
 export const INTERVAL = '$__interval';
 /**
- * Length of the dashboard's time range in seconds, from `${__from}` and `${__to}` (epoch ms), which
+ * Length of the dashboard's time range in hours, from `${__from}` and `${__to}` (epoch ms), which
  * Grafana fills in every InfluxQL query; its `$__range_s` is filled for Prometheus and Loki only.
  */
-export const RANGE_SECONDS = '((${__to} - ${__from}) / 1000)';
+export const RANGE_HOURS = '((${__to} - ${__from}) / 3600000)';
 /**
  * The last day of the dashboard's time range: "current" values look only there, which keeps the
  * class and AQI queries behind them cheap on long ranges (docs/decisions/0005).

@@ -9,13 +9,15 @@ import { AGG, points } from './aggregate-queries.js';
 import { grafanaUnit, param, paramTitle } from './common.js';
 import { completenessRow, completenessTargetVariable } from './completeness-row.js';
 import { sectionLabel, waterSections, type BuildContext } from './context.js';
-import { TIME_FILTER, call, tagIs, tagMatchesVar } from './influxql.js';
+import { TIME_FILTER, call, tagMatchesVar } from './influxql.js';
 import type { FieldOverride } from './model.js';
-import { Grid, barGauge, byName, customVariable, dashboard, stateTimeline, table, target, timeseries, valueTexts, type BuiltDashboard } from './panels.js';
+import { Grid, byName, customVariable, dashboard, stateTimeline, table, target, timeseries, valueTexts, type BuiltDashboard } from './panels.js';
 import { AUTOMATIC_STATION_PARAMETERS, classDisplay } from './section-detail.js';
 import { sectionOverrides } from './upstream-downstream.js';
 
 export const WATER_ASSESSMENT_UID = 'tj-water-assessment';
+
+const BOUNDARY_COLOR = '#8F3BB8';
 
 /** Items whose exceedances the tables show: the automatic stations' graded, class-deciding ones. */
 export const EXCEEDANCE_ITEMS = ['pH', 'DO', 'CODMn', 'NH3N', 'TP'] as const;
@@ -125,16 +127,25 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
 
   grid.row('Upstream vs downstream 上下游对比', () => {
     const boundary = sections.filter((s) => s.boundary);
+    // One query for every section, in river order by the km the daily points carry (one query per
+    // section would be 100 queries at 100 sections).
     grid.add(
-      barGauge({
+      table({
         title: '$parameter, mean over the range, upstream → downstream 沿程均值',
-        description: `One bar per section, top = upstream; the mean of its valid daily means in the range. ${boundary.length > 0 ? `The boundary section (${boundary.map(sectionLabel).join(', ')}) is marked ◆ and drawn in purple.` : ''}`,
-        targets: sections.map((s, i) =>
-          target(`S${i + 1}`, { columns: [{ expr: call('mean', '$parameter'), as: 'mean' }], from: AGG.waterDaily, where: [tagIs('station', s.id), TIME_FILTER] }, { columns: ['mean'], tags: [], mayBeEmpty: true }, { alias: sectionLabel(s) }),
-        ),
+        description: `One row per section, upstream first (river km); the mean of its valid daily means in the range, as a bar. ${boundary.length > 0 ? `The boundary section (${boundary.map(sectionLabel).join(', ')}) is marked ◆ and written in purple.` : ''}`,
+        targets: [target('S', { columns: [{ expr: call('mean', '$parameter'), as: 'mean' }, { expr: call('last', 'km'), as: 'km' }], from: AGG.waterDaily, where: [...where, TIME_FILTER], groupBy: { tags: ['station'] } }, { columns: ['mean', 'km'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
         decimals: 3,
-        thresholds: [{ value: null, color: '#5794F2' }],
-        overrides: boundary.map((s) => byName(sectionLabel(s), [{ id: 'color', value: { mode: 'fixed', fixedColor: '#8F3BB8' } }])),
+        overrides: [
+          byName('station', [
+            { id: 'displayName', value: '断面 section' },
+            { id: 'mappings', value: [valueTexts(sections.map((s) => [s.id, sectionLabel(s), ...(s.boundary ? [BOUNDARY_COLOR] : [])] as [string, string, string?]))] },
+            { id: 'custom.cellOptions', value: { type: 'color-text' } },
+          ]),
+          byName('km', [{ id: 'displayName', value: 'km' }, { id: 'decimals', value: 0 }]),
+          byName('mean', [{ id: 'displayName', value: '均值 mean' }, { id: 'custom.cellOptions', value: { type: 'gauge', mode: 'basic' } }]),
+          byName('Time', [{ id: 'custom.hidden', value: true }]),
+        ],
+        sortBy: [{ displayName: 'km', desc: false }],
       }),
       10,
       9,

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     const cityHours = new Map<string, Map<number, AggregateRow[]>>();
     const cityDays = new Map<string, Map<number, AggregateRow[]>>();
     for (const s of registry.stations) {
-      const st: StationBasis = { id: s.id, city: s.city, medium: s.kind, intervalS: intervalOf(s), waterbody: s.waterbody ?? 'river', targetClass: s.target_class, referenceItems: stationProfile(thresholds, s).rules.water_class.reference_items };
+      const st: StationBasis = { id: s.id, city: s.city, medium: s.kind, intervalS: intervalOf(s), waterbody: s.waterbody ?? 'river', targetClass: s.target_class, referenceItems: stationProfile(thresholds, s).rules.water_class.reference_items, riverKm: s.river_km };
       const tags = { station: s.id, city: s.city };
       let walk = 0;
       const days = new Map<number, AggregateRow[]>();

@@ -441,7 +441,7 @@ describe('every dashboard query against InfluxDB filled by the pipeline', () => 
 
   it('basin overview', async () => {
     await loadAlertEvents();
-    const b = bindings({ period: 'rt', expected_s: '600' });
+    const b = bindings({ period: 'rt' });
     const runs = await checkDashboard('tj-basin-overview', b);
     const d = dash('tj-basin-overview');
 
@@ -484,13 +484,13 @@ describe('every dashboard query against InfluxDB filled by the pipeline', () => 
     expect(latestRows('C', 'turb').some((r) => r.station === 'huaikou')).toBe(false);
     expect(latestRows('C', 'NH3N').some((r) => r.station === 'huaikou')).toBe(true);
 
-    // Completeness: % of 10-min slots with a reading; Gongchengpu reports every other slot. The
-    // range comes from ${__from}/${__to} (Grafana fills no $__range_s for InfluxQL).
-    const rangeS = (b.to - b.from) / 1000;
+    // Completeness: valid 10-min slots of the hours in the range over 6 an hour for the whole range
+    // (from ${__from}/${__to}: Grafana fills no $__range_s for InfluxQL); Gongchengpu reports every other slot.
+    const rangeH = (b.to - b.from) / 3_600_000;
     const comp = rowsOf(panelRun(runs, d, (p) => p.title.startsWith('Water sections')).result);
     for (const s of waterIds) {
-      const slots = new Set(published.filter((r) => r.station === s && r.period === 'rt').map((r) => Math.floor(r.ts / SLOT))).size;
-      expect(comp.find((c) => c.station === s)?.NH3N, s).toBeCloseTo((slots * 600 * 100) / rangeS, 6);
+      const slots = new Set(published.filter((r) => r.station === s && r.period === 'rt' && Math.floor(r.ts / 3_600_000) * 3_600_000 >= b.from && r.values.NH3N !== undefined && (r.flags.NH3N ?? 'N') === 'N').map((r) => Math.floor(r.ts / SLOT))).size;
+      expect(comp.find((c) => c.station === s)?.NH3N, s).toBeCloseTo((slots * 100) / (6 * rangeH), 6);
     }
     expect(comp.find((c) => c.station === 'gongchengpu')!.NH3N as number).toBeLessThan((comp.find((c) => c.station === 'hongyuan')!.NH3N as number) * 0.6);
   });
@@ -631,15 +631,17 @@ describe('every dashboard query against InfluxDB filled by the pipeline', () => 
     expect(multiples.find((r) => r.station === 'linjiangsi')?.NH3N ?? null).toBeNull();
     const perMonth = rowsOf(panelRun(runs, d, (p) => p.title.startsWith('Monthly exceedances')).result);
     expect(perMonth.find((r) => r.station === 'hongyuan')).toMatchObject({ exceed: days * 24, multiple: 1.5, time: month.start });
-    // Upstream → downstream: one bar per section in river order, the boundary's label marked.
-    const bars = flatFind(d, (p) => p.type === 'bargauge');
-    expect(bars.targets!.map((t) => t.alias)).toEqual(waterIds.map((id) => registry.get(id)!).sort((x, y) => x.river_km! - y.river_km!).map((s) => expect.stringContaining(s.name.zh)));
-    expect(bars.targets!.find((t) => t.alias!.includes('◆ boundary'))!.alias).toContain('临江寺');
-    const barRuns = runs.filter((r) => r.key.startsWith(`panel/${bars.id}/`));
-    const meanOf = (zh: string) => rowsOf(barRuns[bars.targets!.findIndex((t) => t.alias!.includes(zh))]!.result)[0]?.mean;
-    expect(meanOf('临江寺')).toBeCloseTo(0.4, 6);
-    expect(meanOf('宏缘') as number).toBeGreaterThan(1.2);
-    expect(meanOf('赵镇') ?? null).toBeNull();
+    // Upstream → downstream: one row per section that has data, ordered by the km its daily points
+    // carry (the table sorts by it), the boundary's label marked.
+    const alongPanel = flatFind(d, (p) => p.title.includes('upstream → downstream 沿程均值'));
+    const along = rowsOf(panelRun(runs, d, (p) => p.id === alongPanel.id).result).sort((x, y) => (x.km as number) - (y.km as number));
+    expect(along.map((r) => [r.station, r.km])).toEqual(['hongyuan', 'linjiangsi', 'ziyang-city'].map((id) => [id, registry.get(id)!.river_km]));
+    expect(along.find((r) => r.station === 'linjiangsi')!.mean).toBeCloseTo(0.4, 6);
+    expect(along.find((r) => r.station === 'hongyuan')!.mean as number).toBeGreaterThan(1.2);
+    const alongShown = renderTable(alongPanel, along, ['station', 'km', 'mean']);
+    rendered.push(alongShown.text);
+    expect(alongShown.columns).toEqual(['断面 section', 'km', '均值 mean']);
+    expect(alongShown.rows.map((r) => r[0])).toEqual(['km 052 宏缘 Hongyuan', 'km 096 临江寺 Linjiangsi ◆ boundary 界', 'km 112 资阳城区 Ziyang city']);
     // Completeness: Ziyang city lost 5 days, the others none; only it is below 90 %.
     const compMonthly = rowsOf(panelRun(runs, d, (p) => p.title.startsWith('Monthly completeness')).result);
     expect(compMonthly.find((r) => r.station === 'hongyuan')?.completeness).toBeCloseTo(100, 6);
