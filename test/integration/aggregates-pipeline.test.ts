@@ -17,7 +17,7 @@ import { IngestService } from '../../ingest/ingest-service.js';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../lib/station-registry.js';
 import { computeAqi } from '../../lib/standards/index.js';
-import { jsonPayload, rows, topicOf } from '../helpers/fixtures.js';
+import { jsonPayload, metric, rows, topicOf } from '../helpers/fixtures.js';
 import { publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
 const H = 3_600_000;
@@ -153,6 +153,28 @@ describe('hourly aggregates through the pipeline', () => {
     const text = await alerts.aggregateMetrics!.registry.metrics();
     expect(text).toMatch(/tuojiang_aggregate_hours_dropped_total 2/);
     expect(await hourPoint('water_hourly', 'hongyuan', H0)).toMatchObject({ NH3N: 1.22, readings: 5 });
+  });
+});
+
+describe('a mean that stops being valid', () => {
+  it('leaves no stale field: the hour is deleted and written again without it', async () => {
+    // Stored readings changed behind the writer's back, as a re-send after the correction window
+    // does: five valid NH3-N slots, then one of them flagged D (four left: 40 minutes).
+    const station = 'shiqiao';
+    const point = (i: number, flag?: string) => `water_quality,city=chengdu,period=rt,station=${station} NH3N=0.6${flag ? `,NH3N_flag="${flag}"` : ''} ${H0 + i * MIN10}`;
+    await stack.influx.writeLines([0, 1, 2, 3, 4].map((i) => point(i)));
+    await dirty.mark([`${station}|${H0}`]);
+    await settled('the valid hour', async () => (await hourPoint('water_hourly', station, H0))?.NH3N === 0.6 || undefined);
+    const before = metric(await alerts.aggregateMetrics!.registry.metrics(), 'tuojiang_aggregate_points_replaced_total');
+    await stack.influx.writeLines([point(4, 'D')]);
+    await dirty.mark([`${station}|${H0}`]);
+    const after = await settled('the hour without its mean', async () => {
+      const p = await hourPoint('water_hourly', station, H0);
+      return p && p.n_NH3N === 4 ? p : undefined;
+    });
+    expect(after.NH3N ?? null).toBeNull();
+    expect(after.class ?? null).toBeNull();
+    expect(metric(await alerts.aggregateMetrics!.registry.metrics(), 'tuojiang_aggregate_points_replaced_total')).toBeGreaterThan(before);
   });
 });
 
