@@ -7,11 +7,17 @@
  * from (docs/decisions/0013-hourly-aggregates.md).
  *
  * Keys: `{prefix}:agg:dirty` (sorted set: member `station|hourStartMs`, score = when it was first
- * marked since last computed) and `{prefix}:agg:ver` (hash: member → version).
+ * marked since last computed), `{prefix}:agg:dirty:old` (the same for hours older than
+ * BACKFILL_AFTER_MS: uploads of stored data) and `{prefix}:agg:ver` (hash: member → version).
+ * Recent hours are taken first: a station uploading (or forging) thousands of old hours cannot
+ * hold back the other stations' current hours; old hours fill what is left of each batch.
  */
 import type { Redis } from 'ioredis';
 import type { Reading } from '../lib/reading.js';
 import { hourStart } from './windows.js';
+
+/** Hours older than this when marked are backfill, taken after the recent ones. */
+export const BACKFILL_AFTER_MS = 48 * 3_600_000;
 
 const MARK = `
 local now = ARGV[1]
@@ -29,10 +35,12 @@ for i = 1, #ARGV - 1, 2 do
   local v = redis.call('HGET', KEYS[2], m)
   if (v == false and ARGV[i + 1] == '') or v == ARGV[i + 1] then
     redis.call('ZREM', KEYS[1], m)
+    redis.call('ZREM', KEYS[3], m)
     redis.call('HDEL', KEYS[2], m)
     out = out + 1
   else
     redis.call('ZADD', KEYS[1], 'XX', ARGV[#ARGV], m)
+    redis.call('ZADD', KEYS[3], 'XX', ARGV[#ARGV], m)
   end
 end
 return out`;
@@ -50,10 +58,12 @@ export function dirtyMember(station: string, hour: number): string {
 
 export class DirtyHours {
   readonly setKey: string;
+  readonly oldKey: string;
   readonly versionKey: string;
 
   constructor(private readonly redis: Redis, prefix: string) {
     this.setKey = `${prefix}:agg:dirty`;
+    this.oldKey = `${prefix}:agg:dirty:old`;
     this.versionKey = `${prefix}:agg:ver`;
   }
 
@@ -64,14 +74,21 @@ export class DirtyHours {
   }
 
   async mark(members: readonly string[], now = Date.now()): Promise<void> {
-    for (let i = 0; i < members.length; i += 1000) {
-      await this.redis.eval(MARK, 2, this.setKey, this.versionKey, String(now), ...members.slice(i, i + 1000));
+    const hourOf = (m: string): number => Number(m.slice(m.lastIndexOf('|') + 1));
+    // A malformed member (NaN hour) goes with the recent ones, to be dropped at once.
+    const old = members.filter((m) => hourOf(m) < now - BACKFILL_AFTER_MS);
+    const recent = members.filter((m) => !(hourOf(m) < now - BACKFILL_AFTER_MS));
+    for (const [key, list] of [[this.setKey, recent], [this.oldKey, old]] as const) {
+      for (let i = 0; i < list.length; i += 1000) {
+        await this.redis.eval(MARK, 2, key, this.versionKey, String(now), ...list.slice(i, i + 1000));
+      }
     }
   }
 
   /** Up to `limit` hours marked at least `settleMs` ago, oldest first, with their versions. */
   async take(limit: number, settleMs: number, now = Date.now()): Promise<DirtyHour[]> {
     const members = await this.redis.zrangebyscore(this.setKey, '-inf', String(now - settleMs), 'LIMIT', 0, limit);
+    if (members.length < limit) members.push(...(await this.redis.zrangebyscore(this.oldKey, '-inf', String(now - settleMs), 'LIMIT', 0, limit - members.length)));
     if (members.length === 0) return [];
     const versions = await this.redis.hmget(this.versionKey, ...members);
     const out: DirtyHour[] = [];
@@ -88,7 +105,7 @@ export class DirtyHours {
   async done(hours: readonly DirtyHour[], now = Date.now()): Promise<number> {
     if (hours.length === 0) return 0;
     const args = hours.flatMap((h) => [h.member, h.version]);
-    return Number(await this.redis.eval(DONE, 2, this.setKey, this.versionKey, ...args, String(now)));
+    return Number(await this.redis.eval(DONE, 3, this.setKey, this.versionKey, this.oldKey, ...args, String(now)));
   }
 
   /**
@@ -102,6 +119,6 @@ export class DirtyHours {
 
   /** Hours waiting (for /metrics and the benchmark). */
   async size(): Promise<number> {
-    return this.redis.zcard(this.setKey);
+    return (await this.redis.zcard(this.setKey)) + (await this.redis.zcard(this.oldKey));
   }
 }

@@ -193,6 +193,19 @@ describe('stations that send nothing', () => {
 });
 
 describe('the dirty set never loses a mark', () => {
+  it('old hours (an upload of stored data, or a forged flood) wait behind the recent ones', async () => {
+    const d = new DirtyHours(redis, 'fair-test');
+    const now = Date.parse('2026-12-06T06:00:00Z');
+    const flood = Array.from({ length: 3000 }, (_, i) => `noisy|${now - (100 + i) * H}`);
+    await d.mark(flood, now - 60_000);
+    await d.mark([`quiet|${now - H}`], now - 1000);
+    const first = await d.take(500, 0, now);
+    expect(first[0]!.member).toBe(`quiet|${now - H}`);
+    expect(first).toHaveLength(500);
+    expect(await d.done(first, now)).toBe(500);
+    expect(await d.size()).toBe(2501);
+  });
+
   it('a mark made while its hour is computed keeps the hour for the next run', async () => {
     const d = new DirtyHours(redis, 'race-test');
     await d.mark(['s|1'], 1000);
