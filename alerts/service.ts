@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TuojiangError } from '../lib/errors.js';
+import { startHealthReporter } from '../lib/health-reporter.js';
 import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
@@ -46,6 +47,11 @@ export interface AlertsServiceOptions {
    * station-hours the writer marked, once `settleMs` (2 s) old, are aggregated (decision 0013).
    */
   aggregates?: boolean | { intervalMs?: number; settleMs?: number };
+  /**
+   * Write `pipeline_health` points (service 'alerts': check jobs waiting, aggregation backlog) every
+   * this many ms; 0 = none (default 10 s).
+   */
+  healthIntervalMs?: number;
   log?: Logger;
   onPublished?: (events: AlertEvent[], at: number) => void;
   onChecked?: (outcome: CheckOutcome, job: AnyCheckJobData) => void;
@@ -169,10 +175,11 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   }
 
   let aggregateMetrics: AggregateMetrics | undefined;
+  const dirty = new DirtyHours(main, prefix);
   if (o.aggregates !== false) {
     const opts = typeof o.aggregates === 'object' ? o.aggregates : {};
     const aggregator = new Aggregator({
-      influx: o.influx, dirty: new DirtyHours(main, prefix), registry: o.registry, thresholds: o.thresholds,
+      influx: o.influx, dirty, registry: o.registry, thresholds: o.thresholds,
       settleMs: opts.settleMs ?? 2000, ...(o.log ? { log: o.log } : {}),
     });
     aggregateMetrics = aggregator.metrics;
@@ -197,6 +204,20 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
       clearInterval(keep);
       await worker.close();
       await queue.close();
+    });
+  }
+
+  if ((o.healthIntervalMs ?? 10_000) > 0) {
+    const checksQueue = new Queue(QUEUE_CHECKS, { connection: main, prefix });
+    logErrorsRateLimited(checksQueue, 'checks queue (health)', o.log);
+    const health = startHealthReporter({
+      influx: o.influx, service: 'alerts', instance, intervalMs: o.healthIntervalMs ?? 10_000,
+      sample: async () => ({ check_jobs_waiting: await checksQueue.getWaitingCount(), aggregate_backlog_hours: await dirty.size() }),
+      onError: (e) => o.log?.debug({ err: (e as Error).message }, 'health point not written'),
+    });
+    closers.unshift(async () => {
+      await health.stop();
+      await checksQueue.close();
     });
   }
 

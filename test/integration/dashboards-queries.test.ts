@@ -192,7 +192,7 @@ beforeAll(async () => {
   checks = new Queue(QUEUE_CHECKS, { connection: redis, prefix: DEFAULT_PREFIX });
   // The ingest with its check sink, as `tuojiang ingest` wires it (the stack helper's ingest has none).
   enqueuer = new CheckEnqueuer({ redisUrl: stack.env.REDIS_URL });
-  alertsService = await startAlertsService({ redisUrl: stack.env.REDIS_URL, influx, registry, thresholds: new StaticThresholdSource(thresholds), silence: false, aggregates: { intervalMs: 250, settleMs: 200 } });
+  alertsService = await startAlertsService({ redisUrl: stack.env.REDIS_URL, influx, registry, thresholds: new StaticThresholdSource(thresholds), silence: false, aggregates: { intervalMs: 250, settleMs: 200 }, healthIntervalMs: 0 }); // this test writes its own pipeline_health points
   ingest = new IngestService({ config: stack.config, env: stack.env, log: createLogger('dashboards-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, checks: enqueuer, healthIntervalMs: 0 }); // this test writes its own pipeline_health points
   await ingest.start();
   pub = await stack.publisher();
@@ -257,7 +257,7 @@ beforeAll(async () => {
     // Stand-in: the mean InfluxDB write latency (the real sensor-to-write lag is the lead's to wire).
     write_lag_s: 0.01,
   });
-  const alertsSample = async (): Promise<Record<string, number>> => ({ check_jobs_waiting: await checks.getWaitingCount(), emails_sent: 0, emails_failed: 0 });
+  const alertsSample = async (): Promise<Record<string, number>> => ({ check_jobs_waiting: await checks.getWaitingCount(), aggregate_backlog_hours: await new DirtyHours(redis, DEFAULT_PREFIX).size(), emails_sent: 0, emails_failed: 0 });
   reporterFields.set('ingest-test', Object.keys(await ingestSample()));
   reporterFields.set('alerts-test', Object.keys(await alertsSample()));
   reporters.push(startHealthReporter({ influx, service: 'ingest', instance: 'ingest-test', intervalMs: 150, sample: ingestSample }));
