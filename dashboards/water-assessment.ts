@@ -154,7 +154,7 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
       timeseries({
         title: 'Monthly mean of $parameter per section 各断面月均值',
         description: 'Legend in river order; the boundary section is the thick line.',
-        targets: [target('A', points(AGG.waterMonthly, [{ field: '$parameter', as: 'mean' }], []), { columns: ['mean'], tags: ['station'], mayBeEmpty: true }, { alias: '$tag_station' })],
+        targets: [target('A', points(AGG.waterMonthly, [{ field: '$parameter', as: 'mean' }], where), { columns: ['mean'], tags: ['station'], mayBeEmpty: true }, { alias: '$tag_station' })],
         overrides: sectionOverrides(sections),
         legendSort: 'Name',
         points: true,
