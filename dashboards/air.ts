@@ -119,7 +119,7 @@ export function air(ctx: BuildContext): BuiltDashboard {
 
   grid.row('Pollutants 污染物', () => {
     for (const p of POLLUTANTS) {
-      const limits = limitTargets(ctx, p, { measurement: MEASUREMENTS.air, scope: byStation, stations });
+      const limits = limitTargets(ctx, p, { measurement: AGG.airHourly, scope: stationScope, stations });
       grid.add(
         timeseries({
           title: paramTitle(p),

@@ -65,7 +65,7 @@ function parameterPanel(ctx: BuildContext, grid: Grid, key: string, sections: re
     { columns: [key], tags: ['station'], series: { tag: 'station', from: { variable: 'station' } } },
     { alias: `${key} · $tag_station` },
   );
-  const limits: PendingTarget[] = limitTargets(ctx, key, { measurement: MEASUREMENTS.water, scope, stations: sections, stationVariable: 'station' });
+  const limits: PendingTarget[] = limitTargets(ctx, key, { measurement: AGG.waterHourly, scope: [tagIsVar('station', 'station')], stations: sections, stationVariable: 'station' });
   const riverBands = classBandSteps(key, 'river');
   // Lake sections grade TP differently: their series (named by station) get their own bands.
   const lakeOverrides: FieldOverride[] = sections

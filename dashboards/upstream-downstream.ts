@@ -82,7 +82,7 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
 
   grid.row('Along the river 沿程变化', () => {
     const limits = keys.flatMap((k) =>
-      limitTargets(ctx, k, { measurement: MEASUREMENTS.water, scope, stations: sections, gate: { cond: varIs('parameter', k), when: { parameter: [k] } }, refIdPrefix: `L_${k}_` }),
+      limitTargets(ctx, k, { measurement: AGG.waterHourly, scope: [], stations: sections, gate: { cond: varIs('parameter', k), when: { parameter: [k] } }, refIdPrefix: `L_${k}_` }),
     );
     grid.add(
       timeseries({

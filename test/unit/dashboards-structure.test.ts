@@ -160,7 +160,10 @@ function limitsIn(query: string): Record<string, number> {
 /** The station and period sets a limit target is restricted to (none: all). */
 function restriction(query: string, tag: string): string[] | undefined {
   const m = new RegExp(`"${tag}" =~ /\\^\\(([^)]*)\\)\\$/`).exec(query);
-  return m ? m[1]!.split('|') : undefined;
+  if (m) return m[1]!.split('|');
+  // Switched by the variable of that name instead ('$period' = 'rt' OR …), as on the aggregates.
+  const byVariable = [...query.matchAll(new RegExp(`'\\$${tag}' = '(\\w+)'`, 'g'))].map((x) => x[1]!);
+  return byVariable.length > 0 ? byVariable : undefined;
 }
 
 function expectedColumns(l: Limit): Record<string, number> {
