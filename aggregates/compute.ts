@@ -272,6 +272,7 @@ function waterPeriod(st: StationBasis, days: readonly AggregateRow[]): Fields {
     if (multiples.length > 0) fields[`multiple_${p}`] = Math.max(...multiples);
   }
   Object.assign(fields, means, waterClassFields(st, means));
+  if (st.riverKm !== undefined) fields.km = st.riverKm;
   fields.days = days.filter((d) => num(d.fields, 'class') !== undefined).length;
   if (st.targetClass) {
     fields.target = classNumber(st.targetClass);

@@ -9,7 +9,7 @@
  *   multiple_p   (water, day and longer) the largest 超标倍数 (C − S) / S among them (upper limits only)
  *   iaqi_k       (air) the IAQI of input k (PM2_5_1h, O3_8h, …)
  * and per point: class, deciding (water); aqi, level, primary (air); readings and expected
- * (completeness); km, the section's river km (water days); for months and years target, meets (water) and good_days, valid_days,
+ * (completeness); km, the section's river km (water days, months, years); for months and years target, meets (water) and good_days, valid_days,
  * good_ratio, primary_p (air).
  */
 import type { Medium } from '../lib/parameters.js';

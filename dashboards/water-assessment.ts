@@ -9,7 +9,7 @@ import { AGG, points } from './aggregate-queries.js';
 import { grafanaUnit, param, paramTitle } from './common.js';
 import { completenessRow, completenessTargetVariable } from './completeness-row.js';
 import { sectionLabel, waterSections, type BuildContext } from './context.js';
-import { TIME_FILTER, call, tagMatchesVar } from './influxql.js';
+import { TIME_FILTER, call, ident, tagMatchesVar } from './influxql.js';
 import type { FieldOverride } from './model.js';
 import { Grid, byName, customVariable, dashboard, stateTimeline, table, target, timeseries, valueTexts, type BuiltDashboard } from './panels.js';
 import { AUTOMATIC_STATION_PARAMETERS, classDisplay } from './section-detail.js';
@@ -132,8 +132,14 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
     grid.add(
       table({
         title: '$parameter, mean over the range, upstream → downstream 沿程均值',
-        description: `One row per section, upstream first (river km); the mean of its valid daily means in the range, as a bar. ${boundary.length > 0 ? `The boundary section (${boundary.map(sectionLabel).join(', ')}) is marked ◆ and written in purple.` : ''}`,
-        targets: [target('S', { columns: [{ expr: call('mean', '$parameter'), as: 'mean' }, { expr: call('last', 'km'), as: 'km' }], from: AGG.waterDaily, where: [...where, TIME_FILTER], groupBy: { tags: ['station'] } }, { columns: ['mean', 'km'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+        description: `One row per section, upstream first (river km); the mean of its valid daily means in the months of the range, as a bar. ${boundary.length > 0 ? `The boundary section (${boundary.map(sectionLabel).join(', ')}) is marked ◆ and written in purple.` : ''}`,
+        // The months' means weighted by their valid days: the mean of the valid daily means, read from
+        // 12 points a section instead of 365.
+        targets: [target('S', {
+          columns: [{ expr: `${call('sum', 'weighted')} / ${call('sum', 'days')}`, as: 'mean' }, { expr: call('last', 'km'), as: 'km' }],
+          from: { columns: [{ expr: `${ident('$parameter')} * ${ident('n_$parameter')}`, as: 'weighted' }, { expr: ident('n_$parameter'), as: 'days' }, { expr: ident('km'), as: 'km' }], from: AGG.waterMonthly, where: [...where, TIME_FILTER], groupBy: { tags: ['station'] } },
+          groupBy: { tags: ['station'] },
+        }, { columns: ['mean', 'km'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
         decimals: 3,
         overrides: [
           byName('station', [
