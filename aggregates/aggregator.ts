@@ -6,8 +6,6 @@
  * above it is written (a crash recomputes, never skips).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ThresholdSource } from '../alerts/thresholds.js';
-import { stationProfile } from '../alerts/thresholds.js';
 import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
 import type { Station, StationRegistry } from '../lib/station-registry.js';
@@ -41,7 +39,8 @@ export interface AggregatorOptions {
   influx: InfluxStore;
   dirty: DirtyHours;
   registry: StationRegistry;
-  thresholds: ThresholdSource;
+  /** The GB 3838 reference items of a station under the thresholds in force (thresholds.yaml). */
+  referenceItems: (station: Station) => Promise<readonly string[]>;
   log?: Logger;
   metrics?: AggregateMetrics;
   /** Hours taken per batch. */
@@ -90,7 +89,6 @@ export class Aggregator {
   }
 
   private async basis(s: Station): Promise<StationBasis> {
-    const set = await this.o.thresholds.current();
     return {
       id: s.id,
       city: s.city,
@@ -98,7 +96,7 @@ export class Aggregator {
       intervalS: intervalOf(s),
       waterbody: s.waterbody ?? 'river',
       targetClass: s.target_class,
-      referenceItems: stationProfile(set, s).rules.water_class.reference_items,
+      referenceItems: await this.o.referenceItems(s),
       riverKm: s.river_km,
     };
   }

@@ -4,7 +4,6 @@
  * standards' numbers come from lib/standards (waterClass, computeAqi, classLimit), the validity
  * rules from validity.ts; nothing here touches InfluxDB or Redis.
  */
-import { exceedanceMultiple } from '../alerts/rules/exceedance.js';
 import { parametersOf, type DataFlag, type Medium } from '../lib/parameters.js';
 import type { Period } from '../lib/reading.js';
 import {
@@ -175,7 +174,8 @@ function exceedances(st: StationBasis, p: string, hourly: readonly number[]): Fi
   const over = hourly.filter((v) => breaks(limit, v));
   const out: Fields = { [`exceed_${p}`]: over.length };
   if (limit.kind === 'max' && over.length > 0) {
-    const m = Math.max(...over.map((v) => exceedanceMultiple(v, limit.value, 'max') as number));
+    // 超标倍数 (C − S) / S (docs/domain.md §1); upper limits only, and S > 0 for every Table 1 item.
+    const m = Math.max(...over.map((v) => (v - limit.value) / limit.value));
     out[`multiple_${p}`] = Math.round(m * 1000) / 1000;
   }
   return out;

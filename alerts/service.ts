@@ -21,7 +21,7 @@ import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE } from '.
 import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
 import { OutboxRelay, createNotifyQueue } from './outbox-relay.js';
 import { SilenceChecker } from './silence.js';
-import type { ThresholdSource } from './thresholds.js';
+import { stationProfile, type ThresholdSource } from './thresholds.js';
 
 export const SILENCE_SCHEDULER_ID = 'silence-check';
 export const AGGREGATE_SCHEDULER_ID = 'aggregate-hours';
@@ -179,7 +179,8 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   if (o.aggregates !== false) {
     const opts = typeof o.aggregates === 'object' ? o.aggregates : {};
     const aggregator = new Aggregator({
-      influx: o.influx, dirty, registry: o.registry, thresholds: o.thresholds,
+      influx: o.influx, dirty, registry: o.registry,
+      referenceItems: async (s) => stationProfile(await o.thresholds.current(), s).rules.water_class.reference_items,
       settleMs: opts.settleMs ?? 2000, ...(o.log ? { log: o.log } : {}),
     });
     aggregateMetrics = aggregator.metrics;
