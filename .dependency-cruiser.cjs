@@ -1,7 +1,7 @@
 // Layer rules, checked by `npm run lint:layers` (part of `npm test`). The layers, lowest first:
 //   lib/       shared building blocks: imports nothing of ours above it
 //   config/    the files operators edit, their schemas and the loader: imports lib/ only
-//   ingest/ alerts/ dashboards/ simulator/   the domain: lib/, config/ and each other, never a front end
+//   ingest/ alerts/ aggregates/ dashboards/ simulator/   the domain: lib/, config/ and each other, never a front end
 //   runtime/   opens the world (Redis, InfluxDB, the thresholds) for the front ends: the domain's user
 //   api/  cli/  demo/                        front ends: api/ never imports cli/; cli/ reaches api/ only
 //                                            through cli/commands/api.ts (the command that starts it)
@@ -15,20 +15,20 @@ module.exports = {
       severity: 'error',
       comment: 'lib/ is the bottom layer: it must not import config/, the domain, the front ends or devtools/.',
       from: { path: '^lib/' },
-      to: { path: '^(config|ingest|alerts|dashboards|simulator|runtime|api|cli|demo|test)/' },
+      to: { path: '^(config|ingest|alerts|aggregates|dashboards|simulator|runtime|api|cli|demo|test)/' },
     },
     {
       name: 'config-imports-lib-only',
       severity: 'error',
       comment: 'config/ sits on lib/ alone; a schema that needs domain knowledge belongs with that domain.',
       from: { path: '^config/' },
-      to: { path: '^(ingest|alerts|dashboards|simulator|runtime|api|cli|demo|test)/' },
+      to: { path: '^(ingest|alerts|aggregates|dashboards|simulator|runtime|api|cli|demo|test)/' },
     },
     {
       name: 'domain-imports-no-front-end',
       severity: 'error',
-      comment: 'ingest/, alerts/, dashboards/ and simulator/ are used by the front ends, never the reverse.',
-      from: { path: '^(ingest|alerts|dashboards|simulator)/' },
+      comment: 'ingest/, alerts/, aggregates/, dashboards/ and simulator/ are used by the front ends, never the reverse.',
+      from: { path: '^(ingest|alerts|aggregates|dashboards|simulator)/' },
       to: { path: '^(runtime|api|cli|demo|test)/' },
     },
     {
@@ -56,7 +56,7 @@ module.exports = {
       name: 'devtools-not-in-production',
       severity: 'error',
       comment: 'devtools/ starts throw-away Mosquitto/Redis/InfluxDB/SMTP for tests and the demo only.',
-      from: { path: '^(lib|config|ingest|alerts|dashboards|simulator|runtime|api)/' },
+      from: { path: '^(lib|config|ingest|alerts|aggregates|dashboards|simulator|runtime|api)/' },
       to: { path: '^devtools/' },
     },
     {
@@ -64,7 +64,7 @@ module.exports = {
       severity: 'error',
       comment: 'devtools/ may use lib/ (logger, ports) but nothing of the pipeline.',
       from: { path: '^devtools/' },
-      to: { path: '^(config|ingest|alerts|dashboards|simulator|runtime|api|cli|demo|test)/' },
+      to: { path: '^(config|ingest|alerts|aggregates|dashboards|simulator|runtime|api|cli|demo|test)/' },
     },
     {
       name: 'no-cycles',

@@ -12,6 +12,7 @@ import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { readingId, type Reading } from '../lib/reading.js';
+import { DirtyHours } from '../aggregates/dirty-hours.js';
 import { AlertStore } from './alert-store.js';
 import { DEFAULT_PREFIX, QUEUE_CHECKS } from './keys.js';
 
@@ -79,6 +80,11 @@ export interface CheckEnqueuerOptions {
   granularity?: 'reading' | 'batch';
   /** Where Redis outages are reported (rate-limited; see lib/redis-outage-log.ts). */
   log?: Logger;
+  /**
+   * Mark the readings' station-hours for the hourly aggregates the alerts workers make (default
+   * true): every reading written, late ones included, so a late or merged reading updates its hour.
+   */
+  aggregates?: boolean;
 }
 
 export class CheckEnqueuer {
@@ -88,6 +94,7 @@ export class CheckEnqueuer {
   private readonly queue: Queue<AnyCheckJobData>;
   private readonly reorderMs: number;
   private readonly granularity: 'reading' | 'batch';
+  private readonly hours: DirtyHours | undefined;
 
   constructor(opts: CheckEnqueuerOptions) {
     this.ownsConnection = !opts.connection;
@@ -102,11 +109,14 @@ export class CheckEnqueuer {
     }
     this.reorderMs = opts.reorderMs ?? 0;
     this.granularity = opts.granularity ?? 'reading';
+    this.hours = opts.aggregates === false ? undefined : new DirtyHours(this.redis, prefix);
   }
 
   /** Check jobs for the readings not already applied; resolves once everything is in Redis. */
   async enqueue(readings: Reading[]): Promise<void> {
     if (readings.length === 0) return;
+    // Before the late ones are filtered out below: they change their hour's means all the same.
+    await this.hours?.markReadings(readings);
     const { status } = await this.store.enqueue(readings, this.reorderMs);
     // -1: already applied or late; there is nothing left to check.
     const pending = readings.filter((_, i) => status[i] !== -1);

@@ -7,6 +7,8 @@
 export const QUEUE_CHECKS = 'checks';
 export const QUEUE_SILENCE = 'silence';
 export const QUEUE_NOTIFY = 'notify';
+/** The hourly-aggregates job (aggregates/): its own queue, its dirty set under `{prefix}:agg:`. */
+export const QUEUE_AGGREGATES = 'aggregates';
 export const DEFAULT_PREFIX = 'tuojiang';
 
 /** The period of whole-station keys (silence), which belong to no reading series. */

@@ -6,21 +6,25 @@ import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TuojiangError } from '../lib/errors.js';
+import { startHealthReporter } from '../lib/health-reporter.js';
 import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import type { StationRegistry } from '../config/station-registry.js';
+import { Aggregator, type AggregateMetrics } from '../aggregates/aggregator.js';
+import { DirtyHours } from '../aggregates/dirty-hours.js';
 import { AlertStore } from './alert-store.js';
 import { isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
 import { CheckProcessor, type CheckOutcome } from './check-processor.js';
 import type { AlertEvent } from './events.js';
-import { DEFAULT_PREFIX, QUEUE_CHECKS, QUEUE_SILENCE } from './keys.js';
+import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE } from './keys.js';
 import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
 import { OutboxRelay, createNotifyQueue } from './outbox-relay.js';
 import { SilenceChecker } from './silence.js';
-import type { ThresholdSource } from './thresholds.js';
+import { stationProfile, type ThresholdSource } from './thresholds.js';
 
 export const SILENCE_SCHEDULER_ID = 'silence-check';
+export const AGGREGATE_SCHEDULER_ID = 'aggregate-hours';
 
 export interface AlertsServiceOptions {
   redisUrl: string;
@@ -38,6 +42,16 @@ export interface AlertsServiceOptions {
   silence?: boolean;
   /** Overrides engine.silence_interval_s (tests). */
   silenceIntervalMs?: number;
+  /**
+   * Run the hourly-aggregates job in this process (default true): every `intervalMs` (5 s) the
+   * station-hours the writer marked, once `settleMs` (2 s) old, are aggregated (decision 0013).
+   */
+  aggregates?: boolean | { intervalMs?: number; settleMs?: number };
+  /**
+   * Write `pipeline_health` points (service 'alerts': check jobs waiting, aggregation backlog) every
+   * this many ms; 0 = none (default 10 s).
+   */
+  healthIntervalMs?: number;
   log?: Logger;
   onPublished?: (events: AlertEvent[], at: number) => void;
   onChecked?: (outcome: CheckOutcome, job: AnyCheckJobData) => void;
@@ -47,6 +61,8 @@ export interface AlertsService {
   readonly store: AlertStore;
   readonly silence: SilenceChecker;
   readonly checkWorkers: readonly Worker[];
+  /** The aggregates' metrics, when this process runs the job. */
+  readonly aggregateMetrics: AggregateMetrics | undefined;
   close(): Promise<void>;
 }
 
@@ -158,11 +174,60 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     });
   }
 
+  let aggregateMetrics: AggregateMetrics | undefined;
+  const dirty = new DirtyHours(main, prefix);
+  if (o.aggregates !== false) {
+    const opts = typeof o.aggregates === 'object' ? o.aggregates : {};
+    const aggregator = new Aggregator({
+      influx: o.influx, dirty, registry: o.registry,
+      referenceItems: async (s) => stationProfile(await o.thresholds.current(), s).rules.water_class.reference_items,
+      settleMs: opts.settleMs ?? 2000, ...(o.log ? { log: o.log } : {}),
+    });
+    aggregateMetrics = aggregator.metrics;
+    const queue = new Queue(QUEUE_AGGREGATES, { connection: main, prefix });
+    logErrorsRateLimited(queue, 'aggregates queue', o.log);
+    // One scheduler whoever upserts it; a run left by a crash is simply the next run's work.
+    const upsert = () => queue.upsertJobScheduler(AGGREGATE_SCHEDULER_ID, { every: opts.intervalMs ?? 5000 }, { name: 'aggregate', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await upsert();
+    // A Redis that came back empty has no scheduler: put it back, and say so once per loss.
+    const keep = setInterval(() => {
+      void (async () => {
+        if (await queue.getJobScheduler(AGGREGATE_SCHEDULER_ID)) return;
+        await upsert();
+        const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the aggregation scheduler (emptied or replaced); recreated. Hours marked but not yet aggregated are lost; they are made again when their stations next send');
+        o.log?.error({ code: err.code, what: 'aggregation scheduler', hint: err.hint }, err.message);
+      })().catch(() => undefined);
+    }, 30_000);
+    const worker = new Worker(QUEUE_AGGREGATES, async () => aggregator.drain(), { connection: connect(), prefix, concurrency: 1 });
+    worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message }, 'aggregation run failed; the hours stay marked for the next run'));
+    logErrorsRateLimited(worker, 'aggregates worker', o.log);
+    closers.push(async () => {
+      clearInterval(keep);
+      await worker.close();
+      await queue.close();
+    });
+  }
+
+  if ((o.healthIntervalMs ?? 10_000) > 0) {
+    const checksQueue = new Queue(QUEUE_CHECKS, { connection: main, prefix });
+    logErrorsRateLimited(checksQueue, 'checks queue (health)', o.log);
+    const health = startHealthReporter({
+      influx: o.influx, service: 'alerts', instance, intervalMs: o.healthIntervalMs ?? 10_000,
+      sample: async () => ({ check_jobs_waiting: await checksQueue.getWaitingCount(), aggregate_backlog_hours: await dirty.size() }),
+      onError: (e) => o.log?.debug({ err: (e as Error).message }, 'health point not written'),
+    });
+    closers.unshift(async () => {
+      await health.stop();
+      await checksQueue.close();
+    });
+  }
+
   o.log?.info({ prefix, workers: checkWorkers.length, concurrency: o.concurrency ?? 16, thresholds: set.version }, 'alerts started');
   return {
     store,
     silence,
     checkWorkers,
+    aggregateMetrics,
     async close() {
       for (const c of closers) await c();
       await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));

@@ -21,6 +21,8 @@ export const StationSchema = z
     target_class: z.enum(['I', 'II', 'III', 'IV', 'V']).optional(),
     waterbody: z.enum(['river', 'lake']).optional(),
     boundary: z.boolean().default(false),
+    /** Seconds between two regular reports; the aggregates' completeness and 45-minute rule count slots of it (default: water 600, air 3600). */
+    report_interval_s: z.number().int().min(1).max(86_400).optional(),
     drinking_water_intake: z.boolean().default(false),
     shared_with: z.array(id).default([]),
     units: z.record(paramKey, z.enum(SUPPORTED_UNITS)).default({}),

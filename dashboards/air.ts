@@ -2,13 +2,12 @@
  * Air: the HJ 633 AQI and the six pollutants by station and by city, coloured by the HJ 633
  * categories, with the GB 3095 limits of the unified thresholds.
  */
-import { AQI_CATEGORIES, type AqiMode } from '../lib/standards/index.js';
-import type { Period } from '../lib/reading.js';
-import { aqiSeries, latestOf } from './assessment-queries.js';
+import { AQI_CATEGORIES } from '../lib/standards/index.js';
+import { AGG, latest, points } from './aggregate-queries.js';
 import { PERIOD_IS_VAR, grafanaUnit, limitTargets, paramTitle, periodVariable } from './common.js';
 import { airStations, aqiStandard, stationLabel, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { INTERVAL, LAST_DAY_OF_RANGE, TIME_FILTER, call, tagIn, tagMatchesVar, type Cond, type SelectSpec } from './influxql.js';
+import { INTERVAL, TIME_FILTER, call, tagMatchesVar, type Cond } from './influxql.js';
 import { latestTable } from './latest-table.js';
 import { aqiCategorySteps, iaqiBandSteps } from './limits.js';
 import type { ValueMapping } from './model.js';
@@ -23,32 +22,17 @@ import {
   timeseries,
   valueTexts,
   type BuiltDashboard,
-  type PendingTarget,
-  type QueryExpectation,
 } from './panels.js';
 
 export const AIR_UID = 'tj-air';
 
 export const POLLUTANTS = ['PM2_5', 'PM10', 'SO2', 'NO2', 'CO', 'O3'] as const;
 
-/** Which HJ 633 report a period's readings feed: daily values the daily report, the rest the hourly one. */
-export const AQI_MODE_PERIODS: Readonly<Record<AqiMode, Period[]>> = { hourly: ['rt', 'min', 'hour'], daily: ['day'] };
-
 export function aqiCategoryMappings(): ValueMapping[] {
   return AQI_CATEGORIES.map((c, index) => ({
     type: 'range' as const,
     options: { from: c.min, to: Number.isFinite(c.max) ? c.max : null, result: { text: `${c.zh} ${c.en}`, index } },
   }));
-}
-
-/** One AQI target per report, each active only for the periods that feed it. */
-export function aqiTargets(ctx: BuildContext, refPrefix: string, where: Cond[], groupBy: string[], expect: Omit<QueryExpectation, 'when' | 'columns' | 'tags'>, wrap?: (s: SelectSpec) => SelectSpec): PendingTarget[] {
-  const standard = aqiStandard(ctx);
-  return (Object.keys(AQI_MODE_PERIODS) as AqiMode[]).map((mode) => {
-    const periods = AQI_MODE_PERIODS[mode];
-    const series = aqiSeries({ where: [...where, tagIn('period', periods)], groupBy, bucket: INTERVAL }, standard, mode);
-    return target(`${refPrefix}${mode === 'hourly' ? 'h' : 'd'}`, wrap ? wrap(series) : series, { columns: ['aqi'], tags: groupBy, ...expect, when: { period: periods } }, { alias: `$tag_${groupBy[0]}`, format: wrap ? 'table' : 'time_series' });
-  });
 }
 
 export function air(ctx: BuildContext): BuiltDashboard {
@@ -60,17 +44,18 @@ export function air(ctx: BuildContext): BuiltDashboard {
   const cityVar = customVariable('city', 'City 城市', cities.map((c) => ({ value: c, text: `${ctx.registry.cities[c]?.zh ?? c} ${ctx.registry.cities[c]?.en ?? ''}`.trim() })), { multi: true, includeAll: true });
   const stationVar = customVariable('station', 'Station 站点', stations.map((s) => ({ value: s.id, text: stationLabel(s) })), { multi: true, includeAll: true });
   const byStation: Cond[] = [tagMatchesVar('city', 'city'), tagMatchesVar('station', 'station'), PERIOD_IS_VAR];
-  const byCity: Cond[] = [tagMatchesVar('city', 'city'), PERIOD_IS_VAR];
   const names = stations.map((s) => byName(s.id, [{ id: 'displayName', value: stationLabel(s) }]));
   const cityNames = cities.map((c) => byName(c, [{ id: 'displayName', value: `${ctx.registry.cities[c]?.zh ?? c} ${ctx.registry.cities[c]?.en ?? ''}`.trim() }]));
-  const about = `AQI per ${standard}, computed in InfluxQL from the interval means (hourly report for real-time, minute and hour readings; daily report for day readings). Bands: HJ 633 category colours.`;
+  const about = `Hourly AQI (${standard}, real-time report) from the hourly aggregates: hourly means of the values flagged N with at least 45 minutes of them, IAQI and AQI by lib/standards. An hour without enough valid data has no AQI; with a pollutant missing, an AQI up to 100 is not published (HJ 633-2026). Bands: HJ 633 category colours.`;
+  const stationScope: Cond[] = [tagMatchesVar('city', 'city'), tagMatchesVar('station', 'station')];
+  const cityScope: Cond[] = [tagMatchesVar('city', 'city')];
 
   grid.row('AQI 空气质量指数', () => {
     grid.add(
       timeseries({
-        title: `AQI by station 各站点 AQI (${standard})`,
+        title: `Hourly AQI by station 各站点小时 AQI (${standard})`,
         description: about,
-        targets: aqiTargets(ctx, 'S', byStation, ['station'], { series: { tag: 'station', from: 'air-stations' } }),
+        targets: [target('S', points(AGG.airHourly, ['aqi'], stationScope), { columns: ['aqi'], tags: ['station'], mayBeEmpty: true }, { alias: '$tag_station' })],
         thresholds: aqiCategorySteps(),
         thresholdsStyle: 'area',
         min: 0,
@@ -81,9 +66,9 @@ export function air(ctx: BuildContext): BuiltDashboard {
     );
     grid.add(
       timeseries({
-        title: `AQI by city 各城市 AQI (${standard}, from the city's mean concentrations)`,
-        description: `${about} A city's AQI is computed from the mean concentrations of its stations, as HJ 633 does for a city.`,
-        targets: aqiTargets(ctx, 'C', byCity, ['city'], { series: { tag: 'city', from: 'cities' } }),
+        title: `Hourly AQI by city 各城市小时 AQI (${standard}, from the city's mean concentrations)`,
+        description: `${about} A city's hourly AQI is that of the mean of its stations' hourly means, as HJ 663 makes a city's concentrations.`,
+        targets: [target('C', points(AGG.cityHourly, ['aqi'], cityScope, 'city'), { columns: ['aqi'], tags: ['city'], mayBeEmpty: true }, { alias: '$tag_city' })],
         thresholds: aqiCategorySteps(),
         thresholdsStyle: 'area',
         min: 0,
@@ -94,9 +79,9 @@ export function air(ctx: BuildContext): BuiltDashboard {
     );
     grid.add(
       barGauge({
-        title: 'Current AQI 当前 AQI',
-        description: 'The AQI of each station\'s latest interval in the last day of the time range, coloured by HJ 633 category.',
-        targets: aqiTargets(ctx, 'N', [...byStation, LAST_DAY_OF_RANGE], ['station'], { series: { tag: 'station', from: 'air-stations' } }, (s) => latestOf(s, 'aqi', ['station'])),
+        title: 'Current AQI 当前 AQI (latest hour with an AQI)',
+        description: 'Each station\'s latest hourly AQI in the last day of the time range, coloured by HJ 633 category.',
+        targets: [target('N', latest(AGG.airHourly, 'aqi', stationScope), { columns: ['aqi'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
         thresholds: aqiCategorySteps(),
         mappings: aqiCategoryMappings(),
         min: 0,
@@ -134,7 +119,7 @@ export function air(ctx: BuildContext): BuiltDashboard {
 
   grid.row('Pollutants 污染物', () => {
     for (const p of POLLUTANTS) {
-      const limits = limitTargets(ctx, p, { measurement: MEASUREMENTS.air, scope: byStation, stations });
+      const limits = limitTargets(ctx, p, { measurement: AGG.airHourly, scope: stationScope, stations });
       grid.add(
         timeseries({
           title: paramTitle(p),

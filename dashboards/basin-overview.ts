@@ -2,22 +2,20 @@
  * Basin overview: every station on a map coloured by its current water class or AQI category, the
  * latest value per section, the alerts firing now, and how complete each station's data is.
  */
-import type { Station } from '../config/station-registry.js';
 import { CLASS_ORDER, WATER_CLASS_LABEL } from '../lib/standards/index.js';
-import { AQI_MODE_PERIODS, POLLUTANTS, aqiCategoryMappings, aqiTargets } from './air.js';
-import { latestOf, waterClassSeries } from './assessment-queries.js';
+import { POLLUTANTS, aqiCategoryMappings } from './air.js';
+import { AGG, latest } from './aggregate-queries.js';
 import { NO_DATA_COLOR } from './colors.js';
 import { PERIOD_IS_VAR, grafanaUnit, periodVariable } from './common.js';
 import { airStations, aqiStandard, stationLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { INTERVAL, LAST_DAY_OF_RANGE, RANGE_SECONDS, TIME_FILTER, call, ident, or, str, tagIn, type Cond, type SelectSpec } from './influxql.js';
+import { RANGE_HOURS, TIME_FILTER, call, ident, or, str, type SelectSpec } from './influxql.js';
 import { latestTable } from './latest-table.js';
 import { aqiCategorySteps, classBandSteps } from './limits.js';
 import type { FieldOverride } from './model.js';
 import {
   Grid,
   byName,
-  customVariable,
   dashboard,
   geomap,
   table,
@@ -25,47 +23,27 @@ import {
   text,
   valueTexts,
   type BuiltDashboard,
-  type PendingTarget,
 } from './panels.js';
-import { AUTOMATIC_STATION_PARAMETERS, SECTION_DETAIL_UID, assessmentGroups, classDisplay } from './section-detail.js';
+import { AUTOMATIC_STATION_PARAMETERS, SECTION_DETAIL_UID, classDisplay } from './section-detail.js';
 
 export const BASIN_OVERVIEW_UID = 'tj-basin-overview';
 
 /** Alerts whose last event is older than this are not looked at (reminders come every few hours while one fires). */
 export const FIRING_LOOKBACK = '90d';
 
-const EXPECTED_INTERVALS: ReadonlyArray<[string, string]> = [
-  ['600', '10 min'],
-  ['3600', '1 h'],
-  ['14400', '4 h'],
-  ['86400', '1 day'],
-];
-
-function classTargets(ctx: BuildContext, sections: readonly Station[], prefix: string, wrap: (s: SelectSpec) => SelectSpec): PendingTarget[] {
-  const groups = assessmentGroups(ctx, sections);
-  return groups.map((g, i) =>
-    target(
-      `${prefix}${i + 1}`,
-      wrap(waterClassSeries({ where: [PERIOD_IS_VAR, LAST_DAY_OF_RANGE, ...(groups.length > 1 ? [tagIn('station', g.stations.map((s) => s.id))] : [])], groupBy: ['station'], bucket: INTERVAL }, g)),
-      { columns: ['class'], tags: ['station'], series: { tag: 'station', from: 'water-stations' } },
-      { format: 'table' },
-    ),
-  );
-}
-
 /**
- * Share of the expected reporting slots (the chosen interval) in which each parameter had at least
- * one reading, in % of the slots in the time range: per slot count → 1 if any → sum.
+ * Share of the expected readings each station sent with a valid value of each parameter, in %,
+ * from the hourly aggregates: valid reporting slots over (slots per hour × hours in the range).
+ * Hours a station sent nothing in count as missing. The range comes from ${__from}/${__to}
+ * (Grafana fills no $__range_s for InfluxQL).
  */
-function completeness(measurement: string, params: readonly string[], where: Cond[]): SelectSpec {
-  const perSlot: SelectSpec = {
-    columns: params.map((p) => ({ expr: call('count', p), as: p })),
+function completeness(measurement: string, params: readonly string[]): SelectSpec {
+  return {
+    columns: params.map((p) => ({ expr: `${call('sum', `n_${p}`)} * 100 / (${call('max', 'expected')} * ${RANGE_HOURS})`, as: p })),
     from: measurement,
-    where: [...where, TIME_FILTER],
-    groupBy: { time: '${expected_s}s', tags: ['station'] },
+    where: [TIME_FILTER],
+    groupBy: { tags: ['station'] },
   };
-  const seen: SelectSpec = { columns: params.map((p) => ({ expr: `ceil(${ident(p)} / 1000000)`, as: p })), from: perSlot, groupBy: { tags: ['station'] } };
-  return { columns: params.map((p) => ({ expr: `${call('sum', p)} * $expected_s * 100 / ${RANGE_SECONDS}`, as: p })), from: seen, groupBy: { tags: ['station'] } };
 }
 
 const completenessSteps = [
@@ -87,17 +65,12 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   const all = [...sections, ...air];
   const standard = aqiStandard(ctx);
   const names = valueTexts(all.map((s) => [s.id, stationLabel(s)]));
-  const expectedVar = customVariable('expected_s', 'Expected interval 应报间隔', EXPECTED_INTERVALS.map(([value, t]) => ({ value, text: t })), {
-    current: '3600',
-    description: 'Data completeness counts the slots of this length in which a station reported.',
-  });
+
 
   const lat = all.reduce((a, s) => a + s.coordinates.lat, 0) / all.length;
   const lon = all.reduce((a, s) => a + s.coordinates.lon, 0) / all.length;
-  const current = (s: SelectSpec, col: string): SelectSpec => latestOf(s, col, ['station']);
-  const classes = classTargets(ctx, sections, 'W', (s) => current(s, 'class'));
-  const aqis = aqiTargets(ctx, 'A', [PERIOD_IS_VAR, LAST_DAY_OF_RANGE], ['station'], { series: { tag: 'station', from: 'air-stations' } }, (s) => current(s, 'aqi'));
-  for (const t of aqis) t.format = 'table';
+  const classes = [target('W', latest(AGG.waterHourly, 'class', []), { columns: ['class'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })];
+  const aqis = [target('A', latest(AGG.airHourly, 'aqi', []), { columns: ['aqi'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })];
   const { thresholds: classSteps, mappings: classMappings } = classDisplay();
   const lookup = { mode: 'lookup', lookup: 'station', gazetteer: ctx.gazetteerUrl };
   const marker = (refId: string, name: string, field: string, symbol: string) => ({
@@ -124,7 +97,7 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   grid.add(
     geomap({
       title: 'Stations 站点: water class 水质类别 (●) and AQI category 空气质量 (■), now',
-      description: `Grey: every station in the registry. Circles: water sections coloured by their current GB 3838 class; squares: air stations by their current ${standard} AQI category. Computed in InfluxQL from the latest interval in the last day of the time range; a station without data in that day stays grey.`,
+      description: `Grey: every station in the registry. Circles: water sections coloured by the GB 3838 class of their latest hour; squares: air stations by the ${standard} AQI category of their latest hour. From the hourly aggregates (values flagged N, at least 45 minutes of them) in the last day of the time range; a station without a valid hour in that day stays grey.`,
       targets: [...classes, ...aqis],
       overrides: [
         byName('class', [
@@ -150,7 +123,7 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
             config: { src: ctx.geojsonUrl, rules: [], style: { color: { fixed: NO_DATA_COLOR }, opacity: 0.5, size: { fixed: 8 } } },
           },
           ...classes.map((t) => marker(t.refId, 'Water class 水质类别', 'class', 'img/icons/marker/circle.svg')),
-          ...aqis.map((t) => marker(t.refId, `AQI ${AQI_MODE_PERIODS[t.refId.endsWith('d') ? 'daily' : 'hourly'].join('/')}`, 'aqi', 'img/icons/marker/square.svg')),
+          ...aqis.map((t) => marker(t.refId, 'AQI 小时 hourly', 'aqi', 'img/icons/marker/square.svg')),
         ],
         tooltip: { mode: 'details' },
       },
@@ -165,9 +138,9 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
       [
         `- Water class: GB 3838-2002 Table 1, single-factor method; reference items (not deciding): ${[...new Set(sections.flatMap((s) => ctx.thresholds.config.stations[s.id]?.rules?.water_class?.reference_items ?? ctx.thresholds.config.defaults.rules.water_class.reference_items))].join(', ') || 'none'}.`,
         `- Colours I–II blue, III green, IV yellow, V orange, 劣V red (bulletin convention): ${CLASS_ORDER.map((c) => `${c} ${WATER_CLASS_LABEL[c]}`).join(' · ')}.`,
-        `- AQI: ${standard}, hourly report for real-time, minute and hour readings, daily report for day readings; HJ 633 category colours.`,
+        `- AQI: ${standard} hourly report, from the hourly aggregates; HJ 633 category colours. Daily AQI, good-day ratios and monthly classes: the assessment dashboards.`,
         `- Alert limits drawn on panels: unified thresholds version ${ctx.thresholds.version} (config/thresholds.yaml).`,
-        '- Values flagged M, C, D, F, B or S count in the class and AQI shown here; the alert checks skip them.',
+        '- Class and AQI use only values flagged N and only hours with at least 45 minutes of them (GB 3095-2012 Table 4; docs/domain.md §6). The latest-value table shows every value as sent.',
         '- Generated from config/ by `npm run dashboards:build`: edit the TypeScript in dashboards/, not the JSON.',
       ].join('\n'),
     ),
@@ -232,16 +205,16 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   );
 
   grid.row('Data completeness 数据完整率', () => {
-    for (const [title, measurement, params, from] of [
-      ['Water sections 水质断面', MEASUREMENTS.water, AUTOMATIC_STATION_PARAMETERS, 'water-stations'],
-      ['Air stations 空气站点', MEASUREMENTS.air, POLLUTANTS, 'air-stations'],
+    for (const [title, measurement, params] of [
+      ['Water sections 水质断面', AGG.waterHourly, AUTOMATIC_STATION_PARAMETERS],
+      ['Air stations 空气站点', AGG.airHourly, POLLUTANTS],
     ] as const) {
       grid.add(
         table({
-          title: `${title}: % of expected slots with a reading`,
-          description: 'Received vs expected: the share of the time range\'s slots (length: the "Expected interval" variable) in which the parameter was reported at least once. A station that sent nothing at all in the range has no row: its silence alert covers it.',
+          title: `${title}: % of expected readings with a valid value`,
+          description: 'Valid readings (flagged N, one per reporting slot of the station\'s report_interval_s) as a share of those expected over the time range, per parameter, from the hourly aggregates. The current hour counts in full, so the last hour pulls the figure down a little. Monthly figures and the stations below target: the assessment dashboards.',
           targets: [
-            target('P', completeness(measurement, params, [PERIOD_IS_VAR]), { columns: [...params], tags: ['station'], series: { tag: 'station', from } }, { format: 'table' }),
+            target('P', completeness(measurement, params), { columns: [...params], tags: ['station'], mayBeEmpty: true, mayBeNull: [...params] }, { format: 'table' }),
           ],
           unit: 'percent',
           decimals: 0,
@@ -258,7 +231,7 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
     uid: BASIN_OVERVIEW_UID,
     title: '沱江流域总览 Tuojiang basin overview',
     description: 'Every station on the map by current water class or AQI category, the latest value per section, alerts firing now and data completeness.',
-    variables: [periodVariable(), expectedVar],
+    variables: [periodVariable()],
     tags: ['water', 'air'],
   });
 }

@@ -6,7 +6,7 @@ import { PARAMETER_BY_KEY, type ParameterInfo } from '../lib/parameters.js';
 import type { Period } from '../lib/reading.js';
 import type { Station } from '../config/station-registry.js';
 import type { BuildContext } from './context.js';
-import { INTERVAL, TIME_FILTER, call, num, tagIn, tagIsVar, type Cond } from './influxql.js';
+import { INTERVAL, TIME_FILTER, call, num, or, tagIn, tagIsVar, varIs, type Cond } from './influxql.js';
 import { PERIODS, limitGroups, limitText } from './limits.js';
 import type { CustomVariable } from './model.js';
 import { customVariable, target, type PendingTarget } from './panels.js';
@@ -50,8 +50,12 @@ export function paramTitle(key: string): string {
 }
 
 export interface LimitTargetOptions {
+  /**
+   * The hourly aggregates of the medium: the line is placed on their points (`mean("expected")`,
+   * which every hourly point has), one per hour, instead of scanning the raw readings a second time.
+   */
   measurement: string;
-  /** Conditions every limit target shares with the data target (period, selected station …). */
+  /** Conditions every limit target shares with the data target (selected station …), not the period. */
   scope: Cond[];
   /** The stations the panel can show (the limit groups are formed over these). */
   stations: readonly Station[];
@@ -74,10 +78,11 @@ export function limitTargets(ctx: BuildContext, key: string, o: LimitTargetOptio
   return groups.map((g, i) => {
     const conds: Cond[] = [...o.scope];
     if (g.stations.length < o.stations.length) conds.push(tagIn('station', g.stations));
-    if (g.periods.length < periods.length) conds.push(tagIn('period', g.periods));
+    // The aggregates have no period tag: the chosen period switches the group's line on or off.
+    if (g.periods.length < periods.length) conds.push(or(...g.periods.map((p) => varIs('period', p))));
     if (o.gate) conds.push(o.gate.cond);
     conds.push(TIME_FILTER);
-    const zero = `${call('mean', key)} * 0`;
+    const zero = `${call('mean', 'expected')} * 0`;
     const columns =
       g.limit.kind === 'range'
         ? [{ expr: `${zero} + ${num(g.limit.min)}`, as: 'limit_min' }, { expr: `${zero} + ${num(g.limit.max)}`, as: 'limit_max' }]

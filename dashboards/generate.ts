@@ -7,6 +7,7 @@
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { airAssessment } from './air-assessment.js';
 import { air } from './air.js';
 import { basinOverview } from './basin-overview.js';
 import { GAZETTEER_FILE, GEOJSON_FILE, stationLabel, type BuildContext } from './context.js';
@@ -15,6 +16,7 @@ import type { BuiltDashboard } from './panels.js';
 import { pipelineHealth } from './pipeline-health.js';
 import { sectionDetail } from './section-detail.js';
 import { upstreamDownstream } from './upstream-downstream.js';
+import { waterAssessment } from './water-assessment.js';
 
 /** dashboards/generated in the repository (also when running from dist/). */
 export const GENERATED_DIR = join(dirname(fileURLToPath(import.meta.url)).replace(/[/\\]dist[/\\]dashboards$/, '/dashboards'), 'generated');
@@ -22,7 +24,7 @@ export const DASHBOARDS_SUBDIR = 'dashboards';
 export const GAZETTEER_SUBDIR = 'gazetteer';
 
 export function buildDashboards(ctx: BuildContext): BuiltDashboard[] {
-  return [basinOverview(ctx), sectionDetail(ctx), upstreamDownstream(ctx), air(ctx), pipelineHealth()];
+  return [basinOverview(ctx), sectionDetail(ctx), upstreamDownstream(ctx), air(ctx), waterAssessment(ctx), airAssessment(ctx), pipelineHealth()];
 }
 
 /** Grafana's worldmap-style gazetteer: the geomap's "lookup" location mode finds stations by id. */

@@ -8,10 +8,10 @@
 export const TIME_FILTER = '$timeFilter';
 export const INTERVAL = '$__interval';
 /**
- * Length of the dashboard's time range in seconds, from `${__from}` and `${__to}` (epoch ms), which
+ * Length of the dashboard's time range in hours, from `${__from}` and `${__to}` (epoch ms), which
  * Grafana fills in every InfluxQL query; its `$__range_s` is filled for Prometheus and Loki only.
  */
-export const RANGE_SECONDS = '((${__to} - ${__from}) / 1000)';
+export const RANGE_HOURS = '((${__to} - ${__from}) / 3600000)';
 /**
  * The last day of the dashboard's time range: "current" values look only there, which keeps the
  * class and AQI queries behind them cheap on long ranges (docs/decisions/0005).
@@ -110,22 +110,3 @@ export function select(s: SelectSpec): string {
   if (s.limit !== undefined) q += ` LIMIT ${s.limit}`;
   return q;
 }
-
-// Arithmetic on expressions: InfluxQL has abs() and ceil() but no max(a, b), if or CASE, so
-// the piecewise functions of the standards are written with |x| (see assessment-queries.ts).
-
-/**
- * |x|, computed in floating point. InfluxDB 1.6's abs() returns an integer argument unchanged
- * (abs(count(x) − 5) gives −5), and count() and fill(0) yield integers: adding 0.0 first makes
- * every argument a float.
- */
-export const absF = (x: string): string => `abs(0.0 + ${x})`;
-
-/** max(x, 0), as (x + |x|) / 2 without the halving: callers only test it against zero or rescale. */
-export const positivePartTimes2 = (x: string): string => `((${x}) + ${absF(`(${x})`)})`;
-
-/** max(a, b) = (a + b + |a − b|) / 2 */
-export const max2 = (a: string, b: string): string => `((${a}) + (${b}) + ${absF(`(${a}) - (${b})`)}) / 2`;
-
-/** min(a, b) = (a + b − |a − b|) / 2 */
-export const min2 = (a: string, b: string): string => `((${a}) + (${b}) - ${absF(`(${a}) - (${b})`)}) / 2`;

@@ -8,7 +8,7 @@
  */
 import { NO_DATA_COLOR } from './colors.js';
 import { STALE_AFTER } from './freshness.js';
-import { TIME_FILTER, call, type Cond } from './influxql.js';
+import { TIME_FILTER, ident, type Cond } from './influxql.js';
 import type { FieldOverride } from './model.js';
 import { byName, table, target, type PanelDraft, type PendingTarget, type QueryExpectation } from './panels.js';
 
@@ -32,7 +32,9 @@ export function latestTable(o: LatestTableOptions): PanelDraft {
   const values: PendingTarget[] = o.params.map((p) =>
     target(
       `V_${p}`,
-      { columns: [{ expr: call('last', p), as: p }], from: o.measurement, where: [...o.where, TIME_FILTER], groupBy },
+      // The newest point carrying the parameter, per series: a descending scan that stops at the
+      // first row, where last() reads the whole range (1.5 s on a day of minute data at 200 stations).
+      { columns: [{ expr: ident(p), as: p }], from: o.measurement, where: [...o.where, TIME_FILTER], groupBy, orderByTimeDesc: true, limit: 1 },
       { columns: [p], tags: [...o.tags], series: o.series },
       { format: 'table' },
     ),
@@ -41,7 +43,7 @@ export function latestTable(o: LatestTableOptions): PanelDraft {
   const current: PendingTarget[] = o.params.map((p) =>
     target(
       `C_${p}`,
-      { columns: [{ expr: `${call('last', p)} * 0 + 1`, as: CURRENT_COLUMN }], from: o.measurement, where: [...o.where, FRESH_WINDOW, TIME_FILTER], groupBy },
+      { columns: [{ expr: `${ident(p)} * 0 + 1`, as: CURRENT_COLUMN }], from: o.measurement, where: [...o.where, FRESH_WINDOW, TIME_FILTER], groupBy, orderByTimeDesc: true, limit: 1 },
       { columns: [CURRENT_COLUMN], tags: [...o.tags], mayBeEmpty: true },
       { format: 'table' },
     ),

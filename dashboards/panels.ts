@@ -53,6 +53,8 @@ export interface QueryExpectation {
   show?: boolean;
   /** Returns only what lies in a window the data may not reach (e.g. the last 2 h): no data is no error. */
   mayBeEmpty?: boolean;
+  /** Columns that may be null in every row of a series (a 超标倍数 where nothing was over). */
+  mayBeNull?: string[];
 }
 
 /** Key of a query in a dashboard: `panel/<id>/<refId>`, `annotation/<name>` or `variable/<name>`. */

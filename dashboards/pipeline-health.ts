@@ -125,6 +125,18 @@ export function pipelineHealth(): BuiltDashboard {
       8,
       7,
     );
+    grid.add(
+      timeseries({
+        title: 'Aggregation backlog 待汇总小时数',
+        description: `${describe(['aggregate_backlog_hours'])}. Rises when a logger uploads stored data and falls back as the alerts workers make the hours (decision 0013); a backlog that only grows means the aggregation job is not running.`,
+        targets: [healthTarget('G', [gauge('aggregate_backlog_hours', 'hours')], ['aggregate_backlog_hours'])],
+        unit: 'short',
+        min: 0,
+        gapAfterMs: HEALTH_GAP_MS,
+      }),
+      8,
+      7,
+    );
   });
 
   grid.row('HJ 212 data loggers 数采仪', () => {

@@ -5,13 +5,13 @@
  */
 import { parametersOf } from '../lib/parameters.js';
 import type { Station } from '../config/station-registry.js';
-import { CLASS_ORDER, WATER_CLASS_LABEL, GB3838_TABLE1, type Waterbody } from '../lib/standards/index.js';
-import { waterClassSeries } from './assessment-queries.js';
+import { CLASS_ORDER, WATER_CLASS_LABEL } from '../lib/standards/index.js';
+import { AGG, points } from './aggregate-queries.js';
 import { WATER_CLASS_COLOR, classLabel } from './colors.js';
 import { PERIOD_IS_VAR, grafanaUnit, limitTargets, paramTitle, periodVariable } from './common.js';
-import { profileOf, sectionLabel, waterSections, type BuildContext } from './context.js';
+import { sectionLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { INTERVAL, TIME_FILTER, call, ident, or, tagIn, tagIs, tagIsVar } from './influxql.js';
+import { INTERVAL, TIME_FILTER, call, ident, or, tagIs, tagIsVar } from './influxql.js';
 import { classBandSteps } from './limits.js';
 import type { FieldOverride, ThresholdStep } from './model.js';
 import {
@@ -57,24 +57,6 @@ export function classDisplay(): { thresholds: ThresholdStep[]; mappings: ReturnT
   };
 }
 
-/**
- * Stations evaluated alike (same waterbody, same reference items under the thresholds): one class
- * query per group, since both change the arithmetic.
- */
-export function assessmentGroups(ctx: BuildContext, stations: readonly Station[]): Array<{ stations: Station[]; waterbody: Waterbody; deciding: string[] }> {
-  const groups = new Map<string, { stations: Station[]; waterbody: Waterbody; deciding: string[] }>();
-  for (const s of stations) {
-    const waterbody = s.waterbody ?? 'river';
-    const reference = new Set(profileOf(ctx, s).rules.water_class.reference_items);
-    const deciding = Object.keys(GB3838_TABLE1).filter((p) => !reference.has(p));
-    const key = `${waterbody}|${deciding.join(',')}`;
-    const g = groups.get(key) ?? { stations: [], waterbody, deciding };
-    g.stations.push(s);
-    groups.set(key, g);
-  }
-  return [...groups.values()];
-}
-
 function parameterPanel(ctx: BuildContext, grid: Grid, key: string, sections: readonly Station[]): void {
   const scope = [tagIsVar('station', 'station'), PERIOD_IS_VAR];
   const data = target(
@@ -83,7 +65,7 @@ function parameterPanel(ctx: BuildContext, grid: Grid, key: string, sections: re
     { columns: [key], tags: ['station'], series: { tag: 'station', from: { variable: 'station' } } },
     { alias: `${key} · $tag_station` },
   );
-  const limits: PendingTarget[] = limitTargets(ctx, key, { measurement: MEASUREMENTS.water, scope, stations: sections, stationVariable: 'station' });
+  const limits: PendingTarget[] = limitTargets(ctx, key, { measurement: AGG.waterHourly, scope: [tagIsVar('station', 'station')], stations: sections, stationVariable: 'station' });
   const riverBands = classBandSteps(key, 'river');
   // Lake sections grade TP differently: their series (named by station) get their own bands.
   const lakeOverrides: FieldOverride[] = sections
@@ -116,20 +98,14 @@ export function sectionDetail(ctx: BuildContext): BuiltDashboard {
   const waterParams = parametersOf('water').map((p) => p.key);
 
   grid.row('Class and flags 水质类别与数据标记', () => {
-    const groups = assessmentGroups(ctx, sections);
     const { thresholds, mappings } = classDisplay();
     grid.add(
       stateTimeline({
-        title: 'Water class 水质类别 (GB 3838-2002, single factor)',
-        description: 'Class of each averaging interval: the worst deciding item (reference items excluded as configured in thresholds.yaml). Computed in InfluxQL from the readings; flagged values are included.',
-        targets: groups.map((g, i) =>
-          target(
-            `C${i + 1}`,
-            waterClassSeries({ where: [...scope, ...(groups.length > 1 ? [tagIn('station', g.stations.map((s) => s.id))] : [])], groupBy: ['station'], bucket: INTERVAL }, g),
-            { columns: ['class'], tags: ['station'], series: { tag: 'station', from: { variable: 'station' } }, ...(groups.length > 1 ? { when: { station: g.stations.map((s) => s.id) } } : {}) },
-            { alias: 'class' },
-          ),
-        ),
+        title: 'Hourly water class 小时水质类别 (GB 3838-2002, single factor)',
+        description: 'The class of each hour from the hourly aggregates: hourly means of the values flagged N, an item counted only with at least 45 minutes of valid data, the class that of the worst deciding item (reference items as configured in thresholds.yaml). An hour without enough valid data has no class. The period variable does not apply: the aggregates are made from every period the station sends.',
+        targets: [
+          target('C', points(AGG.waterHourly, ['class'], [tagIsVar('station', 'station')]), { columns: ['class'], tags: ['station'], series: { tag: 'station', from: { variable: 'station' } }, mayBeEmpty: true }, { alias: 'class' }),
+        ],
         thresholds,
         mappings,
       }),

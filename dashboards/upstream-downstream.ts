@@ -7,10 +7,10 @@ import type { Station } from '../config/station-registry.js';
 import { PERIOD_IS_VAR, limitTargets, paramTitle, periodVariable } from './common.js';
 import { sectionLabel, waterSections, type BuildContext } from './context.js';
 import { MEASUREMENTS } from './datasource.js';
-import { INTERVAL, TIME_FILTER, ident, tagIn, tagIsVar, varIs } from './influxql.js';
-import { waterClassSeries } from './assessment-queries.js';
+import { INTERVAL, TIME_FILTER, ident, tagIsVar, varIs } from './influxql.js';
+import { AGG, points } from './aggregate-queries.js';
 import { classDisplay } from './section-detail.js';
-import { GB3838_TABLE1, type Waterbody } from '../lib/standards/index.js';
+import { GB3838_TABLE1 } from '../lib/standards/index.js';
 import type { FieldOverride } from './model.js';
 import {
   Grid,
@@ -38,7 +38,7 @@ function gradient(i: number, n: number): string {
   return `#${from.map((c, k) => Math.round(c + ((to[k] as number) - c) * t).toString(16).padStart(2, '0')).join('')}`;
 }
 
-function sectionOverrides(sections: readonly Station[]): FieldOverride[] {
+export function sectionOverrides(sections: readonly Station[]): FieldOverride[] {
   return sections.map((s, i) =>
     byName(s.id, [
       { id: 'displayName', value: sectionLabel(s) },
@@ -49,23 +49,16 @@ function sectionOverrides(sections: readonly Station[]): FieldOverride[] {
 }
 
 /**
- * The class of the chosen parameter per section and interval: one query per graded parameter (and
- * waterbody, which changes TP's limits), each switched on only while that parameter is chosen, so
- * the panel's colours can be the six classes whatever the parameter.
+ * The GB 3838 class of the chosen parameter per section and hour, from the hourly aggregates'
+ * `class_<parameter>`: one query whatever the parameter (the variable names the field); an
+ * ungraded parameter has no such field and the panel stays empty.
  */
-function plumeClassTargets(sections: readonly Station[], keys: readonly string[]): PendingTarget[] {
-  const byWaterbody = new Map<Waterbody, Station[]>();
-  for (const s of sections) byWaterbody.set(s.waterbody ?? 'river', [...(byWaterbody.get(s.waterbody ?? 'river') ?? []), s]);
-  return keys.filter((k) => GB3838_TABLE1[k]).flatMap((k) =>
-    [...byWaterbody].map(([waterbody, group], i) => {
-      const only = byWaterbody.size > 1 ? [tagIn('station', group.map((s) => s.id))] : [];
-      return target(
-        `P_${k}${byWaterbody.size > 1 ? `_${i + 1}` : ''}`,
-        waterClassSeries({ where: [PERIOD_IS_VAR, varIs('parameter', k), ...only], groupBy: ['station'], bucket: INTERVAL }, { deciding: [k], waterbody }),
-        { columns: ['class'], tags: ['station'], series: { tag: 'station', from: 'water-stations' }, when: { parameter: [k] } },
-        { alias: '$tag_station' },
-      );
-    }),
+function plumeClassTarget(keys: readonly string[]): PendingTarget {
+  return target(
+    'P',
+    points(AGG.waterHourly, [{ field: 'class_$parameter', as: 'class' }], []),
+    { columns: ['class'], tags: ['station'], when: { parameter: keys.filter((k) => GB3838_TABLE1[k]) }, mayBeEmpty: true },
+    { alias: '$tag_station' },
   );
 }
 
@@ -89,7 +82,7 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
 
   grid.row('Along the river 沿程变化', () => {
     const limits = keys.flatMap((k) =>
-      limitTargets(ctx, k, { measurement: MEASUREMENTS.water, scope, stations: sections, gate: { cond: varIs('parameter', k), when: { parameter: [k] } }, refIdPrefix: `L_${k}_` }),
+      limitTargets(ctx, k, { measurement: AGG.waterHourly, scope: [], stations: sections, gate: { cond: varIs('parameter', k), when: { parameter: [k] } }, refIdPrefix: `L_${k}_` }),
     );
     grid.add(
       timeseries({
@@ -106,8 +99,8 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
     grid.add(
       stateTimeline({
         title: 'Plume along the river 污染团沿程推移 ($parameter GB 3838 class 类别, rows upstream → downstream)',
-        description: `One row per section in river order, coloured by the GB 3838 class of the chosen parameter's interval mean (I–II blue, III green, IV yellow, V orange, 劣V red): a plume shows as a band of worse classes moving down the rows. Parameters GB 3838 does not grade (temperature, conductivity, turbidity …) have no class: follow them in the chart above. ${boundaryNote}`,
-        targets: plumeClassTargets(sections, keys),
+        description: `One row per section in river order, coloured by the GB 3838 class of the chosen parameter's hourly mean (hourly aggregates: values flagged N, at least 45 minutes of them) (I–II blue, III green, IV yellow, V orange, 劣V red): a plume shows as a band of worse classes moving down the rows. Parameters GB 3838 does not grade (temperature, conductivity, turbidity …) have no class: follow them in the chart above. ${boundaryNote}`,
+        targets: [plumeClassTarget(keys)],
         thresholds: classSteps,
         mappings: classMappings,
         transformations: [

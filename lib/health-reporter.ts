@@ -22,6 +22,7 @@ export const HEALTH_FIELDS = {
   journal_backlog: 'gauge: readings journaled but not yet written to InfluxDB',
   write_lag_s: 'gauge: seconds from a reading\'s sensor time to its write, latest batch',
   check_jobs_waiting: 'gauge: check jobs waiting in the BullMQ queue',
+  aggregate_backlog_hours: 'gauge: station-hours marked and not yet aggregated (recent and backfill)',
   emails_sent: 'counter: notification e-mails accepted by the SMTP server',
   emails_failed: 'counter: notification e-mail attempts that failed',
   redis_memory_ratio: 'gauge: Redis used_memory / maxmemory (0 when Redis has no maxmemory); writes are refused at 1',

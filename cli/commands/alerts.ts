@@ -31,15 +31,17 @@ import { printable } from '../terminal-text.js';
  * The alerts worker's /healthz, /readyz (Redis and InfluxDB, each bounded) and /metrics on
  * ALERTS_HTTP_PORT; none when it is unset, since several workers often share a host.
  */
-async function startAlertsOps(env: Env, influx: InfluxClient, log: Logger): Promise<Listening | undefined> {
+async function startAlertsOps(env: Env, influx: InfluxClient, log: Logger, served: readonly Registry[] = []): Promise<Listening | undefined> {
   const overcommit = await overcommitWarning();
   if (overcommit) log.warn({ code: 'TJ_HOST_OVERCOMMIT', setting: 'vm.overcommit_memory' }, overcommit);
   if (env.ALERTS_HTTP_PORT === undefined) return undefined;
   const redis = redisFromEnv(env, 'server');
   redis.on('error', () => undefined); // the workers' own connections log the outage
   const influxUp = cachedProbe(() => influxAnswers(influx), 2000);
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'tuojiang_alerts_' });
+  const own = new Registry();
+  collectDefaultMetrics({ register: own, prefix: 'tuojiang_alerts_' });
+  // The process's own metrics and those of what it runs (the hourly aggregates' job) on one page.
+  const metrics = served.length > 0 ? Registry.merge([own, ...served]) : own;
   const server = await startOpsServer(env.ALERTS_HTTP_PORT, {
     healthy: () => true,
     ready: async () => {
@@ -88,7 +90,7 @@ export function registerAlertsCommands(program: Command): void {
         prefix: opts.prefix,
         log,
       });
-      const ops = await startAlertsOps(env, influx, log);
+      const ops = await startAlertsOps(env, influx, log, service.aggregateMetrics ? [service.aggregateMetrics.registry] : []);
       runUntilSignal(async () => {
         await ops?.close();
         await service.close();

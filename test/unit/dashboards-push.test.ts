@@ -318,7 +318,7 @@ describe('tuojiang dashboards', () => {
 
   it('build --check reports the committed files up to date', async () => {
     await run('build', '--check');
-    expect(out.join('')).toMatch(/up to date \(7 files\)/);
+    expect(out.join('')).toMatch(/up to date \(9 files\)/);
     expect(process.exitCode).toBeUndefined();
   });
 });

@@ -45,7 +45,7 @@ function broken(files: Record<string, string>): { fails: boolean; rules: string[
 
 describe('layer rules', () => {
   it('the repository as it is passes them', () => {
-    const r = cruise(ROOT, ['lib', 'config', 'ingest', 'alerts', 'dashboards', 'simulator', 'runtime', 'api', 'cli', 'demo', 'devtools', 'test']);
+    const r = cruise(ROOT, ['lib', 'config', 'ingest', 'alerts', 'aggregates', 'dashboards', 'simulator', 'runtime', 'api', 'cli', 'demo', 'devtools', 'test']);
     expect(r.violations).toEqual([]);
     expect(r.code).toBe(0);
   });
