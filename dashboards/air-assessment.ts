@@ -11,7 +11,7 @@ import { completenessRow, completenessTargetVariable } from './completeness-row.
 import { airStations, aqiStandard, stationLabel, type BuildContext } from './context.js';
 import { TIME_FILTER, call, tagMatchesVar } from './influxql.js';
 import { aqiCategorySteps } from './limits.js';
-import { Grid, byName, customVariable, dashboard, stateTimeline, table, target, valueTexts, type BuiltDashboard } from './panels.js';
+import { Grid, byName, customVariable, dashboard, hideColumns, stateTimeline, table, target, valueTexts, type BuiltDashboard } from './panels.js';
 
 export const AIR_ASSESSMENT_UID = 'tj-air-assessment';
 
@@ -91,7 +91,8 @@ export function airAssessment(ctx: BuildContext): BuiltDashboard {
         description: 'Days whose daily AQI exceeded 50 with this pollutant as (one of) the primary pollutant(s): a day with two counts for both.',
         targets: [target('P', { columns: POLLUTANT_NAMES.map(([k]) => ({ expr: call('sum', `primary_${k}`), as: k })), from: AGG.cityMonthly, where: [...byCity, TIME_FILTER], groupBy: { tags: ['city'] } }, { columns: POLLUTANT_NAMES.map(([k]) => k), tags: ['city'], mayBeEmpty: true }, { format: 'table' })],
         decimals: 0,
-        overrides: [cityMapping, byName('Time', [{ id: 'custom.hidden', value: true }]), ...POLLUTANT_NAMES.map(([k, n]) => byName(k, [{ id: 'displayName', value: n }]))],
+        overrides: [cityMapping, ...POLLUTANT_NAMES.map(([k, n]) => byName(k, [{ id: 'displayName', value: n }]))],
+        transformations: [hideColumns('Time')],
       }),
       12,
       7,
@@ -102,7 +103,8 @@ export function airAssessment(ctx: BuildContext): BuiltDashboard {
         description: 'Days per HJ 633 category of the daily AQI.',
         targets: [target('L', { columns: AQI_CATEGORIES.map((c) => ({ expr: call('sum', `level_${c.level}`), as: `level_${c.level}` })), from: AGG.cityMonthly, where: [...byCity, TIME_FILTER], groupBy: { tags: ['city'] } }, { columns: AQI_CATEGORIES.map((c) => `level_${c.level}`), tags: ['city'], mayBeEmpty: true }, { format: 'table' })],
         decimals: 0,
-        overrides: [cityMapping, byName('Time', [{ id: 'custom.hidden', value: true }]), ...AQI_CATEGORIES.map((c) => byName(`level_${c.level}`, [{ id: 'displayName', value: `${c.zh} ${c.en}` }]))],
+        overrides: [cityMapping, ...AQI_CATEGORIES.map((c) => byName(`level_${c.level}`, [{ id: 'displayName', value: `${c.zh} ${c.en}` }]))],
+        transformations: [hideColumns('Time')],
       }),
       12,
       7,

@@ -147,12 +147,19 @@ export function timeseries(c: Common & { thresholdsStyle?: 'off' | 'line' | 'are
   });
 }
 
+/**
+ * Leave columns out of a table. An organize transformation rather than the `custom.hidden` field
+ * option: Grafana 12's table no longer has that option (@grafana/schema 12.4's TableFieldOptions).
+ */
+export function hideColumns(...names: string[]): Transformation {
+  return { id: 'organize', options: { excludeByName: Object.fromEntries(names.map((n) => [n, true])), indexByName: {}, renameByName: {} } };
+}
+
 export function table(c: Common & { sortBy?: Array<{ displayName: string; desc: boolean }> }): PanelDraft {
   return draft('table', c, fieldConfig(c, { align: 'auto', cellOptions: { type: 'auto' }, inspect: false }, { mode: 'thresholds' }), {
     showHeader: true,
     cellHeight: 'sm',
     frameIndex: 0,
-    footer: { show: false, reducer: ['sum'], countRows: false },
     ...(c.sortBy ? { sortBy: c.sortBy } : {}),
   });
 }

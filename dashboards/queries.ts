@@ -63,7 +63,7 @@ export function formatInterval(ms: number): string {
 }
 
 /**
- * The macros Grafana 11.6 (docker-compose.yml) fills in an InfluxQL query, by where the query sits,
+ * The macros Grafana (read in 11.6's source; docker-compose.yml now runs 12.4) fills in an InfluxQL query, by where the query sits,
  * read from Grafana's source (docs/decisions/0005-dashboards-as-code.md, "Macros"):
  * - the backend, pkg/tsdb/influxdb/models/query.go `(*Query).Build`, replaces `$timeFilter`,
  *   `$interval`, `$__interval_ms` and `$__interval` in every query it runs (the interval is the

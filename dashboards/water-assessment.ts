@@ -11,7 +11,7 @@ import { completenessRow, completenessTargetVariable } from './completeness-row.
 import { sectionLabel, waterSections, type BuildContext } from './context.js';
 import { TIME_FILTER, call, ident, tagMatchesVar } from './influxql.js';
 import type { FieldOverride } from './model.js';
-import { Grid, byName, customVariable, dashboard, stateTimeline, table, target, timeseries, valueTexts, type BuiltDashboard } from './panels.js';
+import { Grid, byName, customVariable, dashboard, hideColumns, stateTimeline, table, target, timeseries, valueTexts, type BuiltDashboard } from './panels.js';
 import { AUTOMATIC_STATION_PARAMETERS, classDisplay } from './section-detail.js';
 import { sectionOverrides } from './upstream-downstream.js';
 
@@ -95,7 +95,8 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
         description: `Valid hourly means breaking the section's target-class limit (${limitNote}), summed over the months of the range.`,
         targets: [target('E', { columns: EXCEEDANCE_ITEMS.map((p) => ({ expr: call('sum', `exceed_${p}`), as: p })), from: AGG.waterMonthly, where: [...where, TIME_FILTER], groupBy: { tags: ['station'] } }, { columns: [...EXCEEDANCE_ITEMS], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
         decimals: 0,
-        overrides: [stationMapping, byName('Time', [{ id: 'custom.hidden', value: true }])],
+        overrides: [stationMapping],
+        transformations: [hideColumns('Time')],
       }),
       12,
       8,
@@ -106,7 +107,8 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
         description: '(C − S) / S for the worst valid hourly mean over the target-class limit S; upper limits only (pH and DO have none). Empty: never over.',
         targets: [target('X', { columns: MULTIPLE_ITEMS.map((p) => ({ expr: call('max', `multiple_${p}`), as: p })), from: AGG.waterMonthly, where: [...where, TIME_FILTER], groupBy: { tags: ['station'] } }, { columns: [...MULTIPLE_ITEMS], tags: ['station'], mayBeEmpty: true, mayBeNull: [...MULTIPLE_ITEMS] }, { format: 'table' })],
         decimals: 2,
-        overrides: [stationMapping, byName('Time', [{ id: 'custom.hidden', value: true }])],
+        overrides: [stationMapping],
+        transformations: [hideColumns('Time')],
       }),
       12,
       8,
@@ -149,8 +151,8 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
           ]),
           byName('km', [{ id: 'displayName', value: 'km' }, { id: 'decimals', value: 0 }]),
           byName('mean', [{ id: 'displayName', value: '均值 mean' }, { id: 'custom.cellOptions', value: { type: 'gauge', mode: 'basic' } }]),
-          byName('Time', [{ id: 'custom.hidden', value: true }]),
         ],
+        transformations: [hideColumns('Time')],
         sortBy: [{ displayName: 'km', desc: false }],
       }),
       10,

@@ -16,16 +16,16 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Git-ignored, and inside the repository so that `@grafana/schema` resolves from node_modules. */
 const WORK_DIR = join(REPO, '.tmp', 'grafana-schema');
 
-/** Per panel type, the module of its generated types (the layout of @grafana/schema 11.6). */
+/** Per panel type, the module of its generated types (the subpath exports of @grafana/schema 12.4: no .js suffix). */
 export const PANEL_TYPES: Readonly<Record<string, string>> = {
-  timeseries: 'timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen.js',
-  table: 'table/panelcfg/x/TablePanelCfg_types.gen.js',
-  'state-timeline': 'statetimeline/panelcfg/x/StateTimelinePanelCfg_types.gen.js',
-  bargauge: 'bargauge/panelcfg/x/BarGaugePanelCfg_types.gen.js',
-  geomap: 'geomap/panelcfg/x/GeomapPanelCfg_types.gen.js',
-  text: 'text/panelcfg/x/TextPanelCfg_types.gen.js',
-  heatmap: 'heatmap/panelcfg/x/HeatmapPanelCfg_types.gen.js',
-  stat: 'stat/panelcfg/x/StatPanelCfg_types.gen.js',
+  timeseries: 'timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen',
+  table: 'table/panelcfg/x/TablePanelCfg_types.gen',
+  'state-timeline': 'statetimeline/panelcfg/x/StateTimelinePanelCfg_types.gen',
+  bargauge: 'bargauge/panelcfg/x/BarGaugePanelCfg_types.gen',
+  geomap: 'geomap/panelcfg/x/GeomapPanelCfg_types.gen',
+  text: 'text/panelcfg/x/TextPanelCfg_types.gen',
+  heatmap: 'heatmap/panelcfg/x/HeatmapPanelCfg_types.gen',
+  stat: 'stat/panelcfg/x/StatPanelCfg_types.gen',
 };
 
 /** Panel types whose module declares custom field options (`FieldConfig`). */

@@ -41,7 +41,10 @@ export function renderTable(p: Panel, rows: readonly Row[], columns: readonly st
     }
     return m;
   };
-  const shown = columns.filter((c) => props(c).get('custom.hidden') !== true);
+  // Columns an organize transformation leaves out (how our tables hide a column: Grafana 12's table
+  // has no custom.hidden).
+  const excluded = new Set((p.transformations ?? []).filter((t) => t.id === 'organize').flatMap((t) => Object.entries((t.options.excludeByName ?? {}) as Record<string, boolean>).filter(([, v]) => v).map(([k]) => k)));
+  const shown = columns.filter((c) => !excluded.has(c) && props(c).get('custom.hidden') !== true);
   const header = shown.map((c) => String(props(c).get('displayName') ?? c));
   const defaults = (p.fieldConfig?.defaults.mappings ?? []) as ValueMapping[];
   const body = rows.map((r) =>
