@@ -89,4 +89,11 @@ describe('paths named in the docs', () => {
       expect(missing).toEqual([]);
     });
   }
+
+  it('every test named in the "tested in" column of docs/architecture.md exists', () => {
+    const rows = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8').split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| guarantee') && !l.startsWith('| ---'));
+    const named = rows.map((l) => l.split(' | ')).filter((cells) => cells.length === 4).flatMap((cells) => [...cells[3]!.matchAll(/`([\w-]+)`/g)].map((m) => m[1]!));
+    expect(named.length).toBeGreaterThan(20);
+    expect(named.filter((n) => !ALL.some((a) => a.startsWith('test/') && a.endsWith(`/${n}.test.ts`)))).toEqual([]);
+  });
 });
