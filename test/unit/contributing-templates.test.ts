@@ -125,7 +125,10 @@ async function lineClient(port: number) {
     text += d.toString('utf8');
     for (const w of waiters.splice(0)) w();
   });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => {
+    resolve();
+    for (const w of waiters.splice(0)) w();
+  }));
   return {
     socket,
     closed,
