@@ -17,7 +17,7 @@ import { JournalWriter, type CheckSink } from './journal-writer.js';
 import { MessageProcessor, type MessageContext, type Outcome } from './process-message.js';
 import { SOURCES, type Source, type SourceFactory } from './sources/index.js';
 import { SplitPacketStore } from './split-packet-store.js';
-import { TuojiangError } from '../lib/errors.js';
+import { ERRORS, TuojiangError } from '../lib/errors.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import { startHealthReporter, type HealthReporter } from '../lib/health-reporter.js';
 import { diskFreeRatio, overcommitWarning, redisMemoryRatio } from '../lib/host-resources.js';
@@ -192,7 +192,7 @@ export class IngestService {
       });
     }
     const overcommit = await overcommitWarning(this.opts.overcommitPath);
-    if (overcommit) log.warn({ code: 'TJ_HOST_OVERCOMMIT', setting: 'vm.overcommit_memory' }, overcommit);
+    if (overcommit) log.warn({ code: ERRORS.HOST_OVERCOMMIT.code, setting: 'vm.overcommit_memory', hint: ERRORS.HOST_OVERCOMMIT.hint }, overcommit);
     log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, sources: this.sources.map((src) => src.name), connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
   }
 

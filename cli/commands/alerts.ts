@@ -24,6 +24,7 @@ import { influxFromEnv } from '../../config/connections.js';
 import { openThresholds } from '../../runtime/open-world.js';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../config/station-registry.js';
+import { ERRORS } from '../../lib/errors.js';
 import { printJson, runUntilSignal } from '../output.js';
 import { printable } from '../terminal-text.js';
 
@@ -33,7 +34,7 @@ import { printable } from '../terminal-text.js';
  */
 async function startAlertsOps(env: Env, influx: InfluxClient, log: Logger, served: readonly Registry[] = []): Promise<Listening | undefined> {
   const overcommit = await overcommitWarning();
-  if (overcommit) log.warn({ code: 'TJ_HOST_OVERCOMMIT', setting: 'vm.overcommit_memory' }, overcommit);
+  if (overcommit) log.warn({ code: ERRORS.HOST_OVERCOMMIT.code, setting: 'vm.overcommit_memory', hint: ERRORS.HOST_OVERCOMMIT.hint }, overcommit);
   if (env.ALERTS_HTTP_PORT === undefined) return undefined;
   const redis = redisFromEnv(env, 'server');
   redis.on('error', () => undefined); // the workers' own connections log the outage
