@@ -3,6 +3,7 @@
  * real-time, minute and hourly readings, the daily AQI for daily ones.
  */
 import { z } from 'zod';
+import { compareToScaled } from '../../lib/standards/decimal.js';
 import { AQI_CATEGORIES, computeAqi, type AqiInputs } from '../../lib/standards/index.js';
 import type { Condition } from '../state-machine.js';
 import { num, timingOf } from './common.js';
@@ -59,7 +60,7 @@ function observeAqi({ reading, valid }: ObserveContext, level: number, h: number
   }
   if (res.aqi === null || res.level === null) return undefined;
   const threshold = AQI_CATEGORIES.find((c) => c.level === level)?.min ?? 101;
-  const cond: Condition = res.level >= level ? 'breach' : res.aqi <= (threshold - 1) * (1 - h) ? 'clear' : 'band';
+  const cond: Condition = res.level >= level ? 'breach' : compareToScaled(res.aqi, threshold - 1, h, -1) <= 0 ? 'clear' : 'band';
   return {
     cond, value: res.aqi, limit: threshold,
     detail: { aqiStandard: res.standard, category: res.category ?? '', categoryEn: res.categoryEn ?? '', primary: res.primary, basis: res.standard, limitText: `AQI < ${threshold}` },

@@ -65,3 +65,41 @@ export function compareToInt(d: Decimal, n: number): number {
 export function ceilDiv(a: bigint, b: bigint): bigint {
   return (a + b - 1n) / b;
 }
+
+function aligned(a: Decimal, b: Decimal): [bigint, bigint, number] {
+  const scale = Math.max(a.scale, b.scale);
+  return [a.coef * 10n ** BigInt(scale - a.scale), b.coef * 10n ** BigInt(scale - b.scale), scale];
+}
+
+/** Compares two decimals: negative, zero or positive like a comparator. */
+export function compareDecimals(a: Decimal, b: Decimal): number {
+  const [x, y] = aligned(a, b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function addDecimals(a: Decimal, b: Decimal): Decimal {
+  const [x, y, scale] = aligned(a, b);
+  return { coef: x + y, scale };
+}
+
+export function multiplyDecimals(a: Decimal, b: Decimal): Decimal {
+  return { coef: a.coef * b.coef, scale: a.scale + b.scale };
+}
+
+const ONE: Decimal = { coef: 1n, scale: 0 };
+
+/**
+ * Compares `value` with limit × (1 + sign × h) taken as the decimals were written, like a
+ * comparator: pH 6 with h = 0.1 has its clear level at 6.6, where doubles say 6.6000000000000005
+ * and would keep a pH of exactly 6.6 out of an inclusive level.
+ */
+export function compareToScaled(value: number, limit: number, h: number, sign: 1 | -1): number {
+  const approx = limit * (1 + sign * h);
+  // Rounding moves `approx` by a few units in the last place; only a value that close to it needs
+  // the exact product, which costs microseconds where this costs nanoseconds (checks hot path).
+  const margin = Math.abs(approx) * 1e-12;
+  if (value < approx - margin) return -1;
+  if (value > approx + margin) return 1;
+  const factor = addDecimals(ONE, multiplyDecimals({ coef: BigInt(sign), scale: 0 }, toDecimal(h)));
+  return compareDecimals(toDecimal(value), multiplyDecimals(toDecimal(limit), factor));
+}
