@@ -82,7 +82,8 @@ describe('aqi rule', () => {
   it('hourly readings use the 1-h values; daily readings the 24-h means (and O3 8h)', () => {
     // PM2.5 70 hourly (2026 hourly grades PM 1h on the daily table): 100 + 50 × 10/55 → 110.
     expect(obs(reading(AIR, { PM2_5: 70 })).aqi).toMatchObject({ value: 110, cond: 'breach' });
-    expect(obs(reading(AIR, { PM2_5: 70 }, {}, 'minute')).aqi).toMatchObject({ value: 110 });
+    expect(obs(reading(AIR, { PM2_5: 70 }, {}, 'min')).aqi).toMatchObject({ value: 110 });
+    expect(obs(reading(AIR, { PM2_5: 70 }, {}, 'rt')).aqi).toMatchObject({ value: 110 });
     // Daily: the missing pollutants make an AQI ≤ 100 unpublishable (2026), above 100 it is published.
     expect(obs(reading(AIR, { PM2_5: 70 }, {}, 'day')).aqi).toMatchObject({ value: 110, detail: { aqiStandard: 'HJ633-2026' } });
     // Each pollutant feeds its own term: the 1-h value hourly, the 24-h mean (O3: 8-h) daily.
