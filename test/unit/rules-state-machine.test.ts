@@ -175,25 +175,44 @@ describe('state machine invariants (properties)', () => {
     reminderMs: fc.option(fc.integer({ min: 1, max: 6 }).map((n) => n * 10 * MIN), { nil: null }),
   });
 
-  it('never two notices (unmuted firing/reminder) without a resolve between firing episodes, and tells every unmuted change', () => {
+  it('outside maintenance windows: never a second firing without a resolve between, never a resolve of nothing told', () => {
+    fc.assert(fc.property(fc.array(cond, { maxLength: 40 }), timingArb, (cs, t) => {
+      let s = initialKeyState();
+      let told: 'firing' | 'resolved' | null = null;
+      cs.forEach((c, i) => {
+        const r = step(s, { cond: c, at: i * 10 * MIN, value: c === 'breach' ? 11 : 5, limit: 10 }, t, false);
+        for (const e of r.events) {
+          expect(e.muted).toBe(false);
+          if (e.kind === 'firing') expect(told).not.toBe('firing');
+          if (e.kind === 'resolved') expect(told).toBe('firing');
+          if (e.kind === 'reminder') expect(told).toBe('firing');
+          told = e.kind === 'resolved' ? 'resolved' : 'firing';
+        }
+        s = r.next;
+      });
+    }));
+  });
+
+  it('with windows: what was told is what the unmuted events said, and after an unmuted step it matches the state', () => {
     fc.assert(fc.property(rows, timingArb, (rs, t) => {
       let s = initialKeyState();
       let told: 'firing' | 'resolved' | null = null;
       rs.forEach(([c, muted], i) => {
         const r = step(s, { cond: c, at: i * 10 * MIN, value: c === 'breach' ? 11 : 5, limit: 10 }, t, muted);
-        for (const e of r.events) {
-          if (e.muted) continue;
-          if (e.kind === 'firing') expect(told).not.toBe('firing');
-          if (e.kind === 'resolved') expect(told).toBe('firing');
-          told = e.kind === 'resolved' ? 'resolved' : 'firing';
-        }
+        for (const e of r.events) if (!e.muted) told = e.kind === 'resolved' ? 'resolved' : 'firing';
         expect(r.next.told).toBe(told);
-        // Outside a window the bureaus' belief matches the state once the step is done.
         if (!muted) expect(r.next.told === 'firing').toBe(r.next.state === 'firing');
         expect(r.events.length).toBeLessThanOrEqual(1);
         s = r.next;
       });
     }));
+  });
+
+  it('a resolve and a new episode both inside a window: the new episode is told as a firing (the resolve never was)', () => {
+    const t = timing({ consecutive: 2, clearConsecutive: 1 });
+    const r = run([['breach', 11], ['breach', 11], ['clear', 1, { muted: true }], ['breach', 11, { muted: true }], ['breach', 12]], t);
+    expect(r.events.map((e) => [e.kind, e.muted, e.at / MIN])).toEqual([['firing', false, 10], ['resolved', true, 20], ['firing', false, 40]]);
+    expect(r.events[2]?.breachSince).toBe(30 * MIN);
   });
 
   it('the same states and observations always give the same result, and the input state is not changed', () => {
