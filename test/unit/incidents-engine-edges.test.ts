@@ -135,12 +135,16 @@ describe('opening', () => {
   });
 
   it('remembers at most 2000 evidence ids per incident, the newest', () => {
-    const evs = [ev('hongyuan', 'firing', T0)];
-    for (let i = 1; i <= 2001; i++) evs.push(ev('hongyuan', 'reminder', T0 + i * 1000));
-    const inc = only(run(evs));
-    expect(inc.seen).toHaveLength(2000);
-    expect(inc.seen[0]).toBe(evs[2]?.id);
-    expect(inc.seen[1999]).toBe(evs[2001]?.id);
+    const r = run([ev('hongyuan', 'firing', T0)]);
+    const ids = Array.from({ length: 1999 }, (_, i) => `old.${i}`);
+    (r.state.incidents[0] as Incident).seen = [...ids];
+    const a = apply(r, ev('hongyuan', 'reminder', T0 + 1000));
+    expect(only(a).seen).toHaveLength(2000);
+    expect(only(a).seen[0]).toBe('old.0');
+    const b = apply(a, ev('hongyuan', 'reminder', T0 + 2000));
+    expect(only(b).seen).toHaveLength(2000);
+    expect(only(b).seen[0]).toBe('old.1');
+    expect(only(b).seen.slice(-2)).toEqual(only(a).seen.slice(-1).concat(only(b).seen.slice(-1)));
   });
 });
 
