@@ -6,7 +6,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../alerts/rules/common.js';
 import type { Condition } from '../../alerts/state-machine.js';
-import { compareToScaled } from '../../lib/standards/decimal.js';
 
 const RANK: Record<Condition, number> = { clear: 0, band: 1, breach: 2 };
 
@@ -54,30 +53,6 @@ describe('classify: exact clear levels (no binary rounding)', () => {
     expect(classify(7.5, l, 0.1)).toBe('clear');
     expect(classify(6.3, l, 0.1)).toBe('band');
     expect(classify(8.5, l, 0.1)).toBe('band');
-  });
-});
-
-describe('compareToScaled', () => {
-  it('compares with limit × (1 ± h) as written, on both sides of the level', () => {
-    expect(compareToScaled(6.6, 6, 0.1, 1)).toBe(0);
-    expect(compareToScaled(6.61, 6, 0.1, 1)).toBe(1);
-    expect(compareToScaled(6.59, 6, 0.1, 1)).toBe(-1);
-    expect(compareToScaled(66, 100, 0.34, -1)).toBe(0);
-    expect(compareToScaled(66.000001, 100, 0.34, -1)).toBe(1);
-    expect(compareToScaled(65.999999, 100, 0.34, -1)).toBe(-1);
-    expect(compareToScaled(0, 0, 0.1, -1)).toBe(0);
-    expect(compareToScaled(-1e-300, 0, 0.1, -1)).toBe(-1);
-    expect(compareToScaled(1e-300, 0, 0.1, -1)).toBe(1);
-    expect(compareToScaled(-2.2, -2, 0.1, 1)).toBe(0);
-  });
-
-  it('agrees with integer arithmetic on values of two decimals (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 0, max: 90 }), fc.constantFrom(1 as const, -1 as const), (v, l, k, sign) => {
-      // value v/100, limit l/100, h = k/100: compare v × 100 with l × (100 + sign × k), all integers.
-      const lhs = v * 100;
-      const rhs = l * (100 + sign * k);
-      expect(compareToScaled(v / 100, l / 100, k / 100, sign)).toBe(Math.sign(lhs - rhs));
-    }));
   });
 });
 
