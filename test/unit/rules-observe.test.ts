@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { observe, relevant, type PrevValues, type RuleObservation } from '../../alerts/observe.js';
 import { aqi, aqiLevel } from '../../alerts/rules/aqi.js';
 import { equipment, EQUIPMENT_FLAGS } from '../../alerts/rules/equipment.js';
+import { limit, localLimitPhrase } from '../../alerts/rules/limit.js';
 import { rate } from '../../alerts/rules/rate.js';
 import { waterClass } from '../../alerts/rules/water-class.js';
 import type { StationProfile } from '../../alerts/station-profile.js';
@@ -300,5 +301,72 @@ describe('observe', () => {
       expect(again.observations.filter((o) => o.rule !== 'rate')).toEqual(a.observations.filter((o) => o.rule !== 'rate'));
       expect(again.observations.filter((o) => o.rule === 'rate')).toEqual([]);
     }));
+  });
+});
+
+describe('rules off, local limits, and AQIs that cannot be published', () => {
+  const ctxOf = (s: Station, values: Record<string, number>, profile: StationProfile, prev: PrevValues = {}) =>
+    ({ reading: reading(s, values), station: s, profile, prev, valid: values });
+
+  it('a rule switched off observes nothing at all', () => {
+    expect(limit.observe(ctxOf(WATER, { NH3N: 5 }, profileWith(WATER, { limit: { enabled: false } })))).toEqual([]);
+    expect(rate.observe(ctxOf(WATER, { NH3N: 5 }, profileWith(WATER, { rate: { enabled: false } }), { NH3N: { v: 0, ts: T0 - HOUR } }))).toEqual([]);
+    expect(equipment.observe(ctxOf(WATER, { NH3N: 5 }, profileWith(WATER, { equipment: { enabled: false } })))).toEqual([]);
+    expect(waterClass.observe(ctxOf(WATER, { NH3N: 5 }, profileWith(WATER, { water_class: { enabled: false } })))).toEqual([]);
+    expect(aqi.observe(ctxOf(AIR, { PM2_5: 300 }, profileWith(AIR, { aqi: { enabled: false } })))).toEqual([]);
+  });
+
+  it('one parameter switched off keeps the others', () => {
+    const p = profileWith(WATER, {}, { parameters: { ...profileWith(WATER).parameters, NH3N: { enabled: false } } });
+    expect(limit.observe(ctxOf(WATER, { NH3N: 5, DO: 7 }, p)).map((o) => o.key)).toEqual(['limit.DO']);
+  });
+
+  it('2026 with pollutants missing and the AQI not above 100: no AQI observation', () => {
+    expect(obs(reading(AIR, { PM2_5: 20 })).aqi).toBeUndefined();
+    expect(obs(reading(AIR, { PM2_5: 61 })).aqi).toMatchObject({ value: 101, cond: 'breach' });
+  });
+
+  it('the AQI clear level is below the threshold: 66 clears with h = 0.34, 67 does not', () => {
+    const p = profileWith(AIR, { aqi: { hysteresis: 0.34 } });
+    // PM10 1h 73 on the 2026 table: 50 + 50 × 23/70 = 66.4 → 67; 72 → 65.7 → 66.
+    expect(obs(reading(AIR, { PM2_5: 20, PM10: 72, SO2: 5, NO2: 20, CO: 0.4, O3: 50 }), p).aqi).toMatchObject({ cond: 'clear', value: 66 });
+    expect(obs(reading(AIR, { PM2_5: 20, PM10: 73, SO2: 5, NO2: 20, CO: 0.4, O3: 50 }), p).aqi).toMatchObject({ cond: 'band', value: 67 });
+  });
+
+  it('AQI wording without a primary pollutant', () => {
+    expect(aqi.wording({ parameter: 'AQI', kind: 'resolved', value: 40, limit: 101, detail: {} }).en).toBe('AQI 40 () ()');
+  });
+
+  it('a local upper limit stricter than the national one names the national limit (Shiqiao NH3N 0.8 under class III 1)', () => {
+    expect(obs(reading(station('shiqiao'), { NH3N: 0.9 }))['limit.NH3N']).toMatchObject({
+      cond: 'breach', limit: 0.8,
+      detail: { basis: 'thresholds', limitText: '≤ 0.8', nationalLimit: 1, nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III' },
+    });
+  });
+
+  it('a local lower limit above the national one is stricter too; a looser or ranged one names no national limit', () => {
+    const withLimits = (limits: Record<string, unknown>) => profileWith(WATER, {}, { limits: limits as StationProfile['limits'] });
+    expect(obs(reading(WATER, { DO: 5.5 }), withLimits({ DO: { min: 6 } }))['limit.DO']?.detail).toMatchObject({ nationalLimit: 5, nationalLimitText: '≥ 5', nationalClass: 'III' });
+    for (const limits of [{ DO: { min: 4 } }, { DO: { min: 5 } }]) {
+      expect(obs(reading(WATER, { DO: 5.5 }), withLimits(limits))['limit.DO']?.detail).not.toHaveProperty('nationalLimit');
+    }
+    for (const limits of [{ NH3N: 1.5 }, { NH3N: 1 }]) {
+      expect(obs(reading(WATER, { NH3N: 0.5 }), withLimits(limits))['limit.NH3N']?.detail).not.toHaveProperty('nationalLimit');
+    }
+    expect(obs(reading(WATER, { NH3N: 0.5 }), withLimits({ NH3N: 0.9 }))['limit.NH3N']?.detail).toMatchObject({ nationalLimit: 1 });
+    expect(obs(reading(WATER, { pH: 7 }), withLimits({ pH: { min: 6.5, max: 8.5 } }))['limit.pH']?.detail).not.toHaveProperty('nationalLimit');
+    expect(obs(reading(WATER, { NH3N: 0.5 }), withLimits({ NH3N: { min: 0.1 } }))['limit.NH3N']?.detail).not.toHaveProperty('nationalLimit');
+  });
+
+  it('an air station\'s stricter local limit names the national grade without a water class', () => {
+    const p = profileWith(AIR, {}, { limits: { SO2: 100 } as StationProfile['limits'] });
+    const d = obs(reading(AIR, { SO2: 120 }), p)['limit.SO2']?.detail;
+    expect(d).toMatchObject({ nationalLimit: 500, nationalLimitText: '≤ 500' });
+    expect(d).not.toHaveProperty('nationalClass');
+  });
+
+  it('a national basis that does not end in the class is printed whole', () => {
+    expect(localLimitPhrase({ limitText: '≤ 0.8', nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002', nationalClass: 'III' }, 'mg/L', 'en'))
+      .toBe('local limit ≤ 0.8 mg/L (national class III: ≤ 1 mg/L, GB3838-2002)');
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { initialKeyState, step, type Condition, type KeyState, type Observation, type StepEvent, type Timing } from '../../alerts/state-machine.js';
 
 const MIN = 60_000;
+const H_ = 60 * MIN;
 const timing = (t: Partial<Timing> = {}): Timing => ({ consecutive: 2, durationMs: null, clearConsecutive: 2, reminderMs: null, ...t });
 
 type Row = [Condition, number | null] | [Condition, number | null, { muted?: boolean; limit?: number | null }];
@@ -55,8 +56,8 @@ describe('the episode peak', () => {
   it('a breach without a value leaves the peak as it was; events then carry no peak', () => {
     const none = run([['breach', null], ['breach', null]], timing());
     expect(none.events).toHaveLength(1);
-    expect(none.events[0]).not.toHaveProperty('peak');
-    expect(none.events[0]).not.toHaveProperty('peakAt');
+    expect(Object.keys(none.events[0] ?? {})).not.toContain('peak');
+    expect(Object.keys(none.events[0] ?? {})).not.toContain('peakAt');
     expect(none.s.peak).toBeUndefined();
     const kept = run([['breach', 14], ['breach', null], ['breach', 12]], timing());
     expect(kept.s).toMatchObject({ peak: 14, peakAt: 0 });
@@ -73,10 +74,50 @@ describe('the episode peak', () => {
     const stored: KeyState = { ...initialKeyState(), state: 'firing', since: 0, breaches: 3, firstBreachAt: 0, told: 'firing', toldAt: 0, peak: 50, peakAt: null };
     const r = step(stored, { cond: 'clear', at: 10 * MIN, value: 1, limit: 10 }, timing({ clearConsecutive: 1 }), false);
     expect(r.events[0]).toMatchObject({ kind: 'resolved' });
-    expect(r.events[0]).not.toHaveProperty('peak');
+    expect(Object.keys(r.events[0] ?? {})).not.toContain('peak');
     const stale: KeyState = { ...stored, peak: null, peakAt: null };
     const b = step(stale, { cond: 'breach', at: 10 * MIN, value: 11, limit: 10 }, timing(), false);
     expect(b.next).toMatchObject({ peak: 11, peakAt: 10 * MIN });
+  });
+});
+
+describe('the peak, further edges', () => {
+  it('without a limit, a value is as far as it is large: 2 is worse than −3', () => {
+    const r = run([['breach', -3, { limit: null }], ['breach', 2, { limit: null }]], timing({ consecutive: 1 }));
+    expect(r.s).toMatchObject({ peak: 2, peakAt: 10 * MIN });
+  });
+
+  it('a run that began without a value takes its first value as the peak', () => {
+    const r = run([['breach', null], ['breach', 14], ['breach', 12]], timing({ consecutive: 3 }));
+    expect(r.events[0]).toMatchObject({ kind: 'firing', peak: 14, peakAt: 10 * MIN });
+  });
+
+  it('events carry no peak key at all when there is none; a state never given one has no peak key', () => {
+    const none = run([['breach', null], ['breach', null]], timing());
+    expect(Object.keys(none.events[0] ?? {})).not.toContain('peak');
+    expect(Object.keys(none.events[0] ?? {})).not.toContain('peakAt');
+    const quiet = step(initialKeyState(), { cond: 'clear', at: 0, value: 1, limit: 10 }, timing(), false).next;
+    expect(Object.keys(quiet)).not.toContain('peak');
+    expect(Object.keys(quiet)).not.toContain('peakAt');
+    expect(Object.keys(quiet)).not.toContain('cause');
+  });
+
+  it('a stored peak of null with a time reports no peak', () => {
+    const stored: KeyState = { ...initialKeyState(), state: 'firing', since: 0, breaches: 3, firstBreachAt: 0, told: 'firing', toldAt: 0, peak: null, peakAt: 5 };
+    const r = step(stored, { cond: 'clear', at: 10 * MIN, value: 1, limit: 10 }, timing({ clearConsecutive: 1 }), false);
+    expect(Object.keys(r.events[0] ?? {})).not.toContain('peak');
+  });
+});
+
+describe('reminders, further edges', () => {
+  it('no reminder in the step that fires, even with a zero interval', () => {
+    const r = step(initialKeyState(), { cond: 'breach', at: 0, value: 11, limit: 10 }, timing({ consecutive: 1, reminderMs: 0 }), false);
+    expect(r.events.map((e) => e.kind)).toEqual(['firing']);
+  });
+
+  it('a firing state stored without the time it was told does not remind (it cannot know when)', () => {
+    const stored: KeyState = { ...initialKeyState(), state: 'firing', since: 0, breaches: 3, firstBreachAt: 0, told: 'firing', toldAt: null };
+    expect(step(stored, { cond: 'breach', at: 10 * H_, value: 11, limit: 10 }, timing({ reminderMs: MIN }), false).events).toEqual([]);
   });
 });
 

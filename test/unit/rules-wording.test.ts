@@ -113,7 +113,10 @@ describe('wording', () => {
     expect(localLimitPhrase(air, '', 'en')).toBe('local limit ≤ 100 (national: ≤ 150, GB3095-2026)');
     expect(localLimitPhrase({ nationalLimitText: '≤ 1', nationalClass: 'II' }, 'mg/L', 'en')).toBe('local limit  mg/L (national class II: ≤ 1 mg/L, )');
     expect(localLimitPhrase({ limitText: '≤ 1' }, 'mg/L', 'zh')).toBeUndefined();
-    expect(limit.wording({ parameter: 'NH3N', kind: 'firing', value: 0.9, limit: 0.8, detail: d }).en).toBe('Ammonia nitrogen 0.9 mg/L, local limit ≤ 0.8 mg/L (national class III: ≤ 1 mg/L, GB3838-2002)');
+    expect(limit.wording({ parameter: 'NH3N', kind: 'firing', value: 0.9, limit: 0.8, detail: d })).toEqual({
+      zh: '氨氮 0.9 mg/L，本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）',
+      en: 'Ammonia nitrogen 0.9 mg/L, local limit ≤ 0.8 mg/L (national class III: ≤ 1 mg/L, GB3838-2002)',
+    });
   });
 
   it('water class: class, target and the main pollutants only while worse than the target', () => {
