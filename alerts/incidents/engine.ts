@@ -236,6 +236,7 @@ export function applyEvidence(stateIn: ScopeState, scope: string, station: Stati
     opened = true;
   }
   inc.seen.push(ev.id);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: at or under the bound the splice removes nothing.
   if (inc.seen.length > SEEN_MAX) inc.seen.splice(0, inc.seen.length - SEEN_MAX);
   const sec = inc.sections.find((s) => s.station === station.id) as SectionTrack;
   const reasons: ReportReason[] = [];

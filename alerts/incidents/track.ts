@@ -79,7 +79,8 @@ export function predictWindow(inc: Incident, km: number, rivers: RiversFile, p: 
 export function windowsAhead(inc: Incident, rivers: RiversFile, p: TrackPolicy): Record<string, Window> {
   const out: Record<string, Window> = {};
   for (const s of inc.sections) {
-    if (s.observedAt !== null || s.riverKm === null) continue;
+    // A reached section lies at or behind the front, where predictWindow gives no window.
+    if (s.riverKm === null) continue;
     const w = predictWindow(inc, s.riverKm, rivers, p);
     if (w) out[s.station] = w;
   }
