@@ -290,3 +290,38 @@ describe('DataTime and QN', () => {
     expect(epochMsToDataTime(Date.parse('9999-12-31T15:59:59Z'))).toBe('99991231235959');
   });
 });
+
+describe('more edges, each pinned by its own refusal or result', () => {
+  it.each([
+    ['## alone', '##', 'The frame has no 4-digit decimal length after ##.'],
+    ['x# (only the second byte is #)', `x#${GOOD.slice(2)}`, 'The frame does not start with ##.'],
+    ['a short frame after leading whitespace', '  ##0000ABC', 'The frame ends before its 4-digit CRC.'],
+    ['a leading ;', ';ST=32;CN=2011;MN=M;CP=&&&&', 'Header field: "" has no "=".'],
+  ])('%s', (_name, raw, message) => {
+    const input = raw.startsWith(';') ? framed(raw) : raw;
+    expect(refusal(() => parseFrame(input)).message).toBe(message);
+  });
+
+  it('a segment that is not UTF-8 says so', () => {
+    const segment = Buffer.concat([Buffer.from('ST=32;CN=2011;PW='), Buffer.from([0xff, 0xfe]), Buffer.from(';MN=M;CP=&&&&')]);
+    const raw = Buffer.concat([Buffer.from(`##${String(segment.length).padStart(4, '0')}`), segment, Buffer.from(hj212Crc(segment))]);
+    expect(refusal(() => parseFrame(raw)).message).toBe('The data segment is not valid UTF-8.');
+  });
+
+  it('a frame has no key for a header field it did not carry', () => {
+    expect(Object.keys(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'mn', 'segment']);
+    expect(Object.keys(parseFrame(framed('QN=1;ST=2;CN=2011;PW=3;MN=M;Flag=7;PNUM=1;PNO=1;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'flag', 'mn', 'pno', 'pnum', 'pw', 'qn', 'segment', 'st']);
+  });
+
+  it('encodes the largest Flag, PNUM and PNO', () => {
+    expect(parseFrame(encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 255, pnum: 9999, pno: 9999, cp: '' }))).toMatchObject({ flag: 255, pnum: 9999, pno: 9999 });
+  });
+
+  it('encodes a CP without other keys without a trailing separator', () => {
+    expect(encodeCp('20260301080000', { b: { Rtd: 1 } })).toBe('DataTime=20260301080000;b-Rtd=1');
+  });
+
+  it('formats the year 0', () => {
+    expect(epochMsToQn(Date.parse('0000-01-01T00:00:00+08:00'))).toBe('00000101000000000');
+  });
+});

@@ -115,3 +115,9 @@ describe('what is kept', () => {
     expect(raw.extras?.NH3N_max).toBeCloseTo(0.8, 12);
   });
 });
+
+describe('numbers with more than one digit after the point or in the exponent', () => {
+  it.each([['.55', 0.55], ['1e10', 1e10], ['2.5E-12', 2.5e-12], ['-.125', -0.125]])('reads %s', (text, value) => {
+    expect(frameToRawReading(frame({ items: { w21003: { Rtd: text } } }), HONGYUAN, registry).values.NH3N).toBe(value);
+  });
+});

@@ -356,6 +356,10 @@ describe('rules off, local limits, and AQIs that cannot be published', () => {
     expect(obs(reading(WATER, { NH3N: 0.5 }), withLimits({ NH3N: 0.9 }))['limit.NH3N']?.detail).toMatchObject({ nationalLimit: 1 });
     expect(obs(reading(WATER, { pH: 7 }), withLimits({ pH: { min: 6.5, max: 8.5 } }))['limit.pH']?.detail).not.toHaveProperty('nationalLimit');
     expect(obs(reading(WATER, { NH3N: 0.5 }), withLimits({ NH3N: { min: 0.1 } }))['limit.NH3N']?.detail).not.toHaveProperty('nationalLimit');
+    // A bound of the other kind than the national one is never "stricter", whatever its value.
+    expect(obs(reading(WATER, { NH3N: 2.5 }), withLimits({ NH3N: { min: 2 } }))['limit.NH3N']?.detail).not.toHaveProperty('nationalLimit');
+    expect(obs(reading(WATER, { DO: 5.5 }), withLimits({ DO: { max: 6 } }))['limit.DO']?.detail).not.toHaveProperty('nationalLimit');
+    expect(obs(reading(WATER, { DO: 2 }), withLimits({ DO: { max: 3 } }))['limit.DO']?.detail).not.toHaveProperty('nationalLimit');
   });
 
   it('an air station\'s stricter local limit names the national grade without a water class', () => {
@@ -363,6 +367,11 @@ describe('rules off, local limits, and AQIs that cannot be published', () => {
     const d = obs(reading(AIR, { SO2: 120 }), p)['limit.SO2']?.detail;
     expect(d).toMatchObject({ nationalLimit: 500, nationalLimitText: '≤ 500' });
     expect(d).not.toHaveProperty('nationalClass');
+  });
+
+  it('a local-limit phrase without the local limit text still reads, in both languages', () => {
+    expect(localLimitPhrase({ nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III' }, 'mg/L', 'zh')).toBe('本地限值  mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）');
+    expect(localLimitPhrase({ nationalLimitText: '≤ 150' }, '', 'zh')).toBe('本地限值 ，国家标准 ≤ 150（）');
   });
 
   it('a national basis that does not end in the class is printed whole', () => {
