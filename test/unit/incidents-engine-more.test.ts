@@ -264,3 +264,42 @@ describe('report severity, further', () => {
     expect(reportSeverity(at({ parameter: 'COD', value: 250, limit: 200, family: 'oxygen_demand' }), registry, policy)).toBe('warning');
   });
 });
+
+describe('joining and measuring, the last edges', () => {
+  it('evidence at a reached section joins its incident even when its breach began before the opening', () => {
+    const r = run([ev('hongyuan', 'firing', T0), ev('hongyuan', 'firing', T0 + H, { rule: 'rate', breachSince: T0 - H })]);
+    expect(r.state.incidents).toHaveLength(1);
+    expect(only(r).sections[0]?.firing).toEqual(['limit.NH3N', 'rate.NH3N']);
+  });
+
+  it('a downstream breach that began exactly at the opening still joins', () => {
+    const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H, { breachSince: T0 })]);
+    expect(r.state.incidents).toHaveLength(1);
+  });
+
+  it('once the speed is known, a firing far beyond its window is another incident', () => {
+    const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H), ev('linjiangsi', 'firing', T0 + 500 * H)]);
+    expect(r.state.incidents.map((i) => i.origin)).toEqual(['hongyuan', 'linjiangsi']);
+  });
+
+  it('a local limit phrase is kept when later evidence has none', () => {
+    const local = { unit: 'mg/L', limitKind: 'max' as const, basis: 'thresholds', limitText: '≤ 0.8', nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III' as const };
+    const r = run([ev('shiqiao', 'firing', T0, { value: 2, limit: 0.8, detail: local }), ev('shiqiao', 'reminder', T0 + H, { value: 2.5, limit: 0.8 })]);
+    expect(only(r).sections[0]?.params.NH3N?.local?.zh).toBe('本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）');
+  });
+
+  it('report times start with the first report; a station without a river has no river', () => {
+    expect(only(run([ev('hongyuan', 'firing', T0)])).reportTimes).toEqual([T0]);
+    const noRiver: Station = { ...st('hongyuan'), river: undefined };
+    expect(applyEvidence(emptyScope(), 's.hongyuan.nitrogen', noRiver, ev('hongyuan', 'firing', T0), ctx).state.incidents[0]?.river).toBeNull();
+  });
+
+  it('closing after two arrivals waits for the next section\'s window from the observed speed, and names it', () => {
+    const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H), ev('hongyuan', 'resolved', T0 + 13 * H), ev('shiqiao', 'resolved', T0 + 14 * H)]);
+    const w = r.reports[r.reports.length - 1]?.windows.linjiangsi ?? only(r).lastReported?.windows.linjiangsi;
+    if (!w) throw new Error('no window');
+    const due = closeDueAt(only(r), ctx) as number;
+    expect(due).toBe(Math.max(T0 + 14 * H + ctx.policy.hold_min * MIN, w.to + joinSlack(w, ctx.policy.window_margin)));
+    expect(reasonsOf(tick(r.state, due, ctx).reports[0] as Report)).toEqual(['dissipated:linjiangsi', 'closed']);
+  });
+});

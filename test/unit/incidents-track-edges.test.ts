@@ -98,3 +98,17 @@ describe('join slack', () => {
     expect(joinSlack({ from: 0, to: 4 * H }, 0.25)).toBe(H);
   });
 });
+
+describe('after a miss, a fast observed leg', () => {
+  it('keeps its early start even where the configured range starts later', () => {
+    // 12 km in 1 h: faster than the configured 1.2 m/s.
+    const fast = incident([section('a', 10, T0), section('b', 22, T0 + H), section('c', 34)], {
+      misses: [{ station: 'b', predicted: { from: T0 + 3 * H, to: T0 + 12 * H }, observed: T0 + H }],
+    });
+    const w = predictWindow(fast, 34, rivers, policy);
+    const configured = travelTime(rivers, 'tuojiang', 22, 34);
+    if (!w || !configured) throw new Error('no window');
+    expect(w.from).toBeLessThan(T0 + H + configured.minMs);
+    expect(w.to).toBeGreaterThanOrEqual(T0 + H + configured.maxMs);
+  });
+});
