@@ -114,4 +114,14 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (e) {
+  // Our own refusals (a base branch that is not there) are one line; anything else is a bug with its stack.
+  if (e instanceof Error && e.message.startsWith('TJ_MUTATION_')) {
+    console.error(e.message);
+    process.exitCode = 2;
+  } else {
+    throw e;
+  }
+}
