@@ -355,7 +355,8 @@ export function tick(stateIn: ScopeState, now: number, ctx: EngineContext): Engi
       // and a day of catching up must not become a day's worth of scheduled follow-ups.
       const beat = heartbeatDueAt(inc, ctx);
       const every = ctx.policy.report_every_min * 60_000;
-      if (beat !== null && now >= beat && now - beat < every && (due === null || beat < due)) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
+      // (beat ≤ now < due here, so a heartbeat is never past the close.)
+      if (beat !== null && now >= beat && now - beat < every) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
       continue;
     }
     const reasons: ReportReason[] = withPeak(inc, [], ctx);

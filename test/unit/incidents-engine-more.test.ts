@@ -303,3 +303,23 @@ describe('joining and measuring, the last edges', () => {
     expect(reasonsOf(tick(r.state, due, ctx).reports[0] as Report)).toEqual(['dissipated:linjiangsi', 'closed']);
   });
 });
+
+describe('peaks and reasons without a concentration', () => {
+  it('for an upper bound the higher value is the peak, below the limit too; pH ties keep the first', () => {
+    const r = run([ev('hongyuan', 'firing', T0, { value: 0.5 }), ev('hongyuan', 'reminder', T0 + H, { value: 0.8 })]);
+    expect(only(r).sections[0]?.params.NH3N).toMatchObject({ peak: 0.8, peakAt: T0 + H });
+    const d = { unit: '', limitKind: 'range' as const };
+    const tie = run([ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 9.5, limit: 9, detail: d }), ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 8.5, limit: 9, detail: d })]);
+    expect(only(tie).sections[0]?.params.pH).toMatchObject({ peak: 9.5, peakAt: T0 });
+  });
+
+  it('with no concentration known there is no peak to report, and nothing urgent', () => {
+    const opened = run([ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 })]);
+    const initial = tick(opened.state, T0 + ctx.policy.initial_wait_min * MIN, ctx);
+    const base: Run = { state: initial.state, reports: [] };
+    const reached = apply(base, ev('shiqiao', 'firing', T0 + 12 * H, { rule: 'rate', value: 1 }));
+    expect(reached.reports.map(reasonsOf)).toEqual([['reached:shiqiao', 'narrowed']]);
+    const again = apply(base, ev('hongyuan', 'reminder', T0 + H, { rule: 'rate', value: 1 }));
+    expect(again.reports).toEqual([]);
+  });
+});

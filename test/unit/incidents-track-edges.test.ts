@@ -110,5 +110,8 @@ describe('after a miss, a fast observed leg', () => {
     if (!w || !configured) throw new Error('no window');
     expect(w.from).toBeLessThan(T0 + H + configured.minMs);
     expect(w.to).toBeGreaterThanOrEqual(T0 + H + configured.maxMs);
+    // Its start is the observed one, as without the miss.
+    const calm = predictWindow({ ...fast, misses: [] }, 34, rivers, policy);
+    expect(w.from).toBe(calm?.from);
   });
 });
