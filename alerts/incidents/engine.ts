@@ -205,6 +205,7 @@ export function receptorStatus(inc: Incident, ctx: EngineContext): ReceptorStatu
   const configured = receptorsOf(ctx.rivers, inc.river);
   const receptors = configured.length > 0 ? configured : ctx.registry.riverSections(inc.river).filter((s) => s.drinking_water_intake).map((s) => ({
     id: s.id, name: s.name, kind: 'drinking_water_intake' as const, river_km: s.river_km ?? 0, city: s.city,
+    // Stryker disable next-line OptionalChaining: every station's city is in the registry's cities (config schema).
     contact: { name: ctx.registry.cities[s.city]?.zh ?? s.city }, station: s.id,
   }));
   for (const r of receptors) {

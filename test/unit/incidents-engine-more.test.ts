@@ -323,3 +323,21 @@ describe('peaks and reasons without a concentration', () => {
     expect(again.reports).toEqual([]);
   });
 });
+
+describe('the last two', () => {
+  it('a resolve of a rule that never fired at a section changes nothing, not even the evidence seen', () => {
+    const first = ev('hongyuan', 'firing', T0);
+    const stray = ev('hongyuan', 'resolved', T0 + H, { rule: 'rate', value: 0 });
+    const r = run([first, stray]);
+    expect(only(r).seen).toEqual([first.id]);
+    expect(only(r).sections[0]?.params.NH3N?.lastAt).toBe(T0);
+  });
+
+  it('a first concentration of 0 (DO) after a 初报 without one is news', () => {
+    const d = { unit: 'mg/L', limitKind: 'min' as const };
+    const opened = run([ev('hongyuan', 'firing', T0, { rule: 'rate', parameter: 'DO', value: 1, family: 'oxygen_demand' })]);
+    const initial = tick(opened.state, T0 + ctx.policy.initial_wait_min * MIN, ctx);
+    const r = apply({ state: initial.state, reports: [] }, ev('hongyuan', 'firing', T0 + 30 * MIN, { parameter: 'DO', value: 0, limit: 5, detail: d, family: 'oxygen_demand' }));
+    expect(r.reports.map(reasonsOf)).toEqual([['peak']]);
+  });
+});

@@ -82,6 +82,8 @@ describe('predictWindow edges', () => {
     const configured = travelTime(rivers, 'tuojiang', 22, 34);
     if (!w || !configured) throw new Error('no window');
     expect(w.to).toBeGreaterThan(T0 + 30 * H + configured.maxMs);
+    // The observed leg's slowest arrival: 12 km at 0.111 m/s × 0.75 is 40 h.
+    expect(w.to - (T0 + 30 * H)).toBeGreaterThanOrEqual(40 * H - 60_000);
     expect(w.from).toBeLessThanOrEqual(T0 + 30 * H + configured.minMs);
   });
 
