@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'demo-out/', 'dashboards/generated/', '.tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'demo-out/', 'dashboards/generated/', '.tmp/', 'reports/', '.stryker-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -105,7 +105,7 @@ function runLongEnough(breaches: number, firstBreachAt: number, at: number, t: T
 function record(s: KeyState, events: StepEvent[], kind: EventKind, from: AlertStateName, at: number, muted: boolean, catchUp: boolean, times: Pick<StepEvent, 'breachSince' | 'episodeAt'> = {}): void {
   // The end of an alert the bureaus never heard of (it fired inside a window) is not news either.
   const quiet = muted || (kind === 'resolved' && s.told !== 'firing');
-  const peak = s.peak !== undefined && s.peak !== null && s.peakAt !== undefined && s.peakAt !== null ? { peak: s.peak, peakAt: s.peakAt } : {};
+  const peak = s.peak != null && s.peakAt != null ? { peak: s.peak, peakAt: s.peakAt } : {};
   events.push({ kind, from, to: s.state, at, muted: quiet, catchUp, ...times, ...peak });
   if (!quiet) {
     s.told = kind === 'resolved' ? 'resolved' : 'firing';

@@ -79,9 +79,11 @@ export function validateReading(raw: RawReading, ctx: ValidationContext): Valida
     const info = PARAMETER_BY_KEY.get(key);
     if (!info) throw new TuojiangError('UNKNOWN_PARAMETER', `unknown parameter "${key.slice(0, 40)}"`, { parameter: key.slice(0, 40) });
     if (info.medium !== station.kind) {
-      throw new TuojiangError('UNKNOWN_PARAMETER', `${key} is a ${info.medium} parameter; station ${station.id} is a ${station.kind} station`, { parameter: key });
+      const an = (medium: string): string => (medium === 'air' ? `an ${medium}` : `a ${medium}`);
+      throw new TuojiangError('UNKNOWN_PARAMETER', `${key} is ${an(info.medium)} parameter; station ${station.id} is ${an(station.kind)} station`, { parameter: key });
     }
     const v = raw.values[key];
+    // Stryker disable next-line ConditionalExpression: Number.isFinite is false for any non-number; typeof is for the type checker.
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new TuojiangError('INVALID_VALUE', `${key} is ${JSON.stringify(v)?.slice(0, 40)}, not a finite number`, { parameter: key });
     }

@@ -145,9 +145,9 @@ function record(sec: SectionTrack, ev: Evidence): void {
   const candPeak = peak !== undefined && Number.isFinite(peak) && worse(kind, peak, value, ev.limit) ? peak : value;
   const candAt = candPeak === value ? ev.at : peakAt ?? ev.at;
   const unit = ev.detail.unit ?? '';
-  const zh = ev.rule === 'limit' ? localLimitPhrase(ev.detail, unit, 'zh') : undefined;
-  const en = ev.rule === 'limit' ? localLimitPhrase(ev.detail, unit, 'en') : undefined;
-  const local = zh !== undefined && en !== undefined ? { local: { zh, en } } : {};
+  // Only a limit's detail names a national limit; both languages are there or neither.
+  const zh = localLimitPhrase(ev.detail, unit, 'zh');
+  const local = zh !== undefined ? { local: { zh, en: localLimitPhrase(ev.detail, unit, 'en') as string } } : {};
   if (!cur) {
     sec.params[ev.parameter] = { peak: candPeak, peakAt: candAt, last: value, lastAt: ev.at, limit: ev.limit, limitKind: kind, unit, basis: ev.detail.basis ?? null, ...local };
     return;
@@ -173,13 +173,15 @@ function report(inc: Incident, kind: ReportKind, at: number, reasons: ReportReas
   inc.lastReported = {
     peak: peak?.value ?? null,
     front: front(inc)?.station ?? null,
-    back: inc.sections.filter((s) => s.observedAt !== null && s.backAt !== null).map((s) => s.station),
+    // Only a reached section can be back.
+    back: inc.sections.filter((s) => s.backAt !== null).map((s) => s.station),
     windows,
   };
   // Remember the window each section was given last before it is reached: the promise to check.
   for (const s of inc.sections) {
+    // windowsAhead gives windows for sections not reached only.
     const w = windows[s.station];
-    if (w && s.observedAt === null) {
+    if (w) {
       s.predicted = w;
       s.predictedIn = inc.seq;
     }
@@ -203,6 +205,7 @@ export function receptorStatus(inc: Incident, ctx: EngineContext): ReceptorStatu
   const configured = receptorsOf(ctx.rivers, inc.river);
   const receptors = configured.length > 0 ? configured : ctx.registry.riverSections(inc.river).filter((s) => s.drinking_water_intake).map((s) => ({
     id: s.id, name: s.name, kind: 'drinking_water_intake' as const, river_km: s.river_km ?? 0, city: s.city,
+    // Stryker disable next-line OptionalChaining: every station's city is in the registry's cities (config schema).
     contact: { name: ctx.registry.cities[s.city]?.zh ?? s.city }, station: s.id,
   }));
   for (const r of receptors) {
@@ -236,6 +239,7 @@ export function applyEvidence(stateIn: ScopeState, scope: string, station: Stati
     opened = true;
   }
   inc.seen.push(ev.id);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: at or under the bound the splice removes nothing.
   if (inc.seen.length > SEEN_MAX) inc.seen.splice(0, inc.seen.length - SEEN_MAX);
   const sec = inc.sections.find((s) => s.station === station.id) as SectionTrack;
   const reasons: ReportReason[] = [];
@@ -296,10 +300,9 @@ export function applyEvidence(stateIn: ScopeState, scope: string, station: Stati
 }
 
 function findReached(state: ScopeState, stationId: string, ev: Evidence): Incident | undefined {
-  // The newest incident (open first) that has this rule firing at this section.
+  // The incident that has this rule firing at this section (a closed incident has nothing firing).
   const ruleKey = `${ev.rule}.${ev.parameter}`;
-  const cands = state.incidents.filter((i) => i.sections.some((s) => s.station === stationId && s.firing.includes(ruleKey)));
-  return cands.find((i) => i.status === 'open') ?? cands[cands.length - 1];
+  return state.incidents.find((i) => i.sections.some((s) => s.station === stationId && s.firing.includes(ruleKey)));
 }
 
 function newPeak(inc: Incident, ctx: EngineContext): boolean {
@@ -353,7 +356,8 @@ export function tick(stateIn: ScopeState, now: number, ctx: EngineContext): Engi
       // and a day of catching up must not become a day's worth of scheduled follow-ups.
       const beat = heartbeatDueAt(inc, ctx);
       const every = ctx.policy.report_every_min * 60_000;
-      if (beat !== null && now >= beat && now - beat < every && (due === null || beat < due)) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
+      // (beat ≤ now < due here, so a heartbeat is never past the close.)
+      if (beat !== null && now >= beat && now - beat < every) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
       continue;
     }
     const reasons: ReportReason[] = withPeak(inc, [], ctx);
@@ -371,9 +375,11 @@ export function tick(stateIn: ScopeState, now: number, ctx: EngineContext): Engi
 
 function nextAhead(inc: Incident, ctx: EngineContext): { station: string; window: Window } | undefined {
   const f = front(inc);
-  if (!f || f.riverKm === null) return undefined;
+  if (!f) return undefined;
+  // Reached sections lie at or behind the front (its km is known: front() only returns such).
+  const frontKm = f.riverKm as number;
   for (const s of inc.sections) {
-    if (s.observedAt !== null || s.riverKm === null || s.riverKm <= f.riverKm) continue;
+    if (s.riverKm === null || s.riverKm <= frontKm) continue;
     const w = predictWindow(inc, s.riverKm, ctx.rivers, { velocityMargin: ctx.policy.velocity_margin });
     return w ? { station: s.station, window: w } : undefined;
   }
@@ -386,7 +392,8 @@ export function closeDueAt(inc: Incident, ctx: EngineContext): number | null {
   let due = inc.openedAt;
   for (const s of inc.sections) {
     if (s.observedAt === null) continue;
-    if (s.firing.length > 0 || s.backAt === null) return null;
+    // A reached section is back (backAt set) exactly when nothing fires there.
+    if (s.backAt === null) return null;
     due = Math.max(due, s.backAt + ctx.policy.hold_min * 60_000);
   }
   const ahead = nextAhead(inc, ctx);
@@ -404,7 +411,8 @@ export function heartbeatDueAt(inc: Incident, ctx: EngineContext): number | null
 export function nextDue(state: ScopeState, ctx: EngineContext): number | null {
   let best: number | null = null;
   for (const inc of state.incidents) {
-    const initial = inc.status === 'open' && inc.seq === 0 ? inc.initialDueAt ?? null : null;
+    // Set only while an open incident waits for its 初报, cleared when that is sent.
+    const initial = inc.initialDueAt ?? null;
     for (const d of [initial, closeDueAt(inc, ctx), heartbeatDueAt(inc, ctx)]) if (d !== null && (best === null || d < best)) best = d;
   }
   return best;

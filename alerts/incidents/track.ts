@@ -52,9 +52,13 @@ export function velocityRange(inc: Incident): { min: number; max: number } | nul
 /** The window in which the front may reach river km `km` (undefined: not ahead of the front, or no estimate). */
 export function predictWindow(inc: Incident, km: number, rivers: RiversFile, p: TrackPolicy): Window | undefined {
   const f = front(inc);
-  if (!inc.river || !f || f.riverKm === null || f.observedAt === null || km <= f.riverKm) return undefined;
-  const configured = travelTime(rivers, inc.river, f.riverKm, km);
-  const dm = (km - f.riverKm) * 1000;
+  if (!inc.river || !f) return undefined;
+  // front() only returns sections observed and with a river km.
+  const frontKm = f.riverKm as number;
+  const frontAt = f.observedAt as number;
+  if (km <= frontKm) return undefined;
+  const configured = travelTime(rivers, inc.river, frontKm, km);
+  const dm = (km - frontKm) * 1000;
   let minMs: number | undefined;
   let maxMs: number | undefined;
   const v = inc.observedVelocity;
@@ -62,20 +66,21 @@ export function predictWindow(inc: Incident, km: number, rivers: RiversFile, p: 
     minMs = (dm / (v.max * (1 + p.velocityMargin))) * 1000;
     maxMs = (dm / (v.min * (1 - p.velocityMargin) || Number.MIN_VALUE)) * 1000;
   }
-  if (configured && (minMs === undefined || maxMs === undefined || inc.misses.length > 0)) {
+  if (configured && (!v || inc.misses.length > 0)) {
     minMs = minMs === undefined ? configured.minMs : Math.min(minMs, configured.minMs);
     maxMs = maxMs === undefined ? configured.maxMs : Math.max(maxMs, configured.maxMs);
   }
   if (minMs === undefined || maxMs === undefined || !Number.isFinite(maxMs)) return undefined;
   const r = roundRange({ minMs, maxMs });
-  return { from: f.observedAt + r.minMs, to: f.observedAt + r.maxMs };
+  return { from: frontAt + r.minMs, to: frontAt + r.maxMs };
 }
 
 /** Windows for every section ahead of the front that has not been reached. */
 export function windowsAhead(inc: Incident, rivers: RiversFile, p: TrackPolicy): Record<string, Window> {
   const out: Record<string, Window> = {};
   for (const s of inc.sections) {
-    if (s.observedAt !== null || s.riverKm === null) continue;
+    // A reached section lies at or behind the front, where predictWindow gives no window.
+    if (s.riverKm === null) continue;
     const w = predictWindow(inc, s.riverKm, rivers, p);
     if (w) out[s.station] = w;
   }

@@ -3,7 +3,8 @@
  * real-time, minute and hourly readings, the daily AQI for daily ones.
  */
 import { z } from 'zod';
-import { AQI_CATEGORIES, computeAqi, type AqiInputs } from '../../lib/standards/index.js';
+import { compareToScaled } from '../../lib/standards/decimal.js';
+import { AQI_CATEGORIES, computeAqi, type AqiCategory, type AqiInputs } from '../../lib/standards/index.js';
 import type { Condition } from '../state-machine.js';
 import { num, timingOf } from './common.js';
 import { timing } from './config-schema.js';
@@ -31,6 +32,7 @@ function observeAqi({ reading, valid }: ObserveContext, level: number, h: number
   const daily = reading.period === 'day';
   const inputs: AqiInputs = {};
   const put = (key: keyof AqiInputs, v: number | undefined): void => {
+    // Stryker disable next-line ConditionalExpression: computeAqi reads an undefined input as absent, so writing it changes nothing.
     if (v !== undefined) inputs[key] = v;
   };
   if (daily) {
@@ -50,16 +52,17 @@ function observeAqi({ reading, valid }: ObserveContext, level: number, h: number
     put('CO_1h', valid.CO);
     put('O3_1h', valid.O3);
   }
-  if (Object.keys(inputs).length === 0) return undefined;
   let res;
   try {
     res = computeAqi(inputs, { date: new Date(reading.ts), mode: daily ? 'daily' : 'hourly' });
   } catch {
     return undefined;
   }
-  if (res.aqi === null || res.level === null) return undefined;
-  const threshold = AQI_CATEGORIES.find((c) => c.level === level)?.min ?? 101;
-  const cond: Condition = res.level >= level ? 'breach' : res.aqi <= (threshold - 1) * (1 - h) ? 'clear' : 'band';
+  // No inputs, or (HJ 633-2026) a pollutant missing and the AQI not above 100: nothing to say.
+  if (res.aqi === null) return undefined;
+  // AQI_CATEGORIES is in level order, and `level` is 2–6 (the schema).
+  const threshold = (AQI_CATEGORIES[level - 1] as AqiCategory).min;
+  const cond: Condition = aqiLevel(res.aqi) >= level ? 'breach' : compareToScaled(res.aqi, threshold - 1, h, -1) <= 0 ? 'clear' : 'band';
   return {
     cond, value: res.aqi, limit: threshold,
     detail: { aqiStandard: res.standard, category: res.category ?? '', categoryEn: res.categoryEn ?? '', primary: res.primary, basis: res.standard, limitText: `AQI < ${threshold}` },

@@ -57,6 +57,7 @@ export const limit: Rule<'limit', typeof schema> = {
         cond: classify(v, resolved.limit, rule.hysteresis), value: v, limit: limitValue(resolved.limit),
         timing: timingOf(rule, profile),
         detail: {
+          // Stryker disable next-line OptionalChaining: a parameter with a limit is a catalogue key.
           unit: PARAMETER_BY_KEY.get(param)?.unit ?? '', basis: resolved.basis, limitKind: resolved.limit.kind, limitText: limitText(resolved.limit),
           ...stricterNational(resolved),
         },

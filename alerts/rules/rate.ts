@@ -53,6 +53,7 @@ export const rate: Rule<'rate', typeof schema> = {
         key: `rate.${param}`, rule: 'rate', parameter: param, at,
         cond: classify(perHour, { kind: 'max', value: max }, r.hysteresis), value: round(perHour, 6), limit: max,
         timing: timingOf(r, profile),
+        // Stryker disable next-line OptionalChaining: per_hour keys are catalogue keys (the schema).
         detail: { unit: `${PARAMETER_BY_KEY.get(param)?.unit ?? ''}/h`, basis: 'thresholds', ratePerHour: round(perHour, 6), limitText: `≤ ${max}/h` },
       });
     }

@@ -6,6 +6,7 @@
  * standard's prose misprints it as 1C08.
  */
 export function hj212Crc(segment: string | Uint8Array): string {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: Buffer.from copies a Uint8Array whatever the encoding, and utf8 is its default.
   const bytes = typeof segment === 'string' ? Buffer.from(segment, 'utf8') : segment;
   let reg = 0xffff;
   for (const byte of bytes) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { hj212Crc } from '../../ingest/hj212/crc.js';
+import { propertyRuns } from '../helpers/property-runs.js';
 
 const CHECK_SEGMENT =
   'QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&';
@@ -73,7 +74,7 @@ describe('hj212Crc (HJ 212-2017 Annex A)', () => {
         expect(crc).toMatch(/^[0-9A-F]{4}$/);
         expect(crc).toBe(tableCrc(bytes));
       }),
-      { numRuns: 2000 },
+      { numRuns: propertyRuns(2000) },
     );
   });
 });

@@ -8,10 +8,11 @@ import fc from 'fast-check';
 import { TuojiangError } from '../../lib/errors.js';
 import { encodeCp, encodeFrame, frameSegment, parseFrame } from '../../ingest/hj212/frame.js';
 import { describeFrame } from '../../ingest/hj212/describe.js';
+import { propertyRuns } from '../helpers/property-runs.js';
 
 // INVALID_TIMESTAMP: a 17-digit DataTime is refused by the parser unless the station tolerates it.
 const FRAME_CODES = new Set(['TJ_MALFORMED_FRAME', 'TJ_FRAME_LENGTH', 'TJ_FRAME_CRC', 'TJ_INVALID_TIMESTAMP']);
-const RUNS = 10_000;
+const RUNS = propertyRuns(10_000);
 
 /** Parses; returns the frame or the error code; fails the property on any other exception. */
 function parseOrCode(raw: string | Buffer): ReturnType<typeof parseFrame> | string {
@@ -87,8 +88,13 @@ describe('parseFrame under fuzzing', { timeout: 120_000 }, () => {
   it('never throws anything but a frame TuojiangError on mutated valid frames', () => {
     fc.assert(
       fc.property(validFrame, fc.array(mutation, { minLength: 1, maxLength: 4 }), (frame, ms) => {
-        const out = parseOrCode(ms.reduce(mutate, frame));
-        expect(out).toBeDefined();
+        const damaged = ms.reduce(mutate, frame);
+        const out = parseOrCode(damaged);
+        // A frame that still parses is exactly what was sent: re-framing its segment gives the same bytes.
+        if (typeof out !== 'string') {
+          const sent = damaged.replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, '');
+          expect(Buffer.from(frameSegment(out.segment).trimEnd())).toEqual(Buffer.from(sent.slice(0, -4) + sent.slice(-4).toUpperCase()));
+        }
       }),
       { numRuns: RUNS },
     );
@@ -123,10 +129,14 @@ describe('parseFrame under fuzzing', { timeout: 120_000 }, () => {
   it('keeps valid frames valid and their parse stable', () => {
     fc.assert(
       fc.property(validFrame, (frame) => {
-        const f = parseOrCode(frame);
-        expect(typeof f).toBe('object');
+        const f = parseFrame(frame);
+        // The segment is kept as sent, and parsing the re-framed segment gives the same frame.
+        expect(frameSegment(f.segment)).toBe(frame);
+        expect(parseFrame(frameSegment(f.segment))).toEqual(f);
+        expect(f.segment).toContain(`CN=${f.cn};`);
+        expect(f.segment).toContain(`MN=${f.mn};`);
       }),
-      { numRuns: 2_000 },
+      { numRuns: propertyRuns(2_000) },
     );
   });
 });

@@ -3,7 +3,7 @@
  * out. Shipped registry and rivers (Hongyuan km 52 → Shiqiao 68 → Linjiangsi 96 → Ziyang city 112
  * → Gongchengpu 128), default incident policy.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { applyEvidence, closeDueAt, familyOf, nextDue, scopeOf, tick, type EngineContext } from '../../alerts/incidents/engine.js';
 import { emptyScope, type Evidence, type Report, type ScopeState } from '../../alerts/incidents/types.js';
@@ -63,8 +63,14 @@ function run(evs: Evidence[]): Run {
 }
 
 describe('incident engine: the 2004-style spill', () => {
-  const evs = spill({ hongyuan: 0, shiqiao: 12, linjiangsi: 35, 'ziyang-city': 48, gongchengpu: 61 });
-  const r = run(evs);
+  // Built per test, not once for the file: engine code run outside a test is "static" to StrykerJS,
+  // which then runs every test for each of its mutants (docs/testing.md).
+  let evs: Evidence[];
+  let r: Run;
+  beforeEach(() => {
+    evs = spill({ hongyuan: 0, shiqiao: 12, linjiangsi: 35, 'ziyang-city': 48, gongchengpu: 61 });
+    r = run(evs);
+  });
 
   it('is one incident, opened with one 初报 at the first section', () => {
     expect(r.state.incidents).toHaveLength(1);
@@ -181,8 +187,10 @@ describe('incident engine: what is and is not the same incident', () => {
 
 describe('incident engine: a front faster than the configured velocity', () => {
   // Configured: Hongyuan → Linjiangsi (44 km through slow water) takes 20–122 h; here 6 h.
-  const evs = spill({ hongyuan: 0, shiqiao: 2, linjiangsi: 6, 'ziyang-city': 8 }, 3);
-  const r = run(evs);
+  let r: Run;
+  beforeEach(() => {
+    r = run(spill({ hongyuan: 0, shiqiao: 2, linjiangsi: 6, 'ziyang-city': 8 }, 3));
+  });
   it('still joins the incident, reports the miss, and widens the windows ahead', () => {
     expect(r.state.incidents).toHaveLength(1);
     const inc = r.state.incidents[0];

@@ -3,7 +3,7 @@
  * carries the news (pollutant, front, peak and 超标倍数, the reader's next intake window), the body
  * leads with the time to the next intake, a locally stricter limit is named as such.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { applyEvidence, familyOf, scopeOf, type EngineContext } from '../../alerts/incidents/engine.js';
 import { renderReport, type ReportItem } from '../../alerts/incidents/render-report.js';
 import { emptyScope, type Evidence, type Report } from '../../alerts/incidents/types.js';
@@ -40,11 +40,15 @@ function reports(evs: Evidence[]): Report[] {
 }
 
 describe('incident report wording', () => {
-  const rs = reports([
-    limitEv('hongyuan', T0, 9.87),
-    limitEv('shiqiao', T0 + 12 * H, 51.3, { nationalLimit: 1, nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III', limitText: '≤ 0.8' }, 0.8),
-  ]);
-  const [initial, followup] = rs as [Report, Report];
+  // Built per test (engine code outside a test is "static" to StrykerJS: docs/testing.md).
+  let initial: Report;
+  let followup: Report;
+  beforeEach(() => {
+    [initial, followup] = reports([
+      limitEv('hongyuan', T0, 9.87),
+      limitEv('shiqiao', T0 + 12 * H, 51.3, { nationalLimit: 1, nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III', limitText: '≤ 0.8' }, 0.8),
+    ]) as [Report, Report];
+  });
 
   it('超标倍数 is (value − limit) / limit: 9.87 against 1 is 超标 8.87 倍', () => {
     expect(overText(9.87, 1, 'max', 'zh')).toBe('超标 8.87 倍');

@@ -173,10 +173,12 @@ describe('the 800 rules', () => {
     }
   });
 
-  it('2026 hourly: SO2 1h 800.4 and 800.5 round to 800 and are computed normally; 800.6 is above', () => {
-    expect(computeAqi({ SO2_1h: 800.4 }, { date: D2026, mode: 'hourly' }).iaqi).toEqual({ SO2_1h: 200 });
-    expect(computeAqi({ SO2_1h: 800.5 }, { date: D2026, mode: 'hourly' }).iaqi).toEqual({ SO2_1h: 200 });
-    expect(computeAqi({ SO2_1h: 800.6 }, { date: D2026, mode: 'hourly' }).iaqi).toEqual({ SO2_1h: 200 });
+  // Rounding is invisible at 800 itself (computed, 800 is IAQI 200; above, the rule gives 200 too),
+  // so the rounding is pinned where it shows: 150.4 and 150.5 round to 150 (IAQI 50), 150.6 to 151.
+  it('2026 hourly: SO2 1h is rounded before the IAQI (150.4, 150.5 → 50; 150.6 → 51); 800.x stays 200', () => {
+    const so2 = (c: number) => computeAqi({ SO2_1h: c }, { date: D2026, mode: 'hourly' }).iaqi;
+    expect([150.4, 150.5, 150.6].map((c) => so2(c).SO2_1h)).toEqual([50, 50, 51]);
+    for (const c of [800.4, 800.5, 800.6]) expect(so2(c)).toEqual({ SO2_1h: 200 });
   });
 
   it('2026 daily: O3 8h exactly 800 is 300; above 800 counts as 300 (not 500, not missing)', () => {
