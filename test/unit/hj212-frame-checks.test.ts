@@ -132,9 +132,9 @@ describe('the segment: each damage refused by its own check', () => {
     const seg = 'QN=20260301080000123;ST=32;CN=2011;PW=123456;MN=M;Flag=5;CP=&&w01001-Rtd=7&&';
     expect(parseFrame(framed(seg))).toEqual({
       qn: '20260301080000123', st: '32', cn: '2011', pw: '123456', mn: 'M', flag: 5, segment: seg,
-      cp: { items: { w01001: { Rtd: '7' } }, other: {} },
+      cp: { items: { w01001: { Rtd: '7' } }, other: {} }, quirks: [],
     });
-    expect(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).toEqual({ cn: '2011', mn: 'M', segment: 'CN=2011;MN=M;CP=&&&&', cp: { items: {}, other: {} } });
+    expect(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).toEqual({ cn: '2011', mn: 'M', segment: 'CN=2011;MN=M;CP=&&&&', cp: { items: {}, other: {} }, quirks: [] });
   });
 });
 
@@ -309,8 +309,8 @@ describe('more edges, each pinned by its own refusal or result', () => {
   });
 
   it('a frame has no key for a header field it did not carry', () => {
-    expect(Object.keys(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'mn', 'segment']);
-    expect(Object.keys(parseFrame(framed('QN=1;ST=2;CN=2011;PW=3;MN=M;Flag=7;PNUM=1;PNO=1;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'flag', 'mn', 'pno', 'pnum', 'pw', 'qn', 'segment', 'st']);
+    expect(Object.keys(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'mn', 'quirks', 'segment']);
+    expect(Object.keys(parseFrame(framed('QN=1;ST=2;CN=2011;PW=3;MN=M;Flag=7;PNUM=1;PNO=1;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'flag', 'mn', 'pno', 'pnum', 'pw', 'qn', 'quirks', 'segment', 'st']);
   });
 
   it('encodes the largest Flag, PNUM and PNO', () => {
