@@ -25,12 +25,34 @@ export function intervalOf(s: Station): number {
 export function createAggregateMetrics(registry = new Registry()) {
   return {
     registry,
-    hours: new Counter({ name: 'tuojiang_aggregate_hours_total', help: 'Station-hours aggregated (each recomputation counts)', registers: [registry] }),
-    points: new Counter({ name: 'tuojiang_aggregate_points_written_total', help: 'Aggregate points written, by window', labelNames: ['window'], registers: [registry] }),
-    replaced: new Counter({ name: 'tuojiang_aggregate_points_replaced_total', help: 'Aggregate points deleted and written again because a field disappeared (a late re-send made a mean invalid)', registers: [registry] }),
-    dropped: new Counter({ name: 'tuojiang_aggregate_hours_dropped_total', help: 'Dirty hours of a station not in the registry (or malformed), dropped', registers: [registry] }),
+    hours: new Counter({
+      name: 'tuojiang_aggregate_hours_total',
+      help: 'Station-hours aggregated (each recomputation counts)',
+      registers: [registry],
+    }),
+    points: new Counter({
+      name: 'tuojiang_aggregate_points_written_total',
+      help: 'Aggregate points written, by window',
+      labelNames: ['window'],
+      registers: [registry],
+    }),
+    replaced: new Counter({
+      name: 'tuojiang_aggregate_points_replaced_total',
+      help: 'Aggregate points deleted and written again because a field disappeared (a late re-send made a mean invalid)',
+      registers: [registry],
+    }),
+    dropped: new Counter({
+      name: 'tuojiang_aggregate_hours_dropped_total',
+      help: 'Dirty hours of a station not in the registry (or malformed), dropped',
+      registers: [registry],
+    }),
     backlog: new Gauge({ name: 'tuojiang_aggregate_backlog_hours', help: 'Station-hours waiting to be aggregated', registers: [registry] }),
-    drainSeconds: new Histogram({ name: 'tuojiang_aggregate_drain_seconds', help: 'Time of one aggregation batch', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    drainSeconds: new Histogram({
+      name: 'tuojiang_aggregate_drain_seconds',
+      help: 'Time of one aggregation batch',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
   };
 }
 export type AggregateMetrics = ReturnType<typeof createAggregateMetrics>;
@@ -74,7 +96,11 @@ export class Aggregator {
   async drain(maxBatches = 1000): Promise<number> {
     let total = 0;
     const ended = hourStart(this.now()) - HOUR_MS;
-    if (await this.o.dirty.claimRound(ended)) await this.o.dirty.mark(this.o.registry.stations.map((s) => dirtyMember(s.id, ended)), this.now() - (this.o.settleMs ?? 2000));
+    if (await this.o.dirty.claimRound(ended))
+      await this.o.dirty.mark(
+        this.o.registry.stations.map((s) => dirtyMember(s.id, ended)),
+        this.now() - (this.o.settleMs ?? 2000),
+      );
     for (let i = 0; i < maxBatches; i++) {
       const hours = await this.o.dirty.take(this.o.batch ?? 500, this.o.settleMs ?? 2000, this.now());
       if (hours.length === 0) break;
@@ -126,12 +152,19 @@ export class Aggregator {
       const m = aggregateMeasurement(station.kind, 'hour');
       const from = Math.min(...hs);
       const to = Math.max(...hs) + HOUR_MS;
-      const [raw, before] = await Promise.all([this.store.raw(station.kind, station.id, from, to), this.store.existingFields(m, 'station', station.id, from, to)]);
+      const [raw, before] = await Promise.all([
+        this.store.raw(station.kind, station.id, from, to),
+        this.store.existingFields(m, 'station', station.id, from, to),
+      ]);
       const points: AggregateWrite[] = hs.map((h) => ({
         measurement: m,
         tags: { station: station.id, city: station.city },
         ts: h,
-        fields: hourFields(st, h, raw.filter((r) => r.ts >= h && r.ts < h + HOUR_MS)),
+        fields: hourFields(
+          st,
+          h,
+          raw.filter((r) => r.ts >= h && r.ts < h + HOUR_MS),
+        ),
       }));
       await this.write(points, before, 'hour');
       this.metrics.hours.inc(hs.length);
@@ -139,11 +172,26 @@ export class Aggregator {
       if (station.kind === 'air') for (const h of hs) add({ window: 'hour', start: h, city: station.city });
     });
     // Days, then months and years, then the cities' windows, each after what it is made of.
-    await this.rollup([...above.values()].filter((k) => k.window === 'day' && k.station), add);
-    await this.rollup([...above.values()].filter((k) => (k.window === 'month' || k.window === 'year') && k.station), add);
-    await this.rollup([...above.values()].filter((k) => k.window === 'hour' && k.city), add);
-    await this.rollup([...above.values()].filter((k) => k.window === 'day' && k.city), add);
-    await this.rollup([...above.values()].filter((k) => (k.window === 'month' || k.window === 'year') && k.city), add);
+    await this.rollup(
+      [...above.values()].filter((k) => k.window === 'day' && k.station),
+      add,
+    );
+    await this.rollup(
+      [...above.values()].filter((k) => (k.window === 'month' || k.window === 'year') && k.station),
+      add,
+    );
+    await this.rollup(
+      [...above.values()].filter((k) => k.window === 'hour' && k.city),
+      add,
+    );
+    await this.rollup(
+      [...above.values()].filter((k) => k.window === 'day' && k.city),
+      add,
+    );
+    await this.rollup(
+      [...above.values()].filter((k) => (k.window === 'month' || k.window === 'year') && k.city),
+      add,
+    );
   }
 
   private async rollup(keys: readonly Key[], add: (k: Key) => void): Promise<void> {
@@ -156,7 +204,10 @@ export class Aggregator {
         const below = k.window === 'day' ? 'hour' : 'day';
         const rows = await this.store.rows(aggregateMeasurement(k.station.kind, below), 'station', k.station.id, start, end);
         const m = aggregateMeasurement(k.station.kind, k.window);
-        const fields = k.window === 'day' ? dayFields(st, start, rows, hoursBegun) : periodFields(st, k.window as 'month' | 'year', start, rows, hoursBegun);
+        const fields =
+          k.window === 'day'
+            ? dayFields(st, start, rows, hoursBegun)
+            : periodFields(st, k.window as 'month' | 'year', start, rows, hoursBegun);
         const before = await this.store.existingFields(m, 'station', k.station.id, start, start + 1);
         await this.write([{ measurement: m, tags: { station: k.station.id, city: k.station.city }, ts: start, fields }], before, k.window);
         if (k.window === 'day') {
@@ -199,4 +250,3 @@ async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Prom
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
-

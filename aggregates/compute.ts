@@ -254,7 +254,13 @@ function dailyAqi(f: Fields, start: number): Fields {
  * were valid, the 90th percentile of the daily maximum 8-h O3, good days among days with an AQI,
  * and days by primary pollutant.
  */
-export function periodFields(st: StationBasis, w: Extract<Window, 'month' | 'year'>, start: number, days: readonly AggregateRow[], expectedHours: number): Fields {
+export function periodFields(
+  st: StationBasis,
+  w: Extract<Window, 'month' | 'year'>,
+  start: number,
+  days: readonly AggregateRow[],
+  expectedHours: number,
+): Fields {
   const fields: Fields = { ...completeness(days, expectedHours * expectedPerHour(st.intervalS)) };
   return Object.assign(fields, st.medium === 'water' ? waterPeriod(st, days) : airPeriod(w, start, days));
 }
@@ -309,7 +315,11 @@ function airPeriod(w: 'month' | 'year', start: number, days: readonly AggregateR
   fields.good_days = good;
   if (rated.length > 0) fields.good_ratio = Math.round((good * 100_000) / rated.length) / 1000;
   for (const p of POLLUTANTS) {
-    fields[`primary_${p}`] = rated.filter((d) => String(d.fields.primary ?? '').split(',').includes(p)).length;
+    fields[`primary_${p}`] = rated.filter((d) =>
+      String(d.fields.primary ?? '')
+        .split(',')
+        .includes(p),
+    ).length;
   }
   for (let level = 1; level <= 6; level++) fields[`level_${level}`] = rated.filter((d) => num(d.fields, 'level') === level).length;
   return fields;
@@ -323,7 +333,13 @@ function airPeriod(w: 'month' | 'year', start: number, days: readonly AggregateR
  * value likewise), and the AQI of those means, as HJ 663 and HJ 633 make a city's figures.
  */
 export function cityFields(w: Extract<Window, 'hour' | 'day'>, start: number, stations: readonly AggregateRow[]): Fields {
-  const fields: Fields = { stations: stations.length, ...completeness(stations, stations.reduce((a, s) => a + (num(s.fields, 'expected') ?? 0), 0)) };
+  const fields: Fields = {
+    stations: stations.length,
+    ...completeness(
+      stations,
+      stations.reduce((a, s) => a + (num(s.fields, 'expected') ?? 0), 0),
+    ),
+  };
   const keys = w === 'hour' ? POLLUTANTS : [...POLLUTANTS, 'O3_8h', 'O3_1h_max'];
   const means: Record<string, number> = {};
   for (const p of keys) {

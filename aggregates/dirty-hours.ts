@@ -61,7 +61,10 @@ export class DirtyHours {
   readonly oldKey: string;
   readonly versionKey: string;
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.setKey = `${prefix}:agg:dirty`;
     this.oldKey = `${prefix}:agg:dirty:old`;
     this.versionKey = `${prefix}:agg:ver`;
@@ -78,7 +81,10 @@ export class DirtyHours {
     // A malformed member (NaN hour) goes with the recent ones, to be dropped at once.
     const old = members.filter((m) => hourOf(m) < now - BACKFILL_AFTER_MS);
     const recent = members.filter((m) => !(hourOf(m) < now - BACKFILL_AFTER_MS));
-    for (const [key, list] of [[this.setKey, recent], [this.oldKey, old]] as const) {
+    for (const [key, list] of [
+      [this.setKey, recent],
+      [this.oldKey, old],
+    ] as const) {
       for (let i = 0; i < list.length; i += 1000) {
         await this.redis.eval(MARK, 2, key, this.versionKey, String(now), ...list.slice(i, i + 1000));
       }
@@ -88,7 +94,8 @@ export class DirtyHours {
   /** Up to `limit` hours marked at least `settleMs` ago, oldest first, with their versions. */
   async take(limit: number, settleMs: number, now = Date.now()): Promise<DirtyHour[]> {
     const members = await this.redis.zrangebyscore(this.setKey, '-inf', String(now - settleMs), 'LIMIT', 0, limit);
-    if (members.length < limit) members.push(...(await this.redis.zrangebyscore(this.oldKey, '-inf', String(now - settleMs), 'LIMIT', 0, limit - members.length)));
+    if (members.length < limit)
+      members.push(...(await this.redis.zrangebyscore(this.oldKey, '-inf', String(now - settleMs), 'LIMIT', 0, limit - members.length)));
     if (members.length === 0) return [];
     const versions = await this.redis.hmget(this.versionKey, ...members);
     const out: DirtyHour[] = [];

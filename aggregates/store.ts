@@ -31,7 +31,9 @@ export class AggregateStore {
 
   /** A station's readings in [from, to), every period. */
   async raw(medium: Medium, station: string, from: number, to: number): Promise<RawRow[]> {
-    const res = await this.influx.query(`SELECT * FROM ${ident(MEASUREMENT[medium])} WHERE "station" = ${q(station)} AND time >= ${from}ms AND time < ${to}ms`);
+    const res = await this.influx.query(
+      `SELECT * FROM ${ident(MEASUREMENT[medium])} WHERE "station" = ${q(station)} AND time >= ${from}ms AND time < ${to}ms`,
+    );
     const out: RawRow[] = [];
     for (const s of res) {
       for (const row of rowsOf(s)) {
@@ -50,7 +52,9 @@ export class AggregateStore {
 
   /** Aggregate points in [from, to) of one tag value (station or city). */
   async rows(measurement: string, tag: 'station' | 'city', value: string, from: number, to: number): Promise<AggregateRow[]> {
-    const res = await this.influx.query(`SELECT * FROM ${ident(measurement)} WHERE ${ident(tag)} = ${q(value)} AND time >= ${from}ms AND time < ${to}ms`);
+    const res = await this.influx.query(
+      `SELECT * FROM ${ident(measurement)} WHERE ${ident(tag)} = ${q(value)} AND time >= ${from}ms AND time < ${to}ms`,
+    );
     return res.flatMap(rowsOf).map((row) => {
       const fields: Fields = {};
       for (const [k, v] of Object.entries(row)) {
@@ -63,11 +67,14 @@ export class AggregateStore {
 
   /** Station aggregates of one city at one instant (a city's hour or day). */
   async cityMembers(measurement: string, city: string, ts: number): Promise<AggregateRow[]> {
-    const res = await this.influx.query(`SELECT * FROM ${ident(measurement)} WHERE "city" = ${q(city)} AND time >= ${ts}ms AND time <= ${ts}ms GROUP BY "station"`);
+    const res = await this.influx.query(
+      `SELECT * FROM ${ident(measurement)} WHERE "city" = ${q(city)} AND time >= ${ts}ms AND time <= ${ts}ms GROUP BY "station"`,
+    );
     return res.map((s) => {
       const row = rowsOf(s)[0] ?? {};
       const fields: Fields = {};
-      for (const [k, v] of Object.entries(row)) if (k !== 'time' && !TAGS.has(k) && (typeof v === 'number' || typeof v === 'string')) fields[k] = v;
+      for (const [k, v] of Object.entries(row))
+        if (k !== 'time' && !TAGS.has(k) && (typeof v === 'number' || typeof v === 'string')) fields[k] = v;
       return { ts, fields };
     });
   }
@@ -81,17 +88,27 @@ export class AggregateStore {
     for (const p of points) {
       const old = before.get(pointKey(p));
       if (!old || [...old].every((f) => f in p.fields)) continue;
-      const where = Object.entries(p.tags).map(([k, v]) => `${ident(k)} = ${q(v)}`).join(' AND ');
+      const where = Object.entries(p.tags)
+        .map(([k, v]) => `${ident(k)} = ${q(v)}`)
+        .join(' AND ');
       await this.influx.query(`DELETE FROM ${ident(p.measurement)} WHERE ${where} AND time >= ${p.ts}ms AND time <= ${p.ts}ms`);
       deleted++;
     }
-    const lines = points.filter((p) => Object.keys(p.fields).length > 0).map((p) => encodePoint({ measurement: p.measurement, tags: p.tags, fields: p.fields, ts: p.ts }));
+    const lines = points
+      .filter((p) => Object.keys(p.fields).length > 0)
+      .map((p) => encodePoint({ measurement: p.measurement, tags: p.tags, fields: p.fields, ts: p.ts }));
     for (let i = 0; i < lines.length; i += 5000) await this.influx.writeLines(lines.slice(i, i + 5000));
     return deleted;
   }
 
   /** The field names each of these points has now (for write()'s shrink check). */
-  async existingFields(measurement: string, tag: 'station' | 'city', value: string, from: number, to: number): Promise<Map<string, Set<string>>> {
+  async existingFields(
+    measurement: string,
+    tag: 'station' | 'city',
+    value: string,
+    from: number,
+    to: number,
+  ): Promise<Map<string, Set<string>>> {
     const out = new Map<string, Set<string>>();
     for (const r of await this.rows(measurement, tag, value, from, to)) {
       out.set(pointKey({ measurement, tags: { [tag]: value }, ts: r.ts }), new Set(Object.keys(r.fields)));

@@ -47,7 +47,12 @@ function parseItem(ts: string, raw: string | null): InboxItem | undefined {
   if (raw === null) return undefined;
   const a = raw.indexOf('|');
   const b = raw.indexOf('|', a + 1);
-  return { ts: Number(ts), ripeAt: Number(raw.slice(0, a)), enqueuedAt: Number(raw.slice(a + 1, b)), reading: JSON.parse(raw.slice(b + 1)) as Reading };
+  return {
+    ts: Number(ts),
+    ripeAt: Number(raw.slice(0, a)),
+    enqueuedAt: Number(raw.slice(a + 1, b)),
+    reading: JSON.parse(raw.slice(b + 1)) as Reading,
+  };
 }
 
 export class AlertStore {
@@ -92,18 +97,29 @@ export class AlertStore {
    * Compare-and-set: applies `result` only if the series is still at `expectedRev`. Removes
    * `removeTs` (applied and late readings) from the inbox and appends the events to the outbox.
    */
-  async commit(station: string, period: string, expectedRev: number, result: SeriesResult, removeTs: readonly number[], late: number): Promise<boolean> {
+  async commit(
+    station: string,
+    period: string,
+    expectedRev: number,
+    result: SeriesResult,
+    removeTs: readonly number[],
+    late: number,
+  ): Promise<boolean> {
     const k = this.keys.series(station, period);
     const fields: string[] = [];
     for (const key of result.changedKeys) fields.push(`${KEY_FIELD}${key}`, JSON.stringify(result.state.keys[key]));
     const args: (string | number)[] = [
-      expectedRev, result.state.rev,
+      expectedRev,
+      result.state.rev,
       result.state.lastTs === null ? '' : result.state.lastTs,
       JSON.stringify(result.state.prev),
       late,
-      removeTs.length, ...removeTs,
-      fields.length / 2, ...fields,
-      result.events.length, ...result.events.map((e) => JSON.stringify(e)),
+      removeTs.length,
+      ...removeTs,
+      fields.length / 2,
+      ...fields,
+      result.events.length,
+      ...result.events.map((e) => JSON.stringify(e)),
     ];
     return (await this.redis.tjCommit(k.state, k.inbox, k.data, this.keys.outbox, this.keys.stats, ...args)) === 1;
   }

@@ -132,7 +132,11 @@ export class CheckEnqueuer {
       await this.queue.add('check-batch', { batch: [...newest.values()] }, { jobId: batchJobId(pending), ...delay });
       return;
     }
-    const jobs = pending.map((r) => ({ name: 'check', data: { s: r.station, p: r.period, ts: r.ts }, opts: { jobId: checkJobId(r), ...delay } }));
+    const jobs = pending.map((r) => ({
+      name: 'check',
+      data: { s: r.station, p: r.period, ts: r.ts },
+      opts: { jobId: checkJobId(r), ...delay },
+    }));
     for (let i = 0; i < jobs.length; i += 5000) await this.queue.addBulk(jobs.slice(i, i + 5000));
   }
 

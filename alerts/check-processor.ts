@@ -66,7 +66,11 @@ export class CheckProcessor {
       }
       const [thresholds] = await Promise.all([this.o.thresholds.current(), this.o.calendar.refresh()]);
       this.o.calendar.useThresholds(thresholds.config);
-      const result = applyReadings(state, ripe.map((it) => it.reading), { station, thresholds, isMuted: this.o.calendar.isMuted });
+      const result = applyReadings(
+        state,
+        ripe.map((it) => it.reading),
+        { station, thresholds, isMuted: this.o.calendar.isMuted },
+      );
       for (const e of result.events) {
         const src = ripe.find((it) => it.ts === e.at);
         if (src) e.enqueuedAt = src.enqueuedAt;
@@ -78,7 +82,11 @@ export class CheckProcessor {
       }
       applied += ripe.length;
       events += result.events.length;
-      if (late.length > 0) this.o.log?.info({ station: job.s, period: job.p, late: late.map((l) => l.ts) }, 'late readings not applied (series already past them)');
+      if (late.length > 0)
+        this.o.log?.info(
+          { station: job.s, period: job.p, late: late.map((l) => l.ts) },
+          'late readings not applied (series already past them)',
+        );
       // Our reading was waiting (the snapshot said so); if it was not among the first `limit`
       // readings, or is still not applied, go round again.
       const stillWaiting = mine === undefined || !removed.includes(mine.ts);

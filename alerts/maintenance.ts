@@ -22,7 +22,14 @@ export interface MaintenanceWindow {
 }
 
 export function windowsFromConfig(config: ThresholdsFile): MaintenanceWindow[] {
-  return config.maintenance.map((w, i) => ({ id: `config-${i + 1}`, station: w.station, from: Date.parse(w.from), to: Date.parse(w.to), reason: w.reason, source: 'config' }));
+  return config.maintenance.map((w, i) => ({
+    id: `config-${i + 1}`,
+    station: w.station,
+    from: Date.parse(w.from),
+    to: Date.parse(w.to),
+    reason: w.reason,
+    source: 'config',
+  }));
 }
 
 export function covers(windows: readonly MaintenanceWindow[], station: string, at: number): boolean {
@@ -33,12 +40,20 @@ export function covers(windows: readonly MaintenanceWindow[], station: string, a
 export class MaintenanceStore {
   private readonly key: string;
 
-  constructor(private readonly redis: Redis, prefix?: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix?: string,
+  ) {
     this.key = new AlertKeys(prefix).maintenance;
   }
 
   async add(w: Omit<MaintenanceWindow, 'id' | 'source' | 'createdAt'>): Promise<MaintenanceWindow> {
-    const window: MaintenanceWindow = { ...w, id: `mw-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, source: 'cli', createdAt: Date.now() };
+    const window: MaintenanceWindow = {
+      ...w,
+      id: `mw-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+      source: 'cli',
+      createdAt: Date.now(),
+    };
     await this.redis.hset(this.key, window.id, JSON.stringify(window));
     return window;
   }

@@ -37,6 +37,8 @@ export function renderMessage(m: MessageInput): string {
   const k = KIND[m.kind];
   const where = { zh: m.station.name.zh, en: m.station.name.en };
   const { zh, en } = ruleNamed(m.rule).wording(m);
-  const notes = [m.catchUp ? '维护期后补报 / after maintenance' : '', m.muted ? '维护期静默 / muted (maintenance)' : ''].filter(Boolean).join('; ');
+  const notes = [m.catchUp ? '维护期后补报 / after maintenance' : '', m.muted ? '维护期静默 / muted (maintenance)' : '']
+    .filter(Boolean)
+    .join('; ');
   return `【${k.zh}】${where.zh} ${zh}，${cst(m.at)} / [${k.en}] ${where.en}: ${en}, ${cst(m.at)}; thresholds v${m.thresholdVersion}${notes ? `; ${notes}` : ''}`;
 }

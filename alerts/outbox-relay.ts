@@ -39,7 +39,14 @@ export function eventToPoint(e: AlertEvent): Point {
   if (e.limit !== null) fields.limit = e.limit;
   return {
     measurement: ALERTS_MEASUREMENT,
-    tags: { station: e.station, city: e.city, parameter: e.parameter, rule: e.rule, state: e.kind === 'reminder' ? 'reminder' : e.to, period: e.period },
+    tags: {
+      station: e.station,
+      city: e.city,
+      parameter: e.parameter,
+      rule: e.rule,
+      state: e.kind === 'reminder' ? 'reminder' : e.to,
+      period: e.period,
+    },
     fields,
     ts: e.at,
   };
@@ -100,7 +107,10 @@ export class OutboxRelay {
    */
   private async recoverGroup(): Promise<void> {
     if (!(await this.createGroup())) return;
-    const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the alert outbox consumer group (emptied or replaced); recreated, alert events written since are published');
+    const err = new TuojiangError(
+      'REDIS_STATE_LOST',
+      'Redis was found without the alert outbox consumer group (emptied or replaced); recreated, alert events written since are published',
+    );
     this.o.log?.error({ code: err.code, what: 'alert outbox consumer group', hint: err.hint }, err.message);
     this.o.onStateLost?.('alert outbox consumer group');
   }
@@ -126,7 +136,13 @@ export class OutboxRelay {
         backoff = 250;
       } catch (e) {
         if (this.stopping) break;
-        if (/NOGROUP/.test((e as Error).message) && (await this.recoverGroup().then(() => true, () => false))) {
+        if (
+          /NOGROUP/.test((e as Error).message) &&
+          (await this.recoverGroup().then(
+            () => true,
+            () => false,
+          ))
+        ) {
           cursor = '0';
           continue;
         }
@@ -140,9 +156,22 @@ export class OutboxRelay {
 
   private async read(cursor: '0' | '>'): Promise<StreamEntries> {
     const count = this.o.batch ?? 500;
-    const res = (cursor === '>'
-      ? await this.o.redis.xreadgroup('GROUP', OUTBOX_GROUP, this.consumer, 'COUNT', count, 'BLOCK', this.o.blockMs ?? 500, 'STREAMS', this.keys.outbox, cursor)
-      : await this.o.redis.xreadgroup('GROUP', OUTBOX_GROUP, this.consumer, 'COUNT', count, 'STREAMS', this.keys.outbox, cursor)) as Array<[string, StreamEntries]> | null;
+    const res = (
+      cursor === '>'
+        ? await this.o.redis.xreadgroup(
+            'GROUP',
+            OUTBOX_GROUP,
+            this.consumer,
+            'COUNT',
+            count,
+            'BLOCK',
+            this.o.blockMs ?? 500,
+            'STREAMS',
+            this.keys.outbox,
+            cursor,
+          )
+        : await this.o.redis.xreadgroup('GROUP', OUTBOX_GROUP, this.consumer, 'COUNT', count, 'STREAMS', this.keys.outbox, cursor)
+    ) as Array<[string, StreamEntries]> | null;
     return res?.[0]?.[1] ?? [];
   }
 
@@ -150,7 +179,10 @@ export class OutboxRelay {
     const idle = this.o.claimIdleMs ?? 30_000;
     if (Date.now() - this.lastClaim < idle / 2) return [];
     this.lastClaim = Date.now();
-    const res = (await this.o.redis.xautoclaim(this.keys.outbox, OUTBOX_GROUP, this.consumer, idle, '0', 'COUNT', this.o.batch ?? 500)) as [string, StreamEntries];
+    const res = (await this.o.redis.xautoclaim(this.keys.outbox, OUTBOX_GROUP, this.consumer, idle, '0', 'COUNT', this.o.batch ?? 500)) as [
+      string,
+      StreamEntries,
+    ];
     return (res[1] ?? []).filter((e) => Array.isArray(e[1]));
   }
 
@@ -171,7 +203,11 @@ export class OutboxRelay {
       if (toSend.length > 0) await this.o.notify.addBulk(toSend.map((e) => ({ name: e.kind, data: e, opts: { jobId: e.id } })));
     }
     const ids = entries.map(([id]) => id);
-    await this.o.redis.multi().xack(this.keys.outbox, OUTBOX_GROUP, ...ids).xdel(this.keys.outbox, ...ids).exec();
+    await this.o.redis
+      .multi()
+      .xack(this.keys.outbox, OUTBOX_GROUP, ...ids)
+      .xdel(this.keys.outbox, ...ids)
+      .exec();
     if (events.length > 0) this.o.onPublished?.(events, Date.now());
   }
 
@@ -189,7 +225,10 @@ export class OutboxRelay {
       for (let i = 0; i < lines.length; i++) {
         await this.o.influx.writeLines([lines[i] as string]).catch((err: unknown) => {
           if (!(err instanceof InfluxHttpError) || !err.permanent) throw err;
-          this.o.log?.error({ event: events[i]?.id, err: err.message }, 'alert point refused by InfluxDB: not recorded there (still notified)');
+          this.o.log?.error(
+            { event: events[i]?.id, err: err.message },
+            'alert point refused by InfluxDB: not recorded there (still notified)',
+          );
         });
       }
     }

@@ -105,7 +105,13 @@ return 1
 
 export interface AlertScripts {
   tjEnqueue(stats: string, seriesIndex: string, ...args: (string | number)[]): Promise<number[]>;
-  tjSnapshot(state: string, inbox: string, data: string, limit: number, own: string | number): Promise<[number, string[]?, string[]?, (string | null)[]?]>;
+  tjSnapshot(
+    state: string,
+    inbox: string,
+    data: string,
+    limit: number,
+    own: string | number,
+  ): Promise<[number, string[]?, string[]?, (string | null)[]?]>;
   tjCommit(state: string, inbox: string, data: string, outbox: string, stats: string, ...args: (string | number)[]): Promise<number>;
 }
 

@@ -39,8 +39,17 @@ export interface SeriesResult {
 
 /** Whether a step changed a field that decides future steps (value/limit/at are only for display). */
 function decisiveChange(a: KeyState, b: KeyState): boolean {
-  return a.state !== b.state || a.since !== b.since || a.breaches !== b.breaches || a.firstBreachAt !== b.firstBreachAt
-    || a.clears !== b.clears || a.told !== b.told || a.toldAt !== b.toldAt || a.peak !== b.peak || a.cause !== b.cause;
+  return (
+    a.state !== b.state ||
+    a.since !== b.since ||
+    a.breaches !== b.breaches ||
+    a.firstBreachAt !== b.firstBreachAt ||
+    a.clears !== b.clears ||
+    a.told !== b.told ||
+    a.toldAt !== b.toldAt ||
+    a.peak !== b.peak ||
+    a.cause !== b.cause
+  );
 }
 
 /**
@@ -94,8 +103,17 @@ export function applyReadings(state: SeriesState, readings: readonly Reading[], 
           ...(e.episodeAt !== undefined ? { episodeAt: e.episodeAt } : {}),
           ...(e.peak !== undefined ? { peak: e.peak, peakAt: e.peakAt } : {}),
           message: renderMessage({
-            station: ctx.station, rule: o.rule, parameter: o.parameter, kind: e.kind, at: e.at, value: o.value, limit: o.limit,
-            detail: o.detail, catchUp: e.catchUp, muted: e.muted, thresholdVersion: ctx.thresholds.version,
+            station: ctx.station,
+            rule: o.rule,
+            parameter: o.parameter,
+            kind: e.kind,
+            at: e.at,
+            value: o.value,
+            limit: o.limit,
+            detail: o.detail,
+            catchUp: e.catchUp,
+            muted: e.muted,
+            thresholdVersion: ctx.thresholds.version,
           }),
           detail: next.cause && (o.rule === 'water_class' || o.rule === 'aqi') ? { ...o.detail, cause: next.cause } : o.detail,
         });

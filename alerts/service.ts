@@ -105,7 +105,13 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   const store = new AlertStore(connect(true), prefix);
   const set = await o.thresholds.current();
   const calendar = new MaintenanceCalendar(new MaintenanceStore(main, prefix));
-  const processor = new CheckProcessor({ store, registry: o.registry, thresholds: o.thresholds, calendar, ...(o.log ? { log: o.log } : {}) });
+  const processor = new CheckProcessor({
+    store,
+    registry: o.registry,
+    thresholds: o.thresholds,
+    calendar,
+    ...(o.log ? { log: o.log } : {}),
+  });
   const silence = new SilenceChecker({ store, registry: o.registry, thresholds: o.thresholds, calendar, ...(o.log ? { log: o.log } : {}) });
   const closers: Array<() => Promise<void>> = [];
 
@@ -134,8 +140,13 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   if (o.relay !== false) {
     const notify = createNotifyQueue(main, prefix, o.log);
     const relay = new OutboxRelay({
-      redis: connect(), influx: o.influx, notify, prefix, consumer: instance,
-      ...(o.log ? { log: o.log } : {}), ...(o.onPublished ? { onPublished: o.onPublished } : {}),
+      redis: connect(),
+      influx: o.influx,
+      notify,
+      prefix,
+      consumer: instance,
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.onPublished ? { onPublished: o.onPublished } : {}),
     });
     await relay.start();
     closers.push(async () => {
@@ -151,7 +162,12 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     const queue = new Queue(QUEUE_SILENCE, { connection: main, prefix });
     logErrorsRateLimited(queue, 'silence queue', o.log);
     // Idempotent: every process upserts the same scheduler; there is one, whoever made it.
-    const upsert = () => queue.upsertJobScheduler(SILENCE_SCHEDULER_ID, { every: intervalMs }, { name: 'silence', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    const upsert = () =>
+      queue.upsertJobScheduler(
+        SILENCE_SCHEDULER_ID,
+        { every: intervalMs },
+        { name: 'silence', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      );
     await upsert();
     // A Redis that came back empty has no scheduler, and silent stations would never be noticed
     // again: each heartbeat puts it back, and says so once per loss.
@@ -161,10 +177,13 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
       const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the silence scheduler (emptied or replaced); recreated');
       o.log?.error({ code: err.code, what: 'silence scheduler', hint: err.hint }, err.message);
     };
-    const beat = setInterval(() => {
-      void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined);
-      void keepScheduler().catch(() => undefined);
-    }, Math.max(1000, aliveTtl / 3));
+    const beat = setInterval(
+      () => {
+        void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined);
+        void keepScheduler().catch(() => undefined);
+      },
+      Math.max(1000, aliveTtl / 3),
+    );
     const worker = new Worker(QUEUE_SILENCE, async () => (await silence.tick()).length, { connection: connect(), prefix, concurrency: 1 });
     logErrorsRateLimited(worker, 'silence worker', o.log);
     closers.push(async () => {
@@ -179,27 +198,40 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   if (o.aggregates !== false) {
     const opts = typeof o.aggregates === 'object' ? o.aggregates : {};
     const aggregator = new Aggregator({
-      influx: o.influx, dirty, registry: o.registry,
+      influx: o.influx,
+      dirty,
+      registry: o.registry,
       referenceItems: async (s) => stationProfile(await o.thresholds.current(), s).rules.water_class.reference_items,
-      settleMs: opts.settleMs ?? 2000, ...(o.log ? { log: o.log } : {}),
+      settleMs: opts.settleMs ?? 2000,
+      ...(o.log ? { log: o.log } : {}),
     });
     aggregateMetrics = aggregator.metrics;
     const queue = new Queue(QUEUE_AGGREGATES, { connection: main, prefix });
     logErrorsRateLimited(queue, 'aggregates queue', o.log);
     // One scheduler whoever upserts it; a run left by a crash is simply the next run's work.
-    const upsert = () => queue.upsertJobScheduler(AGGREGATE_SCHEDULER_ID, { every: opts.intervalMs ?? 5000 }, { name: 'aggregate', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    const upsert = () =>
+      queue.upsertJobScheduler(
+        AGGREGATE_SCHEDULER_ID,
+        { every: opts.intervalMs ?? 5000 },
+        { name: 'aggregate', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      );
     await upsert();
     // A Redis that came back empty has no scheduler: put it back, and say so once per loss.
     const keep = setInterval(() => {
       void (async () => {
         if (await queue.getJobScheduler(AGGREGATE_SCHEDULER_ID)) return;
         await upsert();
-        const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the aggregation scheduler (emptied or replaced); recreated. Hours marked but not yet aggregated are lost; they are made again when their stations next send');
+        const err = new TuojiangError(
+          'REDIS_STATE_LOST',
+          'Redis was found without the aggregation scheduler (emptied or replaced); recreated. Hours marked but not yet aggregated are lost; they are made again when their stations next send',
+        );
         o.log?.error({ code: err.code, what: 'aggregation scheduler', hint: err.hint }, err.message);
       })().catch(() => undefined);
     }, 30_000);
     const worker = new Worker(QUEUE_AGGREGATES, async () => aggregator.drain(), { connection: connect(), prefix, concurrency: 1 });
-    worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message }, 'aggregation run failed; the hours stay marked for the next run'));
+    worker.on('failed', (job, err) =>
+      o.log?.warn({ job: job?.id, err: err.message }, 'aggregation run failed; the hours stay marked for the next run'),
+    );
     logErrorsRateLimited(worker, 'aggregates worker', o.log);
     closers.push(async () => {
       clearInterval(keep);
@@ -212,7 +244,10 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     const checksQueue = new Queue(QUEUE_CHECKS, { connection: main, prefix });
     logErrorsRateLimited(checksQueue, 'checks queue (health)', o.log);
     const health = startHealthReporter({
-      influx: o.influx, service: 'alerts', instance, intervalMs: o.healthIntervalMs ?? 10_000,
+      influx: o.influx,
+      service: 'alerts',
+      instance,
+      intervalMs: o.healthIntervalMs ?? 10_000,
       sample: async () => ({ check_jobs_waiting: await checksQueue.getWaitingCount(), aggregate_backlog_hours: await dirty.size() }),
       onError: (e) => o.log?.debug({ err: (e as Error).message }, 'health point not written'),
     });

@@ -87,20 +87,51 @@ export class SilenceChecker {
       const breach = rule.enabled && now - basis >= rule.after_min * 60_000;
       const muted = this.o.calendar.isMuted(station.id, now);
       const profile = stationProfile(thresholds, station);
-      const timing = { consecutive: 1, durationMs: null, clearConsecutive: 1, reminderMs: profile.reminderMin === null ? null : profile.reminderMin * 60_000 };
-      const { next, events } = step(before, { cond: breach ? 'breach' : 'clear', at: now, value: silentMin, limit: rule.after_min }, timing, muted);
+      const timing = {
+        consecutive: 1,
+        durationMs: null,
+        clearConsecutive: 1,
+        reminderMs: profile.reminderMin === null ? null : profile.reminderMin * 60_000,
+      };
+      const { next, events } = step(
+        before,
+        { cond: breach ? 'breach' : 'clear', at: now, value: silentMin, limit: rule.after_min },
+        timing,
+        muted,
+      );
       const unchanged = next.state === before.state && next.told === before.told && next.toldAt === before.toldAt && events.length === 0;
       if (unchanged) continue;
 
       const detail = { lastSeenAt: seen };
       const out: AlertEvent[] = events.map((e) => ({
         id: eventId({ station: station.id, period: STATION_SERIES, key: SILENCE_KEY, kind: e.kind, at: e.at }),
-        station: station.id, city: station.city, period: STATION_SERIES, key: SILENCE_KEY, rule: 'silence', parameter: 'silence',
-        kind: e.kind, from: e.from, to: e.to, at: e.at, value: silentMin, limit: rule.after_min,
-        thresholdVersion: thresholds.version, muted: e.muted, catchUp: e.catchUp,
+        station: station.id,
+        city: station.city,
+        period: STATION_SERIES,
+        key: SILENCE_KEY,
+        rule: 'silence',
+        parameter: 'silence',
+        kind: e.kind,
+        from: e.from,
+        to: e.to,
+        at: e.at,
+        value: silentMin,
+        limit: rule.after_min,
+        thresholdVersion: thresholds.version,
+        muted: e.muted,
+        catchUp: e.catchUp,
         message: renderMessage({
-          station, rule: 'silence', parameter: 'silence', kind: e.kind, at: e.at, value: silentMin, limit: rule.after_min,
-          detail, catchUp: e.catchUp, muted: e.muted, thresholdVersion: thresholds.version,
+          station,
+          rule: 'silence',
+          parameter: 'silence',
+          kind: e.kind,
+          at: e.at,
+          value: silentMin,
+          limit: rule.after_min,
+          detail,
+          catchUp: e.catchUp,
+          muted: e.muted,
+          thresholdVersion: thresholds.version,
         }),
         detail,
       }));

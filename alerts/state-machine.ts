@@ -79,7 +79,18 @@ export interface Observation {
 }
 
 export function initialKeyState(): KeyState {
-  return { state: 'ok', since: 0, breaches: 0, firstBreachAt: null, clears: 0, told: null, toldAt: null, value: null, limit: null, at: null };
+  return {
+    state: 'ok',
+    since: 0,
+    breaches: 0,
+    firstBreachAt: null,
+    clears: 0,
+    told: null,
+    toldAt: null,
+    value: null,
+    limit: null,
+    at: null,
+  };
 }
 
 /**
@@ -102,7 +113,16 @@ function runLongEnough(breaches: number, firstBreachAt: number, at: number, t: T
   return t.durationMs !== null && at - firstBreachAt >= t.durationMs;
 }
 
-function record(s: KeyState, events: StepEvent[], kind: EventKind, from: AlertStateName, at: number, muted: boolean, catchUp: boolean, times: Pick<StepEvent, 'breachSince' | 'episodeAt'> = {}): void {
+function record(
+  s: KeyState,
+  events: StepEvent[],
+  kind: EventKind,
+  from: AlertStateName,
+  at: number,
+  muted: boolean,
+  catchUp: boolean,
+  times: Pick<StepEvent, 'breachSince' | 'episodeAt'> = {},
+): void {
   // The end of an alert the bureaus never heard of (it fired inside a window) is not news either.
   const quiet = muted || (kind === 'resolved' && s.told !== 'firing');
   const peak = s.peak != null && s.peakAt != null ? { peak: s.peak, peakAt: s.peakAt } : {};
@@ -119,8 +139,16 @@ function record(s: KeyState, events: StepEvent[], kind: EventKind, from: AlertSt
  */
 export function step(prev: KeyState, obs: Observation, timing: Timing, muted: boolean): { next: KeyState; events: StepEvent[] } {
   const s: KeyState = {
-    state: prev.state, since: prev.since, breaches: prev.breaches, firstBreachAt: prev.firstBreachAt, clears: prev.clears,
-    told: prev.told, toldAt: prev.toldAt, value: obs.value, limit: obs.limit, at: obs.at,
+    state: prev.state,
+    since: prev.since,
+    breaches: prev.breaches,
+    firstBreachAt: prev.firstBreachAt,
+    clears: prev.clears,
+    told: prev.told,
+    toldAt: prev.toldAt,
+    value: obs.value,
+    limit: obs.limit,
+    at: obs.at,
     ...(prev.peak !== undefined ? { peak: prev.peak, peakAt: prev.peakAt ?? null } : {}),
     ...(prev.cause !== undefined ? { cause: prev.cause } : {}),
   };
@@ -180,7 +208,8 @@ export function step(prev: KeyState, obs: Observation, timing: Timing, muted: bo
     if (s.state === 'firing' && s.told !== 'firing') record(s, events, 'reminder', from, obs.at, muted, true, { episodeAt: s.since });
     // Resolved (and perhaps pending again) while muted: the bureaus still believe it is firing.
     else if (s.state !== 'firing' && s.told === 'firing') record(s, events, 'resolved', from, obs.at, muted, true);
-    else if (s.state === 'firing' && timing.reminderMs !== null && s.toldAt !== null && obs.at - s.toldAt >= timing.reminderMs) record(s, events, 'reminder', 'firing', obs.at, muted, false, { episodeAt: s.since });
+    else if (s.state === 'firing' && timing.reminderMs !== null && s.toldAt !== null && obs.at - s.toldAt >= timing.reminderMs)
+      record(s, events, 'reminder', 'firing', obs.at, muted, false, { episodeAt: s.since });
   }
   return { next: s, events };
 }

@@ -7,7 +7,16 @@
 import type { ExplicitLimit, LimitRuleConfig, RulesConfig, ThresholdOverride, ThresholdSet } from './thresholds-schema.js';
 import type { Period } from '../lib/reading.js';
 import type { Station } from '../config/station-registry.js';
-import { airLimit, classLimit, gb3095LimitSetFor, limitAppliesTo, type AirPollutant, type GradedClass, type Limit, type Waterbody } from '../lib/standards/index.js';
+import {
+  airLimit,
+  classLimit,
+  gb3095LimitSetFor,
+  limitAppliesTo,
+  type AirPollutant,
+  type GradedClass,
+  type Limit,
+  type Waterbody,
+} from '../lib/standards/index.js';
 
 /** Everything the rules need to know about one station under one threshold set. */
 export interface StationProfile {
@@ -109,7 +118,7 @@ function explicitLimit(explicit: ExplicitLimit): Limit | undefined {
   return undefined;
 }
 
-function waterLimit(param: string, cls: GradedClass, waterbody: Waterbody): NationalLimit & { reference: boolean } | undefined {
+function waterLimit(param: string, cls: GradedClass, waterbody: Waterbody): (NationalLimit & { reference: boolean }) | undefined {
   const limit = classLimit(param, cls, waterbody);
   return limit ? { limit, basis: `GB3838-2002 ${cls}`, cls, reference: !limitAppliesTo(param, waterbody) } : undefined;
 }

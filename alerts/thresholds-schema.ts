@@ -12,7 +12,9 @@ import type { RegistryConfig } from '../config/schema.js';
  * (alerts/rules/: each rule's schema and defaults), so a new rule needs nothing here.
  */
 
-const RULE_SCHEMAS = Object.fromEntries(RULES.map((r) => [r.name, r.config.schema])) as { [R in AnyRule as R['name']]: R['config']['schema'] };
+const RULE_SCHEMAS = Object.fromEntries(RULES.map((r) => [r.name, r.config.schema])) as {
+  [R in AnyRule as R['name']]: R['config']['schema'];
+};
 const LimitRule = RULE_SCHEMAS.limit;
 
 const gradedClass = z.enum(['I', 'II', 'III', 'IV', 'V']);
@@ -39,7 +41,13 @@ const defaultRules = z
     Object.fromEntries(
       RULES.map((r) => {
         const full: z.ZodObject = r.config.schema;
-        return [r.name, full.partial().prefault({}).transform((given) => full.parse({ ...r.config.defaults, ...given }))];
+        return [
+          r.name,
+          full
+            .partial()
+            .prefault({})
+            .transform((given) => full.parse({ ...r.config.defaults, ...given })),
+        ];
       }),
     ),
   )
@@ -77,7 +85,9 @@ const Section = z
 
 const isoWithZone = z
   .string()
-  .refine((s) => /(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)), { message: 'an ISO 8601 date-time with a zone, e.g. 2026-05-01T08:00:00+08:00' });
+  .refine((s) => /(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: 'an ISO 8601 date-time with a zone, e.g. 2026-05-01T08:00:00+08:00',
+  });
 
 const MaintenanceWindow = z
   .object({ station: z.string().min(1), from: isoWithZone, to: isoWithZone, reason: z.string().min(1).default('maintenance') })
@@ -152,14 +162,25 @@ export function thresholdsSchemaFor(registry: RegistryConfig) {
       }
       for (const p of Object.keys(o.limits ?? {})) {
         const info = PARAMETER_BY_KEY.get(p);
-        if (info && info.medium !== s.kind) ctx.addIssue({ code: 'custom', path: ['stations', id, 'limits', p], message: `${p} is a ${info.medium} parameter, but ${id} is a ${s.kind} station` });
+        if (info && info.medium !== s.kind)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['stations', id, 'limits', p],
+            message: `${p} is a ${info.medium} parameter, but ${id} is a ${s.kind} station`,
+          });
       }
     }
     t.sections.forEach((sec, i) => {
-      if (!(sec.river in registry.rivers)) ctx.addIssue({ code: 'custom', path: ['sections', i, 'river'], message: `unknown river "${sec.river}"; expected one of ${Object.keys(registry.rivers).join(', ')}` });
+      if (!(sec.river in registry.rivers))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sections', i, 'river'],
+          message: `unknown river "${sec.river}"; expected one of ${Object.keys(registry.rivers).join(', ')}`,
+        });
     });
     t.maintenance.forEach((w, i) => {
-      if (!stations.has(w.station)) ctx.addIssue({ code: 'custom', path: ['maintenance', i, 'station'], message: `unknown station "${w.station}"` });
+      if (!stations.has(w.station))
+        ctx.addIssue({ code: 'custom', path: ['maintenance', i, 'station'], message: `unknown station "${w.station}"` });
     });
   });
 }

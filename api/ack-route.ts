@@ -42,8 +42,20 @@ const HTML_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/html; charset=utf-8', headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...(type.startsWith('text/html') ? HTML_HEADERS : {}), ...headers });
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  type = 'text/html; charset=utf-8',
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    ...(type.startsWith('text/html') ? HTML_HEADERS : {}),
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -56,11 +68,22 @@ async function postedFields(req: IncomingMessage): Promise<Record<string, unknow
 
 export async function handleAck(req: IncomingMessage, res: ServerResponse, t: RequestTarget, ctx: AckRouteContext): Promise<void> {
   const [, alertId, bureau] = t.segments as [string, string, string];
-  const wantsJson = (req.headers.accept ?? '').includes('application/json') || (req.headers['content-type'] ?? '').includes('application/json');
+  const wantsJson =
+    (req.headers.accept ?? '').includes('application/json') || (req.headers['content-type'] ?? '').includes('application/json');
   const cityName = (id: string): string => (ctx.cities[id] ? `${ctx.cities[id].zh} ${ctx.cities[id].en}` : id);
   const fail = (e: TuojiangError, html: string, headers: Record<string, string> = {}): void => {
     if (wantsJson) refuse(res, e);
-    else send(res, statusOf(e), page('Tuojiang', `<p>${esc(html)}</p><p><code>${esc(e.code)}</code></p><p>tuojiang alerts ack ${esc(alertId)} --bureau ${esc(bureau)}</p>`), undefined, headers);
+    else
+      send(
+        res,
+        statusOf(e),
+        page(
+          'Tuojiang',
+          `<p>${esc(html)}</p><p><code>${esc(e.code)}</code></p><p>tuojiang alerts ack ${esc(alertId)} --bureau ${esc(bureau)}</p>`,
+        ),
+        undefined,
+        headers,
+      );
   };
   try {
     const params: Record<string, unknown> = { ...Object.fromEntries(t.query), ...(req.method === 'POST' ? await postedFields(req) : {}) };
@@ -71,8 +94,14 @@ export async function handleAck(req: IncomingMessage, res: ServerResponse, t: Re
       ctx.acks.inc({ outcome: check });
       if (check === 'invalid') ctx.limiter?.failed(remoteOf(req), 'ack-link', t.pathname);
       return check === 'expired'
-        ? fail(new TuojiangError('ACK_EXPIRED', 'this acknowledgement link has expired'), '确认链接已过期 / This acknowledgement link has expired.')
-        : fail(new TuojiangError('ACK_INVALID', 'this acknowledgement link is not valid'), '确认链接无效 / This acknowledgement link is not valid.');
+        ? fail(
+            new TuojiangError('ACK_EXPIRED', 'this acknowledgement link has expired'),
+            '确认链接已过期 / This acknowledgement link has expired.',
+          )
+        : fail(
+            new TuojiangError('ACK_INVALID', 'this acknowledgement link is not valid'),
+            '确认链接无效 / This acknowledgement link is not valid.',
+          );
     }
     const a = await ctx.store.alert(alertId);
     if (!a) {
@@ -80,7 +109,9 @@ export async function handleAck(req: IncomingMessage, res: ServerResponse, t: Re
       return fail(new TuojiangError('ALERT_NOT_FOUND', 'unknown alert'), '告警不存在 / Unknown alert.');
     }
     const summary = `${a.info.station} ${a.info.parameter} (${a.info.rule}) — ${cstTime(a.info.firstAt)} CST — ${a.state === 'firing' ? '告警中 firing' : '已解除 resolved'}`;
-    const view = ctx.incidents ? await incidentView(ctx.incidents, alertId, ctx.log, () => ctx.ackPages?.inc({ page: 'incident-unreadable' })) : undefined;
+    const view = ctx.incidents
+      ? await incidentView(ctx.incidents, alertId, ctx.log, () => ctx.ackPages?.inc({ page: 'incident-unreadable' }))
+      : undefined;
     if (!wantsJson) ctx.ackPages?.inc({ page: view ? 'incident' : 'plain' });
     const sig = String(params.sig);
     if (req.method === 'GET' && view) {
@@ -89,23 +120,50 @@ export async function handleAck(req: IncomingMessage, res: ServerResponse, t: Re
     }
     if (req.method === 'GET') {
       const existing = a.acks[bureau];
-      const done = existing ? `<p>已由 ${esc(existing.by)} 于 ${esc(cstTime(existing.at))} 确认 / Acknowledged by ${esc(existing.by)} at ${esc(cstTime(existing.at))} CST.</p>` : '';
-      const form = existing ? '' : `<form method="post"><input type="hidden" name="exp" value="${exp}"><input type="hidden" name="sig" value="${esc(String(params.sig))}">`
-        + `<p><label>确认人 / Name: <input name="by" required maxlength="${ACK_BY_MAX}"></label></p><p><button type="submit">确认收到 / Acknowledge</button></p></form>`;
-      return send(res, 200, page('确认告警 / Acknowledge', `<h1>${esc(cityName(bureau))}</h1><p>${esc(summary)}</p><p><code>${esc(alertId)}</code></p>${done}${form}`));
+      const done = existing
+        ? `<p>已由 ${esc(existing.by)} 于 ${esc(cstTime(existing.at))} 确认 / Acknowledged by ${esc(existing.by)} at ${esc(cstTime(existing.at))} CST.</p>`
+        : '';
+      const form = existing
+        ? ''
+        : `<form method="post"><input type="hidden" name="exp" value="${exp}"><input type="hidden" name="sig" value="${esc(String(params.sig))}">` +
+          `<p><label>确认人 / Name: <input name="by" required maxlength="${ACK_BY_MAX}"></label></p><p><button type="submit">确认收到 / Acknowledge</button></p></form>`;
+      return send(
+        res,
+        200,
+        page(
+          '确认告警 / Acknowledge',
+          `<h1>${esc(cityName(bureau))}</h1><p>${esc(summary)}</p><p><code>${esc(alertId)}</code></p>${done}${form}`,
+        ),
+      );
     }
     const r = await acknowledge(ctx.store, alertId, bureau, ackByName(params.by, 'link'), 'link');
     ctx.acks.inc({ outcome: r.status });
     if (wantsJson) return send(res, 200, JSON.stringify({ status: r.status, ack: r.ack }), 'application/json; charset=utf-8');
     if (view) {
       // Read again: the page shows this acknowledgement among the others, as they stand now.
-      const now = await ctx.store.alert(alertId) ?? a;
-      return send(res, 200, incidentPage({
-        ...view, record: now, bureau, form: null, acknowledged: { ack: r.ack, earlier: r.status === 'already' }, now: ctx.incidents?.now?.() ?? Date.now(),
-      }));
+      const now = (await ctx.store.alert(alertId)) ?? a;
+      return send(
+        res,
+        200,
+        incidentPage({
+          ...view,
+          record: now,
+          bureau,
+          form: null,
+          acknowledged: { ack: r.ack, earlier: r.status === 'already' },
+          now: ctx.incidents?.now?.() ?? Date.now(),
+        }),
+      );
     }
-    return send(res, 200, page('已确认 / Acknowledged', `<h1>${esc(cityName(bureau))}</h1><p>${esc(summary)}</p>`
-      + `<p>已确认 / Acknowledged: ${esc(r.ack.by)}, ${esc(cstTime(r.ack.at))} CST${r.status === 'already' ? '（此前已确认 / earlier）' : ''}</p>`));
+    return send(
+      res,
+      200,
+      page(
+        '已确认 / Acknowledged',
+        `<h1>${esc(cityName(bureau))}</h1><p>${esc(summary)}</p>` +
+          `<p>已确认 / Acknowledged: ${esc(r.ack.by)}, ${esc(cstTime(r.ack.at))} CST${r.status === 'already' ? '（此前已确认 / earlier）' : ''}</p>`,
+      ),
+    );
   } catch (e) {
     if (!isTuojiangError(e) || e.code === 'TJ_HTTP_BAD_REQUEST') throw e;
     if (e.code === 'TJ_ACK_BY_INVALID') ctx.acks.inc({ outcome: 'bad-name' });

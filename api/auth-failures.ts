@@ -58,8 +58,17 @@ export class AuthFailureLimiter {
     this.perMs = (o.perMinute ?? 10) / 60_000;
     this.now = o.now ?? Date.now;
     if (o.registry) {
-      this.failures = new Counter({ name: 'tuojiang_api_auth_failures_total', help: 'Wrong credentials presented (bearer token, ack or CAP link signature)', labelNames: ['scheme'], registers: [o.registry] });
-      this.limited = new Counter({ name: 'tuojiang_api_auth_rate_limited_total', help: 'Requests answered 429 because their address failed authentication too often', registers: [o.registry] });
+      this.failures = new Counter({
+        name: 'tuojiang_api_auth_failures_total',
+        help: 'Wrong credentials presented (bearer token, ack or CAP link signature)',
+        labelNames: ['scheme'],
+        registers: [o.registry],
+      });
+      this.limited = new Counter({
+        name: 'tuojiang_api_auth_rate_limited_total',
+        help: 'Requests answered 429 because their address failed authentication too often',
+        registers: [o.registry],
+      });
     }
   }
 
@@ -85,7 +94,9 @@ export class AuthFailureLimiter {
     if (b.tokens >= 1) return;
     this.limited?.inc();
     const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
-    throw new TuojiangError('AUTH_RATE_LIMITED', `too many failed authentications from this address; try again in ${retryAfter} s`, { retryAfter });
+    throw new TuojiangError('AUTH_RATE_LIMITED', `too many failed authentications from this address; try again in ${retryAfter} s`, {
+      retryAfter,
+    });
   }
 
   failed(remote: string, scheme: AuthScheme, path: string): void {

@@ -49,14 +49,20 @@ function operatorOnly(req: IncomingMessage, t: RequestTarget, ctx: CapRouteConte
 export async function handleCap(req: IncomingMessage, res: ServerResponse, t: RequestTarget, ctx: CapRouteContext): Promise<boolean> {
   const [root, a, b] = t.segments;
   if (root !== 'cap') return false;
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${req.method ?? ''} ${t.pathname}: CAP documents are read with GET`);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${req.method ?? ''} ${t.pathname}: CAP documents are read with GET`);
 
   if (a === 'alert' && t.segments.length === 3) {
     operatorOnly(req, t, ctx);
     const list = await ctx.store.capsOf(b as string);
     if (list.length === 0) throw new TuojiangError('ALERT_NOT_FOUND', 'no CAP message for this alert');
     const exp = Date.now() + (ctx.linkValidMs ?? 7 * 86_400_000);
-    send(res, 200, JSON.stringify(list.map((c) => ({ ...c, url: capUrl(ctx.publicUrl, ctx.ackSecret, c.eventId, exp) }))), 'application/json; charset=utf-8');
+    send(
+      res,
+      200,
+      JSON.stringify(list.map((c) => ({ ...c, url: capUrl(ctx.publicUrl, ctx.ackSecret, c.eventId, exp) }))),
+      'application/json; charset=utf-8',
+    );
     return true;
   }
   if (t.segments.length === 2 && (a as string).endsWith('.xml')) {

@@ -8,7 +8,18 @@
 import { incidentTimeline } from '../alerts/incidents/timeline.js';
 import type { Report } from '../alerts/incidents/types.js';
 import {
-  cstFull, cstShort, intakeLine, limitLine, paramName, peakLine, REPORT_KIND, stationName, subject, trackRows, untilText, type L,
+  cstFull,
+  cstShort,
+  intakeLine,
+  limitLine,
+  paramName,
+  peakLine,
+  REPORT_KIND,
+  stationName,
+  subject,
+  trackRows,
+  untilText,
+  type L,
 } from '../alerts/incidents/wording.js';
 import { ACK_BY_MAX } from '../alerts/notify/ack.js';
 import type { Severity } from '../alerts/notify/severity.js';
@@ -99,14 +110,28 @@ function facts(i: IncidentPageInput): string {
   items.push(both(pollutant('zh'), pollutant('en'), 'li'));
   const f = front(inc);
   if (inc.kind === 'river' && f && f.observedAt !== null) {
-    items.push(both(
-      `污染团前锋：${stationName(reg, f.station, 'zh')}（${f.riverKm} km，${cstFull(f.observedAt)} 首次超标）`,
-      `Front: ${stationName(reg, f.station, 'en')} (km ${f.riverKm}, first over the limit ${cstFull(f.observedAt)} CST)`, 'li'));
+    items.push(
+      both(
+        `污染团前锋：${stationName(reg, f.station, 'zh')}（${f.riverKm} km，${cstFull(f.observedAt)} 首次超标）`,
+        `Front: ${stationName(reg, f.station, 'en')} (km ${f.riverKm}, first over the limit ${cstFull(f.observedAt)} CST)`,
+        'li',
+      ),
+    );
   }
-  items.push(both(`首次发现：${stationName(reg, inc.origin, 'zh')}，${cstFull(inc.openedAt)}`, `First detected: ${stationName(reg, inc.origin, 'en')}, ${cstFull(inc.openedAt)} CST`, 'li'));
-  items.push(both(
-    `最新报告：第 ${r.seq} 报 ${REPORT_KIND[r.kind].zh}，${cstFull(r.at)}`,
-    `Latest report: #${r.seq} ${REPORT_KIND[r.kind].en}, ${cstFull(r.at)} CST`, 'li'));
+  items.push(
+    both(
+      `首次发现：${stationName(reg, inc.origin, 'zh')}，${cstFull(inc.openedAt)}`,
+      `First detected: ${stationName(reg, inc.origin, 'en')}, ${cstFull(inc.openedAt)} CST`,
+      'li',
+    ),
+  );
+  items.push(
+    both(
+      `最新报告：第 ${r.seq} 报 ${REPORT_KIND[r.kind].zh}，${cstFull(r.at)}`,
+      `Latest report: #${r.seq} ${REPORT_KIND[r.kind].en}, ${cstFull(r.at)} CST`,
+      'li',
+    ),
+  );
   return `<ul class="facts">${items.join('')}</ul>`;
 }
 
@@ -116,8 +141,10 @@ function acks(i: IncidentPageInput): string {
     const e = i.record.escalations[b];
     const zh = a ? `已确认（${a.by}，${cstFull(a.at)}）` : `未确认${e ? `，已于 ${cstShort(e.at)} 升级通报` : ''}`;
     const en = a ? `acknowledged (${a.by}, ${cstFull(a.at)} CST)` : `not yet acknowledged${e ? `; escalated ${cstShort(e.at)} CST` : ''}`;
-    return `<div class="ack ${a ? 'ack-yes' : 'ack-no'}"><b>${esc(bureauName(i, b, 'zh'))}</b> ${esc(zh)}`
-      + `<span class="en" lang="en"><b>${esc(bureauName(i, b, 'en'))}</b> ${esc(en)}</span></div>`;
+    return (
+      `<div class="ack ${a ? 'ack-yes' : 'ack-no'}"><b>${esc(bureauName(i, b, 'zh'))}</b> ${esc(zh)}` +
+      `<span class="en" lang="en"><b>${esc(bureauName(i, b, 'en'))}</b> ${esc(en)}</span></div>`
+    );
   });
   // This bureau's form (or what it just recorded) first: it is what the link was opened for.
   return `<section id="acks"><h2>确认情况<span class="en" lang="en">Acknowledgements</span></h2>${form(i)}${rows.join('')}</section>`;
@@ -129,13 +156,18 @@ function form(i: IncidentPageInput): string {
     const a = i.acknowledged.ack;
     return `<div class="done" id="ack-done">${both(
       `${mine}已确认：${a.by}，${cstFull(a.at)}${i.acknowledged.earlier ? '（此前已确认）' : ''}`,
-      `${bureauName(i, i.bureau, 'en')} acknowledged: ${a.by}, ${cstFull(a.at)} CST${i.acknowledged.earlier ? ' (earlier)' : ''}`, 'p', ' style="margin:0"')}</div>`;
+      `${bureauName(i, i.bureau, 'en')} acknowledged: ${a.by}, ${cstFull(a.at)} CST${i.acknowledged.earlier ? ' (earlier)' : ''}`,
+      'p',
+      ' style="margin:0"',
+    )}</div>`;
   }
   if (!i.form) return '';
-  return `<form method="post" id="ack-form"><input type="hidden" name="exp" value="${i.form.exp}"><input type="hidden" name="sig" value="${esc(i.form.sig)}">`
-    + `<label for="by">确认人（${esc(mine)}）<span class="en" lang="en">Your name (${esc(bureauName(i, i.bureau, 'en'))})</span></label>`
-    + `<input id="by" name="by" required maxlength="${ACK_BY_MAX}" autocomplete="name">`
-    + `<button type="submit">确认收到 · Acknowledge</button></form>`;
+  return (
+    `<form method="post" id="ack-form"><input type="hidden" name="exp" value="${i.form.exp}"><input type="hidden" name="sig" value="${esc(i.form.sig)}">` +
+    `<label for="by">确认人（${esc(mine)}）<span class="en" lang="en">Your name (${esc(bureauName(i, i.bureau, 'en'))})</span></label>` +
+    `<input id="by" name="by" required maxlength="${ACK_BY_MAX}" autocomplete="name">` +
+    `<button type="submit">确认收到 · Acknowledge</button></form>`
+  );
 }
 
 function track(i: IncidentPageInput): string {
@@ -143,25 +175,41 @@ function track(i: IncidentPageInput): string {
   if (r.incident.kind !== 'river') return '';
   const zh = trackRows(r, i.registry, 'zh');
   const en = trackRows(r, i.registry, 'en');
-  const head = [['断面', 'Section'], ['城市', 'City'], ['km', 'km'], ['预计到达', 'Expected'], ['实际到达', 'Observed'], ['峰值', 'Peak'], ['恢复', 'Back']];
+  const head = [
+    ['断面', 'Section'],
+    ['城市', 'City'],
+    ['km', 'km'],
+    ['预计到达', 'Expected'],
+    ['实际到达', 'Observed'],
+    ['峰值', 'Peak'],
+    ['恢复', 'Back'],
+  ];
   // Times read the same in both languages (the heading says CST): one line each, a narrower table.
-  const cell = (a: string, b: string): string => `<td>${esc(a)}${b && b !== a && b !== `${a} CST` ? `<span class="en" lang="en">${esc(b)}</span>` : ''}</td>`;
+  const cell = (a: string, b: string): string =>
+    `<td>${esc(a)}${b && b !== a && b !== `${a} CST` ? `<span class="en" lang="en">${esc(b)}</span>` : ''}</td>`;
   const rows = r.incident.sections.map((s, k) => {
     const z = zh[k];
     const e = en[k];
     if (!z || !e) return '';
     const cls = [s.observedAt !== null ? 'reached' : '', s.intake ? 'intake' : ''].filter(Boolean).join(' ');
-    return `<tr data-station="${esc(s.station)}"${cls ? ` class="${cls}"` : ''}>${cell(z.station, e.station)}${cell(z.city, e.city)}${cell(z.km, '')}`
-      + `${cell(z.predicted, e.predicted)}${cell(z.observed, e.observed)}${cell(z.peak, '')}${cell(z.back, e.back)}</tr>`;
+    return (
+      `<tr data-station="${esc(s.station)}"${cls ? ` class="${cls}"` : ''}>${cell(z.station, e.station)}${cell(z.city, e.city)}${cell(z.km, '')}` +
+      `${cell(z.predicted, e.predicted)}${cell(z.observed, e.observed)}${cell(z.peak, '')}${cell(z.back, e.back)}</tr>`
+    );
   });
-  return `<section><h2>污染团轨迹（北京时间）<span class="en" lang="en">Plume track (expected and observed arrival, CST)</span></h2>`
-    + `<div id="track" role="region" aria-label="Plume track" tabindex="0"><table><thead><tr>${head.map(([a, b]) => `<th>${esc(a as string)}<span class="en" lang="en">${esc(b as string)}</span></th>`).join('')}</tr></thead>`
-    + `<tbody>${rows.join('')}</tbody></table></div></section>`;
+  return (
+    `<section><h2>污染团轨迹（北京时间）<span class="en" lang="en">Plume track (expected and observed arrival, CST)</span></h2>` +
+    `<div id="track" role="region" aria-label="Plume track" tabindex="0"><table><thead><tr>${head.map(([a, b]) => `<th>${esc(a as string)}<span class="en" lang="en">${esc(b as string)}</span></th>`).join('')}</tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table></div></section>`
+  );
 }
 
 function timeline(i: IncidentPageInput): string {
   const entries = incidentTimeline(i.report.incident, i.record, i.registry, i.bureauNames);
-  const items = entries.map((e) => `<li class="t-${e.kind}"><time>${esc(cstShort(e.at))}</time><div>${esc(e.text.zh)}<span class="en" lang="en">${esc(e.text.en)}</span></div></li>`);
+  const items = entries.map(
+    (e) =>
+      `<li class="t-${e.kind}"><time>${esc(cstShort(e.at))}</time><div>${esc(e.text.zh)}<span class="en" lang="en">${esc(e.text.en)}</span></div></li>`,
+  );
   return `<section><h2>事件经过（北京时间）<span class="en" lang="en">Timeline (China Standard Time)</span></h2><ol id="timeline">${items.join('')}</ol></section>`;
 }
 
@@ -170,7 +218,10 @@ function intake(zh: string, en: string): string {
   if (!zh) return '';
   const z = zh.split('；');
   const e = en.split('; ');
-  const lines = z.length === e.length ? z.map((x, k) => both(x, e[k] as string, 'p', ' style="margin:4px 0"')) : [both(zh, en, 'p', ' style="margin:0"')];
+  const lines =
+    z.length === e.length
+      ? z.map((x, k) => both(x, e[k] as string, 'p', ' style="margin:4px 0"'))
+      : [both(zh, en, 'p', ' style="margin:0"')];
   return `<div id="intake">${lines.join('')}</div>`;
 }
 
@@ -184,19 +235,22 @@ export function incidentPage(i: IncidentPageInput): string {
   const intakeEn = intakeLine(r, reg, 'en', i.bureau, (w) => untilText(i.now, w, 'en'));
   const title = subject(r, reg, 'zh', i.bureau);
   const body = [
-    `<div class="top"><span class="badge ${sev.css}">${esc(sev.zh)} ${esc(sev.en)}</span>`
-      + `<span class="badge ${open ? 'st-open' : 'st-closed'}">${open ? '事件进行中 OPEN' : '事件已结束 CLOSED'}</span>`
-      + `<span>${esc(bureauName(i, i.bureau, 'zh'))} · ${esc(bureauName(i, i.bureau, 'en'))}</span></div>`,
+    `<div class="top"><span class="badge ${sev.css}">${esc(sev.zh)} ${esc(sev.en)}</span>` +
+      `<span class="badge ${open ? 'st-open' : 'st-closed'}">${open ? '事件进行中 OPEN' : '事件已结束 CLOSED'}</span>` +
+      `<span>${esc(bureauName(i, i.bureau, 'zh'))} · ${esc(bureauName(i, i.bureau, 'en'))}</span></div>`,
     `<h1>${esc(title)}</h1><p class="en" lang="en">${esc(subject(r, reg, 'en', i.bureau))}</p>`,
     intake(intakeZh, intakeEn),
     acks(i),
     facts(i),
     track(i),
     timeline(i),
-    `<footer>${both('事件编号', 'Incident id', 'p', ' style="margin:0"')}<p style="margin:0 0 8px"><code>${esc(inc.id)}</code></p>`
-      + both(`也可运行：tuojiang alerts ack ${inc.id} --bureau ${i.bureau}`, `Or run: tuojiang alerts ack ${inc.id} --bureau ${i.bureau}`)
-      + both(`页面时间：${cstFull(i.now)}（北京时间）`, `Shown at ${cstFull(i.now)} CST`) + '</footer>',
+    `<footer>${both('事件编号', 'Incident id', 'p', ' style="margin:0"')}<p style="margin:0 0 8px"><code>${esc(inc.id)}</code></p>` +
+      both(`也可运行：tuojiang alerts ack ${inc.id} --bureau ${i.bureau}`, `Or run: tuojiang alerts ack ${inc.id} --bureau ${i.bureau}`) +
+      both(`页面时间：${cstFull(i.now)}（北京时间）`, `Shown at ${cstFull(i.now)} CST`) +
+      '</footer>',
   ];
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`
-    + `<meta name="referrer" content="no-referrer"><title>${esc(title)}</title><style>${CSS}</style></head><body>${body.join('')}</body></html>`;
+  return (
+    `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<meta name="referrer" content="no-referrer"><title>${esc(title)}</title><style>${CSS}</style></head><body>${body.join('')}</body></html>`
+  );
 }

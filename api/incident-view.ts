@@ -31,7 +31,12 @@ export interface IncidentView {
   bureauNames: Record<string, { zh: string; en: string }>;
 }
 
-export async function incidentView(src: IncidentPages, id: string, log?: Logger, onDamaged?: () => void): Promise<IncidentView | undefined> {
+export async function incidentView(
+  src: IncidentPages,
+  id: string,
+  log?: Logger,
+  onDamaged?: () => void,
+): Promise<IncidentView | undefined> {
   const read = await readIncident(src.store, id);
   if (!read.found) {
     if (read.damaged) {
@@ -48,6 +53,8 @@ export async function incidentView(src: IncidentPages, id: string, log?: Logger,
 }
 
 /** Bureau names from the recipients file, for the pages. */
-export function bureauNamesOf(recipients: { bureaus: Record<string, { name: { zh: string; en: string } }> }): Record<string, { zh: string; en: string }> {
+export function bureauNamesOf(recipients: {
+  bureaus: Record<string, { name: { zh: string; en: string } }>;
+}): Record<string, { zh: string; en: string }> {
   return Object.fromEntries(Object.entries(recipients.bureaus).map(([id, b]) => [id, b.name]));
 }

@@ -18,7 +18,13 @@ export function bearer(req: IncomingMessage): string | undefined {
 export const remoteOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
 
 /** The operator of the request's token; throws a coded refusal (401, 429, 503) otherwise. */
-export function authenticateOperator(req: IncomingMessage, path: string, operators: OperatorDirectory, limiter: AuthFailureLimiter | undefined, log?: Logger): Operator {
+export function authenticateOperator(
+  req: IncomingMessage,
+  path: string,
+  operators: OperatorDirectory,
+  limiter: AuthFailureLimiter | undefined,
+  log?: Logger,
+): Operator {
   const token = bearer(req);
   if (!token) throw new TuojiangError('OPERATOR_UNAUTHENTICATED', 'no bearer token');
   limiter?.check(remoteOf(req));
@@ -26,7 +32,10 @@ export function authenticateOperator(req: IncomingMessage, path: string, operato
   try {
     op = operators.authenticate(token);
   } catch (e) {
-    log?.error({ code: isTuojiangError(e) ? e.code : undefined, err: (e as Error).message, file: operators.file }, 'operator tokens cannot be checked: the operators file is invalid');
+    log?.error(
+      { code: isTuojiangError(e) ? e.code : undefined, err: (e as Error).message, file: operators.file },
+      'operator tokens cannot be checked: the operators file is invalid',
+    );
     throw new TuojiangError('AUTH_UNAVAILABLE', 'credentials cannot be checked now');
   }
   if (!op) {

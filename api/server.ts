@@ -67,37 +67,73 @@ const OPS_PATHS = ['/healthz', '/readyz', '/metrics'];
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const metrics = o.metrics ?? new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'tuojiang_api_' });
-  const acks = new Counter({ name: 'tuojiang_api_acks_total', help: 'Acknowledgement requests by outcome', labelNames: ['outcome'], registers: [metrics] });
-  const ackPages = new Counter({ name: 'tuojiang_api_ack_pages_total', help: 'Acknowledgement pages shown: incident, plain (per alert), or incident-unreadable (stored incident damaged; plain page shown)', labelNames: ['page'], registers: [metrics] });
+  const acks = new Counter({
+    name: 'tuojiang_api_acks_total',
+    help: 'Acknowledgement requests by outcome',
+    labelNames: ['outcome'],
+    registers: [metrics],
+  });
+  const ackPages = new Counter({
+    name: 'tuojiang_api_ack_pages_total',
+    help: 'Acknowledgement pages shown: incident, plain (per alert), or incident-unreadable (stored incident damaged; plain page shown)',
+    labelNames: ['page'],
+    registers: [metrics],
+  });
   const limiter = o.limiter ?? new AuthFailureLimiter({ registry: metrics, ...(o.log ? { log: o.log } : {}) });
 
   const json = (res: ServerResponse, status: number, x: unknown): void => {
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    });
     res.end(JSON.stringify(x));
   };
 
-  const server = createServer(guardRequests(async (req, res) => {
-    const t = parseTarget(req.url);
-    const method = req.method ?? 'GET';
-    if (t.segments[0] === 'ack' && t.segments.length === 3) {
-      if (method !== 'GET' && method !== 'POST') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}: use GET (the page) or POST (acknowledge)`);
-      return handleAck(req, res, t, { store: o.store, ackSecret: o.ackSecret, cities: o.cities, limiter, acks, ackPages, ...(o.incidents ? { incidents: o.incidents } : {}), ...(o.log ? { log: o.log } : {}) });
-    }
-    if (await handleCap(req, res, t, { store: o.store, ackSecret: o.ackSecret, publicUrl: o.publicUrl, limiter, ...(o.operators ? { operators: o.operators } : {}), ...(o.log ? { log: o.log } : {}) })) return;
-    if (!OPS_PATHS.includes(t.pathname) || (o.opsOnPublicPort === false && t.pathname !== '/healthz')) {
-      for (const route of o.extraRoutes ?? []) if (await route(req, res)) return;
-      if (method !== 'GET') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}`);
-      throw new TuojiangError('HTTP_NOT_FOUND', `${method} ${t.pathname}`);
-    }
-    if (method !== 'GET') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}: use GET`);
-    if (t.pathname === '/healthz') return json(res, 200, { status: 'ok' });
-    if (t.pathname === '/readyz') {
-      const ok = await redisAnswers(o.redis);
-      return json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', checks: { redis: ok } });
-    }
-    const text = await metrics.metrics();
-    res.writeHead(200, { 'Content-Type': metrics.contentType });
-    res.end(text);
-  }, o.log));
+  const server = createServer(
+    guardRequests(async (req, res) => {
+      const t = parseTarget(req.url);
+      const method = req.method ?? 'GET';
+      if (t.segments[0] === 'ack' && t.segments.length === 3) {
+        if (method !== 'GET' && method !== 'POST')
+          throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}: use GET (the page) or POST (acknowledge)`);
+        return handleAck(req, res, t, {
+          store: o.store,
+          ackSecret: o.ackSecret,
+          cities: o.cities,
+          limiter,
+          acks,
+          ackPages,
+          ...(o.incidents ? { incidents: o.incidents } : {}),
+          ...(o.log ? { log: o.log } : {}),
+        });
+      }
+      if (
+        await handleCap(req, res, t, {
+          store: o.store,
+          ackSecret: o.ackSecret,
+          publicUrl: o.publicUrl,
+          limiter,
+          ...(o.operators ? { operators: o.operators } : {}),
+          ...(o.log ? { log: o.log } : {}),
+        })
+      )
+        return;
+      if (!OPS_PATHS.includes(t.pathname) || (o.opsOnPublicPort === false && t.pathname !== '/healthz')) {
+        for (const route of o.extraRoutes ?? []) if (await route(req, res)) return;
+        if (method !== 'GET') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}`);
+        throw new TuojiangError('HTTP_NOT_FOUND', `${method} ${t.pathname}`);
+      }
+      if (method !== 'GET') throw new TuojiangError('HTTP_METHOD_NOT_ALLOWED', `${method} ${t.pathname}: use GET`);
+      if (t.pathname === '/healthz') return json(res, 200, { status: 'ok' });
+      if (t.pathname === '/readyz') {
+        const ok = await redisAnswers(o.redis);
+        return json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', checks: { redis: ok } });
+      }
+      const text = await metrics.metrics();
+      res.writeHead(200, { 'Content-Type': metrics.contentType });
+      res.end(text);
+    }, o.log),
+  );
   return listen(server, o.port ?? 8080, o.host ?? '0.0.0.0', { metrics, ...(o.log ? { log: o.log } : {}) });
 }

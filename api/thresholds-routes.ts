@@ -71,14 +71,21 @@ function send(res: ServerResponse, status: number, body: string, type: string, e
   res.end(body);
 }
 
-const json = (res: ServerResponse, status: number, x: unknown, extra: Record<string, string> = {}): void => send(res, status, JSON.stringify(x), 'application/json; charset=utf-8', extra);
+const json = (res: ServerResponse, status: number, x: unknown, extra: Record<string, string> = {}): void =>
+  send(res, status, JSON.stringify(x), 'application/json; charset=utf-8', extra);
 
 /** A body or query may name who acts (clients like to), but only to agree with the token. */
 function checkClaims(actor: Actor, claims: Record<string, unknown>): void {
-  for (const [key, mine] of [['city', actor.city], ['operator', actor.operator]] as const) {
+  for (const [key, mine] of [
+    ['city', actor.city],
+    ['operator', actor.operator],
+  ] as const) {
     const claimed = claims[key];
     if (claimed !== undefined && claimed !== mine) {
-      throw new TuojiangError('OPERATOR_FORBIDDEN', `this token is ${actor.operator}'s of ${actor.city}: it cannot act as ${key} ${JSON.stringify(claimed)}`);
+      throw new TuojiangError(
+        'OPERATOR_FORBIDDEN',
+        `this token is ${actor.operator}'s of ${actor.city}: it cannot act as ${key} ${JSON.stringify(claimed)}`,
+      );
     }
   }
 }
@@ -88,7 +95,8 @@ const PROPOSAL_STATUSES: ReadonlySet<string> = new Set(['pending', 'applied', 'r
 function versionParam(name: string, s: string | null): number | undefined {
   if (s === null || s === '' || s === 'current') return undefined;
   const n = Number(s.replace(/^v/, ''));
-  if (!Number.isInteger(n) || n < 1) throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', `${name}: a version number such as 3, got "${s}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', `${name}: a version number such as 3, got "${s}"`);
   return n;
 }
 
@@ -122,12 +130,21 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
       }
       if (section === 'history' && parts.length === 2) {
         const limit = q.get('limit');
-        json(res, 200, await store.history({ ...(q.get('station') ? { station: q.get('station') as string } : {}), ...(q.get('param') ? { param: q.get('param') as string } : {}), ...(limit ? { limit: Number(limit) } : {}) }));
+        json(
+          res,
+          200,
+          await store.history({
+            ...(q.get('station') ? { station: q.get('station') as string } : {}),
+            ...(q.get('param') ? { param: q.get('param') as string } : {}),
+            ...(limit ? { limit: Number(limit) } : {}),
+          }),
+        );
         return true;
       }
       if (section === 'diff' && parts.length === 2) {
         const from = versionParam('from', q.get('from'));
-        if (from === undefined) throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', 'give ?from=<version> (and ?to=, default the version in force)');
+        if (from === undefined)
+          throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', 'give ?from=<version> (and ?to=, default the version in force)');
         json(res, 200, await store.diff(from, versionParam('to', q.get('to'))));
         return true;
       }
@@ -137,7 +154,8 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
       }
       if (section === 'proposals' && parts.length === 2) {
         const status = q.get('status') ?? 'pending';
-        if (!PROPOSAL_STATUSES.has(status)) throw Object.assign(new Error(`status must be one of ${[...PROPOSAL_STATUSES].join(', ')}`), { status: 400 });
+        if (!PROPOSAL_STATUSES.has(status))
+          throw Object.assign(new Error(`status must be one of ${[...PROPOSAL_STATUSES].join(', ')}`), { status: 400 });
         json(res, 200, await store.proposals(status as ProposalStatus | 'all'));
         return true;
       }
@@ -182,13 +200,21 @@ export async function handleThresholdsRequest(req: IncomingMessage, res: ServerR
     if (isTuojiangError(e)) {
       if (e.code === 'TJ_HTTP_BAD_REQUEST') throw e; // the body broke off: the server's guard answers
       const status = STATUS[e.code] ?? statusOf(e);
-      json(res, status, { error: e.toJSON() }, { ...refusalHeaders(e), ...(status === 401 ? { 'WWW-Authenticate': 'Bearer realm="tuojiang thresholds"' } : {}) });
+      json(
+        res,
+        status,
+        { error: e.toJSON() },
+        { ...refusalHeaders(e), ...(status === 401 ? { 'WWW-Authenticate': 'Bearer realm="tuojiang thresholds"' } : {}) },
+      );
       if (status >= 500) ctx.log?.warn({ code: e.code, err: e.message, path: url.pathname }, 'thresholds request failed');
       return true;
     }
     const status = (e as { status?: number }).status ?? 500;
     if (status === 500) ctx.log?.error({ err: (e as Error).message, path: url.pathname }, 'thresholds request failed');
-    if (!res.headersSent) json(res, status, { error: { code: status === 500 ? 'internal' : 'bad_request', message: status === 500 ? 'internal error' : (e as Error).message } });
+    if (!res.headersSent)
+      json(res, status, {
+        error: { code: status === 500 ? 'internal' : 'bad_request', message: status === 500 ? 'internal error' : (e as Error).message },
+      });
     else res.end();
     return true;
   }
@@ -203,9 +229,10 @@ export interface ThresholdsApi {
 
 /** A server with only the threshold routes (tests; `tuojiang api` mounts the handler in its own server). */
 export async function startThresholdsApi(o: ThresholdsApiContext & { port?: number; host?: string }): Promise<ThresholdsApi> {
-  const server = createServer(guardRequests(async (req, res) => {
-    if (!(await handleThresholdsRequest(req, res, o))) throw new TuojiangError('HTTP_NOT_FOUND', parseTarget(req.url).pathname);
-  }, o.log));
+  const server = createServer(
+    guardRequests(async (req, res) => {
+      if (!(await handleThresholdsRequest(req, res, o))) throw new TuojiangError('HTTP_NOT_FOUND', parseTarget(req.url).pathname);
+    }, o.log),
+  );
   return listen(server, o.port ?? 0, o.host ?? '127.0.0.1', o.log ? { log: o.log } : {});
 }
-

@@ -76,9 +76,19 @@ export function incidentSummary(a: AlertRecord, inc: Incident | undefined, reg: 
 export function incidentJson(inc: Incident): Record<string, unknown> {
   const f = front(inc);
   return {
-    id: inc.id, kind: inc.kind, status: inc.status, river: inc.river, family: inc.family, parameter: inc.parameter, origin: inc.origin,
-    openedAt: inc.openedAt, closedAt: inc.closedAt, front: f ? { station: f.station, riverKm: f.riverKm, at: f.observedAt } : null,
-    reached: inc.sections.filter((s) => s.observedAt !== null).map((s) => ({ station: s.station, at: s.observedAt, backAt: s.backAt, firing: s.firing.length > 0 })),
+    id: inc.id,
+    kind: inc.kind,
+    status: inc.status,
+    river: inc.river,
+    family: inc.family,
+    parameter: inc.parameter,
+    origin: inc.origin,
+    openedAt: inc.openedAt,
+    closedAt: inc.closedAt,
+    front: f ? { station: f.station, riverKm: f.riverKm, at: f.observedAt } : null,
+    reached: inc.sections
+      .filter((s) => s.observedAt !== null)
+      .map((s) => ({ station: s.station, at: s.observedAt, backAt: s.backAt, firing: s.firing.length > 0 })),
     reports: inc.seq,
   };
 }

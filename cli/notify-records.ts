@@ -38,4 +38,3 @@ export function describeEntry(e: LogEntry): string {
       return `escalated ${e.bureau} to ${e.to.join(', ')}`;
   }
 }
-

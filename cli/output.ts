@@ -23,7 +23,11 @@ export function reportError(e: unknown): number {
  * exit). `deadlineMs` bounds the stop: a close that waits on an unreachable Redis would otherwise
  * never finish, and an orchestrator's SIGKILL would come with no word of what was left.
  */
-export function runUntilSignal(stop: () => Promise<void>, log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void }, deadlineMs?: number): void {
+export function runUntilSignal(
+  stop: () => Promise<void>,
+  log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void },
+  deadlineMs?: number,
+): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -33,7 +37,10 @@ export function runUntilSignal(stop: () => Promise<void>, log: { info: (o: objec
     log.info({ signal, deadlineMs }, 'stopping');
     if (deadlineMs !== undefined) {
       setTimeout(() => {
-        const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `not stopped ${deadlineMs / 1000} s after ${signal}; exiting with connections still open`);
+        const err = new TuojiangError(
+          'SHUTDOWN_INCOMPLETE',
+          `not stopped ${deadlineMs / 1000} s after ${signal}; exiting with connections still open`,
+        );
         log.error({ code: err.code, hint: err.hint }, err.message);
         process.exit(1);
       }, deadlineMs).unref();

@@ -50,7 +50,11 @@ export function redact(text: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** `extra`: validators that need the configuration too (the notify worker's channels). */
-export function checkServiceEnv(service: ServiceName, env: NodeJS.ProcessEnv = process.env, extra: ReadonlyArray<(env: NodeJS.ProcessEnv) => unknown> = []): ServiceEnvResult {
+export function checkServiceEnv(
+  service: ServiceName,
+  env: NodeJS.ProcessEnv = process.env,
+  extra: ReadonlyArray<(env: NodeJS.ProcessEnv) => unknown> = [],
+): ServiceEnvResult {
   const problems: string[] = [];
   for (const validate of [...SERVICE_VALIDATORS[service], ...extra]) {
     try {

@@ -8,9 +8,13 @@ import { InfluxClient } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
 import type { Env } from './env.js';
 
-export function influxFromEnv(env: Pick<Env, 'INFLUX_URL' | 'INFLUX_DB' | 'INFLUX_USER' | 'INFLUX_PASSWORD' | 'INFLUX_TOKEN'>, o: { timeoutMs?: number } = {}): InfluxClient {
+export function influxFromEnv(
+  env: Pick<Env, 'INFLUX_URL' | 'INFLUX_DB' | 'INFLUX_USER' | 'INFLUX_PASSWORD' | 'INFLUX_TOKEN'>,
+  o: { timeoutMs?: number } = {},
+): InfluxClient {
   return new InfluxClient({
-    url: env.INFLUX_URL, database: env.INFLUX_DB,
+    url: env.INFLUX_URL,
+    database: env.INFLUX_DB,
     ...(env.INFLUX_USER !== undefined ? { username: env.INFLUX_USER } : {}),
     ...(env.INFLUX_PASSWORD !== undefined ? { password: env.INFLUX_PASSWORD } : {}),
     ...(env.INFLUX_TOKEN !== undefined ? { token: env.INFLUX_TOKEN } : {}),
@@ -27,9 +31,10 @@ export function influxFromEnv(env: Pick<Env, 'INFLUX_URL' | 'INFLUX_DB' | 'INFLU
  *    command, so that a command that needs no Redis never waits for it).
  */
 export function redisFromEnv(env: Pick<Env, 'REDIS_URL'>, use: 'service' | 'server' | 'command', log?: Logger, name = 'redis'): Redis {
-  const redis = use === 'service'
-    ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: null })
-    : new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, ...(use === 'command' ? { lazyConnect: true } : {}) });
+  const redis =
+    use === 'service'
+      ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: null })
+      : new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2, ...(use === 'command' ? { lazyConnect: true } : {}) });
   if (log) redis.on('error', (e: Error) => log.warn({ err: e.message }, `${name}: redis error`));
   return redis;
 }

@@ -8,13 +8,16 @@ import { hideUserinfo } from '../lib/redact-url.js';
  */
 /** A string that parses as a URL with one of these schemes. */
 export const url = (protocols: string[]) =>
-  z.string().refine((s) => {
-    try {
-      return protocols.includes(new URL(s).protocol);
-    } catch {
-      return false;
-    }
-  }, { message: `a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` });
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` },
+  );
 
 export const EnvSchema = z.object({
   // The broker's service listener (1884); stations use 1883 (config/mosquitto/mosquitto.conf).
@@ -23,13 +26,19 @@ export const EnvSchema = z.object({
   MQTT_PASSWORD: z.string().optional(),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   INFLUX_URL: url(['http:', 'https:']).default('http://127.0.0.1:8086'),
-  INFLUX_DB: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a database name of letters, digits, _ and -').default('tuojiang'),
+  INFLUX_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'a database name of letters, digits, _ and -')
+    .default('tuojiang'),
   INFLUX_USER: z.string().min(1).optional(),
   INFLUX_PASSWORD: z.string().optional(),
   INFLUX_TOKEN: z.string().min(1).optional(),
   // How long SIGTERM may take before a service gives up on what it could not finish and exits 1.
   SHUTDOWN_DEADLINE_S: z.coerce.number().positive().max(3600).default(10),
-  TUOJIANG_INSTANCE: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -').optional(),
+  TUOJIANG_INSTANCE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -')
+    .optional(),
   // Each service has its own port variable so that one environment can serve every service on a
   // host (config/http-ports.ts). HTTP_PORT is the ingest's former name, still read by it alone.
   INGEST_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -42,11 +51,20 @@ export const EnvSchema = z.object({
   // The ingest's HJ 212 TCP listener for data loggers: setting the port turns it on (whatever
   // ingest.hj212_tcp.enabled says); the host defaults to ingest.hj212_tcp.host.
   HJ212_TCP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  HJ212_TCP_HOST: z.string().regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/, 'an IP address or a host name').optional(),
+  HJ212_TCP_HOST: z
+    .string()
+    .regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/, 'an IP address or a host name')
+    .optional(),
   // Where the ingest's and the notify worker's /healthz, /readyz, /metrics listen. Loopback by default: they need no
   // caller outside the host (docker-compose's health check runs inside the container); set
   // 0.0.0.0 (or one interface's address) for a Prometheus server elsewhere.
-  HTTP_HOST: z.string().regex(/^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/, 'an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::)').default('127.0.0.1'),
+  HTTP_HOST: z
+    .string()
+    .regex(
+      /^(?:[0-9.]+|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$/,
+      'an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::)',
+    )
+    .default('127.0.0.1'),
 });
 
 export type Env = z.output<typeof EnvSchema>;

@@ -22,7 +22,9 @@ export interface ConfigProblem {
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
+  return (
+    path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)'
+  );
 }
 
 /** Where in the YAML a zod issue path points: the deepest node that exists on the path. */

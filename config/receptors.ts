@@ -17,6 +17,11 @@ export function receptorsOf(rivers: RiversFile, river: string): Receptor[] {
  * The nearest receptor at or below river km `km` (one at `km` itself counts: a plume at an
  * intake's own section is at the intake), optionally only of the given kinds.
  */
-export function nextReceptorDownstream(rivers: RiversFile, river: string, km: number, kinds?: readonly ReceptorKind[]): Receptor | undefined {
+export function nextReceptorDownstream(
+  rivers: RiversFile,
+  river: string,
+  km: number,
+  kinds?: readonly ReceptorKind[],
+): Receptor | undefined {
   return receptorsOf(rivers, river).find((r) => r.river_km >= km && (kinds === undefined || kinds.includes(r.kind)));
 }

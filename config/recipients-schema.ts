@@ -37,7 +37,16 @@ const Person = z
     email: z.email('an e-mail address'),
     language: z.enum(LANGUAGES).optional(),
     /** A WeCom (企业微信) group robot of `channels.wecom.robots`; `mention` is a WeCom userid to @ in the message. */
-    wecom: z.object({ robot: channelId, mention: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'a WeCom userid').optional() }).strict().optional(),
+    wecom: z
+      .object({
+        robot: channelId,
+        mention: z
+          .string()
+          .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'a WeCom userid')
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** An endpoint of `channels.webhook.endpoints` (a duty system that subscribes to the notices). */
     webhook: channelId.optional(),
   })
@@ -67,14 +76,20 @@ const Channels = z
   .strict();
 
 /** Non-severe notices raised inside [from, to) are held until `to`; `from` > `to` spans midnight. */
-const QuietHours = z.object({ from: hhmm, to: hhmm }).strict().refine((q) => q.from !== q.to, { message: 'from and to must differ' });
+const QuietHours = z
+  .object({ from: hhmm, to: hhmm })
+  .strict()
+  .refine((q) => q.from !== q.to, { message: 'from and to must differ' });
 
 const policy = {
   language: z.enum(LANGUAGES),
   /** Transitions for the same recipient within this many seconds of the first become one e-mail. */
   group_wait_s: z.number().min(0).max(600),
   /** A firing alert this bureau has not acknowledged within this time goes to its escalation list. */
-  ack_timeout_min: z.number().positive().max(7 * 24 * 60),
+  ack_timeout_min: z
+    .number()
+    .positive()
+    .max(7 * 24 * 60),
   quiet_hours: QuietHours.nullable(),
 };
 
@@ -112,7 +127,11 @@ const Delivery = z
     retry_initial_s: z.number().positive().max(600).default(2),
     retry_max_s: z.number().positive().max(3600).default(60),
     /** A notice still not delivered after this long is dead-lettered. */
-    give_up_after_h: z.number().positive().max(24 * 30).default(72),
+    give_up_after_h: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(72),
     /**
      * How long one delivery attempt may take (connect, envelope, data, reply). Another worker
      * treats an attempt older than this as dead; SMTP timeouts are kept inside it.
@@ -131,7 +150,11 @@ const Links = z
      */
     grafana_path: z.string().startsWith('/').default('/d/tuojiang-station/station?orgId=1&var-station={station}&from={from}&to={to}'),
     /** Hours shown before the alert (and after it, or its end). */
-    grafana_window_h: z.number().positive().max(24 * 31).default(6),
+    grafana_window_h: z
+      .number()
+      .positive()
+      .max(24 * 31)
+      .default(6),
     /** How long an acknowledgement link stays valid. */
     ack_link_valid_days: z.number().positive().max(90).default(14),
   })
@@ -140,7 +163,10 @@ const Links = z
 const Cap = z
   .object({
     /** CAP <sender>: no spaces, commas, '<' or '&'. */
-    sender: z.string().regex(/^[^\s,<&]+$/, 'no spaces, commas, < or &').default('tuojiang-alerts@example.invalid'),
+    sender: z
+      .string()
+      .regex(/^[^\s,<&]+$/, 'no spaces, commas, < or &')
+      .default('tuojiang-alerts@example.invalid'),
     sender_name: names.default({ zh: '沱江流域成资联合预警', en: 'Tuojiang basin Chengdu–Ziyang joint alerting' }),
     scope: z.enum(['Public', 'Restricted']).default('Restricted'),
     restriction: z.string().min(1).default('For the Chengdu and Ziyang environment bureaus'),
@@ -180,13 +206,21 @@ const Incidents = z
      */
     initial_wait_min: z.number().min(0).max(120).default(15),
     /** Every section the incident reached must stay back within limits this long before the final report. */
-    hold_min: z.number().min(0).max(7 * 24 * 60).default(120),
+    hold_min: z
+      .number()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(120),
     /** A firing downstream joins the incident if it comes no later than the window's end plus this share of its width (at least 30 min). */
     window_margin: z.number().min(0).max(10).default(0.5),
     /** Observed travel velocities are widened by this share each way before they narrow a window. */
     velocity_margin: z.number().min(0).max(1).default(0.25),
     /** While an incident is open and nothing new happens, a follow-up report at most this often (event time). */
-    report_every_min: z.number().min(1).max(7 * 24 * 60).default(1440),
+    report_every_min: z
+      .number()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(1440),
     /** A new peak is news when it is this share above the peak last reported. */
     peak_step: z.number().min(0).max(10).default(0.25),
     /** Evidence waits this long so that transitions of several sections are applied in event-time order. */
@@ -230,14 +264,23 @@ export function recipientsSchemaFor(registry: RegistryConfig) {
   return RecipientsFileSchema.superRefine((r, ctx) => {
     for (const city of Object.keys(r.bureaus)) {
       if (!(city in registry.cities)) {
-        ctx.addIssue({ code: 'custom', path: ['bureaus', city], message: `unknown city "${city}"; expected one of ${Object.keys(registry.cities).join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bureaus', city],
+          message: `unknown city "${city}"; expected one of ${Object.keys(registry.cities).join(', ')}`,
+        });
       }
     }
     const owner = new Map<string, string>();
     for (const [fam, f] of Object.entries(r.incidents.families)) {
       for (const p of f.parameters) {
         const other = owner.get(p);
-        if (other) ctx.addIssue({ code: 'custom', path: ['incidents', 'families', fam, 'parameters'], message: `${p} is already in family "${other}": a parameter belongs to one family` });
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['incidents', 'families', fam, 'parameters'],
+            message: `${p} is already in family "${other}": a parameter belongs to one family`,
+          });
         owner.set(p, fam);
       }
     }
@@ -246,16 +289,29 @@ export function recipientsSchemaFor(registry: RegistryConfig) {
       for (const list of ['duty', 'escalation'] as const) {
         b[list].forEach((person, i) => {
           if (person.wecom && !Object.hasOwn(r.channels.wecom.robots, person.wecom.robot)) {
-            ctx.addIssue({ code: 'custom', path: ['bureaus', city, list, i, 'wecom', 'robot'], message: `unknown WeCom robot "${person.wecom.robot}"; declare it under channels.wecom.robots (known: ${Object.keys(r.channels.wecom.robots).join(', ') || 'none'})` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['bureaus', city, list, i, 'wecom', 'robot'],
+              message: `unknown WeCom robot "${person.wecom.robot}"; declare it under channels.wecom.robots (known: ${Object.keys(r.channels.wecom.robots).join(', ') || 'none'})`,
+            });
           }
           if (person.webhook !== undefined && !Object.hasOwn(r.channels.webhook.endpoints, person.webhook)) {
-            ctx.addIssue({ code: 'custom', path: ['bureaus', city, list, i, 'webhook'], message: `unknown webhook endpoint "${person.webhook}"; declare it under channels.webhook.endpoints (known: ${Object.keys(r.channels.webhook.endpoints).join(', ') || 'none'})` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['bureaus', city, list, i, 'webhook'],
+              message: `unknown webhook endpoint "${person.webhook}"; declare it under channels.webhook.endpoints (known: ${Object.keys(r.channels.webhook.endpoints).join(', ') || 'none'})`,
+            });
           }
         });
       }
     }
     for (const city of Object.keys(registry.cities)) {
-      if (!(city in r.bureaus)) ctx.addIssue({ code: 'custom', path: ['bureaus'], message: `no bureau for city "${city}": every city of stations.yaml must have one` });
+      if (!(city in r.bureaus))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bureaus'],
+          message: `no bureau for city "${city}": every city of stations.yaml must have one`,
+        });
     }
   });
 }

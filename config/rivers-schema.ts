@@ -53,7 +53,10 @@ const Receptor = z
     contact: z
       .object({
         name: text(200),
-        phone: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, 'a telephone number, e.g. +86 28 1234 5678').optional(),
+        phone: z
+          .string()
+          .regex(/^\+?[0-9][0-9 ()-]{4,30}$/, 'a telephone number, e.g. +86 28 1234 5678')
+          .optional(),
         email: z.email('an e-mail address').max(254).optional(),
       })
       .strict(),
@@ -73,7 +76,11 @@ const River = z
       const prev = r.reaches[i - 1];
       const cur = r.reaches[i];
       if (prev && cur && cur.from_km !== prev.to_km) {
-        ctx.addIssue({ code: 'custom', path: ['reaches', i, 'from_km'], message: `reaches must be contiguous and in order: expected from_km ${prev.to_km} (the previous reach's to_km)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reaches', i, 'from_km'],
+          message: `reaches must be contiguous and in order: expected from_km ${prev.to_km} (the previous reach's to_km)`,
+        });
       }
     }
     const first = r.reaches[0];
@@ -82,7 +89,11 @@ const River = z
     (r.receptors ?? []).forEach((x, i) => {
       // An intake outside the reaches would never get an arrival estimate: refuse it rather than stay silent.
       if (x.river_km < first.from_km || x.river_km > last.to_km) {
-        ctx.addIssue({ code: 'custom', path: ['receptors', i, 'river_km'], message: `km ${x.river_km} lies outside the reaches (km ${first.from_km}–${last.to_km})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['receptors', i, 'river_km'],
+          message: `km ${x.river_km} lies outside the reaches (km ${first.from_km}–${last.to_km})`,
+        });
       }
     });
   });
@@ -101,7 +112,12 @@ export const RiversFileSchema = z
       (r.receptors ?? []).forEach((x, i) => {
         const where = `rivers.${river}.receptors[${i}]`;
         const other = seen.get(x.id);
-        if (other) ctx.addIssue({ code: 'custom', path: ['rivers', river, 'receptors', i, 'id'], message: `duplicate receptor id "${x.id}" (also ${other})` });
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rivers', river, 'receptors', i, 'id'],
+            message: `duplicate receptor id "${x.id}" (also ${other})`,
+          });
         else seen.set(x.id, where);
       });
     }
@@ -126,28 +142,53 @@ export function riversSchemaFor(registry: RegistryConfig) {
     for (const [river, r] of Object.entries(f.rivers)) {
       (r.receptors ?? []).forEach((x, i) => {
         const at = ['rivers', river, 'receptors', i];
-        if (!(x.city in registry.cities)) ctx.addIssue({ code: 'custom', path: [...at, 'city'], message: `unknown city "${x.city}"; expected one of ${cities.join(', ')}` });
+        if (!(x.city in registry.cities))
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, 'city'],
+            message: `unknown city "${x.city}"; expected one of ${cities.join(', ')}`,
+          });
         if (x.station === undefined) return;
         const s = stations.get(x.station);
-        if (!s) ctx.addIssue({ code: 'custom', path: [...at, 'station'], message: `unknown station "${x.station}" (not in stations.yaml)` });
-        else if (s.kind !== 'water' || s.river !== river || s.river_km === undefined) ctx.addIssue({ code: 'custom', path: [...at, 'station'], message: `station ${s.id} is not a section of the ${river}` });
-        else if (Math.abs(s.river_km - x.river_km) > STATION_NEAR_KM) ctx.addIssue({ code: 'custom', path: [...at, 'station'], message: `station ${s.id} is at km ${s.river_km}, not at the receptor's km ${x.river_km} (within ${STATION_NEAR_KM} km)` });
+        if (!s)
+          ctx.addIssue({ code: 'custom', path: [...at, 'station'], message: `unknown station "${x.station}" (not in stations.yaml)` });
+        else if (s.kind !== 'water' || s.river !== river || s.river_km === undefined)
+          ctx.addIssue({ code: 'custom', path: [...at, 'station'], message: `station ${s.id} is not a section of the ${river}` });
+        else if (Math.abs(s.river_km - x.river_km) > STATION_NEAR_KM)
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, 'station'],
+            message: `station ${s.id} is at km ${s.river_km}, not at the receptor's km ${x.river_km} (within ${STATION_NEAR_KM} km)`,
+          });
       });
     }
     for (const id of Object.keys(f.rivers)) {
-      if (!(id in registry.rivers)) ctx.addIssue({ code: 'custom', path: ['rivers', id], message: `unknown river "${id}"; expected one of ${Object.keys(registry.rivers).join(', ')}` });
+      if (!(id in registry.rivers))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rivers', id],
+          message: `unknown river "${id}"; expected one of ${Object.keys(registry.rivers).join(', ')}`,
+        });
     }
     for (const s of registry.stations) {
       if (s.kind !== 'water' || !s.river || s.river_km === undefined) continue;
       const river = f.rivers[s.river];
       if (!river) {
-        ctx.addIssue({ code: 'custom', path: ['rivers'], message: `no reaches for river "${s.river}" (station ${s.id}): arrival times downstream cannot be estimated` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rivers'],
+          message: `no reaches for river "${s.river}" (station ${s.id}): arrival times downstream cannot be estimated`,
+        });
         continue;
       }
       const first = river.reaches[0];
       const last = river.reaches[river.reaches.length - 1];
       if (first && last && (s.river_km < first.from_km || s.river_km > last.to_km)) {
-        ctx.addIssue({ code: 'custom', path: ['rivers', s.river, 'reaches'], message: `station ${s.id} at km ${s.river_km} lies outside the reaches (km ${first.from_km}–${last.to_km})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rivers', s.river, 'reaches'],
+          message: `station ${s.id} at km ${s.river_km} lies outside the reaches (km ${first.from_km}–${last.to_km})`,
+        });
       }
     }
   });

@@ -48,9 +48,18 @@ export const StationSchema = z
     }
     for (const [param] of Object.entries(s.units)) {
       const info = PARAMETER_BY_KEY.get(param);
-      if (info && info.medium !== s.kind) ctx.addIssue({ code: 'custom', path: ['units', param], message: `${param} is a ${info.medium} parameter, but the station is ${s.kind}` });
+      if (info && info.medium !== s.kind)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['units', param],
+          message: `${param} is a ${info.medium} parameter, but the station is ${s.kind}`,
+        });
       else if (info && conversionFactor(s.units[param] as Unit, info.unit) === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['units', param], message: `${s.units[param]} cannot be converted to ${param}'s unit ${info.unit}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['units', param],
+          message: `${s.units[param]} cannot be converted to ${param}'s unit ${info.unit}`,
+        });
       }
     }
   });
@@ -67,13 +76,33 @@ export const RegistrySchema = z
     const seenId = new Map<string, number>();
     const seenMn = new Map<string, number>();
     r.stations.forEach((s, i) => {
-      if (seenId.has(s.id)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'id'], message: `duplicate station id "${s.id}" (first at stations[${seenId.get(s.id)}])` });
+      if (seenId.has(s.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stations', i, 'id'],
+          message: `duplicate station id "${s.id}" (first at stations[${seenId.get(s.id)}])`,
+        });
       seenId.set(s.id, i);
       const mn = s.mn.toUpperCase();
-      if (seenMn.has(mn)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'mn'], message: `duplicate MN "${s.mn}" (first at stations[${seenMn.get(mn)}])` });
+      if (seenMn.has(mn))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stations', i, 'mn'],
+          message: `duplicate MN "${s.mn}" (first at stations[${seenMn.get(mn)}])`,
+        });
       seenMn.set(mn, i);
-      if (!(s.city in r.cities)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'city'], message: `unknown city "${s.city}"; expected one of ${Object.keys(r.cities).join(', ')}` });
-      if (s.river && !(s.river in r.rivers)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'river'], message: `unknown river "${s.river}"; expected one of ${Object.keys(r.rivers).join(', ')}` });
+      if (!(s.city in r.cities))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stations', i, 'city'],
+          message: `unknown city "${s.city}"; expected one of ${Object.keys(r.cities).join(', ')}`,
+        });
+      if (s.river && !(s.river in r.rivers))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stations', i, 'river'],
+          message: `unknown river "${s.river}"; expected one of ${Object.keys(r.rivers).join(', ')}`,
+        });
       s.shared_with.forEach((c, j) => {
         if (!(c in r.cities)) ctx.addIssue({ code: 'custom', path: ['stations', i, 'shared_with', j], message: `unknown city "${c}"` });
       });
@@ -84,11 +113,20 @@ export const SettingsSchema = z
   .object({
     mqtt: z
       .object({
-        topic_prefix: z.string().regex(/^[^#+$/][^#+]*$/, 'a topic prefix without wildcards').default('tuojiang'),
+        topic_prefix: z
+          .string()
+          .regex(/^[^#+$/][^#+]*$/, 'a topic prefix without wildcards')
+          .default('tuojiang'),
         subscriptions: z.array(z.string().min(1)).min(1).default(['tuojiang/water/+', 'tuojiang/air/+']),
-        share_group: z.string().regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, _ and - (or empty for plain subscriptions)').default(''),
+        share_group: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, _ and - (or empty for plain subscriptions)')
+          .default(''),
         reconnect_period_ms: z.number().int().min(50).max(60000).default(250),
-        client_id_prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tuojiang-ingest'),
+        client_id_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/)
+          .default('tuojiang-ingest'),
         connections: z.number().int().min(1).max(64).default(2),
         receive_maximum: z.number().int().min(1).max(65535).default(1000),
         session_expiry_s: z.number().int().min(1).default(604800),
@@ -97,7 +135,11 @@ export const SettingsSchema = z
       .strict()
       .superRefine((m, ctx) => {
         if (!m.share_group && m.connections > m.subscriptions.length) {
-          ctx.addIssue({ code: 'custom', path: ['connections'], message: `without a share_group each connection takes its own subscriptions, so at most ${m.subscriptions.length} (one per filter)` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['connections'],
+            message: `without a share_group each connection takes its own subscriptions, so at most ${m.subscriptions.length} (one per filter)`,
+          });
         }
       })
       .prefault({}),
@@ -151,7 +193,11 @@ export const SettingsSchema = z
         claim_idle_ms: z.number().int().min(1000).default(60000),
         linger_ms: z.number().int().min(0).max(5000).default(25),
         read_entries: z.number().int().min(1).max(10000).default(32),
-        correction_window_h: z.number().positive().max(24 * 366).default(168),
+        correction_window_h: z
+          .number()
+          .positive()
+          .max(24 * 366)
+          .default(168),
       })
       .strict()
       .prefault({}),

@@ -30,7 +30,11 @@ export async function addStation(configDir: string, station: NewStation): Promis
   const stations = doc.get('stations');
   if (!isSeq(stations)) throw new TuojiangError('CONFIG_INVALID', `${file}: no stations: list to add to`);
   for (const item of stations.items) {
-    if (isMap(item) && item.get('id') === station.id) throw new TuojiangError('CONFIG_INVALID', `${file}: station ${station.id} exists already (\`tuojiang stations check ${station.id}\` says what it still lacks)`);
+    if (isMap(item) && item.get('id') === station.id)
+      throw new TuojiangError(
+        'CONFIG_INVALID',
+        `${file}: station ${station.id} exists already (\`tuojiang stations check ${station.id}\` says what it still lacks)`,
+      );
   }
   const entry = Object.fromEntries(Object.entries(station).filter(([, v]) => v !== undefined));
   const node = doc.createNode(entry);
@@ -46,7 +50,12 @@ export async function addStation(configDir: string, station: NewStation): Promis
   const source = await readFile(file, 'utf8');
   const last = doc.contents && isMap(doc.contents) ? doc.contents.items.at(-1) : undefined;
   let text: string;
-  if (last && String((last.key as { value?: unknown } | null)?.value) === 'stations' && stations.range?.[1] !== undefined && source.slice(stations.range[1]).trim() === '') {
+  if (
+    last &&
+    String((last.key as { value?: unknown } | null)?.value) === 'stations' &&
+    stations.range?.[1] !== undefined &&
+    source.slice(stations.range[1]).trim() === ''
+  ) {
     const indent = /\n( *)- id:/.exec(source)?.[1] ?? '  ';
     const item = new Document(node).toString({ lineWidth: 0 }).trimEnd().split('\n');
     const block = item.map((l, i) => `${indent}${i === 0 ? '- ' : '  '}${l}`).join('\n');

@@ -62,8 +62,6 @@ export class StationRegistry {
 
   /** Water sections of a river, upstream first. */
   riverSections(river: string): Station[] {
-    return this.stations
-      .filter((s) => s.kind === 'water' && s.river === river)
-      .sort((a, b) => (a.river_km ?? 0) - (b.river_km ?? 0));
+    return this.stations.filter((s) => s.kind === 'water' && s.river === river).sort((a, b) => (a.river_km ?? 0) - (b.river_km ?? 0));
   }
 }

@@ -29,9 +29,16 @@ export interface Column {
 }
 
 /** The stored points themselves, one series per tag value (no bucketing: an hour is an hour). */
-export function points(measurement: string, columns: ReadonlyArray<string | Column>, where: Cond[], tag: 'station' | 'city' = 'station'): SelectSpec {
+export function points(
+  measurement: string,
+  columns: ReadonlyArray<string | Column>,
+  where: Cond[],
+  tag: 'station' | 'city' = 'station',
+): SelectSpec {
   return {
-    columns: columns.map((c) => (typeof c === 'string' ? { expr: ident(c), as: c } : { expr: c.expr ?? ident(c.field), as: c.as ?? c.field })),
+    columns: columns.map((c) =>
+      typeof c === 'string' ? { expr: ident(c), as: c } : { expr: c.expr ?? ident(c.field), as: c.as ?? c.field },
+    ),
     from: measurement,
     where: [...where, TIME_FILTER],
     groupBy: { tags: [tag] },
@@ -40,7 +47,12 @@ export function points(measurement: string, columns: ReadonlyArray<string | Colu
 
 /** The latest point's value of one field in the last day of the range, per tag value (maps, gauges). */
 export function latest(measurement: string, field: string, where: Cond[], tag: 'station' | 'city' = 'station'): SelectSpec {
-  return { columns: [{ expr: call('last', field), as: field }], from: measurement, where: [...where, LAST_DAY_OF_RANGE, TIME_FILTER], groupBy: { tags: [tag] } };
+  return {
+    columns: [{ expr: call('last', field), as: field }],
+    from: measurement,
+    where: [...where, LAST_DAY_OF_RANGE, TIME_FILTER],
+    groupBy: { tags: [tag] },
+  };
 }
 
 /** Valid readings as a share of expected, in %, per point. */
@@ -54,7 +66,12 @@ export const COMPLETENESS: Column = { field: 'completeness', expr: `${ident('rea
 export function belowTarget(monthly: string, where: Cond[], tag: 'station' | 'city' = 'station'): SelectSpec {
   return {
     columns: [{ expr: ident('completeness'), as: 'completeness' }],
-    from: { columns: [{ expr: `${call('sum', 'readings')} * 100 / ${call('sum', 'expected')}`, as: 'completeness' }], from: monthly, where: [...where, TIME_FILTER], groupBy: { tags: [tag] } },
+    from: {
+      columns: [{ expr: `${call('sum', 'readings')} * 100 / ${call('sum', 'expected')}`, as: 'completeness' }],
+      from: monthly,
+      where: [...where, TIME_FILTER],
+      groupBy: { tags: [tag] },
+    },
     where: [`${ident('completeness')} < $completeness_target`],
     groupBy: { tags: [tag] },
   };

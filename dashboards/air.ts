@@ -41,11 +41,23 @@ export function air(ctx: BuildContext): BuiltDashboard {
   if (stations.length === 0) throw new Error('air dashboard: no air stations in the registry');
   const cities = [...new Set(stations.map((s) => s.city))];
   const standard = aqiStandard(ctx);
-  const cityVar = customVariable('city', 'City 城市', cities.map((c) => ({ value: c, text: `${ctx.registry.cities[c]?.zh ?? c} ${ctx.registry.cities[c]?.en ?? ''}`.trim() })), { multi: true, includeAll: true });
-  const stationVar = customVariable('station', 'Station 站点', stations.map((s) => ({ value: s.id, text: stationLabel(s) })), { multi: true, includeAll: true });
+  const cityVar = customVariable(
+    'city',
+    'City 城市',
+    cities.map((c) => ({ value: c, text: `${ctx.registry.cities[c]?.zh ?? c} ${ctx.registry.cities[c]?.en ?? ''}`.trim() })),
+    { multi: true, includeAll: true },
+  );
+  const stationVar = customVariable(
+    'station',
+    'Station 站点',
+    stations.map((s) => ({ value: s.id, text: stationLabel(s) })),
+    { multi: true, includeAll: true },
+  );
   const byStation: Cond[] = [tagMatchesVar('city', 'city'), tagMatchesVar('station', 'station'), PERIOD_IS_VAR];
   const names = stations.map((s) => byName(s.id, [{ id: 'displayName', value: stationLabel(s) }]));
-  const cityNames = cities.map((c) => byName(c, [{ id: 'displayName', value: `${ctx.registry.cities[c]?.zh ?? c} ${ctx.registry.cities[c]?.en ?? ''}`.trim() }]));
+  const cityNames = cities.map((c) =>
+    byName(c, [{ id: 'displayName', value: `${ctx.registry.cities[c]?.zh ?? c} ${ctx.registry.cities[c]?.en ?? ''}`.trim() }]),
+  );
   const about = `Hourly AQI (${standard}, real-time report) from the hourly aggregates: hourly means of the values flagged N with at least 45 minutes of them, IAQI and AQI by lib/standards. An hour without enough valid data has no AQI; with a pollutant missing, an AQI up to 100 is not published (HJ 633-2026). Bands: HJ 633 category colours.`;
   const stationScope: Cond[] = [tagMatchesVar('city', 'city'), tagMatchesVar('station', 'station')];
   const cityScope: Cond[] = [tagMatchesVar('city', 'city')];
@@ -55,7 +67,14 @@ export function air(ctx: BuildContext): BuiltDashboard {
       timeseries({
         title: `Hourly AQI by station 各站点小时 AQI (${standard})`,
         description: about,
-        targets: [target('S', points(AGG.airHourly, ['aqi'], stationScope), { columns: ['aqi'], tags: ['station'], mayBeEmpty: true }, { alias: '$tag_station' })],
+        targets: [
+          target(
+            'S',
+            points(AGG.airHourly, ['aqi'], stationScope),
+            { columns: ['aqi'], tags: ['station'], mayBeEmpty: true },
+            { alias: '$tag_station' },
+          ),
+        ],
         thresholds: aqiCategorySteps(),
         thresholdsStyle: 'area',
         min: 0,
@@ -68,7 +87,14 @@ export function air(ctx: BuildContext): BuiltDashboard {
       timeseries({
         title: `Hourly AQI by city 各城市小时 AQI (${standard}, from the city's mean concentrations)`,
         description: `${about} A city's hourly AQI is that of the mean of its stations' hourly means, as HJ 663 makes a city's concentrations.`,
-        targets: [target('C', points(AGG.cityHourly, ['aqi'], cityScope, 'city'), { columns: ['aqi'], tags: ['city'], mayBeEmpty: true }, { alias: '$tag_city' })],
+        targets: [
+          target(
+            'C',
+            points(AGG.cityHourly, ['aqi'], cityScope, 'city'),
+            { columns: ['aqi'], tags: ['city'], mayBeEmpty: true },
+            { alias: '$tag_city' },
+          ),
+        ],
         thresholds: aqiCategorySteps(),
         thresholdsStyle: 'area',
         min: 0,
@@ -80,8 +106,15 @@ export function air(ctx: BuildContext): BuiltDashboard {
     grid.add(
       barGauge({
         title: 'Current AQI 当前 AQI (latest hour with an AQI)',
-        description: 'Each station\'s latest hourly AQI in the last day of the time range, coloured by HJ 633 category.',
-        targets: [target('N', latest(AGG.airHourly, 'aqi', stationScope), { columns: ['aqi'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+        description: "Each station's latest hourly AQI in the last day of the time range, coloured by HJ 633 category.",
+        targets: [
+          target(
+            'N',
+            latest(AGG.airHourly, 'aqi', stationScope),
+            { columns: ['aqi'], tags: ['station'], mayBeEmpty: true },
+            { format: 'table' },
+          ),
+        ],
         thresholds: aqiCategorySteps(),
         mappings: aqiCategoryMappings(),
         min: 0,
@@ -127,7 +160,13 @@ export function air(ctx: BuildContext): BuiltDashboard {
           targets: [
             target(
               'A',
-              { columns: [{ expr: call('mean', p), as: p }], from: MEASUREMENTS.air, where: [...byStation, TIME_FILTER], groupBy: { time: INTERVAL, tags: ['station'] }, fill: 'none' },
+              {
+                columns: [{ expr: call('mean', p), as: p }],
+                from: MEASUREMENTS.air,
+                where: [...byStation, TIME_FILTER],
+                groupBy: { time: INTERVAL, tags: ['station'] },
+                fill: 'none',
+              },
               { columns: [p], tags: ['station'], series: { tag: 'station', from: 'air-stations' } },
               { alias: '$tag_station' },
             ),

@@ -13,17 +13,7 @@ import { RANGE_HOURS, TIME_FILTER, call, ident, or, str, type SelectSpec } from 
 import { latestTable } from './latest-table.js';
 import { aqiCategorySteps, classBandSteps } from './limits.js';
 import type { FieldOverride } from './model.js';
-import {
-  Grid,
-  byName,
-  dashboard,
-  geomap,
-  table,
-  target,
-  text,
-  valueTexts,
-  type BuiltDashboard,
-} from './panels.js';
+import { Grid, byName, dashboard, geomap, table, target, text, valueTexts, type BuiltDashboard } from './panels.js';
 import { AUTOMATIC_STATION_PARAMETERS, SECTION_DETAIL_UID, classDisplay } from './section-detail.js';
 
 export const BASIN_OVERVIEW_UID = 'tj-basin-overview';
@@ -54,7 +44,10 @@ const completenessSteps = [
 
 function stationLinks(): FieldOverride {
   return byName('station', [
-    { id: 'links', value: [{ title: 'Section detail 断面详情', url: `/d/${SECTION_DETAIL_UID}?var-station=\${__value.raw}&\${__url_time_range}` }] },
+    {
+      id: 'links',
+      value: [{ title: 'Section detail 断面详情', url: `/d/${SECTION_DETAIL_UID}?var-station=\${__value.raw}&\${__url_time_range}` }],
+    },
   ]);
 }
 
@@ -66,11 +59,14 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   const standard = aqiStandard(ctx);
   const names = valueTexts(all.map((s) => [s.id, stationLabel(s)]));
 
-
   const lat = all.reduce((a, s) => a + s.coordinates.lat, 0) / all.length;
   const lon = all.reduce((a, s) => a + s.coordinates.lon, 0) / all.length;
-  const classes = [target('W', latest(AGG.waterHourly, 'class', []), { columns: ['class'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })];
-  const aqis = [target('A', latest(AGG.airHourly, 'aqi', []), { columns: ['aqi'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })];
+  const classes = [
+    target('W', latest(AGG.waterHourly, 'class', []), { columns: ['class'], tags: ['station'], mayBeEmpty: true }, { format: 'table' }),
+  ];
+  const aqis = [
+    target('A', latest(AGG.airHourly, 'aqi', []), { columns: ['aqi'], tags: ['station'], mayBeEmpty: true }, { format: 'table' }),
+  ];
   const { thresholds: classSteps, mappings: classMappings } = classDisplay();
   const lookup = { mode: 'lookup', lookup: 'station', gazetteer: ctx.gazetteerUrl };
   const marker = (refId: string, name: string, field: string, symbol: string) => ({
@@ -151,7 +147,8 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   grid.add(
     table({
       title: `Alerts firing now 当前告警 (last event within ${FIRING_LOOKBACK})`,
-      description: 'Each alert key whose latest event is a firing or a reminder, i.e. not yet resolved. Muted: inside a maintenance window (recorded, not sent).',
+      description:
+        'Each alert key whose latest event is a firing or a reminder, i.e. not yet resolved. Muted: inside a maintenance window (recorded, not sent).',
       targets: [
         target(
           'F',
@@ -159,7 +156,10 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
             columns: ['kind', 'message', 'value', 'limit', 'threshold_version', 'muted'].map((c) => ({ expr: ident(c), as: c })),
             from: {
               // A selector with other fields returns those of the same point, and its time: the latest event per key.
-              columns: [{ expr: call('last', 'kind'), as: 'kind' }, ...['message', 'value', 'limit', 'threshold_version', 'muted'].map((c) => ({ expr: ident(c), as: c }))],
+              columns: [
+                { expr: call('last', 'kind'), as: 'kind' },
+                ...['message', 'value', 'limit', 'threshold_version', 'muted'].map((c) => ({ expr: ident(c), as: c })),
+              ],
               from: MEASUREMENTS.alerts,
               where: [`time > now() - ${FIRING_LOOKBACK}`],
               groupBy: { tags: ['station', 'city', 'parameter', 'rule', 'period'] },
@@ -167,7 +167,11 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
             where: [or(`${ident('kind')} = ${str('firing')}`, `${ident('kind')} = ${str('reminder')}`)],
             groupBy: { tags: ['station', 'city', 'parameter', 'rule', 'period'] },
           },
-          { columns: ['kind', 'message', 'value', 'limit', 'threshold_version', 'muted'], tags: ['station', 'city', 'parameter', 'rule', 'period'], alerts: {} },
+          {
+            columns: ['kind', 'message', 'value', 'limit', 'threshold_version', 'muted'],
+            tags: ['station', 'city', 'parameter', 'rule', 'period'],
+            alerts: {},
+          },
           { format: 'table' },
         ),
       ],
@@ -182,7 +186,8 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   grid.add(
     latestTable({
       title: 'Latest value per section 各断面最新值 (river order: km in the name)',
-      description: 'The latest value of each automatic-station parameter in the time range, coloured by its own GB 3838 class; the section\'s current class is on the map.',
+      description:
+        "The latest value of each automatic-station parameter in the time range, coloured by its own GB 3838 class; the section's current class is on the map.",
       measurement: MEASUREMENTS.water,
       params: AUTOMATIC_STATION_PARAMETERS,
       where: [PERIOD_IS_VAR],
@@ -195,7 +200,12 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
           const steps = classBandSteps(p, 'river');
           return byName(p, [
             { id: 'unit', value: grafanaUnit(p) },
-            ...(steps ? [{ id: 'thresholds', value: { mode: 'absolute', steps } }, { id: 'custom.cellOptions', value: { type: 'color-text' } }] : []),
+            ...(steps
+              ? [
+                  { id: 'thresholds', value: { mode: 'absolute', steps } },
+                  { id: 'custom.cellOptions', value: { type: 'color-text' } },
+                ]
+              : []),
           ]);
         }),
       ],
@@ -212,14 +222,23 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
       grid.add(
         table({
           title: `${title}: % of expected readings with a valid value`,
-          description: 'Valid readings (flagged N, one per reporting slot of the station\'s report_interval_s) as a share of those expected over the time range, per parameter, from the hourly aggregates. The current hour counts in full, so the last hour pulls the figure down a little. Monthly figures and the stations below target: the assessment dashboards.',
+          description:
+            "Valid readings (flagged N, one per reporting slot of the station's report_interval_s) as a share of those expected over the time range, per parameter, from the hourly aggregates. The current hour counts in full, so the last hour pulls the figure down a little. Monthly figures and the stations below target: the assessment dashboards.",
           targets: [
-            target('P', completeness(measurement, params), { columns: [...params], tags: ['station'], mayBeEmpty: true, mayBeNull: [...params] }, { format: 'table' }),
+            target(
+              'P',
+              completeness(measurement, params),
+              { columns: [...params], tags: ['station'], mayBeEmpty: true, mayBeNull: [...params] },
+              { format: 'table' },
+            ),
           ],
           unit: 'percent',
           decimals: 0,
           thresholds: completenessSteps,
-          overrides: [byName('station', [{ id: 'mappings', value: [names] }]), ...params.map((p) => byName(p, [{ id: 'custom.cellOptions', value: { type: 'color-background' } }]))],
+          overrides: [
+            byName('station', [{ id: 'mappings', value: [names] }]),
+            ...params.map((p) => byName(p, [{ id: 'custom.cellOptions', value: { type: 'color-background' } }])),
+          ],
         }),
         12,
         8,
@@ -230,9 +249,9 @@ export function basinOverview(ctx: BuildContext): BuiltDashboard {
   return dashboard(grid, {
     uid: BASIN_OVERVIEW_UID,
     title: '沱江流域总览 Tuojiang basin overview',
-    description: 'Every station on the map by current water class or AQI category, the latest value per section, alerts firing now and data completeness.',
+    description:
+      'Every station on the map by current water class or AQI category, the latest value per section, alerts firing now and data completeness.',
     variables: [periodVariable()],
     tags: ['water', 'air'],
   });
 }
-

@@ -19,10 +19,15 @@ export const PERIOD_TEXT: Readonly<Record<Period, string>> = {
 };
 
 export function periodVariable(current: Period = 'rt'): CustomVariable {
-  return customVariable('period', 'Period 数据类型', PERIODS.map((p) => ({ value: p, text: PERIOD_TEXT[p] })), {
-    current,
-    description: 'Which readings: real-time values (JSON, HJ 212 CN 2011) or the minute/hour/day means (CN 2051/2061/2031).',
-  });
+  return customVariable(
+    'period',
+    'Period 数据类型',
+    PERIODS.map((p) => ({ value: p, text: PERIOD_TEXT[p] })),
+    {
+      current,
+      description: 'Which readings: real-time values (JSON, HJ 212 CN 2011) or the minute/hour/day means (CN 2051/2061/2031).',
+    },
+  );
 }
 
 export const PERIOD_IS_VAR: Cond = tagIsVar('period', 'period');
@@ -85,7 +90,10 @@ export function limitTargets(ctx: BuildContext, key: string, o: LimitTargetOptio
     const zero = `${call('mean', 'expected')} * 0`;
     const columns =
       g.limit.kind === 'range'
-        ? [{ expr: `${zero} + ${num(g.limit.min)}`, as: 'limit_min' }, { expr: `${zero} + ${num(g.limit.max)}`, as: 'limit_max' }]
+        ? [
+            { expr: `${zero} + ${num(g.limit.min)}`, as: 'limit_min' },
+            { expr: `${zero} + ${num(g.limit.max)}`, as: 'limit_max' },
+          ]
         : [{ expr: `${zero} + ${num(g.limit.value)}`, as: 'limit' }];
     const when: Record<string, string[]> = { ...(o.gate?.when ?? {}), period: g.periods };
     if (o.stationVariable) when[o.stationVariable] = g.stations;

@@ -18,10 +18,15 @@ export const COMPLETENESS_STEPS: ThresholdStep[] = [
 ];
 
 export function completenessTargetVariable(): CustomVariable {
-  return customVariable('completeness_target', 'Completeness target 完整率目标 (%)', ['90', '80', '75'].map((v) => ({ value: v, text: `${v} %` })), {
-    current: '90',
-    description: 'Stations whose valid readings over the time range fall below this share of those expected are listed.',
-  });
+  return customVariable(
+    'completeness_target',
+    'Completeness target 完整率目标 (%)',
+    ['90', '80', '75'].map((v) => ({ value: v, text: `${v} %` })),
+    {
+      current: '90',
+      description: 'Stations whose valid readings over the time range fall below this share of those expected are listed.',
+    },
+  );
 }
 
 export interface CompletenessRowOptions {
@@ -41,7 +46,14 @@ export function completenessRow(grid: Grid, o: CompletenessRowOptions): void {
       stateTimeline({
         title: 'Daily completeness 日数据完整率 (%), last 3 months of the range',
         description: `${about} Days of the last 92 days of the range (a year of days for every station is more cells than a screen shows; the months are in the table below).`,
-        targets: [target('D', points(o.daily, [COMPLETENESS], [...o.where, LAST_QUARTER]), { columns: ['completeness'], tags: ['station'], mayBeEmpty: true }, { alias: '$tag_station' })],
+        targets: [
+          target(
+            'D',
+            points(o.daily, [COMPLETENESS], [...o.where, LAST_QUARTER]),
+            { columns: ['completeness'], tags: ['station'], mayBeEmpty: true },
+            { alias: '$tag_station' },
+          ),
+        ],
         unit: 'percent',
         decimals: 0,
         thresholds: COMPLETENESS_STEPS,
@@ -54,12 +66,25 @@ export function completenessRow(grid: Grid, o: CompletenessRowOptions): void {
       table({
         title: 'Monthly completeness 月数据完整率 (%)',
         description: about,
-        targets: [target('M', points(o.monthly, [COMPLETENESS, 'readings', 'expected'], o.where), { columns: ['completeness', 'readings', 'expected'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+        targets: [
+          target(
+            'M',
+            points(o.monthly, [COMPLETENESS, 'readings', 'expected'], o.where),
+            { columns: ['completeness', 'readings', 'expected'], tags: ['station'], mayBeEmpty: true },
+            { format: 'table' },
+          ),
+        ],
         decimals: 1,
         thresholds: COMPLETENESS_STEPS,
         overrides: [
           o.stationMapping,
-          { matcher: { id: 'byName', options: 'completeness' }, properties: [{ id: 'unit', value: 'percent' }, { id: 'custom.cellOptions', value: { type: 'color-background' } }] },
+          {
+            matcher: { id: 'byName', options: 'completeness' },
+            properties: [
+              { id: 'unit', value: 'percent' },
+              { id: 'custom.cellOptions', value: { type: 'color-background' } },
+            ],
+          },
           { matcher: { id: 'byName', options: 'Time' }, properties: [{ id: 'unit', value: 'time: YYYY-MM' }] },
         ],
         sortBy: [{ displayName: 'Time', desc: true }],
@@ -70,12 +95,26 @@ export function completenessRow(grid: Grid, o: CompletenessRowOptions): void {
     grid.add(
       table({
         title: 'Stations below target 低于目标的站点 (< $completeness_target %, whole range)',
-        description: 'Each station whose valid readings in the months of the time range are below the target share of those expected (a month\'s expected readings run to the hour the aggregates last looked at it, at least hourly: a station that stopped sending keeps falling). Empty: every station met it.',
-        targets: [target('B', belowTarget(o.monthly, o.where), { columns: ['completeness'], tags: ['station'], mayBeEmpty: true }, { format: 'table' })],
+        description:
+          "Each station whose valid readings in the months of the time range are below the target share of those expected (a month's expected readings run to the hour the aggregates last looked at it, at least hourly: a station that stopped sending keeps falling). Empty: every station met it.",
+        targets: [
+          target(
+            'B',
+            belowTarget(o.monthly, o.where),
+            { columns: ['completeness'], tags: ['station'], mayBeEmpty: true },
+            { format: 'table' },
+          ),
+        ],
         unit: 'percent',
         decimals: 1,
         thresholds: COMPLETENESS_STEPS,
-        overrides: [o.stationMapping, { matcher: { id: 'byName', options: 'completeness' }, properties: [{ id: 'custom.cellOptions', value: { type: 'color-background' } }] }],
+        overrides: [
+          o.stationMapping,
+          {
+            matcher: { id: 'byName', options: 'completeness' },
+            properties: [{ id: 'custom.cellOptions', value: { type: 'color-background' } }],
+          },
+        ],
         sortBy: [{ displayName: 'completeness', desc: false }],
       }),
       12,

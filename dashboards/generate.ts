@@ -24,12 +24,25 @@ export const DASHBOARDS_SUBDIR = 'dashboards';
 export const GAZETTEER_SUBDIR = 'gazetteer';
 
 export function buildDashboards(ctx: BuildContext): BuiltDashboard[] {
-  return [basinOverview(ctx), sectionDetail(ctx), upstreamDownstream(ctx), air(ctx), waterAssessment(ctx), airAssessment(ctx), pipelineHealth()];
+  return [
+    basinOverview(ctx),
+    sectionDetail(ctx),
+    upstreamDownstream(ctx),
+    air(ctx),
+    waterAssessment(ctx),
+    airAssessment(ctx),
+    pipelineHealth(),
+  ];
 }
 
 /** Grafana's worldmap-style gazetteer: the geomap's "lookup" location mode finds stations by id. */
 export function gazetteer(ctx: BuildContext): Array<{ key: string; latitude: number; longitude: number; name: string }> {
-  return ctx.registry.stations.map((s) => ({ key: s.id, latitude: s.coordinates.lat, longitude: s.coordinates.lon, name: stationLabel(s) }));
+  return ctx.registry.stations.map((s) => ({
+    key: s.id,
+    latitude: s.coordinates.lat,
+    longitude: s.coordinates.lon,
+    name: stationLabel(s),
+  }));
 }
 
 /** Every registered station as a GeoJSON point: the map's grey base layer, so stations without data still show. */

@@ -34,7 +34,14 @@ export function latestTable(o: LatestTableOptions): PanelDraft {
       `V_${p}`,
       // The newest point carrying the parameter, per series: a descending scan that stops at the
       // first row, where last() reads the whole range (1.5 s on a day of minute data at 200 stations).
-      { columns: [{ expr: ident(p), as: p }], from: o.measurement, where: [...o.where, TIME_FILTER], groupBy, orderByTimeDesc: true, limit: 1 },
+      {
+        columns: [{ expr: ident(p), as: p }],
+        from: o.measurement,
+        where: [...o.where, TIME_FILTER],
+        groupBy,
+        orderByTimeDesc: true,
+        limit: 1,
+      },
       { columns: [p], tags: [...o.tags], series: o.series },
       { format: 'table' },
     ),
@@ -43,7 +50,14 @@ export function latestTable(o: LatestTableOptions): PanelDraft {
   const current: PendingTarget[] = o.params.map((p) =>
     target(
       `C_${p}`,
-      { columns: [{ expr: `${ident(p)} * 0 + 1`, as: CURRENT_COLUMN }], from: o.measurement, where: [...o.where, FRESH_WINDOW, TIME_FILTER], groupBy, orderByTimeDesc: true, limit: 1 },
+      {
+        columns: [{ expr: `${ident(p)} * 0 + 1`, as: CURRENT_COLUMN }],
+        from: o.measurement,
+        where: [...o.where, FRESH_WINDOW, TIME_FILTER],
+        groupBy,
+        orderByTimeDesc: true,
+        limit: 1,
+      },
       { columns: [CURRENT_COLUMN], tags: [...o.tags], mayBeEmpty: true },
       { format: 'table' },
     ),
@@ -64,7 +78,10 @@ export function latestTable(o: LatestTableOptions): PanelDraft {
           id: 'mappings',
           value: [
             { type: 'value', options: { '1': { text: 'current 最新', index: 0 } } },
-            { type: 'special', options: { match: 'null', result: { text: `stale 过时 (> ${STALE_AFTER})`, color: NO_DATA_COLOR, index: 1 } } },
+            {
+              type: 'special',
+              options: { match: 'null', result: { text: `stale 过时 (> ${STALE_AFTER})`, color: NO_DATA_COLOR, index: 1 } },
+            },
           ],
         },
         { id: 'custom.cellOptions', value: { type: 'color-background', applyToRow: true, mode: 'basic' } },

@@ -64,7 +64,10 @@ export function classBandSteps(param: string, waterbody: Waterbody): ThresholdSt
   }
   // Lower bounds (DO): at or above class k's limit the value is class k (the best such k wins).
   for (let k = limits.length - 1; k >= 0; k--) steps.set(limits[k] as number, color(k));
-  return [{ value: null, color: color(limits.length) }, ...[...steps].sort((a, b) => a[0] - b[0]).map(([value, c]) => ({ value, color: c }))];
+  return [
+    { value: null, color: color(limits.length) },
+    ...[...steps].sort((a, b) => a[0] - b[0]).map(([value, c]) => ({ value, color: c })),
+  ];
 }
 
 /** Steps colouring an AQI value by its HJ 633 category (the AQI is an integer: category n starts at its min). */
@@ -112,7 +115,12 @@ export interface LimitGroup {
  * The alert limit of `param` for every (station, period) given, as the alert checks resolve it on
  * `ctx.asOf`, grouped by equal limit: one limit line per group.
  */
-export function limitGroups(ctx: BuildContext, param: string, stations: readonly Station[], periods: readonly Period[] = PERIODS): LimitGroup[] {
+export function limitGroups(
+  ctx: BuildContext,
+  param: string,
+  stations: readonly Station[],
+  periods: readonly Period[] = PERIODS,
+): LimitGroup[] {
   const groups = new Map<string, LimitGroup>();
   for (const s of stations) {
     const profile = profileOf(ctx, s);

@@ -24,12 +24,7 @@ import type {
 import { SCHEMA_VERSION } from './model.js';
 
 /** Where the series a query returns come from, for the query tests. */
-export type SeriesSource =
-  | 'water-stations'
-  | 'air-stations'
-  | 'cities'
-  | 'instances'
-  | { variable: string };
+export type SeriesSource = 'water-stations' | 'air-stations' | 'cities' | 'instances' | { variable: string };
 
 export interface QueryExpectation {
   /** Value columns of every series, in order (time excluded). */
@@ -73,8 +68,19 @@ export interface PendingTarget {
   expect: QueryExpectation;
 }
 
-export function target(refId: string, q: SelectSpec | string, expect: QueryExpectation, opts: { format?: 'time_series' | 'table'; alias?: string } = {}): PendingTarget {
-  return { refId, query: typeof q === 'string' ? q : select(q), format: opts.format ?? 'time_series', ...(opts.alias ? { alias: opts.alias } : {}), expect };
+export function target(
+  refId: string,
+  q: SelectSpec | string,
+  expect: QueryExpectation,
+  opts: { format?: 'time_series' | 'table'; alias?: string } = {},
+): PendingTarget {
+  return {
+    refId,
+    query: typeof q === 'string' ? q : select(q),
+    format: opts.format ?? 'time_series',
+    ...(opts.alias ? { alias: opts.alias } : {}),
+    expect,
+  };
 }
 
 /** A panel before layout: no id or position yet. */
@@ -137,12 +143,30 @@ function draft(type: string, c: Common, fc: FieldConfig, options: Record<string,
   };
 }
 
-export function timeseries(c: Common & { thresholdsStyle?: 'off' | 'line' | 'area' | 'line+area' | 'dashed+area'; legendSort?: 'Name'; points?: boolean; gapAfterMs?: number }): PanelDraft {
+export function timeseries(
+  c: Common & {
+    thresholdsStyle?: 'off' | 'line' | 'area' | 'line+area' | 'dashed+area';
+    legendSort?: 'Name';
+    points?: boolean;
+    gapAfterMs?: number;
+  },
+): PanelDraft {
   // Queries use fill(none), so an outage has no null to break the line at: Grafana inserts one
   // wherever two points are further apart than this, and the outage shows as a gap.
-  const custom = { ...baseCustomTimeseries, insertNulls: c.gapAfterMs ?? STALE_AFTER_MS, thresholdsStyle: { mode: c.thresholdsStyle ?? 'off' }, ...(c.points ? { showPoints: 'always' } : {}) };
+  const custom = {
+    ...baseCustomTimeseries,
+    insertNulls: c.gapAfterMs ?? STALE_AFTER_MS,
+    thresholdsStyle: { mode: c.thresholdsStyle ?? 'off' },
+    ...(c.points ? { showPoints: 'always' } : {}),
+  };
   return draft('timeseries', c, fieldConfig(c, custom, { mode: 'palette-classic' }), {
-    legend: { showLegend: true, displayMode: 'list', placement: 'bottom', calcs: [], ...(c.legendSort ? { sortBy: c.legendSort, sortDesc: false } : {}) },
+    legend: {
+      showLegend: true,
+      displayMode: 'list',
+      placement: 'bottom',
+      calcs: [],
+      ...(c.legendSort ? { sortBy: c.legendSort, sortDesc: false } : {}),
+    },
     tooltip: { mode: 'multi', sort: 'none' },
   });
 }
@@ -196,7 +220,11 @@ export function geomap(c: Common & { options: Record<string, unknown> }): PanelD
 }
 
 export function text(title: string, content: string): PanelDraft {
-  return { type: 'text', title, options: { mode: 'markdown', content, code: { language: 'plaintext', showLineNumbers: false, showMiniMap: false } } };
+  return {
+    type: 'text',
+    title,
+    options: { mode: 'markdown', content, code: { language: 'plaintext', showLineNumbers: false, showMiniMap: false } },
+  };
 }
 
 /** Overrides that draw the limit targets as a dashed red line without points. */
@@ -213,7 +241,10 @@ export function limitLineOverrides(refIds: readonly string[]): FieldOverride[] {
   }));
 }
 
-export const byName = (name: string, properties: FieldOverride['properties']): FieldOverride => ({ matcher: { id: 'byName', options: name }, properties });
+export const byName = (name: string, properties: FieldOverride['properties']): FieldOverride => ({
+  matcher: { id: 'byName', options: name },
+  properties,
+});
 
 /** Value mappings from raw values to display texts (and colours). */
 export function valueTexts(entries: Array<[string, string, string?]>): ValueMapping {
@@ -254,7 +285,14 @@ export class Grid {
   /** A row; with `collapsed`, the panels added inside `fill` are stored in the row. */
   row(title: string, fill: () => void, opts: { collapsed?: boolean } = {}): void {
     this.newLine();
-    const row: Panel = { id: this.nextId++, type: 'row', title, collapsed: opts.collapsed ?? false, gridPos: { x: 0, y: this.y, w: 24, h: 1 }, panels: [] };
+    const row: Panel = {
+      id: this.nextId++,
+      type: 'row',
+      title,
+      collapsed: opts.collapsed ?? false,
+      gridPos: { x: 0, y: this.y, w: 24, h: 1 },
+      panels: [],
+    };
     this.panels.push(row);
     this.y += 1;
     if (opts.collapsed) {
@@ -283,7 +321,14 @@ export class Grid {
     const key = `${prefix}/${t.refId}`;
     if (this.expectations.has(key)) throw new Error(`duplicate query ${key}`);
     this.expectations.set(key, t.expect);
-    return { refId: t.refId, datasource: DATASOURCE, query: t.query, rawQuery: true, resultFormat: t.format, ...(t.alias ? { alias: t.alias } : {}) };
+    return {
+      refId: t.refId,
+      datasource: DATASOURCE,
+      query: t.query,
+      rawQuery: true,
+      resultFormat: t.format,
+      ...(t.alias ? { alias: t.alias } : {}),
+    };
   }
 }
 
@@ -292,13 +337,18 @@ export interface VariableChoice {
   text?: string;
 }
 
-export function customVariable(name: string, label: string, choices: readonly VariableChoice[], opts: { multi?: boolean; includeAll?: boolean; current?: string; description?: string } = {}): CustomVariable {
+export function customVariable(
+  name: string,
+  label: string,
+  choices: readonly VariableChoice[],
+  opts: { multi?: boolean; includeAll?: boolean; current?: string; description?: string } = {},
+): CustomVariable {
   if (choices.length === 0) throw new Error(`variable ${name}: no choices`);
   const multi = opts.multi ?? false;
   const includeAll = opts.includeAll ?? false;
   const current = opts.current ?? (includeAll ? '$__all' : (choices[0] as VariableChoice).value);
   const allOption = includeAll ? [{ text: 'All', value: '$__all', selected: current === '$__all' }] : [];
-  const currentText = current === '$__all' ? 'All' : choices.find((c) => c.value === current)?.text ?? current;
+  const currentText = current === '$__all' ? 'All' : (choices.find((c) => c.value === current)?.text ?? current);
   return {
     type: 'custom',
     name,
@@ -311,14 +361,18 @@ export function customVariable(name: string, label: string, choices: readonly Va
     multi,
     includeAll,
     current: { text: multi ? [currentText] : currentText, value: multi ? [current] : current, selected: true },
-    options: [
-      ...allOption,
-      ...choices.map((c) => ({ text: c.text ?? c.value, value: c.value, selected: c.value === current })),
-    ],
+    options: [...allOption, ...choices.map((c) => ({ text: c.text ?? c.value, value: c.value, selected: c.value === current }))],
   };
 }
 
-export function queryVariable(name: string, label: string, query: string, grid: Grid, expect: QueryExpectation, opts: { multi?: boolean; includeAll?: boolean } = {}): QueryVariable {
+export function queryVariable(
+  name: string,
+  label: string,
+  query: string,
+  grid: Grid,
+  expect: QueryExpectation,
+  opts: { multi?: boolean; includeAll?: boolean } = {},
+): QueryVariable {
   grid.expectations.set(`variable/${name}`, { ...expect, show: true });
   const multi = opts.multi ?? true;
   const includeAll = opts.includeAll ?? true;
@@ -340,7 +394,14 @@ export function queryVariable(name: string, label: string, query: string, grid: 
   };
 }
 
-export function annotation(grid: Grid, name: string, q: SelectSpec, cols: { text: string; tags: string[]; title?: string }, iconColor: string, expect: QueryExpectation): InfluxAnnotation {
+export function annotation(
+  grid: Grid,
+  name: string,
+  q: SelectSpec,
+  cols: { text: string; tags: string[]; title?: string },
+  iconColor: string,
+  expect: QueryExpectation,
+): InfluxAnnotation {
   const query = select(q);
   grid.expectations.set(`annotation/${name}`, expect);
   const tagsColumn = cols.tags.join(',');
@@ -353,19 +414,31 @@ export function annotation(grid: Grid, name: string, q: SelectSpec, cols: { text
     iconColor,
     // Only `target`: Grafana 11's InfluxDB annotations run it (datasource.ts annotationEvents); the
     // old top-level query/columns are not in @grafana/schema's AnnotationQuery.
-    target: { refId: 'Anno', query, rawQuery: true, fromAnnotations: true, textEditor: true, textColumn: cols.text, tagsColumn, titleColumn },
+    target: {
+      refId: 'Anno',
+      query,
+      rawQuery: true,
+      fromAnnotations: true,
+      textEditor: true,
+      textColumn: cols.text,
+      tagsColumn,
+      titleColumn,
+    },
   };
 }
 
 export const TAGS = ['tuojiang'];
 
-export function dashboard(grid: Grid, d: Pick<Dashboard, 'uid' | 'title' | 'description'> & {
-  variables?: Dashboard['templating']['list'];
-  annotations?: InfluxAnnotation[];
-  time?: Dashboard['time'];
-  refresh?: string;
-  tags?: string[];
-}): BuiltDashboard {
+export function dashboard(
+  grid: Grid,
+  d: Pick<Dashboard, 'uid' | 'title' | 'description'> & {
+    variables?: Dashboard['templating']['list'];
+    annotations?: InfluxAnnotation[];
+    time?: Dashboard['time'];
+    refresh?: string;
+    tags?: string[];
+  },
+): BuiltDashboard {
   const dash: Dashboard = {
     uid: d.uid,
     title: d.title,
@@ -381,11 +454,32 @@ export function dashboard(grid: Grid, d: Pick<Dashboard, 'uid' | 'title' | 'desc
     fiscalYearStartMonth: 0,
     liveNow: false,
     weekStart: '',
-    links: [{ title: 'Tuojiang', type: 'dashboards', tags: TAGS, asDropdown: true, includeVars: false, keepTime: true, icon: 'external link', tooltip: '', targetBlank: false, url: '' }],
+    links: [
+      {
+        title: 'Tuojiang',
+        type: 'dashboards',
+        tags: TAGS,
+        asDropdown: true,
+        includeVars: false,
+        keepTime: true,
+        icon: 'external link',
+        tooltip: '',
+        targetBlank: false,
+        url: '',
+      },
+    ],
     templating: { list: d.variables ?? [] },
     annotations: {
       list: [
-        { builtIn: 1, datasource: { type: 'grafana', uid: '-- Grafana --' }, enable: true, hide: true, iconColor: 'rgba(0, 211, 255, 1)', name: 'Annotations & Alerts', type: 'dashboard' },
+        {
+          builtIn: 1,
+          datasource: { type: 'grafana', uid: '-- Grafana --' },
+          enable: true,
+          hide: true,
+          iconColor: 'rgba(0, 211, 255, 1)',
+          name: 'Annotations & Alerts',
+          type: 'dashboard',
+        },
         ...(d.annotations ?? []),
       ],
     },

@@ -6,16 +6,7 @@ import { HEALTH_FIELDS, type HealthField } from '../lib/health-reporter.js';
 import { MEASUREMENTS } from './datasource.js';
 import { HEALTH_GAP_MS } from './freshness.js';
 import { INTERVAL, TIME_FILTER, call, ident, tagMatchesVar, type Cond, type SelectSpec } from './influxql.js';
-import {
-  Grid,
-  dashboard,
-  queryVariable,
-  target,
-  timeseries,
-  table,
-  type BuiltDashboard,
-  type PendingTarget,
-} from './panels.js';
+import { Grid, dashboard, queryVariable, target, timeseries, table, type BuiltDashboard, type PendingTarget } from './panels.js';
 
 export const PIPELINE_HEALTH_UID = 'tj-pipeline-health';
 
@@ -29,7 +20,12 @@ function healthTarget(refId: string, columns: Array<{ expr: string; as: string }
     groupBy: { ...(groupTime ? { time: INTERVAL } : {}), tags: ['instance'] },
     ...(groupTime ? { fill: 'none' as const } : {}),
   };
-  return target(refId, q, { columns: columns.map((c) => c.as), tags: ['instance'], series: { tag: 'instance', from: 'instances' }, healthFields: fields }, { alias: '$tag_instance $col' });
+  return target(
+    refId,
+    q,
+    { columns: columns.map((c) => c.as), tags: ['instance'], series: { tag: 'instance', from: 'instances' }, healthFields: fields },
+    { alias: '$tag_instance $col' },
+  );
 }
 
 const rate = (field: HealthField, as: string, per = '1s') => ({ expr: `non_negative_derivative(${call('max', field)}, ${per})`, as });
@@ -37,8 +33,20 @@ const gauge = (field: HealthField, as: string) => ({ expr: call('max', field), a
 
 export function pipelineHealth(): BuiltDashboard {
   const grid = new Grid();
-  const service = queryVariable('service', 'Service 服务', `SHOW TAG VALUES FROM ${ident(MEASUREMENTS.health)} WITH KEY = "service"`, grid, { columns: ['key', 'value'], tags: [] });
-  const instance = queryVariable('instance', 'Instance 实例', `SHOW TAG VALUES FROM ${ident(MEASUREMENTS.health)} WITH KEY = "instance" WHERE ${tagMatchesVar('service', 'service')}`, grid, { columns: ['key', 'value'], tags: [] });
+  const service = queryVariable(
+    'service',
+    'Service 服务',
+    `SHOW TAG VALUES FROM ${ident(MEASUREMENTS.health)} WITH KEY = "service"`,
+    grid,
+    { columns: ['key', 'value'], tags: [] },
+  );
+  const instance = queryVariable(
+    'instance',
+    'Instance 实例',
+    `SHOW TAG VALUES FROM ${ident(MEASUREMENTS.health)} WITH KEY = "instance" WHERE ${tagMatchesVar('service', 'service')}`,
+    grid,
+    { columns: ['key', 'value'], tags: [] },
+  );
   const describe = (fields: HealthField[]): string => fields.map((f) => `${f}: ${HEALTH_FIELDS[f]}`).join('; ');
 
   grid.row('Readings 读数', () => {
@@ -47,7 +55,13 @@ export function pipelineHealth(): BuiltDashboard {
       timeseries({
         title: 'Readings per second 每秒读数: in, written, rejected',
         description: describe(fields),
-        targets: [healthTarget('R', [rate('readings_in', 'in'), rate('readings_written', 'written'), rate('readings_rejected', 'rejected')], fields)],
+        targets: [
+          healthTarget(
+            'R',
+            [rate('readings_in', 'in'), rate('readings_written', 'written'), rate('readings_rejected', 'rejected')],
+            fields,
+          ),
+        ],
         unit: 'reqps',
         min: 0,
         gapAfterMs: HEALTH_GAP_MS,
@@ -77,7 +91,12 @@ export function pipelineHealth(): BuiltDashboard {
               },
               groupBy: { tags: ['instance'] },
             },
-            { columns: ['in', 'written', 'rejected'], tags: ['instance'], series: { tag: 'instance', from: 'instances' }, healthFields: fields },
+            {
+              columns: ['in', 'written', 'rejected'],
+              tags: ['instance'],
+              series: { tag: 'instance', from: 'instances' },
+              healthFields: fields,
+            },
             { format: 'table' },
           ),
         ],
@@ -160,7 +179,9 @@ export function pipelineHealth(): BuiltDashboard {
       timeseries({
         title: 'E-mails per minute 每分钟邮件: sent, failed',
         description: describe(['emails_sent', 'emails_failed']),
-        targets: [healthTarget('E', [rate('emails_sent', 'sent', '1m'), rate('emails_failed', 'failed', '1m')], ['emails_sent', 'emails_failed'])],
+        targets: [
+          healthTarget('E', [rate('emails_sent', 'sent', '1m'), rate('emails_failed', 'failed', '1m')], ['emails_sent', 'emails_failed']),
+        ],
         unit: 'short',
         min: 0,
         gapAfterMs: HEALTH_GAP_MS,
@@ -175,7 +196,13 @@ export function pipelineHealth(): BuiltDashboard {
         targets: [
           target(
             'A',
-            { columns: [{ expr: call('count', 'event_id'), as: 'events' }], from: MEASUREMENTS.alerts, where: [TIME_FILTER], groupBy: { time: INTERVAL, tags: ['state'] }, fill: 'none' },
+            {
+              columns: [{ expr: call('count', 'event_id'), as: 'events' }],
+              from: MEASUREMENTS.alerts,
+              where: [TIME_FILTER],
+              groupBy: { time: INTERVAL, tags: ['state'] },
+              fill: 'none',
+            },
             { columns: ['events'], tags: ['state'], alerts: {} },
             { alias: '$tag_state' },
           ),
@@ -192,7 +219,8 @@ export function pipelineHealth(): BuiltDashboard {
   return dashboard(grid, {
     uid: PIPELINE_HEALTH_UID,
     title: '沱江数据管道健康 Tuojiang pipeline health',
-    description: 'Readings in/written/rejected, write lag, journal and check-queue depth, e-mails sent/failed (from the pipeline_health measurement), and alert events.',
+    description:
+      'Readings in/written/rejected, write lag, journal and check-queue depth, e-mails sent/failed (from the pipeline_health measurement), and alert events.',
     variables: [service, instance],
     tags: ['operations'],
     time: { from: 'now-6h', to: 'now' },

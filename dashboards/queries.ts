@@ -56,7 +56,12 @@ export interface Bindings {
 
 /** Grafana's interval notation: 10m, 1h, 30s, 250ms. */
 export function formatInterval(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -131,16 +136,19 @@ export function interpolate(query: string, d: Dashboard, b: Bindings, kind: Quer
   const values = macroValues(b);
   const filled = new Set(FILLED_MACROS[kind]);
   const vars = new Map(d.templating.list.map((v) => [v.name, v]));
-  return query.replace(REFERENCE, (whole: string, braced?: string, bracedFormat?: string, bracketed?: string, bracketedFormat?: string, plain?: string) => {
-    const name = (braced ?? bracketed ?? plain) as string;
-    if ((bracedFormat ?? bracketedFormat) !== undefined) refuse(d, kind, whole, 'a format this check does not model');
-    if (filled.has(name)) return values[name] as string;
-    if (name.startsWith('__') || name in values) refuse(d, kind, whole, 'which Grafana leaves unfilled there');
-    const v = vars.get(name);
-    if (!v) refuse(d, kind, whole, 'which is neither a Grafana macro nor a variable of the dashboard');
-    const value = b.variables[name] ?? v.current.value;
-    return formatVariable(v, value, b.options?.[name]);
-  });
+  return query.replace(
+    REFERENCE,
+    (whole: string, braced?: string, bracedFormat?: string, bracketed?: string, bracketedFormat?: string, plain?: string) => {
+      const name = (braced ?? bracketed ?? plain) as string;
+      if ((bracedFormat ?? bracketedFormat) !== undefined) refuse(d, kind, whole, 'a format this check does not model');
+      if (filled.has(name)) return values[name] as string;
+      if (name.startsWith('__') || name in values) refuse(d, kind, whole, 'which Grafana leaves unfilled there');
+      const v = vars.get(name);
+      if (!v) refuse(d, kind, whole, 'which is neither a Grafana macro nor a variable of the dashboard');
+      const value = b.variables[name] ?? v.current.value;
+      return formatVariable(v, value, b.options?.[name]);
+    },
+  );
 }
 
 /**

@@ -61,11 +61,22 @@ function parameterPanel(ctx: BuildContext, grid: Grid, key: string, sections: re
   const scope = [tagIsVar('station', 'station'), PERIOD_IS_VAR];
   const data = target(
     'A',
-    { columns: [{ expr: call('mean', key), as: key }], from: MEASUREMENTS.water, where: [...scope, TIME_FILTER], groupBy: { time: INTERVAL, tags: ['station'] }, fill: 'none' },
+    {
+      columns: [{ expr: call('mean', key), as: key }],
+      from: MEASUREMENTS.water,
+      where: [...scope, TIME_FILTER],
+      groupBy: { time: INTERVAL, tags: ['station'] },
+      fill: 'none',
+    },
     { columns: [key], tags: ['station'], series: { tag: 'station', from: { variable: 'station' } } },
     { alias: `${key} · $tag_station` },
   );
-  const limits: PendingTarget[] = limitTargets(ctx, key, { measurement: AGG.waterHourly, scope: [tagIsVar('station', 'station')], stations: sections, stationVariable: 'station' });
+  const limits: PendingTarget[] = limitTargets(ctx, key, {
+    measurement: AGG.waterHourly,
+    scope: [tagIsVar('station', 'station')],
+    stations: sections,
+    stationVariable: 'station',
+  });
   const riverBands = classBandSteps(key, 'river');
   // Lake sections grade TP differently: their series (named by station) get their own bands.
   const lakeOverrides: FieldOverride[] = sections
@@ -93,7 +104,12 @@ export function sectionDetail(ctx: BuildContext): BuiltDashboard {
   const sections = waterSections(ctx);
   const defaultSection = sections.find((s) => s.boundary) ?? sections[0];
   if (!defaultSection) throw new Error('section detail: no water sections in the registry');
-  const stationVar = customVariable('station', 'Section 断面', sections.map((s) => ({ value: s.id, text: sectionLabel(s) })), { current: defaultSection.id });
+  const stationVar = customVariable(
+    'station',
+    'Section 断面',
+    sections.map((s) => ({ value: s.id, text: sectionLabel(s) })),
+    { current: defaultSection.id },
+  );
   const scope = [tagIsVar('station', 'station'), PERIOD_IS_VAR];
   const waterParams = parametersOf('water').map((p) => p.key);
 
@@ -102,9 +118,15 @@ export function sectionDetail(ctx: BuildContext): BuiltDashboard {
     grid.add(
       stateTimeline({
         title: 'Hourly water class 小时水质类别 (GB 3838-2002, single factor)',
-        description: 'The class of each hour from the hourly aggregates: hourly means of the values flagged N, an item counted only with at least 45 minutes of valid data, the class that of the worst deciding item (reference items as configured in thresholds.yaml). An hour without enough valid data has no class. The period variable does not apply: the aggregates are made from every period the station sends.',
+        description:
+          'The class of each hour from the hourly aggregates: hourly means of the values flagged N, an item counted only with at least 45 minutes of valid data, the class that of the worst deciding item (reference items as configured in thresholds.yaml). An hour without enough valid data has no class. The period variable does not apply: the aggregates are made from every period the station sends.',
         targets: [
-          target('C', points(AGG.waterHourly, ['class'], [tagIsVar('station', 'station')]), { columns: ['class'], tags: ['station'], series: { tag: 'station', from: { variable: 'station' } }, mayBeEmpty: true }, { alias: 'class' }),
+          target(
+            'C',
+            points(AGG.waterHourly, ['class'], [tagIsVar('station', 'station')]),
+            { columns: ['class'], tags: ['station'], series: { tag: 'station', from: { variable: 'station' } }, mayBeEmpty: true },
+            { alias: 'class' },
+          ),
         ],
         thresholds,
         mappings,
@@ -115,7 +137,8 @@ export function sectionDetail(ctx: BuildContext): BuiltDashboard {
     grid.add(
       table({
         title: 'Quality flags 数据标记 (readings not flagged N)',
-        description: 'HJ 212 data flags of this section\'s readings, one column per parameter that has ever been flagged: values flagged F, M, S, D, C or B are stored but never raise a pollution alert.',
+        description:
+          "HJ 212 data flags of this section's readings, one column per parameter that has ever been flagged: values flagged F, M, S, D, C or B are stored but never raise a pollution alert.",
         targets: [
           target(
             'F',
@@ -137,14 +160,22 @@ export function sectionDetail(ctx: BuildContext): BuiltDashboard {
   grid.row('Automatic-station parameters 自动站参数', () => {
     for (const key of auto) parameterPanel(ctx, grid, key, sections);
   });
-  grid.row('Other GB 3838 items 其他项目', () => {
-    for (const key of waterParams.filter((k) => !(auto as readonly string[]).includes(k))) parameterPanel(ctx, grid, key, sections);
-  }, { collapsed: true });
+  grid.row(
+    'Other GB 3838 items 其他项目',
+    () => {
+      for (const key of waterParams.filter((k) => !(auto as readonly string[]).includes(k))) parameterPanel(ctx, grid, key, sections);
+    },
+    { collapsed: true },
+  );
 
   const alertsAnnotation = annotation(
     grid,
     'Alerts 告警',
-    { columns: ['message', 'state', 'parameter', 'rule'].map((c) => ({ expr: ident(c) })), from: MEASUREMENTS.alerts, where: [tagIsVar('station', 'station'), TIME_FILTER] },
+    {
+      columns: ['message', 'state', 'parameter', 'rule'].map((c) => ({ expr: ident(c) })),
+      from: MEASUREMENTS.alerts,
+      where: [tagIsVar('station', 'station'), TIME_FILTER],
+    },
     { text: 'message', tags: ['state', 'parameter', 'rule'] },
     'red',
     { columns: ['message', 'state', 'parameter', 'rule'], tags: [], alerts: { station: 'station' } },
@@ -166,7 +197,8 @@ export function sectionDetail(ctx: BuildContext): BuiltDashboard {
   return dashboard(grid, {
     uid: SECTION_DETAIL_UID,
     title: '沱江断面详情 Tuojiang section detail',
-    description: 'One water section: every parameter with its alert limit and GB 3838 class bands, class over time, quality flags, alerts and threshold changes.',
+    description:
+      'One water section: every parameter with its alert limit and GB 3838 class bands, class over time, quality flags, alerts and threshold changes.',
     variables: [stationVar, periodVariable()],
     annotations: [alertsAnnotation, thresholdAnnotation],
     tags: ['water'],

@@ -35,7 +35,13 @@ function gradient(i: number, n: number): string {
   const t = n <= 1 ? 0 : i / (n - 1);
   const from = [0x1f, 0x77, 0xb4];
   const to = [0xd6, 0x27, 0x28];
-  return `#${from.map((c, k) => Math.round(c + ((to[k] as number) - c) * t).toString(16).padStart(2, '0')).join('')}`;
+  return `#${from
+    .map((c, k) =>
+      Math.round(c + ((to[k] as number) - c) * t)
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 export function sectionOverrides(sections: readonly Station[]): FieldOverride[] {
@@ -66,23 +72,41 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
   const grid = new Grid();
   const sections = waterSections(ctx);
   const keys = parametersOf('water').map((p) => p.key);
-  const parameterVar = customVariable('parameter', 'Parameter 指标', keys.map((k) => ({ value: k, text: paramTitle(k) })), { current: keys.includes('NH3N') ? 'NH3N' : keys[0] });
+  const parameterVar = customVariable(
+    'parameter',
+    'Parameter 指标',
+    keys.map((k) => ({ value: k, text: paramTitle(k) })),
+    { current: keys.includes('NH3N') ? 'NH3N' : keys[0] },
+  );
   const scope = [PERIOD_IS_VAR];
   const boundary = sections.filter((s) => s.boundary);
-  const boundaryNote = boundary.length > 0
-    ? `The boundary section${boundary.length > 1 ? 's' : ''} (${boundary.map((s) => sectionLabel(s)).join(', ')}) ${boundary.length > 1 ? 'are' : 'is'} drawn with a thick line.`
-    : '';
+  const boundaryNote =
+    boundary.length > 0
+      ? `The boundary section${boundary.length > 1 ? 's' : ''} (${boundary.map((s) => sectionLabel(s)).join(', ')}) ${boundary.length > 1 ? 'are' : 'is'} drawn with a thick line.`
+      : '';
   const perSection = (refId: string): PendingTarget =>
     target(
       refId,
-      { columns: [{ expr: `mean(${ident('$parameter')})`, as: 'value' }], from: MEASUREMENTS.water, where: [...scope, TIME_FILTER], groupBy: { time: INTERVAL, tags: ['station'] }, fill: 'none' },
+      {
+        columns: [{ expr: `mean(${ident('$parameter')})`, as: 'value' }],
+        from: MEASUREMENTS.water,
+        where: [...scope, TIME_FILTER],
+        groupBy: { time: INTERVAL, tags: ['station'] },
+        fill: 'none',
+      },
       { columns: ['value'], tags: ['station'], series: { tag: 'station', from: 'water-stations' } },
       { alias: '$tag_station' },
     );
 
   grid.row('Along the river 沿程变化', () => {
     const limits = keys.flatMap((k) =>
-      limitTargets(ctx, k, { measurement: AGG.waterHourly, scope: [], stations: sections, gate: { cond: varIs('parameter', k), when: { parameter: [k] } }, refIdPrefix: `L_${k}_` }),
+      limitTargets(ctx, k, {
+        measurement: AGG.waterHourly,
+        scope: [],
+        stations: sections,
+        gate: { cond: varIs('parameter', k), when: { parameter: [k] } },
+        refIdPrefix: `L_${k}_`,
+      }),
     );
     grid.add(
       timeseries({
@@ -105,7 +129,14 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
         mappings: classMappings,
         transformations: [
           { id: 'joinByField', options: { byField: 'Time', mode: 'outer' } },
-          { id: 'organize', options: { indexByName: Object.fromEntries([['Time', 0], ...sections.map((s, i) => [s.id, i + 1])]), excludeByName: {}, renameByName: {} } },
+          {
+            id: 'organize',
+            options: {
+              indexByName: Object.fromEntries([['Time', 0], ...sections.map((s, i) => [s.id, i + 1])]),
+              excludeByName: {},
+              renameByName: {},
+            },
+          },
         ],
         overrides: sections.map((s) => byName(s.id, [{ id: 'displayName', value: sectionLabel(s) }])),
       }),
@@ -123,11 +154,17 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
       grid.add(
         table({
           title,
-          description: 'The time column is when the extreme occurred: sorted by it, the sections appear in the order the plume reached them.',
+          description:
+            'The time column is when the extreme occurred: sorted by it, the sections appear in the order the plume reached them.',
           targets: [
             target(
               refId,
-              { columns: [{ expr: `${fn}(${ident('$parameter')})`, as: column }], from: MEASUREMENTS.water, where: [...scope, TIME_FILTER], groupBy: { tags: ['station'] } },
+              {
+                columns: [{ expr: `${fn}(${ident('$parameter')})`, as: column }],
+                from: MEASUREMENTS.water,
+                where: [...scope, TIME_FILTER],
+                groupBy: { tags: ['station'] },
+              },
               { columns: [column], tags: ['station'], series: { tag: 'station', from: 'water-stations' } },
               { format: 'table' },
             ),
@@ -144,7 +181,11 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
   const alerts = annotation(
     grid,
     'Alerts on $parameter 告警',
-    { columns: ['message', 'station', 'state', 'rule'].map((c) => ({ expr: ident(c) })), from: MEASUREMENTS.alerts, where: [tagIsVar('parameter', 'parameter'), TIME_FILTER] },
+    {
+      columns: ['message', 'station', 'state', 'rule'].map((c) => ({ expr: ident(c) })),
+      from: MEASUREMENTS.alerts,
+      where: [tagIsVar('parameter', 'parameter'), TIME_FILTER],
+    },
     { text: 'message', tags: ['station', 'state', 'rule'] },
     'red',
     { columns: ['message', 'station', 'state', 'rule'], tags: [], alerts: { parameter: 'parameter' } },

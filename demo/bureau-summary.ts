@@ -26,13 +26,25 @@ function header(m: ReceivedMail, name: string): string | undefined {
   return typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : undefined;
 }
 
-export async function bureauSummary(mails: readonly ReceivedMail[], config: NotifyConfig, redis: Redis, registry: StationRegistry): Promise<{ bureaus: Record<string, BureauSummary>; incidents: Incident[]; lines: string[] }> {
+export async function bureauSummary(
+  mails: readonly ReceivedMail[],
+  config: NotifyConfig,
+  redis: Redis,
+  registry: StationRegistry,
+): Promise<{ bureaus: Record<string, BureauSummary>; incidents: Incident[]; lines: string[] }> {
   const bureaus: Record<string, BureauSummary> = {};
   const incidents: Record<string, Set<string>> = {};
   const roots: Record<string, Set<string>> = {};
   for (const m of mails) {
     const b = header(m, 'x-tuojiang-bureau') ?? '?';
-    const s = (bureaus[b] ??= { incidents: 0, reports: { initial: 0, followup: 0, final: 0 }, dutyEmails: 0, escalationEmails: 0, otherEmails: 0, threads: 0 });
+    const s = (bureaus[b] ??= {
+      incidents: 0,
+      reports: { initial: 0, followup: 0, final: 0 },
+      dutyEmails: 0,
+      escalationEmails: 0,
+      otherEmails: 0,
+      threads: 0,
+    });
     const to = m.envelope.to.map((x) => x.toLowerCase());
     const escalation = (config.recipients.bureaus[b]?.escalation ?? []).some((p) => to.includes(p.email.toLowerCase()));
     if (escalation) s.escalationEmails++;
@@ -57,12 +69,16 @@ export async function bureauSummary(mails: readonly ReceivedMail[], config: Noti
   }
   const lines: string[] = ['  per bureau'];
   for (const [b, s] of Object.entries(bureaus).sort()) {
-    lines.push(`    ${b.padEnd(10)} incidents ${s.incidents}, reports 初报 ${s.reports.initial} / 续报 ${s.reports.followup} / 终报 ${s.reports.final}, duty e-mails ${s.dutyEmails} (${s.threads} thread${s.threads === 1 ? '' : 's'}), escalations ${s.escalationEmails}${s.otherEmails ? `, other notices ${s.otherEmails}` : ''}`);
+    lines.push(
+      `    ${b.padEnd(10)} incidents ${s.incidents}, reports 初报 ${s.reports.initial} / 续报 ${s.reports.followup} / 终报 ${s.reports.final}, duty e-mails ${s.dutyEmails} (${s.threads} thread${s.threads === 1 ? '' : 's'}), escalations ${s.escalationEmails}${s.otherEmails ? `, other notices ${s.otherEmails}` : ''}`,
+    );
   }
   const store = new IncidentStore(redis);
   const known = await store.list(20);
   for (const inc of known) {
-    lines.push(`  incident ${inc.id} (${inc.status}${inc.closedAt ? `, closed ${cstShort(inc.closedAt)}` : ''}): predicted vs observed arrival`);
+    lines.push(
+      `  incident ${inc.id} (${inc.status}${inc.closedAt ? `, closed ${cstShort(inc.closedAt)}` : ''}): predicted vs observed arrival`,
+    );
     for (const s of inc.sections) {
       const name = registry.get(s.station)?.name.en ?? s.station;
       const pred = s.predicted ? `${cstShort(s.predicted.from)}–${cstShort(s.predicted.to)}` : s.station === inc.origin ? '(origin)' : '–';

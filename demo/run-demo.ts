@@ -78,7 +78,9 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     ...shipped,
     registry: RegistrySchema.parse({
       ...shipped.registry,
-      stations: shipped.registry.stations.map((s) => (tcpStations.includes(s.id) ? { ...s, hj212: { ...s.hj212, pw_hash: loggerHash } } : s)),
+      stations: shipped.registry.stations.map((s) =>
+        tcpStations.includes(s.id) ? { ...s, hj212: { ...s.hj212, pw_hash: loggerHash } } : s,
+      ),
     }),
   };
   const registry = new StationRegistry(config.registry);
@@ -101,9 +103,15 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     const sink = await startSmtpSink({ dir: mailDir });
     stops.push(() => sink.close());
     const env = readEnv({
-      MQTT_URL: services.mosquitto.url, MQTT_USERNAME: 'ingest', MQTT_PASSWORD: users.ingest,
-      REDIS_URL: services.redis.url, INFLUX_URL: services.influxdb.url, INFLUX_DB: 'tuojiang', TUOJIANG_INSTANCE: 'demo',
-      HJ212_TCP_PORT: '0', HJ212_TCP_HOST: '127.0.0.1',
+      MQTT_URL: services.mosquitto.url,
+      MQTT_USERNAME: 'ingest',
+      MQTT_PASSWORD: users.ingest,
+      REDIS_URL: services.redis.url,
+      INFLUX_URL: services.influxdb.url,
+      INFLUX_DB: 'tuojiang',
+      TUOJIANG_INSTANCE: 'demo',
+      HJ212_TCP_PORT: '0',
+      HJ212_TCP_HOST: '127.0.0.1',
     });
     const world = openWorld({ config, env, use: 'service', log });
     stops.push(() => world.close());
@@ -114,7 +122,9 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     await ingest.start();
     stops.push(() => ingest.stop());
     const tcpPort = ingest.source<Hj212TcpSource>('hj212-tcp')!.port!;
-    print(`HJ 212 over TCP on 127.0.0.1:${tcpPort}: ${tcpStations.join(', ')} report as data loggers (each frame answered once journaled); the other stations through MQTT`);
+    print(
+      `HJ 212 over TCP on 127.0.0.1:${tcpPort}: ${tcpStations.join(', ')} report as data loggers (each frame answered once journaled); the other stations through MQTT`,
+    );
 
     // The thresholds in force come from the versioned store, as in production: seeded here from
     // config/thresholds.yaml (the store of a fresh Redis is empty), then read like any worker does.
@@ -123,7 +133,10 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     print(`thresholds: version ${thresholdVersion ?? '?'} of the store (seeded from config/thresholds.yaml)`);
     const alertCounts: Record<string, number> = {};
     const alerts = await startAlertsService({
-      redisUrl: env.REDIS_URL, influx, registry, log,
+      redisUrl: env.REDIS_URL,
+      influx,
+      registry,
+      log,
       thresholds,
       onPublished: (events: AlertEvent[]) => {
         for (const e of events) {
@@ -152,21 +165,43 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     let anchor: { wall: number; sim: number } | null = null;
     const simNow = (): number => (anchor ? anchor.sim + (Date.now() - anchor.wall) * speed : Date.now());
     const notify = await startNotifyService({
-      redisUrl: env.REDIS_URL, registry, config: notifyConfig, log, now: simNow, timeScale: speed,
-      smtpUrl: sink.url, mailFrom: 'Tuojiang joint alerts <alerts@tuojiang.local>',
-      ackSecret: randomBytes(24).toString('hex'), publicUrl: 'http://127.0.0.1:8080', grafanaUrl: 'http://localhost:3000',
+      redisUrl: env.REDIS_URL,
+      registry,
+      config: notifyConfig,
+      log,
+      now: simNow,
+      timeScale: speed,
+      smtpUrl: sink.url,
+      mailFrom: 'Tuojiang joint alerts <alerts@tuojiang.local>',
+      ackSecret: randomBytes(24).toString('hex'),
+      publicUrl: 'http://127.0.0.1:8080',
+      grafanaUrl: 'http://localhost:3000',
     });
     stops.push(() => notify.close());
     sink.afterStore((m) => {
       print(`${t()}  ${anchor ? cstText(simNow()) : ''}  E-MAIL #${m.n} to ${m.envelope.to.join(', ')}: ${m.parsed.subject ?? ''}`);
     });
 
-    print(`replaying the spill: ${(span / 3_600_000).toFixed(0)} h of river time in ~${o.seconds} s (×${speed}); e-mails are saved in ${mailDir}`);
+    print(
+      `replaying the spill: ${(span / 3_600_000).toFixed(0)} h of river time in ~${o.seconds} s (×${speed}); e-mails are saved in ${mailDir}`,
+    );
     const sim: SimSummary = await runSimulation({
-      mqttUrl: env.MQTT_URL, username: 'simulator', password: users.simulator, registry, rivers,
-      tcpStations, hj212Tcp: { host: '127.0.0.1', port: tcpPort, password: loggerPw },
-      scenario: 'spill', speed, compress: 1, durationMs: span / speed, jsonShare: 0.5, seed: o.seed,
-      invalidShare: 0.003, incidents: { dropoutPerDay: 0 }, progressEveryMs: 0,
+      mqttUrl: env.MQTT_URL,
+      username: 'simulator',
+      password: users.simulator,
+      registry,
+      rivers,
+      tcpStations,
+      hj212Tcp: { host: '127.0.0.1', port: tcpPort, password: loggerPw },
+      scenario: 'spill',
+      speed,
+      compress: 1,
+      durationMs: span / speed,
+      jsonShare: 0.5,
+      seed: o.seed,
+      invalidShare: 0.003,
+      incidents: { dropoutPerDay: 0 },
+      progressEveryMs: 0,
       ...(signal ? { signal } : {}),
       onEvent: (e) => {
         if (e.type === 'start') anchor = { wall: e.wall, sim: e.sim };
@@ -192,7 +227,10 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     let quietSince = Date.now();
     while (Date.now() < deadline && !signal?.aborted) {
       const n = await stored();
-      if (sink.messages.length !== lastMail) { lastMail = sink.messages.length; quietSince = Date.now(); }
+      if (sink.messages.length !== lastMail) {
+        lastMail = sink.messages.length;
+        quietSince = Date.now();
+      }
       const backlog = await redis.xlen(config.settings.journal.stream);
       // Settled: every valid reading stored, the journal empty, no new e-mail for a grouping window.
       if (n >= sim.readings && backlog === 0 && Date.now() - quietSince > 8000) break;
@@ -203,8 +241,16 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     for (const m of sink.messages) for (const to of m.envelope.to) perBureau[to] = (perBureau[to] ?? 0) + 1;
     const bureauReport = await bureauSummary(sink.messages, notifyConfig, redis, registry);
     const summary: DemoSummary = {
-      published: sim.messages, readings: sim.readings, stored: await stored(), rejected: dead.length,
-      alerts: alertCounts, emailsPerBureau: perBureau, emails: sink.messages.length, mailDir, bureaus: bureauReport.bureaus, incidents: bureauReport.incidents,
+      published: sim.messages,
+      readings: sim.readings,
+      stored: await stored(),
+      rejected: dead.length,
+      alerts: alertCounts,
+      emailsPerBureau: perBureau,
+      emails: sink.messages.length,
+      mailDir,
+      bureaus: bureauReport.bureaus,
+      incidents: bureauReport.incidents,
       thresholdVersion,
     };
     print('');
@@ -212,8 +258,18 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     print(`  messages published      ${summary.published} (${summary.readings} readings, ${sim.invalid} deliberately broken)`);
     print(`  readings stored         ${summary.stored}`);
     print(`  rejected (dead letters) ${summary.rejected}`);
-    print(`  alert transitions       ${Object.entries(alertCounts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-    print(`  e-mails                 ${summary.emails}: ${Object.entries(perBureau).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    print(
+      `  alert transitions       ${
+        Object.entries(alertCounts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }`,
+    );
+    print(
+      `  e-mails                 ${summary.emails}: ${Object.entries(perBureau)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     for (const line of bureauReport.lines) print(line);
     print(`  saved in                ${join(o.outDir, 'mail')}`);
     return summary;

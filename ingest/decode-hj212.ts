@@ -23,7 +23,8 @@ function toNumber(code: string, suffix: string, s: string): number {
 /** The station a frame belongs to: its MN, checked against the topic it came on. */
 export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, registry: StationRegistry) {
   const station = registry.byMN(frame.mn);
-  if (!station) throw new TuojiangError('UNKNOWN_STATION', `MN ${frame.mn.slice(0, 40)} is not in the registry`, { mn: frame.mn.slice(0, 40) });
+  if (!station)
+    throw new TuojiangError('UNKNOWN_STATION', `MN ${frame.mn.slice(0, 40)} is not in the registry`, { mn: frame.mn.slice(0, 40) });
   if (topic && topic.stationId !== station.id) {
     throw new TuojiangError('STATION_MISMATCH', `frame MN ${frame.mn} is station ${station.id} but the topic is for "${topic.stationId}"`);
   }
@@ -47,14 +48,27 @@ export function frameToRawReading(frame: Hj212Frame, topic: TopicInfo | undefine
   for (const [code, fields] of Object.entries(frame.cp.items)) {
     const key = registry.factorKey(station, code);
     if (key === 'ignore') continue;
-    if (key === undefined) throw new TuojiangError('UNKNOWN_PARAMETER', `factor code ${code.slice(0, 20)} is not known for station ${station.id}`, { factor: code.slice(0, 20) });
+    if (key === undefined)
+      throw new TuojiangError('UNKNOWN_PARAMETER', `factor code ${code.slice(0, 20)} is not known for station ${station.id}`, {
+        factor: code.slice(0, 20),
+      });
     const raw = fields[cmd.suffix] ?? (cmd.suffix === 'Avg' ? fields.Rtd : undefined);
-    if (raw === undefined) throw new TuojiangError('INVALID_VALUE', `${code} has no -${cmd.suffix} value for CN ${frame.cn}`, { factor: code });
+    if (raw === undefined)
+      throw new TuojiangError('INVALID_VALUE', `${code} has no -${cmd.suffix} value for CN ${frame.cn}`, { factor: code });
     values[key] = toNumber(code, cmd.suffix, raw);
     const scale = registry.unitScale(station.id, key);
     if (fields.Min !== undefined) extras[`${key}_min`] = toNumber(code, 'Min', fields.Min) * scale;
     if (fields.Max !== undefined) extras[`${key}_max`] = toNumber(code, 'Max', fields.Max) * scale;
     if (fields.Flag !== undefined) flags[key] = fields.Flag;
   }
-  return { station, ts, period: cmd.period, values, flags, extras, source: 'hj212', ...(frame.quirks.length > 0 ? { quirks: frame.quirks } : {}) };
+  return {
+    station,
+    ts,
+    period: cmd.period,
+    values,
+    flags,
+    extras,
+    source: 'hj212',
+    ...(frame.quirks.length > 0 ? { quirks: frame.quirks } : {}),
+  };
 }

@@ -44,19 +44,28 @@ export function decodeJson(payload: Buffer, topic: TopicInfo | undefined, regist
   }
   if (!isPlainObject(body)) throw new TuojiangError('MALFORMED_JSON', 'payload must be a JSON object');
   for (const k of Object.keys(body)) {
-    if (!ALLOWED_KEYS.has(k)) throw new TuojiangError('MALFORMED_JSON', `unexpected key "${k.slice(0, 40)}"; expected ts, values, flags, station`);
+    if (!ALLOWED_KEYS.has(k))
+      throw new TuojiangError('MALFORMED_JSON', `unexpected key "${k.slice(0, 40)}"; expected ts, values, flags, station`);
   }
   if (!isPlainObject(body.values)) throw new TuojiangError('MALFORMED_JSON', '"values" must be an object of parameter -> number');
-  if (body.flags !== undefined && !isPlainObject(body.flags)) throw new TuojiangError('MALFORMED_JSON', '"flags" must be an object of parameter -> flag');
-  if (body.station !== undefined && typeof body.station !== 'string') throw new TuojiangError('MALFORMED_JSON', '"station" must be a string');
+  if (body.flags !== undefined && !isPlainObject(body.flags))
+    throw new TuojiangError('MALFORMED_JSON', '"flags" must be an object of parameter -> flag');
+  if (body.station !== undefined && typeof body.station !== 'string')
+    throw new TuojiangError('MALFORMED_JSON', '"station" must be a string');
 
   const stationId = topic?.stationId ?? (body.station as string | undefined);
   if (stationId === undefined) throw new TuojiangError('UNKNOWN_STATION', 'no station: the topic names none and the body has no "station"');
   if (topic && body.station !== undefined && body.station !== topic.stationId) {
-    throw new TuojiangError('STATION_MISMATCH', `body names station "${String(body.station).slice(0, 40)}" but the topic is for "${topic.stationId}"`);
+    throw new TuojiangError(
+      'STATION_MISMATCH',
+      `body names station "${String(body.station).slice(0, 40)}" but the topic is for "${topic.stationId}"`,
+    );
   }
   const station = registry.get(stationId);
-  if (!station) throw new TuojiangError('UNKNOWN_STATION', `station "${stationId.slice(0, 60)}" is not in the registry`, { station: stationId.slice(0, 60) });
+  if (!station)
+    throw new TuojiangError('UNKNOWN_STATION', `station "${stationId.slice(0, 60)}" is not in the registry`, {
+      station: stationId.slice(0, 60),
+    });
   if (topic && topic.medium !== station.kind) {
     throw new TuojiangError('KIND_MISMATCH', `station ${station.id} is a ${station.kind} station but published on a ${topic.medium} topic`);
   }

@@ -86,7 +86,11 @@ export class IngestService {
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
     const s = config.settings;
-    this.instance = env.TUOJIANG_INSTANCE ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
+    this.instance =
+      env.TUOJIANG_INSTANCE ??
+      hostname()
+        .replace(/[^A-Za-z0-9_-]/g, '-')
+        .slice(0, 40);
     const redisOpts = { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false } as const;
     this.redis = new Redis(env.REDIS_URL, redisOpts);
     this.writerRedis = new Redis(env.REDIS_URL, redisOpts);
@@ -94,7 +98,12 @@ export class IngestService {
     logErrorsRateLimited(this.writerRedis, 'writer redis', log);
     logRedisRecovery(this.redis, 'ingest', log);
     this.influx = influxFromEnv(env);
-    this.journal = new RedisJournal(this.redis, { stream: s.journal.stream, deadLetterStream: s.journal.dead_letter_stream, deadLetterMax: s.ingest.dead_letter_max, resendWindowS: s.ingest.hj212_tcp.resend_window_s });
+    this.journal = new RedisJournal(this.redis, {
+      stream: s.journal.stream,
+      deadLetterStream: s.journal.dead_letter_stream,
+      deadLetterMax: s.ingest.dead_letter_max,
+      resendWindowS: s.ingest.hj212_tcp.resend_window_s,
+    });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items), undefined, {
       failed: (e) => this.onJournalFailed(e),
       recovered: () => this.onJournalRecovered(),
@@ -109,17 +118,36 @@ export class IngestService {
       splitStore: this.splitStore,
     });
     this.writer = new JournalWriter(
-      this.writerRedis, this.influx, this.journal,
+      this.writerRedis,
+      this.influx,
+      this.journal,
       {
-        stream: s.journal.stream, group: s.journal.group, consumer: this.instance,
-        batchSize: s.writer.batch_size, blockMs: s.writer.block_ms,
-        retryInitialMs: s.writer.retry_initial_ms, retryMaxMs: s.writer.retry_max_ms, claimIdleMs: s.writer.claim_idle_ms, lingerMs: s.writer.linger_ms, readEntries: s.writer.read_entries,
+        stream: s.journal.stream,
+        group: s.journal.group,
+        consumer: this.instance,
+        batchSize: s.writer.batch_size,
+        blockMs: s.writer.block_ms,
+        retryInitialMs: s.writer.retry_initial_ms,
+        retryMaxMs: s.writer.retry_max_ms,
+        claimIdleMs: s.writer.claim_idle_ms,
+        lingerMs: s.writer.linger_ms,
+        readEntries: s.writer.read_entries,
         correctionWindowS: Math.round(s.writer.correction_window_h * 3600),
       },
-      log, this.metrics, opts.checks,
+      log,
+      this.metrics,
+      opts.checks,
     );
     this.writer.onStateLost = (what) => this.onRedisStateLost(what);
-    const ctx = { config, env, log, metrics: this.metrics, registry: this.registry, instance: this.instance, onSessionTakenOver: (clientId: string, evidence: TakeoverEvidence) => this.onSessionTakenOver(clientId, evidence) };
+    const ctx = {
+      config,
+      env,
+      log,
+      metrics: this.metrics,
+      registry: this.registry,
+      instance: this.instance,
+      onSessionTakenOver: (clientId: string, evidence: TakeoverEvidence) => this.onSessionTakenOver(clientId, evidence),
+    };
     this.sources = (opts.sources ?? SOURCES).map((make) => make(ctx)).filter((src): src is Source => src !== undefined);
   }
 
@@ -150,13 +178,25 @@ export class IngestService {
       // redis_state: Redis was not found emptied in the last STATE_LOST_ALERT_MS.
       const redisState = Date.now() - this.lastStateLostAt > STATE_LOST_ALERT_MS;
       const sourceChecks = Object.assign({}, ...this.sources.map((src) => src.ready())) as Record<string, boolean>;
-      const checks = { ...sourceChecks, mqtt_session: mqttSession, redis, redis_state: redisState, redis_memory: !this.redisFull, influxdb: this.writer.influxOk && influxPing };
+      const checks = {
+        ...sourceChecks,
+        mqtt_session: mqttSession,
+        redis,
+        redis_state: redisState,
+        redis_memory: !this.redisFull,
+        influxdb: this.writer.influxOk && influxPing,
+      };
       return { ready: Object.values(checks).every(Boolean), checks };
     };
-    this.ops = await startOpsServer(this.opts.httpPort ?? ingestHttpPort(this.opts.env, this.opts.config.settings.ingest.http_port, log), {
-      healthy: () => !this.draining,
-      ready,
-    }, this.metrics.registry, this.opts.env.HTTP_HOST);
+    this.ops = await startOpsServer(
+      this.opts.httpPort ?? ingestHttpPort(this.opts.env, this.opts.config.settings.ingest.http_port, log),
+      {
+        healthy: () => !this.draining,
+        ready,
+      },
+      this.metrics.registry,
+      this.opts.env.HTTP_HOST,
+    );
     try {
       for (const src of this.sources) await src.start((topic, payload, context) => this.onMessage(src, topic, payload, context));
     } catch (e) {
@@ -168,7 +208,10 @@ export class IngestService {
     this.sweepTimer = setInterval(() => void this.sweepSplits(splitTimeoutMs), Math.min(5000, splitTimeoutMs));
     if ((this.opts.healthIntervalMs ?? 10_000) > 0) {
       this.health = startHealthReporter({
-        influx: this.influx, service: 'ingest', instance: this.instance, intervalMs: this.opts.healthIntervalMs ?? 10_000,
+        influx: this.influx,
+        service: 'ingest',
+        instance: this.instance,
+        intervalMs: this.opts.healthIntervalMs ?? 10_000,
         sample: async () => ({
           readings_in: await counterValue(this.metrics.readingsIn),
           readings_written: await counterValue(this.metrics.readingsWritten),
@@ -184,16 +227,27 @@ export class IngestService {
           ready: (await ready()).ready ? 1 : 0,
         }),
         // Which station deviates how: one point per (station, quirk), tags station and quirk.
-        series: async () => (await this.metrics.hj212Quirks.get()).values.map((v) => ({
-          tags: { station: String(v.labels.station), quirk: String(v.labels.quirk) },
-          fields: { hj212_quirks: v.value },
-        })),
+        series: async () =>
+          (await this.metrics.hj212Quirks.get()).values.map((v) => ({
+            tags: { station: String(v.labels.station), quirk: String(v.labels.quirk) },
+            fields: { hj212_quirks: v.value },
+          })),
         onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
       });
     }
     const overcommit = await overcommitWarning(this.opts.overcommitPath);
-    if (overcommit) log.warn({ code: ERRORS.HOST_OVERCOMMIT.code, setting: 'vm.overcommit_memory', hint: ERRORS.HOST_OVERCOMMIT.hint }, overcommit);
-    log.info({ instance: this.instance, httpHost: this.opts.env.HTTP_HOST, httpPort: this.ops.port, sources: this.sources.map((src) => src.name), connections: this.opts.config.settings.mqtt.connections }, 'ingest started');
+    if (overcommit)
+      log.warn({ code: ERRORS.HOST_OVERCOMMIT.code, setting: 'vm.overcommit_memory', hint: ERRORS.HOST_OVERCOMMIT.hint }, overcommit);
+    log.info(
+      {
+        instance: this.instance,
+        httpHost: this.opts.env.HTTP_HOST,
+        httpPort: this.ops.port,
+        sources: this.sources.map((src) => src.name),
+        connections: this.opts.config.settings.mqtt.connections,
+      },
+      'ingest started',
+    );
   }
 
   /**
@@ -215,7 +269,10 @@ export class IngestService {
   private onRedisStateLost(what: string): void {
     this.lastStateLostAt = Date.now();
     this.metrics.redisStateLost.inc({ what });
-    const err = new TuojiangError('REDIS_STATE_LOST', `Redis was found without the ${what} (emptied or replaced); recreated, the pipeline goes on`);
+    const err = new TuojiangError(
+      'REDIS_STATE_LOST',
+      `Redis was found without the ${what} (emptied or replaced); recreated, the pipeline goes on`,
+    );
     this.opts.log.error({ code: err.code, what, hint: err.hint }, err.message);
   }
 
@@ -230,14 +287,17 @@ export class IngestService {
     this.metrics.redisOutOfMemory.inc();
     if (Date.now() - this.lastOomLogAt < 60_000) return;
     this.lastOomLogAt = Date.now();
-    const err = new TuojiangError('REDIS_OOM', 'Redis refuses the journal\'s writes at maxmemory; readings are held unacknowledged (at the broker, or unanswered to the loggers) and retried');
+    const err = new TuojiangError(
+      'REDIS_OOM',
+      "Redis refuses the journal's writes at maxmemory; readings are held unacknowledged (at the broker, or unanswered to the loggers) and retried",
+    );
     this.opts.log.error({ code: err.code, err: e.message, held: this.held, hint: err.hint }, err.message);
   }
 
   private onJournalRecovered(): void {
     if (!this.redisFull) return;
     this.redisFull = false;
-    this.opts.log.info({ code: 'TJ_REDIS_OOM' }, 'Redis accepts the journal\'s writes again');
+    this.opts.log.info({ code: 'TJ_REDIS_OOM' }, "Redis accepts the journal's writes again");
   }
 
   private onMessage(source: Source, topic: string, payload: Buffer, context?: MessageContext): Promise<void> {
@@ -247,7 +307,11 @@ export class IngestService {
     if (outcome instanceof Promise) {
       this.metrics.splitParts.inc();
       this.inflight++;
-      return outcome.then((o) => this.journalOutcome(source, o)).finally(() => { this.inflight--; });
+      return outcome
+        .then((o) => this.journalOutcome(source, o))
+        .finally(() => {
+          this.inflight--;
+        });
     }
     return this.journalOutcome(source, outcome);
   }
@@ -256,18 +320,27 @@ export class IngestService {
     const durable = this.batcher.add(outcome.items);
     if (outcome.onDurable) {
       const release = outcome.onDurable;
-      durable.then(release).catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'split-packet parts not released; they expire'));
+      durable
+        .then(release)
+        .catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'split-packet parts not released; they expire'));
     }
     if (outcome.replies.length > 0) {
       // Answer only once the reading is durable: the answer tells the logger it need not resend.
-      void durable.then(() => {
-        for (const reply of outcome.replies) {
-          source.reply(reply.station, reply.payload).then(
-            () => this.metrics.repliesSent.inc(),
-            (e: unknown) => this.opts.log.warn({ source: source.name, station: reply.station, err: (e as Error).message }, 'HJ 212 answer not sent; the logger will re-send'),
-          );
-        }
-      }, () => undefined);
+      void durable.then(
+        () => {
+          for (const reply of outcome.replies) {
+            source.reply(reply.station, reply.payload).then(
+              () => this.metrics.repliesSent.inc(),
+              (e: unknown) =>
+                this.opts.log.warn(
+                  { source: source.name, station: reply.station, err: (e as Error).message },
+                  'HJ 212 answer not sent; the logger will re-send',
+                ),
+            );
+          }
+        },
+        () => undefined,
+      );
     }
     return durable;
   }
@@ -286,10 +359,14 @@ export class IngestService {
         else air++;
       } else {
         const refused = item.dead.details?.refused;
-        if (Array.isArray(refused)) for (const r of refused as { parameter?: unknown }[]) this.metrics.valuesRefused.inc({ parameter: String(r.parameter) });
+        if (Array.isArray(refused))
+          for (const r of refused as { parameter?: unknown }[]) this.metrics.valuesRefused.inc({ parameter: String(r.parameter) });
         // A kept reading with a refused value is not a refused message: in = journaled + rejected holds.
         if (!item.dead.readingKept) this.metrics.readingsRejected.inc({ reason: item.dead.reason });
-        this.opts.log.warn({ code: item.dead.reason, topic: item.dead.topic, station: item.dead.station, msg: item.dead.message }, item.dead.readingKept ? 'values dead-lettered; the rest of the reading kept' : 'reading dead-lettered');
+        this.opts.log.warn(
+          { code: item.dead.reason, topic: item.dead.topic, station: item.dead.station, msg: item.dead.message },
+          item.dead.readingKept ? 'values dead-lettered; the rest of the reading kept' : 'reading dead-lettered',
+        );
       }
     }
     if (water > 0) this.metrics.readingsJournaled.inc({ medium: 'water' }, water);
@@ -303,12 +380,29 @@ export class IngestService {
       if (groups.length === 0) return;
       const items: JournalItem[] = groups.map((parts) => {
         let mn = '';
-        try { mn = parseFrame(parts[0] ?? '').mn; } catch { /* parts were validated on arrival */ }
+        try {
+          mn = parseFrame(parts[0] ?? '').mn;
+        } catch {
+          /* parts were validated on arrival */
+        }
         // Each part's MN was matched to a registered station on arrival, so the MN names the station
         // (the parts' own topics are not stored: a frame may come on any subscribed topic).
         const station = this.registry.byMN(mn);
-        const err = new TuojiangError('SPLIT_INCOMPLETE', `split packet from MN ${mn}: ${parts.length} part(s) arrived within ${timeoutMs / 1000} s`);
-        return { kind: 'dead', dead: { reason: err.code, message: err.message, topic: '(split reassembly)', station: station?.id, payload: Buffer.from(parts.join('\n')), receivedAt: Date.now() } };
+        const err = new TuojiangError(
+          'SPLIT_INCOMPLETE',
+          `split packet from MN ${mn}: ${parts.length} part(s) arrived within ${timeoutMs / 1000} s`,
+        );
+        return {
+          kind: 'dead',
+          dead: {
+            reason: err.code,
+            message: err.message,
+            topic: '(split reassembly)',
+            station: station?.id,
+            payload: Buffer.from(parts.join('\n')),
+            receivedAt: Date.now(),
+          },
+        };
       });
       await this.journal.append(items);
       this.count(items);
@@ -363,8 +457,14 @@ export class IngestService {
     // quit() would queue behind the commands waiting for Redis; disconnect() fails them.
     this.redis.disconnect();
     this.writerRedis.disconnect();
-    const err = new TuojiangError('SHUTDOWN_INCOMPLETE', `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for their senders to deliver again; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`);
-    this.opts.log.error({ code: err.code, unjournaled, writerStopped: writerDone, deadlineS: deadlineMs / 1000, hint: err.hint }, err.message);
+    const err = new TuojiangError(
+      'SHUTDOWN_INCOMPLETE',
+      `ingest shutdown deadline (${deadlineMs / 1000} s) passed: ${unjournaled} message(s) not journaled, left unacknowledged for their senders to deliver again; writer ${writerDone ? 'stopped' : 'still waiting on Redis (journaled readings stay in the journal)'}`,
+    );
+    this.opts.log.error(
+      { code: err.code, unjournaled, writerStopped: writerDone, deadlineS: deadlineMs / 1000, hint: err.hint },
+      err.message,
+    );
     throw err;
   }
 }
@@ -372,9 +472,17 @@ export class IngestService {
 /** Whether `p` settles within `ms` (a rejection counts as finished: stop() goes on either way). */
 async function finishesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  const timeout = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
   try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

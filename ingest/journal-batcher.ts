@@ -12,7 +12,10 @@ interface Batch {
 function newBatch(): Batch {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
-  const done = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   // A batch nobody awaits (all its messages' connections closed) must not crash the process.
   done.catch(() => undefined);
   return { items: [], done, resolve, reject };
@@ -78,7 +81,10 @@ export class JournalBatcher {
           return;
         }
         this.outcome.failed?.(e as Error);
-        this.log.warn({ err: (e as Error).message, items: batch.items.length, retryInMs: delay }, 'journal append failed; holding PUBACKs and retrying');
+        this.log.warn(
+          { err: (e as Error).message, items: batch.items.length, retryInMs: delay },
+          'journal append failed; holding PUBACKs and retrying',
+        );
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, this.retry.maxMs);
       }

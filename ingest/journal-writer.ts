@@ -129,7 +129,10 @@ export class JournalWriter {
       } catch (e) {
         if (this.stopping) return;
         if (/NOGROUP/.test((e as Error).message)) {
-          const recovered = await this.recoverGroup().then(() => true, () => false);
+          const recovered = await this.recoverGroup().then(
+            () => true,
+            () => false,
+          );
           if (recovered) continue;
         }
         this.log.error({ err: (e as Error).message }, 'journal read failed; retrying');
@@ -142,7 +145,9 @@ export class JournalWriter {
     const args: (string | number)[] = ['GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.opts.readEntries];
     if (from === '>' && !this.draining) args.push('BLOCK', this.opts.blockMs);
     args.push('STREAMS', this.opts.stream, from);
-    const res = (await (this.redis.xreadgroup as (...a: (string | number)[]) => Promise<unknown>)(...args)) as Array<[string, Entry[]]> | null;
+    const res = (await (this.redis.xreadgroup as (...a: (string | number)[]) => Promise<unknown>)(...args)) as Array<
+      [string, Entry[]]
+    > | null;
     return res?.[0]?.[1] ?? [];
   }
 
@@ -151,7 +156,15 @@ export class JournalWriter {
     const now = Date.now();
     if (now - this.lastClaim < this.opts.claimIdleMs / 2) return [];
     this.lastClaim = now;
-    const res = (await this.redis.xautoclaim(this.opts.stream, this.opts.group, this.opts.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', this.opts.readEntries)) as [string, Entry[]];
+    const res = (await this.redis.xautoclaim(
+      this.opts.stream,
+      this.opts.group,
+      this.opts.consumer,
+      this.opts.claimIdleMs,
+      '0-0',
+      'COUNT',
+      this.opts.readEntries,
+    )) as [string, Entry[]];
     const entries = res[1].filter((e) => e[1] !== null);
     if (entries.length > 0) this.log.info({ count: entries.length }, 'took over journal entries abandoned by another writer');
     return entries;
@@ -173,7 +186,9 @@ export class JournalWriter {
     }
     // A re-send with other values must not overwrite the first ones (same series and time in InfluxDB).
     let verdicts: Awaited<ReturnType<ResendDetector['check']>> = [];
-    const checked = await this.retrying('re-send check', async () => { verdicts = await this.resends.check(journaled); });
+    const checked = await this.retrying('re-send check', async () => {
+      verdicts = await this.resends.check(journaled);
+    });
     if (!checked) return journaled.length;
     const readings: Reading[] = [];
     const lines: string[] = [];
@@ -190,7 +205,8 @@ export class JournalWriter {
       const ok = await this.writeWithRetry(lines.slice(i, i + this.opts.batchSize));
       if (!ok) return journaled.length; // stopping while InfluxDB is down: entries stay pending for the next start
     }
-    if (corrections.length > 0 && !(await this.retrying('correction record', () => this.recordCorrections(corrections)))) return journaled.length;
+    if (corrections.length > 0 && !(await this.retrying('correction record', () => this.recordCorrections(corrections))))
+      return journaled.length;
     // Counts journaled readings handled: a correction's record is what was written for it.
     this.metrics.readingsWritten.inc(journaled.length);
     let newest = 0;
@@ -201,7 +217,11 @@ export class JournalWriter {
       if (!queued) return journaled.length;
     }
     await this.retrying('journal ack', async () => {
-      await this.redis.multi().xack(this.opts.stream, this.opts.group, ...ids).xdel(this.opts.stream, ...ids).exec();
+      await this.redis
+        .multi()
+        .xack(this.opts.stream, this.opts.group, ...ids)
+        .xdel(this.opts.stream, ...ids)
+        .exec();
     });
     return journaled.length;
   }
@@ -213,20 +233,33 @@ export class JournalWriter {
    */
   private async recordCorrections(items: { reading: Reading; changes: FieldChange[] }[]): Promise<void> {
     const now = Date.now();
-    await this.journal.append(items.map(({ reading: r, changes }) => {
-      const err = new TuojiangError('READING_CORRECTED', `${r.station} ${r.period} ${new Date(r.ts).toISOString()} re-sent with other values: ${changes.map((c) => `${c.parameter} ${c.stored} → ${c.resent}`).join(', ')}; the first values stay stored`);
-      return {
-        kind: 'dead' as const,
-        dead: {
-          reason: err.code, message: err.message, topic: '(writer: re-sent reading)', payload: Buffer.from(JSON.stringify(r)), receivedAt: now, station: r.station,
-          details: { ts: new Date(r.ts).toISOString(), period: r.period, changes },
-        },
-      };
-    }));
+    await this.journal.append(
+      items.map(({ reading: r, changes }) => {
+        const err = new TuojiangError(
+          'READING_CORRECTED',
+          `${r.station} ${r.period} ${new Date(r.ts).toISOString()} re-sent with other values: ${changes.map((c) => `${c.parameter} ${c.stored} → ${c.resent}`).join(', ')}; the first values stay stored`,
+        );
+        return {
+          kind: 'dead' as const,
+          dead: {
+            reason: err.code,
+            message: err.message,
+            topic: '(writer: re-sent reading)',
+            payload: Buffer.from(JSON.stringify(r)),
+            receivedAt: now,
+            station: r.station,
+            details: { ts: new Date(r.ts).toISOString(), period: r.period, changes },
+          },
+        };
+      }),
+    );
     await this.resends.markRecorded(items);
     this.metrics.readingsCorrected.inc(items.length);
     for (const { reading: r, changes } of items) {
-      this.log.warn({ code: ERRORS.READING_CORRECTED.code, station: r.station, period: r.period, ts: r.ts, changes }, 'reading re-sent with other values; first values kept');
+      this.log.warn(
+        { code: ERRORS.READING_CORRECTED.code, station: r.station, period: r.period, ts: r.ts, changes },
+        'reading re-sent with other values; first values kept',
+      );
     }
   }
 
@@ -279,7 +312,12 @@ export class JournalWriter {
     const err = new TuojiangError(reason, message);
     this.log.warn({ code: err.code, count: payloads.length, msg: message }, 'readings dead-lettered by the writer');
     this.metrics.readingsRejected.inc({ reason: err.code }, payloads.length);
-    await this.journal.append(payloads.map((p) => ({ kind: 'dead' as const, dead: { reason: err.code, message, topic: '(writer)', payload: Buffer.from(p), receivedAt: Date.now() } })));
+    await this.journal.append(
+      payloads.map((p) => ({
+        kind: 'dead' as const,
+        dead: { reason: err.code, message, topic: '(writer)', payload: Buffer.from(p), receivedAt: Date.now() },
+      })),
+    );
   }
 
   private async retrying(what: string, fn: () => Promise<void>): Promise<boolean> {
@@ -300,8 +338,15 @@ export class JournalWriter {
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
     });
   }
 }

@@ -94,7 +94,18 @@ return out
 `;
 
 interface JournalScripts {
-  tjJournalAppend(stream: string, dead: string, sources: string, source: string, seq: number, ttl: number, deadMax: string, readings: string, deadLetters: string, ...keyed: string[]): Promise<number[]>;
+  tjJournalAppend(
+    stream: string,
+    dead: string,
+    sources: string,
+    source: string,
+    seq: number,
+    ttl: number,
+    deadMax: string,
+    readings: string,
+    deadLetters: string,
+    ...keyed: string[]
+  ): Promise<number[]>;
 }
 
 export interface StoredDeadLetter extends Omit<DeadLetter, 'payload'> {
@@ -163,21 +174,48 @@ export class RedisJournal implements Journal {
       const { payload, encoding } = encodePayload(payloadPrefix(d.payload));
       const sha256 = createHash('sha256').update(d.payload).digest('hex');
       dead.push([
-        'reason', d.reason, 'message', d.message, 'topic', d.topic, 'station', d.station ?? '',
-        'at', String(d.receivedAt), 'enc', encoding, 'payload', payload, 'size', String(d.payload.length), 'sha256', sha256,
+        'reason',
+        d.reason,
+        'message',
+        d.message,
+        'topic',
+        d.topic,
+        'station',
+        d.station ?? '',
+        'at',
+        String(d.receivedAt),
+        'enc',
+        encoding,
+        'payload',
+        payload,
+        'size',
+        String(d.payload.length),
+        'sha256',
+        sha256,
         ...(d.details ? ['details', JSON.stringify(d.details)] : []),
         ...(d.readingKept ? ['kept', '1'] : []),
       ]);
     }
     const r = this.scripts();
-    const extra = keyed.length === 0 ? [] : [
-      String(this.opts.resendWindowS ?? 3600),
-      keyed.map((k) => JSON.stringify(k.reading)).join('\n'),
-      keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`).join('\n'),
-    ];
+    const extra =
+      keyed.length === 0
+        ? []
+        : [
+            String(this.opts.resendWindowS ?? 3600),
+            keyed.map((k) => JSON.stringify(k.reading)).join('\n'),
+            keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`).join('\n'),
+          ];
     const result = await r.tjJournalAppend(
-      this.opts.stream, this.opts.deadLetterStream, `${this.opts.stream}:batches`, batch?.source ?? '', batch?.seq ?? 0, BATCH_SOURCE_TTL_S,
-      String(this.opts.deadLetterMax), readings.length > 0 ? JSON.stringify(readings) : '', JSON.stringify(dead), ...extra,
+      this.opts.stream,
+      this.opts.deadLetterStream,
+      `${this.opts.stream}:batches`,
+      batch?.source ?? '',
+      batch?.seq ?? 0,
+      BATCH_SOURCE_TTL_S,
+      String(this.opts.deadLetterMax),
+      readings.length > 0 ? JSON.stringify(readings) : '',
+      JSON.stringify(dead),
+      ...extra,
     );
     for (const i of result.slice(1)) keyed[i]!.duplicate = true;
   }

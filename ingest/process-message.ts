@@ -90,8 +90,13 @@ export class MessageProcessor {
       }
       const decoder = this.decoderFor(payload, msg.decoders);
       const ctx: DecodeContext = {
-        topicInfo, registry: this.opts.registry, splitStore: this.opts.splitStore, receivedAt,
-        answer: (station, text) => { replies.push({ station, payload: text }); },
+        topicInfo,
+        registry: this.opts.registry,
+        splitStore: this.opts.splitStore,
+        receivedAt,
+        answer: (station, text) => {
+          replies.push({ station, payload: text });
+        },
       };
       const decoded = decoder.decode(payload, ctx);
       return decoded instanceof Promise ? decoded.then(settle, (e: unknown) => settle({ error: e })) : settle(decoded);
@@ -106,19 +111,32 @@ export class MessageProcessor {
       if (d.accepts(payload)) return d;
     }
     const what = allowed?.includes('hj212') ? 'MALFORMED_FRAME' : 'MALFORMED_JSON';
-    throw new TuojiangError(what, `the payload is none of the formats accepted here (${(allowed ?? this.decoders.map((d) => d.name)).join(', ')})`);
+    throw new TuojiangError(
+      what,
+      `the payload is none of the formats accepted here (${(allowed ?? this.decoders.map((d) => d.name)).join(', ')})`,
+    );
   }
 
   private accept(raw: RawReading, now: number, topic: string, payload: Buffer, dedupeKey: string | undefined): JournalItem[] {
-    const { reading, refused } = validateReading(raw, { registry: this.opts.registry, now, futureToleranceMs: this.opts.futureToleranceMs });
+    const { reading, refused } = validateReading(raw, {
+      registry: this.opts.registry,
+      now,
+      futureToleranceMs: this.opts.futureToleranceMs,
+    });
     const items: JournalItem[] = [{ kind: 'reading', reading, ...(dedupeKey ? { dedupeKey } : {}) }];
     if (refused.length > 0) {
       const err = new TuojiangError('IMPLAUSIBLE_VALUE', `${describeRefused(refused)}; the reading's other values were stored`);
       items.push({
         kind: 'dead',
         dead: {
-          reason: err.code, message: err.message, topic, payload, receivedAt: now, station: reading.station,
-          details: { refused, ts: new Date(reading.ts).toISOString(), period: reading.period }, readingKept: true,
+          reason: err.code,
+          message: err.message,
+          topic,
+          payload,
+          receivedAt: now,
+          station: reading.station,
+          details: { refused, ts: new Date(reading.ts).toISOString(), period: reading.period },
+          readingKept: true,
         },
       });
     }
@@ -127,6 +145,14 @@ export class MessageProcessor {
 
   deadLetter(e: unknown, topic: string, topicInfo: TopicInfo | undefined, payload: Buffer, receivedAt: number): DeadLetter {
     const err = isTuojiangError(e) ? e : new TuojiangError('INTERNAL', (e as Error)?.message ?? String(e));
-    return { reason: err.code, message: err.message, topic, payload, receivedAt, station: topicInfo?.stationId, ...(err.details ? { details: err.details } : {}) };
+    return {
+      reason: err.code,
+      message: err.message,
+      topic,
+      payload,
+      receivedAt,
+      station: topicInfo?.stationId,
+      ...(err.details ? { details: err.details } : {}),
+    };
   }
 }

@@ -104,7 +104,10 @@ function without(r: Reading, changed: ReadonlySet<string>): Reading | undefined 
 export class ResendDetector {
   private readonly redis: ScriptRedis;
 
-  constructor(redis: Redis, private readonly opts: { keyPrefix: string; windowS: number }) {
+  constructor(
+    redis: Redis,
+    private readonly opts: { keyPrefix: string; windowS: number },
+  ) {
     if (!('tjCheckResend' in redis)) {
       redis.defineCommand('tjCheckResend', { lua: CHECK_LUA });
       redis.defineCommand('tjSwapFirst', { lua: SWAP_LUA, numberOfKeys: 1 });
@@ -123,7 +126,10 @@ export class ResendDetector {
 
   async check(readings: readonly Reading[]): Promise<ResendVerdict[]> {
     const texts = readings.map((r) => encode(fieldsOf(r)));
-    const pipe = this.redis.pipeline() as unknown as { tjCheckResend(...args: (string | number)[]): void; exec(): Promise<[Error | null, unknown][] | null> };
+    const pipe = this.redis.pipeline() as unknown as {
+      tjCheckResend(...args: (string | number)[]): void;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
     for (let start = 0; start < readings.length; start += CHUNK) {
       const end = Math.min(start + CHUNK, readings.length);
       const args: (string | number)[] = [end - start];
@@ -172,7 +178,8 @@ export class ResendDetector {
           // Another writer changed it meanwhile (or it expired): compare again with what is there now.
           const now = await this.redis.get(key);
           if (now === null) {
-            if ((await this.redis.set(key, encode(fieldsOf(r)), 'EX', this.opts.windowS, 'NX')) === 'OK') return { keep: r, changes: [], unrecorded: false };
+            if ((await this.redis.set(key, encode(fieldsOf(r)), 'EX', this.opts.windowS, 'NX')) === 'OK')
+              return { keep: r, changes: [], unrecorded: false };
             continue;
           }
           stored = now;

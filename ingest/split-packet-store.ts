@@ -37,13 +37,20 @@ return out
 `;
 
 interface SplitCommands {
-  tjAddSplitPart(partsKey: string, indexKey: string, doneKey: string, pno: string, frame: string, pnum: string, now: string, keepMs: string): Promise<string[]>;
+  tjAddSplitPart(
+    partsKey: string,
+    indexKey: string,
+    doneKey: string,
+    pno: string,
+    frame: string,
+    pnum: string,
+    now: string,
+    keepMs: string,
+  ): Promise<string[]>;
   tjTakeExpiredSplits(indexKey: string, olderThan: string): Promise<string[][]>;
 }
 
-export type SplitAddResult =
-  | { status: 'pending' | 'duplicate' }
-  | { status: 'complete'; frame: Hj212Frame; release: () => Promise<void> };
+export type SplitAddResult = { status: 'pending' | 'duplicate' } | { status: 'complete'; frame: Hj212Frame; release: () => Promise<void> };
 
 export class SplitPacketStore {
   private readonly redis: Redis & SplitCommands;
@@ -51,7 +58,11 @@ export class SplitPacketStore {
   /** How long a completed packet's duplicate parts are recognised: twice the split timeout. */
   private readonly keepMs: number;
 
-  constructor(redis: Redis, splitTimeoutMs = 120_000, private readonly prefix = 'tuojiang:split') {
+  constructor(
+    redis: Redis,
+    splitTimeoutMs = 120_000,
+    private readonly prefix = 'tuojiang:split',
+  ) {
     this.keepMs = 2 * splitTimeoutMs;
     redis.defineCommand('tjAddSplitPart', { numberOfKeys: 3, lua: ADD_PART });
     redis.defineCommand('tjTakeExpiredSplits', { numberOfKeys: 1, lua: TAKE_EXPIRED });
@@ -68,12 +79,23 @@ export class SplitPacketStore {
    */
   async add(frame: Hj212Frame, raw: string, now: number, tolerance?: ToleranceFor): Promise<SplitAddResult> {
     const key = `${this.prefix}:${frame.mn.toUpperCase()}:${frame.cn}:${frame.qn ?? ''}:${frame.pnum}`;
-    const [status, ...parts] = await this.redis.tjAddSplitPart(key, this.indexKey, `${key}:done`, String(frame.pno), raw, String(frame.pnum), String(now), String(this.keepMs));
+    const [status, ...parts] = await this.redis.tjAddSplitPart(
+      key,
+      this.indexKey,
+      `${key}:done`,
+      String(frame.pno),
+      raw,
+      String(frame.pnum),
+      String(now),
+      String(this.keepMs),
+    );
     if (status === 'pending' || status === 'duplicate') return { status };
     return {
       status: 'complete',
       frame: mergeParts(parts.map((p) => parseFrame(p, tolerance))),
-      release: async () => { await this.redis.del(key); },
+      release: async () => {
+        await this.redis.del(key);
+      },
     };
   }
 

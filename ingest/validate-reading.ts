@@ -45,7 +45,9 @@ function outOfRange(info: ParameterInfo, parameter: string, value: number): Refu
 
 /** `NH3N = 1e+308 mg/L is outside the plausible range [0, 10000] mg/L` for each, `; `-separated. */
 export function describeRefused(refused: readonly RefusedValue[]): string {
-  return refused.map((r) => `${r.parameter} = ${r.value} ${r.unit} is outside the plausible range [${r.min}, ${r.max}] ${r.unit}`).join('; ');
+  return refused
+    .map((r) => `${r.parameter} = ${r.value} ${r.unit} is outside the plausible range [${r.min}, ${r.max}] ${r.unit}`)
+    .join('; ');
 }
 
 export interface ValidationContext {
@@ -69,7 +71,10 @@ export function validateReading(raw: RawReading, ctx: ValidationContext): Valida
   if (!Number.isFinite(raw.ts)) throw new TuojiangError('INVALID_TIMESTAMP', 'timestamp is not a valid instant');
   if (raw.ts < EARLIEST_TS) throw new TuojiangError('INVALID_TIMESTAMP', `reading dated ${new Date(raw.ts).toISOString()}, before 2000`);
   if (raw.ts > ctx.now + ctx.futureToleranceMs) {
-    throw new TuojiangError('FUTURE_TIMESTAMP', `reading dated ${new Date(raw.ts).toISOString()} is more than ${ctx.futureToleranceMs / 1000} s ahead of now`);
+    throw new TuojiangError(
+      'FUTURE_TIMESTAMP',
+      `reading dated ${new Date(raw.ts).toISOString()} is more than ${ctx.futureToleranceMs / 1000} s ahead of now`,
+    );
   }
   const keys = Object.keys(raw.values);
   if (keys.length === 0) throw new TuojiangError('EMPTY_READING', 'the reading carries no values');
@@ -80,7 +85,11 @@ export function validateReading(raw: RawReading, ctx: ValidationContext): Valida
     if (!info) throw new TuojiangError('UNKNOWN_PARAMETER', `unknown parameter "${key.slice(0, 40)}"`, { parameter: key.slice(0, 40) });
     if (info.medium !== station.kind) {
       const an = (medium: string): string => (medium === 'air' ? `an ${medium}` : `a ${medium}`);
-      throw new TuojiangError('UNKNOWN_PARAMETER', `${key} is ${an(info.medium)} parameter; station ${station.id} is ${an(station.kind)} station`, { parameter: key });
+      throw new TuojiangError(
+        'UNKNOWN_PARAMETER',
+        `${key} is ${an(info.medium)} parameter; station ${station.id} is ${an(station.kind)} station`,
+        { parameter: key },
+      );
     }
     const v = raw.values[key];
     // Stryker disable next-line ConditionalExpression: Number.isFinite is false for any non-number; typeof is for the type checker.
@@ -95,8 +104,12 @@ export function validateReading(raw: RawReading, ctx: ValidationContext): Valida
   const flags: Record<string, DataFlag> = {};
   for (const [key, f] of Object.entries(raw.flags)) {
     // hasOwn, not `in`: a flag for "toString" or "constructor" must not pass as a flag of a value.
-    if (!Object.hasOwn(raw.values, key)) throw new TuojiangError('INVALID_FLAG', `flag for "${key.slice(0, 40)}", which has no value`, { parameter: key.slice(0, 40) });
-    if (!isDataFlag(f)) throw new TuojiangError('INVALID_FLAG', `flag ${JSON.stringify(f)?.slice(0, 20)} for ${key} is not one of N F M S D C T B`, { parameter: key });
+    if (!Object.hasOwn(raw.values, key))
+      throw new TuojiangError('INVALID_FLAG', `flag for "${key.slice(0, 40)}", which has no value`, { parameter: key.slice(0, 40) });
+    if (!isDataFlag(f))
+      throw new TuojiangError('INVALID_FLAG', `flag ${JSON.stringify(f)?.slice(0, 20)} for ${key} is not one of N F M S D C T B`, {
+        parameter: key,
+      });
     if (f !== 'N' && Object.hasOwn(values, key)) flags[key] = f;
   }
   // HJ 212 -Min/-Max (already in the catalogue unit): a non-finite one would reach the journal as
@@ -105,7 +118,8 @@ export function validateReading(raw: RawReading, ctx: ValidationContext): Valida
   for (const [key, value] of Object.entries(raw.extras ?? {})) {
     const param = key.replace(/_(min|max)$/, '');
     const info = PARAMETER_BY_KEY.get(param);
-    if (!Number.isFinite(value)) throw new TuojiangError('INVALID_VALUE', `${key} is ${String(value)}, not a finite number`, { parameter: param });
+    if (!Number.isFinite(value))
+      throw new TuojiangError('INVALID_VALUE', `${key} is ${String(value)}, not a finite number`, { parameter: param });
     // The extremes of a refused average describe the same faulty measurement: they go with it.
     if (refused.some((r) => r.parameter === param)) continue;
     const bad = info && outOfRange(info, key, value);

@@ -20,16 +20,18 @@ export const HEALTH_FIELDS = {
   readings_written: 'counter: readings written to InfluxDB',
   readings_rejected: 'counter: messages dead-lettered',
   journal_backlog: 'gauge: readings journaled but not yet written to InfluxDB',
-  write_lag_s: 'gauge: seconds from a reading\'s sensor time to its write, latest batch',
+  write_lag_s: "gauge: seconds from a reading's sensor time to its write, latest batch",
   check_jobs_waiting: 'gauge: check jobs waiting in the BullMQ queue',
   aggregate_backlog_hours: 'gauge: station-hours marked and not yet aggregated (recent and backfill)',
   emails_sent: 'counter: notification e-mails accepted by the SMTP server',
   emails_failed: 'counter: notification e-mail attempts that failed',
   redis_memory_ratio: 'gauge: Redis used_memory / maxmemory (0 when Redis has no maxmemory); writes are refused at 1',
   redis_oom_refusals: 'counter: journal appends Redis refused at maxmemory',
-  ready: 'gauge: 1 when the service\'s /readyz would answer 200, else 0',
-  disk_free_ratio: 'gauge: free / total bytes of the file system the service\'s container lives on (docker\'s data root, where the volumes are)',
-  hj212_quirks: 'counter: readings stored under a station\'s HJ 212 tolerance (per station and quirk: tuojiang_hj212_quirks_total on /metrics)',
+  ready: "gauge: 1 when the service's /readyz would answer 200, else 0",
+  disk_free_ratio:
+    "gauge: free / total bytes of the file system the service's container lives on (docker's data root, where the volumes are)",
+  hj212_quirks:
+    "counter: readings stored under a station's HJ 212 tolerance (per station and quirk: tuojiang_hj212_quirks_total on /metrics)",
   hj212_resent: 'counter: HJ 212 frames a logger re-sent after it was journaled (answered, not stored again)',
 } as const;
 
@@ -76,7 +78,8 @@ export function startHealthReporter(o: HealthReporterOptions): HealthReporter {
   const writeOnce = async (): Promise<void> => {
     try {
       const values = await o.sample();
-      const finite = (v: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(v).filter(([, x]) => Number.isFinite(x)));
+      const finite = (v: Record<string, number>): Record<string, number> =>
+        Object.fromEntries(Object.entries(v).filter(([, x]) => Number.isFinite(x)));
       const fields = finite(values);
       if (Object.keys(fields).length === 0) return;
       const ts = now();
@@ -84,7 +87,8 @@ export function startHealthReporter(o: HealthReporterOptions): HealthReporter {
       const lines = [encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags, fields, ts })];
       for (const s of (await o.series?.()) ?? []) {
         const f = finite(s.fields);
-        if (Object.keys(f).length > 0) lines.push(encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { ...s.tags, ...tags }, fields: f, ts }));
+        if (Object.keys(f).length > 0)
+          lines.push(encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { ...s.tags, ...tags }, fields: f, ts }));
       }
       await o.influx.writeLines(lines);
     } catch (e) {

@@ -32,7 +32,8 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   } catch {
     throw new TuojiangError('HTTP_BAD_BODY', 'the body is not valid JSON');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TuojiangError('HTTP_BAD_BODY', 'the body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new TuojiangError('HTTP_BAD_BODY', 'the body must be a JSON object');
   return body as Record<string, unknown>;
 }
 

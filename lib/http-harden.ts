@@ -53,8 +53,15 @@ export interface HardenOptions {
 function refusedCounter(metrics: Registry | undefined): Counter<'code'> | undefined {
   if (!metrics) return undefined;
   const name = 'tuojiang_http_refused_requests_total';
-  return (metrics.getSingleMetric(name) as Counter<'code'> | undefined)
-    ?? new Counter({ name, help: 'Requests refused before any route: malformed HTTP, oversized headers, timeouts, CONNECT', labelNames: ['code'], registers: [metrics] });
+  return (
+    (metrics.getSingleMetric(name) as Counter<'code'> | undefined) ??
+    new Counter({
+      name,
+      help: 'Requests refused before any route: malformed HTTP, oversized headers, timeouts, CONNECT',
+      labelNames: ['code'],
+      registers: [metrics],
+    })
+  );
 }
 
 function parserRefusal(err: Error & { code?: string }): TuojiangError {
@@ -73,7 +80,10 @@ export function hardenHttpServer(server: Server, o: HardenOptions = {}): void {
   server.maxHeadersCount = limits.maxHeadersCount;
   server.maxConnections = limits.maxConnections;
   // Node checks both timeouts only this often (30 s by default); read when the server starts listening.
-  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(server.headersTimeout / 4)));
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(
+    100,
+    Math.min(1000, Math.floor(server.headersTimeout / 4)),
+  );
   const refused = refusedCounter(o.metrics);
 
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
@@ -117,7 +127,10 @@ export function guardRequests(handler: (req: IncomingMessage, res: ServerRespons
       refuse(res, e);
       return;
     }
-    log?.error({ err: (e as Error)?.message, stack: (e as Error)?.stack, method: req.method, path: (req.url ?? '').split('?')[0] }, 'http request failed');
+    log?.error(
+      { err: (e as Error)?.message, stack: (e as Error)?.stack, method: req.method, path: (req.url ?? '').split('?')[0] },
+      'http request failed',
+    );
     refuse(res, new TuojiangError('HTTP_INTERNAL', 'internal error'));
   };
   return (req, res) => {

@@ -25,9 +25,10 @@ export async function listen(server: Server, port: number, host: string, harden:
     server,
     port: actual,
     url: `http://127.0.0.1:${actual}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

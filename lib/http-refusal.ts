@@ -48,6 +48,8 @@ export function refuse(res: ServerResponse, e: TuojiangError, headers: Record<st
 /** The same refusal as raw bytes, for a socket whose request never became a request object. */
 export function rawRefusal(e: TuojiangError, status = statusOf(e)): string {
   const body = JSON.stringify({ error: e.toJSON() });
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n`
-    + `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`;
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`
+  );
 }

@@ -30,8 +30,16 @@ export async function startOpsServer(port: number, health: HealthSource, metrics
       // Each source bounds its own probes; this bound is for the one that forgets: a readiness
       // probe that hangs tells the orchestrator nothing, an answer of "not ready" tells it the truth.
       const late = { ready: false, checks: {}, error: `readiness checks did not answer within ${READINESS_BOUND_MS} ms` };
-      within<{ ready: boolean; checks: Record<string, boolean>; error?: string }>(READINESS_BOUND_MS, () => health.ready().catch((e: unknown) => ({ ready: false, checks: {}, error: (e as Error).message })), late).then(
-        (r) => send(r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks, ...(r.error ? { error: r.error } : {}) })),
+      within<{ ready: boolean; checks: Record<string, boolean>; error?: string }>(
+        READINESS_BOUND_MS,
+        () => health.ready().catch((e: unknown) => ({ ready: false, checks: {}, error: (e as Error).message })),
+        late,
+      ).then(
+        (r) =>
+          send(
+            r.ready ? 200 : 503,
+            JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks, ...(r.error ? { error: r.error } : {}) }),
+          ),
         (e: unknown) => send(503, JSON.stringify({ status: 'not ready', error: (e as Error).message })),
       );
       return;

@@ -22,17 +22,21 @@ export function parseTarget(target: string | undefined): RequestTarget {
     // Origin-form is glued to a fixed origin rather than resolved against it, so `//host/path`
     // stays a path instead of becoming another host.
     if (t.startsWith('/')) url = new URL(`http://localhost${t}`);
-    else if (/^https?:\/\//i.test(t)) url = new URL(t); // absolute-form (RFC 9112 §3.2.2): its path is served
+    else if (/^https?:\/\//i.test(t))
+      url = new URL(t); // absolute-form (RFC 9112 §3.2.2): its path is served
     else throw new Error('neither origin-form nor absolute-form');
   } catch {
     throw new TuojiangError('HTTP_BAD_TARGET', `the request target ${shown(t)} is not a URL path`);
   }
-  const segments = url.pathname.split('/').filter(Boolean).map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw new TuojiangError('HTTP_BAD_TARGET', `the path segment ${shown(s)} has a percent-escape that is not valid UTF-8`);
-    }
-  });
+  const segments = url.pathname
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new TuojiangError('HTTP_BAD_TARGET', `the path segment ${shown(s)} has a percent-escape that is not valid UTF-8`);
+      }
+    });
   return { pathname: url.pathname, segments, query: url.searchParams };
 }

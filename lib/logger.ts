@@ -8,17 +8,20 @@ import { redactDeep, redactUrls } from './redact-url.js';
  * put the URL into an error message.
  */
 export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
-    name,
-    level,
-    base: { svc: name },
-    hooks: {
-      logMethod(args, method) {
-        const safe = args.map((a) => (typeof a === 'string' ? redactUrls(a) : redactDeep(a))) as Parameters<typeof method>;
-        return method.apply(this, safe);
+  return pino(
+    {
+      name,
+      level,
+      base: { svc: name },
+      hooks: {
+        logMethod(args, method) {
+          const safe = args.map((a) => (typeof a === 'string' ? redactUrls(a) : redactDeep(a))) as Parameters<typeof method>;
+          return method.apply(this, safe);
+        },
       },
     },
-  }, pino.destination({ fd: 2, sync: false }));
+    pino.destination({ fd: 2, sync: false }),
+  );
 }
 
 export type { Logger };

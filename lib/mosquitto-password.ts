@@ -20,7 +20,10 @@ export async function passwordFileUsers(path: string): Promise<string[]> {
     if (e.code === 'ENOENT') return '';
     throw e;
   });
-  return text.split('\n').filter((l) => l.includes(':')).map((l) => l.slice(0, l.indexOf(':')));
+  return text
+    .split('\n')
+    .filter((l) => l.includes(':'))
+    .map((l) => l.slice(0, l.indexOf(':')));
 }
 
 /**

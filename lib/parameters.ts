@@ -23,10 +23,26 @@ export interface ParameterInfo {
   max: number;
 }
 
-const W = (key: string, unit: string, nameZh: string, nameEn: string, hj212: string[], max: number, min = 0): ParameterInfo =>
-  ({ key, medium: 'water', unit, nameZh, nameEn, hj212, min, max });
-const A = (key: string, unit: string, nameZh: string, nameEn: string, hj212: string[], max: number): ParameterInfo =>
-  ({ key, medium: 'air', unit, nameZh, nameEn, hj212, min: 0, max });
+const W = (key: string, unit: string, nameZh: string, nameEn: string, hj212: string[], max: number, min = 0): ParameterInfo => ({
+  key,
+  medium: 'water',
+  unit,
+  nameZh,
+  nameEn,
+  hj212,
+  min,
+  max,
+});
+const A = (key: string, unit: string, nameZh: string, nameEn: string, hj212: string[], max: number): ParameterInfo => ({
+  key,
+  medium: 'air',
+  unit,
+  nameZh,
+  nameEn,
+  hj212,
+  min: 0,
+  max,
+});
 
 export const PARAMETERS: readonly ParameterInfo[] = [
   W('temp', '°C', '水温', 'Water temperature', ['w01010'], 60, -5),

@@ -9,8 +9,14 @@ export function within<T>(ms: number, probe: () => Promise<T>, fallback: T): Pro
     const timer = setTimeout(() => resolve(fallback), ms);
     timer.unref();
     probe().then(
-      (v) => { clearTimeout(timer); resolve(v); },
-      () => { clearTimeout(timer); resolve(fallback); },
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(fallback);
+      },
     );
   });
 }

@@ -17,7 +17,12 @@ interface RedisEvents {
  * stacks: BullMQ prints an `error` with no listener with console.error, ioredis as "Unhandled error
  * event", and during an outage both repeat several times a second.
  */
-export function logErrorsRateLimited(emitter: ErrorSource, source: string, log: Logger | undefined, intervalMs = ERROR_LOG_INTERVAL_MS): void {
+export function logErrorsRateLimited(
+  emitter: ErrorSource,
+  source: string,
+  log: Logger | undefined,
+  intervalMs = ERROR_LOG_INTERVAL_MS,
+): void {
   let lastAt = -Infinity;
   let suppressed = 0;
   emitter.on('error', (err: Error) => {
@@ -27,7 +32,10 @@ export function logErrorsRateLimited(emitter: ErrorSource, source: string, log: 
       return;
     }
     lastAt = now;
-    log?.warn({ source, err: err.message, errCode: (err as NodeJS.ErrnoException).code, suppressed, everyS: intervalMs / 1000 }, `${source}: redis unavailable`);
+    log?.warn(
+      { source, err: err.message, errCode: (err as NodeJS.ErrnoException).code, suppressed, everyS: intervalMs / 1000 },
+      `${source}: redis unavailable`,
+    );
     suppressed = 0;
   });
 }

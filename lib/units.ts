@@ -3,7 +3,23 @@
  * `units:`). Only conversions that are pure scale factors are supported: a station that sends
  * something else must be fixed at the logger, not guessed at here.
  */
-export const SUPPORTED_UNITS = ['mg/L', 'µg/L', 'ug/L', 'µg/m³', 'ug/m3', 'mg/m³', 'mg/m3', '°C', 'µS/cm', 'uS/cm', 'mS/cm', 'NTU', 'pH', 'per L', 'per 100 mL'] as const;
+export const SUPPORTED_UNITS = [
+  'mg/L',
+  'µg/L',
+  'ug/L',
+  'µg/m³',
+  'ug/m3',
+  'mg/m³',
+  'mg/m3',
+  '°C',
+  'µS/cm',
+  'uS/cm',
+  'mS/cm',
+  'NTU',
+  'pH',
+  'per L',
+  'per 100 mL',
+] as const;
 export type Unit = (typeof SUPPORTED_UNITS)[number];
 
 const CANONICAL: Record<Unit, { to: string; factor: number }> = {

@@ -38,7 +38,10 @@ export function openWorld(o: WorldOptions): World & { openThresholds(t: Threshol
   const influx = influxFromEnv(o.env, o.influxTimeoutMs !== undefined ? { timeoutMs: o.influxTimeoutMs } : {});
   const sources: ThresholdsSource[] = [];
   return {
-    config: o.config, env: o.env, redis, influx,
+    config: o.config,
+    env: o.env,
+    redis,
+    influx,
     async openThresholds(t) {
       const source = await openThresholds(o.config, o.env, { ...t, influx, ...(o.log && !t.log ? { log: o.log } : {}) });
       sources.push(source);
@@ -69,7 +72,8 @@ export type ThresholdsSource = RedisThresholdSource & { close(): Promise<void> }
  */
 export function openThresholds(config: LoadedConfig, env: Pick<Env, 'REDIS_URL'>, t: ThresholdsOptions = {}): Promise<ThresholdsSource> {
   return openRedisThresholdSource({
-    redisUrl: env.REDIS_URL, registry: config.registry,
+    redisUrl: env.REDIS_URL,
+    registry: config.registry,
     ...(t.prefix !== undefined ? { prefix: t.prefix } : {}),
     ...(t.seedFromConfig ? { seed: loadThresholdsFile(join(config.dir, THRESHOLDS_FILE), config.registry) } : {}),
     ...(t.influx ? { influx: t.influx } : {}),

@@ -132,7 +132,11 @@ export function encodeInvalid(reading: SimReading, kind: InvalidKind, pw = HJ212
     }
     case 'unknown-parameter': {
       // A gateway's mapping typo: NH3N sent as "NH3-N" (or, at an air station, PM2_5 as "PM2.5").
-      const body = JSON.parse(encodeJson(reading, 'epoch')) as { ts: number; values: Record<string, number>; flags?: Record<string, string> };
+      const body = JSON.parse(encodeJson(reading, 'epoch')) as {
+        ts: number;
+        values: Record<string, number>;
+        flags?: Record<string, string>;
+      };
       const [from, to] = reading.station.kind === 'water' ? ['NH3N', 'NH3-N'] : ['PM2_5', 'PM2.5'];
       const values: Record<string, number> = {};
       for (const [k, v] of Object.entries(body.values)) values[k === from ? to : k] = v;

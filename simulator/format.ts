@@ -27,19 +27,25 @@ export function formatEvent(e: SimEvent, wallStart: number): string[] {
       ];
       if (e.plan && e.plan.reaches.length > 0) {
         const inUse = e.plan.reaches.filter((r) => r.toKm > e.plan!.entryKm && r.fromKm <= (e.plan!.sections.at(-1)?.km ?? r.fromKm));
-        lines.push(`  river velocity per reach: ${inUse.map((r) => `km ${r.fromKm}–${r.toKm} ${r.velocityKmh.toFixed(2)} km/h`).join(', ')}`);
+        lines.push(
+          `  river velocity per reach: ${inUse.map((r) => `km ${r.fromKm}–${r.toKm} ${r.velocityKmh.toFixed(2)} km/h`).join(', ')}`,
+        );
       } else if (e.plan) {
         lines.push(`  river velocity ${e.plan.velocityKmh} km/h`);
       }
       for (const a of e.arrivals ?? []) {
-        lines.push(`  plume due at ${a.station.padEnd(12)} km ${String(a.km).padStart(3)}  ${cstText(a.arrivalSim)}  (${a.travelHours.toFixed(1)} h from the entry, wall +${((a.arrivalWall - e.wall) / 1000).toFixed(0)}s)  plateau ≈ ${a.peakMgL.toFixed(1)} mg/L`);
+        lines.push(
+          `  plume due at ${a.station.padEnd(12)} km ${String(a.km).padStart(3)}  ${cstText(a.arrivalSim)}  (${a.travelHours.toFixed(1)} h from the entry, wall +${((a.arrivalWall - e.wall) / 1000).toFixed(0)}s)  plateau ≈ ${a.peakMgL.toFixed(1)} mg/L`,
+        );
       }
       return lines;
     }
     case 'spill-start':
       return [`${at}spill: NH3-N discharge enters the ${e.river} at km ${e.entryKm} (≈ ${e.peakMgL} mg/L expected at ${e.refStation})`];
     case 'plume-arrival':
-      return [`${at}${e.station} (${e.city}, km ${e.km}): plume arrives, NH3-N ${e.value} mg/L > ${e.limit} (due ${cstText(e.plannedArrivalSim)})`];
+      return [
+        `${at}${e.station} (${e.city}, km ${e.km}): plume arrives, NH3-N ${e.value} mg/L > ${e.limit} (due ${cstText(e.plannedArrivalSim)})`,
+      ];
     case 'plume-peak':
       return [`${at}${e.station} (${e.city}, km ${e.km}): plume peak NH3-N ${e.value} mg/L`];
     case 'plume-cleared':
@@ -62,17 +68,28 @@ export function formatSummary(s: SimSummary): string[] {
   const lines = [
     `published ${s.messages} messages in ${((s.wallEnd - s.wallStart) / 1000).toFixed(1)} s covering ${cstText(s.simStart)} → ${cstText(s.simEnd)}${s.stopped ? ' (stopped early)' : ''}`,
     `  readings ${s.readings} (JSON ${s.byEncoding.json}, HJ 212 ${s.byEncoding.hj212} incl. broken; flagged M ${s.byFlag.M}; HJ 212 answers requested ${s.byHj212Flag['5']})`,
-    `  broken on purpose ${s.invalid}${Object.keys(s.invalidByReason).length ? ` (${Object.entries(s.invalidByReason).map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}; silent slots ${s.silent} in ${s.dropouts} dropouts; maintenance windows ${s.maintenanceWindows}; refused ${s.failed}`,
+    `  broken on purpose ${s.invalid}${
+      Object.keys(s.invalidByReason).length
+        ? ` (${Object.entries(s.invalidByReason)
+            .map(([r, n]) => `${r} ${n}`)
+            .join(', ')})`
+        : ''
+    }; silent slots ${s.silent} in ${s.dropouts} dropouts; maintenance windows ${s.maintenanceWindows}; refused ${s.failed}`,
     '  station            readings  json  hj212  M  broken  silent',
   ];
   // Over TCP a message counts once answered; how many frames the loggers had to send again says how often an answer was late or lost.
-  if (s.resent !== undefined) lines.splice(3, 0, `  over HJ 212 TCP: ${s.resent} frame(s) re-sent by the loggers (answer late or connection lost)`);
+  if (s.resent !== undefined)
+    lines.splice(3, 0, `  over HJ 212 TCP: ${s.resent} frame(s) re-sent by the loggers (answer late or connection lost)`);
   for (const [id, c] of Object.entries(s.byStation)) {
-    lines.push(`  ${id.padEnd(18)} ${String(c.readings).padStart(8)} ${String(c.json).padStart(5)} ${String(c.hj212).padStart(6)} ${String(c.maintenance).padStart(2)} ${String(c.invalid).padStart(7)} ${String(c.silent).padStart(7)}`);
+    lines.push(
+      `  ${id.padEnd(18)} ${String(c.readings).padStart(8)} ${String(c.json).padStart(5)} ${String(c.hj212).padStart(6)} ${String(c.maintenance).padStart(2)} ${String(c.invalid).padStart(7)} ${String(c.silent).padStart(7)}`,
+    );
   }
   for (const p of s.plume ?? []) {
-    lines.push(`  plume at ${p.station.padEnd(12)} ${p.arrivedSim !== undefined ? `arrived ${cstText(p.arrivedSim)}` : 'not arrived'}` +
-      `${p.peakMgL !== undefined ? `, peak ${p.peakMgL} mg/L` : ''}${p.clearedSim !== undefined ? `, cleared ${cstText(p.clearedSim)}` : ''}`);
+    lines.push(
+      `  plume at ${p.station.padEnd(12)} ${p.arrivedSim !== undefined ? `arrived ${cstText(p.arrivedSim)}` : 'not arrived'}` +
+        `${p.peakMgL !== undefined ? `, peak ${p.peakMgL} mg/L` : ''}${p.clearedSim !== undefined ? `, cleared ${cstText(p.clearedSim)}` : ''}`,
+    );
   }
   return lines;
 }

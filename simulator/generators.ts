@@ -20,8 +20,21 @@ export type AirParam = (typeof AIR_PARAMS)[number];
 
 /** Decimals a logger reports, per parameter (catalogue unit). JSON and HJ 212 carry the same rounded value. */
 export const DECIMALS: Readonly<Record<WaterParam | AirParam, number>> = {
-  temp: 1, pH: 2, DO: 2, cond: 0, turb: 1, CODMn: 2, NH3N: 3, TP: 3, TN: 2,
-  PM2_5: 0, PM10: 0, SO2: 0, NO2: 0, CO: 2, O3: 0,
+  temp: 1,
+  pH: 2,
+  DO: 2,
+  cond: 0,
+  turb: 1,
+  CODMn: 2,
+  NH3N: 3,
+  TP: 3,
+  TN: 2,
+  PM2_5: 0,
+  PM10: 0,
+  SO2: 0,
+  NO2: 0,
+  CO: 2,
+  O3: 0,
 };
 
 export function roundTo(value: number, decimals: number): number {

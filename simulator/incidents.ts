@@ -42,28 +42,53 @@ export interface IncidentWindow {
 
 /** Analysers of a station, each maintained on its own. */
 export const WATER_GROUPS: readonly (readonly string[])[] = [['temp', 'pH', 'DO', 'cond', 'turb'], ['NH3N'], ['CODMn'], ['TP', 'TN']];
-export const AIR_GROUPS: readonly (readonly string[])[] = [['PM2_5', 'PM10'], ['SO2', 'NO2', 'CO', 'O3']];
+export const AIR_GROUPS: readonly (readonly string[])[] = [
+  ['PM2_5', 'PM10'],
+  ['SO2', 'NO2', 'CO', 'O3'],
+];
 
 /**
  * What an analyser shows during a standard check (a solution of known concentration, or zero air).
  * Clearly out of the river's range on purpose: flagged M, it must not raise a pollution alert.
  */
 export const CHECK_VALUES: Readonly<Record<string, number>> = {
-  NH3N: 2.0, CODMn: 8.0, TP: 0.5, TN: 5.0, SO2: 0, NO2: 0, CO: 0, O3: 0,
+  NH3N: 2.0,
+  CODMn: 8.0,
+  TP: 0.5,
+  TN: 5.0,
+  SO2: 0,
+  NO2: 0,
+  CO: 0,
+  O3: 0,
 };
 
-function windowIn(seed: number, kind: IncidentKind, station: string, block: number, perDay: number, minutes: readonly [number, number], groups: number): IncidentWindow | undefined {
+function windowIn(
+  seed: number,
+  kind: IncidentKind,
+  station: string,
+  block: number,
+  perDay: number,
+  minutes: readonly [number, number],
+  groups: number,
+): IncidentWindow | undefined {
   const p = Math.min(1, (perDay * BLOCK_MS) / (24 * HOUR_MS));
   if (!(p > 0) || uniform(seed, kind, station, block, 'occurs') >= p) return undefined;
   const lo = Math.max(1, Math.min(minutes[0], minutes[1]));
   const hi = Math.min(BLOCK_MS / 60_000, Math.max(minutes[0], minutes[1]));
   const len = Math.round(lo + uniform(seed, kind, station, block, 'length') * (hi - lo)) * 60_000;
-  const from = block * BLOCK_MS + Math.floor(uniform(seed, kind, station, block, 'start') * (BLOCK_MS - len) / 60_000) * 60_000;
+  const from = block * BLOCK_MS + Math.floor((uniform(seed, kind, station, block, 'start') * (BLOCK_MS - len)) / 60_000) * 60_000;
   return { kind, station, from, to: from + len, group: groups > 0 ? hash32(seed, kind, station, block, 'group') % groups : 0 };
 }
 
 /** The window of `kind` covering `ts` at `station` (from ≤ ts < to), if any. */
-export function incidentAt(seed: number, kind: IncidentKind, station: string, groups: number, ts: number, rates: IncidentRates): IncidentWindow | undefined {
+export function incidentAt(
+  seed: number,
+  kind: IncidentKind,
+  station: string,
+  groups: number,
+  ts: number,
+  rates: IncidentRates,
+): IncidentWindow | undefined {
   const perDay = kind === 'maintenance' ? rates.maintenancePerDay : rates.dropoutPerDay;
   const minutes = kind === 'maintenance' ? rates.maintenanceMinutes : rates.dropoutMinutes;
   const block = Math.floor(ts / BLOCK_MS);

@@ -3,7 +3,17 @@
  * readings, encodings) for tests and for printing what a run will do before it does it.
  */
 export { runSimulation, SCENARIOS, MQTT_CONNECT_FAILED } from './run.js';
-export type { SimOptions, SimEvent, SimSummary, StationCounts, PlumeRecord, SectionArrival, Scenario, ScenarioName, SpillScenario } from './run.js';
+export type {
+  SimOptions,
+  SimEvent,
+  SimSummary,
+  StationCounts,
+  PlumeRecord,
+  SectionArrival,
+  Scenario,
+  ScenarioName,
+  SpillScenario,
+} from './run.js';
 export { planSpill, spillSpanMs, plumeAt, travelHours, SPILL_DEFAULTS } from './plume.js';
 export type { SpillOptions, SpillPlan, SectionPlan, Reach } from './plume.js';
 export { slotAt, slotsBetween, DEFAULT_INTERVALS } from './readings.js';

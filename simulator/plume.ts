@@ -103,7 +103,12 @@ function velocityAt(km: number, reaches: readonly Reach[], fallback: number): nu
 }
 
 /** Hours for water to go from `fromKm` to `toKm` (downstream), piecewise over the reaches. */
-export function travelHours(fromKm: number, toKm: number, reaches: readonly Reach[] = [], velocityKmh: number = SPILL_DEFAULTS.velocityKmh): number {
+export function travelHours(
+  fromKm: number,
+  toKm: number,
+  reaches: readonly Reach[] = [],
+  velocityKmh: number = SPILL_DEFAULTS.velocityKmh,
+): number {
   if (toKm <= fromKm) return 0;
   const cuts = new Set<number>([fromKm, toKm]);
   for (const r of reaches) for (const k of [r.fromKm, r.toKm]) if (k > fromKm && k < toKm) cuts.add(k);
@@ -130,7 +135,8 @@ function referenceSection(registry: StationRegistry, wanted: string | undefined)
 }
 
 function positive(name: string, v: number, allowZero = false): number {
-  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new RangeError(`spill: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0))
+    throw new RangeError(`spill: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
   return v;
 }
 
@@ -145,7 +151,10 @@ export function planSpill(registry: StationRegistry, options: SpillOptions, comp
   const refKm = ref.river_km!;
   const all = registry.riverSections(river);
   const above = all.filter((s) => (s.river_km ?? 0) < refKm).at(-1);
-  const defaultEntry = Math.max(0, refKm - Math.min(SPILL_DEFAULTS.entryAboveRefKm, above ? (refKm - above.river_km!) / 2 : SPILL_DEFAULTS.entryAboveRefKm));
+  const defaultEntry = Math.max(
+    0,
+    refKm - Math.min(SPILL_DEFAULTS.entryAboveRefKm, above ? (refKm - above.river_km!) / 2 : SPILL_DEFAULTS.entryAboveRefKm),
+  );
   const entryKm = positive('entryKm', options.entryKm ?? defaultEntry, true);
   const peakMgL = positive('peakMgL', options.peakMgL ?? SPILL_DEFAULTS.peakMgL);
   const decayPerKm = positive('decayPerKm', options.decayPerKm ?? SPILL_DEFAULTS.decayPerKm, true);
@@ -179,8 +188,20 @@ export function planSpill(registry: StationRegistry, options: SpillOptions, comp
     });
   const lastGone = sections.at(-1)?.goneMs ?? startMs + riseMs + plateauMs + fallMs;
   return {
-    river, refStation: ref.id, entryKm, peakMgL, decayPerKm, compress, velocityKmh, reaches,
-    startMs, endMs: lastGone + h('tailHours'), riseMs, plateauMs, fallMs, sections,
+    river,
+    refStation: ref.id,
+    entryKm,
+    peakMgL,
+    decayPerKm,
+    compress,
+    velocityKmh,
+    reaches,
+    startMs,
+    endMs: lastGone + h('tailHours'),
+    riseMs,
+    plateauMs,
+    fallMs,
+    sections,
   };
 }
 

@@ -101,17 +101,20 @@ export class TcpPublisher<M> implements Outbox<M> {
     const station = this.stationOf(meta);
     let logger = this.loggers.get(station);
     if (!logger) this.loggers.set(station, (logger = this.logger(station)));
-    logger.send(payload).then(
-      () => this.onAck(meta),
-      (e: unknown) => {
-        this.failures.push({ topic, error: e as Error });
-        this.onFail(meta, e as Error);
-      },
-    ).finally(() => {
-      this.inflight--;
-      this.waiters.shift()?.();
-      if (this.inflight === 0) for (const r of this.idle.splice(0)) r();
-    });
+    logger
+      .send(payload)
+      .then(
+        () => this.onAck(meta),
+        (e: unknown) => {
+          this.failures.push({ topic, error: e as Error });
+          this.onFail(meta, e as Error);
+        },
+      )
+      .finally(() => {
+        this.inflight--;
+        this.waiters.shift()?.();
+        if (this.inflight === 0) for (const r of this.idle.splice(0)) r();
+      });
   }
 
   async flush(): Promise<void> {

@@ -46,7 +46,8 @@ export function slotAt(ctx: ReadingContext, station: Station, ts: number): SlotO
     const drop = incidentAt(ctx.seed, 'dropout', station.id, 0, ts, ctx.incidents);
     if (drop) return { kind: 'silent', window: drop };
   }
-  const values: Record<string, number> = station.kind === 'water' ? { ...waterBaseline(station, ts, ctx.seed) } : { ...airBaseline(station, ts, ctx.seed) };
+  const values: Record<string, number> =
+    station.kind === 'water' ? { ...waterBaseline(station, ts, ctx.seed) } : { ...airBaseline(station, ts, ctx.seed) };
   if (plume > 0) {
     values.NH3N = roundTo((values.NH3N ?? 0) + plume, DECIMALS.NH3N);
     // TN includes ammonia nitrogen: a reading with NH3-N above TN would be nonsense.

@@ -15,13 +15,30 @@ import { StationRegistry, type Station } from '../config/station-registry.js';
 import { classLimit, type GradedClass } from '../lib/standards/gb3838.js';
 import { createClock } from './clock.js';
 import {
-  INVALID_KINDS, encodeHj212, encodeInvalid, encodeJson, invalidKindsFor, topicOf, type Encoding, type Hj212Flag, type InvalidKind,
+  INVALID_KINDS,
+  encodeHj212,
+  encodeInvalid,
+  encodeJson,
+  invalidKindsFor,
+  topicOf,
+  type Encoding,
+  type Hj212Flag,
+  type InvalidKind,
 } from './encode.js';
 import { DEFAULT_INCIDENTS, type IncidentRates } from './incidents.js';
 import { ERRORS, TuojiangError } from '../lib/errors.js';
 import { planSpill, type SpillOptions, type SpillPlan } from './plume.js';
 import { hash32, normaliseSeed, uniform } from './random.js';
-import { DEFAULT_INTERVALS, nextSlotAfter, slotAt, slotsBetween, type Intervals, type ReadingContext, type SimReading, type Slot } from './readings.js';
+import {
+  DEFAULT_INTERVALS,
+  nextSlotAfter,
+  slotAt,
+  slotsBetween,
+  type Intervals,
+  type ReadingContext,
+  type SimReading,
+  type Slot,
+} from './readings.js';
 import { TcpPublisher, WindowedPublisher, type Outbox } from './publisher.js';
 import { TcpLogger } from './tcp-logger.js';
 import { withRiverVelocities } from './rivers.js';
@@ -106,7 +123,16 @@ export interface SectionArrival {
 }
 
 export type SimEvent =
-  | (Times & { type: 'start'; simEnd: number; speed: number; compress: number; stations: string[]; scenario?: ScenarioName; plan?: SpillPlan; arrivals?: SectionArrival[] })
+  | (Times & {
+      type: 'start';
+      simEnd: number;
+      speed: number;
+      compress: number;
+      stations: string[];
+      scenario?: ScenarioName;
+      plan?: SpillPlan;
+      arrivals?: SectionArrival[];
+    })
   | (Times & { type: 'spill-start'; river: string; entryKm: number; refStation: string; peakMgL: number })
   /** A section's first reading above its class limit because of the plume. */
   | (Times & { type: 'plume-arrival'; station: string; city: string; km: number; value: number; limit: number; plannedArrivalSim: number })
@@ -232,12 +258,13 @@ async function flushOrGiveUp(publisher: Outbox<Meta>, signal: AbortSignal | unde
 
 export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   if (!(opts.speed > 0) || !Number.isFinite(opts.speed)) throw new RangeError(`speed must be a positive number, got ${opts.speed}`);
-  if (!(opts.compress > 0) || !Number.isFinite(opts.compress)) throw new RangeError(`compress must be a positive number, got ${opts.compress}`);
+  if (!(opts.compress > 0) || !Number.isFinite(opts.compress))
+    throw new RangeError(`compress must be a positive number, got ${opts.compress}`);
   if (!(opts.durationMs > 0)) throw new RangeError(`durationMs must be positive (Infinity to run until stopped), got ${opts.durationMs}`);
   const allTcp = opts.transport === 'tcp';
   const tcpIds = new Set(opts.tcpStations ?? []);
   const tcp = allTcp || tcpIds.size > 0 ? opts.hj212Tcp : undefined;
-  if ((allTcp || tcpIds.size > 0) && !tcp) throw new RangeError('stations over TCP need hj212Tcp: the listener\'s host and port');
+  if ((allTcp || tcpIds.size > 0) && !tcp) throw new RangeError("stations over TCP need hj212Tcp: the listener's host and port");
   const overTcp = (id: string): boolean => allTcp || tcpIds.has(id);
   const jsonShare = share('jsonShare', opts.jsonShare, 0.5);
   const answerShare = share('answerShare', opts.answerShare, 0.1);
@@ -255,30 +282,36 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   const prefix = opts.topicPrefix ?? 'tuojiang';
   const now = opts.now ?? Date.now;
   const emit = (e: SimEvent): void => opts.onEvent?.(e);
-  const given: SpillScenario | undefined = opts.scenario === undefined ? undefined : typeof opts.scenario === 'string' ? { name: opts.scenario } : opts.scenario;
+  const given: SpillScenario | undefined =
+    opts.scenario === undefined ? undefined : typeof opts.scenario === 'string' ? { name: opts.scenario } : opts.scenario;
   const scenario = given && withRiverVelocities(given, opts.rivers, given.velocityInRange);
-  if (scenario && scenario.name !== 'spill') throw new RangeError(`unknown scenario "${String((scenario as { name: unknown }).name)}"; known: ${SCENARIOS.join(', ')}`);
+  if (scenario && scenario.name !== 'spill')
+    throw new RangeError(`unknown scenario "${String((scenario as { name: unknown }).name)}"; known: ${SCENARIOS.join(', ')}`);
   // Refuse a bad scenario before connecting (the real plan needs the clock, which starts after).
   if (scenario) planSpill(registry, scenario, opts.compress, 0);
 
   let client: MqttClient | undefined;
   // The broker is needed unless every station is a logger over TCP.
-  if (!stations.every((s) => overTcp(s.id))) try {
-    client = await mqtt.connectAsync(
-      opts.mqttUrl,
-      {
-        ...(opts.username !== undefined ? { username: opts.username } : {}),
-        ...(opts.password !== undefined ? { password: opts.password } : {}),
-        protocolVersion: 5,
-        clientId: opts.clientId ?? `tuojiang-sim-${randomBytes(4).toString('hex')}`,
-        reconnectPeriod: 1000,
-        connectTimeout: 10_000,
-      },
-      false,
-    );
-  } catch (e) {
-    throw new TuojiangError('MQTT_CONNECT', `cannot connect to ${opts.mqttUrl.replace(/\/\/[^@/]*@/, '//(hidden)@')} as ${opts.username ?? '(anonymous)'}: ${(e as Error).message}`);
-  }
+  if (!stations.every((s) => overTcp(s.id)))
+    try {
+      client = await mqtt.connectAsync(
+        opts.mqttUrl,
+        {
+          ...(opts.username !== undefined ? { username: opts.username } : {}),
+          ...(opts.password !== undefined ? { password: opts.password } : {}),
+          protocolVersion: 5,
+          clientId: opts.clientId ?? `tuojiang-sim-${randomBytes(4).toString('hex')}`,
+          reconnectPeriod: 1000,
+          connectTimeout: 10_000,
+        },
+        false,
+      );
+    } catch (e) {
+      throw new TuojiangError(
+        'MQTT_CONNECT',
+        `cannot connect to ${opts.mqttUrl.replace(/\/\/[^@/]*@/, '//(hidden)@')} as ${opts.username ?? '(anonymous)'}: ${(e as Error).message}`,
+      );
+    }
 
   const wallStart = now();
   const clock = createClock({
@@ -293,9 +326,20 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
   const ctx: ReadingContext = { seed, incidents, plan };
 
   const summary: SimSummary = {
-    seed, speed: opts.speed, compress: opts.compress, ...(scenario ? { scenario: scenario.name } : {}),
-    simStart: clock.simStart, simEnd: clock.simStart, wallStart, wallEnd: wallStart, stopped: false,
-    messages: 0, readings: 0, invalid: 0, failed: 0, silent: 0,
+    seed,
+    speed: opts.speed,
+    compress: opts.compress,
+    ...(scenario ? { scenario: scenario.name } : {}),
+    simStart: clock.simStart,
+    simEnd: clock.simStart,
+    wallStart,
+    wallEnd: wallStart,
+    stopped: false,
+    messages: 0,
+    readings: 0,
+    invalid: 0,
+    failed: 0,
+    silent: 0,
     byStation: Object.fromEntries(stations.map((s) => [s.id, emptyCounts()])),
     byEncoding: { json: 0, hj212: 0 },
     byFlag: { N: 0, M: 0 },
@@ -372,7 +416,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
       if (lastMaintenance.get(r.station.id) !== r.maintenance.from) {
         lastMaintenance.set(r.station.id, r.maintenance.from);
         summary.maintenanceWindows++;
-        const params = Object.entries(r.flags).filter(([, f]) => f === 'M').map(([k]) => k);
+        const params = Object.entries(r.flags)
+          .filter(([, f]) => f === 'M')
+          .map(([k]) => k);
         emit({ type: 'maintenance', wall: now(), sim: r.ts, station: r.station.id, params, until: r.maintenance.to });
       }
     } else {
@@ -393,17 +439,31 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
 
   const tcpPublisher = tcp
     ? new TcpPublisher<Meta>(
-      () => new TcpLogger({ host: tcp.host, port: tcp.port, ...(tcp.resendAfterMs !== undefined ? { resendAfterMs: tcp.resendAfterMs } : {}) }),
-      (m) => m.reading.station.id, opts.window ?? 100, onAck, onFail,
-    )
+        () =>
+          new TcpLogger({
+            host: tcp.host,
+            port: tcp.port,
+            ...(tcp.resendAfterMs !== undefined ? { resendAfterMs: tcp.resendAfterMs } : {}),
+          }),
+        (m) => m.reading.station.id,
+        opts.window ?? 100,
+        onAck,
+        onFail,
+      )
     : undefined;
   const mqttPublisher = client ? new WindowedPublisher<Meta>(client, opts.window ?? 100, onAck, onFail) : undefined;
   // Each station through its own transport: the broker, or its logger's TCP connection.
   const publisher: Outbox<Meta> = {
-    get pending() { return (mqttPublisher?.pending ?? 0) + (tcpPublisher?.pending ?? 0); },
-    get failures() { return [...(mqttPublisher?.failures ?? []), ...(tcpPublisher?.failures ?? [])]; },
+    get pending() {
+      return (mqttPublisher?.pending ?? 0) + (tcpPublisher?.pending ?? 0);
+    },
+    get failures() {
+      return [...(mqttPublisher?.failures ?? []), ...(tcpPublisher?.failures ?? [])];
+    },
     publish: (topic, payload, meta) => (overTcp(meta.reading.station.id) ? tcpPublisher! : mqttPublisher!).publish(topic, payload, meta),
-    flush: async () => { await Promise.all([mqttPublisher?.flush(), tcpPublisher?.flush()]); },
+    flush: async () => {
+      await Promise.all([mqttPublisher?.flush(), tcpPublisher?.flush()]);
+    },
   };
 
   const publishSlot = async (slot: Slot): Promise<void> => {
@@ -426,7 +486,11 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
     if (invalidShare > 0 && r.plumeMgL === 0 && uniform(seed, 'invalid', station.id, ts) < invalidShare) {
       const kinds = invalidKindsFor(encoding);
       const kind = kinds[hash32(seed, 'invalid-kind', station.id, ts) % kinds.length]!;
-      await publisher.publish(topicOf(prefix, station), encodeInvalid(r, kind, overTcp(station.id) ? tcp?.password : undefined), { reading: r, encoding, invalid: kind });
+      await publisher.publish(topicOf(prefix, station), encodeInvalid(r, kind, overTcp(station.id) ? tcp?.password : undefined), {
+        reading: r,
+        encoding,
+        invalid: kind,
+      });
       return;
     }
     if (encoding === 'json') {
@@ -434,16 +498,30 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
       await publisher.publish(topicOf(prefix, station), encodeJson(r, style), { reading: r, encoding });
     } else {
       const flag: Hj212Flag = overTcp(station.id) || uniform(seed, 'answer', station.id, ts) < answerShare ? 5 : 4;
-      await publisher.publish(topicOf(prefix, station), encodeHj212(r, flag, seed, overTcp(station.id) ? tcp?.password : undefined), { reading: r, encoding, hj212Flag: flag });
+      await publisher.publish(topicOf(prefix, station), encodeHj212(r, flag, seed, overTcp(station.id) ? tcp?.password : undefined), {
+        reading: r,
+        encoding,
+        hj212Flag: flag,
+      });
     }
   };
 
   const arrivals: SectionArrival[] | undefined = plan?.sections.map((s) => ({
-    station: s.station, city: s.city, km: s.km, travelHours: s.travelHours,
-    arrivalSim: s.arrivalMs, arrivalWall: clock.toWall(s.arrivalMs), peakMgL: s.peakMgL,
+    station: s.station,
+    city: s.city,
+    km: s.km,
+    travelHours: s.travelHours,
+    arrivalSim: s.arrivalMs,
+    arrivalWall: clock.toWall(s.arrivalMs),
+    peakMgL: s.peakMgL,
   }));
   emit({
-    type: 'start', wall: wallStart, sim: clock.simStart, simEnd, speed: opts.speed, compress: opts.compress,
+    type: 'start',
+    wall: wallStart,
+    sim: clock.simStart,
+    simEnd,
+    speed: opts.speed,
+    compress: opts.compress,
     stations: stations.map((s) => s.id),
     ...(scenario ? { scenario: scenario.name } : {}),
     ...(plan ? { plan } : {}),
@@ -466,7 +544,15 @@ export async function runSimulation(opts: SimOptions): Promise<SimSummary> {
           }
           if (plan && !spillAnnounced && slot.ts >= plan.startMs) {
             spillAnnounced = true;
-            emit({ type: 'spill-start', wall: now(), sim: plan.startMs, river: plan.river, entryKm: plan.entryKm, refStation: plan.refStation, peakMgL: plan.peakMgL });
+            emit({
+              type: 'spill-start',
+              wall: now(),
+              sim: plan.startMs,
+              river: plan.river,
+              entryKm: plan.entryKm,
+              refStation: plan.refStation,
+              peakMgL: plan.peakMgL,
+            });
           }
           await publishSlot(slot);
         }

@@ -76,10 +76,14 @@ export class TcpLogger {
     while (this.pending.size >= (this.opts.window ?? 100) && !this.closed) await new Promise<void>((r) => this.slotWaiters.push(r));
     const qn = qnField!;
     const existing = this.pending.get(qn);
-    if (existing) return new Promise<void>((resolve) => {
-      const prev = existing.resolve;
-      existing.resolve = () => { prev(); resolve(); };
-    });
+    if (existing)
+      return new Promise<void>((resolve) => {
+        const prev = existing.resolve;
+        existing.resolve = () => {
+          prev();
+          resolve();
+        };
+      });
     return new Promise<void>((resolve) => {
       const p: Pending = { frame, sentAt: Date.now(), attempts: 0, resolve };
       this.pending.set(qn, p);
@@ -126,7 +130,9 @@ export class TcpLogger {
       this.wake();
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (e) => { this.lastError = e.message; });
+    socket.on('error', (e) => {
+      this.lastError = e.message;
+    });
     socket.on('close', () => {
       this.connected = false;
       this.inbox = '';

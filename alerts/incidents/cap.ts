@@ -61,29 +61,59 @@ function areaOf(input: IncidentCapInput, l: L, indent: string): string[] {
   const f = front(inc);
   const from = f ?? inc.sections[0];
   // While open: the reach ahead of the front. Once closed: the whole reach the plume affected.
-  const ahead = r.kind === 'final'
-    ? inc.sections.filter((s) => s.observedAt !== null)
-    : inc.sections.filter((s) => from && s.riverKm !== null && from.riverKm !== null && s.riverKm >= from.riverKm && (s.station === from.station || r.windows[s.station] !== undefined));
-  const stations = (ahead.length > 0 ? ahead : inc.sections).map((s) => registry.get(s.station)).filter((s): s is Station => s !== undefined);
+  const ahead =
+    r.kind === 'final'
+      ? inc.sections.filter((s) => s.observedAt !== null)
+      : inc.sections.filter(
+          (s) =>
+            from &&
+            s.riverKm !== null &&
+            from.riverKm !== null &&
+            s.riverKm >= from.riverKm &&
+            (s.station === from.station || r.windows[s.station] !== undefined),
+        );
+  const stations = (ahead.length > 0 ? ahead : inc.sections)
+    .map((s) => registry.get(s.station))
+    .filter((s): s is Station => s !== undefined);
   const out = [`${indent}<area>`];
   const first = stations[0] as Station;
   const last = stations[stations.length - 1] as Station;
-  const river = inc.river ? registry.rivers[inc.river]?.[l] ?? inc.river : '';
-  out.push(el('areaDesc', inc.kind === 'river'
-    ? (first === last
-      ? (l === 'zh' ? `${river} ${first.name.zh}（${first.river_km} km）` : `${river} at ${first.name.en} (km ${first.river_km})`)
-      : (l === 'zh' ? `${river} ${first.name.zh}（${first.river_km} km）至 ${last.name.zh}（${last.river_km} km）` : `${river} from ${first.name.en} (km ${first.river_km}) to ${last.name.en} (km ${last.river_km})`))
-    : (l === 'zh' ? `${first.name.zh} 周边` : `around ${first.name.en}`), `${indent}  `));
+  const river = inc.river ? (registry.rivers[inc.river]?.[l] ?? inc.river) : '';
+  out.push(
+    el(
+      'areaDesc',
+      inc.kind === 'river'
+        ? first === last
+          ? l === 'zh'
+            ? `${river} ${first.name.zh}（${first.river_km} km）`
+            : `${river} at ${first.name.en} (km ${first.river_km})`
+          : l === 'zh'
+            ? `${river} ${first.name.zh}（${first.river_km} km）至 ${last.name.zh}（${last.river_km} km）`
+            : `${river} from ${first.name.en} (km ${first.river_km}) to ${last.name.en} (km ${last.river_km})`
+        : l === 'zh'
+          ? `${first.name.zh} 周边`
+          : `around ${first.name.en}`,
+      `${indent}  `,
+    ),
+  );
   if (stations.length > 1) {
     const m = 0.02;
     const lats = stations.map((s) => s.coordinates.lat);
     const lons = stations.map((s) => s.coordinates.lon);
-    const [s0, n0, w0, e0] = [Math.min(...lats) - m, Math.max(...lats) + m, Math.min(...lons) - m, Math.max(...lons) + m].map((x) => Number(x.toFixed(4))) as [number, number, number, number];
+    const [s0, n0, w0, e0] = [Math.min(...lats) - m, Math.max(...lats) + m, Math.min(...lons) - m, Math.max(...lons) + m].map((x) =>
+      Number(x.toFixed(4)),
+    ) as [number, number, number, number];
     out.push(el('polygon', `${s0},${w0} ${n0},${w0} ${n0},${e0} ${s0},${e0} ${s0},${w0}`, `${indent}  `));
   } else {
     out.push(el('circle', `${first.coordinates.lat},${first.coordinates.lon} ${first.kind === 'air' ? 5 : 1}`, `${indent}  `));
   }
-  for (const s of stations) out.push(`${indent}  <geocode>`, el('valueName', 'tuojiang:station', `${indent}    `), el('value', s.id, `${indent}    `), `${indent}  </geocode>`);
+  for (const s of stations)
+    out.push(
+      `${indent}  <geocode>`,
+      el('valueName', 'tuojiang:station', `${indent}    `),
+      el('value', s.id, `${indent}    `),
+      `${indent}  </geocode>`,
+    );
   out.push(`${indent}</area>`);
   return out;
 }
@@ -98,10 +128,20 @@ function info(input: IncidentCapInput, l: L, expires: number): string[] {
   const out = ['  <info>'];
   out.push(el('language', l === 'zh' ? 'zh-CN' : 'en-US', i));
   out.push(el('category', 'Env', i));
-  out.push(el('event', l === 'zh' ? `${inc.kind === 'river' ? '水' : '空气'}污染事件 ${paramName(inc.parameter, l)}` : `${inc.kind === 'river' ? 'Water' : 'Air'} pollution incident: ${paramName(inc.parameter, l)}`, i));
+  out.push(
+    el(
+      'event',
+      l === 'zh'
+        ? `${inc.kind === 'river' ? '水' : '空气'}污染事件 ${paramName(inc.parameter, l)}`
+        : `${inc.kind === 'river' ? 'Water' : 'Air'} pollution incident: ${paramName(inc.parameter, l)}`,
+      i,
+    ),
+  );
   out.push(el('responseType', final ? 'AllClear' : hit ? 'Execute' : hasIntake ? 'Prepare' : 'Monitor', i));
   out.push(el('urgency', capUrgency(r), i));
-  out.push(el('severity', final ? 'Minor' : input.severity === 'severe' ? 'Severe' : input.severity === 'warning' ? 'Moderate' : 'Minor', i));
+  out.push(
+    el('severity', final ? 'Minor' : input.severity === 'severe' ? 'Severe' : input.severity === 'warning' ? 'Moderate' : 'Minor', i),
+  );
   out.push(el('certainty', 'Observed', i));
   out.push(el('audience', input.bureaus.map((b) => registry.cities[b]?.[l] ?? b).join(l === 'zh' ? '、' : ', '), i));
   out.push(`${i}<eventCode>`, el('valueName', 'tuojiang:family', `${i}  `), el('value', inc.family, `${i}  `), `${i}</eventCode>`);
@@ -110,10 +150,33 @@ function info(input: IncidentCapInput, l: L, expires: number): string[] {
   out.push(el('expires', capTime(expires), i));
   out.push(el('senderName', config.sender_name[l], i));
   out.push(el('headline', subject(r, registry, l), i));
-  out.push(el('description', [intakeLine(r, registry, l), peakLine(inc, registry, l), ...reasonText(r, registry, l)].filter(Boolean).join(l === 'zh' ? '；' : '; '), i));
-  out.push(el('instruction', actionText(r, l) || (final ? (l === 'zh' ? '事件已结束，各受影响断面已持续恢复。' : 'The incident is over; every section reached has stayed back within limits.') : ''), i));
+  out.push(
+    el(
+      'description',
+      [intakeLine(r, registry, l), peakLine(inc, registry, l), ...reasonText(r, registry, l)]
+        .filter(Boolean)
+        .join(l === 'zh' ? '；' : '; '),
+      i,
+    ),
+  );
+  out.push(
+    el(
+      'instruction',
+      actionText(r, l) ||
+        (final
+          ? l === 'zh'
+            ? '事件已结束，各受影响断面已持续恢复。'
+            : 'The incident is over; every section reached has stayed back within limits.'
+          : ''),
+      i,
+    ),
+  );
   out.push(el('web', input.web, i));
-  const params: Array<[string, string]> = [['tuojiang:incident', inc.id], ['tuojiang:report', `${r.kind}#${r.seq}`], ['tuojiang:origin', inc.origin]];
+  const params: Array<[string, string]> = [
+    ['tuojiang:incident', inc.id],
+    ['tuojiang:report', `${r.kind}#${r.seq}`],
+    ['tuojiang:origin', inc.origin],
+  ];
   for (const [station, w] of Object.entries(r.windows)) params.push([`tuojiang:arrival:${station}`, `${capTime(w.from)}/${capTime(w.to)}`]);
   for (const s of inc.sections) if (s.observedAt !== null) params.push([`tuojiang:observed:${s.station}`, capTime(s.observedAt)]);
   for (const [k, v] of params) out.push(`${i}<parameter>`, el('valueName', k, `${i}  `), el('value', v, `${i}  `), `${i}</parameter>`);

@@ -69,8 +69,18 @@ export function pollutantOf(ev: Pick<Evidence, 'parameter' | 'detail'>): string 
 
 function newSection(s: Station): SectionTrack {
   return {
-    station: s.id, city: s.city, riverKm: s.river_km ?? null, intake: s.drinking_water_intake, predicted: null, predictedIn: null,
-    observedAt: null, miss: null, params: {}, firing: [], backAt: null, fault: false,
+    station: s.id,
+    city: s.city,
+    riverKm: s.river_km ?? null,
+    intake: s.drinking_water_intake,
+    predicted: null,
+    predictedIn: null,
+    observedAt: null,
+    miss: null,
+    params: {},
+    firing: [],
+    backAt: null,
+    fault: false,
   };
 }
 
@@ -82,16 +92,39 @@ function open(scope: string, station: Station, ev: Evidence, ctx: EngineContext)
   const openedAt = ev.breachSince ?? ev.at;
   const river = station.kind === 'water' && station.river !== undefined && station.river_km !== undefined ? station.river : null;
   const sections = river
-    ? ctx.registry.riverSections(river).filter((s) => (s.river_km ?? 0) >= (station.river_km ?? 0)).map(newSection)
+    ? ctx.registry
+        .riverSections(river)
+        .filter((s) => (s.river_km ?? 0) >= (station.river_km ?? 0))
+        .map(newSection)
     : [newSection(station)];
   return {
-    id: incidentIdFor(scope, openedAt), scope, kind: river ? 'river' : 'air', family: ev.family, river, origin: station.id, openedAt,
-    status: 'open', closedAt: null, parameter: pollutantOf(ev), sections,
+    id: incidentIdFor(scope, openedAt),
+    scope,
+    kind: river ? 'river' : 'air',
+    family: ev.family,
+    river,
+    origin: station.id,
+    openedAt,
+    status: 'open',
+    closedAt: null,
+    parameter: pollutantOf(ev),
+    sections,
     opening: {
-      rule: ev.rule, parameter: ev.parameter, value: ev.value, limit: ev.limit, unit: ev.detail.unit ?? '',
-      ...(ev.detail.cls ? { cls: ev.detail.cls } : {}), ...(ev.detail.target ? { target: ev.detail.target } : {}),
-    }, observedVelocity: null, misses: [], seq: 0, reportTimes: [],
-    lastReportAt: null, lastReported: null, seen: [],
+      rule: ev.rule,
+      parameter: ev.parameter,
+      value: ev.value,
+      limit: ev.limit,
+      unit: ev.detail.unit ?? '',
+      ...(ev.detail.cls ? { cls: ev.detail.cls } : {}),
+      ...(ev.detail.target ? { target: ev.detail.target } : {}),
+    },
+    observedVelocity: null,
+    misses: [],
+    seq: 0,
+    reportTimes: [],
+    lastReportAt: null,
+    lastReported: null,
+    seen: [],
   };
 }
 
@@ -104,7 +137,8 @@ function match(state: ScopeState, station: Station, ev: Evidence, ctx: EngineCon
     if (!sec) continue;
     if (sec.observedAt !== null) return inc;
     if (t < inc.openedAt) continue;
-    const w = sec.riverKm === null ? undefined : predictWindow(inc, sec.riverKm, ctx.rivers, { velocityMargin: ctx.policy.velocity_margin });
+    const w =
+      sec.riverKm === null ? undefined : predictWindow(inc, sec.riverKm, ctx.rivers, { velocityMargin: ctx.policy.velocity_margin });
     // No estimate at all (a river without reaches): anything downstream while the incident is open.
     if (!w || t <= w.to + joinSlack(w, ctx.policy.window_margin)) return inc;
   }
@@ -143,13 +177,23 @@ function record(sec: SectionTrack, ev: Evidence): void {
   const kind = ev.detail.limitKind ?? null;
   const cur = sec.params[ev.parameter];
   const candPeak = peak !== undefined && Number.isFinite(peak) && worse(kind, peak, value, ev.limit) ? peak : value;
-  const candAt = candPeak === value ? ev.at : peakAt ?? ev.at;
+  const candAt = candPeak === value ? ev.at : (peakAt ?? ev.at);
   const unit = ev.detail.unit ?? '';
   // Only a limit's detail names a national limit; both languages are there or neither.
   const zh = localLimitPhrase(ev.detail, unit, 'zh');
   const local = zh !== undefined ? { local: { zh, en: localLimitPhrase(ev.detail, unit, 'en') as string } } : {};
   if (!cur) {
-    sec.params[ev.parameter] = { peak: candPeak, peakAt: candAt, last: value, lastAt: ev.at, limit: ev.limit, limitKind: kind, unit, basis: ev.detail.basis ?? null, ...local };
+    sec.params[ev.parameter] = {
+      peak: candPeak,
+      peakAt: candAt,
+      last: value,
+      lastAt: ev.at,
+      limit: ev.limit,
+      limitKind: kind,
+      unit,
+      basis: ev.detail.basis ?? null,
+      ...local,
+    };
     return;
   }
   if (local.local) cur.local = local.local;
@@ -189,7 +233,14 @@ function report(inc: Incident, kind: ReportKind, at: number, reasons: ReportReas
   const snapshot = clone(inc);
   snapshot.seen = [];
   return {
-    id: `${inc.id}.r${inc.seq}`, incidentId: inc.id, seq: inc.seq, kind, at, reasons, incident: snapshot, windows,
+    id: `${inc.id}.r${inc.seq}`,
+    incidentId: inc.id,
+    seq: inc.seq,
+    kind,
+    at,
+    reasons,
+    incident: snapshot,
+    windows,
     receptors: receptorStatus(inc, ctx),
     ...(enqueuedAt !== undefined ? { enqueuedAt } : {}),
   };
@@ -203,19 +254,42 @@ export function receptorStatus(inc: Incident, ctx: EngineContext): ReceptorStatu
   const out: ReceptorStatus[] = [];
   // A river without configured receptors: its sections flagged as drinking-water intakes stand in.
   const configured = receptorsOf(ctx.rivers, inc.river);
-  const receptors = configured.length > 0 ? configured : ctx.registry.riverSections(inc.river).filter((s) => s.drinking_water_intake).map((s) => ({
-    id: s.id, name: s.name, kind: 'drinking_water_intake' as const, river_km: s.river_km ?? 0, city: s.city,
-    // Stryker disable next-line OptionalChaining: every station's city is in the registry's cities (config schema).
-    contact: { name: ctx.registry.cities[s.city]?.zh ?? s.city }, station: s.id,
-  }));
+  const receptors =
+    configured.length > 0
+      ? configured
+      : ctx.registry
+          .riverSections(inc.river)
+          .filter((s) => s.drinking_water_intake)
+          .map((s) => ({
+            id: s.id,
+            name: s.name,
+            kind: 'drinking_water_intake' as const,
+            river_km: s.river_km ?? 0,
+            city: s.city,
+            // Stryker disable next-line OptionalChaining: every station's city is in the registry's cities (config schema).
+            contact: { name: ctx.registry.cities[s.city]?.zh ?? s.city },
+            station: s.id,
+          }));
   for (const r of receptors) {
     if (origin?.riverKm == null || r.river_km < origin.riverKm) continue;
     const sec = r.station ? inc.sections.find((s) => s.station === r.station) : undefined;
     const reached = (sec?.observedAt ?? null) !== null || (f?.riverKm != null && f.riverKm >= r.river_km);
-    const w = !reached && inc.status === 'open' ? predictWindow(inc, r.river_km, ctx.rivers, { velocityMargin: ctx.policy.velocity_margin }) : undefined;
+    const w =
+      !reached && inc.status === 'open'
+        ? predictWindow(inc, r.river_km, ctx.rivers, { velocityMargin: ctx.policy.velocity_margin })
+        : undefined;
     out.push({
-      id: r.id, name: r.name, kind: r.kind, riverKm: r.river_km, city: r.city, contact: r.contact, station: r.station ?? null,
-      reached, reachedAt: sec?.observedAt ?? null, affected: sec ? sec.firing.length > 0 : false, window: w ?? null,
+      id: r.id,
+      name: r.name,
+      kind: r.kind,
+      riverKm: r.river_km,
+      city: r.city,
+      contact: r.contact,
+      station: r.station ?? null,
+      reached,
+      reachedAt: sec?.observedAt ?? null,
+      affected: sec ? sec.firing.length > 0 : false,
+      window: w ?? null,
     });
   }
   return out;
@@ -357,7 +431,8 @@ export function tick(stateIn: ScopeState, now: number, ctx: EngineContext): Engi
       const beat = heartbeatDueAt(inc, ctx);
       const every = ctx.policy.report_every_min * 60_000;
       // (beat ≤ now < due here, so a heartbeat is never past the close.)
-      if (beat !== null && now >= beat && now - beat < every) reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
+      if (beat !== null && now >= beat && now - beat < every)
+        reports.push(report(inc, 'followup', beat, withPeak(inc, [{ type: 'periodic' }], ctx), ctx));
       continue;
     }
     const reasons: ReportReason[] = withPeak(inc, [], ctx);

@@ -49,8 +49,17 @@ export function engineContext(ctx: NotifyContext): EngineContext {
 
 export function evidenceOf(e: AlertEvent, family: string): Evidence {
   return {
-    id: e.id, station: e.station, city: e.city, rule: e.rule, parameter: e.parameter, family, kind: e.kind, at: e.at,
-    value: e.value, limit: e.limit, detail: e.detail,
+    id: e.id,
+    station: e.station,
+    city: e.city,
+    rule: e.rule,
+    parameter: e.parameter,
+    family,
+    kind: e.kind,
+    at: e.at,
+    value: e.value,
+    limit: e.limit,
+    detail: e.detail,
     ...(e.breachSince !== undefined ? { breachSince: e.breachSince } : {}),
     ...(e.enqueuedAt !== undefined ? { enqueuedAt: e.enqueuedAt } : {}),
     ...(e.peak !== undefined ? { peak: e.peak } : {}),
@@ -105,7 +114,16 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
     state = t.state;
     reports.push(...t.reports);
     for (const r of t.reports) changed.set(r.incidentId, closedIncident(state, r));
-    if (await ctx.incidents.commit(scope, snap.rev, state, ripe.map((r) => r.evidence.id), reports, [...changed.values()])) {
+    if (
+      await ctx.incidents.commit(
+        scope,
+        snap.rev,
+        state,
+        ripe.map((r) => r.evidence.id),
+        reports,
+        [...changed.values()],
+      )
+    ) {
       await placeUnplaced(ctx);
       await scheduleTick(ctx, scope, nextDue(state, ectx));
       await drainLater(ctx, scope, pending, snap.now, false);
@@ -121,7 +139,13 @@ export async function drain(ctx: IncidentContext, scope: string, maxAttempts = 5
  * is delayed by the scheduling host's clock while ripeness is Redis time: a job that ran early
  * (nothing ripe at all) must not be the last word, so its follow-up has an id of its own.
  */
-async function drainLater(ctx: IncidentContext, scope: string, pending: Array<{ ripeAt: number }>, redisNow: number, early: boolean): Promise<void> {
+async function drainLater(
+  ctx: IncidentContext,
+  scope: string,
+  pending: Array<{ ripeAt: number }>,
+  redisNow: number,
+  early: boolean,
+): Promise<void> {
   if (pending.length === 0) return;
   const ripeAt = Math.min(...pending.map((p) => p.ripeAt));
   const jobId = jobSafe(`incd.${scope}.${ripeAt}${early ? `.again${redisNow}` : ''}`);
@@ -173,7 +197,9 @@ export function bureausOf(ctx: NotifyContext, inc: Incident): string[] {
   const origin = ctx.registry.get(inc.origin);
   const known = new Set(Object.keys(ctx.config.recipients.bureaus));
   const out = new Set<string>();
-  if (origin) for (const b of routeEvent(origin, inc.kind === 'river' ? 'limit' : 'aqi', ctx.registry, ctx.config.rivers, known).bureaus) out.add(b.bureau);
+  if (origin)
+    for (const b of routeEvent(origin, inc.kind === 'river' ? 'limit' : 'aqi', ctx.registry, ctx.config.rivers, known).bureaus)
+      out.add(b.bureau);
   for (const s of inc.sections) if (known.has(s.city)) out.add(s.city);
   return [...out].sort();
 }
@@ -203,7 +229,10 @@ export function reportIsFor(ctx: NotifyContext, report: Report, bureau: string):
   const inc = report.incident;
   if (report.kind !== 'followup') return true;
   // An intake back within limits, and nothing else: news for the city that takes water there.
-  if (report.reasons.every((r) => r.type === 'back') && report.reasons.some((r) => r.type === 'back' && ctx.registry.get(r.station)?.drinking_water_intake)) {
+  if (
+    report.reasons.every((r) => r.type === 'back') &&
+    report.reasons.some((r) => r.type === 'back' && ctx.registry.get(r.station)?.drinking_water_intake)
+  ) {
     return report.reasons.some((r) => r.type === 'back' && ctx.registry.get(r.station)?.city === bureau);
   }
   if (hasStake(inc, bureau)) return true;
@@ -221,7 +250,11 @@ export function reportIsFor(ctx: NotifyContext, report: Report, bureau: string):
  */
 export function hasStake(inc: Incident, bureau: string): boolean {
   const f = front(inc);
-  return inc.sections.some((s) => s.city === bureau && (s.firing.length > 0 || (s.observedAt === null && (f?.riverKm == null || s.riverKm === null || s.riverKm > f.riverKm))));
+  return inc.sections.some(
+    (s) =>
+      s.city === bureau &&
+      (s.firing.length > 0 || (s.observedAt === null && (f?.riverKm == null || s.riverKm === null || s.riverKm > f.riverKm))),
+  );
 }
 
 /**
@@ -231,7 +264,11 @@ export function hasStake(inc: Incident, bureau: string): boolean {
  */
 function escalationNews(ctx: NotifyContext, report: Report): boolean {
   if (report.kind === 'final') return true;
-  return report.reasons.some((r) => r.type === 'miss' || (r.type === 'reached' && (ctx.registry.get(r.station)?.drinking_water_intake || ctx.registry.get(r.station)?.boundary)));
+  return report.reasons.some(
+    (r) =>
+      r.type === 'miss' ||
+      (r.type === 'reached' && (ctx.registry.get(r.station)?.drinking_water_intake || ctx.registry.get(r.station)?.boundary)),
+  );
 }
 
 async function placeReport(ctx: IncidentContext, report: Report): Promise<void> {
@@ -246,18 +283,46 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
   // The chart of the front: where the plume is now.
   const shown = ctx.registry.get(front(inc)?.station ?? inc.origin) ?? ctx.registry.get(inc.origin);
   const grafana = grafanaUrl(ctx.links.grafanaUrl, links.grafana_path, {
-    station: shown?.id ?? inc.origin, city: shown?.city ?? '', parameter: inc.parameter, from: inc.openedAt - windowMs, to: report.at + windowMs,
+    station: shown?.id ?? inc.origin,
+    city: shown?.city ?? '',
+    parameter: inc.parameter,
+    from: inc.openedAt - windowMs,
+    to: report.at + windowMs,
   });
   const exp = Math.floor(created + links.ack_link_valid_days * 24 * 3_600_000);
-  await ctx.store.saveCap(report.id, buildIncidentCap({ report, registry: ctx.registry, severity, config: ctx.config.recipients.cap, web: grafana, rivers: ctx.config.rivers, bureaus, reportEveryMs: ctx.config.recipients.incidents.report_every_min * 60_000 }));
+  await ctx.store.saveCap(
+    report.id,
+    buildIncidentCap({
+      report,
+      registry: ctx.registry,
+      severity,
+      config: ctx.config.recipients.cap,
+      web: grafana,
+      rivers: ctx.config.rivers,
+      bureaus,
+      reportEveryMs: ctx.config.recipients.incidents.report_every_min * 60_000,
+    }),
+  );
   const record = await ctx.store.alert(inc.id);
   for (const bureau of bureaus) {
     // Reports are numbered per bureau (第 N 报): a bureau left out of one report sees no gap.
     const number = await ctx.store.reportNumber(inc.id, bureau, report.id);
     const item: ReportItem = {
-      id: report.id, type: 'report', alertId: inc.id, bureau, roles: [], severity: report.kind === 'final' ? 'info' : severity, report, number,
-      acks: record?.acks ?? {}, firstAt: inc.openedAt,
-      links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, inc.id, bureau, exp), cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, report.id, exp) },
+      id: report.id,
+      type: 'report',
+      alertId: inc.id,
+      bureau,
+      roles: [],
+      severity: report.kind === 'final' ? 'info' : severity,
+      report,
+      number,
+      acks: record?.acks ?? {},
+      firstAt: inc.openedAt,
+      links: {
+        grafana,
+        ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, inc.id, bureau, exp),
+        cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, report.id, exp),
+      },
     };
     // Its own lane per report, not per seq: two incidents open at once each have an r1, and one
     // e-mail renders one report (the other would be placed in the same batch and never sent).
@@ -267,14 +332,24 @@ async function placeReport(ctx: IncidentContext, report: Report): Promise<void> 
     // bureau acknowledges.
     const esc = record?.escalations[bureau];
     if (esc && !record?.acks[bureau] && policy && policy.escalation.length > 0 && escalationNews(ctx, report)) {
-      await placeForList(ctx, bureau, 'escalation', { ...item, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: record.createdAt } } as never, `esc.${report.id}`);
+      await placeForList(
+        ctx,
+        bureau,
+        'escalation',
+        { ...item, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: record.createdAt } } as never,
+        `esc.${report.id}`,
+      );
     }
     // One acknowledgement clock per bureau and incident, from the first report it receives.
     if (policy && policy.escalation.length > 0 && report.kind !== 'final') {
-      await ctx.escalateQueue.add('escalate', { alertId: inc.id, bureau, item: item as never }, {
-        jobId: `esc.${jobSafe(inc.id)}.${bureau}`,
-        delay: Math.max(0, Math.ceil((placed.deliverAt - now) / ctx.timeScale)) + Math.ceil(policy.ackTimeoutMs / ctx.timeScale),
-      });
+      await ctx.escalateQueue.add(
+        'escalate',
+        { alertId: inc.id, bureau, item: item as never },
+        {
+          jobId: `esc.${jobSafe(inc.id)}.${bureau}`,
+          delay: Math.max(0, Math.ceil((placed.deliverAt - now) / ctx.timeScale)) + Math.ceil(policy.ackTimeoutMs / ctx.timeScale),
+        },
+      );
     }
   }
 }

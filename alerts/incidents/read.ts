@@ -9,11 +9,26 @@ import type { Incident } from './types.js';
 function looksLikeIncident(x: unknown): x is Incident {
   if (typeof x !== 'object' || x === null) return false;
   const i = x as Record<string, unknown>;
-  return typeof i.id === 'string' && (i.kind === 'river' || i.kind === 'air') && (i.status === 'open' || i.status === 'closed')
-    && typeof i.origin === 'string' && typeof i.parameter === 'string' && typeof i.openedAt === 'number' && typeof i.seq === 'number'
-    && Array.isArray(i.sections) && Array.isArray(i.reportTimes) && Array.isArray(i.misses)
-    && i.sections.every((s: unknown) => typeof s === 'object' && s !== null && typeof (s as { station?: unknown }).station === 'string'
-      && Array.isArray((s as { firing?: unknown }).firing) && typeof (s as { params?: unknown }).params === 'object');
+  return (
+    typeof i.id === 'string' &&
+    (i.kind === 'river' || i.kind === 'air') &&
+    (i.status === 'open' || i.status === 'closed') &&
+    typeof i.origin === 'string' &&
+    typeof i.parameter === 'string' &&
+    typeof i.openedAt === 'number' &&
+    typeof i.seq === 'number' &&
+    Array.isArray(i.sections) &&
+    Array.isArray(i.reportTimes) &&
+    Array.isArray(i.misses) &&
+    i.sections.every(
+      (s: unknown) =>
+        typeof s === 'object' &&
+        s !== null &&
+        typeof (s as { station?: unknown }).station === 'string' &&
+        Array.isArray((s as { firing?: unknown }).firing) &&
+        typeof (s as { params?: unknown }).params === 'object',
+    )
+  );
 }
 
 export type IncidentRead = { found: true; incident: Incident } | { found: false; damaged: boolean; error?: string };

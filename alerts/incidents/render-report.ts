@@ -13,7 +13,20 @@ import { escapeHtml as esc } from '../notify/render.js';
 import type { Report } from './types.js';
 import { front } from './track.js';
 import {
-  actionText, cstFull, duration, intakeParts, limitLine, openingText, paramName, peakLine, reasonText, REPORT_KIND, stationName, subject, trackRows, type L,
+  actionText,
+  cstFull,
+  duration,
+  intakeParts,
+  limitLine,
+  openingText,
+  paramName,
+  peakLine,
+  reasonText,
+  REPORT_KIND,
+  stationName,
+  subject,
+  trackRows,
+  type L,
 } from './wording.js';
 
 export interface ReportItem {
@@ -60,11 +73,19 @@ export function reportSubject(item: ReportItem, ctx: Pick<ReportRenderContext, '
 
 function ackLine(item: ReportItem, ctx: ReportRenderContext, l: L): string {
   const bureaus = Object.keys(ctx.bureauNames);
-  return bureaus.map((b) => {
-    const a = item.acks[b];
-    const name = ctx.bureauNames[b]?.[l] ?? b;
-    return a ? (l === 'zh' ? `${name}已确认（${a.by}，${cstFull(a.at)}）` : `${name} acknowledged (${a.by}, ${cstFull(a.at)})`) : l === 'zh' ? `${name}未确认` : `${name} not yet acknowledged`;
-  }).join(l === 'zh' ? '；' : '; ');
+  return bureaus
+    .map((b) => {
+      const a = item.acks[b];
+      const name = ctx.bureauNames[b]?.[l] ?? b;
+      return a
+        ? l === 'zh'
+          ? `${name}已确认（${a.by}，${cstFull(a.at)}）`
+          : `${name} acknowledged (${a.by}, ${cstFull(a.at)})`
+        : l === 'zh'
+          ? `${name}未确认`
+          : `${name} not yet acknowledged`;
+    })
+    .join(l === 'zh' ? '；' : '; ');
 }
 
 interface Section {
@@ -81,29 +102,47 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
   const out: Section[] = [];
   const lead: string[] = [];
   if (item.escalation) {
-    lead.push(zh ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)}内确认此事件，现升级通报。` : `${ctx.bureau.name.en} has not acknowledged this incident within ${duration(item.escalation.ackTimeoutMs, l)}: escalated.`);
+    lead.push(
+      zh
+        ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)}内确认此事件，现升级通报。`
+        : `${ctx.bureau.name.en} has not acknowledged this incident within ${duration(item.escalation.ackTimeoutMs, l)}: escalated.`,
+    );
   }
   lead.push(...intakeParts(r, reg, l, item.bureau));
   const pk = peakLine(inc, reg, l);
-  lead.push(zh
-    ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（浓度尚未超标）`}${limitLine(inc, l, reg) ? `；${limitLine(inc, l, reg)}` : ''}`
-    : `Pollutant: ${paramName(inc.parameter, l)}; ${pk || `${openingText(inc, reg, l)} (no concentration over the limit yet)`}${limitLine(inc, l, reg) ? `; ${limitLine(inc, l, reg)}` : ''}`);
+  lead.push(
+    zh
+      ? `污染物：${paramName(inc.parameter, l)}；${pk || `${openingText(inc, reg, l)}（浓度尚未超标）`}${limitLine(inc, l, reg) ? `；${limitLine(inc, l, reg)}` : ''}`
+      : `Pollutant: ${paramName(inc.parameter, l)}; ${pk || `${openingText(inc, reg, l)} (no concentration over the limit yet)`}${limitLine(inc, l, reg) ? `; ${limitLine(inc, l, reg)}` : ''}`,
+  );
   const f = front(inc);
   if (inc.kind === 'river' && f) {
-    lead.push(zh
-      ? `污染团前锋：${stationName(reg, f.station, l)}（${f.riverKm} km，${cstFull(f.observedAt as number)} 首次发现异常）`
-      : `Front: ${stationName(reg, f.station, l)} (km ${f.riverKm}, first seen ${cstFull(f.observedAt as number)} CST)`);
+    lead.push(
+      zh
+        ? `污染团前锋：${stationName(reg, f.station, l)}（${f.riverKm} km，${cstFull(f.observedAt as number)} 首次发现异常）`
+        : `Front: ${stationName(reg, f.station, l)} (km ${f.riverKm}, first seen ${cstFull(f.observedAt as number)} CST)`,
+    );
   }
-  lead.push(zh ? `首次发现：${stationName(reg, inc.origin, l)}，${cstFull(inc.openedAt)}（北京时间）` : `First detected: ${stationName(reg, inc.origin, l)}, ${cstFull(inc.openedAt)} CST`);
+  lead.push(
+    zh
+      ? `首次发现：${stationName(reg, inc.origin, l)}，${cstFull(inc.openedAt)}（北京时间）`
+      : `First detected: ${stationName(reg, inc.origin, l)}, ${cstFull(inc.openedAt)} CST`,
+  );
   if (r.kind === 'final' && inc.closedAt !== null) {
     // From the first exceedance to the last section back within limits (the hold is not pollution).
     const lastBack = Math.max(inc.openedAt, ...inc.sections.map((s) => s.backAt ?? 0));
-    lead.push(zh ? `事件历时：${duration(lastBack - inc.openedAt, l)}（${cstFull(inc.openedAt)} 至 ${cstFull(lastBack)}）` : `Duration: ${duration(lastBack - inc.openedAt, l)} (${cstFull(inc.openedAt)} to ${cstFull(lastBack)} CST)`);
+    lead.push(
+      zh
+        ? `事件历时：${duration(lastBack - inc.openedAt, l)}（${cstFull(inc.openedAt)} 至 ${cstFull(lastBack)}）`
+        : `Duration: ${duration(lastBack - inc.openedAt, l)} (${cstFull(inc.openedAt)} to ${cstFull(lastBack)} CST)`,
+    );
     const judged = inc.sections.filter((s) => s.observedAt !== null && s.predicted !== null);
     const missed = judged.filter((s) => s.miss !== null);
-    lead.push(zh
-      ? `预计与实际到达：${judged.length} 个断面中 ${judged.length - missed.length} 个在预计时段内${missed.length ? `，${missed.map((s) => `${stationName(reg, s.station, l)}${s.miss === 'early' ? '早于' : '晚于'}预计`).join('、')}` : ''}`
-      : `Predicted against observed arrival: ${judged.length - missed.length} of ${judged.length} sections inside their window${missed.length ? `; ${missed.map((s) => `${stationName(reg, s.station, l)} ${s.miss === 'early' ? 'earlier' : 'later'} than expected`).join(', ')}` : ''}`);
+    lead.push(
+      zh
+        ? `预计与实际到达：${judged.length} 个断面中 ${judged.length - missed.length} 个在预计时段内${missed.length ? `，${missed.map((s) => `${stationName(reg, s.station, l)}${s.miss === 'early' ? '早于' : '晚于'}预计`).join('、')}` : ''}`
+        : `Predicted against observed arrival: ${judged.length - missed.length} of ${judged.length} sections inside their window${missed.length ? `; ${missed.map((s) => `${stationName(reg, s.station, l)} ${s.miss === 'early' ? 'earlier' : 'later'} than expected`).join(', ')}` : ''}`,
+    );
   }
   lead.push(zh ? `确认情况：${ackLine(item, ctx, l)}` : `Acknowledged: ${ackLine(item, ctx, l)}`);
   lead.push(zh ? `建议措施：${actionText(r, l)}` : `What to do: ${actionText(r, l)}`);
@@ -115,7 +154,9 @@ function sections(item: ReportItem, ctx: ReportRenderContext, l: L): Section[] {
       heading: zh ? '污染团轨迹（预计与实际到达）' : 'Plume track (expected and observed arrival)',
       lines: [],
       table: {
-        head: zh ? ['断面', '城市', 'km', '预计到达', '实际到达', '峰值', '恢复'] : ['Section', 'City', 'km', 'Expected', 'Observed', 'Peak', 'Back'],
+        head: zh
+          ? ['断面', '城市', 'km', '预计到达', '实际到达', '峰值', '恢复']
+          : ['Section', 'City', 'km', 'Expected', 'Observed', 'Peak', 'Back'],
         rows: rows.map((x) => [x.station, x.city, x.km, x.predicted, x.observed, x.peak, x.back]),
       },
     });
@@ -145,18 +186,26 @@ export function renderReport(item: ReportItem, ctx: ReportRenderContext): { subj
       : `[${r.kind === 'final' ? '' : `${SEVERITY[item.severity].en} · `}${REPORT_KIND[r.kind].en} #${item.number ?? r.seq}] ${subject(r, ctx.registry, l, item.bureau).replace(/^\[[^\]]*\] /, '')}`;
     const greet = zh ? `${ctx.bureau.name.zh} ${ctx.recipient.name}：` : `To ${ctx.bureau.name.en}, ${ctx.recipient.name}:`;
     text.push(greet, title, zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`, '');
-    html.push(`<p>${esc(greet)}</p><h2 style="font-size:17px;margin:8px 0">${esc(title)}</h2><p style="color:#555">${esc(zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`)}</p>`);
+    html.push(
+      `<p>${esc(greet)}</p><h2 style="font-size:17px;margin:8px 0">${esc(title)}</h2><p style="color:#555">${esc(zh ? `报告时间：${cstFull(r.at)}（北京时间）` : `As of ${cstFull(r.at)} CST`)}</p>`,
+    );
     for (const s of sections(item, ctx, l)) {
       text.push(`${s.heading}${l === 'zh' ? '：' : ':'}`);
       for (const line of s.lines) text.push(`  - ${line}`);
       html.push(`<h3 style="font-size:15px;margin:14px 0 4px">${esc(s.heading)}</h3>`);
-      if (s.lines.length > 0) html.push(`<ul style="margin:0;padding-left:20px">${s.lines.map((x) => `<li>${x.includes('http') ? esc(x).replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>') : esc(x)}</li>`).join('')}</ul>`);
+      if (s.lines.length > 0)
+        html.push(
+          `<ul style="margin:0;padding-left:20px">${s.lines.map((x) => `<li>${x.includes('http') ? esc(x).replace(/(https?:\/\/[^\s<]+)/g, '<a href="$1">$1</a>') : esc(x)}</li>`).join('')}</ul>`,
+        );
       if (s.table) {
         text.push(`  ${s.table.head.join(' | ')}`);
         for (const row of s.table.rows) text.push(`  ${row.join(' | ')}`);
         html.push('<table style="border-collapse:collapse;font-size:13px">');
-        html.push(`<tr>${s.table.head.map((h) => `<th style="text-align:left;border-bottom:1px solid #999;padding:2px 8px">${esc(h)}</th>`).join('')}</tr>`);
-        for (const row of s.table.rows) html.push(`<tr>${row.map((c) => `<td style="padding:2px 8px;border-bottom:1px solid #eee">${esc(c)}</td>`).join('')}</tr>`);
+        html.push(
+          `<tr>${s.table.head.map((h) => `<th style="text-align:left;border-bottom:1px solid #999;padding:2px 8px">${esc(h)}</th>`).join('')}</tr>`,
+        );
+        for (const row of s.table.rows)
+          html.push(`<tr>${row.map((c) => `<td style="padding:2px 8px;border-bottom:1px solid #eee">${esc(c)}</td>`).join('')}</tr>`);
         html.push('</table>');
       }
       text.push('');

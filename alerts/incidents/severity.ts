@@ -13,8 +13,13 @@ export function intakeInPath(inc: Incident, receptors: readonly { kind: string }
   return inc.sections.some((s) => s.intake) || receptors.some((r) => r.kind === 'drinking_water_intake');
 }
 
-// Stryker disable next-line ArrayDeclaration: as for intakeInPath.
-export function reportSeverity(inc: Incident, _registry: StationRegistry, p: SeverityPolicy, receptors: readonly { kind: string }[] = []): Severity {
+export function reportSeverity(
+  inc: Incident,
+  _registry: StationRegistry,
+  p: SeverityPolicy,
+  // Stryker disable next-line ArrayDeclaration: as for intakeInPath.
+  receptors: readonly { kind: string }[] = [],
+): Severity {
   if (inc.kind === 'river' && p.drinking_water_intake && intakeInPath(inc, receptors)) return 'severe';
   let sev: Severity = 'warning';
   for (const s of inc.sections) {

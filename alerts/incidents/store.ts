@@ -92,7 +92,16 @@ return 1
 `;
 
 interface IncidentScripts {
-  incEnqueue(inbox: string, data: string, scopes: string, id: string, at: number, json: string, reorderMs: number, scope: string): Promise<number>;
+  incEnqueue(
+    inbox: string,
+    data: string,
+    scopes: string,
+    id: string,
+    at: number,
+    json: string,
+    reorderMs: number,
+    scope: string,
+  ): Promise<number>;
   incCommit(...args: Array<string | number>): Promise<number>;
 }
 
@@ -119,12 +128,15 @@ export class IncidentStore {
 
   async enqueue(scope: string, ev: Evidence, reorderMs: number): Promise<number> {
     const k = this.keys;
-    return Number(await this.redis.incEnqueue(k.inbox(scope), k.inboxData(scope), k.scopes, ev.id, ev.at, JSON.stringify(ev), reorderMs, scope));
+    return Number(
+      await this.redis.incEnqueue(k.inbox(scope), k.inboxData(scope), k.scopes, ev.id, ev.at, JSON.stringify(ev), reorderMs, scope),
+    );
   }
 
   async snapshot(scope: string): Promise<Snapshot> {
     const k = this.keys;
-    const [[, t], [, h], [, ids], [, data]] = (await this.redis.multi()
+    const [[, t], [, h], [, ids], [, data]] = (await this.redis
+      .multi()
       .time()
       .hgetall(k.state(scope))
       .zrange(k.inbox(scope), 0, -1)
@@ -145,10 +157,24 @@ export class IncidentStore {
   }
 
   /** Compare-and-set: false when another worker committed first (take a new snapshot). */
-  async commit(scope: string, expectedRev: number, state: ScopeState, applied: string[], reports: Report[], changed: Incident[]): Promise<boolean> {
+  async commit(
+    scope: string,
+    expectedRev: number,
+    state: ScopeState,
+    applied: string[],
+    reports: Report[],
+    changed: Incident[],
+  ): Promise<boolean> {
     const k = this.keys;
     const newRev = expectedRev + 1;
-    const args: Array<string | number> = [expectedRev, newRev, JSON.stringify({ ...state, rev: newRev }), applied.length, ...applied, reports.length];
+    const args: Array<string | number> = [
+      expectedRev,
+      newRev,
+      JSON.stringify({ ...state, rev: newRev }),
+      applied.length,
+      ...applied,
+      reports.length,
+    ];
     for (const r of reports) args.push(r.id, JSON.stringify({ scope, report: r }));
     args.push(changed.length);
     for (const inc of changed) args.push(inc.id, inc.openedAt, JSON.stringify({ ...inc, seen: [] }), k.incident(inc.id));
@@ -158,7 +184,9 @@ export class IncidentStore {
 
   async unplaced(): Promise<Array<{ scope: string; report: Report }>> {
     const h = await this.redis.hgetall(this.keys.unplaced);
-    return Object.values(h).map((v) => JSON.parse(v) as { scope: string; report: Report }).sort((a, b) => a.report.at - b.report.at || a.report.seq - b.report.seq);
+    return Object.values(h)
+      .map((v) => JSON.parse(v) as { scope: string; report: Report })
+      .sort((a, b) => a.report.at - b.report.at || a.report.seq - b.report.seq);
   }
 
   async markPlaced(reportId: string): Promise<void> {

@@ -26,33 +26,60 @@ export interface BureauActions {
   escalations: Record<string, EscalationRecord>;
 }
 
-export function incidentTimeline(inc: Incident, actions: BureauActions | undefined, reg: StationRegistry, bureauNames: Record<string, { zh: string; en: string }>): TimelineEntry[] {
+export function incidentTimeline(
+  inc: Incident,
+  actions: BureauActions | undefined,
+  reg: StationRegistry,
+  bureauNames: Record<string, { zh: string; en: string }>,
+): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   const add = (at: number, kind: TimelineKind, zh: string, en: string): void => {
     out.push({ at, kind, text: { zh, en } });
   };
   const bureau = (id: string, l: L): string => bureauNames[id]?.[l] ?? reg.cities[id]?.[l] ?? id;
 
-  add(inc.openedAt, 'detected', `首次发现：${stationName(reg, inc.origin, 'zh')}超标`, `First detected over the limit at ${stationName(reg, inc.origin, 'en')}`);
+  add(
+    inc.openedAt,
+    'detected',
+    `首次发现：${stationName(reg, inc.origin, 'zh')}超标`,
+    `First detected over the limit at ${stationName(reg, inc.origin, 'en')}`,
+  );
   for (const s of inc.sections) {
     if (s.observedAt === null || s.station === inc.origin) continue;
-    const miss = s.miss && s.predicted
-      ? { zh: `（${s.miss === 'early' ? '早于' : '晚于'}预计 ${windowText(s.predicted, 'zh')}）`, en: ` (${s.miss}; expected ${windowText(s.predicted, 'en')})` }
-      : { zh: '', en: '' };
-    add(s.observedAt, 'reached', `污染团到达 ${stationName(reg, s.station, 'zh')}${miss.zh}`, `The plume reached ${stationName(reg, s.station, 'en')}${miss.en}`);
+    const miss =
+      s.miss && s.predicted
+        ? {
+            zh: `（${s.miss === 'early' ? '早于' : '晚于'}预计 ${windowText(s.predicted, 'zh')}）`,
+            en: ` (${s.miss}; expected ${windowText(s.predicted, 'en')})`,
+          }
+        : { zh: '', en: '' };
+    add(
+      s.observedAt,
+      'reached',
+      `污染团到达 ${stationName(reg, s.station, 'zh')}${miss.zh}`,
+      `The plume reached ${stationName(reg, s.station, 'en')}${miss.en}`,
+    );
   }
   const p = incidentPeak(inc);
   if (p) {
     const t = inc.sections.find((s) => s.station === p.station)?.params[inc.parameter];
     const unit = unitOf(inc);
     const over = (l: L): string => (t ? overText(p.value, t.limit, t.limitKind, l) : '');
-    add(p.at, 'peak',
+    add(
+      p.at,
+      'peak',
       `峰值 ${num(p.value)} ${unit}（${shortName(reg, p.station, 'zh')}）${over('zh') ? `，${over('zh')}` : ''}`,
-      `Peak ${num(p.value)} ${unit} (${shortName(reg, p.station, 'en')})${over('en') ? `, ${over('en')}` : ''}`);
+      `Peak ${num(p.value)} ${unit} (${shortName(reg, p.station, 'en')})${over('en') ? `, ${over('en')}` : ''}`,
+    );
   }
   for (const s of inc.sections) {
     if (s.observedAt === null || s.backAt === null || s.firing.length > 0) continue;
-    add(s.backAt, 'back', `${stationName(reg, s.station, 'zh')} 已恢复至限值以内`, `${stationName(reg, s.station, 'en')} back within limits`);
+    add(
+      s.backAt,
+      'back',
+      `${stationName(reg, s.station, 'zh')} 已恢复至限值以内`,
+      `${stationName(reg, s.station, 'en')} back within limits`,
+    );
   }
   if (inc.status === 'closed' && inc.closedAt !== null) {
     add(inc.closedAt, 'closed', '事件结束：所有受影响断面已持续恢复', 'Incident closed: every section reached stayed back within limits');
@@ -66,7 +93,12 @@ export function incidentTimeline(inc: Incident, actions: BureauActions | undefin
   }
   // Who was on the escalation list is not shown: the page is reachable by whoever holds a link.
   for (const [b, e] of Object.entries(actions?.escalations ?? {})) {
-    add(e.at, 'escalated', `${bureau(b, 'zh')} 未按时确认，已升级通报（${e.to.length} 人）`, `${bureau(b, 'en')} did not acknowledge in time: escalated (${e.to.length} recipients)`);
+    add(
+      e.at,
+      'escalated',
+      `${bureau(b, 'zh')} 未按时确认，已升级通报（${e.to.length} 人）`,
+      `${bureau(b, 'en')} did not acknowledge in time: escalated (${e.to.length} recipients)`,
+    );
   }
   return out.sort((a, b) => a.at - b.at || ORDER[a.kind] - ORDER[b.kind]);
 }

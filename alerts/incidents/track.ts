@@ -17,7 +17,9 @@ export interface TrackPolicy {
 
 /** The observed sections of a river incident, upstream first. */
 export function observed(inc: Incident): SectionTrack[] {
-  return inc.sections.filter((s) => s.observedAt !== null && s.riverKm !== null).sort((a, b) => (a.riverKm as number) - (b.riverKm as number));
+  return inc.sections
+    .filter((s) => s.observedAt !== null && s.riverKm !== null)
+    .sort((a, b) => (a.riverKm as number) - (b.riverKm as number));
 }
 
 /** The furthest section downstream where the front was seen. */

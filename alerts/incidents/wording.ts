@@ -47,7 +47,7 @@ export function shortName(reg: StationRegistry, id: string, l: L): string {
 }
 
 export function riverName(reg: StationRegistry, inc: Incident, l: L): string {
-  return inc.river ? reg.rivers[inc.river]?.[l] ?? inc.river : '';
+  return inc.river ? (reg.rivers[inc.river]?.[l] ?? inc.river) : '';
 }
 
 export function unitOf(inc: Incident): string {
@@ -109,7 +109,8 @@ export function hoursFrom(at: number, w: Window, l: L): string {
  */
 export function untilText(now: number, w: Window, l: L): string {
   if (now < w.from) return hoursFrom(now, w, l);
-  if (now <= w.to) return l === 'zh' ? `已进入预计到达时段，至 ${cstShort(w.to)}` : `inside the expected window, until ${cstShort(w.to)} CST`;
+  if (now <= w.to)
+    return l === 'zh' ? `已进入预计到达时段，至 ${cstShort(w.to)}` : `inside the expected window, until ${cstShort(w.to)} CST`;
   const h = Math.max(1, Math.round((now - w.to) / 3_600_000));
   return l === 'zh' ? `已超过预计时段约 ${h} 小时，尚未到达` : `about ${h} h past the expected window, not arrived`;
 }
@@ -122,12 +123,21 @@ function contactText(x: ReceptorStatus, reg: StationRegistry, l: L): string {
 
 function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: StationRegistry, l: L, own: boolean, reader?: string): string {
   // Whom to call at an intake is for its own city's bureau; the other city's reader gets the owner.
-  const contact = reader === undefined || x.city === reader ? contactText(x, reg, l) : (l === 'zh' ? `（${reg.cities[x.city]?.zh ?? x.city}）` : ` (${reg.cities[x.city]?.en ?? x.city})`);
+  const contact =
+    reader === undefined || x.city === reader
+      ? contactText(x, reg, l)
+      : l === 'zh'
+        ? `（${reg.cities[x.city]?.zh ?? x.city}）`
+        : ` (${reg.cities[x.city]?.en ?? x.city})`;
   const label = own ? (l === 'zh' ? '贵市取水口' : 'Your intake') : l === 'zh' ? '下一取水口' : 'Next intake';
   const name = x.name[l];
   return x.window
-    ? (l === 'zh' ? `${label} ${name}：预计 ${windowText(x.window, l)} 到达（${when(x.window)}）${contact}` : `${label} ${name}: expected ${windowText(x.window, l)} (${when(x.window)})${contact}`)
-    : (l === 'zh' ? `${label} ${name}：暂无到达时间估计${contact}` : `${label} ${name}: no arrival estimate yet${contact}`);
+    ? l === 'zh'
+      ? `${label} ${name}：预计 ${windowText(x.window, l)} 到达（${when(x.window)}）${contact}`
+      : `${label} ${name}: expected ${windowText(x.window, l)} (${when(x.window)})${contact}`
+    : l === 'zh'
+      ? `${label} ${name}：暂无到达时间估计${contact}`
+      : `${label} ${name}: no arrival estimate yet${contact}`;
 }
 
 /**
@@ -135,12 +145,24 @@ function intakeAhead(x: ReceptorStatus, when: (w: Window) => string, reg: Statio
  * reader's own city's next intake when that is another one, and the intakes already hit. `when`
  * words a window relative to a moment (the report's time by default, as the e-mail says it).
  */
-export function intakeLine(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => untilText(r.at, w, l)): string {
+export function intakeLine(
+  r: Report,
+  reg: StationRegistry,
+  l: L,
+  bureau?: string,
+  when: (w: Window) => string = (w) => untilText(r.at, w, l),
+): string {
   return intakeParts(r, reg, l, bureau, when).join(l === 'zh' ? '；' : '; ');
 }
 
 /** The same, one entry per intake (the e-mail lists them one per line). */
-export function intakeParts(r: Report, reg: StationRegistry, l: L, bureau?: string, when: (w: Window) => string = (w) => untilText(r.at, w, l)): string[] {
+export function intakeParts(
+  r: Report,
+  reg: StationRegistry,
+  l: L,
+  bureau?: string,
+  when: (w: Window) => string = (w) => untilText(r.at, w, l),
+): string[] {
   const inc = r.incident;
   if (inc.kind !== 'river') return [];
   const parts: string[] = [];
@@ -151,9 +173,11 @@ export function intakeParts(r: Report, reg: StationRegistry, l: L, bureau?: stri
   for (const x of r.receptors) {
     if (x.kind !== 'drinking_water_intake' || !x.reached) continue;
     const since = x.reachedAt !== null ? (l === 'zh' ? `${cstShort(x.reachedAt)} 起` : `since ${cstShort(x.reachedAt)}`) : '';
-    parts.push(l === 'zh'
-      ? `${x.name.zh}${x.affected ? `正受影响（${since}，仍超标）` : `已受影响（${since}，现已恢复至限值以内）`}`
-      : `${x.name.en} ${x.affected ? `affected (${since}, still over the limit)` : `was affected (${since}; back within limits now)`}`);
+    parts.push(
+      l === 'zh'
+        ? `${x.name.zh}${x.affected ? `正受影响（${since}，仍超标）` : `已受影响（${since}，现已恢复至限值以内）`}`
+        : `${x.name.en} ${x.affected ? `affected (${since}, still over the limit)` : `was affected (${since}; back within limits now)`}`,
+    );
   }
   if (parts.length === 0) parts.push(l === 'zh' ? '下游无饮用水取水口' : 'No drinking-water intake downstream');
   return parts;
@@ -164,10 +188,14 @@ export function openingText(inc: Incident, reg: StationRegistry, l: L): string {
   const o = inc.opening;
   const where = shortName(reg, inc.origin, l);
   if (o.rule === 'rate') {
-    return l === 'zh' ? `${paramName(o.parameter, l)}浓度快速上升（${num(o.value)} ${o.unit}，预警阈值 ${num(o.limit)} ${o.unit}）` : `${paramName(o.parameter, l)} rising fast (${num(o.value)} ${o.unit}, alert threshold ${num(o.limit)} ${o.unit})`;
+    return l === 'zh'
+      ? `${paramName(o.parameter, l)}浓度快速上升（${num(o.value)} ${o.unit}，预警阈值 ${num(o.limit)} ${o.unit}）`
+      : `${paramName(o.parameter, l)} rising fast (${num(o.value)} ${o.unit}, alert threshold ${num(o.limit)} ${o.unit})`;
   }
   if (o.rule === 'water_class' && o.cls) {
-    return l === 'zh' ? `${where} 水质 ${o.cls} 类（目标 ${o.target ?? '–'} 类）` : `${where} water class ${o.cls} (target ${o.target ?? '–'})`;
+    return l === 'zh'
+      ? `${where} 水质 ${o.cls} 类（目标 ${o.target ?? '–'} 类）`
+      : `${where} water class ${o.cls} (target ${o.target ?? '–'})`;
   }
   if (o.rule === 'aqi') return `AQI ${num(o.value)}`;
   return l === 'zh' ? `${paramName(o.parameter, l)} ${num(o.value)} ${o.unit}` : `${paramName(o.parameter, l)} ${num(o.value)} ${o.unit}`;
@@ -180,7 +208,10 @@ export function openingText(inc: Incident, reg: StationRegistry, l: L): string {
  * be prepared before its window; otherwise watch the data.
  */
 export function actionText(r: Report, l: L): string {
-  if (r.kind === 'final') return l === 'zh' ? '事件已结束；受影响取水口可按程序恢复正常取水。' : 'The incident is over; affected intakes may return to normal operation by their procedures.';
+  if (r.kind === 'final')
+    return l === 'zh'
+      ? '事件已结束；受影响取水口可按程序恢复正常取水。'
+      : 'The incident is over; affected intakes may return to normal operation by their procedures.';
   const hit = r.receptors.filter((x) => x.kind === 'drinking_water_intake' && x.affected);
   if (hit.length > 0) {
     const names = hit.map((x) => x.name[l]).join(l === 'zh' ? '、' : ', ');
@@ -204,7 +235,16 @@ export function newsText(r: Report, reg: StationRegistry, l: L): string[] {
     const st = reg.get(x.station);
     if (!st) continue;
     const name = stationName(reg, x.station, l);
-    if (st.drinking_water_intake) out.push(x.type === 'reached' ? (l === 'zh' ? `${name}受影响` : `${name} affected`) : (l === 'zh' ? `${name}已恢复` : `${name} back within limits`));
+    if (st.drinking_water_intake)
+      out.push(
+        x.type === 'reached'
+          ? l === 'zh'
+            ? `${name}受影响`
+            : `${name} affected`
+          : l === 'zh'
+            ? `${name}已恢复`
+            : `${name} back within limits`,
+      );
     else if (x.type === 'reached' && st.boundary) {
       const city = reg.cities[st.city]?.[l] ?? st.city;
       out.push(l === 'zh' ? `进入${city}境内` : `now in ${city}`);
@@ -225,7 +265,9 @@ export function subject(r: Report, reg: StationRegistry, l: L, bureau?: string):
   parts.push(l === 'zh' ? `【${kind}】${river}${pn}污染` : `[${kind}] ${river} ${pn.toLowerCase()} pollution`);
   const f = front(inc);
   if (inc.kind === 'river' && f) {
-    parts.push(f.station === inc.origin ? shortName(reg, f.station, l) : `${shortName(reg, inc.origin, l)}→${shortName(reg, f.station, l)}`);
+    parts.push(
+      f.station === inc.origin ? shortName(reg, f.station, l) : `${shortName(reg, inc.origin, l)}→${shortName(reg, f.station, l)}`,
+    );
   }
   parts.push(...newsText(r, reg, l));
   if (p) {
@@ -233,7 +275,11 @@ export function subject(r: Report, reg: StationRegistry, l: L, bureau?: string):
     const over = t ? overText(p.value, t.limit, t.limitKind, l) : '';
     // Named for where it was: a reader downstream must not take it for the level at their intake.
     const at = inc.kind === 'river' && p.station !== f?.station ? shortName(reg, p.station, l) : '';
-    parts.push(l === 'zh' ? `${at}峰值 ${num(p.value)} ${unit}${over ? ` ${over}` : ''}` : `peak ${num(p.value)} ${unit}${at ? ` at ${at}` : ''}${over ? ` (${over})` : ''}`);
+    parts.push(
+      l === 'zh'
+        ? `${at}峰值 ${num(p.value)} ${unit}${over ? ` ${over}` : ''}`
+        : `peak ${num(p.value)} ${unit}${at ? ` at ${at}` : ''}${over ? ` (${over})` : ''}`,
+    );
   } else {
     parts.push(openingText(inc, reg, l));
   }
@@ -241,7 +287,8 @@ export function subject(r: Report, reg: StationRegistry, l: L, bureau?: string):
     parts.push(l === 'zh' ? '各断面均已恢复' : 'all sections back within limits');
   } else if (inc.kind === 'river') {
     const n = (bureau !== undefined ? nextIntake(r, bureau) : undefined) ?? nextIntake(r);
-    if (n?.window) parts.push(l === 'zh' ? `${n.name.zh}预计 ${windowText(n.window, l)}` : `${n.name.en} expected ${windowText(n.window, l)}`);
+    if (n?.window)
+      parts.push(l === 'zh' ? `${n.name.zh}预计 ${windowText(n.window, l)}` : `${n.name.en} expected ${windowText(n.window, l)}`);
     else {
       const hit = r.receptors.find((x) => x.kind === 'drinking_water_intake' && x.affected);
       if (hit) parts.push(l === 'zh' ? `${hit.name.zh}受影响` : `${hit.name.en} affected`);
@@ -255,7 +302,11 @@ export function reasonText(r: Report, reg: StationRegistry, l: L): string[] {
   for (const x of r.reasons) {
     switch (x.type) {
       case 'opened':
-        out.push(l === 'zh' ? `首次发现：${stationName(reg, r.incident.origin, l)}` : `first detected at ${stationName(reg, r.incident.origin, l)}`);
+        out.push(
+          l === 'zh'
+            ? `首次发现：${stationName(reg, r.incident.origin, l)}`
+            : `first detected at ${stationName(reg, r.incident.origin, l)}`,
+        );
         break;
       case 'reached':
         out.push(l === 'zh' ? `污染团到达 ${stationName(reg, x.station, l)}` : `the plume reached ${stationName(reg, x.station, l)}`);
@@ -263,9 +314,11 @@ export function reasonText(r: Report, reg: StationRegistry, l: L): string[] {
       case 'miss': {
         const s = r.incident.sections.find((q) => q.station === x.station);
         const w = s?.predicted;
-        out.push(l === 'zh'
-          ? `到达时间${x.early ? '早于' : '晚于'}预计（预计 ${w ? windowText(w, l) : '–'}，实际 ${s?.observedAt ? cstShort(s.observedAt) : '–'}），后续预计已放宽`
-          : `arrived ${x.early ? 'earlier' : 'later'} than expected (expected ${w ? windowText(w, l) : '–'}, observed ${s?.observedAt ? cstShort(s.observedAt) : '–'}); windows ahead widened`);
+        out.push(
+          l === 'zh'
+            ? `到达时间${x.early ? '早于' : '晚于'}预计（预计 ${w ? windowText(w, l) : '–'}，实际 ${s?.observedAt ? cstShort(s.observedAt) : '–'}），后续预计已放宽`
+            : `arrived ${x.early ? 'earlier' : 'later'} than expected (expected ${w ? windowText(w, l) : '–'}, observed ${s?.observedAt ? cstShort(s.observedAt) : '–'}); windows ahead widened`,
+        );
         break;
       }
       case 'narrowed':
@@ -275,7 +328,9 @@ export function reasonText(r: Report, reg: StationRegistry, l: L): string[] {
         out.push(l === 'zh' ? '出现新的峰值' : 'a new peak');
         break;
       case 'back':
-        out.push(l === 'zh' ? `${stationName(reg, x.station, l)} 已恢复至限值以内` : `${stationName(reg, x.station, l)} back within limits`);
+        out.push(
+          l === 'zh' ? `${stationName(reg, x.station, l)} 已恢复至限值以内` : `${stationName(reg, x.station, l)} back within limits`,
+        );
         break;
       case 'fault':
         out.push(l === 'zh' ? `${stationName(reg, x.station, l)} 监测设备故障` : `instrument fault at ${stationName(reg, x.station, l)}`);
@@ -284,10 +339,16 @@ export function reasonText(r: Report, reg: StationRegistry, l: L): string[] {
         out.push(l === 'zh' ? '定时续报' : 'scheduled update');
         break;
       case 'dissipated':
-        out.push(l === 'zh' ? `污染团未在预计时间内到达 ${stationName(reg, x.station, l)}` : `the plume did not reach ${stationName(reg, x.station, l)} within its window`);
+        out.push(
+          l === 'zh'
+            ? `污染团未在预计时间内到达 ${stationName(reg, x.station, l)}`
+            : `the plume did not reach ${stationName(reg, x.station, l)} within its window`,
+        );
         break;
       case 'closed':
-        out.push(l === 'zh' ? '所有受影响断面已持续恢复，事件结束' : 'every section reached has stayed back within limits: incident closed');
+        out.push(
+          l === 'zh' ? '所有受影响断面已持续恢复，事件结束' : 'every section reached has stayed back within limits: incident closed',
+        );
         break;
     }
   }
@@ -316,9 +377,27 @@ export function trackRows(r: Report, reg: StationRegistry, l: L): TrackRow[] {
       city: reg.cities[s.city]?.[l] ?? s.city,
       km: s.riverKm === null ? '' : String(s.riverKm),
       predicted: s.station === inc.origin ? (l === 'zh' ? '（首次发现断面）' : '(origin)') : w ? windowText(w, l) : '–',
-      observed: s.observedAt === null ? (l === 'zh' ? '未到达' : 'not yet') : `${cstShort(s.observedAt)}${s.miss ? (l === 'zh' ? (s.miss === 'early' ? '（早于预计）' : '（晚于预计）') : ` (${s.miss})`) : ''}`,
+      observed:
+        s.observedAt === null
+          ? l === 'zh'
+            ? '未到达'
+            : 'not yet'
+          : `${cstShort(s.observedAt)}${s.miss ? (l === 'zh' ? (s.miss === 'early' ? '（早于预计）' : '（晚于预计）') : ` (${s.miss})`) : ''}`,
       peak: p ? `${num(p.peak)} ${p.unit}（${cstShort(p.peakAt)}）` : '–',
-      back: s.observedAt === null ? '' : s.fault ? (l === 'zh' ? '设备故障' : 'instrument fault') : s.firing.length > 0 ? (l === 'zh' ? '仍超标' : 'still over') : s.backAt !== null ? cstShort(s.backAt) : '',
+      back:
+        s.observedAt === null
+          ? ''
+          : s.fault
+            ? l === 'zh'
+              ? '设备故障'
+              : 'instrument fault'
+            : s.firing.length > 0
+              ? l === 'zh'
+                ? '仍超标'
+                : 'still over'
+              : s.backAt !== null
+                ? cstShort(s.backAt)
+                : '',
     };
   });
 }
@@ -334,7 +413,11 @@ export function limitLine(inc: Incident, l: L, reg?: StationRegistry): string {
     const p = s.params[inc.parameter];
     if (!p || p.limit === null) continue;
     if (p.local) out.push(`${reg ? `${shortName(reg, s.station, l)} ` : ''}${p.local[l]}`);
-    else if (!national) national = l === 'zh' ? `限值 ${num(p.limit)} ${p.unit}${p.basis ? `（${p.basis}）` : ''}` : `limit ${num(p.limit)} ${p.unit}${p.basis ? ` (${p.basis})` : ''}`;
+    else if (!national)
+      national =
+        l === 'zh'
+          ? `限值 ${num(p.limit)} ${p.unit}${p.basis ? `（${p.basis}）` : ''}`
+          : `limit ${num(p.limit)} ${p.unit}${p.basis ? ` (${p.basis})` : ''}`;
   }
   return [national, ...out].filter(Boolean).join(l === 'zh' ? '；' : '; ');
 }

@@ -20,7 +20,8 @@ const UNSAFE = /[\p{Cc}\u2028\u2029\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]
  */
 export function ackByName(by: unknown, fallback: string): string {
   if (by === undefined || by === null) return fallback;
-  if (typeof by !== 'string') throw new NotifyError('ACK_BY_INVALID', `by must be a string (a name), got ${Array.isArray(by) ? 'an array' : typeof by}`);
+  if (typeof by !== 'string')
+    throw new NotifyError('ACK_BY_INVALID', `by must be a string (a name), got ${Array.isArray(by) ? 'an array' : typeof by}`);
   const name = by.trim();
   if (name === '') return fallback;
   if (UNSAFE.test(name)) throw new NotifyError('ACK_BY_INVALID', 'by contains control or direction-override characters');
@@ -28,12 +29,22 @@ export function ackByName(by: unknown, fallback: string): string {
   return name;
 }
 
-export async function acknowledge(store: NotifyStore, alertId: string, bureau: string, by: string, via: AckRecord['via'], now = Date.now()): Promise<{ status: 'recorded' | 'already'; ack: AckRecord }> {
+export async function acknowledge(
+  store: NotifyStore,
+  alertId: string,
+  bureau: string,
+  by: string,
+  via: AckRecord['via'],
+  now = Date.now(),
+): Promise<{ status: 'recorded' | 'already'; ack: AckRecord }> {
   const name = ackByName(by, via);
   const a = await store.alert(alertId);
   if (!a) throw new NotifyError('ALERT_NOT_FOUND', `no notified alert "${alertId}"`);
   if (!a.info.bureaus.includes(bureau)) {
-    throw new NotifyError('BUREAU_NOT_NOTIFIED', `bureau "${bureau}" was not notified of ${alertId} (notified: ${a.info.bureaus.join(', ')})`);
+    throw new NotifyError(
+      'BUREAU_NOT_NOTIFIED',
+      `bureau "${bureau}" was not notified of ${alertId} (notified: ${a.info.bureaus.join(', ')})`,
+    );
   }
   const r = await store.ack(alertId, bureau, { by: name, at: now, via });
   if (r.status === 'unknown-alert' || !r.ack) throw new NotifyError('ALERT_NOT_FOUND', `no notified alert "${alertId}"`);

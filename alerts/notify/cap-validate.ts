@@ -179,8 +179,22 @@ export const CAP_SCHEMA: Spec = c('alert', 1, 1, [
     s('web', 0, 1, 'anyURI'),
     s('contact', 0),
     pair('parameter'),
-    c('resource', 0, U, [s('resourceDesc'), s('mimeType'), s('size', 0, 1, 'integer'), s('uri', 0, 1, 'anyURI'), s('derefUri', 0), s('digest', 0)]),
-    c('area', 0, U, [s('areaDesc'), s('polygon', 0, U), s('circle', 0, U), pair('geocode'), s('altitude', 0, 1, 'decimal'), s('ceiling', 0, 1, 'decimal')]),
+    c('resource', 0, U, [
+      s('resourceDesc'),
+      s('mimeType'),
+      s('size', 0, 1, 'integer'),
+      s('uri', 0, 1, 'anyURI'),
+      s('derefUri', 0),
+      s('digest', 0),
+    ]),
+    c('area', 0, U, [
+      s('areaDesc'),
+      s('polygon', 0, U),
+      s('circle', 0, U),
+      pair('geocode'),
+      s('altitude', 0, 1, 'decimal'),
+      s('ceiling', 0, 1, 'decimal'),
+    ]),
   ]),
 ]);
 
@@ -193,7 +207,8 @@ function checkSimple(spec: Spec, el: XmlElement, path: string, problems: string[
   if (spec.values && !spec.values.includes(v)) problems.push(`${path}: "${v}" is not one of ${spec.values.join(', ')}`);
   switch (spec.type) {
     case 'dateTime':
-      if (!CAP_DATETIME.test(v) || Number.isNaN(Date.parse(v))) problems.push(`${path}: "${v}" is not a CAP dateTime (YYYY-MM-DDThh:mm:ss±hh:mm)`);
+      if (!CAP_DATETIME.test(v) || Number.isNaN(Date.parse(v)))
+        problems.push(`${path}: "${v}" is not a CAP dateTime (YYYY-MM-DDThh:mm:ss±hh:mm)`);
       break;
     case 'decimal':
       if (!/^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(v)) problems.push(`${path}: "${v}" is not a decimal`);
@@ -251,7 +266,8 @@ export function validateCap(xml: string): string[] {
   }
   const problems: string[] = [];
   if (root.name !== 'alert') return [`root element is <${root.name}>, expected <alert>`];
-  if (root.attrs.xmlns !== 'urn:oasis:names:tc:emergency:cap:1.2') problems.push(`<alert> must be in namespace urn:oasis:names:tc:emergency:cap:1.2 (xmlns="${root.attrs.xmlns ?? ''}")`);
+  if (root.attrs.xmlns !== 'urn:oasis:names:tc:emergency:cap:1.2')
+    problems.push(`<alert> must be in namespace urn:oasis:names:tc:emergency:cap:1.2 (xmlns="${root.attrs.xmlns ?? ''}")`);
   checkSequence(CAP_SCHEMA, root, '/alert', problems);
 
   // The specification's rules beyond the schema (CAP 1.2 §3.2.1–3.2.4).
@@ -265,11 +281,13 @@ export function validateCap(xml: string): string[] {
   if (scope === 'Private' && !text(root, 'addresses')) problems.push('/alert: <addresses> is required when scope is Private');
   const msgType = text(root, 'msgType');
   const refs = text(root, 'references');
-  if ((msgType === 'Update' || msgType === 'Cancel' || msgType === 'Ack' || msgType === 'Error') && !refs) problems.push(`/alert: a ${msgType} must have <references>`);
+  if ((msgType === 'Update' || msgType === 'Cancel' || msgType === 'Ack' || msgType === 'Error') && !refs)
+    problems.push(`/alert: a ${msgType} must have <references>`);
   if (refs) {
     for (const r of refs.split(/\s+/)) {
       const parts = r.split(',');
-      if (parts.length !== 3 || !parts[0] || !parts[1] || !CAP_DATETIME.test(parts[2] ?? '')) problems.push(`/alert/references: "${r}" is not sender,identifier,sent`);
+      if (parts.length !== 3 || !parts[0] || !parts[1] || !CAP_DATETIME.test(parts[2] ?? ''))
+        problems.push(`/alert/references: "${r}" is not sender,identifier,sent`);
     }
   }
   all(root, 'info').forEach((info, i) => {
@@ -284,7 +302,8 @@ export function validateCap(xml: string): string[] {
         }
       }
       for (const circle of all(area, 'circle')) {
-        if (!/^-?\d+(\.\d+)?,-?\d+(\.\d+)? \d+(\.\d+)?$/.test(circle.text.trim())) problems.push(`/alert/info[${i}]/area[${j}]/circle: expected "lat,lon radius"`);
+        if (!/^-?\d+(\.\d+)?,-?\d+(\.\d+)? \d+(\.\d+)?$/.test(circle.text.trim()))
+          problems.push(`/alert/info[${i}]/area[${j}]/circle: expected "lat,lon radius"`);
       }
     });
   });
@@ -292,7 +311,14 @@ export function validateCap(xml: string): string[] {
 }
 
 /** The parts of a CAP document the tests and the API look at. */
-export function capSummary(xml: string): { identifier: string; sender: string; sent: string; msgType: string; references: string[]; languages: string[] } {
+export function capSummary(xml: string): {
+  identifier: string;
+  sender: string;
+  sent: string;
+  msgType: string;
+  references: string[];
+  languages: string[];
+} {
   const root = parseXml(xml);
   return {
     identifier: text(root, 'identifier') ?? '',

@@ -77,24 +77,45 @@ function area(input: CapInput, l: 'zh' | 'en', indent: string): string[] {
   const { station, registry, routing } = input;
   const out = [`${indent}<area>`];
   const sections = [station, ...routing.downstream.map((a) => registry.get(a.station)).filter((s): s is Station => s !== undefined)];
-  const river = station.river ? registry.rivers[station.river]?.[l] ?? station.river : undefined;
+  const river = station.river ? (registry.rivers[station.river]?.[l] ?? station.river) : undefined;
   if (sections.length > 1 && river !== undefined) {
     const last = sections[sections.length - 1] as Station;
-    const desc = l === 'zh'
-      ? `${river} ${station.name.zh}（${station.river_km} km）至 ${last.name.zh}（${last.river_km} km）河段`
-      : `${river} from ${station.name.en} (km ${station.river_km}) to ${last.name.en} (km ${last.river_km})`;
+    const desc =
+      l === 'zh'
+        ? `${river} ${station.name.zh}（${station.river_km} km）至 ${last.name.zh}（${last.river_km} km）河段`
+        : `${river} from ${station.name.en} (km ${station.river_km}) to ${last.name.en} (km ${last.river_km})`;
     out.push(el('areaDesc', desc, `${indent}  `));
     const m = 0.02;
     const lats = sections.map((s) => s.coordinates.lat);
     const lons = sections.map((s) => s.coordinates.lon);
-    const [s0, n0, w0, e0] = [Math.min(...lats) - m, Math.max(...lats) + m, Math.min(...lons) - m, Math.max(...lons) + m].map((x) => Number(x.toFixed(4))) as [number, number, number, number];
+    const [s0, n0, w0, e0] = [Math.min(...lats) - m, Math.max(...lats) + m, Math.min(...lons) - m, Math.max(...lons) + m].map((x) =>
+      Number(x.toFixed(4)),
+    ) as [number, number, number, number];
     out.push(el('polygon', `${s0},${w0} ${n0},${w0} ${n0},${e0} ${s0},${e0} ${s0},${w0}`, `${indent}  `));
-    for (const s of sections) out.push(`${indent}  <geocode>`, el('valueName', 'tuojiang:station', `${indent}    `), el('value', s.id, `${indent}    `), `${indent}  </geocode>`);
+    for (const s of sections)
+      out.push(
+        `${indent}  <geocode>`,
+        el('valueName', 'tuojiang:station', `${indent}    `),
+        el('value', s.id, `${indent}    `),
+        `${indent}  </geocode>`,
+      );
   } else {
-    const desc = river !== undefined ? (l === 'zh' ? `${river} ${station.name.zh} 断面` : `${river}, ${station.name.en} section`) : l === 'zh' ? `${station.name.zh} 周边` : `around ${station.name.en}`;
+    const desc =
+      river !== undefined
+        ? l === 'zh'
+          ? `${river} ${station.name.zh} 断面`
+          : `${river}, ${station.name.en} section`
+        : l === 'zh'
+          ? `${station.name.zh} 周边`
+          : `around ${station.name.en}`;
     out.push(el('areaDesc', desc, `${indent}  `));
     out.push(el('circle', `${station.coordinates.lat},${station.coordinates.lon} ${station.kind === 'air' ? 5 : 1}`, `${indent}  `));
-    out.push(`${indent}  <geocode>`, el('valueName', 'tuojiang:station', `${indent}    `), el('value', station.id, `${indent}    `), `${indent}  </geocode>`);
+    out.push(
+      `${indent}  <geocode>`,
+      el('valueName', 'tuojiang:station', `${indent}    `),
+      el('value', station.id, `${indent}    `),
+      `${indent}  </geocode>`,
+    );
   }
   out.push(`${indent}</area>`);
   return out;
@@ -106,13 +127,27 @@ function info(input: CapInput, l: 'zh' | 'en', msgType: 'Alert' | 'Update' | 'Ca
   const resolved = e.kind === 'resolved';
   const rule = ruleNamed(e.rule);
   const param = rule.cap.namesParameter ? paramLabel(e.parameter, l) : '';
-  const eventName = l === 'zh' ? `${station.kind === 'water' ? '水质' : '空气质量'}${param ? ` ${param}` : ''} ${rule.cap.event.zh}` : `${station.kind === 'water' ? 'Water quality' : 'Air quality'}${param ? `: ${param}` : ''} ${rule.cap.event.en}`;
-  const stateWord = resolved ? (l === 'zh' ? '已解除' : 'resolved') : e.kind === 'reminder' ? (l === 'zh' ? '持续' : 'continuing') : l === 'zh' ? '告警' : 'alert';
+  const eventName =
+    l === 'zh'
+      ? `${station.kind === 'water' ? '水质' : '空气质量'}${param ? ` ${param}` : ''} ${rule.cap.event.zh}`
+      : `${station.kind === 'water' ? 'Water quality' : 'Air quality'}${param ? `: ${param}` : ''} ${rule.cap.event.en}`;
+  const stateWord = resolved
+    ? l === 'zh'
+      ? '已解除'
+      : 'resolved'
+    : e.kind === 'reminder'
+      ? l === 'zh'
+        ? '持续'
+        : 'continuing'
+      : l === 'zh'
+        ? '告警'
+        : 'alert';
   const headline = l === 'zh' ? `${station.name.zh} ${eventName}（${stateWord}）` : `${station.name.en}: ${eventName} (${stateWord})`;
   const unit = e.detail.unit ?? '';
-  const value = l === 'zh'
-    ? `数值 ${fmt(e.value)} ${unit}，限值 ${e.detail.limitText ?? fmt(e.limit)} ${unit}${e.detail.basis ? `（${e.detail.basis}）` : ''}；阈值版本 ${e.thresholdVersion}。`
-    : `Value ${fmt(e.value)} ${unit}, limit ${e.detail.limitText ?? fmt(e.limit)} ${unit}${e.detail.basis ? ` (${e.detail.basis})` : ''}; thresholds version ${e.thresholdVersion}.`;
+  const value =
+    l === 'zh'
+      ? `数值 ${fmt(e.value)} ${unit}，限值 ${e.detail.limitText ?? fmt(e.limit)} ${unit}${e.detail.basis ? `（${e.detail.basis}）` : ''}；阈值版本 ${e.thresholdVersion}。`
+      : `Value ${fmt(e.value)} ${unit}, limit ${e.detail.limitText ?? fmt(e.limit)} ${unit}${e.detail.basis ? ` (${e.detail.basis})` : ''}; thresholds version ${e.thresholdVersion}.`;
   const arrivals = routing.downstream.map((a) => {
     const r = roundRange(a);
     const s = registry.get(a.station);
@@ -120,12 +155,23 @@ function info(input: CapInput, l: 'zh' | 'en', msgType: 'Alert' | 'Update' | 'Ca
       ? `${s?.name.zh ?? a.station}（下游 ${a.distanceKm} km）：${capTime(e.at + r.minMs)} 至 ${capTime(e.at + r.maxMs)}`
       : `${s?.name.en ?? a.station} (${a.distanceKm} km downstream): ${capTime(e.at + r.minMs)} to ${capTime(e.at + r.maxMs)}`;
   });
-  const description = [value, ...(arrivals.length > 0 ? [l === 'zh' ? `下游预计到达：${arrivals.join('；')}。` : `Expected downstream: ${arrivals.join('; ')}.`] : [])].join(' ');
+  const description = [
+    value,
+    ...(arrivals.length > 0
+      ? [l === 'zh' ? `下游预计到达：${arrivals.join('；')}。` : `Expected downstream: ${arrivals.join('; ')}.`]
+      : []),
+  ].join(' ');
   const instruction = resolved
-    ? (l === 'zh' ? '上游已恢复正常；下游断面按上述时间范围陆续恢复。' : 'Back to normal upstream; downstream sections should follow within the times given.')
+    ? l === 'zh'
+      ? '上游已恢复正常；下游断面按上述时间范围陆续恢复。'
+      : 'Back to normal upstream; downstream sections should follow within the times given.'
     : routing.downstream.some((a) => a.intake)
-      ? (l === 'zh' ? '下游饮用水取水口请在预计到达时间前做好应对准备。' : 'Downstream drinking-water intakes: prepare before the expected arrival.')
-      : (l === 'zh' ? '请关注监测数据并按预案处置。' : 'Watch the monitoring data and follow the response plan.');
+      ? l === 'zh'
+        ? '下游饮用水取水口请在预计到达时间前做好应对准备。'
+        : 'Downstream drinking-water intakes: prepare before the expected arrival.'
+      : l === 'zh'
+        ? '请关注监测数据并按预案处置。'
+        : 'Watch the monitoring data and follow the response plan.';
   const audience = routing.bureaus.map((b) => registry.cities[b.bureau]?.[l] ?? b.bureau).join(l === 'zh' ? '、' : ', ');
 
   const out = [`  <info>`];
@@ -182,7 +228,9 @@ export function buildCap(input: CapInput): string {
   lines.push(el('scope', config.scope, '  '));
   if (config.scope === 'Restricted') lines.push(el('restriction', config.restriction, '  '));
   if (input.references.length > 0) {
-    lines.push(el('references', input.references.map((r) => `${config.sender},${capIdentifier(r.eventId)},${capTime(r.at)}`).join(' '), '  '));
+    lines.push(
+      el('references', input.references.map((r) => `${config.sender},${capIdentifier(r.eventId)},${capTime(r.at)}`).join(' '), '  '),
+    );
   }
   const alertId = input.references[0]?.eventId ?? e.id;
   lines.push(el('incidents', capIdentifier(alertId), '  '));

@@ -4,7 +4,14 @@
  */
 import { join } from 'node:path';
 import { loadYamlFile } from '../../config/load.js';
-import { recipientsSchemaFor, type BureauConfig, type Language, type PersonConfig, type QuietHoursConfig, type RecipientsFile } from '../../config/recipients-schema.js';
+import {
+  recipientsSchemaFor,
+  type BureauConfig,
+  type Language,
+  type PersonConfig,
+  type QuietHoursConfig,
+  type RecipientsFile,
+} from '../../config/recipients-schema.js';
 import { riversSchemaFor, type RiversFile } from '../../config/rivers-schema.js';
 import type { RegistryConfig } from '../../config/schema.js';
 

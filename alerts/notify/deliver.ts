@@ -61,7 +61,10 @@ export class UnknownChannel extends Error {
 }
 
 type DeliveryJob = Pick<Job<MailJobData>, 'data' | 'timestamp' | 'moveToDelayed'>;
-interface Seen { channel: ChannelName | 'unknown'; rateLimited: boolean }
+interface Seen {
+  channel: ChannelName | 'unknown';
+  rateLimited: boolean;
+}
 
 export async function deliverBatch(ctx: DeliveryContext, job: DeliveryJob, token?: string): Promise<DeliveryOutcome> {
   const seen: Seen = { channel: 'unknown', rateLimited: false };
@@ -71,7 +74,10 @@ export async function deliverBatch(ctx: DeliveryContext, job: DeliveryJob, token
     return outcome;
   } catch (e) {
     const name = (e as Error).name;
-    ctx.onOutcome?.(seen.channel, name === 'DelayedError' ? (seen.rateLimited ? 'rate-limited' : 'waiting') : name === 'UnrecoverableError' ? 'failed' : 'retry');
+    ctx.onOutcome?.(
+      seen.channel,
+      name === 'DelayedError' ? (seen.rateLimited ? 'rate-limited' : 'waiting') : name === 'UnrecoverableError' ? 'failed' : 'retry',
+    );
     throw e;
   }
 }
@@ -92,10 +98,24 @@ async function deliverOnce(ctx: DeliveryContext, job: DeliveryJob, token: string
     // Retried with backoff, not dropped: a process started without the channel's URL cannot send
     // it, another one (or this one, restarted with it) can; dead-lettered once it is too old.
     if (ctx.now() - job.timestamp > delivery.give_up_after_h * 3_600_000) {
-      const d = { batchId, bureau: recipient.bureau, to, reason: 'expired' as const, error: new UnknownChannel(channelName, batchId).message, items: items.map((i) => i.id), at: ctx.now() };
-      await store.deadLetter(d, { alertIds: [...new Set(items.map((i) => i.alertId))], entry: { type: 'failed', t: d.at, to, bureau: recipient.bureau, batchId, error: d.error } });
+      const d = {
+        batchId,
+        bureau: recipient.bureau,
+        to,
+        reason: 'expired' as const,
+        error: new UnknownChannel(channelName, batchId).message,
+        items: items.map((i) => i.id),
+        at: ctx.now(),
+      };
+      await store.deadLetter(d, {
+        alertIds: [...new Set(items.map((i) => i.alertId))],
+        entry: { type: 'failed', t: d.at, to, bureau: recipient.bureau, batchId, error: d.error },
+      });
       ctx.onDead?.(d);
-      ctx.log?.error({ batch: batchId, channel: channelName, to, code: 'TJ_ENV_INVALID' }, 'no process runs this channel: given up, dead-lettered');
+      ctx.log?.error(
+        { batch: batchId, channel: channelName, to, code: 'TJ_ENV_INVALID' },
+        'no process runs this channel: given up, dead-lettered',
+      );
       throw new UnrecoverableError(d.error);
     }
     throw new UnknownChannel(channelName, batchId);
@@ -128,7 +148,10 @@ async function deliverOnce(ctx: DeliveryContext, job: DeliveryJob, token: string
     case 'uncertain':
       return 'uncertain';
     case 'became-uncertain':
-      ctx.log?.error({ ...log, code: channel.codes.uncertain }, 'an attempt died after handing the message over: probably delivered, not re-sent');
+      ctx.log?.error(
+        { ...log, code: channel.codes.uncertain },
+        'an attempt died after handing the message over: probably delivered, not re-sent',
+      );
       await dead('uncertain', 'a delivery attempt died after handing the message over, before the other side replied', 'uncertain');
       return 'uncertain';
     case 'busy':
@@ -156,9 +179,25 @@ async function deliverOnce(ctx: DeliveryContext, job: DeliveryJob, token: string
       AbortSignal.timeout(Math.max(1000, leaseMs - 1000)),
     );
     const at = ctx.now();
-    await store.finish(batchId, attempt, 'sent', { messageId: res.ref, response: res.response, to }, {
-      alertIds, entry: { type: 'sent', t: at, to, bureau: recipient.bureau, list: recipient.list, messageId: res.ref, batchId, items: items.map((i) => i.id) },
-    });
+    await store.finish(
+      batchId,
+      attempt,
+      'sent',
+      { messageId: res.ref, response: res.response, to },
+      {
+        alertIds,
+        entry: {
+          type: 'sent',
+          t: at,
+          to,
+          bureau: recipient.bureau,
+          list: recipient.list,
+          messageId: res.ref,
+          batchId,
+          items: items.map((i) => i.id),
+        },
+      },
+    );
     ctx.onSent?.({ batchId, channel: channelName, startedAt, recipient, items, messageId: res.ref, at });
     return 'sent';
   } catch (e) {
@@ -176,7 +215,10 @@ async function deliverOnce(ctx: DeliveryContext, job: DeliveryJob, token: string
       case 'uncertain':
         await store.finish(batchId, attempt, 'uncertain', { error });
         await dead('uncertain', error, 'uncertain');
-        ctx.log?.error({ ...log, err: error, code: channel.codes.uncertain }, 'no reply after the message was handed over: probably delivered, not re-sent');
+        ctx.log?.error(
+          { ...log, err: error, code: channel.codes.uncertain },
+          'no reply after the message was handed over: probably delivered, not re-sent',
+        );
         return 'uncertain';
       case 'retry': {
         if (ctx.now() - job.timestamp > delivery.give_up_after_h * 3_600_000) {

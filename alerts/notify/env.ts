@@ -7,7 +7,6 @@ import { TuojiangError } from '../../lib/errors.js';
 import { url } from '../../config/env.js';
 import { hideUserinfo } from '../../lib/redact-url.js';
 
-
 export const NotifyEnvSchema = z.object({
   /** smtp://user:pass@host:port (STARTTLS when the server offers it) or smtps://… (TLS from the start). */
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:25'),
@@ -35,7 +34,7 @@ export type NotifyEnv = z.output<typeof NotifyEnvSchema>;
  * sink and every link would point at the reader's own machine, and nothing would look wrong.
  */
 const PRODUCTION_REQUIRED = {
-  SMTP_URL: 'the bureaus\' mail relay, e.g. smtps://smtp.example.gov.cn:465 (user:password@ before the host if it needs a login)',
+  SMTP_URL: "the bureaus' mail relay, e.g. smtps://smtp.example.gov.cn:465 (user:password@ before the host if it needs a login)",
   PUBLIC_URL: 'where the bureaus reach `tuojiang api` (the base of acknowledgement and CAP links), e.g. https://tuojiang.example.gov.cn',
   GRAFANA_URL: 'where the bureaus reach Grafana (the dashboard links), e.g. https://grafana.tuojiang.example.gov.cn',
 } as const;
@@ -59,17 +58,29 @@ export function productionProblems(env: NodeJS.ProcessEnv, opts: { mails?: boole
     if (key === 'SMTP_URL' && opts.mails === false) continue;
     const value = env[key];
     if (value === undefined || value.trim() === '') {
-      problems.push(`${key}: expected ${what} (required in production; TUOJIANG_PROFILE=demo uses Mailpit and localhost instead); found nothing`);
+      problems.push(
+        `${key}: expected ${what} (required in production; TUOJIANG_PROFILE=demo uses Mailpit and localhost instead); found nothing`,
+      );
       continue;
     }
     let host: string;
-    try { host = new URL(value).hostname; } catch { continue; /* the schema names a malformed URL */ }
-    if (NOT_FOR_PRODUCTION[key as keyof typeof PRODUCTION_REQUIRED].test(host)) problems.push(`${key}: expected ${what}, not the local host or the demo sink (TUOJIANG_PROFILE=production); found a URL with host ${JSON.stringify(host)}`);
+    try {
+      host = new URL(value).hostname;
+    } catch {
+      continue; /* the schema names a malformed URL */
+    }
+    if (NOT_FOR_PRODUCTION[key as keyof typeof PRODUCTION_REQUIRED].test(host))
+      problems.push(
+        `${key}: expected ${what}, not the local host or the demo sink (TUOJIANG_PROFILE=production); found a URL with host ${JSON.stringify(host)}`,
+      );
   }
   return problems;
 }
 
-export function readNotifyEnv(env: NodeJS.ProcessEnv = process.env, opts: { requireSecret?: boolean; mails?: boolean } = {}): NotifyEnv & { ACK_SECRET: string } {
+export function readNotifyEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { requireSecret?: boolean; mails?: boolean } = {},
+): NotifyEnv & { ACK_SECRET: string } {
   // An empty variable (compose passes `${SMTP_URL:-}` as "") means unset, not a malformed URL.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const r = NotifyEnvSchema.safeParse(present);
@@ -85,7 +96,9 @@ export function readNotifyEnv(env: NodeJS.ProcessEnv = process.env, opts: { requ
   }
   // Named even when another variable is wrong too: an operator should fix everything in one go.
   if (opts.requireSecret !== false && present.ACK_SECRET === undefined) {
-    problems.push('ACK_SECRET: expected at least 16 characters (it signs acknowledgement links; e.g. `openssl rand -hex 32`); found nothing');
+    problems.push(
+      'ACK_SECRET: expected at least 16 characters (it signs acknowledgement links; e.g. `openssl rand -hex 32`); found nothing',
+    );
   }
   if (problems.length > 0 || !r.success) throw new TuojiangError('ENV_INVALID', `invalid environment:\n${problems.join('\n')}`);
   return { ...r.data, ACK_SECRET: r.data.ACK_SECRET ?? '' };

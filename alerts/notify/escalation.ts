@@ -25,11 +25,21 @@ export async function runEscalation(ctx: NotifyContext, job: EscalateJobData): P
     // acknowledgements as they stand now.
     const rep = job.item as unknown as ReportItem;
     // The incident as it stands now, not the report the bureau left unacknowledged.
-    const inc = 'incidents' in ctx ? await (ctx as NotifyContext & { incidents: IncidentStore }).incidents.incident(job.alertId) : undefined;
+    const inc =
+      'incidents' in ctx ? await (ctx as NotifyContext & { incidents: IncidentStore }).incidents.incident(job.alertId) : undefined;
     const report = inc
-      ? { ...currentReport(inc, { registry: ctx.registry, rivers: ctx.config.rivers, policy: ctx.config.recipients.incidents }), at: Math.max(now, rep.report.at) }
+      ? {
+          ...currentReport(inc, { registry: ctx.registry, rivers: ctx.config.rivers, policy: ctx.config.recipients.incidents }),
+          at: Math.max(now, rep.report.at),
+        }
       : rep.report;
-    const escItem: ReportItem = { ...rep, report, id: `esc.${job.alertId}.${job.bureau}`, acks: a.acks, escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: a.createdAt } };
+    const escItem: ReportItem = {
+      ...rep,
+      report,
+      id: `esc.${job.alertId}.${job.bureau}`,
+      acks: a.acks,
+      escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: a.createdAt },
+    };
     // A lane per incident: escalations of two incidents due together must be two e-mails.
     await placeForList(ctx, job.bureau, 'escalation', escItem as unknown as NoticeItem, `esc.${job.alertId}`);
     if (await ctx.store.markEscalated(job.alertId, job.bureau, { at: now, to: policy.escalation.map((p) => p.email) })) {
@@ -42,7 +52,10 @@ export async function runEscalation(ctx: NotifyContext, job: EscalateJobData): P
     id: `esc.${job.alertId}.${job.bureau}`,
     type: 'escalation',
     // The latest the bureaus were told, not the firing value alone.
-    event: a.last && a.last.value !== null ? { ...job.item.event, value: a.last.value, at: Math.max(job.item.event.at, a.last.at) } : job.item.event,
+    event:
+      a.last && a.last.value !== null
+        ? { ...job.item.event, value: a.last.value, at: Math.max(job.item.event.at, a.last.at) }
+        : job.item.event,
     peak: a.peak,
     escalation: { ackTimeoutMs: policy.ackTimeoutMs, firedNotifiedAt: a.createdAt },
   };

@@ -56,7 +56,11 @@ export function capUrl(publicUrl: string, secret: string, eventId: string, exp: 
   return `${trim(publicUrl)}/cap/${encodeURIComponent(eventId)}.xml?exp=${exp}&sig=${signCap(secret, eventId, exp)}`;
 }
 
-export function grafanaUrl(grafana: string, pathTemplate: string, v: { station: string; city: string; parameter: string; from: number; to: number }): string {
+export function grafanaUrl(
+  grafana: string,
+  pathTemplate: string,
+  v: { station: string; city: string; parameter: string; from: number; to: number },
+): string {
   const path = pathTemplate.replace(/\{(station|city|parameter|from|to)\}/g, (_m, k: keyof typeof v) => encodeURIComponent(String(v[k])));
   return `${trim(grafana)}${path}`;
 }

@@ -40,7 +40,12 @@ export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ read
     const now = Date.now();
     const [redis, smtpOk] = await Promise.all([
       redisAnswers(o.redis, timeoutMs),
-      smtp && now - smtp.at < cacheMs ? smtp.ok : smtpReachable(o.smtpUrl, timeoutMs).then((ok) => { smtp = { ok, at: Date.now() }; return ok; }),
+      smtp && now - smtp.at < cacheMs
+        ? smtp.ok
+        : smtpReachable(o.smtpUrl, timeoutMs).then((ok) => {
+            smtp = { ok, at: Date.now() };
+            return ok;
+          }),
     ]);
     const checks = { redis, smtp: smtpOk };
     return { ready: redis && smtpOk, checks };

@@ -66,7 +66,6 @@ export function duration(ms: number, l: L): string {
   return parts.join(' ');
 }
 
-
 const KIND: Record<NoticeItem['event']['kind'] | 'escalation', Record<L, string>> = {
   firing: { zh: '告警', en: 'ALERT' },
   reminder: { zh: '持续', en: 'STILL FIRING' },
@@ -117,9 +116,12 @@ function cityName(ctx: RenderContext, id: string, l: L): string {
 
 function where(ctx: RenderContext, item: NoticeItem, l: L): string {
   const s = ctx.registry.get(item.event.station);
-  const river = s?.river ? ctx.registry.rivers[s.river]?.[l] ?? s.river : undefined;
-  const at = river !== undefined && s?.river_km !== undefined ? (l === 'zh' ? `，${river} ${s.river_km} km` : `, ${river} km ${s.river_km}`) : '';
-  return l === 'zh' ? `${stationName(ctx, item.event.station, l)}（${cityName(ctx, item.event.city, l)}${at}）` : `${stationName(ctx, item.event.station, l)} (${cityName(ctx, item.event.city, l)}${at})`;
+  const river = s?.river ? (ctx.registry.rivers[s.river]?.[l] ?? s.river) : undefined;
+  const at =
+    river !== undefined && s?.river_km !== undefined ? (l === 'zh' ? `，${river} ${s.river_km} km` : `, ${river} km ${s.river_km}`) : '';
+  return l === 'zh'
+    ? `${stationName(ctx, item.event.station, l)}（${cityName(ctx, item.event.city, l)}${at}）`
+    : `${stationName(ctx, item.event.station, l)} (${cityName(ctx, item.event.city, l)}${at})`;
 }
 
 function unitOf(item: NoticeItem): string {
@@ -137,33 +139,65 @@ function what(ctx: RenderContext, item: NoticeItem, l: L): string {
       const ratio = exceedanceRatio(e);
       const multiple = exceedanceMultiple(e.value, e.limit, d.limitKind);
       const limit = d.limitText ?? `≤ ${num(e.limit)}`;
-      const over = e.kind === 'resolved' ? ''
-        : d.limitKind === 'min' ? (ratio !== null && ratio > 1 ? (l === 'zh' ? `，低于下限（限值的 1/${num(Number(ratio.toFixed(1)))}）` : `, below the lower limit (1/${num(Number(ratio.toFixed(1)))} of it)`) : '')
-          : multiple !== null && multiple > 0 ? (l === 'zh' ? `，超标 ${num(Number(multiple.toFixed(2)))} 倍` : `, ${num(Number(multiple.toFixed(2)))} times above the limit`) : '';
+      const over =
+        e.kind === 'resolved'
+          ? ''
+          : d.limitKind === 'min'
+            ? ratio !== null && ratio > 1
+              ? l === 'zh'
+                ? `，低于下限（限值的 1/${num(Number(ratio.toFixed(1)))}）`
+                : `, below the lower limit (1/${num(Number(ratio.toFixed(1)))} of it)`
+              : ''
+            : multiple !== null && multiple > 0
+              ? l === 'zh'
+                ? `，超标 ${num(Number(multiple.toFixed(2)))} 倍`
+                : `, ${num(Number(multiple.toFixed(2)))} times above the limit`
+              : '';
       const local = localLimitPhrase(d, unit, l);
       const against = local ?? (l === 'zh' ? `限值 ${limit} ${unit}（${d.basis ?? ''}）` : `limit ${limit} ${unit} (${d.basis ?? ''})`);
       return l === 'zh' ? `${pn} ${num(e.value)} ${unit}，${against}${over}` : `${pn} ${num(e.value)} ${unit}, ${against}${over}`;
     }
     case 'rate':
-      return l === 'zh' ? `${risePhrase(e, unit, l)}，限值 ${num(e.limit)} ${unit}` : `${risePhrase(e, unit, l)}, limit ${num(e.limit)} ${unit}`;
+      return l === 'zh'
+        ? `${risePhrase(e, unit, l)}，限值 ${num(e.limit)} ${unit}`
+        : `${risePhrase(e, unit, l)}, limit ${num(e.limit)} ${unit}`;
     case 'water_class': {
       const cls = d.cls as WaterClass | undefined;
       const main = mainPollutants(d);
-      const lim = main.length ? (l === 'zh' ? `，主要污染指标 ${main.map((p) => paramName(p, l)).join('、')}` : `, main pollutants ${main.map((p) => paramName(p, l)).join(', ')}`) : '';
-      return l === 'zh' ? `水质 ${cls ?? '–'} 类（${cls ? WATER_CLASS_LABEL[cls] : ''}），目标 ${d.target ?? '–'} 类${lim}` : `water class ${cls ?? '–'} (${cls ? WATER_CLASS_LABEL_EN[cls] : ''}), target ${d.target ?? '–'}${lim}`;
+      const lim = main.length
+        ? l === 'zh'
+          ? `，主要污染指标 ${main.map((p) => paramName(p, l)).join('、')}`
+          : `, main pollutants ${main.map((p) => paramName(p, l)).join(', ')}`
+        : '';
+      return l === 'zh'
+        ? `水质 ${cls ?? '–'} 类（${cls ? WATER_CLASS_LABEL[cls] : ''}），目标 ${d.target ?? '–'} 类${lim}`
+        : `water class ${cls ?? '–'} (${cls ? WATER_CLASS_LABEL_EN[cls] : ''}), target ${d.target ?? '–'}${lim}`;
     }
     case 'aqi': {
-      const prim = d.primary?.length ? (l === 'zh' ? `，首要污染物 ${d.primary.join('、')}` : `, primary pollutant ${d.primary.join(', ')}`) : '';
-      return l === 'zh' ? `AQI ${num(e.value)}（${d.category ?? ''}）${prim}（${d.aqiStandard ?? ''}）` : `AQI ${num(e.value)} (${d.categoryEn ?? ''})${prim} (${d.aqiStandard ?? ''})`;
+      const prim = d.primary?.length
+        ? l === 'zh'
+          ? `，首要污染物 ${d.primary.join('、')}`
+          : `, primary pollutant ${d.primary.join(', ')}`
+        : '';
+      return l === 'zh'
+        ? `AQI ${num(e.value)}（${d.category ?? ''}）${prim}（${d.aqiStandard ?? ''}）`
+        : `AQI ${num(e.value)} (${d.categoryEn ?? ''})${prim} (${d.aqiStandard ?? ''})`;
     }
     case 'equipment': {
-      const faults = Object.entries(d.faults ?? {}).map(([p, f]) => `${paramName(p, l)}=${f}`).join(', ');
+      const faults = Object.entries(d.faults ?? {})
+        .map(([p, f]) => `${paramName(p, l)}=${f}`)
+        .join(', ');
       return l === 'zh' ? `设备故障标记：${faults || '已恢复'}` : `equipment fault flags: ${faults || 'cleared'}`;
     }
     case 'silence':
       if (e.kind === 'resolved') return l === 'zh' ? '已恢复上报数据' : 'reporting again';
-      if (d.lastSeenAt === null) return l === 'zh' ? `自系统启动以来无数据（${num(e.value)} 分钟，限 ${num(e.limit)} 分钟）` : `no reading since start-up (${num(e.value)} min, limit ${num(e.limit)} min)`;
-      return l === 'zh' ? `已 ${num(e.value)} 分钟无数据（限 ${num(e.limit)} 分钟）` : `no reading for ${num(e.value)} min (limit ${num(e.limit)} min)`;
+      if (d.lastSeenAt === null)
+        return l === 'zh'
+          ? `自系统启动以来无数据（${num(e.value)} 分钟，限 ${num(e.limit)} 分钟）`
+          : `no reading since start-up (${num(e.value)} min, limit ${num(e.limit)} min)`;
+      return l === 'zh'
+        ? `已 ${num(e.value)} 分钟无数据（限 ${num(e.limit)} 分钟）`
+        : `no reading for ${num(e.value)} min (limit ${num(e.limit)} min)`;
   }
   // A rule added to the table without its own line here still says something: its one-liner.
   return ruleNamed(e.rule).wording(e)[l];
@@ -175,18 +209,30 @@ function grade(ctx: RenderContext, item: NoticeItem, l: L): string | undefined {
   const s = ctx.registry.get(e.station);
   if (e.rule === 'limit' && s?.kind === 'water' && e.value !== null) {
     const cls = paramClass(e.parameter, e.value, s.waterbody ?? 'river');
-    if (cls) return l === 'zh' ? `该项单因子水质类别：${cls} 类（${WATER_CLASS_LABEL[cls]}）` : `single-item water class: ${cls} (${WATER_CLASS_LABEL_EN[cls]})`;
+    if (cls)
+      return l === 'zh'
+        ? `该项单因子水质类别：${cls} 类（${WATER_CLASS_LABEL[cls]}）`
+        : `single-item water class: ${cls} (${WATER_CLASS_LABEL_EN[cls]})`;
   }
-  if (e.rule === 'limit' && e.detail.category) return l === 'zh' ? `AQI 类别：${e.detail.category}` : `AQI category: ${e.detail.categoryEn ?? e.detail.category}`;
+  if (e.rule === 'limit' && e.detail.category)
+    return l === 'zh' ? `AQI 类别：${e.detail.category}` : `AQI category: ${e.detail.categoryEn ?? e.detail.category}`;
   return undefined;
 }
 
 function lasted(item: NoticeItem, l: L): string {
   const e = item.event;
-  if (item.type === 'escalation') return l === 'zh' ? `告警已持续 ${duration(e.at - item.firstAt, l)}` : `firing for ${duration(e.at - item.firstAt, l)}`;
-  if (e.kind === 'resolved') return l === 'zh' ? `本次告警共持续 ${duration(e.at - item.firstAt, l)}` : `the alert lasted ${duration(e.at - item.firstAt, l)}`;
-  if (e.kind === 'reminder') return l === 'zh' ? `已持续 ${duration(e.at - item.firstAt, l)}（${cstTime(item.firstAt)} 起）` : `firing for ${duration(e.at - item.firstAt, l)} (since ${cstTime(item.firstAt)})`;
-  if (e.breachSince !== undefined && e.breachSince < e.at) return l === 'zh' ? `超限已持续 ${duration(e.at - e.breachSince, l)}（${cstTime(e.breachSince)} 起）` : `beyond the limit for ${duration(e.at - e.breachSince, l)} (since ${cstTime(e.breachSince)})`;
+  if (item.type === 'escalation')
+    return l === 'zh' ? `告警已持续 ${duration(e.at - item.firstAt, l)}` : `firing for ${duration(e.at - item.firstAt, l)}`;
+  if (e.kind === 'resolved')
+    return l === 'zh' ? `本次告警共持续 ${duration(e.at - item.firstAt, l)}` : `the alert lasted ${duration(e.at - item.firstAt, l)}`;
+  if (e.kind === 'reminder')
+    return l === 'zh'
+      ? `已持续 ${duration(e.at - item.firstAt, l)}（${cstTime(item.firstAt)} 起）`
+      : `firing for ${duration(e.at - item.firstAt, l)} (since ${cstTime(item.firstAt)})`;
+  if (e.breachSince !== undefined && e.breachSince < e.at)
+    return l === 'zh'
+      ? `超限已持续 ${duration(e.at - e.breachSince, l)}（${cstTime(e.breachSince)} 起）`
+      : `beyond the limit for ${duration(e.at - e.breachSince, l)} (since ${cstTime(e.breachSince)})`;
   return l === 'zh' ? '刚刚触发' : 'just fired';
 }
 
@@ -222,14 +268,30 @@ function changed(item: NoticeItem, l: L): string {
   if (e.rule === 'water_class') return classChange(p.at, p.value, e.value, l) + catchUp;
   const delta = e.value - p.value;
   const pct = p.value !== 0 ? ` (${delta >= 0 ? '+' : ''}${Math.round((delta / Math.abs(p.value)) * 100)}%)` : '';
-  const dir = Math.abs(delta) < 1e-9 ? (l === 'zh' ? '持平' : 'unchanged') : delta > 0 ? (l === 'zh' ? `上升 ${num(delta)} ${unit}${pct}` : `up ${num(delta)} ${unit}${pct}`) : (l === 'zh' ? `下降 ${num(-delta)} ${unit}${pct}` : `down ${num(-delta)} ${unit}${pct}`);
-  return (l === 'zh' ? `较上次通知（${cstTime(p.at)}，${num(p.value)} ${unit}）${dir}` : `since the last notice (${cstTime(p.at)}, ${num(p.value)} ${unit}): ${dir}`) + catchUp;
+  const dir =
+    Math.abs(delta) < 1e-9
+      ? l === 'zh'
+        ? '持平'
+        : 'unchanged'
+      : delta > 0
+        ? l === 'zh'
+          ? `上升 ${num(delta)} ${unit}${pct}`
+          : `up ${num(delta)} ${unit}${pct}`
+        : l === 'zh'
+          ? `下降 ${num(-delta)} ${unit}${pct}`
+          : `down ${num(-delta)} ${unit}${pct}`;
+  return (
+    (l === 'zh'
+      ? `较上次通知（${cstTime(p.at)}，${num(p.value)} ${unit}）${dir}`
+      : `since the last notice (${cstTime(p.at)}, ${num(p.value)} ${unit}): ${dir}`) + catchUp
+  );
 }
 
 function classChange(at: number, before: number, now: number, l: L): string {
   const name = (v: number): string => CLASS_ORDER[Math.round(v) - 1] ?? '–';
   const since = l === 'zh' ? `较上次通知（${cstTime(at)}）：` : `since the last notice (${cstTime(at)}): `;
-  if (Math.round(before) === Math.round(now)) return since + (l === 'zh' ? `持平，仍为 ${name(now)} 类` : `unchanged at class ${name(now)}`);
+  if (Math.round(before) === Math.round(now))
+    return since + (l === 'zh' ? `持平，仍为 ${name(now)} 类` : `unchanged at class ${name(now)}`);
   return since + (l === 'zh' ? `由 ${name(before)} 类变为 ${name(now)} 类` : `from class ${name(before)} to class ${name(now)}`);
 }
 
@@ -251,7 +313,9 @@ function arrivalLine(ctx: RenderContext, item: NoticeItem, l: L): string | undef
       ? `上游已恢复；贵市首个断面 ${name}（下游 ${a.distanceKm} km）预计于 ${cstShort(at + r.minMs)} 至 ${cstShort(at + r.maxMs)} 间恢复（${formatRange(a, l)}后）`
       : `Upstream is back to normal; your first section ${name} (${a.distanceKm} km downstream) should follow ${arrivalRange(a, at, l)}`;
   }
-  return l === 'zh' ? `预计到达贵市首个断面 ${name}（下游 ${a.distanceKm} km）：${arrivalRange(a, item.event.at, l)}` : `Expected at your first section ${name} (${a.distanceKm} km downstream) ${arrivalRange(a, item.event.at, l)}`;
+  return l === 'zh'
+    ? `预计到达贵市首个断面 ${name}（下游 ${a.distanceKm} km）：${arrivalRange(a, item.event.at, l)}`
+    : `Expected at your first section ${name} (${a.distanceKm} km downstream) ${arrivalRange(a, item.event.at, l)}`;
 }
 
 function downstreamLines(ctx: RenderContext, item: NoticeItem, l: L): string[] {
@@ -274,9 +338,12 @@ function block(ctx: RenderContext, item: NoticeItem, l: L): Block {
   const e = item.event;
   const rows: Block['rows'] = [];
   if (item.type === 'escalation' && item.escalation) {
-    rows.push([zh ? '升级原因' : 'Why', zh
-      ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)} 内确认此告警`
-      : `${ctx.bureau.name.en} has not acknowledged this alert within ${duration(item.escalation.ackTimeoutMs, l)}`]);
+    rows.push([
+      zh ? '升级原因' : 'Why',
+      zh
+        ? `${ctx.bureau.name.zh}未在 ${duration(item.escalation.ackTimeoutMs, l)} 内确认此告警`
+        : `${ctx.bureau.name.en} has not acknowledged this alert within ${duration(item.escalation.ackTimeoutMs, l)}`,
+    ]);
   }
   rows.push([zh ? '情况' : 'What', what(ctx, item, l)]);
   const g = grade(ctx, item, l);
@@ -295,7 +362,16 @@ function block(ctx: RenderContext, item: NoticeItem, l: L): Block {
   return {
     title: `${tag(item, l)}${l === 'zh' ? '' : ' '}${where(ctx, item, l)} ${paramName(e.parameter, l)}`,
     rows,
-    ...(ds.length > 0 ? { list: { label: zh ? '下游断面预计到达（按河流距离与流速范围估算）' : 'Downstream sections, expected arrival (river distance / velocity range)', lines: ds } } : {}),
+    ...(ds.length > 0
+      ? {
+          list: {
+            label: zh
+              ? '下游断面预计到达（按河流距离与流速范围估算）'
+              : 'Downstream sections, expected arrival (river distance / velocity range)',
+            lines: ds,
+          },
+        }
+      : {}),
   };
 }
 
@@ -311,10 +387,24 @@ function subjectPart(ctx: RenderContext, items: NoticeItem[], lead: NoticeItem, 
   const showValue = e.value !== null && (e.rule === 'limit' || e.rule === 'aqi') && e.kind !== 'resolved';
   const value = showValue ? (e.rule === 'aqi' ? ` AQI ${num(e.value)}` : ` ${num(e.value)} ${unitOf(lead)}`) : '';
   const more = items.length > 1 ? (l === 'zh' ? ` 等 ${items.length} 条` : ` (+${items.length - 1} more)`) : '';
-  const worstSeverity = items.reduce<Severity>((w, i) => (i.event.kind === 'resolved' && i.type === 'transition' ? w : SEVERITY_ORDER.indexOf(i.severity) > SEVERITY_ORDER.indexOf(w) ? i.severity : w), 'info');
+  const worstSeverity = items.reduce<Severity>(
+    (w, i) =>
+      i.event.kind === 'resolved' && i.type === 'transition'
+        ? w
+        : SEVERITY_ORDER.indexOf(i.severity) > SEVERITY_ORDER.indexOf(w)
+          ? i.severity
+          : w,
+    'info',
+  );
   const allResolved = items.every((i) => i.type === 'transition' && i.event.kind === 'resolved');
   const k = KIND[kindOf(lead)][l];
-  const t = allResolved ? (l === 'zh' ? `【${k}】` : `[${k}]`) : l === 'zh' ? `【${SEVERITY[worstSeverity].zh}·${k}】` : `[${SEVERITY[worstSeverity].en} ${k}]`;
+  const t = allResolved
+    ? l === 'zh'
+      ? `【${k}】`
+      : `[${k}]`
+    : l === 'zh'
+      ? `【${SEVERITY[worstSeverity].zh}·${k}】`
+      : `[${SEVERITY[worstSeverity].en} ${k}]`;
   return `${t}${l === 'en' ? ' ' : ''}${stationName(ctx, e.station, l)} ${paramName(e.parameter, l)}${value}${more}`;
 }
 
@@ -335,9 +425,7 @@ export function renderNotice(itemsIn: readonly NoticeItem[], ctx: RenderContext)
   const html: string[] = ['<!doctype html><html><body style="font-family:sans-serif;font-size:14px;line-height:1.5">'];
   for (const l of langs) {
     const zh = l === 'zh';
-    const greeting = zh
-      ? `${ctx.bureau.name.zh} ${ctx.recipient.name}：`
-      : `To ${ctx.bureau.name.en}, ${ctx.recipient.name}:`;
+    const greeting = zh ? `${ctx.bureau.name.zh} ${ctx.recipient.name}：` : `To ${ctx.bureau.name.en}, ${ctx.recipient.name}:`;
     const intro = zh
       ? `沱江流域成资联合预警，本邮件共 ${items.length} 条通知（北京时间）。`
       : `Tuojiang basin Chengdu–Ziyang joint alerting: ${items.length} notice${items.length > 1 ? 's' : ''} (times in China Standard Time).`;
@@ -359,10 +447,15 @@ export function renderNotice(itemsIn: readonly NoticeItem[], ctx: RenderContext)
       html.push(`<h3 style="margin:16px 0 4px">${i + 1}. ${escapeHtml(b.title)}</h3><table style="border-collapse:collapse">`);
       for (const [label, value, link] of b.rows) {
         const v = link ? `<a href="${escapeHtml(value)}">${escapeHtml(value)}</a>` : escapeHtml(value);
-        html.push(`<tr><td style="padding:2px 12px 2px 0;color:#555;vertical-align:top;white-space:nowrap">${escapeHtml(label)}</td><td style="padding:2px 0">${v}</td></tr>`);
+        html.push(
+          `<tr><td style="padding:2px 12px 2px 0;color:#555;vertical-align:top;white-space:nowrap">${escapeHtml(label)}</td><td style="padding:2px 0">${v}</td></tr>`,
+        );
       }
       html.push('</table>');
-      if (b.list) html.push(`<p style="margin:6px 0 0">${escapeHtml(b.list.label)}</p><ul>${b.list.lines.map((x) => `<li>${escapeHtml(x)}</li>`).join('')}</ul>`);
+      if (b.list)
+        html.push(
+          `<p style="margin:6px 0 0">${escapeHtml(b.list.label)}</p><ul>${b.list.lines.map((x) => `<li>${escapeHtml(x)}</li>`).join('')}</ul>`,
+        );
     });
     const footer = zh
       ? '本邮件由系统自动发送。请点击“确认收到”链接，或运行 `tuojiang alerts ack <告警编号> --bureau <城市>` 确认；未确认的告警将按规定升级。CAP 1.2 报文见附件。'

@@ -88,8 +88,16 @@ export function escalateJobId(alertId: string, bureau: string): string {
 export function recipientsOf(bureau: string, list: 'duty' | 'escalation', person: PersonConfig): Recipient[] {
   const base = { bureau, name: person.name, email: person.email, list };
   const out: Recipient[] = [{ ...base, key: recipientKey(bureau, person.email) }];
-  if (person.wecom) out.push({ ...base, key: recipientKey(bureau, `wecom:${person.wecom.robot}`), channel: 'wecom', address: person.wecom.robot, ...(person.wecom.mention ? { mention: person.wecom.mention } : {}) });
-  if (person.webhook !== undefined) out.push({ ...base, key: recipientKey(bureau, `webhook:${person.webhook}`), channel: 'webhook', address: person.webhook });
+  if (person.wecom)
+    out.push({
+      ...base,
+      key: recipientKey(bureau, `wecom:${person.wecom.robot}`),
+      channel: 'wecom',
+      address: person.wecom.robot,
+      ...(person.wecom.mention ? { mention: person.wecom.mention } : {}),
+    });
+  if (person.webhook !== undefined)
+    out.push({ ...base, key: recipientKey(bureau, `webhook:${person.webhook}`), channel: 'webhook', address: person.webhook });
   return out;
 }
 
@@ -118,13 +126,21 @@ export async function placeForList(
     const placed = await ctx.store.place(recipient, lane, item, flushAt, now);
     // Added every time (a no-op while the job exists): a crash between placing and adding must
     // not leave a batch without its mail job.
-    await ctx.mailQueue.add('mail', { batchId: placed.batchId }, { jobId: mailJobId(placed.batchId), delay: Math.max(0, Math.ceil((placed.flushAt - now) / (ctx.timeScale ?? 1))) });
+    await ctx.mailQueue.add(
+      'mail',
+      { batchId: placed.batchId },
+      { jobId: mailJobId(placed.batchId), delay: Math.max(0, Math.ceil((placed.flushAt - now) / (ctx.timeScale ?? 1))) },
+    );
     batches.push(placed.batchId);
   }
   return { batches, deliverAt: flushAt };
 }
 
-export async function routeTransition(ctx: NotifyContext, event: AlertEvent & { breachSince?: number; episodeAt?: number; peak?: number }, attemptsMade = 0): Promise<RouteOutcome> {
+export async function routeTransition(
+  ctx: NotifyContext,
+  event: AlertEvent & { breachSince?: number; episodeAt?: number; peak?: number },
+  attemptsMade = 0,
+): Promise<RouteOutcome> {
   const { store, registry, config } = ctx;
   const station = registry.get(event.station);
   if (!station) {
@@ -140,23 +156,40 @@ export async function routeTransition(ctx: NotifyContext, event: AlertEvent & { 
   let alertId: string;
   if (event.kind === 'firing') alertId = event.id;
   else {
-    const found = event.episodeAt !== undefined
-      ? eventId({ station: event.station, period: event.period, key: event.key, kind: 'firing', at: event.episodeAt })
-      : await store.findEpisode(event.station, event.period, event.key, event.at);
+    const found =
+      event.episodeAt !== undefined
+        ? eventId({ station: event.station, period: event.period, key: event.key, kind: 'firing', at: event.episodeAt })
+        : await store.findEpisode(event.station, event.period, event.key, event.at);
     if (found) alertId = found;
     // A catch-up notice after maintenance starts what the bureaus hear of an alert that fired muted.
     else if (event.catchUp || attemptsMade >= EPISODE_PATIENCE) alertId = event.id;
     else throw new EpisodeNotYetKnown(event);
   }
-  const firstAtGuess = event.kind === 'firing' ? event.at : event.episodeAt ?? event.at;
+  const firstAtGuess = event.kind === 'firing' ? event.at : (event.episodeAt ?? event.at);
   const severity = severityOf(event, station, config.recipients.severity);
   const now = ctx.now();
   const rec = await store.recordEvent(
     {
-      alertId, station: station.id, city: station.city, period: event.period, key: event.key, rule: event.rule, parameter: event.parameter,
-      firstAt: firstAtGuess, bureaus: routing.bureaus.map((b) => b.bureau), severity,
+      alertId,
+      station: station.id,
+      city: station.city,
+      period: event.period,
+      key: event.key,
+      rule: event.rule,
+      parameter: event.parameter,
+      firstAt: firstAtGuess,
+      bureaus: routing.bureaus.map((b) => b.bureau),
+      severity,
     },
-    { id: event.id, kind: event.kind, at: event.at, value: event.value, limit: event.limit, catchUp: event.catchUp, worse: event.detail.limitKind === 'min' ? 'min' : 'max' },
+    {
+      id: event.id,
+      kind: event.kind,
+      at: event.at,
+      value: event.value,
+      limit: event.limit,
+      catchUp: event.catchUp,
+      worse: event.detail.limitKind === 'min' ? 'min' : 'max',
+    },
     now,
   );
   const firstAt = rec.info.firstAt;
@@ -165,18 +198,40 @@ export async function routeTransition(ctx: NotifyContext, event: AlertEvent & { 
   const earlier = (await store.capsOf(alertId)).filter((c) => c.eventId !== event.id && c.at <= event.at);
   const links = config.recipients.links;
   const windowMs = links.grafana_window_h * 3_600_000;
-  const grafana = grafanaUrl(ctx.links.grafanaUrl, links.grafana_path, { station: station.id, city: station.city, parameter: event.parameter, from: firstAt - windowMs, to: event.at + windowMs });
+  const grafana = grafanaUrl(ctx.links.grafanaUrl, links.grafana_path, {
+    station: station.id,
+    city: station.city,
+    parameter: event.parameter,
+    from: firstAt - windowMs,
+    to: event.at + windowMs,
+  });
   const notice: NoticeEvent = noticeEventOf(event);
-  await store.saveCap(event.id, buildCap({ event: notice, station, registry, routing, severity, references: earlier, config: config.recipients.cap, web: grafana }));
+  await store.saveCap(
+    event.id,
+    buildCap({ event: notice, station, registry, routing, severity, references: earlier, config: config.recipients.cap, web: grafana }),
+  );
 
   const exp = rec.createdAt + links.ack_link_valid_days * 24 * 3_600_000;
   const batches: string[] = [];
   for (const route of routing.bureaus) {
     const item: NoticeItem = {
-      id: event.id, type: 'transition', alertId, bureau: route.bureau, roles: route.roles, severity, event: notice, firstAt,
-      previous: rec.previous, peak: event.peak ?? rec.peak, downstream: routing.downstream,
+      id: event.id,
+      type: 'transition',
+      alertId,
+      bureau: route.bureau,
+      roles: route.roles,
+      severity,
+      event: notice,
+      firstAt,
+      previous: rec.previous,
+      peak: event.peak ?? rec.peak,
+      downstream: routing.downstream,
       ...(route.arrival ? { arrival: route.arrival } : {}),
-      links: { grafana, ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, alertId, route.bureau, exp), cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, event.id, exp) },
+      links: {
+        grafana,
+        ack: ackUrl(ctx.links.publicUrl, ctx.links.ackSecret, alertId, route.bureau, exp),
+        cap: capUrl(ctx.links.publicUrl, ctx.links.ackSecret, event.id, exp),
+      },
     };
     const placed = await placeForList(ctx, route.bureau, 'duty', item);
     batches.push(...placed.batches);
@@ -184,10 +239,14 @@ export async function routeTransition(ctx: NotifyContext, event: AlertEvent & { 
     // acknowledgement clock, from when its notice goes out.
     const policy = bureauPolicy(config.recipients, route.bureau);
     if (policy && policy.escalation.length > 0 && event.kind !== 'resolved' && alertId === event.id) {
-      await ctx.escalateQueue.add('escalate', { alertId, bureau: route.bureau, item }, {
-        jobId: escalateJobId(alertId, route.bureau),
-        delay: Math.ceil((Math.max(0, placed.deliverAt - now) + policy.ackTimeoutMs) / (ctx.timeScale ?? 1)),
-      });
+      await ctx.escalateQueue.add(
+        'escalate',
+        { alertId, bureau: route.bureau, item },
+        {
+          jobId: escalateJobId(alertId, route.bureau),
+          delay: Math.ceil((Math.max(0, placed.deliverAt - now) + policy.ackTimeoutMs) / (ctx.timeScale ?? 1)),
+        },
+      );
     }
   }
   return { status: 'routed', alertId, bureaus: routing.bureaus.map((b) => b.bureau), batches };

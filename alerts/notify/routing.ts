@@ -47,7 +47,13 @@ export function travelsDownstream(station: Station, rule: RuleName): boolean {
   return station.kind === 'water' && station.river !== undefined && station.river_km !== undefined && ruleNamed(rule).travelsDownstream;
 }
 
-export function routeEvent(station: Station, rule: RuleName, registry: StationRegistry, rivers: RiversFile, bureaus: ReadonlySet<string>): Routing {
+export function routeEvent(
+  station: Station,
+  rule: RuleName,
+  registry: StationRegistry,
+  rivers: RiversFile,
+  bureaus: ReadonlySet<string>,
+): Routing {
   const routes = new Map<string, BureauRoute>();
   const add = (city: string, role: RouteRole, arrival?: Arrival): void => {
     if (!bureaus.has(city)) return;
@@ -67,8 +73,9 @@ export function routeEvent(station: Station, rule: RuleName, registry: StationRe
     if (station.boundary) {
       // The city across the boundary: normally upstream (the section where the river enters the
       // city); for a boundary section at the downstream end of its city, the next city below.
-      const across = [...sections].reverse().find((s) => (s.river_km ?? 0) < km && s.city !== station.city)
-        ?? sections.find((s) => (s.river_km ?? 0) > km && s.city !== station.city);
+      const across =
+        [...sections].reverse().find((s) => (s.river_km ?? 0) < km && s.city !== station.city) ??
+        sections.find((s) => (s.river_km ?? 0) > km && s.city !== station.city);
       if (across) add(across.city, 'boundary');
       add(station.city, 'boundary');
     }
@@ -81,7 +88,14 @@ export function routeEvent(station: Station, rule: RuleName, registry: StationRe
         if (!firstOfCity && !s.drinking_water_intake && !s.boundary) continue;
         const t = travelTime(rivers, river, km, skm);
         if (!t) continue;
-        const a: Arrival = { station: s.id, city: s.city, riverKm: skm, distanceKm: Math.round((skm - km) * 10) / 10, intake: s.drinking_water_intake, ...t };
+        const a: Arrival = {
+          station: s.id,
+          city: s.city,
+          riverKm: skm,
+          distanceKm: Math.round((skm - km) * 10) / 10,
+          intake: s.drinking_water_intake,
+          ...t,
+        };
         downstream.push(a);
         if (firstOfCity) {
           seenCity.add(s.city);

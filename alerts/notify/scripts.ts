@@ -161,7 +161,15 @@ return {0, redis.call('HGET', KEYS[1], ARGV[1])}
 
 export interface NotifyScripts {
   ntSetOnce(alert: string, log: string, field: string, json: string, logJson: string): Promise<[number, string]>;
-  ntRecord(alert: string, log: string, index: string, firing: string, episodes: string, caps: string, ...args: (string | number)[]): Promise<[string, string, string, string, number]>;
+  ntRecord(
+    alert: string,
+    log: string,
+    index: string,
+    firing: string,
+    episodes: string,
+    caps: string,
+    ...args: (string | number)[]
+  ): Promise<[string, string, string, string, number]>;
   ntPlace(placed: string, open: string, seq: string, ...args: (string | number)[]): Promise<[string, string, number, number]>;
   ntClose(batch: string, items: string, batchId: string, now: number): Promise<string[]>;
   ntBegin(outbox: string, token: string, leaseMs: number): Promise<[string, number]>;

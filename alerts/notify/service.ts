@@ -97,13 +97,43 @@ export function createNotifyMetrics() {
   const registry = new Registry();
   return {
     registry,
-    routed: new Counter({ name: 'tuojiang_notify_transitions_total', help: 'Alert transitions routed to bureaus', labelNames: ['kind'], registers: [registry] }),
+    routed: new Counter({
+      name: 'tuojiang_notify_transitions_total',
+      help: 'Alert transitions routed to bureaus',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     sent: new Counter({ name: 'tuojiang_notify_emails_total', help: 'E-mails by outcome', labelNames: ['outcome'], registers: [registry] }),
-    deliveries: new Counter({ name: 'tuojiang_notify_deliveries_total', help: 'Deliveries by channel (email, wecom, webhook) and outcome', labelNames: ['channel', 'outcome'], registers: [registry] }),
-    waits: new Counter({ name: 'tuojiang_notify_rate_waits_total', help: 'Deliveries held back by a channel\'s rate limit (queued, not dropped), by channel', labelNames: ['channel'], registers: [registry] }),
-    reports: new Counter({ name: 'tuojiang_incident_reports_total', help: 'Incident reports issued (initial, followup, final)', labelNames: ['kind'], registers: [registry] }),
-    escalations: new Counter({ name: 'tuojiang_notify_escalations_total', help: 'Escalation checks by outcome', labelNames: ['outcome'], registers: [registry] }),
-    thresholdNotices: new Counter({ name: 'tuojiang_notify_threshold_emails_total', help: 'E-mails telling a bureau of the other city\'s threshold changes and proposals, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    deliveries: new Counter({
+      name: 'tuojiang_notify_deliveries_total',
+      help: 'Deliveries by channel (email, wecom, webhook) and outcome',
+      labelNames: ['channel', 'outcome'],
+      registers: [registry],
+    }),
+    waits: new Counter({
+      name: 'tuojiang_notify_rate_waits_total',
+      help: "Deliveries held back by a channel's rate limit (queued, not dropped), by channel",
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    reports: new Counter({
+      name: 'tuojiang_incident_reports_total',
+      help: 'Incident reports issued (initial, followup, final)',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    escalations: new Counter({
+      name: 'tuojiang_notify_escalations_total',
+      help: 'Escalation checks by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    thresholdNotices: new Counter({
+      name: 'tuojiang_notify_threshold_emails_total',
+      help: "E-mails telling a bureau of the other city's threshold changes and proposals, by outcome",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     latency: new Histogram({
       name: 'tuojiang_notify_delivery_seconds',
       help: 'From the reading being handed to the checks to the SMTP server accepting the e-mail (notices and incident reports; not escalations)',
@@ -129,16 +159,27 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   const m = createNotifyMetrics();
   const now = o.now ?? Date.now;
   const delivery = o.config.recipients.delivery;
-  const transport = o.transport ?? createSmtpTransport({
-    url: o.smtpUrl,
-    maxConnections: delivery.max_connections,
-    // Every SMTP wait ends well inside one attempt's lease.
-    timeoutMs: Math.max(1000, Math.floor((delivery.attempt_timeout_s * 1000) / 3)),
-    ...(o.log ? { log: o.log } : {}),
-  });
+  const transport =
+    o.transport ??
+    createSmtpTransport({
+      url: o.smtpUrl,
+      maxConnections: delivery.max_connections,
+      // Every SMTP wait ends well inside one attempt's lease.
+      timeoutMs: Math.max(1000, Math.floor((delivery.attempt_timeout_s * 1000) / 3)),
+      ...(o.log ? { log: o.log } : {}),
+    });
   let channels;
   try {
-    channels = createChannels({ config: o.config, env: o.channelEnv ?? process.env, redis: main, prefix, transport, now: Date.now, ...(o.rateWindowMs ? { rateWindowMs: o.rateWindowMs } : {}), ...(o.log ? { log: o.log } : {}) });
+    channels = createChannels({
+      config: o.config,
+      env: o.channelEnv ?? process.env,
+      redis: main,
+      prefix,
+      transport,
+      now: Date.now,
+      ...(o.rateWindowMs ? { rateWindowMs: o.rateWindowMs } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    });
   } catch (e) {
     // A robot or endpoint without its URL or secret: refuse to start, and leave nothing open.
     await transport.close();
@@ -152,10 +193,17 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   logErrorsRateLimited(escalateQueue, 'escalate queue', o.log);
   logErrorsRateLimited(incidentQueue, 'incident queue', o.log);
   const ctx: IncidentContext = {
-    store, registry: o.registry, config: o.config,
+    store,
+    registry: o.registry,
+    config: o.config,
     links: { publicUrl: o.publicUrl, grafanaUrl: o.grafanaUrl, ackSecret: o.ackSecret },
-    mailQueue, escalateQueue, now, timeScale: o.timeScale ?? 1, ...(o.log ? { log: o.log } : {}),
-    incidents: new IncidentStore(main, prefix), incidentQueue,
+    mailQueue,
+    escalateQueue,
+    now,
+    timeScale: o.timeScale ?? 1,
+    ...(o.log ? { log: o.log } : {}),
+    incidents: new IncidentStore(main, prefix),
+    incidentQueue,
   };
   const timing = {
     ...(o.lockDurationMs ? { lockDuration: o.lockDurationMs } : {}),
@@ -167,55 +215,85 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   const instance = `${hostname()}-${process.pid}`;
 
   if (roles.has('route')) {
-    const w = new Worker<AlertEvent>(QUEUE_NOTIFY, async (job: Job<AlertEvent>) => {
-      const station = o.registry.get(job.data.station);
-      if (station && o.config.recipients.incidents.enabled && isIncidentEvidence(job.data, station)) {
-        // Pollution transitions are evidence of incidents: the reports are what the bureaus get.
-        const { scope } = await takeEvidence(ctx, job.data, station);
-        m.routed.inc({ kind: job.data.kind });
-        o.onRouted?.(job.data, now());
-        return { status: 'evidence', scope };
-      }
-      const out = await routeTransition(ctx, job.data, job.attemptsMade);
-      if (out.status === 'routed') {
-        m.routed.inc({ kind: job.data.kind });
-        o.onRouted?.(job.data, now());
-      }
-      return out;
-    }, { connection: connect(), prefix, concurrency: o.routeConcurrency ?? 8, name: instance, ...timing });
-    w.on('failed', (job, err) => o.log?.[err.name === 'EpisodeNotYetKnown' ? 'debug' : 'warn']({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'notify routing failed'));
+    const w = new Worker<AlertEvent>(
+      QUEUE_NOTIFY,
+      async (job: Job<AlertEvent>) => {
+        const station = o.registry.get(job.data.station);
+        if (station && o.config.recipients.incidents.enabled && isIncidentEvidence(job.data, station)) {
+          // Pollution transitions are evidence of incidents: the reports are what the bureaus get.
+          const { scope } = await takeEvidence(ctx, job.data, station);
+          m.routed.inc({ kind: job.data.kind });
+          o.onRouted?.(job.data, now());
+          return { status: 'evidence', scope };
+        }
+        const out = await routeTransition(ctx, job.data, job.attemptsMade);
+        if (out.status === 'routed') {
+          m.routed.inc({ kind: job.data.kind });
+          o.onRouted?.(job.data, now());
+        }
+        return out;
+      },
+      { connection: connect(), prefix, concurrency: o.routeConcurrency ?? 8, name: instance, ...timing },
+    );
+    w.on('failed', (job, err) =>
+      o.log?.[err.name === 'EpisodeNotYetKnown' ? 'debug' : 'warn'](
+        { job: job?.id, err: err.message, attempts: job?.attemptsMade },
+        'notify routing failed',
+      ),
+    );
     workers.push(w);
   }
   if (roles.has('route')) {
-    const w = new Worker<IncidentJobData>(QUEUE_INCIDENT, async (job: Job<IncidentJobData>) => {
-      const reports = job.data.type === 'tick' ? await runTick(ctx, job.data.scope) : await drain(ctx, job.data.scope);
-      for (const r of reports) m.reports.inc({ kind: r.kind });
-      return { reports: reports.map((r) => r.id) };
-    }, { connection: connect(), prefix, concurrency: o.routeConcurrency ?? 8, name: instance, ...timing });
+    const w = new Worker<IncidentJobData>(
+      QUEUE_INCIDENT,
+      async (job: Job<IncidentJobData>) => {
+        const reports = job.data.type === 'tick' ? await runTick(ctx, job.data.scope) : await drain(ctx, job.data.scope);
+        for (const r of reports) m.reports.inc({ kind: r.kind });
+        return { reports: reports.map((r) => r.id) };
+      },
+      { connection: connect(), prefix, concurrency: o.routeConcurrency ?? 8, name: instance, ...timing },
+    );
     w.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'incident job failed'));
     workers.push(w);
   }
   if (roles.has('mail')) {
-    const w = new Worker<MailJobData>(QUEUE_MAIL, async (job: Job<MailJobData>, token?: string) => {
-      return deliverBatch({
-        store, registry: o.registry, config: o.config, channels, mailFrom: o.mailFrom, now,
-        ...(o.log ? { log: o.log } : {}),
-        onSent: (s) => {
-          const from = handedOverAt(s.items);
-          if (from !== undefined) m.latency.observe((s.at - from) / 1000);
-          o.onSent?.(s);
-        },
-        ...(o.onDead ? { onDead: o.onDead } : {}),
-        onOutcome: (channel, outcome) => {
-          m.deliveries.inc({ channel, outcome });
-          if (channel === 'email' && outcome !== 'waiting' && outcome !== 'rate-limited') m.sent.inc({ outcome });
-          if (outcome === 'rate-limited') m.waits.inc({ channel });
-        },
-      }, job, token);
-    }, {
-      connection: connect(), prefix, concurrency: o.mailConcurrency ?? 8, name: instance, ...timing,
-      settings: { backoffStrategy: cappedBackoff(delivery.retry_initial_s * 1000, delivery.retry_max_s * 1000) },
-    });
+    const w = new Worker<MailJobData>(
+      QUEUE_MAIL,
+      async (job: Job<MailJobData>, token?: string) => {
+        return deliverBatch(
+          {
+            store,
+            registry: o.registry,
+            config: o.config,
+            channels,
+            mailFrom: o.mailFrom,
+            now,
+            ...(o.log ? { log: o.log } : {}),
+            onSent: (s) => {
+              const from = handedOverAt(s.items);
+              if (from !== undefined) m.latency.observe((s.at - from) / 1000);
+              o.onSent?.(s);
+            },
+            ...(o.onDead ? { onDead: o.onDead } : {}),
+            onOutcome: (channel, outcome) => {
+              m.deliveries.inc({ channel, outcome });
+              if (channel === 'email' && outcome !== 'waiting' && outcome !== 'rate-limited') m.sent.inc({ outcome });
+              if (outcome === 'rate-limited') m.waits.inc({ channel });
+            },
+          },
+          job,
+          token,
+        );
+      },
+      {
+        connection: connect(),
+        prefix,
+        concurrency: o.mailConcurrency ?? 8,
+        name: instance,
+        ...timing,
+        settings: { backoffStrategy: cappedBackoff(delivery.retry_initial_s * 1000, delivery.retry_max_s * 1000) },
+      },
+    );
     w.on('failed', (job, err) => {
       if (err instanceof DelayedError) return;
       o.log?.debug({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'delivery job failed');
@@ -223,18 +301,32 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
     workers.push(w);
   }
   if (roles.has('escalate')) {
-    const w = new Worker<EscalateJobData>(QUEUE_ESCALATE, async (job: Job<EscalateJobData>) => {
-      const outcome = await runEscalation(ctx, job.data);
-      m.escalations.inc({ outcome });
-      return outcome;
-    }, { connection: connect(), prefix, concurrency: 4, name: instance, ...timing });
+    const w = new Worker<EscalateJobData>(
+      QUEUE_ESCALATE,
+      async (job: Job<EscalateJobData>) => {
+        const outcome = await runEscalation(ctx, job.data);
+        m.escalations.inc({ outcome });
+        return outcome;
+      },
+      { connection: connect(), prefix, concurrency: 4, name: instance, ...timing },
+    );
     workers.push(w);
   }
   let thresholdNotices: ThresholdNoticeRelay | undefined;
   if (roles.has('thresholds')) {
     thresholdNotices = new ThresholdNoticeRelay({
-      redis: connect(), prefix, registry: o.registry, config: o.config, transport, mailFrom: o.mailFrom, publicUrl: o.publicUrl,
-      consumer: instance, now, sent: m.thresholdNotices, ...(o.thresholdPollMs ? { pollMs: o.thresholdPollMs } : {}), ...(o.log ? { log: o.log } : {}),
+      redis: connect(),
+      prefix,
+      registry: o.registry,
+      config: o.config,
+      transport,
+      mailFrom: o.mailFrom,
+      publicUrl: o.publicUrl,
+      consumer: instance,
+      now,
+      sent: m.thresholdNotices,
+      ...(o.thresholdPollMs ? { pollMs: o.thresholdPollMs } : {}),
+      ...(o.log ? { log: o.log } : {}),
     });
     thresholdNotices.start();
   }

@@ -26,7 +26,11 @@ export { exceedanceMultiple, exceedanceRatio } from '../rules/exceedance.js';
  * news of the end of an alert: 'info'. Equipment and silence alerts are about the monitoring, not
  * the river: 'info' too.
  */
-export function severityOf(e: Pick<AlertEvent, 'kind' | 'rule' | 'parameter' | 'value' | 'limit' | 'detail'>, station: Station, p: SeverityPolicy): Severity {
+export function severityOf(
+  e: Pick<AlertEvent, 'kind' | 'rule' | 'parameter' | 'value' | 'limit' | 'detail'>,
+  station: Station,
+  p: SeverityPolicy,
+): Severity {
   if (e.kind === 'resolved') return 'info';
   return ruleNamed(e.rule).severity(e, station, p);
 }

@@ -79,7 +79,16 @@ export interface AlertRecord {
 }
 
 export type LogEntry =
-  | { type: 'firing' | 'reminder' | 'resolved'; t: number; at: number; eventId: string; value: number | null; limit: number | null; bureaus: string[]; catchUp?: boolean }
+  | {
+      type: 'firing' | 'reminder' | 'resolved';
+      t: number;
+      at: number;
+      eventId: string;
+      value: number | null;
+      limit: number | null;
+      bureaus: string[];
+      catchUp?: boolean;
+    }
   | { type: 'sent'; t: number; to: string; bureau: string; list: Recipient['list']; messageId: string; batchId: string; items: string[] }
   | { type: 'failed' | 'uncertain'; t: number; to: string; bureau: string; batchId: string; error: string }
   | { type: 'ack'; t: number; bureau: string; by: string; via: AckRecord['via'] }
@@ -125,16 +134,48 @@ export class NotifyStore {
    */
   async recordEvent(
     info: AlertInfo,
-    e: { id: string; kind: 'firing' | 'reminder' | 'resolved'; at: number; value: number | null; limit: number | null; catchUp: boolean; worse: 'max' | 'min' },
+    e: {
+      id: string;
+      kind: 'firing' | 'reminder' | 'resolved';
+      at: number;
+      value: number | null;
+      limit: number | null;
+      catchUp: boolean;
+      worse: 'max' | 'min';
+    },
     wallNow: number,
   ): Promise<{ previous: PreviousNotice | null; peak: number | null; createdAt: number; info: AlertInfo; first: boolean }> {
     const k = this.keys;
     const snapshot: PreviousNotice = { eventId: e.id, kind: e.kind, at: e.at, value: e.value, limit: e.limit };
-    const log: LogEntry = { type: e.kind, t: wallNow, at: e.at, eventId: e.id, value: e.value, limit: e.limit, bureaus: info.bureaus, ...(e.catchUp ? { catchUp: true } : {}) };
+    const log: LogEntry = {
+      type: e.kind,
+      t: wallNow,
+      at: e.at,
+      eventId: e.id,
+      value: e.value,
+      limit: e.limit,
+      bureaus: info.bureaus,
+      ...(e.catchUp ? { catchUp: true } : {}),
+    };
     const [prev, peak, createdAt, storedInfo, first] = await this.redis.ntRecord(
-      k.alert(info.alertId), k.alertLog(info.alertId), k.alerts, k.firing, k.episodes(info.station, info.period, info.key), k.alertCaps(info.alertId),
-      info.alertId, e.id, JSON.stringify(snapshot), JSON.stringify(info), wallNow, JSON.stringify(log), info.firstAt,
-      e.value === null ? '' : e.value, e.kind, e.worse, e.at, HISTORY_S,
+      k.alert(info.alertId),
+      k.alertLog(info.alertId),
+      k.alerts,
+      k.firing,
+      k.episodes(info.station, info.period, info.key),
+      k.alertCaps(info.alertId),
+      info.alertId,
+      e.id,
+      JSON.stringify(snapshot),
+      JSON.stringify(info),
+      wallNow,
+      JSON.stringify(log),
+      info.firstAt,
+      e.value === null ? '' : e.value,
+      e.kind,
+      e.worse,
+      e.at,
+      HISTORY_S,
     );
     return {
       previous: prev ? (JSON.parse(prev) as PreviousNotice) : null,
@@ -150,12 +191,40 @@ export class NotifyStore {
    * per incident): created once with its first report, marked resolved with its final report.
    * Returns the record's creation time (wall clock), which the ack links' expiry counts from.
    */
-  async recordIncident(inc: { id: string; origin: string; family: string; parameter: string; openedAt: number }, bureaus: string[], severity: Severity, wallNow: number, report: { id: string; kind: string; at: number; seq: number }): Promise<number> {
+  async recordIncident(
+    inc: { id: string; origin: string; family: string; parameter: string; openedAt: number },
+    bureaus: string[],
+    severity: Severity,
+    wallNow: number,
+    report: { id: string; kind: string; at: number; seq: number },
+  ): Promise<number> {
     const k = this.keys;
-    const info: AlertInfo = { alertId: inc.id, station: inc.origin, city: '', period: 'incident', key: `incident.${inc.family}`, rule: 'limit', parameter: inc.parameter, firstAt: inc.openedAt, bureaus, severity };
+    const info: AlertInfo = {
+      alertId: inc.id,
+      station: inc.origin,
+      city: '',
+      period: 'incident',
+      key: `incident.${inc.family}`,
+      rule: 'limit',
+      parameter: inc.parameter,
+      firstAt: inc.openedAt,
+      bureaus,
+      severity,
+    };
     // One script: reports of one incident may be placed by several workers in any order, and a
     // late first report must not put a closed incident back among the firing ones.
-    const created = await this.redis.eval(RECORD_INCIDENT, 3, k.alert(inc.id), k.alerts, k.firing, inc.id, Math.floor(wallNow), JSON.stringify(info), report.kind, report.at);
+    const created = await this.redis.eval(
+      RECORD_INCIDENT,
+      3,
+      k.alert(inc.id),
+      k.alerts,
+      k.firing,
+      inc.id,
+      Math.floor(wallNow),
+      JSON.stringify(info),
+      report.kind,
+      report.at,
+    );
     return Number(created);
   }
 
@@ -204,9 +273,19 @@ export class NotifyStore {
   }
 
   /** Records a bureau's acknowledgement once; the first one stands. */
-  async ack(alertId: string, bureau: string, ack: AckRecord): Promise<{ status: 'recorded' | 'already' | 'unknown-alert'; ack?: AckRecord }> {
+  async ack(
+    alertId: string,
+    bureau: string,
+    ack: AckRecord,
+  ): Promise<{ status: 'recorded' | 'already' | 'unknown-alert'; ack?: AckRecord }> {
     const log: LogEntry = { type: 'ack', t: ack.at, bureau, by: ack.by, via: ack.via };
-    const [n, v] = await this.redis.ntSetOnce(this.keys.alert(alertId), this.keys.alertLog(alertId), `ack:${bureau}`, JSON.stringify(ack), JSON.stringify(log));
+    const [n, v] = await this.redis.ntSetOnce(
+      this.keys.alert(alertId),
+      this.keys.alertLog(alertId),
+      `ack:${bureau}`,
+      JSON.stringify(ack),
+      JSON.stringify(log),
+    );
     if (Number(n) === -1) return { status: 'unknown-alert' };
     return { status: Number(n) === 1 ? 'recorded' : 'already', ack: JSON.parse(v) as AckRecord };
   }
@@ -214,7 +293,13 @@ export class NotifyStore {
   /** Records an escalation to a bureau's list once: true for the caller that recorded it. */
   async markEscalated(alertId: string, bureau: string, rec: EscalationRecord): Promise<boolean> {
     const log: LogEntry = { type: 'escalated', t: rec.at, bureau, to: rec.to };
-    const [n] = await this.redis.ntSetOnce(this.keys.alert(alertId), this.keys.alertLog(alertId), `esc:${bureau}`, JSON.stringify(rec), JSON.stringify(log));
+    const [n] = await this.redis.ntSetOnce(
+      this.keys.alert(alertId),
+      this.keys.alertLog(alertId),
+      `esc:${bureau}`,
+      JSON.stringify(rec),
+      JSON.stringify(log),
+    );
     return Number(n) === 1;
   }
 
@@ -243,11 +328,27 @@ export class NotifyStore {
 
   // ---- batches ----
 
-  async place(recipient: Recipient, lane: Lane, item: NoticeItem, flushAt: number, wallNow: number): Promise<{ batchId: string; flushAt: number; created: boolean; already: boolean }> {
+  async place(
+    recipient: Recipient,
+    lane: Lane,
+    item: NoticeItem,
+    flushAt: number,
+    wallNow: number,
+  ): Promise<{ batchId: string; flushAt: number; created: boolean; already: boolean }> {
     const k = this.keys;
     const [batchId, flush, created, already] = await this.redis.ntPlace(
-      k.placed(recipient.key, item.id), k.open(recipient.key, lane), k.seq(recipient.key),
-      k.batchBase, recipient.key, item.id, JSON.stringify(item), wallNow, lane, JSON.stringify(recipient), RETENTION_S, flushAt,
+      k.placed(recipient.key, item.id),
+      k.open(recipient.key, lane),
+      k.seq(recipient.key),
+      k.batchBase,
+      recipient.key,
+      item.id,
+      JSON.stringify(item),
+      wallNow,
+      lane,
+      JSON.stringify(recipient),
+      RETENTION_S,
+      flushAt,
     );
     return { batchId, flushAt: Number(flush), created: Number(created) === 1, already: Number(already) === 1 };
   }
@@ -274,9 +375,23 @@ export class NotifyStore {
     return Number(await this.redis.ntCommit(this.keys.outbox(batchId), token)) === 1;
   }
 
-  async finish(batchId: string, token: string, state: 'sent' | 'retry' | 'failed' | 'uncertain', fields: Record<string, string | number>, log?: { alertIds: string[]; entry: LogEntry }): Promise<boolean> {
+  async finish(
+    batchId: string,
+    token: string,
+    state: 'sent' | 'retry' | 'failed' | 'uncertain',
+    fields: Record<string, string | number>,
+    log?: { alertIds: string[]; entry: LogEntry },
+  ): Promise<boolean> {
     const logKeys = log ? [...new Set(log.alertIds)].map((a) => this.keys.alertLog(a)) : [];
-    const n = await this.redis.ntFinish(1 + logKeys.length, this.keys.outbox(batchId), ...logKeys, token, state, JSON.stringify(fields), log ? JSON.stringify(log.entry) : '');
+    const n = await this.redis.ntFinish(
+      1 + logKeys.length,
+      this.keys.outbox(batchId),
+      ...logKeys,
+      token,
+      state,
+      JSON.stringify(fields),
+      log ? JSON.stringify(log.entry) : '',
+    );
     return Number(n) === 1;
   }
 

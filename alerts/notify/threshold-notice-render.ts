@@ -90,11 +90,18 @@ function restoreCommands(ctx: ThresholdNoticeContext, v: ThresholdVersion, paren
   const own = ownMoved(ctx, v.effects);
   if (own.length === 0) return [];
   const why = '--why "…"';
-  if (own.length === moved(v.effects).length) return [`tuojiang thresholds restore ${scopeFlag(t)} --param ${t.param} --to-version ${parent.version} ${why}`];
+  if (own.length === moved(v.effects).length)
+    return [`tuojiang thresholds restore ${scopeFlag(t)} --param ${t.param} --to-version ${parent.version} ${why}`];
   return own.flatMap((e) => {
     const station = ctx.registry.get(e.station);
     if (!station) return [];
-    const before = limitFor(stationProfile({ version: String(parent.version), source: 'notice', config: parent.config as ThresholdsFile }, station), station, t.param, v.at, e.period)?.limit;
+    const before = limitFor(
+      stationProfile({ version: String(parent.version), source: 'notice', config: parent.config as ThresholdsFile }, station),
+      station,
+      t.param,
+      v.at,
+      e.period,
+    )?.limit;
     return before ? [`tuojiang thresholds restore --station ${e.station} --param ${t.param} ${flagsFor(before)} ${why}`] : [];
   });
 }
@@ -115,7 +122,11 @@ function effectLine(ctx: ThresholdNoticeContext, e: StationEffect, l: L): string
   const mine = ctx.registry.get(e.station)?.city === ctx.bureau.id ? (l === 'zh' ? '（贵市站点）' : ' (your station)') : '';
   const period = e.period === 'day' ? (l === 'zh' ? '日均' : 'daily') : '';
   const floor = e.belowFloor ? (l === 'zh' ? `，严于合理下限 ${e.floor ?? ''}` : `, stricter than the sanity floor ${e.floor ?? ''}`) : '';
-  const std = e.belowStandard ? (l === 'zh' ? `，宽于国家标准 ${e.national ?? ''}` : `, looser than the national standard ${e.national ?? ''}`) : '';
+  const std = e.belowStandard
+    ? l === 'zh'
+      ? `，宽于国家标准 ${e.national ?? ''}`
+      : `, looser than the national standard ${e.national ?? ''}`
+    : '';
   return `${stationName(ctx, e.station, l)}${period ? ` ${period}` : ''}${mine}: ${e.before} → ${e.after}${floor}${std}`;
 }
 
@@ -124,7 +135,13 @@ function effectLine(ctx: ThresholdNoticeContext, e: StationEffect, l: L): string
  * explicit limit cleared reads as the standard's number, not as "standard"); for a wider scope, the
  * key's own values (the station lines below give the numbers).
  */
-function changeText(t: LimitTarget, from: ExplicitLimit | null | undefined, to: ExplicitLimit | null | undefined, unit: string | undefined, effects: readonly StationEffect[] | undefined): string {
+function changeText(
+  t: LimitTarget,
+  from: ExplicitLimit | null | undefined,
+  to: ExplicitLimit | null | undefined,
+  unit: string | undefined,
+  effects: readonly StationEffect[] | undefined,
+): string {
   const own = t.scope === 'station' ? (effects ?? []).find((e) => e.station === t.station && e.period === 'hour') : undefined;
   return own ? `${own.before} → ${own.after}` : `${formatExplicit(from, unit)} → ${formatExplicit(to, unit)}`;
 }
@@ -136,17 +153,24 @@ function versionContent(ctx: ThresholdNoticeContext, v: ThresholdVersion, parent
   const alone = madeAlone(ctx, v) && ownMoved(ctx, v.effects).length > 0;
   const tightened = (v.effects ?? []).some((e) => e.direction === 'tighter' || e.direction === 'mixed');
   const restores = alone && tightened ? restoreCommands(ctx, v, parent) : [];
-  const next: Record<L, string> = restores.length > 0
-    ? { zh: '已生效，贵方可单方面恢复', en: 'in force; you may restore it without consent' }
-    : { zh: '已生效，仅通报', en: 'in force; for your information' };
+  const next: Record<L, string> =
+    restores.length > 0
+      ? { zh: '已生效，贵方可单方面恢复', en: 'in force; you may restore it without consent' }
+      : { zh: '已生效，仅通报', en: 'in force; for your information' };
   const who: Record<L, string> = { zh: `${cityName(ctx, v.city, 'zh')} ${v.by}`, en: `${cityName(ctx, v.city, 'en')} (${v.by})` };
   const what: Record<L, string> = t
-    ? { zh: `${k.zh} ${where(ctx, t, 'zh')} ${paramName(t.param, 'zh')} ${change}`, en: `${k.en.toLowerCase()} ${t.param} at ${where(ctx, t, 'en')}: ${change}` }
+    ? {
+        zh: `${k.zh} ${where(ctx, t, 'zh')} ${paramName(t.param, 'zh')} ${change}`,
+        en: `${k.en.toLowerCase()} ${t.param} at ${where(ctx, t, 'en')}: ${change}`,
+      }
     : { zh: k.zh, en: k.en.toLowerCase() };
   const actions: Record<L, string[]> = { zh: [], en: [] };
   if (restores.length > 0) {
     actions.zh.push('如贵方不同意，可随时恢复贵市站点原限值，无需对方同意（记为“恢复”，并通报对方）：', ...restores.map((c) => `  ${c}`));
-    actions.en.push('If you do not agree, you may restore your stations\' previous limit at any time, without the other city\'s consent (recorded as a restore and announced to them):', ...restores.map((c) => `  ${c}`));
+    actions.en.push(
+      "If you do not agree, you may restore your stations' previous limit at any time, without the other city's consent (recorded as a restore and announced to them):",
+      ...restores.map((c) => `  ${c}`),
+    );
     actions.zh.push(`或通过 API：POST ${ctx.publicUrl}/thresholds/restore（同样参数，JSON）`);
     actions.en.push(`or over the API: POST ${ctx.publicUrl}/thresholds/restore (the same fields, as JSON)`);
   } else {
@@ -159,7 +183,14 @@ function versionContent(ctx: ThresholdNoticeContext, v: ThresholdVersion, parent
     [l === 'zh' ? '时间' : 'When', l === 'zh' ? `${cstTime(v.at)}（北京时间）` : `${cstTime(v.at)} CST (UTC+8)`],
     [l === 'zh' ? '理由' : 'Why', v.why],
     [l === 'zh' ? '阈值版本' : 'Version', `v${v.version}${t ? ` (${targetPath(t)})` : ''}`],
-    ...(v.approvals.length > 0 ? [[l === 'zh' ? '批准' : 'Approved by', v.approvals.map((a) => `${a.by} (${cityName(ctx, a.city, l)})`).join(', ')] as [string, string]] : []),
+    ...(v.approvals.length > 0
+      ? [
+          [l === 'zh' ? '批准' : 'Approved by', v.approvals.map((a) => `${a.by} (${cityName(ctx, a.city, l)})`).join(', ')] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     ...(v.restores?.length ? [[l === 'zh' ? '撤销的版本' : 'Undoes', v.restores.map((n) => `v${n}`).join(', ')] as [string, string]] : []),
     [l === 'zh' ? '状态' : 'Status', next[l]],
   ];
@@ -182,20 +213,37 @@ function proposalContent(ctx: ThresholdNoticeContext, p: Proposal): Content {
     zh: `提议 ${where(ctx, p.target, 'zh')} ${paramName(p.target.param, 'zh')} ${change}（${k.zh}）`,
     en: `proposes ${p.target.param} at ${where(ctx, p.target, 'en')}: ${change} (${k.en.toLowerCase()})`,
   };
-  const reason: Record<L, string> = p.kind === 'floor'
-    ? { zh: '严于国家标准最优类别（合理下限），需贵方同意', en: 'it is stricter than the best class of the national standard (the sanity floor), so it needs your consent' }
-    : p.kind === 'exception'
-      ? { zh: '宽于国家标准的例外，需两市各一名操作员批准', en: 'an exception looser than the national standard: one operator of each city must approve' }
-      : { zh: '放宽限值，需贵方同意', en: 'it loosens a limit, so it needs your consent' };
+  const reason: Record<L, string> =
+    p.kind === 'floor'
+      ? {
+          zh: '严于国家标准最优类别（合理下限），需贵方同意',
+          en: 'it is stricter than the best class of the national standard (the sanity floor), so it needs your consent',
+        }
+      : p.kind === 'exception'
+        ? {
+            zh: '宽于国家标准的例外，需两市各一名操作员批准',
+            en: 'an exception looser than the national standard: one operator of each city must approve',
+          }
+        : { zh: '放宽限值，需贵方同意', en: 'it loosens a limit, so it needs your consent' };
   const cmd = [`tuojiang thresholds approve ${p.id} --comment "…"`, `tuojiang thresholds reject ${p.id} --why "…"`];
   const rows = (l: L): Array<[string, string]> => [
     [l === 'zh' ? '提议' : 'Proposal', `${p.id}: ${what[l]}`],
     [l === 'zh' ? '提议人' : 'By', who[l]],
     [l === 'zh' ? '时间' : 'When', l === 'zh' ? `${cstTime(p.at)}（北京时间）` : `${cstTime(p.at)} CST (UTC+8)`],
     [l === 'zh' ? '理由' : 'Why', p.why],
-    ...(p.exception ? [[l === 'zh' ? '例外' : 'Exception', `${p.exception.reason} (${l === 'zh' ? '至' : 'until'} ${cstTime(p.exception.until)})`] as [string, string]] : []),
+    ...(p.exception
+      ? [
+          [l === 'zh' ? '例外' : 'Exception', `${p.exception.reason} (${l === 'zh' ? '至' : 'until'} ${cstTime(p.exception.until)})`] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     [l === 'zh' ? '为何需要贵方' : 'Why you', reason[l]],
-    [l === 'zh' ? '截止' : 'Expires', l === 'zh' ? `${cstTime(p.expiresAt)}（北京时间），逾期未批准即失效` : `${cstTime(p.expiresAt)} CST; it lapses unapproved after that`],
+    [
+      l === 'zh' ? '截止' : 'Expires',
+      l === 'zh' ? `${cstTime(p.expiresAt)}（北京时间），逾期未批准即失效` : `${cstTime(p.expiresAt)} CST; it lapses unapproved after that`,
+    ],
   ];
   return {
     subject: {
@@ -205,13 +253,19 @@ function proposalContent(ctx: ThresholdNoticeContext, p: Proposal): Content {
     rows: { zh: rows('zh'), en: rows('en') },
     effects: p.effects.filter((e) => e.direction !== 'same'),
     actions: {
-      zh: ['在批准之前不会生效。批准或拒绝：', ...cmd.map((c) => `  ${c}`), `或通过 API：POST ${ctx.publicUrl}/thresholds/proposals/${p.id}/approve 或 …/reject`],
-      en: ['Nothing changes until it is approved. Approve or reject:', ...cmd.map((c) => `  ${c}`), `or over the API: POST ${ctx.publicUrl}/thresholds/proposals/${p.id}/approve or …/reject`],
+      zh: [
+        '在批准之前不会生效。批准或拒绝：',
+        ...cmd.map((c) => `  ${c}`),
+        `或通过 API：POST ${ctx.publicUrl}/thresholds/proposals/${p.id}/approve 或 …/reject`,
+      ],
+      en: [
+        'Nothing changes until it is approved. Approve or reject:',
+        ...cmd.map((c) => `  ${c}`),
+        `or over the API: POST ${ctx.publicUrl}/thresholds/proposals/${p.id}/approve or …/reject`,
+      ],
     },
   };
 }
-
-
 
 function languages(lang: Language): L[] {
   return lang === 'zh' ? ['zh'] : lang === 'en' ? ['en'] : ['zh', 'en'];
@@ -234,7 +288,9 @@ export function renderThresholdNotice(n: ThresholdNotice, ctx: ThresholdNoticeCo
     html.push(`<p>${escapeHtml(greeting)}<br>${escapeHtml(intro)}</p><table style="border-collapse:collapse">`);
     for (const [label, value] of c.rows[l]) {
       text.push(`   ${label}: ${value}`);
-      html.push(`<tr><td style="padding:2px 12px 2px 0;color:#555;vertical-align:top;white-space:nowrap">${escapeHtml(label)}</td><td style="padding:2px 0">${escapeHtml(value)}</td></tr>`);
+      html.push(
+        `<tr><td style="padding:2px 12px 2px 0;color:#555;vertical-align:top;white-space:nowrap">${escapeHtml(label)}</td><td style="padding:2px 0">${escapeHtml(value)}</td></tr>`,
+      );
     }
     html.push('</table>');
     const label = zh ? '各站点现行限值变化' : 'Limits in force, station by station';

@@ -86,8 +86,20 @@ export class ThresholdNoticeRelay {
       if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
     }
     const retryMs = this.o.retryMs ?? this.o.config.recipients.delivery.retry_initial_s * 1000;
-    const claimed = (await r.xautoclaim(this.keys.changes, THRESHOLD_NOTICE_GROUP, this.o.consumer, retryMs, '0-0', 'COUNT', 50)) as [string, Entry[]];
-    const fresh = (await r.xreadgroup('GROUP', THRESHOLD_NOTICE_GROUP, this.o.consumer, 'COUNT', 50, 'STREAMS', this.keys.changes, '>')) as Array<[string, Entry[]]> | null;
+    const claimed = (await r.xautoclaim(this.keys.changes, THRESHOLD_NOTICE_GROUP, this.o.consumer, retryMs, '0-0', 'COUNT', 50)) as [
+      string,
+      Entry[],
+    ];
+    const fresh = (await r.xreadgroup(
+      'GROUP',
+      THRESHOLD_NOTICE_GROUP,
+      this.o.consumer,
+      'COUNT',
+      50,
+      'STREAMS',
+      this.keys.changes,
+      '>',
+    )) as Array<[string, Entry[]]> | null;
     for (const entry of [...(claimed[1] ?? []), ...(fresh?.[0]?.[1] ?? [])]) {
       if (!Array.isArray(entry[1])) continue;
       if (await this.handle(entry)) await r.xack(this.keys.changes, THRESHOLD_NOTICE_GROUP, entry[0]);
@@ -116,7 +128,7 @@ export class ThresholdNoticeRelay {
   /** Returns true when the entry is done with (every recipient mailed, refused for good, or given up). */
   private async handle([id, fields]: Entry): Promise<boolean> {
     const i = fields.indexOf('announce');
-    const cities = (i >= 0 ? fields[i + 1] ?? '' : '').split(',').filter(Boolean);
+    const cities = (i >= 0 ? (fields[i + 1] ?? '') : '').split(',').filter(Boolean);
     if (cities.length === 0) return true;
     const now = (this.o.now ?? Date.now)();
     const delivery = this.o.config.recipients.delivery;
@@ -160,8 +172,11 @@ export class ThresholdNoticeRelay {
     const mark = this.mark(entry, person.email);
     if ((await this.o.redis.get(mark)) !== null) return true;
     const rendered = renderThresholdNotice(notice, {
-      registry: this.o.registry, bureau: { id: policy.id, name: policy.name }, recipientName: person.name,
-      language: person.language ?? policy.language, publicUrl: this.o.publicUrl,
+      registry: this.o.registry,
+      bureau: { id: policy.id, name: policy.name },
+      recipientName: person.name,
+      language: person.language ?? policy.language,
+      publicUrl: this.o.publicUrl,
     });
     const ref = notice.type === 'version' ? `v${notice.version.version}` : notice.proposal.id;
     const domain = /@([^>\s]+)>?\s*$/.exec(this.o.mailFrom)?.[1] ?? 'tuojiang.invalid';
@@ -181,7 +196,8 @@ export class ThresholdNoticeRelay {
           attachments: [],
         },
         async () => {
-          if ((await this.o.redis.set(mark, 'committed', 'EX', ttl, 'NX')) !== 'OK') throw new Error('another attempt already handed this notice over');
+          if ((await this.o.redis.set(mark, 'committed', 'EX', ttl, 'NX')) !== 'OK')
+            throw new Error('another attempt already handed this notice over');
           mine = true;
         },
       );
@@ -196,12 +212,18 @@ export class ThresholdNoticeRelay {
       if (e.verdict === 'refused-permanently') {
         await this.o.redis.set(mark, 'failed', 'EX', ttl);
         this.o.sent?.inc({ outcome: 'failed' });
-        this.o.log?.error({ entry, ref, to: person.email, err: error, code: 'TJ_SMTP_REJECTED' }, 'SMTP server refused the threshold notice for good');
+        this.o.log?.error(
+          { entry, ref, to: person.email, err: error, code: 'TJ_SMTP_REJECTED' },
+          'SMTP server refused the threshold notice for good',
+        );
         return true;
       }
       if (e.verdict === 'uncertain') {
         this.o.sent?.inc({ outcome: 'uncertain' });
-        this.o.log?.error({ entry, ref, to: person.email, err: error, code: 'TJ_MAIL_UNCERTAIN' }, 'no reply after the threshold notice was handed over: probably delivered, not re-sent');
+        this.o.log?.error(
+          { entry, ref, to: person.email, err: error, code: 'TJ_MAIL_UNCERTAIN' },
+          'no reply after the threshold notice was handed over: probably delivered, not re-sent',
+        );
         return true;
       }
       // The server answered 4xx to our data: it did not take the message, so it may go again.

@@ -52,7 +52,7 @@ export class SendError extends Error {
    */
   get verdict(): 'refused-permanently' | 'retry' | 'uncertain' {
     const code = this.cause.responseCode;
-    if (code !== undefined) return this.cause.permanent ?? code >= 500 ? 'refused-permanently' : 'retry';
+    if (code !== undefined) return (this.cause.permanent ?? code >= 500) ? 'refused-permanently' : 'retry';
     return this.committed ? 'uncertain' : 'retry';
   }
 }

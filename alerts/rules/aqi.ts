@@ -28,7 +28,11 @@ export function aqiLevel(aqi: number): number {
   return 6;
 }
 
-function observeAqi({ reading, valid }: ObserveContext, level: number, h: number): Pick<RuleObservation, 'cond' | 'value' | 'limit' | 'detail'> | undefined {
+function observeAqi(
+  { reading, valid }: ObserveContext,
+  level: number,
+  h: number,
+): Pick<RuleObservation, 'cond' | 'value' | 'limit' | 'detail'> | undefined {
   const daily = reading.period === 'day';
   const inputs: AqiInputs = {};
   const put = (key: keyof AqiInputs, v: number | undefined): void => {
@@ -64,8 +68,17 @@ function observeAqi({ reading, valid }: ObserveContext, level: number, h: number
   const threshold = (AQI_CATEGORIES[level - 1] as AqiCategory).min;
   const cond: Condition = aqiLevel(res.aqi) >= level ? 'breach' : compareToScaled(res.aqi, threshold - 1, h, -1) <= 0 ? 'clear' : 'band';
   return {
-    cond, value: res.aqi, limit: threshold,
-    detail: { aqiStandard: res.standard, category: res.category ?? '', categoryEn: res.categoryEn ?? '', primary: res.primary, basis: res.standard, limitText: `AQI < ${threshold}` },
+    cond,
+    value: res.aqi,
+    limit: threshold,
+    detail: {
+      aqiStandard: res.standard,
+      category: res.category ?? '',
+      categoryEn: res.categoryEn ?? '',
+      primary: res.primary,
+      basis: res.standard,
+      limitText: `AQI < ${threshold}`,
+    },
   };
 }
 

@@ -7,7 +7,10 @@ import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 
 export const paramKey = z.string().refine((k) => PARAMETER_BY_KEY.has(k), { message: 'a canonical parameter key (README, Wire contract)' });
 export const count = z.number().int().min(1).max(1000);
-export const minutes = z.number().positive().max(60 * 24 * 31);
+export const minutes = z
+  .number()
+  .positive()
+  .max(60 * 24 * 31);
 export const fraction = z.number().min(0).max(0.9);
 
 /** Rule timing shared by every stateful rule: how many/how long before firing, how many before clearing. */

@@ -21,15 +21,24 @@ export const equipment: Rule<'equipment', typeof schema> = {
     const faults: Record<string, DataFlag> = {};
     for (const [param, flag] of Object.entries(reading.flags)) if (EQUIPMENT_FLAGS.has(flag)) faults[param] = flag;
     const n = Object.keys(faults).length;
-    return [{
-      key: 'equipment', rule: 'equipment', parameter: 'equipment', at: reading.ts,
-      cond: n > 0 ? 'breach' : 'clear', value: n, limit: 0,
-      timing: { consecutive: eq.consecutive, durationMs: null, clearConsecutive: eq.clear_consecutive, reminderMs: reminderMs(profile) },
-      detail: { faults },
-    }];
+    return [
+      {
+        key: 'equipment',
+        rule: 'equipment',
+        parameter: 'equipment',
+        at: reading.ts,
+        cond: n > 0 ? 'breach' : 'clear',
+        value: n,
+        limit: 0,
+        timing: { consecutive: eq.consecutive, durationMs: null, clearConsecutive: eq.clear_consecutive, reminderMs: reminderMs(profile) },
+        detail: { faults },
+      },
+    ];
   },
   wording(m) {
-    const faults = Object.entries(m.detail.faults ?? {}).map(([p, f]) => `${p}=${f}`).join(', ');
+    const faults = Object.entries(m.detail.faults ?? {})
+      .map(([p, f]) => `${p}=${f}`)
+      .join(', ');
     return { zh: `设备故障标记 ${faults || '已恢复'}`, en: `equipment fault flags ${faults || 'cleared'}` };
   },
   cap: { event: { zh: '监测设备故障', en: 'monitoring equipment fault' }, category: 'Env', namesParameter: false },

@@ -20,11 +20,19 @@ function stricterNational(r: ResolvedLimit): Partial<AlertDetail> {
   const n = r.national;
   if (!n) return {};
   const local = r.limit;
-  const stricter = local.kind === 'max' && n.limit.kind === 'max' ? local.value < n.limit.value
-    : local.kind === 'min' && n.limit.kind === 'min' ? local.value > n.limit.value
-      : false;
+  const stricter =
+    local.kind === 'max' && n.limit.kind === 'max'
+      ? local.value < n.limit.value
+      : local.kind === 'min' && n.limit.kind === 'min'
+        ? local.value > n.limit.value
+        : false;
   if (!stricter) return {};
-  return { nationalLimit: limitValue(n.limit), nationalLimitText: limitText(n.limit), nationalBasis: n.basis, ...(n.cls ? { nationalClass: n.cls } : {}) };
+  return {
+    nationalLimit: limitValue(n.limit),
+    nationalLimitText: limitText(n.limit),
+    nationalBasis: n.basis,
+    ...(n.cls ? { nationalClass: n.cls } : {}),
+  };
 }
 
 /**
@@ -36,7 +44,7 @@ export function localLimitPhrase(d: AlertDetail, unit: string, l: 'zh' | 'en'): 
   if (d.nationalLimitText === undefined) return undefined;
   const u = unit ? ` ${unit}` : '';
   const cls = d.nationalClass;
-  const standard = cls && d.nationalBasis?.endsWith(` ${cls}`) ? d.nationalBasis.slice(0, -cls.length - 1) : d.nationalBasis ?? '';
+  const standard = cls && d.nationalBasis?.endsWith(` ${cls}`) ? d.nationalBasis.slice(0, -cls.length - 1) : (d.nationalBasis ?? '');
   if (l === 'zh') return `本地限值 ${d.limitText ?? ''}${u}，国家${cls ? ` ${cls} 类` : '标准'} ${d.nationalLimitText}${u}（${standard}）`;
   return `local limit ${d.limitText ?? ''}${u} (national${cls ? ` class ${cls}` : ''}: ${d.nationalLimitText}${u}, ${standard})`;
 }
@@ -53,12 +61,20 @@ export const limit: Rule<'limit', typeof schema> = {
       const rule = limitRuleFor(profile, param);
       if (!rule.enabled) continue;
       out.push({
-        key: `limit.${param}`, rule: 'limit', parameter: param, at,
-        cond: classify(v, resolved.limit, rule.hysteresis), value: v, limit: limitValue(resolved.limit),
+        key: `limit.${param}`,
+        rule: 'limit',
+        parameter: param,
+        at,
+        cond: classify(v, resolved.limit, rule.hysteresis),
+        value: v,
+        limit: limitValue(resolved.limit),
         timing: timingOf(rule, profile),
         detail: {
           // Stryker disable next-line OptionalChaining: a parameter with a limit is a catalogue key.
-          unit: PARAMETER_BY_KEY.get(param)?.unit ?? '', basis: resolved.basis, limitKind: resolved.limit.kind, limitText: limitText(resolved.limit),
+          unit: PARAMETER_BY_KEY.get(param)?.unit ?? '',
+          basis: resolved.basis,
+          limitKind: resolved.limit.kind,
+          limitText: limitText(resolved.limit),
           ...stricterNational(resolved),
         },
       });
@@ -78,7 +94,8 @@ export const limit: Rule<'limit', typeof schema> = {
   severity(e, station, p) {
     // An alert under a limit the standard does not set for rivers (it fired before TN at rivers
     // stopped being alerted on, or under an older version) is never the reason to wake anyone.
-    if (e.detail.basis !== 'thresholds' && !limitAppliesTo(e.parameter, station.waterbody ?? 'river') && station.kind === 'water') return 'warning';
+    if (e.detail.basis !== 'thresholds' && !limitAppliesTo(e.parameter, station.waterbody ?? 'river') && station.kind === 'water')
+      return 'warning';
     if (p.parameters.includes(e.parameter)) return 'severe';
     if (p.drinking_water_intake && station.drinking_water_intake) return 'severe';
     const ratio = exceedanceRatio(e);

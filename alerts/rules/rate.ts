@@ -50,11 +50,21 @@ export const rate: Rule<'rate', typeof schema> = {
       if (dtMs <= 0 || dtMs > r.max_gap_min * 60_000) continue;
       const perHour = (v - before.v) / (dtMs / 3_600_000);
       out.push({
-        key: `rate.${param}`, rule: 'rate', parameter: param, at,
-        cond: classify(perHour, { kind: 'max', value: max }, r.hysteresis), value: round(perHour, 6), limit: max,
+        key: `rate.${param}`,
+        rule: 'rate',
+        parameter: param,
+        at,
+        cond: classify(perHour, { kind: 'max', value: max }, r.hysteresis),
+        value: round(perHour, 6),
+        limit: max,
         timing: timingOf(r, profile),
-        // Stryker disable next-line OptionalChaining: per_hour keys are catalogue keys (the schema).
-        detail: { unit: `${PARAMETER_BY_KEY.get(param)?.unit ?? ''}/h`, basis: 'thresholds', ratePerHour: round(perHour, 6), limitText: `≤ ${max}/h` },
+        detail: {
+          // Stryker disable next-line OptionalChaining: per_hour keys are catalogue keys (the schema).
+          unit: `${PARAMETER_BY_KEY.get(param)?.unit ?? ''}/h`,
+          basis: 'thresholds',
+          ratePerHour: round(perHour, 6),
+          limitText: `≤ ${max}/h`,
+        },
       });
     }
     return out;
@@ -70,5 +80,8 @@ export const rate: Rule<'rate', typeof schema> = {
     return p.drinking_water_intake && station.drinking_water_intake ? 'severe' : 'warning';
   },
   travelsDownstream: true,
-  config: { schema, defaults: { enabled: true, consecutive: 2, duration_min: null, clear_consecutive: 1, hysteresis: 0, per_hour: {}, max_gap_min: 180 } },
+  config: {
+    schema,
+    defaults: { enabled: true, consecutive: 2, duration_min: null, clear_consecutive: 1, hysteresis: 0, per_hour: {}, max_gap_min: 180 },
+  },
 };

@@ -16,9 +16,15 @@ export const silence: Rule<'silence', typeof schema> = {
   wording(m) {
     if (m.kind === 'resolved') return { zh: '恢复上报数据', en: 'reporting again' };
     if (m.detail.lastSeenAt === null) {
-      return { zh: `自启动以来无数据（${num(m.value)} 分钟，限 ${num(m.limit)} 分钟）`, en: `no reading since start-up (${num(m.value)} min, limit ${num(m.limit)} min)` };
+      return {
+        zh: `自启动以来无数据（${num(m.value)} 分钟，限 ${num(m.limit)} 分钟）`,
+        en: `no reading since start-up (${num(m.value)} min, limit ${num(m.limit)} min)`,
+      };
     }
-    return { zh: `已 ${num(m.value)} 分钟无数据（限 ${num(m.limit)} 分钟）`, en: `no reading for ${num(m.value)} min (limit ${num(m.limit)} min)` };
+    return {
+      zh: `已 ${num(m.value)} 分钟无数据（限 ${num(m.limit)} 分钟）`,
+      en: `no reading for ${num(m.value)} min (limit ${num(m.limit)} min)`,
+    };
   },
   cap: { event: { zh: '监测数据中断', en: 'monitoring data missing' }, category: 'Env', namesParameter: false },
   severity: () => 'info',

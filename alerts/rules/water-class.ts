@@ -29,14 +29,20 @@ export const waterClass: Rule<'water_class', typeof schema> = {
     if (station.kind !== 'water' || !profile.rules.water_class.enabled || !target) return [];
     const res = classOf(valid, { waterbody: profile.waterbody, policy: { referenceItems: profile.rules.water_class.reference_items } });
     if (res.class === null) return [];
-    return [{
-      key: 'water_class', rule: 'water_class', parameter: 'class', at: reading.ts,
-      cond: isWorseThan(res.class, target) ? 'breach' : 'clear',
-      // The class as a number (I = 1 … 劣V = 6) so the state machine can keep a value and a limit.
-      value: classIndex(res.class) + 1, limit: classIndex(target) + 1,
-      timing: timingOf(profile.rules.water_class, profile),
-      detail: { cls: res.class, target, limiting: res.limiting, basis: 'GB3838-2002' },
-    }];
+    return [
+      {
+        key: 'water_class',
+        rule: 'water_class',
+        parameter: 'class',
+        at: reading.ts,
+        cond: isWorseThan(res.class, target) ? 'breach' : 'clear',
+        // The class as a number (I = 1 … 劣V = 6) so the state machine can keep a value and a limit.
+        value: classIndex(res.class) + 1,
+        limit: classIndex(target) + 1,
+        timing: timingOf(profile.rules.water_class, profile),
+        detail: { cls: res.class, target, limiting: res.limiting, basis: 'GB3838-2002' },
+      },
+    ];
   },
   wording(m) {
     const d = m.detail;
@@ -52,5 +58,15 @@ export const waterClass: Rule<'water_class', typeof schema> = {
     return e.detail.cls !== undefined && (p.water_classes as string[]).includes(e.detail.cls) ? 'severe' : 'warning';
   },
   travelsDownstream: true,
-  config: { schema, defaults: { enabled: true, consecutive: 2, duration_min: null, clear_consecutive: 2, hysteresis: 0, reference_items: ['TN', 'fecal_coliform'] } },
+  config: {
+    schema,
+    defaults: {
+      enabled: true,
+      consecutive: 2,
+      duration_min: null,
+      clear_consecutive: 2,
+      hysteresis: 0,
+      reference_items: ['TN', 'fecal_coliform'],
+    },
+  },
 };

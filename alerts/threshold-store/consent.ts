@@ -80,7 +80,13 @@ export interface Classification {
  * Compares the limits in force before and after for every station the target reaches, for each
  * averaging the checks use (water: one; air: hourly and daily readings have different limits).
  */
-export function classify(registry: RegistryConfig, before: ThresholdsFile, after: ThresholdsFile, target: LimitTarget, at: number): Classification {
+export function classify(
+  registry: RegistryConfig,
+  before: ThresholdsFile,
+  after: ThresholdsFile,
+  target: LimitTarget,
+  at: number,
+): Classification {
   const b: ThresholdSet = { version: 'before', source: 'classify', config: before };
   const a: ThresholdSet = { version: 'after', source: 'classify', config: after };
   const unit = PARAMETER_BY_KEY.get(target.param)?.unit ?? '';
@@ -98,7 +104,11 @@ export function classify(registry: RegistryConfig, before: ThresholdsFile, after
       if (below) stillBelow = true;
       const moves = direction === 'tighter' || direction === 'mixed';
       effects.push({
-        station: station.id, period, before: formatLimit(lb, unit), after: formatLimit(la, unit), direction,
+        station: station.id,
+        period,
+        before: formatLimit(lb, unit),
+        after: formatLimit(la, unit),
+        direction,
         national: national ? formatLimit(national, unit) : null,
         // Only a change that loosens needs the exception: tightening a limit already below the
         // standard (an exception in force) is always welcome.
@@ -113,7 +123,13 @@ export function classify(registry: RegistryConfig, before: ThresholdsFile, after
   const looser = effects.some((e) => e.direction === 'looser' || e.direction === 'mixed');
   const tighter = effects.some((e) => e.direction === 'tighter' || e.direction === 'mixed');
   const direction = looser && tighter ? 'mixed' : looser ? 'loosen' : tighter ? 'tighten' : 'none';
-  return { direction, effects, belowStandard: effects.filter((e) => e.belowStandard), stillBelowStandard: stillBelow, belowFloor: effects.filter((e) => e.belowFloor === true) };
+  return {
+    direction,
+    effects,
+    belowStandard: effects.filter((e) => e.belowStandard),
+    stillBelowStandard: stillBelow,
+    belowFloor: effects.filter((e) => e.belowFloor === true),
+  };
 }
 
 /** What a proposal waits for: a loosening, a tightening past the sanity floor, an exception. */
@@ -124,7 +140,12 @@ export type ProposalKind = 'loosen' | 'floor' | 'exception';
  * of every city but the proposer's. An exception: an operator of every city, the proposer's own approval not counting
  * (so the proposer's city confirms it too, with a second pair of eyes).
  */
-export function missingApprovals(kind: ProposalKind, cities: readonly string[], proposer: { by: string; city: string }, approvals: ReadonlyArray<{ by: string; city: string }>): string[] {
+export function missingApprovals(
+  kind: ProposalKind,
+  cities: readonly string[],
+  proposer: { by: string; city: string },
+  approvals: ReadonlyArray<{ by: string; city: string }>,
+): string[] {
   const approved = new Set(approvals.filter((a) => a.by !== proposer.by).map((a) => a.city));
   return cities.filter((c) => (kind === 'exception' ? true : c !== proposer.city) && !approved.has(c));
 }

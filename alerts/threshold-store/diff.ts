@@ -50,7 +50,10 @@ export function exportYaml(v: ThresholdVersion): string {
     `# Applied ${cst(v.at)} by ${v.by}${v.city ? ` (${v.city})` : ''}: ${v.summary}`,
     '# Changes go through `tuojiang thresholds propose` (both cities consent to a loosening); this file is',
     '# the record, and the seed for a new store.',
-    ...v.exceptions.map((e) => `# Exception ${e.id}: ${targetPath(e.target)} ${formatExplicit(e.value)} until ${cst(e.until)} (${e.reason}); then ${formatExplicit(e.restore)}.`),
+    ...v.exceptions.map(
+      (e) =>
+        `# Exception ${e.id}: ${targetPath(e.target)} ${formatExplicit(e.value)} until ${cst(e.until)} (${e.reason}); then ${formatExplicit(e.restore)}.`,
+    ),
   ];
   const config = { ...v.config, version: String(v.version) };
   return `${header.join('\n')}\n${stringify(config, { lineWidth: 0 })}`;

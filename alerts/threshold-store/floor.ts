@@ -38,6 +38,6 @@ export function sanityFloor(set: ThresholdSet, station: StationConfig, param: st
   const p = param as AirPollutant;
   const date = new Date(at);
   const daily = p === 'O3' ? '8h' : '24h';
-  const v = period === 'day' ? airLimit(p, daily, 1, date) : airLimit(p, '1h', 1, date) ?? airLimit(p, daily, 1, date);
+  const v = period === 'day' ? airLimit(p, daily, 1, date) : (airLimit(p, '1h', 1, date) ?? airLimit(p, daily, 1, date));
   return v === undefined ? undefined : { kind: 'max', value: v };
 }

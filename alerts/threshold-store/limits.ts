@@ -35,7 +35,10 @@ export function boundKind(param: string): Limit['kind'] {
 function paramInfo(param: unknown): ParameterInfo {
   const info = typeof param === 'string' ? PARAMETER_BY_KEY.get(param) : undefined;
   if (!info) {
-    const keys = (m: string) => PARAMETERS.filter((p) => p.medium === m).map((p) => p.key).join(' ');
+    const keys = (m: string) =>
+      PARAMETERS.filter((p) => p.medium === m)
+        .map((p) => p.key)
+        .join(' ');
     const shown = param === undefined || param === '' ? 'none given' : `"${String(param)}"`;
     throw new TuojiangError('THRESHOLD_UNKNOWN_PARAMETER', `unknown parameter (${shown}); water: ${keys('water')}; air: ${keys('air')}`);
   }
@@ -46,7 +49,10 @@ function paramInfo(param: unknown): ParameterInfo {
 export function resolveTarget(input: LimitChangeInput, registry: RegistryConfig, config: ThresholdsFile): LimitTarget {
   const given = [input.station, input.section, input.defaults === true ? true : undefined].filter((x) => x !== undefined && x !== '');
   if (given.length !== 1) {
-    throw new TuojiangError('THRESHOLD_UNKNOWN_STATION', `name exactly one scope: ${field('station')} <id>, ${field('section')} <name|index> or ${field('defaults')} (got ${given.length})`);
+    throw new TuojiangError(
+      'THRESHOLD_UNKNOWN_STATION',
+      `name exactly one scope: ${field('station')} <id>, ${field('section')} <name|index> or ${field('defaults')} (got ${given.length})`,
+    );
   }
   const info = paramInfo(input.param);
   const param = info.key;
@@ -54,10 +60,16 @@ export function resolveTarget(input: LimitChangeInput, registry: RegistryConfig,
     const id = String(input.station);
     const station = registry.stations.find((s) => s.id === id);
     if (!station) {
-      throw new TuojiangError('THRESHOLD_UNKNOWN_STATION', `unknown station "${id}"; stations.yaml has: ${registry.stations.map((s) => s.id).join(', ')}`);
+      throw new TuojiangError(
+        'THRESHOLD_UNKNOWN_STATION',
+        `unknown station "${id}"; stations.yaml has: ${registry.stations.map((s) => s.id).join(', ')}`,
+      );
     }
     if (station.kind !== info.medium) {
-      throw new TuojiangError('THRESHOLD_UNKNOWN_PARAMETER', `${param} is a ${info.medium} parameter, but ${id} is an ${station.kind === 'air' ? 'air' : 'water'} station`);
+      throw new TuojiangError(
+        'THRESHOLD_UNKNOWN_PARAMETER',
+        `${param} is a ${info.medium} parameter, but ${id} is an ${station.kind === 'air' ? 'air' : 'water'} station`,
+      );
     }
     return { scope: 'station', station: id, param };
   }
@@ -69,7 +81,11 @@ export function resolveTarget(input: LimitChangeInput, registry: RegistryConfig,
       const known = config.sections.map((s, i) => `${i} (${s.name ?? `${s.river} km ${s.from_km}–${s.to_km}`})`).join(', ') || 'none';
       throw new TuojiangError('THRESHOLD_UNKNOWN_STATION', `unknown section "${ref}"; thresholds have: ${known}`);
     }
-    if (info.medium !== 'water') throw new TuojiangError('THRESHOLD_UNKNOWN_PARAMETER', `${param} is an air parameter; sections are reaches of river (water parameters only)`);
+    if (info.medium !== 'water')
+      throw new TuojiangError(
+        'THRESHOLD_UNKNOWN_PARAMETER',
+        `${param} is an air parameter; sections are reaches of river (water parameters only)`,
+      );
     return { scope: 'section', section: index, ...(section.name ? { sectionName: section.name } : {}), param };
   }
   return { scope: 'defaults', param };
@@ -80,7 +96,10 @@ const NUMBER = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 function num(param: string, name: InputField, v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && NUMBER.test(v) ? Number(v) : Number.NaN;
   if (!Number.isFinite(n)) {
-    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field(name)} for ${param} must be a number, got ${JSON.stringify(v) ?? String(v)}`);
+    throw new TuojiangError(
+      'THRESHOLD_INVALID_VALUE',
+      `${field(name)} for ${param} must be a number, got ${JSON.stringify(v) ?? String(v)}`,
+    );
   }
   return n;
 }
@@ -96,7 +115,10 @@ function unitFactor(info: ParameterInfo, unit: unknown): number {
   const u = String(unit);
   const f = (SUPPORTED_UNITS as readonly string[]).includes(u) ? conversionFactor(u as Unit, info.unit) : undefined;
   if (f === undefined) {
-    throw new TuojiangError('THRESHOLD_WRONG_UNIT', `${info.key} is measured in ${info.unit}; "${u}" cannot be converted to it (give ${unitsFor(info).join(' or ')})`);
+    throw new TuojiangError(
+      'THRESHOLD_WRONG_UNIT',
+      `${info.key} is measured in ${info.unit}; "${u}" cannot be converted to it (give ${unitsFor(info).join(' or ')})`,
+    );
   }
   return f;
 }
@@ -122,19 +144,31 @@ export function parseBound(param: string, input: LimitChangeInput): { explicit: 
   const has = (v: unknown) => v !== undefined && v !== null && v !== '';
   const clear = input.clear === true || input.clear === 'true';
   if (clear) {
-    if (has(input.value) || has(input.min) || has(input.max)) throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field('clear')} removes the explicit ${param} limit: give no value with it`);
+    if (has(input.value) || has(input.min) || has(input.max))
+      throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field('clear')} removes the explicit ${param} limit: give no value with it`);
     return { explicit: null, unit: info.unit };
   }
   const factor = unitFactor(info, input.unit);
   const kind = boundKind(param);
   if (!has(input.value) && !has(input.min) && !has(input.max)) {
-    const how = kind === 'range' ? `${field('min')} and ${field('max')}` : `${field('value')} (or ${field(kind === 'min' ? 'min' : 'max')})`;
-    throw new TuojiangError('THRESHOLD_INVALID_VALUE', `give the new ${param} limit with ${how}, or ${field('clear')} to fall back to the standard`);
+    const how =
+      kind === 'range' ? `${field('min')} and ${field('max')}` : `${field('value')} (or ${field(kind === 'min' ? 'min' : 'max')})`;
+    throw new TuojiangError(
+      'THRESHOLD_INVALID_VALUE',
+      `give the new ${param} limit with ${how}, or ${field('clear')} to fall back to the standard`,
+    );
   }
-  if (has(input.value) && (has(input.min) || has(input.max))) throw new TuojiangError('THRESHOLD_WRONG_BOUND', `give either ${field('value')} or ${field('min')}/${field('max')} for ${param}, not both`);
+  if (has(input.value) && (has(input.min) || has(input.max)))
+    throw new TuojiangError(
+      'THRESHOLD_WRONG_BOUND',
+      `give either ${field('value')} or ${field('min')}/${field('max')} for ${param}, not both`,
+    );
   if (kind === 'min') {
     if (has(input.max)) {
-      throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is a lower bound (GB 3838: a value at or above the limit meets it); give ${field('value')} or ${field('min')}, not ${field('max')}`);
+      throw new TuojiangError(
+        'THRESHOLD_WRONG_BOUND',
+        `${param} is a lower bound (GB 3838: a value at or above the limit meets it); give ${field('value')} or ${field('min')}, not ${field('max')}`,
+      );
     }
     const v = tidy(num(param, has(input.value) ? 'value' : 'min', has(input.value) ? input.value : input.min) * factor);
     inRange(info, 'value', v, true);
@@ -148,11 +182,15 @@ export function parseBound(param: string, input: LimitChangeInput): { explicit: 
     const hi = tidy(num(param, 'max', input.max) * factor);
     inRange(info, 'min', lo, false);
     inRange(info, 'max', hi, false);
-    if (!(lo < hi)) throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${field('min')} (${lo}) must be below ${field('max')} (${hi}) for ${param}`);
+    if (!(lo < hi))
+      throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${field('min')} (${lo}) must be below ${field('max')} (${hi}) for ${param}`);
     return { explicit: { min: lo, max: hi }, unit: info.unit };
   }
   if (has(input.min)) {
-    throw new TuojiangError('THRESHOLD_WRONG_BOUND', `${param} is an upper bound (a value at or below the limit meets it); give ${field('value')} or ${field('max')}, not ${field('min')}`);
+    throw new TuojiangError(
+      'THRESHOLD_WRONG_BOUND',
+      `${param} is an upper bound (a value at or below the limit meets it); give ${field('value')} or ${field('max')}, not ${field('min')}`,
+    );
   }
   const v = tidy(num(param, has(input.value) ? 'value' : 'max', has(input.value) ? input.value : input.max) * factor);
   inRange(info, 'value', v, true);
@@ -231,7 +269,10 @@ export function stationsUnder(registry: RegistryConfig, config: ThresholdsFile, 
   if (t.scope === 'section') {
     const sec = config.sections[t.section];
     if (!sec) return [];
-    return registry.stations.filter((s) => s.kind === 'water' && s.river === sec.river && s.river_km !== undefined && s.river_km >= sec.from_km && s.river_km <= sec.to_km);
+    return registry.stations.filter(
+      (s) =>
+        s.kind === 'water' && s.river === sec.river && s.river_km !== undefined && s.river_km >= sec.from_km && s.river_km <= sec.to_km,
+    );
   }
   return registry.stations.filter((s) => s.kind === medium);
 }

@@ -24,11 +24,13 @@ const OperatorSchema = z
     name: z.string().optional(),
     tokens: z
       .array(
-        z.object({
-          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 of the token, 64 lower-case hex digits'),
-          created: z.string().optional(),
-          label: z.string().optional(),
-        }).strict(),
+        z
+          .object({
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 of the token, 64 lower-case hex digits'),
+            created: z.string().optional(),
+            label: z.string().optional(),
+          })
+          .strict(),
       )
       .default([]),
   })
@@ -48,7 +50,12 @@ export function operatorsSchemaFor(registry: RegistryConfig) {
   return OperatorsFileSchema.superRefine((f, ctx) => {
     const seen = new Set<string>();
     f.operators.forEach((o, i) => {
-      if (!(o.city in registry.cities)) ctx.addIssue({ code: 'custom', path: ['operators', i, 'city'], message: `unknown city "${o.city}"; expected one of ${Object.keys(registry.cities).join(', ')}` });
+      if (!(o.city in registry.cities))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['operators', i, 'city'],
+          message: `unknown city "${o.city}"; expected one of ${Object.keys(registry.cities).join(', ')}`,
+        });
       if (seen.has(o.id)) ctx.addIssue({ code: 'custom', path: ['operators', i, 'id'], message: `duplicate operator id "${o.id}"` });
       seen.add(o.id);
     });
@@ -129,7 +136,11 @@ export class OperatorDirectory {
    * and that operator's city, so a typo cannot act under a city nobody checked.
    */
   actor(operator: string | undefined, city: string | undefined): Actor {
-    if (!operator || !city) throw new TuojiangError('OPERATOR_UNKNOWN', `who is acting? set TUOJIANG_OPERATOR and TUOJIANG_CITY (or --operator and --city)${operator ? '' : ' — no operator given'}${city ? '' : ' — no city given'}`);
+    if (!operator || !city)
+      throw new TuojiangError(
+        'OPERATOR_UNKNOWN',
+        `who is acting? set TUOJIANG_OPERATOR and TUOJIANG_CITY (or --operator and --city)${operator ? '' : ' — no operator given'}${city ? '' : ' — no city given'}`,
+      );
     const o = this.get(operator);
     if (!o) throw new TuojiangError('OPERATOR_UNKNOWN', `operator "${operator}" is not listed in ${this.file || 'the operators list'}`);
     if (o.city !== city) throw new TuojiangError('OPERATOR_FORBIDDEN', `operator "${operator}" belongs to ${o.city}, not ${city}`);
@@ -141,8 +152,15 @@ export class OperatorDirectory {
  * Creates a token for an operator: appends its SHA-256 to the operator's entry in the file (the
  * rest of the file, comments included, is left as it was) and returns the token, to be shown once.
  */
-export function createOperatorToken(file: string, registry: RegistryConfig, operatorId: string, label?: string, now = new Date()): { token: string; operator: Operator } {
-  if (!existsSync(file)) throw new TuojiangError('CONFIG_NOT_FOUND', `${file}: no such file (set TUOJIANG_OPERATORS or create it from config/operators.yaml)`);
+export function createOperatorToken(
+  file: string,
+  registry: RegistryConfig,
+  operatorId: string,
+  label?: string,
+  now = new Date(),
+): { token: string; operator: Operator } {
+  if (!existsSync(file))
+    throw new TuojiangError('CONFIG_NOT_FOUND', `${file}: no such file (set TUOJIANG_OPERATORS or create it from config/operators.yaml)`);
   const current = loadYamlFile(file, operatorsSchemaFor(registry));
   const operator = current.operators.find((o) => o.id === operatorId);
   if (!operator) throw new TuojiangError('OPERATOR_UNKNOWN', `operator "${operatorId}" is not listed in ${file}; add it (id, city) first`);
@@ -159,6 +177,7 @@ export function createOperatorToken(file: string, registry: RegistryConfig, oper
   writeFileSync(file, doc.toString({ lineWidth: 0 }), { mode: 0o600 });
   // Re-read what was written: a file we cannot load back must not hand out a token.
   const after = loadYamlFile(file, operatorsSchemaFor(registry)).operators.find((o) => o.id === operatorId);
-  if (!after?.tokens.some((t) => t.sha256 === record.sha256)) throw new TuojiangError('CONFIG_INVALID', `${file}: the token was not recorded`);
+  if (!after?.tokens.some((t) => t.sha256 === record.sha256))
+    throw new TuojiangError('CONFIG_INVALID', `${file}: the token was not recorded`);
   return { token, operator: after };
 }

@@ -69,17 +69,27 @@ export function judgeRestore(
   const undoes = new Set<number>();
   for (const station of stationsUnder(registry, after, target)) {
     const periods: Array<'hour' | 'day'> = station.kind === 'air' ? ['hour', 'day'] : ['hour'];
-    const inForce = (s: ThresholdSet, period: 'hour' | 'day') => limitFor(stationProfile(s, station), station, target.param, at, period)?.limit;
+    const inForce = (s: ThresholdSet, period: 'hour' | 'day') =>
+      limitFor(stationProfile(s, station), station, target.param, at, period)?.limit;
     if (periods.every((p) => compareLimits(inForce(b, p), inForce(a, p)) === 'same')) continue;
-    if (station.city !== city) return { ok: false, why: `${station.id} belongs to ${station.city}: a restore reaches only ${city}'s own stations` };
+    if (station.city !== city)
+      return { ok: false, why: `${station.id} belongs to ${station.city}: a restore reaches only ${city}'s own stations` };
     const points = restorePoints(versions, station.id, target.param, city);
     if (points.length === 0) {
-      return { ok: false, why: `no other city changed ${target.param} at ${station.id} alone since ${city} last changed or approved it: there is nothing to restore` };
+      return {
+        ok: false,
+        why: `no other city changed ${target.param} at ${station.id} alone since ${city} last changed or approved it: there is nothing to restore`,
+      };
     }
     const match = points.findIndex((pt) => periods.every((p) => compareLimits(inForce(set(pt.before), p), inForce(a, p)) === 'same'));
     if (match < 0) {
-      const had = points.map((pt) => `${formatLimit(inForce(set(pt.before), 'hour'), unit)} (before v${pt.undoes} by ${pt.by}, ${pt.city})`).join(', ');
-      return { ok: false, why: `${station.id}: ${formatLimit(inForce(a, 'hour'), unit)} is not a limit it had before the other city's changes; it may be restored to ${had}` };
+      const had = points
+        .map((pt) => `${formatLimit(inForce(set(pt.before), 'hour'), unit)} (before v${pt.undoes} by ${pt.by}, ${pt.city})`)
+        .join(', ');
+      return {
+        ok: false,
+        why: `${station.id}: ${formatLimit(inForce(a, 'hour'), unit)} is not a limit it had before the other city's changes; it may be restored to ${had}`,
+      };
     }
     for (const pt of points.slice(0, match + 1)) undoes.add(pt.undoes);
   }

@@ -100,7 +100,15 @@ return 1
 `;
 
 export interface ThresholdScripts {
-  thrCommit(head: string, index: string, proposals: string, pending: string, changes: string, version: string, ...args: string[]): Promise<[number, string]>;
+  thrCommit(
+    head: string,
+    index: string,
+    proposals: string,
+    pending: string,
+    changes: string,
+    version: string,
+    ...args: string[]
+  ): Promise<[number, string]>;
   thrProposal(proposals: string, pending: string, head: string, changes: string, ...args: string[]): Promise<number>;
   thrAdvance(recorded: string, id: string): Promise<number>;
 }

@@ -48,8 +48,12 @@ export class RedisThresholdSource implements ThresholdSource {
     this.pollMs = Math.min(o.pollMs ?? 1000, MAX_POLL_MS);
     this.now = o.now ?? Date.now;
     this.store = new ThresholdStore({
-      redis: o.redis, registry: o.registry, ...(o.prefix ? { prefix: o.prefix } : {}), ...(o.influx ? { influx: o.influx } : {}),
-      ...(o.log ? { log: o.log } : {}), now: this.now,
+      redis: o.redis,
+      registry: o.registry,
+      ...(o.prefix ? { prefix: o.prefix } : {}),
+      ...(o.influx ? { influx: o.influx } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      now: this.now,
     });
   }
 
@@ -77,7 +81,8 @@ export class RedisThresholdSource implements ThresholdSource {
       if (n === null && this.set) return this.storeLost(this.set);
       this.lostReported = false;
       if (n === null) {
-        if (!this.o.seed) throw new TuojiangError('THRESHOLD_STORE_EMPTY', 'the threshold store is empty: seed it with `tuojiang thresholds seed`');
+        if (!this.o.seed)
+          throw new TuojiangError('THRESHOLD_STORE_EMPTY', 'the threshold store is empty: seed it with `tuojiang thresholds seed`');
         n = (await this.store.seed(this.o.seed)).version;
       }
       if (this.head?.exceptions.some((e) => e.until <= this.now())) {
@@ -97,7 +102,10 @@ export class RedisThresholdSource implements ThresholdSource {
       // Keep checking with the last good version rather than stopping the alerts.
       if (!this.set) throw e;
       this.checkedAt = Date.now();
-      this.o.log?.error({ err: (e as Error).message, version: this.set.version }, 'threshold store unreadable: keeping the version in force');
+      this.o.log?.error(
+        { err: (e as Error).message, version: this.set.version },
+        'threshold store unreadable: keeping the version in force',
+      );
       return this.set;
     }
   }
@@ -112,7 +120,10 @@ export class RedisThresholdSource implements ThresholdSource {
     this.checkedAt = Date.now();
     if (!this.lostReported) {
       this.lostReported = true;
-      const err = new TuojiangError('REDIS_STATE_LOST', `the threshold store is gone from Redis (emptied or replaced); checks go on with version ${inForce.version} in force and it is not re-seeded`);
+      const err = new TuojiangError(
+        'REDIS_STATE_LOST',
+        `the threshold store is gone from Redis (emptied or replaced); checks go on with version ${inForce.version} in force and it is not re-seeded`,
+      );
       this.o.log?.error({ code: err.code, what: 'threshold store', version: inForce.version, hint: err.hint }, err.message);
       this.o.onStateLost?.('threshold store');
     }

@@ -19,13 +19,31 @@ import { PARAMETER_BY_KEY } from '../../lib/parameters.js';
 import type { ThresholdSet } from '../thresholds.js';
 import { approvalRefusal, classify, missingApprovals, type Classification } from './consent.js';
 import { diffConfigs, exportYaml, type PathChange } from './diff.js';
-import { explicitAt, formatExplicit, parseBound, resolveTarget, sameExplicit, sameTarget, targetPath, withExplicit, type LimitChangeInput } from './limits.js';
+import {
+  explicitAt,
+  formatExplicit,
+  parseBound,
+  resolveTarget,
+  sameExplicit,
+  sameTarget,
+  targetPath,
+  withExplicit,
+  type LimitChangeInput,
+} from './limits.js';
 import { ChangeRecorder } from './recorder.js';
 import { judgeRestore } from './restore.js';
 import { ThresholdKeys, withThresholdScripts, type ThresholdScripts } from './scripts.js';
 import { summarize } from './summary.js';
 import type {
-  ActiveException, Actor, ApproveResult, LimitTarget, Proposal, ProposalStatus, ProposeResult, ThresholdVersion, VersionEntry,
+  ActiveException,
+  Actor,
+  ApproveResult,
+  LimitTarget,
+  Proposal,
+  ProposalStatus,
+  ProposeResult,
+  ThresholdVersion,
+  VersionEntry,
 } from './types.js';
 
 export const DEFAULT_PROPOSAL_TTL_MS = 72 * 3_600_000;
@@ -77,7 +95,11 @@ const strip = ({ config: _config, ...entry }: ThresholdVersion): VersionEntry =>
 
 function text(name: InputField, v: unknown, max = 500): string {
   const s = typeof v === 'string' ? v.trim() : '';
-  if (!s) throw new TuojiangError('THRESHOLD_INVALID_VALUE', `${field(name)} is required: say why (it is recorded with the version and shown to the other city)`);
+  if (!s)
+    throw new TuojiangError(
+      'THRESHOLD_INVALID_VALUE',
+      `${field(name)} is required: say why (it is recorded with the version and shown to the other city)`,
+    );
   return s.slice(0, max);
 }
 
@@ -85,7 +107,10 @@ function text(name: InputField, v: unknown, max = 500): string {
 export function parseUntil(v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /(Z|[+-]\d\d:?\d\d)$/.test(v.trim()) && !Number.isNaN(Date.parse(v))) return Date.parse(v);
-  throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `${field('exception.until')} must be an ISO 8601 date-time with a zone (e.g. 2026-06-30T24:00+08:00), got ${JSON.stringify(v) ?? 'nothing'}`);
+  throw new TuojiangError(
+    'THRESHOLD_EXCEPTION_INVALID',
+    `${field('exception.until')} must be an ISO 8601 date-time with a zone (e.g. 2026-06-30T24:00+08:00), got ${JSON.stringify(v) ?? 'nothing'}`,
+  );
 }
 
 export class ThresholdStore {
@@ -108,7 +133,9 @@ export class ThresholdStore {
     this.now = o.now ?? Date.now;
     this.ttl = o.proposalTtlMs ?? DEFAULT_PROPOSAL_TTL_MS;
     this.schema = thresholdsSchemaFor(o.registry);
-    this.recorder = o.influx ? new ChangeRecorder(o.redis, this.keys, o.influx, (n) => this.version(n).catch(() => undefined), o.log) : undefined;
+    this.recorder = o.influx
+      ? new ChangeRecorder(o.redis, this.keys, o.influx, (n) => this.version(n).catch(() => undefined), o.log)
+      : undefined;
   }
 
   // ---- reading ---------------------------------------------------------------------------
@@ -150,7 +177,12 @@ export class ThresholdStore {
     if (q.param) out = out.filter((v) => v.kind === 'seed' || v.target?.param === q.param);
     if (q.station) {
       const st = q.station;
-      out = out.filter((v) => v.kind === 'seed' || (v.target?.scope === 'station' && v.target.station === st) || (v.effects ?? []).some((e) => e.station === st));
+      out = out.filter(
+        (v) =>
+          v.kind === 'seed' ||
+          (v.target?.scope === 'station' && v.target.station === st) ||
+          (v.effects ?? []).some((e) => e.station === st),
+      );
     }
     return q.limit ? out.slice(-q.limit) : out;
   }
@@ -167,7 +199,10 @@ export class ThresholdStore {
       to: b.version,
       changes: diffConfigs(a.config, b.config),
       versions: between.map(strip),
-      exceptions: { added: b.exceptions.filter((e) => !ids(a.exceptions).has(e.id)), removed: a.exceptions.filter((e) => !ids(b.exceptions).has(e.id)) },
+      exceptions: {
+        added: b.exceptions.filter((e) => !ids(a.exceptions).has(e.id)),
+        removed: a.exceptions.filter((e) => !ids(b.exceptions).has(e.id)),
+      },
     };
   }
 
@@ -208,8 +243,16 @@ export class ThresholdStore {
     if (head !== null) return { seeded: false, version: head };
     const at = this.now();
     const v: ThresholdVersion = {
-      version: 1, parent: null, at, kind: 'seed', by, city: null, why: `seeded from ${set.source}`,
-      approvals: [], exceptions: [], announce: [],
+      version: 1,
+      parent: null,
+      at,
+      kind: 'seed',
+      by,
+      city: null,
+      why: `seeded from ${set.source}`,
+      approvals: [],
+      exceptions: [],
+      announce: [],
       summary: `初始版本：${set.source}（文件版本 ${set.version}，v1） / Seeded from ${set.source} (file version ${set.version}, v1)`,
       seed: { source: set.source, fileVersion: set.version },
       config: this.validated(set.config, 1),
@@ -230,23 +273,50 @@ export class ThresholdStore {
   }
 
   private checkActor(actor: Actor): void {
-    if (!actor.operator || !/^[A-Za-z0-9._@-]{1,64}$/.test(actor.operator)) throw new TuojiangError('OPERATOR_UNKNOWN', `operator id ${JSON.stringify(actor.operator)} is missing or not letters, digits, . _ @ -`);
-    if (!this.cities.includes(actor.city)) throw new TuojiangError('OPERATOR_UNKNOWN', `unknown city ${JSON.stringify(actor.city)}; expected one of ${this.cities.join(', ')}`);
+    if (!actor.operator || !/^[A-Za-z0-9._@-]{1,64}$/.test(actor.operator))
+      throw new TuojiangError(
+        'OPERATOR_UNKNOWN',
+        `operator id ${JSON.stringify(actor.operator)} is missing or not letters, digits, . _ @ -`,
+      );
+    if (!this.cities.includes(actor.city))
+      throw new TuojiangError('OPERATOR_UNKNOWN', `unknown city ${JSON.stringify(actor.city)}; expected one of ${this.cities.join(', ')}`);
   }
 
-  private async commit(expectedHead: string, v: ThresholdVersion, proposal?: { id: string; raw: string; next: Proposal }): Promise<[number, string]> {
+  private async commit(
+    expectedHead: string,
+    v: ThresholdVersion,
+    proposal?: { id: string; raw: string; next: Proposal },
+  ): Promise<[number, string]> {
     return this.redis.thrCommit(
-      this.keys.head, this.keys.index, this.keys.proposals, this.keys.pending, this.keys.changes, this.keys.version(v.version),
-      expectedHead, String(v.version), JSON.stringify(v), v.announce.join(','),
-      proposal?.id ?? '', proposal?.raw ?? '', proposal ? JSON.stringify(proposal.next) : '',
+      this.keys.head,
+      this.keys.index,
+      this.keys.proposals,
+      this.keys.pending,
+      this.keys.changes,
+      this.keys.version(v.version),
+      expectedHead,
+      String(v.version),
+      JSON.stringify(v),
+      v.announce.join(','),
+      proposal?.id ?? '',
+      proposal?.raw ?? '',
+      proposal ? JSON.stringify(proposal.next) : '',
     );
   }
 
   /** `notify`: cities told of a new proposal (it is appended to the `changes` stream with it). */
   private async putProposal(id: string, raw: string, next: Proposal, expectedHead = '', notify: readonly string[] = []): Promise<number> {
     return this.redis.thrProposal(
-      this.keys.proposals, this.keys.pending, this.keys.head, this.keys.changes,
-      id, raw, JSON.stringify(next), next.status === 'pending' ? String(next.expiresAt) : '', expectedHead, notify.join(','),
+      this.keys.proposals,
+      this.keys.pending,
+      this.keys.head,
+      this.keys.changes,
+      id,
+      raw,
+      JSON.stringify(next),
+      next.status === 'pending' ? String(next.expiresAt) : '',
+      expectedHead,
+      notify.join(','),
     );
   }
 
@@ -255,7 +325,10 @@ export class ThresholdStore {
   }
 
   /** The next version on top of `head`: strictly later than it, so every annotation has its own instant. */
-  private nextVersion(head: ThresholdVersion, f: Omit<ThresholdVersion, 'version' | 'parent' | 'at' | 'announce' | 'summary' | 'config'> & { config: ThresholdsFile; until?: number }): ThresholdVersion {
+  private nextVersion(
+    head: ThresholdVersion,
+    f: Omit<ThresholdVersion, 'version' | 'parent' | 'at' | 'announce' | 'summary' | 'config'> & { config: ThresholdsFile; until?: number },
+  ): ThresholdVersion {
     const version = head.version + 1;
     const { until, ...rest } = f;
     return {
@@ -264,7 +337,17 @@ export class ThresholdStore {
       parent: head.version,
       at: Math.max(this.now(), head.at + 1),
       announce: this.cities.filter((c) => c !== f.city),
-      summary: summarize(this.registry, { kind: f.kind, ...(f.target ? { target: f.target } : {}), from: f.from ?? null, to: f.to ?? null, ...(f.unit ? { unit: f.unit } : {}), version, by: f.by, city: f.city, ...(until !== undefined ? { until } : {}) }),
+      summary: summarize(this.registry, {
+        kind: f.kind,
+        ...(f.target ? { target: f.target } : {}),
+        from: f.from ?? null,
+        to: f.to ?? null,
+        ...(f.unit ? { unit: f.unit } : {}),
+        version,
+        by: f.by,
+        city: f.city,
+        ...(until !== undefined ? { until } : {}),
+      }),
       config: this.validated(f.config, version),
     };
   }
@@ -291,9 +374,17 @@ export class ThresholdStore {
     let exception: { reason: string; until: number } | undefined;
     if (input.exception !== undefined && input.exception !== null) {
       const reason = typeof input.exception.reason === 'string' ? input.exception.reason.trim() : '';
-      if (!reason) throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `an exception needs ${field('exception.reason')}: why the river can bear a limit looser than the national standard`);
+      if (!reason)
+        throw new TuojiangError(
+          'THRESHOLD_EXCEPTION_INVALID',
+          `an exception needs ${field('exception.reason')}: why the river can bear a limit looser than the national standard`,
+        );
       const until = parseUntil(input.exception.until);
-      if (until <= this.now()) throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `the exception's end date (${new Date(until).toISOString()}) must be in the future`);
+      if (until <= this.now())
+        throw new TuojiangError(
+          'THRESHOLD_EXCEPTION_INVALID',
+          `the exception's end date (${new Date(until).toISOString()}) must be in the future`,
+        );
       exception = { reason: reason.slice(0, 500), until };
     }
     let id: string | undefined;
@@ -303,26 +394,54 @@ export class ThresholdStore {
       const { explicit: to, unit } = parseBound(target.param, input);
       const from = explicitAt(head.config, target);
       if (sameExplicit(from, to)) {
-        throw new TuojiangError('THRESHOLD_NO_CHANGE', `${targetPath(target)} is already ${formatExplicit(to, unit)} (version ${head.version}): the proposal changes nothing`);
+        throw new TuojiangError(
+          'THRESHOLD_NO_CHANGE',
+          `${targetPath(target)} is already ${formatExplicit(to, unit)} (version ${head.version}): the proposal changes nothing`,
+        );
       }
       const now = this.now();
       const after = this.validated(withExplicit(head.config, target, to), head.version + 1);
       const cls = classify(this.registry, head.config, after, target, now);
       if (cls.direction === 'none') {
-        const where = cls.effects.length === 0 ? 'no station is under this scope' : `the limit in force stays ${[...new Set(cls.effects.map((e) => e.after))].join(' / ')} at ${[...new Set(cls.effects.map((e) => e.station))].join(', ')}`;
-        throw new TuojiangError('THRESHOLD_NO_CHANGE', `${targetPath(target)} ${formatExplicit(from, unit)} → ${formatExplicit(to, unit)} changes no limit in force (${where})`);
+        const where =
+          cls.effects.length === 0
+            ? 'no station is under this scope'
+            : `the limit in force stays ${[...new Set(cls.effects.map((e) => e.after))].join(' / ')} at ${[...new Set(cls.effects.map((e) => e.station))].join(', ')}`;
+        throw new TuojiangError(
+          'THRESHOLD_NO_CHANGE',
+          `${targetPath(target)} ${formatExplicit(from, unit)} → ${formatExplicit(to, unit)} changes no limit in force (${where})`,
+        );
       }
       if (exception && cls.belowStandard.length === 0) {
-        throw new TuojiangError('THRESHOLD_EXCEPTION_INVALID', `${targetPath(target)} → ${formatExplicit(to, unit)} is not looser than the national standard: propose it without ${field('exception')}`);
+        throw new TuojiangError(
+          'THRESHOLD_EXCEPTION_INVALID',
+          `${targetPath(target)} → ${formatExplicit(to, unit)} is not looser than the national standard: propose it without ${field('exception')}`,
+        );
       }
       if (!exception && cls.belowStandard.length > 0) {
-        const list = cls.belowStandard.map((e) => `${e.station}${e.period === 'day' ? ' (daily)' : ''}: ${e.after} vs national ${e.national}`).join('; ');
-        throw new TuojiangError('THRESHOLD_BELOW_STANDARD', `${targetPath(target)} → ${formatExplicit(to, unit)} is looser than the national standard for the target class (${list})`, { effects: cls.belowStandard });
+        const list = cls.belowStandard
+          .map((e) => `${e.station}${e.period === 'day' ? ' (daily)' : ''}: ${e.after} vs national ${e.national}`)
+          .join('; ');
+        throw new TuojiangError(
+          'THRESHOLD_BELOW_STANDARD',
+          `${targetPath(target)} → ${formatExplicit(to, unit)} is looser than the national standard for the target class (${list})`,
+          { effects: cls.belowStandard },
+        );
       }
       if (cls.direction === 'tighten' && cls.belowFloor.length === 0) {
         const v = this.nextVersion(head, {
-          kind: 'tighten', by: actor.operator, city: actor.city, why, target, from, to, unit, effects: cls.effects,
-          approvals: [], exceptions: this.carryExceptions(head.exceptions, target, to, cls), config: after,
+          kind: 'tighten',
+          by: actor.operator,
+          city: actor.city,
+          why,
+          target,
+          from,
+          to,
+          unit,
+          effects: cls.effects,
+          approvals: [],
+          exceptions: this.carryExceptions(head.exceptions, target, to, cls),
+          config: after,
         });
         const [code] = await this.commit(String(head.version), v);
         if (code !== 1) continue;
@@ -332,12 +451,33 @@ export class ThresholdStore {
       id ??= `p${await this.redis.incr(this.keys.seq)}`;
       const kind = exception ? 'exception' : cls.direction === 'tighten' ? 'floor' : 'loosen';
       const p: Proposal = {
-        id, status: 'pending', kind, target, from, to, unit, why, by: actor.operator, city: actor.city, at: now,
-        expiresAt: exception ? Math.min(now + this.ttl, exception.until) : now + this.ttl, baseVersion: head.version, effects: cls.effects,
+        id,
+        status: 'pending',
+        kind,
+        target,
+        from,
+        to,
+        unit,
+        why,
+        by: actor.operator,
+        city: actor.city,
+        at: now,
+        expiresAt: exception ? Math.min(now + this.ttl, exception.until) : now + this.ttl,
+        baseVersion: head.version,
+        effects: cls.effects,
         ...(exception ? { exception } : {}),
         needs: missingApprovals(kind, this.cities, { by: actor.operator, city: actor.city }, []),
         approvals: [],
-        summary: summarize(this.registry, { kind: `pending-${kind}`, target, from, to, unit, by: actor.operator, city: actor.city, ...(exception ? { until: exception.until } : {}) }),
+        summary: summarize(this.registry, {
+          kind: `pending-${kind}`,
+          target,
+          from,
+          to,
+          unit,
+          by: actor.operator,
+          city: actor.city,
+          ...(exception ? { until: exception.until } : {}),
+        }),
       };
       const r = await this.putProposal(id, '', p, String(head.version), p.needs);
       if (r === -1) continue;
@@ -357,15 +497,25 @@ export class ThresholdStore {
     this.checkActor(actor);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { raw, p } = await this.readProposal(id);
-      if (p.status !== 'pending') throw new TuojiangError('THRESHOLD_PROPOSAL_CLOSED', `${id} is ${p.status}${p.appliedVersion ? ` (version ${p.appliedVersion})` : ''}${p.closed ? `: ${p.closed.why}` : ''}`);
+      if (p.status !== 'pending')
+        throw new TuojiangError(
+          'THRESHOLD_PROPOSAL_CLOSED',
+          `${id} is ${p.status}${p.appliedVersion ? ` (version ${p.appliedVersion})` : ''}${p.closed ? `: ${p.closed.why}` : ''}`,
+        );
       const now = this.now();
       if (p.expiresAt <= now) {
         await this.close(id, raw, p, 'expired', 'expired unapproved', null);
-        throw new TuojiangError('THRESHOLD_PROPOSAL_EXPIRED', `${id} expired at ${new Date(p.expiresAt).toISOString()} without the consent it needed (${p.needs.join(', ')})`);
+        throw new TuojiangError(
+          'THRESHOLD_PROPOSAL_EXPIRED',
+          `${id} expired at ${new Date(p.expiresAt).toISOString()} without the consent it needed (${p.needs.join(', ')})`,
+        );
       }
       const refusal = approvalRefusal(p.kind, this.cities, p, p.approvals, actor);
       if (refusal) throw new TuojiangError('THRESHOLD_APPROVAL_REFUSED', `${id}: ${refusal}`);
-      const approvals = [...p.approvals, { by: actor.operator, city: actor.city, at: now, ...(comment ? { comment: comment.slice(0, 500) } : {}) }];
+      const approvals = [
+        ...p.approvals,
+        { by: actor.operator, city: actor.city, at: now, ...(comment ? { comment: comment.slice(0, 500) } : {}) },
+      ];
       const needs = missingApprovals(p.kind, this.cities, p, approvals);
       if (needs.length > 0) {
         const next: Proposal = { ...p, approvals, needs };
@@ -381,8 +531,12 @@ export class ThresholdStore {
       }
       const after = this.validated(withExplicit(head.config, p.target, p.to), head.version + 1);
       const cls = classify(this.registry, head.config, after, p.target, now);
-      const staleWhy = cls.direction === 'none' ? 'it no longer changes any limit in force'
-        : p.kind !== 'exception' && cls.belowStandard.length > 0 ? 'it would now be looser than the national standard (an exception is needed)' : undefined;
+      const staleWhy =
+        cls.direction === 'none'
+          ? 'it no longer changes any limit in force'
+          : p.kind !== 'exception' && cls.belowStandard.length > 0
+            ? 'it would now be looser than the national standard (an exception is needed)'
+            : undefined;
       if (staleWhy) {
         await this.close(id, raw, p, 'stale', staleWhy, actor);
         throw new TuojiangError('THRESHOLD_PROPOSAL_STALE', `${id}: ${staleWhy}`);
@@ -390,13 +544,21 @@ export class ThresholdStore {
       let exceptions: ActiveException[];
       if (p.kind === 'exception' && p.exception) {
         if (p.exception.until <= now) {
-          await this.close(id, raw, p, 'expired', 'the exception\'s end date passed before it was approved', null);
+          await this.close(id, raw, p, 'expired', "the exception's end date passed before it was approved", null);
           throw new TuojiangError('THRESHOLD_PROPOSAL_EXPIRED', `${id}: the exception's end date passed before it was approved`);
         }
         const previous = head.exceptions.find((e) => sameTarget(e.target, p.target));
         exceptions = [
           ...head.exceptions.filter((e) => !sameTarget(e.target, p.target)),
-          { id, target: p.target, value: p.to as ExplicitLimit, restore: previous ? previous.restore : p.from, until: p.exception.until, reason: p.exception.reason, approvals },
+          {
+            id,
+            target: p.target,
+            value: p.to as ExplicitLimit,
+            restore: previous ? previous.restore : p.from,
+            until: p.exception.until,
+            reason: p.exception.reason,
+            approvals,
+          },
         ];
       } else {
         exceptions = this.carryExceptions(head.exceptions, p.target, p.to, cls);
@@ -404,11 +566,29 @@ export class ThresholdStore {
       // The version names the proposer as its author (the approvals are on it too), and is
       // announced to every city but the proposer's.
       const v = this.nextVersion(head, {
-        kind: p.kind, by: p.by, city: p.city, why: p.why, target: p.target, from: p.from, to: p.to, unit: p.unit,
-        effects: cls.effects, proposal: { id, by: p.by, city: p.city, at: p.at }, approvals, exceptions, config: after,
+        kind: p.kind,
+        by: p.by,
+        city: p.city,
+        why: p.why,
+        target: p.target,
+        from: p.from,
+        to: p.to,
+        unit: p.unit,
+        effects: cls.effects,
+        proposal: { id, by: p.by, city: p.city, at: p.at },
+        approvals,
+        exceptions,
+        config: after,
         ...(p.exception ? { until: p.exception.until } : {}),
       });
-      const next: Proposal = { ...p, status: 'applied', approvals, needs: [], appliedVersion: v.version, closed: { at: v.at, by: actor.operator, city: actor.city, why: 'approved' } };
+      const next: Proposal = {
+        ...p,
+        status: 'applied',
+        approvals,
+        needs: [],
+        appliedVersion: v.version,
+        closed: { at: v.at, by: actor.operator, city: actor.city, why: 'approved' },
+      };
       const [code] = await this.commit(String(head.version), v, { id, raw, next });
       if (code !== 1) continue;
       await this.flushChanges();
@@ -429,7 +609,10 @@ export class ThresholdStore {
     const has = (v: unknown) => v !== undefined && v !== null && v !== '' && v !== false;
     const byVersion = has(input.toVersion);
     if (byVersion && (has(input.value) || has(input.min) || has(input.max) || has(input.clear))) {
-      throw new TuojiangError('THRESHOLD_INVALID_VALUE', `give either ${field('toVersion')} or the limit (${field('value')}, ${field('min')}/${field('max')}, ${field('clear')}), not both`);
+      throw new TuojiangError(
+        'THRESHOLD_INVALID_VALUE',
+        `give either ${field('toVersion')} or the limit (${field('value')}, ${field('min')}/${field('max')}, ${field('clear')}), not both`,
+      );
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const head = await this.current();
@@ -438,7 +621,11 @@ export class ThresholdStore {
       let unit: string;
       if (byVersion) {
         const n = typeof input.toVersion === 'number' ? input.toVersion : Number(String(input.toVersion).replace(/^v/, ''));
-        if (!Number.isInteger(n) || n < 1) throw new TuojiangError('THRESHOLD_VERSION_NOT_FOUND', `${field('toVersion')}: a version number such as 3 or v3, got ${JSON.stringify(input.toVersion)}`);
+        if (!Number.isInteger(n) || n < 1)
+          throw new TuojiangError(
+            'THRESHOLD_VERSION_NOT_FOUND',
+            `${field('toVersion')}: a version number such as 3 or v3, got ${JSON.stringify(input.toVersion)}`,
+          );
         to = explicitAt((await this.version(n)).config, target);
         unit = PARAMETER_BY_KEY.get(target.param)?.unit ?? '';
       } else {
@@ -446,22 +633,44 @@ export class ThresholdStore {
       }
       const from = explicitAt(head.config, target);
       if (sameExplicit(from, to)) {
-        throw new TuojiangError('THRESHOLD_NO_CHANGE', `${targetPath(target)} is already ${formatExplicit(to, unit)} (version ${head.version}): nothing to restore`);
+        throw new TuojiangError(
+          'THRESHOLD_NO_CHANGE',
+          `${targetPath(target)} is already ${formatExplicit(to, unit)} (version ${head.version}): nothing to restore`,
+        );
       }
       const now = this.now();
       const after = this.validated(withExplicit(head.config, target, to), head.version + 1);
       const cls = classify(this.registry, head.config, after, target, now);
-      if (cls.direction === 'none') throw new TuojiangError('THRESHOLD_NO_CHANGE', `${targetPath(target)} → ${formatExplicit(to, unit)} changes no limit in force: nothing to restore`);
+      if (cls.direction === 'none')
+        throw new TuojiangError(
+          'THRESHOLD_NO_CHANGE',
+          `${targetPath(target)} → ${formatExplicit(to, unit)} changes no limit in force: nothing to restore`,
+        );
       if (cls.belowStandard.length > 0 || cls.belowFloor.length > 0) {
         const what = cls.belowStandard.length > 0 ? 'looser than the national standard' : 'stricter than the sanity floor';
-        throw new TuojiangError('THRESHOLD_NOT_A_RESTORE', `${targetPath(target)} → ${formatExplicit(to, unit)} would be ${what}: that needs the other city's consent (tuojiang thresholds propose)`);
+        throw new TuojiangError(
+          'THRESHOLD_NOT_A_RESTORE',
+          `${targetPath(target)} → ${formatExplicit(to, unit)} would be ${what}: that needs the other city's consent (tuojiang thresholds propose)`,
+        );
       }
       const versions = await Promise.all(Array.from({ length: head.version }, (_, i) => this.version(i + 1)));
       const judged = judgeRestore(this.registry, versions, head.config, after, target, actor.city, now);
-      if (!judged.ok) throw new TuojiangError('THRESHOLD_NOT_A_RESTORE', `${targetPath(target)} → ${formatExplicit(to, unit)}: ${judged.why}`);
+      if (!judged.ok)
+        throw new TuojiangError('THRESHOLD_NOT_A_RESTORE', `${targetPath(target)} → ${formatExplicit(to, unit)}: ${judged.why}`);
       const v = this.nextVersion(head, {
-        kind: 'restore', by: actor.operator, city: actor.city, why, target, from, to, unit, effects: cls.effects, restores: judged.undoes,
-        approvals: [], exceptions: this.carryExceptions(head.exceptions, target, to, cls), config: after,
+        kind: 'restore',
+        by: actor.operator,
+        city: actor.city,
+        why,
+        target,
+        from,
+        to,
+        unit,
+        effects: cls.effects,
+        restores: judged.undoes,
+        approvals: [],
+        exceptions: this.carryExceptions(head.exceptions, target, to, cls),
+        config: after,
       });
       const [code] = await this.commit(String(head.version), v);
       if (code !== 1) continue;
@@ -514,8 +723,18 @@ export class ThresholdStore {
       const after = this.validated(withExplicit(head.config, due.target, restore), head.version + 1);
       const cls = classify(this.registry, head.config, after, due.target, now);
       const v = this.nextVersion(head, {
-        kind: 'exception-end', by: 'system', city: null, why: `exception ${due.id} ended (${due.reason})`, target: due.target, from: cur, to: restore,
-        unit: PARAMETER_BY_KEY.get(due.target.param)?.unit ?? '', effects: cls.effects, approvals: [], exceptions: head.exceptions.filter((e) => e.id !== due.id), config: after,
+        kind: 'exception-end',
+        by: 'system',
+        city: null,
+        why: `exception ${due.id} ended (${due.reason})`,
+        target: due.target,
+        from: cur,
+        to: restore,
+        unit: PARAMETER_BY_KEY.get(due.target.param)?.unit ?? '',
+        effects: cls.effects,
+        approvals: [],
+        exceptions: head.exceptions.filter((e) => e.id !== due.id),
+        config: after,
       });
       const [code] = await this.commit(String(head.version), v);
       if (code === 1) ended.push(strip(v));

@@ -14,7 +14,7 @@ const KIND: Record<ChangeKind, { zh: string; en: string }> = {
   tighten: { zh: '收紧', en: 'Tightened' },
   loosen: { zh: '放宽', en: 'Loosened' },
   floor: { zh: '收紧至合理下限以下（经对方同意）', en: 'Tightened past the sanity floor (with consent)' },
-  restore: { zh: '恢复（本市站点，撤销对方单方面变更）', en: 'Restored (own station, undoing the other city\'s change)' },
+  restore: { zh: '恢复（本市站点，撤销对方单方面变更）', en: "Restored (own station, undoing the other city's change)" },
   exception: { zh: '例外（宽于国家标准）', en: 'Exception (looser than the national standard)' },
   'exception-end': { zh: '例外到期', en: 'Exception ended' },
 };
@@ -62,6 +62,8 @@ export function summarize(registry: RegistryConfig, s: SummaryInput): string {
   const info = PARAMETER_BY_KEY.get(s.target.param);
   const change = `${formatExplicit(s.from, s.unit)} → ${formatExplicit(s.to, s.unit)}`;
   const until = s.until !== undefined ? { zh: `，至 ${cst(s.until)}`, en: `, until ${cst(s.until)}` } : { zh: '', en: '' };
-  return `${k.zh}：${where.zh} ${info?.nameZh ?? s.target.param} ${change}${until.zh}（${tag}，${c.zh}）`
-    + ` / ${k.en}: ${s.target.param} at ${where.en} ${change}${until.en} (${tag}, ${c.en})`;
+  return (
+    `${k.zh}：${where.zh} ${info?.nameZh ?? s.target.param} ${change}${until.zh}（${tag}，${c.zh}）` +
+    ` / ${k.en}: ${s.target.param} at ${where.en} ${change}${until.en} (${tag}, ${c.en})`
+  );
 }

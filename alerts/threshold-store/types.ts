@@ -121,10 +121,6 @@ export interface Proposal {
   summary: string;
 }
 
-export type ProposeResult =
-  | { outcome: 'applied'; version: VersionEntry }
-  | { outcome: 'pending'; proposal: Proposal };
+export type ProposeResult = { outcome: 'applied'; version: VersionEntry } | { outcome: 'pending'; proposal: Proposal };
 
-export type ApproveResult =
-  | { outcome: 'applied'; version: VersionEntry; proposal: Proposal }
-  | { outcome: 'recorded'; proposal: Proposal };
+export type ApproveResult = { outcome: 'applied'; version: VersionEntry; proposal: Proposal } | { outcome: 'recorded'; proposal: Proposal };

@@ -18,10 +18,12 @@ export interface ExplicitLimitRow {
 /** Every limit set explicitly in the thresholds (the rest come from the standards). */
 export function explicitLimits(config: ThresholdsFile): ExplicitLimitRow[] {
   const rows: ExplicitLimitRow[] = [];
-  const add = (target: LimitTarget, limit: ExplicitLimit) => rows.push({ path: targetPath(target), target, limit, unit: PARAMETER_BY_KEY.get(target.param)?.unit ?? '' });
+  const add = (target: LimitTarget, limit: ExplicitLimit) =>
+    rows.push({ path: targetPath(target), target, limit, unit: PARAMETER_BY_KEY.get(target.param)?.unit ?? '' });
   for (const [param, l] of Object.entries(config.defaults.limits)) add({ scope: 'defaults', param }, l);
   config.sections.forEach((s, i) => {
-    for (const [param, l] of Object.entries(s.limits ?? {})) add({ scope: 'section', section: i, ...(s.name ? { sectionName: s.name } : {}), param }, l);
+    for (const [param, l] of Object.entries(s.limits ?? {}))
+      add({ scope: 'section', section: i, ...(s.name ? { sectionName: s.name } : {}), param }, l);
   });
   for (const [station, o] of Object.entries(config.stations)) {
     for (const [param, l] of Object.entries(o.limits ?? {})) add({ scope: 'station', station, param }, l);
@@ -40,7 +42,11 @@ export interface EffectiveLimitRow {
 /** Every limit in force at one station under a version, with where it comes from. */
 export function effectiveLimits(registry: RegistryConfig, v: ThresholdVersion, stationId: string, at: number): EffectiveLimitRow[] {
   const station = registry.stations.find((s) => s.id === stationId);
-  if (!station) throw new TuojiangError('THRESHOLD_UNKNOWN_STATION', `unknown station "${stationId}"; stations.yaml has: ${registry.stations.map((s) => s.id).join(', ')}`);
+  if (!station)
+    throw new TuojiangError(
+      'THRESHOLD_UNKNOWN_STATION',
+      `unknown station "${stationId}"; stations.yaml has: ${registry.stations.map((s) => s.id).join(', ')}`,
+    );
   const set = { version: String(v.version), source: 'redis', config: v.config };
   const profile = stationProfile(set, station);
   const rows: EffectiveLimitRow[] = [];
@@ -49,7 +55,13 @@ export function effectiveLimits(registry: RegistryConfig, v: ThresholdVersion, s
       const r = limitFor(profile, station, p.key, at, period);
       if (!r) continue;
       const national = nationalLimit(set, station, p.key, period, at);
-      rows.push({ param: p.key, period, limit: formatLimit(r.limit, p.unit), basis: r.basis, national: national ? formatLimit(national, p.unit) : null });
+      rows.push({
+        param: p.key,
+        period,
+        limit: formatLimit(r.limit, p.unit),
+        basis: r.basis,
+        national: national ? formatLimit(national, p.unit) : null,
+      });
     }
   }
   return rows;

@@ -32,9 +32,15 @@ import { printable } from '../terminal-text.js';
  * The alerts worker's /healthz, /readyz (Redis and InfluxDB, each bounded) and /metrics on
  * ALERTS_HTTP_PORT; none when it is unset, since several workers often share a host.
  */
-async function startAlertsOps(env: Env, influx: InfluxClient, log: Logger, served: readonly Registry[] = []): Promise<Listening | undefined> {
+async function startAlertsOps(
+  env: Env,
+  influx: InfluxClient,
+  log: Logger,
+  served: readonly Registry[] = [],
+): Promise<Listening | undefined> {
   const overcommit = await overcommitWarning();
-  if (overcommit) log.warn({ code: ERRORS.HOST_OVERCOMMIT.code, setting: 'vm.overcommit_memory', hint: ERRORS.HOST_OVERCOMMIT.hint }, overcommit);
+  if (overcommit)
+    log.warn({ code: ERRORS.HOST_OVERCOMMIT.code, setting: 'vm.overcommit_memory', hint: ERRORS.HOST_OVERCOMMIT.hint }, overcommit);
   if (env.ALERTS_HTTP_PORT === undefined) return undefined;
   const redis = redisFromEnv(env, 'server');
   redis.on('error', () => undefined); // the workers' own connections log the outage
@@ -43,14 +49,25 @@ async function startAlertsOps(env: Env, influx: InfluxClient, log: Logger, serve
   collectDefaultMetrics({ register: own, prefix: 'tuojiang_alerts_' });
   // The process's own metrics and those of what it runs (the hourly aggregates' job) on one page.
   const metrics = served.length > 0 ? Registry.merge([own, ...served]) : own;
-  const server = await startOpsServer(env.ALERTS_HTTP_PORT, {
-    healthy: () => true,
-    ready: async () => {
-      const [r, i] = await Promise.all([redisAnswers(redis), influxUp()]);
-      return { ready: r && i, checks: { redis: r, influxdb: i } };
+  const server = await startOpsServer(
+    env.ALERTS_HTTP_PORT,
+    {
+      healthy: () => true,
+      ready: async () => {
+        const [r, i] = await Promise.all([redisAnswers(redis), influxUp()]);
+        return { ready: r && i, checks: { redis: r, influxdb: i } };
+      },
     },
-  }, metrics, env.HTTP_HOST);
-  return { ...server, close: async () => { await server.close(); redis.disconnect(); } };
+    metrics,
+    env.HTTP_HOST,
+  );
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      redis.disconnect();
+    },
+  };
 }
 
 function positiveInt(name: string, v: string): number {
@@ -69,13 +86,15 @@ export function registerAlertsCommands(program: Command): void {
     .option('--concurrency <n>', 'check jobs per worker at once', '16')
     .option('--no-relay', 'do not publish alert events to InfluxDB/notify from this process')
     .option('--no-silence', 'do not run the silence scheduler in this process')
-    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix (the writer\'s CheckEnqueuer must use the same)', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', "BullMQ/alert-state key prefix (the writer's CheckEnqueuer must use the same)", DEFAULT_PREFIX)
     .action(async (opts: { workers: string; concurrency: string; relay: boolean; silence: boolean; prefix: string }) => {
       const log = createLogger('alerts');
       const config = loadConfig();
       const env = readEnv();
       const influx = influxFromEnv(env);
-      await influx.ensureDatabase().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'InfluxDB not ready; alert events wait in the outbox'));
+      await influx
+        .ensureDatabase()
+        .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'InfluxDB not ready; alert events wait in the outbox'));
       // The versioned store in Redis (issue 6) is the source of truth; thresholds.yaml only seeds it
       // the first time. An invalid seed file stops the start.
       const thresholds = await openThresholds(config, env, { prefix: opts.prefix, influx, log, seedFromConfig: true });
@@ -92,16 +111,22 @@ export function registerAlertsCommands(program: Command): void {
         log,
       });
       const ops = await startAlertsOps(env, influx, log, service.aggregateMetrics ? [service.aggregateMetrics.registry] : []);
-      runUntilSignal(async () => {
-        await ops?.close();
-        await service.close();
-        await thresholds.close();
-      }, log, env.SHUTDOWN_DEADLINE_S * 1000);
+      runUntilSignal(
+        async () => {
+          await ops?.close();
+          await service.close();
+          await thresholds.close();
+        },
+        log,
+        env.SHUTDOWN_DEADLINE_S * 1000,
+      );
     });
 
   alerts
     .command('list')
-    .description('alert state now: every key not ok (with --all, every key), which bureaus acknowledged each notified alert; --history <alert> for one alert')
+    .description(
+      'alert state now: every key not ok (with --all, every key), which bureaus acknowledged each notified alert; --history <alert> for one alert',
+    )
     .option('--station <id>', 'only this station')
     .option('--history <alert>', 'the history of one alert (as `alerts history <alert>`)')
     .option('--all', 'include keys that are ok')
@@ -124,14 +149,26 @@ export function registerAlertsCommands(program: Command): void {
           const state = await store.readState(station, period);
           for (const [key, k] of Object.entries(state.keys).sort(([a], [b]) => a.localeCompare(b))) {
             if (!opts.all && (k.state === 'ok' || k.state === 'resolved')) continue;
-            rows.push({ station, city: registry.get(station)?.city ?? '', period, key, state: k.state, since: k.since, value: k.value, limit: k.limit, lastReadingAt: period === STATION_SERIES && key === SILENCE_KEY ? null : state.lastTs });
+            rows.push({
+              station,
+              city: registry.get(station)?.city ?? '',
+              period,
+              key,
+              state: k.state,
+              since: k.since,
+              value: k.value,
+              limit: k.limit,
+              lastReadingAt: period === STATION_SERIES && key === SILENCE_KEY ? null : state.lastTs,
+            });
           }
         }
         if (opts.json) for (const r of rows) printJson(r);
         else if (rows.length === 0) process.stdout.write(opts.all ? 'no alert state yet\n' : 'no alert pending or firing\n');
         else {
           for (const r of rows) {
-            process.stdout.write(`${r.state.padEnd(8)} ${r.station.padEnd(18)} ${r.period.padEnd(7)} ${r.key.padEnd(16)} since ${cst(r.since)}  value ${r.value ?? '–'}  limit ${r.limit ?? '–'}\n`);
+            process.stdout.write(
+              `${r.state.padEnd(8)} ${r.station.padEnd(18)} ${r.period.padEnd(7)} ${r.key.padEnd(16)} since ${cst(r.since)}  value ${r.value ?? '–'}  limit ${r.limit ?? '–'}\n`,
+            );
           }
         }
         if (!opts.json) {
@@ -142,7 +179,12 @@ export function registerAlertsCommands(program: Command): void {
           const incidents = [];
           for (const a of notified.filter(isIncidentRecord)) {
             const inc = await lookup.incident(a.info.alertId);
-            if (!opts.station || a.info.station === opts.station || inc?.sections.some((s) => s.station === opts.station && s.observedAt !== null)) incidents.push({ a, inc });
+            if (
+              !opts.station ||
+              a.info.station === opts.station ||
+              inc?.sections.some((s) => s.station === opts.station && s.observedAt !== null)
+            )
+              incidents.push({ a, inc });
           }
           if (incidents.length > 0) process.stdout.write('\nopen incidents (incident id, acknowledgements):\n');
           for (const { a, inc } of incidents) {
@@ -168,9 +210,11 @@ export function registerAlertsCommands(program: Command): void {
     .action(async (alert: string, opts: { bureau: string; by: string; prefix: string }) => {
       await withStore(opts.prefix, async (store) => {
         const r = await acknowledge(store, alert, opts.bureau, opts.by, 'cli');
-        process.stdout.write(r.status === 'recorded'
-          ? `acknowledged ${alert} for ${opts.bureau} by ${printable(r.ack.by)}\n`
-          : `already acknowledged for ${opts.bureau} by ${printable(r.ack.by)} at ${cstTime(r.ack.at)} (UTC+8)\n`);
+        process.stdout.write(
+          r.status === 'recorded'
+            ? `acknowledged ${alert} for ${opts.bureau} by ${printable(r.ack.by)}\n`
+            : `already acknowledged for ${opts.bureau} by ${printable(r.ack.by)} at ${cstTime(r.ack.at)} (UTC+8)\n`,
+        );
       });
     });
 
@@ -193,8 +237,12 @@ export function registerAlertsCommands(program: Command): void {
         } else if (list.length === 0) process.stdout.write(opts.all ? 'no notified alert\n' : 'no alert firing\n');
         else {
           for (const a of list) {
-            if (isIncidentRecord(a)) process.stdout.write(`${incidentSummary(a, await incidents.incident(a.info.alertId), incidents.names())}\n`);
-            else process.stdout.write(`${a.state.padEnd(8)} ${a.info.severity.padEnd(7)} ${a.info.station} ${a.info.key}  since ${cstTime(a.info.firstAt)} (UTC+8)${a.resolvedAt ? `  resolved ${cstTime(a.resolvedAt)}` : ''}\n`);
+            if (isIncidentRecord(a))
+              process.stdout.write(`${incidentSummary(a, await incidents.incident(a.info.alertId), incidents.names())}\n`);
+            else
+              process.stdout.write(
+                `${a.state.padEnd(8)} ${a.info.severity.padEnd(7)} ${a.info.station} ${a.info.key}  since ${cstTime(a.info.firstAt)} (UTC+8)${a.resolvedAt ? `  resolved ${cstTime(a.resolvedAt)}` : ''}\n`,
+              );
             process.stdout.write(`         ${a.info.alertId}\n`);
             for (const b of a.info.bureaus) process.stdout.write(`         ${bureauLine(a, b)}\n`);
           }

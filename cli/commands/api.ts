@@ -47,25 +47,44 @@ export function registerApiCommand(program: Command): void {
         limiter,
       };
       const api = await startApiServer({
-        store: new NotifyStore(redis, opts.prefix), redis, ackSecret: nenv.ACK_SECRET, publicUrl: nenv.PUBLIC_URL,
-        cities: config.registry.cities, port: opts.port !== undefined ? Number(opts.port) : nenv.API_PORT, host: opts.host, log,
-        operators, limiter, metrics,
+        store: new NotifyStore(redis, opts.prefix),
+        redis,
+        ackSecret: nenv.ACK_SECRET,
+        publicUrl: nenv.PUBLIC_URL,
+        cities: config.registry.cities,
+        port: opts.port !== undefined ? Number(opts.port) : nenv.API_PORT,
+        host: opts.host,
+        log,
+        operators,
+        limiter,
+        metrics,
         incidents: {
-          store: new IncidentStore(redis, opts.prefix), registry: new StationRegistry(config.registry),
-          rivers: notifyConfig.rivers, policy: notifyConfig.recipients.incidents, bureauNames: bureauNamesOf(notifyConfig.recipients),
+          store: new IncidentStore(redis, opts.prefix),
+          registry: new StationRegistry(config.registry),
+          rivers: notifyConfig.rivers,
+          policy: notifyConfig.recipients.incidents,
+          bureauNames: bureauNamesOf(notifyConfig.recipients),
         },
         // The operators' threshold API (issue 6) on the same server, authenticated by its own tokens.
         extraRoutes: [(req, res) => handleThresholdsRequest(req, res, thresholds)],
         opsOnPublicPort: env.API_OPS_PORT === undefined,
       });
       // /readyz and /metrics on loopback (HTTP_HOST), away from the port the reverse proxy publishes.
-      const ops = env.API_OPS_PORT === undefined ? undefined : await startOpsServer(env.API_OPS_PORT, {
-        healthy: () => true,
-        ready: async () => {
-          const r = await redisAnswers(redis);
-          return { ready: r, checks: { redis: r } };
-        },
-      }, metrics, env.HTTP_HOST);
+      const ops =
+        env.API_OPS_PORT === undefined
+          ? undefined
+          : await startOpsServer(
+              env.API_OPS_PORT,
+              {
+                healthy: () => true,
+                ready: async () => {
+                  const r = await redisAnswers(redis);
+                  return { ready: r, checks: { redis: r } };
+                },
+              },
+              metrics,
+              env.HTTP_HOST,
+            );
       log.info({ port: api.port, opsPort: ops?.port, publicUrl: nenv.PUBLIC_URL }, 'api started');
       runUntilSignal(async () => {
         await ops?.close();

@@ -15,7 +15,7 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('check')
     .description('validate every configuration file, and the environment of every service (or those named), without starting anything')
-    .addOption(new Option('--service <name...>', 'check only these services\' environment').choices(SERVICE_NAMES))
+    .addOption(new Option('--service <name...>', "check only these services' environment").choices(SERVICE_NAMES))
     .option('--json', 'print the result as JSON')
     .action((opts: { json?: boolean; service?: ServiceName[] }) => {
       const dir = configDir();
@@ -26,7 +26,9 @@ export function registerConfigCommands(program: Command): void {
       const operatorsFile = operatorsFilePath(dir);
       if (existsSync(operatorsFile)) loadYamlFile(operatorsFile, operatorsSchemaFor(loaded.registry));
       // The notify worker also needs the URLs and secrets of the channels recipients.yaml names.
-      const services = (opts.service ?? SERVICE_NAMES).map((name) => checkServiceEnv(name, process.env, name === 'notify' ? [(env) => checkChannelEnv(notifyConfig, env)] : []));
+      const services = (opts.service ?? SERVICE_NAMES).map((name) =>
+        checkServiceEnv(name, process.env, name === 'notify' ? [(env) => checkChannelEnv(notifyConfig, env)] : []),
+      );
       const refusing = services.filter((s) => !s.starts);
       const summary = {
         ok: refusing.length === 0,
@@ -34,21 +36,35 @@ export function registerConfigCommands(program: Command): void {
         stations: loaded.registry.stations.length,
         cities: Object.keys(loaded.registry.cities),
         thresholdsVersion: thresholds.version,
-        files: ['stations.yaml', 'tuojiang.yaml', THRESHOLDS_FILE, 'rivers.yaml', 'recipients.yaml', ...(existsSync(operatorsFile) ? ['operators.yaml'] : [])],
+        files: [
+          'stations.yaml',
+          'tuojiang.yaml',
+          THRESHOLDS_FILE,
+          'rivers.yaml',
+          'recipients.yaml',
+          ...(existsSync(operatorsFile) ? ['operators.yaml'] : []),
+        ],
         services,
       };
       if (opts.json) printJson(summary);
       else {
-        process.stdout.write(`configuration files OK: ${dir} (${summary.stations} stations, cities ${summary.cities.join(', ')}, thresholds version ${summary.thresholdsVersion}; checked ${summary.files.join(', ')})\n`);
+        process.stdout.write(
+          `configuration files OK: ${dir} (${summary.stations} stations, cities ${summary.cities.join(', ')}, thresholds version ${summary.thresholdsVersion}; checked ${summary.files.join(', ')})\n`,
+        );
         process.stdout.write('environment, per service:\n');
         for (const s of services) {
-          process.stdout.write(`  ${s.service.padEnd(7)} ${s.starts ? 'would start' : 'would REFUSE to start'}\n${s.problems.map((p) => `          ${p}\n`).join('')}`);
+          process.stdout.write(
+            `  ${s.service.padEnd(7)} ${s.starts ? 'would start' : 'would REFUSE to start'}\n${s.problems.map((p) => `          ${p}\n`).join('')}`,
+          );
         }
         if (refusing.length === 0) process.stdout.write('configuration OK\n');
       }
       if (refusing.length > 0) {
         const detail = refusing.map((s) => `${s.service}: ${s.problems.join('; ')}`).join('\n');
-        throw new TuojiangError('SERVICE_WOULD_REFUSE', `${refusing.map((s) => s.service).join(', ')} would refuse to start (TJ_ENV_INVALID):\n${detail}`);
+        throw new TuojiangError(
+          'SERVICE_WOULD_REFUSE',
+          `${refusing.map((s) => s.service).join(', ')} would refuse to start (TJ_ENV_INVALID):\n${detail}`,
+        );
       }
     });
 }

@@ -19,13 +19,22 @@ export function registerDeadLetterCommands(program: Command): void {
       const env = readEnv();
       const { settings } = loadConfig();
       await withCommandRedis(env, async (redis) => {
-        const list = await readDeadLetters(redis, settings.journal.dead_letter_stream, { limit, reason: opts.reason, station: opts.station });
+        const list = await readDeadLetters(redis, settings.journal.dead_letter_stream, {
+          limit,
+          reason: opts.reason,
+          station: opts.station,
+        });
         for (const d of list) {
           if (opts.json) printJson(d);
           else {
             // Payloads are stored as a prefix: say so when the original was longer.
-            const cut = d.size !== undefined && d.size > Buffer.byteLength(d.payload, d.encoding === 'base64' ? 'base64' : 'utf8') ? `  (${d.size} bytes, stored prefix; sha256 ${d.sha256 ?? '?'})` : '';
-            process.stdout.write(`${new Date(d.receivedAt).toISOString()}  ${d.reason}  ${d.topic}  ${d.message}${cut}\n    ${d.encoding === 'utf8' ? d.payload.slice(0, 200) : `(base64) ${d.payload.slice(0, 200)}`}\n`);
+            const cut =
+              d.size !== undefined && d.size > Buffer.byteLength(d.payload, d.encoding === 'base64' ? 'base64' : 'utf8')
+                ? `  (${d.size} bytes, stored prefix; sha256 ${d.sha256 ?? '?'})`
+                : '';
+            process.stdout.write(
+              `${new Date(d.receivedAt).toISOString()}  ${d.reason}  ${d.topic}  ${d.message}${cut}\n    ${d.encoding === 'utf8' ? d.payload.slice(0, 200) : `(base64) ${d.payload.slice(0, 200)}`}\n`,
+            );
           }
         }
         if (!opts.json && list.length === 0) process.stdout.write('no dead letters\n');

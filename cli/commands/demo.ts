@@ -11,7 +11,10 @@ async function loadDemo(): Promise<typeof import('../../demo/run-demo.js')> {
     return await import('../../demo/run-demo.js');
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw new TuojiangError('SERVICE_START', `the demo needs the development dependencies (${(e as Error).message.split('\n')[0]}): run it from a checkout after \`npm ci\`, not in the production image`);
+    throw new TuojiangError(
+      'SERVICE_START',
+      `the demo needs the development dependencies (${(e as Error).message.split('\n')[0]}): run it from a checkout after \`npm ci\`, not in the production image`,
+    );
   }
 }
 
@@ -32,7 +35,10 @@ export function registerDemoCommand(program: Command): void {
       process.on('SIGTERM', onSignal);
       try {
         const { runDemo } = await loadDemo();
-        const summary = await runDemo({ outDir: opts.out, seconds: Number(opts.seconds), settleSeconds: Number(opts.settle), seed: Number(opts.seed) }, controller.signal);
+        const summary = await runDemo(
+          { outDir: opts.out, seconds: Number(opts.seconds), settleSeconds: Number(opts.settle), seed: Number(opts.seed) },
+          controller.signal,
+        );
         process.exitCode = controller.signal.aborted || summary.stored >= summary.readings ? 0 : 1;
       } finally {
         process.off('SIGINT', onSignal);

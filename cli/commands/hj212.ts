@@ -6,8 +6,10 @@ import { StationRegistry } from '../../config/station-registry.js';
 export function registerHj212Commands(program: Command): void {
   const hj = program.command('hj212').description('HJ 212-2017 tools for debugging data loggers');
   hj.command('decode')
-    .description('read frames (one per line) from stdin, print one JSON line per frame; without --station a refused frame says which stations.yaml hj212 settings would accept it')
-    .option('--station <id>', 'decode as this station\'s logger: with its hj212 tolerances (crc, lenient) from stations.yaml')
+    .description(
+      'read frames (one per line) from stdin, print one JSON line per frame; without --station a refused frame says which stations.yaml hj212 settings would accept it',
+    )
+    .option('--station <id>', "decode as this station's logger: with its hj212 tolerances (crc, lenient) from stations.yaml")
     .action(async (opts: { station?: string }) => {
       let tolerance;
       if (opts.station !== undefined) {

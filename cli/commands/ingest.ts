@@ -18,17 +18,29 @@ export function registerIngestCommand(program: Command): void {
       const config = loadConfig();
       const env = readEnv();
       // One check job per writer batch (decision 0003): per-reading jobs fell behind at 2,000 readings/s.
-      const checks = opts.checks ? new CheckEnqueuer({ redisUrl: env.REDIS_URL, prefix: opts.prefix, granularity: 'batch', log }) : undefined;
-      const service = new IngestService({ config, env, log, ...(checks ? { checks } : {}), ...(opts.httpPort !== undefined ? { httpPort: Number(opts.httpPort) } : {}) });
+      const checks = opts.checks
+        ? new CheckEnqueuer({ redisUrl: env.REDIS_URL, prefix: opts.prefix, granularity: 'batch', log })
+        : undefined;
+      const service = new IngestService({
+        config,
+        env,
+        log,
+        ...(checks ? { checks } : {}),
+        ...(opts.httpPort !== undefined ? { httpPort: Number(opts.httpPort) } : {}),
+      });
       await service.start();
       // The service bounds its own stop; the slack covers closing the checks queue, and the
       // backstop exits even if that waits on an unreachable Redis.
-      runUntilSignal(async () => {
-        try {
-          await service.stop();
-        } finally {
-          await Promise.race([checks?.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
-        }
-      }, log, env.SHUTDOWN_DEADLINE_S * 1000 + 5000);
+      runUntilSignal(
+        async () => {
+          try {
+            await service.stop();
+          } finally {
+            await Promise.race([checks?.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+          }
+        },
+        log,
+        env.SHUTDOWN_DEADLINE_S * 1000 + 5000,
+      );
     });
 }

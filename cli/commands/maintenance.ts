@@ -15,7 +15,10 @@ import { join } from 'node:path';
 export function parseInstant(flag: string, s: string, now = Date.now()): number {
   if (s === 'now') return now;
   if (!/(Z|[+-]\d\d:?\d\d)$/.test(s) || Number.isNaN(Date.parse(s))) {
-    throw new TuojiangError('CONFIG_INVALID', `${flag}: expected an ISO 8601 date-time with a zone (e.g. 2026-05-01T08:00+08:00) or "now", got "${s}"`);
+    throw new TuojiangError(
+      'CONFIG_INVALID',
+      `${flag}: expected an ISO 8601 date-time with a zone (e.g. 2026-05-01T08:00+08:00) or "now", got "${s}"`,
+    );
   }
   return Date.parse(s);
 }
@@ -31,7 +34,7 @@ function show(w: MaintenanceWindow): string {
 export function registerMaintenanceCommands(program: Command): void {
   const m = program
     .command('maintenance')
-    .description('maintenance windows: a station\'s alerts are recorded but not sent, and it raises no silence alert');
+    .description("maintenance windows: a station's alerts are recorded but not sent, and it raises no silence alert");
 
   m.command('add')
     .description('mute a station for a time window')
@@ -42,21 +45,23 @@ export function registerMaintenanceCommands(program: Command): void {
     .option('--reason <text>', 'why (shown in the list)', 'maintenance')
     .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
     .option('--json', 'print the window as JSON')
-    .action(async (opts: { station: string; from: string; to?: string; hours?: string; reason: string; prefix: string; json?: boolean }) => {
-      const { registry } = loadConfig();
-      if (!registry.stations.some((s) => s.id === opts.station)) {
-        throw new TuojiangError('UNKNOWN_STATION', `no station "${opts.station}" in stations.yaml`);
-      }
-      const from = parseInstant('--from', opts.from);
-      let to: number;
-      if (opts.to !== undefined) to = parseInstant('--to', opts.to);
-      else if (opts.hours !== undefined && Number(opts.hours) > 0) to = from + Number(opts.hours) * 3_600_000;
-      else throw new TuojiangError('CONFIG_INVALID', 'give --to <when> or --hours <h> (a positive number)');
-      if (to <= from) throw new TuojiangError('CONFIG_INVALID', '--to must be after --from');
-      const w = await withStore(opts.prefix, (store) => store.add({ station: opts.station, from, to, reason: opts.reason }));
-      if (opts.json) printJson(w);
-      else process.stdout.write(`added ${show(w)}\n`);
-    });
+    .action(
+      async (opts: { station: string; from: string; to?: string; hours?: string; reason: string; prefix: string; json?: boolean }) => {
+        const { registry } = loadConfig();
+        if (!registry.stations.some((s) => s.id === opts.station)) {
+          throw new TuojiangError('UNKNOWN_STATION', `no station "${opts.station}" in stations.yaml`);
+        }
+        const from = parseInstant('--from', opts.from);
+        let to: number;
+        if (opts.to !== undefined) to = parseInstant('--to', opts.to);
+        else if (opts.hours !== undefined && Number(opts.hours) > 0) to = from + Number(opts.hours) * 3_600_000;
+        else throw new TuojiangError('CONFIG_INVALID', 'give --to <when> or --hours <h> (a positive number)');
+        if (to <= from) throw new TuojiangError('CONFIG_INVALID', '--to must be after --from');
+        const w = await withStore(opts.prefix, (store) => store.add({ station: opts.station, from, to, reason: opts.reason }));
+        if (opts.json) printJson(w);
+        else process.stdout.write(`added ${show(w)}\n`);
+      },
+    );
 
   m.command('list')
     .description('windows from thresholds.yaml and from `maintenance add`')

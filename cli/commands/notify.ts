@@ -38,35 +38,65 @@ export function registerNotifyCommands(program: Command): void {
       const config = loadConfig();
       const env = readEnv();
       const nenv = readNotifyEnv();
-      const roles = opts.roles.split(',').map((r) => r.trim()).filter(Boolean) as Array<'route' | 'mail' | 'escalate'>;
+      const roles = opts.roles
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean) as Array<'route' | 'mail' | 'escalate'>;
       const service = await startNotifyService({
-        redisUrl: env.REDIS_URL, prefix: opts.prefix, registry: new StationRegistry(config.registry), config: loadNotifyConfig(config.dir, config.registry),
-        smtpUrl: nenv.SMTP_URL, mailFrom: nenv.MAIL_FROM, ackSecret: nenv.ACK_SECRET, publicUrl: nenv.PUBLIC_URL, grafanaUrl: nenv.GRAFANA_URL,
-        routeConcurrency: Number(opts.routeConcurrency), mailConcurrency: Number(opts.mailConcurrency), roles, log,
+        redisUrl: env.REDIS_URL,
+        prefix: opts.prefix,
+        registry: new StationRegistry(config.registry),
+        config: loadNotifyConfig(config.dir, config.registry),
+        smtpUrl: nenv.SMTP_URL,
+        mailFrom: nenv.MAIL_FROM,
+        ackSecret: nenv.ACK_SECRET,
+        publicUrl: nenv.PUBLIC_URL,
+        grafanaUrl: nenv.GRAFANA_URL,
+        routeConcurrency: Number(opts.routeConcurrency),
+        mailConcurrency: Number(opts.mailConcurrency),
+        roles,
+        log,
       });
       const port = notifyHttpPort(env, log);
-      const ops = port !== undefined
-        ? await startOpsServer(port, { healthy: () => true, ready: notifyReadiness({ redis: service.redis, smtpUrl: nenv.SMTP_URL }) }, service.metrics, env.HTTP_HOST)
-        : undefined;
+      const ops =
+        port !== undefined
+          ? await startOpsServer(
+              port,
+              { healthy: () => true, ready: notifyReadiness({ redis: service.redis, smtpUrl: nenv.SMTP_URL }) },
+              service.metrics,
+              env.HTTP_HOST,
+            )
+          : undefined;
       // emails_sent / emails_failed in pipeline_health: the dashboards and the Grafana rule
       // "E-mail delivery failing" read them.
       const influx = influxFromEnv(env, { timeoutMs: 5000 });
       const emails = service.metrics.getSingleMetric('tuojiang_notify_emails_total');
       const health = startHealthReporter({
-        influx, service: 'notify', instance: env.TUOJIANG_INSTANCE ?? hostname(), intervalMs: 10_000,
+        influx,
+        service: 'notify',
+        instance: env.TUOJIANG_INSTANCE ?? hostname(),
+        intervalMs: 10_000,
         sample: async () => {
           const values = emails ? (await emails.get()).values : [];
-          const count = (pred: (outcome: string) => boolean) => values.filter((v) => pred(String(v.labels.outcome))).reduce((a, v) => a + v.value, 0);
-          return { emails_sent: count((o) => o === 'sent'), emails_failed: count((o) => o === 'failed' || o === 'retry' || o === 'uncertain') };
+          const count = (pred: (outcome: string) => boolean) =>
+            values.filter((v) => pred(String(v.labels.outcome))).reduce((a, v) => a + v.value, 0);
+          return {
+            emails_sent: count((o) => o === 'sent'),
+            emails_failed: count((o) => o === 'failed' || o === 'retry' || o === 'uncertain'),
+          };
         },
         onError: (e) => log.debug({ err: (e as Error).message }, 'pipeline health not written'),
       });
-      runUntilSignal(async () => {
-        await ops?.close();
-        await service.close();
-        // The last health point is a courtesy: an InfluxDB that does not answer must not hold up the stop.
-        await Promise.race([health.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
-      }, log, env.SHUTDOWN_DEADLINE_S * 1000);
+      runUntilSignal(
+        async () => {
+          await ops?.close();
+          await service.close();
+          // The last health point is a courtesy: an InfluxDB that does not answer must not hold up the stop.
+          await Promise.race([health.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
+        },
+        log,
+        env.SHUTDOWN_DEADLINE_S * 1000,
+      );
     });
 
   notify
@@ -80,7 +110,11 @@ export function registerNotifyCommands(program: Command): void {
         const dead = await store.deadLetters(Number(opts.limit));
         if (opts.json) for (const d of dead) printJson(d);
         else if (dead.length === 0) process.stdout.write('no dead-lettered notice\n');
-        else for (const d of dead) process.stdout.write(`${cstTime(d.at)}  ${d.reason.padEnd(9)} ${d.bureau} ${d.to}  ${d.error}\n    batch ${d.batchId}: ${d.items.join(' ')}\n`);
+        else
+          for (const d of dead)
+            process.stdout.write(
+              `${cstTime(d.at)}  ${d.reason.padEnd(9)} ${d.bureau} ${d.to}  ${d.error}\n    batch ${d.batchId}: ${d.items.join(' ')}\n`,
+            );
       });
     });
 
@@ -114,11 +148,20 @@ export function registerNotifyCommands(program: Command): void {
       const nenv = readNotifyEnv(process.env, { requireSecret: false });
       const transport = createSmtpTransport({ url: nenv.SMTP_URL, maxConnections: 1, timeoutMs: 15_000 });
       try {
-        const res = await transport.send({
-          from: nenv.MAIL_FROM, to: { name: opts.to, address: opts.to }, subject: '沱江联合预警 测试邮件 / Tuojiang alerts test e-mail',
-          text: '这是一封测试邮件。\nThis is a test e-mail.\n', html: '<p>这是一封测试邮件。</p><p>This is a test e-mail.</p>',
-          messageId: `<test.${Date.now()}@tuojiang.invalid>`, date: new Date(), headers: { 'Auto-Submitted': 'auto-generated' }, attachments: [],
-        }, async () => undefined);
+        const res = await transport.send(
+          {
+            from: nenv.MAIL_FROM,
+            to: { name: opts.to, address: opts.to },
+            subject: '沱江联合预警 测试邮件 / Tuojiang alerts test e-mail',
+            text: '这是一封测试邮件。\nThis is a test e-mail.\n',
+            html: '<p>这是一封测试邮件。</p><p>This is a test e-mail.</p>',
+            messageId: `<test.${Date.now()}@tuojiang.invalid>`,
+            date: new Date(),
+            headers: { 'Auto-Submitted': 'auto-generated' },
+            attachments: [],
+          },
+          async () => undefined,
+        );
         process.stdout.write(`sent: ${res.response}\n`);
       } finally {
         await transport.close();

@@ -48,7 +48,10 @@ function parseDate(cmd: Command, text: string): Date {
   else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso)) iso = `${iso.replace(' ', 'T')}+08:00`;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) {
-    fail(cmd, `option '--date' expects a date such as 2026-03-01 or 2026-03-01T08:00:00+08:00, got '${text}' (${ERRORS.INVALID_TIMESTAMP.code})`);
+    fail(
+      cmd,
+      `option '--date' expects a date such as 2026-03-01 or 2026-03-01T08:00:00+08:00, got '${text}' (${ERRORS.INVALID_TIMESTAMP.code})`,
+    );
   }
   return date;
 }
@@ -88,7 +91,10 @@ function addWaterClass(standards: Command): void {
     if (waterbody !== 'river' && waterbody !== 'lake') {
       fail(self, `option '--waterbody' must be 'river' or 'lake', got '${String(waterbody)}'`);
     }
-    const referenceItems = (opts.referenceItems ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const referenceItems = (opts.referenceItems ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const unknown = referenceItems.filter((k) => !GRADED_WATER_PARAMS.includes(k));
     if (unknown.length > 0) {
       fail(self, `option '--reference-items': not GB 3838 items: ${unknown.join(', ')} (${ERRORS.UNKNOWN_PARAMETER.code})`);

@@ -20,7 +20,8 @@ const generatedDir = (): string => process.env.TUOJIANG_GENERATED_DIR ?? GENERAT
 function passwordFromStdin(id: string): string {
   const password = readFileSync(0, 'utf8').split('\n')[0]?.replace(/\r$/, '') ?? '';
   if (password.length < 12) throw new TuojiangError('ENV_INVALID', `the password for ${id} (stdin) must have 12 characters or more`);
-  if (password.includes(':')) throw new TuojiangError('ENV_INVALID', `the password for ${id} (stdin) may not contain ':' (mosquitto would cut it there)`);
+  if (password.includes(':'))
+    throw new TuojiangError('ENV_INVALID', `the password for ${id} (stdin) may not contain ':' (mosquitto would cut it there)`);
   return password;
 }
 
@@ -40,16 +41,30 @@ export function registerStationsCommands(program: Command): void {
       const { registry } = loadConfig();
       if (opts.json) return printJson(registry.stations);
       const rows = registry.stations.map((s) => [
-        s.id, s.kind, s.city, s.river ? `${s.river} km ${s.river_km}` : '-', s.target_class ?? '-', s.mn, `${s.name.zh} ${s.name.en}`,
+        s.id,
+        s.kind,
+        s.city,
+        s.river ? `${s.river} km ${s.river_km}` : '-',
+        s.target_class ?? '-',
+        s.mn,
+        `${s.name.zh} ${s.name.en}`,
       ]);
       const header = ['ID', 'KIND', 'CITY', 'RIVER', 'TARGET', 'MN', 'NAME'];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-      for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => String(c).padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+      for (const r of [header, ...rows])
+        process.stdout.write(
+          `${r
+            .map((c, i) => String(c).padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
     });
 
   stations
     .command('add <id>')
-    .description('add a station: stations.yaml, its broker account (password on stdin with --password-stdin), the dashboards and gazetteer; then say what is still missing')
+    .description(
+      'add a station: stations.yaml, its broker account (password on stdin with --password-stdin), the dashboards and gazetteer; then say what is still missing',
+    )
     .requiredOption('--kind <kind>', 'water or air')
     .requiredOption('--city <city>', 'a city of stations.yaml (its bureau receives the notices)')
     .requiredOption('--name-zh <name>', 'Chinese name')
@@ -61,47 +76,73 @@ export function registerStationsCommands(program: Command): void {
     .option('--river-km <km>', 'water: km downstream on that river')
     .option('--target-class <class>', 'water: GB 3838 target class (I–V)')
     .option('--drinking-water-intake', 'water: the section is at a drinking-water intake')
-    .option('--password-stdin', 'read the station\'s broker password from stdin and create its account')
-    .action(async (id: string, o: { kind: string; city: string; nameZh: string; nameEn: string; lat: string; lon: string; mn: string; river?: string; riverKm?: string; targetClass?: string; drinkingWaterIntake?: boolean; passwordStdin?: boolean }) => {
-      const password = o.passwordStdin ? passwordFromStdin(id) : undefined;
-      const station: NewStation = {
-        id, name: { zh: o.nameZh, en: o.nameEn }, city: o.city, kind: o.kind as NewStation['kind'],
-        ...(o.river !== undefined ? { river: o.river } : {}),
-        ...(o.riverKm !== undefined ? { river_km: number('--river-km', o.riverKm) } : {}),
-        coordinates: { lat: number('--lat', o.lat), lon: number('--lon', o.lon) },
-        mn: o.mn,
-        ...(o.targetClass !== undefined ? { target_class: o.targetClass as NewStation['target_class'] } : {}),
-        ...(o.kind === 'water' ? { waterbody: 'river' as const } : {}),
-        ...(o.drinkingWaterIntake ? { drinking_water_intake: true } : {}),
-      };
-      await addStation(configDir(), station);
-      process.stdout.write(`added ${id} to ${join(configDir(), 'stations.yaml')}\n`);
-      if (password !== undefined) {
-        await setMosquittoPassword(passwdFile(), id, password);
-        process.stdout.write(`broker account ${id} set in ${passwdFile()}\n`);
-      }
-      const config = loadConfig();
-      const written = await writeGenerated(generatedDir(), generatedFiles(contextFromConfig(config)));
-      process.stdout.write(`dashboards and gazetteer regenerated in ${generatedDir()} (${written.changed.length + written.missing.length} file(s) changed)\n`);
-      process.stdout.write('then: docker compose kill -s SIGHUP mosquitto; docker compose restart ingest alerts notify api grafana\n\n');
-      const lines = await checkStation(id, { config, passwdFile: passwdFile(), generatedDir: generatedDir() });
-      process.stdout.write(formatCheck(id, lines));
-      if (lines.some((l) => l.status === 'missing')) process.exitCode = 1;
-    });
+    .option('--password-stdin', "read the station's broker password from stdin and create its account")
+    .action(
+      async (
+        id: string,
+        o: {
+          kind: string;
+          city: string;
+          nameZh: string;
+          nameEn: string;
+          lat: string;
+          lon: string;
+          mn: string;
+          river?: string;
+          riverKm?: string;
+          targetClass?: string;
+          drinkingWaterIntake?: boolean;
+          passwordStdin?: boolean;
+        },
+      ) => {
+        const password = o.passwordStdin ? passwordFromStdin(id) : undefined;
+        const station: NewStation = {
+          id,
+          name: { zh: o.nameZh, en: o.nameEn },
+          city: o.city,
+          kind: o.kind as NewStation['kind'],
+          ...(o.river !== undefined ? { river: o.river } : {}),
+          ...(o.riverKm !== undefined ? { river_km: number('--river-km', o.riverKm) } : {}),
+          coordinates: { lat: number('--lat', o.lat), lon: number('--lon', o.lon) },
+          mn: o.mn,
+          ...(o.targetClass !== undefined ? { target_class: o.targetClass as NewStation['target_class'] } : {}),
+          ...(o.kind === 'water' ? { waterbody: 'river' as const } : {}),
+          ...(o.drinkingWaterIntake ? { drinking_water_intake: true } : {}),
+        };
+        await addStation(configDir(), station);
+        process.stdout.write(`added ${id} to ${join(configDir(), 'stations.yaml')}\n`);
+        if (password !== undefined) {
+          await setMosquittoPassword(passwdFile(), id, password);
+          process.stdout.write(`broker account ${id} set in ${passwdFile()}\n`);
+        }
+        const config = loadConfig();
+        const written = await writeGenerated(generatedDir(), generatedFiles(contextFromConfig(config)));
+        process.stdout.write(
+          `dashboards and gazetteer regenerated in ${generatedDir()} (${written.changed.length + written.missing.length} file(s) changed)\n`,
+        );
+        process.stdout.write('then: docker compose kill -s SIGHUP mosquitto; docker compose restart ingest alerts notify api grafana\n\n');
+        const lines = await checkStation(id, { config, passwdFile: passwdFile(), generatedDir: generatedDir() });
+        process.stdout.write(formatCheck(id, lines));
+        if (lines.some((l) => l.status === 'missing')) process.exitCode = 1;
+      },
+    );
 
   stations
     .command('password <id>')
-    .description('set a station\'s broker password (stdin, first line) in the stations\' password file')
+    .description("set a station's broker password (stdin, first line) in the stations' password file")
     .action(async (id: string) => {
       const { registry } = loadConfig();
-      if (!registry.stations.some((s) => s.id === id)) throw new TuojiangError('CONFIG_INVALID', `${id} is not in stations.yaml: add it first (tuojiang stations add)`);
+      if (!registry.stations.some((s) => s.id === id))
+        throw new TuojiangError('CONFIG_INVALID', `${id} is not in stations.yaml: add it first (tuojiang stations add)`);
       await setMosquittoPassword(passwdFile(), id, passwordFromStdin(id));
       process.stdout.write(`broker account ${id} set in ${passwdFile()}; reload the broker: docker compose kill -s SIGHUP mosquitto\n`);
     });
 
   stations
     .command('check [ids...]')
-    .description('say, per station, what is still missing: registry, broker account and ACL, dashboards and gazetteer, bureau (exit 1 if anything is)')
+    .description(
+      'say, per station, what is still missing: registry, broker account and ACL, dashboards and gazetteer, bureau (exit 1 if anything is)',
+    )
     .action(async (ids: string[]) => {
       const config = loadConfig();
       const wanted = ids.length > 0 ? ids : config.registry.stations.map((s) => s.id);
@@ -134,6 +175,10 @@ export function registerStationsCommands(program: Command): void {
         return;
       }
       const hash = await hashPassword(pw);
-      process.stdout.write(opts.station !== undefined ? `# under station ${opts.station} in stations.yaml:\n    hj212:\n      pw_hash: "${hash}"\n` : `${hash}\n`);
+      process.stdout.write(
+        opts.station !== undefined
+          ? `# under station ${opts.station} in stations.yaml:\n    hj212:\n      pw_hash: "${hash}"\n`
+          : `${hash}\n`,
+      );
     });
 }

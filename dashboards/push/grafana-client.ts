@@ -79,12 +79,21 @@ export class GrafanaClient {
     return this.base;
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, opts: { notFound?: 'undefined' } = {}): Promise<T | undefined> {
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    opts: { notFound?: 'undefined' } = {},
+  ): Promise<T | undefined> {
     let res: Response;
     try {
       res = await this.fetchFn(`${this.base}${path}`, {
         method,
-        headers: { Authorization: `Bearer ${this.o.token}`, Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+        headers: {
+          Authorization: `Bearer ${this.o.token}`,
+          Accept: 'application/json',
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000),
       });
@@ -103,8 +112,10 @@ export class GrafanaClient {
     const said = typeof json?.message === 'string' ? json.message : text.slice(0, 300) || res.statusText;
     const what = `${method} ${path}: Grafana answered ${res.status}: ${said}`;
     if (res.status === 401 || res.status === 403) throw new GrafanaApiError('AUTH', what, res.status);
-    if (res.status === 409 || res.status === 412) throw new GrafanaApiError('CONFLICT', what, res.status, typeof json?.status === 'string' ? json.status : undefined);
-    if (res.status >= 500 || res.status === 404) throw new GrafanaApiError(res.status >= 500 ? 'UNAVAILABLE' : 'REJECTED', what, res.status);
+    if (res.status === 409 || res.status === 412)
+      throw new GrafanaApiError('CONFLICT', what, res.status, typeof json?.status === 'string' ? json.status : undefined);
+    if (res.status >= 500 || res.status === 404)
+      throw new GrafanaApiError(res.status >= 500 ? 'UNAVAILABLE' : 'REJECTED', what, res.status);
     throw new GrafanaApiError('REJECTED', what, res.status);
   }
 
@@ -125,7 +136,12 @@ export class GrafanaClient {
   }
 
   /** Create or update. With `overwrite: false` Grafana refuses (412) when `dashboard.version` is not the stored one. */
-  async saveDashboard(body: { dashboard: Dashboard & { id: number | null; version?: number }; folderUid: string; overwrite: boolean; message: string }): Promise<SaveResult> {
+  async saveDashboard(body: {
+    dashboard: Dashboard & { id: number | null; version?: number };
+    folderUid: string;
+    overwrite: boolean;
+    message: string;
+  }): Promise<SaveResult> {
     return (await this.request<SaveResult>('POST', '/api/dashboards/db', body)) as SaveResult;
   }
 }

@@ -45,7 +45,10 @@ export interface PushOptions {
 function stableJson(x: unknown): string {
   if (Array.isArray(x)) return `[${x.map(stableJson).join(',')}]`;
   if (x && typeof x === 'object') {
-    return `{${Object.keys(x as object).sort().map((k) => `${JSON.stringify(k)}:${stableJson((x as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(x as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((x as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(x) ?? 'null';
 }
@@ -100,8 +103,15 @@ function plan(d: Dashboard, stored: StoredDashboard | undefined, folderUid: stri
   if (!stored) return { ...base, action: 'create', changes: [] };
   if (stored.meta.provisioned) return { ...base, action: 'provisioned', changes: [] };
   const changes = describeChanges(stored.dashboard, d);
-  if ((stored.meta.folderUid ?? '') !== folderUid) changes.push(`folder: ${stored.meta.folderTitle ?? stored.meta.folderUid ?? 'General'} → ${folderUid}`);
-  if (changes.length === 0) return { ...base, action: 'unchanged', changes: [], ...(stored.dashboard.version !== undefined ? { version: stored.dashboard.version } : {}) };
+  if ((stored.meta.folderUid ?? '') !== folderUid)
+    changes.push(`folder: ${stored.meta.folderTitle ?? stored.meta.folderUid ?? 'General'} → ${folderUid}`);
+  if (changes.length === 0)
+    return {
+      ...base,
+      action: 'unchanged',
+      changes: [],
+      ...(stored.dashboard.version !== undefined ? { version: stored.dashboard.version } : {}),
+    };
   return { ...base, action: 'update', changes, ...(stored.dashboard.version !== undefined ? { version: stored.dashboard.version } : {}) };
 }
 
@@ -120,7 +130,11 @@ export async function push(o: PushOptions): Promise<PushReport> {
     report.dashboards.push(p);
     if (dryRun || p.action === 'unchanged' || p.action === 'provisioned') continue;
     const saved = await o.client.saveDashboard({
-      dashboard: { ...d, id: stored?.dashboard.id ?? null, ...(stored?.dashboard.version !== undefined ? { version: stored.dashboard.version } : {}) },
+      dashboard: {
+        ...d,
+        id: stored?.dashboard.id ?? null,
+        ...(stored?.dashboard.version !== undefined ? { version: stored.dashboard.version } : {}),
+      },
       folderUid: folder.uid,
       overwrite: false,
       message: o.message ?? 'tuojiang dashboards push',
@@ -133,7 +147,12 @@ export async function push(o: PushOptions): Promise<PushReport> {
 export function formatReport(r: PushReport): string {
   const would = r.dryRun ? ' (dry run: nothing changed)' : '';
   const lines = [`Grafana ${r.url}${would}`];
-  const folderVerb = r.folder.action === 'create' ? (r.dryRun ? 'would create' : 'created') : `kept${r.folder.foundBy === 'title' ? ' (found by title)' : ''}`;
+  const folderVerb =
+    r.folder.action === 'create'
+      ? r.dryRun
+        ? 'would create'
+        : 'created'
+      : `kept${r.folder.foundBy === 'title' ? ' (found by title)' : ''}`;
   lines.push(`folder ${r.folder.uid} "${r.folder.title}": ${folderVerb}`);
   for (const d of r.dashboards) {
     const verb = {
@@ -142,7 +161,9 @@ export function formatReport(r: PushReport): string {
       unchanged: 'unchanged',
       provisioned: 'provisioned from files on that Grafana: not pushed',
     }[d.action];
-    lines.push(`dashboard ${d.uid} "${d.title}": ${verb}${d.version !== undefined && d.action !== 'provisioned' ? ` (version ${d.version})` : ''}`);
+    lines.push(
+      `dashboard ${d.uid} "${d.title}": ${verb}${d.version !== undefined && d.action !== 'provisioned' ? ` (version ${d.version})` : ''}`,
+    );
     for (const c of d.changes) lines.push(`  - ${c}`);
   }
   return `${lines.join('\n')}\n`;

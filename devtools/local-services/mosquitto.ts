@@ -191,13 +191,24 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<MosquittoH
   const templateFile = opts.templateFile ?? join(brokerConfigDir(), 'mosquitto.conf');
   const template = await readFile(templateFile, 'utf8');
   if (opts.passwordFiles) {
-    for (const [from, to] of [[opts.passwordFiles.stations, passwordFile], [opts.passwordFiles.services, servicesPasswordFile]] as const) {
+    for (const [from, to] of [
+      [opts.passwordFiles.stations, passwordFile],
+      [opts.passwordFiles.services, servicesPasswordFile],
+    ] as const) {
       await copyFile(from, to);
       await chmod(to, 0o600);
     }
   } else {
-    await writePasswordFile(mosquittoPasswd, passwordFile, opts.users.filter((u) => listenerOf(u) === 'stations'));
-    await writePasswordFile(mosquittoPasswd, servicesPasswordFile, opts.users.filter((u) => listenerOf(u) === 'services'));
+    await writePasswordFile(
+      mosquittoPasswd,
+      passwordFile,
+      opts.users.filter((u) => listenerOf(u) === 'stations'),
+    );
+    await writePasswordFile(
+      mosquittoPasswd,
+      servicesPasswordFile,
+      opts.users.filter((u) => listenerOf(u) === 'services'),
+    );
   }
   await copyFile(opts.aclFile ?? join(brokerConfigDir(), 'acl'), aclFile);
   await copyFile(opts.servicesAclFile ?? join(brokerConfigDir(), 'acl-services'), servicesAclFile);

@@ -78,10 +78,14 @@ function run(cmd: string, args: string[], log: Log): Promise<void> {
 /** What a non-root user sees: which binaries are missing and the one command that fixes it. */
 export function missingBinariesError(missing: readonly ServiceName[], missingBins: readonly string[]): TuojiangError {
   const pkgs = missing.map((s) => CATALOGUE[s].pkg).join(', ');
-  return new TuojiangError('SERVICE_START', `Missing ${missingBins.join(', ')} (Debian packages ${pkgs}). Install them with: ${INSTALL_COMMAND}`, {
-    missing: [...missingBins],
-    command: INSTALL_COMMAND,
-  });
+  return new TuojiangError(
+    'SERVICE_START',
+    `Missing ${missingBins.join(', ')} (Debian packages ${pkgs}). Install them with: ${INSTALL_COMMAND}`,
+    {
+      missing: [...missingBins],
+      command: INSTALL_COMMAND,
+    },
+  );
 }
 
 // apt-get update is slow and its result does not change within a run: do it at most once per process.
@@ -118,16 +122,24 @@ export async function ensureBinaries(needs: readonly ServiceName[], log: Log = s
   try {
     await step;
   } catch (e) {
-    throw new TuojiangError('SERVICE_START', `Installing ${first.missing.join(', ')} failed: ${(e as Error).message}. Try: ${INSTALL_COMMAND}`, {
-      command: INSTALL_COMMAND,
-    });
+    throw new TuojiangError(
+      'SERVICE_START',
+      `Installing ${first.missing.join(', ')} failed: ${(e as Error).message}. Try: ${INSTALL_COMMAND}`,
+      {
+        command: INSTALL_COMMAND,
+      },
+    );
   }
 
   const after = await findAll(needs);
   if (after.missing.length > 0) {
-    throw new TuojiangError('SERVICE_START', `apt-get install finished but ${after.missing.join(', ')} binaries are still missing. Try: ${INSTALL_COMMAND}`, {
-      command: INSTALL_COMMAND,
-    });
+    throw new TuojiangError(
+      'SERVICE_START',
+      `apt-get install finished but ${after.missing.join(', ')} binaries are still missing. Try: ${INSTALL_COMMAND}`,
+      {
+        command: INSTALL_COMMAND,
+      },
+    );
   }
   return after.found;
 }
@@ -160,7 +172,8 @@ export async function ensureTool(bin: ToolName, log: Log = stderrLog): Promise<s
   const { pkg, noRecommends } = TOOLS[bin];
   const args = ['install', '-y', ...(noRecommends ? ['--no-install-recommends'] : []), pkg];
   const command = `sudo apt-get ${args.join(' ')}`;
-  if (process.getuid?.() !== 0) throw new TuojiangError('SERVICE_START', `Missing ${bin} (Debian package ${pkg}). Install it with: ${command}`, { command });
+  if (process.getuid?.() !== 0)
+    throw new TuojiangError('SERVICE_START', `Missing ${bin} (Debian package ${pkg}). Install it with: ${command}`, { command });
   const step = installing.then(async () => {
     if (await findBinary(bin)) return;
     log(`local-services: installing ${pkg} (missing ${bin})`);
@@ -171,6 +184,7 @@ export async function ensureTool(bin: ToolName, log: Log = stderrLog): Promise<s
   installing = step.catch(() => undefined);
   await step;
   const after = await findBinary(bin);
-  if (!after) throw new TuojiangError('SERVICE_START', `apt-get install finished but ${bin} is still missing. Try: ${command}`, { command });
+  if (!after)
+    throw new TuojiangError('SERVICE_START', `apt-get install finished but ${bin} is still missing. Try: ${command}`, { command });
   return after;
 }

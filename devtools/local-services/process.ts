@@ -173,9 +173,11 @@ export class ServiceProcess {
   start(): Promise<void> {
     if (!this.starting) {
       this.starting = this.child ? Promise.resolve() : this.spawnAndWait();
-      void this.starting.finally(() => {
-        this.starting = undefined;
-      }).catch(() => undefined);
+      void this.starting
+        .finally(() => {
+          this.starting = undefined;
+        })
+        .catch(() => undefined);
     }
     return this.starting;
   }
@@ -210,9 +212,12 @@ export class ServiceProcess {
         resolve();
       });
     });
-    this.exited.then(() => {
-      if (this.child === child) this.child = undefined;
-    }, () => undefined);
+    this.exited.then(
+      () => {
+        if (this.child === child) this.child = undefined;
+      },
+      () => undefined,
+    );
 
     const timeoutMs = this.spec.startTimeoutMs ?? 20_000;
     const deadline = Date.now() + timeoutMs;
@@ -227,10 +232,14 @@ export class ServiceProcess {
       if (child.pid !== undefined && listensOn(child.pid, this.spec.port) && (await this.spec.ready().catch(() => false))) return;
       if (Date.now() > deadline) {
         await this.kill();
-        throw new TuojiangError('SERVICE_START', `${name} (${bin}) was not ready within ${timeoutMs} ms. Log ${logFile}:\n${logTail(logFile)}`, {
-          bin,
-          log: logFile,
-        });
+        throw new TuojiangError(
+          'SERVICE_START',
+          `${name} (${bin}) was not ready within ${timeoutMs} ms. Log ${logFile}:\n${logTail(logFile)}`,
+          {
+            bin,
+            log: logFile,
+          },
+        );
       }
       await sleep(50);
     }

@@ -67,15 +67,24 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
     prepare: async () => {
       const port = opts.port ?? (await freePort());
       const args = [
-        '--port', String(port),
-        '--bind', '127.0.0.1',
-        '--dir', dir,
-        '--save', '',
-        '--appendonly', opts.appendonly === false ? 'no' : 'yes',
-        '--appendfsync', opts.appendfsync ?? 'everysec',
-        '--maxmemory-policy', 'noeviction',
-        '--daemonize', 'no',
-        '--protected-mode', 'yes',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        opts.appendonly === false ? 'no' : 'yes',
+        '--appendfsync',
+        opts.appendfsync ?? 'everysec',
+        '--maxmemory-policy',
+        'noeviction',
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'yes',
       ];
       const proc = new ServiceProcess({ name: 'redis-server', bin: redisServer, args, logFile, port, ready: () => redisPing(port) });
       return { proc, port };

@@ -144,7 +144,10 @@ export async function startSmtpSink(o: SmtpSinkOptions = {}): Promise<SmtpSink> 
           const m: ReceivedMail = {
             n: messages.length + 1,
             envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to },
-            raw, parsed, receivedAt, secure: session.secure,
+            raw,
+            parsed,
+            receivedAt,
+            secure: session.secure,
             ...(session.user !== undefined ? { user: String(session.user) } : {}),
           };
           if (o.dir) {
@@ -188,7 +191,10 @@ export async function startSmtpSink(o: SmtpSinkOptions = {}): Promise<SmtpSink> 
     async waitFor(pred, timeoutMs = 30_000, what = 'mail') {
       const until = Date.now() + timeoutMs;
       while (!pred(messages)) {
-        if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; have ${messages.length}: ${messages.map((m) => `${m.envelope.to.join(',')} «${m.parsed.subject}»`).join(' | ')}`);
+        if (Date.now() > until)
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; have ${messages.length}: ${messages.map((m) => `${m.envelope.to.join(',')} «${m.parsed.subject}»`).join(' | ')}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
       return messages;
@@ -209,7 +215,13 @@ function parseHeadersOnly(raw: Buffer): ParsedMail {
     const i = line.indexOf(':');
     if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
   }
-  return { headers, headerLines: [], attachments: [], subject: headers.get('subject'), messageId: headers.get('message-id') } as unknown as ParsedMail;
+  return {
+    headers,
+    headerLines: [],
+    attachments: [],
+    subject: headers.get('subject'),
+    messageId: headers.get('message-id'),
+  } as unknown as ParsedMail;
 }
 
 /** A header of a received mail as a string ('' when absent). */

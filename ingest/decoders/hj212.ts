@@ -32,13 +32,16 @@ export const hj212Decoder: Decoder = {
     if (frame.pno === undefined || frame.pno < 1 || frame.pno > frame.pnum) {
       throw new TuojiangError('MALFORMED_FRAME', `PNO ${frame.pno} outside 1..PNUM ${frame.pnum}`);
     }
-    return ctx.splitStore.add(frame, payload.toString('utf8').trim(), ctx.receivedAt, tolerance).then((r): Decoded => {
-      if (r.status !== 'complete') return {};
-      try {
-        return { raw: frameToRawReading(r.frame, topicInfo, registry), onDurable: r.release };
-      } catch (e) {
-        return { error: e, onDurable: r.release };
-      }
-    }, (e: unknown): Decoded => ({ error: e }));
+    return ctx.splitStore.add(frame, payload.toString('utf8').trim(), ctx.receivedAt, tolerance).then(
+      (r): Decoded => {
+        if (r.status !== 'complete') return {};
+        try {
+          return { raw: frameToRawReading(r.frame, topicInfo, registry), onDurable: r.release };
+        } catch (e) {
+          return { error: e, onDurable: r.release };
+        }
+      },
+      (e: unknown): Decoded => ({ error: e }),
+    );
   },
 };

@@ -56,7 +56,6 @@ export interface Hj212FrameFields {
 /** The length field has four decimal digits, so no data segment can be longer. */
 export const MAX_SEGMENT_BYTES = 9999;
 
-
 const FLAG_ANSWER = 0b01;
 const FLAG_SPLIT = 0b10;
 
@@ -132,7 +131,11 @@ export function parseFrame(raw: string | Buffer, tolerance: ToleranceFor = STRIC
   const crc = hj212Crc(segmentBytes);
   if (sentCrc !== crc) {
     const other = crcQuirk(segmentBytes, sentCrc, tol);
-    if (!other) throw new TuojiangError('FRAME_CRC', `The frame's CRC is ${sentCrc}; its data segment's CRC is ${crc}.`, { sent: sentCrc, computed: crc });
+    if (!other)
+      throw new TuojiangError('FRAME_CRC', `The frame's CRC is ${sentCrc}; its data segment's CRC is ${crc}.`, {
+        sent: sentCrc,
+        computed: crc,
+      });
     quirks.push(other);
   }
 
@@ -215,7 +218,14 @@ function parseSegment(segment: string, tol: Hj212Tolerance, quirks: Quirk[]): Hj
     quirks.push('split-flag-without-pnum');
   }
 
-  const cp = parseCp(cpInner, tol.lenient.has('repeated-key') ? () => { if (!quirks.includes('repeated-key')) quirks.push('repeated-key'); } : undefined);
+  const cp = parseCp(
+    cpInner,
+    tol.lenient.has('repeated-key')
+      ? () => {
+          if (!quirks.includes('repeated-key')) quirks.push('repeated-key');
+        }
+      : undefined,
+  );
   if (cp.dataTime !== undefined && /^\d{17}$/.test(cp.dataTime)) {
     if (!tol.lenient.has('datatime-17-digits')) {
       throw new TuojiangError('INVALID_TIMESTAMP', `DataTime "${cp.dataTime}" has 17 digits; HJ 212 gives 14 (YYYYMMDDhhmmss).`);
@@ -304,7 +314,8 @@ export function encodeFrame(fields: Hj212FrameFields): string {
   };
   const int = (key: string, value: number | undefined, min: number, max: number): void => {
     if (value === undefined) return;
-    if (!Number.isInteger(value) || value < min || value > max) throw malformed(`Cannot encode ${key}=${value}: not an integer in ${min}..${max}.`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw malformed(`Cannot encode ${key}=${value}: not an integer in ${min}..${max}.`);
     parts.push(`${key}=${value}`);
   };
   text('QN', fields.qn, false);
@@ -373,7 +384,10 @@ function daysInMonth(year: number, month: number): number {
 export function dataTimeToEpochMs(dataTime: string): number {
   const m = typeof dataTime === 'string' ? DATA_TIME.exec(dataTime) : null;
   if (!m) {
-    throw new TuojiangError('INVALID_TIMESTAMP', `HJ 212 time "${clip(String(dataTime))}" is not YYYYMMDDhhmmss (or the 17-digit QN form).`);
+    throw new TuojiangError(
+      'INVALID_TIMESTAMP',
+      `HJ 212 time "${clip(String(dataTime))}" is not YYYYMMDDhhmmss (or the 17-digit QN form).`,
+    );
   }
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const ms = m[7] === undefined ? 0 : Number(m[7]);

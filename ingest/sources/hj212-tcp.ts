@@ -137,7 +137,8 @@ export class Hj212TcpSource implements Source {
     this.server = server;
     server.on('error', (e) => this.log.error({ err: e.message }, 'HJ 212 TCP listener error'));
     await new Promise<void>((resolve, reject) => {
-      const fail = (e: Error): void => reject(new TuojiangError('HJ212_LISTEN', `cannot listen for HJ 212 loggers on ${this.opts.host}:${this.opts.port}: ${e.message}`));
+      const fail = (e: Error): void =>
+        reject(new TuojiangError('HJ212_LISTEN', `cannot listen for HJ 212 loggers on ${this.opts.host}:${this.opts.port}: ${e.message}`));
       server.once('error', fail);
       server.listen(this.opts.port, this.opts.host, () => {
         server.off('error', fail);
@@ -148,12 +149,28 @@ export class Hj212TcpSource implements Source {
     const withPassword = this.registry.stations.filter((st) => st.hj212.pw_hash !== undefined).length;
     this.log.info({ host: this.opts.host, port: this.port, stationsWithPassword: withPassword }, 'HJ 212 TCP listener started');
     // Not an error (MQTT stations need none), but a listener no logger can pass is worth a line.
-    if (withPassword === 0) this.log.warn({ code: 'TJ_HJ212_AUTH' }, 'HJ 212 TCP listener is on but no station has hj212.pw_hash in stations.yaml: no logger can connect (tuojiang stations hash-password)');
+    if (withPassword === 0)
+      this.log.warn(
+        { code: 'TJ_HJ212_AUTH' },
+        'HJ 212 TCP listener is on but no station has hj212.pw_hash in stations.yaml: no logger can connect (tuojiang stations hash-password)',
+      );
   }
 
   private onConnection(socket: Socket): void {
     const ip = socket.remoteAddress ?? '?';
-    const conn: Conn = { socket, ip, station: undefined, pw: undefined, chunks: [], buffered: 0, pending: 0, paused: false, chain: Promise.resolve(), frameTimer: undefined, closed: false };
+    const conn: Conn = {
+      socket,
+      ip,
+      station: undefined,
+      pw: undefined,
+      chunks: [],
+      buffered: 0,
+      pending: 0,
+      paused: false,
+      chain: Promise.resolve(),
+      frameTimer: undefined,
+      closed: false,
+    };
     socket.on('error', () => undefined); // a reset by the peer is a close like any other
     if (this.quiescing) {
       socket.destroy();
@@ -164,8 +181,10 @@ export class Hj212TcpSource implements Source {
     this.perIp.set(ip, fromIp);
     this.metrics.hj212Connections.set(this.conns.size);
     socket.on('close', () => this.onClose(conn));
-    if (this.conns.size > this.opts.maxConnections) return this.refuse(conn, 'too-many-connections', `${this.opts.maxConnections} connections are open`);
-    if (fromIp > this.opts.maxConnectionsPerIp) return this.refuse(conn, 'too-many-from-address', `${this.opts.maxConnectionsPerIp} connections are open from ${ip}`);
+    if (this.conns.size > this.opts.maxConnections)
+      return this.refuse(conn, 'too-many-connections', `${this.opts.maxConnections} connections are open`);
+    if (fromIp > this.opts.maxConnectionsPerIp)
+      return this.refuse(conn, 'too-many-from-address', `${this.opts.maxConnectionsPerIp} connections are open from ${ip}`);
     socket.setTimeout(this.opts.idleTimeoutMs, () => this.refuse(conn, 'idle', `nothing received for ${this.opts.idleTimeoutMs / 1000} s`));
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
   }
@@ -191,7 +210,8 @@ export class Hj212TcpSource implements Source {
       conn.chunks = [];
       conn.buffered = 0;
       if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-      if (line.length > this.opts.maxFrameBytes) return this.refuse(conn, 'frame-too-long', `a line of ${line.length} bytes (at most ${this.opts.maxFrameBytes})`);
+      if (line.length > this.opts.maxFrameBytes)
+        return this.refuse(conn, 'frame-too-long', `a line of ${line.length} bytes (at most ${this.opts.maxFrameBytes})`);
       // An empty line carries nothing; some loggers send one to keep the connection up.
       if (line.length > 0) this.enqueue(conn, Buffer.from(line));
     }
@@ -199,8 +219,12 @@ export class Hj212TcpSource implements Source {
     if (start < chunk.length) {
       conn.chunks.push(chunk.subarray(start));
       conn.buffered += chunk.length - start;
-      if (conn.buffered > this.opts.maxFrameBytes) return this.refuse(conn, 'frame-too-long', `more than ${this.opts.maxFrameBytes} bytes without a line end`);
-      conn.frameTimer ??= setTimeout(() => this.refuse(conn, 'slow-frame', `a frame begun ${this.opts.frameTimeoutMs / 1000} s ago is not finished`), this.opts.frameTimeoutMs);
+      if (conn.buffered > this.opts.maxFrameBytes)
+        return this.refuse(conn, 'frame-too-long', `more than ${this.opts.maxFrameBytes} bytes without a line end`);
+      conn.frameTimer ??= setTimeout(
+        () => this.refuse(conn, 'slow-frame', `a frame begun ${this.opts.frameTimeoutMs / 1000} s ago is not finished`),
+        this.opts.frameTimeoutMs,
+      );
     } else if (conn.frameTimer) {
       clearTimeout(conn.frameTimer);
       conn.frameTimer = undefined;
@@ -224,13 +248,18 @@ export class Hj212TcpSource implements Source {
         conn.socket.resume();
       }
     };
-    conn.chain = conn.chain.then(() => this.handleFrame(conn, line)).then(
-      (durable) => { if (durable) durable.then(settled, settled); else settled(); },
-      (e: unknown) => {
-        settled();
-        this.log.error({ err: (e as Error).message }, 'HJ 212 TCP frame handling failed');
-      },
-    );
+    conn.chain = conn.chain
+      .then(() => this.handleFrame(conn, line))
+      .then(
+        (durable) => {
+          if (durable) durable.then(settled, settled);
+          else settled();
+        },
+        (e: unknown) => {
+          settled();
+          this.log.error({ err: (e as Error).message }, 'HJ 212 TCP frame handling failed');
+        },
+      );
   }
 
   /** Authenticates where needed, then hands the frame over; the promise of its durability, or none if refused. */
@@ -250,25 +279,40 @@ export class Hj212TcpSource implements Source {
       }
       const verdict = await this.authenticate(station, pw);
       if (conn.closed) return undefined;
-      if (verdict !== 'ok') return this.refuse(conn, verdict, `station ${station.id}: ${verdict === 'auth-busy' ? 'too many password checks at once' : verdict === 'no-password-configured' ? 'no hj212.pw_hash in stations.yaml' : 'wrong PW'}`, { station: station.id });
+      if (verdict !== 'ok')
+        return this.refuse(
+          conn,
+          verdict,
+          `station ${station.id}: ${verdict === 'auth-busy' ? 'too many password checks at once' : verdict === 'no-password-configured' ? 'no hj212.pw_hash in stations.yaml' : 'wrong PW'}`,
+          { station: station.id },
+        );
       conn.station = station;
       conn.pw = pw;
       const previous = this.byStation.get(station.id);
       // One connection per logger: a logger that reconnects leaves its old connection half-open.
-      if (previous && previous !== conn) this.refuse(previous, 'replaced', `station ${station.id} connected again from ${conn.ip}`, { station: station.id });
+      if (previous && previous !== conn)
+        this.refuse(previous, 'replaced', `station ${station.id} connected again from ${conn.ip}`, { station: station.id });
       this.byStation.set(station.id, conn);
       this.log.info({ station: station.id, ip: conn.ip }, 'HJ 212 logger connected');
     } else {
       if (mn !== undefined && this.registry.byMN(mn)?.id !== conn.station.id) {
-        return this.refuse(conn, 'mn-changed', `the connection of station ${conn.station.id} sent a frame with MN ${mn.slice(0, 40)}`, { station: conn.station.id });
+        return this.refuse(conn, 'mn-changed', `the connection of station ${conn.station.id} sent a frame with MN ${mn.slice(0, 40)}`, {
+          station: conn.station.id,
+        });
       }
-      if (pw !== conn.pw) return this.refuse(conn, 'wrong-password', `station ${conn.station.id}: the PW changed within the connection`, { station: conn.station.id });
+      if (pw !== conn.pw)
+        return this.refuse(conn, 'wrong-password', `station ${conn.station.id}: the PW changed within the connection`, {
+          station: conn.station.id,
+        });
     }
     const dedupeKey = createHash('sha256').update(line).digest('base64url').slice(0, 32);
     return this.handler(`hj212-tcp/${conn.station.id}`, line, { decoders: ['hj212'], dedupeKey, station: conn.station.id });
   }
 
-  private async authenticate(station: Station, pw: string | undefined): Promise<'ok' | 'wrong-password' | 'no-password-configured' | 'auth-busy'> {
+  private async authenticate(
+    station: Station,
+    pw: string | undefined,
+  ): Promise<'ok' | 'wrong-password' | 'no-password-configured' | 'auth-busy'> {
     const hash = station.hj212.pw_hash;
     if (!hash) return 'no-password-configured';
     if (pw === undefined) return 'wrong-password';
@@ -353,12 +397,23 @@ export class Hj212TcpSource implements Source {
   async stop(): Promise<void> {
     this.quiesce();
     const open = [...this.conns];
-    await Promise.all(open.map((c) => new Promise<void>((resolve) => {
-      if (c.closed || c.socket.destroyed) return resolve();
-      const t = setTimeout(() => { c.socket.destroy(); resolve(); }, 2000);
-      c.socket.once('close', () => { clearTimeout(t); resolve(); });
-      c.socket.end();
-    })));
+    await Promise.all(
+      open.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.closed || c.socket.destroyed) return resolve();
+            const t = setTimeout(() => {
+              c.socket.destroy();
+              resolve();
+            }, 2000);
+            c.socket.once('close', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            c.socket.end();
+          }),
+      ),
+    );
     await new Promise<void>((resolve) => (this.server?.listening ? this.server.close(() => resolve()) : resolve()));
   }
 

@@ -11,4 +11,3 @@ import type { SourceFactory } from './source.js';
 export const SOURCES: readonly SourceFactory[] = [mqttSource, hj212TcpSource];
 
 export type { MessageHandler, Source, SourceContext, SourceFactory } from './source.js';
-

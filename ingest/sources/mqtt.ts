@@ -76,7 +76,10 @@ export class MqttSource implements Source {
     return this.peak;
   }
 
-  constructor(private readonly opts: MqttSourceOptions, private readonly log: Logger) {}
+  constructor(
+    private readonly opts: MqttSourceOptions,
+    private readonly log: Logger,
+  ) {}
 
   get allConnected(): boolean {
     return this.connected.size === this.clients.length && this.clients.length > 0;
@@ -134,7 +137,10 @@ export class MqttSource implements Source {
         // this, a plain `docker compose restart mosquitto` left the ingest unready for 5 minutes
         // behind a false TJ_MQTT_SESSION_TAKEN_OVER (test/integration/compose-stack.test.ts).
         if (evidence === 'silent-close' && this.allClosedTogether()) {
-          this.log.info({ clientId }, 'every MQTT connection closed at once without a DISCONNECT: a broker restart, not a session takeover');
+          this.log.info(
+            { clientId },
+            'every MQTT connection closed at once without a DISCONNECT: a broker restart, not a session takeover',
+          );
           return;
         }
         this.opts.onSessionTakenOver?.(clientId, evidence);
@@ -153,7 +159,8 @@ export class MqttSource implements Source {
         client.subscribe(filters, { qos: 1 }, (err, granted) => {
           if (err) this.log.error({ clientId, err: err.message }, 'subscribe failed');
           const refused = granted?.filter((g) => g.qos > 2) ?? [];
-          if (refused.length > 0) this.log.error({ clientId, refused: refused.map((g) => g.topic) }, 'broker refused subscriptions (check the ACL)');
+          if (refused.length > 0)
+            this.log.error({ clientId, refused: refused.map((g) => g.topic) }, 'broker refused subscriptions (check the ACL)');
         });
       });
       client.on('close', () => {
@@ -217,7 +224,10 @@ export class MqttSource implements Source {
         },
         (e: unknown) => {
           waiting.delete(hold.durable);
-          this.log.warn({ clientId, err: (e as Error).message, messages: fresh.packets.length }, 'messages not made durable; PUBACKs withheld');
+          this.log.warn(
+            { clientId, err: (e as Error).message, messages: fresh.packets.length },
+            'messages not made durable; PUBACKs withheld',
+          );
         },
       );
     };
@@ -309,9 +319,17 @@ export const mqttSource: SourceFactory = (ctx) => {
   let peak = 0;
   return new MqttSource(
     {
-      url: env.MQTT_URL, username: env.MQTT_USERNAME, password: env.MQTT_PASSWORD,
-      clientIdPrefix: s.mqtt.client_id_prefix, instance: ctx.instance, connections: s.mqtt.connections,
-      shareGroup: s.mqtt.share_group, reconnectPeriodMs: s.mqtt.reconnect_period_ms, subscriptions: s.mqtt.subscriptions, sessionExpiryS: s.mqtt.session_expiry_s, receiveMaximum: s.mqtt.receive_maximum,
+      url: env.MQTT_URL,
+      username: env.MQTT_USERNAME,
+      password: env.MQTT_PASSWORD,
+      clientIdPrefix: s.mqtt.client_id_prefix,
+      instance: ctx.instance,
+      connections: s.mqtt.connections,
+      shareGroup: s.mqtt.share_group,
+      reconnectPeriodMs: s.mqtt.reconnect_period_ms,
+      subscriptions: s.mqtt.subscriptions,
+      sessionExpiryS: s.mqtt.session_expiry_s,
+      receiveMaximum: s.mqtt.receive_maximum,
       replyTopic: s.mqtt.reply_topic,
       onSessionTakenOver: (clientId, evidence) => ctx.onSessionTakenOver(clientId, evidence),
       onHeldChange: (held) => {

@@ -27,7 +27,10 @@ export interface InfluxStore {
 }
 
 export class InfluxHttpError extends Error {
-  constructor(readonly status: number, readonly body: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(`InfluxDB answered ${status}: ${body.slice(0, 300)}`);
   }
   /** 4xx other than 429 means the data itself was refused: retrying the same batch cannot help. */
@@ -49,7 +52,8 @@ export class InfluxClient implements InfluxStore {
     // fetch refuses a URL with userinfo, and an error quoting the URL would print the password:
     // credentials in INFLUX_URL become Basic auth (INFLUX_USER/INFLUX_PASSWORD or a token win).
     const url = new URL(opts.url);
-    const fromUrl = url.username || url.password ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
+    const fromUrl =
+      url.username || url.password ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
     url.username = '';
     url.password = '';
     this.base = url.toString().replace(/\/+$/, '');
@@ -81,13 +85,21 @@ export class InfluxClient implements InfluxStore {
   async writeLines(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
     const params = new URLSearchParams({ db: this.opts.database, precision: 'ms' });
-    const res = await this.request(`/write?${params}`, { method: 'POST', body: lines.join('\n'), headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+    const res = await this.request(`/write?${params}`, {
+      method: 'POST',
+      body: lines.join('\n'),
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    });
     if (res.status !== 204) throw new InfluxHttpError(res.status, await res.text());
   }
 
   async query(q: string): Promise<QueryResult[]> {
     const params = new URLSearchParams({ db: this.opts.database, q, epoch: 'ms' });
-    const res = await this.request(`/query`, { method: 'POST', body: params, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const res = await this.request(`/query`, {
+      method: 'POST',
+      body: params,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     const text = await res.text();
     if (res.status !== 200) throw new InfluxHttpError(res.status, text);
     const json = JSON.parse(text) as { results?: Array<{ error?: string; series?: QueryResult[] }>; error?: string };
@@ -113,7 +125,11 @@ export class InfluxClient implements InfluxStore {
     // CREATE DATABASE is idempotent in InfluxDB 1.x; on 2.x/3.x the DBRP mapping must exist already,
     // and a non-admin user (as in docker-compose) may not create it: then the database is expected.
     await this.query(`CREATE DATABASE "${this.opts.database.replace(/"/g, '')}"`).catch((e: unknown) => {
-      if (e instanceof InfluxHttpError && /not (supported|implemented)|forbidden|unauthorized|not authorized|requires admin privilege/i.test(e.body)) return;
+      if (
+        e instanceof InfluxHttpError &&
+        /not (supported|implemented)|forbidden|unauthorized|not authorized|requires admin privilege/i.test(e.body)
+      )
+        return;
       throw e;
     });
   }

@@ -165,10 +165,7 @@ export function isWorseThan(cls: WaterClass, target: WaterClass): boolean {
 }
 
 /** Single-factor evaluation of one sample (docs/domain.md §1). Ungraded and unknown keys are ignored. */
-export function waterClass(
-  values: Record<string, number>,
-  opts: { waterbody: Waterbody; policy?: WaterClassPolicy },
-): WaterClassResult {
+export function waterClass(values: Record<string, number>, opts: { waterbody: Waterbody; policy?: WaterClassPolicy }): WaterClassResult {
   const reference = new Set(opts.policy?.referenceItems ?? DEFAULT_WATER_CLASS_POLICY.referenceItems);
   const perParam: Record<string, WaterClass> = {};
   let worst = -1;

@@ -12,8 +12,18 @@ export type AqiMode = 'hourly' | 'daily';
 export type AirPollutant = 'SO2' | 'NO2' | 'CO' | 'O3' | 'PM10' | 'PM2_5';
 
 export const AQI_INPUT_KEYS = [
-  'SO2_24h', 'SO2_1h', 'NO2_24h', 'NO2_1h', 'PM10_24h', 'PM10_1h',
-  'PM2_5_24h', 'PM2_5_1h', 'CO_24h', 'CO_1h', 'O3_1h', 'O3_8h',
+  'SO2_24h',
+  'SO2_1h',
+  'NO2_24h',
+  'NO2_1h',
+  'PM10_24h',
+  'PM10_1h',
+  'PM2_5_24h',
+  'PM2_5_1h',
+  'CO_24h',
+  'CO_1h',
+  'O3_1h',
+  'O3_8h',
 ] as const;
 export type AqiInputKey = (typeof AQI_INPUT_KEYS)[number];
 /** Concentrations in µg/m³ (CO mg/m³), keyed by pollutant and averaging period. */
@@ -28,7 +38,7 @@ export function aqiStandardFor(date: Date): AqiStandard {
 export const IAQI_LEVELS: readonly number[] = [0, 50, 100, 150, 200, 300, 400, 500];
 
 export type BreakpointTable =
-  | 'SO2_24h' | 'SO2_1h' | 'NO2_24h' | 'NO2_1h' | 'PM10_24h' | 'CO_24h' | 'CO_1h' | 'O3_1h' | 'O3_8h' | 'PM2_5_24h';
+  'SO2_24h' | 'SO2_1h' | 'NO2_24h' | 'NO2_1h' | 'PM10_24h' | 'CO_24h' | 'CO_1h' | 'O3_1h' | 'O3_8h' | 'PM2_5_24h';
 
 const BREAKPOINTS_2012: Readonly<Record<BreakpointTable, readonly number[]>> = {
   SO2_24h: [0, 50, 150, 475, 800, 1600, 2100, 2620],
@@ -88,8 +98,11 @@ interface Term {
   pollutant: AirPollutant;
   table: BreakpointTable;
 }
-const term = (input: AqiInputKey, pollutant: AirPollutant, table: BreakpointTable = input as BreakpointTable): Term =>
-  ({ input, pollutant, table });
+const term = (input: AqiInputKey, pollutant: AirPollutant, table: BreakpointTable = input as BreakpointTable): Term => ({
+  input,
+  pollutant,
+  table,
+});
 
 /**
  * Which inputs each report uses (docs/domain.md §2):
@@ -104,22 +117,39 @@ const term = (input: AqiInputKey, pollutant: AirPollutant, table: BreakpointTabl
 export const AQI_TERMS: Readonly<Record<AqiStandard, Readonly<Record<AqiMode, readonly Term[]>>>> = {
   'HJ633-2012': {
     hourly: [
-      term('SO2_1h', 'SO2'), term('NO2_1h', 'NO2'), term('PM10_24h', 'PM10'),
-      term('CO_1h', 'CO'), term('O3_1h', 'O3'), term('PM2_5_24h', 'PM2_5'),
+      term('SO2_1h', 'SO2'),
+      term('NO2_1h', 'NO2'),
+      term('PM10_24h', 'PM10'),
+      term('CO_1h', 'CO'),
+      term('O3_1h', 'O3'),
+      term('PM2_5_24h', 'PM2_5'),
     ],
     daily: [
-      term('SO2_24h', 'SO2'), term('NO2_24h', 'NO2'), term('PM10_24h', 'PM10'), term('CO_24h', 'CO'),
-      term('O3_1h', 'O3'), term('O3_8h', 'O3'), term('PM2_5_24h', 'PM2_5'),
+      term('SO2_24h', 'SO2'),
+      term('NO2_24h', 'NO2'),
+      term('PM10_24h', 'PM10'),
+      term('CO_24h', 'CO'),
+      term('O3_1h', 'O3'),
+      term('O3_8h', 'O3'),
+      term('PM2_5_24h', 'PM2_5'),
     ],
   },
   'HJ633-2026': {
     hourly: [
-      term('SO2_1h', 'SO2'), term('NO2_1h', 'NO2'), term('PM10_1h', 'PM10', 'PM10_24h'),
-      term('CO_1h', 'CO'), term('O3_1h', 'O3'), term('PM2_5_1h', 'PM2_5', 'PM2_5_24h'),
+      term('SO2_1h', 'SO2'),
+      term('NO2_1h', 'NO2'),
+      term('PM10_1h', 'PM10', 'PM10_24h'),
+      term('CO_1h', 'CO'),
+      term('O3_1h', 'O3'),
+      term('PM2_5_1h', 'PM2_5', 'PM2_5_24h'),
     ],
     daily: [
-      term('SO2_24h', 'SO2'), term('NO2_24h', 'NO2'), term('PM10_24h', 'PM10'), term('CO_24h', 'CO'),
-      term('O3_8h', 'O3'), term('PM2_5_24h', 'PM2_5'),
+      term('SO2_24h', 'SO2'),
+      term('NO2_24h', 'NO2'),
+      term('PM10_24h', 'PM10'),
+      term('CO_24h', 'CO'),
+      term('O3_8h', 'O3'),
+      term('PM2_5_24h', 'PM2_5'),
     ],
   },
 };
@@ -233,7 +263,15 @@ export function computeAqi(inputs: AqiInputs, opts: { date: Date; mode: AqiMode 
   const wanted = ALL_POLLUTANTS.filter((p) => terms.some((t) => t.pollutant === p));
   const missing = wanted.filter((p) => !byPollutant.has(p));
   const empty: AqiResult = {
-    standard, aqi: null, iaqi, primary: [], category: null, categoryEn: null, level: null, color: null, missing,
+    standard,
+    aqi: null,
+    iaqi,
+    primary: [],
+    category: null,
+    categoryEn: null,
+    level: null,
+    color: null,
+    missing,
   };
   if (byPollutant.size === 0) return empty;
 

@@ -78,17 +78,34 @@ const B_AFTER_H = 8;
 
 function benchRegistry(): RegistryConfig {
   const water = (id: string, i: number, city: string, river: string, km: number, intake = false) => ({
-    id, name: { zh: id, en: id }, city, kind: 'water', river, river_km: km, drinking_water_intake: intake,
-    coordinates: { lat: 30.5, lon: 104.5 }, mn: `B${String(i).padStart(10, '0')}`, target_class: 'III', waterbody: 'river',
+    id,
+    name: { zh: id, en: id },
+    city,
+    kind: 'water',
+    river,
+    river_km: km,
+    drinking_water_intake: intake,
+    coordinates: { lat: 30.5, lon: 104.5 },
+    mn: `B${String(i).padStart(10, '0')}`,
+    target_class: 'III',
+    waterbody: 'river',
   });
   return RegistrySchema.parse({
     version: 1,
     cities: shipped.registry.cities,
-    rivers: { ...shipped.registry.rivers, ...Object.fromEntries(Array.from({ length: PROBES }, (_, i) => [probeRiver(i), { zh: `测试河${i}`, en: `Bench river ${i}` }])) },
+    rivers: {
+      ...shipped.registry.rivers,
+      ...Object.fromEntries(Array.from({ length: PROBES }, (_, i) => [probeRiver(i), { zh: `测试河${i}`, en: `Bench river ${i}` }])),
+    },
     stations: [
       // Each probe river is its own incident scope: every probe opens an incident of its own.
-      ...Array.from({ length: PROBES }, (_, i) => [water(probeA(i), 2 * i, 'chengdu', probeRiver(i), 10), water(probeB(i), 2 * i + 1, 'ziyang', probeRiver(i), 30, true)]).flat(),
-      ...Array.from({ length: STATIONS }, (_, i) => water(`bg-${String(i).padStart(3, '0')}`, 100_000 + i, i % 2 ? 'ziyang' : 'chengdu', 'tuojiang', 50 + (i % 90))),
+      ...Array.from({ length: PROBES }, (_, i) => [
+        water(probeA(i), 2 * i, 'chengdu', probeRiver(i), 10),
+        water(probeB(i), 2 * i + 1, 'ziyang', probeRiver(i), 30, true),
+      ]).flat(),
+      ...Array.from({ length: STATIONS }, (_, i) =>
+        water(`bg-${String(i).padStart(3, '0')}`, 100_000 + i, i % 2 ? 'ziyang' : 'chengdu', 'tuojiang', 50 + (i % 90)),
+      ),
     ],
   });
 }
@@ -98,7 +115,12 @@ function benchRivers(): RiversFile {
     version: 1,
     rivers: {
       ...shippedNotify.rivers.rivers,
-      ...Object.fromEntries(Array.from({ length: PROBES }, (_, i) => [probeRiver(i), { reaches: [{ from_km: 0, to_km: 60, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }] }])),
+      ...Object.fromEntries(
+        Array.from({ length: PROBES }, (_, i) => [
+          probeRiver(i),
+          { reaches: [{ from_km: 0, to_km: 60, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }] },
+        ]),
+      ),
     },
   });
 }
@@ -140,17 +162,31 @@ async function pipelineProcess(): Promise<void> {
   const registry = new StationRegistry(registryConfig);
   const log = createLogger('bench', 'error');
   const env = readEnv({
-    MQTT_URL: e('B_MQTT_URL'), MQTT_USERNAME: 'ingest', MQTT_PASSWORD: e('B_INGEST_PASS'),
-    REDIS_URL: e('B_REDIS_URL'), INFLUX_URL: e('B_INFLUX_URL'), INFLUX_DB: 'bench', TUOJIANG_INSTANCE: 'bench',
+    MQTT_URL: e('B_MQTT_URL'),
+    MQTT_USERNAME: 'ingest',
+    MQTT_PASSWORD: e('B_INGEST_PASS'),
+    REDIS_URL: e('B_REDIS_URL'),
+    INFLUX_URL: e('B_INFLUX_URL'),
+    INFLUX_DB: 'bench',
+    TUOJIANG_INSTANCE: 'bench',
   });
   const influx = new InfluxClient({ url: env.INFLUX_URL, database: 'bench' });
   await influx.ensureDatabase();
   const config: LoadedConfig = { ...shipped, registry: registryConfig };
   const checks = new CheckEnqueuer({ redisUrl: env.REDIS_URL, granularity: 'batch' });
   const alerts = await startAlertsService({
-    redisUrl: env.REDIS_URL, influx, registry, thresholds: new StaticThresholdSource(benchThresholds()), silence: false, workers: 2, concurrency: 16, log,
+    redisUrl: env.REDIS_URL,
+    influx,
+    registry,
+    thresholds: new StaticThresholdSource(benchThresholds()),
+    silence: false,
+    workers: 2,
+    concurrency: 16,
+    log,
     onPublished: (events, at) => {
-      const items = events.filter((x) => x.kind === 'firing').map((x): [string, number, number] => [readingKey(x.station, x.at), x.enqueuedAt ?? 0, at]);
+      const items = events
+        .filter((x) => x.kind === 'firing')
+        .map((x): [string, number, number] => [readingKey(x.station, x.at), x.enqueuedAt ?? 0, at]);
       if (items.length > 0) send({ t: 'relayed', items });
     },
   });
@@ -174,16 +210,32 @@ async function notifyProcess(): Promise<void> {
   const send = (m: ToParent): void => void process.send?.(m);
   const registryConfig = benchRegistry();
   const notify = await startNotifyService({
-    redisUrl: e('B_REDIS_URL'), registry: new StationRegistry(registryConfig),
+    redisUrl: e('B_REDIS_URL'),
+    registry: new StationRegistry(registryConfig),
     config: { recipients: benchRecipients(registryConfig), rivers: benchRivers() },
     log: createLogger('bench', 'error'),
-    smtpUrl: e('B_SMTP_URL'), mailFrom: 'Tuojiang <alerts@tuojiang.bench>', ackSecret: randomBytes(16).toString('hex'),
-    publicUrl: 'http://127.0.0.1:8080', grafanaUrl: 'http://127.0.0.1:3000',
-    onRouted: (ev, at) => { if (ev.kind === 'firing') send({ t: 'routed', reading: readingKey(ev.station, ev.at), at }); },
+    smtpUrl: e('B_SMTP_URL'),
+    mailFrom: 'Tuojiang <alerts@tuojiang.bench>',
+    ackSecret: randomBytes(16).toString('hex'),
+    publicUrl: 'http://127.0.0.1:8080',
+    grafanaUrl: 'http://127.0.0.1:3000',
+    onRouted: (ev, at) => {
+      if (ev.kind === 'firing') send({ t: 'routed', reading: readingKey(ev.station, ev.at), at });
+    },
     onSent: (x) => {
       const reports = (x.items as unknown as ReportItem[]).filter((i) => i.type === 'report' && !i.escalation);
       if (reports.length === 0) return;
-      send({ t: 'sent', items: reports.map((i) => [i.report.id, i.report.kind, i.report.reasons.map((r) => r.type), i.report.enqueuedAt ?? 0, x.startedAt, x.recipient.bureau]) });
+      send({
+        t: 'sent',
+        items: reports.map((i) => [
+          i.report.id,
+          i.report.kind,
+          i.report.reasons.map((r) => r.type),
+          i.report.enqueuedAt ?? 0,
+          x.startedAt,
+          x.recipient.bureau,
+        ]),
+      });
     },
   });
   process.on('message', (m: { t: string }) => {
@@ -195,7 +247,12 @@ async function notifyProcess(): Promise<void> {
 // ---- the background publisher ----
 
 async function publisherProcess(): Promise<void> {
-  const client = await mqtt.connectAsync(process.env.B_MQTT_URL ?? '', { username: 'simulator', password: process.env.B_SIM_PASS ?? '', protocolVersion: 5, clientId: `bench-bg-${process.pid}` });
+  const client = await mqtt.connectAsync(process.env.B_MQTT_URL ?? '', {
+    username: 'simulator',
+    password: process.env.B_SIM_PASS ?? '',
+    protocolVersion: 5,
+    clientId: `bench-bg-${process.pid}`,
+  });
   const total = RATE * SECONDS;
   const start = Date.now();
   let sent = 0;
@@ -208,7 +265,17 @@ async function publisherProcess(): Promise<void> {
       const round = Math.floor(sent / STATIONS);
       const id = `bg-${String(i).padStart(3, '0')}`;
       inflight++;
-      client.publish(`tuojiang/water/${id}`, JSON.stringify({ ts: T0 + round * 60_000, values: { NH3N: 0.3 + (i % 7) * 0.05, DO: 7.4, pH: 7.6, CODMn: 3.1, TP: 0.08, temp: 18 } }), { qos: 1 }, () => { inflight--; });
+      client.publish(
+        `tuojiang/water/${id}`,
+        JSON.stringify({
+          ts: T0 + round * 60_000,
+          values: { NH3N: 0.3 + (i % 7) * 0.05, DO: 7.4, pH: 7.6, CODMn: 3.1, TP: 0.08, temp: 18 },
+        }),
+        { qos: 1 },
+        () => {
+          inflight--;
+        },
+      );
       sent++;
     }
     await new Promise((r) => setTimeout(r, 5));
@@ -257,17 +324,33 @@ function summary(xs: number[]): Summary {
 async function main(): Promise<void> {
   const pass = { ingest: randomBytes(12).toString('hex'), simulator: randomBytes(12).toString('hex') };
   const loadBefore = loadavg();
-  console.log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} (2 cores; other work on the machine skews the figures)`);
-  console.log(`starting Mosquitto, Redis, InfluxDB ... (background ${RATE} readings/s for ${SECONDS} s, ${STATIONS} stations; ${PROBES} probe rivers; reorder wait ${REORDER_S} s)`);
+  console.log(
+    `load average before: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} (2 cores; other work on the machine skews the figures)`,
+  );
+  console.log(
+    `starting Mosquitto, Redis, InfluxDB ... (background ${RATE} readings/s for ${SECONDS} s, ${STATIONS} stations; ${PROBES} probe rivers; reorder wait ${REORDER_S} s)`,
+  );
   const services = await startServices({
-    mosquitto: { users: [{ username: 'ingest', password: pass.ingest }, { username: 'simulator', password: pass.simulator }] },
+    mosquitto: {
+      users: [
+        { username: 'ingest', password: pass.ingest },
+        { username: 'simulator', password: pass.simulator },
+      ],
+    },
     redis: { appendonly: true },
     influxdb: true,
   });
   const sink = await startSmtpSink({ replyBeforeParse: true, headersOnly: true });
   const children: ChildProcess[] = [];
   try {
-    const env = { B_MQTT_URL: services.mosquitto.url, B_INGEST_PASS: pass.ingest, B_SIM_PASS: pass.simulator, B_REDIS_URL: services.redis.url, B_INFLUX_URL: services.influxdb.url, B_SMTP_URL: sink.url };
+    const env = {
+      B_MQTT_URL: services.mosquitto.url,
+      B_INGEST_PASS: pass.ingest,
+      B_SIM_PASS: pass.simulator,
+      B_REDIS_URL: services.redis.url,
+      B_INFLUX_URL: services.influxdb.url,
+      B_SMTP_URL: sink.url,
+    };
     // Per reading: handed over and relayed (pipeline), routed into its scope's inbox (notify).
     const relayed = new Map<string, [enqueued: number, relayed: number]>();
     const routed = new Map<string, number>();
@@ -280,15 +363,24 @@ async function main(): Promise<void> {
         child.once('exit', (c) => reject(new Error(`${role} exited ${c}`)));
         child.on('message', (m: ToParent) => {
           if (m.t === 'ready') resolve();
-          else if (m.t === 'relayed') for (const [k, enq, rel] of m.items) { if (!relayed.has(k)) relayed.set(k, [enq, rel]); }
-          else if (m.t === 'routed') { if (!routed.has(m.reading)) routed.set(m.reading, m.at); }
-          else if (m.t === 'sent') for (const x of m.items) sentReports.set(`${x[0]}|${x[5]}`, x);
+          else if (m.t === 'relayed')
+            for (const [k, enq, rel] of m.items) {
+              if (!relayed.has(k)) relayed.set(k, [enq, rel]);
+            }
+          else if (m.t === 'routed') {
+            if (!routed.has(m.reading)) routed.set(m.reading, m.at);
+          } else if (m.t === 'sent') for (const x of m.items) sentReports.set(`${x[0]}|${x[5]}`, x);
         });
       });
     };
     await startChild('pipeline');
     await startChild('notify');
-    const probe = await mqtt.connectAsync(services.mosquitto.url, { username: 'simulator', password: pass.simulator, protocolVersion: 5, clientId: 'bench-probe' });
+    const probe = await mqtt.connectAsync(services.mosquitto.url, {
+      username: 'simulator',
+      password: pass.simulator,
+      protocolVersion: 5,
+      clientId: 'bench-probe',
+    });
 
     const probes = new Map<string, Probe>();
     const received: Received[] = [];
@@ -297,14 +389,24 @@ async function main(): Promise<void> {
       const report = header(m, 'x-tuojiang-report');
       kinds.set(report.split(' ')[0] || 'other', (kinds.get(report.split(' ')[0] || 'other') ?? 0) + 1);
       if (!report) return;
-      received.push({ reportId: header(m, 'x-tuojiang-items'), incident: header(m, 'x-tuojiang-incident'), bureau: header(m, 'x-tuojiang-bureau'), receivedAt: m.receivedAt });
+      received.push({
+        reportId: header(m, 'x-tuojiang-items'),
+        incident: header(m, 'x-tuojiang-incident'),
+        bureau: header(m, 'x-tuojiang-bureau'),
+        receivedAt: m.receivedAt,
+      });
     });
 
     const publisher = spawnChild('publisher', env);
     children.push(publisher);
-    const bgDone = new Promise<{ sent: number; seconds: number }>((resolve) => publisher.on('message', (m: { t: string; sent: number; seconds: number }) => { if (m.t === 'done') resolve(m); }));
+    const bgDone = new Promise<{ sent: number; seconds: number }>((resolve) =>
+      publisher.on('message', (m: { t: string; sent: number; seconds: number }) => {
+        if (m.t === 'done') resolve(m);
+      }),
+    );
     const started = Date.now();
-    const pub = (id: string, ts: number, v: number) => probe.publishAsync(`tuojiang/water/${id}`, JSON.stringify({ ts, values: { NH3N: v, DO: 7.4 } }), { qos: 1 });
+    const pub = (id: string, ts: number, v: number) =>
+      probe.publishAsync(`tuojiang/water/${id}`, JSON.stringify({ ts, values: { NH3N: v, DO: 7.4 } }), { qos: 1 });
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     let k = 0;
     const probesRunning: Array<Promise<void>> = [];
@@ -317,22 +419,24 @@ async function main(): Promise<void> {
       k++;
       const p: Probe = { index: i, river: probeRiver(i), base };
       probes.set(`inc.r.${p.river}.nitrogen.${base}`, p);
-      probesRunning.push((async () => {
-        await pub(probeA(i), base, 1.6);
-        await sleep(300);
-        p.firesA = Date.now();
-        await pub(probeA(i), base + HOUR, 1.7);
-        await sleep(1000);
-        await pub(probeB(i), base + B_AFTER_H * HOUR, 1.6);
-        await sleep(300);
-        p.firesB = Date.now();
-        await pub(probeB(i), base + (B_AFTER_H + 1) * HOUR, 1.7);
-        await sleep(1500);
-        await pub(probeA(i), base + 2 * HOUR, 0.3);
-        await pub(probeA(i), base + 3 * HOUR, 0.3);
-        await pub(probeB(i), base + (B_AFTER_H + 2) * HOUR, 0.3);
-        await pub(probeB(i), base + (B_AFTER_H + 3) * HOUR, 0.3);
-      })());
+      probesRunning.push(
+        (async () => {
+          await pub(probeA(i), base, 1.6);
+          await sleep(300);
+          p.firesA = Date.now();
+          await pub(probeA(i), base + HOUR, 1.7);
+          await sleep(1000);
+          await pub(probeB(i), base + B_AFTER_H * HOUR, 1.6);
+          await sleep(300);
+          p.firesB = Date.now();
+          await pub(probeB(i), base + (B_AFTER_H + 1) * HOUR, 1.7);
+          await sleep(1500);
+          await pub(probeA(i), base + 2 * HOUR, 0.3);
+          await pub(probeA(i), base + 3 * HOUR, 0.3);
+          await pub(probeB(i), base + (B_AFTER_H + 2) * HOUR, 0.3);
+          await pub(probeB(i), base + (B_AFTER_H + 3) * HOUR, 0.3);
+        })(),
+      );
       await sleep(PROBE_EVERY_MS);
     }
     await Promise.all(probesRunning);
@@ -342,7 +446,11 @@ async function main(): Promise<void> {
     const kindOf = (r: Received) => sentReports.get(`${r.reportId}|${r.bureau}`);
     const isReached = (s: SentReport | undefined) => s?.[1] === 'followup' && s[2].includes('reached');
     const complete = () => {
-      const got = new Set(received.filter((r) => kindOf(r)?.[1] === 'initial' || isReached(kindOf(r))).map((r) => `${r.incident}|${kindOf(r)?.[1]}|${r.bureau}`));
+      const got = new Set(
+        received
+          .filter((r) => kindOf(r)?.[1] === 'initial' || isReached(kindOf(r)))
+          .map((r) => `${r.incident}|${kindOf(r)?.[1]}|${r.bureau}`),
+      );
       return got.size >= probes.size * 4;
     };
     const deadline = Date.now() + 20_000;
@@ -353,7 +461,13 @@ async function main(): Promise<void> {
       initial: { chengdu: { enq: [] as number[], pub: [] as number[] }, ziyang: { enq: [] as number[], pub: [] as number[] } },
       reached: { chengdu: { enq: [] as number[], pub: [] as number[] }, ziyang: { enq: [] as number[], pub: [] as number[] } },
     };
-    const stageNames = ['ingest + InfluxDB write, handed to the checks', 'checks, commit, outbox relay', 'notify: evidence taken (from the relay\'s hand-over)', 'reorder wait, drain, placing', 'render + SMTP until received'];
+    const stageNames = [
+      'ingest + InfluxDB write, handed to the checks',
+      'checks, commit, outbox relay',
+      "notify: evidence taken (from the relay's hand-over)",
+      'reorder wait, drain, placing',
+      'render + SMTP until received',
+    ];
     const stages = { initial: stageNames.map(() => [] as number[]), reached: stageNames.map(() => [] as number[]) };
     const seen = new Set<string>();
     for (const r of received) {
@@ -367,7 +481,8 @@ async function main(): Promise<void> {
       if (seen.has(once)) continue;
       seen.add(once);
       const published = which === 'initial' ? p.firesA : p.firesB;
-      const reading = which === 'initial' ? readingKey(probeA(p.index), p.base + HOUR) : readingKey(probeB(p.index), p.base + (B_AFTER_H + 1) * HOUR);
+      const reading =
+        which === 'initial' ? readingKey(probeA(p.index), p.base + HOUR) : readingKey(probeB(p.index), p.base + (B_AFTER_H + 1) * HOUR);
       series[which][r.bureau].enq.push(r.receivedAt - s[3]);
       if (published) series[which][r.bureau].pub.push(r.receivedAt - published);
       // Stage k ends at times[k + 1] and starts at times[k]: own bureau only, one per report.
@@ -382,13 +497,21 @@ async function main(): Promise<void> {
     const f = (x: number) => (Number.isNaN(x) ? '—' : `${Math.round(x)} ms`);
     const line = (label: string, xs: number[], expected: number) => {
       const q = summary(xs);
-      console.log(`  ${label.padEnd(36)} p50 ${f(q.p50).padStart(8)}  p90 ${f(q.p90).padStart(8)}  p99 ${f(q.p99).padStart(8)}  max ${f(q.max).padStart(8)}  (n=${q.n}, missing ${expected - q.n})`);
+      console.log(
+        `  ${label.padEnd(36)} p50 ${f(q.p50).padStart(8)}  p90 ${f(q.p90).padStart(8)}  p99 ${f(q.p99).padStart(8)}  max ${f(q.max).padStart(8)}  (n=${q.n}, missing ${expected - q.n})`,
+      );
       return q;
     };
     console.log('');
-    console.log(`background load: ${bg.sent} readings in ${bg.seconds.toFixed(1)} s = ${Math.round(bg.sent / bg.seconds)} readings/s over MQTT (QoS 1)`);
-    console.log(`incident reorder wait: ${REORDER_S} s, in every figure below: ${(REORDER_S + 0.05).toFixed(2)} s of waiting by design, the drain job being due 50 ms after it (the group wait does not hold reports)`);
-    console.log(`incidents opened by probes: ${probes.size}; e-mails received: ${sink.messages.length} (${[...kinds].map(([x, n]) => `${x} ${n}`).join(', ')})`);
+    console.log(
+      `background load: ${bg.sent} readings in ${bg.seconds.toFixed(1)} s = ${Math.round(bg.sent / bg.seconds)} readings/s over MQTT (QoS 1)`,
+    );
+    console.log(
+      `incident reorder wait: ${REORDER_S} s, in every figure below: ${(REORDER_S + 0.05).toFixed(2)} s of waiting by design, the drain job being due 50 ms after it (the group wait does not hold reports)`,
+    );
+    console.log(
+      `incidents opened by probes: ${probes.size}; e-mails received: ${sink.messages.length} (${[...kinds].map(([x, n]) => `${x} ${n}`).join(', ')})`,
+    );
     const n = probes.size;
     console.log('初报 (initial report), reading handed to the checks -> SMTP server received:');
     const iC = line('own bureau (Chengdu)', series.initial.chengdu.enq, n);
@@ -403,29 +526,45 @@ async function main(): Promise<void> {
     line('续报 reached, Ziyang', series.reached.ziyang.pub, n);
     for (const which of ['initial', 'reached'] as const) {
       console.log(`  stages of the ${which === 'initial' ? '初报' : '续报 reached'} to Chengdu, p50 / p99:`);
-      stageNames.forEach((name, j) => console.log(`    ${name.padEnd(52)} ${f(pct(stages[which][j] ?? [], 50)).padStart(8)} / ${f(pct(stages[which][j] ?? [], 99))}`));
+      stageNames.forEach((name, j) =>
+        console.log(`    ${name.padEnd(52)} ${f(pct(stages[which][j] ?? [], 50)).padStart(8)} / ${f(pct(stages[which][j] ?? [], 99))}`),
+      );
     }
     // What became of the probes whose 续报 did not come: the reports their river got instead.
     const lacking = [...probes.entries()].filter(([inc]) => !received.some((r) => r.incident === inc && isReached(kindOf(r))));
     if (lacking.length > 0) {
-      console.log(`  ${lacking.length} probe(s) without the 续报 "reached"; the first of them, as Redis has them now (event times in h from the probe's first breach):`);
+      console.log(
+        `  ${lacking.length} probe(s) without the 续报 "reached"; the first of them, as Redis has them now (event times in h from the probe's first breach):`,
+      );
       const redis = new Redis(services.redis.url);
       const store = new IncidentStore(redis);
       for (const [inc, p] of lacking.slice(0, 3)) {
-        const got = received.filter((r) => r.incident.startsWith(`inc.r.${p.river}.`)).map((r) => `${r.bureau} ${kindOf(r)?.[1] ?? '?'}(${kindOf(r)?.[2].join('+') ?? ''})`);
+        const got = received
+          .filter((r) => r.incident.startsWith(`inc.r.${p.river}.`))
+          .map((r) => `${r.bureau} ${kindOf(r)?.[1] ?? '?'}(${kindOf(r)?.[2].join('+') ?? ''})`);
         const snap = await store.snapshot(`r.${p.river}.nitrogen`);
         const h = (t: number | null) => (t === null ? '-' : `${(t - p.base) / HOUR}h`);
         console.log(`    ${inc}: e-mails ${got.join(', ') || 'none'}`);
-        console.log(`      inbox: ${snap.items.map((x) => `${x.evidence.station} ${x.evidence.rule} ${x.evidence.kind} at ${h(x.evidence.at)}, ripe ${x.ripeAt - snap.now} ms from now`).join('; ') || 'empty'}`);
-        for (const i of snap.state.incidents) console.log(`      incident ${i.id} ${i.status} seq ${i.seq}: ${i.sections.map((x) => `${x.station} observed ${h(x.observedAt)} firing [${x.firing.join(' ')}] back ${h(x.backAt)}`).join('; ')}`);
+        console.log(
+          `      inbox: ${snap.items.map((x) => `${x.evidence.station} ${x.evidence.rule} ${x.evidence.kind} at ${h(x.evidence.at)}, ripe ${x.ripeAt - snap.now} ms from now`).join('; ') || 'empty'}`,
+        );
+        for (const i of snap.state.incidents)
+          console.log(
+            `      incident ${i.id} ${i.status} seq ${i.seq}: ${i.sections.map((x) => `${x.station} observed ${h(x.observedAt)} firing [${x.firing.join(' ')}] back ${h(x.backAt)}`).join('; ')}`,
+          );
         const unplaced = (await store.unplaced()).filter((u) => u.report.incidentId.startsWith(`inc.r.${p.river}.`));
         if (unplaced.length > 0) console.log(`      reports issued, not placed: ${unplaced.map((u) => u.report.id).join(' ')}`);
       }
       const q = new Queue(QUEUE_INCIDENT, { connection: redis, prefix: DEFAULT_PREFIX });
       console.log(`    incident jobs: ${JSON.stringify(await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed'))}`);
       for (const [, p] of lacking.slice(0, 3)) {
-        const jobs = (await q.getJobs(['completed', 'failed', 'delayed', 'waiting', 'active'], 0, 100_000)).filter((j) => j.data.scope === `r.${p.river}.nitrogen`);
-        for (const j of jobs) console.log(`      ${j.id} ${await j.getState()} attempts ${j.attemptsMade} processed ${j.processedOn ? j.processedOn - (j.timestamp + (j.opts.delay ?? 0)) : '-'} ms after due ${j.failedReason ? `failed: ${j.failedReason}` : `-> ${JSON.stringify(j.returnvalue)}`}`);
+        const jobs = (await q.getJobs(['completed', 'failed', 'delayed', 'waiting', 'active'], 0, 100_000)).filter(
+          (j) => j.data.scope === `r.${p.river}.nitrogen`,
+        );
+        for (const j of jobs)
+          console.log(
+            `      ${j.id} ${await j.getState()} attempts ${j.attemptsMade} processed ${j.processedOn ? j.processedOn - (j.timestamp + (j.opts.delay ?? 0)) : '-'} ms after due ${j.failedReason ? `failed: ${j.failedReason}` : `-> ${JSON.stringify(j.returnvalue)}`}`,
+          );
       }
       await q.close();
       await redis.quit();
@@ -435,7 +574,9 @@ async function main(): Promise<void> {
     const p99 = Math.max(iC.p99, iZ.p99);
     console.log(`goal: p99 under 1 s to the 初报 (reading handed over -> SMTP) — ${p99 < 1000 ? 'met' : 'NOT met'} (${f(p99)})`);
     // One line for scripts that repeat the run and compare (medians, spread).
-    console.log(`summary ${JSON.stringify({ reorder_s: REORDER_S, rate: Math.round(bg.sent / bg.seconds), incidents: n, initial: { chengdu: iC, ziyang: iZ }, reached: { chengdu: rC, ziyang: rZ }, load: [loadBefore[0], loadAfter[0]] })}`);
+    console.log(
+      `summary ${JSON.stringify({ reorder_s: REORDER_S, rate: Math.round(bg.sent / bg.seconds), incidents: n, initial: { chengdu: iC, ziyang: iZ }, reached: { chengdu: rC, ziyang: rZ }, load: [loadBefore[0], loadAfter[0]] })}`,
+    );
     await probe.endAsync();
   } finally {
     for (const c of children) {

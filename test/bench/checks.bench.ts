@@ -54,9 +54,16 @@ function benchRegistry(): StationRegistry {
       cities: { chengdu: { zh: '成都市', en: 'Chengdu' }, ziyang: { zh: '资阳市', en: 'Ziyang' } },
       rivers: { tuojiang: { zh: '沱江', en: 'Tuojiang' } },
       stations: Array.from({ length: STATIONS }, (_, i) => ({
-        id: `bench-${i}`, name: { zh: `测站${i}`, en: `Bench ${i}` }, city: i % 2 ? 'ziyang' : 'chengdu', kind: 'water',
-        river: 'tuojiang', river_km: i % 130, coordinates: { lat: 30.4, lon: 104.5 }, mn: `BENCH${String(i).padStart(8, '0')}`,
-        target_class: 'III', waterbody: 'river',
+        id: `bench-${i}`,
+        name: { zh: `测站${i}`, en: `Bench ${i}` },
+        city: i % 2 ? 'ziyang' : 'chengdu',
+        kind: 'water',
+        river: 'tuojiang',
+        river_km: i % 130,
+        coordinates: { lat: 30.4, lon: 104.5 },
+        mn: `BENCH${String(i).padStart(8, '0')}`,
+        target_class: 'III',
+        waterbody: 'river',
       })),
     }),
   );
@@ -72,9 +79,14 @@ function benchThresholds(): ThresholdSet {
 function makeReading(station: number, n: number): Reading {
   const high = n % 48 >= 40;
   return {
-    station: `bench-${station}`, city: station % 2 ? 'ziyang' : 'chengdu', medium: 'water', ts: T0 + n * 60_000, period: 'rt',
+    station: `bench-${station}`,
+    city: station % 2 ? 'ziyang' : 'chengdu',
+    medium: 'water',
+    ts: T0 + n * 60_000,
+    period: 'rt',
     values: { NH3N: high ? 1.6 : 0.3, DO: 7.2, pH: 7.4, CODMn: 3.1, TP: 0.08, TN: 0.9, temp: 18, cond: 400, turb: 12 },
-    flags: {}, source: 'json',
+    flags: {},
+    source: 'json',
   };
 }
 
@@ -95,8 +107,14 @@ async function workerProcess(): Promise<void> {
   let checked = 0;
   let applied = 0;
   const service = await startAlertsService({
-    redisUrl: process.env.BENCH_REDIS_URL ?? '', influx, registry: benchRegistry(), thresholds: new StaticThresholdSource(benchThresholds()),
-    prefix: process.env.BENCH_PREFIX ?? '', workers: WORKERS, concurrency: CONCURRENCY, silence: false,
+    redisUrl: process.env.BENCH_REDIS_URL ?? '',
+    influx,
+    registry: benchRegistry(),
+    thresholds: new StaticThresholdSource(benchThresholds()),
+    prefix: process.env.BENCH_PREFIX ?? '',
+    workers: WORKERS,
+    concurrency: CONCURRENCY,
+    silence: false,
     onChecked: (outcome) => {
       checked++;
       if (outcome.status === 'done') applied += outcome.applied;
@@ -200,9 +218,23 @@ function startBenchServices() {
 }
 
 async function run(services: BenchServices, redis: Redis, GRANULARITY: Granularity): Promise<Record<string, unknown>> {
-  console.log(`checks bench: ${RATE} readings/s for ${SECONDS} s over ${STATIONS} stations; alerts process with ${WORKERS} workers × concurrency ${CONCURRENCY}; one check job per ${GRANULARITY}`);
-  const results: Record<string, unknown> = { rate: RATE, seconds: SECONDS, stations: STATIONS, workers: WORKERS, concurrency: CONCURRENCY, granularity: GRANULARITY };
-  const vars = (prefix: string, db: string) => ({ BENCH_REDIS_URL: services.redis.url, BENCH_INFLUX_URL: services.influxdb.url, BENCH_PREFIX: prefix, BENCH_DB: db });
+  console.log(
+    `checks bench: ${RATE} readings/s for ${SECONDS} s over ${STATIONS} stations; alerts process with ${WORKERS} workers × concurrency ${CONCURRENCY}; one check job per ${GRANULARITY}`,
+  );
+  const results: Record<string, unknown> = {
+    rate: RATE,
+    seconds: SECONDS,
+    stations: STATIONS,
+    workers: WORKERS,
+    concurrency: CONCURRENCY,
+    granularity: GRANULARITY,
+  };
+  const vars = (prefix: string, db: string) => ({
+    BENCH_REDIS_URL: services.redis.url,
+    BENCH_INFLUX_URL: services.influxdb.url,
+    BENCH_PREFIX: prefix,
+    BENCH_DB: db,
+  });
   {
     // ---- 1. steady load ----
     if (SECONDS > 0) {
@@ -231,7 +263,16 @@ async function run(services: BenchServices, redis: Redis, GRANULARITY: Granulari
         const batch: Reading[] = [];
         for (let i = 0; i < perTick; i++, n++) batch.push(makeReading(n % STATIONS, Math.floor(n / STATIONS)));
         // what the writer does: store, then hand over for checks
-        await influx.writeLines(batch.map((r) => encodePoint({ measurement: 'water_quality', tags: { station: r.station, city: r.city, period: r.period }, fields: r.values, ts: r.ts })));
+        await influx.writeLines(
+          batch.map((r) =>
+            encodePoint({
+              measurement: 'water_quality',
+              tags: { station: r.station, city: r.city, period: r.period },
+              fields: r.values,
+              ts: r.ts,
+            }),
+          ),
+        );
         const now = Date.now();
         for (const r of batch) storedAt.set(`${r.station}|${r.ts}`, now);
         await enqueuer.enqueue(batch);
@@ -257,8 +298,12 @@ async function run(services: BenchServices, redis: Redis, GRANULARITY: Granulari
       };
       results.steady = steady;
       console.log(`steady: offered ${steady.offeredPerSec} readings/s (${n} readings; ${lateTicks}/${ticks} ticks behind schedule)`);
-      console.log(`steady: check jobs/s through the workers ${steady.checkJobsPerSecDuringLoad} during the load (readings applied/s ${steady.readingsAppliedPerSecDuringLoad}: a job drains its whole series); all jobs done ${steady.drainAfterLoadMs} ms after the load stopped`);
-      console.log(`steady: ${steady.transitions} transitions; reading stored -> transition recorded p50 ${steady.latencyMs.p50} ms, p99 ${steady.latencyMs.p99} ms, max ${steady.latencyMs.max} ms`);
+      console.log(
+        `steady: check jobs/s through the workers ${steady.checkJobsPerSecDuringLoad} during the load (readings applied/s ${steady.readingsAppliedPerSecDuringLoad}: a job drains its whole series); all jobs done ${steady.drainAfterLoadMs} ms after the load stopped`,
+      );
+      console.log(
+        `steady: ${steady.transitions} transitions; reading stored -> transition recorded p50 ${steady.latencyMs.p50} ms, p99 ${steady.latencyMs.p99} ms, max ${steady.latencyMs.max} ms`,
+      );
     }
 
     // ---- 2. capacity ----
@@ -283,8 +328,11 @@ async function run(services: BenchServices, redis: Redis, GRANULARITY: Granulari
       await enqueuer.close();
       await worker.stop();
       const burst = {
-        readings: BURST, enqueuePerSec: Math.round(BURST / enqueuedS), checkJobsPerSec: Math.round(worker.checked / s),
-        readingsAppliedPerSec: Math.round(worker.applied / s), seconds: Number(s.toFixed(2)),
+        readings: BURST,
+        enqueuePerSec: Math.round(BURST / enqueuedS),
+        checkJobsPerSec: Math.round(worker.checked / s),
+        readingsAppliedPerSec: Math.round(worker.applied / s),
+        seconds: Number(s.toFixed(2)),
         cpuUsPerReading: {
           writer: Math.round((cpu.user + cpu.system) / BURST),
           alertsWorker: Math.round((worker.cpuUs - workerCpu0) / BURST),
@@ -292,8 +340,12 @@ async function run(services: BenchServices, redis: Redis, GRANULARITY: Granulari
         },
       };
       results.burst = burst;
-      console.log(`burst: ${BURST} readings enqueued at ${burst.enqueuePerSec}/s; check jobs/s through the workers ${burst.checkJobsPerSec}, readings applied/s ${burst.readingsAppliedPerSec} (drained in ${burst.seconds} s)`);
-      console.log(`burst: CPU per reading: writer (enqueue) ${burst.cpuUsPerReading.writer} µs, alerts worker ${burst.cpuUsPerReading.alertsWorker} µs, redis-server ${burst.cpuUsPerReading.redis} µs`);
+      console.log(
+        `burst: ${BURST} readings enqueued at ${burst.enqueuePerSec}/s; check jobs/s through the workers ${burst.checkJobsPerSec}, readings applied/s ${burst.readingsAppliedPerSec} (drained in ${burst.seconds} s)`,
+      );
+      console.log(
+        `burst: CPU per reading: writer (enqueue) ${burst.cpuUsPerReading.writer} µs, alerts worker ${burst.cpuUsPerReading.alertsWorker} µs, redis-server ${burst.cpuUsPerReading.redis} µs`,
+      );
       if (process.env.BENCH_COMMANDSTATS) {
         // Commands run inside scripts are counted under their own names as well as under evalsha.
         const rows = (await redis.info('commandstats'))
@@ -303,7 +355,8 @@ async function run(services: BenchServices, redis: Redis, GRANULARITY: Granulari
           .map((m) => ({ cmd: m[1] ?? '', calls: Number(m[2]), us: Number(m[3]) / BURST }))
           .sort((a, b) => b.us - a.us)
           .slice(0, 15);
-        for (const r of rows) console.log(`  redis ${r.cmd.padEnd(18)} calls ${String(r.calls).padStart(8)}  ${r.us.toFixed(1)} µs/reading`);
+        for (const r of rows)
+          console.log(`  redis ${r.cmd.padEnd(18)} calls ${String(r.calls).padStart(8)}  ${r.us.toFixed(1)} µs/reading`);
       }
     }
   }

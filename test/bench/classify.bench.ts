@@ -23,7 +23,11 @@ function floatClassify(value: number, limit: Limit, h: number): Condition {
 }
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
-const limits: Limit[] = [{ kind: 'max', value: 1 }, { kind: 'min', value: 5 }, { kind: 'range', min: 6, max: 9 }];
+const limits: Limit[] = [
+  { kind: 'max', value: 1 },
+  { kind: 'min', value: 5 },
+  { kind: 'range', min: 6, max: 9 },
+];
 
 function time(f: (v: number, l: Limit, h: number) => Condition, values: number[]): number {
   let sink = 0;
@@ -40,7 +44,10 @@ function time(f: (v: number, l: Limit, h: number) => Condition, values: number[]
 const spread = Array.from({ length: 997 }, (_, i) => (i / 997) * 12);
 // Exactly at the clear levels of the three limits: 0.9, 5.5, 6.6 / 8.1.
 const atLevel = [0.9, 5.5, 6.6, 8.1];
-for (const [name, values] of [['values spread around the limits', spread], ['values exactly at a clear level', atLevel]] as const) {
+for (const [name, values] of [
+  ['values spread around the limits', spread],
+  ['values exactly at a clear level', atLevel],
+] as const) {
   time(floatClassify, values);
   time(classify, values);
   const before = time(floatClassify, values);

@@ -9,7 +9,16 @@
  * A real InfluxDB on a free loopback port; it stops by itself.
  */
 import { loadavg } from 'node:os';
-import { cityFields, cityPeriodFields, dayFields, hourFields, periodFields, type AggregateRow, type Fields, type StationBasis } from '../../aggregates/compute.js';
+import {
+  cityFields,
+  cityPeriodFields,
+  dayFields,
+  hourFields,
+  periodFields,
+  type AggregateRow,
+  type Fields,
+  type StationBasis,
+} from '../../aggregates/compute.js';
 import { intervalOf } from '../../aggregates/aggregator.js';
 import { aggregateMeasurement, cityMeasurement } from '../../aggregates/measurements.js';
 import { DAY_MS, HOUR_MS, windowOf } from '../../aggregates/windows.js';
@@ -58,9 +67,26 @@ function hourValues(s: StationConfig, h: number, walk: number): Record<string, n
   const day = Math.sin((2 * Math.PI * (h % DAY_MS)) / DAY_MS);
   const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
   if (s.kind === 'water') {
-    return { temp: r(18 + 3 * day, 1), pH: r(7.6 + 0.2 * day), DO: r(7 - day), cond: Math.round(420 + 30 * walk), turb: r(12 + 5 * walk, 1), CODMn: r(3 + walk), NH3N: r(Math.max(0.05, 0.5 + 0.6 * walk)), TP: r(Math.max(0.01, 0.12 + 0.08 * walk), 3), TN: r(1.3 + 0.3 * walk) };
+    return {
+      temp: r(18 + 3 * day, 1),
+      pH: r(7.6 + 0.2 * day),
+      DO: r(7 - day),
+      cond: Math.round(420 + 30 * walk),
+      turb: r(12 + 5 * walk, 1),
+      CODMn: r(3 + walk),
+      NH3N: r(Math.max(0.05, 0.5 + 0.6 * walk)),
+      TP: r(Math.max(0.01, 0.12 + 0.08 * walk), 3),
+      TN: r(1.3 + 0.3 * walk),
+    };
   }
-  return { PM2_5: Math.max(1, Math.round(45 + 35 * walk + 10 * day)), PM10: Math.max(1, Math.round(75 + 50 * walk)), SO2: Math.round(10 + 3 * day), NO2: Math.round(35 + 10 * day), CO: r(0.8 + 0.2 * walk, 1), O3: Math.max(1, Math.round(90 + 60 * day)) };
+  return {
+    PM2_5: Math.max(1, Math.round(45 + 35 * walk + 10 * day)),
+    PM10: Math.max(1, Math.round(75 + 50 * walk)),
+    SO2: Math.round(10 + 3 * day),
+    NO2: Math.round(35 + 10 * day),
+    CO: r(0.8 + 0.2 * walk, 1),
+    O3: Math.max(1, Math.round(90 + 60 * day)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -93,7 +119,16 @@ async function main(): Promise<void> {
     const cityHours = new Map<string, Map<number, AggregateRow[]>>();
     const cityDays = new Map<string, Map<number, AggregateRow[]>>();
     for (const s of registry.stations) {
-      const st: StationBasis = { id: s.id, city: s.city, medium: s.kind, intervalS: intervalOf(s), waterbody: s.waterbody ?? 'river', targetClass: s.target_class, referenceItems: stationProfile(thresholds, s).rules.water_class.reference_items, riverKm: s.river_km };
+      const st: StationBasis = {
+        id: s.id,
+        city: s.city,
+        medium: s.kind,
+        intervalS: intervalOf(s),
+        waterbody: s.waterbody ?? 'river',
+        targetClass: s.target_class,
+        referenceItems: stationProfile(thresholds, s).rules.water_class.reference_items,
+        riverKm: s.river_km,
+      };
       const tags = { station: s.id, city: s.city };
       let walk = 0;
       const days = new Map<number, AggregateRow[]>();
@@ -107,7 +142,10 @@ async function main(): Promise<void> {
           const byHour = cityHours.get(s.city) ?? new Map<number, AggregateRow[]>();
           const means: Fields = {};
           for (const p of ['SO2', 'NO2', 'PM10', 'CO', 'O3', 'PM2_5']) if (typeof fields[p] === 'number') means[p] = fields[p];
-          byHour.set(h, [...(byHour.get(h) ?? []), { ts: h, fields: { ...means, readings: fields.readings as number, expected: fields.expected as number } }]);
+          byHour.set(h, [
+            ...(byHour.get(h) ?? []),
+            { ts: h, fields: { ...means, readings: fields.readings as number, expected: fields.expected as number } },
+          ]);
           cityHours.set(s.city, byHour);
         }
       }
@@ -116,7 +154,10 @@ async function main(): Promise<void> {
       for (const [day, hours] of days) {
         const fields = dayFields(st, day, hours, 24);
         await put(aggregateMeasurement(s.kind, 'day'), tags, day, fields);
-        for (const [w, map] of [['month', months], ['year', years]] as const) {
+        for (const [w, map] of [
+          ['month', months],
+          ['year', years],
+        ] as const) {
           const k = windowOf(w, day).start;
           map.set(k, [...(map.get(k) ?? []), { ts: day, fields }]);
         }
@@ -126,11 +167,15 @@ async function main(): Promise<void> {
           cityDays.set(s.city, byDay);
         }
       }
-      for (const [w, map] of [['month', months], ['year', years]] as const) {
+      for (const [w, map] of [
+        ['month', months],
+        ['year', years],
+      ] as const) {
         for (const [k, rows] of map) await put(aggregateMeasurement(s.kind, w), tags, k, periodFields(st, w, k, rows, rows.length * 24));
       }
     }
-    for (const [city, byHour] of cityHours) for (const [h, rows] of byHour) await put(cityMeasurement('hour'), { city }, h, cityFields('hour', h, rows));
+    for (const [city, byHour] of cityHours)
+      for (const [h, rows] of byHour) await put(cityMeasurement('hour'), { city }, h, cityFields('hour', h, rows));
     for (const [city, byDay] of cityDays) {
       const periods = new Map<string, AggregateRow[]>();
       for (const [day, rows] of byDay) {
@@ -157,13 +202,28 @@ async function main(): Promise<void> {
       let walk = 0;
       for (let t = end - RAW_DAYS * DAY_MS; t < now; t += 60_000) {
         walk = Math.max(-1, Math.min(1.5, walk * 0.999 + (Math.random() - 0.5) * 0.02));
-        pending.push(encodePoint(readingToPoint({ station: s.id, city: s.city, medium: s.kind, ts: t, period: 'rt', values: hourValues(s, t, walk), flags: {}, source: 'json' })));
+        pending.push(
+          encodePoint(
+            readingToPoint({
+              station: s.id,
+              city: s.city,
+              medium: s.kind,
+              ts: t,
+              period: 'rt',
+              values: hourValues(s, t, walk),
+              flags: {},
+              source: 'json',
+            }),
+          ),
+        );
         await flush();
       }
     }
     await flush(true);
     const rawSeconds = (performance.now() - t1) / 1000;
-    console.log(`data: ${registry.stations.length} stations, ${DAYS} days of hourly aggregates and their rollups: ${aggPoints.toLocaleString('en')} points in ${aggSeconds.toFixed(0)} s; ${raw.length} stations × ${RAW_DAYS} days of minute readings: ${(written - aggPoints).toLocaleString('en')} points in ${rawSeconds.toFixed(0)} s`);
+    console.log(
+      `data: ${registry.stations.length} stations, ${DAYS} days of hourly aggregates and their rollups: ${aggPoints.toLocaleString('en')} points in ${aggSeconds.toFixed(0)} s; ${raw.length} stations × ${RAW_DAYS} days of minute readings: ${(written - aggPoints).toLocaleString('en')} points in ${rawSeconds.toFixed(0)} s`,
+    );
 
     // Every panel's queries with the dashboard's defaults.
     const ctx = contextFromConfig(config, new Date(now));
@@ -194,10 +254,14 @@ async function main(): Promise<void> {
     console.log('| --- | --- | --- | --- | --- | --- |');
     for (const r of results) {
       const max = Math.max(...r.ms);
-      console.log(`| ${r.dashboard} | ${r.panel.replace(/\|/g, '/')} | ${r.queries} | ${q(r.ms, 0.5).toFixed(0)} | ${q(r.ms, 0.99).toFixed(0)} | ${max.toFixed(0)}${max > 1000 ? ' **over 1 s**' : ''} |`);
+      console.log(
+        `| ${r.dashboard} | ${r.panel.replace(/\|/g, '/')} | ${r.queries} | ${q(r.ms, 0.5).toFixed(0)} | ${q(r.ms, 0.99).toFixed(0)} | ${max.toFixed(0)}${max > 1000 ? ' **over 1 s**' : ''} |`,
+      );
     }
     const over = results.filter((r) => Math.max(...r.ms) > 1000);
-    console.log(`\n${results.length} panels; ${over.length} over 1 s at their max${over.length ? `: ${over.map((r) => `${r.dashboard} "${r.panel}"`).join(', ')}` : ''}`);
+    console.log(
+      `\n${results.length} panels; ${over.length} over 1 s at their max${over.length ? `: ${over.map((r) => `${r.dashboard} "${r.panel}"`).join(', ')}` : ''}`,
+    );
   } finally {
     await services.stopAll();
   }

@@ -15,7 +15,9 @@ try {
   const svc = await stack.startIngest({ connections, receiveMaximum });
   const rssBefore = process.memoryUsage().rss;
   let peakRss = rssBefore;
-  const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+  const rssTimer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
   await stack.services.redis.stop();
   const burst = makeBurst(N, Date.parse('2026-05-01T00:00:00Z'));
   const pub = await stack.publisher('held-bound-bench');
@@ -30,10 +32,17 @@ try {
   const t1 = Date.now();
   const from = burst[0]!.ts;
   const to = burst[burst.length - 1]!.ts;
-  await waitFor(async () => (await countPoints(stack.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= N, 300_000, 'every reading stored', 250);
+  await waitFor(
+    async () => (await countPoints(stack.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= N,
+    300_000,
+    'every reading stored',
+    250,
+  );
   clearInterval(rssTimer);
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
-  console.log(`burst ${N} with Redis down, ${connections} connections x receive_maximum ${receiveMaximum} = bound ${connections * receiveMaximum}`);
+  console.log(
+    `burst ${N} with Redis down, ${connections} connections x receive_maximum ${receiveMaximum} = bound ${connections * receiveMaximum}`,
+  );
   console.log(`  published to the broker in ${published} ms`);
   console.log(`  held while down: ${held}, peak held: ${peakHeld}, read pauses: ${pauses}`);
   console.log(`  RSS before ${mb(rssBefore)} MiB, peak ${mb(peakRss)} MiB (whole process: ingest, publisher and test harness)`);

@@ -16,10 +16,18 @@ const N = 500;
 
 function freshPost(): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length), Connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length), Connection: 'close' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -34,8 +42,14 @@ async function time(name: string, once: () => Promise<unknown>): Promise<number>
   return ms;
 }
 
-const gated = await time('gated POST (fresh connection)', () => gatedPost(url, { 'Content-Type': 'application/json' }, body, async () => undefined, AbortSignal.timeout(5000)));
+const gated = await time('gated POST (fresh connection)', () =>
+  gatedPost(url, { 'Content-Type': 'application/json' }, body, async () => undefined, AbortSignal.timeout(5000)),
+);
 const fresh = await time('plain POST (fresh connection)', freshPost);
-const keepAlive = await time('fetch (keep-alive)', () => fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }).then((r) => r.text()));
-console.log(`gated / plain fresh: ${(gated / fresh).toFixed(2)}; gated / fetch keep-alive: ${(gated / keepAlive).toFixed(2)}; ${body.length} bytes a body, ${N} requests each`);
+const keepAlive = await time('fetch (keep-alive)', () =>
+  fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }).then((r) => r.text()),
+);
+console.log(
+  `gated / plain fresh: ${(gated / fresh).toFixed(2)}; gated / fetch keep-alive: ${(gated / keepAlive).toFixed(2)}; ${body.length} bytes a body, ${N} requests each`,
+);
 await server.close();

@@ -38,15 +38,26 @@ function benchConfigDir(pwHash?: string): string {
     const id = `bench-${String(i).padStart(3, '0')}`;
     return `  - { id: ${id}, name: { zh: 测试${i}, en: Bench ${i} }, city: ${i < 50 ? 'chengdu' : 'ziyang'}, kind: water, river: tuojiang, river_km: ${i}, coordinates: { lat: 30.3, lon: 104.5 }, mn: "BENCH${String(i).padStart(19, '0')}", target_class: III${pwHash ? `, hj212: { pw_hash: "${pwHash}" }` : ''} }`;
   });
-  writeFileSync(join(dir, 'stations.yaml'), `version: 1\ncities:\n  chengdu: { zh: 成都市, en: Chengdu }\n  ziyang: { zh: 资阳市, en: Ziyang }\nrivers:\n  tuojiang: { zh: 沱江, en: Tuojiang }\nstations:\n${stations.join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'stations.yaml'),
+    `version: 1\ncities:\n  chengdu: { zh: 成都市, en: Chengdu }\n  ziyang: { zh: 资阳市, en: Ziyang }\nrivers:\n  tuojiang: { zh: 沱江, en: Tuojiang }\nstations:\n${stations.join('\n')}\n`,
+  );
   return dir;
 }
 
-interface PublisherRun { start: number; done: number; marks: Map<number, number> }
+interface PublisherRun {
+  start: number;
+  done: number;
+  marks: Map<number, number>;
+}
 
 function runPublisher(env: NodeJS.ProcessEnv, script = 'publisher.ts'): Promise<PublisherRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bench', script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bench', script)], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const run: PublisherRun = { start: 0, done: 0, marks: new Map() };
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = JSON.parse(line) as { start?: number; sent?: number; t?: number; done?: number };
@@ -69,7 +80,10 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
 
 async function main(): Promise<void> {
   // Measure what production runs: the compiled build, not the TypeScript loader.
@@ -83,14 +97,30 @@ async function main(): Promise<void> {
     influxdb: true,
   });
   const configDir = benchConfigDir(TRANSPORT === 'tcp' ? await hashPassword(LOGGER_PW) : undefined);
-  const pubEnv = { URL: services.mosquitto.url, USER: 'simulator', PASS: users.simulator, COUNT: String(COUNT), STATIONS: String(STATIONS) };
+  const pubEnv = {
+    URL: services.mosquitto.url,
+    USER: 'simulator',
+    PASS: users.simulator,
+    COUNT: String(COUNT),
+    STATIONS: String(STATIONS),
+  };
   try {
     // 1. The broker's own relay rate: one QoS 1 subscriber that acknowledges at once.
     process.stderr.write(`broker relay: ${COUNT} QoS 1 messages to one MQTT.js subscriber…\n`);
-    const sub = await mqtt.connectAsync(services.mosquitto.url, { username: 'ingest', password: users.ingest, protocolVersion: 5, clientId: 'bench-relay-sub', clean: false, properties: { sessionExpiryInterval: 600 } });
+    const sub = await mqtt.connectAsync(services.mosquitto.url, {
+      username: 'ingest',
+      password: users.ingest,
+      protocolVersion: 5,
+      clientId: 'bench-relay-sub',
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+    });
     let received = 0;
     let lastAt = 0;
-    sub.on('message', () => { received++; lastAt = Date.now(); });
+    sub.on('message', () => {
+      received++;
+      lastAt = Date.now();
+    });
     await sub.subscribeAsync('tuojiang/relay/#', { qos: 1 });
     const relay = await runPublisher({ ...pubEnv, MODE: 'relay' });
     while (received < COUNT && Date.now() - lastAt < 5000) await new Promise((r) => setTimeout(r, 20));
@@ -100,16 +130,33 @@ async function main(): Promise<void> {
     // 2. The pipeline, the ingest in its own process as in production.
     const httpPort = await freePort();
     const tcpPort = await freePort();
-    const ingest = spawn(process.execPath, [...(process.env.INGEST_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'dist', 'cli', 'main.js'), 'ingest', '--no-checks'], {
-      cwd: ROOT,
-      env: {
-        ...process.env, TUOJIANG_CONFIG: configDir, MQTT_URL: services.mosquitto.url, MQTT_USERNAME: 'ingest', MQTT_PASSWORD: users.ingest, REDIS_URL: services.redis.url, INFLUX_URL: services.influxdb.url, INFLUX_DB: 'tuojiang', TUOJIANG_INSTANCE: 'bench', HTTP_PORT: String(httpPort), LOG_LEVEL: 'warn',
-        ...(TRANSPORT === 'tcp' ? { HJ212_TCP_PORT: String(tcpPort), HJ212_TCP_HOST: '127.0.0.1' } : {}),
+    const ingest = spawn(
+      process.execPath,
+      [...(process.env.INGEST_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'dist', 'cli', 'main.js'), 'ingest', '--no-checks'],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          TUOJIANG_CONFIG: configDir,
+          MQTT_URL: services.mosquitto.url,
+          MQTT_USERNAME: 'ingest',
+          MQTT_PASSWORD: users.ingest,
+          REDIS_URL: services.redis.url,
+          INFLUX_URL: services.influxdb.url,
+          INFLUX_DB: 'tuojiang',
+          TUOJIANG_INSTANCE: 'bench',
+          HTTP_PORT: String(httpPort),
+          LOG_LEVEL: 'warn',
+          ...(TRANSPORT === 'tcp' ? { HJ212_TCP_PORT: String(tcpPort), HJ212_TCP_HOST: '127.0.0.1' } : {}),
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    );
     for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
       if (i > 300) throw new Error('ingest did not become ready');
       await new Promise((r) => setTimeout(r, 100));
@@ -129,7 +176,11 @@ async function main(): Promise<void> {
           const res = await influx.query(`SELECT count("NH3N") FROM "water_quality" WHERE time >= '${t0}'`).catch(() => []);
           const n = Number(res[0]?.values[0]?.[1] ?? 0);
           const t = Date.now();
-          if (n !== lastCount) { lastCount = n; lastChange = t; visible.push([t, n]); }
+          if (n !== lastCount) {
+            lastCount = n;
+            lastChange = t;
+            visible.push([t, n]);
+          }
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
@@ -163,14 +214,40 @@ async function main(): Promise<void> {
 
     const runs: Array<{ label: string } & Awaited<ReturnType<typeof measure>>> = [];
     if (TRANSPORT === 'mqtt') {
-      runs.push({ label: 'MQTT, JSON', ...(await measure('MQTT, JSON', '2026-06-01T00:00:00Z', () => runPublisher({ ...pubEnv, MODE: 'readings' }))) });
+      runs.push({
+        label: 'MQTT, JSON',
+        ...(await measure('MQTT, JSON', '2026-06-01T00:00:00Z', () => runPublisher({ ...pubEnv, MODE: 'readings' }))),
+      });
     } else {
       // The same HJ 212 frames both ways: the difference is the transport (and, over TCP, one answer per frame).
-      runs.push({ label: 'MQTT, HJ 212 frames', ...(await measure('MQTT, HJ 212 frames', '2026-06-01T00:00:00Z', () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: '2026-06-01T00:00:00Z' }))) });
-      runs.push({ label: 'HJ 212 over TCP', ...(await measure('HJ 212 over TCP', '2026-07-01T00:00:00Z', () => runPublisher({ HOST: '127.0.0.1', PORT: String(tcpPort), PW: LOGGER_PW, COUNT: String(COUNT), STATIONS: String(STATIONS), T0: '2026-07-01T00:00:00Z' }, 'tcp-publisher.ts'))) });
+      runs.push({
+        label: 'MQTT, HJ 212 frames',
+        ...(await measure('MQTT, HJ 212 frames', '2026-06-01T00:00:00Z', () =>
+          runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: '2026-06-01T00:00:00Z' }),
+        )),
+      });
+      runs.push({
+        label: 'HJ 212 over TCP',
+        ...(await measure('HJ 212 over TCP', '2026-07-01T00:00:00Z', () =>
+          runPublisher(
+            {
+              HOST: '127.0.0.1',
+              PORT: String(tcpPort),
+              PW: LOGGER_PW,
+              COUNT: String(COUNT),
+              STATIONS: String(STATIONS),
+              T0: '2026-07-01T00:00:00Z',
+            },
+            'tcp-publisher.ts',
+          ),
+        )),
+      });
     }
     const rss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${ingest.pid}/status`, 'utf8'))?.[1];
-    const metricsText = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text(), () => '');
+    const metricsText = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
     ingest.kill('SIGTERM');
     await new Promise((r) => ingest.once('exit', r));
 
@@ -179,7 +256,11 @@ async function main(): Promise<void> {
       console.log(`  ${run.label}:`);
       for (const [k, v] of Object.entries(run.result)) console.log(`    ${k.padEnd(22)} ${v}`);
       console.log(`    ratio_to_broker        ${(run.e2eRate / relayRate).toFixed(2)}`);
-      console.log(`    cpu seconds: ${Object.entries(run.cpu).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(
+        `    cpu seconds: ${Object.entries(run.cpu)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     }
     console.log(`  ingest_peak_rss_mb       ${rss ? Math.round(Number(rss) / 1024) : null}`);
     console.log(`  broker_relay_per_s       ${Math.round(relayRate)}`);

@@ -15,7 +15,16 @@ async function run(shared: boolean): Promise<{ shared: boolean; received: number
   const s = await startIngestStack();
   try {
     const got = new Set<string>();
-    const opts = { username: 'ingest', password: s.users.ingest, clientId: 'probe-sub', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 300, resubscribe: false };
+    const opts = {
+      username: 'ingest',
+      password: s.users.ingest,
+      clientId: 'probe-sub',
+      clean: false,
+      protocolVersion: 5 as const,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 300,
+      resubscribe: false,
+    };
     const first = await mqtt.connectAsync(s.services.mosquitto.url, opts);
     await first.subscribeAsync(shared ? '$share/g/tuojiang/water/+' : 'tuojiang/water/+', { qos: 1 });
     await first.endAsync();
@@ -24,9 +33,15 @@ async function run(shared: boolean): Promise<{ shared: boolean; received: number
     await publishAll(await s.publisher('probe-publisher'), burst, 500);
     // Attach the handler before the connection completes: queued messages arrive with the CONNACK.
     const again = mqtt.connect(s.services.mosquitto.url, opts);
-    again.handleMessage = (p, cb) => { got.add(String(p.payload)); cb(); };
+    again.handleMessage = (p, cb) => {
+      got.add(String(p.payload));
+      cb();
+    };
     let last = -1;
-    while (got.size !== last) { last = got.size; await new Promise((r) => setTimeout(r, 2000)); }
+    while (got.size !== last) {
+      last = got.size;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     await again.endAsync();
     return { shared, received: got.size, lost: burst.filter((b) => !got.has(b.payload)).length };
   } finally {
@@ -36,6 +51,8 @@ async function run(shared: boolean): Promise<{ shared: boolean; received: number
 
 for (const shared of [false, true]) {
   const r = await run(shared);
-  console.log(`${shared ? '$share subscription' : 'plain subscription '}: ${r.received} of ${N} received after a broker restart (${r.lost} lost)`);
+  console.log(
+    `${shared ? '$share subscription' : 'plain subscription '}: ${r.received} of ${N} received after a broker restart (${r.lost} lost)`,
+  );
 }
 process.exit(0);

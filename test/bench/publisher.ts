@@ -21,13 +21,21 @@ const mode = env('MODE', 'readings');
 const t0 = Date.parse(env('T0', '2026-06-01T00:00:00Z'));
 const format = env('FORMAT', 'json');
 
-const client = await mqtt.connectAsync(env('URL'), { username: env('USER'), password: env('PASS'), protocolVersion: 5, clientId: `bench-pub-${process.pid}` });
+const client = await mqtt.connectAsync(env('URL'), {
+  username: env('USER'),
+  password: env('PASS'),
+  protocolVersion: 5,
+  clientId: `bench-pub-${process.pid}`,
+});
 const messages: Array<[string, string]> = [];
 for (let i = 0; i < count; i++) {
   const id = `bench-${String(i % stations).padStart(3, '0')}`;
   const ts = t0 + Math.floor(i / stations) * 1000;
   const topic = mode === 'relay' ? 'tuojiang/relay/bench' : `tuojiang/water/${id}`;
-  messages.push([topic, format === 'hj212' ? benchFrame(i % stations, ts, i, 4) : JSON.stringify({ ts, values: { NH3N: (i % 997) / 100, pH: 7.4, DO: 8.1 } })]);
+  messages.push([
+    topic,
+    format === 'hj212' ? benchFrame(i % stations, ts, i, 4) : JSON.stringify({ ts, values: { NH3N: (i % 997) / 100, pH: 7.4, DO: 8.1 } }),
+  ]);
 }
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 out({ start: Date.now() });

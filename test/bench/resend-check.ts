@@ -11,16 +11,34 @@ import type { Reading } from '../../lib/reading.js';
 
 const services = await startServices({ redis: { appendonly: false } });
 const redis = new Redis(services.redis.url);
-const cpu = async () => { const i = await redis.info('cpu'); return Number(/used_cpu_user:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]); };
+const cpu = async () => {
+  const i = await redis.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]);
+};
 const N = 100_000;
-const readings: Reading[] = Array.from({ length: N }, (_, i) => ({ station: `bench-${String(i % 100).padStart(3, '0')}`, city: 'chengdu', medium: 'water', ts: 1_750_000_000_000 + Math.floor(i / 100) * 1000, period: 'rt', values: { NH3N: 0.42 + (i % 7) / 100, pH: 7.1, DO: 6.5, temp: 18.2 }, flags: {}, source: 'json' }));
+const readings: Reading[] = Array.from({ length: N }, (_, i) => ({
+  station: `bench-${String(i % 100).padStart(3, '0')}`,
+  city: 'chengdu',
+  medium: 'water',
+  ts: 1_750_000_000_000 + Math.floor(i / 100) * 1000,
+  period: 'rt',
+  values: { NH3N: 0.42 + (i % 7) / 100, pH: 7.1, DO: 6.5, temp: 18.2 },
+  flags: {},
+  source: 'json',
+}));
 for (const run of ['new', 'identical']) {
   const d = new ResendDetector(redis, { keyPrefix: run === 'new' ? `b${randomBytes(2).toString('hex')}:` : 'same:', windowS: 3600 });
   if (run === 'identical') for (let i = 0; i < N; i += 5000) await d.check(readings.slice(i, i + 5000));
-  const r0 = await cpu(); const c0 = process.cpuUsage(); const t0 = performance.now();
+  const r0 = await cpu();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
   for (let i = 0; i < N; i += 5000) await d.check(readings.slice(i, i + 5000));
-  const t1 = performance.now(); const c1 = process.cpuUsage(c0); const r1 = await cpu();
-  console.log(`${run}: ${N} readings in ${(t1 - t0).toFixed(0)} ms wall; node CPU ${((c1.user + c1.system) / N).toFixed(1)} µs/reading; redis CPU ${(((r1 - r0) * 1e6) / N).toFixed(1)} µs/reading`);
+  const t1 = performance.now();
+  const c1 = process.cpuUsage(c0);
+  const r1 = await cpu();
+  console.log(
+    `${run}: ${N} readings in ${(t1 - t0).toFixed(0)} ms wall; node CPU ${((c1.user + c1.system) / N).toFixed(1)} µs/reading; redis CPU ${(((r1 - r0) * 1e6) / N).toFixed(1)} µs/reading`,
+  );
 }
 const mem = /used_memory:(\d+)/.exec(await redis.info('memory'))![1];
 console.log(`redis used memory ${(Number(mem) / 1048576).toFixed(1)} MB for ${await redis.dbsize()} keys`);

@@ -42,7 +42,13 @@ export function thresholdsWith(change: (c: ThresholdsFile) => void, version = 't
 export const HOUR = 3_600_000;
 export const T0 = Date.parse('2026-05-01T00:00:00+08:00');
 
-export function reading(station: string, ts: number, values: Record<string, number>, flags: Record<string, DataFlag> = {}, period: Period = 'hour'): Reading {
+export function reading(
+  station: string,
+  ts: number,
+  values: Record<string, number>,
+  flags: Record<string, DataFlag> = {},
+  period: Period = 'hour',
+): Reading {
   const s = registry.get(station);
   if (!s) throw new Error(`unknown station ${station}`);
   return { station, city: s.city, medium: s.kind, ts, period, values, flags, source: 'json' };
@@ -91,7 +97,12 @@ export async function startAlertsStack(
     },
   });
   const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
-  const enqueuer = new CheckEnqueuer({ redisUrl: services.redis.url, prefix, ...(reorderMs ? { reorderMs } : {}), ...(granularity ? { granularity } : {}) });
+  const enqueuer = new CheckEnqueuer({
+    redisUrl: services.redis.url,
+    prefix,
+    ...(reorderMs ? { reorderMs } : {}),
+    ...(granularity ? { granularity } : {}),
+  });
   const checks = new Queue(QUEUE_CHECKS, { connection: redis, prefix });
   const notify = new Queue(QUEUE_NOTIFY, { connection: redis, prefix });
   const keys = new AlertKeys(prefix);
@@ -103,7 +114,12 @@ export async function startAlertsStack(
   };
 
   return {
-    prefix, influx, redis, enqueuer, service, published,
+    prefix,
+    influx,
+    redis,
+    enqueuer,
+    service,
+    published,
     async idle(timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       let streak = 0;

@@ -20,15 +20,25 @@ export interface ApiProcess {
 }
 
 export async function startApiProcess(env: Record<string, string>, args: string[] = []): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'api', '--port', '0', '--host', '127.0.0.1', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'api', '--port', '0', '--host', '127.0.0.1', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d; });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    log += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const lines = (): Array<Record<string, unknown>> => log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = (): Array<Record<string, unknown>> =>
+    log
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const port = await new Promise<number>((resolve, reject) => {
     const check = () => {
       const started = lines().find((l) => l.msg === 'api started');

@@ -42,8 +42,13 @@ export async function storedValues(influx: InfluxClient, from: number, to: numbe
 }
 
 /** Differences between what was published and what is stored: missing, doubled, or wrong values. */
-export function compareBurst(burst: BurstReading[], stored: Map<string, number[]>): { missing: number; doubled: number; wrong: number; extra: number } {
-  let missing = 0, doubled = 0, wrong = 0;
+export function compareBurst(
+  burst: BurstReading[],
+  stored: Map<string, number[]>,
+): { missing: number; doubled: number; wrong: number; extra: number } {
+  let missing = 0,
+    doubled = 0,
+    wrong = 0;
   const expected = new Set<string>();
   for (const r of burst) {
     const key = `${r.station}@${r.ts}`;

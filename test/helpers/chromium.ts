@@ -42,12 +42,25 @@ export async function launchChromium(): Promise<Browser> {
   // Installed like the services when missing and root; otherwise the error names the command.
   const chromium = process.env.CHROMIUM_PATH ?? (existsSync(CHROMIUM) ? CHROMIUM : await ensureTool('chromium'));
   const profile = mkdtempSync(join(tmpdir(), 'tj-chromium-'));
-  const child: ChildProcess = spawn(chromium, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check', '--disable-extensions',
-    '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank',
-  ], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    chromium,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--no-default-browser-check',
+      '--disable-extensions',
+      '--remote-debugging-pipe',
+      `--user-data-dir=${profile}`,
+      'about:blank',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000); });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   const out = child.stdio[3] as Writable;
   const inp = child.stdio[4] as Readable;
   const pending = new Map<number, { resolve: (m: Message) => void; reject: (e: Error) => void }>();
@@ -104,7 +117,8 @@ export async function launchChromium(): Promise<Browser> {
       await send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile }, sessionId);
       const evaluate = async <T>(expression: string): Promise<T> => {
         const r = (await send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }, sessionId)) as {
-          result: { value?: T }; exceptionDetails?: { text: string; exception?: { description?: string } };
+          result: { value?: T };
+          exceptionDetails?: { text: string; exception?: { description?: string } };
         };
         if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
         return r.result.value as T;
@@ -124,10 +138,18 @@ export async function launchChromium(): Promise<Browser> {
         },
         async screenshot(path, o = {}) {
           const m = (await send('Page.getLayoutMetrics', {}, sessionId)) as { cssContentSize: { width: number; height: number } };
-          const full = o.firstScreen ? { width, height } : { width: Math.max(width, Math.ceil(m.cssContentSize.width)), height: Math.ceil(m.cssContentSize.height) };
-          const shot = (await send('Page.captureScreenshot', {
-            format: 'png', captureBeyondViewport: true, clip: { x: 0, y: 0, width: full.width, height: full.height, scale: 1 },
-          }, sessionId)) as { data: string };
+          const full = o.firstScreen
+            ? { width, height }
+            : { width: Math.max(width, Math.ceil(m.cssContentSize.width)), height: Math.ceil(m.cssContentSize.height) };
+          const shot = (await send(
+            'Page.captureScreenshot',
+            {
+              format: 'png',
+              captureBeyondViewport: true,
+              clip: { x: 0, y: 0, width: full.width, height: full.height, scale: 1 },
+            },
+            sessionId,
+          )) as { data: string };
           mkdirSync(dirname(path), { recursive: true });
           writeFileSync(path, Buffer.from(shot.data, 'base64'));
         },

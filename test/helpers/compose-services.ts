@@ -53,7 +53,11 @@ export interface Run {
 
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? ROOT, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd ?? ROOT,
+      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -70,12 +74,24 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 /** `KEY=value` lines of an env file. */
 export async function readEnvFile(path: string): Promise<Record<string, string>> {
   const text = await readFile(path, 'utf8');
-  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z0-9_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 /** docker-compose config with this env file and a clean environment; parsed, or the failed run. */
-export async function composeConfig(dockerCompose: string, envFile: string, home: string, ...extra: string[]): Promise<{ run: Run; file?: ComposeFile }> {
-  const r = await run(dockerCompose, ['--env-file', envFile, '-f', COMPOSE_FILE, ...extra, 'config'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home } });
+export async function composeConfig(
+  dockerCompose: string,
+  envFile: string,
+  home: string,
+  ...extra: string[]
+): Promise<{ run: Run; file?: ComposeFile }> {
+  const r = await run(dockerCompose, ['--env-file', envFile, '-f', COMPOSE_FILE, ...extra, 'config'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+  });
   return { run: r, ...(r.code === 0 ? { file: parse(r.stdout) as ComposeFile } : {}) };
 }
 
@@ -108,7 +124,11 @@ export function mapEnv(env: Record<string, string>, e: Endpoints): Record<string
  * template and the REDIS_*_PASSWORD variables, then redis-server gets the service's arguments with
  * /data and the tmpfs ACL path mapped to `dir`, on a free loopback port.
  */
-export async function startComposeRedis(service: ComposeService, dir: string, override: { maxmemory?: string } = {}): Promise<ServiceControl & { port: number; dir: string; aclFile: string; logFile: string }> {
+export async function startComposeRedis(
+  service: ComposeService,
+  dir: string,
+  override: { maxmemory?: string } = {},
+): Promise<ServiceControl & { port: number; dir: string; aclFile: string; logFile: string }> {
   const bins = await ensureBinaries(['redis']);
   await mkdir(join(dir, 'data'), { recursive: true });
   const env = service.environment ?? {};
@@ -117,7 +137,9 @@ export async function startComposeRedis(service: ComposeService, dir: string, ov
   const entry = service.entrypoint ?? [];
   // The script the container runs, found through the service's mounts (./scripts/redis-start.sh).
   const script = join(ROOT, 'scripts', entry[1]?.split('/').pop() ?? 'redis-start.sh');
-  const render = await run('sh', [script], { env: { PATH: process.env.PATH ?? '', ...env, REDIS_ACL_TEMPLATE: template, REDIS_ACL_FILE: aclFile } });
+  const render = await run('sh', [script], {
+    env: { PATH: process.env.PATH ?? '', ...env, REDIS_ACL_TEMPLATE: template, REDIS_ACL_FILE: aclFile },
+  });
   if (render.code !== 0) throw new Error(`redis-start.sh failed: ${render.stderr}`);
   const args = [...(service.command ?? [])];
   if (args[0] !== 'redis-server') throw new Error(`redis command: ${args.join(' ')}`);
@@ -135,7 +157,14 @@ export async function startComposeRedis(service: ComposeService, dir: string, ov
     fixedPort: false,
     prepare: async () => {
       const port = await freePort();
-      const proc = new ServiceProcess({ name: 'redis-server', bin: bins['redis-server'] as string, args: [...mapped, '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no'], logFile, port, ready: () => redisPing(port).then(async (pong) => pong || /NOAUTH|NOPERM/.test(await rawPing(port))) });
+      const proc = new ServiceProcess({
+        name: 'redis-server',
+        bin: bins['redis-server'] as string,
+        args: [...mapped, '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no'],
+        logFile,
+        port,
+        ready: () => redisPing(port).then(async (pong) => pong || /NOAUTH|NOPERM/.test(await rawPing(port))),
+      });
       return { proc, port };
     },
   });
@@ -148,10 +177,19 @@ async function rawPing(port: number): Promise<string> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
     let b = '';
-    s.setTimeout(1000, () => { s.destroy(); resolve(''); });
+    s.setTimeout(1000, () => {
+      s.destroy();
+      resolve('');
+    });
     s.once('error', () => resolve(''));
     s.once('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => { b += d.toString('latin1'); if (b.includes('\r\n')) { s.destroy(); resolve(b); } });
+    s.on('data', (d) => {
+      b += d.toString('latin1');
+      if (b.includes('\r\n')) {
+        s.destroy();
+        resolve(b);
+      }
+    });
   });
 }
 
@@ -169,14 +207,22 @@ export interface RunningService {
 /** Fixed ports a service listens on inside its container, from its environment and command. */
 function fixedPorts(service: ComposeService): Array<{ where: 'env' | 'arg'; key: string | number; port: number }> {
   const out: Array<{ where: 'env' | 'arg'; key: string | number; port: number }> = [];
-  for (const [k, v] of Object.entries(service.environment ?? {})) if (/_HTTP_PORT$|_OPS_PORT$/.test(k)) out.push({ where: 'env', key: k, port: Number(v) });
+  for (const [k, v] of Object.entries(service.environment ?? {}))
+    if (/_HTTP_PORT$|_OPS_PORT$/.test(k)) out.push({ where: 'env', key: k, port: Number(v) });
   const cmd = service.command ?? [];
-  cmd.forEach((a, i) => { if (cmd[i - 1] === '--port') out.push({ where: 'arg', key: i, port: Number(a) }); });
+  cmd.forEach((a, i) => {
+    if (cmd[i - 1] === '--port') out.push({ where: 'arg', key: i, port: Number(a) });
+  });
   return out;
 }
 
 /** A tuojiang service: the CLI with the service's command and mapped environment, on free ports. */
-export async function startComposeService(name: string, service: ComposeService, e: Endpoints, extraEnv: Record<string, string> = {}): Promise<RunningService> {
+export async function startComposeService(
+  name: string,
+  service: ComposeService,
+  e: Endpoints,
+  extraEnv: Record<string, string> = {},
+): Promise<RunningService> {
   const env: Record<string, string> = { ...mapEnv(service.environment ?? {}, e), TUOJIANG_CONFIG: join(ROOT, 'config'), ...extraEnv };
   const command = [...(service.command ?? [])];
   const ports = new Map<number, number>();
@@ -192,8 +238,12 @@ export async function startComposeService(name: string, service: ComposeService,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { log += d; });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d; });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    log += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    log += d;
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
     name,

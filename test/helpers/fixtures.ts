@@ -55,7 +55,12 @@ export interface JsonReadingInput {
 
 /** A wire-contract JSON payload (key order: ts, values, flags, station). */
 export function jsonPayload(r: JsonReadingInput): string {
-  return JSON.stringify({ ts: r.ts, values: r.values, ...(r.flags ? { flags: r.flags } : {}), ...(r.station ? { station: r.station } : {}) });
+  return JSON.stringify({
+    ts: r.ts,
+    values: r.values,
+    ...(r.flags ? { flags: r.flags } : {}),
+    ...(r.station ? { station: r.station } : {}),
+  });
 }
 
 export interface FrameInput {
@@ -162,7 +167,9 @@ export async function rows(influx: InfluxClient, q: string): Promise<Row[]> {
   for (const series of await influx.query(q)) {
     for (const values of series.values) {
       const row: Row = { ...(series.tags ?? {}) };
-      series.columns.forEach((c, i) => { row[c] = values[i]; });
+      series.columns.forEach((c, i) => {
+        row[c] = values[i];
+      });
       out.push(row);
     }
   }

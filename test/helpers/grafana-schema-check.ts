@@ -51,7 +51,8 @@ type Target = Loose<DataQuery> & InfluxQL;
 export function checkModule(d: Dashboard): string {
   const panels = flat(d.panels);
   const unknownTypes = [...new Set(panels.map((p) => p.type).filter((t) => t !== 'row' && !PANEL_TYPES[t]))];
-  if (unknownTypes.length > 0) throw new Error(`${d.uid}: no @grafana/schema types known for panel type(s) ${unknownTypes.join(', ')}: add them to PANEL_TYPES`);
+  if (unknownTypes.length > 0)
+    throw new Error(`${d.uid}: no @grafana/schema types known for panel type(s) ${unknownTypes.join(', ')}: add them to PANEL_TYPES`);
   const types = [...new Set(panels.map((p) => p.type).filter((t) => t !== 'row'))];
   const lines: string[] = [
     `import type { Dashboard as GrafanaDashboard, DataQuery, FieldConfig as GrafanaFieldConfig } from '@grafana/schema';`,
@@ -69,7 +70,8 @@ export function checkModule(d: Dashboard): string {
     annotations: { list: d.annotations.list.map((a) => ('target' in a ? (({ target: _x, ...r }) => r)(a) : a)) },
   };
   lines.push(`export const dashboard = ${lit(envelope)} satisfies Loose<GrafanaDashboard>;`);
-  for (const a of d.annotations.list) if ('target' in a) lines.push(`export const annotation_${lines.length} = ${lit(a.target)} satisfies Target;`);
+  for (const a of d.annotations.list)
+    if ('target' in a) lines.push(`export const annotation_${lines.length} = ${lit(a.target)} satisfies Target;`);
   for (const p of panels) {
     if (p.type === 'row') continue;
     const T = alias(p.type);
@@ -125,8 +127,22 @@ export async function checkAgainstGrafanaSchema(dashboards: readonly Dashboard[]
       const pos = file && diag.start !== undefined ? file.getLineAndCharacterOfPosition(diag.start) : undefined;
       const source = file && pos ? (file.text.split('\n')[pos.line] ?? '').slice(0, 120) : '';
       // The statement's name: the line the error is on may be deep inside its literal.
-      const owner = file && pos ? (file.text.split('\n').slice(0, pos.line + 1).reverse().find((l) => l.startsWith('export const ')) ?? '').slice(0, 80) : '';
-      return { file: file?.fileName.replace(`${dir}/`, '') ?? '', line: pos ? pos.line + 1 : 0, source: `${owner} … ${source.trim()}`, message: ts.flattenDiagnosticMessageText(diag.messageText, '\n') };
+      const owner =
+        file && pos
+          ? (
+              file.text
+                .split('\n')
+                .slice(0, pos.line + 1)
+                .reverse()
+                .find((l) => l.startsWith('export const ')) ?? ''
+            ).slice(0, 80)
+          : '';
+      return {
+        file: file?.fileName.replace(`${dir}/`, '') ?? '',
+        line: pos ? pos.line + 1 : 0,
+        source: `${owner} … ${source.trim()}`,
+        message: ts.flattenDiagnosticMessageText(diag.messageText, '\n'),
+      };
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -24,7 +24,11 @@ export interface StationHj212 {
 }
 
 /** `config` with every station's logger password set to `password` (hashed), and per-station overrides. */
-export async function withLoggerPasswords(config: LoadedConfig, password: string, overrides: Record<string, StationHj212> = {}): Promise<LoadedConfig> {
+export async function withLoggerPasswords(
+  config: LoadedConfig,
+  password: string,
+  overrides: Record<string, StationHj212> = {},
+): Promise<LoadedConfig> {
   const shared = await hashPassword(password, TEST_COST);
   const stations = [];
   for (const s of config.registry.stations) {
@@ -65,12 +69,20 @@ export class RawLogger {
       }
       for (const l of this.listeners.splice(0)) l();
     });
-    this.closed = new Promise((r) => socket.once('close', () => { for (const l of this.listeners.splice(0)) l(); r(); }));
+    this.closed = new Promise((r) =>
+      socket.once('close', () => {
+        for (const l of this.listeners.splice(0)) l();
+        r();
+      }),
+    );
   }
 
   static async open(port: number): Promise<RawLogger> {
     const socket = connect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
     return new RawLogger(socket);
   }
 

@@ -42,7 +42,14 @@ export async function startHttpRecorder(defaultAnswer: Answer = { status: 200, b
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const a = queue.shift() ?? defaultAnswer;
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: Date.now(), answered: a.hangUp ? 'hung-up' : a.status ?? 200 });
+      requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        at: Date.now(),
+        answered: a.hangUp ? 'hung-up' : (a.status ?? 200),
+      });
       if (a.hangUp) {
         req.socket.destroy();
         return;
@@ -60,13 +67,15 @@ export async function startHttpRecorder(defaultAnswer: Answer = { status: 200, b
     async waitFor(pred, timeoutMs, what) {
       const until = Date.now() + timeoutMs;
       while (!pred()) {
-        if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${requests.length} requests recorded)`);
+        if (Date.now() > until)
+          throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${requests.length} requests recorded)`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

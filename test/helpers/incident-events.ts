@@ -31,10 +31,22 @@ export function transition(registry: RegistryConfig, p: TransitionSpec): AlertEv
   const key = rule === 'limit' || rule === 'rate' ? `${rule}.${parameter}` : rule;
   return {
     id: eventId({ station: p.station, period: 'hour', key, kind: p.kind, at: p.at }),
-    station: p.station, city: s.city, period: 'hour', key, rule, parameter, kind: p.kind,
-    from: p.kind === 'firing' ? 'pending' : 'firing', to: p.kind === 'resolved' ? 'resolved' : 'firing', at: p.at,
-    value: p.value === undefined ? 1.6 : p.value, limit: p.limit === undefined ? 1 : p.limit,
-    thresholdVersion: '1', muted: false, catchUp: false, message: '',
+    station: p.station,
+    city: s.city,
+    period: 'hour',
+    key,
+    rule,
+    parameter,
+    kind: p.kind,
+    from: p.kind === 'firing' ? 'pending' : 'firing',
+    to: p.kind === 'resolved' ? 'resolved' : 'firing',
+    at: p.at,
+    value: p.value === undefined ? 1.6 : p.value,
+    limit: p.limit === undefined ? 1 : p.limit,
+    thresholdVersion: '1',
+    muted: false,
+    catchUp: false,
+    message: '',
     detail: p.detail ?? { unit: 'mg/L', basis: 'GB3838-2002 III', limitKind: 'max', limitText: '≤ 1' },
     ...(p.breachSince !== undefined ? { breachSince: p.breachSince } : {}),
   };
@@ -46,7 +58,13 @@ export function arrives(registry: RegistryConfig, station: string, arrival: numb
   return [
     transition(registry, { station, kind: 'firing', at, value, breachSince: arrival }),
     transition(registry, {
-      station, kind: 'firing', at: at + 5 * MIN, rule: 'water_class', parameter: 'class', value: 6, limit: 3,
+      station,
+      kind: 'firing',
+      at: at + 5 * MIN,
+      rule: 'water_class',
+      parameter: 'class',
+      value: 6,
+      limit: 3,
       detail: { cls: '劣V', target: 'III', limiting: ['NH3N'], basis: 'GB3838-2002' },
     }),
   ];
@@ -57,7 +75,13 @@ export function clears(registry: RegistryConfig, station: string, at: number): A
   return [
     transition(registry, { station, kind: 'resolved', at, value: 0.6 }),
     transition(registry, {
-      station, kind: 'resolved', at: at + 5 * MIN, rule: 'water_class', parameter: 'class', value: 3, limit: 3,
+      station,
+      kind: 'resolved',
+      at: at + 5 * MIN,
+      rule: 'water_class',
+      parameter: 'class',
+      value: 3,
+      limit: 3,
       detail: { cls: 'III', target: 'III', limiting: [], cause: ['NH3N'], basis: 'GB3838-2002' },
     }),
   ];
@@ -83,7 +107,12 @@ export function replayClock(speed: number): { now: () => number; set: (t: number
 export type ReplayClock = ReturnType<typeof replayClock>;
 
 /** Hands `events` over one at a time (each `copies` times), the replay clock at each one's time. */
-export async function replay(stack: Pick<NotifyStack, 'emit' | 'idle'>, clock: ReplayClock, events: readonly AlertEvent[], copies = 1): Promise<void> {
+export async function replay(
+  stack: Pick<NotifyStack, 'emit' | 'idle'>,
+  clock: ReplayClock,
+  events: readonly AlertEvent[],
+  copies = 1,
+): Promise<void> {
   for (const e of events) {
     clock.set(e.at);
     await stack.emit(...Array.from({ length: copies }, () => e));
@@ -103,7 +132,9 @@ export async function startReplayStack(
   const clock = replayClock(o.speed);
   clock.set(t0);
   const stack = await startNotifyStack(services, {
-    registry: o.registry, incidents: true, notify: { now: clock.now, timeScale: o.speed },
+    registry: o.registry,
+    incidents: true,
+    notify: { now: clock.now, timeScale: o.speed },
     recipients: (r) => {
       r.incidents.reorder_s = 0;
       for (const b of Object.values(r.bureaus)) b.escalation = [];

@@ -24,9 +24,15 @@ export function reportMail(m: ReceivedMail): ReportMail | undefined {
   if (!incident) return undefined;
   const [kind = '', seq = '0'] = header(m, 'x-tuojiang-report').split(' ');
   return {
-    incident, kind, seq: Number(seq), subject: m.parsed.subject ?? '', messageId: m.parsed.messageId ?? '',
-    inReplyTo: String(m.parsed.inReplyTo ?? ''), references: ([] as string[]).concat(m.parsed.references ?? []),
-    text: m.parsed.text ?? '', mail: m,
+    incident,
+    kind,
+    seq: Number(seq),
+    subject: m.parsed.subject ?? '',
+    messageId: m.parsed.messageId ?? '',
+    inReplyTo: String(m.parsed.inReplyTo ?? ''),
+    references: ([] as string[]).concat(m.parsed.references ?? []),
+    text: m.parsed.text ?? '',
+    mail: m,
   };
 }
 

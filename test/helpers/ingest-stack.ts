@@ -16,7 +16,17 @@ export interface IngestStack {
   config: LoadedConfig;
   influx: InfluxClient;
   users: Record<string, string>;
-  startIngest(overrides?: Partial<{ connections: number; splitTimeoutS: number; receiveMaximum: number; shareGroup: string; instance: string; config: LoadedConfig; env: Partial<Env> }>): Promise<IngestService>;
+  startIngest(
+    overrides?: Partial<{
+      connections: number;
+      splitTimeoutS: number;
+      receiveMaximum: number;
+      shareGroup: string;
+      instance: string;
+      config: LoadedConfig;
+      env: Partial<Env>;
+    }>,
+  ): Promise<IngestService>;
   publisher(clientId?: string): Promise<MqttClient>;
   connectAs(username: string): Promise<MqttClient>;
   /** Environment for a child `tuojiang ingest` process. */
@@ -79,12 +89,24 @@ export async function startIngestStack(o: { appendfsync?: 'everysec' | 'always' 
         ...from,
         settings: {
           ...from.settings,
-          mqtt: { ...from.settings.mqtt, connections: o.connections ?? from.settings.mqtt.connections, receive_maximum: o.receiveMaximum ?? from.settings.mqtt.receive_maximum, share_group: o.shareGroup ?? from.settings.mqtt.share_group },
+          mqtt: {
+            ...from.settings.mqtt,
+            connections: o.connections ?? from.settings.mqtt.connections,
+            receive_maximum: o.receiveMaximum ?? from.settings.mqtt.receive_maximum,
+            share_group: o.shareGroup ?? from.settings.mqtt.share_group,
+          },
           ingest: { ...from.settings.ingest, split_timeout_s: o.splitTimeoutS ?? from.settings.ingest.split_timeout_s },
           writer: { ...from.settings.writer, retry_max_ms: 1000 },
         },
       };
-      const svc = new IngestService({ config, env: { ...env, ...(o.instance ? { TUOJIANG_INSTANCE: o.instance } : {}), ...o.env }, log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, drainMs: 2000, healthIntervalMs: 500 });
+      const svc = new IngestService({
+        config,
+        env: { ...env, ...(o.instance ? { TUOJIANG_INSTANCE: o.instance } : {}), ...o.env },
+        log: createLogger('ingest-test', process.env.LOG_LEVEL ?? 'error'),
+        httpPort: 0,
+        drainMs: 2000,
+        healthIntervalMs: 500,
+      });
       await svc.start();
       ingests.push(svc);
       return svc;
@@ -124,7 +146,12 @@ export async function countPoints(influx: InfluxClient, measurement: string, fie
 }
 
 /** Publish many QoS 1 messages, keeping at most `window` unacknowledged; resolves when all are acked. */
-export async function publishAll(client: MqttClient, messages: Iterable<{ topic: string; payload: string | Buffer }>, window = 500, onProgress?: (sent: number) => void): Promise<void> {
+export async function publishAll(
+  client: MqttClient,
+  messages: Iterable<{ topic: string; payload: string | Buffer }>,
+  window = 500,
+  onProgress?: (sent: number) => void,
+): Promise<void> {
   const inflight = new Set<Promise<unknown>>();
   let sent = 0;
   for (const m of messages) {

@@ -18,8 +18,12 @@ const service = await startNotifyService({
   registry: new StationRegistry(shipped.registry),
   config: testNotifyConfig(shipped.registry),
   smtpUrl: env('NT_SMTP_URL'),
-  mailFrom: MAIL_FROM, ackSecret: ACK_SECRET, publicUrl: PUBLIC_URL, grafanaUrl: GRAFANA_URL,
-  lockDurationMs: 4000, stalledIntervalMs: 1000,
+  mailFrom: MAIL_FROM,
+  ackSecret: ACK_SECRET,
+  publicUrl: PUBLIC_URL,
+  grafanaUrl: GRAFANA_URL,
+  lockDurationMs: 4000,
+  stalledIntervalMs: 1000,
 });
 process.send?.({ t: 'ready' });
 process.on('message', (m: { t: string }) => {

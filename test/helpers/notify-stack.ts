@@ -50,13 +50,25 @@ export const shipped = loadConfig();
 export const shippedThresholds: ThresholdSet = loadThresholdsFile(join(shipped.dir, 'thresholds.yaml'), shipped.registry);
 
 /** Recipients of the tests: one duty and one escalation address per bureau, no quiet hours. */
-export function testRecipients(change?: (r: RecipientsFile) => void, registry: RegistryConfig = shipped.registry, incidents = false): RecipientsFile {
+export function testRecipients(
+  change?: (r: RecipientsFile) => void,
+  registry: RegistryConfig = shipped.registry,
+  incidents = false,
+): RecipientsFile {
   const r = RecipientsFileSchema.parse({
     version: 1,
     defaults: { group_wait_s: 0.5, ack_timeout_min: 30, quiet_hours: null },
     bureaus: {
-      chengdu: { name: { zh: '成都市生态环境局', en: 'Chengdu Bureau' }, duty: [{ name: '值班室 Duty', email: ADDR.chengdu }], escalation: [{ name: '处长 Head', email: ADDR.chengduHead }] },
-      ziyang: { name: { zh: '资阳市生态环境局', en: 'Ziyang Bureau' }, duty: [{ name: '值班室 Duty', email: ADDR.ziyang }], escalation: [{ name: '处长 Head', email: ADDR.ziyangHead }] },
+      chengdu: {
+        name: { zh: '成都市生态环境局', en: 'Chengdu Bureau' },
+        duty: [{ name: '值班室 Duty', email: ADDR.chengdu }],
+        escalation: [{ name: '处长 Head', email: ADDR.chengduHead }],
+      },
+      ziyang: {
+        name: { zh: '资阳市生态环境局', en: 'Ziyang Bureau' },
+        duty: [{ name: '值班室 Duty', email: ADDR.ziyang }],
+        escalation: [{ name: '处长 Head', email: ADDR.ziyangHead }],
+      },
     },
     delivery: { retry_initial_s: 0.5, retry_max_s: 2, attempt_timeout_s: 6 },
     // The delivery mechanics tests (grouping, quiet hours, SMTP faults, escalation, links) run on
@@ -67,10 +79,23 @@ export function testRecipients(change?: (r: RecipientsFile) => void, registry: R
   return recipientsSchemaFor(registry).parse(r);
 }
 
-export function testNotifyConfig(registry: RegistryConfig = shipped.registry, change?: (r: RecipientsFile) => void, incidents = false, moreRivers: Record<string, unknown> = {}): NotifyConfig {
+export function testNotifyConfig(
+  registry: RegistryConfig = shipped.registry,
+  change?: (r: RecipientsFile) => void,
+  incidents = false,
+  moreRivers: Record<string, unknown> = {},
+): NotifyConfig {
   const rivers = RiversFileSchema.parse({
     version: 1,
-    rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }, { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } }] }, ...moreRivers },
+    rivers: {
+      tuojiang: {
+        reaches: [
+          { from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } },
+          { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } },
+        ],
+      },
+      ...moreRivers,
+    },
   });
   return { recipients: testRecipients(change, registry, incidents), rivers: riversSchemaFor(registry).parse(rivers) };
 }
@@ -93,14 +118,20 @@ export function spillRegistry(): RegistryConfig {
     waterbody: 'river' as const,
     boundary: i === 5,
   }));
-  return RegistrySchema.parse({ ...shipped.registry, stations: [...sections, ...shipped.registry.stations.filter((s) => s.kind === 'air')] });
+  return RegistrySchema.parse({
+    ...shipped.registry,
+    stations: [...sections, ...shipped.registry.stations.filter((s) => s.kind === 'air')],
+  });
 }
 
 export type NotifyServices = Awaited<ReturnType<typeof startNotifyServices>>;
 
 /** Real Mosquitto (production config), Redis and InfluxDB; `full: false` starts Redis alone. */
 export function startNotifyServices(full = true) {
-  const users = [{ username: 'ingest', password: randomBytes(12).toString('hex') }, { username: 'simulator', password: randomBytes(12).toString('hex') }];
+  const users = [
+    { username: 'ingest', password: randomBytes(12).toString('hex') },
+    { username: 'simulator', password: randomBytes(12).toString('hex') },
+  ];
   return full
     ? startServices({ mosquitto: { users }, redis: { appendonly: false }, influxdb: true }).then((s) => ({ ...s, users }))
     : startServices({ redis: { appendonly: false } }).then((s) => ({ ...s, users, mosquitto: undefined, influxdb: undefined }));
@@ -153,9 +184,18 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
   const queues = [QUEUE_NOTIFY, QUEUE_MAIL, QUEUE_ESCALATE, QUEUE_INCIDENT].map((q) => new Queue(q, { connection: redis, prefix }));
   const log = createLogger('notify-test', process.env.LOG_LEVEL ?? 'silent');
   const notifyOptions = (extra: Partial<NotifyServiceOptions> = {}): NotifyServiceOptions => ({
-    redisUrl: services.redis.url, prefix, registry, config,
-    smtpUrl: sink.url, mailFrom: MAIL_FROM, ackSecret: ACK_SECRET, publicUrl: PUBLIC_URL, grafanaUrl: GRAFANA_URL,
-    lockDurationMs: 4000, stalledIntervalMs: 1000, log,
+    redisUrl: services.redis.url,
+    prefix,
+    registry,
+    config,
+    smtpUrl: sink.url,
+    mailFrom: MAIL_FROM,
+    ackSecret: ACK_SECRET,
+    publicUrl: PUBLIC_URL,
+    grafanaUrl: GRAFANA_URL,
+    lockDurationMs: 4000,
+    stalledIntervalMs: 1000,
+    log,
     ...extra,
   });
   const notify = o.notify === false ? undefined : await startNotifyService(notifyOptions(o.notify ?? {}));
@@ -171,8 +211,13 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
     await influx.ensureDatabase();
     const { users } = services;
     const env = readEnv({
-      MQTT_URL: services.mosquitto.url, MQTT_USERNAME: 'ingest', MQTT_PASSWORD: users[0]?.password,
-      REDIS_URL: services.redis.url, INFLUX_URL: services.influxdb.url, INFLUX_DB: `n_${prefix}`, TUOJIANG_INSTANCE: prefix,
+      MQTT_URL: services.mosquitto.url,
+      MQTT_USERNAME: 'ingest',
+      MQTT_PASSWORD: users[0]?.password,
+      REDIS_URL: services.redis.url,
+      INFLUX_URL: services.influxdb.url,
+      INFLUX_DB: `n_${prefix}`,
+      TUOJIANG_INSTANCE: prefix,
     });
     const loaded: LoadedConfig = {
       ...shipped,
@@ -185,19 +230,38 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
     };
     enqueuer = new CheckEnqueuer({ redisUrl: services.redis.url, prefix });
     alerts = await startAlertsService({
-      redisUrl: services.redis.url, influx, registry,
+      redisUrl: services.redis.url,
+      influx,
+      registry,
       thresholds: new StaticThresholdSource(o.thresholds ?? shippedThresholds),
-      prefix, silence: false, workers: 1, concurrency: 16, log,
+      prefix,
+      silence: false,
+      workers: 1,
+      concurrency: 16,
+      log,
     });
     ingest = new IngestService({ config: loaded, env, log, httpPort: 0, drainMs: 1000, checks: enqueuer });
     await ingest.start();
-    publisher = await mqtt.connectAsync(services.mosquitto.url, { username: 'simulator', password: users[1]?.password ?? '', protocolVersion: 5, clientId: `sim-${prefix}` });
+    publisher = await mqtt.connectAsync(services.mosquitto.url, {
+      username: 'simulator',
+      password: users[1]?.password ?? '',
+      protocolVersion: 5,
+      clientId: `sim-${prefix}`,
+    });
   }
 
   const checks = new Queue(QUEUE_CHECKS, { connection: redis, prefix });
   const outbox = new AlertKeys(prefix).outbox;
   return {
-    prefix, registry, registryConfig, config, sink, redis, notify, alerts, ingest,
+    prefix,
+    registry,
+    registryConfig,
+    config,
+    sink,
+    redis,
+    notify,
+    alerts,
+    ingest,
     notifyOptions,
     async emit(...events) {
       await notifyQueue.addBulk(events.map((e) => ({ name: e.kind, data: e, opts: { jobId: e.id } })));
@@ -205,7 +269,9 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
     async publish(station, ts, values, flags) {
       const s = registry.get(station);
       if (!publisher || !s) throw new Error(`cannot publish for ${station}`);
-      await publisher.publishAsync(`tuojiang/${s.kind}/${station}`, JSON.stringify(flags ? { ts, values, flags } : { ts, values }), { qos: 1 });
+      await publisher.publishAsync(`tuojiang/${s.kind}/${station}`, JSON.stringify(flags ? { ts, values, flags } : { ts, values }), {
+        qos: 1,
+      });
     },
     async idle({ delayed = false, timeoutMs = 30_000 } = {}) {
       const until = Date.now() + timeoutMs;
@@ -215,7 +281,11 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
         // Escalation checks wait their ack timeout, and incident checks their due time (a close, a
         // scheduled follow-up): delayed ones there are timers, not work in progress.
         const timers = new Set<string>([QUEUE_ESCALATE, QUEUE_INCIDENT]);
-        const counts = await Promise.all([...queues, checks].map((q) => q.getJobCounts('waiting', 'active', 'prioritized', ...(delayed && !timers.has(q.name) ? (['delayed'] as const) : []))));
+        const counts = await Promise.all(
+          [...queues, checks].map((q) =>
+            q.getJobCounts('waiting', 'active', 'prioritized', ...(delayed && !timers.has(q.name) ? (['delayed'] as const) : [])),
+          ),
+        );
         const busy = counts.some((c) => Object.values(c).some((n) => n > 0)) || (o.pipeline ? (await redis.xlen(outbox)) > 0 : false);
         streak = busy ? 0 : streak + 1;
         await new Promise((r) => setTimeout(r, 100));
@@ -258,9 +328,22 @@ export function alertEvent(p: {
   const to = p.kind === 'resolved' ? 'resolved' : 'firing';
   return {
     id: eventId({ station: p.station, period, key, kind: p.kind, at: p.at }),
-    station: p.station, city: s.city, period, key, rule, parameter, kind: p.kind, from, to, at: p.at,
-    value: p.value === undefined ? 1.6 : p.value, limit: p.limit === undefined ? 1 : p.limit,
-    thresholdVersion: '1', muted: false, catchUp: p.catchUp ?? false, message: '',
+    station: p.station,
+    city: s.city,
+    period,
+    key,
+    rule,
+    parameter,
+    kind: p.kind,
+    from,
+    to,
+    at: p.at,
+    value: p.value === undefined ? 1.6 : p.value,
+    limit: p.limit === undefined ? 1 : p.limit,
+    thresholdVersion: '1',
+    muted: false,
+    catchUp: p.catchUp ?? false,
+    message: '',
     detail: p.detail ?? { unit: 'mg/L', basis: 'GB3838-2002 III', limitKind: 'max', limitText: '≤ 1' },
   };
 }

@@ -83,7 +83,11 @@ export interface Exchange {
  * Writes `data` on a fresh connection and collects the answers until the server closes, `expect`
  * answers arrived, or `idleMs` pass without a byte (then the client closes).
  */
-export function exchange(port: number, data: string | Buffer, opts: { expect?: number; methods?: string[]; idleMs?: number; localAddress?: string } = {}): Promise<Exchange> {
+export function exchange(
+  port: number,
+  data: string | Buffer,
+  opts: { expect?: number; methods?: string[]; idleMs?: number; localAddress?: string } = {},
+): Promise<Exchange> {
   return new Promise((resolve) => {
     const parser = new ResponseParser(opts.methods);
     const sock: Socket = connect({ port, host: '127.0.0.1', ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
@@ -107,7 +111,9 @@ export function exchange(port: number, data: string | Buffer, opts: { expect?: n
       }
       if (opts.expect !== undefined && parser.responses.length >= opts.expect) done(false);
     });
-    sock.on('error', (e) => { error = e.message; });
+    sock.on('error', (e) => {
+      error = e.message;
+    });
     sock.on('close', () => done(true));
   });
 }

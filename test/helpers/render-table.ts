@@ -13,7 +13,12 @@ function mapValue(v: unknown, mappings: readonly ValueMapping[]): string | undef
     if (m.type === 'value') {
       const hit = m.options[String(v)];
       if (hit?.text !== undefined) return hit.text;
-    } else if (typeof v === 'number' && (m.options.from === null || v >= m.options.from) && (m.options.to === null || v <= m.options.to) && m.options.result.text !== undefined) {
+    } else if (
+      typeof v === 'number' &&
+      (m.options.from === null || v >= m.options.from) &&
+      (m.options.to === null || v <= m.options.to) &&
+      m.options.result.text !== undefined
+    ) {
       return m.options.result.text;
     }
   }
@@ -43,7 +48,15 @@ export function renderTable(p: Panel, rows: readonly Row[], columns: readonly st
   };
   // Columns an organize transformation leaves out (how our tables hide a column: Grafana 12's table
   // has no custom.hidden).
-  const excluded = new Set((p.transformations ?? []).filter((t) => t.id === 'organize').flatMap((t) => Object.entries((t.options.excludeByName ?? {}) as Record<string, boolean>).filter(([, v]) => v).map(([k]) => k)));
+  const excluded = new Set(
+    (p.transformations ?? [])
+      .filter((t) => t.id === 'organize')
+      .flatMap((t) =>
+        Object.entries((t.options.excludeByName ?? {}) as Record<string, boolean>)
+          .filter(([, v]) => v)
+          .map(([k]) => k),
+      ),
+  );
   const shown = columns.filter((c) => !excluded.has(c) && props(c).get('custom.hidden') !== true);
   const header = shown.map((c) => String(props(c).get('displayName') ?? c));
   const defaults = (p.fieldConfig?.defaults.mappings ?? []) as ValueMapping[];

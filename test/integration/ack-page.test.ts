@@ -15,7 +15,16 @@ import { acknowledge } from '../../alerts/notify/ack.js';
 import { ackUrl } from '../../alerts/notify/links.js';
 import { launchChromium, type Browser, type Page } from '../helpers/chromium.js';
 import { startApiProcess, type ApiProcess } from '../helpers/api-process.js';
-import { ACK_SECRET, ADDR, PUBLIC_URL, alertEvent, startNotifyServices, startNotifyStack, type NotifyServices, type NotifyStack } from '../helpers/notify-stack.js';
+import {
+  ACK_SECRET,
+  ADDR,
+  PUBLIC_URL,
+  alertEvent,
+  startNotifyServices,
+  startNotifyStack,
+  type NotifyServices,
+  type NotifyStack,
+} from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
 const MIN = 60_000;
@@ -34,9 +43,27 @@ function spill(): AlertEvent[] {
   const classDetail: AlertEvent['detail'] = { cls: '劣V', target: 'III', limiting: ['NH3N'], basis: 'GB3838-2002' };
   return [
     { ...alertEvent({ station: 'hongyuan', kind: 'firing', at: T0, value: 12 }), breachSince: T0 - 10 * MIN },
-    alertEvent({ station: 'hongyuan', kind: 'firing', at: T0 + 5 * MIN, rule: 'water_class', parameter: 'class', value: 6, limit: 3, detail: classDetail }),
+    alertEvent({
+      station: 'hongyuan',
+      kind: 'firing',
+      at: T0 + 5 * MIN,
+      rule: 'water_class',
+      parameter: 'class',
+      value: 6,
+      limit: 3,
+      detail: classDetail,
+    }),
     alertEvent({ station: 'hongyuan', kind: 'resolved', at: T0 + 9 * H, value: 0.8 }),
-    alertEvent({ station: 'hongyuan', kind: 'resolved', at: T0 + 9 * H + 5 * MIN, rule: 'water_class', parameter: 'class', value: 3, limit: 3, detail: { ...classDetail, cls: 'III', limiting: [], cause: ['NH3N'] } }),
+    alertEvent({
+      station: 'hongyuan',
+      kind: 'resolved',
+      at: T0 + 9 * H + 5 * MIN,
+      rule: 'water_class',
+      parameter: 'class',
+      value: 3,
+      limit: 3,
+      detail: { ...classDetail, cls: 'III', limiting: [], cause: ['NH3N'] },
+    }),
     { ...alertEvent({ station: 'shiqiao', kind: 'firing', at: T1, value: 6.5 }), breachSince: T1 - 10 * MIN },
   ];
 }
@@ -51,17 +78,29 @@ function linkFor(address: string): string {
 
 beforeAll(async () => {
   services = await startNotifyServices(false);
-  stack = await startNotifyStack(services, { incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; } });
+  stack = await startNotifyStack(services, {
+    incidents: true,
+    recipients: (r) => {
+      r.incidents.reorder_s = 0;
+    },
+  });
   for (const e of spill()) {
     await stack.emit(e);
     await stack.idle();
   }
-  await stack.sink.waitFor(() => stack.sink.to(ADDR.ziyang).length >= 2 && stack.sink.to(ADDR.chengdu).length >= 2, 30_000, 'the initial and follow-up reports');
+  await stack.sink.waitFor(
+    () => stack.sink.to(ADDR.ziyang).length >= 2 && stack.sink.to(ADDR.chengdu).length >= 2,
+    30_000,
+    'the initial and follow-up reports',
+  );
   await stack.idle();
   const incidents = await new IncidentStore(stack.redis, stack.prefix).list();
   expect(incidents).toHaveLength(1);
   incidentId = incidents[0]!.id;
-  api = await startApiProcess({ REDIS_URL: services.redis.url, INFLUX_URL: 'http://127.0.0.1:9', ACK_SECRET, PUBLIC_URL }, ['--prefix', stack.prefix]);
+  api = await startApiProcess({ REDIS_URL: services.redis.url, INFLUX_URL: 'http://127.0.0.1:9', ACK_SECRET, PUBLIC_URL }, [
+    '--prefix',
+    stack.prefix,
+  ]);
   browser = await launchChromium();
 }, 120_000);
 
@@ -242,9 +281,13 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const u = new URL(link);
     const before = (await stack.notify!.store.alert(incidentId))!.acks;
-    for (const path of [u.pathname.replace(/\/chengdu$/, '/ziyang'), u.pathname.replace(/\.(\d+)\//, (_m, t: string) => `.${Number(t) + 1}/`)]) {
+    for (const path of [
+      u.pathname.replace(/\/chengdu$/, '/ziyang'),
+      u.pathname.replace(/\.(\d+)\//, (_m, t: string) => `.${Number(t) + 1}/`),
+    ]) {
       const post = await fetch(`${u.origin}${path}`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: new URLSearchParams({ exp: u.searchParams.get('exp')!, sig: u.searchParams.get('sig')!, by: 'Mallory' }).toString(),
       });
       expect(post.status).toBe(403);
@@ -262,14 +305,26 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
       return { status: r.status, body: await r.text() };
     };
     const gone = `inc.r.tuojiang.nitrogen.${T0 - H}`;
-    await store.recordIncident({ id: gone, origin: 'huaikou', family: 'nitrogen', parameter: 'NH3N', openedAt: T0 - H }, ['chengdu'], 'warning', Date.now(), { id: `${gone}.r1`, kind: 'initial', at: T0 - H, seq: 1 });
+    await store.recordIncident(
+      { id: gone, origin: 'huaikou', family: 'nitrogen', parameter: 'NH3N', openedAt: T0 - H },
+      ['chengdu'],
+      'warning',
+      Date.now(),
+      { id: `${gone}.r1`, kind: 'initial', at: T0 - H, seq: 1 },
+    );
     const missing = await page(gone, 'chengdu');
     expect(missing.status).toBe(200);
     expect(missing.body).toContain('<form method="post">');
     expect(missing.body).toContain(gone);
 
     const broken = `inc.r.tuojiang.nitrogen.${T0 - 2 * H}`;
-    await store.recordIncident({ id: broken, origin: 'huaikou', family: 'nitrogen', parameter: 'NH3N', openedAt: T0 - 2 * H }, ['chengdu'], 'warning', Date.now(), { id: `${broken}.r1`, kind: 'initial', at: T0 - 2 * H, seq: 1 });
+    await store.recordIncident(
+      { id: broken, origin: 'huaikou', family: 'nitrogen', parameter: 'NH3N', openedAt: T0 - 2 * H },
+      ['chengdu'],
+      'warning',
+      Date.now(),
+      { id: `${broken}.r1`, kind: 'initial', at: T0 - 2 * H, seq: 1 },
+    );
     await stack.redis.set(new IncidentStore(stack.redis, stack.prefix).keys.incident(broken), '{"id": "not an incident');
     const corrupt = await page(broken, 'chengdu');
     expect(corrupt.status).toBe(200);
@@ -277,8 +332,20 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
 
     const equipment = 'ev.ziyang-city.station.equipment.firing.1777564800000';
     await store.recordEvent(
-      { alertId: equipment, station: 'ziyang-city', city: 'ziyang', period: 'station', key: 'equipment', rule: 'equipment', parameter: 'NH3N', firstAt: T0, bureaus: ['ziyang'], severity: 'info' },
-      { id: equipment, kind: 'firing', at: T0, value: null, limit: null, catchUp: false, worse: 'max' }, Date.now(),
+      {
+        alertId: equipment,
+        station: 'ziyang-city',
+        city: 'ziyang',
+        period: 'station',
+        key: 'equipment',
+        rule: 'equipment',
+        parameter: 'NH3N',
+        firstAt: T0,
+        bureaus: ['ziyang'],
+        severity: 'info',
+      },
+      { id: equipment, kind: 'firing', at: T0, value: null, limit: null, catchUp: false, worse: 'max' },
+      Date.now(),
     );
     const plain = await page(equipment, 'ziyang');
     expect(plain.status).toBe(200);
@@ -287,7 +354,9 @@ describe('the acknowledgement page of an incident, in headless Chromium', () => 
     const metrics = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
     expect(metrics).toMatch(/tuojiang_api_ack_pages_total\{page="incident-unreadable"\} 1\b/);
     expect(metrics).toMatch(/tuojiang_api_ack_pages_total\{page="incident"\} [1-9]/);
-    expect(api.logLines().some((x) => x.msg === 'ack page: stored incident unreadable; plain page shown' && x.incident === broken)).toBe(true);
+    expect(api.logLines().some((x) => x.msg === 'ack page: stored incident unreadable; plain page shown' && x.incident === broken)).toBe(
+      true,
+    );
     expect(api.alive()).toBe(true);
   });
 });
@@ -301,14 +370,19 @@ function cli(args: string[]): Promise<{ code: number | null; out: string; err: s
     });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     child.once('exit', (code) => resolve({ code, out, err }));
   });
 }
 
 describe('tuojiang alerts status / list / history for an incident', () => {
-  const summary = /open\s+\w+\s+river incident 沱江 氨氮 \(Tuojiang, Ammonia nitrogen\): origin 宏缘, front 石桥水厂取水口 \(km 68\), 2 sections reached, since \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)/;
+  const summary =
+    /open\s+\w+\s+river incident 沱江 氨氮 \(Tuojiang, Ammonia nitrogen\): origin 宏缘, front 石桥水厂取水口 \(km 68\), 2 sections reached, since \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)/;
 
   it('status lists the incident as an incident: river, pollutant, front, status, acknowledgement per bureau', async () => {
     const r = await cli(['alerts', 'status']);

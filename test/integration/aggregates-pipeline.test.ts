@@ -55,8 +55,22 @@ beforeAll(async () => {
   redis = new Redis(stack.env.REDIS_URL, { maxRetriesPerRequest: null });
   dirty = new DirtyHours(redis, DEFAULT_PREFIX);
   enqueuer = new CheckEnqueuer({ redisUrl: stack.env.REDIS_URL, granularity: 'batch' });
-  alerts = await startAlertsService({ redisUrl: stack.env.REDIS_URL, influx: stack.influx, registry, thresholds: new StaticThresholdSource(thresholds), silence: false, aggregates: { intervalMs: 200, settleMs: 100 } });
-  ingest = new IngestService({ config: stack.config, env: stack.env, log: createLogger('aggregates-test', process.env.LOG_LEVEL ?? 'error'), httpPort: 0, checks: enqueuer, healthIntervalMs: 0 });
+  alerts = await startAlertsService({
+    redisUrl: stack.env.REDIS_URL,
+    influx: stack.influx,
+    registry,
+    thresholds: new StaticThresholdSource(thresholds),
+    silence: false,
+    aggregates: { intervalMs: 200, settleMs: 100 },
+  });
+  ingest = new IngestService({
+    config: stack.config,
+    env: stack.env,
+    log: createLogger('aggregates-test', process.env.LOG_LEVEL ?? 'error'),
+    httpPort: 0,
+    checks: enqueuer,
+    healthIntervalMs: 0,
+  });
   await ingest.start();
   pub = await stack.publisher();
 }, 60_000);
@@ -110,14 +124,22 @@ describe('hourly aggregates through the pipeline', () => {
     expect(merged).toMatchObject({ NH3N: 0.3, class: 4, deciding: 'TP' });
     // A "correction": NH3N re-sent as 5.0 for one instant. The first value stays, and so does the hour.
     await send('huaikou', H0, { NH3N: 5 });
-    await waitFor(async () => (await rows(stack.influx, `SELECT * FROM "water_quality" WHERE "station" = 'huaikou' AND time = ${H0}ms`))[0]?.NH3N === 0.3, 10_000, 'first value kept');
+    await waitFor(
+      async () =>
+        (await rows(stack.influx, `SELECT * FROM "water_quality" WHERE "station" = 'huaikou' AND time = ${H0}ms`))[0]?.NH3N === 0.3,
+      10_000,
+      'first value kept',
+    );
     await new Promise((r) => setTimeout(r, 500));
     const after = await settled('after the correction', async () => hourPoint('water_hourly', 'huaikou', H0));
     expect(after).toMatchObject({ NH3N: 0.3, TP: 0.25 });
   });
 
   it('a station flooding one hour with readings gets no more than its hour: completeness capped, others unaffected', async () => {
-    const flood = Array.from({ length: 300 }, (_, i) => ({ topic: topicOf('zhaozhen'), payload: jsonPayload({ ts: H1 + i * 12_000, values: { NH3N: 0.2 } }) }));
+    const flood = Array.from({ length: 300 }, (_, i) => ({
+      topic: topicOf('zhaozhen'),
+      payload: jsonPayload({ ts: H1 + i * 12_000, values: { NH3N: 0.2 } }),
+    }));
     await publishAll(pub, flood);
     for (let i = 0; i < 6; i++) await send('linjiangsi', H1 + i * MIN10, { NH3N: 0.5 });
     const z = await settled('the flooded hour', async () => {
@@ -128,7 +150,7 @@ describe('hourly aggregates through the pipeline', () => {
     expect(await hourPoint('water_hourly', 'linjiangsi', H1)).toMatchObject({ NH3N: 0.5, readings: 6 });
   });
 
-  it('air: the hour\'s AQI, IAQIs and primary pollutant, and the city\'s from its stations\' means', async () => {
+  it("air: the hour's AQI, IAQIs and primary pollutant, and the city's from its stations' means", async () => {
     const a = { SO2: 10, NO2: 40, PM10: 140, CO: 0.9, O3: 80, PM2_5: 95 };
     const b = { SO2: 14, NO2: 44, PM10: 100, CO: 1.1, O3: 60, PM2_5: 75 };
     await send('ziyang-shijian', H0 + 5 * 60_000, a);
@@ -137,13 +159,26 @@ describe('hourly aggregates through the pipeline', () => {
       const x = await hourPoint('air_hourly', 'ziyang-shijian', H0);
       return x?.aqi ? x : undefined;
     });
-    const want = computeAqi({ SO2_1h: 10, NO2_1h: 40, PM10_1h: 140, CO_1h: 0.9, O3_1h: 80, PM2_5_1h: 95 }, { date: new Date(H0), mode: 'hourly' });
-    expect(p).toMatchObject({ aqi: want.aqi, primary: want.primary.join(','), level: want.level, iaqi_PM2_5_1h: want.iaqi.PM2_5_1h, readings: 1, expected: 1 });
+    const want = computeAqi(
+      { SO2_1h: 10, NO2_1h: 40, PM10_1h: 140, CO_1h: 0.9, O3_1h: 80, PM2_5_1h: 95 },
+      { date: new Date(H0), mode: 'hourly' },
+    );
+    expect(p).toMatchObject({
+      aqi: want.aqi,
+      primary: want.primary.join(','),
+      level: want.level,
+      iaqi_PM2_5_1h: want.iaqi.PM2_5_1h,
+      readings: 1,
+      expected: 1,
+    });
     const city = await settled('city hour', async () => {
       const x = (await rows(stack.influx, `SELECT * FROM "air_city_hourly" WHERE "city" = 'ziyang' AND time = ${H0}ms`))[0];
       return x?.stations === 2 ? x : undefined;
     });
-    const cityWant = computeAqi({ SO2_1h: 12, NO2_1h: 42, PM10_1h: 120, CO_1h: 1, O3_1h: 70, PM2_5_1h: 85 }, { date: new Date(H0), mode: 'hourly' });
+    const cityWant = computeAqi(
+      { SO2_1h: 12, NO2_1h: 42, PM10_1h: 120, CO_1h: 1, O3_1h: 70, PM2_5_1h: 85 },
+      { date: new Date(H0), mode: 'hourly' },
+    );
     expect(city).toMatchObject({ PM2_5: 85, PM10: 120, aqi: cityWant.aqi, primary: cityWant.primary.join(',') });
   });
 
@@ -161,7 +196,8 @@ describe('a mean that stops being valid', () => {
     // Stored readings changed behind the writer's back, as a re-send after the correction window
     // does: five valid NH3-N slots, then one of them flagged D (four left: 40 minutes).
     const station = 'shiqiao';
-    const point = (i: number, flag?: string) => `water_quality,city=chengdu,period=rt,station=${station} NH3N=0.6${flag ? `,NH3N_flag="${flag}"` : ''} ${H0 + i * MIN10}`;
+    const point = (i: number, flag?: string) =>
+      `water_quality,city=chengdu,period=rt,station=${station} NH3N=0.6${flag ? `,NH3N_flag="${flag}"` : ''} ${H0 + i * MIN10}`;
     await stack.influx.writeLines([0, 1, 2, 3, 4].map((i) => point(i)));
     await dirty.mark([`${station}|${H0}`]);
     await settled('the valid hour', async () => (await hourPoint('water_hourly', station, H0))?.NH3N === 0.6 || undefined);
@@ -187,7 +223,10 @@ describe('stations that send nothing', () => {
     });
     expect(p).toMatchObject({ readings: 0, expected: 6, city: 'chengdu' });
     expect(p.class ?? null).toBeNull();
-    const air = await settled('an air station too', async () => (await rows(stack.influx, `SELECT * FROM "air_hourly" WHERE "station" = 'jianyang-hedong'`))[0]);
+    const air = await settled(
+      'an air station too',
+      async () => (await rows(stack.influx, `SELECT * FROM "air_hourly" WHERE "station" = 'jianyang-hedong'`))[0],
+    );
     expect(air).toMatchObject({ readings: 0, expected: 1 });
   });
 });

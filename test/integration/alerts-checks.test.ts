@@ -14,8 +14,17 @@ import { initialKeyState, type KeyState } from '../../alerts/state-machine.js';
 import { StaticThresholdSource } from '../../alerts/thresholds.js';
 import type { Reading } from '../../lib/reading.js';
 import {
-  HOUR, T0, reading, registry, shippedThresholds, startAlertServices, startAlertsStack, thresholdsWith, waitFor,
-  type AlertsStack, type Services,
+  HOUR,
+  T0,
+  reading,
+  registry,
+  shippedThresholds,
+  startAlertServices,
+  startAlertsStack,
+  thresholdsWith,
+  waitFor,
+  type AlertsStack,
+  type Services,
 } from '../helpers/alerts-stack.js';
 
 let services: Services;
@@ -24,7 +33,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => services?.stopAll());
 
-const nh3 = (station: string, values: number[], start = 0): Reading[] => values.map((v, i) => reading(station, T0 + (start + i) * HOUR, { NH3N: v, DO: 7 }));
+const nh3 = (station: string, values: number[], start = 0): Reading[] =>
+  values.map((v, i) => reading(station, T0 + (start + i) * HOUR, { NH3N: v, DO: 7 }));
 
 /** Hand readings over one at a time, like a writer with small batches. */
 async function deliver(stack: AlertsStack, readings: Reading[]): Promise<void> {
@@ -66,7 +76,16 @@ describe('checks with real Redis and InfluxDB', () => {
       const points = await stack.alertPoints();
       const limit = ofKey(points, 'NH3N');
       expect(limit).toHaveLength(1);
-      expect(limit[0]).toMatchObject({ station: 'hongyuan', city: 'chengdu', state: 'firing', rule: 'limit', value: 1.6, limit: 1, threshold_version: '1', muted: false });
+      expect(limit[0]).toMatchObject({
+        station: 'hongyuan',
+        city: 'chengdu',
+        state: 'firing',
+        rule: 'limit',
+        value: 1.6,
+        limit: 1,
+        threshold_version: '1',
+        muted: false,
+      });
       expect(limit[0]?.time).toBe(T0 + 2 * HOUR); // N = 3 or T = 60 min: the second breach, 60 min after the first
       expect(String(limit[0]?.message)).toContain('【告警】宏缘 氨氮 1.6 mg/L');
       const ids = await stack.notifyJobIds();
@@ -101,7 +120,10 @@ describe('checks with real Redis and InfluxDB', () => {
       await deliver(stack, nh3('zhaozhen', [0.3, 1.5, 1.5, 1.5, 0.95, 0.85, 0.98, 0.85, 0.85, 0.4]));
       await stack.idle();
       const limit = transitions(ofKey(await stack.alertPoints(), 'NH3N'));
-      expect(limit.map((p) => [p.state, p.time])).toEqual([['firing', T0 + 2 * HOUR], ['resolved', T0 + 8 * HOUR]]);
+      expect(limit.map((p) => [p.state, p.time])).toEqual([
+        ['firing', T0 + 2 * HOUR],
+        ['resolved', T0 + 8 * HOUR],
+      ]);
       const ids = await stack.notifyJobIds();
       expect(ids.filter((id) => /limit\.NH3N\.(firing|resolved)/.test(id))).toHaveLength(2);
     } finally {
@@ -112,7 +134,9 @@ describe('checks with real Redis and InfluxDB', () => {
   it('maintenance-flagged readings raise nothing', async () => {
     const stack = await startAlertsStack(services, { workers: 2 });
     try {
-      const rs = Array.from({ length: 8 }, (_, i) => reading('hongyuan', T0 + i * HOUR, { NH3N: 45, DO: 1, pH: 3 }, { NH3N: 'M', DO: 'M', pH: 'M' }));
+      const rs = Array.from({ length: 8 }, (_, i) =>
+        reading('hongyuan', T0 + i * HOUR, { NH3N: 45, DO: 1, pH: 3 }, { NH3N: 'M', DO: 'M', pH: 'M' }),
+      );
       await deliver(stack, rs);
       await stack.idle();
       expect(await stack.alertPoints()).toEqual([]);
@@ -130,7 +154,10 @@ describe('checks with real Redis and InfluxDB', () => {
       await deliver(stack, nh3('hongyuan', [1.5, 1.5, 1.5, 0.4, 0.4]));
       await stack.idle();
       const limit = ofKey(await stack.alertPoints(), 'NH3N');
-      expect(limit.map((p) => [p.state, p.muted])).toEqual([['firing', true], ['resolved', true]]);
+      expect(limit.map((p) => [p.state, p.muted])).toEqual([
+        ['firing', true],
+        ['resolved', true],
+      ]);
       expect(await stack.notifyJobIds()).toEqual([]);
     } finally {
       await stack.close();
@@ -168,7 +195,11 @@ describe('checks with real Redis and InfluxDB', () => {
       await services.influxdb.stop();
       await stack.enqueuer.enqueue(nh3('hongyuan', [0.4, 1.5, 1.6, 1.7]));
       // the state has moved (the firing is committed) while nothing could be recorded yet
-      await waitFor(async () => (await stack.service.store.readState('hongyuan', 'hour')).keys['limit.NH3N']?.state === 'firing', 30_000, 'the state to fire');
+      await waitFor(
+        async () => (await stack.service.store.readState('hongyuan', 'hour')).keys['limit.NH3N']?.state === 'firing',
+        30_000,
+        'the state to fire',
+      );
       expect(await stack.redis.xlen(`${stack.prefix}:as:outbox`)).toBeGreaterThan(0);
       await services.influxdb.start();
       await stack.idle(60_000);
@@ -187,7 +218,9 @@ describe('checks with real Redis and InfluxDB', () => {
       const rs = nh3('hongyuan', [1.5, 1.6, 1.7]);
       // into the inbox with a 1.5 s reorder window, but jobs added without the matching delay
       await stack.service.store.enqueue(rs, 1500);
-      await checks.addBulk(rs.map((r) => ({ name: 'check', data: { s: r.station, p: r.period, ts: r.ts }, opts: { jobId: checkJobId(r) } })));
+      await checks.addBulk(
+        rs.map((r) => ({ name: 'check', data: { s: r.station, p: r.period, ts: r.ts }, opts: { jobId: checkJobId(r) } })),
+      );
       // the worker takes the jobs at once, finds the readings not yet due and delays the jobs
       await waitFor(async () => (await checks.getDelayedCount()) > 0, 10_000, 'a job to delay itself');
       expect((await stack.service.store.readState('hongyuan', 'hour')).lastTs).toBeNull();
@@ -201,15 +234,18 @@ describe('checks with real Redis and InfluxDB', () => {
     }
   });
 
-  it('a drain applies a long inbox in slices, in order, until the job\'s own reading is applied', async () => {
+  it("a drain applies a long inbox in slices, in order, until the job's own reading is applied", async () => {
     const stack = await startAlertsStack(services, { workers: 1 });
     try {
       const values = Array.from({ length: 23 }, (_, i) => (i % 7 < 4 ? 1.5 : 0.3));
       const rs = nh3('hongyuan', values);
       await stack.service.store.enqueue(rs); // no jobs: the processor is driven by hand
       const processor = new CheckProcessor({
-        store: stack.service.store, registry, thresholds: new StaticThresholdSource(shippedThresholds),
-        calendar: new MaintenanceCalendar(undefined), drainLimit: 5,
+        store: stack.service.store,
+        registry,
+        thresholds: new StaticThresholdSource(shippedThresholds),
+        calendar: new MaintenanceCalendar(undefined),
+        drainLimit: 5,
       });
       const last = rs[rs.length - 1] as Reading;
       expect(await processor.process({ s: last.station, p: last.period, ts: last.ts })).toMatchObject({ status: 'done', applied: 23 });
@@ -243,14 +279,20 @@ describe('checks with real Redis and InfluxDB', () => {
       const now = Date.now();
       await stack.enqueuer.enqueue([reading('hongyuan', now, { NH3N: 0.3 })]);
       const silenceOf = async (station: string) => (await stack.alertPoints()).filter((p) => p.rule === 'silence' && p.station === station);
-      await waitFor(async () => (await silenceOf('hongyuan')).length > 0 && (await silenceOf('ziyang-city')).length > 0, 30_000, 'silence alerts');
+      await waitFor(
+        async () => (await silenceOf('hongyuan')).length > 0 && (await silenceOf('ziyang-city')).length > 0,
+        30_000,
+        'silence alerts',
+      );
       const heard = await silenceOf('hongyuan');
       const never = await silenceOf('ziyang-city');
       expect(heard.map((p) => p.state)).toEqual(['firing']);
       expect(never.map((p) => p.state)).toEqual(['firing']);
       expect(String(never[0]?.message)).toContain('自启动以来无数据');
       expect(String(heard[0]?.message)).toMatch(/已 \d+ 分钟无数据/);
-      expect(await stack.notifyJobIds()).toEqual(expect.arrayContaining([expect.stringMatching(/^ev\.ziyang-city\.station\.silence\.firing\.\d+$/)]));
+      expect(await stack.notifyJobIds()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^ev\.ziyang-city\.station\.silence\.firing\.\d+$/)]),
+      );
 
       await stack.enqueuer.enqueue([reading('hongyuan', Date.now(), { NH3N: 0.3 })]);
       await waitFor(async () => (await silenceOf('hongyuan')).some((p) => p.state === 'resolved'), 30_000, 'silence resolved');

@@ -43,23 +43,55 @@ async function run(args: string[]): Promise<string> {
   return out;
 }
 
-const jsonLines = (s: string) => s.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonLines = (s: string) =>
+  s
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('tuojiang maintenance', () => {
   it('add, list and remove a window', async () => {
     const prefix = `m${randomBytes(3).toString('hex')}`;
-    const added = JSON.parse(await run(['maintenance', 'add', '--station', 'hongyuan', '--from', '2026-05-01T08:00+08:00', '--hours', '4', '--reason', 'pump swap', '--json', '--prefix', prefix]));
-    expect(added).toMatchObject({ station: 'hongyuan', from: Date.parse('2026-05-01T08:00+08:00'), to: Date.parse('2026-05-01T12:00+08:00'), reason: 'pump swap', source: 'cli' });
+    const added = JSON.parse(
+      await run([
+        'maintenance',
+        'add',
+        '--station',
+        'hongyuan',
+        '--from',
+        '2026-05-01T08:00+08:00',
+        '--hours',
+        '4',
+        '--reason',
+        'pump swap',
+        '--json',
+        '--prefix',
+        prefix,
+      ]),
+    );
+    expect(added).toMatchObject({
+      station: 'hongyuan',
+      from: Date.parse('2026-05-01T08:00+08:00'),
+      to: Date.parse('2026-05-01T12:00+08:00'),
+      reason: 'pump swap',
+      source: 'cli',
+    });
     const listed = jsonLines(await run(['maintenance', 'list', '--json', '--prefix', prefix]));
     expect(listed.map((w) => w.id)).toEqual([added.id]);
-    expect(await run(['maintenance', 'list', '--prefix', prefix])).toMatch(/hongyuan\s+2026-05-01 08:00 \(UTC\+8\) → 2026-05-01 12:00 \(UTC\+8\)\s+cli\s+pump swap/);
+    expect(await run(['maintenance', 'list', '--prefix', prefix])).toMatch(
+      /hongyuan\s+2026-05-01 08:00 \(UTC\+8\) → 2026-05-01 12:00 \(UTC\+8\)\s+cli\s+pump swap/,
+    );
     expect(await run(['maintenance', 'remove', added.id, '--prefix', prefix])).toBe(`removed ${added.id}\n`);
     expect(jsonLines(await run(['maintenance', 'list', '--json', '--prefix', prefix]))).toEqual([]);
   });
 
   it('refuses unknown stations, zone-less times and empty windows', async () => {
-    await expect(run(['maintenance', 'add', '--station', 'nowhere', '--from', 'now', '--hours', '1'])).rejects.toThrow(/no station "nowhere"/);
-    await expect(run(['maintenance', 'add', '--station', 'hongyuan', '--from', '2026-05-01T08:00', '--hours', '1'])).rejects.toThrow(/with a zone/);
+    await expect(run(['maintenance', 'add', '--station', 'nowhere', '--from', 'now', '--hours', '1'])).rejects.toThrow(
+      /no station "nowhere"/,
+    );
+    await expect(run(['maintenance', 'add', '--station', 'hongyuan', '--from', '2026-05-01T08:00', '--hours', '1'])).rejects.toThrow(
+      /with a zone/,
+    );
     await expect(run(['maintenance', 'add', '--station', 'hongyuan', '--from', 'now'])).rejects.toThrow(/--to <when> or --hours/);
     await expect(run(['maintenance', 'remove', 'mw-none', '--prefix', 'nothing'])).rejects.toThrow(/no stored maintenance window/);
   });
@@ -76,9 +108,21 @@ describe('tuojiang alerts worker / alerts list', () => {
     const db = `alerts_cli_${prefix}`;
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e',
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
         "import { Command } from 'commander'; import { registerAlertsCommands } from './cli/commands/alerts.ts'; const p = new Command('tuojiang'); registerAlertsCommands(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });",
-        '--', 'alerts', 'worker', '--workers', '2', '--prefix', prefix, '--no-silence'],
+        '--',
+        'alerts',
+        'worker',
+        '--workers',
+        '2',
+        '--prefix',
+        prefix,
+        '--no-silence',
+      ],
       { cwd: process.cwd(), env: { ...process.env, INFLUX_DB: db, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';
@@ -93,7 +137,9 @@ describe('tuojiang alerts worker / alerts list', () => {
     await waitFor(async () => (await firing()) === 1, 30_000, 'the firing point');
 
     const rows = jsonLines(await run(['alerts', 'list', '--json', '--prefix', prefix]));
-    expect(rows).toContainEqual(expect.objectContaining({ station: 'huaikou', period: 'hour', key: 'limit.NH3N', state: 'firing', value: 1.7, limit: 1 }));
+    expect(rows).toContainEqual(
+      expect.objectContaining({ station: 'huaikou', period: 'hour', key: 'limit.NH3N', state: 'firing', value: 1.7, limit: 1 }),
+    );
     expect(await run(['alerts', 'list', '--station', 'huaikou', '--prefix', prefix])).toMatch(/^firing\s+huaikou\s+hour\s+limit\.NH3N/m);
 
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));

@@ -8,8 +8,15 @@ import { applyReadings, emptySeriesState, type SeriesState } from '../../alerts/
 import type { DataFlag } from '../../lib/parameters.js';
 import type { Reading } from '../../lib/reading.js';
 import {
-  HOUR, T0, reading, registry, shippedThresholds, startAlertServices, startAlertsStack,
-  type AlertsStack, type Services,
+  HOUR,
+  T0,
+  reading,
+  registry,
+  shippedThresholds,
+  startAlertServices,
+  startAlertsStack,
+  type AlertsStack,
+  type Services,
 } from '../helpers/alerts-stack.js';
 
 let services: Services;
@@ -43,8 +50,10 @@ function scenario(seed: number): Reading[] {
     let faultLeft = 0;
     for (let i = 0; i < STEPS; i++) {
       const r = rnd();
-      if (r < 0.08) level = 1.2 + rnd(); // an episode starts
-      else if (r < 0.16) level = 0.3 + rnd() * 0.3; // it ends
+      if (r < 0.08)
+        level = 1.2 + rnd(); // an episode starts
+      else if (r < 0.16)
+        level = 0.3 + rnd() * 0.3; // it ends
       else if (r < 0.22) level = 0.92 + rnd() * 0.1; // the hysteresis band
       let v = level * (0.95 + rnd() * 0.1);
       if (rnd() < 0.06) v = 1.8 + rnd(); // a one-reading spike
@@ -64,7 +73,16 @@ function scenario(seed: number): Reading[] {
       const r = rnd();
       if (r < 0.1) pm = 90 + rnd() * 80;
       else if (r < 0.2) pm = 20 + rnd() * 30;
-      out.push(reading(st, T0 + i * HOUR, { PM2_5: Math.round(pm * (0.9 + rnd() * 0.2)), PM10: Math.round(pm * 1.5), SO2: 10, NO2: 30 + Math.round(rnd() * 20), CO: 0.7, O3: 60 + Math.round(rnd() * 150) }));
+      out.push(
+        reading(st, T0 + i * HOUR, {
+          PM2_5: Math.round(pm * (0.9 + rnd() * 0.2)),
+          PM10: Math.round(pm * 1.5),
+          SO2: 10,
+          NO2: 30 + Math.round(rnd() * 20),
+          CO: 0.7,
+          O3: 60 + Math.round(rnd() * 150),
+        }),
+      );
     }
   }
   // global event-time order, stations interleaved
@@ -101,7 +119,10 @@ function reference(readings: Reading[]): AlertEvent[] {
  */
 async function recorded(stack: AlertsStack): Promise<Map<string, string>> {
   const ids = stack.published.map((e) => e.id);
-  expect(ids.filter((id, i) => ids.indexOf(id) !== i), 'events committed twice').toEqual([]);
+  expect(
+    ids.filter((id, i) => ids.indexOf(id) !== i),
+    'events committed twice',
+  ).toEqual([]);
   const rows = new Map<string, string>();
   for (const p of await stack.alertPoints()) {
     const id = String(p.event_id);
@@ -115,7 +136,10 @@ async function finalStates(stack: AlertsStack): Promise<Record<string, unknown>>
   const out: Record<string, unknown> = {};
   for (const st of [...WATER, ...AIR]) {
     const s = await stack.service.store.readState(st, 'hour');
-    out[st] = { lastTs: s.lastTs, keys: Object.fromEntries(Object.entries(s.keys).map(([k, v]) => [k, { ...v, value: null, limit: null, at: null }])) };
+    out[st] = {
+      lastTs: s.lastTs,
+      keys: Object.fromEntries(Object.entries(s.keys).map(([k, v]) => [k, { ...v, value: null, limit: null, at: null }])),
+    };
   }
   return out;
 }
@@ -126,7 +150,8 @@ describe('concurrency: 4 workers, duplicated and out-of-order delivery', () => {
 
   it('the scenario is interesting: firing, resolved, reminders, spikes that never fire', () => {
     const kinds = new Set(expected.map((e) => `${e.rule}:${e.kind}`));
-    for (const k of ['limit:firing', 'limit:resolved', 'limit:reminder', 'water_class:firing', 'aqi:firing', 'equipment:firing']) expect(kinds, k).toContain(k);
+    for (const k of ['limit:firing', 'limit:resolved', 'limit:reminder', 'water_class:firing', 'aqi:firing', 'equipment:firing'])
+      expect(kinds, k).toContain(k);
     expect(expected.length).toBeGreaterThan(30);
   });
 
@@ -140,45 +165,53 @@ describe('concurrency: 4 workers, duplicated and out-of-order delivery', () => {
       const rows = await recorded(stack);
       expect([...rows.keys()].sort()).toEqual(expected.map((e) => e.id).sort());
       single = { rows, states: await finalStates(stack), ids: await stack.notifyJobIds() };
-      expect(single.ids).toEqual(expected.filter((e) => !e.muted).map((e) => e.id).sort());
+      expect(single.ids).toEqual(
+        expected
+          .filter((e) => !e.muted)
+          .map((e) => e.id)
+          .sort(),
+      );
     } finally {
       await stack.close();
     }
   });
 
-  it.each(['reading', 'batch'] as const)('4 workers (%s jobs), each reading twice, shuffled within windows of 24 readings: the same transitions', async (granularity) => {
-    const stack = await startAlertsStack(services, { workers: 4, concurrency: 4, granularity });
-    try {
-      const rnd = prng(7);
-      const W = 24;
-      let carry: Reading[] = [];
-      const batches: Reading[][] = [];
-      for (let i = 0; i < readings.length; i += W) {
-        const window = readings.slice(i, i + W);
-        // each reading's second copy goes either into the same batch or into the next one
-        const again = window.filter(() => rnd() < 0.5);
-        const later = window.filter((r) => !again.includes(r));
-        batches.push(shuffle([...window, ...again, ...carry], rnd));
-        carry = later;
+  it.each(['reading', 'batch'] as const)(
+    '4 workers (%s jobs), each reading twice, shuffled within windows of 24 readings: the same transitions',
+    async (granularity) => {
+      const stack = await startAlertsStack(services, { workers: 4, concurrency: 4, granularity });
+      try {
+        const rnd = prng(7);
+        const W = 24;
+        let carry: Reading[] = [];
+        const batches: Reading[][] = [];
+        for (let i = 0; i < readings.length; i += W) {
+          const window = readings.slice(i, i + W);
+          // each reading's second copy goes either into the same batch or into the next one
+          const again = window.filter(() => rnd() < 0.5);
+          const later = window.filter((r) => !again.includes(r));
+          batches.push(shuffle([...window, ...again, ...carry], rnd));
+          carry = later;
+        }
+        batches.push(shuffle(carry, rnd));
+        expect(batches.flat()).toHaveLength(2 * readings.length);
+        // handed over back to back while the workers run, as a writer does
+        for (const b of batches) await stack.enqueuer.enqueue(b);
+        await stack.idle(60_000);
+
+        const rows = await recorded(stack);
+        expect(rows).toEqual(single.rows);
+        expect(await finalStates(stack)).toEqual(single.states);
+        expect(await stack.notifyJobIds()).toEqual(single.ids);
+        // every second copy was recognised: dropped (its original already applied) or found waiting
+        const stats = await stack.service.store.stats();
+        expect((stats.late_or_duplicate ?? 0) + (stats.duplicate_waiting ?? 0)).toBe(readings.length);
+        expect(stats.late_at_drain).toBeUndefined();
+      } finally {
+        await stack.close();
       }
-      batches.push(shuffle(carry, rnd));
-      expect(batches.flat()).toHaveLength(2 * readings.length);
-      // handed over back to back while the workers run, as a writer does
-      for (const b of batches) await stack.enqueuer.enqueue(b);
-      await stack.idle(60_000);
-
-      const rows = await recorded(stack);
-      expect(rows).toEqual(single.rows);
-      expect(await finalStates(stack)).toEqual(single.states);
-      expect(await stack.notifyJobIds()).toEqual(single.ids);
-      // every second copy was recognised: dropped (its original already applied) or found waiting
-      const stats = await stack.service.store.stats();
-      expect((stats.late_or_duplicate ?? 0) + (stats.duplicate_waiting ?? 0)).toBe(readings.length);
-      expect(stats.late_at_drain).toBeUndefined();
-    } finally {
-      await stack.close();
-    }
-  });
+    },
+  );
 
   it('with a reorder window, disorder across batches (two writers) gives the same transitions too', async () => {
     const stack = await startAlertsStack(services, { workers: 4, concurrency: 4, reorderMs: 3000 });
@@ -192,8 +225,12 @@ describe('concurrency: 4 workers, duplicated and out-of-order delivery', () => {
       const writerA = slots.filter((_, i) => i % 2 === 0).map((b) => shuffle(b, rnd));
       const writerB = slots.filter((_, i) => i % 2 === 1).map((b) => shuffle(b, rnd));
       await Promise.all([
-        (async () => { for (const b of writerA) await stack.enqueuer.enqueue(b); })(),
-        (async () => { for (const b of writerB) await stack.enqueuer.enqueue(b); })(),
+        (async () => {
+          for (const b of writerA) await stack.enqueuer.enqueue(b);
+        })(),
+        (async () => {
+          for (const b of writerB) await stack.enqueuer.enqueue(b);
+        })(),
       ]);
       await stack.idle(60_000);
       expect(await recorded(stack)).toEqual(single.rows);

@@ -34,10 +34,17 @@ let api: ApiProcess;
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    REDIS_URL: services.redis.url, INFLUX_URL: 'http://127.0.0.1:9', ACK_SECRET: SECRET, PUBLIC_URL: 'http://tuojiang-api.test',
-    TUOJIANG_OPERATORS: operatorsFile, HTTP_HEADERS_TIMEOUT_MS: '1500', HTTP_REQUEST_TIMEOUT_MS: '4000',
+    REDIS_URL: services.redis.url,
+    INFLUX_URL: 'http://127.0.0.1:9',
+    ACK_SECRET: SECRET,
+    PUBLIC_URL: 'http://tuojiang-api.test',
+    TUOJIANG_OPERATORS: operatorsFile,
+    HTTP_HEADERS_TIMEOUT_MS: '1500',
+    HTTP_REQUEST_TIMEOUT_MS: '4000',
     // Ten failures at once, then one per ten minutes: the rate-limit test cannot see a refill.
-    API_AUTH_FAILURE_BURST: '10', API_AUTH_FAILURES_PER_MIN: '0.1', ...extra,
+    API_AUTH_FAILURE_BURST: '10',
+    API_AUTH_FAILURES_PER_MIN: '0.1',
+    ...extra,
   };
 }
 
@@ -52,10 +59,25 @@ beforeAll(async () => {
   const store = new NotifyStore(redis, PREFIX);
   const at = Date.parse('2026-05-01T00:00:00+08:00');
   await store.recordEvent(
-    { alertId: ALERT, station: 'gongchengpu', city: 'ziyang', period: 'hour', key: 'limit.NH3N', rule: 'limit', parameter: 'NH3N', firstAt: at, bureaus: ['ziyang'], severity: 'warning' },
-    { id: EVENT, kind: 'firing', at, value: 1.6, limit: 1, catchUp: false, worse: 'max' }, Date.now(),
+    {
+      alertId: ALERT,
+      station: 'gongchengpu',
+      city: 'ziyang',
+      period: 'hour',
+      key: 'limit.NH3N',
+      rule: 'limit',
+      parameter: 'NH3N',
+      firstAt: at,
+      bureaus: ['ziyang'],
+      severity: 'warning',
+    },
+    { id: EVENT, kind: 'firing', at, value: 1.6, limit: 1, catchUp: false, worse: 'max' },
+    Date.now(),
   );
-  await store.saveCap(EVENT, '<?xml version="1.0" encoding="UTF-8"?>\n<alert><scope>Restricted</scope><restriction>bureaus</restriction></alert>\n');
+  await store.saveCap(
+    EVENT,
+    '<?xml version="1.0" encoding="UTF-8"?>\n<alert><scope>Restricted</scope><restriction>bureaus</restriction></alert>\n',
+  );
   api = await startApiProcess(env(), ['--prefix', PREFIX]);
 }, 120_000);
 
@@ -110,9 +132,24 @@ describe('malformed requests never kill tuojiang api', () => {
 
   it('broken framing: invalid chunked encoding, bad header bytes, huge headers, garbage; each a 4xx with a code', async () => {
     const cases: Array<[string, string, number, string]> = [
-      ['invalid chunk size', 'POST /thresholds/proposals HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n', 400, 'TJ_HTTP_BAD_REQUEST'],
-      ['chunked and content-length', 'POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'TJ_HTTP_BAD_REQUEST'],
-      ['two content-lengths', 'POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 400, 'TJ_HTTP_BAD_REQUEST'],
+      [
+        'invalid chunk size',
+        'POST /thresholds/proposals HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nxx\r\n0\r\n\r\n',
+        400,
+        'TJ_HTTP_BAD_REQUEST',
+      ],
+      [
+        'chunked and content-length',
+        'POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        400,
+        'TJ_HTTP_BAD_REQUEST',
+      ],
+      [
+        'two content-lengths',
+        'POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd',
+        400,
+        'TJ_HTTP_BAD_REQUEST',
+      ],
       ['control byte in a header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400, 'TJ_HTTP_BAD_REQUEST'],
       ['space in the target', 'GET /a b HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'TJ_HTTP_BAD_REQUEST'],
       ['unknown method', 'BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'TJ_HTTP_BAD_REQUEST'],
@@ -126,7 +163,11 @@ describe('malformed requests never kill tuojiang api', () => {
       expect(api.alive(), `the process died on: ${what}`).toBe(true);
     }
     // A body shorter than its Content-Length: the server waits, then gives up with 408.
-    const short = await exchange(api.port, `POST /ack/${ALERT}/ziyang HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"by":`, { idleMs: 20_000 });
+    const short = await exchange(
+      api.port,
+      `POST /ack/${ALERT}/ziyang HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"by":`,
+      { idleMs: 20_000 },
+    );
     expect(short.responses.map((r) => [r.status, codeIn(r)])).toEqual([[408, 'TJ_HTTP_TIMEOUT']]);
   });
 
@@ -141,9 +182,14 @@ describe('malformed requests never kill tuojiang api', () => {
       const timer = setInterval(() => {
         if (sent < bytes.length && !sock.destroyed) sock.write(bytes[sent++]!);
       }, 50);
-      sock.on('data', (d: Buffer) => { text += d.toString(); });
+      sock.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       sock.on('error', () => undefined);
-      sock.on('close', () => { clearInterval(timer); resolve({ text, closed: sent < bytes.length, sent }); });
+      sock.on('close', () => {
+        clearInterval(timer);
+        resolve({ text, closed: sent < bytes.length, sent });
+      });
     });
     expect(result.text).toMatch(/^HTTP\/1\.1 408 /);
     expect(result.text).toContain('TJ_HTTP_TIMEOUT');
@@ -196,12 +242,25 @@ describe('Restricted CAP documents need the signed link or an operator token', (
     const signed = await one(rawRequest('GET', `${link.pathname}${link.search}`, { Connection: 'close' }), '127.0.0.5');
     expect(signed.status).toBe(200);
     expect(signed.body).toContain('<scope>Restricted</scope>');
-    const forged = await one(rawRequest('GET', `${link.pathname}?exp=${link.searchParams.get('exp')}&sig=${signAck(SECRET, EVENT, 'ziyang', Number(link.searchParams.get('exp')))}`, { Connection: 'close' }), '127.0.0.5');
+    const forged = await one(
+      rawRequest(
+        'GET',
+        `${link.pathname}?exp=${link.searchParams.get('exp')}&sig=${signAck(SECRET, EVENT, 'ziyang', Number(link.searchParams.get('exp')))}`,
+        { Connection: 'close' },
+      ),
+      '127.0.0.5',
+    );
     expect([forged.status, codeIn(forged)]).toEqual([401, 'TJ_CAP_UNAUTHORIZED']);
 
-    const withToken = await one(rawRequest('GET', `/cap/${EVENT}.xml`, { Authorization: `Bearer ${token}`, Connection: 'close' }), '127.0.0.5');
+    const withToken = await one(
+      rawRequest('GET', `/cap/${EVENT}.xml`, { Authorization: `Bearer ${token}`, Connection: 'close' }),
+      '127.0.0.5',
+    );
     expect(withToken.status).toBe(200);
-    const list = await one(rawRequest('GET', `/cap/alert/${ALERT}`, { Authorization: `Bearer ${token}`, Connection: 'close' }), '127.0.0.5');
+    const list = await one(
+      rawRequest('GET', `/cap/alert/${ALERT}`, { Authorization: `Bearer ${token}`, Connection: 'close' }),
+      '127.0.0.5',
+    );
     expect(list.status).toBe(200);
     const [entry] = JSON.parse(list.body) as Array<{ eventId: string; url: string }>;
     expect(entry?.eventId).toBe(EVENT);
@@ -226,7 +285,16 @@ describe('acknowledgements from hostile clients', () => {
   const exp = Date.now() + 3_600_000;
   const path = `/ack/${encodeURIComponent(ALERT)}/ziyang`;
   const sig = signAck(SECRET, ALERT, 'ziyang', exp);
-  const post = (body: unknown, localAddress = '127.0.0.6') => one(rawRequest('POST', path, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(JSON.stringify(body))), Connection: 'close' }, JSON.stringify(body)), localAddress);
+  const post = (body: unknown, localAddress = '127.0.0.6') =>
+    one(
+      rawRequest(
+        'POST',
+        path,
+        { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(JSON.stringify(body))), Connection: 'close' },
+        JSON.stringify(body),
+      ),
+      localAddress,
+    );
 
   it('a non-string `by`, control characters in it, or a too long one: 400 with a reason; nothing recorded', async () => {
     for (const by of [42, ['a'], { x: 1 }, true, 'Zhang\x1b[2J\x1b[31mOK', 'a\nb', 'a\u202Eb', 'x'.repeat(81)]) {
@@ -235,7 +303,10 @@ describe('acknowledgements from hostile clients', () => {
       expect(JSON.parse(r.body).error.hint).toBeTruthy();
     }
     for (const body of ['[1]', '"x"', 'null']) {
-      const r = await one(rawRequest('POST', path, { 'Content-Type': 'application/json', 'Content-Length': String(body.length), Connection: 'close' }, body), '127.0.0.6');
+      const r = await one(
+        rawRequest('POST', path, { 'Content-Type': 'application/json', 'Content-Length': String(body.length), Connection: 'close' }, body),
+        '127.0.0.6',
+      );
       expect([body, r.status, codeIn(r)]).toEqual([body, 400, 'TJ_HTTP_BAD_BODY']);
     }
     expect((await new NotifyStore(redis, PREFIX).alert(ALERT))!.acks).toEqual({});
@@ -247,7 +318,9 @@ describe('acknowledgements from hostile clients', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const last = alphabet.indexOf(sig.at(-1)!);
     const variants = [1, 2, 3].map((d) => `${sig.slice(0, -1)}${alphabet[(last & ~3) | ((last + d) & 3)]}`);
-    expect(new Set(variants.map((v) => Buffer.from(v, 'base64url').toString('hex')))).toEqual(new Set([Buffer.from(sig, 'base64url').toString('hex')]));
+    expect(new Set(variants.map((v) => Buffer.from(v, 'base64url').toString('hex')))).toEqual(
+      new Set([Buffer.from(sig, 'base64url').toString('hex')]),
+    );
     for (const v of [...variants, `${sig}=`, sig.replace(/-/g, '+').replace(/_/g, '/')]) {
       if (v === sig) continue;
       const r = await post({ exp, sig: v, by: 'x' });
@@ -275,10 +348,15 @@ describe('failed authentication is logged and rate-limited per address', () => {
     // Even the right token waits: the address is blocked, not the guess.
     expect((await one(rawRequest('GET', '/thresholds', { Authorization: `Bearer ${token}`, Connection: 'close' }), from)).status).toBe(429);
     // A forged ack signature from the same address is refused by the limiter too.
-    const bad = await one(rawRequest('GET', `/ack/${ALERT}/ziyang?exp=${Date.now() + 60_000}&sig=${'A'.repeat(43)}`, { Connection: 'close' }), from);
+    const bad = await one(
+      rawRequest('GET', `/ack/${ALERT}/ziyang?exp=${Date.now() + 60_000}&sig=${'A'.repeat(43)}`, { Connection: 'close' }),
+      from,
+    );
     expect(bad.status).toBe(429);
     // Another address still gets in.
-    expect((await one(rawRequest('GET', '/thresholds', { Authorization: `Bearer ${token}`, Connection: 'close' }), '127.0.0.10')).status).toBe(200);
+    expect(
+      (await one(rawRequest('GET', '/thresholds', { Authorization: `Bearer ${token}`, Connection: 'close' }), '127.0.0.10')).status,
+    ).toBe(200);
 
     const failures = api.logLines().filter((l) => l.msg === 'authentication failed' && l.remote === from);
     expect(failures).toHaveLength(10);

@@ -53,9 +53,15 @@ function prng(seed: number): () => number {
 
 class Gen {
   constructor(readonly r: () => number) {}
-  int(n: number): number { return Math.floor(this.r() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)] as T; }
-  chance(p: number): boolean { return this.r() < p; }
+  int(n: number): number {
+    return Math.floor(this.r() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)] as T;
+  }
+  chance(p: number): boolean {
+    return this.r() < p;
+  }
   ascii(n: number, from = 0x21, to = 0x7e): string {
     let s = '';
     for (let i = 0; i < n; i++) s += String.fromCharCode(from + this.int(to - from + 1));
@@ -63,12 +69,98 @@ class Gen {
   }
 }
 
-const ESCAPES = ['%ZZ', '%E0%A4%A', '%C0%AF', '%FF', '%00', '%2F', '%25', '%', '%%', '%u0041', '%F0%9F%98', '%ED%A0%80', '%0A', '%7F', '..', '.', '%2e%2e'];
-const PATHS = ['/ack/A/ziyang', `/ack/${ALERT}/ziyang`, `/ack/${ALERT}/chengdu`, '/ack/A', '/ack/A/B/C', `/cap/${ALERT}.xml`, '/cap/X.xml', '/cap/alert/X', `/cap/alert/${ALERT}`, '/cap', '/thresholds', '/thresholds/proposals', '/thresholds/proposals/p1', '/thresholds/proposals/p1/approve', '/thresholds/proposals/p1/reject', '/thresholds/versions/current', '/thresholds/versions/X', '/thresholds/history', '/thresholds/diff', '/thresholds/export', '/healthz', '/readyz', '/metrics', '/', '//', '///thresholds', '/thresholdsX'];
-const QUERIES = ['exp=1&sig=x', `exp=${Date.now() + 3_600_000}&sig=${'A'.repeat(43)}`, 'exp=1e309&sig=', 'exp=-1&sig=%ZZ', 'limit=-1', 'limit=1e9', 'limit=abc', 'from=abc&to=-1', 'from=1&to=99999999999999999999', 'status=x', 'status=all', 'version=0', 'version=v', 'station=%00', 'station=shiqiao', 'param=NH3N', 'city=ziyang', 'operator=zy-zhang', 'a=%E0%A4%A', '=&&=', '?', ''];
+const ESCAPES = [
+  '%ZZ',
+  '%E0%A4%A',
+  '%C0%AF',
+  '%FF',
+  '%00',
+  '%2F',
+  '%25',
+  '%',
+  '%%',
+  '%u0041',
+  '%F0%9F%98',
+  '%ED%A0%80',
+  '%0A',
+  '%7F',
+  '..',
+  '.',
+  '%2e%2e',
+];
+const PATHS = [
+  '/ack/A/ziyang',
+  `/ack/${ALERT}/ziyang`,
+  `/ack/${ALERT}/chengdu`,
+  '/ack/A',
+  '/ack/A/B/C',
+  `/cap/${ALERT}.xml`,
+  '/cap/X.xml',
+  '/cap/alert/X',
+  `/cap/alert/${ALERT}`,
+  '/cap',
+  '/thresholds',
+  '/thresholds/proposals',
+  '/thresholds/proposals/p1',
+  '/thresholds/proposals/p1/approve',
+  '/thresholds/proposals/p1/reject',
+  '/thresholds/versions/current',
+  '/thresholds/versions/X',
+  '/thresholds/history',
+  '/thresholds/diff',
+  '/thresholds/export',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/',
+  '//',
+  '///thresholds',
+  '/thresholdsX',
+];
+const QUERIES = [
+  'exp=1&sig=x',
+  `exp=${Date.now() + 3_600_000}&sig=${'A'.repeat(43)}`,
+  'exp=1e309&sig=',
+  'exp=-1&sig=%ZZ',
+  'limit=-1',
+  'limit=1e9',
+  'limit=abc',
+  'from=abc&to=-1',
+  'from=1&to=99999999999999999999',
+  'status=x',
+  'status=all',
+  'version=0',
+  'version=v',
+  'station=%00',
+  'station=shiqiao',
+  'param=NH3N',
+  'city=ziyang',
+  'operator=zy-zhang',
+  'a=%E0%A4%A',
+  '=&&=',
+  '?',
+  '',
+];
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
-const BODIES = ['', '{', '[1]', 'null', '"x"', '{"by":42}', '{"by":["a"]}', '{"by":"a\\u001b[2J"}', '{"exp":"x","sig":[1]}', '{"exp":1e309,"sig":{"a":1}}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}',
-  '{"station":"shiqiao","param":"NH3N","value":1e308,"why":"x"}', '{"station":"shiqiao","param":"NH3N","value":"NaN","why":"x"}', 'exp=1&sig=x&by=%00', 'by=%E0%A4%A', 'a=1&a=2&a=3'];
+const BODIES = [
+  '',
+  '{',
+  '[1]',
+  'null',
+  '"x"',
+  '{"by":42}',
+  '{"by":["a"]}',
+  '{"by":"a\\u001b[2J"}',
+  '{"exp":"x","sig":[1]}',
+  '{"exp":1e309,"sig":{"a":1}}',
+  '{"__proto__":{"x":1}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  '{"station":"shiqiao","param":"NH3N","value":1e308,"why":"x"}',
+  '{"station":"shiqiao","param":"NH3N","value":"NaN","why":"x"}',
+  'exp=1&sig=x&by=%00',
+  'by=%E0%A4%A',
+  'a=1&a=2&a=3',
+];
 
 function target(g: Gen): string {
   let path = g.pick(PATHS);
@@ -91,7 +183,12 @@ function body(g: Gen): string {
   if (r < 7) return g.ascii(g.int(300), 0x20, 0x7e);
   if (r < 8) return '['.repeat(2000 + g.int(4000));
   if (r < 9) return `{"by":"${'x'.repeat(g.int(20_000))}"}`;
-  return JSON.stringify({ station: g.pick(['shiqiao', 'hongyuan', 'x', '']), param: g.pick(['NH3N', 'DO', 'pH', 'Q']), value: g.pick([0.5, -1, 1e308, 0, '1', null]), why: 'fuzz' });
+  return JSON.stringify({
+    station: g.pick(['shiqiao', 'hongyuan', 'x', '']),
+    param: g.pick(['NH3N', 'DO', 'pH', 'Q']),
+    value: g.pick([0.5, -1, 1e308, 0, '1', null]),
+    why: 'fuzz',
+  });
 }
 
 /** One well-framed request: the parser accepts it, so the server must answer it. */
@@ -99,8 +196,22 @@ function framed(g: Gen, token?: string): { data: string; method: string } {
   const method = g.pick(METHODS);
   const headers: Record<string, string> = {};
   if (token) headers.Authorization = `Bearer ${token}`;
-  else if (g.chance(0.2)) headers.Authorization = g.pick([`Bearer tjop_${g.ascii(20).replace(/[^A-Za-z0-9]/g, 'x')}`, 'Bearer', 'Basic YTpi', `Bearer ${'x'.repeat(4000)}`, 'bearer a b']);
-  if (g.chance(0.5)) headers['Content-Type'] = g.pick(['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-16', 'multipart/form-data; boundary=x']);
+  else if (g.chance(0.2))
+    headers.Authorization = g.pick([
+      `Bearer tjop_${g.ascii(20).replace(/[^A-Za-z0-9]/g, 'x')}`,
+      'Bearer',
+      'Basic YTpi',
+      `Bearer ${'x'.repeat(4000)}`,
+      'bearer a b',
+    ]);
+  if (g.chance(0.5))
+    headers['Content-Type'] = g.pick([
+      'application/json',
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'application/json; charset=utf-16',
+      'multipart/form-data; boundary=x',
+    ]);
   if (g.chance(0.3)) headers.Accept = g.pick(['application/json', '*/*', 'text/html', '']);
   if (g.chance(0.1)) headers['X-Forwarded-For'] = g.pick(['127.0.0.3', '::1', g.ascii(40)]);
   if (g.chance(0.05)) headers.Cookie = 'a'.repeat(g.int(8000));
@@ -120,20 +231,34 @@ function framed(g: Gen, token?: string): { data: string; method: string } {
 function breaker(g: Gen): string {
   const k = g.int(14);
   switch (k) {
-    case 0: return randomish(g, 1 + g.int(200));
-    case 1: return `${g.pick(['BREW', 'get', 'G ET', 'GET\t', 'PRI', '\x00GET', 'POSTX'])} / HTTP/1.1\r\nHost: x\r\n\r\n`;
-    case 2: return `GET /${g.pick([' ', '\x01', '\x7f', '\xff'])}x HTTP/1.1\r\nHost: x\r\n\r\n`;
-    case 3: return `${g.pick(['GET / HTTP/9.9', 'GET / HTTP/1', 'GET / HTTP/1.1x', 'GET x:y HTTP/1.1', 'POST host:80 HTTP/1.1'])}\r\nHost: x\r\n\r\n`;
-    case 4: return `GET / HTTP/1.1\r\nHost: x\r\n${g.pick(['X-A: a\x01b', 'X A: b', ': empty', 'X-A\r\n', 'X-A: \x00'])}\r\n\r\n`;
-    case 5: return `POST /thresholds/proposals HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${g.pick(['ZZ\r\nxx\r\n0\r\n\r\n', '-1\r\n\r\n', '5\r\nabc\r\n0\r\n\r\n', 'ffffffffffffffffff\r\n', '3;x=\x01\r\nabc\r\n0\r\n\r\n'])}`;
-    case 6: return 'POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
-    case 7: return `POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: ${g.pick(['3\r\nContent-Length: 4', '-1', 'abc', '1e3', '99999999999999999999999'])}\r\n\r\nabcd`;
-    case 8: return `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17_000 + g.int(30_000))}\r\n\r\n`;
-    case 9: return `GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${g.pick(['gzip', 'chunked, gzip', 'identity', 'x'])}\r\n\r\n`;
-    case 10: return 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
-    case 11: return `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${randomish(g, 1 + g.int(50))}GARBAGE\r\n\r\n`;
-    case 12: return '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03';
-    default: return `GET / HTTP/1.1\r\n${'X: y\r\n'.repeat(3000 + g.int(3000))}\r\n`;
+    case 0:
+      return randomish(g, 1 + g.int(200));
+    case 1:
+      return `${g.pick(['BREW', 'get', 'G ET', 'GET\t', 'PRI', '\x00GET', 'POSTX'])} / HTTP/1.1\r\nHost: x\r\n\r\n`;
+    case 2:
+      return `GET /${g.pick([' ', '\x01', '\x7f', '\xff'])}x HTTP/1.1\r\nHost: x\r\n\r\n`;
+    case 3:
+      return `${g.pick(['GET / HTTP/9.9', 'GET / HTTP/1', 'GET / HTTP/1.1x', 'GET x:y HTTP/1.1', 'POST host:80 HTTP/1.1'])}\r\nHost: x\r\n\r\n`;
+    case 4:
+      return `GET / HTTP/1.1\r\nHost: x\r\n${g.pick(['X-A: a\x01b', 'X A: b', ': empty', 'X-A\r\n', 'X-A: \x00'])}\r\n\r\n`;
+    case 5:
+      return `POST /thresholds/proposals HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${g.pick(['ZZ\r\nxx\r\n0\r\n\r\n', '-1\r\n\r\n', '5\r\nabc\r\n0\r\n\r\n', 'ffffffffffffffffff\r\n', '3;x=\x01\r\nabc\r\n0\r\n\r\n'])}`;
+    case 6:
+      return 'POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
+    case 7:
+      return `POST /ack/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: ${g.pick(['3\r\nContent-Length: 4', '-1', 'abc', '1e3', '99999999999999999999999'])}\r\n\r\nabcd`;
+    case 8:
+      return `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17_000 + g.int(30_000))}\r\n\r\n`;
+    case 9:
+      return `GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${g.pick(['gzip', 'chunked, gzip', 'identity', 'x'])}\r\n\r\n`;
+    case 10:
+      return 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+    case 11:
+      return `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${randomish(g, 1 + g.int(50))}GARBAGE\r\n\r\n`;
+    case 12:
+      return '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03';
+    default:
+      return `GET / HTTP/1.1\r\n${'X: y\r\n'.repeat(3000 + g.int(3000))}\r\n`;
   }
 }
 
@@ -157,14 +282,34 @@ beforeAll(async () => {
   const at = Date.parse('2026-05-01T00:00:00+08:00');
   const store = new NotifyStore(redis, PREFIX);
   await store.recordEvent(
-    { alertId: ALERT, station: 'gongchengpu', city: 'ziyang', period: 'hour', key: 'limit.NH3N', rule: 'limit', parameter: 'NH3N', firstAt: at, bureaus: ['ziyang'], severity: 'warning' },
-    { id: ALERT, kind: 'firing', at, value: 1.6, limit: 1, catchUp: false, worse: 'max' }, Date.now(),
+    {
+      alertId: ALERT,
+      station: 'gongchengpu',
+      city: 'ziyang',
+      period: 'hour',
+      key: 'limit.NH3N',
+      rule: 'limit',
+      parameter: 'NH3N',
+      firstAt: at,
+      bureaus: ['ziyang'],
+      severity: 'warning',
+    },
+    { id: ALERT, kind: 'firing', at, value: 1.6, limit: 1, catchUp: false, worse: 'max' },
+    Date.now(),
   );
   await store.saveCap(ALERT, '<?xml version="1.0" encoding="UTF-8"?>\n<alert><scope>Restricted</scope></alert>\n');
-  api = await startApiProcess({
-    REDIS_URL: services.redis.url, INFLUX_URL: 'http://127.0.0.1:9', ACK_SECRET: SECRET, PUBLIC_URL: 'http://tuojiang-api.test',
-    TUOJIANG_OPERATORS: operatorsFile, HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000',
-  }, ['--prefix', PREFIX]);
+  api = await startApiProcess(
+    {
+      REDIS_URL: services.redis.url,
+      INFLUX_URL: 'http://127.0.0.1:9',
+      ACK_SECRET: SECRET,
+      PUBLIC_URL: 'http://tuojiang-api.test',
+      TUOJIANG_OPERATORS: operatorsFile,
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '2000',
+    },
+    ['--prefix', PREFIX],
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -199,13 +344,19 @@ describe('HTTP fuzz of tuojiang api', () => {
       while (more()) {
         const reqs = Array.from({ length: 40 }, () => framed(g));
         t.sent += reqs.length;
-        const x = await exchange(api.port, reqs.map((r) => r.data).join(''), { expect: reqs.length, methods: reqs.map((r) => r.method), idleMs: 10_000 });
+        const x = await exchange(api.port, reqs.map((r) => r.data).join(''), {
+          expect: reqs.length,
+          methods: reqs.map((r) => r.method),
+          idleMs: 10_000,
+        });
         x.responses.forEach((r, i) => count(t, r.status, reqs[i]!.data));
         t.unanswered += reqs.length - x.responses.length;
         if (x.responses.length < reqs.length && t.samples5xx.length < 5) {
           const n = x.responses.length;
           const prev = x.responses[n - 1];
-          t.samples5xx.push(`unanswered after ${n} (last answer ${prev?.status} ${prev?.headers.connection} to ${JSON.stringify(reqs[n - 1]?.data.slice(0, 200))}): ${JSON.stringify(reqs[n]!.data.slice(0, 200))} (${x.error ?? 'closed'})`);
+          t.samples5xx.push(
+            `unanswered after ${n} (last answer ${prev?.status} ${prev?.headers.connection} to ${JSON.stringify(reqs[n - 1]?.data.slice(0, 200))}): ${JSON.stringify(reqs[n]!.data.slice(0, 200))} (${x.error ?? 'closed'})`,
+          );
         }
       }
     };
@@ -219,7 +370,10 @@ describe('HTTP fuzz of tuojiang api', () => {
         const last = x.responses.at(-1);
         if (!last || last.status < 400 || !x.closedByServer) {
           t.breakersUnrefused += 1;
-          if (t.samples5xx.length < 5) t.samples5xx.push(`breaker not refused (${x.responses.map((r) => r.status).join(',')}, closed ${x.closedByServer}): ${JSON.stringify(data.slice(0, 200))}`);
+          if (t.samples5xx.length < 5)
+            t.samples5xx.push(
+              `breaker not refused (${x.responses.map((r) => r.status).join(',')}, closed ${x.closedByServer}): ${JSON.stringify(data.slice(0, 200))}`,
+            );
         }
       }
     };
@@ -228,26 +382,36 @@ describe('HTTP fuzz of tuojiang api', () => {
       while (more()) {
         const reqs = Array.from({ length: 10 }, () => framed(g, token));
         t.sent += reqs.length;
-        const x = await exchange(api.port, reqs.map((r) => r.data).join(''), { expect: reqs.length, methods: reqs.map((r) => r.method), localAddress: '127.0.0.3', idleMs: 10_000 });
+        const x = await exchange(api.port, reqs.map((r) => r.data).join(''), {
+          expect: reqs.length,
+          methods: reqs.map((r) => r.method),
+          localAddress: '127.0.0.3',
+          idleMs: 10_000,
+        });
         x.responses.forEach((r, i) => count(t, r.status, reqs[i]!.data));
         t.unanswered += reqs.length - x.responses.length;
       }
     };
-    const slow = () => new Promise<void>((resolve) => {
-      const sock = connect(api.port, '127.0.0.1');
-      const bytes = `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(600)}`;
-      let sent = 0;
-      let text = '';
-      const timer = setInterval(() => { if (sent < bytes.length && !sock.destroyed) sock.write(bytes[sent++]!); }, 50);
-      sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
-      sock.on('error', () => undefined);
-      sock.on('close', () => {
-        clearInterval(timer);
-        t.sent += 1;
-        if (/^HTTP\/1\.1 408 /.test(text) && sent < bytes.length) t.slowCut += 1;
-        resolve();
+    const slow = () =>
+      new Promise<void>((resolve) => {
+        const sock = connect(api.port, '127.0.0.1');
+        const bytes = `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(600)}`;
+        let sent = 0;
+        let text = '';
+        const timer = setInterval(() => {
+          if (sent < bytes.length && !sock.destroyed) sock.write(bytes[sent++]!);
+        }, 50);
+        sock.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+        });
+        sock.on('error', () => undefined);
+        sock.on('close', () => {
+          clearInterval(timer);
+          t.sent += 1;
+          if (/^HTTP\/1\.1 408 /.test(text) && sent < bytes.length) t.slowCut += 1;
+          resolve();
+        });
       });
-    });
 
     const slowClients = 6;
     await Promise.all([
@@ -257,8 +421,10 @@ describe('HTTP fuzz of tuojiang api', () => {
       ...Array.from({ length: slowClients }, () => slow()),
     ]);
     const seconds = (Date.now() - started) / 1000;
-    process.stdout.write(`api fuzz: seed ${SEED}, ${t.sent} requests in ${seconds.toFixed(1)} s (${Math.round(t.sent / seconds)}/s); answers by class ${JSON.stringify(t.byClass)}; `
-      + `unanswered ${t.unanswered}; breakers not refused ${t.breakersUnrefused}; slow clients cut off ${t.slowCut}/${slowClients}\n`);
+    process.stdout.write(
+      `api fuzz: seed ${SEED}, ${t.sent} requests in ${seconds.toFixed(1)} s (${Math.round(t.sent / seconds)}/s); answers by class ${JSON.stringify(t.byClass)}; ` +
+        `unanswered ${t.unanswered}; breakers not refused ${t.breakersUnrefused}; slow clients cut off ${t.slowCut}/${slowClients}\n`,
+    );
 
     expect(t.samples5xx, `seed ${SEED}`).toEqual([]);
     expect(t.byClass['5xx'] ?? 0).toBe(0);
@@ -270,11 +436,23 @@ describe('HTTP fuzz of tuojiang api', () => {
     expect(api.logLines().filter((l) => (l.level as number) >= 50)).toEqual([]);
 
     // Still serving, correctly: a health check and a real acknowledgement from a fresh address.
-    const health = await exchange(api.port, rawRequest('GET', '/healthz', { Connection: 'close' }), { expect: 1, localAddress: '127.0.0.4' });
+    const health = await exchange(api.port, rawRequest('GET', '/healthz', { Connection: 'close' }), {
+      expect: 1,
+      localAddress: '127.0.0.4',
+    });
     expect(health.responses.map((r) => [r.status, r.body])).toEqual([[200, '{"status":"ok"}']]);
     const exp = Date.now() + 3_600_000;
     const ack = JSON.stringify({ exp, sig: signAck(SECRET, ALERT, 'ziyang', exp), by: 'fuzz survivor' });
-    const done = await exchange(api.port, rawRequest('POST', `/ack/${ALERT}/ziyang`, { 'Content-Type': 'application/json', 'Content-Length': String(ack.length), Connection: 'close' }, ack), { expect: 1, localAddress: '127.0.0.4' });
+    const done = await exchange(
+      api.port,
+      rawRequest(
+        'POST',
+        `/ack/${ALERT}/ziyang`,
+        { 'Content-Type': 'application/json', 'Content-Length': String(ack.length), Connection: 'close' },
+        ack,
+      ),
+      { expect: 1, localAddress: '127.0.0.4' },
+    );
     expect(done.responses[0]?.status).toBe(200);
     expect(JSON.parse(done.responses[0]!.body)).toMatchObject({ status: 'recorded', ack: { by: 'fuzz survivor', via: 'link' } });
   }, 240_000);

@@ -34,7 +34,10 @@ afterEach(async () => {
 
 /** Readings of one station, one per minute from `from`, NH3N = index / 1000. */
 function readings(station: string, from: number, n: number): Array<{ topic: string; payload: string }> {
-  return Array.from({ length: n }, (_, i) => ({ topic: topicOf(station), payload: jsonPayload({ ts: from + i * 60_000, values: { NH3N: i / 1000 } }) }));
+  return Array.from({ length: n }, (_, i) => ({
+    topic: topicOf(station),
+    payload: jsonPayload({ ts: from + i * 60_000, values: { NH3N: i / 1000 } }),
+  }));
 }
 
 async function publishEach(client: MqttClient, messages: Array<{ topic: string; payload: string | Buffer }>): Promise<void> {
@@ -47,7 +50,12 @@ const stationPoints = (s: IngestStack, station: string, from: number, n: number)
 /** A station's own login, on the station listener, with whatever client options it chooses. */
 async function stationClient(s: IngestStack, station: string, extra: mqtt.IClientOptions = {}): Promise<MqttClient> {
   const c = await mqtt.connectAsync(s.services.mosquitto.stationUrl, {
-    username: station, password: s.users[station]!, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...extra,
+    username: station,
+    password: s.users[station]!,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...extra,
   });
   clients.push(c);
   return c;
@@ -60,7 +68,9 @@ function spawnIngest(s: IngestStack, httpPort: number): { child: ChildProcess; s
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   children.push(child);
   return { child, stderr: () => err };
 }
@@ -73,15 +83,27 @@ describe('session takeover', () => {
     const ingestIds = ['tuojiang-ingest-test-0', 'tuojiang-ingest-test-1'];
 
     // The station's password does not exist on the service listener at all.
-    await expect(mqtt.connectAsync(s.services.mosquitto.url, { username: 'zhaozhen', password: s.users.zhaozhen!, protocolVersion: 5, reconnectPeriod: 0, clientId: ingestIds[0] }))
-      .rejects.toThrow(/Not authorized/i);
+    await expect(
+      mqtt.connectAsync(s.services.mosquitto.url, {
+        username: 'zhaozhen',
+        password: s.users.zhaozhen!,
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        clientId: ingestIds[0],
+      }),
+    ).rejects.toThrow(/Not authorized/i);
 
     // On its own listener it asks for the ingest's ids (persistent session, as the attack did), and
     // reconnects as fast as it can to win the session back, subscribed to everything.
     const attackers: MqttClient[] = [];
     const stolen: string[] = [];
     for (const clientId of ingestIds) {
-      const a = await stationClient(s, 'zhaozhen', { clientId, clean: false, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 50 });
+      const a = await stationClient(s, 'zhaozhen', {
+        clientId,
+        clean: false,
+        properties: { sessionExpiryInterval: 3600 },
+        reconnectPeriod: 50,
+      });
       a.on('message', (topic) => stolen.push(topic));
       await a.subscribeAsync(['tuojiang/#'], { qos: 1 });
       attackers.push(a);
@@ -113,8 +135,13 @@ describe('session takeover', () => {
     // A second process with the ingest's account and client id (a duplicate TUOJIANG_INSTANCE, or a
     // leaked password): the broker hands it the session and drops the ingest's connection.
     const taker = await mqtt.connectAsync(s.services.mosquitto.url, {
-      username: 'ingest', password: s.users.ingest!, protocolVersion: 5, reconnectPeriod: 0,
-      clientId: 'tuojiang-ingest-test-0', clean: false, properties: { sessionExpiryInterval: 3600 },
+      username: 'ingest',
+      password: s.users.ingest!,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      clientId: 'tuojiang-ingest-test-0',
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
     });
     clients.push(taker);
 
@@ -126,7 +153,11 @@ describe('session takeover', () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { checks: Record<string, boolean> }).checks.mqtt_session).toBe(false);
-    const lines = ingest.stderr().split('\n').filter((l) => l.includes('TJ_MQTT_SESSION_TAKEN_OVER')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = ingest
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('TJ_MQTT_SESSION_TAKEN_OVER'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines[0]).toMatchObject({ level: 50, code: 'TJ_MQTT_SESSION_TAKEN_OVER', clientId: 'tuojiang-ingest-test-0' });
     expect(String(lines[0]!.hint)).toMatch(/TUOJIANG_INSTANCE/);
@@ -147,9 +178,16 @@ describe('message size and queue bounds', () => {
     // The largest HJ 212 frame: a 9,999-byte data segment (padding in a CP field the decoder ignores).
     const base = hj212Frame({ mn: MN.zhaozhen, ts: ts + 60_000, items: { w21003: { Rtd: 0.5, Flag: 'N' } } });
     const pad = MAX_SEGMENT_BYTES - (base.length - 12) - 'Pad=;'.length;
-    const frame = hj212Frame({ mn: MN.zhaozhen, ts: ts + 60_000, items: { w21003: { Rtd: 0.5, Flag: 'N' } }, other: { Pad: 'x'.repeat(pad) } });
+    const frame = hj212Frame({
+      mn: MN.zhaozhen,
+      ts: ts + 60_000,
+      items: { w21003: { Rtd: 0.5, Flag: 'N' } },
+      other: { Pad: 'x'.repeat(pad) },
+    });
     expect(frame.length).toBe(MAX_SEGMENT_BYTES + 12);
-    console.log(`largest legitimate payloads: JSON ${Buffer.byteLength(json)} bytes, HJ 212 frame ${frame.length} bytes; broker limit 65536`);
+    console.log(
+      `largest legitimate payloads: JSON ${Buffer.byteLength(json)} bytes, HJ 212 frame ${frame.length} bytes; broker limit 65536`,
+    );
     const station = await stationClient(s, 'zhaozhen');
     await station.publishAsync(topicOf('zhaozhen'), json, { qos: 1 });
     await station.publishAsync(topicOf('zhaozhen'), frame, { qos: 1 });
@@ -209,9 +247,9 @@ describe('message size and queue bounds', () => {
         expect(d.sha256).toBe(sha);
       }
       // Redis holds ~the prefixes plus stream overhead (measured ~112 KB): far from the 1.2 MB sent.
-      const stream = await redis.call('MEMORY', 'USAGE', 'tuojiang:deadletters') as number;
+      const stream = (await redis.call('MEMORY', 'USAGE', 'tuojiang:deadletters')) as number;
       expect(stream).toBeLessThan(20 * 2 * DEAD_LETTER_PREFIX_BYTES);
-      expect(stream).toBeLessThan(junk.length * 20 / 5);
+      expect(stream).toBeLessThan((junk.length * 20) / 5);
     } finally {
       redis.disconnect();
     }

@@ -27,8 +27,17 @@ import { ensureBinaries, ensureTool } from '../../devtools/local-services/packag
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { jsonPayload } from '../helpers/fixtures.js';
 import {
-  ROOT, composeConfig, healthcheck, readEnvFile, run, startComposeRedis, startComposeService, until,
-  type ComposeFile, type Endpoints, type RunningService,
+  ROOT,
+  composeConfig,
+  healthcheck,
+  readEnvFile,
+  run,
+  startComposeRedis,
+  startComposeService,
+  until,
+  type ComposeFile,
+  type Endpoints,
+  type RunningService,
 } from '../helpers/compose-services.js';
 
 let tmp: string;
@@ -49,7 +58,15 @@ const STATION_PASSWORD = 'station-secret-zhaozhen-01';
 /** A Redis client logged in as one of the ACL users. */
 function redisAs(user: string, port = redis.port): Redis {
   const password = env[`REDIS_${user.toUpperCase()}_PASSWORD`] ?? '';
-  return new Redis({ host: '127.0.0.1', port, username: user, password, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+  return new Redis({
+    host: '127.0.0.1',
+    port,
+    username: user,
+    password,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
 }
 
 async function readyz(s: RunningService, inside: number): Promise<{ status: number; body: { checks?: Record<string, boolean> } }> {
@@ -66,10 +83,27 @@ async function healthy(name: string): Promise<boolean> {
 }
 /** The last health-check answer per service, for the message when a wait gives up. */
 const lastHealth = new Map<string, string>();
-const why = (name: string): string => `${name}: ${lastHealth.get(name) ?? '?'}\n${running.find((r) => r.name === name)?.log().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-8).join('\n')}`;
+const why = (name: string): string =>
+  `${name}: ${lastHealth.get(name) ?? '?'}\n${running
+    .find((r) => r.name === name)
+    ?.log()
+    .split('\n')
+    .filter((l) => /"level":(40|50)/.test(l))
+    .slice(-8)
+    .join('\n')}`;
 
-async function publish(count: number, startTs: number, values: Record<string, number> = { NH3N: 0.2, DO: 7.5 }, stepMs = 60_000): Promise<void> {
-  const c = await mqtt.connectAsync(broker.stationUrl, { username: STATION, password: STATION_PASSWORD, protocolVersion: 4, reconnectPeriod: 0 });
+async function publish(
+  count: number,
+  startTs: number,
+  values: Record<string, number> = { NH3N: 0.2, DO: 7.5 },
+  stepMs = 60_000,
+): Promise<void> {
+  const c = await mqtt.connectAsync(broker.stationUrl, {
+    username: STATION,
+    password: STATION_PASSWORD,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
   try {
     for (let i = 0; i < count; i++) {
       await c.publishAsync(`tuojiang/water/${STATION}`, jsonPayload({ ts: startTs + i * stepMs, values }), { qos: 1 });
@@ -81,7 +115,9 @@ async function publish(count: number, startTs: number, values: Record<string, nu
 
 async function storedBetween(from: number, to: number, url = influx.url): Promise<number> {
   const client = new InfluxClient({ url, database: env.INFLUX_DB ?? 'tuojiang' });
-  const rows = await client.query(`SELECT count("NH3N") FROM "water_quality" WHERE "station" = '${STATION}' AND time >= ${from}ms AND time < ${to}ms`).catch(() => []);
+  const rows = await client
+    .query(`SELECT count("NH3N") FROM "water_quality" WHERE "station" = '${STATION}' AND time >= ${from}ms AND time < ${to}ms`)
+    .catch(() => []);
   return Number(rows[0]?.values?.[0]?.[1] ?? 0);
 }
 
@@ -91,14 +127,19 @@ beforeAll(async () => {
   dockerCompose = await ensureTool('docker-compose');
   // The operator's path: init-env.sh --site, then the addresses the bureaus reach.
   envFile = join(tmp, 'env');
-  const init = await run('sh', [join(ROOT, 'scripts/init-env.sh'), '--site', join(tmp, 'site'), envFile], { env: { PATH: process.env.PATH ?? '', HOME: tmp } });
+  const init = await run('sh', [join(ROOT, 'scripts/init-env.sh'), '--site', join(tmp, 'site'), envFile], {
+    env: { PATH: process.env.PATH ?? '', HOME: tmp },
+  });
   expect(init.code, init.stderr).toBe(0);
-  writeFileSync(envFile, readFileSync(envFile, 'utf8')
-    .replace(/^PUBLIC_URL=$/m, 'PUBLIC_URL=https://tuojiang.example.gov.cn')
-    .replace(/^GRAFANA_URL=$/m, 'GRAFANA_URL=https://grafana.tuojiang.example.gov.cn')
-    .replace(/^SMTP_URL=$/m, 'SMTP_URL=smtp://relay.example.gov.cn:587')
-    .replace(/^GRAFANA_SMTP_HOST=$/m, 'GRAFANA_SMTP_HOST=relay.example.gov.cn:587')
-    .replace(/^GRAFANA_ALERT_EMAILS=$/m, 'GRAFANA_ALERT_EMAILS=ops@example.gov.cn'));
+  writeFileSync(
+    envFile,
+    readFileSync(envFile, 'utf8')
+      .replace(/^PUBLIC_URL=$/m, 'PUBLIC_URL=https://tuojiang.example.gov.cn')
+      .replace(/^GRAFANA_URL=$/m, 'GRAFANA_URL=https://grafana.tuojiang.example.gov.cn')
+      .replace(/^SMTP_URL=$/m, 'SMTP_URL=smtp://relay.example.gov.cn:587')
+      .replace(/^GRAFANA_SMTP_HOST=$/m, 'GRAFANA_SMTP_HOST=relay.example.gov.cn:587')
+      .replace(/^GRAFANA_ALERT_EMAILS=$/m, 'GRAFANA_ALERT_EMAILS=ops@example.gov.cn'),
+  );
   env = await readEnvFile(envFile);
   const resolved = await composeConfig(dockerCompose, envFile, tmp);
   expect(resolved.run.code, resolved.run.stderr).toBe(0);
@@ -108,9 +149,18 @@ beforeAll(async () => {
   const init2 = compose.services['mosquitto-init']?.environment ?? {};
   const passwd = join(tmp, 'passwd');
   const passwdServices = join(tmp, 'passwd-services');
-  const passwdEnv = { PATH: process.env.PATH ?? '', ...init2, MOSQUITTO_PASSWD_FILE: passwd, MOSQUITTO_SERVICES_PASSWD_FILE: passwdServices, MOSQUITTO_PASSWD_OWNER: process.getuid?.() === 0 ? '1883:1883' : '' };
+  const passwdEnv = {
+    PATH: process.env.PATH ?? '',
+    ...init2,
+    MOSQUITTO_PASSWD_FILE: passwd,
+    MOSQUITTO_SERVICES_PASSWD_FILE: passwdServices,
+    MOSQUITTO_PASSWD_OWNER: process.getuid?.() === 0 ? '1883:1883' : '',
+  };
   expect((await run('sh', [join(ROOT, 'scripts/mosquitto-passwd.sh'), 'sync'], { env: passwdEnv })).code).toBe(0);
-  const add = await run('sh', [join(ROOT, 'scripts/mosquitto-passwd.sh'), 'add', STATION], { env: passwdEnv, stdin: `${STATION_PASSWORD}\n` });
+  const add = await run('sh', [join(ROOT, 'scripts/mosquitto-passwd.sh'), 'add', STATION], {
+    env: passwdEnv,
+    stdin: `${STATION_PASSWORD}\n`,
+  });
   expect(add.code, add.stderr).toBe(0);
 
   [redis, broker, influx, smtp] = await Promise.all([
@@ -120,8 +170,17 @@ beforeAll(async () => {
     startSmtpSink(),
   ]);
   endpoints = { redis: redis.port, mosquitto: broker.port, influxdbUrl: influx.url, smtp: smtp.url };
-  for (const name of ['ingest', 'alerts', 'notify', 'api']) running.push(await startComposeService(name, compose.services[name] as never, endpoints));
-  for (const name of ['ingest', 'alerts', 'notify', 'api']) await until(`${name} healthy by its compose health check\n${running.find((r) => r.name === name)?.log().slice(-3000)}`, () => healthy(name), 90_000);
+  for (const name of ['ingest', 'alerts', 'notify', 'api'])
+    running.push(await startComposeService(name, compose.services[name] as never, endpoints));
+  for (const name of ['ingest', 'alerts', 'notify', 'api'])
+    await until(
+      `${name} healthy by its compose health check\n${running
+        .find((r) => r.name === name)
+        ?.log()
+        .slice(-3000)}`,
+      () => healthy(name),
+      90_000,
+    );
 }, 240_000);
 
 afterAll(async () => {
@@ -131,7 +190,7 @@ afterAll(async () => {
 });
 
 describe('the services with their own Redis users', () => {
-  it('ingest, alerts, notify and api are healthy; a station\'s readings are stored and checked', async () => {
+  it("ingest, alerts, notify and api are healthy; a station's readings are stored and checked", async () => {
     const t0 = Date.UTC(2026, 10, 1);
     await publish(5, t0);
     await until('5 readings stored', async () => (await storedBetween(t0, t0 + 5 * 60_000)) === 5);
@@ -140,7 +199,10 @@ describe('the services with their own Redis users', () => {
     await ops.connect();
     await until('alert state of the station', async () => (await ops.smembers('tuojiang:as:series')).some((m) => m.startsWith(STATION)));
     ops.disconnect();
-    const [notify, api] = [running.find((r) => r.name === 'notify') as RunningService, running.find((r) => r.name === 'api') as RunningService];
+    const [notify, api] = [
+      running.find((r) => r.name === 'notify') as RunningService,
+      running.find((r) => r.name === 'api') as RunningService,
+    ];
     const n = await readyz(notify, 9465);
     expect(n.body.checks).toEqual({ redis: true, smtp: true });
     const a = await readyz(api, 9466);
@@ -159,7 +221,11 @@ describe('the services with their own Redis users', () => {
     expect(link, report.parsed.text?.slice(0, 2000)).toBeDefined();
     const api = running.find((r) => r.name === 'api') as RunningService;
     const u = new URL(`http://127.0.0.1:${api.ports.get(8080)}${link}`);
-    const post = await fetch(`${u.origin}${u.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams({ exp: u.searchParams.get('exp') ?? '', sig: u.searchParams.get('sig') ?? '', by: '值班员' }).toString() });
+    const post = await fetch(`${u.origin}${u.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ exp: u.searchParams.get('exp') ?? '', sig: u.searchParams.get('sig') ?? '', by: '值班员' }).toString(),
+    });
     expect(post.status, await post.clone().text()).toBeLessThan(400);
     expect(await post.text()).toContain('值班员');
   }, 180_000);
@@ -168,7 +234,9 @@ describe('the services with their own Redis users', () => {
     const api = running.find((r) => r.name === 'api') as RunningService;
     const pub = api.ports.get(8080);
     const [healthz, ready, metrics, opsMetrics] = await Promise.all([
-      fetch(`http://127.0.0.1:${pub}/healthz`), fetch(`http://127.0.0.1:${pub}/readyz`), fetch(`http://127.0.0.1:${pub}/metrics`),
+      fetch(`http://127.0.0.1:${pub}/healthz`),
+      fetch(`http://127.0.0.1:${pub}/readyz`),
+      fetch(`http://127.0.0.1:${pub}/metrics`),
       fetch(`http://127.0.0.1:${api.ports.get(9466)}/metrics`),
     ]);
     expect([healthz.status, ready.status, metrics.status, opsMetrics.status]).toEqual([200, 404, 404, 200]);
@@ -188,10 +256,20 @@ describe('the services with their own Redis users', () => {
       const c = redisAs(user);
       await c.connect();
       await expect(c.set(keys.mine, '1'), user).resolves.toBe('OK');
-      for (const k of [...keys.theirs, 'other:key', 'bull:checks:meta']) await expect(c.get(k), `${user} GET ${k}`).rejects.toThrow(/NOPERM/);
-      for (const cmd of [['flushall'], ['config', 'get', 'maxmemory'], ['keys', '*'], ['debug', 'sleep', '0'], ['acl', 'list'], ['shutdown', 'nosave']]) {
+      for (const k of [...keys.theirs, 'other:key', 'bull:checks:meta'])
+        await expect(c.get(k), `${user} GET ${k}`).rejects.toThrow(/NOPERM/);
+      for (const cmd of [
+        ['flushall'],
+        ['config', 'get', 'maxmemory'],
+        ['keys', '*'],
+        ['debug', 'sleep', '0'],
+        ['acl', 'list'],
+        ['shutdown', 'nosave'],
+      ]) {
         // DEBUG is also refused before the ACL by enable-debug-command; refused either way.
-        await expect(c.call(cmd[0] as string, ...cmd.slice(1)), `${user} ${cmd.join(' ')}`).rejects.toThrow(/NOPERM|DEBUG command not allowed/);
+        await expect(c.call(cmd[0] as string, ...cmd.slice(1)), `${user} ${cmd.join(' ')}`).rejects.toThrow(
+          /NOPERM|DEBUG command not allowed/,
+        );
       }
       c.disconnect();
     }
@@ -218,7 +296,9 @@ describe('health checks that mean something', () => {
     const ingest = running.find((r) => r.name === 'ingest') as RunningService;
     expect((await readyz(ingest, 9464)).body.checks?.mqtt).toBe(false);
     await broker.start();
-    await until('ingest healthy again', () => healthy('ingest')).catch((e: Error) => { throw new Error(`${e.message}\n${why('ingest')}`); });
+    await until('ingest healthy again', () => healthy('ingest')).catch((e: Error) => {
+      throw new Error(`${e.message}\n${why('ingest')}`);
+    });
   }, 120_000);
 
   it('turn red when InfluxDB is down, even with no reading to write, and green when it is back', async () => {
@@ -233,7 +313,8 @@ describe('health checks that mean something', () => {
 
   it('turn red for every service when Redis is down, and green when it is back', async () => {
     await redis.stop();
-    for (const name of ['ingest', 'alerts', 'notify', 'api']) await until(`${name} unhealthy without Redis`, async () => !(await healthy(name)));
+    for (const name of ['ingest', 'alerts', 'notify', 'api'])
+      await until(`${name} unhealthy without Redis`, async () => !(await healthy(name)));
     await redis.start();
     for (const name of ['ingest', 'alerts', 'notify', 'api']) await until(`${name} healthy again`, () => healthy(name), 90_000);
   }, 180_000);
@@ -247,7 +328,12 @@ describe('backups', () => {
     const ops = redisAs('ops');
     await ops.connect();
     // What the idle pipeline does not change (the silence scheduler's jobs come and go meanwhile).
-    const snapshot = async (c: Redis) => ({ journal: await c.xlen('tuojiang:journal'), deadletters: await c.xlen('tuojiang:deadletters'), series: (await c.smembers('tuojiang:as:series')).sort(), thresholdKeys: (await c.scan('0', 'MATCH', 'tuojiang:thresholds*', 'COUNT', 10_000))[1].length });
+    const snapshot = async (c: Redis) => ({
+      journal: await c.xlen('tuojiang:journal'),
+      deadletters: await c.xlen('tuojiang:deadletters'),
+      series: (await c.smembers('tuojiang:as:series')).sort(),
+      thresholdKeys: (await c.scan('0', 'MATCH', 'tuojiang:thresholds*', 'COUNT', 10_000))[1].length,
+    });
     // The ops user may not DBSIZE (nor may any service): count through INFO as the backup user does.
     // Keys without an expiry (a lock or a lease may lapse between backup and restore).
     const keyspace = async (port: number) => {
@@ -265,9 +351,14 @@ describe('backups', () => {
 
     const backups = join(tmp, 'backups');
     const backupEnv = {
-      PATH: process.env.PATH ?? '', ...(compose.services.backup?.environment ?? {}),
-      REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), INFLUX_RPC: `127.0.0.1:${influx.rpcPort}`,
-      SITE_CONFIG_DIR: env.TUOJIANG_SITE_CONFIG ?? '', BACKUP_DIR: backups, BACKUP_KEEP: '2',
+      PATH: process.env.PATH ?? '',
+      ...(compose.services.backup?.environment ?? {}),
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(redis.port),
+      INFLUX_RPC: `127.0.0.1:${influx.rpcPort}`,
+      SITE_CONFIG_DIR: env.TUOJIANG_SITE_CONFIG ?? '',
+      BACKUP_DIR: backups,
+      BACKUP_KEEP: '2',
     };
     const script = join(ROOT, 'scripts/backup.sh');
     for (let i = 0; i < 3; i++) {
@@ -324,14 +415,22 @@ describe('backups', () => {
     // A fresh InfluxDB.
     const freshInflux = await startInfluxdb();
     try {
-      const r = await run('sh', [script, 'restore-influxdb', latest], { env: { ...backupEnv, INFLUX_RPC: `127.0.0.1:${freshInflux.rpcPort}` } });
+      const r = await run('sh', [script, 'restore-influxdb', latest], {
+        env: { ...backupEnv, INFLUX_RPC: `127.0.0.1:${freshInflux.rpcPort}` },
+      });
       expect(r.code, r.stderr).toBe(0);
       // influxd restore returns before the restored shards answer queries: wait for them.
       let restoredCount = -1;
-      await until('the restored readings answer', async () => (restoredCount = await storedBetween(0, Date.UTC(2030, 0, 1), freshInflux.url)) >= influxBefore, 30_000).catch(() => undefined);
+      await until(
+        'the restored readings answer',
+        async () => (restoredCount = await storedBetween(0, Date.UTC(2030, 0, 1), freshInflux.url)) >= influxBefore,
+        30_000,
+      ).catch(() => undefined);
       expect(restoredCount).toBe(influxBefore);
       // Into a database that exists: refused, with what to do.
-      const again = await run('sh', [script, 'restore-influxdb', latest], { env: { ...backupEnv, INFLUX_RPC: `127.0.0.1:${freshInflux.rpcPort}` } });
+      const again = await run('sh', [script, 'restore-influxdb', latest], {
+        env: { ...backupEnv, INFLUX_RPC: `127.0.0.1:${freshInflux.rpcPort}` },
+      });
       expect(again.code).not.toBe(0);
       expect(again.stderr).toContain('must not exist yet');
     } finally {
@@ -342,12 +441,22 @@ describe('backups', () => {
     const unpacked = join(tmp, 'config-restored');
     expect((await run('sh', [script, 'restore-config', latest, unpacked], { env: backupEnv })).code).toBe(0);
     const site = env.TUOJIANG_SITE_CONFIG as string;
-    for (const f of readdirSync(site).filter((f) => f.endsWith('.yaml'))) expect(readFileSync(join(unpacked, f), 'utf8'), f).toBe(readFileSync(join(site, f), 'utf8'));
+    for (const f of readdirSync(site).filter((f) => f.endsWith('.yaml')))
+      expect(readFileSync(join(unpacked, f), 'utf8'), f).toBe(readFileSync(join(site, f), 'utf8'));
   }, 180_000);
 
   it('status fails when the last backup failed, naming when', async () => {
     const dir = join(tmp, 'backups-failing');
-    const failing = { PATH: process.env.PATH ?? '', ...(compose.services.backup?.environment ?? {}), REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redis.port), REDIS_BACKUP_PASSWORD: 'wrong-password-000000', INFLUX_RPC: `127.0.0.1:${influx.rpcPort}`, SITE_CONFIG_DIR: env.TUOJIANG_SITE_CONFIG ?? '', BACKUP_DIR: dir };
+    const failing = {
+      PATH: process.env.PATH ?? '',
+      ...(compose.services.backup?.environment ?? {}),
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: String(redis.port),
+      REDIS_BACKUP_PASSWORD: 'wrong-password-000000',
+      INFLUX_RPC: `127.0.0.1:${influx.rpcPort}`,
+      SITE_CONFIG_DIR: env.TUOJIANG_SITE_CONFIG ?? '',
+      BACKUP_DIR: dir,
+    };
     const once = await run('sh', [join(ROOT, 'scripts/backup.sh'), 'once'], { env: failing });
     expect(once.code).not.toBe(0);
     expect(once.stderr).toContain('Redis snapshot failed');
@@ -378,7 +487,7 @@ describe('production refuses the demo defaults', () => {
     }, 60_000);
   }
 
-  it('refuses links to localhost and the demo\'s Mailpit in production', async () => {
+  it("refuses links to localhost and the demo's Mailpit in production", async () => {
     const serviceEnv = { ...(compose.services.api?.environment ?? {}), PUBLIC_URL: 'http://localhost:8080' };
     const api = await startComposeService('api', { ...compose.services.api, environment: serviceEnv } as never, endpoints);
     const code = await new Promise<number | null>((r) => api.child.once('exit', (c) => r(c)));
@@ -394,9 +503,18 @@ describe('Redis at maxmemory', () => {
     const small = await startComposeRedis(compose.services.redis as never, dir, { maxmemory: '3mb' });
     // The stack's ingest would take the readings (and the same client ids): this ingest alone.
     await running.find((r) => r.name === 'ingest')?.stop();
-    const ingest = await startComposeService('ingest-oom', compose.services.ingest as never, { ...endpoints, redis: small.port }, { TUOJIANG_INSTANCE: 'ingest-oom' });
+    const ingest = await startComposeService(
+      'ingest-oom',
+      compose.services.ingest as never,
+      { ...endpoints, redis: small.port },
+      { TUOJIANG_INSTANCE: 'ingest-oom' },
+    );
     try {
-      await until(`the ingest on the small Redis is healthy\n${ingest.log().slice(-2000)}`, async () => (await healthcheck(compose.services.ingest as never, ingest)).code === 0, 90_000);
+      await until(
+        `the ingest on the small Redis is healthy\n${ingest.log().slice(-2000)}`,
+        async () => (await healthcheck(compose.services.ingest as never, ingest)).code === 0,
+        90_000,
+      );
       // Fill Redis to its bound with one key of the pipeline's own prefix (as a backlog would).
       const ops = redisAs('ops', small.port);
       await ops.connect();
@@ -416,28 +534,49 @@ describe('Redis at maxmemory', () => {
       await expect(ops.set('tuojiang:probe', '1')).rejects.toThrow(/OOM/);
       const t0 = Date.UTC(2026, 10, 3);
       await publish(20, t0);
-      const diag = async () => `stored ${await storedBetween(t0, t0 + 20 * 60_000)}; ${(await ops.info('memory')).split('\n').filter((l) => /^(used_memory|maxmemory):/.test(l)).join(' ')}\n${ingest.log().slice(-3000)}`;
-      await until('the ingest reports Redis full', async () => {
-        const r = await fetch(`http://127.0.0.1:${ingest.ports.get(9464)}/readyz`);
-        const body = (await r.json()) as { checks: Record<string, boolean> };
-        return r.status === 503 && body.checks.redis_memory === false;
-      }, 60_000).catch(async (e: Error) => { throw new Error(`${e.message}: ${await diag()}`); });
+      const diag = async () =>
+        `stored ${await storedBetween(t0, t0 + 20 * 60_000)}; ${(await ops.info('memory'))
+          .split('\n')
+          .filter((l) => /^(used_memory|maxmemory):/.test(l))
+          .join(' ')}\n${ingest.log().slice(-3000)}`;
+      await until(
+        'the ingest reports Redis full',
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${ingest.ports.get(9464)}/readyz`);
+          const body = (await r.json()) as { checks: Record<string, boolean> };
+          return r.status === 503 && body.checks.redis_memory === false;
+        },
+        60_000,
+      ).catch(async (e: Error) => {
+        throw new Error(`${e.message}: ${await diag()}`);
+      });
       expect((await healthcheck(compose.services.ingest as never, ingest)).code).not.toBe(0);
       const metrics = await (await fetch(`http://127.0.0.1:${ingest.ports.get(9464)}/metrics`)).text();
       expect(Number(/^tuojiang_redis_oom_refusals_total (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
       expect(ingest.log()).toMatch(/"code":"TJ_REDIS_OOM"/);
       // The refused batch was held, not dropped: its PUBACKs wait and the append is retried.
-      expect(ingest.log()).toMatch(/"err":"[^"]*OOM[^"]*","items":\d+,"retryInMs":\d+,"msg":"journal append failed; holding PUBACKs and retrying"/);
+      expect(ingest.log()).toMatch(
+        /"err":"[^"]*OOM[^"]*","items":\d+,"retryInMs":\d+,"msg":"journal append failed; holding PUBACKs and retrying"/,
+      );
       // (How many readings slip in while Redis hovers at its bound depends on freed buffers, so the
       // test does not count them; what it counts is the end: every reading stored, none twice.)
       await ops.del('tuojiang:filler');
       ops.disconnect();
-      await until('20 readings stored after Redis has memory again', async () => (await storedBetween(t0, t0 + 20 * 60_000)) === 20, 90_000);
-      const written = async () => Number(/^tuojiang_readings_written_total (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${ingest.ports.get(9464)}/metrics`)).text())?.[1] ?? -1);
+      await until(
+        '20 readings stored after Redis has memory again',
+        async () => (await storedBetween(t0, t0 + 20 * 60_000)) === 20,
+        90_000,
+      );
+      const written = async () =>
+        Number(
+          /^tuojiang_readings_written_total (\d+)/m.exec(
+            await (await fetch(`http://127.0.0.1:${ingest.ports.get(9464)}/metrics`)).text(),
+          )?.[1] ?? -1,
+        );
       await until('the ingest counted 20 readings written', async () => (await written()) >= 20);
       expect(await written()).toBe(20);
       await until('ingest healthy again', async () => (await healthcheck(compose.services.ingest as never, ingest)).code === 0);
-      expect(ingest.log()).toContain('Redis accepts the journal\'s writes again');
+      expect(ingest.log()).toContain("Redis accepts the journal's writes again");
     } finally {
       await ingest.stop();
       await small.destroy();

@@ -80,7 +80,11 @@ interface Run {
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? ROOT, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd ?? ROOT,
+      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -96,7 +100,11 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin
 }
 
 /** A clean environment: nothing of the developer's shell (a stray REDIS_PASSWORD) leaks into interpolation. */
-const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, ...extra });
+const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: tmp,
+  ...extra,
+});
 
 type Volume = string | { source: string; target: string; read_only?: boolean };
 /** A volume in short syntax (docker-compose 2.x prints the long one). */
@@ -140,12 +148,16 @@ beforeAll(async () => {
   const init = await run('sh', [join(ROOT, 'scripts/init-env.sh'), '--demo', envFile], { env: cleanEnv() });
   expect(init.code, init.stderr).toBe(0);
   secrets = Object.fromEntries(
-    readFileSync(envFile, 'utf8').split('\n').filter((l) => /^[A-Z0-9_]+=./.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    readFileSync(envFile, 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=./.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
 
   // Installed when missing and root (apt-get install -y --no-install-recommends docker-compose), else named.
   dockerCompose = await ensureTool('docker-compose');
-  const compose = (envFileArg: string, ...args: string[]) => run(dockerCompose as string, ['--env-file', envFileArg, '-f', COMPOSE_FILE, ...args], { env: cleanEnv() });
+  const compose = (envFileArg: string, ...args: string[]) =>
+    run(dockerCompose as string, ['--env-file', envFileArg, '-f', COMPOSE_FILE, ...args], { env: cleanEnv() });
   const [config, missing, profiles] = await Promise.all([
     compose(envFile, 'config'),
     // .env.example as it ships: every secret empty.
@@ -164,9 +176,22 @@ afterAll(() => {
 
 describe('docker-compose.yml', () => {
   it('is valid for docker-compose config (Debian docker-compose 1.29, no engine needed)', () => {
-    expect(Object.keys(resolved.services).sort()).toEqual(
-      ['alerts', 'api', 'backup', 'grafana', 'influxdb', 'influxdb-init', 'ingest', 'mailpit', 'mosquitto', 'mosquitto-init', 'notify', 'ops', 'redis', 'simulator'],
-    );
+    expect(Object.keys(resolved.services).sort()).toEqual([
+      'alerts',
+      'api',
+      'backup',
+      'grafana',
+      'influxdb',
+      'influxdb-init',
+      'ingest',
+      'mailpit',
+      'mosquitto',
+      'mosquitto-init',
+      'notify',
+      'ops',
+      'redis',
+      'simulator',
+    ]);
     expect(demoServices.code, demoServices.stderr).toBe(0);
     expect(demoServices.stdout.split('\n')).toContain('simulator');
     expect(resolved.services.simulator?.profiles).toEqual(['demo']);
@@ -182,7 +207,11 @@ describe('docker-compose.yml', () => {
 
   it('gives every long-running service a health check and restart: unless-stopped; one-shot services run once, before their dependants', () => {
     const oneShot = new Set(
-      Object.values(resolved.services).flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition === 'service_completed_successfully').map(([n]) => n)),
+      Object.values(resolved.services).flatMap((s) =>
+        Object.entries(s.depends_on ?? {})
+          .filter(([, d]) => d.condition === 'service_completed_successfully')
+          .map(([n]) => n),
+      ),
     );
     expect([...oneShot].sort()).toEqual(['influxdb-init', 'mosquitto-init']);
     for (const [name, s] of Object.entries(resolved.services)) {
@@ -193,7 +222,9 @@ describe('docker-compose.yml', () => {
       expect(s.restart, name).toBe('unless-stopped');
       expect(s.healthcheck?.disable, name).not.toBe(true);
       const test = s.healthcheck?.test;
-      expect(Array.isArray(test) && test.length >= 2 && ['CMD', 'CMD-SHELL'].includes(test[0] ?? ''), `${name}: healthcheck.test`).toBe(true);
+      expect(Array.isArray(test) && test.length >= 2 && ['CMD', 'CMD-SHELL'].includes(test[0] ?? ''), `${name}: healthcheck.test`).toBe(
+        true,
+      );
     }
   });
 
@@ -223,7 +254,11 @@ describe('docker-compose.yml', () => {
         expect(relative(ROOT, abs).startsWith('..'), `${name}: ${m.source} stays inside the repository`).toBe(false);
         expect(existsSync(abs), `${name}: ${m.source} exists`).toBe(true);
         // What writes the site's files: the broker's password files, and the operators' tools.
-        if ((name === 'mosquitto-init' && m.target === '/mosquitto/config') || (name === 'ops' && ['/app/config', '/app/generated'].includes(m.target))) expect(m.mode).toBe('rw');
+        if (
+          (name === 'mosquitto-init' && m.target === '/mosquitto/config') ||
+          (name === 'ops' && ['/app/config', '/app/generated'].includes(m.target))
+        )
+          expect(m.mode).toBe('rw');
         else expect(m.mode, `${name}: ${m.source} read-only`).toBe('ro');
       }
     }
@@ -234,7 +269,8 @@ describe('docker-compose.yml', () => {
     for (const s of Object.values(raw.services)) {
       for (const v of s.volumes ?? []) {
         const [source = ''] = withDefaults(short(v)).split(':');
-        if (!source.startsWith('.') && !source.startsWith('/') && !source.startsWith('${BACKUP_DIR')) expect(Object.keys(raw.volumes ?? {})).toContain(source);
+        if (!source.startsWith('.') && !source.startsWith('/') && !source.startsWith('${BACKUP_DIR'))
+          expect(Object.keys(raw.volumes ?? {})).toContain(source);
       }
     }
   });
@@ -275,12 +311,18 @@ describe('docker-compose.yml', () => {
     expect(documented.length).toBe(6);
     const grafanaBinds = bindMounts(raw.services.grafana as Service).map((m) => `${m.source}:${m.target}:${m.mode}`);
     expect(grafanaBinds.sort()).toEqual(documented.sort());
-    expect(grafanaBinds.filter((m) => m.startsWith('./dashboards/generated/')).every((m) => resolve(ROOT, m.split(':')[0] ?? '').startsWith(GENERATED_DIR))).toBe(true);
+    expect(
+      grafanaBinds
+        .filter((m) => m.startsWith('./dashboards/generated/'))
+        .every((m) => resolve(ROOT, m.split(':')[0] ?? '').startsWith(GENERATED_DIR)),
+    ).toBe(true);
   });
 
   it('gives Grafana every variable its provisioned data source reads', () => {
     const dir = join(ROOT, 'dashboards/provisioning/datasources');
-    const text = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8').replace(/^\s*#.*$/gm, '')).join('\n');
+    const text = readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f), 'utf8').replace(/^\s*#.*$/gm, ''))
+      .join('\n');
     const wanted = new Set([...text.matchAll(/\$__env\{([A-Z0-9_]+)\}/g)].map((m) => m[1] as string));
     expect(wanted.size).toBeGreaterThan(0);
     for (const v of wanted) expect(Object.keys(resolved.services.grafana?.environment ?? {}), v).toContain(v);
@@ -329,7 +371,10 @@ describe('docker-compose.yml', () => {
       expect(s.image, name).toBe(resolved.services.ingest?.image);
       const command = s.command ?? [];
       const words = command.filter((a, i) => !a.startsWith('-') && !command[i - 1]?.startsWith('-'));
-      const cmd = words.reduce<Command | undefined>((c, w) => c?.commands.find((sub) => sub.name() === w || sub.aliases().includes(w)), program);
+      const cmd = words.reduce<Command | undefined>(
+        (c, w) => c?.commands.find((sub) => sub.name() === w || sub.aliases().includes(w)),
+        program,
+      );
       expect(cmd, `${name}: \`tuojiang ${words.join(' ')}\` is a command of cli/main.ts`).toBeDefined();
       const known = cmd?.options.map((o) => o.long) ?? [];
       for (const f of command.filter((a) => a.startsWith('--'))) expect(known, `tuojiang ${words.join(' ')} ${f}`).toContain(f);
@@ -343,7 +388,9 @@ describe('docker-compose.yml', () => {
       if (env.MQTT_USERNAME) {
         // Services log in on the service listener, whose ACL is acl-services.
         const acl = readFileSync(join(brokerConfigDir(), 'acl-services'), 'utf8');
-        expect(acl, `${name}: the service ACL has a section for user ${env.MQTT_USERNAME}`).toMatch(new RegExp(`^user ${env.MQTT_USERNAME}$`, 'm'));
+        expect(acl, `${name}: the service ACL has a section for user ${env.MQTT_USERNAME}`).toMatch(
+          new RegExp(`^user ${env.MQTT_USERNAME}$`, 'm'),
+        );
         expect(SERVICE_ACCOUNTS, name).toContain(env.MQTT_USERNAME);
       }
     }
@@ -365,9 +412,15 @@ describe('docker-compose.yml', () => {
     for (const svc of Object.values(resolved.services)) expect(svc.environment?.HTTP_PORT).toBeUndefined();
     // Every check is the service's /readyz, which answers within a bound and includes every dependency.
     expect(resolved.services.ingest?.healthcheck?.test).toContain('http://127.0.0.1:9464/readyz');
-    expect(resolved.services.alerts?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.alerts?.environment?.ALERTS_HTTP_PORT}/readyz`);
-    expect(resolved.services.notify?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.notify?.environment?.NOTIFY_HTTP_PORT}/readyz`);
-    expect(resolved.services.api?.healthcheck?.test).toContain(`http://127.0.0.1:${resolved.services.api?.environment?.API_OPS_PORT}/readyz`);
+    expect(resolved.services.alerts?.healthcheck?.test).toContain(
+      `http://127.0.0.1:${resolved.services.alerts?.environment?.ALERTS_HTTP_PORT}/readyz`,
+    );
+    expect(resolved.services.notify?.healthcheck?.test).toContain(
+      `http://127.0.0.1:${resolved.services.notify?.environment?.NOTIFY_HTTP_PORT}/readyz`,
+    );
+    expect(resolved.services.api?.healthcheck?.test).toContain(
+      `http://127.0.0.1:${resolved.services.api?.environment?.API_OPS_PORT}/readyz`,
+    );
   });
 
   it('opens the HJ 212 TCP listener for data loggers on the port it publishes (issue 12)', () => {
@@ -388,7 +441,17 @@ describe('docker-compose.yml', () => {
 });
 
 describe('docker-compose.yml: safe to leave running', () => {
-  type Hardened = Service & { read_only?: boolean; cap_drop?: string[]; cap_add?: string[]; security_opt?: string[]; user?: string; mem_limit?: string | number; logging?: { driver?: string; options?: Record<string, string> }; networks?: Record<string, unknown>; network_mode?: string };
+  type Hardened = Service & {
+    read_only?: boolean;
+    cap_drop?: string[];
+    cap_add?: string[];
+    security_opt?: string[];
+    user?: string;
+    mem_limit?: string | number;
+    logging?: { driver?: string; options?: Record<string, string> };
+    networks?: Record<string, unknown>;
+    network_mode?: string;
+  };
   const services = (): Array<[string, Hardened]> => Object.entries(resolved.services) as Array<[string, Hardened]>;
 
   it('publishes every port on 127.0.0.1 unless .env says otherwise', () => {
@@ -400,10 +463,12 @@ describe('docker-compose.yml: safe to leave running', () => {
       }
     }
     expect(published).toBe(5); // broker 1883, the ingest's HJ 212 port, Grafana, API, Mailpit (demo)
-    for (const [name, s] of services()) for (const p of (s.ports ?? []) as unknown as Array<{ host_ip?: string } | string>) expect(typeof p === 'string' ? p : p.host_ip, name).toMatch(/^127\.0\.0\.1/);
+    for (const [name, s] of services())
+      for (const p of (s.ports ?? []) as unknown as Array<{ host_ip?: string } | string>)
+        expect(typeof p === 'string' ? p : p.host_ip, name).toMatch(/^127\.0\.0\.1/);
   });
 
-  it('rotates every container\'s log and bounds every long-running container\'s memory', () => {
+  it("rotates every container's log and bounds every long-running container's memory", () => {
     for (const [name, s] of services()) {
       expect(s.logging?.driver, name).toBe('json-file');
       expect(s.logging?.options?.['max-size'], name).toMatch(/^\d+[km]$/);
@@ -433,12 +498,17 @@ describe('docker-compose.yml: safe to leave running', () => {
   });
 
   it('keeps stations on a network with the broker and the HJ 212 listener only, and the data services off every outside network', () => {
-    const on = (n: string) => services().filter(([, s]) => Object.keys(s.networks ?? {}).includes(n)).map(([name]) => name).sort();
+    const on = (n: string) =>
+      services()
+        .filter(([, s]) => Object.keys(s.networks ?? {}).includes(n))
+        .map(([name]) => name)
+        .sort();
     // The ingest is there for its HJ 212 TCP port only: a port on an internal network is not reachable.
     expect(on('stations')).toEqual(['ingest', 'mosquitto']);
     expect((raw as unknown as { networks: Record<string, { internal?: boolean }> }).networks.backend?.internal).toBe(true);
     expect(Object.keys((resolved.services.ingest as Hardened).networks ?? {}).sort()).toEqual(['backend', 'stations']);
-    for (const name of ['redis', 'influxdb', 'alerts', 'backup']) expect(Object.keys((resolved.services[name] as Hardened).networks ?? {}), name).toEqual(['backend']);
+    for (const name of ['redis', 'influxdb', 'alerts', 'backup'])
+      expect(Object.keys((resolved.services[name] as Hardened).networks ?? {}), name).toEqual(['backend']);
   });
 
   it('keeps the data in external, explicitly named volumes that `down -v` and a renamed folder cannot strand', () => {
@@ -456,17 +526,29 @@ describe('docker-compose.yml: safe to leave running', () => {
     const { mkdirSync, chmodSync } = await import('node:fs');
     mkdirSync(bin, { recursive: true });
     // A docker that knows one volume already and records every call.
-    writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho "$*" >> ${calls}\n[ "$1 $2" = "volume inspect" ] && [ "$3" = "tuojiang-redis-data" ] && exit 0\n[ "$1 $2" = "volume inspect" ] && exit 1\nexit 0\n`);
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/sh\necho "$*" >> ${calls}\n[ "$1 $2" = "volume inspect" ] && [ "$3" = "tuojiang-redis-data" ] && exit 0\n[ "$1 $2" = "volume inspect" ] && exit 1\nexit 0\n`,
+    );
     chmodSync(join(bin, 'docker'), 0o755);
-    const r = await run('sh', [join(ROOT, 'scripts/create-volumes.sh'), envFile], { env: cleanEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` }) });
+    const r = await run('sh', [join(ROOT, 'scripts/create-volumes.sh'), envFile], {
+      env: cleanEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` }),
+    });
     expect(r.code, r.stderr).toBe(0);
-    const created = readFileSync(calls, 'utf8').split('\n').filter((l) => l.startsWith('volume create')).map((l) => l.split(' ').at(-1)).sort();
-    const declared = Object.values((resolved as unknown as { volumes: Record<string, { name?: string }> }).volumes).map((v) => v.name).filter((n) => n !== 'tuojiang-redis-data').sort();
+    const created = readFileSync(calls, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('volume create'))
+      .map((l) => l.split(' ').at(-1))
+      .sort();
+    const declared = Object.values((resolved as unknown as { volumes: Record<string, { name?: string }> }).volumes)
+      .map((v) => v.name)
+      .filter((n) => n !== 'tuojiang-redis-data')
+      .sort();
     expect(created).toEqual(declared);
     expect(r.stdout).toContain('tuojiang-redis-data exists (kept)');
   });
 
-  it('tags the project\'s images with the version of package.json, so an upgrade never overwrites the image a rollback needs', () => {
+  it("tags the project's images with the version of package.json, so an upgrade never overwrites the image a rollback needs", () => {
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     for (const name of [...TUOJIANG_SERVICES, 'ops']) expect(resolved.services[name]?.image, name).toBe(`tuojiang:${version}`);
     expect(resolved.services.backup?.image).toBe(`tuojiang-backup:${version}`);
@@ -488,17 +570,24 @@ describe('docker-compose.yml: safe to leave running', () => {
       if (r.includes('@')) expect(r).toMatch(/@sha256:[0-9a-f]{64}$/);
     }
     const check = await run('sh', [join(ROOT, 'scripts/pin-images'), '--check'], { env: cleanEnv() });
-    const listed = check.stdout.split('\n').filter((l) => l.startsWith('unpinned: ')).map((l) => l.split(' ')[1]);
+    const listed = check.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('unpinned: '))
+      .map((l) => l.split(' ')[1]);
     expect(listed.sort()).toEqual(refs.filter((r) => !r.includes('@')).sort());
     expect(check.code).toBe(listed.length > 0 ? 1 : 0);
     // Pinning, with a docker that answers as a registry would, on a copy of the files.
     const { mkdirSync, copyFileSync, chmodSync } = await import('node:fs');
     const copy = join(tmp, 'pin-copy');
     mkdirSync(join(copy, 'scripts'), { recursive: true });
-    for (const f of ['docker-compose.yml', 'docker-compose.tls.yml', 'Dockerfile', 'package.json', 'scripts/pin-images']) copyFileSync(join(ROOT, f), join(copy, f));
+    for (const f of ['docker-compose.yml', 'docker-compose.tls.yml', 'Dockerfile', 'package.json', 'scripts/pin-images'])
+      copyFileSync(join(ROOT, f), join(copy, f));
     const bin = join(tmp, 'fake-registry');
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'docker'), `#!/bin/sh\n[ "$1 $2 $3" = "buildx imagetools inspect" ] || exit 1\nprintf 'sha256:%s' "$(printf '%s' "$4" | sha256sum | cut -d' ' -f1)"\n`);
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/sh\n[ "$1 $2 $3" = "buildx imagetools inspect" ] || exit 1\nprintf 'sha256:%s' "$(printf '%s' "$4" | sha256sum | cut -d' ' -f1)"\n`,
+    );
     chmodSync(join(bin, 'docker'), 0o755);
     const pin = await run('sh', [join(copy, 'scripts/pin-images')], { env: cleanEnv({ PATH: `${bin}:${process.env.PATH ?? ''}` }) });
     expect(pin.code, pin.stderr).toBe(0);
@@ -525,22 +614,38 @@ describe('docker-compose.yml: safe to leave running', () => {
     expect(resolved.services.notify?.environment?.SMTP_URL).toBe('smtp://mailpit:1025');
   });
 
-  it('merges the TLS override: the stations\' 8883 and the proxy on 443, certificates from TLS_CERT_DIR', async () => {
+  it("merges the TLS override: the stations' 8883 and the proxy on 443, certificates from TLS_CERT_DIR", async () => {
     const tlsEnv = join(tmp, 'env-tls');
-    writeFileSync(tlsEnv, `${readFileSync(envFile, 'utf8')}\nTLS_CERT_DIR=/etc/tuojiang/tls\nAPI_SITE_ADDRESS=tuojiang.example.gov.cn:443\nGRAFANA_SITE_ADDRESS=grafana.tuojiang.example.gov.cn:443\n`);
-    const r = await run(dockerCompose as string, ['--env-file', tlsEnv, '-f', COMPOSE_FILE, '-f', join(ROOT, 'docker-compose.tls.yml'), 'config'], { env: cleanEnv() });
+    writeFileSync(
+      tlsEnv,
+      `${readFileSync(envFile, 'utf8')}\nTLS_CERT_DIR=/etc/tuojiang/tls\nAPI_SITE_ADDRESS=tuojiang.example.gov.cn:443\nGRAFANA_SITE_ADDRESS=grafana.tuojiang.example.gov.cn:443\n`,
+    );
+    const r = await run(
+      dockerCompose as string,
+      ['--env-file', tlsEnv, '-f', COMPOSE_FILE, '-f', join(ROOT, 'docker-compose.tls.yml'), 'config'],
+      { env: cleanEnv() },
+    );
     expect(r.code, r.stderr).toBe(0);
     const merged = parse(r.stdout) as ComposeFile;
-    const ports = (name: string) => (merged.services[name]?.ports ?? []).map((p) => (typeof p === 'string' ? p : `${(p as { host_ip?: string }).host_ip}:${(p as { published?: string }).published}:${(p as { target?: number }).target}`));
-    expect(ports('mosquitto')).toEqual(expect.arrayContaining([expect.stringMatching(/^127\.0\.0\.1:1883:1883/), expect.stringMatching(/^0\.0\.0\.0:8883:8883/)]));
+    const ports = (name: string) =>
+      (merged.services[name]?.ports ?? []).map((p) =>
+        typeof p === 'string'
+          ? p
+          : `${(p as { host_ip?: string }).host_ip}:${(p as { published?: string }).published}:${(p as { target?: number }).target}`,
+      );
+    expect(ports('mosquitto')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^127\.0\.0\.1:1883:1883/), expect.stringMatching(/^0\.0\.0\.0:8883:8883/)]),
+    );
     expect(ports('proxy')).toEqual([expect.stringMatching(/^0\.0\.0\.0:443:443/)]);
     expect(merged.services.proxy?.volumes?.map(short)).toContain('/etc/tuojiang/tls:/certs:ro');
     const caddyfile = readFileSync(join(ROOT, 'deploy/caddy/Caddyfile'), 'utf8');
-    for (const v of new Set([...caddyfile.matchAll(/\{\$([A-Z_]+)\}/g)].map((m) => m[1] as string))) expect(Object.keys(merged.services.proxy?.environment ?? {}), v).toContain(v);
+    for (const v of new Set([...caddyfile.matchAll(/\{\$([A-Z_]+)\}/g)].map((m) => m[1] as string)))
+      expect(Object.keys(merged.services.proxy?.environment ?? {}), v).toContain(v);
     // Every variable the override reads is documented in .env.example.
     const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
     const tlsText = readFileSync(join(ROOT, 'docker-compose.tls.yml'), 'utf8');
-    for (const v of new Set([...tlsText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1] as string))) expect(example, `${v} documented in .env.example`).toMatch(new RegExp(`^#? ?${v}=`, 'm'));
+    for (const v of new Set([...tlsText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1] as string)))
+      expect(example, `${v} documented in .env.example`).toMatch(new RegExp(`^#? ?${v}=`, 'm'));
   });
 });
 
@@ -582,19 +687,27 @@ describe('Dockerfile', () => {
     // The runtime stage copies only what exists in the context (a `*` only in the last segment).
     const expand = (src: string): string[] => {
       if (!src.includes('*')) return existsSync(join(ROOT, src)) ? [src] : [];
-      const re = new RegExp(`^${basename(src).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+      const re = new RegExp(
+        `^${basename(src)
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')}$`,
+      );
       return readdirSync(join(ROOT, dirname(src))).filter((f) => re.test(f));
     };
     const copies = runtime.instructions.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'));
     expect(copies.length).toBeGreaterThan(0);
-    for (const c of copies) for (const src of c.args.split(/\s+/).slice(0, -1)) expect(expand(src).length, `COPY ${src}`).toBeGreaterThan(0);
+    for (const c of copies)
+      for (const src of c.args.split(/\s+/).slice(0, -1)) expect(expand(src).length, `COPY ${src}`).toBeGreaterThan(0);
     // The compose file builds this file's runtime stage.
     expect(resolved.services.ingest?.build?.target).toBe(runtime.name);
   });
 
   it('keeps secrets and local state out of the build context, and out of git', async () => {
-    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const p of ['.env', 'config/mosquitto/passwd', 'config/mosquitto/passwd-services', 'node_modules/', 'dist/', '.git/']) expect(ignore, p).toContain(p);
+    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const p of ['.env', 'config/mosquitto/passwd', 'config/mosquitto/passwd-services', 'node_modules/', 'dist/', '.git/'])
+      expect(ignore, p).toContain(p);
     for (const p of ['.env', 'config/mosquitto/passwd', 'config/mosquitto/passwd-services']) {
       const git = await run('git', ['check-ignore', '-q', '--no-index', p], { env: cleanEnv() });
       expect(git.code, `${p} must be in .gitignore`).toBe(0);
@@ -625,11 +738,27 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     const test = resolved.services.mosquitto?.healthcheck?.test as string[];
     expect(test[0]).toBe('CMD-SHELL');
     // The compose command as the container runs it; only the port differs on this machine.
-    const command = unescape(test[1] ?? '').replace('-p 1884', `-p ${broker?.port}`).replace(/^mosquitto_sub /, `${mosquittoSub} `);
+    const command = unescape(test[1] ?? '')
+      .replace('-p 1884', `-p ${broker?.port}`)
+      .replace(/^mosquitto_sub /, `${mosquittoSub} `);
     return run('sh', ['-c', command], { env: cleanEnv({ MQTT_HEALTHCHECK_PASSWORD: password }) });
   };
   const login = (username: string, password: string, listener: 'services' | 'stations' = 'services'): Promise<Run> =>
-    run(mosquittoSub as string, ['-h', '127.0.0.1', '-p', String(listener === 'services' ? broker?.port : broker?.stationPort), '-u', username, '-P', password, '-t', `tuojiang/reply/${username}`, '-E', '-W', '4']);
+    run(mosquittoSub as string, [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(listener === 'services' ? broker?.port : broker?.stationPort),
+      '-u',
+      username,
+      '-P',
+      password,
+      '-t',
+      `tuojiang/reply/${username}`,
+      '-E',
+      '-W',
+      '4',
+    ]);
 
   beforeAll(async () => {
     passwd = join(tmp, 'passwd');
@@ -649,8 +778,13 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     await broker?.destroy();
   });
 
-  it('builds 0600 files of hashes: the service accounts in one, the stations\' accounts kept in the other', () => {
-    const users = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort();
+  it("builds 0600 files of hashes: the service accounts in one, the stations' accounts kept in the other", () => {
+    const users = (f: string) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(':')[0])
+        .sort();
     expect(users(passwdServices)).toEqual(['healthcheck', 'ingest', 'simulator']);
     expect(users(passwd)).toEqual(['ST_KEPT']);
     for (const f of [passwd, passwdServices]) {
@@ -662,13 +796,13 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     }
   });
 
-  it('refuses a station username that could be a service\'s client id', async () => {
+  it("refuses a station username that could be a service's client id", async () => {
     const r = await run('sh', [script(), 'add', 'tuojiang-ingest-ingest-1-0'], { env: passwdEnv(), stdin: 'station-secret-0002\n' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("services' client ids");
   });
 
-  it('lets the broker\'s health check pass with its password and fail with another', async () => {
+  it("lets the broker's health check pass with its password and fail with another", async () => {
     expect(mosquittoSub, 'mosquitto_sub not found; install it: apt-get install -y mosquitto-clients').toBeDefined();
     const good = await healthcheck(secrets.MQTT_HEALTHCHECK_PASSWORD ?? '');
     expect(good.code, good.stderr).toBe(0);
@@ -677,7 +811,7 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     expect(bad.stderr).toMatch(/not authori[sz]ed/i);
   });
 
-  it('lets the ingest and the simulator log in on the services\' listener and the kept station on its own, each nowhere else', async () => {
+  it("lets the ingest and the simulator log in on the services' listener and the kept station on its own, each nowhere else", async () => {
     expect(mosquittoSub, 'mosquitto_sub not found; install it: apt-get install -y mosquitto-clients').toBeDefined();
     const results = await Promise.all([
       login('ingest', secrets.MQTT_INGEST_PASSWORD ?? ''),
@@ -694,14 +828,29 @@ describe('scripts/mosquitto-passwd.sh and the broker health check', () => {
     const copy = join(tmp, 'passwd-prod');
     const copyServices = join(tmp, 'passwd-services-prod');
     writeFileSync(copy, readFileSync(passwd));
-    const prod = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_SIMULATOR_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy, MOSQUITTO_SERVICES_PASSWD_FILE: copyServices }) });
+    const prod = await run('sh', [script(), 'sync'], {
+      env: passwdEnv({ MQTT_SIMULATOR_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy, MOSQUITTO_SERVICES_PASSWD_FILE: copyServices }),
+    });
     expect(prod.code, prod.stderr).toBe(0);
-    expect(readFileSync(copyServices, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]).sort()).toEqual(['healthcheck', 'ingest']);
-    expect(readFileSync(copy, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ST_KEPT']);
+    expect(
+      readFileSync(copyServices, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(':')[0])
+        .sort(),
+    ).toEqual(['healthcheck', 'ingest']);
+    expect(
+      readFileSync(copy, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(':')[0]),
+    ).toEqual(['ST_KEPT']);
     const empty = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_INGEST_PASSWORD: '', MOSQUITTO_PASSWD_FILE: copy }) });
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain('MQTT_INGEST_PASSWORD is empty');
-    const short = await run('sh', [script(), 'sync'], { env: passwdEnv({ MQTT_HEALTHCHECK_PASSWORD: 'changeme', MOSQUITTO_PASSWD_FILE: copy }) });
+    const short = await run('sh', [script(), 'sync'], {
+      env: passwdEnv({ MQTT_HEALTHCHECK_PASSWORD: 'changeme', MOSQUITTO_PASSWD_FILE: copy }),
+    });
     expect(short.code).not.toBe(0);
     expect(short.stderr).toContain('MQTT_HEALTHCHECK_PASSWORD is shorter than 12 characters');
   });

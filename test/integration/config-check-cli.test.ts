@@ -22,7 +22,9 @@ interface Run {
 
 /** The CLI with the environment a deployment would have: `env` over a clean base (no inherited endpoints or secrets). */
 function check(args: string[], env: Record<string, string>): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MQTT|REDIS|INFLUX|SMTP|MAIL|ACK|PUBLIC|GRAFANA|API|HTTP|TUOJIANG)_/.test(k)));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(MQTT|REDIS|INFLUX|SMTP|MAIL|ACK|PUBLIC|GRAFANA|API|HTTP|TUOJIANG)_/.test(k)),
+  );
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, [MAIN, 'config', 'check', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -66,8 +68,15 @@ describe('tuojiang config check: the environment of every service', () => {
     expect(run.code).toBe(2);
     const out = JSON.parse(run.stdout) as { ok: boolean; services: Array<{ service: string; starts: boolean; problems: string[] }> };
     expect(out.ok).toBe(false);
-    expect(out.services.map((s) => [s.service, s.starts])).toEqual([['ingest', false], ['checks', false], ['notify', false], ['api', false]]);
-    expect(out.services.every((s) => s.problems.some((p) => p.startsWith('REDIS_URL: expected a URL with scheme redis:// or rediss://')))).toBe(true);
+    expect(out.services.map((s) => [s.service, s.starts])).toEqual([
+      ['ingest', false],
+      ['checks', false],
+      ['notify', false],
+      ['api', false],
+    ]);
+    expect(
+      out.services.every((s) => s.problems.some((p) => p.startsWith('REDIS_URL: expected a URL with scheme redis:// or rediss://'))),
+    ).toBe(true);
     expect(run.stdout + run.stderr).not.toContain('s3cretRedis');
   });
 
@@ -98,7 +107,9 @@ describe('tuojiang config check: the environment of every service', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tj-config-channels-'));
     dirs.push(dir);
     cpSync(join(process.cwd(), 'config'), dir, { recursive: true });
-    const recipients = readFileSync(join(dir, 'recipients.yaml'), 'utf8').replace(/\nchannels:[\s\S]*$/, `
+    const recipients = readFileSync(join(dir, 'recipients.yaml'), 'utf8').replace(
+      /\nchannels:[\s\S]*$/,
+      `
 channels:
   wecom:
     robots:
@@ -106,7 +117,8 @@ channels:
   webhook:
     endpoints:
       duty-system: { url_env: TJ_HOOK_URL, secret_env: TJ_HOOK_SECRET }
-`);
+`,
+    );
     writeFileSync(join(dir, 'recipients.yaml'), recipients);
     const base = { TUOJIANG_CONFIG: dir, ACK_SECRET: SECRET };
     const run = await check(['--service', 'notify'], { ...base, TJ_HOOK_URL: 'https://duty.example/hook', TJ_HOOK_SECRET: 'short-Zq9' });
@@ -115,7 +127,12 @@ channels:
     expect(run.stdout).toContain('TJ_WECOM_CHENGDU_DUTY_URL is not set: recipients.yaml channels.wecom.robots.chengdu-duty needs its URL');
     expect(run.stdout).toContain('TJ_HOOK_SECRET is shorter than 16 bytes (recipients.yaml channels.webhook.endpoints.duty-system)');
     expect(run.stdout + run.stderr).not.toContain('short-Zq9');
-    const ok = await check(['--service', 'notify'], { ...base, TJ_WECOM_CHENGDU_DUTY_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-Secret-Key', TJ_HOOK_URL: 'https://duty.example/hook', TJ_HOOK_SECRET: 'a-long-enough-signing-secret' });
+    const ok = await check(['--service', 'notify'], {
+      ...base,
+      TJ_WECOM_CHENGDU_DUTY_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-Secret-Key',
+      TJ_HOOK_URL: 'https://duty.example/hook',
+      TJ_HOOK_SECRET: 'a-long-enough-signing-secret',
+    });
     expect(ok.code).toBe(0);
     expect(serviceLine(ok.stdout, 'notify')).toContain('would start');
   });

@@ -25,8 +25,12 @@ function configCheck(dir: string): Promise<{ code: number | null; stdout: string
     const child = spawn(TSX, [MAIN, 'config', 'check', '--json', '--service', 'ingest'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -52,7 +56,9 @@ describe('tuojiang config check: receptors in rivers.yaml', () => {
   });
 
   it('a receptor of an unknown city, and one outside the reaches: exit 2, each named with file:line and key', async () => {
-    const { dir, text } = copyOfConfig((t) => t.replace('        city: ziyang\n', '        city: neijiang\n').replace('river_km: 68\n', 'river_km: 700\n'));
+    const { dir, text } = copyOfConfig((t) =>
+      t.replace('        city: ziyang\n', '        city: neijiang\n').replace('river_km: 68\n', 'river_km: 700\n'),
+    );
     const run = await configCheck(dir);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');

@@ -19,8 +19,12 @@ let ingest: IngestService;
 beforeAll(async () => {
   stack = await startIngestStack();
   ingest = new IngestService({
-    config: stack.config, env: stack.env, log: createLogger('contributing-source', process.env.LOG_LEVEL ?? 'error'),
-    httpPort: 0, drainMs: 2000, healthIntervalMs: 0,
+    config: stack.config,
+    env: stack.env,
+    log: createLogger('contributing-source', process.env.LOG_LEVEL ?? 'error'),
+    httpPort: 0,
+    drainMs: 2000,
+    healthIntervalMs: 0,
     sources: [lineSource({ host: '127.0.0.1', port: 0, maxLineBytes: 4096, maxConnections: 10, maxPendingPerConnection: 100 })],
   });
   await ingest.start();
@@ -36,7 +40,9 @@ describe('the template source inside the ingest', () => {
     const port = ingest.source<LineSource>('tcp-lines')!.port!;
     const socket = connect(port, '127.0.0.1');
     let text = '';
-    socket.on('data', (d: Buffer) => { text += d.toString(); });
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
     const lines = [0, 1, 2].map((i) => `water/zhaozhen ${JSON.stringify({ ts: t0 + i * 60_000, values: { NH3N: 0.4 + i / 10 } })}`);
@@ -44,12 +50,18 @@ describe('the template source inside the ingest', () => {
     await waitFor(() => text.split('\n').length - 1 >= 5, 30_000, 'five answers');
     expect(text).toBe('OK\nOK\nOK\nOK\nOK\n');
     // Three readings, the first sent twice: a redelivery maps onto the same point.
-    expect(await waitFor(async () => (await countPoints(stack.influx, 'water_quality', 'NH3N', `"station" = 'zhaozhen' AND time >= ${t0}ms`)) === 3, 30_000, 'three points')).toBe(true);
+    expect(
+      await waitFor(
+        async () => (await countPoints(stack.influx, 'water_quality', 'NH3N', `"station" = 'zhaozhen' AND time >= ${t0}ms`)) === 3,
+        30_000,
+        'three points',
+      ),
+    ).toBe(true);
     expect(await countPoints(stack.influx, 'water_quality', 'NH3N', `"station" = 'nowhere'`)).toBe(0);
     const redis = new Redis(stack.env.REDIS_URL);
     const dead = await redis.xrange(stack.config.settings.journal.dead_letter_stream, '-', '+').finally(() => redis.quit());
     expect(dead.some(([, f]) => f.join(' ').includes('TJ_UNKNOWN_STATION') && f.join(' ').includes('nowhere'))).toBe(true);
-    const ready = await (await fetch(`http://127.0.0.1:${ingest.httpPort}/readyz`)).json() as { checks: Record<string, boolean> };
+    const ready = (await (await fetch(`http://127.0.0.1:${ingest.httpPort}/readyz`)).json()) as { checks: Record<string, boolean> };
     expect(ready.checks.tcp_lines).toBe(true);
     socket.destroy();
   }, 60_000);

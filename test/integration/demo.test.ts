@@ -58,7 +58,9 @@ describe('npm run demo', () => {
   });
 
   it('Ziyang reads the intake window in every report before the front reaches it, and no all-clear comes early', async () => {
-    const files = readdirSync(summary.mailDir).filter((f) => f.endsWith('.eml')).sort();
+    const files = readdirSync(summary.mailDir)
+      .filter((f) => f.endsWith('.eml'))
+      .sort();
     const mails = await Promise.all(files.map(async (f) => simpleParser(readFileSync(join(summary.mailDir, f)))));
     const toZiyang = mails.filter((m) => JSON.stringify(m.to).includes('duty@sthj.ziyang.example'));
     const seq = (m: (typeof mails)[number]): number => Number(String(m.headers.get('x-tuojiang-report') ?? '').split(' ')[1] ?? 0);

@@ -19,8 +19,23 @@ import { encodePoint } from '../../lib/influx/line-protocol.js';
 import { startInfluxdb, type InfluxdbHandle } from '../../devtools/local-services/index.js';
 import { ROOT } from '../helpers/compose-services.js';
 
-interface Query { refId: string; datasourceUid: string; relativeTimeRange?: { from: number; to: number }; model: Record<string, unknown> }
-interface Rule { uid: string; title: string; condition: string; for: string; noDataState: string; execErrState: string; labels?: Record<string, string>; annotations?: Record<string, string>; data: Query[] }
+interface Query {
+  refId: string;
+  datasourceUid: string;
+  relativeTimeRange?: { from: number; to: number };
+  model: Record<string, unknown>;
+}
+interface Rule {
+  uid: string;
+  title: string;
+  condition: string;
+  for: string;
+  noDataState: string;
+  execErrState: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  data: Query[];
+}
 interface AlertingFile {
   apiVersion: number;
   contactPoints: Array<{ orgId: number; name: string; receivers: Array<{ uid: string; type: string; settings: Record<string, unknown> }> }>;
@@ -35,7 +50,7 @@ const rules = alerting.groups.flatMap((g) => g.rules);
 const DURATION = /^\d+[smh]$/;
 
 describe('provisioned alert rules: structure', () => {
-  it('is one file in Grafana\'s provisioning format, sending to a contact point that the default policy uses', () => {
+  it("is one file in Grafana's provisioning format, sending to a contact point that the default policy uses", () => {
     expect(files).toEqual(['tuojiang-platform.yaml']);
     expect(alerting.apiVersion).toBe(1);
     const [cp] = alerting.contactPoints;
@@ -45,14 +60,18 @@ describe('provisioned alert rules: structure', () => {
     const addresses = String(cp?.receivers[0]?.settings.addresses);
     const variable = /^\$\{([A-Z_]+)\}$/.exec(addresses)?.[1];
     expect(variable).toBeDefined();
-    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { environment: Record<string, string>; volumes: string[] }> };
+    const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { environment: Record<string, string>; volumes: string[] }>;
+    };
     expect(compose.services.grafana?.environment[variable as string]).toMatch(new RegExp(`^\\$\\{${variable}:\\?`));
     expect(compose.services.grafana?.environment.GF_SMTP_ENABLED).toBe('true');
     expect(compose.services.grafana?.volumes).toContain('./dashboards/provisioning/alerting:/etc/grafana/provisioning/alerting:ro');
   });
 
-  it('puts the rules in the dashboards\' folder and names each one uniquely', () => {
-    const provider = parse(readFileSync(join(ROOT, 'dashboards/provisioning/dashboards/tuojiang.yaml'), 'utf8')) as { providers: Array<{ folder: string }> };
+  it("puts the rules in the dashboards' folder and names each one uniquely", () => {
+    const provider = parse(readFileSync(join(ROOT, 'dashboards/provisioning/dashboards/tuojiang.yaml'), 'utf8')) as {
+      providers: Array<{ folder: string }>;
+    };
     for (const g of alerting.groups) {
       expect(g.folder).toBe(provider.providers[0]?.folder);
       expect(g.interval).toMatch(DURATION);
@@ -61,11 +80,21 @@ describe('provisioned alert rules: structure', () => {
     expect(new Set(uids).size).toBe(uids.length);
     for (const uid of uids) expect(uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
     // What the issue asks the platform to watch.
-    expect(uids.sort()).toEqual(['tj-dead-letter-rate', 'tj-disk-free', 'tj-email-failing', 'tj-ingest-not-ready', 'tj-journal-backlog', 'tj-redis-memory', 'tj-silent-stations']);
+    expect(uids.sort()).toEqual([
+      'tj-dead-letter-rate',
+      'tj-disk-free',
+      'tj-email-failing',
+      'tj-ingest-not-ready',
+      'tj-journal-backlog',
+      'tj-redis-memory',
+      'tj-silent-stations',
+    ]);
   });
 
   it('gives every rule a resolvable condition, states Grafana knows, a summary and what to do', () => {
-    const datasource = parse(readFileSync(join(ROOT, 'dashboards/provisioning/datasources/tuojiang-influxdb.yaml'), 'utf8')) as { datasources: Array<{ uid: string }> };
+    const datasource = parse(readFileSync(join(ROOT, 'dashboards/provisioning/datasources/tuojiang-influxdb.yaml'), 'utf8')) as {
+      datasources: Array<{ uid: string }>;
+    };
     const dsUid = datasource.datasources[0]?.uid;
     for (const r of rules) {
       expect(r.for, r.uid).toMatch(DURATION);
@@ -131,7 +160,10 @@ function evaluate(rule: Rule, results: Record<string, Array<Array<number | null>
       values[d.refId] = d.model.reducer === 'sum' ? points.reduce((a, b) => a + b, 0) : points.at(-1);
     } else if (d.model.type === 'threshold') {
       const v = values[input] as number;
-      const { type, params } = (d.model.conditions as Array<{ evaluator: { type: string; params: number[] } }>)[0]?.evaluator ?? { type: '', params: [] };
+      const { type, params } = (d.model.conditions as Array<{ evaluator: { type: string; params: number[] } }>)[0]?.evaluator ?? {
+        type: '',
+        params: [],
+      };
       values[d.refId] = (type === 'gt' ? v > (params[0] as number) : v < (params[0] as number)) ? 1 : 0;
     }
   }
@@ -146,15 +178,45 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
   beforeAll(async () => {
     [healthyDb, sickDb] = await Promise.all([startInfluxdb(), startInfluxdb()]);
     const now = Date.now();
-    const ingest = (ts: number, f: Record<string, number>) => encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance: 'ingest-1' }, fields: f, ts });
-    const notify = (ts: number, f: Record<string, number>) => encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'notify', instance: 'n1' }, fields: f, ts });
+    const ingest = (ts: number, f: Record<string, number>) =>
+      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance: 'ingest-1' }, fields: f, ts });
+    const notify = (ts: number, f: Record<string, number>) =>
+      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'notify', instance: 'n1' }, fields: f, ts });
     const good = { ready: 1, journal_backlog: 12, readings_rejected: 3, disk_free_ratio: 0.6, redis_memory_ratio: 0.1 };
     const bad = { ready: 0, journal_backlog: 50_000, readings_rejected: 900, disk_free_ratio: 0.05, redis_memory_ratio: 0.97 };
-    const silence = encodePoint({ measurement: ALERTS_MEASUREMENT, tags: { station: 'zhaozhen', city: 'chengdu', parameter: 'silence', rule: 'silence', state: 'firing', period: 'station' }, fields: { event_id: 'e1', kind: 'transition' }, ts: now - 5 * 60_000 });
-    const resolved = encodePoint({ measurement: ALERTS_MEASUREMENT, tags: { station: 'zhaozhen', city: 'chengdu', parameter: 'silence', rule: 'silence', state: 'resolved', period: 'station' }, fields: { event_id: 'e0', kind: 'transition' }, ts: now - 5 * 60_000 });
+    const silence = encodePoint({
+      measurement: ALERTS_MEASUREMENT,
+      tags: { station: 'zhaozhen', city: 'chengdu', parameter: 'silence', rule: 'silence', state: 'firing', period: 'station' },
+      fields: { event_id: 'e1', kind: 'transition' },
+      ts: now - 5 * 60_000,
+    });
+    const resolved = encodePoint({
+      measurement: ALERTS_MEASUREMENT,
+      tags: { station: 'zhaozhen', city: 'chengdu', parameter: 'silence', rule: 'silence', state: 'resolved', period: 'station' },
+      fields: { event_id: 'e0', kind: 'transition' },
+      ts: now - 5 * 60_000,
+    });
     for (const [db, lines] of [
-      [healthyDb, [ingest(now - 8 * 60_000, { ...good, readings_rejected: 0 }), ingest(now - 30_000, good), notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }), notify(now - 30_000, { emails_sent: 5, emails_failed: 2 }), resolved]],
-      [sickDb, [ingest(now - 8 * 60_000, { ...bad, readings_rejected: 0 }), ingest(now - 30_000, bad), notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }), notify(now - 30_000, { emails_sent: 1, emails_failed: 7 }), silence]],
+      [
+        healthyDb,
+        [
+          ingest(now - 8 * 60_000, { ...good, readings_rejected: 0 }),
+          ingest(now - 30_000, good),
+          notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }),
+          notify(now - 30_000, { emails_sent: 5, emails_failed: 2 }),
+          resolved,
+        ],
+      ],
+      [
+        sickDb,
+        [
+          ingest(now - 8 * 60_000, { ...bad, readings_rejected: 0 }),
+          ingest(now - 30_000, bad),
+          notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }),
+          notify(now - 30_000, { emails_sent: 1, emails_failed: 7 }),
+          silence,
+        ],
+      ],
     ] as const) {
       await client(db).ensureDatabase();
       await client(db).writeLines([...lines]);

@@ -25,15 +25,20 @@ let redis: Redis;
 
 /** Test limits: short frame timeout so a trickling client is closed soon. */
 function tcpConfig(c: LoadedConfig): LoadedConfig {
-  return { ...c, settings: { ...c.settings, ingest: { ...c.settings.ingest, hj212_tcp: { ...c.settings.ingest.hj212_tcp, frame_timeout_s: 2 } } } };
+  return {
+    ...c,
+    settings: { ...c.settings, ingest: { ...c.settings.ingest, hj212_tcp: { ...c.settings.ingest.hj212_tcp, frame_timeout_s: 2 } } },
+  };
 }
 
 beforeAll(async () => {
   stack = await startIngestStack();
-  config = tcpConfig(await withLoggerPasswords(stack.config, PW, {
-    hongyuan: { crc: 'modbus-swapped', lenient: ['repeated-key'] },
-    gongchengpu: { password: null },
-  }));
+  config = tcpConfig(
+    await withLoggerPasswords(stack.config, PW, {
+      hongyuan: { crc: 'modbus-swapped', lenient: ['repeated-key'] },
+      gongchengpu: { password: null },
+    }),
+  );
   svc = await stack.startIngest({ config, env: { HJ212_TCP_PORT: 0, HJ212_TCP_HOST: '127.0.0.1' } });
   port = svc.source<Hj212TcpSource>('hj212-tcp')!.port!;
   redis = new Redis(stack.env.REDIS_URL);
@@ -54,12 +59,21 @@ const journaled = async (frame: string): Promise<boolean> => {
   return (await redis.exists(`${config.settings.journal.stream}:seen:${key}`)) === 1;
 };
 
-const frame = (station: keyof typeof MN, ts: number, value: number, o: { pw?: string; flag?: number } = {}): { qn: string; text: string } => {
+const frame = (
+  station: keyof typeof MN,
+  ts: number,
+  value: number,
+  o: { pw?: string; flag?: number } = {},
+): { qn: string; text: string } => {
   const qn = `${new Date(ts).toISOString().replace(/\D/g, '').slice(0, 17)}`;
-  return { qn, text: hj212Frame({ mn: MN[station], ts, qn, pw: o.pw ?? PW, flag: o.flag ?? 5, items: { w21003: { Rtd: value.toFixed(3) } } }) };
+  return {
+    qn,
+    text: hj212Frame({ mn: MN[station], ts, qn, pw: o.pw ?? PW, flag: o.flag ?? 5, items: { w21003: { Rtd: value.toFixed(3) } } }),
+  };
 };
 
-const closedBy = async (reason: string, station = ''): Promise<number> => metric(await metrics(), 'tuojiang_hj212_tcp_closed_total', { reason, station });
+const closedBy = async (reason: string, station = ''): Promise<number> =>
+  metric(await metrics(), 'tuojiang_hj212_tcp_closed_total', { reason, station });
 
 describe('HJ 212 over TCP', () => {
   it('answers every data frame only once its reading is in the journal, and stores each', async () => {
@@ -72,8 +86,21 @@ describe('HJ 212 over TCP', () => {
       expect(await journaled(f.text)).toBe(true);
       expect(answer).toMatchObject({ cn: '9014', st: '91', mn: MN.zhaozhen, pw: PW });
     }
-    await waitFor(async () => (await rows(stack.influx, `SELECT count("NH3N") FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${day(1)}ms AND time < ${day(2)}ms`))[0]?.count === 200, 30_000, '200 points');
-    const stored = await rows(stack.influx, `SELECT "NH3N" FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${day(1)}ms AND time < ${day(2)}ms`);
+    await waitFor(
+      async () =>
+        (
+          await rows(
+            stack.influx,
+            `SELECT count("NH3N") FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${day(1)}ms AND time < ${day(2)}ms`,
+          )
+        )[0]?.count === 200,
+      30_000,
+      '200 points',
+    );
+    const stored = await rows(
+      stack.influx,
+      `SELECT "NH3N" FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${day(1)}ms AND time < ${day(2)}ms`,
+    );
     expect(stored.map((r) => r.NH3N)).toEqual(sent.map((_, i) => Number((i / 100).toFixed(3))));
     logger.close();
   });
@@ -101,8 +128,14 @@ describe('HJ 212 over TCP', () => {
     logger.send(f.text);
     await eventually(() => (logger.answers.filter((a) => a.qn === f.qn).length === 2 ? true : undefined), 'the second answer');
     const after = await metrics();
-    expect(metric(after, 'tuojiang_hj212_resent_total', { station: 'huaikou' }) - metric(before, 'tuojiang_hj212_resent_total', { station: 'huaikou' })).toBe(1);
-    expect(metric(after, 'tuojiang_readings_journaled_total', { medium: 'water' }) - metric(before, 'tuojiang_readings_journaled_total', { medium: 'water' })).toBe(1);
+    expect(
+      metric(after, 'tuojiang_hj212_resent_total', { station: 'huaikou' }) -
+        metric(before, 'tuojiang_hj212_resent_total', { station: 'huaikou' }),
+    ).toBe(1);
+    expect(
+      metric(after, 'tuojiang_readings_journaled_total', { medium: 'water' }) -
+        metric(before, 'tuojiang_readings_journaled_total', { medium: 'water' }),
+    ).toBe(1);
     logger.close();
   });
 
@@ -125,10 +158,13 @@ describe('HJ 212 over TCP', () => {
     await logger.closed;
     expect(logger.answers).toEqual([]);
     expect(await closedBy('unknown-mn')).toBe(before + 1);
-    await eventually(async () => ((await deadLetters(redis, 'TJ_UNKNOWN_STATION')).find((d) => d.payload.includes('FFFF00000000000000000099'))), 'the dead letter');
+    await eventually(
+      async () => (await deadLetters(redis, 'TJ_UNKNOWN_STATION')).find((d) => d.payload.includes('FFFF00000000000000000099')),
+      'the dead letter',
+    );
   });
 
-  it('a connection whose MN changes is closed after its first station\'s frames are answered', async () => {
+  it("a connection whose MN changes is closed after its first station's frames are answered", async () => {
     const before = await closedBy('mn-changed', 'linjiangsi');
     const logger = await RawLogger.open(port);
     const first = frame('linjiangsi', day(5), 0.2);
@@ -162,12 +198,18 @@ describe('HJ 212 over TCP', () => {
     expect(metric(text, 'tuojiang_hj212_quirks_total', { station: 'hongyuan', quirk: 'crc-modbus-swapped' })).toBe(1);
     expect(metric(text, 'tuojiang_hj212_quirks_total', { station: 'hongyuan', quirk: 'repeated-key' })).toBe(1);
     await eventually(async () => {
-      const r = await rows(stack.influx, `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "service" = 'ingest' AND "station" = ''`);
+      const r = await rows(
+        stack.influx,
+        `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "service" = 'ingest' AND "station" = ''`,
+      );
       return (r[0]?.q as number) >= 2 ? true : undefined;
     }, 'the hj212_quirks total in pipeline_health');
     // And per station and quirk, as points tagged with both.
     const perQuirk = await eventually(async () => {
-      const r = await rows(stack.influx, `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "station" = 'hongyuan' GROUP BY "quirk"`);
+      const r = await rows(
+        stack.influx,
+        `SELECT last("hj212_quirks") AS q FROM "pipeline_health" WHERE "station" = 'hongyuan' GROUP BY "quirk"`,
+      );
       return r.length === 2 ? r : undefined;
     }, 'hj212_quirks per station and quirk in pipeline_health');
     expect(Object.fromEntries(perQuirk.map((r) => [r.quirk, r.q]))).toEqual({ 'crc-modbus-swapped': 1, 'repeated-key': 1 });
@@ -197,7 +239,17 @@ describe('HJ 212 over TCP', () => {
     expect(await closedBy('frame-too-long')).toBe(tooLong + 1);
     expect(await closedBy('slow-frame')).toBe(trickled + 1);
     // The deaf client's frames are stored all the same; its answers wait in its own socket.
-    await waitFor(async () => (await rows(stack.influx, `SELECT count("NH3N") FROM "water_quality" WHERE "station" = 'shiqiao' AND time >= ${day(8)}ms AND time < ${day(9)}ms`))[0]?.count === 500, 30_000, 'the deaf client\'s 500 readings');
+    await waitFor(
+      async () =>
+        (
+          await rows(
+            stack.influx,
+            `SELECT count("NH3N") FROM "water_quality" WHERE "station" = 'shiqiao' AND time >= ${day(8)}ms AND time < ${day(9)}ms`,
+          )
+        )[0]?.count === 500,
+      30_000,
+      "the deaf client's 500 readings",
+    );
     deaf.close();
     good.close();
   });
@@ -217,9 +269,11 @@ describe('HJ 212 over TCP', () => {
   });
 });
 
-describe('the listener\'s port taken', () => {
+describe("the listener's port taken", () => {
   it('refuses to start with TJ_HJ212_LISTEN naming the address', async () => {
-    await expect(stack.startIngest({ config, instance: 'taken', env: { HJ212_TCP_PORT: port, HJ212_TCP_HOST: '127.0.0.1' } })).rejects.toMatchObject({ code: 'TJ_HJ212_LISTEN', message: expect.stringContaining(`127.0.0.1:${port}`) });
+    await expect(
+      stack.startIngest({ config, instance: 'taken', env: { HJ212_TCP_PORT: port, HJ212_TCP_HOST: '127.0.0.1' } }),
+    ).rejects.toMatchObject({ code: 'TJ_HJ212_LISTEN', message: expect.stringContaining(`127.0.0.1:${port}`) });
   });
 });
 
@@ -235,7 +289,27 @@ describe('tuojiang simulate --transport tcp', () => {
     try {
       const program = new Command('tuojiang').exitOverride();
       registerSimulateCommand(program);
-      await program.parseAsync(['simulate', '--transport', 'tcp', '--hj212-port', String(port), '--speed', '3600', '--duration', '2', '--stations', 'zhaozhen,ziyang-shijian', '--seed', '12', '--invalid-share', '0', '--json'], { from: 'user' });
+      await program.parseAsync(
+        [
+          'simulate',
+          '--transport',
+          'tcp',
+          '--hj212-port',
+          String(port),
+          '--speed',
+          '3600',
+          '--duration',
+          '2',
+          '--stations',
+          'zhaozhen,ziyang-shijian',
+          '--seed',
+          '12',
+          '--invalid-share',
+          '0',
+          '--json',
+        ],
+        { from: 'user' },
+      );
     } finally {
       spy.mockRestore();
       process.env = saved;
@@ -247,8 +321,21 @@ describe('tuojiang simulate --transport tcp', () => {
     expect(s.byEncoding.json).toBe(0);
     expect(s.byHj212Flag['5']).toBe(s.byEncoding.hj212);
     expect(s.readings).toBeGreaterThan(20);
-    const count = async (m: string, f: string, station: string) => Number((await rows(stack.influx, `SELECT count("${f}") AS n FROM "${m}" WHERE "station" = '${station}' AND time >= ${s.simStart}ms AND time <= ${s.simEnd}ms`))[0]?.n ?? 0);
-    await waitFor(async () => (await count('water_quality', 'NH3N', 'zhaozhen')) + (await count('air_quality', 'PM2_5', 'ziyang-shijian')) === s.readings, 30_000, `the ${s.readings} simulated readings`);
+    const count = async (m: string, f: string, station: string) =>
+      Number(
+        (
+          await rows(
+            stack.influx,
+            `SELECT count("${f}") AS n FROM "${m}" WHERE "station" = '${station}' AND time >= ${s.simStart}ms AND time <= ${s.simEnd}ms`,
+          )
+        )[0]?.n ?? 0,
+      );
+    await waitFor(
+      async () =>
+        (await count('water_quality', 'NH3N', 'zhaozhen')) + (await count('air_quality', 'PM2_5', 'ziyang-shijian')) === s.readings,
+      30_000,
+      `the ${s.readings} simulated readings`,
+    );
   });
 });
 

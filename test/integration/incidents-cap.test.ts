@@ -36,7 +36,9 @@ describe('the CAP messages of an incident', () => {
       // 12 km in 8 h (0.42 m/s): the first window (configured, from 2.8 h) is under 3 h away, the
       // ones from the observed speed are not.
       const events = byTime([
-        ...arrives(registry, 'sec-01', t0, 12), ...arrives(registry, 'sec-02', t0 + 8 * H, 10), ...arrives(registry, 'sec-03', t0 + 16 * H, 8),
+        ...arrives(registry, 'sec-01', t0, 12),
+        ...arrives(registry, 'sec-02', t0 + 8 * H, 10),
+        ...arrives(registry, 'sec-03', t0 + 16 * H, 8),
         ...['sec-01', 'sec-02', 'sec-03'].flatMap((s, k) => clears(registry, s, t0 + 22 * H + k * 60_000)),
       ]);
       await replay(stack, clock, events);
@@ -79,7 +81,9 @@ describe('the CAP messages of an incident', () => {
             expect(textOf(info, 'responseType')).toBe('AllClear');
             continue;
           }
-          const starts = parameters(info).filter(([n]) => n.startsWith('tuojiang:arrival:')).map(([, v]) => Date.parse(v.split('/')[0] ?? ''));
+          const starts = parameters(info)
+            .filter(([n]) => n.startsWith('tuojiang:arrival:'))
+            .map(([, v]) => Date.parse(v.split('/')[0] ?? ''));
           expect(starts.length, `message ${k + 1} gives windows ahead`).toBeGreaterThan(0);
           const soonest = Math.min(...starts) - effective;
           expect(urgency, `message ${k + 1}: next window ${soonest / H} h away`).toBe(soonest < 3 * H ? 'Immediate' : 'Expected');

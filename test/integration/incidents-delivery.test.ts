@@ -14,7 +14,16 @@ import { QUEUE_ESCALATE, QUEUE_INCIDENT, QUEUE_MAIL } from '../../alerts/notify/
 import { startApiServer } from '../../api/server.js';
 import { arrives, byTime, clears, replay, startReplayStack, transition } from '../helpers/incident-events.js';
 import { byIncident, expectOneThread, reportMails } from '../helpers/incident-mail.js';
-import { ACK_SECRET, ADDR, PUBLIC_URL, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices, type NotifyStack } from '../helpers/notify-stack.js';
+import {
+  ACK_SECRET,
+  ADDR,
+  PUBLIC_URL,
+  spillRegistry,
+  startNotifyServices,
+  startNotifyStack,
+  type NotifyServices,
+  type NotifyStack,
+} from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
 const MIN = 60_000;
@@ -28,7 +37,6 @@ afterAll(async () => {
 });
 
 const registry = spillRegistry();
-
 
 /** Every report of every incident once per duty address, in one thread each; returns the count per address. */
 function expectEachReportOnce(stack: NotifyStack): Record<string, number> {
@@ -50,9 +58,15 @@ describe('delivery in incident mode', () => {
     try {
       // Down from before the 初报 until the plume has crossed three sections.
       const stop = stack.sink.refuse({ code: 451, message: '4.3.2 try again later' });
-      await replay(stack, clock, byTime([
-        ...arrives(registry, 'sec-01', t0, 14), ...arrives(registry, 'sec-02', t0 + 4 * H, 11), ...arrives(registry, 'sec-03', t0 + 8 * H, 8),
-      ]));
+      await replay(
+        stack,
+        clock,
+        byTime([
+          ...arrives(registry, 'sec-01', t0, 14),
+          ...arrives(registry, 'sec-02', t0 + 4 * H, 11),
+          ...arrives(registry, 'sec-03', t0 + 8 * H, 8),
+        ]),
+      );
       await stack.sink.waitFor(() => stack.sink.refusals.filter((r) => r.to === ADDR.ziyang).length >= 3, 30_000, 'refusals');
       expect(stack.sink.messages).toHaveLength(0);
       stop();
@@ -108,13 +122,38 @@ describe('delivery in incident mode', () => {
   it('escalation per incident: one e-mail per bureau and incident not acknowledged in time, none after the signed link', async () => {
     // 0.1 min = 6 s to acknowledge; the notify clock is the wall clock.
     const t0 = Math.floor(Date.now() / MIN) * MIN - 3 * H;
-    const stack = await startNotifyStack(services, { registry, incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; r.defaults.ack_timeout_min = 0.1; } });
-    const server = await startApiServer({ store: stack.notify!.store, redis: stack.redis, ackSecret: ACK_SECRET, publicUrl: PUBLIC_URL, cities: registry.cities, port: 0, host: '127.0.0.1' });
+    const stack = await startNotifyStack(services, {
+      registry,
+      incidents: true,
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+        r.defaults.ack_timeout_min = 0.1;
+      },
+    });
+    const server = await startApiServer({
+      store: stack.notify!.store,
+      redis: stack.redis,
+      ackSecret: ACK_SECRET,
+      publicUrl: PUBLIC_URL,
+      cities: registry.cities,
+      port: 0,
+      host: '127.0.0.1',
+    });
     const escalate = new Queue(QUEUE_ESCALATE, { connection: stack.redis, prefix: stack.prefix });
     try {
       // Two incidents at once at sec-01: ammonia (nitrogen) and total phosphorus.
       await stack.emit(...arrives(registry, 'sec-01', t0, 9));
-      await stack.emit(transition(registry, { station: 'sec-01', kind: 'firing', at: t0 + 20 * MIN, parameter: 'TP', value: 0.9, limit: 0.2, breachSince: t0 + 10 * MIN }));
+      await stack.emit(
+        transition(registry, {
+          station: 'sec-01',
+          kind: 'firing',
+          at: t0 + 20 * MIN,
+          parameter: 'TP',
+          value: 0.9,
+          limit: 0.2,
+          breachSince: t0 + 10 * MIN,
+        }),
+      );
       await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.chengdu)).length >= 2, 30_000, 'two 初报 to Chengdu');
       const nitrogen = reportMails(stack.sink.to(ADDR.chengdu)).find((r) => r.incident.includes('.nitrogen.'));
       if (!nitrogen) throw new Error('no ammonia 初报');
@@ -123,13 +162,18 @@ describe('delivery in incident mode', () => {
       if (!m) throw new Error('no acknowledgement link');
       const link = new URL(`${server.url}${m[1]}`);
       const post = await fetch(`${link.origin}${link.pathname}`, {
-        method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ exp: Number(link.searchParams.get('exp')), sig: link.searchParams.get('sig'), by: '张伟' }),
       });
       expect(post.status).toBe(200);
       expect(await post.json()).toMatchObject({ status: 'recorded', ack: { by: '张伟', via: 'link' } });
 
-      await stack.sink.waitFor(() => stack.sink.to(ADDR.ziyangHead).length >= 2 && stack.sink.to(ADDR.chengduHead).length >= 1, 30_000, 'escalations');
+      await stack.sink.waitFor(
+        () => stack.sink.to(ADDR.ziyangHead).length >= 2 && stack.sink.to(ADDR.chengduHead).length >= 1,
+        30_000,
+        'escalations',
+      );
       // The plume goes on after the escalations: more reports of the same incidents, no new acknowledgement clock.
       await stack.emit(...arrives(registry, 'sec-02', t0 + 2 * H, 8));
       await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.ziyang)).length >= 3, 30_000, 'the 续报');
@@ -137,14 +181,25 @@ describe('delivery in incident mode', () => {
       // Every escalation check has run and none is pending: nothing more can come.
       const counts = await escalate.getJobCounts('delayed', 'waiting', 'active', 'completed');
       expect(counts).toMatchObject({ delayed: 0, waiting: 0, active: 0, completed: 4 });
-      const outcomes = (await escalate.getJobs(['completed'])).map((j) => `${j.data.bureau} ${String(j.data.alertId).split('.')[3]} ${j.returnvalue}`).sort();
-      expect(outcomes).toEqual(['chengdu nitrogen acknowledged', 'chengdu phosphorus escalated', 'ziyang nitrogen escalated', 'ziyang phosphorus escalated']);
+      const outcomes = (await escalate.getJobs(['completed']))
+        .map((j) => `${j.data.bureau} ${String(j.data.alertId).split('.')[3]} ${j.returnvalue}`)
+        .sort();
+      expect(outcomes).toEqual([
+        'chengdu nitrogen acknowledged',
+        'chengdu phosphorus escalated',
+        'ziyang nitrogen escalated',
+        'ziyang phosphorus escalated',
+      ]);
 
       // One escalation notice per bureau and incident not acknowledged: the root of the escalation
       // list's own thread. Until the bureau acknowledges, the reports that change the stakes (an
       // intake or boundary reached, a miss, the final one) are copied to that thread.
       const isNotice = (x: { messageId: string; incident: string }): boolean => x.messageId.startsWith(`<${x.incident}.esc.`);
-      const head = (addr: string) => reportMails(stack.sink.to(addr)).filter(isNotice).map((r) => `${r.incident.split('.')[3]} ${r.subject.startsWith('【升级】')}`).sort();
+      const head = (addr: string) =>
+        reportMails(stack.sink.to(addr))
+          .filter(isNotice)
+          .map((r) => `${r.incident.split('.')[3]} ${r.subject.startsWith('【升级】')}`)
+          .sort();
       expect(head(ADDR.ziyangHead)).toEqual(['nitrogen true', 'phosphorus true']);
       expect(head(ADDR.chengduHead)).toEqual(['phosphorus true']);
       const zyHead = reportMails(stack.sink.to(ADDR.ziyangHead));
@@ -166,7 +221,13 @@ describe('delivery in incident mode', () => {
 
   it('a drain that runs before the evidence is ripe (the clocks disagree) still applies it', async () => {
     const t0 = Math.floor(Date.now() / MIN) * MIN - H;
-    const stack = await startNotifyStack(services, { registry, incidents: true, recipients: (r) => { for (const b of Object.values(r.bureaus)) b.escalation = []; } });
+    const stack = await startNotifyStack(services, {
+      registry,
+      incidents: true,
+      recipients: (r) => {
+        for (const b of Object.values(r.bureaus)) b.escalation = [];
+      },
+    });
     const incident = new Queue(QUEUE_INCIDENT, { connection: stack.redis, prefix: stack.prefix });
     try {
       // The route job's part by hand: evidence in the inbox for two seconds of reorder wait (Redis

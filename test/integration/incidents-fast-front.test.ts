@@ -43,13 +43,22 @@ describe('a front faster than the configured velocity', () => {
     const clock = replayClock(speed);
     clock.set(t0);
     const stack = await startNotifyStack(services, {
-      registry, incidents: true, notify: { now: clock.now, timeScale: speed },
-      recipients: (r) => { r.incidents.reorder_s = 0; r.defaults.ack_timeout_min = 24 * 60; },
+      registry,
+      incidents: true,
+      notify: { now: clock.now, timeScale: speed },
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+        r.defaults.ack_timeout_min = 24 * 60;
+      },
     });
     try {
       // Sections 12 km apart in the fast reach (configured 0.3–1.2 m/s: 2.8–11.1 h). The front does
       // sec-01 → sec-02 in 1 h (3.3 m/s, early), then sec-02 → sec-03 in 2.5 h (1.3 m/s).
-      const arrivals = [['sec-01', 0], ['sec-02', 1], ['sec-03', 3.5]] as const;
+      const arrivals = [
+        ['sec-01', 0],
+        ['sec-02', 1],
+        ['sec-03', 3.5],
+      ] as const;
       const events = arrivals.flatMap(([s, h]) => arrives(registry, s, t0 + h * H, 9));
       await replay(stack, clock, events);
       await stack.sink.waitFor(() => reportMails(stack.sink.to(ADDR.ziyang)).length >= 3, 30_000, 'three reports');

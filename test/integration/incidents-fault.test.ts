@@ -23,8 +23,12 @@ afterAll(async () => services?.stopAll());
 describe('a sensor fault (D flags) at a section during an incident', () => {
   it('gives no all-clear and no new incident; the valid readings after it close the incident', async () => {
     const s = await startNotifyStack(services, {
-      pipeline: true, registry: spillRegistry(), incidents: true,
-      recipients: (r) => { r.defaults.ack_timeout_min = 24 * 60; },
+      pipeline: true,
+      registry: spillRegistry(),
+      incidents: true,
+      recipients: (r) => {
+        r.defaults.ack_timeout_min = 24 * 60;
+      },
     });
     try {
       const clean = { NH3N: 0.3, DO: 7.5 };
@@ -56,8 +60,14 @@ describe('a sensor fault (D flags) at a section during an incident', () => {
       expect(inc?.status).toBe('open');
       for (const addr of [ADDR.chengdu, ADDR.ziyang]) {
         const reports = reportMails(s.sink.to(addr));
-        expect(reports.map((r) => r.kind), addr).not.toContain('final');
-        expect(reports.filter((r) => r.kind === 'initial'), addr).toHaveLength(1);
+        expect(
+          reports.map((r) => r.kind),
+          addr,
+        ).not.toContain('final');
+        expect(
+          reports.filter((r) => r.kind === 'initial'),
+          addr,
+        ).toHaveLength(1);
         expect(reports.every((r) => r.incident === inc?.id)).toBe(true);
         expect(reports.map((r) => r.subject).join('\n')).not.toMatch(/终报|解除|RESOLVED|Final report/);
       }
@@ -74,7 +84,10 @@ describe('a sensor fault (D flags) at a section during an incident', () => {
       expect(incidents[0]?.status).toBe('closed');
       expect(incidents[0]?.sections.find((x) => x.station === 'sec-02')?.backAt).toBeGreaterThanOrEqual(T0 + 10 * H);
       for (const addr of [ADDR.chengdu, ADDR.ziyang]) {
-        expect(reportMails(s.sink.to(addr)).filter((r) => r.kind === 'final'), addr).toHaveLength(1);
+        expect(
+          reportMails(s.sink.to(addr)).filter((r) => r.kind === 'final'),
+          addr,
+        ).toHaveLength(1);
       }
     } finally {
       await s.close();

@@ -30,15 +30,23 @@ describe('a rule flapping at the threshold', () => {
     const clock = replayClock(speed);
     clock.set(t0);
     const stack = await startNotifyStack(services, {
-      registry, incidents: true, notify: { now: clock.now, timeScale: speed },
-      recipients: (r) => { r.incidents.reorder_s = 0; r.defaults.ack_timeout_min = 24 * 60; },
+      registry,
+      incidents: true,
+      notify: { now: clock.now, timeScale: speed },
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+        r.defaults.ack_timeout_min = 24 * 60;
+      },
     });
     try {
       const cycles = 40;
       const events = [transition(registry, { station: 'sec-10', kind: 'firing', at: t0, value: 1.06, breachSince: t0 - 10 * MIN })];
       for (let k = 1; k <= cycles; k++) {
         events.push(transition(registry, { station: 'sec-10', kind: 'resolved', at: t0 + k * 20 * MIN, value: 0.94 }));
-        if (k < cycles) events.push(transition(registry, { station: 'sec-10', kind: 'firing', at: t0 + k * 20 * MIN + 10 * MIN, value: 1.04 + (k % 3) * 0.01 }));
+        if (k < cycles)
+          events.push(
+            transition(registry, { station: 'sec-10', kind: 'firing', at: t0 + k * 20 * MIN + 10 * MIN, value: 1.04 + (k % 3) * 0.01 }),
+          );
       }
       await replay(stack, clock, events);
       // Every flap was handed over before the final report could be due.

@@ -19,18 +19,31 @@ afterAll(async () => {
 
 describe('incidents from evidence more than a week old', () => {
   it('close with a 终报 and do not wedge the scope: a new spill on the same river still gets its 初报', async () => {
-    const stack = await startNotifyStack(services, { incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; } });
+    const stack = await startNotifyStack(services, {
+      incidents: true,
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+      },
+    });
     try {
       const old = Date.now() - 10 * 24 * H;
       await stack.emit(alertEvent({ station: 'hongyuan', kind: 'firing', at: old }));
       await stack.sink.waitFor((m) => m.length >= 2, 30_000, 'the 初报 of the old spill');
       // Back within limits ten days ago: the close is long due when the clear arrives.
       await stack.emit(alertEvent({ station: 'hongyuan', kind: 'resolved', at: old + H, value: 0.4 }));
-      await stack.sink.waitFor((m) => m.filter((x) => header(x, 'x-tuojiang-report').startsWith('final')).length >= 2, 30_000, 'the 终报 of the old spill');
+      await stack.sink.waitFor(
+        (m) => m.filter((x) => header(x, 'x-tuojiang-report').startsWith('final')).length >= 2,
+        30_000,
+        'the 终报 of the old spill',
+      );
 
       const now = Date.now() - H;
       await stack.emit(alertEvent({ station: 'hongyuan', kind: 'firing', at: now }));
-      await stack.sink.waitFor((m) => m.filter((x) => header(x, 'x-tuojiang-report') === 'initial 1').length >= 4, 30_000, 'the 初报 of the new spill');
+      await stack.sink.waitFor(
+        (m) => m.filter((x) => header(x, 'x-tuojiang-report') === 'initial 1').length >= 4,
+        30_000,
+        'the 初报 of the new spill',
+      );
       await stack.idle({ delayed: true });
       for (const addr of [ADDR.chengdu, ADDR.ziyang]) {
         const mails = stack.sink.to(addr).map((m) => `${header(m, 'x-tuojiang-report')} ${header(m, 'x-tuojiang-incident')}`);

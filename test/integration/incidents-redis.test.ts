@@ -26,13 +26,34 @@ function spillEvents(t0: number): AlertEvent[] {
   for (const [station, h] of Object.entries(arrivals)) {
     const at = t0 + h * H;
     out.push({ ...alertEvent({ station, kind: 'firing', at, value: 40 / (1 + h / 20) }), breachSince: at - 600_000 });
-    out.push(alertEvent({ station, kind: 'firing', at: at + 300_000, rule: 'water_class', parameter: 'class', value: 6, limit: 3, detail: { cls: '劣V', target: 'III', limiting: ['NH3N'], basis: 'GB3838-2002' } }));
+    out.push(
+      alertEvent({
+        station,
+        kind: 'firing',
+        at: at + 300_000,
+        rule: 'water_class',
+        parameter: 'class',
+        value: 6,
+        limit: 3,
+        detail: { cls: '劣V', target: 'III', limiting: ['NH3N'], basis: 'GB3838-2002' },
+      }),
+    );
     out.push(alertEvent({ station, kind: 'resolved', at: at + 6 * H, value: 0.6 }));
-    out.push(alertEvent({ station, kind: 'resolved', at: at + 6 * H + 300_000, rule: 'water_class', parameter: 'class', value: 3, limit: 3, detail: { cls: 'III', target: 'III', limiting: [], cause: ['NH3N'], basis: 'GB3838-2002' } }));
+    out.push(
+      alertEvent({
+        station,
+        kind: 'resolved',
+        at: at + 6 * H + 300_000,
+        rule: 'water_class',
+        parameter: 'class',
+        value: 3,
+        limit: 3,
+        detail: { cls: 'III', target: 'III', limiting: [], cause: ['NH3N'], basis: 'GB3838-2002' },
+      }),
+    );
   }
   return out;
 }
-
 
 describe('incidents on real Redis', () => {
   it('the spill: one incident, reports in one thread per bureau, a final report after the hold', async () => {
@@ -40,10 +61,20 @@ describe('incidents on real Redis', () => {
     const speed = 3600;
     const clock = replayClock(speed);
     clock.set(t0);
-    const stack = await startNotifyStack(services, { notify: { now: clock.now, timeScale: speed }, incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; } });
+    const stack = await startNotifyStack(services, {
+      notify: { now: clock.now, timeScale: speed },
+      incidents: true,
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+      },
+    });
     try {
       await replay(stack, clock, spillEvents(t0));
-      await stack.sink.waitFor(() => [ADDR.chengdu, ADDR.ziyang].every((a) => stack.sink.to(a).some((x) => /终报/.test(x.parsed.subject ?? ''))), 30_000, 'the final report to both duty offices');
+      await stack.sink.waitFor(
+        () => [ADDR.chengdu, ADDR.ziyang].every((a) => stack.sink.to(a).some((x) => /终报/.test(x.parsed.subject ?? ''))),
+        30_000,
+        'the final report to both duty offices',
+      );
       await stack.idle();
       const duty = stack.sink.to(ADDR.ziyang);
       const subjects = duty.map((m) => m.parsed.subject ?? '');

@@ -36,7 +36,11 @@ function twoRivers(): RegistryConfig {
     waterbody: 'river' as const,
     boundary: i === 2,
   }));
-  return RegistrySchema.parse({ ...base, rivers: { ...base.rivers, qingbai: { zh: '青白江', en: 'Qingbai River' } }, stations: [...base.stations, ...qingbai] });
+  return RegistrySchema.parse({
+    ...base,
+    rivers: { ...base.rivers, qingbai: { zh: '青白江', en: 'Qingbai River' } },
+    stations: [...base.stations, ...qingbai],
+  });
 }
 
 describe('two spills on two rivers at once', () => {
@@ -47,14 +51,27 @@ describe('two spills on two rivers at once', () => {
     const clock = replayClock(speed);
     clock.set(t0);
     const stack = await startNotifyStack(services, {
-      registry, incidents: true, notify: { now: clock.now, timeScale: speed },
+      registry,
+      incidents: true,
+      notify: { now: clock.now, timeScale: speed },
       rivers: { qingbai: { reaches: [{ from_km: 0, to_km: 40, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }] } },
-      recipients: (r) => { r.incidents.reorder_s = 0; },
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+      },
     });
     try {
       // Tuojiang: km 46 → 58 → 70, 8 h apart (12 km of slow river: 5.6–33 h). Qingbai: km 5 → 35, 3 h apart (10 km: 2.3–9.3 h).
-      const tuojiang = [['sec-04', 0], ['sec-05', 8], ['sec-06', 16]] as const;
-      const qingbai = [['qb-01', 1], ['qb-02', 4], ['qb-03', 7], ['qb-04', 10]] as const;
+      const tuojiang = [
+        ['sec-04', 0],
+        ['sec-05', 8],
+        ['sec-06', 16],
+      ] as const;
+      const qingbai = [
+        ['qb-01', 1],
+        ['qb-02', 4],
+        ['qb-03', 7],
+        ['qb-04', 10],
+      ] as const;
       const events = byTime([
         ...tuojiang.flatMap(([s, h]) => arrives(registry, s, t0 + h * H, 12 - h / 4)),
         ...qingbai.flatMap(([s, h]) => arrives(registry, s, t0 + h * H, 6 - h / 4)),
@@ -64,7 +81,11 @@ describe('two spills on two rivers at once', () => {
       await replay(stack, clock, events);
       // Two final reports to each duty office (the escalation lists get copies of them too).
       const duty = new Set<string>([ADDR.chengdu, ADDR.ziyang]);
-      await stack.sink.waitFor((m) => reportMails(m.filter((x) => x.envelope.to.some((t) => duty.has(t)))).filter((r) => r.kind === 'final').length >= 4, 40_000, 'two final reports to each bureau');
+      await stack.sink.waitFor(
+        (m) => reportMails(m.filter((x) => x.envelope.to.some((t) => duty.has(t)))).filter((r) => r.kind === 'final').length >= 4,
+        40_000,
+        'two final reports to each bureau',
+      );
       await stack.idle();
 
       const store = new IncidentStore(stack.redis, stack.prefix);
@@ -83,8 +104,14 @@ describe('two spills on two rivers at once', () => {
         expect([...threads.keys()].sort(), addr).toEqual([qb?.id, tj?.id].sort());
         for (const [id, reports] of threads) {
           expectOneThread(reports);
-          expect(reports.filter((r) => r.kind === 'initial'), `${addr} ${id}`).toHaveLength(1);
-          expect(reports.filter((r) => r.kind === 'final'), `${addr} ${id}`).toHaveLength(1);
+          expect(
+            reports.filter((r) => r.kind === 'initial'),
+            `${addr} ${id}`,
+          ).toHaveLength(1);
+          expect(
+            reports.filter((r) => r.kind === 'final'),
+            `${addr} ${id}`,
+          ).toHaveLength(1);
           const mine = id === tj?.id ? /沱江|Tuojiang/ : /青白江|Qingbai/;
           const other = id === tj?.id ? /青白|Qingbai|qb-0/ : /沱江|Tuojiang|断面\d|Section \d|sec-\d/;
           for (const r of reports) {
@@ -94,7 +121,11 @@ describe('two spills on two rivers at once', () => {
           }
         }
         // Every section reached got its 续报 in its own thread.
-        const reached = (id: string | undefined) => (threads.get(id ?? '') ?? []).filter((r) => r.kind === 'followup').map((r) => /污染团到达 (\S+)/.exec(r.text)?.[1]).filter(Boolean);
+        const reached = (id: string | undefined) =>
+          (threads.get(id ?? '') ?? [])
+            .filter((r) => r.kind === 'followup')
+            .map((r) => /污染团到达 (\S+)/.exec(r.text)?.[1])
+            .filter(Boolean);
         expect(reached(tj?.id)).toEqual(['断面5', '断面6']);
         expect(reached(qb?.id)).toEqual(['青白2号', '青白3号', '青白4号']);
       }

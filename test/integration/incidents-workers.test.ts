@@ -13,7 +13,14 @@ import { createNotifyQueue } from '../../alerts/outbox-relay.js';
 import type { RecipientsFile } from '../../config/recipients-schema.js';
 import { arrives, byTime, clears, replayClock } from '../helpers/incident-events.js';
 import { byIncident, expectOneThread, reportMails, type ReportMail } from '../helpers/incident-mail.js';
-import { ADDR, spillRegistry, startNotifyServices, startNotifyStack, type NotifyServices, type NotifyStack } from '../helpers/notify-stack.js';
+import {
+  ADDR,
+  spillRegistry,
+  startNotifyServices,
+  startNotifyStack,
+  type NotifyServices,
+  type NotifyStack,
+} from '../helpers/notify-stack.js';
 
 const H = 3_600_000;
 const SPEED = 1800;
@@ -31,8 +38,15 @@ const t0 = Math.floor(Date.now() / H) * H - 30 * H;
 
 /** Four sections 12 km apart, 4 h apart, each over the limit for 6 h (limit and class rules each). */
 function spill(): AlertEvent[] {
-  const arrivals = [['sec-01', 0], ['sec-02', 4], ['sec-03', 8], ['sec-04', 12]] as const;
-  return byTime(arrivals.flatMap(([s, h], k) => [...arrives(registry, s, t0 + h * H, 20 - 3 * k), ...clears(registry, s, t0 + (h + 6) * H)]));
+  const arrivals = [
+    ['sec-01', 0],
+    ['sec-02', 4],
+    ['sec-03', 8],
+    ['sec-04', 12],
+  ] as const;
+  return byTime(
+    arrivals.flatMap(([s, h], k) => [...arrives(registry, s, t0 + h * H, 20 - 3 * k), ...clears(registry, s, t0 + (h + 6) * H)]),
+  );
 }
 
 const recipients = (r: RecipientsFile): void => {
@@ -71,7 +85,12 @@ async function outcome(stack: NotifyStack, store: NotifyService['store']): Promi
   for (const addr of [ADDR.chengdu, ADDR.ziyang]) {
     const mails = reportMails(stack.sink.to(addr)).sort((a, b) => a.incident.localeCompare(b.incident) || a.seq - b.seq);
     reports[addr] = mails.map((m) => ({
-      incident: m.incident, kind: m.kind, seq: m.seq, subject: m.subject, messageId: m.messageId, inReplyTo: m.inReplyTo,
+      incident: m.incident,
+      kind: m.kind,
+      seq: m.seq,
+      subject: m.subject,
+      messageId: m.messageId,
+      inReplyTo: m.inReplyTo,
       text: m.text.replace(/https?:\/\/\S+/g, '<link>'),
     }));
     for (const m of mails) caps[`${m.incident}.r${m.seq}`] ??= await store.cap(`${m.incident}.r${m.seq}`);
@@ -80,7 +99,11 @@ async function outcome(stack: NotifyStack, store: NotifyService['store']): Promi
 }
 
 async function finalReports(stack: NotifyStack): Promise<void> {
-  await stack.sink.waitFor(() => [ADDR.chengdu, ADDR.ziyang].every((a) => reportMails(stack.sink.to(a)).some((r) => r.kind === 'final')), 40_000, 'the final reports');
+  await stack.sink.waitFor(
+    () => [ADDR.chengdu, ADDR.ziyang].every((a) => reportMails(stack.sink.to(a)).some((r) => r.kind === 'final')),
+    40_000,
+    'the final reports',
+  );
   await stack.idle({ delayed: true });
 }
 
@@ -91,7 +114,12 @@ describe('four workers, transitions delivered twice and shuffled', () => {
     // Reference: one worker, each transition once, in order, the clock at its time.
     const refClock = replayClock(SPEED);
     refClock.set(t0);
-    const ref = await startNotifyStack(services, { registry, incidents: true, notify: { now: refClock.now, timeScale: SPEED }, recipients });
+    const ref = await startNotifyStack(services, {
+      registry,
+      incidents: true,
+      notify: { now: refClock.now, timeScale: SPEED },
+      recipients,
+    });
     let expected: Outcome;
     try {
       for (const e of events) {
@@ -117,7 +145,18 @@ describe('four workers, transitions delivered twice and shuffled', () => {
     const queue = createNotifyQueue(stack.redis, stack.prefix);
     try {
       const routed = [0, 0, 0, 0];
-      for (let k = 0; k < 4; k++) workers.push(await startNotifyService(stack.notifyOptions({ now: clock.now, timeScale: SPEED, onRouted: () => { routed[k] = (routed[k] ?? 0) + 1; } })));
+      for (let k = 0; k < 4; k++)
+        workers.push(
+          await startNotifyService(
+            stack.notifyOptions({
+              now: clock.now,
+              timeScale: SPEED,
+              onRouted: () => {
+                routed[k] = (routed[k] ?? 0) + 1;
+              },
+            }),
+          ),
+        );
       for (let b = 0; b < events.length; b += 5) {
         const batch = events.slice(b, b + 5);
         clock.set(Math.max(...batch.map((e) => e.at)));

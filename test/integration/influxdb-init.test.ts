@@ -30,11 +30,14 @@ afterAll(async () => {
 });
 
 const script = join(ROOT, 'deploy/influxdb/initdb.d/10-retention.sh');
-const policies = async () => (await new InfluxClient({ url: influx.url, database: 'tuojiang' }).query('SHOW RETENTION POLICIES ON "tuojiang"'))[0]?.values ?? [];
+const policies = async () =>
+  (await new InfluxClient({ url: influx.url, database: 'tuojiang' }).query('SHOW RETENTION POLICIES ON "tuojiang"'))[0]?.values ?? [];
 
 describe('the retention policy set on the first start', () => {
-  it('sets the database\'s default policy to INFLUX_RETENTION in 4-week shards', async () => {
-    const r = await run('sh', [script], { env: { PATH: process.env.PATH ?? '', INFLUX_CMD: shim, INFLUXDB_DB: 'tuojiang', INFLUX_RETENTION: '520w' } });
+  it("sets the database's default policy to INFLUX_RETENTION in 4-week shards", async () => {
+    const r = await run('sh', [script], {
+      env: { PATH: process.env.PATH ?? '', INFLUX_CMD: shim, INFLUXDB_DB: 'tuojiang', INFLUX_RETENTION: '520w' },
+    });
     expect(r.code, r.stderr).toBe(0);
     const autogen = (await policies()).find((p) => p[0] === 'autogen');
     expect(autogen?.[1]).toBe('87360h0m0s'); // 520 weeks
@@ -45,7 +48,9 @@ describe('the retention policy set on the first start', () => {
   it('refuses a retention that is not an InfluxQL duration, naming it, and changes nothing', async () => {
     const before = await policies();
     for (const bad of ['10 years', '5w; DROP DATABASE tuojiang', '1d DEFAULT; DROP DATABASE tuojiang; 1w', '52w\n1w', '']) {
-      const r = await run('sh', [script], { env: { PATH: process.env.PATH ?? '', INFLUX_CMD: shim, INFLUXDB_DB: 'tuojiang', INFLUX_RETENTION: bad } });
+      const r = await run('sh', [script], {
+        env: { PATH: process.env.PATH ?? '', INFLUX_CMD: shim, INFLUXDB_DB: 'tuojiang', INFLUX_RETENTION: bad },
+      });
       if (bad === '') {
         // Empty means the default (520w), as in compose.
         expect(r.code, r.stderr).toBe(0);

@@ -30,15 +30,23 @@ function tuojiang(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<R
     const child = spawn(TSX, [MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(stdin);
   });
 }
 
-const jsonLines = (text: string): unknown[] => text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+const jsonLines = (text: string): unknown[] =>
+  text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as unknown);
 
 let stack: IngestStack;
 let redis: Redis;
@@ -121,14 +129,22 @@ describe('tuojiang stations list', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+KIND\s+CITY\s+RIVER\s+TARGET\s+MN\s+NAME$/);
     expect(lines).toHaveLength(1 + loadConfig().registry.stations.length);
-    expect(lines.find((l) => l.startsWith('gongchengpu '))).toMatch(/water\s+ziyang\s+tuojiang km 128\s+III\s+512002W0000000000000A007\s+拱城铺 Gongchengpu/);
+    expect(lines.find((l) => l.startsWith('gongchengpu '))).toMatch(
+      /water\s+ziyang\s+tuojiang km 128\s+III\s+512002W0000000000000A007\s+拱城铺 Gongchengpu/,
+    );
   });
 });
 
 describe('tuojiang hj212 decode', () => {
   const valid = hj212Frame({
-    mn: MN.hongyuan, ts: Date.parse('2026-03-01T00:00:00Z'), qn: '20260301080000123', cn: '2061', pw: '123456', flag: 5,
-    items: { w21003: { Avg: '0.42', Flag: 'N' }, w01001: { Min: '7.1', Avg: '7.60', Max: '8' } }, other: { RtdInterval: 30 },
+    mn: MN.hongyuan,
+    ts: Date.parse('2026-03-01T00:00:00Z'),
+    qn: '20260301080000123',
+    cn: '2061',
+    pw: '123456',
+    flag: 5,
+    items: { w21003: { Avg: '0.42', Flag: 'N' }, w01001: { Min: '7.1', Avg: '7.60', Max: '8' } },
+    other: { RtdInterval: 30 },
   });
 
   it('prints one JSON line per frame, valid and invalid, and exits 1 when a frame is invalid', async () => {
@@ -138,23 +154,45 @@ describe('tuojiang hj212 decode', () => {
     const out = jsonLines(run.stdout);
     expect(out).toHaveLength(3);
     expect(out[0]).toEqual({
-      valid: true, qn: '20260301080000123', st: '21', cn: '2061', pw: '123456', mn: MN.hongyuan, flag: 5, pnum: null, pno: null,
+      valid: true,
+      qn: '20260301080000123',
+      st: '21',
+      cn: '2061',
+      pw: '123456',
+      mn: MN.hongyuan,
+      flag: 5,
+      pnum: null,
+      pno: null,
       dataTime: '2026-03-01T00:00:00.000Z',
       values: { w21003: { Avg: 0.42, Flag: 'N' }, w01001: { Min: 7.1, Avg: 7.6, Max: 8 } },
       other: { RtdInterval: 30 },
       quirks: [],
     });
     // 0000 is no flavour's CRC of the segment: only `crc: none` would take it.
-    expect(out[1]).toEqual({ valid: false, error: { code: 'TJ_FRAME_CRC', message: expect.stringContaining('CRC') }, acceptableWith: { crc: 'none', lenient: [] } });
+    expect(out[1]).toEqual({
+      valid: false,
+      error: { code: 'TJ_FRAME_CRC', message: expect.stringContaining('CRC') },
+      acceptableWith: { crc: 'none', lenient: [] },
+    });
     expect(out[2]).toEqual({ valid: false, error: { code: 'TJ_MALFORMED_FRAME', message: expect.any(String) } });
   });
 
   it('exits 0 when every frame is valid, and reads split-packet headers and CRLF line ends', async () => {
-    const part = hj212Frame({ mn: MN.shiqiao, ts: Date.parse('2026-03-01T00:00:00Z'), flag: 6, pnum: 3, pno: 2, items: { w01001: { Rtd: '7.2' } } });
+    const part = hj212Frame({
+      mn: MN.shiqiao,
+      ts: Date.parse('2026-03-01T00:00:00Z'),
+      flag: 6,
+      pnum: 3,
+      pno: 2,
+      items: { w01001: { Rtd: '7.2' } },
+    });
     const run = await tuojiang(['hj212', 'decode'], process.env, `${valid}${part}`);
     expect(run.code).toBe(0);
     const out = jsonLines(run.stdout) as Array<Record<string, unknown>>;
-    expect(out.map((o) => [o.valid, o.pnum, o.pno])).toEqual([[true, null, null], [true, 3, 2]]);
+    expect(out.map((o) => [o.valid, o.pnum, o.pno])).toEqual([
+      [true, null, null],
+      [true, 3, 2],
+    ]);
   });
 });
 
@@ -166,16 +204,27 @@ describe('tuojiang hj212 decode --station, and stations hash-password', () => {
   it('without a station names the settings that would accept the frame; with a tolerant station decodes it, quirks listed', async () => {
     const plain = await tuojiang(['hj212', 'decode'], process.env, quirky);
     expect(plain.code).toBe(1);
-    expect(jsonLines(plain.stdout)[0]).toMatchObject({ valid: false, error: { code: 'TJ_FRAME_CRC' }, acceptableWith: { crc: 'modbus-swapped', lenient: ['repeated-key'] } });
+    expect(jsonLines(plain.stdout)[0]).toMatchObject({
+      valid: false,
+      error: { code: 'TJ_FRAME_CRC' },
+      acceptableWith: { crc: 'modbus-swapped', lenient: ['repeated-key'] },
+    });
 
     const dir = mkdtempSync(join(tmpdir(), 'tuojiang-cli-config-'));
     tmpDirs.push(dir);
     cpSync(DEFAULT_CONFIG_DIR, dir, { recursive: true });
-    const text = readFileSync(join(dir, 'stations.yaml'), 'utf8').replace('  - id: hongyuan\n', '  - id: hongyuan\n    hj212: { crc: modbus-swapped, lenient: [repeated-key] }\n');
+    const text = readFileSync(join(dir, 'stations.yaml'), 'utf8').replace(
+      '  - id: hongyuan\n',
+      '  - id: hongyuan\n    hj212: { crc: modbus-swapped, lenient: [repeated-key] }\n',
+    );
     writeFileSync(join(dir, 'stations.yaml'), text);
     const tolerant = await tuojiang(['hj212', 'decode', '--station', 'hongyuan'], { ...process.env, TUOJIANG_CONFIG: dir }, quirky);
     expect(tolerant.code).toBe(0);
-    expect(jsonLines(tolerant.stdout)[0]).toMatchObject({ valid: true, values: { w21003: { Rtd: 0.42 } }, quirks: ['crc-modbus-swapped', 'repeated-key'] });
+    expect(jsonLines(tolerant.stdout)[0]).toMatchObject({
+      valid: true,
+      values: { w21003: { Rtd: 0.42 } },
+      quirks: ['crc-modbus-swapped', 'repeated-key'],
+    });
     // A strict station decodes it as the ingest would refuse it, with no advice (its tolerance is the answer).
     const strict = await tuojiang(['hj212', 'decode', '--station', 'zhaozhen'], process.env, quirky);
     expect(jsonLines(strict.stdout)[0]).toEqual({ valid: false, error: { code: 'TJ_FRAME_CRC', message: expect.any(String) } });
@@ -226,7 +275,11 @@ describe('tuojiang config check', () => {
     const run = await tuojiang(['config', 'check', '--json', '--service', 'ingest'], stack.childEnv());
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
-      ok: true, dir: DEFAULT_CONFIG_DIR, stations: loadConfig().registry.stations.length, cities: ['chengdu', 'ziyang'], thresholdsVersion: '1',
+      ok: true,
+      dir: DEFAULT_CONFIG_DIR,
+      stations: loadConfig().registry.stations.length,
+      cities: ['chengdu', 'ziyang'],
+      thresholdsVersion: '1',
       files: ['stations.yaml', 'tuojiang.yaml', 'thresholds.yaml', 'rivers.yaml', 'recipients.yaml', 'operators.yaml'],
       services: [{ service: 'ingest', starts: true, problems: [] }],
     });
@@ -236,7 +289,10 @@ describe('tuojiang config check', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tuojiang-cli-config-'));
     tmpDirs.push(dir);
     cpSync(DEFAULT_CONFIG_DIR, dir, { recursive: true });
-    const text = readFileSync(join(dir, 'rivers.yaml'), 'utf8').replace('velocity: { min_m_s: 0.3, max_m_s: 1.2 }', 'velocity: { min_m_s: 2, max_m_s: 1.2 }');
+    const text = readFileSync(join(dir, 'rivers.yaml'), 'utf8').replace(
+      'velocity: { min_m_s: 0.3, max_m_s: 1.2 }',
+      'velocity: { min_m_s: 2, max_m_s: 1.2 }',
+    );
     writeFileSync(join(dir, 'rivers.yaml'), text);
     const run = await tuojiang(['config', 'check'], { ...process.env, TUOJIANG_CONFIG: dir });
     expect(run.code).toBe(2);

@@ -11,7 +11,18 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { StoredDeadLetter } from '../../ingest/journal.js';
-import { MN, deadLetters, eventually, fetchMetrics, hj212Frame, jsonPayload, metric, metricsByLabel, pointsAt, type Row } from '../helpers/fixtures.js';
+import {
+  MN,
+  deadLetters,
+  eventually,
+  fetchMetrics,
+  hj212Frame,
+  jsonPayload,
+  metric,
+  metricsByLabel,
+  pointsAt,
+  type Row,
+} from '../helpers/fixtures.js';
 import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
 let stack: IngestStack;
@@ -44,7 +55,8 @@ async function settled(received: number): Promise<string> {
     const rejected = Object.values(metricsByLabel(t, 'tuojiang_readings_rejected_total', 'reason')).reduce((a, b) => a + b, 0);
     // A message is counted in before it is journaled: wait until each one is accounted for.
     const accounted = journaled + rejected >= received;
-    const done = metric(t, 'tuojiang_readings_in_total') >= received && accounted && metric(t, 'tuojiang_readings_written_total') === journaled;
+    const done =
+      metric(t, 'tuojiang_readings_in_total') >= received && accounted && metric(t, 'tuojiang_readings_written_total') === journaled;
     return done ? t : undefined;
   }, `${received} messages processed and written`);
 }
@@ -56,10 +68,13 @@ async function send(station: string, payload: string): Promise<void> {
 }
 
 async function onlyPoint(station: string, ts: number): Promise<Row> {
-  const found = await eventually(async () => {
-    const r = await pointsAt(stack.influx, 'water_quality', station, ts);
-    return r.length > 0 ? r : undefined;
-  }, `the point of ${station} at ${new Date(ts).toISOString()}`);
+  const found = await eventually(
+    async () => {
+      const r = await pointsAt(stack.influx, 'water_quality', station, ts);
+      return r.length > 0 ? r : undefined;
+    },
+    `the point of ${station} at ${new Date(ts).toISOString()}`,
+  );
   expect(found).toHaveLength(1);
   return found[0]!;
 }
@@ -114,11 +129,17 @@ describe('re-sent readings', () => {
     expect(row.NH3N_flag ?? null).toBeNull();
     const c = list[0]!;
     expect(c).toMatchObject({
-      reason: 'TJ_READING_CORRECTED', station: 'hongyuan',
+      reason: 'TJ_READING_CORRECTED',
+      station: 'hongyuan',
       details: { ts: new Date(ts).toISOString(), period: 'rt', changes: [{ parameter: 'NH3N', stored: '51.3', resent: '0.31 D' }] },
     });
     expect(c.message).toContain('NH3N 51.3 → 0.31 D');
-    expect(JSON.parse(c.payload)).toMatchObject({ station: 'hongyuan', ts, values: { NH3N: 0.31, pH: 7.1, TP: 0.05 }, flags: { NH3N: 'D' } });
+    expect(JSON.parse(c.payload)).toMatchObject({
+      station: 'hongyuan',
+      ts,
+      values: { NH3N: 0.31, pH: 7.1, TP: 0.05 },
+      flags: { NH3N: 'D' },
+    });
     // Neither a refused message nor a refused value: the counters of bad input do not move.
     expect(t).not.toContain('reason="TJ_READING_CORRECTED"');
   });
@@ -146,14 +167,24 @@ describe('re-sent readings', () => {
     const t = await settled(sent);
     expect(await correctionsOf('linjiangsi')).toEqual([]);
     expect(corrected(t)).toBe(corrected(await metrics()));
-    await waitFor(async () => (await pointsAt(stack.influx, 'water_quality', 'linjiangsi', ts)).length === 2, 30_000, 'both periods stored');
+    await waitFor(
+      async () => (await pointsAt(stack.influx, 'water_quality', 'linjiangsi', ts)).length === 2,
+      30_000,
+      'both periods stored',
+    );
   });
 
   it('`tuojiang deadletters --reason TJ_READING_CORRECTED` lists the corrections with what was stored and what was re-sent', async () => {
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
-      const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), [join(process.cwd(), 'cli/main.ts'), 'deadletters', '--reason', 'TJ_READING_CORRECTED'], { env: stack.childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        join(process.cwd(), 'node_modules/.bin/tsx'),
+        [join(process.cwd(), 'cli/main.ts'), 'deadletters', '--reason', 'TJ_READING_CORRECTED'],
+        { env: stack.childEnv(), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let stdout = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stdout }));
     });

@@ -10,7 +10,19 @@ import type { IngestService } from '../../ingest/ingest-service.js';
 import { frameSegment, parseFrame } from '../../ingest/hj212/frame.js';
 import type { StoredDeadLetter } from '../../ingest/journal.js';
 import {
-  MN, deadLetters, isDeadLetterOf, eventually, fetchMetrics, metricsByLabel, hj212Frame, jsonPayload, metric, pointsAt, rows, type FrameInput, type Row,
+  MN,
+  deadLetters,
+  isDeadLetterOf,
+  eventually,
+  fetchMetrics,
+  metricsByLabel,
+  hj212Frame,
+  jsonPayload,
+  metric,
+  pointsAt,
+  rows,
+  type FrameInput,
+  type Row,
 } from '../helpers/fixtures.js';
 import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
@@ -57,18 +69,25 @@ const counter = (text: string, name: string, labels?: Record<string, string>) =>
 
 /** Everything journaled so far is in InfluxDB (the writer has caught up). */
 async function settled(): Promise<void> {
-  await waitFor(async () => {
-    const text = await metrics();
-    const journaled = metric(text, 'tuojiang_readings_journaled_total');
-    return metric(text, 'tuojiang_readings_written_total') === journaled;
-  }, 30_000, 'the writer to catch up with the journal');
+  await waitFor(
+    async () => {
+      const text = await metrics();
+      const journaled = metric(text, 'tuojiang_readings_journaled_total');
+      return metric(text, 'tuojiang_readings_written_total') === journaled;
+    },
+    30_000,
+    'the writer to catch up with the journal',
+  );
 }
 
 async function point(measurement: string, station: string, ts: number): Promise<Row> {
-  const found = await eventually(async () => {
-    const r = await pointsAt(stack.influx, measurement, station, ts);
-    return r.length > 0 ? r : undefined;
-  }, `a ${measurement} point of ${station} at ${new Date(ts).toISOString()}`);
+  const found = await eventually(
+    async () => {
+      const r = await pointsAt(stack.influx, measurement, station, ts);
+      return r.length > 0 ? r : undefined;
+    },
+    `a ${measurement} point of ${station} at ${new Date(ts).toISOString()}`,
+  );
   expect(found).toHaveLength(1);
   return found[0]!;
 }
@@ -76,7 +95,10 @@ async function point(measurement: string, station: string, ts: number): Promise<
 describe('readings end to end', () => {
   it('stores a JSON water reading in water_quality: tags station/city/period, float fields, {param}_flag for non-N flags', async () => {
     const ts = hour(1);
-    await publish('tuojiang/water/hongyuan', jsonPayload({ ts: '2025-06-01T09:00:00+08:00', values: { NH3N: 0.42, pH: 7, DO: 6.5 }, flags: { NH3N: 'M', pH: 'N' } }));
+    await publish(
+      'tuojiang/water/hongyuan',
+      jsonPayload({ ts: '2025-06-01T09:00:00+08:00', values: { NH3N: 0.42, pH: 7, DO: 6.5 }, flags: { NH3N: 'M', pH: 'N' } }),
+    );
     const row = await point('water_quality', 'hongyuan', ts);
     expect(row).toMatchObject({ time: ts, station: 'hongyuan', city: 'chengdu', period: 'rt', NH3N: 0.42, pH: 7, DO: 6.5, NH3N_flag: 'M' });
     expect(row.pH_flag ?? null).toBeNull();
@@ -93,8 +115,19 @@ describe('readings end to end', () => {
 
   it('stores an air reading in air_quality, with epoch-millisecond ts', async () => {
     const ts = hour(3);
-    await publish('tuojiang/air/jianyang-shijian', jsonPayload({ ts, values: { PM2_5: 35, PM10: 60, CO: 0.8, O3: 120 }, station: 'jianyang-shijian' }));
-    expect(await point('air_quality', 'jianyang-shijian', ts)).toMatchObject({ station: 'jianyang-shijian', city: 'chengdu', period: 'rt', PM2_5: 35, PM10: 60, CO: 0.8, O3: 120 });
+    await publish(
+      'tuojiang/air/jianyang-shijian',
+      jsonPayload({ ts, values: { PM2_5: 35, PM10: 60, CO: 0.8, O3: 120 }, station: 'jianyang-shijian' }),
+    );
+    expect(await point('air_quality', 'jianyang-shijian', ts)).toMatchObject({
+      station: 'jianyang-shijian',
+      city: 'chengdu',
+      period: 'rt',
+      PM2_5: 35,
+      PM10: 60,
+      CO: 0.8,
+      O3: 120,
+    });
     expect(await pointsAt(stack.influx, 'water_quality', 'jianyang-shijian', ts)).toEqual([]);
   });
 
@@ -107,7 +140,12 @@ describe('readings end to end', () => {
 
   it('stores an HJ 212 CN 2011 frame as a real-time reading, DataTime read as UTC+8', async () => {
     const ts = hour(5);
-    const frame = hj212Frame({ mn: MN.linjiangsi, ts, cn: '2011', items: { w21003: { Rtd: '0.61', Flag: 'N' }, w01001: { Rtd: '7.80', Flag: 'N' }, w01009: { Rtd: '5.2', Flag: 'D' } } });
+    const frame = hj212Frame({
+      mn: MN.linjiangsi,
+      ts,
+      cn: '2011',
+      items: { w21003: { Rtd: '0.61', Flag: 'N' }, w01001: { Rtd: '7.80', Flag: 'N' }, w01009: { Rtd: '5.2', Flag: 'D' } },
+    });
     expect(frame).toContain(`DataTime=${'20250601130000'}`);
     await publish('tuojiang/water/linjiangsi', frame);
     const row = await point('water_quality', 'linjiangsi', ts);
@@ -118,7 +156,15 @@ describe('readings end to end', () => {
   it('stores an HJ 212 CN 2061 frame as an hourly average with -Min/-Max, apart from the real-time series', async () => {
     const ts = hour(6);
     await publish('tuojiang/water/ziyang-city', hj212Frame({ mn: MN['ziyang-city'], ts, cn: '2011', items: { w21003: { Rtd: '0.9' } } }));
-    await publish('tuojiang/water/ziyang-city', hj212Frame({ mn: MN['ziyang-city'], ts, cn: '2061', items: { w21003: { Min: '0.35', Avg: '0.5', Max: '0.72', Flag: 'N' }, w21011: { Avg: '0.08' } } }));
+    await publish(
+      'tuojiang/water/ziyang-city',
+      hj212Frame({
+        mn: MN['ziyang-city'],
+        ts,
+        cn: '2061',
+        items: { w21003: { Min: '0.35', Avg: '0.5', Max: '0.72', Flag: 'N' }, w21011: { Avg: '0.08' } },
+      }),
+    );
     const found = await eventually(async () => {
       const r = await pointsAt(stack.influx, 'water_quality', 'ziyang-city', ts);
       return r.length === 2 ? r : undefined;
@@ -128,10 +174,18 @@ describe('readings end to end', () => {
     expect(byPeriod.rt).toMatchObject({ NH3N: 0.9 });
   });
 
-  it('converts gongchengpu\'s NH3N from µg/L to mg/L, in JSON and in HJ 212, and drops its ignored factor w00000', async () => {
+  it("converts gongchengpu's NH3N from µg/L to mg/L, in JSON and in HJ 212, and drops its ignored factor w00000", async () => {
     const ts = hour(7);
     await publish('tuojiang/water/gongchengpu', jsonPayload({ ts, values: { NH3N: 420, pH: 7.1 } }));
-    await publish('tuojiang/water/gongchengpu', hj212Frame({ mn: MN.gongchengpu, ts: ts + 60_000, cn: '2061', items: { w21003: { Min: '800', Avg: '850', Max: '900' }, w00000: { Avg: '35.5', Flag: 'N' } } }));
+    await publish(
+      'tuojiang/water/gongchengpu',
+      hj212Frame({
+        mn: MN.gongchengpu,
+        ts: ts + 60_000,
+        cn: '2061',
+        items: { w21003: { Min: '800', Avg: '850', Max: '900' }, w00000: { Avg: '35.5', Flag: 'N' } },
+      }),
+    );
     const json = await point('water_quality', 'gongchengpu', ts);
     expect(json.NH3N).toBeCloseTo(0.42, 12);
     expect(json.pH).toBe(7.1);
@@ -148,13 +202,23 @@ describe('readings end to end', () => {
     const json = jsonPayload({ ts, values: { NH3N: 0.3 } });
     const frame = hj212Frame({ mn: MN.zhaozhen, ts: ts + 1000, items: { w21003: { Rtd: '0.31' } } });
     const before = counter(await metrics(), 'journaled');
-    await Promise.all([publish('tuojiang/water/zhaozhen', json), publish('tuojiang/water/zhaozhen', json), publish('tuojiang/water/zhaozhen', json)]);
+    await Promise.all([
+      publish('tuojiang/water/zhaozhen', json),
+      publish('tuojiang/water/zhaozhen', json),
+      publish('tuojiang/water/zhaozhen', json),
+    ]);
     await Promise.all([publish('tuojiang/water/zhaozhen', frame), publish('tuojiang/water/zhaozhen', frame)]);
     await metricsWhen((t) => counter(t, 'journaled') - before >= 5, 'all five copies journaled');
     await settled();
     expect(counter(await metrics(), 'journaled') - before).toBe(5);
-    const stored = await rows(stack.influx, `SELECT "NH3N" FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${ts}ms AND time < ${ts + 3_600_000}ms`);
-    expect(stored).toEqual([{ time: ts, NH3N: 0.3 }, { time: ts + 1000, NH3N: 0.31 }]);
+    const stored = await rows(
+      stack.influx,
+      `SELECT "NH3N" FROM "water_quality" WHERE "station" = 'zhaozhen' AND time >= ${ts}ms AND time < ${ts + 3_600_000}ms`,
+    );
+    expect(stored).toEqual([
+      { time: ts, NH3N: 0.3 },
+      { time: ts + 1000, NH3N: 0.31 },
+    ]);
   });
 });
 
@@ -176,12 +240,19 @@ describe('HJ 212 data answers', () => {
     await point('water_quality', 'hongyuan', ts);
 
     const qn = '20250601170000123';
-    await publish('tuojiang/water/hongyuan', hj212Frame({ mn: MN.hongyuan, ts: ts + 60_000, flag: 5, qn, pw: '654321', items: { w21003: { Rtd: '0.25' } } }), hongyuan);
+    await publish(
+      'tuojiang/water/hongyuan',
+      hj212Frame({ mn: MN.hongyuan, ts: ts + 60_000, flag: 5, qn, pw: '654321', items: { w21003: { Rtd: '0.25' } } }),
+      hongyuan,
+    );
     await waitFor(() => toHongyuan.length > 0, 30_000, 'the data answer to hongyuan');
     // Then an answer for huaikou: the ingest publishes answers in order on one connection, so had the
     // ACL let huaikou read hongyuan's answer, huaikou would have received it before its own.
     const qn2 = '20250601170100456';
-    await publish('tuojiang/water/huaikou', hj212Frame({ mn: MN.huaikou, ts: ts + 60_000, flag: 5, qn: qn2, items: { w21003: { Rtd: '0.25' } } }));
+    await publish(
+      'tuojiang/water/huaikou',
+      hj212Frame({ mn: MN.huaikou, ts: ts + 60_000, flag: 5, qn: qn2, items: { w21003: { Rtd: '0.25' } } }),
+    );
     await waitFor(() => toHuaikou.length > 0, 30_000, 'the data answer to huaikou');
 
     expect(toHongyuan).toHaveLength(1);
@@ -200,7 +271,7 @@ describe('HJ 212 split packets', () => {
   const part = (pno: number, over: Partial<FrameInput>): string =>
     hj212Frame({ mn: MN.shiqiao, flag: 6, pnum: 3, pno, items: {}, ...over });
 
-  it('reassembles PNUM=3 parts published out of order into one point carrying every part\'s values', async () => {
+  it("reassembles PNUM=3 parts published out of order into one point carrying every part's values", async () => {
     const ts = hour(10);
     const qn = '20250601180000000';
     const parts = [
@@ -252,47 +323,277 @@ interface DeadCase {
 }
 
 const DL = (n: number): number => hour(100) + n * 1000;
-const dlFrame = (n: number, over: Partial<FrameInput> = {}) => hj212Frame({ mn: MN.hongyuan, ts: DL(n), items: { w21003: { Rtd: '0.5' } }, ...over });
+const dlFrame = (n: number, over: Partial<FrameInput> = {}) =>
+  hj212Frame({ mn: MN.hongyuan, ts: DL(n), items: { w21003: { Rtd: '0.5' } }, ...over });
 const validFrame = dlFrame(0);
 
 const DEAD_CASES: DeadCase[] = [
   { reason: 'TJ_MALFORMED_JSON', what: 'truncated JSON', topic: 'tuojiang/water/hongyuan', payload: `{"ts":${DL(1)},"values":{"NH3N":` },
-  { reason: 'TJ_MALFORMED_JSON', what: 'bytes that are not UTF-8', topic: 'tuojiang/water/hongyuan', payload: Buffer.from([0x7b, 0xff, 0xfe, 0x80, 0x7d]) },
-  { reason: 'TJ_MALFORMED_JSON', what: 'a key outside the contract', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(2), values: { NH3N: 1 } }).replace('}}', '},"unit":"mg/L"}'), station: 'hongyuan', ts: DL(2) },
-  { reason: 'TJ_MALFORMED_FRAME', what: 'a frame without CP (length and CRC right)', topic: 'tuojiang/water/hongyuan', payload: frameSegment(`QN=20250605040003000;ST=21;CN=2011;PW=123456;MN=${MN.hongyuan};Flag=4`) },
-  { reason: 'TJ_MALFORMED_FRAME', what: 'a frame cut before its CRC', topic: 'tuojiang/water/hongyuan', payload: validFrame.slice(0, validFrame.indexOf(';CN=') + 3) },
-  { reason: 'TJ_FRAME_LENGTH', what: 'a wrong length field', topic: 'tuojiang/water/hongyuan', payload: validFrame.replace(/^##(\d{4})/, (_m, n: string) => `##${String(Number(n) + 1).padStart(4, '0')}`), station: 'hongyuan', ts: DL(0) },
-  { reason: 'TJ_FRAME_CRC', what: 'a wrong CRC', topic: 'tuojiang/water/hongyuan', payload: validFrame.replace(/([0-9A-F]{4})\r\n$/, (_m, c: string) => `${c === '0000' ? '0001' : '0000'}\r\n`), station: 'hongyuan', ts: DL(0) },
-  { reason: 'TJ_FRAME_CRC', what: 'a MODBUS CRC instead of the Annex A CRC', topic: 'tuojiang/water/hongyuan', payload: modbusFramed(validFrame), station: 'hongyuan', ts: DL(0) },
-  { reason: 'TJ_UNSUPPORTED_COMMAND', what: 'CN 1062 (set real-time interval)', topic: 'tuojiang/water/hongyuan', payload: dlFrame(3, { cn: '1062' }), station: 'hongyuan', ts: DL(3) },
-  { reason: 'TJ_UNKNOWN_STATION', what: 'JSON on the topic of an unregistered station', topic: 'tuojiang/water/no-such-station', payload: jsonPayload({ ts: DL(4), values: { NH3N: 1 } }) },
-  { reason: 'TJ_UNKNOWN_STATION', what: 'a frame with an unregistered MN', topic: 'tuojiang/water/hongyuan', payload: dlFrame(5, { mn: '0123456789ABCDEF01234567' }), station: 'hongyuan', ts: DL(5) },
-  { reason: 'TJ_STATION_MISMATCH', what: 'JSON whose body names another station than the topic', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(6), values: { NH3N: 1 }, station: 'huaikou' }), station: 'hongyuan', ts: DL(6) },
-  { reason: 'TJ_STATION_MISMATCH', what: 'a frame whose MN is another station than the topic', topic: 'tuojiang/water/hongyuan', payload: dlFrame(7, { mn: MN.huaikou }), station: 'huaikou', ts: DL(7) },
-  { reason: 'TJ_KIND_MISMATCH', what: 'a water station on an air topic', topic: 'tuojiang/air/hongyuan', payload: jsonPayload({ ts: DL(8), values: { NH3N: 1 } }), station: 'hongyuan', ts: DL(8) },
-  { reason: 'TJ_KIND_MISMATCH', what: 'an air station\'s frame on a water topic', topic: 'tuojiang/water/ziyang-shijian', payload: dlFrame(9, { mn: MN['ziyang-shijian'], st: '22', items: { a34004: { Rtd: '35' } } }), station: 'ziyang-shijian', ts: DL(9) },
-  { reason: 'TJ_UNKNOWN_PARAMETER', what: 'an unknown JSON parameter', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(10), values: { NH3N: 1, ammonia: 1 } }), station: 'hongyuan', ts: DL(10) },
-  { reason: 'TJ_UNKNOWN_PARAMETER', what: 'an air parameter at a water station', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(11), values: { PM10: 50 } }), station: 'hongyuan', ts: DL(11) },
-  { reason: 'TJ_UNKNOWN_PARAMETER', what: 'an unknown factor code', topic: 'tuojiang/water/hongyuan', payload: dlFrame(12, { items: { w21003: { Rtd: '0.5' }, w99999: { Rtd: '1' } } }), station: 'hongyuan', ts: DL(12) },
-  { reason: 'TJ_INVALID_VALUE', what: 'a JSON value that is a string', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(13), values: { NH3N: '0.5' } }), station: 'hongyuan', ts: DL(13) },
-  { reason: 'TJ_INVALID_VALUE', what: 'a JSON number too large for a double', topic: 'tuojiang/water/hongyuan', payload: `{"ts":${DL(14)},"values":{"cond":1e999}}`, station: 'hongyuan', ts: DL(14) },
-  { reason: 'TJ_INVALID_VALUE', what: 'a frame value that is not a number', topic: 'tuojiang/water/hongyuan', payload: dlFrame(15, { items: { w21003: { Rtd: 'n/a' } } }), station: 'hongyuan', ts: DL(15) },
-  { reason: 'TJ_INVALID_VALUE', what: 'a frame -Max too large for a double', topic: 'tuojiang/water/hongyuan', payload: dlFrame(26, { cn: '2061', items: { w21003: { Avg: '0.5', Max: '1e999' } } }), station: 'hongyuan', ts: DL(26) },
-  { reason: 'TJ_IMPLAUSIBLE_VALUE', what: 'pH 15 and nothing else', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(16), values: { pH: 15 } }), station: 'hongyuan', ts: DL(16) },
-  { reason: 'TJ_IMPLAUSIBLE_VALUE', what: 'a frame whose only value is a negative concentration', topic: 'tuojiang/water/hongyuan', payload: dlFrame(17, { items: { w21003: { Rtd: '-0.2' } } }), station: 'hongyuan', ts: DL(17) },
-  { reason: 'TJ_IMPLAUSIBLE_VALUE', what: 'NH3N 1e308 and nothing else', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(27), values: { NH3N: 1e308 } }), station: 'hongyuan', ts: DL(27) },
-  { reason: 'TJ_INVALID_FLAG', what: 'an unknown flag', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(18), values: { NH3N: 1 }, flags: { NH3N: 'X' } }), station: 'hongyuan', ts: DL(18) },
-  { reason: 'TJ_INVALID_FLAG', what: 'a flag without a value', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(19), values: { NH3N: 1 }, flags: { pH: 'M' } }), station: 'hongyuan', ts: DL(19) },
-  { reason: 'TJ_INVALID_FLAG', what: 'a frame flag that is no HJ 212 flag', topic: 'tuojiang/water/hongyuan', payload: dlFrame(20, { items: { w21003: { Rtd: '0.5', Flag: 'Z' } } }), station: 'hongyuan', ts: DL(20) },
-  { reason: 'TJ_INVALID_TIMESTAMP', what: 'a zoneless ISO ts', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: '2025-06-05T12:00:21', values: { NH3N: 1 } }), station: 'hongyuan', ts: DL(21) },
-  { reason: 'TJ_INVALID_TIMESTAMP', what: 'epoch seconds', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(22) / 1000, values: { NH3N: 1 } }) },
-  { reason: 'TJ_INVALID_TIMESTAMP', what: 'a frame DataTime of February 30', topic: 'tuojiang/water/hongyuan', payload: frameSegment(`ST=21;CN=2011;MN=${MN.hongyuan};Flag=4;CP=&&DataTime=20250230080000;w21003-Rtd=0.5&&`) },
-  { reason: 'TJ_INVALID_TIMESTAMP', what: 'a frame DataTime in the year 1026 (InfluxDB would refuse it)', topic: 'tuojiang/water/hongyuan', payload: frameSegment(`ST=21;CN=2011;MN=${MN.hongyuan};Flag=4;CP=&&DataTime=10250605080000;w21003-Rtd=0.5&&`) },
-  { reason: 'TJ_FUTURE_TIMESTAMP', what: 'a ts a day ahead', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: Date.now() + 86_400_000, values: { NH3N: 1 } }) },
-  { reason: 'TJ_EMPTY_READING', what: 'JSON without values', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(23), values: {} }), station: 'hongyuan', ts: DL(23) },
-  { reason: 'TJ_EMPTY_READING', what: 'a frame carrying only an ignored factor', topic: 'tuojiang/water/gongchengpu', payload: dlFrame(24, { mn: MN.gongchengpu, items: { w00000: { Rtd: '30' } } }), station: 'gongchengpu', ts: DL(24) },
+  {
+    reason: 'TJ_MALFORMED_JSON',
+    what: 'bytes that are not UTF-8',
+    topic: 'tuojiang/water/hongyuan',
+    payload: Buffer.from([0x7b, 0xff, 0xfe, 0x80, 0x7d]),
+  },
+  {
+    reason: 'TJ_MALFORMED_JSON',
+    what: 'a key outside the contract',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(2), values: { NH3N: 1 } }).replace('}}', '},"unit":"mg/L"}'),
+    station: 'hongyuan',
+    ts: DL(2),
+  },
+  {
+    reason: 'TJ_MALFORMED_FRAME',
+    what: 'a frame without CP (length and CRC right)',
+    topic: 'tuojiang/water/hongyuan',
+    payload: frameSegment(`QN=20250605040003000;ST=21;CN=2011;PW=123456;MN=${MN.hongyuan};Flag=4`),
+  },
+  {
+    reason: 'TJ_MALFORMED_FRAME',
+    what: 'a frame cut before its CRC',
+    topic: 'tuojiang/water/hongyuan',
+    payload: validFrame.slice(0, validFrame.indexOf(';CN=') + 3),
+  },
+  {
+    reason: 'TJ_FRAME_LENGTH',
+    what: 'a wrong length field',
+    topic: 'tuojiang/water/hongyuan',
+    payload: validFrame.replace(/^##(\d{4})/, (_m, n: string) => `##${String(Number(n) + 1).padStart(4, '0')}`),
+    station: 'hongyuan',
+    ts: DL(0),
+  },
+  {
+    reason: 'TJ_FRAME_CRC',
+    what: 'a wrong CRC',
+    topic: 'tuojiang/water/hongyuan',
+    payload: validFrame.replace(/([0-9A-F]{4})\r\n$/, (_m, c: string) => `${c === '0000' ? '0001' : '0000'}\r\n`),
+    station: 'hongyuan',
+    ts: DL(0),
+  },
+  {
+    reason: 'TJ_FRAME_CRC',
+    what: 'a MODBUS CRC instead of the Annex A CRC',
+    topic: 'tuojiang/water/hongyuan',
+    payload: modbusFramed(validFrame),
+    station: 'hongyuan',
+    ts: DL(0),
+  },
+  {
+    reason: 'TJ_UNSUPPORTED_COMMAND',
+    what: 'CN 1062 (set real-time interval)',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(3, { cn: '1062' }),
+    station: 'hongyuan',
+    ts: DL(3),
+  },
+  {
+    reason: 'TJ_UNKNOWN_STATION',
+    what: 'JSON on the topic of an unregistered station',
+    topic: 'tuojiang/water/no-such-station',
+    payload: jsonPayload({ ts: DL(4), values: { NH3N: 1 } }),
+  },
+  {
+    reason: 'TJ_UNKNOWN_STATION',
+    what: 'a frame with an unregistered MN',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(5, { mn: '0123456789ABCDEF01234567' }),
+    station: 'hongyuan',
+    ts: DL(5),
+  },
+  {
+    reason: 'TJ_STATION_MISMATCH',
+    what: 'JSON whose body names another station than the topic',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(6), values: { NH3N: 1 }, station: 'huaikou' }),
+    station: 'hongyuan',
+    ts: DL(6),
+  },
+  {
+    reason: 'TJ_STATION_MISMATCH',
+    what: 'a frame whose MN is another station than the topic',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(7, { mn: MN.huaikou }),
+    station: 'huaikou',
+    ts: DL(7),
+  },
+  {
+    reason: 'TJ_KIND_MISMATCH',
+    what: 'a water station on an air topic',
+    topic: 'tuojiang/air/hongyuan',
+    payload: jsonPayload({ ts: DL(8), values: { NH3N: 1 } }),
+    station: 'hongyuan',
+    ts: DL(8),
+  },
+  {
+    reason: 'TJ_KIND_MISMATCH',
+    what: "an air station's frame on a water topic",
+    topic: 'tuojiang/water/ziyang-shijian',
+    payload: dlFrame(9, { mn: MN['ziyang-shijian'], st: '22', items: { a34004: { Rtd: '35' } } }),
+    station: 'ziyang-shijian',
+    ts: DL(9),
+  },
+  {
+    reason: 'TJ_UNKNOWN_PARAMETER',
+    what: 'an unknown JSON parameter',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(10), values: { NH3N: 1, ammonia: 1 } }),
+    station: 'hongyuan',
+    ts: DL(10),
+  },
+  {
+    reason: 'TJ_UNKNOWN_PARAMETER',
+    what: 'an air parameter at a water station',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(11), values: { PM10: 50 } }),
+    station: 'hongyuan',
+    ts: DL(11),
+  },
+  {
+    reason: 'TJ_UNKNOWN_PARAMETER',
+    what: 'an unknown factor code',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(12, { items: { w21003: { Rtd: '0.5' }, w99999: { Rtd: '1' } } }),
+    station: 'hongyuan',
+    ts: DL(12),
+  },
+  {
+    reason: 'TJ_INVALID_VALUE',
+    what: 'a JSON value that is a string',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(13), values: { NH3N: '0.5' } }),
+    station: 'hongyuan',
+    ts: DL(13),
+  },
+  {
+    reason: 'TJ_INVALID_VALUE',
+    what: 'a JSON number too large for a double',
+    topic: 'tuojiang/water/hongyuan',
+    payload: `{"ts":${DL(14)},"values":{"cond":1e999}}`,
+    station: 'hongyuan',
+    ts: DL(14),
+  },
+  {
+    reason: 'TJ_INVALID_VALUE',
+    what: 'a frame value that is not a number',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(15, { items: { w21003: { Rtd: 'n/a' } } }),
+    station: 'hongyuan',
+    ts: DL(15),
+  },
+  {
+    reason: 'TJ_INVALID_VALUE',
+    what: 'a frame -Max too large for a double',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(26, { cn: '2061', items: { w21003: { Avg: '0.5', Max: '1e999' } } }),
+    station: 'hongyuan',
+    ts: DL(26),
+  },
+  {
+    reason: 'TJ_IMPLAUSIBLE_VALUE',
+    what: 'pH 15 and nothing else',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(16), values: { pH: 15 } }),
+    station: 'hongyuan',
+    ts: DL(16),
+  },
+  {
+    reason: 'TJ_IMPLAUSIBLE_VALUE',
+    what: 'a frame whose only value is a negative concentration',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(17, { items: { w21003: { Rtd: '-0.2' } } }),
+    station: 'hongyuan',
+    ts: DL(17),
+  },
+  {
+    reason: 'TJ_IMPLAUSIBLE_VALUE',
+    what: 'NH3N 1e308 and nothing else',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(27), values: { NH3N: 1e308 } }),
+    station: 'hongyuan',
+    ts: DL(27),
+  },
+  {
+    reason: 'TJ_INVALID_FLAG',
+    what: 'an unknown flag',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(18), values: { NH3N: 1 }, flags: { NH3N: 'X' } }),
+    station: 'hongyuan',
+    ts: DL(18),
+  },
+  {
+    reason: 'TJ_INVALID_FLAG',
+    what: 'a flag without a value',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(19), values: { NH3N: 1 }, flags: { pH: 'M' } }),
+    station: 'hongyuan',
+    ts: DL(19),
+  },
+  {
+    reason: 'TJ_INVALID_FLAG',
+    what: 'a frame flag that is no HJ 212 flag',
+    topic: 'tuojiang/water/hongyuan',
+    payload: dlFrame(20, { items: { w21003: { Rtd: '0.5', Flag: 'Z' } } }),
+    station: 'hongyuan',
+    ts: DL(20),
+  },
+  {
+    reason: 'TJ_INVALID_TIMESTAMP',
+    what: 'a zoneless ISO ts',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: '2025-06-05T12:00:21', values: { NH3N: 1 } }),
+    station: 'hongyuan',
+    ts: DL(21),
+  },
+  {
+    reason: 'TJ_INVALID_TIMESTAMP',
+    what: 'epoch seconds',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(22) / 1000, values: { NH3N: 1 } }),
+  },
+  {
+    reason: 'TJ_INVALID_TIMESTAMP',
+    what: 'a frame DataTime of February 30',
+    topic: 'tuojiang/water/hongyuan',
+    payload: frameSegment(`ST=21;CN=2011;MN=${MN.hongyuan};Flag=4;CP=&&DataTime=20250230080000;w21003-Rtd=0.5&&`),
+  },
+  {
+    reason: 'TJ_INVALID_TIMESTAMP',
+    what: 'a frame DataTime in the year 1026 (InfluxDB would refuse it)',
+    topic: 'tuojiang/water/hongyuan',
+    payload: frameSegment(`ST=21;CN=2011;MN=${MN.hongyuan};Flag=4;CP=&&DataTime=10250605080000;w21003-Rtd=0.5&&`),
+  },
+  {
+    reason: 'TJ_FUTURE_TIMESTAMP',
+    what: 'a ts a day ahead',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: Date.now() + 86_400_000, values: { NH3N: 1 } }),
+  },
+  {
+    reason: 'TJ_EMPTY_READING',
+    what: 'JSON without values',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(23), values: {} }),
+    station: 'hongyuan',
+    ts: DL(23),
+  },
+  {
+    reason: 'TJ_EMPTY_READING',
+    what: 'a frame carrying only an ignored factor',
+    topic: 'tuojiang/water/gongchengpu',
+    payload: dlFrame(24, { mn: MN.gongchengpu, items: { w00000: { Rtd: '30' } } }),
+    station: 'gongchengpu',
+    ts: DL(24),
+  },
   // Over ingest.max_payload_bytes (32 KiB), under the broker's message_size_limit (64 KiB), which drops larger ones.
-  { reason: 'TJ_TOO_LARGE', what: 'a 40 kB payload', topic: 'tuojiang/water/hongyuan', payload: jsonPayload({ ts: DL(25), values: { NH3N: 1 } }).replace('}}', `},"pad":"${'x'.repeat(40_000)}"}`), station: 'hongyuan', ts: DL(25) },
+  {
+    reason: 'TJ_TOO_LARGE',
+    what: 'a 40 kB payload',
+    topic: 'tuojiang/water/hongyuan',
+    payload: jsonPayload({ ts: DL(25), values: { NH3N: 1 } }).replace('}}', `},"pad":"${'x'.repeat(40_000)}"}`),
+    station: 'hongyuan',
+    ts: DL(25),
+  },
 ];
 
 /** The same frame with a CRC-16/MODBUS checksum, what many loggers' vendors ship by mistake. */
@@ -338,11 +639,24 @@ describe('dead letters: every reason reachable from MQTT', () => {
     absorbedParts = 0;
     const ts = DL(30);
     const qn = '20250605120030000';
-    const parts = [1, 3].map((pno) => hj212Frame({ mn: MN['ziyang-city'], ts, qn, flag: 6, pnum: 3, pno, items: { [pno === 1 ? 'w21003' : 'w01001']: { Rtd: pno === 1 ? '0.4' : '7.2' } } }));
+    const parts = [1, 3].map((pno) =>
+      hj212Frame({
+        mn: MN['ziyang-city'],
+        ts,
+        qn,
+        flag: 6,
+        pnum: 3,
+        pno,
+        items: { [pno === 1 ? 'w21003' : 'w01001']: { Rtd: pno === 1 ? '0.4' : '7.2' } },
+      }),
+    );
     const before = await metrics();
     await publish('tuojiang/water/ziyang-city', parts[0]!);
     await publish('tuojiang/water/ziyang-city', parts[1]!);
-    const dead = await eventually(async () => (await deadLetters(redis, 'TJ_SPLIT_INCOMPLETE')).find((d) => d.payload.includes(qn)), 'the incomplete split packet dead letter');
+    const dead = await eventually(
+      async () => (await deadLetters(redis, 'TJ_SPLIT_INCOMPLETE')).find((d) => d.payload.includes(qn)),
+      'the incomplete split packet dead letter',
+    );
     const kept = dead.payload.split('\n').sort();
     expect(kept).toEqual(parts.map((p) => p.trim()).sort());
     expect(dead.message).toContain(MN['ziyang-city']);
@@ -362,7 +676,17 @@ describe('dead letters: every reason reachable from MQTT', () => {
     // Still the ingest with splitTimeoutS: 1 from the test above; a time outside the dead letters' range.
     const ts = hour(20);
     const qn = '20250605120031000';
-    const parts = [1, 2].map((pno) => hj212Frame({ mn: MN['ziyang-city'], ts, qn, flag: 6, pnum: 2, pno, items: { [pno === 1 ? 'w21003' : 'w01001']: { Rtd: pno === 1 ? '0.41' : '7.1' } } }));
+    const parts = [1, 2].map((pno) =>
+      hj212Frame({
+        mn: MN['ziyang-city'],
+        ts,
+        qn,
+        flag: 6,
+        pnum: 2,
+        pno,
+        items: { [pno === 1 ? 'w21003' : 'w01001']: { Rtd: pno === 1 ? '0.41' : '7.1' } },
+      }),
+    );
     const before = await metrics();
     await publish('tuojiang/water/ziyang-city', parts[0]!);
     await publish('tuojiang/water/ziyang-city', parts[1]!);
@@ -371,7 +695,9 @@ describe('dead letters: every reason reachable from MQTT', () => {
     // Longer than the split timeout plus one sweep: an incomplete group would be dead-lettered by now.
     await new Promise((r) => setTimeout(r, 3000));
     const after = await metricsWhen((t) => counter(t, 'in') - counter(before, 'in') === 3, 'three parts received');
-    expect(counter(after, 'rejected', { reason: 'TJ_SPLIT_INCOMPLETE' })).toBe(counter(before, 'rejected', { reason: 'TJ_SPLIT_INCOMPLETE' }));
+    expect(counter(after, 'rejected', { reason: 'TJ_SPLIT_INCOMPLETE' })).toBe(
+      counter(before, 'rejected', { reason: 'TJ_SPLIT_INCOMPLETE' }),
+    );
     expect(counter(after, 'journaled') - counter(before, 'journaled')).toBe(1);
     expect((await deadLetters(redis, 'TJ_SPLIT_INCOMPLETE')).filter((d) => d.payload.includes(qn))).toEqual([]);
     absorbedParts += 2;
@@ -380,15 +706,31 @@ describe('dead letters: every reason reachable from MQTT', () => {
   it('covers every dead-letter reason of lib/errors.ts that MQTT input can cause', () => {
     const covered = new Set([...DEAD_CASES.map((c) => c.reason), 'TJ_SPLIT_INCOMPLETE']);
     expect([...covered].sort()).toEqual([
-      'TJ_EMPTY_READING', 'TJ_FRAME_CRC', 'TJ_FRAME_LENGTH', 'TJ_FUTURE_TIMESTAMP', 'TJ_IMPLAUSIBLE_VALUE', 'TJ_INVALID_FLAG',
-      'TJ_INVALID_TIMESTAMP', 'TJ_INVALID_VALUE', 'TJ_KIND_MISMATCH', 'TJ_MALFORMED_FRAME', 'TJ_MALFORMED_JSON', 'TJ_SPLIT_INCOMPLETE',
-      'TJ_STATION_MISMATCH', 'TJ_TOO_LARGE', 'TJ_UNKNOWN_PARAMETER', 'TJ_UNKNOWN_STATION', 'TJ_UNSUPPORTED_COMMAND',
+      'TJ_EMPTY_READING',
+      'TJ_FRAME_CRC',
+      'TJ_FRAME_LENGTH',
+      'TJ_FUTURE_TIMESTAMP',
+      'TJ_IMPLAUSIBLE_VALUE',
+      'TJ_INVALID_FLAG',
+      'TJ_INVALID_TIMESTAMP',
+      'TJ_INVALID_VALUE',
+      'TJ_KIND_MISMATCH',
+      'TJ_MALFORMED_FRAME',
+      'TJ_MALFORMED_JSON',
+      'TJ_SPLIT_INCOMPLETE',
+      'TJ_STATION_MISMATCH',
+      'TJ_TOO_LARGE',
+      'TJ_UNKNOWN_PARAMETER',
+      'TJ_UNKNOWN_STATION',
+      'TJ_UNSUPPORTED_COMMAND',
     ]);
   });
 
-  it('wrote nothing to InfluxDB in the dead letters\' time range', async () => {
+  it("wrote nothing to InfluxDB in the dead letters' time range", async () => {
     await settled();
-    const res = await stack.influx.query(`SELECT count(*) FROM "water_quality", "air_quality" WHERE time >= ${DL(0)}ms AND time <= ${DL(40)}ms`);
+    const res = await stack.influx.query(
+      `SELECT count(*) FROM "water_quality", "air_quality" WHERE time >= ${DL(0)}ms AND time <= ${DL(40)}ms`,
+    );
     expect(res).toEqual([]);
   });
 });
@@ -410,8 +752,15 @@ describe('absurd but finite values: refused one by one, the rest of the reading 
       expect(row.NH3N ?? null).toBeNull();
       const dead = await deadLetterOf(Buffer.from(s.payload));
       expect(dead).toMatchObject({
-        reason: 'TJ_IMPLAUSIBLE_VALUE', station: s.station, topic: `tuojiang/water/${s.station}`, readingKept: true,
-        details: { refused: [{ parameter: 'NH3N', value: s.station === 'huaikou' ? 1e308 : 1.7e308, unit: 'mg/L', min: 0, max: 10_000 }], ts: new Date(ts).toISOString(), period: 'rt' },
+        reason: 'TJ_IMPLAUSIBLE_VALUE',
+        station: s.station,
+        topic: `tuojiang/water/${s.station}`,
+        readingKept: true,
+        details: {
+          refused: [{ parameter: 'NH3N', value: s.station === 'huaikou' ? 1e308 : 1.7e308, unit: 'mg/L', min: 0, max: 10_000 }],
+          ts: new Date(ts).toISOString(),
+          period: 'rt',
+        },
       });
       expect(dead.message).toContain('outside the plausible range [0, 10000] mg/L');
     }
@@ -420,7 +769,9 @@ describe('absurd but finite values: refused one by one, the rest of the reading 
     expect(refusedCount(after, 'NH3N') - refusedCount(before, 'NH3N')).toBe(2);
     // The readings were kept, so the messages are not counted as refused.
     expect(counter(after, 'journaled') - counter(before, 'journaled')).toBe(2);
-    expect(counter(after, 'rejected', { reason: 'TJ_IMPLAUSIBLE_VALUE' })).toBe(counter(before, 'rejected', { reason: 'TJ_IMPLAUSIBLE_VALUE' }));
+    expect(counter(after, 'rejected', { reason: 'TJ_IMPLAUSIBLE_VALUE' })).toBe(
+      counter(before, 'rejected', { reason: 'TJ_IMPLAUSIBLE_VALUE' }),
+    );
     // What blanked the dashboards: InfluxDB's mean() over all stations overflowing to +Inf.
     const [agg] = await rows(stack.influx, 'SELECT mean("NH3N") AS nh3n, sum("NH3N") AS total, mean("pH") AS ph FROM "water_quality"');
     expect(Number.isFinite(agg!.nh3n)).toBe(true);
@@ -429,15 +780,25 @@ describe('absurd but finite values: refused one by one, the rest of the reading 
     expect(Number.isFinite(agg!.ph)).toBe(true);
   });
 
-  it('keeps an hourly frame\'s average and drops only its absurd -Max', async () => {
+  it("keeps an hourly frame's average and drops only its absurd -Max", async () => {
     const ts = hour(31);
-    const frame = hj212Frame({ mn: MN.shiqiao, ts, cn: '2061', items: { w21003: { Min: '0.3', Avg: '0.5', Max: '1e300' }, w01001: { Avg: '7.1' } } });
+    const frame = hj212Frame({
+      mn: MN.shiqiao,
+      ts,
+      cn: '2061',
+      items: { w21003: { Min: '0.3', Avg: '0.5', Max: '1e300' }, w01001: { Avg: '7.1' } },
+    });
     await publish('tuojiang/water/shiqiao', frame);
     const row = await point('water_quality', 'shiqiao', ts);
     expect(row).toMatchObject({ period: 'hour', NH3N: 0.5, NH3N_min: 0.3, pH: 7.1 });
     expect(row.NH3N_max ?? null).toBeNull();
     const dead = await deadLetterOf(Buffer.from(frame));
-    expect(dead).toMatchObject({ reason: 'TJ_IMPLAUSIBLE_VALUE', station: 'shiqiao', readingKept: true, details: { refused: [{ parameter: 'NH3N_max', value: 1e300 }] } });
+    expect(dead).toMatchObject({
+      reason: 'TJ_IMPLAUSIBLE_VALUE',
+      station: 'shiqiao',
+      readingKept: true,
+      details: { refused: [{ parameter: 'NH3N_max', value: 1e300 }] },
+    });
   });
 });
 
@@ -448,7 +809,10 @@ describe('operations', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { mqtt: true, mqtt_session: true, redis: true, redis_state: true, redis_memory: true, influxdb: true } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { mqtt: true, mqtt_session: true, redis: true, redis_state: true, redis_memory: true, influxdb: true },
+    });
 
     const ts = hour(200);
     await publish('tuojiang/water/hongyuan', jsonPayload({ ts, values: { NH3N: 0.1 } }));
@@ -467,14 +831,19 @@ describe('operations', () => {
 
 describe('pipeline health for the dashboards', () => {
   it('writes pipeline_health points with the ingest counters', async () => {
-    const res = await waitFor(async () => {
-      const r = await stack.influx.query(`SELECT last("readings_in"), last("readings_written"), last("journal_backlog") FROM "pipeline_health" WHERE "service" = 'ingest'`);
-      const row = r[0]?.values[0];
-      return row && Number(row[1]) > 0 && Number(row[2]) > 0 ? row : undefined;
-    }, 15_000, 'a pipeline_health point with counters');
+    const res = await waitFor(
+      async () => {
+        const r = await stack.influx.query(
+          `SELECT last("readings_in"), last("readings_written"), last("journal_backlog") FROM "pipeline_health" WHERE "service" = 'ingest'`,
+        );
+        const row = r[0]?.values[0];
+        return row && Number(row[1]) > 0 && Number(row[2]) > 0 ? row : undefined;
+      },
+      15_000,
+      'a pipeline_health point with counters',
+    );
     if (!res) throw new Error('unreachable: waitFor resolves only with a row');
     expect(Number(res[1])).toBeGreaterThanOrEqual(Number(res[2]));
     expect(Number(res[3])).toBeGreaterThanOrEqual(0);
   });
 });
-

@@ -28,11 +28,17 @@ afterAll(async () => {
 
 function spawnIngest(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest', '--no-checks'], {
-    cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   children.push(child);
   return { child, output: () => out };
 }
@@ -44,13 +50,22 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const status = (url: string): Promise<number | string> => fetch(url).then((r) => r.status, (e: unknown) => String((e as { cause?: { code?: string } }).cause?.code ?? e));
+const status = (url: string): Promise<number | string> =>
+  fetch(url).then(
+    (r) => r.status,
+    (e: unknown) => String((e as { cause?: { code?: string } }).cause?.code ?? e),
+  );
 
 describe('credentials in service URLs', () => {
   it('never prints the userinfo of INFLUX_URL, REDIS_URL or MQTT_URL, and still uses it', async () => {
     const secrets = { influx: 'Influx-S3cret-in-url', redis: 'Redis-S3cret-in-url' };
     const influxUrl = new URL(stack.services.influxdb.url);
-    const withUser = (u: URL, user: string, pw: string): string => { const c = new URL(u); c.username = user; c.password = pw; return c.toString(); };
+    const withUser = (u: URL, user: string, pw: string): string => {
+      const c = new URL(u);
+      c.username = user;
+      c.password = pw;
+      return c.toString();
+    };
     const httpPort = await freePort();
     const { MQTT_USERNAME: _u, MQTT_PASSWORD: _p, ...base } = stack.childEnv();
     const { child, output } = spawnIngest({
@@ -63,13 +78,26 @@ describe('credentials in service URLs', () => {
       MQTT_URL: withUser(new URL(stack.services.mosquitto.url), 'ingest', stack.users.ingest!),
     });
     // Ready means the credentials from the URLs were used: InfluxDB and the broker accepted them.
-    await waitFor(async () => (await status(`http://127.0.0.1:${httpPort}/readyz`)) === 200 || child.exitCode !== null || /InfluxDB database not ready/.test(output()), 60_000, 'ingest ready');
+    await waitFor(
+      async () =>
+        (await status(`http://127.0.0.1:${httpPort}/readyz`)) === 200 ||
+        child.exitCode !== null ||
+        /InfluxDB database not ready/.test(output()),
+      60_000,
+      'ingest ready',
+    );
     expect(await status(`http://127.0.0.1:${httpPort}/readyz`)).toBe(200);
 
     // InfluxDB goes away while a reading waits to be written: the writer logs its retries.
     await stack.services.influxdb.stop();
-    const pub = await mqtt.connectAsync(stack.services.mosquitto.url, { username: 'simulator', password: stack.users.simulator!, protocolVersion: 5 });
-    await pub.publishAsync('tuojiang/water/zhaozhen', jsonPayload({ ts: Date.parse('2025-08-01T00:00:00Z'), values: { NH3N: 0.3 } }), { qos: 1 });
+    const pub = await mqtt.connectAsync(stack.services.mosquitto.url, {
+      username: 'simulator',
+      password: stack.users.simulator!,
+      protocolVersion: 5,
+    });
+    await pub.publishAsync('tuojiang/water/zhaozhen', jsonPayload({ ts: Date.parse('2025-08-01T00:00:00Z'), values: { NH3N: 0.3 } }), {
+      qos: 1,
+    });
     await pub.endAsync();
     await waitFor(() => /InfluxDB write failed; retrying/.test(output()), 60_000, 'a write retry logged');
     await stack.services.influxdb.start();
@@ -77,7 +105,11 @@ describe('credentials in service URLs', () => {
 
     // A second start with InfluxDB unreachable at the URL's port: the start-up retry logs.
     const downPort = await freePort();
-    const second = spawnIngest({ ...base, HTTP_PORT: String(await freePort()), INFLUX_URL: withUser(new URL(`http://127.0.0.1:${downPort}`), 'tjuser', secrets.influx) });
+    const second = spawnIngest({
+      ...base,
+      HTTP_PORT: String(await freePort()),
+      INFLUX_URL: withUser(new URL(`http://127.0.0.1:${downPort}`), 'tjuser', secrets.influx),
+    });
     await waitFor(() => /InfluxDB database not ready; retrying/.test(second.output()), 60_000, 'a start-up retry logged');
     await stopChild(second.child);
 
@@ -88,11 +120,16 @@ describe('credentials in service URLs', () => {
 });
 
 describe('HTTP_HOST', () => {
-  const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
 
   it('serves /healthz on loopback only by default, and on every interface with HTTP_HOST=0.0.0.0', async () => {
     expect(external, 'a non-loopback IPv4 address to probe from').toBeDefined();
-    for (const [host, reachableOutside] of [[undefined, false], ['0.0.0.0', true]] as const) {
+    for (const [host, reachableOutside] of [
+      [undefined, false],
+      ['0.0.0.0', true],
+    ] as const) {
       const port = await freePort();
       const { child } = spawnIngest({ ...stack.childEnv(), HTTP_PORT: String(port), ...(host ? { HTTP_HOST: host } : {}) });
       await waitFor(async () => (await status(`http://127.0.0.1:${port}/healthz`)) === 200, 60_000, 'healthz on loopback');

@@ -25,7 +25,12 @@ async function expectExactlyOnce(s: IngestStack, burst: ReturnType<typeof makeBu
   const from = burst[0]!.ts;
   const to = burst[burst.length - 1]!.ts;
   const where = `time >= ${from}ms AND time <= ${to}ms`;
-  await waitFor(async () => (await countPoints(s.influx, 'water_quality', 'NH3N', where)) >= burst.length, 120_000, `all ${burst.length} readings in InfluxDB`, 250);
+  await waitFor(
+    async () => (await countPoints(s.influx, 'water_quality', 'NH3N', where)) >= burst.length,
+    120_000,
+    `all ${burst.length} readings in InfluxDB`,
+    250,
+  );
   const diff = compareBurst(burst, await storedValues(s.influx, from, to));
   expect(diff).toEqual({ missing: 0, doubled: 0, wrong: 0, extra: 0 });
   expect(await countPoints(s.influx, 'water_quality', 'NH3N', where)).toBe(burst.length);
@@ -38,13 +43,18 @@ function spawnIngest(s: IngestStack, httpPort: number): ChildProcess {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  child.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-  child.on('exit', (code, signal) => { if (code !== 0 && signal !== 'SIGKILL') console.error(`ingest exited ${code} ${signal}\n${err}`); });
+  child.stderr?.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGKILL') console.error(`ingest exited ${code} ${signal}\n${err}`);
+  });
   children.push(child);
   return child;
 }
 
-const ready = (port: number) => waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, 'ingest ready');
+const ready = (port: number) =>
+  waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, 'ingest ready');
 
 describe('ingest under faults', () => {
   it('loses and doubles nothing when the ingest is SIGKILLed mid-burst and restarted', async () => {
@@ -64,7 +74,7 @@ describe('ingest under faults', () => {
       }
     });
     expect(killed).toBe(true);
-    await new Promise((r) => first.exitCode !== null || first.signalCode !== null ? r(null) : first.once('exit', r));
+    await new Promise((r) => (first.exitCode !== null || first.signalCode !== null ? r(null) : first.once('exit', r)));
     // Part of the burst was journaled and PUBACKed before the kill; the rest waits at the broker.
     spawnIngest(s, port);
     await ready(port);
@@ -104,7 +114,11 @@ describe('ingest under faults', () => {
     });
     await stopped;
     // Everything published is journaled (PUBACKed) although InfluxDB is down: the broker is not blocked.
-    await waitFor(async () => (await svc.metrics.readingsJournaled.get()).values.reduce((a, v) => a + v.value, 0) >= N, 60_000, 'all journaled');
+    await waitFor(
+      async () => (await svc.metrics.readingsJournaled.get()).values.reduce((a, v) => a + v.value, 0) >= N,
+      60_000,
+      'all journaled',
+    );
     const notReady = await fetch(`http://127.0.0.1:${svc.httpPort}/readyz`);
     expect(notReady.status).toBe(503);
     expect(((await notReady.json()) as { checks: Record<string, boolean> }).checks.influxdb).toBe(false);

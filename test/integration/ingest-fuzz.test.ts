@@ -14,8 +14,23 @@ import type { IngestService } from '../../ingest/ingest-service.js';
 import { DEAD_LETTER_PREFIX_BYTES } from '../../ingest/journal.js';
 import { PARAMETERS, type Medium } from '../../lib/parameters.js';
 import {
-  AIR_STATIONS, MN, WATER_STATIONS, deadLetterBytes, deadLetters, sha256Hex, fetchMetrics, hj212Frame, jsonPayload, kindOf, metric,
-  metricsByLabel, pointsAt, prng, rows, topicOf, type StationId,
+  AIR_STATIONS,
+  MN,
+  WATER_STATIONS,
+  deadLetterBytes,
+  deadLetters,
+  sha256Hex,
+  fetchMetrics,
+  hj212Frame,
+  jsonPayload,
+  kindOf,
+  metric,
+  metricsByLabel,
+  pointsAt,
+  prng,
+  rows,
+  topicOf,
+  type StationId,
 } from '../helpers/fixtures.js';
 import { publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
@@ -49,11 +64,38 @@ const STATIONS: StationId[] = [...WATER_STATIONS, ...AIR_STATIONS];
 
 /** Plausible ranges, in the unit each station sends (gongchengpu: NH3N in µg/L). */
 const RANGES: Record<string, [number, number]> = {
-  temp: [2, 30], pH: [6, 9], DO: [2, 10], cond: [100, 1000], turb: [0, 100], CODMn: [1, 10], COD: [5, 40], BOD5: [1, 10],
-  NH3N: [0.01, 2], TP: [0.01, 0.4], TN: [0.1, 3], Cu: [0, 0.01], Zn: [0, 0.05], F: [0.1, 1], Se: [0, 0.01], As: [0, 0.01],
-  Hg: [0, 0.0001], Cd: [0, 0.001], Cr6: [0, 0.01], Pb: [0, 0.01], CN: [0, 0.005], phenol: [0, 0.002], petroleum: [0, 0.05],
-  LAS: [0, 0.2], sulfide: [0, 0.05], fecal_coliform: [0, 5000],
-  PM2_5: [5, 150], PM10: [10, 300], SO2: [2, 50], NO2: [5, 100], CO: [0.2, 3], O3: [10, 200],
+  temp: [2, 30],
+  pH: [6, 9],
+  DO: [2, 10],
+  cond: [100, 1000],
+  turb: [0, 100],
+  CODMn: [1, 10],
+  COD: [5, 40],
+  BOD5: [1, 10],
+  NH3N: [0.01, 2],
+  TP: [0.01, 0.4],
+  TN: [0.1, 3],
+  Cu: [0, 0.01],
+  Zn: [0, 0.05],
+  F: [0.1, 1],
+  Se: [0, 0.01],
+  As: [0, 0.01],
+  Hg: [0, 0.0001],
+  Cd: [0, 0.001],
+  Cr6: [0, 0.01],
+  Pb: [0, 0.01],
+  CN: [0, 0.005],
+  phenol: [0, 0.002],
+  petroleum: [0, 0.05],
+  LAS: [0, 0.2],
+  sulfide: [0, 0.05],
+  fecal_coliform: [0, 5000],
+  PM2_5: [5, 150],
+  PM10: [10, 300],
+  SO2: [2, 50],
+  NO2: [5, 100],
+  CO: [0.2, 3],
+  O3: [10, 200],
 };
 
 function value(station: string, key: string): number {
@@ -124,9 +166,50 @@ function baseFrame(i: number): { topic: string; frame: string; station: StationI
 
 // ---- mutations ---------------------------------------------------------------------------------
 
-const HUGE = ['1e308', '-1e308', '1.7976931348623157e308', '5e-324', '1e21', '-0', '9007199254740993', '1e400', '-1e400', '123456789012345678901234567890'];
+const HUGE = [
+  '1e308',
+  '-1e308',
+  '1.7976931348623157e308',
+  '5e-324',
+  '1e21',
+  '-0',
+  '9007199254740993',
+  '1e400',
+  '-1e400',
+  '123456789012345678901234567890',
+];
 const WRONG = ['null', 'true', 'false', '"x"', '""', '[]', '{}', '[1]', '0', '-1', '"0.5"', '{"a":1}'];
-const TOKENS = [',', '}', '{', '"', ':', ']', '[', '\\', '\\u0000', '\u0000', '氨氮', '\ufeff', ';', '=', '&&', '&', '-', '##', '\r\n', ' ', 'e', '.', 'N', 'w21003', 'DataTime=', 'CP=', 'Flag=', 'MN=', 'CN=2011'];
+const TOKENS = [
+  ',',
+  '}',
+  '{',
+  '"',
+  ':',
+  ']',
+  '[',
+  '\\',
+  '\\u0000',
+  '\u0000',
+  '氨氮',
+  '\ufeff',
+  ';',
+  '=',
+  '&&',
+  '&',
+  '-',
+  '##',
+  '\r\n',
+  ' ',
+  'e',
+  '.',
+  'N',
+  'w21003',
+  'DataTime=',
+  'CP=',
+  'Flag=',
+  'MN=',
+  'CN=2011',
+];
 
 function bytes(s: string | Buffer): Buffer {
   return Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8');
@@ -170,13 +253,15 @@ function mutateJsonBody(body: Record<string, unknown>): string {
   const keys = Object.keys(values);
   const k = keys.length > 0 ? pick(keys) : 'NH3N';
   switch (int(12)) {
-    case 0: { // swap two top-level fields
+    case 0: {
+      // swap two top-level fields
       const a = pick(['ts', 'values', 'flags', 'station']);
       const b = pick(['ts', 'values', 'flags', 'station']);
       [body[a], body[b]] = [body[b], body[a]];
       break;
     }
-    case 1: { // swap the values of two parameters (still valid, or out of range)
+    case 1: {
+      // swap the values of two parameters (still valid, or out of range)
       const k2 = pick(keys);
       [values[k], values[k2]] = [values[k2], values[k]];
       break;
@@ -184,7 +269,10 @@ function mutateJsonBody(body: Record<string, unknown>): string {
     case 2: // a huge number, spliced in as text so that 1e400 stays 1e400
       return JSON.stringify(body).replace(`"${k}":${JSON.stringify(values[k])}`, `"${k}":${pick(HUGE)}`);
     case 3: // a wrong type somewhere
-      return JSON.stringify(body).replace(pick([`"${k}":${JSON.stringify(values[k])}`, `"ts":${JSON.stringify(body.ts)}`]), (m) => `${m.split(':')[0]}:${pick(WRONG)}`);
+      return JSON.stringify(body).replace(
+        pick([`"${k}":${JSON.stringify(values[k])}`, `"ts":${JSON.stringify(body.ts)}`]),
+        (m) => `${m.split(':')[0]}:${pick(WRONG)}`,
+      );
     case 4:
       body[pick(['values', 'flags', 'station', 'ts'])] = JSON.parse(pick(WRONG));
       break;
@@ -195,16 +283,26 @@ function mutateJsonBody(body: Record<string, unknown>): string {
       if (chance(0.5)) values[pick(['ammonia', 'PM10', 'NH3N', 'pH', 'nh3n', '', '__proto__', 'constructor'])] = 1;
       else body[pick(['unit', 'Station', 'time'])] = 'x';
       break;
-    case 7: { // other timestamp forms
+    case 7: {
+      // other timestamp forms
       const ts = typeof body.ts === 'number' ? body.ts : T0;
       body.ts = pick([
-        new Date(ts).toISOString().replace('Z', ''), Math.floor(ts / 1000), String(ts), new Date(ts).toISOString(), ts + 0.5,
-        Date.now() + 86_400_000 * (1 + int(1000)), Date.parse('1999-12-31T23:59:59Z'), isoInCst(ts).replace('-01T', '-30T'),
+        new Date(ts).toISOString().replace('Z', ''),
+        Math.floor(ts / 1000),
+        String(ts),
+        new Date(ts).toISOString(),
+        ts + 0.5,
+        Date.now() + 86_400_000 * (1 + int(1000)),
+        Date.parse('1999-12-31T23:59:59Z'),
+        isoInCst(ts).replace('-01T', '-30T'),
       ]);
       break;
     }
     case 8: // a flag: any letter, or for a parameter without a value
-      body.flags = { ...(body.flags as object), [chance(0.7) ? k : pick(['DO', 'PM10', 'toString', 'x'])]: pick(['N', 'M', 'X', 'n', '', 'NN', 1, null]) };
+      body.flags = {
+        ...(body.flags as object),
+        [chance(0.7) ? k : pick(['DO', 'PM10', 'toString', 'x'])]: pick(['N', 'M', 'X', 'n', '', 'NN', 1, null]),
+      };
       break;
     case 9: // the body names a station: the topic's, another, an unknown one
       body.station = pick([...STATIONS, 'nowhere', '']);
@@ -225,13 +323,17 @@ function splitSegment(frame: string): { segment: string } {
 /** Mutate the data segment and re-frame it with a correct length and CRC: the mutation reaches the field parsing. */
 function mutateSegment(segment: string): string {
   const cpAt = segment.indexOf('CP=&&');
-  const header = segment.slice(0, cpAt).split(';').filter((s) => s !== '');
+  const header = segment
+    .slice(0, cpAt)
+    .split(';')
+    .filter((s) => s !== '');
   const cp = segment.slice(cpAt + 5, -2);
   const groups = cp.split(';');
   const join = (h: string[], g: string[]) => `${h.join(';')};CP=&&${g.join(';')}&&`;
   const pairs = () => groups.flatMap((g) => g.split(','));
   switch (int(14)) {
-    case 0: { // swap two header fields (order does not matter) or two header values (it does)
+    case 0: {
+      // swap two header fields (order does not matter) or two header values (it does)
       const a = int(header.length);
       const b = int(header.length);
       if (chance(0.5)) [header[a], header[b]] = [header[b]!, header[a]!];
@@ -243,7 +345,8 @@ function mutateSegment(segment: string): string {
       }
       return join(header, groups);
     }
-    case 1: { // swap two CP groups, or two values inside the CP
+    case 1: {
+      // swap two CP groups, or two values inside the CP
       if (chance(0.5)) {
         const a = int(groups.length);
         const b = int(groups.length);
@@ -259,44 +362,80 @@ function mutateSegment(segment: string): string {
       ps[b] = `${kb}=${va}`;
       return join(header, [ps.join(',')]);
     }
-    case 2: { // a huge, negative or non-numeric value
+    case 2: {
+      // a huge, negative or non-numeric value
       const ps = pairs();
       const a = int(ps.length);
       ps[a] = `${ps[a]!.split('=')[0]}=${pick([...HUGE, 'abc', '', '-5', 'NaN', 'Infinity', '0x1F', '１２', '1,5', '+.5', '.'])}`;
       return join(header, [ps.join(';')]);
     }
-    case 3: { // DataTime: none, impossible, out of range, another form
+    case 3: {
+      // DataTime: none, impossible, out of range, another form
       const ps = pairs().filter((p) => !p.startsWith('DataTime='));
-      const dt = pick([null, '20250230080000', '99999999999999', '19991231235959', '10250101000000', '2025010108000', '20250101080000000', 'x', '20991231000000']);
+      const dt = pick([
+        null,
+        '20250230080000',
+        '99999999999999',
+        '19991231235959',
+        '10250101000000',
+        '2025010108000',
+        '20250101080000000',
+        'x',
+        '20991231000000',
+      ]);
       return join(header, dt === null ? [ps.join(';')] : [`DataTime=${dt}`, ps.join(';')]);
     }
-    case 4: { // CN: another data command, a non-data command, garbage
+    case 4: {
+      // CN: another data command, a non-data command, garbage
       const cn = pick(['2011', '2051', '2061', '2031', '1062', '9014', '2021', '', 'abc', '20111']);
-      return join(header.map((h) => (h.startsWith('CN=') ? `CN=${cn}` : h)), groups);
+      return join(
+        header.map((h) => (h.startsWith('CN=') ? `CN=${cn}` : h)),
+        groups,
+      );
     }
-    case 5: { // MN: lower case, another station, unknown, empty, missing
+    case 5: {
+      // MN: lower case, another station, unknown, empty, missing
       const mn = pick([MN.hongyuan.toLowerCase(), MN[pick(STATIONS)], 'FFFFFFFFFFFFFFFFFFFFFFFF', '', null]);
-      return join(header.flatMap((h) => (h.startsWith('MN=') ? (mn === null ? [] : [`MN=${mn}`]) : [h])), groups);
+      return join(
+        header.flatMap((h) => (h.startsWith('MN=') ? (mn === null ? [] : [`MN=${mn}`]) : [h])),
+        groups,
+      );
     }
-    case 6: { // Flag: any byte value, garbage, missing
+    case 6: {
+      // Flag: any byte value, garbage, missing
       const flag = pick([String(int(256)), 'x', '', '-1', '256', null]);
-      return join(header.flatMap((h) => (h.startsWith('Flag=') ? (flag === null ? [] : [`Flag=${flag}`]) : [h])), groups);
+      return join(
+        header.flatMap((h) => (h.startsWith('Flag=') ? (flag === null ? [] : [`Flag=${flag}`]) : [h])),
+        groups,
+      );
     }
     case 7: // a key twice
       return chance(0.5) ? join([...header, pick(header)], groups) : join(header, [...groups, pick(groups)]);
     case 8: // an unknown factor, an ignored one, a foreign one, a vendor header field
       if (chance(0.25)) return join([...header, 'VND=1'], groups);
       return join(header, [...groups, `${pick(['w99999', 'w00000', 'a34004', 'w21003', 'xyz', '-Rtd', 'w21003-'])}-Rtd=1`]);
-    case 9: { // the suffixes renamed
+    case 9: {
+      // the suffixes renamed
       const from = pick(['-Rtd=', '-Avg=', '-Flag=', '-Min=']);
-      return join(header, groups.map((g) => g.split(from).join(pick(['-Rtd=', '-Avg=', '-Max=', '-Cou=', '-Flag=', '-X=', '=']))));
+      return join(
+        header,
+        groups.map((g) => g.split(from).join(pick(['-Rtd=', '-Avg=', '-Max=', '-Cou=', '-Flag=', '-X=', '=']))),
+      );
     }
-    case 10: { // a data flag: any letter
-      return join(header, groups.map((g) => g.replace(/-Flag=[A-Z]/g, () => `-Flag=${pick(['N', 'M', 'X', 'n', '', 'NN', '1'])}`)));
+    case 10: {
+      // a data flag: any letter
+      return join(
+        header,
+        groups.map((g) => g.replace(/-Flag=[A-Z]/g, () => `-Flag=${pick(['N', 'M', 'X', 'n', '', 'NN', '1'])}`)),
+      );
     }
     case 11: // no CP items at all
-      return join(header, groups.filter((g) => g.startsWith('DataTime=')));
-    default: { // raw byte-level damage inside the segment
+      return join(
+        header,
+        groups.filter((g) => g.startsWith('DataTime=')),
+      );
+    default: {
+      // raw byte-level damage inside the segment
       const damaged = pick(byteMutations)(Buffer.from(segment));
       return damaged.toString('utf8');
     }
@@ -313,19 +452,26 @@ function reframe(segment: string): string {
 
 function mutateFrame(frame: string): Buffer {
   switch (int(8)) {
-    case 0: return pick(byteMutations)(bytes(frame)); // damaged in transit: length/CRC/envelope errors
-    case 1: return bytes(frame.replace(/([0-9A-F]{4})\r\n$/, (_m, c: string) => `${c.toLowerCase()}\r\n`)); // lower-case CRC: valid
-    case 2: return bytes(chance(0.5) ? frame.trimEnd() : ` \n${frame}`); // no CRLF / leading whitespace: valid
-    default: return bytes(reframe(mutateSegment(splitSegment(frame).segment)));
+    case 0:
+      return pick(byteMutations)(bytes(frame)); // damaged in transit: length/CRC/envelope errors
+    case 1:
+      return bytes(frame.replace(/([0-9A-F]{4})\r\n$/, (_m, c: string) => `${c.toLowerCase()}\r\n`)); // lower-case CRC: valid
+    case 2:
+      return bytes(chance(0.5) ? frame.trimEnd() : ` \n${frame}`); // no CRLF / leading whitespace: valid
+    default:
+      return bytes(reframe(mutateSegment(splitSegment(frame).segment)));
   }
 }
 
 function mutateTopic(topic: string): string {
   const [, medium, station] = topic.split('/');
   switch (int(3)) {
-    case 0: return topicOf(pick(STATIONS));
-    case 1: return `tuojiang/${medium === 'water' ? 'air' : 'water'}/${station}`;
-    default: return `tuojiang/${medium}/${pick(['nowhere', 'hongyuan2', 'x', 'ZIYANG-CITY', '资阳'])}`;
+    case 0:
+      return topicOf(pick(STATIONS));
+    case 1:
+      return `tuojiang/${medium === 'water' ? 'air' : 'water'}/${station}`;
+    default:
+      return `tuojiang/${medium}/${pick(['nowhere', 'hongyuan2', 'x', 'ZIYANG-CITY', '资阳'])}`;
   }
 }
 
@@ -400,15 +546,25 @@ describe('fuzzing the ingest over MQTT', () => {
 
     // A publisher's PUBACK comes from the broker: wait until the ingest has accounted for every message
     // (or more, which the assertions below then catch), and until the writer has caught up.
-    await waitFor(async () => {
-      const t = await fetchMetrics(svc.httpPort!);
-      const accounted = metric(t, 'tuojiang_readings_journaled_total') + Object.values(metricsByLabel(t, 'tuojiang_readings_rejected_total', 'reason')).reduce((a, b) => a + b, 0);
-      return metric(t, 'tuojiang_readings_in_total') >= messages.length && accounted >= messages.length;
-    }, 30_000, 'every message to be stored or dead-lettered');
-    await waitFor(async () => {
-      const t = await fetchMetrics(svc.httpPort!);
-      return metric(t, 'tuojiang_readings_written_total') >= metric(t, 'tuojiang_readings_journaled_total');
-    }, 30_000, 'the writer to catch up');
+    await waitFor(
+      async () => {
+        const t = await fetchMetrics(svc.httpPort!);
+        const accounted =
+          metric(t, 'tuojiang_readings_journaled_total') +
+          Object.values(metricsByLabel(t, 'tuojiang_readings_rejected_total', 'reason')).reduce((a, b) => a + b, 0);
+        return metric(t, 'tuojiang_readings_in_total') >= messages.length && accounted >= messages.length;
+      },
+      30_000,
+      'every message to be stored or dead-lettered',
+    );
+    await waitFor(
+      async () => {
+        const t = await fetchMetrics(svc.httpPort!);
+        return metric(t, 'tuojiang_readings_written_total') >= metric(t, 'tuojiang_readings_journaled_total');
+      },
+      30_000,
+      'the writer to catch up',
+    );
     const text = await fetchMetrics(svc.httpPort!);
     const received = metric(text, 'tuojiang_readings_in_total');
     const journaled = metric(text, 'tuojiang_readings_journaled_total');
@@ -463,7 +619,8 @@ describe('fuzzing the ingest over MQTT', () => {
     const expected = new Set(accepted.map(keyOf));
     const stored: string[] = [];
     for (const measurement of ['water_quality', 'air_quality']) {
-      for (const r of await rows(stack.influx, `SELECT * FROM "${measurement}"`)) stored.push(`${measurement}|${String(r.station)}|${String(r.period)}|${String(r.time)}`);
+      for (const r of await rows(stack.influx, `SELECT * FROM "${measurement}"`))
+        stored.push(`${measurement}|${String(r.station)}|${String(r.period)}|${String(r.time)}`);
     }
     expect(new Set(stored).size).toBe(stored.length);
     const missing = [...expected].filter((k) => !stored.includes(k));
@@ -475,6 +632,10 @@ describe('fuzzing the ingest over MQTT', () => {
     expect((await fetch(`http://127.0.0.1:${svc.httpPort}/healthz`)).status).toBe(200);
     const ts = T0 - 3_600_000;
     await pub.publishAsync('tuojiang/water/hongyuan', jsonPayload({ ts, values: { NH3N: 0.123 } }), { qos: 1 });
-    await waitFor(async () => (await pointsAt(stack.influx, 'water_quality', 'hongyuan', ts)).length === 1, 30_000, 'a reading after the fuzz');
+    await waitFor(
+      async () => (await pointsAt(stack.influx, 'water_quality', 'hongyuan', ts)).length === 1,
+      30_000,
+      'a reading after the fuzz',
+    );
   });
 });

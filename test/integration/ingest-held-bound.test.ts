@@ -52,7 +52,11 @@ describe('ingest in-flight bound', () => {
     });
     await redisStopped;
     // Everything is at the broker now; let the ingest take all the broker will give it.
-    await waitFor(async () => (await svc.metrics.readPauses.get()).values[0]?.value ?? 0, 30_000, 'the ingest to stop reading at the bound');
+    await waitFor(
+      async () => (await svc.metrics.readPauses.get()).values[0]?.value ?? 0,
+      30_000,
+      'the ingest to stop reading at the bound',
+    );
     await new Promise((r) => setTimeout(r, 2000));
     const heldWhileDown = await heldNow(svc);
     expect(heldWhileDown).toBeGreaterThan(0);
@@ -62,7 +66,12 @@ describe('ingest in-flight bound', () => {
     const from = burst[0]!.ts;
     const to = burst[burst.length - 1]!.ts;
     const where = `time >= ${from}ms AND time <= ${to}ms`;
-    await waitFor(async () => (await countPoints(s.influx, 'water_quality', 'NH3N', where)) >= N, 120_000, `all ${N} readings in InfluxDB`, 250);
+    await waitFor(
+      async () => (await countPoints(s.influx, 'water_quality', 'NH3N', where)) >= N,
+      120_000,
+      `all ${N} readings in InfluxDB`,
+      250,
+    );
     sampling = false;
     await sampler;
 

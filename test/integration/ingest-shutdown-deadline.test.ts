@@ -29,13 +29,18 @@ function spawnIngest(s: IngestStack, httpPort: number): { child: ChildProcess; l
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   children.push(child);
   return { child, lines: () => out.split('\n').filter(Boolean) };
 }
 
-const ready = (port: number) => waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, 'ingest ready');
+const ready = (port: number) =>
+  waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, 'ingest ready');
 
 async function held(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -64,7 +69,15 @@ describe('ingest shutdown deadline', () => {
     expect(outcome, `ingest still running 30 s after SIGTERM:\n${first.lines().slice(-5).join('\n')}`).not.toBeNull();
     expect(outcome!.code).toBe(1);
     expect(outcome!.at - sentAt).toBeLessThan((DEADLINE_S + 8) * 1000);
-    const left = first.lines().map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return undefined; } })
+    const left = first
+      .lines()
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return undefined;
+        }
+      })
       .find((o) => o?.code === 'TJ_SHUTDOWN_INCOMPLETE');
     expect(left, first.lines().slice(-10).join('\n')).toBeDefined();
     expect(left!.unjournaled).toBeGreaterThan(0);
@@ -76,7 +89,12 @@ describe('ingest shutdown deadline', () => {
     await ready(port);
     const from = burst[0]!.ts;
     const to = burst[burst.length - 1]!.ts;
-    await waitFor(async () => (await countPoints(s.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= N, 120_000, `all ${N} readings in InfluxDB`, 250);
+    await waitFor(
+      async () => (await countPoints(s.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= N,
+      120_000,
+      `all ${N} readings in InfluxDB`,
+      250,
+    );
     expect(compareBurst(burst, await storedValues(s.influx, from, to))).toEqual({ missing: 0, doubled: 0, wrong: 0, extra: 0 });
     second.child.kill('SIGTERM');
     const secondExit = await new Promise<number | null>((r) => second.child.once('exit', (code) => r(code)));

@@ -34,9 +34,29 @@ function journal(): { j: RedisJournal; stream: string; dead: string } {
 function items(n: number): JournalItem[] {
   const out: JournalItem[] = [];
   for (let i = 0; i < n; i++) {
-    out.push({ kind: 'reading', reading: { station: 'hongyuan', kind: 'water', period: 'rt', ts: 1_800_000_000_000 + i * 60_000, values: { NH3N: 0.5 + i / 100 }, flags: {} } as never });
+    out.push({
+      kind: 'reading',
+      reading: {
+        station: 'hongyuan',
+        kind: 'water',
+        period: 'rt',
+        ts: 1_800_000_000_000 + i * 60_000,
+        values: { NH3N: 0.5 + i / 100 },
+        flags: {},
+      } as never,
+    });
   }
-  out.push({ kind: 'dead', dead: { reason: 'TJ_MALFORMED_JSON', message: 'not JSON', topic: 'tuojiang/water/hongyuan', station: 'hongyuan', payload: Buffer.from('{oops'), receivedAt: 1_800_000_000_000 } });
+  out.push({
+    kind: 'dead',
+    dead: {
+      reason: 'TJ_MALFORMED_JSON',
+      message: 'not JSON',
+      topic: 'tuojiang/water/hongyuan',
+      station: 'hongyuan',
+      payload: Buffer.from('{oops'),
+      receivedAt: 1_800_000_000_000,
+    },
+  });
   return out;
 }
 

@@ -131,7 +131,13 @@ describe('launcher', () => {
   });
 
   it('starts all three on free loopback ports, never the system ones', () => {
-    const ports = [services.mosquitto.port, services.mosquitto.stationPort, services.redis.port, services.influxdb.port, services.influxdb.rpcPort];
+    const ports = [
+      services.mosquitto.port,
+      services.mosquitto.stationPort,
+      services.redis.port,
+      services.influxdb.port,
+      services.influxdb.rpcPort,
+    ];
     expect(new Set(ports).size).toBe(5);
     for (const p of [1883, 1884, 6379, 8086, 8088]) expect(ports).not.toContain(p);
     expect(services.mosquitto.url).toBe(`mqtt://127.0.0.1:${services.mosquitto.port}`);
@@ -159,7 +165,10 @@ describe('launcher', () => {
     const production = await readFile(join(brokerConfigDir(), 'mosquitto.conf'), 'utf8');
     const rendered = await readFile(services.mosquitto.configFile, 'utf8');
     const directives = (text: string): string[] =>
-      text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+      text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0 && !l.startsWith('#'));
     // include_dir: the site's drop-ins (the TLS listener, docker-compose.tls.yml) are not the tests' to load.
     const local = new Set(['listener', 'password_file', 'acl_file', 'persistence_location', 'log_dest', 'user', 'include_dir']);
     const kept = directives(production).filter((l) => !local.has(l.split(/\s+/)[0] ?? ''));
@@ -239,7 +248,14 @@ describe('launcher', () => {
           const port = tried.length === 0 ? taken : await freePort();
           tried.push(port);
           const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
-          const proc = new ServiceProcess({ name: 'redis-server', bin: String(bins['redis-server']), args, logFile: join(dir, 'redis.log'), port, ready: () => redisPing(port) });
+          const proc = new ServiceProcess({
+            name: 'redis-server',
+            bin: String(bins['redis-server']),
+            args,
+            logFile: join(dir, 'redis.log'),
+            port,
+            ready: () => redisPing(port),
+          });
           return { proc, port };
         },
       });
@@ -385,7 +401,11 @@ describe('Redis and InfluxDB keep data across restarts', () => {
     await expect(fetch(`${base}/ping`)).rejects.toThrow();
     await services.influxdb.start();
 
-    const query = new URLSearchParams({ db: 'tuojiang_test', q: 'SELECT "NH3N" FROM "water_quality" WHERE "station" = \'ST_A\'', epoch: 'ms' });
+    const query = new URLSearchParams({
+      db: 'tuojiang_test',
+      q: 'SELECT "NH3N" FROM "water_quality" WHERE "station" = \'ST_A\'',
+      epoch: 'ms',
+    });
     const res = await fetch(`${base}/query?${query.toString()}`);
     const body = (await res.json()) as { results: Array<{ series?: Array<{ values: unknown[][] }> }> };
     expect(body.results[0]?.series?.[0]?.values).toEqual([[1772323200000, 0.42]]);

@@ -10,7 +10,17 @@ import { QUEUE_MAIL } from '../../alerts/notify/keys.js';
 import { ackUrl } from '../../alerts/notify/links.js';
 import { startApiServer, type ApiServer } from '../../api/server.js';
 import { header } from '../helpers/smtp-sink.js';
-import { ACK_SECRET, ADDR, PUBLIC_URL, alertEvent, shipped, startNotifyServices, startNotifyStack, type NotifyServices, type NotifyStack } from '../helpers/notify-stack.js';
+import {
+  ACK_SECRET,
+  ADDR,
+  PUBLIC_URL,
+  alertEvent,
+  shipped,
+  startNotifyServices,
+  startNotifyStack,
+  type NotifyServices,
+  type NotifyStack,
+} from '../helpers/notify-stack.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-05-01T00:00:00+08:00');
@@ -22,7 +32,15 @@ beforeAll(async () => {
 afterAll(async () => services?.stopAll());
 
 async function api(s: NotifyStack): Promise<ApiServer> {
-  return startApiServer({ store: s.notify!.store, redis: s.redis, ackSecret: ACK_SECRET, publicUrl: PUBLIC_URL, cities: shipped.registry.cities, port: 0, host: '127.0.0.1' });
+  return startApiServer({
+    store: s.notify!.store,
+    redis: s.redis,
+    ackSecret: ACK_SECRET,
+    publicUrl: PUBLIC_URL,
+    cities: shipped.registry.cities,
+    port: 0,
+    host: '127.0.0.1',
+  });
 }
 
 /** The acknowledgement link of a mail, pointed at the test's API server. */
@@ -35,7 +53,11 @@ function ackLinkIn(text: string, server: ApiServer): string {
 describe('acknowledgement, escalation, quiet hours', () => {
   it('a bureau that does not acknowledge in time is escalated; one that acknowledges through the signed link is not', async () => {
     // 0.1 min = 6 s to acknowledge.
-    const s = await startNotifyStack(services, { recipients: (r) => { r.defaults.ack_timeout_min = 0.1; } });
+    const s = await startNotifyStack(services, {
+      recipients: (r) => {
+        r.defaults.ack_timeout_min = 0.1;
+      },
+    });
     const server = await api(s);
     try {
       const e = alertEvent({ station: 'hongyuan', kind: 'firing', at: T0, value: 1.6 });
@@ -50,7 +72,11 @@ describe('acknowledgement, escalation, quiet hours', () => {
       expect(html).toContain('<form method="post">');
       expect((await s.notify!.store.alert(e.id))!.acks).toEqual({});
       const u = new URL(link);
-      const post = await fetch(`${u.origin}${u.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams({ exp: u.searchParams.get('exp')!, sig: u.searchParams.get('sig')!, by: '张伟' }).toString() });
+      const post = await fetch(`${u.origin}${u.pathname}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ exp: u.searchParams.get('exp')!, sig: u.searchParams.get('sig')!, by: '张伟' }).toString(),
+      });
       expect(post.status).toBe(200);
       expect(await post.json()).toMatchObject({ status: 'recorded', ack: { by: '张伟', via: 'link' } });
 
@@ -63,13 +89,18 @@ describe('acknowledgement, escalation, quiet hours', () => {
         if (Date.now() > until) throw new Error('escalation checks did not run');
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect((await escalate.getJobs(['completed'])).map((j) => `${j.data.bureau} ${j.returnvalue}`).sort()).toEqual(['chengdu acknowledged', 'ziyang escalated']);
+      expect((await escalate.getJobs(['completed'])).map((j) => `${j.data.bureau} ${j.returnvalue}`).sort()).toEqual([
+        'chengdu acknowledged',
+        'ziyang escalated',
+      ]);
       await escalate.close();
       await s.idle({ delayed: true });
       expect(s.sink.to(ADDR.chengduHead)).toHaveLength(0);
       const esc = s.sink.to(ADDR.ziyangHead);
       expect(esc).toHaveLength(1);
-      expect(esc[0]!.parsed.subject).toMatch(/^【警告·升级】宏缘 氨氮 1\.6 mg\/L \/ \[WARNING ESCALATION\] Hongyuan Ammonia nitrogen 1\.6 mg\/L$/);
+      expect(esc[0]!.parsed.subject).toMatch(
+        /^【警告·升级】宏缘 氨氮 1\.6 mg\/L \/ \[WARNING ESCALATION\] Hongyuan Ammonia nitrogen 1\.6 mg\/L$/,
+      );
       expect(esc[0]!.parsed.text).toContain('资阳市生态环境局未在 6 秒 内确认此告警');
       expect(esc[0]!.parsed.text).toContain('Ziyang Bureau has not acknowledged this alert within 6 s');
       expect(header(esc[0]!, 'x-tuojiang-items')).toBe(`esc.${e.id}.ziyang`);
@@ -77,8 +108,15 @@ describe('acknowledgement, escalation, quiet hours', () => {
       const a = await s.notify!.store.alert(e.id);
       expect(Object.keys(a!.acks)).toEqual(['chengdu']);
       expect(Object.keys(a!.escalations)).toEqual(['ziyang']);
-      const history = (await s.notify!.store.history(e.id)).map((h) => (h.type === 'sent' ? `sent ${h.to}` : h.type === 'ack' || h.type === 'escalated' ? `${h.type} ${h.bureau}` : h.type));
-      expect(history.filter((h) => h !== `sent ${ADDR.chengdu}` && h !== `sent ${ADDR.ziyang}`)).toEqual(['firing', 'ack chengdu', 'escalated ziyang', `sent ${ADDR.ziyangHead}`]);
+      const history = (await s.notify!.store.history(e.id)).map((h) =>
+        h.type === 'sent' ? `sent ${h.to}` : h.type === 'ack' || h.type === 'escalated' ? `${h.type} ${h.bureau}` : h.type,
+      );
+      expect(history.filter((h) => h !== `sent ${ADDR.chengdu}` && h !== `sent ${ADDR.ziyang}`)).toEqual([
+        'firing',
+        'ack chengdu',
+        'escalated ziyang',
+        `sent ${ADDR.ziyangHead}`,
+      ]);
 
       // Acknowledging again says who did it first; another bureau's ack is separate.
       expect((await acknowledge(s.notify!.store, e.id, 'chengdu', 'someone else', 'cli')).ack.by).toBe('张伟');
@@ -90,7 +128,11 @@ describe('acknowledgement, escalation, quiet hours', () => {
   });
 
   it('an alert resolved before the deadline is not escalated', async () => {
-    const s = await startNotifyStack(services, { recipients: (r) => { r.defaults.ack_timeout_min = 0.05; } });
+    const s = await startNotifyStack(services, {
+      recipients: (r) => {
+        r.defaults.ack_timeout_min = 0.05;
+      },
+    });
     try {
       await s.emit(alertEvent({ station: 'gongchengpu', kind: 'firing', at: T0 }));
       await s.emit(alertEvent({ station: 'gongchengpu', kind: 'resolved', at: T0 + HOUR, value: 0.4 }));
@@ -127,7 +169,12 @@ describe('acknowledgement, escalation, quiet hours', () => {
       const forged = new URL(ackUrl(server.url, 'another-secret-0123456789', firing.id, 'ziyang', exp));
       const otherBureau = new URL(good.href.replace('/ziyang?', '/chengdu?'));
       const expired = new URL(ackUrl(server.url, ACK_SECRET, firing.id, 'ziyang', Date.now() - 1000));
-      const post = (u: URL) => fetch(`${u.origin}${u.pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ exp: Number(u.searchParams.get('exp')), sig: u.searchParams.get('sig'), by: 'x' }) });
+      const post = (u: URL) =>
+        fetch(`${u.origin}${u.pathname}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ exp: Number(u.searchParams.get('exp')), sig: u.searchParams.get('sig'), by: 'x' }),
+        });
       expect((await post(forged)).status).toBe(403);
       expect((await post(otherBureau)).status).toBe(403);
       expect((await post(expired)).status).toBe(410);
@@ -136,7 +183,10 @@ describe('acknowledgement, escalation, quiet hours', () => {
       expect((await post(good)).status).toBe(200);
       expect((await s.notify!.store.alert(firing.id))!.acks.ziyang?.by).toBe('x');
 
-      expect(await s.notify!.store.capsOf(firing.id)).toEqual([expect.objectContaining({ eventId: firing.id }), expect.objectContaining({ eventId: reminder.id })]);
+      expect(await s.notify!.store.capsOf(firing.id)).toEqual([
+        expect.objectContaining({ eventId: firing.id }),
+        expect.objectContaining({ eventId: reminder.id }),
+      ]);
       // CAP documents are Restricted: the bare URL is refused, the signed link of the e-mail works.
       expect((await fetch(`${server.url}/cap/${reminder.id}.xml`)).status).toBe(401);
       const capLink = /http:\/\/tuojiang-api\.test(\/cap\/[^\s]+)/.exec(s.sink.messages[1]!.parsed.text ?? '')?.[1];
@@ -160,7 +210,11 @@ describe('acknowledgement, escalation, quiet hours', () => {
     // Quiet hours around now (China Standard Time), ending in about two hours.
     const cst = (ms: number) => new Date(ms + 8 * HOUR).toISOString().slice(11, 16);
     const now = Date.now();
-    const s = await startNotifyStack(services, { recipients: (r) => { r.defaults.quiet_hours = { from: cst(now - HOUR), to: cst(now + 2 * HOUR) }; } });
+    const s = await startNotifyStack(services, {
+      recipients: (r) => {
+        r.defaults.quiet_hours = { from: cst(now - HOUR), to: cst(now + 2 * HOUR) };
+      },
+    });
     try {
       const warning = alertEvent({ station: 'gongchengpu', kind: 'firing', at: T0, value: 1.6 });
       // Ziyang city is a drinking-water intake: any exceedance there is severe.
@@ -190,13 +244,21 @@ describe('the API server', () => {
   it('hands requests it does not answer itself to extra routes (e.g. the thresholds API)', async () => {
     const s = await startNotifyStack(services);
     const server = await startApiServer({
-      store: s.notify!.store, redis: s.redis, ackSecret: ACK_SECRET, publicUrl: PUBLIC_URL, cities: shipped.registry.cities, port: 0, host: '127.0.0.1',
-      extraRoutes: [async (req, res) => {
-        if (!req.url?.startsWith('/thresholds')) return false;
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ method: req.method }));
-        return true;
-      }],
+      store: s.notify!.store,
+      redis: s.redis,
+      ackSecret: ACK_SECRET,
+      publicUrl: PUBLIC_URL,
+      cities: shipped.registry.cities,
+      port: 0,
+      host: '127.0.0.1',
+      extraRoutes: [
+        async (req, res) => {
+          if (!req.url?.startsWith('/thresholds')) return false;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ method: req.method }));
+          return true;
+        },
+      ],
     });
     try {
       expect(await (await fetch(`${server.url}/thresholds`, { method: 'POST' })).json()).toEqual({ method: 'POST' });

@@ -10,7 +10,15 @@ import type { RecipientsFile } from '../../config/recipients-schema.js';
 import { header } from '../helpers/smtp-sink.js';
 import { reportMails } from '../helpers/incident-mail.js';
 import { startHttpRecorder, type HttpRecorder, type RecordedRequest } from '../helpers/http-recorder.js';
-import { ADDR, alertEvent, spillRegistry, startNotifyServices, startNotifyStack, testNotifyConfig, type NotifyServices } from '../helpers/notify-stack.js';
+import {
+  ADDR,
+  alertEvent,
+  spillRegistry,
+  startNotifyServices,
+  startNotifyStack,
+  testNotifyConfig,
+  type NotifyServices,
+} from '../helpers/notify-stack.js';
 import { startNotifyService } from '../../alerts/notify/service.js';
 
 const H = 3_600_000;
@@ -39,7 +47,10 @@ async function recorder(defaultAnswer = { status: 200, body: '{}' }): Promise<Ht
 }
 
 /** Chengdu's duty person on the robot `cd-duty` (mentioning `zhangsan`), Ziyang's on the endpoint `zy-duty`. */
-function withChannels(r: RecipientsFile, o: { wecomOn?: Array<'chengdu' | 'ziyang'>; webhookOn?: Array<'chengdu' | 'ziyang'>; perMinute?: number } = {}): void {
+function withChannels(
+  r: RecipientsFile,
+  o: { wecomOn?: Array<'chengdu' | 'ziyang'>; webhookOn?: Array<'chengdu' | 'ziyang'>; perMinute?: number } = {},
+): void {
   r.channels.wecom.robots = { 'cd-duty': { url_env: 'TJ_TEST_WECOM_URL' } };
   r.channels.wecom.per_minute = o.perMinute ?? 20;
   r.channels.webhook.endpoints = { 'zy-duty': { url_env: 'TJ_TEST_HOOK_URL', secret_env: 'TJ_TEST_HOOK_SECRET' } };
@@ -48,7 +59,11 @@ function withChannels(r: RecipientsFile, o: { wecomOn?: Array<'chengdu' | 'ziyan
 }
 
 function env(wecom: HttpRecorder, hook: HttpRecorder): Record<string, string> {
-  return { TJ_TEST_WECOM_URL: `${wecom.url}/cgi-bin/webhook/send?key=robot-key-not-for-logs`, TJ_TEST_HOOK_URL: `${hook.url}/tuojiang`, TJ_TEST_HOOK_SECRET: SECRET };
+  return {
+    TJ_TEST_WECOM_URL: `${wecom.url}/cgi-bin/webhook/send?key=robot-key-not-for-logs`,
+    TJ_TEST_HOOK_URL: `${hook.url}/tuojiang`,
+    TJ_TEST_HOOK_SECRET: SECRET,
+  };
 }
 
 /** What a subscriber does: recompute the signature over "<timestamp>.<body>" with the shared secret. */
@@ -62,17 +77,26 @@ const json = (r: RecordedRequest): Record<string, unknown> => JSON.parse(r.body.
 const markdown = (r: RecordedRequest): string => (json(r).markdown as { content: string }).content;
 
 describe('channels end to end: MQTT reading -> incident -> WeCom robot and signed webhook', () => {
-  it('the 初报 reaches Chengdu\'s WeCom group and Ziyang\'s duty system once each, beside the e-mails', async () => {
+  it("the 初报 reaches Chengdu's WeCom group and Ziyang's duty system once each, beside the e-mails", async () => {
     const wecom = await recorder(WECOM_OK);
     const hook = await recorder();
     const s = await startNotifyStack(pipelineServices, {
-      pipeline: true, registry: spillRegistry(), incidents: true,
-      recipients: (r) => { r.defaults.ack_timeout_min = 24 * 60; withChannels(r); },
+      pipeline: true,
+      registry: spillRegistry(),
+      incidents: true,
+      recipients: (r) => {
+        r.defaults.ack_timeout_min = 24 * 60;
+        withChannels(r);
+      },
       notify: { channelEnv: env(wecom, hook) },
     });
     try {
       for (let h = 0; h <= 3; h++) await s.publish('sec-01', T0 + h * H, h >= 1 ? { NH3N: 5.1, DO: 7.5 } : { NH3N: 0.3, DO: 7.5 });
-      await s.sink.waitFor(() => reportMails(s.sink.to(ADDR.chengdu)).length >= 1 && reportMails(s.sink.to(ADDR.ziyang)).length >= 1, 60_000, 'the 初报 e-mails');
+      await s.sink.waitFor(
+        () => reportMails(s.sink.to(ADDR.chengdu)).length >= 1 && reportMails(s.sink.to(ADDR.ziyang)).length >= 1,
+        60_000,
+        'the 初报 e-mails',
+      );
       await hook.waitFor(() => hook.requests.length >= 1, 30_000, 'the webhook request');
       await wecom.waitFor(() => wecom.requests.length >= 1, 30_000, 'the robot message');
       await s.idle({ delayed: true });
@@ -87,7 +111,12 @@ describe('channels end to end: MQTT reading -> incident -> WeCom robot and signe
       expect(first.headers['idempotency-key']).toBe(body.id);
       expect(body.kind).toBe('incident-report');
       expect(String(body.subject)).toContain('初报');
-      expect((body.incident as { id: string }).id).toBe(header(s.sink.to(ADDR.ziyang).find((m) => header(m, 'x-tuojiang-incident'))!, 'x-tuojiang-incident'));
+      expect((body.incident as { id: string }).id).toBe(
+        header(
+          s.sink.to(ADDR.ziyang).find((m) => header(m, 'x-tuojiang-incident'))!,
+          'x-tuojiang-incident',
+        ),
+      );
       expect((body.sent_for as { bureau: string }).bureau).toBe('ziyang');
       const cap = body.cap as Array<{ xml: string }>;
       expect(cap).toHaveLength(1);
@@ -115,7 +144,10 @@ describe('the signed webhook', () => {
     const wecom = await recorder(WECOM_OK);
     const hook = await recorder();
     hook.script({ status: 503 }, { status: 429, headers: { 'Retry-After': '1' } });
-    const s = await startNotifyStack(services, { recipients: (r) => withChannels(r, { webhookOn: ['chengdu'], wecomOn: [] }), notify: { channelEnv: env(wecom, hook) } });
+    const s = await startNotifyStack(services, {
+      recipients: (r) => withChannels(r, { webhookOn: ['chengdu'], wecomOn: [] }),
+      notify: { channelEnv: env(wecom, hook) },
+    });
     try {
       const e = alertEvent({ station: 'hongyuan', kind: 'firing', at: T0 });
       await s.emit(e);
@@ -130,7 +162,12 @@ describe('the signed webhook', () => {
       expect((body.items as Array<{ id: string }>).map((i) => i.id)).toEqual([e.id]);
       // The history names the channel; the e-mail to the same person went out as well, once.
       const history = await s.notify!.store.history(e.id);
-      expect(history.filter((h) => h.type === 'sent').map((h) => (h as { to: string }).to).sort()).toEqual([ADDR.chengdu, ADDR.ziyang, 'webhook:zy-duty']);
+      expect(
+        history
+          .filter((h) => h.type === 'sent')
+          .map((h) => (h as { to: string }).to)
+          .sort(),
+      ).toEqual([ADDR.chengdu, ADDR.ziyang, 'webhook:zy-duty']);
       expect(s.sink.to(ADDR.chengdu)).toHaveLength(1);
       expect(await s.notify!.store.deadLetters()).toEqual([]);
     } finally {
@@ -142,7 +179,10 @@ describe('the signed webhook', () => {
     const wecom = await recorder(WECOM_OK);
     const hook = await recorder();
     hook.script({ hangUp: true }, { status: 400, body: '{"error":"unknown subscriber"}' });
-    const s = await startNotifyStack(services, { recipients: (r) => withChannels(r, { webhookOn: ['chengdu'], wecomOn: [] }), notify: { channelEnv: env(wecom, hook) } });
+    const s = await startNotifyStack(services, {
+      recipients: (r) => withChannels(r, { webhookOn: ['chengdu'], wecomOn: [] }),
+      notify: { channelEnv: env(wecom, hook) },
+    });
     try {
       await s.emit(alertEvent({ station: 'hongyuan', kind: 'firing', at: T0 }));
       await hook.waitFor(() => hook.requests.length >= 1, 30_000, 'the first request');
@@ -152,7 +192,10 @@ describe('the signed webhook', () => {
       await s.idle({ delayed: true });
       expect(hook.requests.map((r) => r.answered)).toEqual(['hung-up', 400]);
       const dead = await s.notify!.store.deadLetters();
-      expect(dead.map((d) => [d.to, d.reason]).sort()).toEqual([['webhook:zy-duty', 'rejected'], ['webhook:zy-duty', 'uncertain']]);
+      expect(dead.map((d) => [d.to, d.reason]).sort()).toEqual([
+        ['webhook:zy-duty', 'rejected'],
+        ['webhook:zy-duty', 'uncertain'],
+      ]);
     } finally {
       await s.close();
     }
@@ -165,7 +208,10 @@ describe('the signed webhook', () => {
     try {
       const e = env(wecom, hook);
       const start = startNotifyService(s.notifyOptions({ channelEnv: { ...e, TJ_TEST_HOOK_SECRET: undefined } }));
-      await expect(start).rejects.toMatchObject({ code: 'TJ_ENV_INVALID', message: expect.stringContaining('TJ_TEST_HOOK_SECRET is not set: recipients.yaml channels.webhook.endpoints.zy-duty') });
+      await expect(start).rejects.toMatchObject({
+        code: 'TJ_ENV_INVALID',
+        message: expect.stringContaining('TJ_TEST_HOOK_SECRET is not set: recipients.yaml channels.webhook.endpoints.zy-duty'),
+      });
       const bad = startNotifyService(s.notifyOptions({ channelEnv: { ...e, TJ_TEST_WECOM_URL: 'ftp://robot-key-not-for-logs@x' } }));
       await expect(bad).rejects.toMatchObject({ code: 'TJ_ENV_INVALID' });
       await expect(bad).rejects.not.toMatchObject({ message: expect.stringContaining('robot-key-not-for-logs') });
@@ -181,8 +227,18 @@ describe('a channel no process runs', () => {
     const hook = await recorder();
     // Routing with the robot configured places a WeCom batch; delivery runs in a process whose
     // recipients.yaml no longer has the robot (and gives up after 1.8 s).
-    const s = await startNotifyStack(services, { recipients: (r) => withChannels(r, { webhookOn: [] }), notify: { channelEnv: env(wecom, hook), roles: ['route'] } });
-    const mailOnly = await startNotifyService(s.notifyOptions({ config: testNotifyConfig(undefined, (r) => { r.delivery.give_up_after_h = 0.0005; }), roles: ['mail'] }));
+    const s = await startNotifyStack(services, {
+      recipients: (r) => withChannels(r, { webhookOn: [] }),
+      notify: { channelEnv: env(wecom, hook), roles: ['route'] },
+    });
+    const mailOnly = await startNotifyService(
+      s.notifyOptions({
+        config: testNotifyConfig(undefined, (r) => {
+          r.delivery.give_up_after_h = 0.0005;
+        }),
+        roles: ['mail'],
+      }),
+    );
     try {
       await s.emit(alertEvent({ station: 'hongyuan', kind: 'firing', at: T0 }));
       await s.sink.waitFor(() => s.sink.to(ADDR.chengdu).length >= 1, 30_000, 'the e-mail');
@@ -221,17 +277,22 @@ describe('the WeCom robot', () => {
     }
   });
 
-  it('more notices than the robot\'s per-minute limit wait their turn: each delivered once, never more than the limit in a window', async () => {
+  it("more notices than the robot's per-minute limit wait their turn: each delivered once, never more than the limit in a window", async () => {
     const wecom = await recorder(WECOM_OK);
     const hook = await recorder();
     const WINDOW = 1500;
     const LIMIT = 2;
     const s = await startNotifyStack(services, {
-      recipients: (r) => { withChannels(r, { wecomOn: ['chengdu', 'ziyang'], webhookOn: [], perMinute: LIMIT }); r.defaults.group_wait_s = 0; },
+      recipients: (r) => {
+        withChannels(r, { wecomOn: ['chengdu', 'ziyang'], webhookOn: [], perMinute: LIMIT });
+        r.defaults.group_wait_s = 0;
+      },
       notify: { channelEnv: env(wecom, hook), rateWindowMs: WINDOW },
     });
     try {
-      const events = ['NH3N', 'TP', 'COD', 'CODMn', 'BOD5'].map((parameter) => alertEvent({ station: 'hongyuan', kind: 'firing', at: T0, parameter }));
+      const events = ['NH3N', 'TP', 'COD', 'CODMn', 'BOD5'].map((parameter) =>
+        alertEvent({ station: 'hongyuan', kind: 'firing', at: T0, parameter }),
+      );
       // One at a time, so that each is its own batch: five notices for each of the two bureaus, ten messages on one robot.
       for (const e of events) {
         await s.emit(e);

@@ -25,8 +25,14 @@ async function run(args: string[]): Promise<{ out: string; err: string; code: nu
   registerApiCommand(program);
   let out = '';
   let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
   const before = process.exitCode;
   process.exitCode = undefined;
   try {
@@ -58,8 +64,12 @@ describe('notify CLI', () => {
       expect(status.out).toContain('chengdu: NOT acknowledged');
       expect(status.out).toContain('ziyang: NOT acknowledged');
 
-      expect((await run(['alerts', 'ack', e.id, '--bureau', 'ziyang', '--by', '李娜', ...p])).out).toBe(`acknowledged ${e.id} for ziyang by 李娜\n`);
-      expect((await run(['alerts', 'ack', e.id, '--bureau', 'ziyang', '--by', 'x', ...p])).out).toMatch(/^already acknowledged for ziyang by 李娜 at /);
+      expect((await run(['alerts', 'ack', e.id, '--bureau', 'ziyang', '--by', '李娜', ...p])).out).toBe(
+        `acknowledged ${e.id} for ziyang by 李娜\n`,
+      );
+      expect((await run(['alerts', 'ack', e.id, '--bureau', 'ziyang', '--by', 'x', ...p])).out).toMatch(
+        /^already acknowledged for ziyang by 李娜 at /,
+      );
       await expect(run(['alerts', 'ack', 'ev.nothing', '--bureau', 'ziyang', ...p])).rejects.toThrow(/no notified alert "ev.nothing"/);
       await expect(run(['alerts', 'ack', e.id, '--bureau', 'neijiang', ...p])).rejects.toMatchObject({ code: 'TJ_BUREAU_NOT_NOTIFIED' });
 
@@ -105,10 +115,16 @@ describe('notify CLI', () => {
       await s.sink.waitFor(() => s.sink.to(ADDR.ziyang).length >= 1, 30_000, 'notice');
       await s.idle({ delayed: true });
       const p = ['--prefix', s.prefix];
-      await expect(run(['alerts', 'ack', e.id, '--bureau', 'ziyang', '--by', 'x\x1b[2J', ...p])).rejects.toMatchObject({ code: 'TJ_ACK_BY_INVALID' });
+      await expect(run(['alerts', 'ack', e.id, '--bureau', 'ziyang', '--by', 'x\x1b[2J', ...p])).rejects.toMatchObject({
+        code: 'TJ_ACK_BY_INVALID',
+      });
       // A record written before `by` was checked (or straight into Redis) still cannot drive the terminal.
       await s.notify!.store.ack(e.id, 'ziyang', { by: 'Eve\x1b[2J\x1b[1;1H\u202Egnp.exe\r\nziyang: acknowledged', at: T0, via: 'link' });
-      for (const args of [['alerts', 'status'], ['alerts', 'history', e.id], ['alerts', 'list']]) {
+      for (const args of [
+        ['alerts', 'status'],
+        ['alerts', 'history', e.id],
+        ['alerts', 'list'],
+      ]) {
         const out = (await run([...args, ...p])).out;
         expect(out, args.join(' ')).toContain('Eve\\u{1b}[2J\\u{1b}[1;1H\\u{202e}gnp.exe\\u{d}\\u{a}ziyang: acknowledged');
         expect([...out].filter((c) => c !== '\n' && (c < ' ' || c === '\x7f' || c === '\u202e'))).toEqual([]);

@@ -37,7 +37,9 @@ async function childWorker(s: NotifyStack): Promise<ChildProcess> {
   });
   children.push(child);
   let err = '';
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`notify child exited ${code}: ${err}`)));

@@ -26,11 +26,17 @@ function items(m: ReceivedMail): string[] {
 }
 
 describe('notifications end to end: MQTT -> ingest -> checks -> notify -> SMTP', () => {
-  it('a sustained NH3-N exceedance upstream in Chengdu: one e-mail to each bureau, Ziyang\'s with an arrival estimate; recovery: one resolved e-mail each', async () => {
+  it("a sustained NH3-N exceedance upstream in Chengdu: one e-mail to each bureau, Ziyang's with an arrival estimate; recovery: one resolved e-mail each", async () => {
     const s = await startNotifyStack(services, { pipeline: true });
     try {
       // Hongyuan (Chengdu, km 52): NH3-N above the class III limit (1.0) for two hours in a row.
-      for (const [h, v] of [[0, 0.4], [1, 1.5], [2, 1.6], [3, 1.7]] as const) await s.publish('hongyuan', T0 + h * HOUR, { NH3N: v, DO: 7.5 });
+      for (const [h, v] of [
+        [0, 0.4],
+        [1, 1.5],
+        [2, 1.6],
+        [3, 1.7],
+      ] as const)
+        await s.publish('hongyuan', T0 + h * HOUR, { NH3N: v, DO: 7.5 });
       await s.sink.waitFor(() => s.sink.to(ADDR.chengdu).length >= 1 && s.sink.to(ADDR.ziyang).length >= 1, 30_000, 'firing e-mails');
       await s.idle({ delayed: true });
       const cd = s.sink.to(ADDR.chengdu);
@@ -38,9 +44,14 @@ describe('notifications end to end: MQTT -> ingest -> checks -> notify -> SMTP',
       expect(cd).toHaveLength(1);
       expect(zy).toHaveLength(1);
       // The limit and the water class fired on the same reading: one e-mail holds both.
-      expect(items(zy[0]!).sort()).toEqual([`ev.hongyuan.rt.limit.NH3N.firing.${T0 + 2 * HOUR}`, `ev.hongyuan.rt.water_class.firing.${T0 + 2 * HOUR}`]);
+      expect(items(zy[0]!).sort()).toEqual([
+        `ev.hongyuan.rt.limit.NH3N.firing.${T0 + 2 * HOUR}`,
+        `ev.hongyuan.rt.water_class.firing.${T0 + 2 * HOUR}`,
+      ]);
       const subject = zy[0]!.parsed.subject ?? '';
-      expect(subject).toMatch(/^【警告·告警】宏缘 氨氮 1\.6 mg\/L 等 2 条 \/ \[WARNING ALERT\] Hongyuan Ammonia nitrogen 1\.6 mg\/L \(\+1 more\)$/);
+      expect(subject).toMatch(
+        /^【警告·告警】宏缘 氨氮 1\.6 mg\/L 等 2 条 \/ \[WARNING ALERT\] Hongyuan Ammonia nitrogen 1\.6 mg\/L \(\+1 more\)$/,
+      );
       const zyText = zy[0]!.parsed.text ?? '';
       // Chinese first, English second.
       expect(zyText.indexOf('预计到达贵市首个断面 临江寺')).toBeGreaterThan(0);
@@ -62,7 +73,11 @@ describe('notifications end to end: MQTT -> ingest -> checks -> notify -> SMTP',
       expect(alerts.map((x) => capSummary(x).msgType)).toEqual(['Alert', 'Alert']);
 
       // Recovery: two readings at or below limit × (1 − h).
-      for (const [h, v] of [[4, 0.5], [5, 0.4]] as const) await s.publish('hongyuan', T0 + h * HOUR, { NH3N: v, DO: 7.5 });
+      for (const [h, v] of [
+        [4, 0.5],
+        [5, 0.4],
+      ] as const)
+        await s.publish('hongyuan', T0 + h * HOUR, { NH3N: v, DO: 7.5 });
       await s.sink.waitFor(() => s.sink.to(ADDR.chengdu).length >= 2 && s.sink.to(ADDR.ziyang).length >= 2, 30_000, 'resolved e-mails');
       await s.idle({ delayed: true });
       expect(s.sink.to(ADDR.chengdu)).toHaveLength(2);
@@ -88,7 +103,13 @@ describe('notifications end to end: MQTT -> ingest -> checks -> notify -> SMTP',
   });
 
   it('a spill crossing ten sections in one wave: one grouped e-mail per bureau per wave', async () => {
-    const s = await startNotifyStack(services, { pipeline: true, registry: spillRegistry(), recipients: (r) => { r.defaults.group_wait_s = 3; } });
+    const s = await startNotifyStack(services, {
+      pipeline: true,
+      registry: spillRegistry(),
+      recipients: (r) => {
+        r.defaults.group_wait_s = 3;
+      },
+    });
     try {
       const sections = s.registry.stations.filter((x) => x.kind === 'water').map((x) => x.id);
       expect(sections).toHaveLength(10);
@@ -131,7 +152,11 @@ describe('notifications end to end: MQTT -> ingest -> checks -> notify -> SMTP',
       for (const h of [0, 1, 2]) for (const id of sections) await s.publish(id, T0 + h * HOUR, { NH3N: h === 0 ? 0.3 : 1.8, DO: 7.5 });
       // Refused while the outage lasts (the retries are real), then delivered.
       await s.sink.waitFor(() => s.sink.refusals.length >= 4, 30_000, 'refusals');
-      await s.sink.waitFor(() => s.sink.to(ADDR.chengdu).length >= 1 && s.sink.to(ADDR.ziyang).length >= 1, outageMs + 30_000, 'delivery after the outage');
+      await s.sink.waitFor(
+        () => s.sink.to(ADDR.chengdu).length >= 1 && s.sink.to(ADDR.ziyang).length >= 1,
+        outageMs + 30_000,
+        'delivery after the outage',
+      );
       stop();
       await s.idle({ delayed: true, timeoutMs: 30_000 });
       const all = [...s.sink.to(ADDR.chengdu), ...s.sink.to(ADDR.ziyang)];
@@ -140,7 +165,8 @@ describe('notifications end to end: MQTT -> ingest -> checks -> notify -> SMTP',
       // Each (transition, recipient) exactly once.
       const pairs = all.flatMap((m) => items(m).map((i) => `${m.envelope.to[0]} ${i}`));
       expect(new Set(pairs).size).toBe(pairs.length);
-      const firing = (sections: string[]) => sections.flatMap((id) => [`ev.${id}.rt.limit.NH3N.firing.${T0 + 2 * HOUR}`, `ev.${id}.rt.water_class.firing.${T0 + 2 * HOUR}`]);
+      const firing = (sections: string[]) =>
+        sections.flatMap((id) => [`ev.${id}.rt.limit.NH3N.firing.${T0 + 2 * HOUR}`, `ev.${id}.rt.water_class.firing.${T0 + 2 * HOUR}`]);
       expect(s.sink.to(ADDR.chengdu).flatMap(items).sort()).toEqual(firing(['sec-02', 'sec-04']).sort());
       expect(s.sink.to(ADDR.ziyang).flatMap(items).sort()).toEqual(firing(sections).sort());
     } finally {

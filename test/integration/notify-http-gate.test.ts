@@ -15,7 +15,8 @@ beforeAll(async () => {
 afterAll(async () => server?.close());
 
 const body = Buffer.from(JSON.stringify({ notice: '沱江氨氮 5.1 mg/L', pad: 'x'.repeat(100_000) }));
-const post = (url: string, commit: () => Promise<void>) => gatedPost(new URL(url), { 'Content-Type': 'application/json' }, body, commit, AbortSignal.timeout(10_000));
+const post = (url: string, commit: () => Promise<void>) =>
+  gatedPost(new URL(url), { 'Content-Type': 'application/json' }, body, commit, AbortSignal.timeout(10_000));
 
 describe('gated HTTP POST', () => {
   it('the server has the whole body only after the commit, and its answer comes back', async () => {
@@ -34,7 +35,9 @@ describe('gated HTTP POST', () => {
 
   it('a commit that fails leaves the server without a complete body: safe to send again', async () => {
     const before = server.requests.length;
-    const err = await post(`${server.url}/hook`, async () => { throw new Error('lease lost'); }).catch((e: unknown) => e);
+    const err = await post(`${server.url}/hook`, async () => {
+      throw new Error('lease lost');
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PostError);
     expect((err as PostError).committed).toBe(false);
     expect((err as PostError).message).toContain('not handed over: lease lost');
@@ -49,7 +52,9 @@ describe('gated HTTP POST', () => {
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((r) => closed.close(() => r()));
     let committed = false;
-    const refused = await post(`http://127.0.0.1:${port}/cgi-bin/webhook/send?key=robot-key-secret`, async () => { committed = true; }).catch((e: unknown) => e as PostError);
+    const refused = await post(`http://127.0.0.1:${port}/cgi-bin/webhook/send?key=robot-key-secret`, async () => {
+      committed = true;
+    }).catch((e: unknown) => e as PostError);
     expect(refused).toMatchObject({ committed: false });
     expect(committed).toBe(false);
     // The host may be named, the robot's key (in the query) never.

@@ -34,7 +34,10 @@ describe('incident report e-mails', () => {
       incidents: true,
       notify: { onSent: (s) => sent.push(s) },
       // An escalation within a second or two: it must not count as delivery latency.
-      recipients: (r) => { r.incidents.reorder_s = 0; r.defaults.ack_timeout_min = 0.02; },
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+        r.defaults.ack_timeout_min = 0.02;
+      },
     });
     try {
       // The reading behind the firing was handed to the checks 5 s ago.
@@ -61,13 +64,27 @@ describe('incident report e-mails', () => {
   });
 
   it('two incidents opened within one group wait: one e-mail per 初报, none lost in a shared batch', async () => {
-    const stack = await startNotifyStack(services, { incidents: true, recipients: (r) => { r.incidents.reorder_s = 0; r.defaults.group_wait_s = 2; } });
+    const stack = await startNotifyStack(services, {
+      incidents: true,
+      recipients: (r) => {
+        r.incidents.reorder_s = 0;
+        r.defaults.group_wait_s = 2;
+      },
+    });
     try {
       const at = Date.now() - 3_600_000;
       // Ammonia and phosphorus at one section: two pollutant families, two incidents.
       await stack.emit(
         alertEvent({ station: 'hongyuan', kind: 'firing', at }),
-        alertEvent({ station: 'hongyuan', kind: 'firing', at, parameter: 'TP', value: 0.5, limit: 0.2, detail: { unit: 'mg/L', basis: 'GB3838-2002 III', limitKind: 'max', limitText: '≤ 0.2' } }),
+        alertEvent({
+          station: 'hongyuan',
+          kind: 'firing',
+          at,
+          parameter: 'TP',
+          value: 0.5,
+          limit: 0.2,
+          detail: { unit: 'mg/L', basis: 'GB3838-2002 III', limitKind: 'max', limitText: '≤ 0.2' },
+        }),
       );
       await stack.sink.waitFor((m) => m.length >= 2, 30_000, 'the first reports');
       await stack.idle({ delayed: true });
@@ -97,7 +114,10 @@ describe('the group wait', () => {
   }
 
   it('holds per-transition notices to gather them, never an incident report, which is one e-mail anyway', async () => {
-    const groupWait = (r: RecipientsFile) => { r.defaults.group_wait_s = 600; r.incidents.reorder_s = 0; };
+    const groupWait = (r: RecipientsFile) => {
+      r.defaults.group_wait_s = 600;
+      r.incidents.reorder_s = 0;
+    };
     const at = Date.now() - 3_600_000;
     const reports = await startNotifyStack(services, { incidents: true, recipients: groupWait });
     try {

@@ -14,9 +14,14 @@ beforeAll(async () => {
 afterAll(async () => sink?.close());
 
 const mail = (n: number): OutgoingMail => ({
-  from: '沱江联合预警 <alerts@tuojiang.test>', to: { name: '值班室', address: 'duty@ziyang.test' },
-  subject: '【警告·告警】宏缘 氨氮', text: '正文\n', html: '<p>正文</p>', messageId: `<batch.${n}@tuojiang.test>`,
-  date: new Date(0), headers: { 'X-Tuojiang-Batch': `batch.${n}` },
+  from: '沱江联合预警 <alerts@tuojiang.test>',
+  to: { name: '值班室', address: 'duty@ziyang.test' },
+  subject: '【警告·告警】宏缘 氨氮',
+  text: '正文\n',
+  html: '<p>正文</p>',
+  messageId: `<batch.${n}@tuojiang.test>`,
+  date: new Date(0),
+  headers: { 'X-Tuojiang-Batch': `batch.${n}` },
   attachments: [{ filename: 'cap.xml', content: '<alert/>', contentType: 'application/cap+xml' }],
 });
 
@@ -34,7 +39,9 @@ describe('SMTP transport with the commit gate', () => {
   it('the server can complete the message only after the commit', async () => {
     const t = createSmtpTransport({ url: sink.url, timeoutMs: 5000 });
     const order: string[] = [];
-    sink.afterStore(() => { order.push('stored by the server'); });
+    sink.afterStore(() => {
+      order.push('stored by the server');
+    });
     try {
       const res = await t.send(mail(1), async () => {
         order.push('commit begins');
@@ -57,7 +64,11 @@ describe('SMTP transport with the commit gate', () => {
   it('a failed commit means no message: the server never gets the end of the data', async () => {
     const t = createSmtpTransport({ url: sink.url, timeoutMs: 5000 });
     const before = sink.messages.length;
-    const e = await failure(t.send(mail(2), async () => { throw new Error('lease lost'); }));
+    const e = await failure(
+      t.send(mail(2), async () => {
+        throw new Error('lease lost');
+      }),
+    );
     expect(e.committed).toBe(false);
     expect(e.verdict).toBe('retry');
     await t.close();
@@ -68,7 +79,11 @@ describe('SMTP transport with the commit gate', () => {
     const t = createSmtpTransport({ url: sink.url, timeoutMs: 5000 });
     const stop = sink.refuse({ code: 451 });
     let commits = 0;
-    const e = await failure(t.send(mail(3), async () => { commits++; }));
+    const e = await failure(
+      t.send(mail(3), async () => {
+        commits++;
+      }),
+    );
     stop();
     await t.close();
     expect([e.responseCode, e.committed, e.verdict, commits]).toEqual([451, false, 'retry', 0]);

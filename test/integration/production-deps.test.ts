@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = process.cwd();
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const PRODUCTION_DIRS = ['cli', 'ingest', 'alerts', 'api', 'config', 'lib', 'runtime', 'simulator', 'dashboards', 'bin', 'scripts'];
 
 function sources(dir: string): string[] {
@@ -22,7 +25,10 @@ function sources(dir: string): string[] {
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/helpers/refuse-dev-deps.mjs', 'cli/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/helpers/refuse-dev-deps.mjs', 'cli/main.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,8 +46,12 @@ describe('dependencies', () => {
   });
 
   it('production ones are each imported by production code; demo and test servers are dev only', () => {
-    const text = PRODUCTION_DIRS.flatMap((d) => sources(join(ROOT, d))).map((f) => readFileSync(f, 'utf8')).join('\n');
-    const unused = Object.keys(pkg.dependencies).filter((name) => !new RegExp(`from '${name}(/[^']*)?'|import\\('${name}(/[^']*)?'\\)`).test(text));
+    const text = PRODUCTION_DIRS.flatMap((d) => sources(join(ROOT, d)))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    const unused = Object.keys(pkg.dependencies).filter(
+      (name) => !new RegExp(`from '${name}(/[^']*)?'|import\\('${name}(/[^']*)?'\\)`).test(text),
+    );
     expect(unused).toEqual([]);
     expect(Object.keys(pkg.dependencies)).not.toContain('influx');
     for (const dev of ['smtp-server', 'mailparser']) {

@@ -44,7 +44,12 @@ describe.each([
     const from = burst[0]!.ts;
     const to = burst[burst.length - 1]!.ts;
     const where = `time >= ${from}ms AND time <= ${to}ms`;
-    await waitFor(async () => (await countPoints(s.influx, 'water_quality', 'NH3N', where)) >= N, 120_000, `all ${N} readings in InfluxDB`, 250);
+    await waitFor(
+      async () => (await countPoints(s.influx, 'water_quality', 'NH3N', where)) >= N,
+      120_000,
+      `all ${N} readings in InfluxDB`,
+      250,
+    );
     expect(compareBurst(burst, await storedValues(s.influx, from, to))).toEqual({ missing: 0, doubled: 0, wrong: 0, extra: 0 });
     // Written once each: the counters tell the truth.
     await waitFor(async () => metric(await metrics(), 'tuojiang_readings_written_total') >= N, 30_000, 'the writer counting every reading');

@@ -49,7 +49,10 @@ function capturedLogger(): { log: pino.Logger; lines: Array<Record<string, unkno
   return { log: pino({ level: 'info' }, sink), lines };
 }
 
-interface Readiness { status: number; checks: Record<string, boolean> }
+interface Readiness {
+  status: number;
+  checks: Record<string, boolean>;
+}
 
 /** GET /readyz with a client timeout far above the server's bound: failing to answer fails the test. */
 async function readyz(port: number): Promise<Readiness> {
@@ -89,7 +92,12 @@ describe('a Redis that comes back empty', () => {
     await publishAll(pub, after, 200);
     const from = after[0]!.ts;
     const to = after[after.length - 1]!.ts;
-    await waitFor(async () => (await countPoints(s.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= after.length, 60_000, 'readings after the flush stored', 250);
+    await waitFor(
+      async () => (await countPoints(s.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= after.length,
+      60_000,
+      'readings after the flush stored',
+      250,
+    );
     expect(compareBurst(after, await storedValues(s.influx, from, to))).toEqual({ missing: 0, doubled: 0, wrong: 0, extra: 0 });
 
     const events = lines.filter((l) => l.code === 'TJ_REDIS_STATE_LOST');
@@ -109,7 +117,10 @@ describe('a Redis that comes back empty', () => {
     const { log, lines } = capturedLogger();
     const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
     const queueConn = new Redis(services.redis.url, { maxRetriesPerRequest: null });
-    cleanups.push(() => redis.quit(), () => queueConn.quit());
+    cleanups.push(
+      () => redis.quit(),
+      () => queueConn.quit(),
+    );
     const prefix = 'tjflush';
     const notify = createNotifyQueue(queueConn, prefix);
     cleanups.push(() => notify.close());
@@ -117,15 +128,36 @@ describe('a Redis that comes back empty', () => {
     const influx = new InfluxClient({ url: services.influxdb.url, database: 'tjflush' });
     await influx.ensureDatabase();
     const published: string[] = [];
-    const relay = new OutboxRelay({ redis, influx, notify, prefix, blockMs: 100, log, onPublished: (evs) => published.push(...evs.map((e) => e.id)) });
+    const relay = new OutboxRelay({
+      redis,
+      influx,
+      notify,
+      prefix,
+      blockMs: 100,
+      log,
+      onPublished: (evs) => published.push(...evs.map((e) => e.id)),
+    });
     await relay.start();
     cleanups.push(() => relay.stop());
     await new Promise((r) => setTimeout(r, 300));
     await queueConn.flushall();
     const keys = new AlertKeys(prefix);
     const event = {
-      id: 'ev-after-flush', kind: 'opened', station: 'hongyuan', city: 'chengdu', parameter: 'NH3N', rule: 'limit', period: 'hour',
-      from: 'normal', to: 'alert', at: Date.parse('2026-05-03T00:00:00Z'), value: 2, limit: 1, thresholdVersion: 1, message: 'm', muted: false,
+      id: 'ev-after-flush',
+      kind: 'opened',
+      station: 'hongyuan',
+      city: 'chengdu',
+      parameter: 'NH3N',
+      rule: 'limit',
+      period: 'hour',
+      from: 'normal',
+      to: 'alert',
+      at: Date.parse('2026-05-03T00:00:00Z'),
+      value: 2,
+      limit: 1,
+      thresholdVersion: 1,
+      message: 'm',
+      muted: false,
     };
     await queueConn.xadd(keys.outbox, '*', 'e', JSON.stringify(event));
     await waitFor(() => published.includes('ev-after-flush'), 30_000, 'event after the flush published');
@@ -202,7 +234,15 @@ describe('/readyz while Redis is gone', () => {
     const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined); // the outage is the point of the test
     cleanups.push(async () => redis.disconnect());
-    const api = await startApiServer({ store: new NotifyStore(redis, 'tjapi'), redis, ackSecret: 'test-ack-secret-0123456789abcdef', publicUrl: 'http://api.test', cities: {}, port: 0, host: '127.0.0.1' });
+    const api = await startApiServer({
+      store: new NotifyStore(redis, 'tjapi'),
+      redis,
+      ackSecret: 'test-ack-secret-0123456789abcdef',
+      publicUrl: 'http://api.test',
+      cities: {},
+      port: 0,
+      host: '127.0.0.1',
+    });
     cleanups.push(() => api.close());
     await waitFor(async () => (await readyz(api.port)).status === 200, 30_000, 'api ready');
     await services.redis.kill();

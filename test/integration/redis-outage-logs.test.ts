@@ -29,12 +29,18 @@ describe('logs during a Redis outage', () => {
     const port = await freePort();
     // With checks on (the default): the check enqueuer's BullMQ queue is one of the noisy sources.
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest'], {
-      cwd: ROOT, env: { ...s.childEnv(), HTTP_PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { ...s.childEnv(), HTTP_PORT: String(port), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     let out = '';
-    child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, 'ingest ready');
 
     const burst = makeBurst(N, Date.parse('2026-04-04T00:00:00Z'));
@@ -50,12 +56,34 @@ describe('logs during a Redis outage', () => {
     await s.services.redis.start();
     const from = burst[0]!.ts;
     const to = burst[burst.length - 1]!.ts;
-    await waitFor(async () => (await countPoints(s.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= N, 120_000, `all ${N} readings in InfluxDB`, 250);
+    await waitFor(
+      async () => (await countPoints(s.influx, 'water_quality', 'NH3N', `time >= ${from}ms AND time <= ${to}ms`)) >= N,
+      120_000,
+      `all ${N} readings in InfluxDB`,
+      250,
+    );
     const outageLines = out.split('\n').filter((l) => l.trim() !== '');
-    const notJson = outageLines.filter((l) => { try { JSON.parse(l); return false; } catch { return true; } });
+    const notJson = outageLines.filter((l) => {
+      try {
+        JSON.parse(l);
+        return false;
+      } catch {
+        return true;
+      }
+    });
     expect(notJson.slice(0, 5)).toEqual([]);
 
-    await waitFor(() => /check enqueuer/.test(out.split('\n').filter((l) => l.includes('redis reconnected after')).join('')), 30_000, 'the reconnected lines');
+    await waitFor(
+      () =>
+        /check enqueuer/.test(
+          out
+            .split('\n')
+            .filter((l) => l.includes('redis reconnected after'))
+            .join(''),
+        ),
+      30_000,
+      'the reconnected lines',
+    );
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const lines = out.split('\n').filter((l) => l.trim() !== '');

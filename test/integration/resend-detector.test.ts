@@ -25,7 +25,15 @@ afterAll(async () => {
 
 const TS = Date.parse('2025-10-01T00:00:00Z');
 const reading = (over: Partial<Reading> = {}): Reading => ({
-  station: 'hongyuan', city: 'chengdu', medium: 'water', ts: TS, period: 'rt', values: { NH3N: 0.5, pH: 7 }, flags: {}, source: 'json', ...over,
+  station: 'hongyuan',
+  city: 'chengdu',
+  medium: 'water',
+  ts: TS,
+  period: 'rt',
+  values: { NH3N: 0.5, pH: 7 },
+  flags: {},
+  source: 'json',
+  ...over,
 });
 const detector = (windowS = 3600) => new ResendDetector(redis, { keyPrefix: `t${randomBytes(3).toString('hex')}:first:`, windowS });
 
@@ -33,7 +41,7 @@ describe('ResendDetector', () => {
   it('a new reading and its identical copies keep everything and report nothing', async () => {
     const d = detector();
     const r = reading({ flags: { NH3N: 'M' }, extras: { NH3N_max: 0.7 } });
-    for (const v of [...await d.check([r, r]), ...await d.check([r])]) expect(v).toEqual({ keep: r, changes: [], unrecorded: false });
+    for (const v of [...(await d.check([r, r])), ...(await d.check([r]))]) expect(v).toEqual({ keep: r, changes: [], unrecorded: false });
   });
 
   it('a changed value, flag or -Max is reported with both forms and left out; the rest is kept', async () => {
@@ -90,7 +98,10 @@ describe('ResendDetector', () => {
   it('another period or another station at the same time is another reading', async () => {
     const d = detector();
     await d.check([reading()]);
-    const vs = await d.check([reading({ period: 'hour', values: { NH3N: 1, pH: 7 } }), reading({ station: 'huaikou', values: { NH3N: 1, pH: 7 } })]);
+    const vs = await d.check([
+      reading({ period: 'hour', values: { NH3N: 1, pH: 7 } }),
+      reading({ station: 'huaikou', values: { NH3N: 1, pH: 7 } }),
+    ]);
     for (const v of vs) expect(v.changes).toEqual([]);
   });
 

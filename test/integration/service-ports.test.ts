@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 describe('per-service HTTP ports', () => {
-  it('the notify worker serves /readyz on NOTIFY_HTTP_PORT while the ingest\'s HTTP_PORT is taken, with Redis and SMTP checks', async () => {
+  it("the notify worker serves /readyz on NOTIFY_HTTP_PORT while the ingest's HTTP_PORT is taken, with Redis and SMTP checks", async () => {
     const services = await startServices({ redis: { appendonly: false } });
     cleanups.push(() => services.stopAll());
     const sink = await startSmtpSink();
@@ -29,16 +29,28 @@ describe('per-service HTTP ports', () => {
     cleanups.push(() => new Promise((r) => taken.close(() => r(null))));
     const notifyPort = await freePort();
 
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'notify', 'worker', '--prefix', 'tjports'], {
-      cwd: ROOT,
-      env: {
-        ...process.env, REDIS_URL: services.redis.url, SMTP_URL: sink.url, ACK_SECRET: 'test-ack-secret-0123456789abcdef',
-        HTTP_PORT: String(ingestPort), INGEST_HTTP_PORT: String(ingestPort), NOTIFY_HTTP_PORT: String(notifyPort), LOG_LEVEL: 'info',
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'notify', 'worker', '--prefix', 'tjports'],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          REDIS_URL: services.redis.url,
+          SMTP_URL: sink.url,
+          ACK_SECRET: 'test-ack-secret-0123456789abcdef',
+          HTTP_PORT: String(ingestPort),
+          INGEST_HTTP_PORT: String(ingestPort),
+          NOTIFY_HTTP_PORT: String(notifyPort),
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    );
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     cleanups.push(async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -46,10 +58,15 @@ describe('per-service HTTP ports', () => {
       await exited;
     });
 
-    const res = (await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`notify worker exited ${child.exitCode}: ${stderr.slice(-2000)}`);
-      return fetch(`http://127.0.0.1:${notifyPort}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
-    }, 60_000, 'notify /readyz', 250)) as Response;
+    const res = (await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`notify worker exited ${child.exitCode}: ${stderr.slice(-2000)}`);
+        return fetch(`http://127.0.0.1:${notifyPort}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+      },
+      60_000,
+      'notify /readyz',
+      250,
+    )) as Response;
     expect(res.status).toBe(200);
     expect(((await res.json()) as { checks: Record<string, boolean> }).checks).toEqual({ redis: true, smtp: true });
     expect(child.exitCode).toBeNull();

@@ -83,11 +83,16 @@ describe('simulator → ingest → InfluxDB', () => {
 
   it('stores every valid reading it published, per station', async () => {
     const expected = Object.fromEntries(Object.entries(summary.byStation).map(([id, c]) => [id, c.readings]));
-    const stored = await waitFor(async () => {
-      const got: Record<string, number> = {};
-      for (const id of Object.keys(expected)) got[id] = await countPoints(stack.influx, measurementOf(id), fieldOf(id), `"station" = '${id}'`);
-      return Object.entries(expected).every(([id, n]) => got[id]! >= n) ? got : undefined;
-    }, 30_000, 'every published reading in InfluxDB');
+    const stored = await waitFor(
+      async () => {
+        const got: Record<string, number> = {};
+        for (const id of Object.keys(expected))
+          got[id] = await countPoints(stack.influx, measurementOf(id), fieldOf(id), `"station" = '${id}'`);
+        return Object.entries(expected).every(([id, n]) => got[id]! >= n) ? got : undefined;
+      },
+      30_000,
+      'every published reading in InfluxDB',
+    );
     expect(stored).toEqual(expected);
   });
 
@@ -137,9 +142,13 @@ describe('simulator → ingest → InfluxDB', () => {
 });
 
 describe('tuojiang simulate', () => {
-  it('runs from the command line with the environment\'s credentials and prints a JSON summary', async () => {
+  it("runs from the command line with the environment's credentials and prints a JSON summary", async () => {
     const saved = { ...process.env };
-    Object.assign(process.env, { MQTT_URL: stack.services.mosquitto.url, MQTT_USERNAME: 'simulator', MQTT_PASSWORD: stack.users.simulator });
+    Object.assign(process.env, {
+      MQTT_URL: stack.services.mosquitto.url,
+      MQTT_USERNAME: 'simulator',
+      MQTT_PASSWORD: stack.users.simulator,
+    });
     const out: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       out.push(String(chunk));
@@ -148,12 +157,32 @@ describe('tuojiang simulate', () => {
     try {
       const program = new Command('tuojiang').exitOverride();
       registerSimulateCommand(program);
-      await program.parseAsync(['simulate', '--speed', '3600', '--duration', '2', '--stations', 'zhaozhen,ziyang-shijian', '--seed', '11', '--json-share', '1', '--json'], { from: 'user' });
+      await program.parseAsync(
+        [
+          'simulate',
+          '--speed',
+          '3600',
+          '--duration',
+          '2',
+          '--stations',
+          'zhaozhen,ziyang-shijian',
+          '--seed',
+          '11',
+          '--json-share',
+          '1',
+          '--json',
+        ],
+        { from: 'user' },
+      );
     } finally {
       spy.mockRestore();
       process.env = saved;
     }
-    const lines = out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string } & Record<string, unknown>);
+    const lines = out
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string } & Record<string, unknown>);
     expect(lines[0]?.type).toBe('start');
     const s = lines.at(-1) as unknown as SimSummary & { type: string };
     expect(s.type).toBe('summary');

@@ -18,19 +18,52 @@ let site: string;
 let generated: string;
 let passwd: string;
 
-const cli = (args: string[], stdin?: string) => run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args], {
-  env: { PATH: process.env.PATH ?? '', HOME: tmp, TUOJIANG_CONFIG: site, MOSQUITTO_PASSWD_FILE: passwd, TUOJIANG_GENERATED_DIR: generated, LOG_LEVEL: 'warn' },
-  ...(stdin !== undefined ? { stdin } : {}),
-});
+const cli = (args: string[], stdin?: string) =>
+  run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), ...args], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: tmp,
+      TUOJIANG_CONFIG: site,
+      MOSQUITTO_PASSWD_FILE: passwd,
+      TUOJIANG_GENERATED_DIR: generated,
+      LOG_LEVEL: 'warn',
+    },
+    ...(stdin !== undefined ? { stdin } : {}),
+  });
 
-const NEW = ['stations', 'add', 'tongxian', '--kind', 'water', '--city', 'ziyang', '--name-zh', '通贤', '--name-en', 'Tongxian', '--lat', '30.12', '--lon', '104.70', '--mn', '512002W0000000000000A009', '--river', 'tuojiang', '--river-km', '140', '--target-class', 'III'];
+const NEW = [
+  'stations',
+  'add',
+  'tongxian',
+  '--kind',
+  'water',
+  '--city',
+  'ziyang',
+  '--name-zh',
+  '通贤',
+  '--name-en',
+  'Tongxian',
+  '--lat',
+  '30.12',
+  '--lon',
+  '104.70',
+  '--mn',
+  '512002W0000000000000A009',
+  '--river',
+  'tuojiang',
+  '--river-km',
+  '140',
+  '--target-class',
+  'III',
+];
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'tuojiang-stations-add-'));
   site = join(tmp, 'config');
   generated = join(tmp, 'generated');
   mkdirSync(join(site, 'mosquitto'), { recursive: true });
-  for (const f of ['stations', 'tuojiang', 'thresholds', 'recipients', 'rivers', 'operators']) cpSync(join(ROOT, 'config', `${f}.yaml`), join(site, `${f}.yaml`));
+  for (const f of ['stations', 'tuojiang', 'thresholds', 'recipients', 'rivers', 'operators'])
+    cpSync(join(ROOT, 'config', `${f}.yaml`), join(site, `${f}.yaml`));
   for (const f of ['mosquitto.conf', 'acl', 'acl-services']) cpSync(join(ROOT, 'config/mosquitto', f), join(site, 'mosquitto', f));
   cpSync(join(ROOT, 'dashboards/generated'), generated, { recursive: true });
   passwd = join(site, 'mosquitto', 'passwd');
@@ -106,24 +139,33 @@ describe('tuojiang stations add', () => {
     expect(readFileSync(passwd, 'utf8')).not.toContain('tongxian-secret-0001');
   });
 
-  it('writes a password a real Mosquitto accepts on the stations\' listener, and refuses a wrong one', async () => {
+  it("writes a password a real Mosquitto accepts on the stations' listener, and refuses a wrong one", async () => {
     const services = join(tmp, 'passwd-services');
     writeFileSync(services, `ingest:${mosquittoHash('ingest-secret-000001')}\n`, { mode: 0o600 });
     broker = await startMosquitto({ users: [], passwordFiles: { stations: passwd, services } });
-    const login = (password: string) => mqtt.connectAsync(broker?.stationUrl ?? '', { username: 'tongxian', password, reconnectPeriod: 0, connectTimeout: 5000 });
+    const login = (password: string) =>
+      mqtt.connectAsync(broker?.stationUrl ?? '', { username: 'tongxian', password, reconnectPeriod: 0, connectTimeout: 5000 });
     const good = await login('tongxian-secret-0001');
     await good.publishAsync('tuojiang/water/tongxian', '{}', { qos: 1 });
     await good.endAsync();
     await expect(login('not-the-password-01')).rejects.toThrow(/Not authorized|Bad username or password/i);
     // And the hash of the service account written the same way works on the services' listener.
-    const ingest = await mqtt.connectAsync(broker.url, { username: 'ingest', password: 'ingest-secret-000001', reconnectPeriod: 0, connectTimeout: 5000 });
+    const ingest = await mqtt.connectAsync(broker.url, {
+      username: 'ingest',
+      password: 'ingest-secret-000001',
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
     await ingest.endAsync();
   });
 
   it('changes a password with `stations password`, keeping the other accounts', async () => {
     const r = await cli(['stations', 'password', 'zhaozhen'], 'zhaozhen-secret-0001\n');
     expect(r.code, r.stderr).toBe(0);
-    const users = readFileSync(passwd, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0]);
+    const users = readFileSync(passwd, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(':')[0]);
     expect(users.sort()).toEqual(['tongxian', 'zhaozhen']);
     const check = await cli(['stations', 'check', 'zhaozhen', 'tongxian']);
     expect(check.code, check.stdout).toBe(0);

@@ -64,7 +64,10 @@ function client(api: { url: string }) {
   return async (method: string, path: string, token?: string, body?: unknown): Promise<Answer> => {
     const res = await fetch(`${api.url}${path}`, {
       method,
-      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -96,7 +99,9 @@ describe('HTTP API', () => {
     expect(none.body.error?.code).toBe('TJ_OPERATOR_UNAUTHENTICATED');
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect((await call('GET', '/thresholds', 'tjop_not-a-token')).status).toBe(401);
-    expect((await call('POST', '/thresholds/proposals', undefined, { station: 'shiqiao', param: 'NH3N', value: 0.7, why: 'w' })).status).toBe(401);
+    expect(
+      (await call('POST', '/thresholds/proposals', undefined, { station: 'shiqiao', param: 'NH3N', value: 0.7, why: 'w' })).status,
+    ).toBe(401);
     expect((await store.current()).version).toBe(1);
   });
 
@@ -108,13 +113,25 @@ describe('HTTP API', () => {
   });
 
   it('tokens of one city cannot act as the other', async () => {
-    const claimCity = await call('POST', '/thresholds/proposals', tokens['cd-wang'], { city: 'ziyang', station: 'shiqiao', param: 'NH3N', value: 0.9, why: 'w' });
+    const claimCity = await call('POST', '/thresholds/proposals', tokens['cd-wang'], {
+      city: 'ziyang',
+      station: 'shiqiao',
+      param: 'NH3N',
+      value: 0.9,
+      why: 'w',
+    });
     expect(claimCity.status).toBe(403);
     expect(claimCity.body.error?.code).toBe('TJ_OPERATOR_FORBIDDEN');
     expect((await call('GET', '/thresholds?operator=zy-zhang', tokens['cd-wang'])).status).toBe(403);
     expect(await store.proposals('all')).toEqual([]);
 
-    const p = await call('POST', '/thresholds/proposals', tokens['cd-wang'], { city: 'chengdu', station: 'shiqiao', param: 'NH3N', value: '0.9', why: 'stripping stage added' });
+    const p = await call('POST', '/thresholds/proposals', tokens['cd-wang'], {
+      city: 'chengdu',
+      station: 'shiqiao',
+      param: 'NH3N',
+      value: '0.9',
+      why: 'stripping stage added',
+    });
     expect(p.status).toBe(201);
     expect(p.body).toMatchObject({ outcome: 'pending', proposal: { id: 'p1', by: 'cd-wang', city: 'chengdu', needs: ['ziyang'] } });
     // another Chengdu operator's token cannot give Ziyang's consent, nor can a body claiming Ziyang
@@ -127,7 +144,10 @@ describe('HTTP API', () => {
     expect((await store.current()).version).toBe(1);
     const ok = await call('POST', '/thresholds/proposals/p1/approve', tokens['zy-zhang'], { comment: 'agreed at the joint meeting' });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ outcome: 'applied', version: { version: 2, kind: 'loosen', approvals: [{ by: 'zy-zhang', city: 'ziyang', comment: 'agreed at the joint meeting' }] } });
+    expect(ok.body).toMatchObject({
+      outcome: 'applied',
+      version: { version: 2, kind: 'loosen', approvals: [{ by: 'zy-zhang', city: 'ziyang', comment: 'agreed at the joint meeting' }] },
+    });
     const again = await call('POST', '/thresholds/proposals/p1/approve', tokens['zy-zhang'], {});
     expect([again.status, again.body.error?.code]).toEqual([409, 'TJ_THRESHOLD_PROPOSAL_CLOSED']);
   });
@@ -152,20 +172,45 @@ describe('HTTP API', () => {
     // The API names its JSON fields, not the CLI's flags.
     const noWhy = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], { station: 'shiqiao', param: 'NH3N', value: 0.8 });
     expect(noWhy.body.error?.message).toMatch(/^`why` is required: say why/);
-    const notNumber = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], { station: 'shiqiao', param: 'NH3N', value: 'high', why: 'w' });
+    const notNumber = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], {
+      station: 'shiqiao',
+      param: 'NH3N',
+      value: 'high',
+      why: 'w',
+    });
     expect(notNumber.body.error?.message).toBe('`value` for NH3N must be a number, got "high"');
-    const badUntil = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], { station: 'shiqiao', param: 'NH3N', value: 2, why: 'w', exception: { reason: 'r', until: 'tomorrow' } });
+    const badUntil = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], {
+      station: 'shiqiao',
+      param: 'NH3N',
+      value: 2,
+      why: 'w',
+      exception: { reason: 'r', until: 'tomorrow' },
+    });
     expect(badUntil.body.error?.message).toMatch(/^`exception\.until` must be an ISO 8601 date-time/);
     for (const r of [noWhy, notNumber, badUntil]) expect(r.body.error?.message).not.toContain('--');
   });
 
   it('reads: version, limits at a station, history, diff, export, proposals', async () => {
-    const t = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], { station: 'linjiangsi', param: 'DO', value: 6, why: 'fish spawning' });
-    expect(t.body).toMatchObject({ outcome: 'applied', version: { version: 3, kind: 'tighten', by: 'zy-zhang', city: 'ziyang', announce: ['chengdu'] } });
+    const t = await call('POST', '/thresholds/proposals', tokens['zy-zhang'], {
+      station: 'linjiangsi',
+      param: 'DO',
+      value: 6,
+      why: 'fish spawning',
+    });
+    expect(t.body).toMatchObject({
+      outcome: 'applied',
+      version: { version: 3, kind: 'tighten', by: 'zy-zhang', city: 'ziyang', announce: ['chengdu'] },
+    });
     const v = await call('GET', '/thresholds/versions/current', tokens['cd-li']);
     expect(v.body).toMatchObject({ version: 3, config: { stations: { linjiangsi: { limits: { DO: { min: 6 } } } } } });
     const at = await call('GET', '/thresholds/versions/3?station=linjiangsi', tokens['cd-li']);
-    expect((at.body.limits as Array<Record<string, unknown>>).find((l) => l.param === 'DO')).toEqual({ param: 'DO', period: 'hour', limit: '≥ 6 mg/L', basis: 'thresholds', national: '≥ 5 mg/L' });
+    expect((at.body.limits as Array<Record<string, unknown>>).find((l) => l.param === 'DO')).toEqual({
+      param: 'DO',
+      period: 'hour',
+      limit: '≥ 6 mg/L',
+      basis: 'thresholds',
+      national: '≥ 5 mg/L',
+    });
     const h = await call('GET', '/thresholds/history?limit=2', tokens['cd-li']);
     expect((h.body as unknown as Array<{ version: number }>).map((x) => x.version)).toEqual([2, 3]);
     const d = await call('GET', '/thresholds/diff?from=1&to=3', tokens['cd-li']);
@@ -255,12 +300,38 @@ describe('tuojiang thresholds', () => {
     expect(await run(['seed', ...P])).toBe('seeded version 1 from thresholds.yaml\n');
     expect(await run(['seed', ...P])).toContain('already has versions (head v1)');
 
-    const t = JSON.parse(await run(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '700', '--unit', 'µg/L', '--why', 'intake protection', '--json', ...P], AS_CD));
+    const t = JSON.parse(
+      await run(
+        [
+          'propose',
+          '--station',
+          'shiqiao',
+          '--param',
+          'NH3N',
+          '--value',
+          '700',
+          '--unit',
+          'µg/L',
+          '--why',
+          'intake protection',
+          '--json',
+          ...P,
+        ],
+        AS_CD,
+      ),
+    );
     expect(t).toMatchObject({ outcome: 'applied', version: { version: 2, from: 0.8, to: 0.7, by: 'cd-wang', city: 'chengdu' } });
 
-    const loosen = await run(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '0.9', '--why', 'works upgraded', ...P], AS_ZY);
-    expect(loosen).toMatch(/^proposal p1 waits for chengdu \(expires .*\); nothing changes until then\n {2}待批准放宽：石桥水厂取水口 氨氮 ≤ 0\.7 mg\/L → ≤ 0\.9 mg\/L/);
-    expect(await cliError(['approve', 'p1', ...P], { TUOJIANG_OPERATOR: 'zy-chen', TUOJIANG_CITY: 'ziyang' })).toMatch(/^TJ_THRESHOLD_APPROVAL_REFUSED: p1: a loosening proposed in ziyang needs an operator of chengdu/);
+    const loosen = await run(
+      ['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '0.9', '--why', 'works upgraded', ...P],
+      AS_ZY,
+    );
+    expect(loosen).toMatch(
+      /^proposal p1 waits for chengdu \(expires .*\); nothing changes until then\n {2}待批准放宽：石桥水厂取水口 氨氮 ≤ 0\.7 mg\/L → ≤ 0\.9 mg\/L/,
+    );
+    expect(await cliError(['approve', 'p1', ...P], { TUOJIANG_OPERATOR: 'zy-chen', TUOJIANG_CITY: 'ziyang' })).toMatch(
+      /^TJ_THRESHOLD_APPROVAL_REFUSED: p1: a loosening proposed in ziyang needs an operator of chengdu/,
+    );
 
     const list = await run(['list', ...P], { TUOJIANG_CITY: 'ziyang', TUOJIANG_OPERATOR: undefined });
     expect(list).toContain('v2    ');
@@ -268,12 +339,23 @@ describe('tuojiang thresholds', () => {
     expect(list).toMatch(/pending proposals:\n {2}p1 {4}loosen/);
     expect(list).toMatch(/changes announced to ziyang \(7 days\):\n {2}v2 /);
 
-    expect(await run(['approve', 'p1', '--comment', 'fine', ...P], { TUOJIANG_OPERATOR: 'cd-li', TUOJIANG_CITY: 'chengdu' })).toMatch(/^approved: applied as version 3\n/);
-    expect(JSON.parse(await run(['show', 'p1', '--json', ...P]))).toMatchObject({ status: 'applied', appliedVersion: 3, approvals: [{ by: 'cd-li', comment: 'fine' }] });
+    expect(await run(['approve', 'p1', '--comment', 'fine', ...P], { TUOJIANG_OPERATOR: 'cd-li', TUOJIANG_CITY: 'chengdu' })).toMatch(
+      /^approved: applied as version 3\n/,
+    );
+    expect(JSON.parse(await run(['show', 'p1', '--json', ...P]))).toMatchObject({
+      status: 'applied',
+      appliedVersion: 3,
+      approvals: [{ by: 'cd-li', comment: 'fine' }],
+    });
     expect(await run(['show', '--station', 'shiqiao', ...P])).toMatch(/\n {2}NH3N +hour +≤ 0\.9 mg\/L +thresholds +national ≤ 1 mg\/L\n/);
 
     // Narrower than pH 6–9 (GB 3838 class I) is past the sanity floor: it waits for Chengdu.
-    expect(await run(['propose', '--section', '0', '--param', 'pH', '--min', '6.5', '--max', '8.5', '--why', 'drinking-water reach', ...P], AS_ZY)).toMatch(/^proposal p2 waits for chengdu/);
+    expect(
+      await run(
+        ['propose', '--section', '0', '--param', 'pH', '--min', '6.5', '--max', '8.5', '--why', 'drinking-water reach', ...P],
+        AS_ZY,
+      ),
+    ).toMatch(/^proposal p2 waits for chengdu/);
     expect(await run(['approve', 'p2', ...P], AS_CD)).toMatch(/^approved: applied as version 4\n/); // v4
     const r = await run(['propose', '--defaults', '--param', 'TP', '--clear', '--why', 'n/a', ...P], AS_CD).catch((e: unknown) => e);
     expect(isTuojiangError(r) && r.code).toBe('TJ_THRESHOLD_NO_CHANGE');
@@ -281,8 +363,17 @@ describe('tuojiang thresholds', () => {
     await run(['propose', '--station', 'hongyuan', '--param', 'NH3N', '--value', '1', '--why', 'back', ...P], AS_CD); // p3: loosens, waits
     expect(await run(['reject', 'p3', '--why', 'not now', ...P], AS_ZY)).toBe('rejected p3\n');
 
-    const history = (await run(['history', '--json', ...P])).trim().split('\n').map((l) => JSON.parse(l) as { version: number; kind: string; by: string });
-    expect(history.map((v) => [v.version, v.kind, v.by])).toEqual([[1, 'seed', 'system'], [2, 'tighten', 'cd-wang'], [3, 'loosen', 'zy-zhang'], [4, 'floor', 'zy-zhang'], [5, 'tighten', 'cd-wang']]);
+    const history = (await run(['history', '--json', ...P]))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { version: number; kind: string; by: string });
+    expect(history.map((v) => [v.version, v.kind, v.by])).toEqual([
+      [1, 'seed', 'system'],
+      [2, 'tighten', 'cd-wang'],
+      [3, 'loosen', 'zy-zhang'],
+      [4, 'floor', 'zy-zhang'],
+      [5, 'tighten', 'cd-wang'],
+    ]);
     expect(await run(['history', '--station', 'hongyuan', ...P])).toMatch(/^v1[\s\S]*v5 /);
 
     const diff = await run(['diff', '2', '3', ...P]);
@@ -296,18 +387,32 @@ describe('tuojiang thresholds', () => {
     expect(loadThresholdsFile(file, registry).config.stations.shiqiao?.limits?.NH3N).toBe(0.9);
   });
 
-  it('refuses a missing or mismatched operator, a city claimed by the other city\'s operator, and bad input', async () => {
+  it("refuses a missing or mismatched operator, a city claimed by the other city's operator, and bad input", async () => {
     const prefix = `cli${randomBytes(3).toString('hex')}`;
     const P = ['--prefix', prefix];
     const args = ['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '0.7', '--why', 'w', ...P];
-    expect(await cliError(args, { TUOJIANG_OPERATOR: undefined, TUOJIANG_CITY: undefined })).toMatch(/^TJ_OPERATOR_UNKNOWN: who is acting\?/);
-    expect(await cliError(args, { TUOJIANG_OPERATOR: 'cd-zhao', TUOJIANG_CITY: 'chengdu' })).toMatch(/^TJ_OPERATOR_UNKNOWN: operator "cd-zhao" is not listed/);
-    expect(await cliError([...args, '--operator', 'cd-wang', '--city', 'ziyang'])).toBe('TJ_OPERATOR_FORBIDDEN: operator "cd-wang" belongs to chengdu, not ziyang');
-    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', 'abc', '--why', 'w', ...P], AS_CD)).toBe('TJ_THRESHOLD_INVALID_VALUE: --value for NH3N must be a number, got "abc"');
-    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '1.2', '--why', 'w', '--reason', 'r', ...P], AS_CD)).toMatch(/^TJ_THRESHOLD_EXCEPTION_INVALID: --reason and --until belong to an exception/);
-    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'DO', '--max', '6', '--why', 'w', ...P], AS_CD)).toMatch(/^TJ_THRESHOLD_WRONG_BOUND: DO is a lower bound \(GB 3838: a value at or above the limit meets it\); give --value or --min, not --max/);
+    expect(await cliError(args, { TUOJIANG_OPERATOR: undefined, TUOJIANG_CITY: undefined })).toMatch(
+      /^TJ_OPERATOR_UNKNOWN: who is acting\?/,
+    );
+    expect(await cliError(args, { TUOJIANG_OPERATOR: 'cd-zhao', TUOJIANG_CITY: 'chengdu' })).toMatch(
+      /^TJ_OPERATOR_UNKNOWN: operator "cd-zhao" is not listed/,
+    );
+    expect(await cliError([...args, '--operator', 'cd-wang', '--city', 'ziyang'])).toBe(
+      'TJ_OPERATOR_FORBIDDEN: operator "cd-wang" belongs to chengdu, not ziyang',
+    );
+    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', 'abc', '--why', 'w', ...P], AS_CD)).toBe(
+      'TJ_THRESHOLD_INVALID_VALUE: --value for NH3N must be a number, got "abc"',
+    );
+    expect(
+      await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '1.2', '--why', 'w', '--reason', 'r', ...P], AS_CD),
+    ).toMatch(/^TJ_THRESHOLD_EXCEPTION_INVALID: --reason and --until belong to an exception/);
+    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'DO', '--max', '6', '--why', 'w', ...P], AS_CD)).toMatch(
+      /^TJ_THRESHOLD_WRONG_BOUND: DO is a lower bound \(GB 3838: a value at or above the limit meets it\); give --value or --min, not --max/,
+    );
     // The store names fields; the CLI shows them as its flags.
-    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '0.8', ...P], AS_CD)).toMatch(/^TJ_THRESHOLD_INVALID_VALUE: --why is required: say why/);
+    expect(await cliError(['propose', '--station', 'shiqiao', '--param', 'NH3N', '--value', '0.8', ...P], AS_CD)).toMatch(
+      /^TJ_THRESHOLD_INVALID_VALUE: --why is required: say why/,
+    );
     expect(await cliError(['diff', 'three', ...P])).toMatch(/^TJ_THRESHOLD_VERSION_NOT_FOUND/);
     expect(await cliError(['show', ...P.map((p) => (p === prefix ? `${prefix}-empty` : p))])).toMatch(/^TJ_THRESHOLD_STORE_EMPTY/);
   });

@@ -65,7 +65,17 @@ describe('rules of consent', () => {
     const r = await store.propose(CD, { ...NH3N_SHIQIAO, value: '0.7', why: 'intake protection' });
     expect(r.outcome).toBe('applied');
     const v2 = await store.current();
-    expect(v2).toMatchObject({ version: 2, parent: 1, kind: 'tighten', by: 'cd-wang', city: 'chengdu', why: 'intake protection', from: 0.8, to: 0.7, announce: ['ziyang'] });
+    expect(v2).toMatchObject({
+      version: 2,
+      parent: 1,
+      kind: 'tighten',
+      by: 'cd-wang',
+      city: 'chengdu',
+      why: 'intake protection',
+      from: 0.8,
+      to: 0.7,
+      announce: ['ziyang'],
+    });
     expect(v2.config.stations.shiqiao?.limits?.NH3N).toBe(0.7);
     expect((await store.version(1)).config.stations.shiqiao?.limits?.NH3N).toBe(0.8);
     expect((await store.announcements('ziyang')).map((v) => v.version)).toEqual([2]);
@@ -76,7 +86,15 @@ describe('rules of consent', () => {
     const { store } = await freshStore();
     const r = await store.propose(CD, { ...NH3N_SHIQIAO, value: 0.95, why: 'the works added a stripping stage' });
     if (r.outcome !== 'pending') throw new Error('expected a pending proposal');
-    expect(r.proposal).toMatchObject({ id: 'p1', kind: 'loosen', needs: ['ziyang'], from: 0.8, to: 0.95, baseVersion: 1, expiresAt: T0 + 72 * HOUR });
+    expect(r.proposal).toMatchObject({
+      id: 'p1',
+      kind: 'loosen',
+      needs: ['ziyang'],
+      from: 0.8,
+      to: 0.95,
+      baseVersion: 1,
+      expiresAt: T0 + 72 * HOUR,
+    });
     expect((await store.current()).version).toBe(1);
     const refused = store.approve(CD2, 'p1');
     await expect(refused).rejects.toThrow(/same-city approval does not count/);
@@ -86,7 +104,14 @@ describe('rules of consent', () => {
     const a = await store.approve(ZY, 'p1', 'checked with the works');
     expect(a.outcome).toBe('applied');
     const v2 = await store.current();
-    expect(v2).toMatchObject({ version: 2, kind: 'loosen', by: 'cd-wang', city: 'chengdu', proposal: { id: 'p1', by: 'cd-wang' }, approvals: [{ by: 'zy-zhang', city: 'ziyang', comment: 'checked with the works' }] });
+    expect(v2).toMatchObject({
+      version: 2,
+      kind: 'loosen',
+      by: 'cd-wang',
+      city: 'chengdu',
+      proposal: { id: 'p1', by: 'cd-wang' },
+      approvals: [{ by: 'zy-zhang', city: 'ziyang', comment: 'checked with the works' }],
+    });
     expect(v2.config.stations.shiqiao?.limits?.NH3N).toBe(0.95);
     expect(await store.proposal('p1')).toMatchObject({ status: 'applied', appliedVersion: 2 });
     expect(await codeOf(store.approve(ZY2, 'p1'))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
@@ -95,7 +120,9 @@ describe('rules of consent', () => {
   it('an expired proposal cannot be approved', async () => {
     const { store, clock } = await freshStore();
     await store.propose(ZY, { station: 'linjiangsi', param: 'NH3N', clear: true, why: 'x' }).catch(() => undefined); // nothing to clear: refused
-    const r = await store.propose(ZY, { station: 'ziyang-city', param: 'DO', value: 4.5, why: 'low-flow season', unit: 'mg/L' }).catch((e: unknown) => e);
+    const r = await store
+      .propose(ZY, { station: 'ziyang-city', param: 'DO', value: 4.5, why: 'low-flow season', unit: 'mg/L' })
+      .catch((e: unknown) => e);
     expect(isTuojiangError(r) && r.code).toBe('TJ_THRESHOLD_BELOW_STANDARD'); // DO 4.5 < class III 5
     const p = await store.propose(ZY, { station: 'ziyang-city', param: 'NH3N', value: 0.9, why: 'a' });
     expect(p.outcome).toBe('applied'); // 1.0 → 0.9 tightens
@@ -123,12 +150,27 @@ describe('rules of consent', () => {
     const { store, clock } = await freshStore();
     const until = new Date(T0 + 48 * HOUR).toISOString();
     expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w' }))).toBe('TJ_THRESHOLD_BELOW_STANDARD');
-    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { until } }))).toBe('TJ_THRESHOLD_EXCEPTION_INVALID');
-    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { reason: 'r', until: '2026-05-03 08:00' } }))).toBe('TJ_THRESHOLD_EXCEPTION_INVALID');
-    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { reason: 'r', until: new Date(T0 - 1).toISOString() } }))).toBe('TJ_THRESHOLD_EXCEPTION_INVALID');
-    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 0.9, why: 'w', exception: { reason: 'r', until } }))).toBe('TJ_THRESHOLD_EXCEPTION_INVALID'); // within the standard: no exception
+    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { until } }))).toBe(
+      'TJ_THRESHOLD_EXCEPTION_INVALID',
+    );
+    expect(
+      await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { reason: 'r', until: '2026-05-03 08:00' } })),
+    ).toBe('TJ_THRESHOLD_EXCEPTION_INVALID');
+    expect(
+      await codeOf(
+        store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { reason: 'r', until: new Date(T0 - 1).toISOString() } }),
+      ),
+    ).toBe('TJ_THRESHOLD_EXCEPTION_INVALID');
+    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 0.9, why: 'w', exception: { reason: 'r', until } }))).toBe(
+      'TJ_THRESHOLD_EXCEPTION_INVALID',
+    ); // within the standard: no exception
 
-    const r = await store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'sensor swap at the works', exception: { reason: 'upstream dredging for two days', until } });
+    const r = await store.propose(CD, {
+      ...NH3N_SHIQIAO,
+      value: 1.2,
+      why: 'sensor swap at the works',
+      exception: { reason: 'upstream dredging for two days', until },
+    });
     if (r.outcome !== 'pending') throw new Error('expected pending');
     expect(r.proposal).toMatchObject({ kind: 'exception', needs: ['chengdu', 'ziyang'], expiresAt: T0 + 48 * HOUR });
     expect((await store.approve(ZY, r.proposal.id)).outcome).toBe('recorded'); // the other city alone is not enough
@@ -140,7 +182,15 @@ describe('rules of consent', () => {
     const v2 = await store.current();
     expect(v2).toMatchObject({ version: 2, kind: 'exception', to: 1.2 });
     expect(v2.approvals.map((x) => x.by)).toEqual(['zy-zhang', 'cd-li']);
-    expect(v2.exceptions).toEqual([expect.objectContaining({ id: r.proposal.id, value: 1.2, restore: 0.8, until: T0 + 48 * HOUR, reason: 'upstream dredging for two days' })]);
+    expect(v2.exceptions).toEqual([
+      expect.objectContaining({
+        id: r.proposal.id,
+        value: 1.2,
+        restore: 0.8,
+        until: T0 + 48 * HOUR,
+        reason: 'upstream dredging for two days',
+      }),
+    ]);
 
     // Tightening while the exception lasts keeps it (still looser than the standard) ...
     expect((await store.propose(ZY, { ...NH3N_SHIQIAO, value: 1.1, why: 'dredging went well' })).outcome).toBe('applied');
@@ -151,7 +201,16 @@ describe('rules of consent', () => {
     const { ended } = await store.sweep();
     expect(ended).toHaveLength(1);
     const v4 = await store.current();
-    expect(v4).toMatchObject({ version: 4, kind: 'exception-end', by: 'system', city: null, from: 1.1, to: 0.8, exceptions: [], announce: ['chengdu', 'ziyang'] });
+    expect(v4).toMatchObject({
+      version: 4,
+      kind: 'exception-end',
+      by: 'system',
+      city: null,
+      from: 1.1,
+      to: 0.8,
+      exceptions: [],
+      announce: ['chengdu', 'ziyang'],
+    });
     expect(v4.config.stations.shiqiao?.limits?.NH3N).toBe(0.8);
     expect((await store.sweep()).ended).toEqual([]);
   });
@@ -166,7 +225,10 @@ describe('rules of consent', () => {
     expect((await store.proposals()).map((p) => p.id)).toEqual([a.proposal.id, b.proposal.id]);
     expect((await store.approve(ZY, a.proposal.id)).outcome).toBe('applied');
     expect(await codeOf(store.approve(ZY, b.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_STALE');
-    expect(await store.proposal(b.proposal.id)).toMatchObject({ status: 'stale', closed: { why: expect.stringContaining('was ≤ 0.8 mg/L when proposed and is ≤ 0.9 mg/L now') } });
+    expect(await store.proposal(b.proposal.id)).toMatchObject({
+      status: 'stale',
+      closed: { why: expect.stringContaining('was ≤ 0.8 mg/L when proposed and is ≤ 0.9 mg/L now') },
+    });
     const d = await store.propose(CD, { ...NH3N_SHIQIAO, value: 1.0, why: 'd' });
     if (d.outcome !== 'pending') throw new Error('expected pending');
     expect((await store.reject(ZY, d.proposal.id, 'not this season')).status).toBe('rejected');
@@ -192,7 +254,9 @@ describe('rules of consent', () => {
       expect(isTuojiangError(e) && e.code, JSON.stringify(input)).toBe(code);
       expect((e as Error).message).toMatch(message);
     }
-    expect(await codeOf(store.propose({ operator: 'cd-wang', city: 'neijiang' }, { ...NH3N_SHIQIAO, value: 0.7, why: 'w' }))).toBe('TJ_OPERATOR_UNKNOWN');
+    expect(await codeOf(store.propose({ operator: 'cd-wang', city: 'neijiang' }, { ...NH3N_SHIQIAO, value: 0.7, why: 'w' }))).toBe(
+      'TJ_OPERATOR_UNKNOWN',
+    );
     expect((await store.current()).version).toBe(1);
     expect(await store.proposals('all')).toEqual([]);
   });
@@ -249,7 +313,9 @@ describe('concurrent operators', () => {
     const { store, open } = await freshStore();
     const stores = Array.from({ length: 8 }, open); // eight operators, eight connections
     const values = [0.75, 0.72, 0.78, 0.73, 0.74, 0.77, 0.76, 0.79]; // mixed, so some land as tightenings and some as loosenings
-    const results = await Promise.all(stores.map((s, i) => s.propose(i % 2 ? CD : ZY, { ...NH3N_SHIQIAO, value: values[i], why: `op ${i}` })));
+    const results = await Promise.all(
+      stores.map((s, i) => s.propose(i % 2 ? CD : ZY, { ...NH3N_SHIQIAO, value: values[i], why: `op ${i}` })),
+    );
     const applied = results.filter((r): r is Extract<ProposeResult, { outcome: 'applied' }> => r.outcome === 'applied');
     const pending = results.filter((r): r is Extract<ProposeResult, { outcome: 'pending' }> => r.outcome === 'pending');
     expect(applied.length + pending.length).toBe(8);
@@ -272,7 +338,10 @@ describe('concurrent operators', () => {
   it('concurrent tightenings of different limits all land', async () => {
     const { store, open } = await freshStore();
     const water = registry.stations.filter((s) => s.kind === 'water').map((s) => s.id);
-    const changes = water.flatMap((station) => [{ station, param: 'CODMn', value: 5 }, { station, param: 'TP', value: 0.15 }]);
+    const changes = water.flatMap((station) => [
+      { station, param: 'CODMn', value: 5 },
+      { station, param: 'TP', value: 0.15 },
+    ]);
     const results = await Promise.all(changes.map((c, i) => open().propose(i % 2 ? CD : ZY, { ...c, why: `c${i}` })));
     expect(results.every((r) => r.outcome === 'applied')).toBe(true);
     const cur = await store.current();

@@ -15,8 +15,16 @@ import { ThresholdStore } from '../../alerts/threshold-store/store.js';
 import type { Actor } from '../../alerts/threshold-store/types.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import {
-  HOUR, T0, reading, registry, startAlertServices, startAlertsStack, thresholdsWith, waitFor,
-  type AlertsStack, type Services,
+  HOUR,
+  T0,
+  reading,
+  registry,
+  startAlertServices,
+  startAlertsStack,
+  thresholdsWith,
+  waitFor,
+  type AlertsStack,
+  type Services,
 } from '../helpers/alerts-stack.js';
 import { loadConfig } from '../../config/load.js';
 
@@ -53,7 +61,15 @@ beforeAll(async () => {
   connections.push(workerRedis, operatorRedis);
   const cfg = loadConfig().registry;
   // The workers' side: seeds the empty store, polls it, ends exceptions, records versions in InfluxDB.
-  source = new RedisThresholdSource({ redis: workerRedis, registry: cfg, prefix, pollMs: POLL_MS, seed, influx: changes, now: () => clock.now });
+  source = new RedisThresholdSource({
+    redis: workerRedis,
+    registry: cfg,
+    prefix,
+    pollMs: POLL_MS,
+    seed,
+    influx: changes,
+    now: () => clock.now,
+  });
   stack = await startAlertsStack(services, { thresholdSource: source, workers: 2 });
   // The operators' side (the CLI or the API in another process): no InfluxDB at all.
   store = new ThresholdStore({ redis: operatorRedis, registry: cfg, prefix, now: () => clock.now });
@@ -86,7 +102,7 @@ describe('live thresholds in running check workers', () => {
     expect(await limitTransitions('huaikou')).toEqual([{ state: 'firing', value: 0.7, limit: 0.6, version: '1' }]);
   });
 
-  it('a tightening is in force within the poll interval and changes the next check\'s outcome', async () => {
+  it("a tightening is in force within the poll interval and changes the next check's outcome", async () => {
     const r = await store.propose(CD, { station: 'hongyuan', param: 'NH3N', value: 0.8, why: 'upstream works restarting' });
     expect(r.outcome).toBe('applied');
     await pastPoll();
@@ -118,7 +134,13 @@ describe('live thresholds in running check workers', () => {
 
   it('an exception signed by both cities is in force until its date, then the workers end it', async () => {
     await check('zhaozhen', 0, 1.2);
-    const r = await store.propose(CD, { station: 'zhaozhen', param: 'NH3N', value: 1.5, why: 'flood flushing', exception: { reason: 'reservoir flushing for two hours', until: clock.now + 2 * HOUR } });
+    const r = await store.propose(CD, {
+      station: 'zhaozhen',
+      param: 'NH3N',
+      value: 1.5,
+      why: 'flood flushing',
+      exception: { reason: 'reservoir flushing for two hours', until: clock.now + 2 * HOUR },
+    });
     if (r.outcome !== 'pending') throw new Error('expected a pending proposal');
     expect((await store.approve(ZY, r.proposal.id)).outcome).toBe('recorded');
     expect((await store.approve(CD2, r.proposal.id)).outcome).toBe('applied'); // v4
@@ -135,7 +157,7 @@ describe('live thresholds in running check workers', () => {
     expect(await store.current()).toMatchObject({ version: 5, kind: 'exception-end', by: 'system', exceptions: [] });
   });
 
-  it('every version is a threshold_changes point for the dashboards, written by the workers\' side', async () => {
+  it("every version is a threshold_changes point for the dashboards, written by the workers' side", async () => {
     const rows = async () => {
       const s = (await changes.query('SELECT * FROM threshold_changes'))[0];
       return s ? s.values.map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))) : [];
@@ -151,7 +173,9 @@ describe('live thresholds in running check workers', () => {
     ]);
     expect(String(points[1]?.summary)).toMatch(/^收紧：宏缘 氨氮 standard → ≤ 0\.8 mg\/L.* \/ Tightened: NH3N at Hongyuan/);
     // the dashboards' own annotation query (dashboards/section-detail.ts)
-    const q = await changes.query(`SELECT "summary", "version", "change", "scope" FROM "threshold_changes" WHERE ("station" = 'huaikou' OR "station" = '')`);
+    const q = await changes.query(
+      `SELECT "summary", "version", "change", "scope" FROM "threshold_changes" WHERE ("station" = 'huaikou' OR "station" = '')`,
+    );
     expect(q[0]?.values.map((v) => v[2])).toEqual(['1', '3']);
     expect(registry.get('huaikou')).toBeDefined();
   });

@@ -15,7 +15,16 @@ import { limitFor, stationProfile } from '../../alerts/thresholds.js';
 import { startServices } from '../../devtools/local-services/index.js';
 import { StationRegistry } from '../../config/station-registry.js';
 import { isTuojiangError } from '../../lib/errors.js';
-import { ADDR, ACK_SECRET, GRAFANA_URL, MAIL_FROM, PUBLIC_URL, shipped, shippedThresholds, testNotifyConfig } from '../helpers/notify-stack.js';
+import {
+  ADDR,
+  ACK_SECRET,
+  GRAFANA_URL,
+  MAIL_FROM,
+  PUBLIC_URL,
+  shipped,
+  shippedThresholds,
+  testNotifyConfig,
+} from '../helpers/notify-stack.js';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../helpers/smtp-sink.js';
 
 const registry = shipped.registry;
@@ -46,18 +55,29 @@ async function setup(withNotify = false) {
   const store = new ThresholdStore({ redis, registry, prefix });
   await store.seed(shippedThresholds);
   if (withNotify) {
-    notifiers.push(await startNotifyService({
-      redisUrl: services.redis.url, prefix, registry: new StationRegistry(registry), config: testNotifyConfig(),
-      smtpUrl: sink.url, mailFrom: MAIL_FROM, ackSecret: ACK_SECRET, publicUrl: PUBLIC_URL, grafanaUrl: GRAFANA_URL,
-      roles: ['thresholds'], thresholdPollMs: 100,
-    }));
+    notifiers.push(
+      await startNotifyService({
+        redisUrl: services.redis.url,
+        prefix,
+        registry: new StationRegistry(registry),
+        config: testNotifyConfig(),
+        smtpUrl: sink.url,
+        mailFrom: MAIL_FROM,
+        ackSecret: ACK_SECRET,
+        publicUrl: PUBLIC_URL,
+        grafanaUrl: GRAFANA_URL,
+        roles: ['thresholds'],
+        thresholdPollMs: 100,
+      }),
+    );
   }
   return { store, prefix };
 }
 
 /** The e-mail to `to` about `ref` (v3, p1 …): one notify worker in this file, so the reference is unique. */
 async function mailFor(to: string, ref: string): Promise<ReceivedMail> {
-  const about = (msgs: ReceivedMail[]) => msgs.filter((m) => m.envelope.to.includes(to) && m.parsed.headers.get('x-tuojiang-threshold') === ref);
+  const about = (msgs: ReceivedMail[]) =>
+    msgs.filter((m) => m.envelope.to.includes(to) && m.parsed.headers.get('x-tuojiang-threshold') === ref);
   return about(await sink.waitFor((msgs) => about(msgs).length > 0, 20_000, `threshold notice ${ref} to ${to}`))[0] as ReceivedMail;
 }
 
@@ -120,8 +140,22 @@ describe('the storm-lock attack of issue 11, replayed', () => {
     await store.reject(CD, undo.proposal.id, 'no');
 
     // The way out: a restore, with nobody's consent, audited as one and told to Chengdu.
-    const r = await store.restore(ZY, { station: 'linjiangsi', param: 'NH3N', toVersion: v - 1, why: 'Chengdu tightened our section alone' });
-    expect(r.version).toMatchObject({ kind: 'restore', by: 'zy-zhang', city: 'ziyang', from: 0.2, to: null, approvals: [], restores: [v], announce: ['chengdu'] });
+    const r = await store.restore(ZY, {
+      station: 'linjiangsi',
+      param: 'NH3N',
+      toVersion: v - 1,
+      why: 'Chengdu tightened our section alone',
+    });
+    expect(r.version).toMatchObject({
+      kind: 'restore',
+      by: 'zy-zhang',
+      city: 'ziyang',
+      from: 0.2,
+      to: null,
+      approvals: [],
+      restores: [v],
+      announce: ['chengdu'],
+    });
     expect(await inForce(store, 'linjiangsi', 'NH3N')).toEqual({ kind: 'max', value: 1 });
     const back = await mailFor(ADDR.chengdu, `v${r.version.version}`);
     expect(back.parsed.subject).toContain('Ziyang (zy-zhang) restored');
@@ -130,7 +164,7 @@ describe('the storm-lock attack of issue 11, replayed', () => {
 });
 
 describe('what a restore is, and is not', () => {
-  it('back to any limit the station had before the other city\'s run of changes, in one or more steps', async () => {
+  it("back to any limit the station had before the other city's run of changes, in one or more steps", async () => {
     const { store } = await setup();
     await store.propose(CD, { station: 'linjiangsi', param: 'NH3N', value: 0.5, why: 'a' });
     const second = await store.propose(CD, { station: 'linjiangsi', param: 'NH3N', value: 0.3, why: 'b' });
@@ -142,7 +176,7 @@ describe('what a restore is, and is not', () => {
     expect(await inForce(store, 'linjiangsi', 'NH3N')).toEqual({ kind: 'max', value: 1 });
   });
 
-  it('refused: a limit the station never had, the other city\'s station, nothing to undo, an undo of what the city approved', async () => {
+  it("refused: a limit the station never had, the other city's station, nothing to undo, an undo of what the city approved", async () => {
     const { store } = await setup();
     await store.propose(CD, { station: 'linjiangsi', param: 'NH3N', value: 0.5, why: 'a' });
     const neverHad = await codeOf(store.restore(ZY, { station: 'linjiangsi', param: 'NH3N', value: 0.9, why: 'x' }));
@@ -156,12 +190,16 @@ describe('what a restore is, and is not', () => {
     expect((await store.restore(CD, { station: 'shiqiao', param: 'NH3N', value: 0.8, why: 'ours' })).version.kind).toBe('restore');
 
     await store.propose(ZY, { station: 'ziyang-city', param: 'NH3N', value: 0.7, why: 'own choice' });
-    expect(await codeOf(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', clear: true, why: 'x' }))).toBe('TJ_THRESHOLD_NOT_A_RESTORE');
+    expect(await codeOf(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', clear: true, why: 'x' }))).toBe(
+      'TJ_THRESHOLD_NOT_A_RESTORE',
+    );
 
     const p = await store.propose(CD, { station: 'ziyang-city', param: 'NH3N', value: 0.9, why: 'loosen back' });
     if (p.outcome !== 'pending') throw new Error('expected a pending loosening');
     await store.approve(ZY, p.proposal.id);
-    expect(await codeOf(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', value: 0.7, why: 'changed my mind' }))).toBe('TJ_THRESHOLD_NOT_A_RESTORE');
+    expect(await codeOf(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', value: 0.7, why: 'changed my mind' }))).toBe(
+      'TJ_THRESHOLD_NOT_A_RESTORE',
+    );
   });
 
   it('a change that reached both cities: each restores only its own stations', async () => {
@@ -177,7 +215,7 @@ describe('what a restore is, and is not', () => {
     expect(await inForce(store, 'zhaozhen', 'NH3N')).toEqual({ kind: 'max', value: 0.4 });
   });
 
-  it('a section change that moved only Ziyang\'s stations is undone at the section itself', async () => {
+  it("a section change that moved only Ziyang's stations is undone at the section itself", async () => {
     const { store } = await setup();
     // Section 0 also holds shiqiao (Chengdu), but its own 0.8 override wins, so it does not move.
     const sec = await store.propose(CD, { section: 0, param: 'NH3N', value: 0.4, why: 'the reach' });

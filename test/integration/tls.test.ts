@@ -32,7 +32,23 @@ async function certificate(name: string): Promise<{ cert: string; key: string }>
   writeFileSync(ext, `subjectAltName=DNS:${name},IP:127.0.0.1\n`);
   for (const args of [
     ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`],
-    ['x509', '-req', '-in', csr, '-CA', join(tmp, 'ca.crt'), '-CAkey', join(tmp, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext],
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      join(tmp, 'ca.crt'),
+      '-CAkey',
+      join(tmp, 'ca.key'),
+      '-CAcreateserial',
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+    ],
   ]) {
     const r = await run('openssl', args);
     if (r.code !== 0) throw new Error(r.stderr);
@@ -42,7 +58,21 @@ async function certificate(name: string): Promise<{ cert: string; key: string }>
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'tuojiang-tls-'));
-  const r = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(tmp, 'ca.key'), '-out', join(tmp, 'ca.crt'), '-days', '2', '-subj', '/CN=tuojiang test CA']);
+  const r = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    join(tmp, 'ca.key'),
+    '-out',
+    join(tmp, 'ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=tuojiang test CA',
+  ]);
   expect(r.code, r.stderr).toBe(0);
   ca = readFileSync(join(tmp, 'ca.crt'), 'utf8');
 }, 30_000);
@@ -79,15 +109,26 @@ describe('MQTT over TLS for stations (deploy/mosquitto/stations-tls.conf)', () =
     const conf = join(tmp, 'mosquitto-tls.conf');
     writeFileSync(conf, `${rendered}\n${dropIn}`);
     tls = spawn(bins.mosquitto as string, ['-c', conf], { stdio: 'ignore' });
-    await until('the TLS listener accepts', async () => {
-      try {
-        const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { username: 'zhaozhen', password: 'zhaozhen-secret-0001', ca, servername: 'mqtt.test', reconnectPeriod: 0, connectTimeout: 2000 });
-        await c.endAsync();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000);
+    await until(
+      'the TLS listener accepts',
+      async () => {
+        try {
+          const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+            username: 'zhaozhen',
+            password: 'zhaozhen-secret-0001',
+            ca,
+            servername: 'mqtt.test',
+            reconnectPeriod: 0,
+            connectTimeout: 2000,
+          });
+          await c.endAsync();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -102,16 +143,53 @@ describe('MQTT over TLS for stations (deploy/mosquitto/stations-tls.conf)', () =
   });
 
   it('lets a station in over TLS with its account and the certificate checked, and no one else', async () => {
-    const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { username: 'zhaozhen', password: 'zhaozhen-secret-0001', ca, servername: 'mqtt.test', reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+      username: 'zhaozhen',
+      password: 'zhaozhen-secret-0001',
+      ca,
+      servername: 'mqtt.test',
+      reconnectPeriod: 0,
+    });
     await c.publishAsync('tuojiang/water/zhaozhen', '{}', { qos: 1 });
     await c.endAsync();
-    await expect(mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { username: 'zhaozhen', password: 'wrong-password-0001', ca, servername: 'mqtt.test', reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad username/i);
+    await expect(
+      mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+        username: 'zhaozhen',
+        password: 'wrong-password-0001',
+        ca,
+        servername: 'mqtt.test',
+        reconnectPeriod: 0,
+      }),
+    ).rejects.toThrow(/Not authorized|Bad username/i);
     // The ingest's account lives on the services' listener only.
-    await expect(mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { username: 'ingest', password: 'ingest-secret-000001', ca, servername: 'mqtt.test', reconnectPeriod: 0 })).rejects.toThrow(/Not authorized|Bad username/i);
+    await expect(
+      mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+        username: 'ingest',
+        password: 'ingest-secret-000001',
+        ca,
+        servername: 'mqtt.test',
+        reconnectPeriod: 0,
+      }),
+    ).rejects.toThrow(/Not authorized|Bad username/i);
     // A client that does not trust the certificate's CA refuses the broker.
-    await expect(mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { username: 'zhaozhen', password: 'zhaozhen-secret-0001', servername: 'mqtt.test', reconnectPeriod: 0, connectTimeout: 3000 })).rejects.toThrow(/certificate/i);
+    await expect(
+      mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+        username: 'zhaozhen',
+        password: 'zhaozhen-secret-0001',
+        servername: 'mqtt.test',
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      }),
+    ).rejects.toThrow(/certificate/i);
     // Plain MQTT on the TLS port gets no session.
-    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: 'zhaozhen', password: 'zhaozhen-secret-0001', reconnectPeriod: 0, connectTimeout: 3000 })).rejects.toThrow();
+    await expect(
+      mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        username: 'zhaozhen',
+        password: 'zhaozhen-secret-0001',
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      }),
+    ).rejects.toThrow();
   });
 });
 
@@ -121,15 +199,22 @@ describe('the reverse proxy (deploy/caddy/Caddyfile)', () => {
   let port: number;
   const seen: string[] = [];
 
-  const get = (path: string, servername = 'api.test'): Promise<{ status: number; body: string; hsts?: string }> => new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, servername, ca, headers: { Host: `${servername}:${port}` } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(typeof res.headers['strict-transport-security'] === 'string' ? { hsts: res.headers['strict-transport-security'] } : {}) }));
+  const get = (path: string, servername = 'api.test'): Promise<{ status: number; body: string; hsts?: string }> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, servername, ca, headers: { Host: `${servername}:${port}` } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            ...(typeof res.headers['strict-transport-security'] === 'string' ? { hsts: res.headers['strict-transport-security'] } : {}),
+          }),
+        );
+      });
+      req.once('error', reject);
+      req.end();
     });
-    req.once('error', reject);
-    req.end();
-  });
 
   beforeAll(async () => {
     const bin = await ensureTool('caddy');
@@ -145,10 +230,18 @@ describe('the reverse proxy (deploy/caddy/Caddyfile)', () => {
     port = await freePort();
     caddy = spawn(bin, ['run', '--config', join(ROOT, 'deploy/caddy/Caddyfile'), '--adapter', 'caddyfile'], {
       env: {
-        PATH: process.env.PATH ?? '', HOME: tmp, XDG_DATA_HOME: tmp, XDG_CONFIG_HOME: tmp,
-        API_SITE_ADDRESS: `api.test:${port}`, GRAFANA_SITE_ADDRESS: `grafana.test:${port}`,
-        API_TLS_CERT: api.cert, API_TLS_KEY: api.key, GRAFANA_TLS_CERT: grafana.cert, GRAFANA_TLS_KEY: grafana.key,
-        API_UPSTREAM: up, GRAFANA_UPSTREAM: up,
+        PATH: process.env.PATH ?? '',
+        HOME: tmp,
+        XDG_DATA_HOME: tmp,
+        XDG_CONFIG_HOME: tmp,
+        API_SITE_ADDRESS: `api.test:${port}`,
+        GRAFANA_SITE_ADDRESS: `grafana.test:${port}`,
+        API_TLS_CERT: api.cert,
+        API_TLS_KEY: api.key,
+        GRAFANA_TLS_CERT: grafana.cert,
+        GRAFANA_TLS_KEY: grafana.key,
+        API_UPSTREAM: up,
+        GRAFANA_UPSTREAM: up,
       },
       stdio: 'ignore',
     });
@@ -160,7 +253,7 @@ describe('the reverse proxy (deploy/caddy/Caddyfile)', () => {
     await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
   });
 
-  it('passes the links through over TLS, with HSTS and the client\'s address for the logs', async () => {
+  it("passes the links through over TLS, with HSTS and the client's address for the logs", async () => {
     const r = await get('/ack/inc.1/ziyang?exp=1&sig=x');
     expect(r.status).toBe(200);
     expect(r.body).toContain('upstream /ack/inc.1/ziyang?exp=1&sig=x');

@@ -24,6 +24,11 @@ export function changedFiles(base: string, cwd: string): string[] {
 
 /** Globs of the groups use `*` within one path segment only. */
 export function matchesGlob(file: string, glob: string): boolean {
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  );
   return re.test(file);
 }

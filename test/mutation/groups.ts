@@ -45,7 +45,12 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'incidents',
     description: 'the incident model: evidence, scopes, reports, the plume front and report severity',
-    mutate: ['alerts/incidents/engine.ts', 'alerts/incidents/track.ts', 'alerts/incidents/severity.ts', 'alerts/incidents/current-report.ts'],
+    mutate: [
+      'alerts/incidents/engine.ts',
+      'alerts/incidents/track.ts',
+      'alerts/incidents/severity.ts',
+      'alerts/incidents/current-report.ts',
+    ],
     tests: ['test/unit/incidents-*.test.ts', 'test/unit/incident-*.test.ts'],
     floor: STRICT_FLOOR,
   },

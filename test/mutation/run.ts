@@ -28,7 +28,9 @@ interface Args {
 
 function usage(message: string): never {
   console.error(`TJ_MUTATION_USAGE: ${message}`);
-  console.error(`usage: npm run test:mutation -- [--group ${GROUPS.map((g) => g.name).join('|')}]... [--changed [--base BRANCH]] [--concurrency N] [--property-runs N]`);
+  console.error(
+    `usage: npm run test:mutation -- [--group ${GROUPS.map((g) => g.name).join('|')}]... [--changed [--base BRANCH]] [--concurrency N] [--property-runs N]`,
+  );
   process.exit(2);
 }
 
@@ -88,7 +90,10 @@ async function runGroup(g: MutationGroup, mutate: string[], args: Args): Promise
   const survivors = formatSurvivors(results, ROOT);
   if (survivors.length > 0) console.log(`\n${survivors.join('\n')}`);
   console.log(`\nHTML report: ${REPORT_DIR}/${g.name}/index.html`);
-  fs.writeFileSync(path.join(ROOT, REPORT_DIR, g.name, 'scores.json'), `${JSON.stringify({ group: g.name, floor: g.floor, scores }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(ROOT, REPORT_DIR, g.name, 'scores.json'),
+    `${JSON.stringify({ group: g.name, floor: g.floor, scores }, null, 2)}\n`,
+  );
   return scores;
 }
 
@@ -109,7 +114,9 @@ async function main(): Promise<void> {
     return;
   }
   if (under.length > 0) {
-    console.error(`\nTJ_MUTATION_UNDER_FLOOR: ${under.length} file(s) under the floor:\n  ${under.join('\n  ')}\nKill the survivors listed above with tests that pin the behaviour (docs/testing.md, Reading survivors).`);
+    console.error(
+      `\nTJ_MUTATION_UNDER_FLOOR: ${under.length} file(s) under the floor:\n  ${under.join('\n  ')}\nKill the survivors listed above with tests that pin the behaviour (docs/testing.md, Reading survivors).`,
+    );
     process.exitCode = 1;
   }
 }

@@ -41,12 +41,23 @@ export function fileScores(results: readonly MutantLike[], root: string): FileSc
       byFile.set(file, s);
     }
     switch (m.status) {
-      case 'Killed': s.killed++; break;
-      case 'Timeout': s.timeout++; break;
-      case 'Survived': s.survived++; break;
-      case 'NoCoverage': s.noCoverage++; break;
-      case 'Ignored': s.ignored++; break;
-      default: s.errors++;
+      case 'Killed':
+        s.killed++;
+        break;
+      case 'Timeout':
+        s.timeout++;
+        break;
+      case 'Survived':
+        s.survived++;
+        break;
+      case 'NoCoverage':
+        s.noCoverage++;
+        break;
+      case 'Ignored':
+        s.ignored++;
+        break;
+      default:
+        s.errors++;
     }
   }
   for (const s of byFile.values()) {
@@ -65,11 +76,21 @@ export function underFloor(s: FileScore, floor: number): boolean {
 export function formatTable(scores: readonly FileScore[], floor: number): string {
   const head = ['file', 'killed', 'timeout', 'survived', 'no cov', 'errors', 'disabled', 'score'];
   const rows = scores.map((s) => [
-    s.file, String(s.killed), String(s.timeout), String(s.survived), String(s.noCoverage), String(s.errors), String(s.ignored),
+    s.file,
+    String(s.killed),
+    String(s.timeout),
+    String(s.survived),
+    String(s.noCoverage),
+    String(s.errors),
+    String(s.ignored),
     s.score === null ? 'n/a' : `${(Math.floor(s.score * 10) / 10).toFixed(1)} %${underFloor(s, floor) ? `  UNDER FLOOR ${floor} %` : ''}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
 

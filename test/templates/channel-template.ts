@@ -24,13 +24,23 @@ export function plainTextChannel(deps: Pick<ChannelDeps, 'env'>, urlEnv = 'TJ_PL
       let answer;
       try {
         // gatedPost awaits commit() before the body's last byte: the point of no return.
-        answer = await gatedPost(url, { 'Content-Type': 'text/plain; charset=utf-8', 'Idempotency-Key': batch.batchId }, body, commit, signal);
+        answer = await gatedPost(
+          url,
+          { 'Content-Type': 'text/plain; charset=utf-8', 'Idempotency-Key': batch.batchId },
+          body,
+          commit,
+          signal,
+        );
       } catch (e) {
         if (!(e instanceof PostError)) throw e;
         throw new DeliveryError(e.message, e.committed ? 'uncertain' : 'retry');
       }
       if (answer.status >= 200 && answer.status < 300) return { ref: batch.batchId, response: `HTTP ${answer.status}` };
-      throw new DeliveryError(`HTTP ${answer.status}`, answer.status === 429 || answer.status >= 500 ? 'retry' : 'refused-permanently', String(answer.status));
+      throw new DeliveryError(
+        `HTTP ${answer.status}`,
+        answer.status === 429 || answer.status >= 500 ? 'retry' : 'refused-permanently',
+        String(answer.status),
+      );
     },
     async close() {},
   };

@@ -40,14 +40,24 @@ export const keyValueDecoder: Decoder = {
     }
     const named = fields.get('station');
     const stationId = ctx.topicInfo?.stationId ?? named;
-    if (stationId === undefined) throw new TuojiangError('UNKNOWN_STATION', 'no station: the topic names none and the line has no station=');
+    if (stationId === undefined)
+      throw new TuojiangError('UNKNOWN_STATION', 'no station: the topic names none and the line has no station=');
     if (ctx.topicInfo && named !== undefined && named !== ctx.topicInfo.stationId) {
-      throw new TuojiangError('STATION_MISMATCH', `line names station "${named.slice(0, 40)}" but the topic is for "${ctx.topicInfo.stationId}"`);
+      throw new TuojiangError(
+        'STATION_MISMATCH',
+        `line names station "${named.slice(0, 40)}" but the topic is for "${ctx.topicInfo.stationId}"`,
+      );
     }
     const station = ctx.registry.get(stationId);
-    if (!station) throw new TuojiangError('UNKNOWN_STATION', `station "${stationId.slice(0, 60)}" is not in the registry`, { station: stationId.slice(0, 60) });
+    if (!station)
+      throw new TuojiangError('UNKNOWN_STATION', `station "${stationId.slice(0, 60)}" is not in the registry`, {
+        station: stationId.slice(0, 60),
+      });
     if (ctx.topicInfo && ctx.topicInfo.medium !== station.kind) {
-      throw new TuojiangError('KIND_MISMATCH', `station ${station.id} is a ${station.kind} station but published on a ${ctx.topicInfo.medium} topic`);
+      throw new TuojiangError(
+        'KIND_MISMATCH',
+        `station ${station.id} is a ${station.kind} station but published on a ${ctx.topicInfo.medium} topic`,
+      );
     }
     const values: Record<string, unknown> = {};
     const flags: Record<string, unknown> = {};

@@ -48,7 +48,11 @@ export class LineSource implements Source {
   private holding = 0;
   private listening = false;
 
-  constructor(private readonly opts: LineSourceOptions, private readonly topicPrefix: string, private readonly log: Logger) {}
+  constructor(
+    private readonly opts: LineSourceOptions,
+    private readonly topicPrefix: string,
+    private readonly log: Logger,
+  ) {}
 
   get held(): number {
     return this.holding;
@@ -96,14 +100,16 @@ export class LineSource implements Source {
   /** What was taken is answered (the ingest has closed the journal by now), then each connection ends. */
   async stop(): Promise<void> {
     this.quiesce();
-    await Promise.all([...this.conns].map(async (c) => {
-      await c.answers;
-      await new Promise<void>((resolve) => {
-        if (c.socket.destroyed) return resolve();
-        c.socket.once('close', () => resolve());
-        c.socket.end();
-      });
-    }));
+    await Promise.all(
+      [...this.conns].map(async (c) => {
+        await c.answers;
+        await new Promise<void>((resolve) => {
+          if (c.socket.destroyed) return resolve();
+          c.socket.once('close', () => resolve());
+          c.socket.end();
+        });
+      }),
+    );
   }
 
   drop(): void {
@@ -134,7 +140,8 @@ export class LineSource implements Source {
       start = nl + 1;
       conn.partial = [];
       conn.buffered = 0;
-      if (line.length > this.opts.maxLineBytes) return this.close(conn, `a line of ${line.length} bytes (at most ${this.opts.maxLineBytes})`);
+      if (line.length > this.opts.maxLineBytes)
+        return this.close(conn, `a line of ${line.length} bytes (at most ${this.opts.maxLineBytes})`);
       if (line.length > 0) this.take(conn, line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line);
     }
     if (start < chunk.length) {
@@ -156,16 +163,26 @@ export class LineSource implements Source {
     if (++conn.pending >= this.opts.maxPendingPerConnection) conn.socket.pause();
     // Handed over at once (so many lines share one journal batch); answered only once it settles.
     const durable = this.handler(`${this.topicPrefix}/${medium}/${station}`, line.subarray(prefix.length), { station });
-    this.answer(conn, durable.then(() => 'OK', () => 'RETRY').finally(() => {
-      this.holding--;
-      if (--conn.pending < this.opts.maxPendingPerConnection && this.listening) conn.socket.resume();
-    }));
+    this.answer(
+      conn,
+      durable
+        .then(
+          () => 'OK',
+          () => 'RETRY',
+        )
+        .finally(() => {
+          this.holding--;
+          if (--conn.pending < this.opts.maxPendingPerConnection && this.listening) conn.socket.resume();
+        }),
+    );
   }
 
   private answer(conn: Conn, verdict: Promise<string>): void {
-    conn.answers = conn.answers.then(() => verdict).then((word) => {
-      if (!conn.socket.destroyed) conn.socket.write(`${word}\n`);
-    });
+    conn.answers = conn.answers
+      .then(() => verdict)
+      .then((word) => {
+        if (!conn.socket.destroyed) conn.socket.write(`${word}\n`);
+      });
   }
 
   private close(conn: Conn, why: string): void {

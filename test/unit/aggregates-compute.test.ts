@@ -1,12 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { cityFields, dayFields, hourFields, percentile, periodFields, type AggregateRow, type RawRow, type StationBasis } from '../../aggregates/compute.js';
+import {
+  cityFields,
+  dayFields,
+  hourFields,
+  percentile,
+  periodFields,
+  type AggregateRow,
+  type RawRow,
+  type StationBasis,
+} from '../../aggregates/compute.js';
 import { exactMean } from '../../aggregates/mean.js';
 import { cstDayStart, windowOf } from '../../aggregates/windows.js';
 import { computeAqi, waterClass } from '../../lib/standards/index.js';
 
 const H = 3_600_000;
 const DAY = Date.parse('2026-05-12T00:00:00+08:00');
-const water: StationBasis = { id: 'w', city: 'c', medium: 'water', intervalS: 600, waterbody: 'river', targetClass: 'III', referenceItems: ['TN', 'fecal_coliform'] };
+const water: StationBasis = {
+  id: 'w',
+  city: 'c',
+  medium: 'water',
+  intervalS: 600,
+  waterbody: 'river',
+  targetClass: 'III',
+  referenceItems: ['TN', 'fecal_coliform'],
+};
 const air: StationBasis = { id: 'a', city: 'c', medium: 'air', intervalS: 3600, waterbody: 'river', referenceItems: [] };
 
 const rt = (ts: number, values: Record<string, number>, flags: RawRow['flags'] = {}): RawRow => ({ ts, period: 'rt', values, flags });
@@ -30,7 +47,7 @@ describe('exact means', () => {
   });
 });
 
-describe('hour: 45 minutes of valid data, flags, the station\'s own hourly value', () => {
+describe("hour: 45 minutes of valid data, flags, the station's own hourly value", () => {
   it('water every 10 min: 4 valid slots (40 min) make no mean, 5 do; flagged values do not count', () => {
     const rows = [0, 1, 2, 3, 4].map((i) => rt(DAY + i * 600_000, { NH3N: 0.5 + i / 10, DO: 6 }, i === 4 ? { NH3N: 'D' } : {}));
     const f = hourFields(water, DAY, rows);
@@ -61,7 +78,7 @@ describe('hour: 45 minutes of valid data, flags, the station\'s own hourly value
     expect(f.class).toBeUndefined();
   });
 
-  it('the station\'s own hourly value (CN 2061) stands in where the real-time ones fall short', () => {
+  it("the station's own hourly value (CN 2061) stands in where the real-time ones fall short", () => {
     const rows: RawRow[] = [rt(DAY + 600_000, { NH3N: 3 }), { ts: DAY, period: 'hour', values: { NH3N: 0.4, DO: 7 }, flags: { DO: 'M' } }];
     const f = hourFields(water, DAY, rows);
     expect(f.NH3N).toBe(0.4);
@@ -69,10 +86,13 @@ describe('hour: 45 minutes of valid data, flags, the station\'s own hourly value
     expect(f.readings).toBe(6);
   });
 
-  it('air: AQI, IAQIs and primary pollutant of the hourly means are computeAqi\'s', () => {
+  it("air: AQI, IAQIs and primary pollutant of the hourly means are computeAqi's", () => {
     const values = { SO2: 12, NO2: 41, PM10: 130, CO: 1.15, O3: 90, PM2_5: 60.5 };
     const f = hourFields(air, DAY, [rt(DAY + 5 * 60_000, values)]);
-    const want = computeAqi({ SO2_1h: 12, NO2_1h: 41, PM10_1h: 130, CO_1h: 1.15, O3_1h: 90, PM2_5_1h: 60.5 }, { date: new Date(DAY), mode: 'hourly' });
+    const want = computeAqi(
+      { SO2_1h: 12, NO2_1h: 41, PM10_1h: 130, CO_1h: 1.15, O3_1h: 90, PM2_5_1h: 60.5 },
+      { date: new Date(DAY), mode: 'hourly' },
+    );
     expect(f.aqi).toBe(want.aqi);
     expect(f.primary).toBe(want.primary.join(','));
     expect(f.iaqi_PM2_5_1h).toBe(want.iaqi.PM2_5_1h);
@@ -86,12 +106,25 @@ describe('hour: 45 minutes of valid data, flags, the station\'s own hourly value
   });
 });
 
-const hourRows = (n: number, f: (i: number) => Record<string, number>): AggregateRow[] => Array.from({ length: n }, (_, i) => ({ ts: DAY + i * H, fields: { readings: 1, ...f(i) } }));
+const hourRows = (n: number, f: (i: number) => Record<string, number>): AggregateRow[] =>
+  Array.from({ length: n }, (_, i) => ({ ts: DAY + i * H, fields: { readings: 1, ...f(i) } }));
 
 describe('day: 20 valid hours (air), O3 8-h, 18 hours (water)', () => {
   it('19 hours make no 24-h mean, 20 do; the daily AQI comes from them', () => {
-    expect(dayFields(air, DAY, hourRows(19, () => ({ PM2_5: 50 })), 24).PM2_5).toBeUndefined();
-    const f = dayFields(air, DAY, hourRows(20, (i) => ({ PM2_5: 40 + i, SO2: 10, NO2: 30, PM10: 80, CO: 0.8 })), 24);
+    expect(
+      dayFields(
+        air,
+        DAY,
+        hourRows(19, () => ({ PM2_5: 50 })),
+        24,
+      ).PM2_5,
+    ).toBeUndefined();
+    const f = dayFields(
+      air,
+      DAY,
+      hourRows(20, (i) => ({ PM2_5: 40 + i, SO2: 10, NO2: 30, PM10: 80, CO: 0.8 })),
+      24,
+    );
     expect(f.PM2_5).toBe(49.5);
     expect(f.n_PM2_5).toBe(20);
     expect(f.readings).toBe(20);
@@ -111,8 +144,16 @@ describe('day: 20 valid hours (air), O3 8-h, 18 hours (water)', () => {
   });
 
   it('a full air day: AQI from the 24-h means and the O3 8-h maximum, good when at most 100', () => {
-    const f = dayFields(air, DAY, hourRows(24, () => ({ PM2_5: 58, PM10: 97, SO2: 12, NO2: 41, CO: 0.9, O3: 171 })), 24);
-    const want = computeAqi({ PM2_5_24h: 58, PM10_24h: 97, SO2_24h: 12, NO2_24h: 41, CO_24h: 0.9, O3_8h: 171, O3_1h: 171 }, { date: new Date(DAY), mode: 'daily' });
+    const f = dayFields(
+      air,
+      DAY,
+      hourRows(24, () => ({ PM2_5: 58, PM10: 97, SO2: 12, NO2: 41, CO: 0.9, O3: 171 })),
+      24,
+    );
+    const want = computeAqi(
+      { PM2_5_24h: 58, PM10_24h: 97, SO2_24h: 12, NO2_24h: 41, CO_24h: 0.9, O3_8h: 171, O3_1h: 171 },
+      { date: new Date(DAY), mode: 'daily' },
+    );
     expect(f.aqi).toBe(want.aqi);
     expect(f.primary).toBe(want.primary.join(','));
     expect(f.good).toBe(want.aqi! <= 100 ? 1 : 0);
@@ -124,22 +165,38 @@ describe('day: 20 valid hours (air), O3 8-h, 18 hours (water)', () => {
     // (3 × 2.5 + 15 × 0.5) / 18 = 0.8333…, kept to 5 decimals: class III.
     expect(f.NH3N).toBe(0.83333);
     expect(f.class).toBe(3);
-    expect(f.class).toBe(['I', 'II', 'III', 'IV', 'V', '劣V'].indexOf(waterClass({ NH3N: f.NH3N as number, DO: 6, TN: 3 }, { waterbody: 'river' }).class!) + 1);
+    expect(f.class).toBe(
+      ['I', 'II', 'III', 'IV', 'V', '劣V'].indexOf(waterClass({ NH3N: f.NH3N as number, DO: 6, TN: 3 }, { waterbody: 'river' }).class!) + 1,
+    );
     expect(f.exceed_NH3N).toBe(3);
     expect(f.multiple_NH3N).toBe(1.5);
     expect(f.exceed_DO).toBe(0);
     // TN is a reference item at a river section: no exceedance counted.
     expect(f.exceed_TN).toBeUndefined();
-    expect(dayFields(water, DAY, hourRows(17, () => ({ NH3N: 0.5 })), 24).NH3N).toBeUndefined();
+    expect(
+      dayFields(
+        water,
+        DAY,
+        hourRows(17, () => ({ NH3N: 0.5 })),
+        24,
+      ).NH3N,
+    ).toBeUndefined();
   });
 });
 
 describe('month and year', () => {
-  const days = (n: number, f: (i: number) => Record<string, number | string>): AggregateRow[] => Array.from({ length: n }, (_, i) => ({ ts: DAY + i * 86_400_000, fields: { readings: 24, ...f(i) } }));
+  const days = (n: number, f: (i: number) => Record<string, number | string>): AggregateRow[] =>
+    Array.from({ length: n }, (_, i) => ({ ts: DAY + i * 86_400_000, fields: { readings: 24, ...f(i) } }));
   const MAY = Date.parse('2026-05-01T00:00:00+08:00');
 
   it('water: the class of the monthly means against the target class, exceedances summed', () => {
-    const f = periodFields(water, 'month', MAY, days(10, (i) => ({ NH3N: i < 5 ? 1.2 : 1.0, DO: 6, class: 4, exceed_NH3N: i < 5 ? 4 : 0, multiple_NH3N: i < 5 ? 0.5 + i / 10 : 0 })), 31 * 24);
+    const f = periodFields(
+      water,
+      'month',
+      MAY,
+      days(10, (i) => ({ NH3N: i < 5 ? 1.2 : 1.0, DO: 6, class: 4, exceed_NH3N: i < 5 ? 4 : 0, multiple_NH3N: i < 5 ? 0.5 + i / 10 : 0 })),
+      31 * 24,
+    );
     expect(f.NH3N).toBe(1.1);
     expect(f.class).toBe(4);
     expect(f.deciding).toBe('NH3N');
@@ -152,7 +209,17 @@ describe('month and year', () => {
   });
 
   it('air: good-day ratio among days with an AQI, days by primary pollutant, 27 valid days for a monthly mean', () => {
-    const f = periodFields(air, 'month', MAY, days(30, (i): Record<string, number | string> => (i < 3 ? { PM2_5: 30 } : { PM2_5: 30, aqi: i < 24 ? 80 : 130, level: i < 24 ? 2 : 3, primary: i < 24 ? 'PM2_5' : 'O3', O3_8h: 100 + i })), 31 * 24);
+    const f = periodFields(
+      air,
+      'month',
+      MAY,
+      days(30, (i): Record<string, number | string> =>
+        i < 3
+          ? { PM2_5: 30 }
+          : { PM2_5: 30, aqi: i < 24 ? 80 : 130, level: i < 24 ? 2 : 3, primary: i < 24 ? 'PM2_5' : 'O3', O3_8h: 100 + i },
+      ),
+      31 * 24,
+    );
     expect(f.valid_days).toBe(27);
     expect(f.good_days).toBe(21);
     expect(f.good_ratio).toBe(77.778);
@@ -160,10 +227,31 @@ describe('month and year', () => {
     expect(f.primary_O3).toBe(6);
     expect(f.level_3).toBe(6);
     expect(f.PM2_5).toBe(30);
-    expect(f.O3_8h_p90).toBe(percentile(Array.from({ length: 27 }, (_, i) => 103 + i), 90));
-    expect(periodFields(air, 'month', MAY, days(26, () => ({ PM2_5: 30 })), 744).PM2_5).toBeUndefined();
+    expect(f.O3_8h_p90).toBe(
+      percentile(
+        Array.from({ length: 27 }, (_, i) => 103 + i),
+        90,
+      ),
+    );
+    expect(
+      periodFields(
+        air,
+        'month',
+        MAY,
+        days(26, () => ({ PM2_5: 30 })),
+        744,
+      ).PM2_5,
+    ).toBeUndefined();
     // February needs 25.
-    expect(periodFields(air, 'month', Date.parse('2026-02-01T00:00:00+08:00'), days(25, () => ({ PM2_5: 30 })), 672).PM2_5).toBe(30);
+    expect(
+      periodFields(
+        air,
+        'month',
+        Date.parse('2026-02-01T00:00:00+08:00'),
+        days(25, () => ({ PM2_5: 30 })),
+        672,
+      ).PM2_5,
+    ).toBe(30);
   });
 
   it('HJ 663 percentile interpolates between ranks', () => {
@@ -173,8 +261,11 @@ describe('month and year', () => {
 });
 
 describe('cities', () => {
-  it('a city hour is the AQI of its stations\' mean concentrations', () => {
-    const f = cityFields('hour', DAY, [{ ts: DAY, fields: { PM2_5: 130, PM10: 100, expected: 1, readings: 1 } }, { ts: DAY, fields: { PM2_5: 91, expected: 1, readings: 1 } }]);
+  it("a city hour is the AQI of its stations' mean concentrations", () => {
+    const f = cityFields('hour', DAY, [
+      { ts: DAY, fields: { PM2_5: 130, PM10: 100, expected: 1, readings: 1 } },
+      { ts: DAY, fields: { PM2_5: 91, expected: 1, readings: 1 } },
+    ]);
     expect(f.PM2_5).toBe(110.5);
     expect(f.PM10).toBe(100);
     const want = computeAqi({ PM2_5_1h: 110.5, PM10_1h: 100 }, { date: new Date(DAY), mode: 'hourly' }).aqi;

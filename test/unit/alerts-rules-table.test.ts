@@ -17,12 +17,48 @@ const KINDS: EventKind[] = ['firing', 'reminder', 'resolved'];
 
 /** A plausible event of each rule, for the wording and severity. */
 const SAMPLE: Record<RuleName, { station: string; parameter: string; value: number; limit: number; detail: Record<string, unknown> }> = {
-  limit: { station: 'hongyuan', parameter: 'NH3N', value: 2.4, limit: 1, detail: { unit: 'mg/L', basis: 'GB3838-2002 III', limitKind: 'max', limitText: '≤ 1' } },
-  rate: { station: 'hongyuan', parameter: 'NH3N', value: 0.8, limit: 0.5, detail: { unit: 'mg/L/h', basis: 'thresholds', ratePerHour: 0.8, limitText: '≤ 0.5/h' } },
-  water_class: { station: 'hongyuan', parameter: 'class', value: 5, limit: 3, detail: { cls: 'V', target: 'III', limiting: ['NH3N'], basis: 'GB3838-2002' } },
-  aqi: { station: 'ziyang-yanjiang', parameter: 'AQI', value: 160, limit: 101, detail: { aqiStandard: 'HJ633-2026', category: '中度污染', categoryEn: 'Moderately polluted', primary: ['PM2_5'], limitText: 'AQI < 101' } },
+  limit: {
+    station: 'hongyuan',
+    parameter: 'NH3N',
+    value: 2.4,
+    limit: 1,
+    detail: { unit: 'mg/L', basis: 'GB3838-2002 III', limitKind: 'max', limitText: '≤ 1' },
+  },
+  rate: {
+    station: 'hongyuan',
+    parameter: 'NH3N',
+    value: 0.8,
+    limit: 0.5,
+    detail: { unit: 'mg/L/h', basis: 'thresholds', ratePerHour: 0.8, limitText: '≤ 0.5/h' },
+  },
+  water_class: {
+    station: 'hongyuan',
+    parameter: 'class',
+    value: 5,
+    limit: 3,
+    detail: { cls: 'V', target: 'III', limiting: ['NH3N'], basis: 'GB3838-2002' },
+  },
+  aqi: {
+    station: 'ziyang-yanjiang',
+    parameter: 'AQI',
+    value: 160,
+    limit: 101,
+    detail: {
+      aqiStandard: 'HJ633-2026',
+      category: '中度污染',
+      categoryEn: 'Moderately polluted',
+      primary: ['PM2_5'],
+      limitText: 'AQI < 101',
+    },
+  },
   equipment: { station: 'hongyuan', parameter: 'equipment', value: 1, limit: 0, detail: { faults: { NH3N: 'D' } } },
-  silence: { station: 'hongyuan', parameter: 'silence', value: 45, limit: 30, detail: { lastSeenAt: Date.parse('2026-05-01T00:00:00+08:00') } },
+  silence: {
+    station: 'hongyuan',
+    parameter: 'silence',
+    value: 45,
+    limit: 30,
+    detail: { lastSeenAt: Date.parse('2026-05-01T00:00:00+08:00') },
+  },
 };
 
 describe('the rules table is the single source of the rules', () => {
@@ -45,7 +81,7 @@ describe('the rules table is the single source of the rules', () => {
     expect(ThresholdsFileSchema.safeParse({ version: 1, stations: { hongyuan: { rules: { flow: {} } } } }).success).toBe(false);
   });
 
-  it('a partial rule in the defaults keeps the rule\'s other defaults', () => {
+  it("a partial rule in the defaults keeps the rule's other defaults", () => {
     const parsed = ThresholdsFileSchema.parse({ version: 1, defaults: { rules: { rate: { per_hour: { NH3N: 1 } } } } });
     expect(parsed.defaults.rules.rate).toEqual({ ...RULE_BY_NAME.rate.config.defaults, per_hour: { NH3N: 1 } });
   });
@@ -61,7 +97,19 @@ describe('the rules table is the single source of the rules', () => {
         }
         expect(w.zh, `${r.name} ${kind}`).not.toBe(w.en);
         // The annotation line is made from the same words.
-        const line = renderMessage({ station: registry.get(s.station)!, rule: r.name, kind, at: 0, catchUp: false, muted: false, thresholdVersion: '1', parameter: s.parameter, value: s.value, limit: s.limit, detail: s.detail });
+        const line = renderMessage({
+          station: registry.get(s.station)!,
+          rule: r.name,
+          kind,
+          at: 0,
+          catchUp: false,
+          muted: false,
+          thresholdVersion: '1',
+          parameter: s.parameter,
+          value: s.value,
+          limit: s.limit,
+          detail: s.detail,
+        });
         expect(line).toContain(w.zh);
         expect(line).toContain(w.en);
       }

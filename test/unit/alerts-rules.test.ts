@@ -15,7 +15,13 @@ const thresholds = loadThresholdsFile(join(dir, 'thresholds.yaml'), registryConf
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-05-01T00:00:00+08:00');
 
-function reading(station: string, i: number, values: Record<string, number>, flags: Record<string, DataFlag> = {}, period: Period = 'hour'): Reading {
+function reading(
+  station: string,
+  i: number,
+  values: Record<string, number>,
+  flags: Record<string, DataFlag> = {},
+  period: Period = 'hour',
+): Reading {
   const s = registry.get(station);
   if (!s) throw new Error(station);
   return { station, city: s.city, medium: s.kind, ts: T0 + i * HOUR, period, values, flags, source: 'json' };
@@ -27,7 +33,11 @@ function obsOf(r: Reading, prev = {}): Record<string, RuleObservation> {
   return Object.fromEntries(observe(r, s, stationProfile(thresholds, s), prev).observations.map((o) => [o.key, o]));
 }
 
-function feed(station: string, rows: Array<Record<string, number> | [Record<string, number>, Record<string, DataFlag>]>, muted: (at: number) => boolean = () => false) {
+function feed(
+  station: string,
+  rows: Array<Record<string, number> | [Record<string, number>, Record<string, DataFlag>]>,
+  muted: (at: number) => boolean = () => false,
+) {
   const s = registry.get(station);
   if (!s) throw new Error(station);
   let state: SeriesState = emptySeriesState();
@@ -38,7 +48,17 @@ function feed(station: string, rows: Array<Record<string, number> | [Record<stri
     state = res.state;
     events.push(...res.events);
   });
-  return { state, events: events.map((e) => ({ key: e.key, kind: e.kind, hour: (e.at - T0) / HOUR, muted: e.muted, version: e.thresholdVersion, message: e.message })) };
+  return {
+    state,
+    events: events.map((e) => ({
+      key: e.key,
+      kind: e.kind,
+      hour: (e.at - T0) / HOUR,
+      muted: e.muted,
+      version: e.thresholdVersion,
+      message: e.message,
+    })),
+  };
 }
 
 describe('classify: limits are inclusive; hysteresis on the way down', () => {
@@ -82,7 +102,10 @@ describe('observations of one reading', () => {
       expect(o.water_class, flag).toBeUndefined();
     }
     expect(obsOf(reading('hongyuan', 0, { NH3N: 5 }, { NH3N: 'T' }))['limit.NH3N']?.cond).toBe('breach');
-    expect(obsOf(reading('hongyuan', 0, { NH3N: 0.5 }, { NH3N: 'D' })).equipment).toMatchObject({ cond: 'breach', detail: { faults: { NH3N: 'D' } } });
+    expect(obsOf(reading('hongyuan', 0, { NH3N: 0.5 }, { NH3N: 'D' })).equipment).toMatchObject({
+      cond: 'breach',
+      detail: { faults: { NH3N: 'D' } },
+    });
     expect(obsOf(reading('hongyuan', 0, { NH3N: 0.5 }, { NH3N: 'M' })).equipment?.cond).toBe('clear');
   });
 
@@ -97,7 +120,12 @@ describe('observations of one reading', () => {
   it('air, hourly: AQI from the 1-h values (HJ 633-2026 after 2026-03-01)', () => {
     const o = obsOf(reading('ziyang-yanjiang', 0, { PM2_5: 80, PM10: 90, SO2: 10, NO2: 30, CO: 0.8, O3: 60 }));
     // PM2.5 1h 80 on the 2026 daily PM breakpoints (60 -> 100, 115 -> 150): 100 + 50*20/55 = 118.2 -> 119
-    expect(o.aqi).toMatchObject({ cond: 'breach', value: 119, limit: 101, detail: { aqiStandard: 'HJ633-2026', category: '轻度污染', primary: ['PM2_5'] } });
+    expect(o.aqi).toMatchObject({
+      cond: 'breach',
+      value: 119,
+      limit: 101,
+      detail: { aqiStandard: 'HJ633-2026', category: '轻度污染', primary: ['PM2_5'] },
+    });
     expect(o['limit.SO2']).toMatchObject({ cond: 'clear', limit: 500 });
     expect(o['limit.PM2_5']).toBeUndefined();
   });
@@ -117,25 +145,48 @@ describe('rules over a series of readings', () => {
 
   it('a sustained exceedance fires once, with the threshold version; recovery with hysteresis resolves once', () => {
     const nh3 = [0.4, 1.2, 1.3, 1.4, 1.5, 1.4, 0.98, 0.95, 0.85, 0.95, 0.88, 0.86, 0.5];
-    const { events } = feed('hongyuan', nh3.map((v) => ({ NH3N: v })));
+    const { events } = feed(
+      'hongyuan',
+      nh3.map((v) => ({ NH3N: v })),
+    );
     const limit = events.filter((e) => e.key === 'limit.NH3N');
     // breaches from h1 -> fires at h2 (T = 60 min reached before N = 3); the band (0.9, 1.0] keeps
     // it firing; clear at h8 (0.85), band at h9, clear at h10 and h11 -> resolved at h11 (M = 2).
     // Reminders every 4 h of event time while firing.
-    expect(limit.map((e) => [e.kind, e.hour])).toEqual([['firing', 2], ['reminder', 6], ['reminder', 10], ['resolved', 11]]);
+    expect(limit.map((e) => [e.kind, e.hour])).toEqual([
+      ['firing', 2],
+      ['reminder', 6],
+      ['reminder', 10],
+      ['resolved', 11],
+    ]);
     expect(limit[0]?.version).toBe('1');
-    expect(limit[0]?.message).toMatch(/^【告警】宏缘 氨氮 1\.3 mg\/L，限值 ≤ 1（GB3838-2002 III）.*\[ALERT\] Hongyuan: Ammonia nitrogen 1\.3 mg\/L/);
+    expect(limit[0]?.message).toMatch(
+      /^【告警】宏缘 氨氮 1\.3 mg\/L，限值 ≤ 1（GB3838-2002 III）.*\[ALERT\] Hongyuan: Ammonia nitrogen 1\.3 mg\/L/,
+    );
   });
 
   it('maintenance-flagged readings raise nothing, however high', () => {
-    const { events } = feed('hongyuan', Array.from({ length: 6 }, () => [{ NH3N: 40, DO: 1 }, { NH3N: 'M', DO: 'M' }] as [Record<string, number>, Record<string, DataFlag>]));
+    const { events } = feed(
+      'hongyuan',
+      Array.from(
+        { length: 6 },
+        () =>
+          [
+            { NH3N: 40, DO: 1 },
+            { NH3N: 'M', DO: 'M' },
+          ] as [Record<string, number>, Record<string, DataFlag>],
+      ),
+    );
     expect(events).toEqual([]);
   });
 
   it('a run of D/F/B flags raises one equipment alert; a good reading clears it', () => {
     const bad: [Record<string, number>, Record<string, DataFlag>] = [{ NH3N: 0.4 }, { NH3N: 'D' }];
     const { events } = feed('hongyuan', [bad, bad, bad, bad, { NH3N: 0.4 }]);
-    expect(events.map((e) => [e.key, e.kind, e.hour])).toEqual([['equipment', 'firing', 2], ['equipment', 'resolved', 4]]);
+    expect(events.map((e) => [e.key, e.kind, e.hour])).toEqual([
+      ['equipment', 'firing', 2],
+      ['equipment', 'resolved', 4],
+    ]);
   });
 
   it('TN and fecal coliform have their own class but do not decide the section (configurable)', () => {
@@ -143,19 +194,48 @@ describe('rules over a series of readings', () => {
     expect(o.water_class).toMatchObject({ cond: 'clear', detail: { cls: 'II', limiting: ['NH3N'] } });
     const s = registry.get('hongyuan');
     if (!s) throw new Error();
-    const strict = stationProfile({ ...thresholds, config: { ...thresholds.config, defaults: { ...thresholds.config.defaults, rules: { ...thresholds.config.defaults.rules, water_class: { ...thresholds.config.defaults.rules.water_class, reference_items: [] } } } } }, s);
+    const strict = stationProfile(
+      {
+        ...thresholds,
+        config: {
+          ...thresholds.config,
+          defaults: {
+            ...thresholds.config.defaults,
+            rules: {
+              ...thresholds.config.defaults.rules,
+              water_class: { ...thresholds.config.defaults.rules.water_class, reference_items: [] },
+            },
+          },
+        },
+      },
+      s,
+    );
     const obs = observe(reading('hongyuan', 0, { TN: 1.8, NH3N: 0.4 }), s, strict, {}).observations.find((x) => x.key === 'water_class');
     expect(obs).toMatchObject({ cond: 'breach', detail: { cls: 'V', limiting: ['TN'] } });
   });
 
   it('water class worse than the target for 2 readings fires water_class', () => {
     const { events } = feed('hongyuan', [{ TP: 0.25 }, { TP: 0.25 }, { TP: 0.1 }, { TP: 0.1 }]);
-    expect(events.filter((e) => e.key === 'water_class').map((e) => [e.kind, e.hour])).toEqual([['firing', 1], ['resolved', 3]]);
+    expect(events.filter((e) => e.key === 'water_class').map((e) => [e.kind, e.hour])).toEqual([
+      ['firing', 1],
+      ['resolved', 3],
+    ]);
   });
 
   it('rising faster than the rate for two readings in a row fires; one jump does not', () => {
-    const { events } = feed('hongyuan', [{ NH3N: 0.1 }, { NH3N: 0.2 }, { NH3N: 0.9 }, { NH3N: 0.2 }, { NH3N: 0.8 }, { NH3N: 1.4 }, { NH3N: 1.4 }]);
-    expect(events.filter((e) => e.key === 'rate.NH3N').map((e) => [e.kind, e.hour])).toEqual([['firing', 5], ['resolved', 6]]);
+    const { events } = feed('hongyuan', [
+      { NH3N: 0.1 },
+      { NH3N: 0.2 },
+      { NH3N: 0.9 },
+      { NH3N: 0.2 },
+      { NH3N: 0.8 },
+      { NH3N: 1.4 },
+      { NH3N: 1.4 },
+    ]);
+    expect(events.filter((e) => e.key === 'rate.NH3N').map((e) => [e.kind, e.hour])).toEqual([
+      ['firing', 5],
+      ['resolved', 6],
+    ]);
   });
 
   it('toxic items fire on a single reading', () => {
@@ -165,7 +245,11 @@ describe('rules over a series of readings', () => {
 
   it('inside a maintenance window events are muted; the state still moves', () => {
     const muted = (at: number) => at >= T0 + 2 * HOUR && at < T0 + 6 * HOUR;
-    const { events, state } = feed('hongyuan', [0.5, 0.5, 1.5, 1.5, 1.5, 0.5, 0.5, 0.5].map((v) => ({ NH3N: v })), muted);
+    const { events, state } = feed(
+      'hongyuan',
+      [0.5, 0.5, 1.5, 1.5, 1.5, 0.5, 0.5, 0.5].map((v) => ({ NH3N: v })),
+      muted,
+    );
     // fires at h3 inside the window (muted); resolves at h6, after it: nothing to tell either.
     expect(events.filter((e) => e.key === 'limit.NH3N').map((e) => [e.kind, e.hour, e.muted])).toEqual([
       ['firing', 3, true],
@@ -176,7 +260,11 @@ describe('rules over a series of readings', () => {
 
   it('an alert still firing when the window ends is told then', () => {
     const muted = (at: number) => at >= T0 + 2 * HOUR && at < T0 + 5 * HOUR;
-    const { events } = feed('hongyuan', [0.5, 0.5, 1.5, 1.5, 1.5, 1.5, 0.5, 0.5].map((v) => ({ NH3N: v })), muted);
+    const { events } = feed(
+      'hongyuan',
+      [0.5, 0.5, 1.5, 1.5, 1.5, 1.5, 0.5, 0.5].map((v) => ({ NH3N: v })),
+      muted,
+    );
     expect(events.filter((e) => e.key === 'limit.NH3N').map((e) => [e.kind, e.hour, e.muted])).toEqual([
       ['firing', 3, true],
       ['reminder', 5, false],

@@ -57,7 +57,11 @@ describe('alert state machine', () => {
 
   it('fires after T minutes of breaches even before N readings', () => {
     const r = run(
-      [['breach', { at: 0 }], ['breach', { at: 29 * MIN }], ['breach', { at: 30 * MIN }]],
+      [
+        ['breach', { at: 0 }],
+        ['breach', { at: 29 * MIN }],
+        ['breach', { at: 30 * MIN }],
+      ],
       timing({ consecutive: 10, durationMs: 30 * MIN }),
     );
     expect(r.states).toEqual(['pending', 'pending', 'firing']);
@@ -83,7 +87,11 @@ describe('alert state machine', () => {
     const t = timing({ consecutive: 1, reminderMs: 30 * MIN });
     const r = run(['breach', 'breach', 'breach', 'breach', 'band', 'breach', 'breach'], t);
     // firing at 0; reminders at 30 and 60 minutes
-    expect(r.events.map((e) => [e.kind, e.at / MIN])).toEqual([['firing', 0], ['reminder', 30], ['reminder', 60]]);
+    expect(r.events.map((e) => [e.kind, e.at / MIN])).toEqual([
+      ['firing', 0],
+      ['reminder', 30],
+      ['reminder', 60],
+    ]);
   });
 
   it('muted events are recorded as muted and the bureaus are caught up after the window', () => {

@@ -34,7 +34,13 @@ describe('thresholds.yaml', () => {
   it('a minimal file gets every default', () => {
     const set = loadThresholdsFile(writeTemp('version: 7\n'));
     expect(set.version).toBe('7');
-    expect(set.config.defaults.rules.limit).toEqual({ enabled: true, consecutive: 3, duration_min: 60, clear_consecutive: 2, hysteresis: 0.1 });
+    expect(set.config.defaults.rules.limit).toEqual({
+      enabled: true,
+      consecutive: 3,
+      duration_min: 60,
+      clear_consecutive: 2,
+      hysteresis: 0.1,
+    });
     expect(set.config.defaults.rules.silence.after_min).toBe(30);
     expect(set.config.engine.silence_interval_s).toBe(60);
   });
@@ -52,7 +58,9 @@ describe('thresholds.yaml', () => {
 
   it('unknown stations and parameters of the wrong medium are reported against the registry', () => {
     const f = writeTemp('version: 2\nstations:\n  nowhere: {}\n  hongyuan:\n    limits: { PM10: 100 }\n');
-    expect(() => loadThresholdsFile(f, registryConfig)).toThrow(/stations\.nowhere: unknown station[\s\S]*PM10 is a air parameter, but hongyuan is a water station/);
+    expect(() => loadThresholdsFile(f, registryConfig)).toThrow(
+      /stations\.nowhere: unknown station[\s\S]*PM10 is a air parameter, but hongyuan is a water station/,
+    );
   });
 
   it('the file source keeps the last valid set when the file turns invalid', async () => {
@@ -91,7 +99,8 @@ describe('station profiles: defaults <- sections <- station', () => {
     const p = stationProfile(shipped, st('shiqiao')); // km 68, in the section, own NH3N limit
     expect(p.rules.limit.consecutive).toBe(2);
     expect(limitFor(p, st('shiqiao'), 'NH3N', at('2026-05-01T00:00:00+08:00'), 'rt')).toEqual({
-      limit: { kind: 'max', value: 0.8 }, basis: 'thresholds',
+      limit: { kind: 'max', value: 0.8 },
+      basis: 'thresholds',
       // the national limit it stands in for: GB 3838 at the section's target class
       national: { limit: { kind: 'max', value: 1 }, basis: 'GB3838-2002 III', cls: 'III' },
     });
@@ -141,14 +150,24 @@ describe('limits GB 3838 sets for lakes only', () => {
   it('TN at a river section resolves to a reference limit (never alerted on); at a lake to a limit', () => {
     const t = at('2026-05-01T00:00:00+08:00');
     const river = st('hongyuan');
-    expect(limitFor(stationProfile(shipped, river), river, 'TN', t, 'hour')).toEqual({ limit: { kind: 'max', value: 1 }, basis: 'GB3838-2002 III', reference: true });
+    expect(limitFor(stationProfile(shipped, river), river, 'TN', t, 'hour')).toEqual({
+      limit: { kind: 'max', value: 1 },
+      basis: 'GB3838-2002 III',
+      reference: true,
+    });
     const lake = { ...river, id: 'lake-for-tn', waterbody: 'lake' as const };
-    expect(limitFor(stationProfile(shipped, lake), lake, 'TN', t, 'hour')).toEqual({ limit: { kind: 'max', value: 1 }, basis: 'GB3838-2002 III' });
+    expect(limitFor(stationProfile(shipped, lake), lake, 'TN', t, 'hour')).toEqual({
+      limit: { kind: 'max', value: 1 },
+      basis: 'GB3838-2002 III',
+    });
   });
 
   it('an explicit TN limit at a river has no national limit to compare with', () => {
     const f = writeTemp('version: 2\nstations:\n  hongyuan:\n    limits: { TN: 1.5 }\n');
     const set = loadThresholdsFile(f, registryConfig);
-    expect(limitFor(stationProfile(set, st('hongyuan')), st('hongyuan'), 'TN', at('2026-05-01T00:00:00+08:00'), 'hour')).toEqual({ limit: { kind: 'max', value: 1.5 }, basis: 'thresholds' });
+    expect(limitFor(stationProfile(set, st('hongyuan')), st('hongyuan'), 'TN', at('2026-05-01T00:00:00+08:00'), 'hour')).toEqual({
+      limit: { kind: 'max', value: 1.5 },
+      basis: 'thresholds',
+    });
   });
 });

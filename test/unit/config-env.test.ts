@@ -25,11 +25,22 @@ describe('readEnv', () => {
 
   it('reads endpoints, credentials and the port', () => {
     const env = readEnv({
-      MQTT_URL: 'mqtts://broker.example:8883', MQTT_USERNAME: 'ingest', MQTT_PASSWORD: 'pw',
-      REDIS_URL: 'rediss://:secret@redis.example:6380/2', INFLUX_URL: 'https://influx.example', INFLUX_DB: 'tj_2',
-      INFLUX_TOKEN: 'tok', TUOJIANG_INSTANCE: 'node-1', HTTP_PORT: '9465',
+      MQTT_URL: 'mqtts://broker.example:8883',
+      MQTT_USERNAME: 'ingest',
+      MQTT_PASSWORD: 'pw',
+      REDIS_URL: 'rediss://:secret@redis.example:6380/2',
+      INFLUX_URL: 'https://influx.example',
+      INFLUX_DB: 'tj_2',
+      INFLUX_TOKEN: 'tok',
+      TUOJIANG_INSTANCE: 'node-1',
+      HTTP_PORT: '9465',
     });
-    expect(env).toMatchObject({ MQTT_URL: 'mqtts://broker.example:8883', REDIS_URL: 'rediss://:secret@redis.example:6380/2', HTTP_PORT: 9465, INFLUX_TOKEN: 'tok' });
+    expect(env).toMatchObject({
+      MQTT_URL: 'mqtts://broker.example:8883',
+      REDIS_URL: 'rediss://:secret@redis.example:6380/2',
+      HTTP_PORT: 9465,
+      INFLUX_TOKEN: 'tok',
+    });
   });
 
   it('ignores unrelated variables', () => {
@@ -64,7 +75,13 @@ describe('readEnv', () => {
 
   it('lists every invalid variable', () => {
     const e = envError({ MQTT_URL: 'x', REDIS_URL: 'y', INFLUX_URL: 'z' });
-    expect(e.message.split('\n').slice(1).map((l) => l.split(':')[0]).sort()).toEqual(['INFLUX_URL', 'MQTT_URL', 'REDIS_URL']);
+    expect(
+      e.message
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(':')[0])
+        .sort(),
+    ).toEqual(['INFLUX_URL', 'MQTT_URL', 'REDIS_URL']);
   });
 
   it('never echoes a token or password variable', () => {

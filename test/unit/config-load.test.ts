@@ -54,7 +54,15 @@ describe('loadConfig: the shipped configuration', () => {
     expect(registry.stations.filter((s) => s.kind === 'water').length).toBeGreaterThanOrEqual(6);
     expect(registry.stations.filter((s) => s.kind === 'air').length).toBeGreaterThanOrEqual(4);
     const hongyuan = registry.stations.find((s) => s.id === 'hongyuan')!;
-    expect(hongyuan).toMatchObject({ city: 'chengdu', river: 'tuojiang', river_km: 52, boundary: false, units: {}, factor_codes: {}, ignore_factors: [] });
+    expect(hongyuan).toMatchObject({
+      city: 'chengdu',
+      river: 'tuojiang',
+      river_km: 52,
+      boundary: false,
+      units: {},
+      factor_codes: {},
+      ignore_factors: [],
+    });
     expect(registry.stations.find((s) => s.id === 'gongchengpu')).toMatchObject({ units: { NH3N: 'µg/L' }, ignore_factors: ['w00000'] });
     expect(settings.mqtt.topic_prefix).toBe('tuojiang');
     expect(settings.ingest.split_timeout_s).toBeGreaterThan(0);
@@ -100,7 +108,11 @@ describe('loadConfig: a broken stations.yaml names file:line, the key, what was 
   });
 
   it('an unknown city', () => {
-    const text = replaceOnce(SHIPPED, 'city: chengdu\n    kind: water\n    river: tuojiang\n    river_km: 28', 'city: chongqing\n    kind: water\n    river: tuojiang\n    river_km: 28');
+    const text = replaceOnce(
+      SHIPPED,
+      'city: chengdu\n    kind: water\n    river: tuojiang\n    river_km: 28',
+      'city: chongqing\n    kind: water\n    river: tuojiang\n    river_km: 28',
+    );
     const e = loadError(configCopy(text));
     expect(e.message).toContain(`stations.yaml:${lineOf(text, 'city: chongqing')}:`);
     expect(e.message).toContain('stations[1].city');
@@ -137,11 +149,11 @@ describe('loadConfig: a broken stations.yaml names file:line, the key, what was 
     expect(e.message).toMatch(/stations\[1\]\.mn: .*HJ 212 MN.*found "5101 21;W"/);
   });
 
-  it('a unit that cannot be converted to the parameter\'s unit', () => {
+  it("a unit that cannot be converted to the parameter's unit", () => {
     const text = replaceOnce(SHIPPED, 'units: { NH3N: µg/L }', 'units: { NH3N: NTU }');
     const e = loadError(configCopy(text));
     expect(e.message).toContain(`stations.yaml:${lineOf(text, 'units: { NH3N: NTU }')}:`);
-    expect(e.message).toContain('stations[6].units.NH3N: NTU cannot be converted to NH3N\'s unit mg/L');
+    expect(e.message).toContain("stations[6].units.NH3N: NTU cannot be converted to NH3N's unit mg/L");
   });
 
   it('a unit for a parameter of the other medium', () => {
@@ -151,7 +163,11 @@ describe('loadConfig: a broken stations.yaml names file:line, the key, what was 
   });
 
   it('an unknown key in a station', () => {
-    const text = replaceOnce(SHIPPED, '    waterbody: river\n    boundary: true', '    waterbody: river\n    boundary: true\n    colour: blue');
+    const text = replaceOnce(
+      SHIPPED,
+      '    waterbody: river\n    boundary: true',
+      '    waterbody: river\n    boundary: true\n    colour: blue',
+    );
     const e = loadError(configCopy(text));
     expect(e.message).toContain(`stations.yaml:${lineOf(text, '- id: linjiangsi')}:`);
     expect(e.message).toMatch(/stations\[4\]: Unrecognized key: "colour"/);

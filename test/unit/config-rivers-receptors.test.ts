@@ -138,26 +138,46 @@ describe('hostile receptor entries are refused with file:line:key and a reason',
   });
 
   it('an unknown kind, an unknown key, a malformed id', () => {
-    expect(problemsOf(GOOD.replace('kind: drinking_water_intake', 'kind: swimming_pool')).message).toMatch(/receptors\[0\]\.kind: Invalid option: expected one of "drinking_water_intake"\|/);
-    expect(problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        capacity: 9000\n')).message).toMatch(/receptors\[0\]: Unrecognized key: "capacity"/);
-    expect(problemsOf(GOOD.replace('id: shiqiao-intake', 'id: "shiqiao intake\\nDROP"')).message).toMatch(/receptors\[0\]\.id: lower-case letters, digits and - /);
+    expect(problemsOf(GOOD.replace('kind: drinking_water_intake', 'kind: swimming_pool')).message).toMatch(
+      /receptors\[0\]\.kind: Invalid option: expected one of "drinking_water_intake"\|/,
+    );
+    expect(problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        capacity: 9000\n')).message).toMatch(
+      /receptors\[0\]: Unrecognized key: "capacity"/,
+    );
+    expect(problemsOf(GOOD.replace('id: shiqiao-intake', 'id: "shiqiao intake\\nDROP"')).message).toMatch(
+      /receptors\[0\]\.id: lower-case letters, digits and - /,
+    );
   });
 
   it('a contact without a name, a bad e-mail or phone, an over-long field', () => {
     expect(problemsOf(GOOD.replace('name: 石桥水厂值班室, ', '')).message).toMatch(/receptors\[0\]\.contact\.name: .*expected string/);
-    expect(problemsOf(GOOD.replace('email: duty@shiqiao-waterworks.example', 'email: "duty@x.example\\r\\nBcc: all@x.example"')).message).toMatch(/receptors\[0\]\.contact\.email: an e-mail address/);
-    expect(problemsOf(GOOD.replace('phone: "+86 28 0000 0001"', 'phone: "call me maybe"')).message).toMatch(/receptors\[0\]\.contact\.phone: a telephone number/);
-    expect(problemsOf(GOOD.replace('name: 石桥水厂值班室', `name: ${'长'.repeat(300)}`)).message).toMatch(/receptors\[0\]\.contact\.name: .*too long|<=200|200 characters/i);
+    expect(
+      problemsOf(GOOD.replace('email: duty@shiqiao-waterworks.example', 'email: "duty@x.example\\r\\nBcc: all@x.example"')).message,
+    ).toMatch(/receptors\[0\]\.contact\.email: an e-mail address/);
+    expect(problemsOf(GOOD.replace('phone: "+86 28 0000 0001"', 'phone: "call me maybe"')).message).toMatch(
+      /receptors\[0\]\.contact\.phone: a telephone number/,
+    );
+    expect(problemsOf(GOOD.replace('name: 石桥水厂值班室', `name: ${'长'.repeat(300)}`)).message).toMatch(
+      /receptors\[0\]\.contact\.name: .*too long|<=200|200 characters/i,
+    );
   });
 
   it('a station that does not exist, or lies on another river or elsewhere on this one', () => {
-    expect(problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        station: nowhere\n')).message).toMatch(/receptors\[0\]\.station: unknown station "nowhere"/);
-    expect(problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        station: jianyang-shijian\n')).message).toMatch(/receptors\[0\]\.station: station jianyang-shijian is not a section of the tuojiang/);
-    expect(problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        station: hongyuan\n')).message).toMatch(/receptors\[0\]\.station: station hongyuan is at km 52, not at the receptor's km 68/);
+    expect(problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        station: nowhere\n')).message).toMatch(
+      /receptors\[0\]\.station: unknown station "nowhere"/,
+    );
+    expect(
+      problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        station: jianyang-shijian\n')).message,
+    ).toMatch(/receptors\[0\]\.station: station jianyang-shijian is not a section of the tuojiang/);
+    expect(problemsOf(GOOD.replace('        city: chengdu\n', '        city: chengdu\n        station: hongyuan\n')).message).toMatch(
+      /receptors\[0\]\.station: station hongyuan is at km 52, not at the receptor's km 68/,
+    );
   });
 
   it('receptors on a river without reaches, or not a list', () => {
-    expect(problemsOf('', REACHES.replace('    receptors:\n', '    receptors: intake\n')).message).toMatch(/rivers\.tuojiang\.receptors: .*expected array/);
+    expect(problemsOf('', REACHES.replace('    receptors:\n', '    receptors: intake\n')).message).toMatch(
+      /rivers\.tuojiang\.receptors: .*expected array/,
+    );
   });
 
   it('every problem of a file at once, not the first only', () => {

@@ -33,7 +33,12 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-const batch = { batchId: 'b-template-1', recipient: { key: 'k', bureau: 'chengdu', name: 'Duty', email: 'duty@x.test', list: 'duty' }, items: [], closedAt: 0 } as Batch;
+const batch = {
+  batchId: 'b-template-1',
+  recipient: { key: 'k', bureau: 'chengdu', name: 'Duty', email: 'duty@x.test', list: 'duty' },
+  items: [],
+  closedAt: 0,
+} as Batch;
 const body = Buffer.from('【告警】沱江 NH3N 1.6 mg/L\n\ntext');
 
 async function outcome(commit: () => Promise<void> = async () => undefined) {
@@ -44,7 +49,9 @@ async function outcome(commit: () => Promise<void> = async () => undefined) {
 describe('the template channel of CONTRIBUTING.md', () => {
   it('delivers once, after the commit, with the batch id as idempotency key', async () => {
     let before = -1;
-    const r = await outcome(async () => { before = server.requests.length; });
+    const r = await outcome(async () => {
+      before = server.requests.length;
+    });
     expect(r).toEqual({ ref: 'b-template-1', response: 'HTTP 204' });
     expect(before).toBe(0);
     expect(server.requests).toHaveLength(1);
@@ -66,13 +73,17 @@ describe('the template channel of CONTRIBUTING.md', () => {
   });
 });
 
-
 describe('the template decoder of CONTRIBUTING.md', () => {
   const NOW = Date.parse('2026-03-01T01:00:00Z');
   // The split-packet store belongs to the HJ 212 decoder; nothing here reaches it.
   const processor = new MessageProcessor({
-    registry: shippedRegistry(), topicPrefix: 'tuojiang', maxPayloadBytes: 4096, futureToleranceMs: 600_000,
-    splitStore: undefined as unknown as SplitPacketStore, decoders: [keyValueDecoder, ...DECODERS], now: () => NOW,
+    registry: shippedRegistry(),
+    topicPrefix: 'tuojiang',
+    maxPayloadBytes: 4096,
+    futureToleranceMs: 600_000,
+    splitStore: undefined as unknown as SplitPacketStore,
+    decoders: [keyValueDecoder, ...DECODERS],
+    now: () => NOW,
   });
   const items = (topic: string, line: string): JournalItem[] => {
     const out = processor.process(topic, Buffer.from(line));
@@ -88,7 +99,14 @@ describe('the template decoder of CONTRIBUTING.md', () => {
     const [item] = items('tuojiang/water/zhaozhen', 'TJKV ts=2026-03-01T08:00:00+08:00 NH3N=0.42 pH=7.6 NH3N.flag=M');
     expect(item?.kind).toBe('reading');
     if (item?.kind !== 'reading') return;
-    expect(item.reading).toMatchObject({ station: 'zhaozhen', medium: 'water', ts: Date.parse('2026-03-01T00:00:00Z'), period: 'rt', values: { NH3N: 0.42, pH: 7.6 }, flags: { NH3N: 'M' } });
+    expect(item.reading).toMatchObject({
+      station: 'zhaozhen',
+      medium: 'water',
+      ts: Date.parse('2026-03-01T00:00:00Z'),
+      period: 'rt',
+      values: { NH3N: 0.42, pH: 7.6 },
+      flags: { NH3N: 'M' },
+    });
   });
 
   it('takes only its own payloads: listed first, JSON still reaches the JSON decoder', () => {
@@ -99,7 +117,9 @@ describe('the template decoder of CONTRIBUTING.md', () => {
 
   it('refuses hostile lines with the code that says why', () => {
     expect(refusal('tuojiang/water/zhaozhen', 'TJKV ts=2026-03-01T08:00:00+08:00 NH3N=0.4 NH3N=9')).toBe('TJ_MALFORMED_JSON');
-    expect(refusal('tuojiang/water/zhaozhen', `TJKV ts=1772323200000 ${Array.from({ length: 65 }, (_, i) => `p${i}=1`).join(' ')}`)).toBe('TJ_MALFORMED_JSON');
+    expect(refusal('tuojiang/water/zhaozhen', `TJKV ts=1772323200000 ${Array.from({ length: 65 }, (_, i) => `p${i}=1`).join(' ')}`)).toBe(
+      'TJ_MALFORMED_JSON',
+    );
     expect(refusal('tuojiang/water/zhaozhen', 'TJKV ts=2026-03-01T08:00:00+08:00 station=huaikou NH3N=0.4')).toBe('TJ_STATION_MISMATCH');
     expect(refusal('tuojiang/air/zhaozhen', 'TJKV ts=2026-03-01T08:00:00+08:00 NH3N=0.4')).toBe('TJ_KIND_MISMATCH');
     expect(refusal('other/topic', 'TJKV ts=2026-03-01T08:00:00+08:00 NH3N=0.4')).toBe('TJ_UNKNOWN_STATION');
@@ -108,10 +128,13 @@ describe('the template decoder of CONTRIBUTING.md', () => {
   });
 
   it('never throws, whatever follows the magic', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 300 }), (rest) => {
-      const [item] = items('tuojiang/water/zhaozhen', `TJKV ${rest}`);
-      expect(['reading', 'dead']).toContain(item?.kind);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (rest) => {
+        const [item] = items('tuojiang/water/zhaozhen', `TJKV ${rest}`);
+        expect(['reading', 'dead']).toContain(item?.kind);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -125,15 +148,19 @@ async function lineClient(port: number) {
     text += d.toString('utf8');
     for (const w of waiters.splice(0)) w();
   });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => {
-    resolve();
-    for (const w of waiters.splice(0)) w();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      resolve();
+      for (const w of waiters.splice(0)) w();
+    }),
+  );
   return {
     socket,
     closed,
     send: (s: string) => socket.write(s),
-    get text() { return text; },
+    get text() {
+      return text;
+    },
     /** Resolves once `n` lines have arrived (or the connection closed first). */
     lines: async (n: number): Promise<string[]> => {
       while (text.split('\n').length - 1 < n && !socket.destroyed && socket.readable) await new Promise<void>((r) => waiters.push(r));
@@ -151,16 +178,28 @@ describe('the template source of CONTRIBUTING.md', () => {
     const arrived: Array<() => void> = [];
     return {
       taken,
-      handler: (topic: string, payload: Buffer, context?: { station?: string | undefined }) => new Promise<void>((resolve, reject) => {
-        taken.push({ topic, payload: payload.toString(), station: context?.station, settle: (ok) => (ok ? resolve() : reject(new Error('not durable'))) });
-        for (const w of arrived.splice(0)) w();
-      }),
-      until: async (n: number) => { while (taken.length < n) await new Promise<void>((r) => arrived.push(r)); },
+      handler: (topic: string, payload: Buffer, context?: { station?: string | undefined }) =>
+        new Promise<void>((resolve, reject) => {
+          taken.push({
+            topic,
+            payload: payload.toString(),
+            station: context?.station,
+            settle: (ok) => (ok ? resolve() : reject(new Error('not durable'))),
+          });
+          for (const w of arrived.splice(0)) w();
+        }),
+      until: async (n: number) => {
+        while (taken.length < n) await new Promise<void>((r) => arrived.push(r));
+      },
     };
   }
 
   async function started(limits: Partial<{ maxLineBytes: number; maxPendingPerConnection: number }> = {}) {
-    const source = new LineSource({ host: '127.0.0.1', port: 0, maxLineBytes: 1024, maxConnections: 10, maxPendingPerConnection: 100, ...limits }, 'tuojiang', log);
+    const source = new LineSource(
+      { host: '127.0.0.1', port: 0, maxLineBytes: 1024, maxConnections: 10, maxPendingPerConnection: 100, ...limits },
+      'tuojiang',
+      log,
+    );
     const h = heldHandler();
     await source.start(h.handler);
     return { source, h, port: source.port! };
@@ -186,7 +225,7 @@ describe('the template source of CONTRIBUTING.md', () => {
     await source.stop();
   });
 
-  it('sends a decoder\'s reply to the connection that last sent for that station, and refuses one for a station with none', async () => {
+  it("sends a decoder's reply to the connection that last sent for that station, and refuses one for a station with none", async () => {
     const { source, h, port } = await started();
     const a = await lineClient(port);
     const b = await lineClient(port);

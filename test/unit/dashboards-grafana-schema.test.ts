@@ -43,14 +43,32 @@ describe('@grafana/schema', () => {
     const tb = panels.find((p) => p.type === 'table')!;
     (ts.options!.legend as Record<string, unknown>).displayMode = 'lists';
     (tl.options as Record<string, unknown>).rowHieght = 0.9;
-    tb.fieldConfig!.overrides.push({ matcher: { id: 'byName', options: 'x' }, properties: [{ id: 'custom.cellOptions', value: { type: 'colour-background' } }] });
-    ts.fieldConfig!.overrides.push({ matcher: { id: 'byName', options: 'x' }, properties: [{ id: 'custom.cellOptions', value: { type: 'color-background' } }] });
+    tb.fieldConfig!.overrides.push({
+      matcher: { id: 'byName', options: 'x' },
+      properties: [{ id: 'custom.cellOptions', value: { type: 'colour-background' } }],
+    });
+    ts.fieldConfig!.overrides.push({
+      matcher: { id: 'byName', options: 'x' },
+      properties: [{ id: 'custom.cellOptions', value: { type: 'color-background' } }],
+    });
     const problems = await checkAgainstGrafanaSchema([broken]);
     const said = problems.map((p) => `${p.source} ${p.message}`);
-    expect(said.find((s) => s.includes(`panel_${ts.id}_options`) && s.includes('"lists"')), said.join('\n')).toBeDefined();
-    expect(said.find((s) => s.includes(`panel_${tl.id}_options`) && s.includes('rowHieght')), said.join('\n')).toBeDefined();
-    expect(said.find((s) => s.includes(`panel_${tb.id}_override_`) && s.includes('colour-background')), said.join('\n')).toBeDefined();
-    expect(said.find((s) => s.includes(`panel_${ts.id}_override_`) && s.includes('cellOptions')), said.join('\n')).toBeDefined();
+    expect(
+      said.find((s) => s.includes(`panel_${ts.id}_options`) && s.includes('"lists"')),
+      said.join('\n'),
+    ).toBeDefined();
+    expect(
+      said.find((s) => s.includes(`panel_${tl.id}_options`) && s.includes('rowHieght')),
+      said.join('\n'),
+    ).toBeDefined();
+    expect(
+      said.find((s) => s.includes(`panel_${tb.id}_override_`) && s.includes('colour-background')),
+      said.join('\n'),
+    ).toBeDefined();
+    expect(
+      said.find((s) => s.includes(`panel_${ts.id}_override_`) && s.includes('cellOptions')),
+      said.join('\n'),
+    ).toBeDefined();
     expect(problems.length).toBe(4);
   }, 120_000);
 });

@@ -29,11 +29,13 @@ describe('InfluxQL builder', () => {
     expect(num(0.00005)).toBe('0.00005');
     expect(num(1e-7)).toBe('0.0000001');
     expect(num(-2.5)).toBe('-2.5');
-    fc.assert(fc.property(fc.double({ min: -1e12, max: 1e12, noNaN: true }), (x) => {
-      const s = num(x);
-      expect(s).not.toMatch(/e/i);
-      expect(Math.abs(Number(s) - x)).toBeLessThanOrEqual(Math.abs(x) * 1e-12 + 1e-20);
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: -1e12, max: 1e12, noNaN: true }), (x) => {
+        const s = num(x);
+        expect(s).not.toMatch(/e/i);
+        expect(Math.abs(Number(s) - x)).toBeLessThanOrEqual(Math.abs(x) * 1e-12 + 1e-20);
+      }),
+    );
     expect(() => num(Number.NaN)).toThrow();
   });
 
@@ -46,7 +48,13 @@ describe('InfluxQL builder', () => {
   it('builds nested SELECTs with WHERE, GROUP BY, fill, order and limit', () => {
     const q = select({
       columns: [{ expr: 'last("x")', as: 'x' }],
-      from: { columns: [{ expr: 'mean("x")', as: 'x' }], from: 'water_quality', where: [tagIsVar('station', 'station'), or('a = 1', 'b = 2'), '$timeFilter'], groupBy: { time: '$__interval', tags: ['station'] }, fill: 0 },
+      from: {
+        columns: [{ expr: 'mean("x")', as: 'x' }],
+        from: 'water_quality',
+        where: [tagIsVar('station', 'station'), or('a = 1', 'b = 2'), '$timeFilter'],
+        groupBy: { time: '$__interval', tags: ['station'] },
+        fill: 0,
+      },
       groupBy: { tags: ['station'] },
       orderByTimeDesc: true,
       limit: 5,
@@ -74,12 +82,14 @@ describe('Grafana substitution', () => {
   });
 
   it('writes a single-value variable as it is, and a multi-value one as an escaped alternation', () => {
-    expect(interpolate(`"station" = '$station' AND "city" =~ /^$city$/`, dash, b)).toBe(`"station" = 'ziyang-city' AND "city" =~ /^(chengdu|zi\\.yang)$/`);
+    expect(interpolate(`"station" = '$station' AND "city" =~ /^$city$/`, dash, b)).toBe(
+      `"station" = 'ziyang-city' AND "city" =~ /^(chengdu|zi\\.yang)$/`,
+    );
     expect(formatVariable(multi, ['zi.yang'])).toBe('zi\\.yang');
     expect(formatVariable(station, 'hongyuan')).toBe('hongyuan');
   });
 
-  it('uses the variable\'s current value when the bindings omit it, and refuses undefined names', () => {
+  it("uses the variable's current value when the bindings omit it, and refuses undefined names", () => {
     expect(interpolate("'$station'", dash, { ...b, variables: {} })).toBe("'hongyuan'");
     expect(() => interpolate('$nosuch', dash, b)).toThrow(/nosuch/);
   });
@@ -87,7 +97,19 @@ describe('Grafana substitution', () => {
   // Grafana fills $__range* only for Prometheus and Loki (their own getRangeScopedVars); for InfluxQL
   // they would reach InfluxDB as written. The interpolator must refuse them, not fill them.
   it('refuses every macro Grafana does not fill for InfluxQL, with a code and the list of what it does fill', () => {
-    for (const q of ['$__range_s', '$__range', '$__range_ms', '${__range_s}', '[[__range]]', '$__rate_interval', '$__timeFilter', '$__timezone', '$__nosuch', '${__to:date}', '${station:csv}']) {
+    for (const q of [
+      '$__range_s',
+      '$__range',
+      '$__range_ms',
+      '${__range_s}',
+      '[[__range]]',
+      '$__rate_interval',
+      '$__timeFilter',
+      '$__timezone',
+      '$__nosuch',
+      '${__to:date}',
+      '${station:csv}',
+    ]) {
       let caught: unknown;
       try {
         interpolate(`SELECT 1 ${q}`, dash, b);
@@ -105,18 +127,22 @@ describe('Grafana substitution', () => {
     for (const kind of ['variable', 'annotation'] as const) {
       expect(() => interpolate('time($__interval)', dash, b, kind), kind).toThrow(/__interval/);
       expect(() => interpolate('$__interval_ms', dash, b, kind), kind).toThrow(TuojiangError);
-      expect(interpolate('$timeFilter AND time <= ${__to}ms', dash, b, kind)).toBe('time >= 1000000ms and time <= 4600000ms AND time <= 4600000ms');
+      expect(interpolate('$timeFilter AND time <= ${__to}ms', dash, b, kind)).toBe(
+        'time >= 1000000ms and time <= 4600000ms AND time <= 4600000ms',
+      );
     }
   });
 });
 
 describe('threshold steps', () => {
   it('nextUp is the next double', () => {
-    fc.assert(fc.property(fc.double({ min: -1e9, max: 1e9, noNaN: true }), (x) => {
-      const y = nextUp(x);
-      expect(y).toBeGreaterThan(x);
-      expect((x + y) / 2 === x || (x + y) / 2 === y).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: -1e9, max: 1e9, noNaN: true }), (x) => {
+        const y = nextUp(x);
+        expect(y).toBeGreaterThan(x);
+        expect((x + y) / 2 === x || (x + y) / 2 === y).toBe(true);
+      }),
+    );
     expect(nextUp(0)).toBe(Number.MIN_VALUE);
   });
 
@@ -135,7 +161,9 @@ describe('threshold steps', () => {
     };
     for (const param of ['NH3N', 'DO', 'pH', 'COD', 'TP', 'Hg', 'fecal_coliform']) {
       const steps = classBandSteps(param, 'river')!;
-      const probes = [0, 0.00005, 0.0001, 0.15, 0.5, 1, 1.0000001, 1.5, 2, 2.5, 3, 5, 5.99, 6, 7.5, 9, 9.01, 15, 15.01, 20, 40, 200, 2000, 40000, 40001];
+      const probes = [
+        0, 0.00005, 0.0001, 0.15, 0.5, 1, 1.0000001, 1.5, 2, 2.5, 3, 5, 5.99, 6, 7.5, 9, 9.01, 15, 15.01, 20, 40, 200, 2000, 40000, 40001,
+      ];
       for (const v of probes) expect(colorIndex(steps, v, param), `${param} ${v}`).toBe(true);
     }
     expect(classBandSteps('temp', 'river')).toBeUndefined();
@@ -159,7 +187,7 @@ describe('limit groups', () => {
   const water = ctx.registry.stations.filter((s) => s.kind === 'water');
   const air = ctx.registry.stations.filter((s) => s.kind === 'air');
 
-  it('separate the stations whose limit differs (Shiqiao\'s NH3-N override) and give each its basis', () => {
+  it("separate the stations whose limit differs (Shiqiao's NH3-N override) and give each its basis", () => {
     const groups = limitGroups(ctx, 'NH3N', water);
     expect(groups.map((g) => [g.limit, g.basis, g.stations.includes('shiqiao')])).toEqual([
       [{ kind: 'max', value: 1 }, 'GB3838-2002 III', false],
@@ -180,7 +208,12 @@ describe('limit groups', () => {
 
   it('section labels sort in river order', () => {
     const labels = water.map(sectionLabel);
-    expect([...labels].sort()).toEqual(water.slice().sort((a, b) => a.river_km! - b.river_km!).map(sectionLabel));
+    expect([...labels].sort()).toEqual(
+      water
+        .slice()
+        .sort((a, b) => a.river_km! - b.river_km!)
+        .map(sectionLabel),
+    );
     expect(labels.find((l) => l.includes('Linjiangsi'))).toMatch(/boundary/);
   });
 });
@@ -189,7 +222,7 @@ describe('panel links for alert notices', () => {
   const ctx = contextFromConfig(loadConfig(DEFAULT_CONFIG_DIR), new Date('2026-11-27T00:00:00Z'));
   const at = Date.parse('2026-11-26T08:00:00Z');
 
-  it('open the parameter\'s panel of the section, around the alert', async () => {
+  it("open the parameter's panel of the section, around the alert", async () => {
     const url = panelLink(ctx, { grafanaUrl: 'https://g.example/grafana/', station: 'shiqiao', parameter: 'NH3N', at });
     const u = new URL(url);
     expect(u.pathname).toBe('/grafana/d/tj-section-detail');

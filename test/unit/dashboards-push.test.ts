@@ -101,18 +101,28 @@ class FakeGrafana {
       const d = this.dashboards.get(decodeURIComponent(m[1]!));
       if (!d) return send(404, { message: 'Dashboard not found' });
       const folder = this.folders.get(d.folderUid);
-      return send(200, { dashboard: { ...d.dashboard, id: d.id, version: d.version }, meta: { folderUid: d.folderUid, folderTitle: folder?.title, version: d.version, provisioned: d.provisioned ?? false } });
+      return send(200, {
+        dashboard: { ...d.dashboard, id: d.id, version: d.version },
+        meta: { folderUid: d.folderUid, folderTitle: folder?.title, version: d.version, provisioned: d.provisioned ?? false },
+      });
     }
     if (method === 'POST' && path === '/api/dashboards/db') {
-      const { dashboard, folderUid, overwrite } = body as { dashboard: Record<string, unknown> & { uid: string; title: string; version?: number }; folderUid: string; overwrite: boolean };
+      const { dashboard, folderUid, overwrite } = body as {
+        dashboard: Record<string, unknown> & { uid: string; title: string; version?: number };
+        folderUid: string;
+        overwrite: boolean;
+      };
       if (!this.folders.has(folderUid)) return send(400, { message: 'folder not found' });
       const existing = this.dashboards.get(dashboard.uid);
       if (existing?.provisioned) return send(400, { message: 'Cannot save provisioned dashboard' });
       if (existing && !overwrite && dashboard.version !== existing.version) {
         return send(412, { status: 'version-mismatch', message: 'The dashboard has been changed by someone else' });
       }
-      const sameTitle = [...this.dashboards.entries()].find(([uid, d]) => uid !== dashboard.uid && d.folderUid === folderUid && d.dashboard.title === dashboard.title);
-      if (sameTitle && !overwrite) return send(412, { status: 'name-exists', message: 'A dashboard with the same name in the folder already exists' });
+      const sameTitle = [...this.dashboards.entries()].find(
+        ([uid, d]) => uid !== dashboard.uid && d.folderUid === folderUid && d.dashboard.title === dashboard.title,
+      );
+      if (sameTitle && !overwrite)
+        return send(412, { status: 'name-exists', message: 'A dashboard with the same name in the folder already exists' });
       const { id: _id, version: _version, ...rest } = dashboard;
       const stored: Stored = { dashboard: rest, id: existing?.id ?? this.nextId++, version: (existing?.version ?? 0) + 1, folderUid };
       this.dashboards.set(dashboard.uid, stored);
@@ -157,11 +167,17 @@ describe('push', () => {
 
   it('updates only the dashboard that changed, on top of the version it read', async () => {
     await push({ client: client(), dashboards });
-    const changed = dashboards.map((d) => (d.uid === 'tj-air' ? { ...d, description: 'changed', panels: d.panels.map((p, i) => (i === 1 ? { ...p, title: `${p.title}!` } : p)) } : d));
+    const changed = dashboards.map((d) =>
+      d.uid === 'tj-air'
+        ? { ...d, description: 'changed', panels: d.panels.map((p, i) => (i === 1 ? { ...p, title: `${p.title}!` } : p)) }
+        : d,
+    );
     grafana.requests.length = 0;
     const report = await push({ client: client(), dashboards: changed });
     const saves = grafana.posts();
-    expect(saves.map((s) => (s.body as { dashboard: { uid: string; version: number; id: number } }).dashboard)).toMatchObject([{ uid: 'tj-air', version: 1, id: grafana.dashboards.get('tj-air')!.id }]);
+    expect(saves.map((s) => (s.body as { dashboard: { uid: string; version: number; id: number } }).dashboard)).toMatchObject([
+      { uid: 'tj-air', version: 1, id: grafana.dashboards.get('tj-air')!.id },
+    ]);
     const air = report.dashboards.find((d) => d.uid === 'tj-air')!;
     expect(air.action).toBe('update');
     expect(air.version).toBe(2);
@@ -174,7 +190,10 @@ describe('push', () => {
     grafana.folders.set('elsewhere', { uid: 'elsewhere', title: 'Elsewhere', id: 99 });
     grafana.dashboards.get('tj-section-detail')!.folderUid = 'elsewhere';
     const report = await push({ client: client(), dashboards });
-    expect(report.dashboards.find((d) => d.uid === 'tj-section-detail')).toMatchObject({ action: 'update', changes: ['folder: Elsewhere → tuojiang'] });
+    expect(report.dashboards.find((d) => d.uid === 'tj-section-detail')).toMatchObject({
+      action: 'update',
+      changes: ['folder: Elsewhere → tuojiang'],
+    });
     expect(grafana.dashboards.get('tj-section-detail')!.folderUid).toBe('tuojiang');
   });
 
@@ -246,7 +265,12 @@ describe('push errors', () => {
 
   it('412 version-mismatch (someone saved in between): a conflict error', async () => {
     await push({ client: client(), dashboards });
-    grafana.injections.push({ method: 'POST', path: /^\/api\/dashboards\/db$/, status: 412, body: { status: 'version-mismatch', message: 'The dashboard has been changed by someone else' } });
+    grafana.injections.push({
+      method: 'POST',
+      path: /^\/api\/dashboards\/db$/,
+      status: 412,
+      body: { status: 'version-mismatch', message: 'The dashboard has been changed by someone else' },
+    });
     const err = await push({ client: client(), dashboards: dashboards.map((d) => ({ ...d, refresh: '5m' })) }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TJ_GRAFANA_CONFLICT', status: 412, grafanaStatus: 'version-mismatch' });
     expect((err as GrafanaApiError).hint).toMatch(/changed the same/);
@@ -254,7 +278,12 @@ describe('push errors', () => {
 
   it('412 name-exists (another dashboard of that title in the folder): a conflict error', async () => {
     grafana.folders.set('tuojiang', { uid: 'tuojiang', title: DEFAULT_FOLDER.title, id: 1 });
-    grafana.dashboards.set('someone-elses', { dashboard: { uid: 'someone-elses', title: dashboards[0]!.title }, id: 50, version: 3, folderUid: 'tuojiang' });
+    grafana.dashboards.set('someone-elses', {
+      dashboard: { uid: 'someone-elses', title: dashboards[0]!.title },
+      id: 50,
+      version: 3,
+      folderUid: 'tuojiang',
+    });
     const err = await push({ client: client(), dashboards }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TJ_GRAFANA_CONFLICT', grafanaStatus: 'name-exists' });
   });

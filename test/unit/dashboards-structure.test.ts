@@ -16,7 +16,15 @@ import { STALE_AFTER_MS } from '../../dashboards/freshness.js';
 import { GENERATED_DIR, buildDashboards, generatedFiles, isFresh, readGeneratedDashboards, staleness } from '../../dashboards/generate.js';
 import type { Dashboard, InfluxTarget, Panel } from '../../dashboards/model.js';
 import { FILLED_MACROS, extractQueries, referencedNames } from '../../dashboards/queries.js';
-import { AQI_CATEGORIES, CLASS_ORDER, GB3838_TABLE1, IAQI_BREAKPOINTS, aqiStandardFor, classLimit, type Limit } from '../../lib/standards/index.js';
+import {
+  AQI_CATEGORIES,
+  CLASS_ORDER,
+  GB3838_TABLE1,
+  IAQI_BREAKPOINTS,
+  aqiStandardFor,
+  classLimit,
+  type Limit,
+} from '../../lib/standards/index.js';
 import type { Period } from '../../lib/reading.js';
 import type { Station } from '../../config/station-registry.js';
 
@@ -34,7 +42,11 @@ beforeAll(async () => {
 describe('generated files', () => {
   it('the committed JSON is what `npm run dashboards:build` makes from the current sources and config', async () => {
     const s = await staleness(GENERATED_DIR, generatedFiles(ctx));
-    expect(s, 'dashboards/generated is stale: run `npm run dashboards:build` and commit the result').toEqual({ missing: [], changed: [], extra: [] });
+    expect(s, 'dashboards/generated is stale: run `npm run dashboards:build` and commit the result').toEqual({
+      missing: [],
+      changed: [],
+      extra: [],
+    });
     expect(isFresh(s)).toBe(true);
   });
 
@@ -43,13 +55,26 @@ describe('generated files', () => {
   });
 
   it('holds the five dashboards of issue 5 and the two assessment dashboards of issue 13', () => {
-    expect(committed.map((d) => d.uid).sort()).toEqual(['tj-air', 'tj-air-assessment', 'tj-basin-overview', 'tj-pipeline-health', 'tj-section-detail', 'tj-upstream-downstream', 'tj-water-assessment']);
+    expect(committed.map((d) => d.uid).sort()).toEqual([
+      'tj-air',
+      'tj-air-assessment',
+      'tj-basin-overview',
+      'tj-pipeline-health',
+      'tj-section-detail',
+      'tj-upstream-downstream',
+      'tj-water-assessment',
+    ]);
   });
 
   it('the gazetteer places every registered station by its id', () => {
-    const gaz = JSON.parse(readFileSync(join(GENERATED_DIR, 'gazetteer', 'tuojiang-stations.json'), 'utf8')) as Array<{ key: string; latitude: number; longitude: number }>;
+    const gaz = JSON.parse(readFileSync(join(GENERATED_DIR, 'gazetteer', 'tuojiang-stations.json'), 'utf8')) as Array<{
+      key: string;
+      latitude: number;
+      longitude: number;
+    }>;
     expect(gaz.map((g) => g.key).sort()).toEqual(ctx.registry.stations.map((s) => s.id).sort());
-    for (const s of ctx.registry.stations) expect(gaz.find((g) => g.key === s.id)).toMatchObject({ latitude: s.coordinates.lat, longitude: s.coordinates.lon });
+    for (const s of ctx.registry.stations)
+      expect(gaz.find((g) => g.key === s.id)).toMatchObject({ latitude: s.coordinates.lat, longitude: s.coordinates.lon });
   });
 });
 
@@ -83,13 +108,17 @@ describe('structure', () => {
   });
 
   it('every panel, annotation and variable uses the data source provisioning creates, and it is InfluxQL', () => {
-    const yaml = parse(readFileSync(join(PROVISIONING, 'datasources', 'tuojiang-influxdb.yaml'), 'utf8')) as { datasources: Array<Record<string, unknown>> };
+    const yaml = parse(readFileSync(join(PROVISIONING, 'datasources', 'tuojiang-influxdb.yaml'), 'utf8')) as {
+      datasources: Array<Record<string, unknown>>;
+    };
     const provisioned = new Map(yaml.datasources.map((ds) => [ds.uid as string, ds]));
     expect(provisioned.get(DATASOURCE_UID)).toMatchObject({ type: 'influxdb', jsonData: { version: 'InfluxQL', httpMode: 'POST' } });
     let refs = 0;
     for (const d of committed) {
       const used = [
-        ...flat(d.panels).filter((p) => p.type !== 'row' && p.type !== 'text').flatMap((p) => [p.datasource, ...(p.targets ?? []).map((t: InfluxTarget) => t.datasource)]),
+        ...flat(d.panels)
+          .filter((p) => p.type !== 'row' && p.type !== 'text')
+          .flatMap((p) => [p.datasource, ...(p.targets ?? []).map((t: InfluxTarget) => t.datasource)]),
         ...d.annotations.list.filter((a) => !('builtIn' in a)).map((a) => a.datasource),
         ...d.templating.list.filter((v) => v.type === 'query').map((v) => (v as { datasource: { uid: string; type: string } }).datasource),
       ];
@@ -110,8 +139,15 @@ describe('structure', () => {
     expect(ds.user).toBe('$__env{INFLUX_USER}');
     expect(ds.secureJsonData).toEqual({ password: '$__env{INFLUX_PASSWORD}' });
     expect((ds.jsonData as Record<string, unknown>).dbName).toBe('$__env{INFLUX_DB}');
-    const provider = (parse(readFileSync(join(PROVISIONING, 'dashboards', 'tuojiang.yaml'), 'utf8')) as { providers: Array<Record<string, unknown>> }).providers[0]!;
-    expect(provider).toMatchObject({ type: 'file', folderUid: 'tuojiang', allowUiUpdates: false, options: { path: '/var/lib/grafana/dashboards/tuojiang' } });
+    const provider = (
+      parse(readFileSync(join(PROVISIONING, 'dashboards', 'tuojiang.yaml'), 'utf8')) as { providers: Array<Record<string, unknown>> }
+    ).providers[0]!;
+    expect(provider).toMatchObject({
+      type: 'file',
+      folderUid: 'tuojiang',
+      allowUiUpdates: false,
+      options: { path: '/var/lib/grafana/dashboards/tuojiang' },
+    });
   });
 
   it('queries use only the macros Grafana fills for InfluxQL where they sit, and the variables their dashboard defines', () => {
@@ -119,7 +155,8 @@ describe('structure', () => {
       const defined = new Set(d.templating.list.map((v) => v.name));
       for (const q of extractQueries(d)) {
         const filled = new Set(FILLED_MACROS[q.kind]);
-        for (const name of referencedNames(q.query)) expect(filled.has(name) || (defined.has(name) && !name.startsWith('__')), `${d.uid} ${q.key}: $${name}`).toBe(true);
+        for (const name of referencedNames(q.query))
+          expect(filled.has(name) || (defined.has(name) && !name.startsWith('__')), `${d.uid} ${q.key}: $${name}`).toBe(true);
       }
     }
   });
@@ -145,7 +182,9 @@ describe('structure', () => {
   it('every query has a recorded expectation (what the query tests assert), and nothing else does', () => {
     const built = new Map(buildDashboards(ctx).map((b) => [b.dashboard.uid, b]));
     for (const d of committed) {
-      const keys = extractQueries(d).map((q) => q.key).sort();
+      const keys = extractQueries(d)
+        .map((q) => q.key)
+        .sort();
       expect([...(built.get(d.uid)?.expectations.keys() ?? [])].sort(), d.uid).toEqual(keys);
     }
     expect(committed.flatMap(extractQueries).length).toBeGreaterThan(100);
@@ -180,7 +219,10 @@ function drawnLimits(p: Panel, station: string, period: Period, gate?: string): 
   return (p.targets ?? [])
     .filter((t) => /^L/.test(t.refId))
     .filter((t) => !gate || t.query.includes(`'$parameter' = '${gate}'`))
-    .filter((t) => (restriction(t.query, 'station') ?? [station]).includes(station) && (restriction(t.query, 'period') ?? [period]).includes(period))
+    .filter(
+      (t) =>
+        (restriction(t.query, 'station') ?? [station]).includes(station) && (restriction(t.query, 'period') ?? [period]).includes(period),
+    )
     .map((t) => limitsIn(t.query));
 }
 
@@ -205,11 +247,15 @@ function checkLimits(set: ThresholdSet, dashboards: Dashboard[], asOf: Date): nu
         }
         const along = flat(upDown.panels).find((x) => x.type === 'timeseries')!;
         for (const param of Object.keys(GB3838_TABLE1)) {
-          expect(drawnLimits(along, s.id, period, param), `upstream-downstream ${param} at ${s.id} ${period}`).toEqual(expectFor(s, param, period));
+          expect(drawnLimits(along, s.id, period, param), `upstream-downstream ${param} at ${s.id} ${period}`).toEqual(
+            expectFor(s, param, period),
+          );
           checked++;
         }
       } else {
-        for (const p of flat(airDash.panels).filter((x) => x.type === 'timeseries' && /^mean\("\w+"\)/.test(x.targets![0]!.query.replace(/^SELECT /, '')))) {
+        for (const p of flat(airDash.panels).filter(
+          (x) => x.type === 'timeseries' && /^mean\("\w+"\)/.test(x.targets![0]!.query.replace(/^SELECT /, '')),
+        )) {
           const param = dataParam(p);
           expect(drawnLimits(p, s.id, period), `air ${param} at ${s.id} ${period}`).toEqual(expectFor(s, param, period));
           checked++;
@@ -275,13 +321,18 @@ describe('thresholds drawn on panels', () => {
     expect(steps.map((s) => s.value)).toEqual([null, 2, 3, 4, 5, 6]);
     expect(new Set(steps.map((s) => s.color)).size).toBe(CLASS_ORDER.length);
     // The hourly aggregates' class of the chosen item: one query, the variable naming the field.
-    expect(plume.targets!.map((t) => t.query)).toEqual(['SELECT "class_$parameter" AS "class" FROM "water_hourly" WHERE $timeFilter GROUP BY "station"']);
+    expect(plume.targets!.map((t) => t.query)).toEqual([
+      'SELECT "class_$parameter" AS "class" FROM "water_hourly" WHERE $timeFilter GROUP BY "station"',
+    ]);
   });
 
   it('AQI panels colour by the HJ 633 categories and pollutant bands sit at the IAQI breakpoints of the standard in force', () => {
     const airDash = committed.find((d) => d.uid === 'tj-air')!;
     const aqiPanel = flat(airDash.panels).find((p) => p.title.startsWith('Hourly AQI by station'))!;
-    expect(aqiPanel.fieldConfig!.defaults.thresholds!.steps.map((s) => s.value)).toEqual([null, ...AQI_CATEGORIES.slice(1).map((c) => c.min)]);
+    expect(aqiPanel.fieldConfig!.defaults.thresholds!.steps.map((s) => s.value)).toEqual([
+      null,
+      ...AQI_CATEGORIES.slice(1).map((c) => c.min),
+    ]);
     const std = aqiStandardFor(ctx.asOf);
     const pm25 = flat(airDash.panels).find((p) => p.title.includes('PM2.5'))!;
     const bps = IAQI_BREAKPOINTS[std].PM2_5_24h;

@@ -54,7 +54,10 @@ export function pathsIn(markdown: string): string[] {
   for (const m of markdown.matchAll(/`([^`\s]+)`/g)) {
     let t = m[1]!.replace(/[.,;:)]+$/, '');
     if (/[<>{}*$|]|NNNN|:\/\/|^\/|^~|^-/.test(t)) continue;
-    t = t.replace(/^\.\//, '').replace(/:\d+(:\d+)?$/, '').replace(/#.*$/, '');
+    t = t
+      .replace(/^\.\//, '')
+      .replace(/:\d+(:\d+)?$/, '')
+      .replace(/#.*$/, '');
     const first = t.split('/')[0]!;
     const slashed = t.includes('/');
     if (slashed && TOP.has(first)) found.add(t);
@@ -73,8 +76,11 @@ function exists(p: string): boolean {
 
 describe('paths named in the docs', () => {
   it('finds paths in backticks, and leaves placeholders and non-paths alone', () => {
-    expect(pathsIn('see `ingest/sources/index.ts`, `ingest/sources/<name>.ts`, `tuojiang/reply/{station}`, `/readyz`, `npm test`, `ingest-faults.test.ts`.'))
-      .toEqual(['ingest/sources/index.ts', 'ingest-faults.test.ts']);
+    expect(
+      pathsIn(
+        'see `ingest/sources/index.ts`, `ingest/sources/<name>.ts`, `tuojiang/reply/{station}`, `/readyz`, `npm test`, `ingest-faults.test.ts`.',
+      ),
+    ).toEqual(['ingest/sources/index.ts', 'ingest-faults.test.ts']);
   });
 
   it('would report a path that does not exist', () => {
@@ -91,8 +97,13 @@ describe('paths named in the docs', () => {
   }
 
   it('every test named in the "tested in" column of docs/architecture.md exists', () => {
-    const rows = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8').split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| guarantee') && !l.startsWith('| ---'));
-    const named = rows.map((l) => l.split(' | ')).filter((cells) => cells.length === 4).flatMap((cells) => [...cells[3]!.matchAll(/`([\w-]+)`/g)].map((m) => m[1]!));
+    const rows = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| guarantee') && !l.startsWith('| ---'));
+    const named = rows
+      .map((l) => l.split(' | '))
+      .filter((cells) => cells.length === 4)
+      .flatMap((cells) => [...cells[3]!.matchAll(/`([\w-]+)`/g)].map((m) => m[1]!));
     expect(named.length).toBeGreaterThan(20);
     expect(named.filter((n) => !ALL.some((a) => a.startsWith('test/') && a.endsWith(`/${n}.test.ts`)))).toEqual([]);
   });

@@ -3,8 +3,7 @@ import fc from 'fast-check';
 import { hj212Crc } from '../../ingest/hj212/crc.js';
 import { propertyRuns } from '../helpers/property-runs.js';
 
-const CHECK_SEGMENT =
-  'QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&';
+const CHECK_SEGMENT = 'QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&';
 
 /**
  * An independent formulation of Annex A: after `reg = (reg >> 8) ^ byte` the register is below 0x100,

@@ -38,7 +38,16 @@ describe('describeFrame', () => {
 
   it('gives null for the fields a 2005-style frame lacks', () => {
     const d = describeFrame(encodeFrame({ st: '32', cn: '2011', mn: '88888880000001', cp: '060-Rtd=0.4' }));
-    expect(d).toMatchObject({ valid: true, qn: null, pw: null, flag: null, pnum: null, pno: null, dataTime: null, values: { '060': { Rtd: 0.4 } } });
+    expect(d).toMatchObject({
+      valid: true,
+      qn: null,
+      pw: null,
+      flag: null,
+      pnum: null,
+      pno: null,
+      dataTime: null,
+      values: { '060': { Rtd: 0.4 } },
+    });
   });
 
   it('shows PNUM and PNO of a split part', () => {
@@ -77,7 +86,12 @@ describe('describeFrame', () => {
     ['a wrong CRC', WATER.replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'), 'TJ_FRAME_CRC', { acceptableWith: { crc: 'none', lenient: [] } }],
     ['a wrong length', WATER.replace(/^##\d{4}/, '##0001'), 'TJ_FRAME_LENGTH', {}],
     ['no ##', 'hello', 'TJ_MALFORMED_FRAME', {}],
-    ['an impossible DataTime', encodeFrame({ st: '21', cn: '2011', mn: 'M', cp: 'DataTime=20260230080000;w01001-Rtd=7' }), 'TJ_INVALID_TIMESTAMP', {}],
+    [
+      'an impossible DataTime',
+      encodeFrame({ st: '21', cn: '2011', mn: 'M', cp: 'DataTime=20260230080000;w01001-Rtd=7' }),
+      'TJ_INVALID_TIMESTAMP',
+      {},
+    ],
   ])('reports %s as invalid with its code', (_name, line, code, extra) => {
     const d = describeFrame(line);
     expect(d).toEqual({ valid: false, error: { code, message: expect.any(String) }, ...extra });

@@ -6,7 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { hj212Crc } from '../../ingest/hj212/crc.js';
 import {
-  dataTimeToEpochMs, encodeCp, encodeFrame, epochMsToDataTime, epochMsToQn, flagHasSplit, flagVersion, flagWantsAnswer, frameSegment, parseCp, parseFrame,
+  dataTimeToEpochMs,
+  encodeCp,
+  encodeFrame,
+  epochMsToDataTime,
+  epochMsToQn,
+  flagHasSplit,
+  flagVersion,
+  flagWantsAnswer,
+  frameSegment,
+  parseCp,
+  parseFrame,
 } from '../../ingest/hj212/frame.js';
 import { TuojiangError } from '../../lib/errors.js';
 
@@ -96,7 +106,11 @@ describe('the envelope: each damage refused by its own check', () => {
 describe('the segment: each damage refused by its own check', () => {
   it.each([
     ['no CP', 'ST=32;CN=2011;MN=M', 'The data segment has no CP=&&…&& field.'],
-    ['a CP without its closing && (712 would be read as 7)', 'ST=32;CN=2011;MN=M;CP=&&w01001-Rtd=712', 'The CP field must be CP=&&…&& and end the data segment.'],
+    [
+      'a CP without its closing && (712 would be read as 7)',
+      'ST=32;CN=2011;MN=M;CP=&&w01001-Rtd=712',
+      'The CP field must be CP=&&…&& and end the data segment.',
+    ],
     ['a CP without its opening &&', 'ST=32;CN=2011;MN=M;CP=w01001-Rtd=7&&', 'The CP field must be CP=&&…&& and end the data segment.'],
     ['CP=&&& (too short)', 'ST=32;CN=2011;MN=M;CP=&&&', 'The CP field must be CP=&&…&& and end the data segment.'],
     ['&& inside the CP', 'ST=32;CN=2011;MN=M;CP=&&a-Rtd=1&&b-Rtd=2&&', 'The CP field has "&&" inside it.'],
@@ -118,9 +132,15 @@ describe('the segment: each damage refused by its own check', () => {
 
   it('cuts a long bad field to 40 characters in the message', () => {
     const long = 'X'.repeat(100);
-    expect(refusal(() => parseFrame(framed(`ST=32;${long};CN=1;MN=M;CP=&&&&`))).message).toBe(`Header field: "${'X'.repeat(40)}…" has no "=".`);
-    expect(refusal(() => parseFrame(framed(`ST=32;CN=1;MN=M;Flag=${'9'.repeat(41)};CP=&&&&`))).message).toBe(`Flag must be a decimal integer, got "${'9'.repeat(40)}…".`);
-    expect(refusal(() => parseFrame(framed(`ST=32;CN=1;MN=M;Flag=${'9'.repeat(40)};CP=&&&&`))).message).toBe(`Flag must be a decimal integer, got "${'9'.repeat(40)}".`);
+    expect(refusal(() => parseFrame(framed(`ST=32;${long};CN=1;MN=M;CP=&&&&`))).message).toBe(
+      `Header field: "${'X'.repeat(40)}…" has no "=".`,
+    );
+    expect(refusal(() => parseFrame(framed(`ST=32;CN=1;MN=M;Flag=${'9'.repeat(41)};CP=&&&&`))).message).toBe(
+      `Flag must be a decimal integer, got "${'9'.repeat(40)}…".`,
+    );
+    expect(refusal(() => parseFrame(framed(`ST=32;CN=1;MN=M;Flag=${'9'.repeat(40)};CP=&&&&`))).message).toBe(
+      `Flag must be a decimal integer, got "${'9'.repeat(40)}".`,
+    );
   });
 
   it('a header without a trailing CP at all, or with text after the last ;', () => {
@@ -131,10 +151,23 @@ describe('the segment: each damage refused by its own check', () => {
   it('keeps the segment as received, and each header field', () => {
     const seg = 'QN=20260301080000123;ST=32;CN=2011;PW=123456;MN=M;Flag=5;CP=&&w01001-Rtd=7&&';
     expect(parseFrame(framed(seg))).toEqual({
-      qn: '20260301080000123', st: '32', cn: '2011', pw: '123456', mn: 'M', flag: 5, segment: seg,
-      cp: { items: { w01001: { Rtd: '7' } }, other: {} }, quirks: [],
+      qn: '20260301080000123',
+      st: '32',
+      cn: '2011',
+      pw: '123456',
+      mn: 'M',
+      flag: 5,
+      segment: seg,
+      cp: { items: { w01001: { Rtd: '7' } }, other: {} },
+      quirks: [],
     });
-    expect(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).toEqual({ cn: '2011', mn: 'M', segment: 'CN=2011;MN=M;CP=&&&&', cp: { items: {}, other: {} }, quirks: [] });
+    expect(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).toEqual({
+      cn: '2011',
+      mn: 'M',
+      segment: 'CN=2011;MN=M;CP=&&&&',
+      cp: { items: {}, other: {} },
+      quirks: [],
+    });
   });
 });
 
@@ -187,7 +220,9 @@ describe('Flag, PNUM and PNO: whole decimal numbers in range, anchored', () => {
 describe('CP parsing', () => {
   it('splits code-suffix keys at the first dash; other keys (no dash, leading or trailing dash) are kept whole', () => {
     expect(parseCp('a-b-c=1;-x=2;y-=3;z=4;DataTime=20260301080000')).toEqual({
-      dataTime: '20260301080000', items: { a: { 'b-c': '1' } }, other: { '-x': '2', 'y-': '3', z: '4' },
+      dataTime: '20260301080000',
+      items: { a: { 'b-c': '1' } },
+      other: { '-x': '2', 'y-': '3', z: '4' },
     });
   });
 
@@ -207,12 +242,32 @@ describe('encoding refuses what it cannot write', () => {
     ['an empty ST', () => encodeFrame({ st: '', cn: '2011', mn: 'M', cp: '' }), 'Cannot encode a frame with an empty ST.'],
     ['an empty MN', () => encodeFrame({ st: '32', cn: '2011', mn: '', cp: '' }), 'Cannot encode a frame with an empty MN.'],
     ['a ; in MN', () => encodeFrame({ st: '32', cn: '2011', mn: 'M;N', cp: '' }), 'Cannot encode MN "M;N": it contains a separator.'],
-    ['a Flag of 256', () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 256, cp: '' }), 'Cannot encode Flag=256: not an integer in 0..255.'],
-    ['a Flag of -1', () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: -1, cp: '' }), 'Cannot encode Flag=-1: not an integer in 0..255.'],
-    ['a Flag of 1.5', () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 1.5, cp: '' }), 'Cannot encode Flag=1.5: not an integer in 0..255.'],
-    ['a PNO of 0', () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 7, pnum: 1, pno: 0, cp: '' }), 'Cannot encode PNO=0: not an integer in 1..9999.'],
+    [
+      'a Flag of 256',
+      () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 256, cp: '' }),
+      'Cannot encode Flag=256: not an integer in 0..255.',
+    ],
+    [
+      'a Flag of -1',
+      () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: -1, cp: '' }),
+      'Cannot encode Flag=-1: not an integer in 0..255.',
+    ],
+    [
+      'a Flag of 1.5',
+      () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 1.5, cp: '' }),
+      'Cannot encode Flag=1.5: not an integer in 0..255.',
+    ],
+    [
+      'a PNO of 0',
+      () => encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 7, pnum: 1, pno: 0, cp: '' }),
+      'Cannot encode PNO=0: not an integer in 1..9999.',
+    ],
     ['&& in the CP', () => encodeFrame({ st: '32', cn: '2011', mn: 'M', cp: 'a&&b' }), 'Cannot encode a CP that contains "&&".'],
-    ['a , in a CP value', () => encodeCp(undefined, { a: { Rtd: '1,2' } }), 'Cannot encode CP value of a-Rtd "1,2": it contains a separator.'],
+    [
+      'a , in a CP value',
+      () => encodeCp(undefined, { a: { Rtd: '1,2' } }),
+      'Cannot encode CP value of a-Rtd "1,2": it contains a separator.',
+    ],
     ['an = in a CP key', () => encodeCp(undefined, { 'a=b': { Rtd: 1 } }), 'Cannot encode CP key "a=b-Rtd": it contains a separator.'],
     ['an empty suffix', () => encodeCp(undefined, { a: { '': 1 } }), 'Cannot encode a CP item with an empty factor code or suffix.'],
     ['an empty factor code', () => encodeCp(undefined, { '': { Rtd: 1 } }), 'Cannot encode a CP item with an empty factor code or suffix.'],
@@ -230,10 +285,13 @@ describe('encoding refuses what it cannot write', () => {
   });
 
   it('writes the optional fields only when given, in order, and items without pairs not at all', () => {
-    expect(encodeFrame({ qn: '1', st: '32', cn: '2011', pw: 'p', mn: 'M', flag: 7, pnum: 2, pno: 1, cp: 'x=1' }))
-      .toBe(frameSegment('QN=1;ST=32;CN=2011;PW=p;MN=M;Flag=7;PNUM=2;PNO=1;CP=&&x=1&&'));
+    expect(encodeFrame({ qn: '1', st: '32', cn: '2011', pw: 'p', mn: 'M', flag: 7, pnum: 2, pno: 1, cp: 'x=1' })).toBe(
+      frameSegment('QN=1;ST=32;CN=2011;PW=p;MN=M;Flag=7;PNUM=2;PNO=1;CP=&&x=1&&'),
+    );
     expect(encodeFrame({ st: '32', cn: '2011', mn: 'M', qn: '', pw: '', cp: '' })).toBe(frameSegment('QN=;ST=32;CN=2011;PW=;MN=M;CP=&&&&'));
-    expect(encodeCp('20260301080000', { a: {}, b: { Rtd: 1.5, Flag: 'N' } }, { RtdInterval: 30 })).toBe('DataTime=20260301080000;b-Rtd=1.5,b-Flag=N;RtdInterval=30');
+    expect(encodeCp('20260301080000', { a: {}, b: { Rtd: 1.5, Flag: 'N' } }, { RtdInterval: 30 })).toBe(
+      'DataTime=20260301080000;b-Rtd=1.5,b-Flag=N;RtdInterval=30',
+    );
     expect(encodeCp(undefined, {})).toBe('');
   });
 });
@@ -252,15 +310,28 @@ describe('DataTime and QN', () => {
   });
 
   it('refuses a non-string and cuts a long text to 40 characters', () => {
-    expect(refusal(() => dataTimeToEpochMs(20260301080000 as unknown as string)).message).toBe('HJ 212 time "20260301080000" is not YYYYMMDDhhmmss (or the 17-digit QN form).');
-    expect(refusal(() => dataTimeToEpochMs('9'.repeat(50))).message).toBe(`HJ 212 time "${'9'.repeat(40)}…" is not YYYYMMDDhhmmss (or the 17-digit QN form).`);
+    expect(refusal(() => dataTimeToEpochMs(20260301080000 as unknown as string)).message).toBe(
+      'HJ 212 time "20260301080000" is not YYYYMMDDhhmmss (or the 17-digit QN form).',
+    );
+    expect(refusal(() => dataTimeToEpochMs('9'.repeat(50))).message).toBe(
+      `HJ 212 time "${'9'.repeat(40)}…" is not YYYYMMDDhhmmss (or the 17-digit QN form).`,
+    );
   });
 
   it.each([
-    ['month 0', '20260001080000'], ['month 13', '20261301080000'], ['day 0', '20260300080000'], ['31 April', '20260431080000'],
-    ['31 June', '20260631080000'], ['31 September', '20260931080000'], ['31 November', '20261131080000'],
-    ['29 February 2026', '20260229080000'], ['29 February 1900', '19000229080000'], ['30 February 2024', '20240230080000'],
-    ['hour 24', '20260301240000'], ['minute 60', '20260301086000'], ['second 60', '20260301080060'],
+    ['month 0', '20260001080000'],
+    ['month 13', '20261301080000'],
+    ['day 0', '20260300080000'],
+    ['31 April', '20260431080000'],
+    ['31 June', '20260631080000'],
+    ['31 September', '20260931080000'],
+    ['31 November', '20261131080000'],
+    ['29 February 2026', '20260229080000'],
+    ['29 February 1900', '19000229080000'],
+    ['30 February 2024', '20240230080000'],
+    ['hour 24', '20260301240000'],
+    ['minute 60', '20260301086000'],
+    ['second 60', '20260301080060'],
   ])('refuses %s as not a real date and time', (_name, text) => {
     expect(refusal(() => dataTimeToEpochMs(text)).message).toBe(`HJ 212 time "${text}" is not a real date and time.`);
   });
@@ -282,7 +353,13 @@ describe('DataTime and QN', () => {
     expect(epochMsToDataTime(ms)).toBe('20260301080000');
     expect(epochMsToQn(ms)).toBe('20260301080000123');
     expect(epochMsToQn(Date.parse('0001-01-01T00:00:00Z'))).toBe('00010101080000000');
-    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 8.64e15 + 1, Date.parse('9999-12-31T16:00:00Z'), Date.parse('-000001-12-31T15:59:59Z')]) {
+    for (const bad of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      8.64e15 + 1,
+      Date.parse('9999-12-31T16:00:00Z'),
+      Date.parse('-000001-12-31T15:59:59Z'),
+    ]) {
       const e = refusal(() => epochMsToQn(bad));
       expect(e.code).toBe('TJ_INVALID_TIMESTAMP');
       expect(e.message).toBe(`Cannot format ${bad} as an HJ 212 time.`);
@@ -310,11 +387,27 @@ describe('more edges, each pinned by its own refusal or result', () => {
 
   it('a frame has no key for a header field it did not carry', () => {
     expect(Object.keys(parseFrame(framed('CN=2011;MN=M;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'mn', 'quirks', 'segment']);
-    expect(Object.keys(parseFrame(framed('QN=1;ST=2;CN=2011;PW=3;MN=M;Flag=7;PNUM=1;PNO=1;CP=&&&&'))).sort()).toEqual(['cn', 'cp', 'flag', 'mn', 'pno', 'pnum', 'pw', 'qn', 'quirks', 'segment', 'st']);
+    expect(Object.keys(parseFrame(framed('QN=1;ST=2;CN=2011;PW=3;MN=M;Flag=7;PNUM=1;PNO=1;CP=&&&&'))).sort()).toEqual([
+      'cn',
+      'cp',
+      'flag',
+      'mn',
+      'pno',
+      'pnum',
+      'pw',
+      'qn',
+      'quirks',
+      'segment',
+      'st',
+    ]);
   });
 
   it('encodes the largest Flag, PNUM and PNO', () => {
-    expect(parseFrame(encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 255, pnum: 9999, pno: 9999, cp: '' }))).toMatchObject({ flag: 255, pnum: 9999, pno: 9999 });
+    expect(parseFrame(encodeFrame({ st: '32', cn: '2011', mn: 'M', flag: 255, pnum: 9999, pno: 9999, cp: '' }))).toMatchObject({
+      flag: 255,
+      pnum: 9999,
+      pno: 9999,
+    });
   });
 
   it('encodes a CP without other keys without a trailing separator', () => {

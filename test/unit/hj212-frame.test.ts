@@ -17,8 +17,7 @@ import {
   parseFrame,
 } from '../../ingest/hj212/frame.js';
 
-const CHECK_SEGMENT =
-  'QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&';
+const CHECK_SEGMENT = 'QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&';
 /** The standard's sample frame, written out by hand (not produced by our encoder). */
 const CHECK_FRAME = `##0101${CHECK_SEGMENT}1C80\r\n`;
 
@@ -67,7 +66,9 @@ describe('parseFrame', () => {
     const segment = 'ST=21;CN=2011;MN=X;CP=&&w01001-Rtd=7.1&&';
     const crc = hj212Crc(segment);
     expect(crc).toMatch(/[A-F]/); // the case-insensitivity is really exercised
-    expect(parseFrame(`##${String(segment.length).padStart(4, '0')}${segment}${crc.toLowerCase()}`).cp.items).toEqual({ w01001: { Rtd: '7.1' } });
+    expect(parseFrame(`##${String(segment.length).padStart(4, '0')}${segment}${crc.toLowerCase()}`).cp.items).toEqual({
+      w01001: { Rtd: '7.1' },
+    });
   });
 
   it('accepts a Buffer', () => {
@@ -102,10 +103,26 @@ describe('parseFrame', () => {
   });
 
   it.each([
-    ['2011', 'DataTime=20260301080000;w21003-Rtd=0.42,w21003-Flag=N;w01001-Rtd=7.6,w01001-Flag=N', { w21003: { Rtd: '0.42', Flag: 'N' }, w01001: { Rtd: '7.6', Flag: 'N' } }],
-    ['2051', 'DataTime=20260301080000;w21003-Min=0.40,w21003-Avg=0.42,w21003-Max=0.45,w21003-Flag=N', { w21003: { Min: '0.40', Avg: '0.42', Max: '0.45', Flag: 'N' } }],
-    ['2061', 'DataTime=20260301080000;a34004-Min=20,a34004-Avg=35,a34004-Max=51,a34004-Flag=N;a21005-Avg=0.8,a21005-Flag=M', { a34004: { Min: '20', Avg: '35', Max: '51', Flag: 'N' }, a21005: { Avg: '0.8', Flag: 'M' } }],
-    ['2031', 'DataTime=20260301000000;w01018-Cou=12.5,w01018-Avg=18,w01018-Flag=D,w01018-EFlag=A01', { w01018: { Cou: '12.5', Avg: '18', Flag: 'D', EFlag: 'A01' } }],
+    [
+      '2011',
+      'DataTime=20260301080000;w21003-Rtd=0.42,w21003-Flag=N;w01001-Rtd=7.6,w01001-Flag=N',
+      { w21003: { Rtd: '0.42', Flag: 'N' }, w01001: { Rtd: '7.6', Flag: 'N' } },
+    ],
+    [
+      '2051',
+      'DataTime=20260301080000;w21003-Min=0.40,w21003-Avg=0.42,w21003-Max=0.45,w21003-Flag=N',
+      { w21003: { Min: '0.40', Avg: '0.42', Max: '0.45', Flag: 'N' } },
+    ],
+    [
+      '2061',
+      'DataTime=20260301080000;a34004-Min=20,a34004-Avg=35,a34004-Max=51,a34004-Flag=N;a21005-Avg=0.8,a21005-Flag=M',
+      { a34004: { Min: '20', Avg: '35', Max: '51', Flag: 'N' }, a21005: { Avg: '0.8', Flag: 'M' } },
+    ],
+    [
+      '2031',
+      'DataTime=20260301000000;w01018-Cou=12.5,w01018-Avg=18,w01018-Flag=D,w01018-EFlag=A01',
+      { w01018: { Cou: '12.5', Avg: '18', Flag: 'D', EFlag: 'A01' } },
+    ],
   ])('parses CN %s data with its suffixes', (cn, cp, items) => {
     const f = parseFrame(encodeFrame({ qn: '20260301080000123', st: '21', cn, pw: '123456', mn: 'MN0001', flag: 5, cp }));
     expect(f.cn).toBe(cn);
@@ -282,12 +299,22 @@ describe('HJ 212 time (China Standard Time)', () => {
 describe('encodeFrame / encodeCp', () => {
   it('reproduces the standard sample frame byte for byte', () => {
     expect(
-      encodeFrame({ qn: '20160801085857223', st: '32', cn: '1062', pw: '100000', mn: '010000A8900016F000169DC0', flag: 5, cp: 'RtdInterval=30' }),
+      encodeFrame({
+        qn: '20160801085857223',
+        st: '32',
+        cn: '1062',
+        pw: '100000',
+        mn: '010000A8900016F000169DC0',
+        flag: 5,
+        cp: 'RtdInterval=30',
+      }),
     ).toBe(CHECK_FRAME);
   });
 
   it('omits absent optional fields', () => {
-    expect(encodeFrame({ st: '32', cn: '2011', mn: 'M', cp: '' })).toBe(`##0026ST=32;CN=2011;MN=M;CP=&&&&${hj212Crc('ST=32;CN=2011;MN=M;CP=&&&&')}\r\n`);
+    expect(encodeFrame({ st: '32', cn: '2011', mn: 'M', cp: '' })).toBe(
+      `##0026ST=32;CN=2011;MN=M;CP=&&&&${hj212Crc('ST=32;CN=2011;MN=M;CP=&&&&')}\r\n`,
+    );
   });
 
   it('encodes CP items in the grammar the parser reads', () => {
@@ -334,7 +361,10 @@ describe('encodeFrame / encodeCp', () => {
     cn: fc.constantFrom('2011', '2051', '2061', '2031'),
     pw: fc.option(fc.stringMatching(/^[^;]{0,8}$/), { nil: undefined }),
     mn: fc.stringMatching(/^[^;]{1,24}$/),
-    flag: fc.option(fc.integer({ min: 0, max: 255 }).filter((f) => (f & 2) === 0), { nil: undefined }),
+    flag: fc.option(
+      fc.integer({ min: 0, max: 255 }).filter((f) => (f & 2) === 0),
+      { nil: undefined },
+    ),
     dataTime: fc.option(fc.stringMatching(/^\d{14}$/), { nil: undefined }),
     items,
     other: fc.dictionary(otherKey, value, { maxKeys: 3 }),
@@ -343,7 +373,15 @@ describe('encodeFrame / encodeCp', () => {
   it('round-trips: parseFrame(encodeFrame(x)) gives x back', () => {
     fc.assert(
       fc.property(fields, (x) => {
-        const frame = encodeFrame({ qn: x.qn, st: x.st, cn: x.cn, pw: x.pw, mn: x.mn, flag: x.flag, cp: encodeCp(x.dataTime, x.items, x.other) });
+        const frame = encodeFrame({
+          qn: x.qn,
+          st: x.st,
+          cn: x.cn,
+          pw: x.pw,
+          mn: x.mn,
+          flag: x.flag,
+          cp: encodeCp(x.dataTime, x.items, x.other),
+        });
         const f = parseFrame(frame);
         expect(f.qn).toBe(x.qn);
         expect(f.st).toBe(x.st);

@@ -34,20 +34,57 @@ const validFrame = fc
     mn: fc.stringMatching(/^[0-9A-F]{1,24}$/),
     flag: fc.option(fc.constantFrom(0, 1, 4, 5, 7), { nil: undefined }),
     dataTime: fc.option(fc.constant('20260301080000'), { nil: undefined }),
-    values: fc.array(fc.tuple(fc.constantFrom('w21003', 'w01001', 'a34004', '060', '__proto__'), fc.double({ noNaN: true, noDefaultInfinity: true })), { maxLength: 5 }),
+    values: fc.array(
+      fc.tuple(fc.constantFrom('w21003', 'w01001', 'a34004', '060', '__proto__'), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      { maxLength: 5 },
+    ),
   })
   .map((x) => {
     const items: Record<string, Record<string, string>> = {};
-    for (const [code, v] of x.values) Object.defineProperty(items, code, { value: { Rtd: String(v), Flag: 'N' }, enumerable: true, configurable: true, writable: true });
+    for (const [code, v] of x.values)
+      Object.defineProperty(items, code, { value: { Rtd: String(v), Flag: 'N' }, enumerable: true, configurable: true, writable: true });
     const split = x.flag !== undefined && (x.flag & 2) !== 0;
-    return encodeFrame({ qn: x.qn, st: x.st, cn: x.cn, pw: x.pw, mn: x.mn, flag: x.flag, ...(split ? { pnum: 2, pno: 1 } : {}), cp: encodeCp(x.dataTime, items) });
+    return encodeFrame({
+      qn: x.qn,
+      st: x.st,
+      cn: x.cn,
+      pw: x.pw,
+      mn: x.mn,
+      flag: x.flag,
+      ...(split ? { pnum: 2, pno: 1 } : {}),
+      cp: encodeCp(x.dataTime, items),
+    });
   });
 
 /** Edits that damage text the way radios, serial lines and buggy firmware do. */
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 8 }) }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ unit: 'binary', maxLength: 6 }) }),
-  fc.record({ kind: fc.constant('token' as const), at: fc.nat(), text: fc.constantFrom(';', ',', '=', '&&', '&', '-', 'CP=&&', 'QN=', 'MN=', 'CN=', 'Flag=7', 'PNUM=2', 'PNO=3', '##', '\r\n', '\u0000', '温', '\uD800', 'DataTime=') }),
+  fc.record({
+    kind: fc.constant('token' as const),
+    at: fc.nat(),
+    text: fc.constantFrom(
+      ';',
+      ',',
+      '=',
+      '&&',
+      '&',
+      '-',
+      'CP=&&',
+      'QN=',
+      'MN=',
+      'CN=',
+      'Flag=7',
+      'PNUM=2',
+      'PNO=3',
+      '##',
+      '\r\n',
+      '\u0000',
+      '温',
+      '\uD800',
+      'DataTime=',
+    ),
+  }),
   fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), text: fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }) }),
   fc.record({ kind: fc.constant('duplicate' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 20 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
@@ -73,16 +110,25 @@ function mutate(s: string, m: Mutation): string {
 
 describe('parseFrame under fuzzing', { timeout: 120_000 }, () => {
   it('never throws anything but a frame TuojiangError on arbitrary strings', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => void parseOrCode(s)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => void parseOrCode(s)),
+      { numRuns: RUNS },
+    );
   });
 
   it('never throws anything but a frame TuojiangError on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => void parseOrCode(Buffer.from(bytes))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => void parseOrCode(Buffer.from(bytes))),
+      { numRuns: RUNS },
+    );
   });
 
   it('never throws anything but a frame TuojiangError on strings that start like a frame', () => {
     const frameish = fc.tuple(fc.stringMatching(/^##\d{4}$/), fc.string({ unit: 'binary', maxLength: 200 })).map(([h, rest]) => h + rest);
-    fc.assert(fc.property(frameish, (s) => void parseOrCode(s)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(frameish, (s) => void parseOrCode(s)),
+      { numRuns: RUNS },
+    );
   });
 
   it('never throws anything but a frame TuojiangError on mutated valid frames', () => {
@@ -116,7 +162,38 @@ describe('parseFrame under fuzzing', { timeout: 120_000 }, () => {
   });
 
   it('never throws anything but MALFORMED_FRAME on segments made of protocol tokens', () => {
-    const token = fc.constantFrom('QN=', 'ST=', 'CN=', 'PW=', 'MN=', 'Flag=', 'PNUM=', 'PNO=', 'CP=', '&&', '&', ';', ',', '=', '-', 'DataTime', 'Rtd', 'Flag', '__proto__', 'constructor', '0', '1', '2', '7', '255', '256', 'w21003', ' ', '\n', '');
+    const token = fc.constantFrom(
+      'QN=',
+      'ST=',
+      'CN=',
+      'PW=',
+      'MN=',
+      'Flag=',
+      'PNUM=',
+      'PNO=',
+      'CP=',
+      '&&',
+      '&',
+      ';',
+      ',',
+      '=',
+      '-',
+      'DataTime',
+      'Rtd',
+      'Flag',
+      '__proto__',
+      'constructor',
+      '0',
+      '1',
+      '2',
+      '7',
+      '255',
+      '256',
+      'w21003',
+      ' ',
+      '\n',
+      '',
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 40 }), (tokens) => {
         const out = parseOrCode(frameSegment(tokens.join('')));

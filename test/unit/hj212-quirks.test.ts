@@ -45,14 +45,26 @@ describe('CRC flavours', () => {
     expect(parseFrame(framed(SEG), tol('modbus-swapped')).quirks).toEqual([]);
     // One flavour does not open the door to the other, nor to any CRC.
     expect(codeOf(() => parseFrame(framed(SEG, modbusCrc), tol('modbus-swapped')))).toBe('TJ_FRAME_CRC');
-    expect(codeOf(() => parseFrame(framed(SEG, () => '0000'), tol('modbus')))).toBe('TJ_FRAME_CRC');
+    expect(
+      codeOf(() =>
+        parseFrame(
+          framed(SEG, () => '0000'),
+          tol('modbus'),
+        ),
+      ),
+    ).toBe('TJ_FRAME_CRC');
   });
 
   it('with crc none takes any CRC, and says so', () => {
-    expect(parseFrame(framed(SEG, () => 'BEEF'), tol('none')).quirks).toEqual(['crc-unchecked']);
+    expect(
+      parseFrame(
+        framed(SEG, () => 'BEEF'),
+        tol('none'),
+      ).quirks,
+    ).toEqual(['crc-unchecked']);
   });
 
-  it('chooses the tolerance by the frame\'s own MN', () => {
+  it("chooses the tolerance by the frame's own MN", () => {
     const byMn = (mn: string | undefined) => (mn === MN.hongyuan ? tol('modbus-swapped') : STRICT);
     expect(parseFrame(framed(SEG, modbusSwappedCrc), byMn).mn).toBe(MN.hongyuan);
     const other = SEG.replace(MN.hongyuan, MN.zhaozhen);
@@ -85,7 +97,8 @@ describe('leniencies', () => {
   });
 
   it('a key repeated across the parts of a split packet follows the same rule: the later part wins', () => {
-    const part = (pno: number, v: string) => parseFrame(framed(`QN=1;ST=21;CN=2011;PW=1;MN=M;Flag=7;PNUM=2;PNO=${pno};CP=&&DataTime=20261201083000;w21003-Rtd=${v}&&`));
+    const part = (pno: number, v: string) =>
+      parseFrame(framed(`QN=1;ST=21;CN=2011;PW=1;MN=M;Flag=7;PNUM=2;PNO=${pno};CP=&&DataTime=20261201083000;w21003-Rtd=${v}&&`));
     expect(mergeParts([part(2, '0.42'), part(1, '0.40')]).cp.items.w21003).toEqual({ Rtd: '0.42' });
   });
 
@@ -97,7 +110,12 @@ describe('leniencies', () => {
 
   it('several quirks in one frame are all named', () => {
     const all = framed(ms17.replace('Flag=5', 'Flag=7').replace('w21003-Rtd=0.42,', 'w21003-Rtd=0.1,w21003-Rtd=0.42,'), modbusSwappedCrc);
-    expect(parseFrame(all, { crc: 'modbus-swapped', lenient: ANYTHING.lenient }).quirks.sort()).toEqual(['crc-modbus-swapped', 'datatime-17-digits', 'repeated-key', 'split-flag-without-pnum']);
+    expect(parseFrame(all, { crc: 'modbus-swapped', lenient: ANYTHING.lenient }).quirks.sort()).toEqual([
+      'crc-modbus-swapped',
+      'datatime-17-digits',
+      'repeated-key',
+      'split-flag-without-pnum',
+    ]);
   });
 });
 
@@ -106,7 +124,10 @@ describe('hj212 decode without a station: which tolerance would accept the frame
     const line = framed(SEG.replace('Flag=5', 'Flag=7').replace('w21003-Rtd=0.42,', 'w21003-Rtd=0.1,w21003-Rtd=0.42,'), modbusSwappedCrc);
     const d = describeFrame(line);
     expect(d.valid).toBe(false);
-    expect(d).toMatchObject({ error: { code: 'TJ_FRAME_CRC' }, acceptableWith: { crc: 'modbus-swapped', lenient: ['split-flag-without-pnum', 'repeated-key'] } });
+    expect(d).toMatchObject({
+      error: { code: 'TJ_FRAME_CRC' },
+      acceptableWith: { crc: 'modbus-swapped', lenient: ['split-flag-without-pnum', 'repeated-key'] },
+    });
   });
 
   it('says nothing can help a frame whose length is wrong, and nothing is needed for a standard frame', () => {
@@ -114,7 +135,7 @@ describe('hj212 decode without a station: which tolerance would accept the frame
     expect(describeFrame(framed(SEG))).toMatchObject({ valid: true, quirks: [] });
   });
 
-  it('with a station\'s tolerance decodes as that station would, quirks listed', () => {
+  it("with a station's tolerance decodes as that station would, quirks listed", () => {
     expect(describeFrame(framed(SEG, modbusCrc), tol('modbus'))).toMatchObject({ valid: true, quirks: ['crc-modbus'] });
     const refused = describeFrame(framed(SEG, modbusCrc), STRICT);
     expect(refused).toMatchObject({ valid: false, error: { code: 'TJ_FRAME_CRC' } });
@@ -126,15 +147,21 @@ describe('a tolerated quirk is stored with the reading', () => {
   const base = loadConfig();
   const registryConfig = RegistrySchema.parse({
     ...base.registry,
-    stations: base.registry.stations.map((s) => (s.id === 'hongyuan' ? { ...s, hj212: { crc: 'modbus-swapped', lenient: ['repeated-key'] } } : s)),
+    stations: base.registry.stations.map((s) =>
+      s.id === 'hongyuan' ? { ...s, hj212: { crc: 'modbus-swapped', lenient: ['repeated-key'] } } : s,
+    ),
   });
   const registry = new StationRegistry(registryConfig);
   const processor = new MessageProcessor({
-    registry, topicPrefix: 'tuojiang', maxPayloadBytes: 32768, futureToleranceMs: 600_000,
-    splitStore: {} as SplitPacketStore, now: () => Date.parse('2026-12-01T01:00:00Z'),
+    registry,
+    topicPrefix: 'tuojiang',
+    maxPayloadBytes: 32768,
+    futureToleranceMs: 600_000,
+    splitStore: {} as SplitPacketStore,
+    now: () => Date.parse('2026-12-01T01:00:00Z'),
   });
 
-  it('as the point\'s quirk field (not a tag: one series per station), sorted', () => {
+  it("as the point's quirk field (not a tag: one series per station), sorted", () => {
     const line = framed(SEG.replace('w21003-Rtd=0.42,', 'w21003-Rtd=0.1,w21003-Rtd=0.42,'), modbusSwappedCrc);
     const out = processor.process('tuojiang/water/hongyuan', Buffer.from(line));
     if (out instanceof Promise) throw new Error('not a split packet');
@@ -162,7 +189,8 @@ describe('a tolerated quirk is stored with the reading', () => {
   });
 
   it('stations.yaml refuses an unknown quirk or CRC flavour by name', () => {
-    const bad = (hj212: unknown) => RegistrySchema.safeParse({ ...base.registry, stations: [{ ...base.registry.stations[0], hj212 }] }).success;
+    const bad = (hj212: unknown) =>
+      RegistrySchema.safeParse({ ...base.registry, stations: [{ ...base.registry.stations[0], hj212 }] }).success;
     expect(bad({ crc: 'crc32' })).toBe(false);
     expect(bad({ lenient: ['anything-goes'] })).toBe(false);
     expect(bad({ pw_hash: 'sha256:abc' })).toBe(false);

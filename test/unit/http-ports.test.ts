@@ -6,7 +6,14 @@ import { checkServiceEnv } from '../../cli/service-env.js';
 /** Issue 15 item 6: one environment for every service on a host, each on its own port. */
 function warnings(): { log: { warn(obj: object, msg: string): void }; seen: string[] } {
   const seen: string[] = [];
-  return { log: { warn: (_o, msg) => { seen.push(msg); } }, seen };
+  return {
+    log: {
+      warn: (_o, msg) => {
+        seen.push(msg);
+      },
+    },
+    seen,
+  };
 }
 
 describe('per-service HTTP ports', () => {
@@ -25,7 +32,7 @@ describe('per-service HTTP ports', () => {
     expect(w.seen[0]).toMatch(/HTTP_PORT is deprecated.*INGEST_HTTP_PORT/);
   });
 
-  it('the notify worker never takes HTTP_PORT (the ingest\'s), so one environment serves both without EADDRINUSE', () => {
+  it("the notify worker never takes HTTP_PORT (the ingest's), so one environment serves both without EADDRINUSE", () => {
     const w = warnings();
     const env = readEnv({ HTTP_PORT: '9464' });
     expect(notifyHttpPort(env, w.log)).toBeUndefined();
@@ -35,7 +42,10 @@ describe('per-service HTTP ports', () => {
     expect(notifyHttpPort(shared)).toBe(9465);
   });
 
-  it.each([['INGEST_HTTP_PORT', 'ingest'], ['NOTIFY_HTTP_PORT', 'notify']] as const)('`tuojiang config check` refuses a malformed %s for the %s', (key, service) => {
+  it.each([
+    ['INGEST_HTTP_PORT', 'ingest'],
+    ['NOTIFY_HTTP_PORT', 'notify'],
+  ] as const)('`tuojiang config check` refuses a malformed %s for the %s', (key, service) => {
     for (const value of ['eighty', '70000', '-1']) {
       const r = checkServiceEnv(service, { [key]: value, ACK_SECRET: 'a-secret-of-16-chars-or-more' });
       expect(r.starts).toBe(false);

@@ -6,7 +6,19 @@
 import { describe, expect, it } from 'vitest';
 import { currentReport, latestReportKind } from '../../alerts/incidents/current-report.js';
 import {
-  applyEvidence, closeDueAt, familyOf, heartbeatDueAt, incidentIdFor, incidentPeak, nextDue, pollutantOf, POLLUTION_RULES, receptorStatus, scopeOf, tick, type EngineContext,
+  applyEvidence,
+  closeDueAt,
+  familyOf,
+  heartbeatDueAt,
+  incidentIdFor,
+  incidentPeak,
+  nextDue,
+  pollutantOf,
+  POLLUTION_RULES,
+  receptorStatus,
+  scopeOf,
+  tick,
+  type EngineContext,
 } from '../../alerts/incidents/engine.js';
 import { intakeInPath, reportSeverity } from '../../alerts/incidents/severity.js';
 import { emptyScope, type Evidence, type Incident, type Report, type ScopeState } from '../../alerts/incidents/types.js';
@@ -28,9 +40,18 @@ function ev(station: string, kind: Evidence['kind'], at: number, o: Partial<Evid
   const rule = o.rule ?? 'limit';
   const parameter = o.parameter ?? 'NH3N';
   return {
-    id: `ev.${n++}`, station, city: registry.get(station)?.city ?? '', rule, parameter,
-    family: familyOf(ctx.policy, parameter), kind, at, value: o.value ?? (kind === 'resolved' ? 0.5 : 10), limit: 1,
-    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III' }, ...o,
+    id: `ev.${n++}`,
+    station,
+    city: registry.get(station)?.city ?? '',
+    rule,
+    parameter,
+    family: familyOf(ctx.policy, parameter),
+    kind,
+    at,
+    value: o.value ?? (kind === 'resolved' ? 0.5 : 10),
+    limit: 1,
+    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III' },
+    ...o,
   } as Evidence;
 }
 
@@ -98,15 +119,37 @@ describe('what evidence is about', () => {
 
 describe('opening', () => {
   it('an incident opens at the start of the breach, with its sections from the origin down and the opening evidence', () => {
-    const r = run([ev('shiqiao', 'firing', T0, { breachSince: T0 - 20 * MIN, value: 3, detail: { unit: 'mg/L', limitKind: 'max', cls: 'V', target: 'III' } })]);
+    const r = run([
+      ev('shiqiao', 'firing', T0, {
+        breachSince: T0 - 20 * MIN,
+        value: 3,
+        detail: { unit: 'mg/L', limitKind: 'max', cls: 'V', target: 'III' },
+      }),
+    ]);
     const inc = only(r);
     expect(inc).toMatchObject({
-      id: `inc.r.tuojiang.nitrogen.${T0 - 20 * MIN}`, scope: 'r.tuojiang.nitrogen', kind: 'river', family: 'nitrogen', river: 'tuojiang', origin: 'shiqiao',
-      openedAt: T0 - 20 * MIN, status: 'open', closedAt: null, parameter: 'NH3N', seq: 1,
+      id: `inc.r.tuojiang.nitrogen.${T0 - 20 * MIN}`,
+      scope: 'r.tuojiang.nitrogen',
+      kind: 'river',
+      family: 'nitrogen',
+      river: 'tuojiang',
+      origin: 'shiqiao',
+      openedAt: T0 - 20 * MIN,
+      status: 'open',
+      closedAt: null,
+      parameter: 'NH3N',
+      seq: 1,
       opening: { rule: 'limit', parameter: 'NH3N', value: 3, limit: 1, unit: 'mg/L', cls: 'V', target: 'III' },
     });
     expect(inc.sections.map((s) => s.station)).toEqual(['shiqiao', 'linjiangsi', 'ziyang-city', 'gongchengpu']);
-    expect(inc.sections[0]).toMatchObject({ city: 'chengdu', riverKm: 68, intake: true, observedAt: T0 - 20 * MIN, firing: ['limit.NH3N'], backAt: null });
+    expect(inc.sections[0]).toMatchObject({
+      city: 'chengdu',
+      riverKm: 68,
+      intake: true,
+      observedAt: T0 - 20 * MIN,
+      firing: ['limit.NH3N'],
+      backAt: null,
+    });
     expect(inc.sections[1]).toMatchObject({ observedAt: null, firing: [], params: {} });
     expect(r.reports.map((x) => [x.kind, x.id, x.seq, reasonsOf(x)])).toEqual([['initial', `${inc.id}.r1`, 1, ['opened']]]);
   });
@@ -118,7 +161,18 @@ describe('opening', () => {
   });
 
   it('an air incident is its station alone', () => {
-    const inc = only(run([ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: { primary: ['PM2_5'] }, family: 'particles' })]));
+    const inc = only(
+      run([
+        ev('ziyang-yanjiang', 'firing', T0, {
+          rule: 'aqi',
+          parameter: 'AQI',
+          value: 160,
+          limit: 101,
+          detail: { primary: ['PM2_5'] },
+          family: 'particles',
+        }),
+      ]),
+    );
     expect(inc).toMatchObject({ kind: 'air', river: null, parameter: 'PM2_5' });
     expect(inc.sections.map((s) => [s.station, s.riverKm])).toEqual([['ziyang-yanjiang', null]]);
   });
@@ -155,7 +209,16 @@ describe('the peak', () => {
       ev('hongyuan', 'reminder', T0 + H, { value: 4 }),
       ev('hongyuan', 'reminder', T0 + 2 * H, { value: 2, peak: 1, peakAt: T0 + H }),
     ]);
-    expect(only(r).sections[0]?.params.NH3N).toMatchObject({ peak: 5, peakAt: T0 - 10 * MIN, last: 2, lastAt: T0 + 2 * H, limit: 1, limitKind: 'max', unit: 'mg/L', basis: 'GB3838-2002 III' });
+    expect(only(r).sections[0]?.params.NH3N).toMatchObject({
+      peak: 5,
+      peakAt: T0 - 10 * MIN,
+      last: 2,
+      lastAt: T0 + 2 * H,
+      limit: 1,
+      limitKind: 'max',
+      unit: 'mg/L',
+      basis: 'GB3838-2002 III',
+    });
     expect(incidentPeak(only(r))).toEqual({ value: 5, station: 'hongyuan', at: T0 - 10 * MIN });
   });
 
@@ -200,19 +263,44 @@ describe('the peak', () => {
     expect(only(r).sections[0]?.params).toEqual({ NH3N: expect.objectContaining({ peak: 2, last: 2, peakAt: T0 + 3 * MIN }) });
   });
 
-  it('remembers a local limit\'s phrase, and an AQI section is measured by its AQI', () => {
-    const local = { unit: 'mg/L', limitKind: 'max' as const, basis: 'thresholds', limitText: '≤ 0.8', nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III' as const };
-    const r = run([ev('shiqiao', 'firing', T0, { value: 2, limit: 0.8, detail: local }), ev('shiqiao', 'reminder', T0 + H, { value: 2.5, limit: 0.8, detail: local })]);
+  it("remembers a local limit's phrase, and an AQI section is measured by its AQI", () => {
+    const local = {
+      unit: 'mg/L',
+      limitKind: 'max' as const,
+      basis: 'thresholds',
+      limitText: '≤ 0.8',
+      nationalLimitText: '≤ 1',
+      nationalBasis: 'GB3838-2002 III',
+      nationalClass: 'III' as const,
+    };
+    const r = run([
+      ev('shiqiao', 'firing', T0, { value: 2, limit: 0.8, detail: local }),
+      ev('shiqiao', 'reminder', T0 + H, { value: 2.5, limit: 0.8, detail: local }),
+    ]);
     expect(only(r).sections[0]?.params.NH3N?.local).toEqual({
-      zh: '本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）', en: 'local limit ≤ 0.8 mg/L (national class III: ≤ 1 mg/L, GB3838-2002)',
+      zh: '本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）',
+      en: 'local limit ≤ 0.8 mg/L (national class III: ≤ 1 mg/L, GB3838-2002)',
     });
-    const air = run([ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: { primary: ['PM2_5'] }, family: 'particles' })]);
+    const air = run([
+      ev('ziyang-yanjiang', 'firing', T0, {
+        rule: 'aqi',
+        parameter: 'AQI',
+        value: 160,
+        limit: 101,
+        detail: { primary: ['PM2_5'] },
+        family: 'particles',
+      }),
+    ]);
     expect(incidentPeak(only(air))).toEqual({ value: 160, station: 'ziyang-yanjiang', at: T0 });
     expect(only(air).sections[0]?.params.AQI).toMatchObject({ unit: '', basis: null, limitKind: null });
   });
 
   it('the worst section wins', () => {
-    const r = run([ev('hongyuan', 'firing', T0, { value: 3 }), ev('shiqiao', 'firing', T0 + 12 * H, { value: 7 }), ev('linjiangsi', 'firing', T0 + 30 * H, { value: 5 })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0, { value: 3 }),
+      ev('shiqiao', 'firing', T0 + 12 * H, { value: 7 }),
+      ev('linjiangsi', 'firing', T0 + 30 * H, { value: 5 }),
+    ]);
     expect(incidentPeak(only(r))).toEqual({ value: 7, station: 'shiqiao', at: T0 + 12 * H });
     expect(incidentPeak({ ...only(r), sections: [] })).toBeNull();
   });
@@ -222,7 +310,9 @@ describe('when a follow-up is due', () => {
   it('a reached section is a follow-up naming it; a second reached section narrows the windows', () => {
     const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H), ev('linjiangsi', 'firing', T0 + 35 * H)]);
     expect(r.reports.map((x) => [x.kind, reasonsOf(x)])).toEqual([
-      ['initial', ['opened']], ['followup', ['reached:shiqiao', 'narrowed']], ['followup', ['reached:linjiangsi']],
+      ['initial', ['opened']],
+      ['followup', ['reached:shiqiao', 'narrowed']],
+      ['followup', ['reached:linjiangsi']],
     ]);
   });
 
@@ -244,7 +334,10 @@ describe('when a follow-up is due', () => {
 
   it('a peak 25 % above the last reported is news after 3 hours; less, or sooner, is not', () => {
     const base = [ev('hongyuan', 'firing', T0, { value: 4 })];
-    const kinds = (evs: Evidence[]): string[][] => run([...base, ...evs]).reports.slice(1).map(reasonsOf);
+    const kinds = (evs: Evidence[]): string[][] =>
+      run([...base, ...evs])
+        .reports.slice(1)
+        .map(reasonsOf);
     expect(kinds([ev('hongyuan', 'reminder', T0 + 3 * H, { value: 5.01 })])).toEqual([['peak']]);
     expect(kinds([ev('hongyuan', 'reminder', T0 + 3 * H, { value: 5 })])).toEqual([]);
     expect(kinds([ev('hongyuan', 'reminder', T0 + 3 * H - 1, { value: 7 })])).toEqual([]);
@@ -255,24 +348,45 @@ describe('when a follow-up is due', () => {
 
   it('nothing new for a report interval: a periodic follow-up on the next evidence; resolves do not trigger it', () => {
     const every = ctx.policy.report_every_min * MIN;
-    const r = run([ev('hongyuan', 'firing', T0, { value: 4 }), ev('hongyuan', 'reminder', T0 + every - 1, { value: 4 }), ev('hongyuan', 'reminder', T0 + every, { value: 4 })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0, { value: 4 }),
+      ev('hongyuan', 'reminder', T0 + every - 1, { value: 4 }),
+      ev('hongyuan', 'reminder', T0 + every, { value: 4 }),
+    ]);
     expect(r.reports.slice(1).map(reasonsOf)).toEqual([['periodic']]);
-    const res = run([ev('hongyuan', 'firing', T0, { value: 4 }), ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 }), ev('hongyuan', 'resolved', T0 + every, { rule: 'rate', value: 0 })]);
+    const res = run([
+      ev('hongyuan', 'firing', T0, { value: 4 }),
+      ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 }),
+      ev('hongyuan', 'resolved', T0 + every, { rule: 'rate', value: 0 }),
+    ]);
     expect(res.reports.slice(1)).toEqual([]);
   });
 
-  it('an intake back within limits is news at once; another section\'s return waits for the next report', () => {
-    const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H), ev('shiqiao', 'resolved', T0 + 14 * H), ev('hongyuan', 'resolved', T0 + 15 * H)]);
+  it("an intake back within limits is news at once; another section's return waits for the next report", () => {
+    const r = run([
+      ev('hongyuan', 'firing', T0),
+      ev('shiqiao', 'firing', T0 + 12 * H),
+      ev('shiqiao', 'resolved', T0 + 14 * H),
+      ev('hongyuan', 'resolved', T0 + 15 * H),
+    ]);
     expect(r.reports.slice(2).map(reasonsOf)).toEqual([['back:shiqiao']]);
     expect(only(r).sections.map((s) => [s.station, s.backAt])).toEqual([
-      ['hongyuan', T0 + 15 * H], ['shiqiao', T0 + 14 * H], ['linjiangsi', null], ['ziyang-city', null], ['gongchengpu', null],
+      ['hongyuan', T0 + 15 * H],
+      ['shiqiao', T0 + 14 * H],
+      ['linjiangsi', null],
+      ['ziyang-city', null],
+      ['gongchengpu', null],
     ]);
     const next = apply(r, ev('linjiangsi', 'firing', T0 + 35 * H));
     expect(reasonsOf(next.reports[next.reports.length - 1] as Report)).toEqual(['reached:linjiangsi', 'back:hongyuan']);
   });
 
   it('a section firing again is no longer back', () => {
-    const r = run([ev('hongyuan', 'firing', T0), ev('hongyuan', 'resolved', T0 + H), ev('hongyuan', 'firing', T0 + 2 * H, { rule: 'rate' })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0),
+      ev('hongyuan', 'resolved', T0 + H),
+      ev('hongyuan', 'firing', T0 + 2 * H, { rule: 'rate' }),
+    ]);
     expect(only(r).sections[0]).toMatchObject({ backAt: null, firing: ['rate.NH3N'] });
   });
 });
@@ -292,13 +406,16 @@ describe('waiting for the first concentration', () => {
     expect(t.state.rev).toBe(r.state.rev + 1);
   });
 
-  it('with no wait configured, a rate rule\'s incident reports at once', () => {
+  it("with no wait configured, a rate rule's incident reports at once", () => {
     const c = { ...ctx, policy: { ...ctx.policy, initial_wait_min: 0 } };
     expect(run([ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 })], c).reports.map((x) => x.kind)).toEqual(['initial']);
   });
 
   it('nothing is said before the 初报, not even a reached section', () => {
-    const r = run([ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 }), ev('hongyuan', 'firing', T0 + 1, { rule: 'rate', parameter: 'NH3N', value: 2 })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 }),
+      ev('hongyuan', 'firing', T0 + 1, { rule: 'rate', parameter: 'NH3N', value: 2 }),
+    ]);
     expect(r.reports).toEqual([]);
   });
 });
@@ -307,14 +424,35 @@ describe('closing', () => {
   const hold = ctx.policy.hold_min * MIN;
 
   it('is due the hold time after the last section came back, and the window ahead has passed; not while one fires', () => {
-    const air = run([ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: { primary: ['PM2_5'] }, family: 'particles' })]);
+    const air = run([
+      ev('ziyang-yanjiang', 'firing', T0, {
+        rule: 'aqi',
+        parameter: 'AQI',
+        value: 160,
+        limit: 101,
+        detail: { primary: ['PM2_5'] },
+        family: 'particles',
+      }),
+    ]);
     expect(closeDueAt(only(air), ctx)).toBeNull();
-    const back = apply(air, ev('ziyang-yanjiang', 'resolved', T0 + 5 * H, { rule: 'aqi', parameter: 'AQI', value: 80, limit: 101, detail: { primary: [] }, family: 'particles' }));
+    const back = apply(
+      air,
+      ev('ziyang-yanjiang', 'resolved', T0 + 5 * H, {
+        rule: 'aqi',
+        parameter: 'AQI',
+        value: 80,
+        limit: 101,
+        detail: { primary: [] },
+        family: 'particles',
+      }),
+    );
     expect(closeDueAt(only(back), ctx)).toBe(T0 + 5 * H + hold);
     expect(tick(back.state, T0 + 5 * H + hold - 1, ctx).reports).toEqual([]);
     const closed = tick(back.state, T0 + 5 * H + hold, ctx);
     // The 终报 also names the section back within limits since the last report.
-    expect(closed.reports.map((x) => [x.kind, x.at, reasonsOf(x)])).toEqual([['final', T0 + 5 * H + hold, ['back:ziyang-yanjiang', 'closed']]]);
+    expect(closed.reports.map((x) => [x.kind, x.at, reasonsOf(x)])).toEqual([
+      ['final', T0 + 5 * H + hold, ['back:ziyang-yanjiang', 'closed']],
+    ]);
     expect(closed.state.incidents[0]).toMatchObject({ status: 'closed', closedAt: T0 + 5 * H + hold });
     expect(closeDueAt(closed.state.incidents[0] as Incident, ctx)).toBeNull();
     expect(heartbeatDueAt(closed.state.incidents[0] as Incident, ctx)).toBeNull();
@@ -338,7 +476,14 @@ describe('closing', () => {
 
   it('a closed incident is kept seven days for late evidence, then pruned', () => {
     const air = run([
-      ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: { primary: ['PM2_5'] }, family: 'particles' }),
+      ev('ziyang-yanjiang', 'firing', T0, {
+        rule: 'aqi',
+        parameter: 'AQI',
+        value: 160,
+        limit: 101,
+        detail: { primary: ['PM2_5'] },
+        family: 'particles',
+      }),
       ev('ziyang-yanjiang', 'resolved', T0 + H, { rule: 'aqi', parameter: 'AQI', value: 80, limit: 101, detail: {}, family: 'particles' }),
     ]);
     const closedAt = T0 + H + hold;
@@ -346,12 +491,31 @@ describe('closing', () => {
     const week = 7 * 24 * H;
     // Pruned when the scope next changes (a tick that finds nothing writes nothing).
     expect(tick(closed, closedAt + week, ctx).state).toBe(closed);
-    const again = (at: number) => applyEvidence(closed, 's.ziyang-yanjiang.particles', st('ziyang-yanjiang'),
-      ev('ziyang-yanjiang', 'firing', at, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: {}, family: 'particles' }), ctx).state.incidents.map((i) => i.status);
+    const again = (at: number) =>
+      applyEvidence(
+        closed,
+        's.ziyang-yanjiang.particles',
+        st('ziyang-yanjiang'),
+        ev('ziyang-yanjiang', 'firing', at, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: {}, family: 'particles' }),
+        ctx,
+      ).state.incidents.map((i) => i.status);
     expect(again(closedAt + week - 1)).toEqual(['closed', 'open']);
     expect(again(closedAt + week)).toEqual(['open']);
     // A late resolve of the closed incident still finds it.
-    const late = applyEvidence(closed, 's.ziyang-yanjiang.particles', st('ziyang-yanjiang'), ev('ziyang-yanjiang', 'resolved', closedAt + H, { rule: 'aqi', parameter: 'AQI', value: 50, limit: 101, detail: {}, family: 'particles' }), ctx);
+    const late = applyEvidence(
+      closed,
+      's.ziyang-yanjiang.particles',
+      st('ziyang-yanjiang'),
+      ev('ziyang-yanjiang', 'resolved', closedAt + H, {
+        rule: 'aqi',
+        parameter: 'AQI',
+        value: 50,
+        limit: 101,
+        detail: {},
+        family: 'particles',
+      }),
+      ctx,
+    );
     expect(late.reports).toEqual([]);
   });
 
@@ -367,16 +531,26 @@ describe('closing', () => {
     expect(tick(r.state, T0 + 2 * every - 1, ctx).reports).toHaveLength(1);
   });
 
-  it('nextDue is the earliest of every incident\'s dues, null with nothing to wait for', () => {
+  it("nextDue is the earliest of every incident's dues, null with nothing to wait for", () => {
     expect(nextDue(emptyScope(), ctx)).toBeNull();
     const a = run([ev('hongyuan', 'firing', T0)]);
-    const b = apply(a, ev('ziyang-yanjiang', 'firing', T0 + H, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: { primary: ['PM2_5'] }, family: 'particles' }));
+    const b = apply(
+      a,
+      ev('ziyang-yanjiang', 'firing', T0 + H, {
+        rule: 'aqi',
+        parameter: 'AQI',
+        value: 160,
+        limit: 101,
+        detail: { primary: ['PM2_5'] },
+        family: 'particles',
+      }),
+    );
     expect(nextDue(b.state, ctx)).toBe(T0 + ctx.policy.report_every_min * MIN);
   });
 });
 
 describe('receptors', () => {
-  it('lists the river\'s receptors from the origin down, reached or with their window', () => {
+  it("lists the river's receptors from the origin down, reached or with their window", () => {
     const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H)]);
     const rs = receptorStatus(only(r), ctx);
     expect(rs.map((x) => [x.id, x.reached, x.reachedAt, x.affected, x.window === null])).toEqual([
@@ -389,13 +563,22 @@ describe('receptors', () => {
   });
 
   it('an air incident has none; a river without configured receptors uses its intake sections', () => {
-    const air = run([ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: {}, family: 'particles' })]);
+    const air = run([
+      ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: {}, family: 'particles' }),
+    ]);
     expect(receptorStatus(only(air), ctx)).toEqual([]);
-    const bare = { ...ctx, rivers: { ...ctx.rivers, rivers: Object.fromEntries(Object.entries(ctx.rivers.rivers).map(([k, v]) => [k, { ...v, receptors: [] }])) } };
+    const bare = {
+      ...ctx,
+      rivers: {
+        ...ctx.rivers,
+        rivers: Object.fromEntries(Object.entries(ctx.rivers.rivers).map(([k, v]) => [k, { ...v, receptors: [] }])),
+      },
+    };
     const r = run([ev('hongyuan', 'firing', T0)], bare);
     const rs = receptorStatus(only(r), bare);
     expect(rs.map((x) => [x.id, x.kind, x.station, x.contact.name])).toEqual([
-      ['shiqiao', 'drinking_water_intake', 'shiqiao', '成都市'], ['ziyang-city', 'drinking_water_intake', 'ziyang-city', '资阳市'],
+      ['shiqiao', 'drinking_water_intake', 'shiqiao', '成都市'],
+      ['ziyang-city', 'drinking_water_intake', 'ziyang-city', '资阳市'],
     ]);
   });
 });
@@ -420,11 +603,34 @@ describe('report severity', () => {
     expect(reportSeverity(at({ value: 1.99 }), registry, policy)).toBe('warning');
     expect(reportSeverity(at({ value: 2 }), registry, policy)).toBe('severe');
     expect(reportSeverity(at({ parameter: 'Hg', value: 0.0002, limit: 0.0001, family: 'metals' }), registry, policy)).toBe('severe');
-    expect(reportSeverity(at({ parameter: 'DO', value: 2.5, limit: 5, detail: { limitKind: 'min' }, family: 'oxygen_demand' }), registry, policy)).toBe('severe');
-    expect(reportSeverity(at({ parameter: 'DO', value: 2.6, limit: 5, detail: { limitKind: 'min' }, family: 'oxygen_demand' }), registry, policy)).toBe('warning');
-    expect(reportSeverity(at({ parameter: 'DO', value: 0, limit: 5, detail: { limitKind: 'min' }, family: 'oxygen_demand' }), registry, policy)).toBe('severe');
+    expect(
+      reportSeverity(
+        at({ parameter: 'DO', value: 2.5, limit: 5, detail: { limitKind: 'min' }, family: 'oxygen_demand' }),
+        registry,
+        policy,
+      ),
+    ).toBe('severe');
+    expect(
+      reportSeverity(
+        at({ parameter: 'DO', value: 2.6, limit: 5, detail: { limitKind: 'min' }, family: 'oxygen_demand' }),
+        registry,
+        policy,
+      ),
+    ).toBe('warning');
+    expect(
+      reportSeverity(at({ parameter: 'DO', value: 0, limit: 5, detail: { limitKind: 'min' }, family: 'oxygen_demand' }), registry, policy),
+    ).toBe('severe');
     expect(reportSeverity(at({ value: 5, limit: null }), registry, policy)).toBe('warning');
-    const aqi = (v: number, p = policy) => reportSeverity(only(run([ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: v, limit: 101, detail: {}, family: 'particles' })])), registry, p);
+    const aqi = (v: number, p = policy) =>
+      reportSeverity(
+        only(
+          run([
+            ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: v, limit: 101, detail: {}, family: 'particles' }),
+          ]),
+        ),
+        registry,
+        p,
+      );
     expect(aqi(200)).toBe('warning');
     expect(aqi(201)).toBe('severe');
     expect(aqi(201, { ...policy, aqi_level: 6, ratio: 10 })).toBe('warning');

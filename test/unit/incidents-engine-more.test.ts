@@ -3,7 +3,17 @@
  * are kept, what a report carries, receptors without a monitoring section, report severity corners.
  */
 import { describe, expect, it } from 'vitest';
-import { applyEvidence, closeDueAt, familyOf, incidentPeak, nextDue, receptorStatus, scopeOf, tick, type EngineContext } from '../../alerts/incidents/engine.js';
+import {
+  applyEvidence,
+  closeDueAt,
+  familyOf,
+  incidentPeak,
+  nextDue,
+  receptorStatus,
+  scopeOf,
+  tick,
+  type EngineContext,
+} from '../../alerts/incidents/engine.js';
 import { joinSlack } from '../../alerts/incidents/track.js';
 import { reportSeverity } from '../../alerts/incidents/severity.js';
 import { emptyScope, type Evidence, type Incident, type Report, type ScopeState } from '../../alerts/incidents/types.js';
@@ -25,9 +35,18 @@ function ev(station: string, kind: Evidence['kind'], at: number, o: Partial<Evid
   const rule = o.rule ?? 'limit';
   const parameter = o.parameter ?? 'NH3N';
   return {
-    id: `ev.${n++}`, station, city: registry.get(station)?.city ?? '', rule, parameter,
-    family: familyOf(ctx.policy, parameter), kind, at, value: o.value ?? (kind === 'resolved' ? 0.5 : 10), limit: 1,
-    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III' }, ...o,
+    id: `ev.${n++}`,
+    station,
+    city: registry.get(station)?.city ?? '',
+    rule,
+    parameter,
+    family: familyOf(ctx.policy, parameter),
+    kind,
+    at,
+    value: o.value ?? (kind === 'resolved' ? 0.5 : 10),
+    limit: 1,
+    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III' },
+    ...o,
   } as Evidence;
 }
 
@@ -76,7 +95,8 @@ describe('which incident evidence joins', () => {
     // Shiqiao first, then Hongyuan upstream of it: a second incident in the same river scope.
     const r = run([ev('shiqiao', 'firing', T0), ev('hongyuan', 'firing', T0 + H), ev('hongyuan', 'resolved', T0 + 2 * H)]);
     expect(r.state.incidents.map((i) => [i.origin, i.sections.find((s) => s.station === 'hongyuan')?.backAt ?? null])).toEqual([
-      ['shiqiao', null], ['hongyuan', T0 + 2 * H],
+      ['shiqiao', null],
+      ['hongyuan', T0 + 2 * H],
     ]);
   });
 
@@ -86,9 +106,19 @@ describe('which incident evidence joins', () => {
     expect(res.state.incidents[0]).toMatchObject({ kind: 'air', river: null, scope: 's.hongyuan.nitrogen' });
     expect(res.state.incidents[0]?.sections.map((s) => s.station)).toEqual(['hongyuan']);
     const noRiver: Station = { ...st('hongyuan'), river: undefined };
-    expect(applyEvidence(emptyScope(), 's.hongyuan.nitrogen', noRiver, ev('hongyuan', 'firing', T0), ctx).state.incidents[0]?.kind).toBe('air');
+    expect(applyEvidence(emptyScope(), 's.hongyuan.nitrogen', noRiver, ev('hongyuan', 'firing', T0), ctx).state.incidents[0]?.kind).toBe(
+      'air',
+    );
     const airOnRiver: Station = { ...st('ziyang-yanjiang'), river: 'tuojiang', river_km: 100 };
-    expect(applyEvidence(emptyScope(), 's.x.particles', airOnRiver, ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', detail: {}, family: 'particles' }), ctx).state.incidents[0]?.kind).toBe('air');
+    expect(
+      applyEvidence(
+        emptyScope(),
+        's.x.particles',
+        airOnRiver,
+        ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', detail: {}, family: 'particles' }),
+        ctx,
+      ).state.incidents[0]?.kind,
+    ).toBe('air');
   });
 
   it('a section firing the same rule again is listed once; a new incident starts with no misses and no fault', () => {
@@ -99,7 +129,10 @@ describe('which incident evidence joins', () => {
   });
 
   it('before the 初报 nothing is said, not even a section reached downstream', () => {
-    const r = run([ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 }), ev('shiqiao', 'firing', T0 + 2 * MIN, { rule: 'rate', value: 1 })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0, { rule: 'rate', value: 1 }),
+      ev('shiqiao', 'firing', T0 + 2 * MIN, { rule: 'rate', value: 1 }),
+    ]);
     expect(r.reports).toEqual([]);
     const t = tick(r.state, T0 + ctx.policy.initial_wait_min * MIN, ctx);
     expect(t.reports.map((x) => [x.kind, reasonsOf(x)])).toEqual([['initial', ['opened']]]);
@@ -109,12 +142,12 @@ describe('which incident evidence joins', () => {
   });
 });
 
-describe('a section\'s measurements', () => {
+describe("a section's measurements", () => {
   it('a value without a number records nothing', () => {
     expect(only(run([ev('hongyuan', 'firing', T0, { value: null })])).sections[0]?.params).toEqual({});
   });
 
-  it('the evidence\'s own peak counts only when worse than its value, with its own time', () => {
+  it("the evidence's own peak counts only when worse than its value, with its own time", () => {
     const lower = only(run([ev('hongyuan', 'firing', T0, { value: 3, peak: 2, peakAt: T0 - H })])).sections[0]?.params.NH3N;
     expect(lower).toMatchObject({ peak: 3, peakAt: T0 });
     const higher = only(run([ev('hongyuan', 'firing', T0, { value: 3, peak: 4, peakAt: T0 - H })])).sections[0]?.params.NH3N;
@@ -127,36 +160,66 @@ describe('a section\'s measurements', () => {
     const up = run([ev('hongyuan', 'firing', T0, { value: 3 }), ev('hongyuan', 'reminder', T0 + H, { value: 3 })]);
     expect(only(up).sections[0]?.params.NH3N).toMatchObject({ peak: 3, peakAt: T0 });
     const d = { unit: 'mg/L', limitKind: 'min' as const };
-    const low = run([ev('hongyuan', 'firing', T0, { parameter: 'DO', value: 2, limit: 5, detail: d }), ev('hongyuan', 'reminder', T0 + H, { parameter: 'DO', value: 2, limit: 5, detail: d })]);
+    const low = run([
+      ev('hongyuan', 'firing', T0, { parameter: 'DO', value: 2, limit: 5, detail: d }),
+      ev('hongyuan', 'reminder', T0 + H, { parameter: 'DO', value: 2, limit: 5, detail: d }),
+    ]);
     expect(only(low).sections[0]?.params.DO).toMatchObject({ peak: 2, peakAt: T0 });
   });
 
   it('pH: a low value far below the range is worse than a high one just above it; without a limit the higher wins', () => {
     const d = { unit: '', limitKind: 'range' as const };
-    const r = run([ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 9.5, limit: 9, detail: d }), ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 5, limit: 9, detail: d })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 9.5, limit: 9, detail: d }),
+      ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 5, limit: 9, detail: d }),
+    ]);
     expect(only(r).sections[0]?.params.pH).toMatchObject({ peak: 5, peakAt: T0 + H });
-    const back = run([ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 5, limit: 9, detail: d }), ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 9.5, limit: 9, detail: d })]);
+    const back = run([
+      ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 5, limit: 9, detail: d }),
+      ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 9.5, limit: 9, detail: d }),
+    ]);
     expect(only(back).sections[0]?.params.pH).toMatchObject({ peak: 5, peakAt: T0 });
-    const open = run([ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 5, limit: null, detail: d }), ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 9.5, limit: null, detail: d })]);
+    const open = run([
+      ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 5, limit: null, detail: d }),
+      ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 9.5, limit: null, detail: d }),
+    ]);
     expect(only(open).sections[0]?.params.pH).toMatchObject({ peak: 9.5 });
   });
 
   it('the latest value is the latest in event time; at the same time the later evidence wins', () => {
-    const r = run([ev('hongyuan', 'firing', T0, { value: 3 }), ev('hongyuan', 'reminder', T0 + 2 * H, { value: 4 }), ev('hongyuan', 'reminder', T0 + H, { value: 3.5 })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0, { value: 3 }),
+      ev('hongyuan', 'reminder', T0 + 2 * H, { value: 4 }),
+      ev('hongyuan', 'reminder', T0 + H, { value: 3.5 }),
+    ]);
     expect(only(r).sections[0]?.params.NH3N).toMatchObject({ last: 4, lastAt: T0 + 2 * H });
     const same = run([ev('hongyuan', 'firing', T0, { value: 3 }), ev('hongyuan', 'reminder', T0, { value: 2 })]);
     expect(only(same).sections[0]?.params.NH3N).toMatchObject({ last: 2, lastAt: T0 });
   });
 
-  it('a local limit\'s phrase learnt later is kept', () => {
-    const local = { unit: 'mg/L', limitKind: 'max' as const, basis: 'thresholds', limitText: '≤ 0.8', nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III' as const };
-    const r = run([ev('shiqiao', 'firing', T0, { value: 2, limit: 0.8 }), ev('shiqiao', 'reminder', T0 + H, { value: 2.5, limit: 0.8, detail: local })]);
+  it("a local limit's phrase learnt later is kept", () => {
+    const local = {
+      unit: 'mg/L',
+      limitKind: 'max' as const,
+      basis: 'thresholds',
+      limitText: '≤ 0.8',
+      nationalLimitText: '≤ 1',
+      nationalBasis: 'GB3838-2002 III',
+      nationalClass: 'III' as const,
+    };
+    const r = run([
+      ev('shiqiao', 'firing', T0, { value: 2, limit: 0.8 }),
+      ev('shiqiao', 'reminder', T0 + H, { value: 2.5, limit: 0.8, detail: local }),
+    ]);
     expect(only(r).sections[0]?.params.NH3N?.local?.en).toBe('local limit ≤ 0.8 mg/L (national class III: ≤ 1 mg/L, GB3838-2002)');
   });
 
   it('the incident peak: the lowest DO of all sections; between equal peaks the first section', () => {
     const d = { unit: 'mg/L', limitKind: 'min' as const };
-    const r = run([ev('hongyuan', 'firing', T0, { parameter: 'DO', value: 4, limit: 5, detail: d, family: 'oxygen_demand' }), ev('shiqiao', 'firing', T0 + 12 * H, { parameter: 'DO', value: 2, limit: 5, detail: d, family: 'oxygen_demand' })]);
+    const r = run([
+      ev('hongyuan', 'firing', T0, { parameter: 'DO', value: 4, limit: 5, detail: d, family: 'oxygen_demand' }),
+      ev('shiqiao', 'firing', T0 + 12 * H, { parameter: 'DO', value: 2, limit: 5, detail: d, family: 'oxygen_demand' }),
+    ]);
     expect(incidentPeak(only(r))).toMatchObject({ value: 2, station: 'shiqiao' });
     const tie = run([ev('hongyuan', 'firing', T0, { value: 3 }), ev('shiqiao', 'firing', T0 + 12 * H, { value: 3 })]);
     expect(incidentPeak(only(tie))).toMatchObject({ value: 3, station: 'hongyuan' });
@@ -198,11 +261,16 @@ describe('what a report carries', () => {
   });
 
   it('two sections back since the last report are both named, the intake first', () => {
-    const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H), ev('hongyuan', 'resolved', T0 + 13 * H), ev('shiqiao', 'resolved', T0 + 14 * H)]);
+    const r = run([
+      ev('hongyuan', 'firing', T0),
+      ev('shiqiao', 'firing', T0 + 12 * H),
+      ev('hongyuan', 'resolved', T0 + 13 * H),
+      ev('shiqiao', 'resolved', T0 + 14 * H),
+    ]);
     expect(r.reports.slice(2).map(reasonsOf)).toEqual([['back:shiqiao', 'back:hongyuan']]);
   });
 
-  it('a closed river incident\'s final report has no windows ahead; the close waits for the window ahead plus its slack', () => {
+  it("a closed river incident's final report has no windows ahead; the close waits for the window ahead plus its slack", () => {
     const r = run([ev('hongyuan', 'firing', T0), ev('hongyuan', 'resolved', T0 + H)]);
     const w = r.reports[0]?.windows.shiqiao;
     if (!w) throw new Error('no window');
@@ -214,7 +282,16 @@ describe('what a report carries', () => {
   });
 
   it('nextDue finds the earlier due of a later incident', () => {
-    const a = run([ev('ziyang-yanjiang', 'firing', T0 + 5 * H, { rule: 'aqi', parameter: 'AQI', value: 160, limit: 101, detail: {}, family: 'particles' })]);
+    const a = run([
+      ev('ziyang-yanjiang', 'firing', T0 + 5 * H, {
+        rule: 'aqi',
+        parameter: 'AQI',
+        value: 160,
+        limit: 101,
+        detail: {},
+        family: 'particles',
+      }),
+    ]);
     const b = apply(a, ev('hongyuan', 'firing', T0));
     expect(nextDue(b.state, ctx)).toBe(T0 + ctx.policy.report_every_min * MIN);
   });
@@ -224,7 +301,16 @@ describe('receptors, further', () => {
   const withReceptor = (km: number): EngineContext => {
     const rivers = structuredClone(ctx.rivers);
     const river = rivers.rivers.tuojiang as { receptors?: unknown[] };
-    river.receptors = [{ id: 'farm', name: { zh: '灌区', en: 'Farm intake' }, kind: 'irrigation_intake', river_km: km, city: 'chengdu', contact: { name: 'duty' } }];
+    river.receptors = [
+      {
+        id: 'farm',
+        name: { zh: '灌区', en: 'Farm intake' },
+        kind: 'irrigation_intake',
+        river_km: km,
+        city: 'chengdu',
+        contact: { name: 'duty' },
+      },
+    ];
     return { ...ctx, rivers };
   };
 
@@ -243,7 +329,10 @@ describe('receptors, further', () => {
 
   it('a reached intake is no longer affected once its section is back', () => {
     const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H), ev('shiqiao', 'resolved', T0 + 14 * H)]);
-    expect(receptorStatus(only(r), ctx).map((x) => [x.id, x.reached, x.affected])).toEqual([['shiqiao-intake', true, false], ['ziyang-city-intake', false, false]]);
+    expect(receptorStatus(only(r), ctx).map((x) => [x.id, x.reached, x.affected])).toEqual([
+      ['shiqiao-intake', true, false],
+      ['ziyang-city-intake', false, false],
+    ]);
   });
 });
 
@@ -256,7 +345,11 @@ describe('report severity, further', () => {
   });
 
   it('an intake among the receptors does not make an air incident severe', () => {
-    const air = only(run([ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 150, limit: 101, detail: {}, family: 'particles' })]));
+    const air = only(
+      run([
+        ev('ziyang-yanjiang', 'firing', T0, { rule: 'aqi', parameter: 'AQI', value: 150, limit: 101, detail: {}, family: 'particles' }),
+      ]),
+    );
     expect(reportSeverity(air, registry, policy, [{ kind: 'drinking_water_intake' }])).toBe('warning');
   });
 
@@ -283,19 +376,37 @@ describe('joining and measuring, the last edges', () => {
   });
 
   it('a local limit phrase is kept when later evidence has none', () => {
-    const local = { unit: 'mg/L', limitKind: 'max' as const, basis: 'thresholds', limitText: '≤ 0.8', nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III' as const };
-    const r = run([ev('shiqiao', 'firing', T0, { value: 2, limit: 0.8, detail: local }), ev('shiqiao', 'reminder', T0 + H, { value: 2.5, limit: 0.8 })]);
+    const local = {
+      unit: 'mg/L',
+      limitKind: 'max' as const,
+      basis: 'thresholds',
+      limitText: '≤ 0.8',
+      nationalLimitText: '≤ 1',
+      nationalBasis: 'GB3838-2002 III',
+      nationalClass: 'III' as const,
+    };
+    const r = run([
+      ev('shiqiao', 'firing', T0, { value: 2, limit: 0.8, detail: local }),
+      ev('shiqiao', 'reminder', T0 + H, { value: 2.5, limit: 0.8 }),
+    ]);
     expect(only(r).sections[0]?.params.NH3N?.local?.zh).toBe('本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）');
   });
 
   it('report times start with the first report; a station without a river has no river', () => {
     expect(only(run([ev('hongyuan', 'firing', T0)])).reportTimes).toEqual([T0]);
     const noRiver: Station = { ...st('hongyuan'), river: undefined };
-    expect(applyEvidence(emptyScope(), 's.hongyuan.nitrogen', noRiver, ev('hongyuan', 'firing', T0), ctx).state.incidents[0]?.river).toBeNull();
+    expect(
+      applyEvidence(emptyScope(), 's.hongyuan.nitrogen', noRiver, ev('hongyuan', 'firing', T0), ctx).state.incidents[0]?.river,
+    ).toBeNull();
   });
 
-  it('closing after two arrivals waits for the next section\'s window from the observed speed, and names it', () => {
-    const r = run([ev('hongyuan', 'firing', T0), ev('shiqiao', 'firing', T0 + 12 * H), ev('hongyuan', 'resolved', T0 + 13 * H), ev('shiqiao', 'resolved', T0 + 14 * H)]);
+  it("closing after two arrivals waits for the next section's window from the observed speed, and names it", () => {
+    const r = run([
+      ev('hongyuan', 'firing', T0),
+      ev('shiqiao', 'firing', T0 + 12 * H),
+      ev('hongyuan', 'resolved', T0 + 13 * H),
+      ev('shiqiao', 'resolved', T0 + 14 * H),
+    ]);
     const w = r.reports[r.reports.length - 1]?.windows.linjiangsi ?? only(r).lastReported?.windows.linjiangsi;
     if (!w) throw new Error('no window');
     const due = closeDueAt(only(r), ctx) as number;
@@ -309,7 +420,10 @@ describe('peaks and reasons without a concentration', () => {
     const r = run([ev('hongyuan', 'firing', T0, { value: 0.5 }), ev('hongyuan', 'reminder', T0 + H, { value: 0.8 })]);
     expect(only(r).sections[0]?.params.NH3N).toMatchObject({ peak: 0.8, peakAt: T0 + H });
     const d = { unit: '', limitKind: 'range' as const };
-    const tie = run([ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 9.5, limit: 9, detail: d }), ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 8.5, limit: 9, detail: d })]);
+    const tie = run([
+      ev('hongyuan', 'firing', T0, { parameter: 'pH', value: 9.5, limit: 9, detail: d }),
+      ev('hongyuan', 'reminder', T0 + H, { parameter: 'pH', value: 8.5, limit: 9, detail: d }),
+    ]);
     expect(only(tie).sections[0]?.params.pH).toMatchObject({ peak: 9.5, peakAt: T0 });
   });
 
@@ -337,7 +451,10 @@ describe('the last two', () => {
     const d = { unit: 'mg/L', limitKind: 'min' as const };
     const opened = run([ev('hongyuan', 'firing', T0, { rule: 'rate', parameter: 'DO', value: 1, family: 'oxygen_demand' })]);
     const initial = tick(opened.state, T0 + ctx.policy.initial_wait_min * MIN, ctx);
-    const r = apply({ state: initial.state, reports: [] }, ev('hongyuan', 'firing', T0 + 30 * MIN, { parameter: 'DO', value: 0, limit: 5, detail: d, family: 'oxygen_demand' }));
+    const r = apply(
+      { state: initial.state, reports: [] },
+      ev('hongyuan', 'firing', T0 + 30 * MIN, { parameter: 'DO', value: 0, limit: 5, detail: d, family: 'oxygen_demand' }),
+    );
     expect(r.reports.map(reasonsOf)).toEqual([['peak']]);
   });
 });

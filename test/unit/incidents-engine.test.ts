@@ -22,9 +22,18 @@ function ev(station: string, kind: Evidence['kind'], at: number, o: Partial<Evid
   const rule = o.rule ?? 'limit';
   const parameter = o.parameter ?? 'NH3N';
   return {
-    id: `ev.${station}.${rule}.${parameter}.${kind}.${at}.${n++}`, station, city: registry.get(station)?.city ?? '', rule, parameter,
-    family: familyOf(ctx.policy, parameter), kind, at, value: o.value ?? (kind === 'resolved' ? 0.5 : 10), limit: 1,
-    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III' }, ...o,
+    id: `ev.${station}.${rule}.${parameter}.${kind}.${at}.${n++}`,
+    station,
+    city: registry.get(station)?.city ?? '',
+    rule,
+    parameter,
+    family: familyOf(ctx.policy, parameter),
+    kind,
+    at,
+    value: o.value ?? (kind === 'resolved' ? 0.5 : 10),
+    limit: 1,
+    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III' },
+    ...o,
   } as Evidence;
 }
 
@@ -51,9 +60,25 @@ function spill(arrivalsH: Record<string, number>, lasting = 6): Evidence[] {
   for (const [station, h] of Object.entries(arrivalsH)) {
     const at = T0 + h * H;
     out.push(ev(station, 'firing', at, { breachSince: at - 10 * 60_000, value: 40 / (1 + h / 20) }));
-    out.push(ev(station, 'firing', at + 5 * 60_000, { rule: 'water_class', parameter: 'class', detail: { limiting: ['NH3N'] }, value: 6, limit: 3 }));
+    out.push(
+      ev(station, 'firing', at + 5 * 60_000, {
+        rule: 'water_class',
+        parameter: 'class',
+        detail: { limiting: ['NH3N'] },
+        value: 6,
+        limit: 3,
+      }),
+    );
     out.push(ev(station, 'resolved', at + lasting * H, { value: 0.6 }));
-    out.push(ev(station, 'resolved', at + lasting * H + 5 * 60_000, { rule: 'water_class', parameter: 'class', detail: { limiting: ['NH3N'] }, value: 3, limit: 3 }));
+    out.push(
+      ev(station, 'resolved', at + lasting * H + 5 * 60_000, {
+        rule: 'water_class',
+        parameter: 'class',
+        detail: { limiting: ['NH3N'] },
+        value: 3,
+        limit: 3,
+      }),
+    );
   }
   return out.sort((a, b) => a.at - b.at);
 }
@@ -83,7 +108,9 @@ describe('incident engine: the 2004-style spill', () => {
     const reached = r.reports.flatMap((x) => x.reasons.filter((q) => q.type === 'reached').map((q) => (q as { station: string }).station));
     expect(reached).toEqual(['shiqiao', 'linjiangsi', 'ziyang-city', 'gongchengpu']);
     // …and each drinking-water intake back within limits, at once (its owner may take water again).
-    const back = r.reports.filter((x) => x.reasons.some((q) => q.type === 'reached') === false).map((x) => x.reasons.map((q) => `${q.type}:${'station' in q ? q.station : ''}`).join(','));
+    const back = r.reports
+      .filter((x) => x.reasons.some((q) => q.type === 'reached') === false)
+      .map((x) => x.reasons.map((q) => `${q.type}:${'station' in q ? q.station : ''}`).join(','));
     expect(back).toEqual(['opened:', 'back:shiqiao', 'back:ziyang-city']);
     expect(r.reports).toHaveLength(7);
   });
@@ -144,9 +171,21 @@ describe('incident engine: what is and is not the same incident', () => {
     const reg2 = new StationRegistry({
       ...config.registry,
       rivers: { ...config.registry.rivers, jiangxi: { zh: '绛溪河', en: 'Jiangxi River' } },
-      stations: [...config.registry.stations, { ...(config.registry.stations.find((s) => s.id === 'huaikou') as (typeof config.registry.stations)[number]), id: 'jiangxi-1', mn: 'X1', river: 'jiangxi', river_km: 5 }],
+      stations: [
+        ...config.registry.stations,
+        {
+          ...(config.registry.stations.find((s) => s.id === 'huaikou') as (typeof config.registry.stations)[number]),
+          id: 'jiangxi-1',
+          mn: 'X1',
+          river: 'jiangxi',
+          river_km: 5,
+        },
+      ],
     });
-    const rivers = { ...notify.rivers, rivers: { ...notify.rivers.rivers, jiangxi: { reaches: [{ from_km: 0, to_km: 30, velocity: { min_m_s: 0.2, max_m_s: 1 } }] } } };
+    const rivers = {
+      ...notify.rivers,
+      rivers: { ...notify.rivers.rivers, jiangxi: { reaches: [{ from_km: 0, to_km: 30, velocity: { min_m_s: 0.2, max_m_s: 1 } }] } },
+    };
     const c2: EngineContext = { ...ctx, registry: reg2, rivers };
     let st1 = emptyScope();
     let st2 = emptyScope();
@@ -229,10 +268,7 @@ describe('incident engine: scheduled follow-ups', () => {
   });
 
   it('an incident opened by the rate rule waits briefly for a concentration: one 初报 that carries it', () => {
-    const r = run([
-      ev('hongyuan', 'firing', T0, { rule: 'rate', value: 20 }),
-      ev('hongyuan', 'firing', T0 + 5 * 60_000, { value: 8.77 }),
-    ]);
+    const r = run([ev('hongyuan', 'firing', T0, { rule: 'rate', value: 20 }), ev('hongyuan', 'firing', T0 + 5 * 60_000, { value: 8.77 })]);
     expect(r.reports.map((x) => x.kind)).toEqual(['initial']);
     expect(r.reports[0]?.at).toBe(T0 + 5 * 60_000);
     expect(r.reports[0]?.incident.sections[0]?.params.NH3N?.peak).toBe(8.77);
@@ -249,10 +285,7 @@ describe('incident engine: scheduled follow-ups', () => {
   });
 
   it('a concentration that doubles is reported at once', () => {
-    const r = run([
-      ev('hongyuan', 'firing', T0, { value: 5 }),
-      ev('hongyuan', 'reminder', T0 + 30 * 60_000, { value: 12 }),
-    ]);
+    const r = run([ev('hongyuan', 'firing', T0, { value: 5 }), ev('hongyuan', 'reminder', T0 + 30 * 60_000, { value: 12 })]);
     expect(r.reports.map((x) => x.kind)).toEqual(['initial', 'followup']);
     expect(r.reports[1]?.reasons.map((q) => q.type)).toEqual(['peak']);
   });
@@ -306,8 +339,17 @@ describe('incident engine: air stations', () => {
     const scope = scopeOf(st, fam);
     expect(scope).toBe('s.ziyang-shijian.particles');
     const mk = (kind: Evidence['kind'], at: number): Evidence => ({
-      id: `aqi.${kind}.${at}`, station: st.id, city: st.city, rule: 'aqi', parameter: 'AQI', family: fam, kind, at,
-      value: kind === 'resolved' ? 80 : 180, limit: 101, detail: { primary: ['PM2_5'], cause: ['PM2_5'] },
+      id: `aqi.${kind}.${at}`,
+      station: st.id,
+      city: st.city,
+      rule: 'aqi',
+      parameter: 'AQI',
+      family: fam,
+      kind,
+      at,
+      value: kind === 'resolved' ? 80 : 180,
+      limit: 101,
+      detail: { primary: ['PM2_5'], cause: ['PM2_5'] },
     });
     let r = applyEvidence(emptyScope(), scope, st, mk('firing', T0), ctx);
     expect(r.reports.map((x) => x.kind)).toEqual(['initial']);

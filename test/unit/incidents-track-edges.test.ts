@@ -3,7 +3,15 @@
  * nothing about speed, rivers without reaches ahead, a slow observed leg after a miss, the join slack.
  */
 import { describe, expect, it } from 'vitest';
-import { front, joinSlack, observed, observedVelocities, predictWindow, velocityRange, windowsAhead } from '../../alerts/incidents/track.js';
+import {
+  front,
+  joinSlack,
+  observed,
+  observedVelocities,
+  predictWindow,
+  velocityRange,
+  windowsAhead,
+} from '../../alerts/incidents/track.js';
 import type { Incident, SectionTrack } from '../../alerts/incidents/types.js';
 import { travelTime } from '../../alerts/notify/travel-time.js';
 import { RiversFileSchema } from '../../config/rivers-schema.js';
@@ -12,24 +20,61 @@ const H = 3_600_000;
 const T0 = Date.UTC(2026, 4, 1, 0, 0);
 const rivers = RiversFileSchema.parse({
   version: 1,
-  rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }, { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } }] } },
+  rivers: {
+    tuojiang: {
+      reaches: [
+        { from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } },
+        { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } },
+      ],
+    },
+  },
 });
 /** Reaches only down to km 40: nothing configured beyond. */
-const shortRiver = RiversFileSchema.parse({ version: 1, rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 40, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }] } } });
+const shortRiver = RiversFileSchema.parse({
+  version: 1,
+  rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 40, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }] } },
+});
 const policy = { velocityMargin: 0.25 };
 
 function section(station: string, km: number | null, observedAt: number | null = null): SectionTrack {
   return {
-    station, city: 'chengdu', riverKm: km, intake: false, predicted: null, predictedIn: null, observedAt, miss: null,
-    params: {}, firing: [], backAt: null, fault: false,
+    station,
+    city: 'chengdu',
+    riverKm: km,
+    intake: false,
+    predicted: null,
+    predictedIn: null,
+    observedAt,
+    miss: null,
+    params: {},
+    firing: [],
+    backAt: null,
+    fault: false,
   };
 }
 
 function incident(sections: SectionTrack[], o: Partial<Incident> = {}): Incident {
   const inc: Incident = {
-    id: 'inc.test', scope: 'r.tuojiang.nitrogen', kind: 'river', family: 'nitrogen', river: 'tuojiang', origin: sections[0]?.station ?? '', openedAt: T0,
-    status: 'open', closedAt: null, parameter: 'NH3N', opening: { rule: 'limit', parameter: 'NH3N', value: 2, limit: 1, unit: 'mg/L' },
-    sections, observedVelocity: null, misses: [], seq: 1, reportTimes: [T0], lastReportAt: T0, lastReported: null, seen: [], ...o,
+    id: 'inc.test',
+    scope: 'r.tuojiang.nitrogen',
+    kind: 'river',
+    family: 'nitrogen',
+    river: 'tuojiang',
+    origin: sections[0]?.station ?? '',
+    openedAt: T0,
+    status: 'open',
+    closedAt: null,
+    parameter: 'NH3N',
+    opening: { rule: 'limit', parameter: 'NH3N', value: 2, limit: 1, unit: 'mg/L' },
+    sections,
+    observedVelocity: null,
+    misses: [],
+    seq: 1,
+    reportTimes: [T0],
+    lastReportAt: T0,
+    lastReported: null,
+    seen: [],
+    ...o,
   };
   if (!('observedVelocity' in o)) inc.observedVelocity = velocityRange(inc);
   return inc;
@@ -37,7 +82,13 @@ function incident(sections: SectionTrack[], o: Partial<Incident> = {}): Incident
 
 describe('observed sections and the front', () => {
   it('are the observed sections with a river km, upstream first, whatever their order in the incident', () => {
-    const inc = incident([section('c', 34, T0 + 8 * H), section('x', null, T0), section('a', 10, T0), section('d', 46), section('b', 22, T0 + 4 * H)]);
+    const inc = incident([
+      section('c', 34, T0 + 8 * H),
+      section('x', null, T0),
+      section('a', 10, T0),
+      section('d', 46),
+      section('b', 22, T0 + 4 * H),
+    ]);
     expect(observed(inc).map((s) => s.station)).toEqual(['a', 'b', 'c']);
     expect(front(inc)?.station).toBe('c');
     expect(front(incident([section('a', 10)]))).toBeUndefined();

@@ -13,25 +13,60 @@ const H = 3_600_000;
 const T0 = Date.UTC(2026, 4, 1, 0, 0);
 const rivers = RiversFileSchema.parse({
   version: 1,
-  rivers: { tuojiang: { reaches: [{ from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } }, { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } }] } },
+  rivers: {
+    tuojiang: {
+      reaches: [
+        { from_km: 0, to_km: 45, velocity: { min_m_s: 0.3, max_m_s: 1.2 } },
+        { from_km: 45, to_km: 640, velocity: { min_m_s: 0.1, max_m_s: 0.6 } },
+      ],
+    },
+  },
 });
 const policy = { velocityMargin: 0.25 };
 
 function section(km: number, observedAt: number | null = null): SectionTrack {
   return {
-    station: `km${km}`, city: 'chengdu', riverKm: km, intake: false, predicted: null, predictedIn: null, observedAt, miss: null,
-    params: {}, firing: observedAt === null ? [] : ['limit.NH3N'], backAt: null, fault: false,
+    station: `km${km}`,
+    city: 'chengdu',
+    riverKm: km,
+    intake: false,
+    predicted: null,
+    predictedIn: null,
+    observedAt,
+    miss: null,
+    params: {},
+    firing: observedAt === null ? [] : ['limit.NH3N'],
+    backAt: null,
+    fault: false,
   };
 }
 
 /** An incident on the Tuojiang with sections every 12 km from km 10, the first ones observed at the given hours. */
 function incident(observedH: number[], o: Partial<Incident> = {}): Incident {
-  const sections = Array.from({ length: 8 }, (_, i) => section(10 + 12 * i, observedH[i] === undefined ? null : T0 + (observedH[i] as number) * H));
+  const sections = Array.from({ length: 8 }, (_, i) =>
+    section(10 + 12 * i, observedH[i] === undefined ? null : T0 + (observedH[i] as number) * H),
+  );
   const inc: Incident = {
-    id: 'inc.test', scope: 'r.tuojiang.nitrogen', kind: 'river', family: 'nitrogen', river: 'tuojiang', origin: 'km10', openedAt: T0,
-    status: 'open', closedAt: null, parameter: 'NH3N', opening: { rule: 'limit', parameter: 'NH3N', value: 2, limit: 1, unit: 'mg/L' },
-    sections, observedVelocity: null, misses: [], seq: 1, reportTimes: [T0],
-    lastReportAt: T0, lastReported: null, seen: [], ...o,
+    id: 'inc.test',
+    scope: 'r.tuojiang.nitrogen',
+    kind: 'river',
+    family: 'nitrogen',
+    river: 'tuojiang',
+    origin: 'km10',
+    openedAt: T0,
+    status: 'open',
+    closedAt: null,
+    parameter: 'NH3N',
+    opening: { rule: 'limit', parameter: 'NH3N', value: 2, limit: 1, unit: 'mg/L' },
+    sections,
+    observedVelocity: null,
+    misses: [],
+    seq: 1,
+    reportTimes: [T0],
+    lastReportAt: T0,
+    lastReported: null,
+    seen: [],
+    ...o,
   };
   if (!('observedVelocity' in o)) inc.observedVelocity = velocityRange(inc);
   return inc;
@@ -94,7 +129,9 @@ describe('predictWindow', () => {
 
   it('widens again after an arrival outside its window: the observed speed and the configured range both', () => {
     const calm = incident([0, 1]);
-    const surprised = incident([0, 1], { misses: [{ station: 'km22', predicted: { from: T0 + 2 * H, to: T0 + 12 * H }, observed: T0 + H }] });
+    const surprised = incident([0, 1], {
+      misses: [{ station: 'km22', predicted: { from: T0 + 2 * H, to: T0 + 12 * H }, observed: T0 + H }],
+    });
     const wCalm = predictWindow(calm, 34, rivers, policy);
     const wMiss = predictWindow(surprised, 34, rivers, policy);
     const configured = travelTime(rivers, 'tuojiang', 22, 34);

@@ -21,8 +21,18 @@ const T0 = Date.UTC(2026, 11, 3, 4, 0); // 12:00 CST
 
 function limitEv(station: string, at: number, value: number, extra: Partial<Evidence['detail']> = {}, limit = 1): Evidence {
   return {
-    id: `ev.${station}.${at}`, station, city: registry.get(station)?.city ?? '', rule: 'limit', parameter: 'NH3N', family: familyOf(ctx.policy, 'NH3N'),
-    kind: 'firing', at, value, limit, breachSince: at, detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III', limitText: `≤ ${limit}`, ...extra },
+    id: `ev.${station}.${at}`,
+    station,
+    city: registry.get(station)?.city ?? '',
+    rule: 'limit',
+    parameter: 'NH3N',
+    family: familyOf(ctx.policy, 'NH3N'),
+    kind: 'firing',
+    at,
+    value,
+    limit,
+    breachSince: at,
+    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III', limitText: `≤ ${limit}`, ...extra },
   };
 }
 
@@ -46,7 +56,13 @@ describe('incident report wording', () => {
   beforeEach(() => {
     [initial, followup] = reports([
       limitEv('hongyuan', T0, 9.87),
-      limitEv('shiqiao', T0 + 12 * H, 51.3, { nationalLimit: 1, nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III', limitText: '≤ 0.8' }, 0.8),
+      limitEv(
+        'shiqiao',
+        T0 + 12 * H,
+        51.3,
+        { nationalLimit: 1, nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III', limitText: '≤ 0.8' },
+        0.8,
+      ),
     ]) as [Report, Report];
   });
 
@@ -61,7 +77,9 @@ describe('incident report wording', () => {
     expect(subject(initial, registry, 'zh')).toMatch(/^【初报】沱江氨氮污染 宏缘 峰值/);
     // The news first (the intake hit), then the peak — named for where it was when that is not the front.
     expect(subject(followup, registry, 'zh')).toMatch(/^【续报】沱江氨氮污染 宏缘→石桥 石桥水厂取水口受影响 峰值 51.3 mg\/L 超标 63.1 倍/);
-    expect(subject(followup, registry, 'en')).toMatch(/^\[Follow-up\] Tuojiang ammonia nitrogen pollution: Hongyuan→Shiqiao water intake; Shiqiao water intake affected; peak 51.3 mg\/L \(64.1 × the limit\); Ziyang city water intake expected /);
+    expect(subject(followup, registry, 'en')).toMatch(
+      /^\[Follow-up\] Tuojiang ammonia nitrogen pollution: Hongyuan→Shiqiao water intake; Shiqiao water intake affected; peak 51.3 mg\/L \(64.1 × the limit\); Ziyang city water intake expected /,
+    );
   });
 
   it("names the reader's own next intake with its window: Ziyang city for Ziyang, before the front gets there", () => {
@@ -80,11 +98,21 @@ describe('incident report wording', () => {
 
   it('the body leads with the intake, names the local limit as local, and keeps Chinese before English', () => {
     const item: ReportItem = {
-      id: followup.id, type: 'report', alertId: followup.incidentId, bureau: 'ziyang', roles: [], severity: 'severe', report: followup,
-      acks: { chengdu: { by: '王工', at: T0 + 13 * H, via: 'link' } }, firstAt: T0, links: { grafana: 'http://g', ack: 'http://a', cap: 'http://c' },
+      id: followup.id,
+      type: 'report',
+      alertId: followup.incidentId,
+      bureau: 'ziyang',
+      roles: [],
+      severity: 'severe',
+      report: followup,
+      acks: { chengdu: { by: '王工', at: T0 + 13 * H, via: 'link' } },
+      firstAt: T0,
+      links: { grafana: 'http://g', ack: 'http://a', cap: 'http://c' },
     };
     const out = renderReport(item, {
-      registry, language: 'zh-en', recipient: { key: 'k', bureau: 'ziyang', name: '值班室', email: 'd@z.example', list: 'duty' },
+      registry,
+      language: 'zh-en',
+      recipient: { key: 'k', bureau: 'ziyang', name: '值班室', email: 'd@z.example', list: 'duty' },
       bureau: { id: 'ziyang', name: { zh: '资阳市生态环境局', en: 'Ziyang bureau' } },
       bureauNames: { chengdu: { zh: '成都市生态环境局', en: 'Chengdu bureau' }, ziyang: { zh: '资阳市生态环境局', en: 'Ziyang bureau' } },
     });

@@ -13,7 +13,6 @@ function frame(over: Partial<FrameInput> = {}) {
   return frameOf({ mn: MN.hongyuan, ts: TS, items: { w21003: { Rtd: '0.42', Flag: 'N' } }, ...over });
 }
 
-
 describe('frameToRawReading: data commands', () => {
   it.each([
     ['2011', 'rt', 'Rtd'],
@@ -30,7 +29,16 @@ describe('frameToRawReading: data commands', () => {
   });
 
   it('reads DataTime as China Standard Time (UTC+8)', () => {
-    const f = parseFrame(encodeFrame({ qn: '20260301080000000', st: '21', cn: '2011', mn: MN.hongyuan, flag: 4, cp: 'DataTime=20260301080000;w21003-Rtd=0.4' }));
+    const f = parseFrame(
+      encodeFrame({
+        qn: '20260301080000000',
+        st: '21',
+        cn: '2011',
+        mn: MN.hongyuan,
+        flag: 4,
+        cp: 'DataTime=20260301080000;w21003-Rtd=0.4',
+      }),
+    );
     expect(frameToRawReading(f, HONGYUAN, registry).ts).toBe(Date.parse('2026-03-01T08:00:00+08:00'));
   });
 
@@ -39,7 +47,9 @@ describe('frameToRawReading: data commands', () => {
   });
 
   it('does not fall back to -Avg for real-time data', () => {
-    expect(codeOf(() => frameToRawReading(frame({ cn: '2011', items: { w21003: { Avg: '0.5' } } }), HONGYUAN, registry))).toBe('TJ_INVALID_VALUE');
+    expect(codeOf(() => frameToRawReading(frame({ cn: '2011', items: { w21003: { Avg: '0.5' } } }), HONGYUAN, registry))).toBe(
+      'TJ_INVALID_VALUE',
+    );
   });
 
   it('keeps -Min and -Max as {param}_min / {param}_max extras', () => {
@@ -68,14 +78,19 @@ describe('frameToRawReading: data commands', () => {
   });
 
   it('refuses an unknown factor code', () => {
-    expect(codeOf(() => frameToRawReading(frame({ items: { w21003: { Rtd: '1' }, w99999: { Rtd: '1' } } }), HONGYUAN, registry))).toBe('TJ_UNKNOWN_PARAMETER');
+    expect(codeOf(() => frameToRawReading(frame({ items: { w21003: { Rtd: '1' }, w99999: { Rtd: '1' } } }), HONGYUAN, registry))).toBe(
+      'TJ_UNKNOWN_PARAMETER',
+    );
   });
 
   it('refuses factor codes that are Object.prototype members as unknown parameters', () => {
     const ctx = { registry, now: TS, futureToleranceMs: 0 };
     for (const code of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       const f = frame({ items: { [code]: { Rtd: '1' } } });
-      expect(codeOf(() => validateReading(frameToRawReading(f, HONGYUAN, registry), ctx)), code).toBe('TJ_UNKNOWN_PARAMETER');
+      expect(
+        codeOf(() => validateReading(frameToRawReading(f, HONGYUAN, registry), ctx)),
+        code,
+      ).toBe('TJ_UNKNOWN_PARAMETER');
     }
   });
 
@@ -85,8 +100,26 @@ describe('frameToRawReading: data commands', () => {
   });
 
   it('maps the air factor codes of an ambient station', () => {
-    const f = frame({ mn: MN['ziyang-shijian'], st: '22', items: { a34004: { Rtd: '35' }, a34002: { Rtd: '60' }, a21026: { Rtd: '8' }, a21004: { Rtd: '30' }, a21005: { Rtd: '0.8' }, a05024: { Rtd: '90' } } });
-    expect(frameToRawReading(f, { medium: 'air', stationId: 'ziyang-shijian' }, registry).values).toEqual({ PM2_5: 35, PM10: 60, SO2: 8, NO2: 30, CO: 0.8, O3: 90 });
+    const f = frame({
+      mn: MN['ziyang-shijian'],
+      st: '22',
+      items: {
+        a34004: { Rtd: '35' },
+        a34002: { Rtd: '60' },
+        a21026: { Rtd: '8' },
+        a21004: { Rtd: '30' },
+        a21005: { Rtd: '0.8' },
+        a05024: { Rtd: '90' },
+      },
+    });
+    expect(frameToRawReading(f, { medium: 'air', stationId: 'ziyang-shijian' }, registry).values).toEqual({
+      PM2_5: 35,
+      PM10: 60,
+      SO2: 8,
+      NO2: 30,
+      CO: 0.8,
+      O3: 90,
+    });
   });
 
   it.each([
@@ -100,12 +133,23 @@ describe('frameToRawReading: data commands', () => {
   });
 
   it('refuses a non-numeric -Min or -Max', () => {
-    expect(codeOf(() => frameToRawReading(frame({ cn: '2061', items: { w21003: { Avg: '1', Min: 'x' } } }), HONGYUAN, registry))).toBe('TJ_INVALID_VALUE');
-    expect(codeOf(() => frameToRawReading(frame({ cn: '2061', items: { w21003: { Avg: '1', Max: '' } } }), HONGYUAN, registry))).toBe('TJ_INVALID_VALUE');
+    expect(codeOf(() => frameToRawReading(frame({ cn: '2061', items: { w21003: { Avg: '1', Min: 'x' } } }), HONGYUAN, registry))).toBe(
+      'TJ_INVALID_VALUE',
+    );
+    expect(codeOf(() => frameToRawReading(frame({ cn: '2061', items: { w21003: { Avg: '1', Max: '' } } }), HONGYUAN, registry))).toBe(
+      'TJ_INVALID_VALUE',
+    );
   });
 
   it('reads numbers in the forms loggers send', () => {
-    for (const [text, value] of [['+0.5', 0.5], ['.5', 0.5], ['5.', 5], ['-1', -1], ['1e-3', 0.001], ['1E2', 100]] as const) {
+    for (const [text, value] of [
+      ['+0.5', 0.5],
+      ['.5', 0.5],
+      ['5.', 5],
+      ['-1', -1],
+      ['1e-3', 0.001],
+      ['1E2', 100],
+    ] as const) {
       expect(frameToRawReading(frame({ items: { w21003: { Rtd: text } } }), HONGYUAN, registry).values.NH3N, text).toBe(value);
     }
   });
@@ -115,7 +159,9 @@ describe('frameToRawReading: data commands', () => {
   });
 
   it('refuses a data frame without DataTime', () => {
-    expect(codeOf(() => frameToRawReading(frame({ ts: undefined, qn: '20260301080000000' }), HONGYUAN, registry))).toBe('TJ_INVALID_TIMESTAMP');
+    expect(codeOf(() => frameToRawReading(frame({ ts: undefined, qn: '20260301080000000' }), HONGYUAN, registry))).toBe(
+      'TJ_INVALID_TIMESTAMP',
+    );
   });
 
   it('refuses an impossible DataTime', () => {
@@ -128,7 +174,11 @@ describe('frameToRawReading: data commands', () => {
   });
 
   it('returns no values for a frame whose only factor is ignored (validation then refuses it as empty)', () => {
-    const raw = frameToRawReading(frame({ mn: MN.gongchengpu, items: { w00000: { Rtd: '3' } } }), { medium: 'water', stationId: 'gongchengpu' }, registry);
+    const raw = frameToRawReading(
+      frame({ mn: MN.gongchengpu, items: { w00000: { Rtd: '3' } } }),
+      { medium: 'water', stationId: 'gongchengpu' },
+      registry,
+    );
     expect(raw.values).toEqual({});
   });
 });
@@ -147,11 +197,11 @@ describe('stationOfFrame', () => {
     expect(codeOf(() => stationOfFrame(frame({ mn: '0000000000000000DEADBEEF' }), HONGYUAN, registry))).toBe('TJ_UNKNOWN_STATION');
   });
 
-  it('refuses a frame whose MN is another station than the topic\'s', () => {
+  it("refuses a frame whose MN is another station than the topic's", () => {
     expect(codeOf(() => stationOfFrame(frame({ mn: MN.huaikou }), HONGYUAN, registry))).toBe('TJ_STATION_MISMATCH');
   });
 
-  it('refuses a water station\'s frame on an air topic', () => {
+  it("refuses a water station's frame on an air topic", () => {
     expect(codeOf(() => stationOfFrame(frame(), { medium: 'air', stationId: 'hongyuan' }, registry))).toBe('TJ_KIND_MISMATCH');
   });
 

@@ -13,7 +13,6 @@ function decode(body: unknown, topic: TopicInfo | null = WATER) {
   return decodeJson(Buffer.from(payload, 'utf8'), topic ?? undefined, registry);
 }
 
-
 describe('decodeJson: the wire contract', () => {
   it('decodes a full reading into a raw reading of the topic station', () => {
     const raw = decode({ ts: TS, values: { NH3N: 0.42, pH: 7.6 }, flags: { NH3N: 'M' }, station: 'hongyuan' });
@@ -70,7 +69,9 @@ describe('decodeJson: the wire contract', () => {
 
   it('refuses a water station publishing on an air topic and the reverse', () => {
     expect(codeOf(() => decode({ ts: TS, values: { NH3N: 1 } }, { medium: 'air', stationId: 'hongyuan' }))).toBe('TJ_KIND_MISMATCH');
-    expect(codeOf(() => decode({ ts: TS, values: { PM10: 1 } }, { medium: 'water', stationId: 'ziyang-shijian' }))).toBe('TJ_KIND_MISMATCH');
+    expect(codeOf(() => decode({ ts: TS, values: { PM10: 1 } }, { medium: 'water', stationId: 'ziyang-shijian' }))).toBe(
+      'TJ_KIND_MISMATCH',
+    );
   });
 
   it('checks the message before the timestamp: a bad ts of an unknown station is an unknown station', () => {

@@ -17,7 +17,13 @@ class MemorySplitStore {
     parts.set(frame.pno!, raw);
     this.groups.set(key, parts);
     if (parts.size < frame.pnum!) return { status: 'pending' };
-    return { status: 'complete', frame: mergeParts([...parts.values()].map((p) => parseFrame(p))), release: async () => { this.groups.delete(key); } };
+    return {
+      status: 'complete',
+      frame: mergeParts([...parts.values()].map((p) => parseFrame(p))),
+      release: async () => {
+        this.groups.delete(key);
+      },
+    };
   }
 }
 
@@ -50,7 +56,10 @@ describe('MessageProcessor', () => {
     const { p } = processor();
     const out = await p.process('tuojiang/water/hongyuan', Buffer.from(jsonPayload({ ts: TS, values: { NH3N: 0.42 } })));
     expect(out.replies).toEqual([]);
-    expect(only(out.items)).toEqual({ kind: 'reading', reading: expect.objectContaining({ station: 'hongyuan', ts: TS, values: { NH3N: 0.42 }, source: 'json' }) });
+    expect(only(out.items)).toEqual({
+      kind: 'reading',
+      reading: expect.objectContaining({ station: 'hongyuan', ts: TS, values: { NH3N: 0.42 }, source: 'json' }),
+    });
   });
 
   it('recognises a frame after leading whitespace', async () => {
@@ -65,7 +74,17 @@ describe('MessageProcessor', () => {
     const payload = Buffer.from([0x7b, 0xff, 0xfe, 0x00]);
     const out = await p.process('tuojiang/water/hongyuan', payload);
     const item = only(out.items);
-    expect(item).toEqual({ kind: 'dead', dead: { reason: 'TJ_MALFORMED_JSON', message: expect.any(String), topic: 'tuojiang/water/hongyuan', payload, receivedAt: NOW, station: 'hongyuan' } });
+    expect(item).toEqual({
+      kind: 'dead',
+      dead: {
+        reason: 'TJ_MALFORMED_JSON',
+        message: expect.any(String),
+        topic: 'tuojiang/water/hongyuan',
+        payload,
+        receivedAt: NOW,
+        station: 'hongyuan',
+      },
+    });
   });
 
   it('refuses a payload over the size limit before decoding it', async () => {
@@ -86,13 +105,23 @@ describe('MessageProcessor', () => {
 
   it('does not answer a frame without bit A, nor a frame of an unknown station', async () => {
     const { p } = processor();
-    expect((await p.process('tuojiang/water/hongyuan', Buffer.from(hj212Frame({ mn: MN.hongyuan, ts: TS, flag: 4, items: { w21003: { Rtd: '1' } } })))).replies).toEqual([]);
-    const stranger = await p.process('tuojiang/water/hongyuan', Buffer.from(hj212Frame({ mn: 'FFFF', ts: TS, flag: 5, items: { w21003: { Rtd: '1' } } })));
+    expect(
+      (
+        await p.process(
+          'tuojiang/water/hongyuan',
+          Buffer.from(hj212Frame({ mn: MN.hongyuan, ts: TS, flag: 4, items: { w21003: { Rtd: '1' } } })),
+        )
+      ).replies,
+    ).toEqual([]);
+    const stranger = await p.process(
+      'tuojiang/water/hongyuan',
+      Buffer.from(hj212Frame({ mn: 'FFFF', ts: TS, flag: 5, items: { w21003: { Rtd: '1' } } })),
+    );
     expect(stranger.replies).toEqual([]);
     expect(reason(stranger.items)).toBe('TJ_UNKNOWN_STATION');
   });
 
-  it('holds split parts and emits one reading with every part\'s values when the last arrives', async () => {
+  it("holds split parts and emits one reading with every part's values when the last arrives", async () => {
     const { p, splitStore } = processor();
     const part = (pno: number, items: Record<string, Record<string, string>>) =>
       Buffer.from(hj212Frame({ mn: MN.hongyuan, ts: TS, flag: 6, pnum: 3, pno, qn: '20260301190000000', items }));
@@ -122,6 +151,8 @@ describe('MessageProcessor', () => {
       const out = await p.process('tuojiang/water/hongyuan', Buffer.from(text));
       expect(only(out.items).kind, text).toBe('dead');
     }
-    expect(reason((await p.process('not/a/station/topic', Buffer.from(jsonPayload({ ts: TS, values: { NH3N: 1 } })))).items)).toBe('TJ_UNKNOWN_STATION');
+    expect(reason((await p.process('not/a/station/topic', Buffer.from(jsonPayload({ ts: TS, values: { NH3N: 1 } })))).items)).toBe(
+      'TJ_UNKNOWN_STATION',
+    );
   });
 });

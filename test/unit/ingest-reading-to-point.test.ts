@@ -5,8 +5,14 @@ import type { Reading } from '../../lib/reading.js';
 
 const TS = 1772323200000;
 const water: Reading = {
-  station: 'hongyuan', city: 'chengdu', medium: 'water', ts: TS, period: 'rt',
-  values: { NH3N: 0.42, pH: 7 }, flags: {}, source: 'json',
+  station: 'hongyuan',
+  city: 'chengdu',
+  medium: 'water',
+  ts: TS,
+  period: 'rt',
+  values: { NH3N: 0.42, pH: 7 },
+  flags: {},
+  source: 'json',
 };
 
 describe('readingToPoint', () => {

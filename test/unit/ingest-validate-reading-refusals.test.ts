@@ -33,11 +33,15 @@ const LONG = `x${'A'.repeat(5000)}`;
 describe('dead-letter texts', () => {
   it('timestamps: not an instant, before 2000, too far ahead (in seconds)', () => {
     expect(rejection(raw('hongyuan', { ts: Number.NaN, values: { pH: 7 } })).message).toBe('timestamp is not a valid instant');
-    expect(rejection(raw('hongyuan', { ts: Date.parse('1999-12-31T23:59:59.999Z'), values: { pH: 7 } })).message).toBe('reading dated 1999-12-31T23:59:59.999Z, before 2000');
+    expect(rejection(raw('hongyuan', { ts: Date.parse('1999-12-31T23:59:59.999Z'), values: { pH: 7 } })).message).toBe(
+      'reading dated 1999-12-31T23:59:59.999Z, before 2000',
+    );
     const ahead = rejection(raw('hongyuan', { ts: NOW + 600_001, values: { pH: 7 } }));
     expect(ahead.code).toBe('TJ_FUTURE_TIMESTAMP');
     expect(ahead.message).toBe('reading dated 2026-03-01T12:10:00.001Z is more than 600 s ahead of now');
-    expect(validateReading(raw('hongyuan', { ts: Date.parse('2000-01-01T00:00:00Z'), values: { pH: 7 } }), ctx).reading.ts).toBe(946_684_800_000);
+    expect(validateReading(raw('hongyuan', { ts: Date.parse('2000-01-01T00:00:00Z'), values: { pH: 7 } }), ctx).reading.ts).toBe(
+      946_684_800_000,
+    );
   });
 
   it('no values', () => {
@@ -55,7 +59,9 @@ describe('dead-letter texts', () => {
     const e = rejection(raw('hongyuan', { values: { PM2_5: 30 } }));
     expect(e.message).toBe('PM2_5 is an air parameter; station hongyuan is a water station');
     expect(e.details).toEqual({ parameter: 'PM2_5' });
-    expect(rejection(raw('ziyang-yanjiang', { values: { NH3N: 1 } })).message).toBe('NH3N is a water parameter; station ziyang-yanjiang is an air station');
+    expect(rejection(raw('ziyang-yanjiang', { values: { NH3N: 1 } })).message).toBe(
+      'NH3N is a water parameter; station ziyang-yanjiang is an air station',
+    );
   });
 
   it('a value that is not a finite number is quoted, cut to 40 characters; undefined and functions too', () => {
@@ -79,7 +85,9 @@ describe('dead-letter texts', () => {
     const e = rejection(raw('hongyuan', { values: { pH: 7 }, flags: { pH: LONG } }));
     expect(e.message).toBe(`flag ${JSON.stringify(LONG).slice(0, 20)} for pH is not one of N F M S D C T B`);
     expect(e.details).toEqual({ parameter: 'pH' });
-    expect(rejection(raw('hongyuan', { values: { pH: 7 }, flags: { pH: undefined } })).message).toBe('flag undefined for pH is not one of N F M S D C T B');
+    expect(rejection(raw('hongyuan', { values: { pH: 7 }, flags: { pH: undefined } })).message).toBe(
+      'flag undefined for pH is not one of N F M S D C T B',
+    );
   });
 
   it('a non-finite -Min/-Max names itself and its parameter', () => {
@@ -90,24 +98,32 @@ describe('dead-letter texts', () => {
   });
 
   it('lists every refused value, separated by "; "', () => {
-    expect(describeRefused([
-      { parameter: 'NH3N', value: 1e308, unit: 'mg/L', min: 0, max: 10_000 },
-      { parameter: 'pH', value: 15, unit: '', min: 0, max: 14 },
-    ])).toBe('NH3N = 1e+308 mg/L is outside the plausible range [0, 10000] mg/L; pH = 15  is outside the plausible range [0, 14] ');
+    expect(
+      describeRefused([
+        { parameter: 'NH3N', value: 1e308, unit: 'mg/L', min: 0, max: 10_000 },
+        { parameter: 'pH', value: 15, unit: '', min: 0, max: 14 },
+      ]),
+    ).toBe('NH3N = 1e+308 mg/L is outside the plausible range [0, 10000] mg/L; pH = 15  is outside the plausible range [0, 14] ');
     expect(describeRefused([])).toBe('');
   });
 });
 
 describe('-Min/-Max go with their average', () => {
   it('in-range extremes of a refused average are dropped too (exactly, nothing else kept)', () => {
-    const v = validateReading(raw('hongyuan', {
-      source: 'hj212', period: 'hour', values: { NH3N: -3, TP: 0.1 }, extras: { NH3N_min: 0.1, NH3N_max: 0.2, TP_max: 0.2 },
-    }), ctx);
+    const v = validateReading(
+      raw('hongyuan', {
+        source: 'hj212',
+        period: 'hour',
+        values: { NH3N: -3, TP: 0.1 },
+        extras: { NH3N_min: 0.1, NH3N_max: 0.2, TP_max: 0.2 },
+      }),
+      ctx,
+    );
     expect(v.reading.extras).toEqual({ TP_max: 0.2 });
     expect(v.refused).toEqual([{ parameter: 'NH3N', value: -3, unit: 'mg/L', min: 0, max: 10_000 }]);
   });
 
-  it('only a trailing _min/_max names the parameter: NH_min3N is not NH3N\'s minimum and is not range-checked as one', () => {
+  it("only a trailing _min/_max names the parameter: NH_min3N is not NH3N's minimum and is not range-checked as one", () => {
     const v = validateReading(raw('hongyuan', { source: 'hj212', values: { NH3N: 0.4 }, extras: { NH_min3N: 1e9, NH3N_min: 0.3 } }), ctx);
     expect(v.reading.extras).toEqual({ NH_min3N: 1e9, NH3N_min: 0.3 });
     expect(v.refused).toEqual([]);

@@ -36,8 +36,14 @@ describe('validateReading: accepted readings', () => {
   it('normalises a water reading: station, city, medium, values, N flags dropped', () => {
     const r = accepted(raw('hongyuan', { values: { NH3N: 0.42, pH: 7.6 }, flags: { NH3N: 'M', pH: 'N' } }));
     expect(r).toEqual({
-      station: 'hongyuan', city: 'chengdu', medium: 'water', ts: TS, period: 'rt',
-      values: { NH3N: 0.42, pH: 7.6 }, flags: { NH3N: 'M' }, source: 'json',
+      station: 'hongyuan',
+      city: 'chengdu',
+      medium: 'water',
+      ts: TS,
+      period: 'rt',
+      values: { NH3N: 0.42, pH: 7.6 },
+      flags: { NH3N: 'M' },
+      source: 'json',
     });
   });
 
@@ -53,7 +59,7 @@ describe('validateReading: accepted readings', () => {
     expect(accepted(raw('hongyuan', { values: { DO: 6 }, flags: { DO: 'N' } })).flags).toEqual({});
   });
 
-  it('converts a station\'s sending unit: gongchengpu sends NH3N in µg/L, stored in mg/L', () => {
+  it("converts a station's sending unit: gongchengpu sends NH3N in µg/L, stored in mg/L", () => {
     const r = accepted(raw('gongchengpu', { values: { NH3N: 420, pH: 7.2 } }));
     expect(r.values.NH3N).toBeCloseTo(0.42, 12);
     expect(r.values.pH).toBe(7.2); // only the configured parameter is scaled
@@ -64,7 +70,9 @@ describe('validateReading: accepted readings', () => {
   });
 
   it('keeps the period, the source and HJ 212 extras', () => {
-    const r = accepted(raw('hongyuan', { period: 'hour', source: 'hj212', values: { NH3N: 0.4 }, extras: { NH3N_min: 0.3, NH3N_max: 0.5 } }));
+    const r = accepted(
+      raw('hongyuan', { period: 'hour', source: 'hj212', values: { NH3N: 0.4 }, extras: { NH3N_min: 0.3, NH3N_max: 0.5 } }),
+    );
     expect(r).toMatchObject({ period: 'hour', source: 'hj212', extras: { NH3N_min: 0.3, NH3N_max: 0.5 } });
   });
 
@@ -72,7 +80,7 @@ describe('validateReading: accepted readings', () => {
     expect('extras' in accepted(raw('hongyuan', { values: { NH3N: 0.4 }, extras: {} }))).toBe(false);
   });
 
-  it('accepts both ends of every parameter\'s plausible range (inclusive)', () => {
+  it("accepts both ends of every parameter's plausible range (inclusive)", () => {
     for (const p of PARAMETERS) {
       const station = p.medium === 'water' ? 'hongyuan' : 'ziyang-shijian';
       for (const v of [p.min, p.max]) expect(accepted(raw(station, { values: { [p.key]: v } })).values[p.key], `${p.key} = ${v}`).toBe(v);
@@ -102,7 +110,9 @@ describe('validateReading: dead-letter reasons', () => {
   });
 
   it('refuses prototype keys as unknown parameters', () => {
-    expect(rejection(raw('hongyuan', { values: JSON.parse('{"__proto__": 1}') as Record<string, unknown> })).code).toBe('TJ_UNKNOWN_PARAMETER');
+    expect(rejection(raw('hongyuan', { values: JSON.parse('{"__proto__": 1}') as Record<string, unknown> })).code).toBe(
+      'TJ_UNKNOWN_PARAMETER',
+    );
     expect(rejection(raw('hongyuan', { values: { constructor: 1 } })).code).toBe('TJ_UNKNOWN_PARAMETER');
   });
 
@@ -141,7 +151,7 @@ describe('validateReading: dead-letter reasons', () => {
     ['negative conductivity', 'cond', -1],
     ['DO above 50 mg/L', 'DO', 51],
     ['water at 61 °C', 'temp', 61],
-    ['NH3N 1e308 (finite, but its sum overflows InfluxDB\'s mean())', 'NH3N', 1e308],
+    ["NH3N 1e308 (finite, but its sum overflows InfluxDB's mean())", 'NH3N', 1e308],
     ['NH3N just above its ceiling', 'NH3N', 10_000.000_001],
     ['the largest finite double as conductivity', 'cond', Number.MAX_VALUE],
   ])('refuses %s alone as TJ_IMPLAUSIBLE_VALUE, naming the range', (_what, key, value) => {
@@ -152,7 +162,7 @@ describe('validateReading: dead-letter reasons', () => {
     expect(e.details).toEqual({ refused: [{ parameter: key, value, unit: info.unit, min: info.min, max: info.max }] });
   });
 
-  it('refuses the value just beyond each end of every parameter\'s range', () => {
+  it("refuses the value just beyond each end of every parameter's range", () => {
     for (const p of PARAMETERS) {
       const station = p.medium === 'water' ? 'hongyuan' : 'ziyang-shijian';
       for (const v of [p.min - Math.max(1e-9, Math.abs(p.min) * 1e-9), p.max + p.max * 1e-9]) {
@@ -234,9 +244,16 @@ describe('validateReading: values out of range are refused one by one, the rest 
   });
 
   it('drops the flag and the -Min/-Max of a refused value with it', () => {
-    const v = validateReading(raw('hongyuan', {
-      source: 'hj212', period: 'hour', values: { NH3N: -3, TP: 0.1 }, flags: { NH3N: 'T' }, extras: { NH3N_min: 0.1, NH3N_max: 0.2, TP_max: 0.2 },
-    }), ctx);
+    const v = validateReading(
+      raw('hongyuan', {
+        source: 'hj212',
+        period: 'hour',
+        values: { NH3N: -3, TP: 0.1 },
+        flags: { NH3N: 'T' },
+        extras: { NH3N_min: 0.1, NH3N_max: 0.2, TP_max: 0.2 },
+      }),
+      ctx,
+    );
     expect(v.reading).toMatchObject({ values: { TP: 0.1 }, flags: {}, extras: { TP_max: 0.2 } });
     expect(v.refused.map((r) => r.parameter)).toEqual(['NH3N']);
   });

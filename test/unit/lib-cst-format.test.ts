@@ -8,7 +8,7 @@ import { hideUserinfo, redactUrls } from '../../lib/redact-url.js';
 const T = Date.UTC(2026, 4, 1, 0, 30, 45, 678);
 
 describe('China Standard Time', () => {
-  it('is UTC+8 whatever the machine\'s zone, in each format a reader sees', () => {
+  it("is UTC+8 whatever the machine's zone, in each format a reader sees", () => {
     expect(CST_OFFSET_MS).toBe(8 * 3_600_000);
     expect(cstMinute(T)).toBe('2026-05-01 08:30');
     expect(cstMonthDayMinute(T)).toBe('05-01 08:30');
@@ -31,12 +31,12 @@ describe('numbers and escapes', () => {
     expect(num(2.5)).toBe('2.5');
   });
 
-  it('escapes the five characters; XML\'s apostrophe is its own', () => {
+  it("escapes the five characters; XML's apostrophe is its own", () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
     expect(escapeXml(`'&'`)).toBe('&apos;&amp;&apos;');
   });
 
-  it('hides a URL\'s userinfo in text and in one perhaps malformed value, with the mask asked for', () => {
+  it("hides a URL's userinfo in text and in one perhaps malformed value, with the mask asked for", () => {
     expect(redactUrls('cannot reach redis://:pw@h:6379 now')).toBe('cannot reach redis://***@h:6379 now');
     expect(redactUrls('smtp://u:p@h', '(hidden)')).toBe('smtp://(hidden)@h');
     expect(hideUserinfo('smtp//user:pw@host')).toBe('(hidden)@host');

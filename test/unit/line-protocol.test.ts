@@ -2,16 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { encodePoint, type Point } from '../../lib/influx/line-protocol.js';
 
 const TS = 1772323200000;
-const point = (over: Partial<Point> = {}): Point => ({ measurement: 'water_quality', tags: { station: 'hongyuan' }, fields: { NH3N: 0.42 }, ts: TS, ...over });
+const point = (over: Partial<Point> = {}): Point => ({
+  measurement: 'water_quality',
+  tags: { station: 'hongyuan' },
+  fields: { NH3N: 0.42 },
+  ts: TS,
+  ...over,
+});
 
 describe('encodePoint', () => {
   it('writes measurement, sorted tags, fields and the millisecond timestamp', () => {
-    expect(encodePoint(point({ tags: { station: 'hongyuan', city: 'chengdu', period: 'rt' }, fields: { NH3N: 0.42, pH: 7.6 } })))
-      .toBe('water_quality,city=chengdu,period=rt,station=hongyuan NH3N=0.42,pH=7.6 1772323200000');
+    expect(encodePoint(point({ tags: { station: 'hongyuan', city: 'chengdu', period: 'rt' }, fields: { NH3N: 0.42, pH: 7.6 } }))).toBe(
+      'water_quality,city=chengdu,period=rt,station=hongyuan NH3N=0.42,pH=7.6 1772323200000',
+    );
   });
 
   it('drops empty and undefined tag values (InfluxDB refuses empty tags)', () => {
-    expect(encodePoint(point({ tags: { station: 'hongyuan', city: '', x: undefined as unknown as string } }))).toBe('water_quality,station=hongyuan NH3N=0.42 1772323200000');
+    expect(encodePoint(point({ tags: { station: 'hongyuan', city: '', x: undefined as unknown as string } }))).toBe(
+      'water_quality,station=hongyuan NH3N=0.42 1772323200000',
+    );
   });
 
   it('truncates a fractional timestamp to whole milliseconds', () => {
@@ -24,7 +33,9 @@ describe('encodePoint', () => {
     });
 
     it('escapes commas, equals signs, spaces and backslashes in tag keys and values', () => {
-      expect(encodePoint(point({ tags: { 'k y,=': 'v a,l=u\\e' } }))).toBe('water_quality,k\\ y\\,\\==v\\ a\\,l\\=u\\\\e NH3N=0.42 1772323200000');
+      expect(encodePoint(point({ tags: { 'k y,=': 'v a,l=u\\e' } }))).toBe(
+        'water_quality,k\\ y\\,\\==v\\ a\\,l\\=u\\\\e NH3N=0.42 1772323200000',
+      );
     });
 
     it('escapes field keys like tag keys', () => {
@@ -33,7 +44,9 @@ describe('encodePoint', () => {
 
     it('quotes string fields, escaping quotes, backslashes and newlines', () => {
       expect(encodePoint(point({ fields: { NH3N_flag: 'M' } }))).toBe('water_quality,station=hongyuan NH3N_flag="M" 1772323200000');
-      expect(encodePoint(point({ fields: { s: 'say "hi"\\ now\nplease' } }))).toBe('water_quality,station=hongyuan s="say \\"hi\\"\\\\ now\\nplease" 1772323200000');
+      expect(encodePoint(point({ fields: { s: 'say "hi"\\ now\nplease' } }))).toBe(
+        'water_quality,station=hongyuan s="say \\"hi\\"\\\\ now\\nplease" 1772323200000',
+      );
     });
 
     it('leaves commas, spaces and equals signs in string fields alone (the quotes protect them)', () => {
@@ -70,11 +83,15 @@ describe('encodePoint', () => {
     });
 
     it('skips non-finite numbers, which line protocol cannot carry', () => {
-      expect(encodePoint(point({ fields: { a: Number.NaN, b: 1, c: Number.POSITIVE_INFINITY } }))).toBe('water_quality,station=hongyuan b=1.0 1772323200000');
+      expect(encodePoint(point({ fields: { a: Number.NaN, b: 1, c: Number.POSITIVE_INFINITY } }))).toBe(
+        'water_quality,station=hongyuan b=1.0 1772323200000',
+      );
     });
 
     it('writes booleans as booleans', () => {
-      expect(encodePoint(point({ fields: { ok: true, bad: false } }))).toBe('water_quality,station=hongyuan ok=true,bad=false 1772323200000');
+      expect(encodePoint(point({ fields: { ok: true, bad: false } }))).toBe(
+        'water_quality,station=hongyuan ok=true,bad=false 1772323200000',
+      );
     });
   });
 

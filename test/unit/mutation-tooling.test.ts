@@ -19,7 +19,8 @@ afterAll(() => {
 function repo(): { dir: string; git: (...args: string[]) => string; write: (f: string, text: string) => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tj-mutation-'));
   dirs.push(dir);
-  const git = (...args: string[]): string => execFileSync('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', ...args], { cwd: dir, encoding: 'utf8' });
+  const git = (...args: string[]): string =>
+    execFileSync('git', ['-c', 'user.email=t@example.invalid', '-c', 'user.name=t', ...args], { cwd: dir, encoding: 'utf8' });
   const write = (f: string, text: string): void => {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.writeFileSync(path.join(dir, f), text);
@@ -62,20 +63,42 @@ describe('--changed', () => {
   });
 
   it('every group file pattern names files that exist, and no file is in two groups', () => {
-    const files = GROUPS.flatMap((g) => g.mutate.flatMap((glob) => {
-      const dir = path.dirname(glob);
-      return fs.readdirSync(dir).map((f) => `${dir}/${f}`).filter((f) => matchesGlob(f, glob));
-    }));
+    const files = GROUPS.flatMap((g) =>
+      g.mutate.flatMap((glob) => {
+        const dir = path.dirname(glob);
+        return fs
+          .readdirSync(dir)
+          .map((f) => `${dir}/${f}`)
+          .filter((f) => matchesGlob(f, glob));
+      }),
+    );
     expect(files.length).toBeGreaterThan(20);
     expect(new Set(files).size).toBe(files.length);
   });
 });
 
 describe('scores', () => {
-  const m = (file: string, status: string, line = 1): MutantLike => ({ fileName: file, status, mutatorName: 'ConditionalExpression', replacement: 'true', location: { start: { line, column: 4 } } });
+  const m = (file: string, status: string, line = 1): MutantLike => ({
+    fileName: file,
+    status,
+    mutatorName: 'ConditionalExpression',
+    replacement: 'true',
+    location: { start: { line, column: 4 } },
+  });
 
   it('detected over detected plus undetected; errors and disabled mutants count neither way', () => {
-    const s = fileScores([m('a.ts', 'Killed'), m('a.ts', 'Timeout'), m('a.ts', 'Survived'), m('a.ts', 'NoCoverage'), m('a.ts', 'CompileError'), m('a.ts', 'Ignored'), m('b.ts', 'Ignored')], '/r');
+    const s = fileScores(
+      [
+        m('a.ts', 'Killed'),
+        m('a.ts', 'Timeout'),
+        m('a.ts', 'Survived'),
+        m('a.ts', 'NoCoverage'),
+        m('a.ts', 'CompileError'),
+        m('a.ts', 'Ignored'),
+        m('b.ts', 'Ignored'),
+      ],
+      '/r',
+    );
     expect(s).toEqual([
       { file: 'a.ts', killed: 1, timeout: 1, survived: 1, noCoverage: 1, errors: 1, ignored: 1, score: 50 },
       { file: 'b.ts', killed: 0, timeout: 0, survived: 0, noCoverage: 0, errors: 0, ignored: 1, score: null },

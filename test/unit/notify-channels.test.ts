@@ -19,13 +19,15 @@ const LINKS = { ack: 'https://api.example/ack/inc.1/ziyang?exp=1&sig=abc', grafa
 describe('WeCom markdown', () => {
   it('heading, links and mention first; the body quoted line by line', () => {
     const md = wecomMarkdown({ subject: '【初报】沱江氨氮污染', text: '第一行\n第二行\n', links: LINKS }, 'zhangsan');
-    expect(md).toBe([
-      '## 【初报】沱江氨氮污染',
-      `[确认收到 Acknowledge](${LINKS.ack})  [数据图表 Charts](${LINKS.grafana})`,
-      '<@zhangsan>',
-      '> 第一行',
-      '> 第二行',
-    ].join('\n'));
+    expect(md).toBe(
+      [
+        '## 【初报】沱江氨氮污染',
+        `[确认收到 Acknowledge](${LINKS.ack})  [数据图表 Charts](${LINKS.grafana})`,
+        '<@zhangsan>',
+        '> 第一行',
+        '> 第二行',
+      ].join('\n'),
+    );
   });
 
   it('a long report is cut at a line within 4096 bytes, the links kept, and says where the rest is', () => {
@@ -39,20 +41,33 @@ describe('WeCom markdown', () => {
   });
 
   it('never exceeds the limit and never lets our text open a tag or a mention, whatever the text', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), fc.array(fc.string({ unit: 'grapheme', maxLength: 300 }), { maxLength: 60 }), (subject, lines) => {
-      const md = wecomMarkdown({ subject, text: lines.join('\n'), links: LINKS });
-      expect(Buffer.byteLength(md)).toBeLessThanOrEqual(WECOM_MARKDOWN_MAX_BYTES);
-      // No mention was asked for: no '<' at all, and '>' only as the quote mark that starts a body line.
-      expect(md).not.toContain('<');
-      expect(md.split('\n').map((l) => (l.startsWith('> ') ? l.slice(2) : l)).join('\n')).not.toContain('>');
-    }));
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 200 }),
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 300 }), { maxLength: 60 }),
+        (subject, lines) => {
+          const md = wecomMarkdown({ subject, text: lines.join('\n'), links: LINKS });
+          expect(Buffer.byteLength(md)).toBeLessThanOrEqual(WECOM_MARKDOWN_MAX_BYTES);
+          // No mention was asked for: no '<' at all, and '>' only as the quote mark that starts a body line.
+          expect(md).not.toContain('<');
+          expect(
+            md
+              .split('\n')
+              .map((l) => (l.startsWith('> ') ? l.slice(2) : l))
+              .join('\n'),
+          ).not.toContain('>');
+        },
+      ),
+    );
   });
 });
 
 describe('webhook signature', () => {
   it('is HMAC-SHA256 over "<timestamp>.<body>", hex, prefixed sha256=', () => {
     const body = Buffer.from('{"id":"b1","subject":"沱江"}');
-    const expected = createHmac('sha256', 'a-secret-of-16+bytes').update(`1764990000.${body.toString('utf8')}`).digest('hex');
+    const expected = createHmac('sha256', 'a-secret-of-16+bytes')
+      .update(`1764990000.${body.toString('utf8')}`)
+      .digest('hex');
     expect(webhookSignature('a-secret-of-16+bytes', 1764990000, body)).toBe(`sha256=${expected}`);
     expect(webhookSignature('a-secret-of-16+bytes', 1764990001, body)).not.toBe(`sha256=${expected}`);
     expect(webhookSignature('another-secret-16+bytes', 1764990000, body)).not.toBe(`sha256=${expected}`);
@@ -88,8 +103,12 @@ bureaus:
     robots:
       cd-duty: { url_env: WECOM_CD_DUTY_URL }
 `);
-    expect(msg).toMatch(/recipients\.yaml:6:\d+ bureaus\.chengdu\.duty\[0\]\.wecom\.robot: unknown WeCom robot "cd-dutty"; declare it under channels\.wecom\.robots \(known: cd-duty\)/);
-    expect(msg).toMatch(/bureaus\.chengdu\.duty\[0\]\.webhook: unknown webhook endpoint "duty-sys"; declare it under channels\.webhook\.endpoints \(known: none\)/);
+    expect(msg).toMatch(
+      /recipients\.yaml:6:\d+ bureaus\.chengdu\.duty\[0\]\.wecom\.robot: unknown WeCom robot "cd-dutty"; declare it under channels\.wecom\.robots \(known: cd-duty\)/,
+    );
+    expect(msg).toMatch(
+      /bureaus\.chengdu\.duty\[0\]\.webhook: unknown webhook endpoint "duty-sys"; declare it under channels\.webhook\.endpoints \(known: none\)/,
+    );
   });
 
   it('URLs and secrets are named by environment variable only; a URL in the file is refused', () => {
@@ -98,10 +117,14 @@ bureaus:
     robots:
       cd-duty: { url_env: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret" }
 `);
-    expect(msg).toContain('channels.wecom.robots.cd-duty.url_env: an environment variable name (A-Z, 0-9, _): the value stays out of the file');
+    expect(msg).toContain(
+      'channels.wecom.robots.cd-duty.url_env: an environment variable name (A-Z, 0-9, _): the value stays out of the file',
+    );
   });
 
-  it('WeCom\'s limit cannot be configured above the documented 20 a minute', () => {
-    expect(load(`${bureaus('{ name: x, email: x@c.example }')}channels:\n  wecom:\n    per_minute: 30\n`)).toContain('channels.wecom.per_minute');
+  it("WeCom's limit cannot be configured above the documented 20 a minute", () => {
+    expect(load(`${bureaus('{ name: x, email: x@c.example }')}channels:\n  wecom:\n    per_minute: 30\n`)).toContain(
+      'channels.wecom.per_minute',
+    );
   });
 });

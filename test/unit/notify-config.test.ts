@@ -27,7 +27,8 @@ describe('config/recipients.yaml and config/rivers.yaml', () => {
 
   it('errors name the file, the line and the key', () => {
     const dir = dirWith({
-      'recipients.yaml': 'version: 1\nbureaus:\n  chengdu:\n    name: { zh: 成都, en: Chengdu }\n    duty:\n      - { name: x, email: not-an-address }\n  neijiang:\n    name: { zh: 内江, en: Neijiang }\n    duty: [{ name: y, email: y@n.example }]\n',
+      'recipients.yaml':
+        'version: 1\nbureaus:\n  chengdu:\n    name: { zh: 成都, en: Chengdu }\n    duty:\n      - { name: x, email: not-an-address }\n  neijiang:\n    name: { zh: 内江, en: Neijiang }\n    duty: [{ name: y, email: y@n.example }]\n',
     });
     let msg = '';
     try {
@@ -42,7 +43,8 @@ describe('config/recipients.yaml and config/rivers.yaml', () => {
 
   it('reaches must be contiguous and cover every section', () => {
     const dir = dirWith({
-      'rivers.yaml': 'version: 1\nrivers:\n  tuojiang:\n    reaches:\n      - { from_km: 0, to_km: 50, velocity: { min_m_s: 0.2, max_m_s: 1 } }\n      - { from_km: 60, to_km: 100, velocity: { min_m_s: 0.5, max_m_s: 0.2 } }\n',
+      'rivers.yaml':
+        'version: 1\nrivers:\n  tuojiang:\n    reaches:\n      - { from_km: 0, to_km: 50, velocity: { min_m_s: 0.2, max_m_s: 1 } }\n      - { from_km: 60, to_km: 100, velocity: { min_m_s: 0.5, max_m_s: 0.2 } }\n',
     });
     let msg = '';
     try {
@@ -60,7 +62,11 @@ describe('notify environment', () => {
   it('needs an ACK_SECRET of 16 characters or more, and never echoes it', () => {
     expect(() => readNotifyEnv({})).toThrow(/ACK_SECRET: expected at least 16 characters/);
     expect(() => readNotifyEnv({ ACK_SECRET: 'short-secret' })).toThrow(/ACK_SECRET: expected at least 16 characters .*found \(hidden\)/);
-    expect(readNotifyEnv({ ACK_SECRET: '0123456789abcdef', SMTP_URL: 'smtps://u:p@mail.example:465' }).SMTP_URL).toBe('smtps://u:p@mail.example:465');
-    expect(() => readNotifyEnv({ ACK_SECRET: '0123456789abcdef', SMTP_URL: 'http://u:secret@x' })).toThrow(/SMTP_URL: expected a URL with scheme smtp:\/\/ or smtps:\/\/; found "http:\/\/\(hidden\)@x"/);
+    expect(readNotifyEnv({ ACK_SECRET: '0123456789abcdef', SMTP_URL: 'smtps://u:p@mail.example:465' }).SMTP_URL).toBe(
+      'smtps://u:p@mail.example:465',
+    );
+    expect(() => readNotifyEnv({ ACK_SECRET: '0123456789abcdef', SMTP_URL: 'http://u:secret@x' })).toThrow(
+      /SMTP_URL: expected a URL with scheme smtp:\/\/ or smtps:\/\/; found "http:\/\/\(hidden\)@x"/,
+    );
   });
 });

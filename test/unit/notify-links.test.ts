@@ -28,8 +28,12 @@ describe('signed acknowledgement links', () => {
   });
 
   it('are URLs on the public base', () => {
-    expect(ackUrl('https://alerts.example/', SECRET, ALERT, 'ziyang', exp)).toBe(`https://alerts.example/ack/${ALERT}/ziyang?exp=${exp}&sig=${sig}`);
-    expect(capUrl('https://alerts.example', SECRET, 'ev.x.rt.k.firing.1', exp)).toBe(`https://alerts.example/cap/ev.x.rt.k.firing.1.xml?exp=${exp}&sig=${signCap(SECRET, 'ev.x.rt.k.firing.1', exp)}`);
+    expect(ackUrl('https://alerts.example/', SECRET, ALERT, 'ziyang', exp)).toBe(
+      `https://alerts.example/ack/${ALERT}/ziyang?exp=${exp}&sig=${sig}`,
+    );
+    expect(capUrl('https://alerts.example', SECRET, 'ev.x.rt.k.firing.1', exp)).toBe(
+      `https://alerts.example/cap/ev.x.rt.k.firing.1.xml?exp=${exp}&sig=${signCap(SECRET, 'ev.x.rt.k.firing.1', exp)}`,
+    );
   });
 
   it('accept only the canonical base64url spelling of a signature (one signature, one string)', () => {
@@ -38,7 +42,9 @@ describe('signed acknowledgement links', () => {
     const last = alphabet.indexOf(sig.at(-1)!);
     const spellings = [0, 1, 2, 3].map((low) => `${sig.slice(0, -1)}${alphabet[(last & ~3) | low]}`);
     expect(new Set(spellings.map((s) => Buffer.from(s, 'base64url').toString('hex'))).size).toBe(1);
-    expect(spellings.map((s) => verifyAck(SECRET, ALERT, 'ziyang', exp, s, 0))).toEqual(spellings.map((s) => (s === sig ? 'ok' : 'invalid')));
+    expect(spellings.map((s) => verifyAck(SECRET, ALERT, 'ziyang', exp, s, 0))).toEqual(
+      spellings.map((s) => (s === sig ? 'ok' : 'invalid')),
+    );
     for (const other of [`${sig}=`, sig.replace(/_/g, '/').replace(/-/g, '+'), `${sig}==`]) {
       if (other !== sig) expect(verifyAck(SECRET, ALERT, 'ziyang', exp, other, 0)).toBe('invalid');
     }
@@ -56,7 +62,14 @@ describe('signed acknowledgement links', () => {
 
 describe('Grafana links', () => {
   it('fill the template with station, city, parameter and time range', () => {
-    expect(grafanaUrl('http://g:3000/', '/d/s/station?var-station={station}&var-city={city}&p={parameter}&from={from}&to={to}', { station: 'hongyuan', city: 'chengdu', parameter: 'NH3N', from: 1, to: 2 }))
-      .toBe('http://g:3000/d/s/station?var-station=hongyuan&var-city=chengdu&p=NH3N&from=1&to=2');
+    expect(
+      grafanaUrl('http://g:3000/', '/d/s/station?var-station={station}&var-city={city}&p={parameter}&from={from}&to={to}', {
+        station: 'hongyuan',
+        city: 'chengdu',
+        parameter: 'NH3N',
+        from: 1,
+        to: 2,
+      }),
+    ).toBe('http://g:3000/d/s/station?var-station=hongyuan&var-city=chengdu&p=NH3N&from=1&to=2');
   });
 });

@@ -19,21 +19,37 @@ function item(station: string, bureau: string, e: Parameters<typeof alertEvent>[
   const routing = routeEvent(s, ev.rule, registry, config.rivers, new Set(['chengdu', 'ziyang']));
   const route = routing.bureaus.find((b) => b.bureau === bureau)!;
   return {
-    id: ev.id, type: 'transition', alertId: ev.id, bureau, roles: route.roles, severity: severityOf(ev, s, config.recipients.severity),
-    event: noticeEventOf(ev), firstAt: ev.at, previous: null, peak: ev.value, downstream: routing.downstream,
+    id: ev.id,
+    type: 'transition',
+    alertId: ev.id,
+    bureau,
+    roles: route.roles,
+    severity: severityOf(ev, s, config.recipients.severity),
+    event: noticeEventOf(ev),
+    firstAt: ev.at,
+    previous: null,
+    peak: ev.value,
+    downstream: routing.downstream,
     ...(route.arrival ? { arrival: route.arrival } : {}),
     links: { grafana: 'http://g/d', ack: 'http://api/ack/x', cap: 'http://api/cap/x.xml' },
     ...extra,
   };
 }
 
-const ctx = (language: RenderContext['language'] = 'zh-en'): RenderContext => ({ registry, bureau: { id: 'ziyang', name: { zh: '资阳市生态环境局', en: 'Ziyang Bureau' } }, recipient, language });
+const ctx = (language: RenderContext['language'] = 'zh-en'): RenderContext => ({
+  registry,
+  bureau: { id: 'ziyang', name: { zh: '资阳市生态环境局', en: 'Ziyang Bureau' } },
+  recipient,
+  language,
+});
 
 describe('the notice', () => {
   const firing = item('hongyuan', 'ziyang', { station: 'hongyuan', kind: 'firing', at: T0, value: 2.4, limit: 1 });
 
   it('subject: severity, station, parameter and value, Chinese first', () => {
-    expect(renderNotice([firing], ctx()).subject).toBe('【严重·告警】宏缘 氨氮 2.4 mg/L / [SEVERE ALERT] Hongyuan Ammonia nitrogen 2.4 mg/L');
+    expect(renderNotice([firing], ctx()).subject).toBe(
+      '【严重·告警】宏缘 氨氮 2.4 mg/L / [SEVERE ALERT] Hongyuan Ammonia nitrogen 2.4 mg/L',
+    );
     expect(renderNotice([firing], ctx('en')).subject).toBe('[SEVERE ALERT] Hongyuan Ammonia nitrogen 2.4 mg/L');
     expect(renderNotice([firing], ctx('zh')).subject).toBe('【严重·告警】宏缘 氨氮 2.4 mg/L');
   });
@@ -56,9 +72,15 @@ describe('the notice', () => {
   });
 
   it('what changed since the last notice; how long it has lasted', () => {
-    const reminder = item('hongyuan', 'ziyang', { station: 'hongyuan', kind: 'reminder', at: T0 + 4 * HOUR, value: 3.1 }, {
-      firstAt: T0, previous: { eventId: firing.id, kind: 'firing', at: T0, value: 2.4, limit: 1 },
-    });
+    const reminder = item(
+      'hongyuan',
+      'ziyang',
+      { station: 'hongyuan', kind: 'reminder', at: T0 + 4 * HOUR, value: 3.1 },
+      {
+        firstAt: T0,
+        previous: { eventId: firing.id, kind: 'firing', at: T0, value: 2.4, limit: 1 },
+      },
+    );
     const { text } = renderNotice([reminder], ctx());
     expect(text).toContain('较上次通知（2026-05-01 08:00，2.4 mg/L）上升 0.7 mg/L (+29%)');
     expect(text).toContain('since the last notice (2026-05-01 08:00, 2.4 mg/L): up 0.7 mg/L (+29%)');
@@ -69,7 +91,12 @@ describe('the notice', () => {
   });
 
   it('a resolved notice: lasted, worst value, when downstream should follow', () => {
-    const resolved = item('hongyuan', 'ziyang', { station: 'hongyuan', kind: 'resolved', at: T0 + 5 * HOUR, value: 0.4 }, { firstAt: T0, peak: 3.1 });
+    const resolved = item(
+      'hongyuan',
+      'ziyang',
+      { station: 'hongyuan', kind: 'resolved', at: T0 + 5 * HOUR, value: 0.4 },
+      { firstAt: T0, peak: 3.1 },
+    );
     const r = renderNotice([resolved], ctx());
     expect(r.subject).toBe('【解除】宏缘 氨氮 / [RESOLVED] Hongyuan Ammonia nitrogen');
     expect(r.text).toContain('本次告警共持续 5 小时');
@@ -80,7 +107,14 @@ describe('the notice', () => {
 
   it('grouped: one e-mail, the most important first, "+N more"', () => {
     const warning = item('gongchengpu', 'ziyang', { station: 'gongchengpu', kind: 'firing', at: T0, value: 1.2 });
-    const resolved = item('gongchengpu', 'ziyang', { station: 'gongchengpu', kind: 'resolved', at: T0, value: 0.2, parameter: 'TP', detail: { unit: 'mg/L', limitKind: 'max', limitText: '≤ 0.2' } });
+    const resolved = item('gongchengpu', 'ziyang', {
+      station: 'gongchengpu',
+      kind: 'resolved',
+      at: T0,
+      value: 0.2,
+      parameter: 'TP',
+      detail: { unit: 'mg/L', limitKind: 'max', limitText: '≤ 0.2' },
+    });
     const r = renderNotice([resolved, warning, firing], ctx());
     expect(r.subject).toBe('【严重·告警】宏缘 氨氮 2.4 mg/L 等 3 条 / [SEVERE ALERT] Hongyuan Ammonia nitrogen 2.4 mg/L (+2 more)');
     expect(r.text.indexOf('1. 【严重·告警】宏缘')).toBeGreaterThan(0);
@@ -88,7 +122,12 @@ describe('the notice', () => {
   });
 
   it('an escalation says who did not acknowledge in time', () => {
-    const esc = { ...firing, id: `esc.${firing.alertId}.ziyang`, type: 'escalation' as const, escalation: { ackTimeoutMs: 30 * 60_000, firedNotifiedAt: 0 } };
+    const esc = {
+      ...firing,
+      id: `esc.${firing.alertId}.ziyang`,
+      type: 'escalation' as const,
+      escalation: { ackTimeoutMs: 30 * 60_000, firedNotifiedAt: 0 },
+    };
     const r = renderNotice([esc], ctx());
     expect(r.subject).toBe('【严重·升级】宏缘 氨氮 2.4 mg/L / [SEVERE ESCALATION] Hongyuan Ammonia nitrogen 2.4 mg/L');
     expect(r.text).toContain('资阳市生态环境局未在 30 分钟 内确认此告警');
@@ -96,7 +135,12 @@ describe('the notice', () => {
   });
 
   it('HTML is escaped', () => {
-    const odd = item('hongyuan', 'ziyang', { station: 'hongyuan', kind: 'firing', at: T0, detail: { unit: 'mg/L', basis: '<script>', limitKind: 'max', limitText: '≤ 1' } });
+    const odd = item('hongyuan', 'ziyang', {
+      station: 'hongyuan',
+      kind: 'firing',
+      at: T0,
+      detail: { unit: 'mg/L', basis: '<script>', limitKind: 'max', limitText: '≤ 1' },
+    });
     const { html } = renderNotice([odd], ctx());
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;');

@@ -16,7 +16,10 @@ function route(station: string, rule: Parameters<typeof routeEvent>[1] = 'limit'
 describe('routing along the river', () => {
   it('a pollution alert upstream in Chengdu: Chengdu, and Ziyang downstream with the arrival at its first section', () => {
     const r = route('hongyuan');
-    expect(r.bureaus.map((b) => [b.bureau, b.roles])).toEqual([['chengdu', ['own']], ['ziyang', ['downstream']]]);
+    expect(r.bureaus.map((b) => [b.bureau, b.roles])).toEqual([
+      ['chengdu', ['own']],
+      ['ziyang', ['downstream']],
+    ]);
     const z = r.bureaus[1]!.arrival!;
     expect(z).toMatchObject({ station: 'linjiangsi', city: 'ziyang', riverKm: 96, distanceKm: 44, intake: false });
     // 44 km of the slow reach (0.1–0.6 m/s).
@@ -35,7 +38,10 @@ describe('routing along the river', () => {
   });
 
   it('a boundary section goes to both bureaus, whatever the rule', () => {
-    expect(route('linjiangsi').bureaus.map((b) => [b.bureau, b.roles])).toEqual([['ziyang', ['own', 'boundary']], ['chengdu', ['boundary']]]);
+    expect(route('linjiangsi').bureaus.map((b) => [b.bureau, b.roles])).toEqual([
+      ['ziyang', ['own', 'boundary']],
+      ['chengdu', ['boundary']],
+    ]);
     expect(route('linjiangsi', 'silence').bureaus.map((b) => b.bureau)).toEqual(['ziyang', 'chengdu']);
   });
 
@@ -51,7 +57,10 @@ describe('routing along the river', () => {
   });
 
   it('air stations: their own city and every city in shared_with', () => {
-    expect(route('jianyang-shijian', 'aqi').bureaus.map((b) => [b.bureau, b.roles])).toEqual([['chengdu', ['own']], ['ziyang', ['shared']]]);
+    expect(route('jianyang-shijian', 'aqi').bureaus.map((b) => [b.bureau, b.roles])).toEqual([
+      ['chengdu', ['own']],
+      ['ziyang', ['shared']],
+    ]);
     expect(route('ziyang-yanjiang', 'aqi').bureaus.map((b) => b.bureau)).toEqual(['ziyang']);
   });
 
@@ -62,10 +71,15 @@ describe('routing along the river', () => {
   it('a boundary section at the downstream end of its city names the city below', () => {
     const reg = RegistrySchema.parse({
       ...shipped.registry,
-      stations: shipped.registry.stations.map((s) => (s.id === 'shiqiao' ? { ...s, boundary: true } : s.id === 'linjiangsi' ? { ...s, boundary: false } : s)),
+      stations: shipped.registry.stations.map((s) =>
+        s.id === 'shiqiao' ? { ...s, boundary: true } : s.id === 'linjiangsi' ? { ...s, boundary: false } : s,
+      ),
     });
     const r2 = new StationRegistry(reg);
     const r = routeEvent(r2.get('shiqiao')!, 'silence', r2, rivers, both);
-    expect(r.bureaus.map((b) => [b.bureau, b.roles])).toEqual([['chengdu', ['own', 'boundary']], ['ziyang', ['boundary']]]);
+    expect(r.bureaus.map((b) => [b.bureau, b.roles])).toEqual([
+      ['chengdu', ['own', 'boundary']],
+      ['ziyang', ['boundary']],
+    ]);
   });
 });

@@ -29,15 +29,21 @@ describe('severity', () => {
   });
 
   it('water class: 劣V is severe; AQI: 重度污染 and worse', () => {
-    expect(sev('hongyuan', { rule: 'water_class', parameter: 'class', value: 6, limit: 3, detail: { cls: '劣V', target: 'III' } })).toBe('severe');
-    expect(sev('hongyuan', { rule: 'water_class', parameter: 'class', value: 5, limit: 3, detail: { cls: 'V', target: 'III' } })).toBe('warning');
+    expect(sev('hongyuan', { rule: 'water_class', parameter: 'class', value: 6, limit: 3, detail: { cls: '劣V', target: 'III' } })).toBe(
+      'severe',
+    );
+    expect(sev('hongyuan', { rule: 'water_class', parameter: 'class', value: 5, limit: 3, detail: { cls: 'V', target: 'III' } })).toBe(
+      'warning',
+    );
     expect(sev('ziyang-yanjiang', { rule: 'aqi', parameter: 'AQI', value: 201, limit: 101, detail: {} })).toBe('severe');
     expect(sev('ziyang-yanjiang', { rule: 'aqi', parameter: 'AQI', value: 200, limit: 101, detail: {} })).toBe('warning');
     expect([0, 50, 51, 100, 101, 150, 151, 200, 201, 300, 301].map(aqiLevel)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6]);
   });
 
   it('resolves, equipment and silence are information', () => {
-    expect(severityOf(alertEvent({ station: 'hongyuan', kind: 'resolved', at: T0, value: 9 }), registry.get('hongyuan')!, policy)).toBe('info');
+    expect(severityOf(alertEvent({ station: 'hongyuan', kind: 'resolved', at: T0, value: 9 }), registry.get('hongyuan')!, policy)).toBe(
+      'info',
+    );
     expect(sev('hongyuan', { rule: 'silence', parameter: 'silence', value: 40, limit: 30, detail: { lastSeenAt: null } })).toBe('info');
   });
 });

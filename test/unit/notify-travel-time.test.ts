@@ -7,12 +7,17 @@ const HOUR = 3_600_000;
 const rivers = RiversFileSchema.parse({
   version: 1,
   rivers: {
-    r: { reaches: [{ from_km: 0, to_km: 36, velocity: { min_m_s: 0.5, max_m_s: 1 } }, { from_km: 36, to_km: 100, velocity: { min_m_s: 0.1, max_m_s: 0.4 } }] },
+    r: {
+      reaches: [
+        { from_km: 0, to_km: 36, velocity: { min_m_s: 0.5, max_m_s: 1 } },
+        { from_km: 36, to_km: 100, velocity: { min_m_s: 0.1, max_m_s: 0.4 } },
+      ],
+    },
   },
 });
 
 describe('travel time along the reaches', () => {
-  it('divides each reach\'s distance by its fastest and slowest velocity, and adds them up', () => {
+  it("divides each reach's distance by its fastest and slowest velocity, and adds them up", () => {
     // 18 km at 0.5–1 m/s: 5–10 h.
     expect(travelTime(rivers, 'r', 0, 18)).toEqual({ minMs: 5 * HOUR, maxMs: 10 * HOUR });
     // 36 km at 0.5–1 m/s (10–20 h) then 36 km at 0.1–0.4 m/s (25–100 h).
@@ -27,27 +32,31 @@ describe('travel time along the reaches', () => {
   });
 
   it('is additive along the river', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), (a, b, c) => {
-      const [x, y, z] = [a, b, c].sort((p, q) => p - q) as [number, number, number];
-      const whole = travelTime(rivers, 'r', x, z)!;
-      const first = travelTime(rivers, 'r', x, y)!;
-      const second = travelTime(rivers, 'r', y, z)!;
-      expect(whole.minMs).toBeCloseTo(first.minMs + second.minMs, 3);
-      expect(whole.maxMs).toBeCloseTo(first.maxMs + second.maxMs, 3);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), (a, b, c) => {
+        const [x, y, z] = [a, b, c].sort((p, q) => p - q) as [number, number, number];
+        const whole = travelTime(rivers, 'r', x, z)!;
+        const first = travelTime(rivers, 'r', x, y)!;
+        const second = travelTime(rivers, 'r', y, z)!;
+        expect(whole.minMs).toBeCloseTo(first.minMs + second.minMs, 3);
+        expect(whole.maxMs).toBeCloseTo(first.maxMs + second.maxMs, 3);
+      }),
+    );
   });
 });
 
 describe('ranges as a bureau reads them: rounded outwards, never falsely precise', () => {
   it('never narrows the computed range', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 20 * 24 * HOUR }), fc.integer({ min: 0, max: 20 * 24 * HOUR }), (a, b) => {
-      const r = { minMs: Math.min(a, b), maxMs: Math.max(a, b) };
-      const o = roundRange(r);
-      expect(o.minMs).toBeLessThanOrEqual(r.minMs);
-      expect(o.maxMs).toBeGreaterThanOrEqual(r.maxMs);
-      expect(o.maxMs).toBeGreaterThan(o.minMs);
-      expect(o.minMs % granularity(r.minMs)).toBe(0);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20 * 24 * HOUR }), fc.integer({ min: 0, max: 20 * 24 * HOUR }), (a, b) => {
+        const r = { minMs: Math.min(a, b), maxMs: Math.max(a, b) };
+        const o = roundRange(r);
+        expect(o.minMs).toBeLessThanOrEqual(r.minMs);
+        expect(o.maxMs).toBeGreaterThanOrEqual(r.maxMs);
+        expect(o.maxMs).toBeGreaterThan(o.minMs);
+        expect(o.minMs % granularity(r.minMs)).toBe(0);
+      }),
+    );
   });
 
   it('uses steps that grow with the time', () => {

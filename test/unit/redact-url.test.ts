@@ -9,13 +9,17 @@ describe('redactUrls', () => {
     ['smtps://mailer:p%40ss@smtp.example.org:465', 'smtps://***@smtp.example.org:465'],
     // A raw '@' in the password (not URL-encoded) is hidden with the rest.
     ['smtp://mailer:p@ss@smtp.example.org', 'smtp://***@smtp.example.org'],
-    ['cannot reach InfluxDB at http://u:pw@127.0.0.1:1/: fetch failed; retry redis://:x@h:1', 'cannot reach InfluxDB at http://***@127.0.0.1:1/: fetch failed; retry redis://***@h:1'],
+    [
+      'cannot reach InfluxDB at http://u:pw@127.0.0.1:1/: fetch failed; retry redis://:x@h:1',
+      'cannot reach InfluxDB at http://***@127.0.0.1:1/: fetch failed; retry redis://***@h:1',
+    ],
   ])('%s', (input, expected) => {
     expect(redactUrls(input)).toBe(expected);
   });
 
   it('leaves text without userinfo alone: e-mail addresses, plain URLs, paths', () => {
-    for (const s of ['duty@ziyang.gov.cn', 'http://127.0.0.1:8086/ping', 'connect ECONNREFUSED 127.0.0.1:6379', 'a @ b']) expect(redactUrls(s)).toBe(s);
+    for (const s of ['duty@ziyang.gov.cn', 'http://127.0.0.1:8086/ping', 'connect ECONNREFUSED 127.0.0.1:6379', 'a @ b'])
+      expect(redactUrls(s)).toBe(s);
   });
 
   it('reaches nested strings and error messages in log objects, leaving the input untouched', () => {

@@ -61,28 +61,46 @@ describe('classify invariants (properties)', () => {
   const value = fc.integer({ min: 0, max: 200_000 }).map((n) => n / 1000);
 
   it('upper bound: a higher value is never a better condition; breach exactly above the limit', () => {
-    fc.assert(fc.property(value, value, fc.integer({ min: 1, max: 100_000 }).map((n) => n / 1000), h, (a, b, limit, hh) => {
-      const [lo, hi] = a <= b ? [a, b] : [b, a];
-      const l = { kind: 'max', value: limit } as const;
-      expect(RANK[classify(hi, l, hh)]).toBeGreaterThanOrEqual(RANK[classify(lo, l, hh)]);
-      expect(classify(hi, l, hh) === 'breach').toBe(hi > limit);
-    }));
+    fc.assert(
+      fc.property(
+        value,
+        value,
+        fc.integer({ min: 1, max: 100_000 }).map((n) => n / 1000),
+        h,
+        (a, b, limit, hh) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          const l = { kind: 'max', value: limit } as const;
+          expect(RANK[classify(hi, l, hh)]).toBeGreaterThanOrEqual(RANK[classify(lo, l, hh)]);
+          expect(classify(hi, l, hh) === 'breach').toBe(hi > limit);
+        },
+      ),
+    );
   });
 
   it('lower bound: a lower value is never a better condition; breach exactly below the limit', () => {
-    fc.assert(fc.property(value, value, fc.integer({ min: 1, max: 100_000 }).map((n) => n / 1000), h, (a, b, limit, hh) => {
-      const [lo, hi] = a <= b ? [a, b] : [b, a];
-      const l = { kind: 'min', value: limit } as const;
-      expect(RANK[classify(lo, l, hh)]).toBeGreaterThanOrEqual(RANK[classify(hi, l, hh)]);
-      expect(classify(lo, l, hh) === 'breach').toBe(lo < limit);
-    }));
+    fc.assert(
+      fc.property(
+        value,
+        value,
+        fc.integer({ min: 1, max: 100_000 }).map((n) => n / 1000),
+        h,
+        (a, b, limit, hh) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          const l = { kind: 'min', value: limit } as const;
+          expect(RANK[classify(lo, l, hh)]).toBeGreaterThanOrEqual(RANK[classify(hi, l, hh)]);
+          expect(classify(lo, l, hh) === 'breach').toBe(lo < limit);
+        },
+      ),
+    );
   });
 
   it('the same value under the same limit always classifies the same', () => {
-    fc.assert(fc.property(value, h, (v, hh) => {
-      const l = { kind: 'range', min: 6, max: 9 } as const;
-      expect(classify(v, l, hh)).toBe(classify(v, l, hh));
-      expect(classify(v, l, hh) === 'breach').toBe(v < 6 || v > 9);
-    }));
+    fc.assert(
+      fc.property(value, h, (v, hh) => {
+        const l = { kind: 'range', min: 6, max: 9 } as const;
+        expect(classify(v, l, hh)).toBe(classify(v, l, hh));
+        expect(classify(v, l, hh) === 'breach').toBe(v < 6 || v > 9);
+      }),
+    );
   });
 });

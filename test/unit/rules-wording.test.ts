@@ -29,10 +29,24 @@ const st = (id: string): Station => {
 const WATER = st('hongyuan');
 const INTAKE = st('shiqiao');
 const AIR = st('ziyang-yanjiang');
-const POLICY: SeverityPolicy = { ratio: 2, parameters: ['Hg', 'Cd'], water_classes: ['V', '劣V'], aqi_level: 5, drinking_water_intake: true };
+const POLICY: SeverityPolicy = {
+  ratio: 2,
+  parameters: ['Hg', 'Cd'],
+  water_classes: ['V', '劣V'],
+  aqi_level: 5,
+  drinking_water_intake: true,
+};
 const NO_INTAKE: SeverityPolicy = { ...POLICY, drinking_water_intake: false };
 
-const ev = (e: Partial<SeverityInput>): SeverityInput => ({ kind: 'firing', rule: 'limit', parameter: 'NH3N', value: 1.5, limit: 1, detail: {}, ...e });
+const ev = (e: Partial<SeverityInput>): SeverityInput => ({
+  kind: 'firing',
+  rule: 'limit',
+  parameter: 'NH3N',
+  value: 1.5,
+  limit: 1,
+  detail: {},
+  ...e,
+});
 
 describe('the rule table', () => {
   it('lists every rule once, in observation order, by name', () => {
@@ -47,7 +61,12 @@ describe('the rule table', () => {
 
   it('river rules travel downstream; station-wide monitoring rules do not', () => {
     expect(Object.fromEntries(RULES.map((r) => [r.name, r.travelsDownstream]))).toEqual({
-      limit: true, rate: true, water_class: true, aqi: false, equipment: false, silence: false,
+      limit: true,
+      rate: true,
+      water_class: true,
+      aqi: false,
+      equipment: false,
+      silence: false,
     });
   });
 
@@ -62,11 +81,18 @@ describe('the rule table', () => {
     });
   });
 
-  it('each rule\'s defaults pass its own schema, which refuses unknown settings', () => {
+  it("each rule's defaults pass its own schema, which refuses unknown settings", () => {
     expect(Object.fromEntries(RULES.map((r) => [r.name, r.config.defaults]))).toEqual({
       limit: { enabled: true, consecutive: 3, duration_min: 60, clear_consecutive: 2, hysteresis: 0.1 },
       rate: { enabled: true, consecutive: 2, duration_min: null, clear_consecutive: 1, hysteresis: 0, per_hour: {}, max_gap_min: 180 },
-      water_class: { enabled: true, consecutive: 2, duration_min: null, clear_consecutive: 2, hysteresis: 0, reference_items: ['TN', 'fecal_coliform'] },
+      water_class: {
+        enabled: true,
+        consecutive: 2,
+        duration_min: null,
+        clear_consecutive: 2,
+        hysteresis: 0,
+        reference_items: ['TN', 'fecal_coliform'],
+      },
       aqi: { enabled: true, level: 3, consecutive: 2, duration_min: null, clear_consecutive: 2, hysteresis: 0 },
       equipment: { enabled: true, consecutive: 3, clear_consecutive: 1 },
       silence: { enabled: true, after_min: 30 },
@@ -98,20 +124,41 @@ describe('config-schema pieces', () => {
 
 describe('wording', () => {
   it('limit: the parameter, value, unit and the limit with its basis', () => {
-    expect(limit.wording({ parameter: 'NH3N', kind: 'firing', value: 1.6, limit: 1, detail: { unit: 'mg/L', limitText: '≤ 1', basis: 'GB3838-2002 III' } })).toEqual({
-      zh: '氨氮 1.6 mg/L，限值 ≤ 1（GB3838-2002 III）', en: 'Ammonia nitrogen 1.6 mg/L, limit ≤ 1 (GB3838-2002 III)',
+    expect(
+      limit.wording({
+        parameter: 'NH3N',
+        kind: 'firing',
+        value: 1.6,
+        limit: 1,
+        detail: { unit: 'mg/L', limitText: '≤ 1', basis: 'GB3838-2002 III' },
+      }),
+    ).toEqual({
+      zh: '氨氮 1.6 mg/L，限值 ≤ 1（GB3838-2002 III）',
+      en: 'Ammonia nitrogen 1.6 mg/L, limit ≤ 1 (GB3838-2002 III)',
     });
-    expect(limit.wording({ parameter: 'XYZ', kind: 'firing', value: 2, limit: 1, detail: {} })).toEqual({ zh: 'XYZ 2 ，限值 1（）', en: 'XYZ 2 , limit 1 ()' });
+    expect(limit.wording({ parameter: 'XYZ', kind: 'firing', value: 2, limit: 1, detail: {} })).toEqual({
+      zh: 'XYZ 2 ，限值 1（）',
+      en: 'XYZ 2 , limit 1 ()',
+    });
   });
 
   it('limit: a local limit stricter than the national one names both', () => {
-    const d = { unit: 'mg/L', limitText: '≤ 0.8', basis: 'thresholds', nationalLimitText: '≤ 1', nationalBasis: 'GB3838-2002 III', nationalClass: 'III' as const };
+    const d = {
+      unit: 'mg/L',
+      limitText: '≤ 0.8',
+      basis: 'thresholds',
+      nationalLimitText: '≤ 1',
+      nationalBasis: 'GB3838-2002 III',
+      nationalClass: 'III' as const,
+    };
     expect(localLimitPhrase(d, 'mg/L', 'zh')).toBe('本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）');
     expect(localLimitPhrase(d, 'mg/L', 'en')).toBe('local limit ≤ 0.8 mg/L (national class III: ≤ 1 mg/L, GB3838-2002)');
     const air = { limitText: '≤ 100', nationalLimitText: '≤ 150', nationalBasis: 'GB3095-2026' };
     expect(localLimitPhrase(air, '', 'zh')).toBe('本地限值 ≤ 100，国家标准 ≤ 150（GB3095-2026）');
     expect(localLimitPhrase(air, '', 'en')).toBe('local limit ≤ 100 (national: ≤ 150, GB3095-2026)');
-    expect(localLimitPhrase({ nationalLimitText: '≤ 1', nationalClass: 'II' }, 'mg/L', 'en')).toBe('local limit  mg/L (national class II: ≤ 1 mg/L, )');
+    expect(localLimitPhrase({ nationalLimitText: '≤ 1', nationalClass: 'II' }, 'mg/L', 'en')).toBe(
+      'local limit  mg/L (national class II: ≤ 1 mg/L, )',
+    );
     expect(localLimitPhrase({ limitText: '≤ 1' }, 'mg/L', 'zh')).toBeUndefined();
     expect(limit.wording({ parameter: 'NH3N', kind: 'firing', value: 0.9, limit: 0.8, detail: d })).toEqual({
       zh: '氨氮 0.9 mg/L，本地限值 ≤ 0.8 mg/L，国家 III 类 ≤ 1 mg/L（GB3838-2002）',
@@ -120,30 +167,70 @@ describe('wording', () => {
   });
 
   it('water class: class, target and the main pollutants only while worse than the target', () => {
-    expect(waterClass.wording({ parameter: 'class', kind: 'firing', value: 5, limit: 3, detail: { cls: 'V', target: 'III', limiting: ['NH3N', 'TP'] } })).toEqual({
-      zh: '水质 V 类，目标 III 类，主要污染指标 NH3N, TP', en: 'water class V, target III, main pollutants NH3N, TP',
+    expect(
+      waterClass.wording({
+        parameter: 'class',
+        kind: 'firing',
+        value: 5,
+        limit: 3,
+        detail: { cls: 'V', target: 'III', limiting: ['NH3N', 'TP'] },
+      }),
+    ).toEqual({
+      zh: '水质 V 类，目标 III 类，主要污染指标 NH3N, TP',
+      en: 'water class V, target III, main pollutants NH3N, TP',
     });
-    expect(waterClass.wording({ parameter: 'class', kind: 'resolved', value: 3, limit: 3, detail: { cls: 'III', target: 'III', limiting: ['NH3N'] } })).toEqual({
-      zh: '水质 III 类，目标 III 类', en: 'water class III, target III',
+    expect(
+      waterClass.wording({
+        parameter: 'class',
+        kind: 'resolved',
+        value: 3,
+        limit: 3,
+        detail: { cls: 'III', target: 'III', limiting: ['NH3N'] },
+      }),
+    ).toEqual({
+      zh: '水质 III 类，目标 III 类',
+      en: 'water class III, target III',
     });
-    expect(waterClass.wording({ parameter: 'class', kind: 'firing', value: null, limit: null, detail: {} })).toEqual({ zh: '水质 – 类，目标 – 类', en: 'water class –, target –' });
+    expect(waterClass.wording({ parameter: 'class', kind: 'firing', value: null, limit: null, detail: {} })).toEqual({
+      zh: '水质 – 类，目标 – 类',
+      en: 'water class –, target –',
+    });
     expect(mainPollutants({ cls: 'IV', target: 'III' })).toEqual([]);
     expect(mainPollutants({ cls: 'IV', limiting: ['TP'] })).toEqual([]);
   });
 
   it('aqi: value, category, primary pollutants and the standard', () => {
-    expect(aqi.wording({ parameter: 'AQI', kind: 'firing', value: 119, limit: 101, detail: { category: '轻度污染', categoryEn: 'Lightly polluted', primary: ['PM2_5', 'PM10'], aqiStandard: 'HJ633-2026' } })).toEqual({
-      zh: 'AQI 119（轻度污染），首要污染物 PM2_5, PM10（HJ633-2026）', en: 'AQI 119 (Lightly polluted), primary PM2_5, PM10 (HJ633-2026)',
+    expect(
+      aqi.wording({
+        parameter: 'AQI',
+        kind: 'firing',
+        value: 119,
+        limit: 101,
+        detail: { category: '轻度污染', categoryEn: 'Lightly polluted', primary: ['PM2_5', 'PM10'], aqiStandard: 'HJ633-2026' },
+      }),
+    ).toEqual({
+      zh: 'AQI 119（轻度污染），首要污染物 PM2_5, PM10（HJ633-2026）',
+      en: 'AQI 119 (Lightly polluted), primary PM2_5, PM10 (HJ633-2026)',
     });
-    expect(aqi.wording({ parameter: 'AQI', kind: 'resolved', value: 40, limit: 101, detail: { primary: [] } })).toEqual({ zh: 'AQI 40（）（）', en: 'AQI 40 () ()' });
+    expect(aqi.wording({ parameter: 'AQI', kind: 'resolved', value: 40, limit: 101, detail: { primary: [] } })).toEqual({
+      zh: 'AQI 40（）（）',
+      en: 'AQI 40 () ()',
+    });
   });
 
   it('silence: minutes without data, since start-up, or reporting again', () => {
-    expect(silence.wording({ parameter: 'silence', kind: 'firing', value: 45, limit: 30, detail: { lastSeenAt: 1 } })).toEqual({ zh: '已 45 分钟无数据（限 30 分钟）', en: 'no reading for 45 min (limit 30 min)' });
-    expect(silence.wording({ parameter: 'silence', kind: 'reminder', value: 45, limit: 30, detail: { lastSeenAt: null } })).toEqual({
-      zh: '自启动以来无数据（45 分钟，限 30 分钟）', en: 'no reading since start-up (45 min, limit 30 min)',
+    expect(silence.wording({ parameter: 'silence', kind: 'firing', value: 45, limit: 30, detail: { lastSeenAt: 1 } })).toEqual({
+      zh: '已 45 分钟无数据（限 30 分钟）',
+      en: 'no reading for 45 min (limit 30 min)',
     });
-    expect(silence.wording({ parameter: 'silence', kind: 'resolved', value: 0, limit: 30, detail: { lastSeenAt: null } })).toEqual({ zh: '恢复上报数据', en: 'reporting again' });
+    expect(silence.wording({ parameter: 'silence', kind: 'reminder', value: 45, limit: 30, detail: { lastSeenAt: null } })).toEqual({
+      zh: '自启动以来无数据（45 分钟，限 30 分钟）',
+      en: 'no reading since start-up (45 min, limit 30 min)',
+    });
+    expect(silence.wording({ parameter: 'silence', kind: 'resolved', value: 0, limit: 30, detail: { lastSeenAt: null } })).toEqual({
+      zh: '恢复上报数据',
+      en: 'reporting again',
+    });
     expect(silence.observe({} as never)).toEqual([]);
   });
 });
@@ -159,10 +246,24 @@ describe('severity', () => {
   });
 
   it('limit: an alert under a lake-only limit at a river section is never severe, unless the thresholds set it', () => {
-    expect(limit.severity(ev({ parameter: 'TN', value: 5, limit: 1, detail: { basis: 'GB3838-2002 III' } }), WATER, POLICY)).toBe('warning');
+    expect(limit.severity(ev({ parameter: 'TN', value: 5, limit: 1, detail: { basis: 'GB3838-2002 III' } }), WATER, POLICY)).toBe(
+      'warning',
+    );
     expect(limit.severity(ev({ parameter: 'TN', value: 5, limit: 1, detail: { basis: 'thresholds' } }), WATER, POLICY)).toBe('severe');
-    expect(limit.severity(ev({ parameter: 'TN', value: 5, limit: 1, detail: { basis: 'GB3838-2002 III' } }), { ...WATER, waterbody: 'lake' }, POLICY)).toBe('severe');
-    expect(limit.severity(ev({ parameter: 'TN', value: 5, limit: 1, detail: { basis: 'GB3838-2002 III' } }), { ...WATER, waterbody: undefined }, POLICY)).toBe('warning');
+    expect(
+      limit.severity(
+        ev({ parameter: 'TN', value: 5, limit: 1, detail: { basis: 'GB3838-2002 III' } }),
+        { ...WATER, waterbody: 'lake' },
+        POLICY,
+      ),
+    ).toBe('severe');
+    expect(
+      limit.severity(
+        ev({ parameter: 'TN', value: 5, limit: 1, detail: { basis: 'GB3838-2002 III' } }),
+        { ...WATER, waterbody: undefined },
+        POLICY,
+      ),
+    ).toBe('warning');
     expect(limit.severity(ev({ parameter: 'TN', value: 5, limit: 1 }), { ...AIR }, POLICY)).toBe('severe');
   });
 
@@ -172,8 +273,9 @@ describe('severity', () => {
     expect(rate.severity(ev({ rule: 'rate' }), WATER, POLICY)).toBe('warning');
   });
 
-  it('water class: by the policy\'s classes, or at an intake', () => {
-    const wc = (cls: 'IV' | 'V' | undefined, s: Station, p: SeverityPolicy) => waterClass.severity(ev({ rule: 'water_class', detail: cls ? { cls } : {} }), s, p);
+  it("water class: by the policy's classes, or at an intake", () => {
+    const wc = (cls: 'IV' | 'V' | undefined, s: Station, p: SeverityPolicy) =>
+      waterClass.severity(ev({ rule: 'water_class', detail: cls ? { cls } : {} }), s, p);
     expect(wc('V', WATER, POLICY)).toBe('severe');
     expect(wc('IV', WATER, POLICY)).toBe('warning');
     expect(wc(undefined, WATER, POLICY)).toBe('warning');
@@ -181,7 +283,7 @@ describe('severity', () => {
     expect(wc('IV', INTAKE, NO_INTAKE)).toBe('warning');
   });
 
-  it('aqi: severe from the policy\'s level; equipment and silence are information', () => {
+  it("aqi: severe from the policy's level; equipment and silence are information", () => {
     expect(aqi.severity(ev({ rule: 'aqi', value: 201 }), AIR, POLICY)).toBe('severe');
     expect(aqi.severity(ev({ rule: 'aqi', value: 200 }), AIR, POLICY)).toBe('warning');
     expect(aqi.severity(ev({ rule: 'aqi', value: null }), AIR, POLICY)).toBe('warning');
@@ -242,7 +344,12 @@ describe('shared helpers', () => {
     const profile = { reminderMin: 240 } as StationProfile;
     expect(reminderMs(profile)).toBe(14_400_000);
     expect(reminderMs({ reminderMin: null } as StationProfile)).toBeNull();
-    expect(timingOf({ consecutive: 3, duration_min: 60, clear_consecutive: 2 }, profile)).toEqual({ consecutive: 3, durationMs: 3_600_000, clearConsecutive: 2, reminderMs: 14_400_000 });
+    expect(timingOf({ consecutive: 3, duration_min: 60, clear_consecutive: 2 }, profile)).toEqual({
+      consecutive: 3,
+      durationMs: 3_600_000,
+      clearConsecutive: 2,
+      reminderMs: 14_400_000,
+    });
     expect(timingOf({ consecutive: 1, duration_min: null, clear_consecutive: 1 }, profile).durationMs).toBeNull();
     expect(timingOf({ consecutive: 1, clear_consecutive: 1 }, profile).durationMs).toBeNull();
   });

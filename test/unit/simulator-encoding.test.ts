@@ -13,7 +13,17 @@ import type { SplitPacketStore } from '../../ingest/split-packet-store.js';
 import type { Reading } from '../../lib/reading.js';
 import { StationRegistry, type Station } from '../../config/station-registry.js';
 import { DEFAULT_INCIDENTS } from '../../simulator/incidents.js';
-import { INVALID_KINDS, encodeHj212, encodeInvalid, encodeJson, invalidKindsFor, isoCst, toSentUnits, topicOf, type InvalidKind } from '../../simulator/encode.js';
+import {
+  INVALID_KINDS,
+  encodeHj212,
+  encodeInvalid,
+  encodeJson,
+  invalidKindsFor,
+  isoCst,
+  toSentUnits,
+  topicOf,
+  type InvalidKind,
+} from '../../simulator/encode.js';
 import { planSpill } from '../../simulator/plume.js';
 import { slotAt, type SimReading } from '../../simulator/readings.js';
 
@@ -66,10 +76,12 @@ function expectSame(r: Reading, sim: SimReading): void {
   expect(r.flags).toEqual(Object.fromEntries(Object.entries(sim.flags).filter(([, f]) => f !== 'N')));
 }
 
-const SAMPLE_TIMES = [START + 5 * 60_000, plan.sections[0]!.plateauFromMs, plan.sections.at(-1)!.plateauFromMs, START + 17 * 3_600_000].map((t) => Math.ceil(t / 300_000) * 300_000);
+const SAMPLE_TIMES = [START + 5 * 60_000, plan.sections[0]!.plateauFromMs, plan.sections.at(-1)!.plateauFromMs, START + 17 * 3_600_000].map(
+  (t) => Math.ceil(t / 300_000) * 300_000,
+);
 
 describe('HJ 212 frames', () => {
-  it('are CN 2011 real-time frames: ST 21 water / 22 air, the station\'s MN, DataTime in CST, -Rtd and -Flag per factor', () => {
+  it("are CN 2011 real-time frames: ST 21 water / 22 air, the station's MN, DataTime in CST, -Rtd and -Flag per factor", () => {
     for (const station of registry.stations) {
       const r = readingOf(station.id, START + 3_600_000);
       const frame = parseFrame(encodeHj212(r, 4));
@@ -109,7 +121,7 @@ describe('HJ 212 frames', () => {
     expect(Number(frame.cp.items.w21011!.Rtd)).toBe(r.values.TP);
   });
 
-  it('Flag 5 asks for an answer, and the ingest answers on the station\'s reply topic', () => {
+  it("Flag 5 asks for an answer, and the ingest answers on the station's reply topic", () => {
     const station = registry.get('hongyuan')!;
     const r = readingOf('hongyuan', START + 600_000);
     const frame = encodeHj212(r, 5);
@@ -147,7 +159,7 @@ describe('JSON', () => {
     expect(isoCst(Date.parse('2026-03-01T00:00:00Z'))).toBe('2026-03-01T08:00:00+08:00');
   });
 
-  it('sends flags only where not N, and gongchengpu\'s NH3-N in µg/L', () => {
+  it("sends flags only where not N, and gongchengpu's NH3-N in µg/L", () => {
     const incidents = { ...DEFAULT_INCIDENTS, maintenancePerDay: 100, dropoutPerDay: 0, maintenanceMinutes: [355, 355] as const };
     const r = readingOf('jianyang-hedong', START + 3 * 3_600_000, incidents);
     const body = JSON.parse(encodeJson(r, 'epoch')) as { flags: Record<string, string> };
@@ -164,7 +176,7 @@ describe('JSON', () => {
 });
 
 describe('units', () => {
-  it('converts to the station\'s unit with the decimals following the scale', () => {
+  it("converts to the station's unit with the decimals following the scale", () => {
     const g = registry.get('gongchengpu')!;
     expect(toSentUnits(g, { NH3N: 0.412, TP: 0.137 })).toEqual({ NH3N: { value: 412, text: '412' }, TP: { value: 0.137, text: '0.137' } });
     expect(toSentUnits(registry.get('hongyuan')!, { NH3N: 0.41 })).toEqual({ NH3N: { value: 0.41, text: '0.410' } });

@@ -114,7 +114,9 @@ describe('water baseline', () => {
           checked++;
           const info = PARAMETER_BY_KEY.get(k)!;
           const limit = classLimit(k, 'III', 'river');
-          const ok = x >= info.min && (info.max === undefined || x <= info.max) &&
+          const ok =
+            x >= info.min &&
+            (info.max === undefined || x <= info.max) &&
             (limit?.kind !== 'max' || x < limit.value) &&
             (limit?.kind !== 'min' || x > limit.value) &&
             (limit?.kind !== 'range' || (x > limit.min && x < limit.max));
@@ -129,9 +131,10 @@ describe('water baseline', () => {
     expect(checked).toBe(water.length * instants.length * WATER_PARAMS.length);
   });
 
-  it('reports with a logger\'s decimals', () => {
+  it("reports with a logger's decimals", () => {
     for (const ts of instants.slice(0, 300)) {
-      for (const [k, x] of Object.entries(waterBaseline(hongyuan, ts, 42))) expect(decimalsOf(x), `${k}=${x}`).toBeLessThanOrEqual(DECIMALS[k as keyof typeof DECIMALS]);
+      for (const [k, x] of Object.entries(waterBaseline(hongyuan, ts, 42)))
+        expect(decimalsOf(x), `${k}=${x}`).toBeLessThanOrEqual(DECIMALS[k as keyof typeof DECIMALS]);
     }
   });
 
@@ -195,7 +198,8 @@ describe('air baseline', () => {
         // PM2.5 IAQI 100 under HJ 633-2026 is 60; PM10's is 120; GB 3095 grade II 1-h limits for the gases.
         if (!(v.PM2_5 > 0 && v.PM2_5 < 60 && v.PM10 < 120 && v.PM10 > v.PM2_5)) bad.push(`${where}: particles`);
         if (!(v.SO2 < 150 && v.NO2 < 200 && v.CO < 10 && v.O3 < 200 && v.O3 > 0)) bad.push(`${where}: gases`);
-        for (const [k, x] of Object.entries(v)) if (decimalsOf(x) > DECIMALS[k as keyof typeof DECIMALS]) bad.push(`${where}: decimals of ${k}`);
+        for (const [k, x] of Object.entries(v))
+          if (decimalsOf(x) > DECIMALS[k as keyof typeof DECIMALS]) bad.push(`${where}: decimals of ${k}`);
       }
     }
     expect(bad.slice(0, 10)).toEqual([]);
@@ -223,7 +227,10 @@ describe('determinism', () => {
   it('the same seed gives the same values, in any order; another seed gives others', () => {
     const ts = cst(2026, 3, 1, 8);
     const forward = water.map((s) => waterBaseline(s, ts, 2004));
-    const backward = [...water].reverse().map((s) => waterBaseline(s, ts, 2004)).reverse();
+    const backward = [...water]
+      .reverse()
+      .map((s) => waterBaseline(s, ts, 2004))
+      .reverse();
     expect(backward).toEqual(forward);
     expect(water.map((s) => waterBaseline(s, ts, 2005))).not.toEqual(forward);
     expect(airBaseline(shijian, ts, 2004)).toEqual(airBaseline(shijian, ts, 2004));

@@ -28,7 +28,10 @@ describe('travel time', () => {
   });
 
   it('adds up reach by reach where velocities differ', () => {
-    const reaches = [{ fromKm: 0, toKm: 60, velocityKmh: 3 }, { fromKm: 60, toKm: 100, velocityKmh: 1 }];
+    const reaches = [
+      { fromKm: 0, toKm: 60, velocityKmh: 3 },
+      { fromKm: 60, toKm: 100, velocityKmh: 1 },
+    ];
     expect(travelHours(44, 96, reaches)).toBeCloseTo(16 / 3 + 36 / 1, 12);
     // Beyond the last reach, the default velocity applies.
     expect(travelHours(90, 110, reaches, 2)).toBeCloseTo(10 / 1 + 10 / 2, 12);
@@ -57,8 +60,19 @@ describe('planSpill', () => {
     expect(last(faster)).toBeCloseTo(last(plan) / 2, 3);
   });
 
-  it('uses the reaches\' velocities, ignoring reaches of other rivers', () => {
-    const p = planSpill(registry, { entryKm: 44, reaches: [{ river: 'tuojiang', fromKm: 60, toKm: 200, velocityKmh: 0.5 }, { river: 'other', fromKm: 0, toKm: 60, velocityKmh: 100 }] }, 1, START);
+  it("uses the reaches' velocities, ignoring reaches of other rivers", () => {
+    const p = planSpill(
+      registry,
+      {
+        entryKm: 44,
+        reaches: [
+          { river: 'tuojiang', fromKm: 60, toKm: 200, velocityKmh: 0.5 },
+          { river: 'other', fromKm: 0, toKm: 60, velocityKmh: 100 },
+        ],
+      },
+      1,
+      START,
+    );
     const shiqiao = p.sections.find((s) => s.station === 'shiqiao')!;
     expect(shiqiao.travelHours).toBeCloseTo(16 / 1.5 + 8 / 0.5, 9);
   });
@@ -84,7 +98,13 @@ describe('planSpill', () => {
     });
     expect(spillSpanMs(registry, {}, 60)).toBeCloseTo(spillSpanMs(registry, {}, 1) / 60, 6);
     // The whole passage at compress 1: entry to below Ziyang at 1.5 km/h, plus discharge, lead-in and tail.
-    const hours = (km('gongchengpu') - plan.entryKm) / 1.5 + SPILL_DEFAULTS.riseHours + SPILL_DEFAULTS.spillHours + SPILL_DEFAULTS.fallHours + SPILL_DEFAULTS.leadInHours + SPILL_DEFAULTS.tailHours;
+    const hours =
+      (km('gongchengpu') - plan.entryKm) / 1.5 +
+      SPILL_DEFAULTS.riseHours +
+      SPILL_DEFAULTS.spillHours +
+      SPILL_DEFAULTS.fallHours +
+      SPILL_DEFAULTS.leadInHours +
+      SPILL_DEFAULTS.tailHours;
     expect(spillSpanMs(registry, {}, 1)).toBeCloseTo(hours * HOUR_MS, 3);
     expect(plan.endMs).toBeCloseTo(START + hours * HOUR_MS, 3);
   });
@@ -126,7 +146,7 @@ describe('plume at a section', () => {
     }
   });
 
-  it('adds to the river\'s own NH3-N (and TN, which includes it) in the reading', () => {
+  it("adds to the river's own NH3-N (and TN, which includes it) in the reading", () => {
     const ctx = { seed: 1, incidents: { ...DEFAULT_INCIDENTS, maintenancePerDay: 0, dropoutPerDay: 0 }, plan };
     const ts = Math.ceil(sec.plateauFromMs / 300_000) * 300_000;
     const o = slotAt(ctx, hong, ts);
@@ -141,7 +161,13 @@ describe('plume at a section', () => {
 
   it('keeps maintenance and dropouts away from a section while the plume passes it', () => {
     // Rates so high that every 6-hour block holds both kinds of window at every station.
-    const incidents = { ...DEFAULT_INCIDENTS, maintenancePerDay: 100, dropoutPerDay: 100, maintenanceMinutes: [350, 350] as const, dropoutMinutes: [340, 340] as const };
+    const incidents = {
+      ...DEFAULT_INCIDENTS,
+      maintenancePerDay: 100,
+      dropoutPerDay: 100,
+      maintenanceMinutes: [350, 350] as const,
+      dropoutMinutes: [340, 340] as const,
+    };
     const ctx = { seed: 3, incidents, plan };
     let inPlume = 0;
     let affectedOutside = 0;
@@ -199,7 +225,7 @@ describe('incidents', () => {
     expect(count('dropout', { ...rates, dropoutPerDay: 0 })).toBe(0);
   });
 
-  it('a maintenance window flags its analyser\'s parameters M (with the check standard\'s value)', () => {
+  it("a maintenance window flags its analyser's parameters M (with the check standard's value)", () => {
     const ctx = { seed: 5, incidents: { ...DEFAULT_INCIDENTS, maintenancePerDay: 4, dropoutPerDay: 0 } };
     const station = registry.get('shiqiao')!;
     let seen = 0;
@@ -207,7 +233,9 @@ describe('incidents', () => {
       const o = slotAt(ctx, station, t);
       if (o.kind !== 'reading' || !o.reading.maintenance) continue;
       seen++;
-      const flagged = Object.entries(o.reading.flags).filter(([, f]) => f === 'M').map(([k]) => k);
+      const flagged = Object.entries(o.reading.flags)
+        .filter(([, f]) => f === 'M')
+        .map(([k]) => k);
       expect(flagged.length).toBeGreaterThan(0);
       if (flagged.includes('NH3N')) expect(o.reading.values.NH3N).toBe(2);
       expect(Object.keys(o.reading.flags).sort()).toEqual(Object.keys(o.reading.values).sort());
@@ -220,9 +248,11 @@ describe('reporting slots', () => {
   const stations = [registry.get('hongyuan')!, registry.get('jianyang-shijian')!];
   const intervals = { waterMs: 5 * 60_000, airMs: HOUR_MS };
 
-  it('lists every station\'s grid instants in (after, upto], in time order', () => {
+  it("lists every station's grid instants in (after, upto], in time order", () => {
     const slots = slotsBetween(stations, intervals, START, START + HOUR_MS);
-    expect(slots.filter((s) => s.station.id === 'hongyuan').map((s) => s.ts)).toEqual(Array.from({ length: 12 }, (_, i) => START + (i + 1) * 5 * 60_000));
+    expect(slots.filter((s) => s.station.id === 'hongyuan').map((s) => s.ts)).toEqual(
+      Array.from({ length: 12 }, (_, i) => START + (i + 1) * 5 * 60_000),
+    );
     expect(slots.filter((s) => s.station.id === 'jianyang-shijian').map((s) => s.ts)).toEqual([START + HOUR_MS]);
     for (let i = 1; i < slots.length; i++) expect(slots[i]!.ts).toBeGreaterThanOrEqual(slots[i - 1]!.ts);
     expect(slotsBetween(stations, intervals, START, START)).toEqual([]);
@@ -245,7 +275,12 @@ describe('velocities from config/rivers.yaml', () => {
     const mid = reachesFromRivers(rivers, 0.5);
     expect(mid.length).toBe(Object.values(rivers.rivers).reduce((n, r) => n + r.reaches.length, 0));
     const first = rivers.rivers.tuojiang!.reaches[0]!;
-    expect(mid[0]).toEqual({ river: 'tuojiang', fromKm: first.from_km, toKm: first.to_km, velocityKmh: ((first.velocity.min_m_s + first.velocity.max_m_s) / 2) * 3.6 });
+    expect(mid[0]).toEqual({
+      river: 'tuojiang',
+      fromKm: first.from_km,
+      toKm: first.to_km,
+      velocityKmh: ((first.velocity.min_m_s + first.velocity.max_m_s) / 2) * 3.6,
+    });
     expect(reachesFromRivers(rivers, 0)[0]!.velocityKmh).toBeCloseTo(first.velocity.min_m_s * 3.6, 12);
     expect(reachesFromRivers(rivers, 1)[0]!.velocityKmh).toBeCloseTo(first.velocity.max_m_s * 3.6, 12);
     expect(() => reachesFromRivers(rivers, 1.5)).toThrow(/between 0 and 1/);

@@ -38,7 +38,8 @@ async function platform(onFrame: (line: string, socket: Socket, connection: numb
   return (server.address() as { port: number }).port;
 }
 
-const frame = (qn: string, flag = 5) => hj212Frame({ mn: 'M1', ts: Date.parse('2026-01-01T00:00:00Z'), qn, flag, items: { w21003: { Rtd: '1' } } });
+const frame = (qn: string, flag = 5) =>
+  hj212Frame({ mn: 'M1', ts: Date.parse('2026-01-01T00:00:00Z'), qn, flag, items: { w21003: { Rtd: '1' } } });
 
 describe('TcpLogger', () => {
   it('re-sends a frame that got no answer in time, and is done at the first answer', async () => {
@@ -76,7 +77,14 @@ describe('TcpLogger', () => {
     loggers.push(logger);
     await logger.send(frame('20260101080000003', 4));
     expect(logger.unanswered).toBe(0);
-    await new Promise<void>((r) => { const t = setInterval(() => { if (got.length > 0) { clearInterval(t); r(); } }, 10); });
+    await new Promise<void>((r) => {
+      const t = setInterval(() => {
+        if (got.length > 0) {
+          clearInterval(t);
+          r();
+        }
+      }, 10);
+    });
     expect(got).toEqual(['20260101080000003']);
   });
 });

@@ -33,10 +33,12 @@ async function json(args: string[]): Promise<unknown> {
 
 /** Runs the CLI expecting a bad-input failure; returns the exit code and stderr. */
 async function failure(args: string[]): Promise<{ exitCode: number; err: string }> {
-  const err = await program().parseAsync(args, { from: 'user' }).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const err = await program()
+    .parseAsync(args, { from: 'user' })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(CommanderError);
   expect(stdout).toEqual([]);
   return { exitCode: (err as CommanderError).exitCode, err: stderr.join('') };
@@ -44,7 +46,9 @@ async function failure(args: string[]): Promise<{ exitCode: number; err: string 
 
 describe('tuojiang standards water-class', () => {
   it('prints the class, the limiting items and every item class', async () => {
-    expect(await json(['standards', 'water-class', '--waterbody', 'river', '--pH', '7.1', '--NH3N', '1.2', '--DO', '8', '--temp', '18'])).toEqual({
+    expect(
+      await json(['standards', 'water-class', '--waterbody', 'river', '--pH', '7.1', '--NH3N', '1.2', '--DO', '8', '--temp', '18']),
+    ).toEqual({
       class: 'IV',
       limiting: ['NH3N'],
       perParam: { pH: 'I', NH3N: 'IV', DO: 'I' },
@@ -53,7 +57,18 @@ describe('tuojiang standards water-class', () => {
 
   it('accepts every water parameter of the catalogue, including mixed-case and underscored keys', async () => {
     const r = (await json([
-      'standards', 'water-class', '--CODMn', '3', '--fecal_coliform', '50000', '--F', '1.2', '--Cr6', '0.01', '--cond', '400',
+      'standards',
+      'water-class',
+      '--CODMn',
+      '3',
+      '--fecal_coliform',
+      '50000',
+      '--F',
+      '1.2',
+      '--Cr6',
+      '0.01',
+      '--cond',
+      '400',
     ])) as { class: string; perParam: Record<string, string> };
     expect(r.perParam).toEqual({ CODMn: 'II', fecal_coliform: '劣V', F: 'IV', Cr6: 'I' });
     expect(r.class).toBe('IV');

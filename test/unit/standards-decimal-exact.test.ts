@@ -24,19 +24,27 @@ describe('decimal comparison, sum and product', () => {
   });
 
   it('agree with integer arithmetic (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: -100_000, max: 100_000 }), fc.integer({ min: -100_000, max: 100_000 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), (a, b, sa, sb) => {
-      const x = { coef: BigInt(a), scale: sa };
-      const y = { coef: BigInt(b), scale: sb };
-      // a/10^sa vs b/10^sb, all scaled to 10^6.
-      const ax = a * 10 ** (6 - sa);
-      const by = b * 10 ** (6 - sb);
-      expect(compareDecimals(x, y)).toBe(Math.sign(ax - by));
-      const sum = addDecimals(x, y);
-      expect(Number(sum.coef) * 10 ** (6 - sum.scale)).toBe(ax + by);
-      const prod = multiplyDecimals(x, y);
-      expect(prod.scale).toBe(sa + sb);
-      expect(prod.coef).toBe(BigInt(a) * BigInt(b));
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -100_000, max: 100_000 }),
+        fc.integer({ min: -100_000, max: 100_000 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        (a, b, sa, sb) => {
+          const x = { coef: BigInt(a), scale: sa };
+          const y = { coef: BigInt(b), scale: sb };
+          // a/10^sa vs b/10^sb, all scaled to 10^6.
+          const ax = a * 10 ** (6 - sa);
+          const by = b * 10 ** (6 - sb);
+          expect(compareDecimals(x, y)).toBe(Math.sign(ax - by));
+          const sum = addDecimals(x, y);
+          expect(Number(sum.coef) * 10 ** (6 - sum.scale)).toBe(ax + by);
+          const prod = multiplyDecimals(x, y);
+          expect(prod.scale).toBe(sa + sb);
+          expect(prod.coef).toBe(BigInt(a) * BigInt(b));
+        },
+      ),
+    );
   });
 });
 
@@ -55,12 +63,19 @@ describe('compareToScaled', () => {
   });
 
   it('agrees with integer arithmetic on values of two decimals (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 0, max: 90 }), fc.constantFrom(1 as const, -1 as const), (v, l, k, sign) => {
-      // value v/100, limit l/100, h = k/100: compare v × 100 with l × (100 + sign × k), all integers.
-      const lhs = v * 100;
-      const rhs = l * (100 + sign * k);
-      expect(compareToScaled(v / 100, l / 100, k / 100, sign)).toBe(Math.sign(lhs - rhs));
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 0, max: 90 }),
+        fc.constantFrom(1 as const, -1 as const),
+        (v, l, k, sign) => {
+          // value v/100, limit l/100, h = k/100: compare v × 100 with l × (100 + sign × k), all integers.
+          const lhs = v * 100;
+          const rhs = l * (100 + sign * k);
+          expect(compareToScaled(v / 100, l / 100, k / 100, sign)).toBe(Math.sign(lhs - rhs));
+        },
+      ),
+    );
   });
 });
-

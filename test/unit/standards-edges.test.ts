@@ -9,10 +9,27 @@ import { TuojiangError } from '../../lib/errors.js';
 import { decimalToNumber, roundHalfEven, toDecimal } from '../../lib/standards/decimal.js';
 import { airLimit, gb3095LimitSetFor, gb3095VersionFor, type AirGrade } from '../../lib/standards/gb3095.js';
 import {
-  classIndex, classLimit, gb3838VersionFor, GB3838_TABLE1, limitAppliesTo, paramClass, WATER_CLASS_LABEL_EN, waterClass,
+  classIndex,
+  classLimit,
+  gb3838VersionFor,
+  GB3838_TABLE1,
+  limitAppliesTo,
+  paramClass,
+  WATER_CLASS_LABEL_EN,
+  waterClass,
   type GradedClass,
 } from '../../lib/standards/gb3838.js';
-import { AQI_INPUT_KEYS, AQI_TERMS, aqiCategory, aqiStandardFor, computeAqi, type AqiInputKey, type AqiMode, type AqiStandard, type AirPollutant } from '../../lib/standards/hj633.js';
+import {
+  AQI_INPUT_KEYS,
+  AQI_TERMS,
+  aqiCategory,
+  aqiStandardFor,
+  computeAqi,
+  type AqiInputKey,
+  type AqiMode,
+  type AqiStandard,
+  type AirPollutant,
+} from '../../lib/standards/hj633.js';
 
 const D2012 = new Date('2025-06-01T12:00:00+08:00');
 const D2026 = new Date('2026-06-01T12:00:00+08:00');
@@ -64,9 +81,11 @@ describe('decimal helpers: signs, ties and what they refuse', () => {
   });
 
   it('round-trips any finite double through the decimal form (property)', () => {
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
-      expect(decimalToNumber(toDecimal(x))).toBe(x === 0 ? 0 : x);
-    }));
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
+        expect(decimalToNumber(toDecimal(x))).toBe(x === 0 ? 0 : x);
+      }),
+    );
   });
 });
 
@@ -101,7 +120,10 @@ describe('HJ 633: every term names its own pollutant', () => {
   }
 
   it('ties name every pollutant at the highest IAQI, in the standard order', () => {
-    const r = computeAqi({ SO2_24h: 150, NO2_24h: 80, PM10_24h: 150, CO_24h: 4, O3_8h: 160, PM2_5_24h: 75 }, { date: D2012, mode: 'daily' });
+    const r = computeAqi(
+      { SO2_24h: 150, NO2_24h: 80, PM10_24h: 150, CO_24h: 4, O3_8h: 160, PM2_5_24h: 75 },
+      { date: D2012, mode: 'daily' },
+    );
     expect(r.aqi).toBe(100);
     expect(r.primary).toEqual(['SO2', 'NO2', 'PM10', 'CO', 'O3', 'PM2_5']);
   });
@@ -114,12 +136,18 @@ describe('HJ 633 categories: the words and colours a notice prints', () => {
       return [c.level, c.zh, c.en, c.color];
     };
     expect([0, 50, 51, 100, 101, 150, 151, 200, 201, 300, 301, 500].map(row)).toEqual([
-      [1, '优', 'Excellent', 'green'], [1, '优', 'Excellent', 'green'],
-      [2, '良', 'Good', 'yellow'], [2, '良', 'Good', 'yellow'],
-      [3, '轻度污染', 'Lightly polluted', 'orange'], [3, '轻度污染', 'Lightly polluted', 'orange'],
-      [4, '中度污染', 'Moderately polluted', 'red'], [4, '中度污染', 'Moderately polluted', 'red'],
-      [5, '重度污染', 'Heavily polluted', 'purple'], [5, '重度污染', 'Heavily polluted', 'purple'],
-      [6, '严重污染', 'Severely polluted', 'maroon'], [6, '严重污染', 'Severely polluted', 'maroon'],
+      [1, '优', 'Excellent', 'green'],
+      [1, '优', 'Excellent', 'green'],
+      [2, '良', 'Good', 'yellow'],
+      [2, '良', 'Good', 'yellow'],
+      [3, '轻度污染', 'Lightly polluted', 'orange'],
+      [3, '轻度污染', 'Lightly polluted', 'orange'],
+      [4, '中度污染', 'Moderately polluted', 'red'],
+      [4, '中度污染', 'Moderately polluted', 'red'],
+      [5, '重度污染', 'Heavily polluted', 'purple'],
+      [5, '重度污染', 'Heavily polluted', 'purple'],
+      [6, '严重污染', 'Severely polluted', 'maroon'],
+      [6, '严重污染', 'Severely polluted', 'maroon'],
     ]);
   });
 });
@@ -170,20 +198,23 @@ describe('HJ 633 invariants (properties)', () => {
       // HJ 633-2012 stops computing SO2 1h and O3 8h above 800 and reads SO2 24h / O3 1h instead, which
       // may be lower: the one place the 2012 AQI may fall as a value rises, so the property stays at or
       // below 800 there (the 800 rules have their own tests).
-      const cap = (k: AqiInputKey, v: number): number => (standard === 'HJ633-2012' && (k === 'SO2_1h' || k === 'O3_8h') ? Math.min(v, 800) : v);
+      const cap = (k: AqiInputKey, v: number): number =>
+        standard === 'HJ633-2012' && (k === 'SO2_1h' || k === 'O3_8h') ? Math.min(v, 800) : v;
       it(`${standard} ${mode}: raising any one concentration never lowers the AQI or any IAQI`, () => {
-        fc.assert(fc.property(inputsArb, keyArb, fc.integer({ min: 1, max: 5000 }), (generated, key, up) => {
-          const opts = { date: DATES[standard], mode };
-          const inputs = Object.fromEntries(Object.entries(generated).map(([k, v]) => [k, cap(k as AqiInputKey, v)]));
-          const before = computeAqi(inputs, opts);
-          const raised = { ...inputs, [key]: cap(key, (inputs[key] ?? 0) + up / 10) };
-          const after = computeAqi(raised, opts);
-          if (before.aqi !== null && after.aqi !== null) expect(after.aqi).toBeGreaterThanOrEqual(before.aqi);
-          if (before.aqi !== null && before.missing.length === after.missing.length) expect(after.aqi).not.toBeNull();
-          for (const [k, v] of Object.entries(before.iaqi)) {
-            if (after.iaqi[k] !== undefined) expect(after.iaqi[k]).toBeGreaterThanOrEqual(v);
-          }
-        }));
+        fc.assert(
+          fc.property(inputsArb, keyArb, fc.integer({ min: 1, max: 5000 }), (generated, key, up) => {
+            const opts = { date: DATES[standard], mode };
+            const inputs = Object.fromEntries(Object.entries(generated).map(([k, v]) => [k, cap(k as AqiInputKey, v)]));
+            const before = computeAqi(inputs, opts);
+            const raised = { ...inputs, [key]: cap(key, (inputs[key] ?? 0) + up / 10) };
+            const after = computeAqi(raised, opts);
+            if (before.aqi !== null && after.aqi !== null) expect(after.aqi).toBeGreaterThanOrEqual(before.aqi);
+            if (before.aqi !== null && before.missing.length === after.missing.length) expect(after.aqi).not.toBeNull();
+            for (const [k, v] of Object.entries(before.iaqi)) {
+              if (after.iaqi[k] !== undefined) expect(after.iaqi[k]).toBeGreaterThanOrEqual(v);
+            }
+          }),
+        );
       });
     }
   }
@@ -209,7 +240,12 @@ describe('GB 3095: the limit sets by date and grade', () => {
 describe('GB 3838: labels, versions, lake-only items, class limits', () => {
   it('renders each class in English as the notices print it', () => {
     expect(WATER_CLASS_LABEL_EN).toEqual({
-      I: 'Excellent', II: 'Excellent', III: 'Good', IV: 'Lightly polluted', V: 'Moderately polluted', 劣V: 'Heavily polluted',
+      I: 'Excellent',
+      II: 'Excellent',
+      III: 'Good',
+      IV: 'Lightly polluted',
+      V: 'Moderately polluted',
+      劣V: 'Heavily polluted',
     });
   });
 
@@ -243,15 +279,23 @@ describe('GB 3838: labels, versions, lake-only items, class limits', () => {
 
   it('the class never improves when a pollutant rises, nor when DO falls (property)', () => {
     const items = Object.keys(GB3838_TABLE1).filter((k) => k !== 'pH');
-    fc.assert(fc.property(fc.constantFrom(...items), fc.double({ min: 0, max: 50_000, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }), fc.constantFrom('river' as const, 'lake' as const), (param, v, d, wb) => {
-      const worse = GB3838_TABLE1[param]?.kind === 'min' ? Math.max(0, v - d) : v + d;
-      const before = paramClass(param, v, wb);
-      const after = paramClass(param, worse, wb);
-      expect(before).toBeDefined();
-      expect(classIndex(after as GradedClass)).toBeGreaterThanOrEqual(classIndex(before as GradedClass));
-      const sample = waterClass({ [param]: v, NH3N: 0.1 }, { waterbody: wb, policy: { referenceItems: [] } });
-      const worseSample = waterClass({ [param]: worse, NH3N: 0.1 }, { waterbody: wb, policy: { referenceItems: [] } });
-      expect(classIndex(worseSample.class as GradedClass)).toBeGreaterThanOrEqual(classIndex(sample.class as GradedClass));
-    }));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...items),
+        fc.double({ min: 0, max: 50_000, noNaN: true }),
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+        fc.constantFrom('river' as const, 'lake' as const),
+        (param, v, d, wb) => {
+          const worse = GB3838_TABLE1[param]?.kind === 'min' ? Math.max(0, v - d) : v + d;
+          const before = paramClass(param, v, wb);
+          const after = paramClass(param, worse, wb);
+          expect(before).toBeDefined();
+          expect(classIndex(after as GradedClass)).toBeGreaterThanOrEqual(classIndex(before as GradedClass));
+          const sample = waterClass({ [param]: v, NH3N: 0.1 }, { waterbody: wb, policy: { referenceItems: [] } });
+          const worseSample = waterClass({ [param]: worse, NH3N: 0.1 }, { waterbody: wb, policy: { referenceItems: [] } });
+          expect(classIndex(worseSample.class as GradedClass)).toBeGreaterThanOrEqual(classIndex(sample.class as GradedClass));
+        },
+      ),
+    );
   });
 });

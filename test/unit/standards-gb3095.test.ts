@@ -6,8 +6,16 @@ import type { AirPollutant } from '../../lib/standards/hj633.js';
 // Independent copy of docs/domain.md §2 (grade II) and GB 3095-2012 grade I.
 type Cell = [AirPollutant, Averaging];
 const CELLS: Cell[] = [
-  ['SO2', '24h'], ['SO2', '1h'], ['NO2', '24h'], ['NO2', '1h'], ['CO', '24h'], ['CO', '1h'],
-  ['O3', '8h'], ['O3', '1h'], ['PM10', '24h'], ['PM2_5', '24h'],
+  ['SO2', '24h'],
+  ['SO2', '1h'],
+  ['NO2', '24h'],
+  ['NO2', '1h'],
+  ['CO', '24h'],
+  ['CO', '1h'],
+  ['O3', '8h'],
+  ['O3', '1h'],
+  ['PM10', '24h'],
+  ['PM2_5', '24h'],
 ];
 const G2_2012 = [150, 500, 80, 200, 4, 10, 160, 200, 150, 75];
 const G2_2026_TRANSITION = [150, 500, 80, 200, 4, 10, 160, 200, 120, 60];
@@ -80,10 +88,19 @@ describe('grade I limits (GB 3095-2012, also applied under 2026)', () => {
 });
 
 describe('combinations the standard does not set', () => {
-  const none: Cell[] = [['PM2_5', '1h'], ['PM10', '1h'], ['O3', '24h'], ['SO2', '8h'], ['NO2', '8h'], ['CO', '8h'], ['PM2_5', '8h']];
+  const none: Cell[] = [
+    ['PM2_5', '1h'],
+    ['PM10', '1h'],
+    ['O3', '24h'],
+    ['SO2', '8h'],
+    ['NO2', '8h'],
+    ['CO', '8h'],
+    ['PM2_5', '8h'],
+  ];
   for (const [pollutant, averaging] of none) {
     it(`${pollutant} ${averaging} is undefined`, () => {
-      for (const grade of [1, 2] as const) for (const d of [LAST_2012, FIRST_2026, FIRST_FINAL]) expect(airLimit(pollutant, averaging, grade, d)).toBeUndefined();
+      for (const grade of [1, 2] as const)
+        for (const d of [LAST_2012, FIRST_2026, FIRST_FINAL]) expect(airLimit(pollutant, averaging, grade, d)).toBeUndefined();
     });
   }
 });

@@ -222,8 +222,18 @@ describe('HJ 633-2026 rounding of concentrations (GB/T 8170, half to even)', () 
 
 describe('which inputs each mode uses', () => {
   const all: AqiInputs = {
-    SO2_24h: 100, SO2_1h: 200, NO2_24h: 60, NO2_1h: 150, PM10_24h: 100, PM10_1h: 200,
-    PM2_5_24h: 50, PM2_5_1h: 90, CO_24h: 3, CO_1h: 7, O3_1h: 180, O3_8h: 130,
+    SO2_24h: 100,
+    SO2_1h: 200,
+    NO2_24h: 60,
+    NO2_1h: 150,
+    PM10_24h: 100,
+    PM10_1h: 200,
+    PM2_5_24h: 50,
+    PM2_5_1h: 90,
+    CO_24h: 3,
+    CO_1h: 7,
+    O3_1h: 180,
+    O3_8h: 130,
   };
 
   it('2012 hourly: 1-h SO2/NO2/CO/O3, 24-h PM; no O3 8h, no PM 1h, SO2 24h only as fallback', () => {
@@ -332,12 +342,18 @@ describe('AQI range, primary pollutants and categories', () => {
   });
 
   const BOUNDS: [number, number, string, string][] = [
-    [0, 1, '优', 'green'], [50, 1, '优', 'green'],
-    [51, 2, '良', 'yellow'], [100, 2, '良', 'yellow'],
-    [101, 3, '轻度污染', 'orange'], [150, 3, '轻度污染', 'orange'],
-    [151, 4, '中度污染', 'red'], [200, 4, '中度污染', 'red'],
-    [201, 5, '重度污染', 'purple'], [300, 5, '重度污染', 'purple'],
-    [301, 6, '严重污染', 'maroon'], [500, 6, '严重污染', 'maroon'],
+    [0, 1, '优', 'green'],
+    [50, 1, '优', 'green'],
+    [51, 2, '良', 'yellow'],
+    [100, 2, '良', 'yellow'],
+    [101, 3, '轻度污染', 'orange'],
+    [150, 3, '轻度污染', 'orange'],
+    [151, 4, '中度污染', 'red'],
+    [200, 4, '中度污染', 'red'],
+    [201, 5, '重度污染', 'purple'],
+    [300, 5, '重度污染', 'purple'],
+    [301, 6, '严重污染', 'maroon'],
+    [500, 6, '严重污染', 'maroon'],
   ];
   for (const [aqi, level, zh, color] of BOUNDS) {
     it(`category of AQI ${aqi} is level ${level} ${zh}`, () => {
@@ -368,8 +384,12 @@ describe('AQI range, primary pollutants and categories', () => {
 
 describe('bad input', () => {
   it('rejects negative and non-finite concentrations, even of inputs the mode does not use', () => {
-    expect(() => computeAqi({ PM2_5_24h: -1 }, { date: D2026, mode: 'daily' })).toThrow(expect.objectContaining({ code: 'TJ_IMPOSSIBLE_VALUE' }));
-    expect(() => computeAqi({ PM2_5_24h: Number.NaN }, { date: D2026, mode: 'daily' })).toThrow(expect.objectContaining({ code: 'TJ_INVALID_VALUE' }));
+    expect(() => computeAqi({ PM2_5_24h: -1 }, { date: D2026, mode: 'daily' })).toThrow(
+      expect.objectContaining({ code: 'TJ_IMPOSSIBLE_VALUE' }),
+    );
+    expect(() => computeAqi({ PM2_5_24h: Number.NaN }, { date: D2026, mode: 'daily' })).toThrow(
+      expect.objectContaining({ code: 'TJ_INVALID_VALUE' }),
+    );
     expect(() => computeAqi({ PM2_5_1h: Number.POSITIVE_INFINITY }, { date: D2026, mode: 'daily' })).toThrow(TuojiangError);
     expect(() => iaqiOf('HJ633-2012', 'CO_1h', -0.1)).toThrow(TuojiangError);
   });

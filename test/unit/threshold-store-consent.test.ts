@@ -15,7 +15,8 @@ const { dir, registry } = loadConfig();
 const shipped = loadThresholdsFile(join(dir, 'thresholds.yaml'), registry).config;
 const AT = Date.parse('2026-05-01T08:00:00+08:00'); // GB 3095-2026 transition limits in force
 
-const judge = (target: LimitTarget, to: ExplicitLimit | null, before = shipped) => classify(registry, before, withExplicit(before, target, to), target, AT);
+const judge = (target: LimitTarget, to: ExplicitLimit | null, before = shipped) =>
+  classify(registry, before, withExplicit(before, target, to), target, AT);
 const station = (s: string, param: string): LimitTarget => ({ scope: 'station', station: s, param });
 
 describe('comparing two limits', () => {
@@ -47,7 +48,19 @@ describe('classifying a change by the limits in force it moves', () => {
   it('tightening one station', () => {
     const c = judge(station('shiqiao', 'NH3N'), 0.7);
     expect(c.direction).toBe('tighten');
-    expect(c.effects).toEqual([{ station: 'shiqiao', period: 'hour', before: '≤ 0.8 mg/L', after: '≤ 0.7 mg/L', direction: 'tighter', national: '≤ 1 mg/L', belowStandard: false, floor: '≤ 0.15 mg/L', belowFloor: false }]);
+    expect(c.effects).toEqual([
+      {
+        station: 'shiqiao',
+        period: 'hour',
+        before: '≤ 0.8 mg/L',
+        after: '≤ 0.7 mg/L',
+        direction: 'tighter',
+        national: '≤ 1 mg/L',
+        belowStandard: false,
+        floor: '≤ 0.15 mg/L',
+        belowFloor: false,
+      },
+    ]);
     expect(c.belowFloor).toEqual([]);
     expect(c.belowStandard).toEqual([]);
   });
@@ -61,7 +74,10 @@ describe('classifying a change by the limits in force it moves', () => {
   });
 
   it('clearing an override that was tighter than the standard loosens', () => {
-    expect(judge(station('shiqiao', 'NH3N'), null)).toMatchObject({ direction: 'loosen', effects: [{ before: '≤ 0.8 mg/L', after: '≤ 1 mg/L' }] });
+    expect(judge(station('shiqiao', 'NH3N'), null)).toMatchObject({
+      direction: 'loosen',
+      effects: [{ before: '≤ 0.8 mg/L', after: '≤ 1 mg/L' }],
+    });
   });
 
   it('DO: raising the minimum tightens, lowering it below class III needs an exception', () => {
@@ -71,7 +87,7 @@ describe('classifying a change by the limits in force it moves', () => {
     expect(c.belowStandard[0]).toMatchObject({ after: '≥ 4 mg/L', national: '≥ 5 mg/L' });
   });
 
-  it('the national limit is that of the station\'s own target class', () => {
+  it("the national limit is that of the station's own target class", () => {
     // A class II target makes 0.6 mg/L NH3N (class III would allow 1.0) looser than the standard.
     const classII = structuredClone(shipped);
     classII.stations.hongyuan = { target_class: 'II', water_class: 'II' };
@@ -86,7 +102,8 @@ describe('classifying a change by the limits in force it moves', () => {
     expect(c.effects.filter((e) => e.direction === 'tighter')).toHaveLength(6);
     // every station already has its own limit: nothing in force moves
     const pinned = structuredClone(shipped);
-    for (const s of registry.stations.filter((x) => x.kind === 'water')) pinned.stations[s.id] = { ...pinned.stations[s.id], limits: { NH3N: 0.5 } };
+    for (const s of registry.stations.filter((x) => x.kind === 'water'))
+      pinned.stations[s.id] = { ...pinned.stations[s.id], limits: { NH3N: 0.5 } };
     expect(judge({ scope: 'defaults', param: 'NH3N' }, 0.9, pinned).direction).toBe('none');
   });
 
@@ -116,7 +133,8 @@ describe('classifying a change by the limits in force it moves', () => {
 });
 
 describe('the sanity floor: a tightening past the best class needs the other city', () => {
-  const floorOf = (target: LimitTarget, to: ExplicitLimit | null) => judge(target, to).belowFloor.map((e) => [e.station, e.period, e.after, e.floor]);
+  const floorOf = (target: LimitTarget, to: ExplicitLimit | null) =>
+    judge(target, to).belowFloor.map((e) => [e.station, e.period, e.after, e.floor]);
 
   it('water: stricter than GB 3838 class I on either side, whatever the bound kind', () => {
     expect(floorOf(station('linjiangsi', 'NH3N'), 0.000001)).toEqual([['linjiangsi', 'hour', '≤ 0.000001 mg/L', '≤ 0.15 mg/L']]);
@@ -135,8 +153,14 @@ describe('the sanity floor: a tightening past the best class needs the other cit
 
   it('air: GB 3095 grade I, hourly and daily each against their own; PM hourly against the daily grade I', () => {
     expect(floorOf(station('ziyang-shijian', 'SO2'), 100)).toEqual([['ziyang-shijian', 'hour', '≤ 100 µg/m³', '≤ 150 µg/m³']]);
-    expect(floorOf(station('ziyang-shijian', 'SO2'), 40)).toEqual([['ziyang-shijian', 'hour', '≤ 40 µg/m³', '≤ 150 µg/m³'], ['ziyang-shijian', 'day', '≤ 40 µg/m³', '≤ 50 µg/m³']]);
-    expect(floorOf(station('ziyang-shijian', 'PM2_5'), 20)).toEqual([['ziyang-shijian', 'hour', '≤ 20 µg/m³', '≤ 35 µg/m³'], ['ziyang-shijian', 'day', '≤ 20 µg/m³', '≤ 35 µg/m³']]);
+    expect(floorOf(station('ziyang-shijian', 'SO2'), 40)).toEqual([
+      ['ziyang-shijian', 'hour', '≤ 40 µg/m³', '≤ 150 µg/m³'],
+      ['ziyang-shijian', 'day', '≤ 40 µg/m³', '≤ 50 µg/m³'],
+    ]);
+    expect(floorOf(station('ziyang-shijian', 'PM2_5'), 20)).toEqual([
+      ['ziyang-shijian', 'hour', '≤ 20 µg/m³', '≤ 35 µg/m³'],
+      ['ziyang-shijian', 'day', '≤ 20 µg/m³', '≤ 35 µg/m³'],
+    ]);
   });
 
   it('only a move past the floor counts: loosening a limit still past it is a plain loosening', () => {
@@ -148,7 +172,9 @@ describe('the sanity floor: a tightening past the best class needs the other cit
   it('a floor proposal needs the other city, like a loosening', () => {
     const proposer = { by: 'cd-wang', city: 'chengdu' };
     expect(missingApprovals('floor', ['chengdu', 'ziyang'], proposer, [])).toEqual(['ziyang']);
-    expect(approvalRefusal('floor', ['chengdu', 'ziyang'], proposer, [], { operator: 'cd-li', city: 'chengdu' })).toContain('a tightening past the sanity floor proposed in chengdu needs an operator of ziyang');
+    expect(approvalRefusal('floor', ['chengdu', 'ziyang'], proposer, [], { operator: 'cd-li', city: 'chengdu' })).toContain(
+      'a tightening past the sanity floor proposed in chengdu needs an operator of ziyang',
+    );
   });
 });
 
@@ -159,17 +185,28 @@ describe('who must approve', () => {
   it('a loosening: the other city', () => {
     expect(missingApprovals('loosen', cities, proposer, [])).toEqual(['ziyang']);
     expect(missingApprovals('loosen', cities, proposer, [{ by: 'zy-zhang', city: 'ziyang' }])).toEqual([]);
-    expect(approvalRefusal('loosen', cities, proposer, [], { operator: 'cd-li', city: 'chengdu' })).toContain('same-city approval does not count');
+    expect(approvalRefusal('loosen', cities, proposer, [], { operator: 'cd-li', city: 'chengdu' })).toContain(
+      'same-city approval does not count',
+    );
     expect(approvalRefusal('loosen', cities, proposer, [], { operator: 'zy-zhang', city: 'ziyang' })).toBeUndefined();
   });
 
   it('an exception: every city, not counting the proposer', () => {
     expect(missingApprovals('exception', cities, proposer, [])).toEqual(['chengdu', 'ziyang']);
     expect(missingApprovals('exception', cities, proposer, [{ by: 'zy-zhang', city: 'ziyang' }])).toEqual(['chengdu']);
-    expect(missingApprovals('exception', cities, proposer, [{ by: 'zy-zhang', city: 'ziyang' }, { by: 'cd-li', city: 'chengdu' }])).toEqual([]);
+    expect(
+      missingApprovals('exception', cities, proposer, [
+        { by: 'zy-zhang', city: 'ziyang' },
+        { by: 'cd-li', city: 'chengdu' },
+      ]),
+    ).toEqual([]);
     expect(approvalRefusal('exception', cities, proposer, [], { operator: 'cd-wang', city: 'chengdu' })).toContain('cannot approve it too');
     expect(approvalRefusal('exception', cities, proposer, [], { operator: 'cd-li', city: 'chengdu' })).toBeUndefined();
-    expect(approvalRefusal('exception', cities, proposer, [{ by: 'zy-zhang', city: 'ziyang' }], { operator: 'zy-chen', city: 'ziyang' })).toContain('ziyang has already approved');
-    expect(approvalRefusal('exception', cities, proposer, [{ by: 'zy-zhang', city: 'ziyang' }], { operator: 'zy-zhang', city: 'ziyang' })).toContain('already approved');
+    expect(
+      approvalRefusal('exception', cities, proposer, [{ by: 'zy-zhang', city: 'ziyang' }], { operator: 'zy-chen', city: 'ziyang' }),
+    ).toContain('ziyang has already approved');
+    expect(
+      approvalRefusal('exception', cities, proposer, [{ by: 'zy-zhang', city: 'ziyang' }], { operator: 'zy-zhang', city: 'ziyang' }),
+    ).toContain('already approved');
   });
 });

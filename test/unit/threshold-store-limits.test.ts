@@ -5,7 +5,15 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  explicitAt, parseBound, resolveTarget, sameExplicit, stationsUnder, targetPath, toLimit, withExplicit, type LimitChangeInput,
+  explicitAt,
+  parseBound,
+  resolveTarget,
+  sameExplicit,
+  stationsUnder,
+  targetPath,
+  toLimit,
+  withExplicit,
+  type LimitChangeInput,
 } from '../../alerts/threshold-store/limits.js';
 import { loadThresholdsFile } from '../../alerts/thresholds.js';
 import { ThresholdsFileSchema } from '../../alerts/thresholds-schema.js';
@@ -29,9 +37,18 @@ const bound = (param: string, input: LimitChangeInput) => parseBound(param, inpu
 
 describe('the scope and parameter of a change', () => {
   it('names a station, a section (by name or index) or the defaults', () => {
-    expect(resolveTarget({ station: 'shiqiao', param: 'NH3N' }, registry, shipped)).toEqual({ scope: 'station', station: 'shiqiao', param: 'NH3N' });
+    expect(resolveTarget({ station: 'shiqiao', param: 'NH3N' }, registry, shipped)).toEqual({
+      scope: 'station',
+      station: 'shiqiao',
+      param: 'NH3N',
+    });
     const name = shipped.sections[0]?.name as string;
-    expect(resolveTarget({ section: name, param: 'DO' }, registry, shipped)).toEqual({ scope: 'section', section: 0, sectionName: name, param: 'DO' });
+    expect(resolveTarget({ section: name, param: 'DO' }, registry, shipped)).toEqual({
+      scope: 'section',
+      section: 0,
+      sectionName: name,
+      param: 'DO',
+    });
     expect(resolveTarget({ section: '0', param: 'DO' }, registry, shipped)).toMatchObject({ scope: 'section', section: 0 });
     expect(resolveTarget({ defaults: true, param: 'PM2_5' }, registry, shipped)).toEqual({ scope: 'defaults', param: 'PM2_5' });
   });
@@ -54,14 +71,21 @@ describe('the scope and parameter of a change', () => {
   });
 
   it('refuses a parameter of the other medium', () => {
-    expect(errorOf(() => resolveTarget({ station: 'ziyang-shijian', param: 'NH3N' }, registry, shipped))).toMatchObject({ code: 'TJ_THRESHOLD_UNKNOWN_PARAMETER', message: expect.stringContaining('air station') });
-    expect(errorOf(() => resolveTarget({ station: 'shiqiao', param: 'PM2_5' }, registry, shipped)).code).toBe('TJ_THRESHOLD_UNKNOWN_PARAMETER');
+    expect(errorOf(() => resolveTarget({ station: 'ziyang-shijian', param: 'NH3N' }, registry, shipped))).toMatchObject({
+      code: 'TJ_THRESHOLD_UNKNOWN_PARAMETER',
+      message: expect.stringContaining('air station'),
+    });
+    expect(errorOf(() => resolveTarget({ station: 'shiqiao', param: 'PM2_5' }, registry, shipped)).code).toBe(
+      'TJ_THRESHOLD_UNKNOWN_PARAMETER',
+    );
     expect(errorOf(() => resolveTarget({ section: '0', param: 'SO2' }, registry, shipped)).code).toBe('TJ_THRESHOLD_UNKNOWN_PARAMETER');
   });
 
   it('wants exactly one scope', () => {
     expect(errorOf(() => resolveTarget({ param: 'NH3N' }, registry, shipped)).message).toContain('exactly one scope');
-    expect(errorOf(() => resolveTarget({ station: 'shiqiao', defaults: true, param: 'NH3N' }, registry, shipped)).message).toContain('got 2');
+    expect(errorOf(() => resolveTarget({ station: 'shiqiao', defaults: true, param: 'NH3N' }, registry, shipped)).message).toContain(
+      'got 2',
+    );
   });
 
   it('knows which stations each scope reaches', () => {
@@ -108,7 +132,10 @@ describe('the bound and unit of a limit', () => {
   });
 
   it('other limits are upper bounds: --min is refused', () => {
-    expect(errorOf(() => bound('NH3N', { min: 0.5 }))).toMatchObject({ code: 'TJ_THRESHOLD_WRONG_BOUND', message: expect.stringContaining('NH3N is an upper bound') });
+    expect(errorOf(() => bound('NH3N', { min: 0.5 }))).toMatchObject({
+      code: 'TJ_THRESHOLD_WRONG_BOUND',
+      message: expect.stringContaining('NH3N is an upper bound'),
+    });
     expect(errorOf(() => bound('NH3N', { value: 1, max: 1 })).message).toContain('not both');
   });
 

@@ -16,7 +16,6 @@ function copyOfShipped(): string {
   return f;
 }
 
-
 describe('operators.yaml', () => {
   it('the shipped example lists operators of both cities and no tokens', () => {
     const d = new OperatorDirectory(join(dir, 'operators.yaml'), registry);

@@ -39,14 +39,30 @@ function threadHeaders(item: ReportItem, recipient: Recipient, from: string): { 
     // The escalation list's own thread: the escalation notice, then the reports copied to it.
     const root = `<${inc.id}.esc.${recipient.key}@${messageDomain(from)}>`;
     if (item.id.startsWith('esc.')) return { messageId: root, headers: topic };
-    return { messageId: `<${inc.id}.esc${n}.${recipient.key}@${messageDomain(from)}>`, headers: { ...topic, 'In-Reply-To': root, References: root } };
+    return {
+      messageId: `<${inc.id}.esc${n}.${recipient.key}@${messageDomain(from)}>`,
+      headers: { ...topic, 'In-Reply-To': root, References: root },
+    };
   }
   const own = ids[n - 1] as string;
   const earlier = ids.slice(0, n - 1);
-  return { messageId: own, headers: { ...topic, ...(earlier.length > 0 ? { 'In-Reply-To': earlier[earlier.length - 1] as string, References: earlier.join(' ') } : {}) } };
+  return {
+    messageId: own,
+    headers: {
+      ...topic,
+      ...(earlier.length > 0 ? { 'In-Reply-To': earlier[earlier.length - 1] as string, References: earlier.join(' ') } : {}),
+    },
+  };
 }
 
-async function buildReportMail(ctx: RenderContext, batchId: string, recipient: Recipient, item: ReportItem, closedAt: number, rendered: BatchText): Promise<OutgoingMail> {
+async function buildReportMail(
+  ctx: RenderContext,
+  batchId: string,
+  recipient: Recipient,
+  item: ReportItem,
+  closedAt: number,
+  rendered: BatchText,
+): Promise<OutgoingMail> {
   const xml = await ctx.store.cap(item.report.id);
   const thread = threadHeaders(item, recipient, ctx.mailFrom);
   return {
@@ -71,7 +87,13 @@ async function buildReportMail(ctx: RenderContext, batchId: string, recipient: R
   };
 }
 
-export async function buildMail(ctx: RenderContext, batchId: string, recipient: Recipient, items: NoticeItem[], closedAt: number): Promise<OutgoingMail> {
+export async function buildMail(
+  ctx: RenderContext,
+  batchId: string,
+  recipient: Recipient,
+  items: NoticeItem[],
+  closedAt: number,
+): Promise<OutgoingMail> {
   const rendered = renderBatchText(ctx, recipient, items);
   if (rendered.report) return buildReportMail(ctx, batchId, recipient, rendered.report, closedAt, rendered);
   const transitions = items.filter((i) => i.type === 'transition');

@@ -14,7 +14,8 @@ export function urlFromEnv(env: Record<string, string | undefined>, name: string
   } catch {
     throw new TuojiangError('ENV_INVALID', `${name} is not a URL (recipients.yaml ${where})`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TuojiangError('ENV_INVALID', `${name} must be an http(s) URL (recipients.yaml ${where})`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new TuojiangError('ENV_INVALID', `${name} must be an http(s) URL (recipients.yaml ${where})`);
   return url;
 }
 
@@ -22,6 +23,10 @@ export function urlFromEnv(env: Record<string, string | undefined>, name: string
 export function secretFromEnv(env: Record<string, string | undefined>, name: string, where: string): string {
   const raw = env[name];
   if (!raw) throw new TuojiangError('ENV_INVALID', `${name} is not set: recipients.yaml ${where} needs its signing secret in it`);
-  if (Buffer.byteLength(raw) < 16) throw new TuojiangError('ENV_INVALID', `${name} is shorter than 16 bytes (recipients.yaml ${where}): use a random secret, e.g. openssl rand -hex 32`);
+  if (Buffer.byteLength(raw) < 16)
+    throw new TuojiangError(
+      'ENV_INVALID',
+      `${name} is shorter than 16 bytes (recipients.yaml ${where}): use a random secret, e.g. openssl rand -hex 32`,
+    );
   return raw;
 }

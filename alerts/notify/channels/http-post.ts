@@ -22,13 +22,22 @@ export const MAX_ANSWER = 64 * 1024;
 
 /** A failed POST: whether the body had been completed (the commit passed) when it failed. */
 export class PostError extends Error {
-  constructor(message: string, readonly committed: boolean) {
+  constructor(
+    message: string,
+    readonly committed: boolean,
+  ) {
     super(message);
     this.name = 'PostError';
   }
 }
 
-export async function gatedPost(url: URL, headers: Record<string, string>, body: Buffer, commit: () => Promise<void>, signal: AbortSignal): Promise<HttpAnswer> {
+export async function gatedPost(
+  url: URL,
+  headers: Record<string, string>,
+  body: Buffer,
+  commit: () => Promise<void>,
+  signal: AbortSignal,
+): Promise<HttpAnswer> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PostError(`not an http(s) URL (${url.protocol})`, false);
   if (body.length === 0) throw new PostError('empty body', false);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -47,7 +56,9 @@ export async function gatedPost(url: URL, headers: Record<string, string>, body:
       signal,
       agent: false,
     });
-    req.on('error', (e: Error & { code?: string }) => fail(e.name === 'AbortError' ? 'timed out' : `${e.code ?? e.name}: ${e.message.replace(/https?:\/\/\S+/g, '<url>')}`));
+    req.on('error', (e: Error & { code?: string }) =>
+      fail(e.name === 'AbortError' ? 'timed out' : `${e.code ?? e.name}: ${e.message.replace(/https?:\/\/\S+/g, '<url>')}`),
+    );
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

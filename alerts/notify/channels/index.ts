@@ -23,7 +23,10 @@ export interface ChannelFactoryDeps extends ChannelDeps {
 export const CHANNELS: Record<ChannelName, { used: (d: ChannelFactoryDeps) => boolean; create: (d: ChannelFactoryDeps) => Channel }> = {
   email: { used: () => true, create: (d) => emailChannel(d.transport) as Channel },
   wecom: { used: (d) => Object.keys(d.config.recipients.channels.wecom.robots).length > 0, create: (d) => wecomChannel(d) as Channel },
-  webhook: { used: (d) => Object.keys(d.config.recipients.channels.webhook.endpoints).length > 0, create: (d) => webhookChannel(d, d.now) as Channel },
+  webhook: {
+    used: (d) => Object.keys(d.config.recipients.channels.webhook.endpoints).length > 0,
+    create: (d) => webhookChannel(d, d.now) as Channel,
+  },
 };
 
 /** The channels this process runs; a missing URL or secret stops it here, before any worker starts. */

@@ -48,10 +48,35 @@ export async function webhookBody(ctx: RenderContext, batch: Batch): Promise<Rec
     subject: t.subject,
     text: t.text,
     links: t.links,
-    ...(t.report ? { incident: { id: t.report.report.incident.id, report: { id: t.report.report.id, kind: t.report.report.kind, seq: t.report.report.seq, number: t.report.number ?? t.report.report.seq, at: new Date(t.report.report.at).toISOString() } } } : {}),
+    ...(t.report
+      ? {
+          incident: {
+            id: t.report.report.incident.id,
+            report: {
+              id: t.report.report.id,
+              kind: t.report.report.kind,
+              seq: t.report.report.seq,
+              number: t.report.number ?? t.report.report.seq,
+              at: new Date(t.report.report.at).toISOString(),
+            },
+          },
+        }
+      : {}),
     items: batch.items.map((i) => ({
-      id: i.id, type: i.type, alert_id: i.alertId, severity: i.severity,
-      ...(i.type === 'transition' ? { station: i.event.station, key: i.event.key, kind: i.event.kind, at: new Date(i.event.at).toISOString(), value: i.event.value, limit: i.event.limit } : {}),
+      id: i.id,
+      type: i.type,
+      alert_id: i.alertId,
+      severity: i.severity,
+      ...(i.type === 'transition'
+        ? {
+            station: i.event.station,
+            key: i.event.key,
+            kind: i.event.kind,
+            at: new Date(i.event.at).toISOString(),
+            value: i.event.value,
+            limit: i.event.limit,
+          }
+        : {}),
     })),
     cap: capIds.map((id, k) => ({ id, xml: caps[k] ?? null })).filter((c) => c.xml !== null),
   };
@@ -61,7 +86,10 @@ export function webhookChannel(deps: ChannelDeps, now: () => number = Date.now):
   const endpoints = new Map<string, { url: URL; secret: string }>();
   for (const [id, e] of Object.entries(deps.config.recipients.channels.webhook.endpoints)) {
     const where = `channels.webhook.endpoints.${id}`;
-    endpoints.set(id, { url: urlFromEnv(deps.env, e.url_env, where, 'https://duty.example/tuojiang'), secret: secretFromEnv(deps.env, e.secret_env, where) });
+    endpoints.set(id, {
+      url: urlFromEnv(deps.env, e.url_env, where, 'https://duty.example/tuojiang'),
+      secret: secretFromEnv(deps.env, e.secret_env, where),
+    });
   }
   const endpointOf = (r: Recipient): string => r.address ?? '';
   return {

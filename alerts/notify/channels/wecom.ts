@@ -38,10 +38,17 @@ function plain(line: string): string {
 }
 
 /** The markdown content: heading, links, mention, then as much of the body as fits, cut at a line. */
-export function wecomMarkdown(t: { subject: string; text: string; links: { ack: string | null; grafana: string | null } }, mention?: string, max = WECOM_MARKDOWN_MAX_BYTES): string {
+export function wecomMarkdown(
+  t: { subject: string; text: string; links: { ack: string | null; grafana: string | null } },
+  mention?: string,
+  max = WECOM_MARKDOWN_MAX_BYTES,
+): string {
   // A subject is one line of ours (under 200 characters); the cap only keeps the sum within the limit.
   const head = [`## ${[...plain(t.subject).replace(/\n/g, ' ')].slice(0, 200).join('')}`];
-  const links = [t.links.ack ? `[确认收到 Acknowledge](${t.links.ack})` : '', t.links.grafana ? `[数据图表 Charts](${t.links.grafana})` : ''].filter(Boolean);
+  const links = [
+    t.links.ack ? `[确认收到 Acknowledge](${t.links.ack})` : '',
+    t.links.grafana ? `[数据图表 Charts](${t.links.grafana})` : '',
+  ].filter(Boolean);
   if (links.length > 0) head.push(links.join('  '));
   if (mention) head.push(`<@${mention}>`);
   const tail = '> …（全文见邮件 / full text in the e-mail）';
@@ -63,14 +70,22 @@ export function wecomMarkdown(t: { subject: string; text: string; links: { ack: 
 export function wecomUrls(deps: Pick<ChannelDeps, 'config' | 'env'>): Map<string, URL> {
   const urls = new Map<string, URL>();
   for (const [id, robot] of Object.entries(deps.config.recipients.channels.wecom.robots)) {
-    urls.set(id, urlFromEnv(deps.env, robot.url_env, `channels.wecom.robots.${id}`, 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…'));
+    urls.set(
+      id,
+      urlFromEnv(deps.env, robot.url_env, `channels.wecom.robots.${id}`, 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…'),
+    );
   }
   return urls;
 }
 
 export function wecomChannel(deps: ChannelDeps): Channel<WecomMessage> {
   const urls = wecomUrls(deps);
-  const window = new RateWindow(deps.redis, (robot) => `${deps.prefix}:nt:rate:wecom:${robot}`, deps.config.recipients.channels.wecom.per_minute, deps.rateWindowMs);
+  const window = new RateWindow(
+    deps.redis,
+    (robot) => `${deps.prefix}:nt:rate:wecom:${robot}`,
+    deps.config.recipients.channels.wecom.per_minute,
+    deps.rateWindowMs,
+  );
   const robotOf = (r: Recipient): string => r.address ?? '';
   return {
     name: 'wecom',
@@ -89,13 +104,20 @@ export function wecomChannel(deps: ChannelDeps): Channel<WecomMessage> {
       if (!url) throw new DeliveryError(`robot "${msg.robot}" has no URL in this process`, 'retry');
       let answer;
       try {
-        answer = await gatedPost(url, { 'Content-Type': 'application/json; charset=utf-8', 'User-Agent': 'tuojiang-notify' }, msg.body, commit, signal);
+        answer = await gatedPost(
+          url,
+          { 'Content-Type': 'application/json; charset=utf-8', 'User-Agent': 'tuojiang-notify' },
+          msg.body,
+          commit,
+          signal,
+        );
       } catch (e) {
         if (!(e instanceof PostError)) throw e;
         throw new DeliveryError(e.message, e.committed ? 'uncertain' : 'retry');
       }
       if (answer.status === 429 || answer.status >= 500) throw new DeliveryError(`HTTP ${answer.status}`, 'retry', String(answer.status));
-      if (answer.status < 200 || answer.status >= 300) throw new DeliveryError(`HTTP ${answer.status}`, 'refused-permanently', String(answer.status));
+      if (answer.status < 200 || answer.status >= 300)
+        throw new DeliveryError(`HTTP ${answer.status}`, 'refused-permanently', String(answer.status));
       let reply: { errcode?: unknown; errmsg?: unknown };
       try {
         reply = JSON.parse(answer.body) as typeof reply;
@@ -106,8 +128,10 @@ export function wecomChannel(deps: ChannelDeps): Channel<WecomMessage> {
       const code = Number(reply.errcode);
       const msgText = typeof reply.errmsg === 'string' ? reply.errmsg.slice(0, 200) : '';
       if (code === 0) return { ref: batch.batchId, response: `errcode 0 ${msgText}`.trim() };
-      if (code === WECOM_RATE_LIMITED) throw new DeliveryError(`errcode ${code} (over the robot's limit) ${msgText}`.trim(), 'retry', `errcode ${code}`);
-      if (reply.errcode === undefined || Number.isNaN(code)) throw new DeliveryError(`HTTP ${answer.status} without an errcode`, 'uncertain', String(answer.status));
+      if (code === WECOM_RATE_LIMITED)
+        throw new DeliveryError(`errcode ${code} (over the robot's limit) ${msgText}`.trim(), 'retry', `errcode ${code}`);
+      if (reply.errcode === undefined || Number.isNaN(code))
+        throw new DeliveryError(`HTTP ${answer.status} without an errcode`, 'uncertain', String(answer.status));
       throw new DeliveryError(`errcode ${code} ${msgText}`.trim(), 'refused-permanently', `errcode ${code}`);
     },
     async close() {},
