@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import {
   applyEvidence,
   closeDueAt,
-  familyOf,
   incidentPeak,
   nextDue,
   receptorStatus,
@@ -16,65 +15,11 @@ import {
 } from '../../alerts/incidents/engine.js';
 import { joinSlack } from '../../alerts/incidents/track.js';
 import { reportSeverity } from '../../alerts/incidents/severity.js';
-import { emptyScope, type Evidence, type Incident, type Report, type ScopeState } from '../../alerts/incidents/types.js';
-import { loadNotifyConfig } from '../../alerts/notify/config.js';
+import { emptyScope, type Evidence, type Report } from '../../alerts/incidents/types.js';
 import type { SeverityPolicy } from '../../config/recipients-schema.js';
-import { loadConfig } from '../../config/load.js';
-import { StationRegistry, type Station } from '../../config/station-registry.js';
+import { type Station } from '../../config/station-registry.js';
 
-const config = loadConfig();
-const registry = new StationRegistry(config.registry);
-const notify = loadNotifyConfig(config.dir, config.registry);
-const ctx: EngineContext = { registry, rivers: notify.rivers, policy: notify.recipients.incidents };
-const H = 3_600_000;
-const MIN = 60_000;
-const T0 = Date.UTC(2026, 11, 3, 4, 0);
-
-let n = 0;
-function ev(station: string, kind: Evidence['kind'], at: number, o: Partial<Evidence> = {}): Evidence {
-  const rule = o.rule ?? 'limit';
-  const parameter = o.parameter ?? 'NH3N';
-  return {
-    id: `ev.${n++}`,
-    station,
-    city: registry.get(station)?.city ?? '',
-    rule,
-    parameter,
-    family: familyOf(ctx.policy, parameter),
-    kind,
-    at,
-    value: o.value ?? (kind === 'resolved' ? 0.5 : 10),
-    limit: 1,
-    detail: { unit: 'mg/L', limitKind: 'max', basis: 'GB3838-2002 III' },
-    ...o,
-  } as Evidence;
-}
-
-function st(id: string): Station {
-  const s = registry.get(id);
-  if (!s) throw new Error(id);
-  return s;
-}
-
-interface Run {
-  state: ScopeState;
-  reports: Report[];
-}
-
-function apply(run: Run, e: Evidence, c: EngineContext = ctx): Run {
-  const res = applyEvidence(run.state, scopeOf(st(e.station), e.family), st(e.station), e, c);
-  return { state: res.state, reports: [...run.reports, ...res.reports] };
-}
-
-function run(evs: Evidence[], c: EngineContext = ctx): Run {
-  return evs.reduce((r, e) => apply(r, e, c), { state: emptyScope(), reports: [] } as Run);
-}
-
-const only = (r: Run): Incident => {
-  expect(r.state.incidents).toHaveLength(1);
-  return r.state.incidents[0] as Incident;
-};
-const reasonsOf = (r: Report): string[] => r.reasons.map((q) => ('station' in q ? `${q.type}:${q.station}` : q.type));
+import { H, MIN, T0, apply, ctx, ev, only, reasonsOf, registry, run, st, type Run } from '../helpers/incident-engine-run.js';
 
 describe('which incident evidence joins', () => {
   it('a downstream firing that began before the incident opened is not this plume', () => {
