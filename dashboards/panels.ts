@@ -179,6 +179,24 @@ export function hideColumns(...names: string[]): Transformation {
   return { id: 'organize', options: { excludeByName: Object.fromEntries(names.map((n) => [n, true])), indexByName: {}, renameByName: {} } };
 }
 
+/**
+ * One row per section in river order, for a panel that shows each section's series: the series
+ * joined on time, then ordered as given (Grafana would otherwise order them by series name).
+ */
+export function sectionRows(sectionIds: readonly string[]): Transformation[] {
+  return [
+    { id: 'joinByField', options: { byField: 'Time', mode: 'outer' } },
+    {
+      id: 'organize',
+      options: {
+        indexByName: Object.fromEntries([['Time', 0], ...sectionIds.map((id, i) => [id, i + 1])]),
+        excludeByName: {},
+        renameByName: {},
+      },
+    },
+  ];
+}
+
 export function table(c: Common & { sortBy?: Array<{ displayName: string; desc: boolean }> }): PanelDraft {
   return draft('table', c, fieldConfig(c, { align: 'auto', cellOptions: { type: 'auto' }, inspect: false }, { mode: 'thresholds' }), {
     showHeader: true,

@@ -19,6 +19,7 @@ import {
   customVariable,
   dashboard,
   limitLineOverrides,
+  sectionRows,
   stateTimeline,
   table,
   target,
@@ -127,17 +128,7 @@ export function upstreamDownstream(ctx: BuildContext): BuiltDashboard {
         targets: [plumeClassTarget(keys)],
         thresholds: classSteps,
         mappings: classMappings,
-        transformations: [
-          { id: 'joinByField', options: { byField: 'Time', mode: 'outer' } },
-          {
-            id: 'organize',
-            options: {
-              indexByName: Object.fromEntries([['Time', 0], ...sections.map((s, i) => [s.id, i + 1])]),
-              excludeByName: {},
-              renameByName: {},
-            },
-          },
-        ],
+        transformations: sectionRows(sections.map((s) => s.id)),
         overrides: sections.map((s) => byName(s.id, [{ id: 'displayName', value: sectionLabel(s) }])),
       }),
       24,

@@ -17,6 +17,7 @@ import {
   customVariable,
   dashboard,
   hideColumns,
+  sectionRows,
   stateTimeline,
   table,
   target,
@@ -137,17 +138,7 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
         ],
         thresholds: classSteps,
         mappings: classMappings,
-        transformations: [
-          { id: 'joinByField', options: { byField: 'Time', mode: 'outer' } },
-          {
-            id: 'organize',
-            options: {
-              indexByName: Object.fromEntries([['Time', 0], ...sections.map((s, i) => [s.id, i + 1])]),
-              excludeByName: {},
-              renameByName: {},
-            },
-          },
-        ],
+        transformations: sectionRows(sections.map((s) => s.id)),
         overrides: sections.map((s) => byName(s.id, [{ id: 'displayName', value: sectionLabel(s) }])),
       }),
       24,
