@@ -84,7 +84,7 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
   const assessmentTable = (title: string, measurement: string, timeFormat: string) =>
     table({
       title,
-      description: `${basis} deciding: the items that set the class (主要污染指标). A section without a valid day in the period has no class (not assessable) and 0 days.`,
+      description: `${basis} deciding (定类指标): the items whose class is the section's class; they are its 主要污染指标 only when that class is worse than III (the national method then names the worst three). A section without a valid day in the period has no class (not assessable) and 0 days.`,
       targets: [
         target(
           'T',
@@ -107,7 +107,7 @@ export function waterAssessment(ctx: BuildContext): BuiltDashboard {
           { id: 'mappings', value: [meetsMapping()] },
           { id: 'custom.cellOptions', value: { type: 'color-background' } },
         ]),
-        byName('deciding', [{ id: 'displayName', value: '主要污染指标 deciding' }]),
+        byName('deciding', [{ id: 'displayName', value: '定类指标 deciding items' }]),
         byName('Time', [{ id: 'unit', value: `time: ${timeFormat}` }]),
         byName('days', [
           { id: 'displayName', value: '有效天数 valid days' },

@@ -831,7 +831,7 @@ describe('every dashboard query against InfluxDB filled by the pipeline', () => 
       '水质类别 class',
       '目标 target',
       '达标 meets',
-      '主要污染指标 deciding',
+      '定类指标 deciding items',
       '有效天数 valid days',
       '氨氮 NH3N',
     ]);
