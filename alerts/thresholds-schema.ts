@@ -83,11 +83,9 @@ const Section = z
   .strict()
   .refine((s) => s.to_km >= s.from_km, { message: 'to_km must not be below from_km', path: ['to_km'] });
 
-const isoWithZone = z
-  .string()
-  .refine((s) => /(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)), {
-    message: 'an ISO 8601 date-time with a zone, e.g. 2026-05-01T08:00:00+08:00',
-  });
+const isoWithZone = z.string().refine((s) => /(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)), {
+  message: 'an ISO 8601 date-time with a zone, e.g. 2026-05-01T08:00:00+08:00',
+});
 
 const MaintenanceWindow = z
   .object({ station: z.string().min(1), from: isoWithZone, to: isoWithZone, reason: z.string().min(1).default('maintenance') })
