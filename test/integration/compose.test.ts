@@ -10,7 +10,7 @@
  *   check command (mosquitto_sub, Debian package mosquitto-clients) passes with the right password
  *   and fails with a wrong one.
  */
-import { spawn } from 'node:child_process';
+import { run, type Run } from '../helpers/compose-services.js';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -70,33 +70,6 @@ interface Service {
 interface ComposeFile {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd ?? ROOT,
-      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
-    if (child.stdin) {
-      // A child that exits without reading its stdin must not fail the test with EPIPE.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.stdin);
-    }
-  });
 }
 
 /** A clean environment: nothing of the developer's shell (a stray REDIS_PASSWORD) leaks into interpolation. */
