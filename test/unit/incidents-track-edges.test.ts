@@ -3,21 +3,13 @@
  * nothing about speed, rivers without reaches ahead, a slow observed leg after a miss, the join slack.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  front,
-  joinSlack,
-  observed,
-  observedVelocities,
-  predictWindow,
-  velocityRange,
-  windowsAhead,
-} from '../../alerts/incidents/track.js';
-import type { Incident, SectionTrack } from '../../alerts/incidents/types.js';
+import { front, joinSlack, observed, observedVelocities, predictWindow, windowsAhead } from '../../alerts/incidents/track.js';
+import type { SectionTrack } from '../../alerts/incidents/types.js';
+import { T0, trackIncident, trackSection } from '../helpers/incident-track.js';
 import { travelTime } from '../../alerts/notify/travel-time.js';
 import { RiversFileSchema } from '../../config/rivers-schema.js';
 
 const H = 3_600_000;
-const T0 = Date.UTC(2026, 4, 1, 0, 0);
 const rivers = RiversFileSchema.parse({
   version: 1,
   rivers: {
@@ -36,49 +28,9 @@ const shortRiver = RiversFileSchema.parse({
 });
 const policy = { velocityMargin: 0.25 };
 
-function section(station: string, km: number | null, observedAt: number | null = null): SectionTrack {
-  return {
-    station,
-    city: 'chengdu',
-    riverKm: km,
-    intake: false,
-    predicted: null,
-    predictedIn: null,
-    observedAt,
-    miss: null,
-    params: {},
-    firing: [],
-    backAt: null,
-    fault: false,
-  };
-}
-
-function incident(sections: SectionTrack[], o: Partial<Incident> = {}): Incident {
-  const inc: Incident = {
-    id: 'inc.test',
-    scope: 'r.tuojiang.nitrogen',
-    kind: 'river',
-    family: 'nitrogen',
-    river: 'tuojiang',
-    origin: sections[0]?.station ?? '',
-    openedAt: T0,
-    status: 'open',
-    closedAt: null,
-    parameter: 'NH3N',
-    opening: { rule: 'limit', parameter: 'NH3N', value: 2, limit: 1, unit: 'mg/L' },
-    sections,
-    observedVelocity: null,
-    misses: [],
-    seq: 1,
-    reportTimes: [T0],
-    lastReportAt: T0,
-    lastReported: null,
-    seen: [],
-    ...o,
-  };
-  if (!('observedVelocity' in o)) inc.observedVelocity = velocityRange(inc);
-  return inc;
-}
+const section = (station: string, km: number | null, observedAt: number | null = null): SectionTrack =>
+  trackSection(station, km, observedAt);
+const incident = trackIncident;
 
 describe('observed sections and the front', () => {
   it('are the observed sections with a river km, upstream first, whatever their order in the incident', () => {

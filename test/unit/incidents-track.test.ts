@@ -6,11 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { front, joinSlack, observedVelocities, predictWindow, velocityRange, windowsAhead } from '../../alerts/incidents/track.js';
 import type { Incident, SectionTrack } from '../../alerts/incidents/types.js';
+import { T0, trackIncident, trackSection } from '../helpers/incident-track.js';
 import { travelTime } from '../../alerts/notify/travel-time.js';
 import { RiversFileSchema } from '../../config/rivers-schema.js';
 
 const H = 3_600_000;
-const T0 = Date.UTC(2026, 4, 1, 0, 0);
 const rivers = RiversFileSchema.parse({
   version: 1,
   rivers: {
@@ -25,20 +25,7 @@ const rivers = RiversFileSchema.parse({
 const policy = { velocityMargin: 0.25 };
 
 function section(km: number, observedAt: number | null = null): SectionTrack {
-  return {
-    station: `km${km}`,
-    city: 'chengdu',
-    riverKm: km,
-    intake: false,
-    predicted: null,
-    predictedIn: null,
-    observedAt,
-    miss: null,
-    params: {},
-    firing: observedAt === null ? [] : ['limit.NH3N'],
-    backAt: null,
-    fault: false,
-  };
+  return trackSection(`km${km}`, km, observedAt, observedAt === null ? [] : ['limit.NH3N']);
 }
 
 /** An incident on the Tuojiang with sections every 12 km from km 10, the first ones observed at the given hours. */
@@ -46,30 +33,7 @@ function incident(observedH: number[], o: Partial<Incident> = {}): Incident {
   const sections = Array.from({ length: 8 }, (_, i) =>
     section(10 + 12 * i, observedH[i] === undefined ? null : T0 + (observedH[i] as number) * H),
   );
-  const inc: Incident = {
-    id: 'inc.test',
-    scope: 'r.tuojiang.nitrogen',
-    kind: 'river',
-    family: 'nitrogen',
-    river: 'tuojiang',
-    origin: 'km10',
-    openedAt: T0,
-    status: 'open',
-    closedAt: null,
-    parameter: 'NH3N',
-    opening: { rule: 'limit', parameter: 'NH3N', value: 2, limit: 1, unit: 'mg/L' },
-    sections,
-    observedVelocity: null,
-    misses: [],
-    seq: 1,
-    reportTimes: [T0],
-    lastReportAt: T0,
-    lastReported: null,
-    seen: [],
-    ...o,
-  };
-  if (!('observedVelocity' in o)) inc.observedVelocity = velocityRange(inc);
-  return inc;
+  return trackIncident(sections, o);
 }
 
 describe('predictWindow', () => {
