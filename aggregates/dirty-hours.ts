@@ -12,7 +12,7 @@
  * Recent hours are taken first: a station uploading (or forging) thousands of old hours cannot
  * hold back the other stations' current hours; old hours fill what is left of each batch.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import type { Reading } from '../lib/reading.js';
 import { hourStart } from './windows.js';
 
@@ -62,7 +62,7 @@ export class DirtyHours {
   readonly versionKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.setKey = `${prefix}:agg:dirty`;

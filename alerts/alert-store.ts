@@ -2,7 +2,7 @@
  * The alert state in Redis: series inboxes, series states and the outbox, read and written only
  * through the scripts of alerts/scripts.ts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import type { Reading } from '../lib/reading.js';
 import type { AlertEvent } from './events.js';
 import { AlertKeys } from './keys.js';
@@ -57,9 +57,9 @@ function parseItem(ts: string, raw: string | null): InboxItem | undefined {
 
 export class AlertStore {
   readonly keys: AlertKeys;
-  readonly redis: Redis & AlertScripts;
+  readonly redis: RedisClient & AlertScripts;
 
-  constructor(redis: Redis, prefix?: string) {
+  constructor(redis: RedisClient, prefix?: string) {
     this.redis = withAlertScripts(redis);
     this.keys = new AlertKeys(prefix);
   }

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { logErrorsRateLimited, logRedisRecovery } from '../lib/redis-outage-log.js';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, isCluster, isClusterTarget, type RedisClient } from '../config/connections.js';
+import { checkClusterNames } from '../config/redis-layout.js';
 import { readingId, type Reading } from '../lib/reading.js';
 import { DirtyHours } from '../aggregates/dirty-hours.js';
 import { AlertStore } from './alert-store.js';
@@ -70,7 +71,7 @@ export interface CheckEnqueuerOptions {
    */
   reorderMs?: number;
   /** Use this connection instead of opening one (not closed by close()). */
-  connection?: Redis;
+  connection?: RedisClient;
   /**
    * 'reading' (default): one job per reading, id `chk.{station}.{period}.{ts}`.
    * 'batch': one job per enqueue call, id `chkb.{hash of the reading ids}`, which drains every
@@ -88,7 +89,7 @@ export interface CheckEnqueuerOptions {
 }
 
 export class CheckEnqueuer {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly ownsConnection: boolean;
   private readonly store: AlertStore;
   private readonly queue: Queue<AnyCheckJobData>;
@@ -98,8 +99,9 @@ export class CheckEnqueuer {
 
   constructor(opts: CheckEnqueuerOptions) {
     this.ownsConnection = !opts.connection;
-    this.redis = opts.connection ?? new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
+    if (opts.connection ? isCluster(opts.connection) : isClusterTarget(opts.redisUrl)) checkClusterNames({ prefix });
+    this.redis = opts.connection ?? createRedis(opts.redisUrl, { maxRetriesPerRequest: null });
     this.store = new AlertStore(this.redis, prefix);
     this.queue = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection: this.redis, prefix, defaultJobOptions: CHECK_JOB_OPTIONS });
     logErrorsRateLimited(this.queue, 'checks queue', opts.log);

@@ -5,7 +5,7 @@
  * `tuojiang maintenance add`, which stores them in Redis.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import type { ThresholdsFile } from './thresholds-schema.js';
 import { AlertKeys } from './keys.js';
 
@@ -41,7 +41,7 @@ export class MaintenanceStore {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix?: string,
   ) {
     this.key = new AlertKeys(prefix).maintenance;

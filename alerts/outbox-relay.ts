@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import { InfluxHttpError, type InfluxStore } from '../lib/influx/client.js';
 import { encodePoint, type Point } from '../lib/influx/line-protocol.js';
 import { TuojiangError } from '../lib/errors.js';
@@ -54,7 +54,7 @@ export function eventToPoint(e: AlertEvent): Point {
 
 export interface OutboxRelayOptions {
   /** A dedicated connection: XREADGROUP blocks it. */
-  redis: Redis;
+  redis: RedisClient;
   influx: InfluxStore;
   notify: Queue;
   prefix?: string;
@@ -235,7 +235,7 @@ export class OutboxRelay {
   }
 }
 
-export function createNotifyQueue(connection: Redis, prefix: string, log?: Logger): Queue<AlertEvent> {
+export function createNotifyQueue(connection: RedisClient, prefix: string, log?: Logger): Queue<AlertEvent> {
   const queue = new Queue<AlertEvent>(QUEUE_NOTIFY, { connection, prefix, defaultJobOptions: NOTIFY_JOB_OPTIONS });
   logErrorsRateLimited(queue, 'notify queue', log);
   return queue;

@@ -10,7 +10,7 @@
  * - tjCommit: compare-and-set the series state on its revision, remove the applied readings from
  *   the inbox and append the events to the outbox, all or nothing.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 
 const NOW_MS = `
 local t = redis.call('TIME')
@@ -115,15 +115,15 @@ export interface AlertScripts {
   tjCommit(state: string, inbox: string, data: string, outbox: string, stats: string, ...args: (string | number)[]): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
 /** Registers the scripts on a connection (once) and returns it typed with them. */
-export function withAlertScripts(redis: Redis): Redis & AlertScripts {
+export function withAlertScripts(redis: RedisClient): RedisClient & AlertScripts {
   if (!defined.has(redis)) {
     redis.defineCommand('tjEnqueue', { numberOfKeys: 2, lua: ENQUEUE });
     redis.defineCommand('tjSnapshot', { numberOfKeys: 3, lua: SNAPSHOT });
     redis.defineCommand('tjCommit', { numberOfKeys: 5, lua: COMMIT });
     defined.add(redis);
   }
-  return redis as Redis & AlertScripts;
+  return redis as RedisClient & AlertScripts;
 }

@@ -4,7 +4,8 @@
  */
 import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, isClusterTarget, type RedisClient } from '../config/connections.js';
+import { checkClusterNames } from '../config/redis-layout.js';
 import { TuojiangError } from '../lib/errors.js';
 import { startHealthReporter } from '../lib/health-reporter.js';
 import type { InfluxStore } from '../lib/influx/client.js';
@@ -90,10 +91,11 @@ async function processBatch(processor: CheckProcessor, data: BatchCheckJobData):
 
 export async function startAlertsService(o: AlertsServiceOptions): Promise<AlertsService> {
   const prefix = o.prefix ?? DEFAULT_PREFIX;
+  if (isClusterTarget(o.redisUrl)) checkClusterNames({ prefix });
   const instance = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
-  const connections: Redis[] = [];
-  const connect = (autoPipelining = false): Redis => {
-    const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: autoPipelining });
+  const connections: RedisClient[] = [];
+  const connect = (autoPipelining = false): RedisClient => {
+    const r = createRedis(o.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: autoPipelining });
     logErrorsRateLimited(r, `alerts redis #${connections.length}`, o.log);
     connections.push(r);
     return r;

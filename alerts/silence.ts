@@ -4,7 +4,7 @@
  * `engine.silence_interval_s`; any worker may run a tick, and overlapping ticks are harmless
  * because each station's silence state is committed with the same compare-and-set as the series.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import type { Logger } from '../lib/logger.js';
 import type { StationRegistry } from '../config/station-registry.js';
 import type { AlertStore } from './alert-store.js';
@@ -19,7 +19,7 @@ import { stationProfile, type ThresholdSource } from './thresholds.js';
 
 export const SILENCE_KEY = 'silence';
 
-export async function redisNow(redis: Redis): Promise<number> {
+export async function redisNow(redis: RedisClient): Promise<number> {
   const [sec, usec] = await redis.time();
   return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
 }
@@ -39,14 +39,14 @@ export class SilenceChecker {
    * Marks the start of the alerting system. The first process to start after none was alive sets
    * the epoch (stations never seen are silent from it); later ones join and keep it.
    */
-  static async markStarted(redis: Redis, store: AlertStore, aliveTtlMs: number, instance: string): Promise<void> {
+  static async markStarted(redis: RedisClient, store: AlertStore, aliveTtlMs: number, instance: string): Promise<void> {
     const now = String(await redisNow(redis));
     const first = await redis.set(store.keys.alive, instance, 'PX', aliveTtlMs, 'NX');
     if (first === 'OK') await redis.set(store.keys.epoch, now);
     else await redis.set(store.keys.epoch, now, 'NX');
   }
 
-  static async heartbeat(redis: Redis, store: AlertStore, aliveTtlMs: number, instance: string): Promise<void> {
+  static async heartbeat(redis: RedisClient, store: AlertStore, aliveTtlMs: number, instance: string): Promise<void> {
     await redis.set(store.keys.alive, instance, 'PX', aliveTtlMs);
   }
 

@@ -9,7 +9,7 @@
  * request never ends the process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NotifyStore } from '../alerts/notify/store.js';
 import type { OperatorDirectory } from '../alerts/threshold-store/operators.js';
@@ -26,7 +26,7 @@ import { redisAnswers } from '../lib/readiness.js';
 
 export interface ApiServerOptions {
   store: NotifyStore;
-  redis: Redis;
+  redis: RedisClient;
   ackSecret: string;
   publicUrl: string;
   /** City id -> names, for the pages. */

@@ -4,7 +4,7 @@
  * event on a river, so it is listed as one: river and pollutant, origin, front, sections reached,
  * open or closed. Names come from the station registry when config loads; ids otherwise.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import { readIncident } from '../alerts/incidents/read.js';
 import { IncidentStore } from '../alerts/incidents/store.js';
 import { front } from '../alerts/incidents/track.js';
@@ -25,7 +25,7 @@ export class IncidentLookup {
   private readonly store: IncidentStore;
   private registry: StationRegistry | null | undefined;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.store = new IncidentStore(redis, prefix);
   }
 

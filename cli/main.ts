@@ -14,10 +14,12 @@ import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStandardsCommands } from './commands/standards.js';
 import { registerStationsCommands } from './commands/stations.js';
 import { reportError } from './output.js';
+import { defaultPrefixFromLayout } from './key-prefix.js';
 
 const program = new Command('tuojiang')
   .description('Tuojiang basin joint water/air monitoring: ingest, threshold checks, joint alerts')
   .showHelpAfterError();
+defaultPrefixFromLayout(program);
 
 registerIngestCommand(program);
 registerAlertsCommands(program);

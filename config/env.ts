@@ -19,12 +19,68 @@ export const url = (protocols: string[]) =>
     { message: `a URL with scheme ${protocols.map((p) => p.replace(':', '://')).join(' or ')}` },
   );
 
-export const EnvSchema = z.object({
+/** The node URLs of a REDIS_URL (one or several, comma-separated); undefined when one is not a redis:// URL. */
+export function redisUrls(s: string): URL[] | undefined {
+  const parts = s.split(',').map((p) => p.trim());
+  const urls: URL[] = [];
+  for (const p of parts) {
+    try {
+      const u = new URL(p);
+      if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return undefined;
+      urls.push(u);
+    } catch {
+      return undefined;
+    }
+  }
+  return urls.length > 0 ? urls : undefined;
+}
+
+/** host:port items of REDIS_CLUSTER_NODES (a host name, an IPv4 address or a [bracketed] IPv6 one). */
+export function clusterNodes(s: string): string[] | undefined {
+  const nodes = s.split(',').map((p) => p.trim());
+  const ok = nodes.every((n) => {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):(\d{1,5})$/.exec(n);
+    return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+  });
+  return ok && nodes.length > 0 ? nodes : undefined;
+}
+
+const EnvFields = z.object({
   // The broker's service listener (1884); stations use 1883 (config/mosquitto/mosquitto.conf).
   MQTT_URL: url(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']).default('mqtt://127.0.0.1:1884'),
   MQTT_USERNAME: z.string().min(1).optional(),
   MQTT_PASSWORD: z.string().optional(),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  // One node's URL, or several separated by commas: a Redis Cluster's nodes (any few of them; the
+  // client finds the rest). Credentials and TLS come from the (first) URL.
+  REDIS_URL: z
+    .string()
+    .refine((s) => redisUrls(s) !== undefined, {
+      message: 'a URL with scheme redis:// or rediss://, or several separated by commas (the nodes of a Redis Cluster)',
+    })
+    .default('redis://127.0.0.1:6379'),
+  // A Redis Cluster by its nodes, host:port,host:port,… (credentials and TLS from REDIS_URL, whose
+  // host is then not used). Set, it makes REDIS_URL the list of these nodes.
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .refine((s) => clusterNodes(s) !== undefined, {
+      message: "host:port,host:port,… (a Redis Cluster's nodes, ports 1-65535; credentials and TLS from REDIS_URL)",
+    })
+    .optional(),
+  // Overrides config redis.prefix (the queues' and the alert state's key prefix; "{tuojiang}" on a cluster).
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[^\s]{1,64}$/, 'up to 64 characters without spaces, e.g. tuojiang or {tuojiang}')
+    .optional(),
+  // This ingest process's journal and dead-letter streams, overriding config journal.* (one journal
+  // per ingest partition, each with its own hash tag on a cluster: "{tj-p1}:journal").
+  JOURNAL_STREAM: z
+    .string()
+    .regex(/^\S{1,200}$/, 'a stream name without spaces')
+    .optional(),
+  JOURNAL_DEAD_LETTER_STREAM: z
+    .string()
+    .regex(/^\S{1,200}$/, 'a stream name without spaces')
+    .optional(),
   INFLUX_URL: url(['http:', 'https:']).default('http://127.0.0.1:8086'),
   INFLUX_DB: z
     .string()
@@ -65,6 +121,19 @@ export const EnvSchema = z.object({
       'an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::)',
     )
     .default('127.0.0.1'),
+});
+
+/**
+ * After reading, REDIS_URL is what every connection is opened from (config/connections.ts
+ * createRedis): one URL, or a cluster's node URLs. REDIS_CLUSTER_NODES becomes such a list, with
+ * REDIS_URL's scheme and credentials on each node.
+ */
+export const EnvSchema = EnvFields.transform((env) => {
+  if (env.REDIS_CLUSTER_NODES === undefined) return env;
+  const base = redisUrls(env.REDIS_URL)![0]!;
+  const userinfo = base.username || base.password ? `${base.username}${base.password ? `:${base.password}` : ''}@` : '';
+  const nodes = clusterNodes(env.REDIS_CLUSTER_NODES)!;
+  return { ...env, REDIS_URL: nodes.map((n) => `${base.protocol}//${userinfo}${n}`).join(',') };
 });
 
 export type Env = z.output<typeof EnvSchema>;

@@ -176,6 +176,18 @@ export const SettingsSchema = z
       })
       .strict()
       .prefault({}),
+    // The key prefix of the BullMQ queues and of the alert, notification, threshold and aggregate
+    // state, shared by every process (REDIS_PREFIX, and a command's --prefix, override it). On a
+    // Redis Cluster it needs a hash tag, e.g. "{tuojiang}" (decision 0016).
+    redis: z
+      .object({
+        prefix: z
+          .string()
+          .regex(/^[^\s]{1,64}$/, 'up to 64 characters without spaces, e.g. tuojiang or {tuojiang}')
+          .default('tuojiang'),
+      })
+      .strict()
+      .prefault({}),
     journal: z
       .object({
         stream: z.string().min(1).default('tuojiang:journal'),

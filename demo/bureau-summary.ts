@@ -3,7 +3,7 @@
  * reports by kind (初报/续报/终报), the e-mails to its duty list and, apart, its escalations; then,
  * per incident, each section's predicted arrival window against the observed arrival.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import type { NotifyConfig } from '../alerts/notify/config.js';
 import { IncidentStore } from '../alerts/incidents/store.js';
 import type { Incident } from '../alerts/incidents/types.js';
@@ -29,7 +29,7 @@ function header(m: ReceivedMail, name: string): string | undefined {
 export async function bureauSummary(
   mails: readonly ReceivedMail[],
   config: NotifyConfig,
-  redis: Redis,
+  redis: RedisClient,
   registry: StationRegistry,
 ): Promise<{ bureaus: Record<string, BureauSummary>; incidents: Incident[]; lines: string[] }> {
   const bureaus: Record<string, BureauSummary> = {};

@@ -11,6 +11,7 @@ import type { AlertEvent } from '../alerts/events.js';
 import { loadNotifyConfig } from '../alerts/notify/config.js';
 import { startNotifyService } from '../alerts/notify/service.js';
 import { startAlertsService } from '../alerts/service.js';
+import { createRedis } from '../config/connections.js';
 import { readEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { IngestService } from '../ingest/ingest-service.js';
@@ -27,7 +28,6 @@ import { cstText, formatEvent } from '../simulator/format.js';
 import { spillSpanMs } from '../simulator/plume.js';
 import { loadRivers, withRiverVelocities } from '../simulator/rivers.js';
 import { runSimulation, type SimSummary } from '../simulator/run.js';
-import { Redis } from 'ioredis';
 import { bureauSummary, type BureauSummary } from './bureau-summary.js';
 import type { Incident } from '../alerts/incidents/types.js';
 
@@ -212,7 +212,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
     });
 
     print(`${t()}  replay finished; waiting for the pipeline to settle…`);
-    const redis = new Redis(env.REDIS_URL);
+    const redis = createRedis(env.REDIS_URL);
     stops.push(async () => redis.quit());
     const stored = async () => {
       let n = 0;

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/load.js';
 import type { Env } from '../config/env.js';
 import { ingestHttpPort } from '../config/http-ports.js';
 import type { InfluxClient } from '../lib/influx/client.js';
-import { influxFromEnv } from '../config/connections.js';
+import { createRedis, influxFromEnv, isClusterTarget, type RedisClient } from '../config/connections.js';
+import { checkClusterNames, redisLayout, type RedisLayout } from '../config/redis-layout.js';
 import { startOpsServer } from '../lib/http-server.js';
 import { cachedProbe, influxAnswers, redisAnswers } from '../lib/readiness.js';
 import type { Logger } from '../lib/logger.js';
@@ -52,6 +52,8 @@ export interface IngestServiceOptions {
   overcommitPath?: string;
   /** Where messages come from; default the list of ingest/sources/index.ts (each enabled by config). */
   sources?: readonly SourceFactory[];
+  /** Key prefix (the split-packet store's keys), overriding REDIS_PREFIX and config redis.prefix (a command's --prefix). */
+  prefix?: string;
 }
 
 /**
@@ -62,8 +64,10 @@ export interface IngestServiceOptions {
 export class IngestService {
   readonly metrics: IngestMetrics = createIngestMetrics();
   readonly instance: string;
-  private readonly redis: Redis;
-  private readonly writerRedis: Redis;
+  /** The key prefix and journal streams in use (config/redis-layout.ts). */
+  readonly layout: RedisLayout;
+  private readonly redis: RedisClient;
+  private readonly writerRedis: RedisClient;
   private readonly influx: InfluxClient;
   readonly sources: readonly Source[];
   private readonly batcher: JournalBatcher;
@@ -91,16 +95,20 @@ export class IngestService {
       hostname()
         .replace(/[^A-Za-z0-9_-]/g, '-')
         .slice(0, 40);
+    const layout = redisLayout(s, env, opts.prefix);
+    this.layout = layout;
+    // Before any connection: a cluster with untagged names would fail at the first script (CROSSSLOT).
+    if (isClusterTarget(env.REDIS_URL)) checkClusterNames(layout);
     const redisOpts = { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false } as const;
-    this.redis = new Redis(env.REDIS_URL, redisOpts);
-    this.writerRedis = new Redis(env.REDIS_URL, redisOpts);
+    this.redis = createRedis(env.REDIS_URL, redisOpts);
+    this.writerRedis = createRedis(env.REDIS_URL, redisOpts);
     logErrorsRateLimited(this.redis, 'ingest redis', log);
     logErrorsRateLimited(this.writerRedis, 'writer redis', log);
     logRedisRecovery(this.redis, 'ingest', log);
     this.influx = influxFromEnv(env);
     this.journal = new RedisJournal(this.redis, {
-      stream: s.journal.stream,
-      deadLetterStream: s.journal.dead_letter_stream,
+      stream: layout.journalStream,
+      deadLetterStream: layout.deadLetterStream,
       deadLetterMax: s.ingest.dead_letter_max,
       resendWindowS: s.ingest.hj212_tcp.resend_window_s,
     });
@@ -108,7 +116,7 @@ export class IngestService {
       failed: (e) => this.onJournalFailed(e),
       recovered: () => this.onJournalRecovered(),
     });
-    this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000);
+    this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000, `${layout.prefix}:split`);
     this.registry = new StationRegistry(config.registry);
     this.processor = new MessageProcessor({
       registry: this.registry,
@@ -122,7 +130,7 @@ export class IngestService {
       this.influx,
       this.journal,
       {
-        stream: s.journal.stream,
+        stream: layout.journalStream,
         group: s.journal.group,
         consumer: this.instance,
         batchSize: s.writer.batch_size,
@@ -218,7 +226,7 @@ export class IngestService {
           readings_rejected: await counterValue(this.metrics.readingsRejected),
           hj212_quirks: await counterValue(this.metrics.hj212Quirks),
           hj212_resent: await counterValue(this.metrics.hj212Resent),
-          journal_backlog: await this.redis.xlen(this.opts.config.settings.journal.stream),
+          journal_backlog: await this.redis.xlen(this.layout.journalStream),
           write_lag_s: this.writer.lastWriteLagS,
           redis_memory_ratio: await redisMemoryRatio(this.redis).catch(() => NaN),
           redis_oom_refusals: await counterValue(this.metrics.redisOutOfMemory),

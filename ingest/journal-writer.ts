@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import { ERRORS, TuojiangError, isTuojiangError } from '../lib/errors.js';
 import { InfluxHttpError, type InfluxStore } from '../lib/influx/client.js';
 import { encodePoint } from '../lib/influx/line-protocol.js';
@@ -55,7 +55,7 @@ export class JournalWriter {
   onStateLost: ((what: string) => void) | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly influx: InfluxStore,
     private readonly journal: Journal,
     private readonly opts: WriterOptions,

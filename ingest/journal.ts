@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import type { Reading } from '../lib/reading.js';
 
 export interface DeadLetter {
@@ -53,11 +53,13 @@ export interface Journal {
 export const BATCH_SOURCE_TTL_S = 7 * 24 * 3600;
 
 /**
- * KEYS: readings stream, dead-letter stream, the hash of each source's last journaled batch.
+ * KEYS: readings stream, dead-letter stream, the hash of each source's last journaled batch, then
+ * the dedupe key of each reading that carries one (`{stream}:seen:…`: declared, so that on a Redis
+ * Cluster they are routed and checked like the others, all in the stream's slot).
  * ARGV: source ('' = no check), seq, TTL of the hash (s), dead-letter MAXLEN, readings JSON
  * ('' = none), dead letters (JSON array of flat field/value arrays); then, only when some readings
- * carry a dedupe key: the resend window (s), those readings one JSON per line, their keys one per
- * line. A keyed reading whose key is set already is left out (a re-sent frame), else its key is set.
+ * carry a dedupe key: the resend window (s), those readings one JSON per line, in the order of their
+ * keys. A keyed reading whose key is set already is left out (a re-sent frame), else its key is set.
  * Returns {1, indexes of the keyed readings left out} when journaled, {0} when this batch was
  * journaled already. One script: the number is
  * recorded in the same step as the entries are added, so a batch is in the journal once or not at
@@ -73,13 +75,11 @@ end
 local out = {1}
 if ARGV[5] ~= '' then redis.call('XADD', KEYS[1], '*', 'b', ARGV[5]) end
 if ARGV[8] then
-  local keys = {}
-  for key in string.gmatch(ARGV[9], '[^\\n]+') do keys[#keys + 1] = key end
   local kept = {}
   local i = 0
   for reading in string.gmatch(ARGV[8], '[^\\n]+') do
     i = i + 1
-    if redis.call('SET', keys[i], '1', 'NX', 'EX', ARGV[7]) then
+    if redis.call('SET', KEYS[3 + i], '1', 'NX', 'EX', ARGV[7]) then
       kept[#kept + 1] = reading
     else
       out[#out + 1] = i - 1
@@ -94,18 +94,8 @@ return out
 `;
 
 interface JournalScripts {
-  tjJournalAppend(
-    stream: string,
-    dead: string,
-    sources: string,
-    source: string,
-    seq: number,
-    ttl: number,
-    deadMax: string,
-    readings: string,
-    deadLetters: string,
-    ...keyed: string[]
-  ): Promise<number[]>;
+  /** numberOfKeys first: 3 + the dedupe keys (a script with a variable number of keys). */
+  tjJournalAppend(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
 }
 
 export interface StoredDeadLetter extends Omit<DeadLetter, 'payload'> {
@@ -149,7 +139,7 @@ function encodePayload(p: Buffer): { payload: string; encoding: 'utf8' | 'base64
  */
 export class RedisJournal implements Journal {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly opts: { stream: string; deadLetterStream: string; deadLetterMax: number; resendWindowS?: number },
   ) {}
 
@@ -197,18 +187,16 @@ export class RedisJournal implements Journal {
       ]);
     }
     const r = this.scripts();
+    // Derived from the stream name, so they share its hash tag (its slot on a cluster).
+    const seenKeys = keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`);
     const extra =
-      keyed.length === 0
-        ? []
-        : [
-            String(this.opts.resendWindowS ?? 3600),
-            keyed.map((k) => JSON.stringify(k.reading)).join('\n'),
-            keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`).join('\n'),
-          ];
+      keyed.length === 0 ? [] : [String(this.opts.resendWindowS ?? 3600), keyed.map((k) => JSON.stringify(k.reading)).join('\n')];
     const result = await r.tjJournalAppend(
+      3 + seenKeys.length,
       this.opts.stream,
       this.opts.deadLetterStream,
       `${this.opts.stream}:batches`,
+      ...seenKeys,
       batch?.source ?? '',
       batch?.seq ?? 0,
       BATCH_SOURCE_TTL_S,
@@ -220,10 +208,10 @@ export class RedisJournal implements Journal {
     for (const i of result.slice(1)) keyed[i]!.duplicate = true;
   }
 
-  private scripts(): Redis & JournalScripts {
-    const r = this.redis as Redis & Partial<JournalScripts>;
-    if (typeof r.tjJournalAppend !== 'function') r.defineCommand('tjJournalAppend', { numberOfKeys: 3, lua: APPEND });
-    return r as Redis & JournalScripts;
+  private scripts(): RedisClient & JournalScripts {
+    const r = this.redis as RedisClient & Partial<JournalScripts>;
+    if (typeof r.tjJournalAppend !== 'function') r.defineCommand('tjJournalAppend', { lua: APPEND });
+    return r as RedisClient & JournalScripts;
   }
 }
 
@@ -239,7 +227,7 @@ function parseDetails(text: string): Record<string, unknown> {
 
 /** Newest first; filtered by reason code and/or station. */
 export async function readDeadLetters(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   opts: { limit: number; reason?: string | undefined; station?: string | undefined },
 ): Promise<StoredDeadLetter[]> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import { readingId, type Reading } from '../lib/reading.js';
 
 /** One field of a re-sent reading whose value or flag differs from what was stored first. */
@@ -53,7 +53,7 @@ return 1
 /** Readings per script call: bounds how long one call holds Redis (well under a millisecond). */
 const CHUNK = 500;
 
-type ScriptRedis = Redis & {
+type ScriptRedis = RedisClient & {
   tjCheckResend(...args: (string | number)[]): Promise<unknown[]>;
   tjSwapFirst(key: string, expected: string, next: string): Promise<number>;
 };
@@ -105,7 +105,7 @@ export class ResendDetector {
   private readonly redis: ScriptRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly opts: { keyPrefix: string; windowS: number },
   ) {
     if (!('tjCheckResend' in redis)) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import type { Hj212Frame, ToleranceFor } from './hj212/frame.js';
 import { parseFrame } from './hj212/frame.js';
 
@@ -53,20 +53,20 @@ interface SplitCommands {
 export type SplitAddResult = { status: 'pending' | 'duplicate' } | { status: 'complete'; frame: Hj212Frame; release: () => Promise<void> };
 
 export class SplitPacketStore {
-  private readonly redis: Redis & SplitCommands;
+  private readonly redis: RedisClient & SplitCommands;
 
   /** How long a completed packet's duplicate parts are recognised: twice the split timeout. */
   private readonly keepMs: number;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     splitTimeoutMs = 120_000,
     private readonly prefix = 'tuojiang:split',
   ) {
     this.keepMs = 2 * splitTimeoutMs;
     redis.defineCommand('tjAddSplitPart', { numberOfKeys: 3, lua: ADD_PART });
     redis.defineCommand('tjTakeExpiredSplits', { numberOfKeys: 1, lua: TAKE_EXPIRED });
-    this.redis = redis as Redis & SplitCommands;
+    this.redis = redis as RedisClient & SplitCommands;
   }
 
   private get indexKey(): string {

@@ -112,6 +112,10 @@ export const ERRORS = {
     code: 'TJ_REDIS_OOM',
     hint: 'Redis reached maxmemory and refuses writes (noeviction): the ingest holds the readings unacknowledged, so the broker and the stations keep them, and retries. Find what fills Redis (`redis-cli --bigkeys`; a journal backlog while InfluxDB is down, dead letters), then raise REDIS_MAXMEMORY in .env and `docker compose up -d redis`.',
   },
+  REDIS_HASH_TAG: {
+    code: 'TJ_REDIS_HASH_TAG',
+    hint: 'On a Redis Cluster every key a script touches must hash to one slot: give the key prefix a hash tag (REDIS_PREFIX={tuojiang}, or redis.prefix in config/tuojiang.yaml) and the journal streams one tag of their own (journal.stream "{tuojiang}:journal", journal.dead_letter_stream "{tuojiang}:deadletters"), the same for every process (docs/operations.md, Redis Cluster).',
+  },
   // notifications (alerts/notify)
   SMTP_REJECTED: {
     code: 'TJ_SMTP_REJECTED',

@@ -4,10 +4,10 @@
  * provisioned Grafana alert rules read them (dashboards/provisioning/alerting/).
  */
 import { readFile, statfs } from 'node:fs/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 /** used_memory / maxmemory from INFO memory; 0 when Redis has no maxmemory (nothing to alert on). */
-export async function redisMemoryRatio(redis: Redis): Promise<number> {
+export async function redisMemoryRatio(redis: RedisClient): Promise<number> {
   const info = await redis.info('memory');
   const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
   const used = field('used_memory');
@@ -38,5 +38,5 @@ export async function overcommitWarning(path = OVERCOMMIT_PATH): Promise<string 
     return undefined;
   }
   if (value === '1') return undefined;
-  return `vm.overcommit_memory is ${value} on this host, not 1: Redis may fail to fork for its AOF rewrite and snapshots (BGSAVE) under memory pressure. On the host: sysctl vm.overcommit_memory=1, and put it in /etc/sysctl.d/ (docs/operations.md, Install)`;
+  return `vm.overcommit_memory is ${value} on this host, not 1: RedisClient may fail to fork for its AOF rewrite and snapshots (BGSAVE) under memory pressure. On the host: sysctl vm.overcommit_memory=1, and put it in /etc/sysctl.d/ (docs/operations.md, Install)`;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 /** Every /readyz answers within this: a probe that waits longer is a probe an orchestrator gives up on. */
 export const READINESS_BOUND_MS = 1000;
@@ -26,7 +26,7 @@ export function within<T>(ms: number, probe: () => Promise<T>, fallback: T): Pro
  * with maxRetriesPerRequest null its commands wait in the offline queue for as long as the outage
  * lasts, so each probe would both hang and pile one more PING up behind the reconnect.
  */
-export function redisAnswers(redis: Redis, ms = READINESS_BOUND_MS - 200): Promise<boolean> {
+export function redisAnswers(redis: RedisClient, ms = READINESS_BOUND_MS - 200): Promise<boolean> {
   if (redis.status !== 'ready') return Promise.resolve(false);
   return within(ms, async () => (await redis.ping()) === 'PONG', false);
 }

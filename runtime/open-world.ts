@@ -5,7 +5,7 @@
  * only seeds an empty store, and only where the caller says so (the alerts worker, the demo).
  */
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis-client.js';
 import { openRedisThresholdSource, type RedisThresholdSource } from '../alerts/threshold-store/source.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../alerts/thresholds.js';
 import { influxFromEnv, redisFromEnv } from '../config/connections.js';
@@ -17,7 +17,7 @@ import type { Logger } from '../lib/logger.js';
 export interface World {
   config: LoadedConfig;
   env: Env;
-  redis: Redis;
+  redis: RedisClient;
   influx: InfluxClient;
   /** Closes what openWorld opened (and every thresholds source opened on it). */
   close(): Promise<void>;

@@ -6,7 +6,7 @@
  * inbox and records the reports in one script, so a report is issued once and never lost between
  * "state changed" and "placed" (whoever runs next places what is still unplaced).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.js';
 import { DEFAULT_PREFIX } from '../keys.js';
 import type { Evidence, Incident, Report, ScopeState } from './types.js';
 
@@ -114,10 +114,10 @@ export interface Snapshot {
 
 export class IncidentStore {
   readonly keys: IncidentKeys;
-  private readonly redis: Redis & IncidentScripts;
+  private readonly redis: RedisClient & IncidentScripts;
 
-  constructor(redis: Redis, prefix?: string) {
-    const r = redis as Redis & IncidentScripts;
+  constructor(redis: RedisClient, prefix?: string) {
+    const r = redis as RedisClient & IncidentScripts;
     if (typeof r.incEnqueue !== 'function') {
       r.defineCommand('incEnqueue', { numberOfKeys: 3, lua: ENQUEUE });
       r.defineCommand('incCommit', { numberOfKeys: 5, lua: COMMIT });

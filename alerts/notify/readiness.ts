@@ -4,11 +4,11 @@
  * readiness bound during an outage of either.
  */
 import { connect } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.js';
 import { READINESS_BOUND_MS, redisAnswers } from '../../lib/readiness.js';
 
 export interface NotifyReadinessOptions {
-  redis: Redis;
+  redis: RedisClient;
   smtpUrl: string;
   /** How long an SMTP answer is reused: probes come every few seconds and each one is a connection the server logs. Default 5 s. */
   cacheMs?: number;

@@ -8,7 +8,7 @@
  *   machine absent -> sending -> committing -> sent | retry | failed | uncertain
  *   (docs/decisions/0004-notifications.md).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.js';
 
 const NOW_MS = `
 local t = redis.call('TIME')
@@ -177,9 +177,9 @@ export interface NotifyScripts {
   ntFinish(numKeys: number, ...args: (string | number)[]): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
-export function withNotifyScripts(redis: Redis): Redis & NotifyScripts {
+export function withNotifyScripts(redis: RedisClient): RedisClient & NotifyScripts {
   if (!defined.has(redis)) {
     redis.defineCommand('ntRecord', { numberOfKeys: 6, lua: RECORD });
     redis.defineCommand('ntPlace', { numberOfKeys: 3, lua: PLACE });
@@ -191,5 +191,5 @@ export function withNotifyScripts(redis: Redis): Redis & NotifyScripts {
     redis.defineCommand('ntFinish', { lua: FINISH });
     defined.add(redis);
   }
-  return redis as Redis & NotifyScripts;
+  return redis as RedisClient & NotifyScripts;
 }

@@ -6,7 +6,8 @@
  */
 import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis, isClusterTarget, type RedisClient } from '../../config/connections.js';
+import { checkClusterNames } from '../../config/redis-layout.js';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
 import type { StationRegistry } from '../../config/station-registry.js';
@@ -67,7 +68,7 @@ export interface NotifyService {
   readonly metrics: Registry;
   readonly workers: readonly Worker[];
   /** The service's own connection, for /readyz. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   close(): Promise<void>;
 }
 
@@ -145,10 +146,11 @@ export function createNotifyMetrics() {
 
 export async function startNotifyService(o: NotifyServiceOptions): Promise<NotifyService> {
   const prefix = o.prefix ?? DEFAULT_PREFIX;
+  if (isClusterTarget(o.redisUrl)) checkClusterNames({ prefix });
   const roles = new Set(o.roles ?? ['route', 'mail', 'escalate', 'thresholds']);
-  const connections: Redis[] = [];
-  const connect = (): Redis => {
-    const r = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  const connections: RedisClient[] = [];
+  const connect = (): RedisClient => {
+    const r = createRedis(o.redisUrl, { maxRetriesPerRequest: null });
     logErrorsRateLimited(r, `notify redis #${connections.length}`, o.log);
     connections.push(r);
     return r;

@@ -3,7 +3,7 @@
  * documents, notice batches per recipient and the outbox of each batch's delivery (any channel).
  * Every write that must happen once goes through a script of ./scripts.ts.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.js';
 import type { RuleName } from '../observe.js';
 import type { NoticeItem, PreviousNotice, Recipient } from './items.js';
 import { NotifyKeys, type Lane } from './keys.js';
@@ -112,9 +112,9 @@ export type BeginResult =
 
 export class NotifyStore {
   readonly keys: NotifyKeys;
-  readonly redis: Redis & NotifyScripts;
+  readonly redis: RedisClient & NotifyScripts;
 
-  constructor(redis: Redis, prefix?: string) {
+  constructor(redis: RedisClient, prefix?: string) {
     this.redis = withNotifyScripts(redis);
     this.keys = new NotifyKeys(prefix);
   }

@@ -12,7 +12,7 @@
  * (logged, counted); after `delivery.give_up_after_h` an entry is given up (logged).
  * Entries older than that when first seen (a deployment's earlier history) are not mailed.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.js';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../../lib/logger.js';
 import type { StationRegistry } from '../../config/station-registry.js';
@@ -27,7 +27,7 @@ export const THRESHOLD_NOTICE_GROUP = 'notices';
 type Entry = [id: string, fields: string[]];
 
 export interface ThresholdNoticeRelayOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   registry: StationRegistry;
   config: NotifyConfig;

@@ -5,7 +5,7 @@
  * the entry for the next flush (any CLI, API or worker process), and the point's timestamp is the
  * version's, so writing it twice is harmless.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.js';
 import type { InfluxStore } from '../../lib/influx/client.js';
 import { encodePoint } from '../../lib/influx/line-protocol.js';
 import type { Logger } from '../../lib/logger.js';
@@ -42,7 +42,7 @@ export class ChangeRecorder {
   private flushing: Promise<number> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ThresholdKeys,
     private readonly influx: InfluxStore,
     private readonly load: (version: number) => Promise<ThresholdVersion | undefined>,

@@ -4,7 +4,7 @@
  * from the exact state it was read in. Two operators acting at once therefore never overwrite each
  * other: the loser re-reads and recomputes (and may find its change is now a loosening, or stale).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.js';
 import { DEFAULT_PREFIX } from '../keys.js';
 
 export class ThresholdKeys {
@@ -113,14 +113,14 @@ export interface ThresholdScripts {
   thrAdvance(recorded: string, id: string): Promise<number>;
 }
 
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<RedisClient>();
 
-export function withThresholdScripts(redis: Redis): Redis & ThresholdScripts {
+export function withThresholdScripts(redis: RedisClient): RedisClient & ThresholdScripts {
   if (!defined.has(redis)) {
     redis.defineCommand('thrCommit', { numberOfKeys: 6, lua: COMMIT });
     redis.defineCommand('thrProposal', { numberOfKeys: 4, lua: PROPOSAL });
     redis.defineCommand('thrAdvance', { numberOfKeys: 1, lua: ADVANCE });
     defined.add(redis);
   }
-  return redis as Redis & ThresholdScripts;
+  return redis as RedisClient & ThresholdScripts;
 }

@@ -3,7 +3,9 @@
  * within `pollMs` (1 s by default; the promise is 5 s) without a restart. Between polls the same
  * ThresholdSet object is returned, so the per-station profile cache (alerts/thresholds.ts) holds.
  */
-import { Redis } from 'ioredis';
+import { createRedis, isClusterTarget, type RedisClient } from '../../config/connections.js';
+import { checkClusterNames } from '../../config/redis-layout.js';
+import { DEFAULT_PREFIX } from '../keys.js';
 import type { RegistryConfig } from '../../config/schema.js';
 import { ThresholdsFileSchema } from '../thresholds-schema.js';
 import { TuojiangError } from '../../lib/errors.js';
@@ -16,7 +18,7 @@ import type { ThresholdVersion } from './types.js';
 export const MAX_POLL_MS = 5000;
 
 export interface RedisThresholdSourceOptions {
-  redis: Redis;
+  redis: RedisClient;
   registry: RegistryConfig;
   prefix?: string;
   /** How old the set in force may get before the head is checked again. Default 1000, at most 5000. */
@@ -149,7 +151,8 @@ export async function openRedisThresholdSource(
   o: Omit<RedisThresholdSourceOptions, 'redis'> & { redisUrl: string },
 ): Promise<RedisThresholdSource & { close(): Promise<void> }> {
   const { redisUrl, ...rest } = o;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  if (isClusterTarget(redisUrl)) checkClusterNames({ prefix: o.prefix ?? DEFAULT_PREFIX });
+  const redis = createRedis(redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (e) => o.log?.warn({ err: e.message }, 'thresholds: redis error'));
   const source = new RedisThresholdSource({ ...rest, redis }) as RedisThresholdSource & { close(): Promise<void> };
   source.close = async () => {

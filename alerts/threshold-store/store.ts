@@ -8,7 +8,8 @@
  * stations, a limit it had before the other city's changes (./restore.ts).
  * See docs/decisions/0007-threshold-store.md.
  */
-import type { Redis } from 'ioredis';
+import { refuseUntaggedOnCluster, type RedisClient } from '../../config/connections.js';
+import { DEFAULT_PREFIX } from '../keys.js';
 import type { RegistryConfig } from '../../config/schema.js';
 import { thresholdsSchemaFor, type ExplicitLimit, type ThresholdsFile } from '../thresholds-schema.js';
 import { field, type InputField } from './fields.js';
@@ -50,7 +51,7 @@ export const DEFAULT_PROPOSAL_TTL_MS = 72 * 3_600_000;
 const MAX_ATTEMPTS = 50;
 
 export interface ThresholdStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   registry: RegistryConfig;
   prefix?: string;
   /** The clock for proposal expiry and exception ends (tests move it). */
@@ -117,7 +118,7 @@ export class ThresholdStore {
   readonly keys: ThresholdKeys;
   readonly registry: RegistryConfig;
   readonly cities: readonly string[];
-  private readonly redis: Redis & ThresholdScripts;
+  private readonly redis: RedisClient & ThresholdScripts;
   private readonly now: () => number;
   private readonly ttl: number;
   private readonly recorder: ChangeRecorder | undefined;
@@ -126,6 +127,7 @@ export class ThresholdStore {
   private readonly cache = new Map<number, ThresholdVersion>();
 
   constructor(private readonly o: ThresholdStoreOptions) {
+    refuseUntaggedOnCluster(o.redis, { prefix: o.prefix ?? DEFAULT_PREFIX });
     this.keys = new ThresholdKeys(o.prefix);
     this.registry = o.registry;
     this.cities = Object.keys(o.registry.cities);

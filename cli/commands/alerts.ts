@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { AlertStore } from '../../alerts/alert-store.js';
-import { DEFAULT_PREFIX, STATION_SERIES } from '../../alerts/keys.js';
+import { STATION_SERIES } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { startAlertsService } from '../../alerts/service.js';
 import { SILENCE_KEY } from '../../alerts/silence.js';
@@ -27,6 +27,7 @@ import { StationRegistry } from '../../config/station-registry.js';
 import { ERRORS } from '../../lib/errors.js';
 import { printJson, runUntilSignal } from '../output.js';
 import { printable } from '../terminal-text.js';
+import { PREFIX_HELP } from '../key-prefix.js';
 
 /**
  * The alerts worker's /healthz, /readyz (Redis and InfluxDB, each bounded) and /metrics on
@@ -86,7 +87,7 @@ export function registerAlertsCommands(program: Command): void {
     .option('--concurrency <n>', 'check jobs per worker at once', '16')
     .option('--no-relay', 'do not publish alert events to InfluxDB/notify from this process')
     .option('--no-silence', 'do not run the silence scheduler in this process')
-    .option('--prefix <prefix>', "BullMQ/alert-state key prefix (the writer's CheckEnqueuer must use the same)", DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (opts: { workers: string; concurrency: string; relay: boolean; silence: boolean; prefix: string }) => {
       const log = createLogger('alerts');
       const config = loadConfig();
@@ -131,7 +132,7 @@ export function registerAlertsCommands(program: Command): void {
     .option('--history <alert>', 'the history of one alert (as `alerts history <alert>`)')
     .option('--all', 'include keys that are ok')
     .option('--json', 'one JSON object per line')
-    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (opts: { station?: string; all?: boolean; json?: boolean; prefix: string; history?: string }) => {
       if (opts.history !== undefined) {
         await alerts.parseAsync(['history', opts.history, ...(opts.json ? ['--json'] : []), '--prefix', opts.prefix], { from: 'user' });
@@ -206,7 +207,7 @@ export function registerAlertsCommands(program: Command): void {
     .description('acknowledge an alert for one bureau (each bureau acknowledges separately); stops its escalation')
     .requiredOption('--bureau <city>', 'the acknowledging bureau (city id)')
     .option('--by <name>', 'who acknowledges', userInfo().username)
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (alert: string, opts: { bureau: string; by: string; prefix: string }) => {
       await withStore(opts.prefix, async (store) => {
         const r = await acknowledge(store, alert, opts.bureau, opts.by, 'cli');
@@ -224,7 +225,7 @@ export function registerAlertsCommands(program: Command): void {
     .option('--all', 'recent alerts, resolved ones too (default: firing only)')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'one JSON object per line')
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (opts: { all?: boolean; limit: string; json?: boolean; prefix: string }) => {
       await withStore(opts.prefix, async (store) => {
         const list = await store.listAlerts({ firingOnly: !opts.all, limit: Number(opts.limit) });
@@ -254,7 +255,7 @@ export function registerAlertsCommands(program: Command): void {
     .command('history <alert>')
     .description('the history of one alert: transitions, e-mails, acknowledgements, escalations')
     .option('--json', 'one JSON object per line')
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (alert: string, opts: { json?: boolean; prefix: string }) => {
       await withStore(opts.prefix, async (store) => {
         const a = await store.alert(alert);

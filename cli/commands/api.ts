@@ -5,7 +5,6 @@ import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { IncidentStore } from '../../alerts/incidents/store.js';
 import { StationRegistry } from '../../config/station-registry.js';
 import { bureauNamesOf } from '../../api/incident-view.js';
-import { DEFAULT_PREFIX } from '../../alerts/keys.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { createLogger } from '../../lib/logger.js';
@@ -18,6 +17,7 @@ import { Registry } from 'prom-client';
 import { AuthFailureLimiter, authFailureOptionsFromEnv } from '../../api/auth-failures.js';
 import { startOpsServer } from '../../lib/http-server.js';
 import { redisAnswers } from '../../lib/readiness.js';
+import { PREFIX_HELP } from '../key-prefix.js';
 
 /** `tuojiang api`: acknowledgement links and CAP documents over HTTP (until SIGTERM). */
 export function registerApiCommand(program: Command): void {
@@ -26,7 +26,7 @@ export function registerApiCommand(program: Command): void {
     .description('HTTP server for the signed acknowledgement links and the CAP 1.2 documents (until SIGTERM)')
     .option('--port <n>', 'port (default API_PORT, 8080)')
     .option('--host <host>', 'address to listen on', '0.0.0.0')
-    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (opts: { port?: string; host: string; prefix: string }) => {
       const log = createLogger('api');
       const env = readEnv();

@@ -5,6 +5,7 @@ import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import { createLogger } from '../../lib/logger.js';
 import { runUntilSignal } from '../output.js';
+import { PREFIX_HELP } from '../key-prefix.js';
 
 export function registerIngestCommand(program: Command): void {
   program
@@ -12,7 +13,7 @@ export function registerIngestCommand(program: Command): void {
     .description('subscribe to the MQTT feeds and write every reading to InfluxDB (runs until SIGTERM)')
     .option('--http-port <port>', 'port for /healthz, /readyz, /metrics (default from config)')
     .option('--no-checks', 'store readings only; do not enqueue threshold checks')
-    .option('--prefix <prefix>', 'BullMQ prefix shared with `alerts worker`', 'tuojiang')
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (opts: { httpPort?: string; checks: boolean; prefix: string }) => {
       const log = createLogger('ingest');
       const config = loadConfig();
@@ -25,6 +26,7 @@ export function registerIngestCommand(program: Command): void {
         config,
         env,
         log,
+        prefix: opts.prefix,
         ...(checks ? { checks } : {}),
         ...(opts.httpPort !== undefined ? { httpPort: Number(opts.httpPort) } : {}),
       });

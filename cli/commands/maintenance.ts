@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { DEFAULT_PREFIX } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { MaintenanceStore, windowsFromConfig, type MaintenanceWindow } from '../../alerts/maintenance.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
@@ -10,6 +9,7 @@ import { TuojiangError } from '../../lib/errors.js';
 import { printJson } from '../output.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { PREFIX_HELP } from '../key-prefix.js';
 
 /** ISO 8601 with a zone, or "now"; a bare local time would be ambiguous between the bureaus' CST and UTC. */
 export function parseInstant(flag: string, s: string, now = Date.now()): number {
@@ -43,7 +43,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .option('--to <when>', 'end: ISO 8601 with a zone')
     .option('--hours <h>', 'or: end this many hours after the start')
     .option('--reason <text>', 'why (shown in the list)', 'maintenance')
-    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .option('--json', 'print the window as JSON')
     .action(
       async (opts: { station: string; from: string; to?: string; hours?: string; reason: string; prefix: string; json?: boolean }) => {
@@ -65,7 +65,7 @@ export function registerMaintenanceCommands(program: Command): void {
 
   m.command('list')
     .description('windows from thresholds.yaml and from `maintenance add`')
-    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .option('--json', 'one JSON object per line')
     .action(async (opts: { prefix: string; json?: boolean }) => {
       const config = loadConfig();
@@ -80,7 +80,7 @@ export function registerMaintenanceCommands(program: Command): void {
 
   m.command('remove <id>')
     .description('remove a window added with `maintenance add` (config windows: edit thresholds.yaml)')
-    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (id: string, opts: { prefix: string }) => {
       const removed = await withStore(opts.prefix, (store) => store.remove(id));
       if (!removed) throw new TuojiangError('CONFIG_INVALID', `no stored maintenance window "${id}" (see \`tuojiang maintenance list\`)`);

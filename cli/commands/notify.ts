@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { DEFAULT_PREFIX } from '../../alerts/keys.js';
 import { validateCap } from '../../alerts/notify/cap-validate.js';
 import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { readNotifyEnv } from '../../alerts/notify/env.js';
@@ -18,6 +17,7 @@ import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../config/station-registry.js';
 import { printJson, runUntilSignal } from '../output.js';
 import { withStore } from '../notify-records.js';
+import { PREFIX_HELP } from '../key-prefix.js';
 
 /**
  * `tuojiang notify …`: the notify worker and its tools (dead letters, CAP, a test e-mail). The
@@ -32,7 +32,7 @@ export function registerNotifyCommands(program: Command): void {
     .option('--route-concurrency <n>', 'transitions routed at once', '8')
     .option('--mail-concurrency <n>', 'e-mails sent at once', '8')
     .option('--roles <list>', 'comma-separated subset of route,mail,escalate', 'route,mail,escalate')
-    .option('--prefix <prefix>', 'BullMQ/alert-state key prefix (the alerts workers must use the same)', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (opts: { routeConcurrency: string; mailConcurrency: string; roles: string; prefix: string }) => {
       const log = createLogger('notify');
       const config = loadConfig();
@@ -104,7 +104,7 @@ export function registerNotifyCommands(program: Command): void {
     .description('notices that could not be delivered: refused (5xx), given up, or uncertain (handed over, no reply)')
     .option('--limit <n>', 'newest first, at most this many', '50')
     .option('--json', 'one JSON object per line')
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (opts: { limit: string; json?: boolean; prefix: string }) => {
       await withStore(opts.prefix, async (store) => {
         const dead = await store.deadLetters(Number(opts.limit));
@@ -122,7 +122,7 @@ export function registerNotifyCommands(program: Command): void {
     .command('cap <event>')
     .description('print the CAP 1.2 message of one alert transition (event id); --check validates it')
     .option('--check', 'validate against the CAP 1.2 schema structure and value sets; exit 1 on problems')
-    .option('--prefix <prefix>', 'key prefix', DEFAULT_PREFIX)
+    .option('--prefix <prefix>', PREFIX_HELP)
     .action(async (event: string, opts: { check?: boolean; prefix: string }) => {
       await withStore(opts.prefix, async (store) => {
         const xml = await store.cap(event);

@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_PREFIX } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { createOperatorToken, OperatorDirectory, operatorsFilePath } from '../../alerts/threshold-store/operators.js';
 import { ThresholdStore, type ProposalInput } from '../../alerts/threshold-store/store.js';
@@ -21,6 +20,7 @@ import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { isTuojiangError, TuojiangError } from '../../lib/errors.js';
 import { openWorld } from '../../runtime/open-world.js';
 import { printJson } from '../output.js';
+import { PREFIX_HELP } from '../key-prefix.js';
 
 interface Common {
   prefix: string;
@@ -31,9 +31,7 @@ interface Common {
 }
 
 function common(cmd: Command, identity = false): Command {
-  cmd
-    .option('--prefix <prefix>', "BullMQ/alert-state key prefix (the same as the alerts workers')", DEFAULT_PREFIX)
-    .option('--json', 'print JSON');
+  cmd.option('--prefix <prefix>', PREFIX_HELP).option('--json', 'print JSON');
   if (identity) {
     cmd
       .option('--operator <id>', 'who acts (default TUOJIANG_OPERATOR)')

@@ -14,6 +14,7 @@ export { SERVICE_ACCOUNTS } from './mosquitto.js';
 export type { MosquittoHandle, MosquittoOptions, MqttUser, MosquittoOverrides } from './mosquitto.js';
 export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
 export { startInfluxdb, type InfluxdbHandle, type InfluxdbOptions } from './influxdb.js';
+export { startRedisCluster, type RedisClusterHandle, type RedisClusterOptions, type ClusterNode } from './redis-cluster.js';
 export { pidsOfLiveChildren, type ServiceControl } from './process.js';
 
 export interface ServicesOptions {

@@ -15,6 +15,8 @@ export interface RedisOptions {
   appendonly?: boolean;
   /** AOF fsync policy (default everysec, as shipped; always for the crash tests' strictest case). */
   appendfsync?: 'everysec' | 'always';
+  /** More redis-server arguments (a cluster node's, devtools/local-services/redis-cluster.ts). */
+  extraArgs?: (port: number) => string[];
   log?: Log;
 }
 
@@ -85,6 +87,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
         'no',
         '--protected-mode',
         'yes',
+        ...(opts.extraArgs?.(port) ?? []),
       ];
       const proc = new ServiceProcess({ name: 'redis-server', bin: redisServer, args, logFile, port, ready: () => redisPing(port) });
       return { proc, port };

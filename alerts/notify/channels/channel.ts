@@ -8,7 +8,7 @@
  * the other side act on the message go out (SMTP: the end-of-data dot; HTTP: the last byte of a
  * body whose length was announced), and throws DeliveryError saying what the failure means.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis-client.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { StationRegistry } from '../../../config/station-registry.js';
 import type { NotifyConfig } from '../config.js';
@@ -79,7 +79,7 @@ export interface Channel<Rendered = unknown> {
 export interface ChannelDeps {
   config: NotifyConfig;
   env: Record<string, string | undefined>;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The rate windows' length (default one minute, as WeCom counts; tests shorten it). */
   rateWindowMs?: number;

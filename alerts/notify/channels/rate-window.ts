@@ -5,7 +5,7 @@
  * time, not the process clock: the limit is the real minute of the service on the other side,
  * and every worker must see the same one.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis-client.js';
 
 /** KEYS: the window. ARGV: limit, windowMs, member. Returns 0 (taken) or the epoch ms a slot frees. */
 const TAKE = `
@@ -24,7 +24,7 @@ return tonumber(oldest[2]) + window + 1
 
 export class RateWindow {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: (destination: string) => string,
     private readonly limit: number,
     private readonly windowMs = 60_000,
