@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withCommandRedis } from '../../config/connections.js';
 import { readEnv } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
+import { redisLayout } from '../../config/redis-layout.js';
 import { readDeadLetters } from '../../ingest/journal.js';
 import { printJson } from '../output.js';
 
@@ -19,7 +20,7 @@ export function registerDeadLetterCommands(program: Command): void {
       const env = readEnv();
       const { settings } = loadConfig();
       await withCommandRedis(env, async (redis) => {
-        const list = await readDeadLetters(redis, settings.journal.dead_letter_stream, {
+        const list = await readDeadLetters(redis, redisLayout(settings, env).deadLetterStream, {
           limit,
           reason: opts.reason,
           station: opts.station,

@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { eventId, type AlertEvent } from '../../alerts/events.js';
@@ -27,7 +26,7 @@ import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { RegistrySchema, type RegistryConfig } from '../../config/schema.js';
 import { IngestService } from '../../ingest/ingest-service.js';
 import type { InfluxClient } from '../../lib/influx/client.js';
-import { influxFromEnv } from '../../config/connections.js';
+import { createRedis, influxFromEnv, type RedisClient } from '../../config/connections.js';
 import { startServices } from '../../devtools/local-services/index.js';
 import { createLogger } from '../../lib/logger.js';
 import { StationRegistry } from '../../config/station-registry.js';
@@ -150,6 +149,8 @@ export interface NotifyStackOptions {
   incidents?: boolean;
   /** Rivers besides the Tuojiang (config/rivers.yaml entries: reaches, receptors), for registries with more than one river. */
   rivers?: Record<string, unknown>;
+  /** Key prefix (default a random one); a hash-tag prefix such as `{n1a2b}` on a Redis Cluster. */
+  prefix?: string;
 }
 
 export interface NotifyStack {
@@ -158,7 +159,7 @@ export interface NotifyStack {
   registryConfig: RegistryConfig;
   config: NotifyConfig;
   sink: SmtpSink;
-  redis: Redis;
+  redis: RedisClient;
   notify: NotifyService | undefined;
   alerts: AlertsService | undefined;
   ingest: IngestService | undefined;
@@ -174,12 +175,14 @@ export interface NotifyStack {
 }
 
 export async function startNotifyStack(services: NotifyServices, o: NotifyStackOptions = {}): Promise<NotifyStack> {
-  const prefix = `n${randomBytes(4).toString('hex')}`;
+  const prefix = o.prefix ?? `n${randomBytes(4).toString('hex')}`;
+  // The prefix without a hash tag's braces, for names that allow none (database, instance, client id).
+  const plain = prefix.replace(/[^A-Za-z0-9_-]/g, '');
   const registryConfig = o.registry ?? shipped.registry;
   const registry = new StationRegistry(registryConfig);
   const config = testNotifyConfig(registryConfig, o.recipients, o.incidents ?? false, o.rivers);
   const sink = await startSmtpSink(o.sink ?? {});
-  const redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+  const redis = createRedis(services.redis.url, { maxRetriesPerRequest: null });
   const notifyQueue = createNotifyQueue(redis, prefix);
   const queues = [QUEUE_NOTIFY, QUEUE_MAIL, QUEUE_ESCALATE, QUEUE_INCIDENT].map((q) => new Queue(q, { connection: redis, prefix }));
   const log = createLogger('notify-test', process.env.LOG_LEVEL ?? 'silent');
@@ -207,7 +210,7 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
   let influx: InfluxClient | undefined;
   if (o.pipeline) {
     if (!services.mosquitto || !services.influxdb) throw new Error('a pipeline stack needs Mosquitto and InfluxDB');
-    influx = influxFromEnv({ INFLUX_URL: services.influxdb.url, INFLUX_DB: `n_${prefix}` });
+    influx = influxFromEnv({ INFLUX_URL: services.influxdb.url, INFLUX_DB: `n_${plain}` });
     await influx.ensureDatabase();
     const { users } = services;
     const env = readEnv({
@@ -216,8 +219,8 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
       MQTT_PASSWORD: users[0]?.password,
       REDIS_URL: services.redis.url,
       INFLUX_URL: services.influxdb.url,
-      INFLUX_DB: `n_${prefix}`,
-      TUOJIANG_INSTANCE: prefix,
+      INFLUX_DB: `n_${plain}`,
+      TUOJIANG_INSTANCE: plain,
     });
     const loaded: LoadedConfig = {
       ...shipped,
@@ -240,13 +243,13 @@ export async function startNotifyStack(services: NotifyServices, o: NotifyStackO
       concurrency: 16,
       log,
     });
-    ingest = new IngestService({ config: loaded, env, log, httpPort: 0, drainMs: 1000, checks: enqueuer });
+    ingest = new IngestService({ config: loaded, env, log, httpPort: 0, drainMs: 1000, checks: enqueuer, prefix });
     await ingest.start();
     publisher = await mqtt.connectAsync(services.mosquitto.url, {
       username: 'simulator',
       password: users[1]?.password ?? '',
       protocolVersion: 5,
-      clientId: `sim-${prefix}`,
+      clientId: `sim-${plain}`,
     });
   }
 
