@@ -14,6 +14,7 @@ import { createRedis, isCluster, isClusterTarget, type RedisClient } from '../co
 import { checkClusterNames } from '../config/redis-layout.js';
 import { readingId, type Reading } from '../lib/reading.js';
 import { DirtyHours } from '../aggregates/dirty-hours.js';
+import { requireReplicas } from '../lib/redis-replicated.js';
 import { AlertStore } from './alert-store.js';
 import { DEFAULT_PREFIX, QUEUE_CHECKS } from './keys.js';
 
@@ -86,6 +87,13 @@ export interface CheckEnqueuerOptions {
    * true): every reading written, late ones included, so a late or merged reading updates its hour.
    */
   aggregates?: boolean;
+  /**
+   * Replicas that must hold the hand-off before enqueue() resolves (redis.wait_replicas): the writer
+   * acknowledges the journal entries after it, so a master lost with an unreplicated check job
+   * would otherwise leave stored readings never checked.
+   */
+  replicas?: number;
+  replicaTimeoutMs?: number;
 }
 
 export class CheckEnqueuer {
@@ -96,6 +104,9 @@ export class CheckEnqueuer {
   private readonly reorderMs: number;
   private readonly granularity: 'reading' | 'batch';
   private readonly hours: DirtyHours | undefined;
+  private readonly prefix: string;
+  private readonly replicas: number;
+  private readonly replicaTimeoutMs: number;
 
   constructor(opts: CheckEnqueuerOptions) {
     this.ownsConnection = !opts.connection;
@@ -112,11 +123,20 @@ export class CheckEnqueuer {
     this.reorderMs = opts.reorderMs ?? 0;
     this.granularity = opts.granularity ?? 'reading';
     this.hours = opts.aggregates === false ? undefined : new DirtyHours(this.redis, prefix);
+    this.prefix = prefix;
+    this.replicas = opts.replicas ?? 0;
+    this.replicaTimeoutMs = opts.replicaTimeoutMs ?? 2000;
   }
 
-  /** Check jobs for the readings not already applied; resolves once everything is in Redis. */
+  /** Check jobs for the readings not already applied; resolves once everything is in Redis (and on its replicas). */
   async enqueue(readings: Reading[]): Promise<void> {
     if (readings.length === 0) return;
+    await this.hand(readings);
+    // Every key above shares the prefix's slot, so one WAIT on that master covers all of them.
+    await requireReplicas(this.redis, this.prefix, this.replicas, this.replicaTimeoutMs, 'check hand-off');
+  }
+
+  private async hand(readings: Reading[]): Promise<void> {
     // Before the late ones are filtered out below: they change their hour's means all the same.
     await this.hours?.markReadings(readings);
     const { status } = await this.store.enqueue(readings, this.reorderMs);

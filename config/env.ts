@@ -71,6 +71,8 @@ const EnvFields = z.object({
     .string()
     .regex(/^[^\s]{1,64}$/, 'up to 64 characters without spaces, e.g. tuojiang or {tuojiang}')
     .optional(),
+  // Overrides config redis.wait_replicas (replicas that must hold a journal append before readings are acknowledged).
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(5).optional(),
   // This ingest process's journal and dead-letter streams, overriding config journal.* (one journal
   // per ingest partition, each with its own hash tag on a cluster: "{tj-p1}:journal").
   JOURNAL_STREAM: z

@@ -185,6 +185,13 @@ export const SettingsSchema = z
           .string()
           .regex(/^[^\s]{1,64}$/, 'up to 64 characters without spaces, e.g. tuojiang or {tuojiang}')
           .default('tuojiang'),
+        // Replicas that must hold a journal append (and the check hand-off) before the ingest
+        // acknowledges the readings: Redis replicates asynchronously, so a master lost right after
+        // an acknowledged write takes that write with it when its replica is promoted. 0 (one node,
+        // or no replicas): acknowledged once the master has it (decision 0016).
+        wait_replicas: z.number().int().min(0).max(5).default(0),
+        // How long to wait for them; fewer in time and the readings stay unacknowledged (re-sent).
+        wait_timeout_ms: z.number().int().min(10).max(60_000).default(2000),
       })
       .strict()
       .prefault({}),

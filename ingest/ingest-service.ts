@@ -85,6 +85,9 @@ export class IngestService {
   private lastStateLostAt = 0;
   /** Redis refused the last journal append for lack of memory, and none has succeeded since. */
   private redisFull = false;
+  /** The last journal append did not reach redis.wait_replicas replicas in time, and none has since. */
+  private notReplicated = false;
+  private lastNotReplicatedLogAt = 0;
   private lastOomLogAt = 0;
 
   constructor(private readonly opts: IngestServiceOptions) {
@@ -111,6 +114,8 @@ export class IngestService {
       deadLetterStream: layout.deadLetterStream,
       deadLetterMax: s.ingest.dead_letter_max,
       resendWindowS: s.ingest.hj212_tcp.resend_window_s,
+      replicas: env.REDIS_WAIT_REPLICAS ?? s.redis.wait_replicas,
+      replicaTimeoutMs: s.redis.wait_timeout_ms,
     });
     this.batcher = new JournalBatcher(this.journal, log, (items) => this.count(items), undefined, {
       failed: (e) => this.onJournalFailed(e),
@@ -192,6 +197,7 @@ export class IngestService {
         redis,
         redis_state: redisState,
         redis_memory: !this.redisFull,
+        redis_replicas: !this.notReplicated,
         influxdb: this.writer.influxOk && influxPing,
       };
       return { ready: Object.values(checks).every(Boolean), checks };
@@ -290,6 +296,17 @@ export class IngestService {
    * hears of it: readiness, a counter, and an error line (at most one a minute) with the code.
    */
   private onJournalFailed(e: Error): void {
+    if (e instanceof TuojiangError && e.code === ERRORS.REDIS_NOT_REPLICATED.code) {
+      this.notReplicated = true;
+      this.metrics.journalNotReplicated.inc();
+      if (Date.now() - this.lastNotReplicatedLogAt < 60_000) return;
+      this.lastNotReplicatedLogAt = Date.now();
+      this.opts.log.error(
+        { code: e.code, err: e.message, held: this.held, hint: e.hint },
+        'journal appends are not replicated: readings held unacknowledged and retried',
+      );
+      return;
+    }
     if (!/\bOOM\b|maxmemory/i.test(e.message)) return;
     this.redisFull = true;
     this.metrics.redisOutOfMemory.inc();
@@ -303,6 +320,7 @@ export class IngestService {
   }
 
   private onJournalRecovered(): void {
+    this.notReplicated = false;
     if (!this.redisFull) return;
     this.redisFull = false;
     this.opts.log.info({ code: 'TJ_REDIS_OOM' }, "Redis accepts the journal's writes again");

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { requireReplicas } from '../lib/redis-replicated.js';
 import type { RedisClient } from '../lib/redis-client.js';
 import type { Reading } from '../lib/reading.js';
 
@@ -140,7 +141,15 @@ function encodePayload(p: Buffer): { payload: string; encoding: 'utf8' | 'base64
 export class RedisJournal implements Journal {
   constructor(
     private readonly redis: RedisClient,
-    private readonly opts: { stream: string; deadLetterStream: string; deadLetterMax: number; resendWindowS?: number },
+    private readonly opts: {
+      stream: string;
+      deadLetterStream: string;
+      deadLetterMax: number;
+      resendWindowS?: number;
+      /** Replicas that must hold an append before it resolves (redis.wait_replicas); 0 = the master's word. */
+      replicas?: number;
+      replicaTimeoutMs?: number;
+    },
   ) {}
 
   async append(items: readonly JournalItem[], batch?: BatchId): Promise<void> {
@@ -206,6 +215,9 @@ export class RedisJournal implements Journal {
       ...extra,
     );
     for (const i of result.slice(1)) keyed[i]!.duplicate = true;
+    // Only now may the senders be told: a rejection leaves them unacknowledged, and their re-sent
+    // batch is recognised by (source, seq) above.
+    await requireReplicas(this.redis, this.opts.stream, this.opts.replicas ?? 0, this.opts.replicaTimeoutMs ?? 2000, 'journal append');
   }
 
   private scripts(): RedisClient & JournalScripts {

@@ -112,6 +112,10 @@ export const ERRORS = {
     code: 'TJ_REDIS_OOM',
     hint: 'Redis reached maxmemory and refuses writes (noeviction): the ingest holds the readings unacknowledged, so the broker and the stations keep them, and retries. Find what fills Redis (`redis-cli --bigkeys`; a journal backlog while InfluxDB is down, dead letters), then raise REDIS_MAXMEMORY in .env and `docker compose up -d redis`.',
   },
+  REDIS_NOT_REPLICATED: {
+    code: 'TJ_REDIS_NOT_REPLICATED',
+    hint: 'A journal append (or a check hand-off) reached the Redis master but not redis.wait_replicas of its replicas in redis.wait_timeout_ms, so the readings were not acknowledged and will be re-sent. Check that each master has its replicas connected (`redis-cli -p PORT info replication`) and their lag; lower REDIS_WAIT_REPLICAS only if you accept losing acknowledged readings in a failover.',
+  },
   REDIS_HASH_TAG: {
     code: 'TJ_REDIS_HASH_TAG',
     hint: 'On a Redis Cluster every key a script touches must hash to one slot: give the key prefix a hash tag (REDIS_PREFIX={tuojiang}, or redis.prefix in config/tuojiang.yaml) and the journal streams one tag of their own (journal.stream "{tuojiang}:journal", journal.dead_letter_stream "{tuojiang}:deadletters"), the same for every process (docs/operations.md, Redis Cluster).',

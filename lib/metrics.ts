@@ -72,6 +72,11 @@ export function createIngestMetrics() {
       help: 'Journal appends Redis refused at maxmemory (OOM under noeviction, TJ_REDIS_OOM): the readings stay unacknowledged at the broker and are retried',
       registers: [registry],
     }),
+    journalNotReplicated: new Counter({
+      name: 'tuojiang_journal_not_replicated_total',
+      help: 'Journal appends the Redis master took but fewer than redis.wait_replicas replicas acknowledged in time (TJ_REDIS_NOT_REPLICATED): the readings stay unacknowledged and are retried',
+      registers: [registry],
+    }),
     readingsCorrected: new Counter({
       name: 'tuojiang_readings_corrected_total',
       help: 'Re-sent readings (same station, period and time) whose values differ from those stored first: recorded as TJ_READING_CORRECTED, the first values kept',

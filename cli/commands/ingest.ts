@@ -20,7 +20,14 @@ export function registerIngestCommand(program: Command): void {
       const env = readEnv();
       // One check job per writer batch (decision 0003): per-reading jobs fell behind at 2,000 readings/s.
       const checks = opts.checks
-        ? new CheckEnqueuer({ redisUrl: env.REDIS_URL, prefix: opts.prefix, granularity: 'batch', log })
+        ? new CheckEnqueuer({
+            redisUrl: env.REDIS_URL,
+            prefix: opts.prefix,
+            granularity: 'batch',
+            log,
+            replicas: env.REDIS_WAIT_REPLICAS ?? config.settings.redis.wait_replicas,
+            replicaTimeoutMs: config.settings.redis.wait_timeout_ms,
+          })
         : undefined;
       const service = new IngestService({
         config,

@@ -1,0 +1,148 @@
+/**
+ * Acknowledged means on a replica (redis.wait_replicas): on a real Redis Cluster with one replica
+ * per master, a journal append and a check hand-off resolve only once the replica of their slot's
+ * master holds them; with that replica stopped they are refused (TJ_REDIS_NOT_REPLICATED), so the
+ * ingest keeps the readings unacknowledged; with the replica back, the retried batch resolves and
+ * is journaled once. And the slot arithmetic the WAIT is routed by agrees with the cluster's own.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
+import { createRedis, type RedisClient } from '../../config/connections.js';
+import { loadConfig } from '../../config/load.js';
+import { StationRegistry } from '../../config/station-registry.js';
+import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from '../../devtools/local-services/index.js';
+import { RedisJournal } from '../../ingest/journal.js';
+import { isTuojiangError } from '../../lib/errors.js';
+import type { Reading } from '../../lib/reading.js';
+import { keySlot, waitForReplicas } from '../../lib/redis-replicated.js';
+
+const config = loadConfig();
+const registry = new StationRegistry(config.registry);
+const HOUR = 3_600_000;
+
+let cluster: RedisClusterHandle;
+let redis: RedisClient;
+const tag = (): string => `{r${randomBytes(3).toString('hex')}}`;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: false });
+  redis = createRedis(cluster.url, { maxRetriesPerRequest: null });
+}, 90_000);
+afterAll(async () => {
+  await redis?.quit().catch(() => undefined);
+  await cluster?.stop();
+});
+
+function reading(station: string, ts: number, values: Record<string, number>): Reading {
+  const s = registry.get(station)!;
+  return { station, city: s.city, medium: s.kind, ts, period: 'hour', values, flags: {}, source: 'json' };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isTuojiangError(e)) return e.code;
+    throw e;
+  }
+  return 'resolved';
+}
+
+/** The replica node of the master serving `key`. */
+async function replicaOf(key: string): Promise<ClusterNode> {
+  const master = await cluster.masterOf(await cluster.keySlot(key));
+  const admin = new Redis({ host: '127.0.0.1', port: master.port, lazyConnect: true });
+  try {
+    await admin.connect();
+    const lines = ((await admin.call('CLUSTER', 'REPLICAS', master.id)) as string[]).map((l) => l.split(' '));
+    const port = Number(lines[0]![1]!.split('@')[0]!.split(':')[1]);
+    return cluster.nodes.find((n) => n.port === port)!;
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/** XLEN as the replica itself holds it (READONLY lets a replica answer for its master's slots). */
+async function xlenOnReplica(node: ClusterNode, key: string): Promise<number> {
+  const r = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true });
+  try {
+    await r.connect();
+    await r.call('READONLY');
+    return await r.xlen(key);
+  } finally {
+    r.disconnect();
+  }
+}
+
+describe('writes acknowledged only once a replica holds them (redis.wait_replicas)', () => {
+  it("our slot of a key is the cluster's (CLUSTER KEYSLOT), tagged or not", async () => {
+    const keys = [
+      'tuojiang:journal',
+      '{tuojiang}:journal',
+      '{tj-p1}:journal',
+      'a{}b',
+      '{}',
+      '沱江:{资阳}:x',
+      `k${randomBytes(8).toString('hex')}`,
+    ];
+    for (const k of keys) expect(keySlot(k), k).toBe(await cluster.keySlot(k));
+  });
+
+  it('a journal append waits for the replica, is refused without it, and its retry is journaled once', async () => {
+    const t = tag();
+    const stream = `${t}:journal`;
+    const journal = (replicas: number) =>
+      new RedisJournal(redis, { stream, deadLetterStream: `${t}:deadletters`, deadLetterMax: 100, replicas, replicaTimeoutMs: 300 });
+    const replica = await replicaOf(stream);
+    const items = (v: number) => [{ kind: 'reading' as const, reading: reading('shiqiao', Date.now() - HOUR, { NH3N: v }) }];
+
+    await journal(1).append(items(0.5), { source: 's', seq: 1 });
+    // Resolved means the replica has it already, not eventually.
+    expect(await xlenOnReplica(replica, stream)).toBe(1);
+    expect(await waitForReplicas(redis, stream, 1, 300)).toBe(1);
+
+    await replica.redis.stop();
+    try {
+      expect(await codeOf(journal(1).append(items(0.6), { source: 's', seq: 2 }))).toBe('TJ_REDIS_NOT_REPLICATED');
+      // Without the requirement the master's word is enough: the same setup resolves.
+      expect(await codeOf(journal(0).append(items(0.7), { source: 's', seq: 3 }))).toBe('resolved');
+    } finally {
+      await replica.redis.start();
+    }
+    // The batcher retries a refused batch under its number: the replica catches up, nothing twice.
+    for (let i = 0; ; i++) {
+      const code = await codeOf(journal(1).append(items(0.6), { source: 's', seq: 2 }));
+      if (code === 'resolved') break;
+      expect(code).toBe('TJ_REDIS_NOT_REPLICATED');
+      if (i > 100) throw new Error('the replica never caught up');
+    }
+    expect(await redis.xlen(stream)).toBe(3);
+    expect(await xlenOnReplica(replica, stream)).toBe(3);
+  }, 60_000);
+
+  it("the check hand-off is refused while the prefix's master has no replica", async () => {
+    const prefix = tag();
+    const enqueuer = new CheckEnqueuer({
+      redisUrl: cluster.url,
+      connection: redis,
+      prefix,
+      granularity: 'batch',
+      replicas: 1,
+      replicaTimeoutMs: 300,
+    });
+    try {
+      await enqueuer.enqueue([reading('shiqiao', Date.now() - 2 * HOUR, { NH3N: 0.5 })]);
+      const replica = await replicaOf(`${prefix}:x`);
+      await replica.redis.stop();
+      try {
+        expect(await codeOf(enqueuer.enqueue([reading('shiqiao', Date.now() - HOUR, { NH3N: 0.6 })]))).toBe('TJ_REDIS_NOT_REPLICATED');
+      } finally {
+        await replica.redis.start();
+      }
+    } finally {
+      await enqueuer.close();
+    }
+  }, 60_000);
+});
