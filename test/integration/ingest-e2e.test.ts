@@ -811,7 +811,7 @@ describe('operations', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
-      checks: { mqtt: true, mqtt_session: true, redis: true, redis_state: true, redis_memory: true, influxdb: true },
+      checks: { mqtt: true, mqtt_session: true, redis: true, redis_state: true, redis_memory: true, redis_replicas: true, influxdb: true },
     });
 
     const ts = hour(200);
