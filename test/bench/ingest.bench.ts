@@ -111,6 +111,14 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
+/** Calls and µs per Redis command, from INFO commandstats. */
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g))
+    out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return out;
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -195,6 +203,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const influx = new InfluxClient({ url: services.influxdb.url, database: 'tuojiang' });
+    const statsRedis = new Redis(services.redis.url);
     const pids = { mosquitto: services.mosquitto.pid, redis: services.redis.pid, influxdb: services.influxdb.pid, ingest: ingest.pid };
     const metrics = (): Promise<string> =>
       fetch(`http://127.0.0.1:${httpPort}/metrics`).then(
@@ -223,6 +232,7 @@ async function main(): Promise<void> {
         }
       })();
       const metricsBefore = await metrics();
+      const redisBefore = await commandStats(statsRedis);
       const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
       const machineBefore = machineJiffies();
       const pub = await publish();
@@ -232,6 +242,11 @@ async function main(): Promise<void> {
       const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpuBefore[k]!]));
       const machineAfter = machineJiffies();
       const metricsAfter = await metrics();
+      const redisAfter = await commandStats(statsRedis);
+      const redisDelta = (cmd: string) => ({
+        calls: (redisAfter.get(cmd)?.calls ?? 0) - (redisBefore.get(cmd)?.calls ?? 0),
+        usec: (redisAfter.get(cmd)?.usec ?? 0) - (redisBefore.get(cmd)?.usec ?? 0),
+      });
       const gc = (kind: string, what: 'sum' | 'count'): number =>
         metricSum(metricsAfter, `tuojiang_nodejs_gc_duration_seconds_${what}{kind="${kind}"}`) -
         metricSum(metricsBefore, `tuojiang_nodejs_gc_duration_seconds_${what}{kind="${kind}"}`);
@@ -257,6 +272,10 @@ async function main(): Promise<void> {
         gcMajor: gc('major', 'count') + gc('incremental', 'count'),
         gcMinor: gc('minor', 'count'),
         cpu: { ...cpu, publisher: pub.cpuMs / 1000 },
+        // The journal appends (one script call each; the re-send check is the other evalsha) and the writer's reads.
+        appends: redisDelta('evalsha').calls + redisDelta('eval').calls,
+        reads: redisDelta('xreadgroup').calls,
+        redisUsPerReading: [...redisAfter.keys()].reduce((a, k) => a + redisDelta(k).usec, 0) / Math.max(1, lastCount),
         machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
       };
     };
@@ -301,6 +320,7 @@ async function main(): Promise<void> {
     const metricsText = await metrics();
     ingest.kill('SIGTERM');
     await new Promise((r) => ingest.once('exit', r));
+    statsRedis.disconnect();
 
     const f1 = (x: number): string => x.toFixed(1);
     console.log(
@@ -316,6 +336,9 @@ async function main(): Promise<void> {
       console.log(`    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}`);
       console.log(
         `    ingest_gc_ms           ${Math.round(r.gcMs)} (${f1((r.gcMs * 1000) / Math.max(1, r.stored))} µs/reading; ${r.gcMinor} minor, ${r.gcMajor} major/incremental)`,
+      );
+      console.log(
+        `    redis                  ${r.appends} script calls (journal appends and re-send checks), ${r.reads} XREADGROUP; ${f1(r.redisUsPerReading)} µs of commands per reading`,
       );
       console.log(
         `    cpu seconds: ${Object.entries(r.cpu)
