@@ -16,6 +16,14 @@ function isCalendarDate(year: number, month: number, day: number): boolean {
   return d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 }
 
+/**
+ * Valid ISO timestamps already parsed: the stations of a basin report on the same minute, so one
+ * string stands for hundreds of readings (docs/decisions/0018). Only valid ones are kept, and at
+ * most ISO_PARSED_MAX: a sender inventing timestamps empties it, it never grows beyond.
+ */
+const isoParsed = new Map<string, number>();
+const ISO_PARSED_MAX = 4096;
+
 /** `ts` as ISO 8601 with an explicit zone (a zoneless time is ambiguous across UTC and UTC+8) or epoch ms. */
 export function parseTimestamp(ts: unknown): number {
   if (typeof ts === 'number') {
@@ -25,11 +33,19 @@ export function parseTimestamp(ts: unknown): number {
     }
     return ts;
   }
-  const m = typeof ts === 'string' ? ISO_WITH_ZONE.exec(ts) : null;
-  if (m) {
-    const ms = Date.parse(m[0]);
-    // Date.parse rolls impossible days over (02-30 becomes 03-02): refuse them instead of moving the reading.
-    if (Number.isFinite(ms) && isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]))) return ms;
+  if (typeof ts === 'string') {
+    const known = isoParsed.get(ts);
+    if (known !== undefined) return known;
+    const m = ISO_WITH_ZONE.exec(ts);
+    if (m) {
+      const ms = Date.parse(m[0]);
+      // Date.parse rolls impossible days over (02-30 becomes 03-02): refuse them instead of moving the reading.
+      if (Number.isFinite(ms) && isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]))) {
+        if (isoParsed.size >= ISO_PARSED_MAX) isoParsed.clear();
+        isoParsed.set(ts, ms);
+        return ms;
+      }
+    }
   }
   throw new TuojiangError('INVALID_TIMESTAMP', `ts ${JSON.stringify(ts)?.slice(0, 60)} is not ISO 8601 with a zone or epoch milliseconds`);
 }
@@ -43,7 +59,7 @@ export function decodeJson(payload: Buffer, topic: TopicInfo | undefined, regist
     throw new TuojiangError('MALFORMED_JSON', `payload is not JSON: ${(e as Error).message.slice(0, 100)}`);
   }
   if (!isPlainObject(body)) throw new TuojiangError('MALFORMED_JSON', 'payload must be a JSON object');
-  for (const k of Object.keys(body)) {
+  for (const k in body) {
     if (!ALLOWED_KEYS.has(k))
       throw new TuojiangError('MALFORMED_JSON', `unexpected key "${k.slice(0, 40)}"; expected ts, values, flags, station`);
   }

@@ -1,12 +1,11 @@
 import type { RedisClient } from '../lib/redis-client.js';
 import { ERRORS, TuojiangError, isTuojiangError } from '../lib/errors.js';
 import { InfluxHttpError, type InfluxStore } from '../lib/influx/client.js';
-import { encodePoint } from '../lib/influx/line-protocol.js';
 import type { Logger } from '../lib/logger.js';
 import type { IngestMetrics } from '../lib/metrics.js';
 import type { Reading } from '../lib/reading.js';
 import type { Journal } from './journal.js';
-import { readingToPoint } from './reading-to-point.js';
+import { readingLine } from './reading-to-point.js';
 import { ResendDetector, type FieldChange } from './resend-detector.js';
 
 /** Where checked readings go next (the alerts' check queue); optional for an ingest-only deployment. */
@@ -190,29 +189,32 @@ export class JournalWriter {
       verdicts = await this.resends.check(journaled);
     });
     if (!checked) return journaled.length;
-    const readings: Reading[] = [];
+    // What goes on to the checks; not collected when nobody checks (an ingest-only deployment, the benchmark).
+    const readings: Reading[] | undefined = this.checks ? [] : undefined;
     const lines: string[] = [];
     const corrections: { reading: Reading; changes: FieldChange[] }[] = [];
-    journaled.forEach((r, i) => {
+    let newest = 0;
+    for (let i = 0; i < journaled.length; i++) {
       const v = verdicts[i]!;
-      if (v.keep) {
-        lines.push(encodePoint(readingToPoint(v.keep)));
-        readings.push(v.keep);
+      const keep = v.keep;
+      if (keep) {
+        lines.push(readingLine(keep));
+        readings?.push(keep);
+        if (keep.ts > newest) newest = keep.ts;
       }
-      if (v.unrecorded) corrections.push({ reading: r, changes: v.changes });
-    });
-    for (let i = 0; i < lines.length; i += this.opts.batchSize) {
-      const ok = await this.writeWithRetry(lines.slice(i, i + this.opts.batchSize));
+      if (v.unrecorded) corrections.push({ reading: journaled[i]!, changes: v.changes });
+    }
+    const size = this.opts.batchSize;
+    for (let i = 0; i < lines.length; i += size) {
+      const ok = await this.writeWithRetry(i === 0 && lines.length <= size ? lines : lines.slice(i, i + size));
       if (!ok) return journaled.length; // stopping while InfluxDB is down: entries stay pending for the next start
     }
     if (corrections.length > 0 && !(await this.retrying('correction record', () => this.recordCorrections(corrections))))
       return journaled.length;
     // Counts journaled readings handled: a correction's record is what was written for it.
     this.metrics.readingsWritten.inc(journaled.length);
-    let newest = 0;
-    for (const r of readings) if (r.ts > newest) newest = r.ts;
     if (newest > 0) this.lastWriteLagS = Math.max(0, (Date.now() - newest) / 1000);
-    if (this.checks && readings.length > 0) {
+    if (this.checks && readings && readings.length > 0) {
       const queued = await this.retrying('check enqueue', () => this.checks!.enqueue(readings));
       if (!queued) return journaled.length;
     }

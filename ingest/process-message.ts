@@ -47,6 +47,32 @@ export interface Outcome {
   onDurable?: () => Promise<void>;
 }
 
+/** What a message with no answers owes: one shared empty list, not one per message. */
+const NO_REPLIES: Reply[] = Object.freeze([]) as unknown as Reply[];
+const NO_CONTEXT: MessageContext = Object.freeze({});
+
+/**
+ * One message on its way through: what a decoder may use (DecodeContext) and what settling it needs,
+ * in one object rather than a context and closures per message (docs/decisions/0018).
+ */
+class MessageScope implements DecodeContext {
+  replies: Reply[] = NO_REPLIES;
+  constructor(
+    readonly topic: string,
+    readonly topicInfo: TopicInfo | undefined,
+    readonly payload: Buffer,
+    readonly msg: MessageContext,
+    readonly registry: StationRegistry,
+    readonly splitStore: SplitPacketStore,
+    readonly receivedAt: number,
+  ) {}
+
+  answer(station: string, payload: string): void {
+    if (this.replies === NO_REPLIES) this.replies = [];
+    this.replies.push({ station, payload });
+  }
+}
+
 /**
  * Decode -> validate -> journal item, for one message. Never throws: whatever is wrong with the
  * input becomes a dead letter with a stable reason code, so the ingest survives any payload.
@@ -64,45 +90,51 @@ export class MessageProcessor {
    * Synchronous for everything but a split-packet part, which must be stored in Redis first: the
    * hot path allocates no promise per message.
    */
-  process(topic: string, payload: Buffer, msg: MessageContext = {}): Outcome | Promise<Outcome> {
+  process(topic: string, payload: Buffer, msg: MessageContext = NO_CONTEXT): Outcome | Promise<Outcome> {
     const receivedAt = this.now();
-    const topicInfo = parseTopic(topic, this.opts.topicPrefix);
-    const replies: Reply[] = [];
-    const dead = (e: unknown): JournalItem[] => {
-      const d = this.deadLetter(e, topic, topicInfo, payload, receivedAt);
-      return [{ kind: 'dead', dead: d.station === undefined && msg.station !== undefined ? { ...d, station: msg.station } : d }];
-    };
-    const settle = (d: Decoded): Outcome => {
-      const out: Outcome = { items: [], replies, ...(d.onDurable ? { onDurable: d.onDurable } : {}) };
-      if (d.error !== undefined) out.items = dead(d.error);
-      else if (d.raw) {
-        try {
-          out.items = this.accept(d.raw, receivedAt, topic, payload, msg.dedupeKey);
-        } catch (e) {
-          out.items = dead(e);
-        }
-      }
-      return out;
-    };
+    const scope = new MessageScope(
+      topic,
+      parseTopic(topic, this.opts.topicPrefix),
+      payload,
+      msg,
+      this.opts.registry,
+      this.opts.splitStore,
+      receivedAt,
+    );
     try {
       if (payload.length > this.opts.maxPayloadBytes) {
         throw new TuojiangError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.opts.maxPayloadBytes}`);
       }
       const decoder = this.decoderFor(payload, msg.decoders);
-      const ctx: DecodeContext = {
-        topicInfo,
-        registry: this.opts.registry,
-        splitStore: this.opts.splitStore,
-        receivedAt,
-        answer: (station, text) => {
-          replies.push({ station, payload: text });
-        },
-      };
-      const decoded = decoder.decode(payload, ctx);
-      return decoded instanceof Promise ? decoded.then(settle, (e: unknown) => settle({ error: e })) : settle(decoded);
+      const decoded = decoder.decode(payload, scope);
+      return decoded instanceof Promise
+        ? decoded.then(
+            (d) => this.settle(scope, d),
+            (e: unknown) => this.settle(scope, { error: e }),
+          )
+        : this.settle(scope, decoded);
     } catch (e) {
-      return { items: dead(e), replies };
+      return { items: this.dead(scope, e), replies: scope.replies };
     }
+  }
+
+  private settle(scope: MessageScope, d: Decoded): Outcome {
+    let items: JournalItem[] = [];
+    if (d.error !== undefined) items = this.dead(scope, d.error);
+    else if (d.raw) {
+      try {
+        items = this.accept(d.raw, scope.receivedAt, scope.topic, scope.payload, scope.msg.dedupeKey);
+      } catch (e) {
+        items = this.dead(scope, e);
+      }
+    }
+    return d.onDurable ? { items, replies: scope.replies, onDurable: d.onDurable } : { items, replies: scope.replies };
+  }
+
+  private dead(scope: MessageScope, e: unknown): JournalItem[] {
+    const d = this.deadLetter(e, scope.topic, scope.topicInfo, scope.payload, scope.receivedAt);
+    const station = scope.msg.station;
+    return [{ kind: 'dead', dead: d.station === undefined && station !== undefined ? { ...d, station } : d }];
   }
 
   private decoderFor(payload: Buffer, allowed: readonly string[] | undefined): Decoder {
@@ -123,7 +155,7 @@ export class MessageProcessor {
       now,
       futureToleranceMs: this.opts.futureToleranceMs,
     });
-    const items: JournalItem[] = [{ kind: 'reading', reading, ...(dedupeKey ? { dedupeKey } : {}) }];
+    const items: JournalItem[] = [dedupeKey ? { kind: 'reading', reading, dedupeKey } : { kind: 'reading', reading }];
     if (refused.length > 0) {
       const err = new TuojiangError('IMPLAUSIBLE_VALUE', `${describeRefused(refused)}; the reading's other values were stored`);
       items.push({

@@ -50,6 +50,9 @@ redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1
 `;
 
+/** The changes of every new reading and identical re-send: one shared empty list, not one per reading. */
+const NO_CHANGES: FieldChange[] = Object.freeze([]) as unknown as FieldChange[];
+
 /** Readings per script call: bounds how long one call holds Redis (well under a millisecond). */
 const CHUNK = 500;
 
@@ -77,6 +80,28 @@ function fieldsOf(r: Reading): [string, string][] {
   }
   for (const [k, v] of Object.entries(r.extras ?? {})) out.push([k, String(v)]);
   return out;
+}
+
+/**
+ * `encode(fieldsOf(r))` built as one string, without a pair array per field: the text every reading
+ * is checked with (docs/decisions/0018). `test/unit/ingest-resend-text.test.ts` holds them equal.
+ */
+export function resendText(r: Reading): string {
+  let text = '';
+  let sep = '';
+  const { values, flags, extras } = r;
+  for (const k in values) {
+    const flag = flags[k];
+    text += flag ? `${sep}${k}=${values[k]} ${flag}` : `${sep}${k}=${values[k]}`;
+    sep = ';';
+  }
+  if (extras) {
+    for (const k in extras) {
+      text += `${sep}${k}=${extras[k]}`;
+      sep = ';';
+    }
+  }
+  return text;
 }
 
 /** The reading without the changed fields (value and flag of a parameter; an extra by its key). */
@@ -125,7 +150,7 @@ export class ResendDetector {
   }
 
   async check(readings: readonly Reading[]): Promise<ResendVerdict[]> {
-    const texts = readings.map((r) => encode(fieldsOf(r)));
+    const texts = readings.map(resendText);
     const pipe = this.redis.pipeline() as unknown as {
       tjCheckResend(...args: (string | number)[]): void;
       exec(): Promise<[Error | null, unknown][] | null>;
@@ -140,7 +165,7 @@ export class ResendDetector {
     }
     const results = readings.length > 0 ? await pipe.exec() : [];
     if (!results) throw new Error('re-send check returned nothing');
-    const verdicts: ResendVerdict[] = readings.map((r) => ({ keep: r, changes: [], unrecorded: false }));
+    const verdicts: ResendVerdict[] = readings.map((r) => ({ keep: r, changes: NO_CHANGES, unrecorded: false }));
     const differing: { index: number; stored: string }[] = [];
     results.forEach(([err, res], chunk) => {
       if (err) throw err;

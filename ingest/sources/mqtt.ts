@@ -238,8 +238,7 @@ export class MqttSource implements Source {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         this.setHolding(this.holding + 1);
         const durable = handler(packet.topic, payload);
-        const settled = (): void => this.release();
-        durable.then(settled, settled);
+        this.releaseWhenSettled(durable);
         if (packet.qos === 1 && packet.messageId !== undefined) {
           held.set(packet.messageId, { durable, generation });
         } else {
@@ -258,6 +257,28 @@ export class MqttSource implements Source {
     };
   }
 
+  /** The last promise handed to releaseWhenSettled and how many messages wait on it since. */
+  private settling: { durable: Promise<void>; messages: number } | undefined;
+
+  /**
+   * Release the message when its promise settles. The messages of one journal batch share one
+   * promise and arrive one after another: they share one reaction too, not a promise and a closure
+   * each (docs/decisions/0018). Any other order only makes more, smaller groups.
+   */
+  private releaseWhenSettled(durable: Promise<void>): void {
+    if (this.settling?.durable === durable) {
+      this.settling.messages++;
+      return;
+    }
+    const group = { durable, messages: 1 };
+    this.settling = group;
+    const settled = (): void => {
+      if (this.settling === group) this.settling = undefined;
+      this.release(group.messages);
+    };
+    durable.then(settled, settled);
+  }
+
   private setHolding(n: number): void {
     this.holding = n;
     if (n > this.peak) this.peak = n;
@@ -268,8 +289,8 @@ export class MqttSource implements Source {
    * Resume only below half the bound: journal batches settle many messages at once, and resuming
    * at bound − 1 would pause again after every single message.
    */
-  private release(): void {
-    this.setHolding(this.holding - 1);
+  private release(messages: number): void {
+    this.setHolding(this.holding - messages);
     if (this.stalled.length === 0 || this.holding > Math.floor(this.bound / 2)) return;
     const ready = this.stalled;
     this.stalled = [];

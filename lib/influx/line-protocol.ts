@@ -29,11 +29,14 @@ export function memo(fn: (s: string) => string, max = 10_000): (s: string) => st
     return v;
   };
 }
-const escapeKey = memo((s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`));
-const escapeMeasurement = memo((s: string): string => s.replace(/[, \\]/g, (c) => `\\${c}`));
+/** A tag key, tag value or field key, escaped (memoised). */
+export const escapeKey = memo((s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`));
+/** A measurement name, escaped (memoised). */
+export const escapeMeasurement = memo((s: string): string => s.replace(/[, \\]/g, (c) => `\\${c}`));
 const escapeString = (s: string): string => s.replace(/["\\]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
 
-function encodeField(v: FieldValue): string {
+/** A field value as line protocol writes it: numbers always as floats, strings quoted. */
+export function encodeField(v: FieldValue): string {
   if (typeof v === 'number') {
     // Always floats: a field first written as an integer would reject every later float.
     // Stryker disable next-line Regex: an integer's text has an exponent only from 1e21 up, always "e+", and once.

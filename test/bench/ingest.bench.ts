@@ -1,8 +1,13 @@
 /**
- * `npm run bench:ingest` (issue #2): 100,000 readings from 100 stations at full speed through the
- * real broker, ingest, Redis journal and InfluxDB, all on this machine. Prints end-to-end
- * readings/s (first publish to last reading visible in InfluxDB), loss, p50/p99 lag, the ingest's
- * peak RSS, and the broker's own QoS 1 relay rate to one subscriber for comparison.
+ * `npm run bench:ingest` (issues 2 and 16): 100,000 readings from 100 stations at full speed through
+ * the real broker, ingest, Redis journal and InfluxDB, all on this machine, in interleaved rounds
+ * (`--rounds N`, default 3): the broker's own QoS 1 relay rate to one plain subscriber, then the
+ * pipeline, then the relay again… Per round it prints end-to-end readings/s (first publish to last
+ * reading visible in InfluxDB), the ratio to that round's relay rate, loss, p50/p99 lag, the
+ * ingest's CPU per reading (utime + stime from /proc, over the round) and its GC time (prom-client's
+ * GC histogram), the CPU of every other process, and how busy the machine was; then a summary with
+ * the SLOWEST round's ratio and the mean CPU per reading. One ingest process and one set of services
+ * serve every round, as in production; each round writes its own time range.
  *
  * `npm run bench:ingest -- --transport tcp` (issue 12): the same readings as HJ 212 frames, once
  * over MQTT and once from 100 data loggers over the ingest's HJ 212 TCP listener (each frame kept by
@@ -12,7 +17,7 @@
  * broker, and when InfluxDB first counted k thousand points (polled every 50 ms).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -30,6 +35,9 @@ const arg = process.argv.indexOf('--transport');
 const TRANSPORT = arg >= 0 ? process.argv[arg + 1] : 'mqtt';
 if (TRANSPORT !== 'mqtt' && TRANSPORT !== 'tcp') throw new Error(`--transport must be mqtt or tcp, got ${TRANSPORT}`);
 const LOGGER_PW = 'bench-logger-pw';
+const roundsArg = process.argv.indexOf('--rounds');
+const ROUNDS = roundsArg >= 0 ? Number(process.argv[roundsArg + 1]) : 3;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive integer`);
 
 function benchConfigDir(pwHash?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tuojiang-bench-config-'));
@@ -49,6 +57,8 @@ interface PublisherRun {
   start: number;
   done: number;
   marks: Map<number, number>;
+  /** The publisher's own CPU, ms. */
+  cpuMs: number;
 }
 
 function runPublisher(env: NodeJS.ProcessEnv, script = 'publisher.ts'): Promise<PublisherRun> {
@@ -58,12 +68,13 @@ function runPublisher(env: NodeJS.ProcessEnv, script = 'publisher.ts'): Promise<
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const run: PublisherRun = { start: 0, done: 0, marks: new Map() };
+    const run: PublisherRun = { start: 0, done: 0, marks: new Map(), cpuMs: NaN };
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = JSON.parse(line) as { start?: number; sent?: number; t?: number; done?: number };
+      const m = JSON.parse(line) as { start?: number; sent?: number; t?: number; done?: number; cpuMs?: number };
       if (m.start) run.start = m.start;
       if (m.sent && m.t) run.marks.set(m.sent, m.t);
       if (m.done) run.done = m.done;
+      if (m.cpuMs !== undefined) run.cpuMs = m.cpuMs;
     });
     child.on('exit', (code) => (code === 0 ? resolve(run) : reject(new Error(`publisher exited ${code}`))));
   });
@@ -78,6 +89,34 @@ function cpuSeconds(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  // idle + iowait
+  return { busy: total - cpu[3]! - cpu[4]!, total };
+}
+
+/** Sum of a Prometheus metric's samples whose line starts with `name` (any labels), from /metrics text. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** Calls and µs per Redis command, from INFO commandstats. */
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g))
+    out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return out;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -105,29 +144,30 @@ async function main(): Promise<void> {
     STATIONS: String(STATIONS),
   };
   try {
-    // 1. The broker's own relay rate: one QoS 1 subscriber that acknowledges at once.
-    process.stderr.write(`broker relay: ${COUNT} QoS 1 messages to one MQTT.js subscriber…\n`);
-    const sub = await mqtt.connectAsync(services.mosquitto.url, {
-      username: 'ingest',
-      password: users.ingest,
-      protocolVersion: 5,
-      clientId: 'bench-relay-sub',
-      clean: false,
-      properties: { sessionExpiryInterval: 600 },
-    });
-    let received = 0;
-    let lastAt = 0;
-    sub.on('message', () => {
-      received++;
-      lastAt = Date.now();
-    });
-    await sub.subscribeAsync('tuojiang/relay/#', { qos: 1 });
-    const relay = await runPublisher({ ...pubEnv, MODE: 'relay' });
-    while (received < COUNT && Date.now() - lastAt < 5000) await new Promise((r) => setTimeout(r, 20));
-    await sub.endAsync();
-    const relayRate = received / ((lastAt - relay.start) / 1000);
+    /** The broker's own relay rate: one plain QoS 1 subscriber that acknowledges at once. */
+    const relayRound = async (round: number): Promise<number> => {
+      process.stderr.write(`round ${round}: broker relay, ${COUNT} QoS 1 messages to one MQTT.js subscriber…\n`);
+      const sub = await mqtt.connectAsync(services.mosquitto.url, {
+        username: 'ingest',
+        password: users.ingest,
+        protocolVersion: 5,
+        clientId: `bench-relay-sub-${round}`,
+        clean: true,
+      });
+      let received = 0;
+      let lastAt = 0;
+      sub.on('message', () => {
+        received++;
+        lastAt = Date.now();
+      });
+      await sub.subscribeAsync('tuojiang/relay/#', { qos: 1 });
+      const relay = await runPublisher({ ...pubEnv, MODE: 'relay' });
+      while (received < COUNT && Date.now() - lastAt < 5000) await new Promise((r) => setTimeout(r, 20));
+      await sub.endAsync();
+      return received / ((lastAt - relay.start) / 1000);
+    };
 
-    // 2. The pipeline, the ingest in its own process as in production.
+    // The pipeline: the ingest in its own process as in production, one for all rounds.
     const httpPort = await freePort();
     const tcpPort = await freePort();
     const ingest = spawn(
@@ -145,11 +185,12 @@ async function main(): Promise<void> {
           INFLUX_URL: services.influxdb.url,
           INFLUX_DB: 'tuojiang',
           TUOJIANG_INSTANCE: 'bench',
-          HTTP_PORT: String(httpPort),
+          INGEST_HTTP_PORT: String(httpPort),
           LOG_LEVEL: 'warn',
           ...(TRANSPORT === 'tcp' ? { HJ212_TCP_PORT: String(tcpPort), HJ212_TCP_HOST: '127.0.0.1' } : {}),
         },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        // INGEST_STDOUT=file keeps what the ingest prints (e.g. INGEST_NODE_ARGS=--trace-gc).
+        stdio: ['ignore', process.env.INGEST_STDOUT ? openSync(process.env.INGEST_STDOUT, 'w') : 'ignore', 'inherit'],
       },
     );
     for (let i = 0; ; i++) {
@@ -162,11 +203,17 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const influx = new InfluxClient({ url: services.influxdb.url, database: 'tuojiang' });
+    const statsRedis = new Redis(services.redis.url);
     const pids = { mosquitto: services.mosquitto.pid, redis: services.redis.pid, influxdb: services.influxdb.pid, ingest: ingest.pid };
+    const metrics = (): Promise<string> =>
+      fetch(`http://127.0.0.1:${httpPort}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
 
-    /** One run: publish, poll InfluxDB's count of points from t0 on, and measure. */
+    /** One pipeline run: publish, poll InfluxDB's count of points from t0 on, and measure. */
     const measure = async (label: string, t0: string, publish: () => Promise<PublisherRun>) => {
-      process.stderr.write(`pipeline (${label}): ${COUNT} readings from ${STATIONS} stations…\n`);
+      process.stderr.write(`  pipeline (${label}): ${COUNT} readings from ${STATIONS} stations…\n`);
       const visible: Array<[number, number]> = [];
       let polling = true;
       let lastCount = 0;
@@ -184,12 +231,26 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
+      const metricsBefore = await metrics();
+      const redisBefore = await commandStats(statsRedis);
       const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+      const machineBefore = machineJiffies();
       const pub = await publish();
       while (lastCount < COUNT && Date.now() - lastChange < 15_000) await new Promise((r) => setTimeout(r, 50));
       polling = false;
       await poller;
-      const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, Number((cpuSeconds(pid) - cpuBefore[k]!).toFixed(1))]));
+      const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpuBefore[k]!]));
+      const machineAfter = machineJiffies();
+      const metricsAfter = await metrics();
+      const redisAfter = await commandStats(statsRedis);
+      const redisDelta = (cmd: string) => ({
+        calls: (redisAfter.get(cmd)?.calls ?? 0) - (redisBefore.get(cmd)?.calls ?? 0),
+        usec: (redisAfter.get(cmd)?.usec ?? 0) - (redisBefore.get(cmd)?.usec ?? 0),
+      });
+      const gc = (kind: string, what: 'sum' | 'count'): number =>
+        metricSum(metricsAfter, `tuojiang_nodejs_gc_duration_seconds_${what}{kind="${kind}"}`) -
+        metricSum(metricsBefore, `tuojiang_nodejs_gc_duration_seconds_${what}{kind="${kind}"}`);
+      const gcMs = ['minor', 'major', 'incremental', 'weakcb'].reduce((a, k) => a + gc(k, 'sum'), 0) * 1000;
       const lastVisible = visible.find(([, n]) => n >= COUNT)?.[0] ?? visible[visible.length - 1]?.[0] ?? NaN;
       const e2eRate = lastCount / ((lastVisible - pub.start) / 1000);
       const lags: number[] = [];
@@ -198,74 +259,112 @@ async function main(): Promise<void> {
         if (tVis !== undefined) lags.push(Math.max(0, tVis - tPub));
       }
       return {
-        result: {
-          readings: COUNT,
-          stored: lastCount,
-          loss: COUNT - lastCount,
-          e2e_readings_per_s: Math.round(e2eRate),
-          publish_rate_per_s: Math.round(COUNT / ((pub.done - pub.start) / 1000)),
-          lag_p50_ms: pct(lags, 50),
-          lag_p99_ms: pct(lags, 99),
-        },
-        cpu,
+        label,
+        readings: COUNT,
+        stored: lastCount,
+        loss: COUNT - lastCount,
         e2eRate,
+        publishRate: COUNT / ((pub.done - pub.start) / 1000),
+        lagP50: pct(lags, 50),
+        lagP99: pct(lags, 99),
+        cpuUsPerReading: (cpu.ingest! * 1e6) / Math.max(1, lastCount),
+        gcMs,
+        gcMajor: gc('major', 'count') + gc('incremental', 'count'),
+        gcMinor: gc('minor', 'count'),
+        cpu: { ...cpu, publisher: pub.cpuMs / 1000 },
+        // The journal appends (one script call each; the re-send check is the other evalsha) and the writer's reads.
+        appends: redisDelta('evalsha').calls + redisDelta('eval').calls,
+        reads: redisDelta('xreadgroup').calls,
+        redisUsPerReading: [...redisAfter.keys()].reduce((a, k) => a + redisDelta(k).usec, 0) / Math.max(1, lastCount),
+        machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
       };
     };
+    type Run = Awaited<ReturnType<typeof measure>> & { round: number; relayRate: number };
 
-    const runs: Array<{ label: string } & Awaited<ReturnType<typeof measure>>> = [];
-    if (TRANSPORT === 'mqtt') {
-      runs.push({
-        label: 'MQTT, JSON',
-        ...(await measure('MQTT, JSON', '2026-06-01T00:00:00Z', () => runPublisher({ ...pubEnv, MODE: 'readings' }))),
-      });
-    } else {
-      // The same HJ 212 frames both ways: the difference is the transport (and, over TCP, one answer per frame).
-      runs.push({
-        label: 'MQTT, HJ 212 frames',
-        ...(await measure('MQTT, HJ 212 frames', '2026-06-01T00:00:00Z', () =>
-          runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: '2026-06-01T00:00:00Z' }),
-        )),
-      });
-      runs.push({
-        label: 'HJ 212 over TCP',
-        ...(await measure('HJ 212 over TCP', '2026-07-01T00:00:00Z', () =>
-          runPublisher(
-            {
-              HOST: '127.0.0.1',
-              PORT: String(tcpPort),
-              PW: LOGGER_PW,
-              COUNT: String(COUNT),
-              STATIONS: String(STATIONS),
-              T0: '2026-07-01T00:00:00Z',
-            },
-            'tcp-publisher.ts',
-          ),
-        )),
-      });
+    const day = (round: number, month: number): string =>
+      `2026-${String(month).padStart(2, '0')}-${String(round).padStart(2, '0')}T00:00:00Z`;
+    const runs: Run[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const relayRate = await relayRound(round);
+      process.stderr.write(`  broker relay ${Math.round(relayRate)} msg/s\n`);
+      // Each round writes a time range of its own: the count is of that round's points only.
+      if (TRANSPORT === 'mqtt') {
+        const t0 = day(round, 6);
+        runs.push({
+          round,
+          relayRate,
+          ...(await measure('MQTT, JSON', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', T0: t0 }))),
+        });
+      } else {
+        // The same HJ 212 frames both ways: the difference is the transport (and, over TCP, one answer per frame).
+        const t0 = day(round, 6);
+        runs.push({
+          round,
+          relayRate,
+          ...(await measure('MQTT, HJ 212 frames', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: t0 }))),
+        });
+        const t1 = day(round, 7);
+        runs.push({
+          round,
+          relayRate,
+          ...(await measure('HJ 212 over TCP', t1, () =>
+            runPublisher(
+              { HOST: '127.0.0.1', PORT: String(tcpPort), PW: LOGGER_PW, COUNT: String(COUNT), STATIONS: String(STATIONS), T0: t1 },
+              'tcp-publisher.ts',
+            ),
+          )),
+        });
+      }
     }
     const rss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${ingest.pid}/status`, 'utf8'))?.[1];
-    const metricsText = await fetch(`http://127.0.0.1:${httpPort}/metrics`).then(
-      (r) => r.text(),
-      () => '',
-    );
+    const metricsText = await metrics();
     ingest.kill('SIGTERM');
     await new Promise((r) => ingest.once('exit', r));
+    statsRedis.disconnect();
 
-    console.log('\nIngest benchmark (this machine, 2 cores; publishers, broker, ingest, Redis, InfluxDB all local)');
-    for (const run of runs) {
-      console.log(`  ${run.label}:`);
-      for (const [k, v] of Object.entries(run.result)) console.log(`    ${k.padEnd(22)} ${v}`);
-      console.log(`    ratio_to_broker        ${(run.e2eRate / relayRate).toFixed(2)}`);
+    const f1 = (x: number): string => x.toFixed(1);
+    console.log(
+      `\nIngest benchmark, ${ROUNDS} interleaved round(s) (this machine, 2 cores; publishers, broker, ingest, Redis, InfluxDB all local)`,
+    );
+    for (const r of runs) {
+      console.log(`  round ${r.round}, ${r.label}:`);
+      console.log(`    stored / lost          ${r.stored} / ${r.loss}`);
+      console.log(`    e2e_readings_per_s     ${Math.round(r.e2eRate)}   (publish ${Math.round(r.publishRate)}/s)`);
+      console.log(`    broker_relay_per_s     ${Math.round(r.relayRate)}`);
+      console.log(`    ratio_to_broker        ${(r.e2eRate / r.relayRate).toFixed(2)}`);
+      console.log(`    lag p50 / p99 ms       ${r.lagP50} / ${r.lagP99}`);
+      console.log(`    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}`);
       console.log(
-        `    cpu seconds: ${Object.entries(run.cpu)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', ')}`,
+        `    ingest_gc_ms           ${Math.round(r.gcMs)} (${f1((r.gcMs * 1000) / Math.max(1, r.stored))} µs/reading; ${r.gcMinor} minor, ${r.gcMajor} major/incremental)`,
+      );
+      console.log(
+        `    redis                  ${r.appends} script calls (journal appends and re-send checks), ${r.reads} XREADGROUP; ${f1(r.redisUsPerReading)} µs of commands per reading`,
+      );
+      console.log(
+        `    cpu seconds: ${Object.entries(r.cpu)
+          .map(([k, v]) => `${k} ${f1(v)}`)
+          .join(', ')}; machine busy ${Math.round(r.machineBusy * 100)} %`,
       );
     }
     console.log(`  ingest_peak_rss_mb       ${rss ? Math.round(Number(rss) / 1024) : null}`);
-    console.log(`  broker_relay_per_s       ${Math.round(relayRate)}`);
-    if (runs.length === 2) {
-      console.log(`  tcp_to_mqtt_ratio        ${(runs[1]!.e2eRate / runs[0]!.e2eRate).toFixed(2)}`);
+    const labels = [...new Set(runs.map((r) => r.label))];
+    for (const label of labels) {
+      const of = runs.filter((r) => r.label === label);
+      const ratios = of.map((r) => r.e2eRate / r.relayRate);
+      const rates = of.map((r) => r.e2eRate);
+      const meanCpu = of.reduce((a, r) => a + r.cpuUsPerReading, 0) / of.length;
+      const meanGc = of.reduce((a, r) => a + (r.gcMs * 1000) / Math.max(1, r.stored), 0) / of.length;
+      console.log(
+        `  SUMMARY ${label}: slowest_ratio_to_broker ${Math.min(...ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); ` +
+          `readings/s ${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}; ` +
+          `mean ingest CPU ${f1(meanCpu)} µs/reading (GC ${f1(meanGc)}); lost ${of.reduce((a, r) => a + r.loss, 0)}`,
+      );
+    }
+    if (TRANSPORT === 'tcp') {
+      const ratios = runs
+        .filter((r) => r.label === 'HJ 212 over TCP')
+        .map((r, i) => r.e2eRate / runs.filter((x) => x.label !== r.label)[i]!.e2eRate);
+      console.log(`  tcp_to_mqtt_ratio        ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
       const answers = /tuojiang_hj212_answers_total (\d+)/.exec(metricsText)?.[1];
       const resent = /tuojiang_hj212_resent_total\{[^}]*\} (\d+)/g;
       let dupes = 0;
@@ -277,7 +376,19 @@ async function main(): Promise<void> {
     const usedMb = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN) / 1024 / 1024;
     console.log(`  redis used memory after the run: ${usedMb.toFixed(1)} MB, ${await redis.dbsize()} keys`);
     redis.disconnect();
-    console.log(JSON.stringify(Object.fromEntries(runs.map((r) => [r.label, r.result]))));
+    console.log(
+      JSON.stringify(
+        runs.map((r) => ({
+          round: r.round,
+          label: r.label,
+          stored: r.stored,
+          e2e_readings_per_s: Math.round(r.e2eRate),
+          ratio_to_broker: Number((r.e2eRate / r.relayRate).toFixed(3)),
+          cpu_us_per_reading: Number(f1(r.cpuUsPerReading)),
+          gc_ms: Math.round(r.gcMs),
+        })),
+      ),
+    );
   } finally {
     await services.stopAll();
     rmSync(configDir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
  * Benchmark publisher, run as its own process so it does not share an event loop with what it
  * measures. Publishes COUNT QoS 1 messages as fast as the broker acknowledges them (WINDOW in
- * flight) and prints JSON lines: {"start": ms}, {"sent": n, "t": ms} every 1,000, {"done": ms}.
+ * flight) and prints JSON lines: {"start": ms}, {"sent": n, "t": ms} every 1,000, {"done": ms, "cpuMs"}.
  *   MODE=readings: JSON readings from STATIONS stations `bench-000`… on tuojiang/water/{id}
  *   MODE=relay:    the same payloads on one topic no ingest reads (the broker's own relay rate)
  *   FORMAT=json (default) or hj212: the wire-contract JSON, or the same values as HJ 212 CN 2011 frames
@@ -59,5 +59,7 @@ await new Promise<void>((resolve, reject) => {
   };
   pump();
 });
-out({ done: Date.now() });
+// Its own CPU, so a slow round can be told apart from a publisher starved of the CPU.
+const cpu = process.cpuUsage();
+out({ done: Date.now(), cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
 await client.endAsync();

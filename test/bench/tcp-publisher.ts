@@ -62,6 +62,7 @@ if (process.argv[1]?.endsWith('tcp-publisher.ts')) {
     );
   }
   await Promise.all(sends);
-  out({ done: Date.now(), resent: loggers.reduce((a, l) => a + l.resent, 0) });
+  const cpu = process.cpuUsage();
+  out({ done: Date.now(), resent: loggers.reduce((a, l) => a + l.resent, 0), cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
   for (const l of loggers) l.close();
 }
