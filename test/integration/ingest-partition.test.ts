@@ -263,6 +263,35 @@ describe('partitioned ingest', () => {
     for (const c of next) expect((await c.exited).code).toBe(0);
   }, 180_000);
 
+  it('the loss it avoids is real: readings published after a broker restart, while the ingest is away, survive in a partition and are lost with $share', async () => {
+    // The shipped registry's water sections that send NH3N in mg/L (the in-process ingest reads it).
+    const plainWater = stack.config.registry.stations.filter((st) => st.kind === 'water' && !st.units.NH3N).map((st) => st.id);
+    const outcome = async (mode: { env?: { INGEST_PARTITION: string }; shareGroup?: string }, day: string) => {
+      const first = await stack.startIngest({ ...mode, instance: `away-${day}` });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${first.httpPort}/readyz`)).status === 200, 30_000, 'ingest ready');
+      await first.stop();
+      // Its sessions persist; the broker restarts from its persistence file while the ingest is away.
+      await stack.services.mosquitto.restart();
+      const away = readings(plainWater, Date.parse(`2026-04-${day}T00:00:00Z`), 30);
+      await publishAll(await stack.publisher(`away-publisher-${day}`), away, 200);
+      const back = await stack.startIngest({ ...mode, instance: `away-${day}` });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${back.httpPort}/readyz`)).status === 200, 30_000, 'ingest ready again');
+      // A marker published once it is subscribed again: what the session kept arrives before it.
+      const marker = readings(plainWater.slice(0, 1), Date.parse(`2026-04-${day}T12:00:00Z`), 1);
+      await publishAll(await stack.publisher(`marker-${day}`), marker, 10);
+      await expectExactlyOnce(marker);
+      const where = `time >= ${away[0]!.ts}ms AND time <= ${away.at(-1)!.ts}ms`;
+      const stored = await countPoints(stack.influx, 'water_quality', 'NH3N', where);
+      await back.stop();
+      return { published: away.length, stored };
+    };
+    const partitioned = await outcome({ env: { INGEST_PARTITION: '1/1' } }, '10');
+    const shared = await outcome({ shareGroup: 'tj-away' }, '11');
+    expect(partitioned).toEqual({ published: 30 * plainWater.length, stored: 30 * plainWater.length });
+    // Mosquitto 2.0 kept the $share session but not its shared subscription (decision 0001).
+    expect(shared).toEqual({ published: 30 * plainWater.length, stored: 0 });
+  }, 120_000);
+
   it.each([
     [{ INGEST_PARTITION: '0/4' }, 'TJ_ENV_INVALID', 'INGEST_PARTITION: expected k between 1 and 4'],
     [{ INGEST_PARTITION: '5/4' }, 'TJ_ENV_INVALID', 'INGEST_PARTITION: expected k between 1 and 4'],
