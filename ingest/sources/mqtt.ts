@@ -61,7 +61,7 @@ export class MqttSource implements Source {
   readonly name = 'mqtt';
   private clients: MqttClient[] = [];
   private connected = new Set<number>();
-  /** Connections whose every SUBSCRIBE since their last connect was granted: only then are messages routed to them. */
+  /** Connections whose every SUBSCRIBE since their last connect was granted (/readyz `mqtt`). */
   private subscribed = new Set<number>();
   /** When each connection last lost an established link without our doing (socket closed, no error). */
   private readonly lastCloseAt = new Map<number, number>();

@@ -210,6 +210,14 @@ describe('partitioned ingest', () => {
     await expectExactlyOnce(third);
     expect(await metric(p1, 'tuojiang_readings_in_total')).toBe(in1 + third.length);
     expect(await metric(p2, 'tuojiang_readings_in_total')).toBe(in2);
+    // Both media of each station are subscribed: a water section's reading on its air topic is still
+    // received, by its own partition, and refused as it is unpartitioned.
+    await pub.publishAsync(`tuojiang/air/${mine[0]![0]}`, third[0]!.payload, { qos: 1 });
+    await waitFor(async () => (await metric(p1, 'tuojiang_readings_rejected_total')) === 1, 30_000, 'the wrong-medium reading refused');
+    expect(await metric(p2, 'tuojiang_readings_rejected_total')).toBe(0);
+    expect(await (await fetch(`http://127.0.0.1:${p1.port}/metrics`)).text()).toContain(
+      'tuojiang_readings_rejected_total{reason="TJ_KIND_MISMATCH"} 1',
+    );
 
     p1.child.kill('SIGTERM');
     p2.child.kill('SIGTERM');
