@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TuojiangError } from '../lib/errors.js';
 import { hideUserinfo } from '../lib/redact-url.js';
+import { partitionProblem } from './partition.js';
 
 /**
  * Endpoints and secrets come from the environment only (never from files in the repository).
@@ -100,6 +101,15 @@ const EnvFields = z.object({
   // Each service has its own port variable so that one environment can serve every service on a
   // host (config/http-ports.ts). HTTP_PORT is the ingest's former name, still read by it alone.
   INGEST_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // This ingest's partition "k/N" (tuojiang.yaml mqtt.partition, which it overrides): one variable
+  // per process, so that N processes can share one config folder. Empty = as the config says.
+  INGEST_PARTITION: z
+    .string()
+    .superRefine((t, ctx) => {
+      const problem = t.trim() === '' ? undefined : partitionProblem(t);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   NOTIFY_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // The alerts worker's /healthz, /readyz, /metrics (none when unset), and the API's when they

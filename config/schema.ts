@@ -3,6 +3,7 @@ import { PARAMETER_BY_KEY } from '../lib/parameters.js';
 import { SUPPORTED_UNITS, conversionFactor, type Unit } from '../lib/units.js';
 import { CRC_FLAVOURS, LENIENCY_NAMES, type Leniency } from '../lib/hj212-tolerance.js';
 import { PASSWORD_HASH_PATTERN } from '../lib/password-hash.js';
+import { partitionProblem } from './partition.js';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a lower-case id of letters, digits and dashes');
 const names = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict();
@@ -131,9 +132,36 @@ export const SettingsSchema = z
         receive_maximum: z.number().int().min(1).max(65535).default(1000),
         session_expiry_s: z.number().int().min(1).default(604800),
         reply_topic: z.string().includes('{station}').default('tuojiang/reply/{station}'),
+        // "k/N": this process subscribes only to the topics of the registry's stations in partition k
+        // of N (config/partition.ts); INGEST_PARTITION overrides it. Empty: unpartitioned.
+        partition: z
+          .string()
+          .refine((t) => t.trim() === '' || partitionProblem(t) === undefined, {
+            message: 'a partition "k/N" with 1 <= k <= N <= 256, or empty',
+          })
+          .default(''),
       })
       .strict()
       .superRefine((m, ctx) => {
+        if (m.partition.trim() !== '') {
+          if (m.share_group)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['partition'],
+              message: 'a partitioned ingest uses plain subscriptions: leave share_group empty, or the partition',
+            });
+          // The partition's exact topics replace the wildcards; a filter that is not one of them (a
+          // gateway's topic, where only the frame's MN names the station) could carry any partition's stations.
+          const own = new Set([`${m.topic_prefix}/water/+`, `${m.topic_prefix}/air/+`]);
+          const other = m.subscriptions.filter((f) => !own.has(f));
+          if (other.length > 0)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['subscriptions'],
+              message: `with a partition only ${[...own].join(' and ')} may be listed (each becomes its stations' exact topics); ${other.join(', ')} could carry any partition's stations`,
+            });
+          return;
+        }
         if (!m.share_group && m.connections > m.subscriptions.length) {
           ctx.addIssue({
             code: 'custom',

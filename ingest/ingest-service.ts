@@ -10,6 +10,7 @@ import { cachedProbe, influxAnswers, redisAnswers } from '../lib/readiness.js';
 import type { Logger } from '../lib/logger.js';
 import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
 import { StationRegistry } from '../config/station-registry.js';
+import { ingestPartition } from '../config/partition.js';
 import { parseFrame } from './hj212/frame.js';
 import { JournalBatcher } from './journal-batcher.js';
 import { RedisJournal, type JournalItem } from './journal.js';
@@ -59,7 +60,8 @@ export interface IngestServiceOptions {
 /**
  * The ingest process: sources (MQTT, HJ 212 over TCP) -> decode/validate -> journal (acknowledged
  * to the sender after: PUBACK, HJ 212 answer) -> writer -> InfluxDB. Stateless apart from Redis and
- * InfluxDB, so any number can run in the same $share group (TCP loggers: behind a load balancer).
+ * InfluxDB, so any number can run: each with a partition of the stations (mqtt.partition, decision
+ * 0017) or in one $share group (TCP loggers: behind a load balancer).
  */
 export class IngestService {
   readonly metrics: IngestMetrics = createIngestMetrics();
@@ -93,6 +95,8 @@ export class IngestService {
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
     const s = config.settings;
+    // A partition that cannot be (with a share group, say) refuses before anything connects.
+    ingestPartition(s.mqtt, env);
     this.instance =
       env.TUOJIANG_INSTANCE ??
       hostname()
@@ -184,7 +188,9 @@ export class IngestService {
     // The writer learns of an InfluxDB outage only when it has something to write: a quiet night
     // would report a dead InfluxDB as ready.
     const influxUp = cachedProbe(() => influxAnswers(this.influx), 2000);
-    const ready = async (): Promise<{ ready: boolean; checks: Record<string, boolean> }> => {
+    // What the sources hold (a partitioned ingest: its partition and how many stations), for /readyz and the log.
+    const info = Object.assign({}, ...this.sources.map((src) => src.describe?.() ?? {})) as Record<string, unknown>;
+    const ready = async (): Promise<{ ready: boolean; checks: Record<string, boolean>; info?: Record<string, unknown> }> => {
       const [redis, influxPing] = await Promise.all([redisAnswers(this.redis), influxUp()]);
       // mqtt_session: no connection lost its session to another client in the last TAKEOVER_ALERT_MS.
       const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
@@ -200,7 +206,7 @@ export class IngestService {
         redis_replicas: !this.notReplicated,
         influxdb: this.writer.influxOk && influxPing,
       };
-      return { ready: Object.values(checks).every(Boolean), checks };
+      return { ready: Object.values(checks).every(Boolean), checks, ...(Object.keys(info).length > 0 ? { info } : {}) };
     };
     this.ops = await startOpsServer(
       this.opts.httpPort ?? ingestHttpPort(this.opts.env, this.opts.config.settings.ingest.http_port, log),
@@ -259,6 +265,7 @@ export class IngestService {
         httpPort: this.ops.port,
         sources: this.sources.map((src) => src.name),
         connections: this.opts.config.settings.mqtt.connections,
+        ...info,
       },
       'ingest started',
     );

@@ -6,8 +6,8 @@ import { READINESS_BOUND_MS, within } from './readiness.js';
 export interface HealthSource {
   /** Alive: the process runs its loops. */
   healthy(): boolean;
-  /** Ready: its dependencies answer; the reasons when not. */
-  ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** Ready: its dependencies answer; the reasons when not; `info`: what the process holds (the ingest's partition). */
+  ready(): Promise<{ ready: boolean; checks: Record<string, boolean>; info?: Record<string, unknown> }>;
 }
 
 /**
@@ -30,7 +30,7 @@ export async function startOpsServer(port: number, health: HealthSource, metrics
       // Each source bounds its own probes; this bound is for the one that forgets: a readiness
       // probe that hangs tells the orchestrator nothing, an answer of "not ready" tells it the truth.
       const late = { ready: false, checks: {}, error: `readiness checks did not answer within ${READINESS_BOUND_MS} ms` };
-      within<{ ready: boolean; checks: Record<string, boolean>; error?: string }>(
+      within<{ ready: boolean; checks: Record<string, boolean>; info?: Record<string, unknown>; error?: string }>(
         READINESS_BOUND_MS,
         () => health.ready().catch((e: unknown) => ({ ready: false, checks: {}, error: (e as Error).message })),
         late,
@@ -38,7 +38,12 @@ export async function startOpsServer(port: number, health: HealthSource, metrics
         (r) =>
           send(
             r.ready ? 200 : 503,
-            JSON.stringify({ status: r.ready ? 'ready' : 'not ready', checks: r.checks, ...(r.error ? { error: r.error } : {}) }),
+            JSON.stringify({
+              status: r.ready ? 'ready' : 'not ready',
+              checks: r.checks,
+              ...(r.info ? { info: r.info } : {}),
+              ...(r.error ? { error: r.error } : {}),
+            }),
           ),
         (e: unknown) => send(503, JSON.stringify({ status: 'not ready', error: (e as Error).message })),
       );

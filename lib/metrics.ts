@@ -82,6 +82,12 @@ export function createIngestMetrics() {
       help: 'Re-sent readings (same station, period and time) whose values differ from those stored first: recorded as TJ_READING_CORRECTED, the first values kept',
       registers: [registry],
     }),
+    partitionStations: new Gauge({
+      name: 'tuojiang_ingest_partition_stations',
+      help: 'Stations of stations.yaml this partitioned ingest subscribes to, labelled with its partition k/N (absent when unpartitioned)',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
     messagesHeld: new Gauge({
       name: 'tuojiang_ingest_messages_held',
       help: 'MQTT messages received and not yet journaled (PUBACK withheld); at most mqtt.connections x mqtt.receive_maximum',

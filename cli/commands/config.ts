@@ -6,6 +6,7 @@ import { loadNotifyConfig } from '../../alerts/notify/config.js';
 import { operatorsFilePath, operatorsSchemaFor } from '../../alerts/threshold-store/operators.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
 import { configDir, loadConfig, loadYamlFile } from '../../config/load.js';
+import { ingestPartition } from '../../config/partition.js';
 import { TuojiangError } from '../../lib/errors.js';
 import { printJson } from '../output.js';
 import { SERVICE_NAMES, checkServiceEnv, type ServiceName } from '../service-env.js';
@@ -25,10 +26,15 @@ export function registerConfigCommands(program: Command): void {
       const notifyConfig = loadNotifyConfig(dir, loaded.registry);
       const operatorsFile = operatorsFilePath(dir);
       if (existsSync(operatorsFile)) loadYamlFile(operatorsFile, operatorsSchemaFor(loaded.registry));
-      // The notify worker also needs the URLs and secrets of the channels recipients.yaml names.
-      const services = (opts.service ?? SERVICE_NAMES).map((name) =>
-        checkServiceEnv(name, process.env, name === 'notify' ? [(env) => checkChannelEnv(notifyConfig, env)] : []),
-      );
+      // The notify worker also needs the URLs and secrets of the channels recipients.yaml names; the
+      // ingest's INGEST_PARTITION must agree with tuojiang.yaml (no share group with it).
+      const extra = (name: ServiceName) =>
+        name === 'notify'
+          ? [(env: NodeJS.ProcessEnv) => checkChannelEnv(notifyConfig, env)]
+          : name === 'ingest'
+            ? [(env: NodeJS.ProcessEnv) => ingestPartitionOrRefusal(loaded.settings.mqtt, env)]
+            : [];
+      const services = (opts.service ?? SERVICE_NAMES).map((name) => checkServiceEnv(name, process.env, extra(name)));
       const refusing = services.filter((s) => !s.starts);
       const summary = {
         ok: refusing.length === 0,
@@ -67,4 +73,14 @@ export function registerConfigCommands(program: Command): void {
         );
       }
     });
+}
+
+/** The ingest's partition, refused in checkServiceEnv's form (a heading line, then one line per problem). */
+function ingestPartitionOrRefusal(mqtt: Parameters<typeof ingestPartition>[0], env: NodeJS.ProcessEnv): void {
+  try {
+    ingestPartition(mqtt, { INGEST_PARTITION: env.INGEST_PARTITION });
+  } catch (e) {
+    if (e instanceof TuojiangError) throw new TuojiangError('CONFIG_INVALID', `invalid partition:\n${e.message}`);
+    throw e;
+  }
 }

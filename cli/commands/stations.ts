@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { configDir, loadConfig } from '../../config/load.js';
+import { ingestPartition, parsePartition, partitionOf } from '../../config/partition.js';
 import { addStation, type NewStation } from '../../config/station-add.js';
 import { contextFromConfig } from '../../dashboards/context.js';
 import { GENERATED_DIR, generatedFiles, writeGenerated } from '../../dashboards/generate.js';
@@ -77,6 +78,10 @@ export function registerStationsCommands(program: Command): void {
     .option('--target-class <class>', 'water: GB 3838 target class (I–V)')
     .option('--drinking-water-intake', 'water: the section is at a drinking-water intake')
     .option('--password-stdin', "read the station's broker password from stdin and create its account")
+    .option(
+      '--partitions <n>',
+      'the ingest runs as N partitions: say which one takes the station (default: N of mqtt.partition or INGEST_PARTITION)',
+    )
     .action(
       async (
         id: string,
@@ -93,6 +98,7 @@ export function registerStationsCommands(program: Command): void {
           targetClass?: string;
           drinkingWaterIntake?: boolean;
           passwordStdin?: boolean;
+          partitions?: string;
         },
       ) => {
         const password = o.passwordStdin ? passwordFromStdin(id) : undefined;
@@ -120,7 +126,20 @@ export function registerStationsCommands(program: Command): void {
         process.stdout.write(
           `dashboards and gazetteer regenerated in ${generatedDir()} (${written.changed.length + written.missing.length} file(s) changed)\n`,
         );
-        process.stdout.write('then: docker compose kill -s SIGHUP mosquitto; docker compose restart ingest alerts notify api grafana\n\n');
+        process.stdout.write('then: docker compose kill -s SIGHUP mosquitto; docker compose restart ingest alerts notify api grafana\n');
+        // A partitioned ingest subscribes to its stations' topics at start: only the process of the
+        // new station's partition must restart for its readings to be taken (decision 0017).
+        const count =
+          o.partitions !== undefined
+            ? parsePartition(`1/${o.partitions}`).count
+            : ingestPartition(config.settings.mqtt, { INGEST_PARTITION: process.env.INGEST_PARTITION })?.count;
+        if (count !== undefined) {
+          const k = partitionOf(id, count);
+          process.stdout.write(
+            `the ingest is partitioned (N = ${count}): ${id} is in partition ${k}/${count}; restart the ingest process with INGEST_PARTITION=${k}/${count} (no other partition subscribes to it)\n`,
+          );
+        }
+        process.stdout.write('\n');
         const lines = await checkStation(id, { config, passwdFile: passwdFile(), generatedDir: generatedDir() });
         process.stdout.write(formatCheck(id, lines));
         if (lines.some((l) => l.status === 'missing')) process.exitCode = 1;

@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { ingestPartition, partitionTag, partitionText, partitionTopics, idsInPartition } from '../../config/partition.js';
 import type { Logger } from '../../lib/logger.js';
 import { TakeoverDetector, type TakeoverEvidence } from '../session-takeover.js';
 import { replyTopic } from '../topics.js';
@@ -9,6 +10,7 @@ export interface MqttSourceOptions {
   username?: string | undefined;
   password?: string | undefined;
   clientIdPrefix: string;
+  /** The client ids' middle part: the host's instance, or the partition (`p2of4`) when partitioned. */
   instance: string;
   connections: number;
   /** Empty: plain subscriptions divided among the connections. */
@@ -25,7 +27,16 @@ export interface MqttSourceOptions {
   onPause?: () => void;
   /** Where HJ 212 answers to a station go, `{station}` replaced (mqtt.reply_topic). */
   replyTopic?: string;
+  /** What /readyz and the startup log say about this source (the partition and its stations). */
+  describe?: Record<string, unknown>;
 }
+
+/**
+ * Topics per SUBSCRIBE packet. A partitioned ingest subscribes to hundreds of exact topics; one
+ * packet per topic would be hundreds of round trips on every reconnect, one packet for all of them
+ * a SUBACK that refuses or grants them all at once in a packet the broker may find too large.
+ */
+export const SUBSCRIBE_BATCH = 100;
 
 const generations = new WeakMap<MqttClient, number>();
 
@@ -50,6 +61,8 @@ export class MqttSource implements Source {
   readonly name = 'mqtt';
   private clients: MqttClient[] = [];
   private connected = new Set<number>();
+  /** Connections whose every SUBSCRIBE since their last connect was granted (/readyz `mqtt`). */
+  private subscribed = new Set<number>();
   /** When each connection last lost an established link without our doing (socket closed, no error). */
   private readonly lastCloseAt = new Map<number, number>();
   private stopping = false;
@@ -85,12 +98,26 @@ export class MqttSource implements Source {
     return this.connected.size === this.clients.length && this.clients.length > 0;
   }
 
+  /**
+   * Every connection connected and its subscriptions acknowledged. Until the SUBACK the broker
+   * routes nothing new to a fresh session: a partition's new process that reported ready earlier
+   * would let the old one be stopped while its topics had no other subscriber (docs/operations.md,
+   * Scaling the ingest: partitions).
+   */
+  get allSubscribed(): boolean {
+    return this.allConnected && this.subscribed.size === this.clients.length;
+  }
+
+  describe(): Record<string, unknown> {
+    return this.opts.describe ?? {};
+  }
+
   get connectedCount(): number {
     return this.connected.size;
   }
 
   ready(): Record<string, boolean> {
-    return { mqtt: this.allConnected };
+    return { mqtt: this.allSubscribed };
   }
 
   /** The broker queues for us while we drain: nothing to refuse here, the service rejects new messages. */
@@ -155,19 +182,14 @@ export class MqttSource implements Source {
         report(takeover.onConnect());
         socketError = false;
         this.log.info({ clientId, sessionPresent: ack.sessionPresent }, 'mqtt connected');
-        const filters = this.filtersFor(i);
-        client.subscribe(filters, { qos: 1 }, (err, granted) => {
-          if (err) this.log.error({ clientId, err: err.message }, 'subscribe failed');
-          const refused = granted?.filter((g) => g.qos > 2) ?? [];
-          if (refused.length > 0)
-            this.log.error({ clientId, refused: refused.map((g) => g.topic) }, 'broker refused subscriptions (check the ACL)');
-        });
+        this.subscribe(client, clientId, i);
       });
       client.on('close', () => {
         if (!(this.stopping || socketError) && this.connected.has(i)) this.lastCloseAt.set(i, Date.now());
         takeover.onClose(this.stopping || socketError);
         socketError = false;
         this.connected.delete(i);
+        this.subscribed.delete(i);
         // Messages this connection delivered while we were at the bound die with it: the broker
         // redelivers them, so handing them to the handler now would only journal them twice.
         this.stalled = this.stalled.filter((s) => s.client !== client);
@@ -180,6 +202,39 @@ export class MqttSource implements Source {
       });
       this.clients.push(client);
     }
+  }
+
+  /**
+   * This connection's filters, SUBSCRIBE_BATCH to a packet; the connection counts as subscribed once
+   * every packet's SUBACK granted every filter. A refusal (reason code 0x80 and up: the ACL, a
+   * broker limit) is logged with its topics and leaves /readyz false.
+   */
+  private subscribe(client: MqttClient, clientId: string, i: number): void {
+    const filters = this.filtersFor(i);
+    const batches: string[][] = [];
+    for (let k = 0; k < filters.length; k += SUBSCRIBE_BATCH) batches.push(filters.slice(k, k + SUBSCRIBE_BATCH));
+    const generation = generations.get(client);
+    Promise.all(
+      batches.map(
+        (batch) =>
+          new Promise<boolean>((resolve) => {
+            client.subscribe(batch, { qos: 1 }, (err, granted) => {
+              if (err) this.log.error({ clientId, err: err.message, filters: batch.length }, 'subscribe failed');
+              const refused = granted?.filter((g) => g.qos > 2) ?? [];
+              if (refused.length > 0)
+                this.log.error({ clientId, refused: refused.map((g) => g.topic) }, 'broker refused subscriptions (check the ACL)');
+              resolve(!err && refused.length === 0);
+            });
+          }),
+      ),
+    ).then(
+      (granted) => {
+        // A SUBACK of a connection that has since closed says nothing of the new one.
+        if (generations.get(client) !== generation || !this.connected.has(i)) return;
+        if (granted.every(Boolean)) this.subscribed.add(i);
+      },
+      () => undefined,
+    );
   }
 
   /** Every connection (two or more) lost its link within 2 s of the others: the broker went away. */
@@ -333,10 +388,31 @@ export class MqttSource implements Source {
   }
 }
 
-/** The broker source, always on: the ingest's main feed (tuojiang.yaml `mqtt:`). */
+/**
+ * The broker source, always on: the ingest's main feed (tuojiang.yaml `mqtt:`). Partitioned
+ * (`mqtt.partition` / INGEST_PARTITION), it subscribes to its stations' exact topics under client
+ * ids named for the partition, so that whichever process runs the partition resumes its sessions.
+ */
 export const mqttSource: SourceFactory = (ctx) => {
   const s = ctx.config.settings;
   const { env, metrics } = ctx;
+  const partition = ingestPartition(s.mqtt, env);
+  const ids = ctx.registry.stations.map((st) => st.id);
+  const subscriptions = partition ? partitionTopics(ids, partition, s.mqtt) : s.mqtt.subscriptions;
+  let describe: Record<string, unknown> | undefined;
+  if (partition) {
+    const stations = idsInPartition(ids, partition).length;
+    describe = { partition: partitionText(partition), partition_stations: stations, registry_stations: ids.length };
+    metrics.partitionStations.set({ partition: partitionText(partition) }, stations);
+    ctx.log.info(
+      {
+        ...describe,
+        topics: subscriptions.length,
+        clientIds: `${s.mqtt.client_id_prefix}-${partitionTag(partition)}-{0..${s.mqtt.connections - 1}}`,
+      },
+      `partition ${partitionText(partition)}: ${stations} of the ${ids.length} stations of stations.yaml; a station not in stations.yaml is not subscribed (add it, then restart the process of its partition)`,
+    );
+  }
   let peak = 0;
   return new MqttSource(
     {
@@ -344,14 +420,15 @@ export const mqttSource: SourceFactory = (ctx) => {
       username: env.MQTT_USERNAME,
       password: env.MQTT_PASSWORD,
       clientIdPrefix: s.mqtt.client_id_prefix,
-      instance: ctx.instance,
+      instance: partition ? partitionTag(partition) : ctx.instance,
       connections: s.mqtt.connections,
       shareGroup: s.mqtt.share_group,
       reconnectPeriodMs: s.mqtt.reconnect_period_ms,
-      subscriptions: s.mqtt.subscriptions,
+      subscriptions,
       sessionExpiryS: s.mqtt.session_expiry_s,
       receiveMaximum: s.mqtt.receive_maximum,
       replyTopic: s.mqtt.reply_topic,
+      ...(describe ? { describe } : {}),
       onSessionTakenOver: (clientId, evidence) => ctx.onSessionTakenOver(clientId, evidence),
       onHeldChange: (held) => {
         metrics.messagesHeld.set(held);

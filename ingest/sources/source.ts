@@ -26,6 +26,8 @@ export interface Source {
   start(handler: MessageHandler): Promise<void>;
   /** Named checks for /readyz, all true when the source is ready. */
   ready(): Record<string, boolean>;
+  /** What /readyz and the startup log say about the source besides its checks (the MQTT partition). */
+  describe?(): Record<string, unknown>;
   /** Send an answer to a station (after its message is durable); rejects if it cannot be sent. */
   reply(station: string, payload: string): Promise<void>;
   /** SIGTERM: take no new messages (answers to what was taken still go out). */

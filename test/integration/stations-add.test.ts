@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type MosquittoHandle } from '../../devtools/local-services/index.js';
 import { mosquittoHash } from '../../lib/mosquitto-password.js';
+import { partitionOf } from '../../config/partition.js';
 import { ROOT, run } from '../helpers/compose-services.js';
 
 let tmp: string;
@@ -124,9 +125,14 @@ describe('tuojiang stations add', () => {
 
   it('adds the station, its broker account and its dashboards in one command; the check then finds nothing missing', async () => {
     const before = readFileSync(join(site, 'stations.yaml'), 'utf8');
-    const r = await cli(NEW.concat('--password-stdin'), 'tongxian-secret-0001\n');
+    const r = await cli(NEW.concat('--password-stdin', '--partitions', '3'), 'tongxian-secret-0001\n');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain('nothing missing');
+    // A partitioned ingest takes a new station when its partition's process restarts: that one is named.
+    const k = partitionOf('tongxian', 3);
+    expect(r.stdout).toContain(
+      `the ingest is partitioned (N = 3): tongxian is in partition ${k}/3; restart the ingest process with INGEST_PARTITION=${k}/3`,
+    );
     const after = readFileSync(join(site, 'stations.yaml'), 'utf8');
     // Appended: every line of the file as it was is still there, comments included.
     expect(after.startsWith(before.trimEnd())).toBe(true);
