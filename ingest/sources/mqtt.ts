@@ -185,7 +185,10 @@ export class MqttSource implements Source {
         this.subscribe(client, clientId, i);
       });
       client.on('close', () => {
-        if (!(this.stopping || socketError) && this.connected.has(i)) this.lastCloseAt.set(i, Date.now());
+        // A broker going down resets some connections (ECONNRESET) and closes others silently: both
+        // count toward "every connection closed together" (measured in bench:scale's broker restart,
+        // where one reset connection made its sibling's silent close look like a takeover).
+        if (!this.stopping && this.connected.has(i)) this.lastCloseAt.set(i, Date.now());
         takeover.onClose(this.stopping || socketError);
         socketError = false;
         this.connected.delete(i);
