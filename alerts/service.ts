@@ -116,6 +116,8 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   });
   const silence = new SilenceChecker({ store, registry: o.registry, thresholds: o.thresholds, calendar, ...(o.log ? { log: o.log } : {}) });
   const closers: Array<() => Promise<void>> = [];
+  /** Set first thing in close(): long runs (the aggregation's backlog) end at their next batch. */
+  let closing = false;
 
   const checkWorkers: Worker[] = [];
   for (let i = 0; i < (o.workers ?? 1); i++) {
@@ -230,7 +232,11 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
         o.log?.error({ code: err.code, what: 'aggregation scheduler', hint: err.hint }, err.message);
       })().catch(() => undefined);
     }, 30_000);
-    const worker = new Worker(QUEUE_AGGREGATES, async () => aggregator.drain(), { connection: connect(), prefix, concurrency: 1 });
+    const worker = new Worker(QUEUE_AGGREGATES, async () => aggregator.drain(undefined, () => closing), {
+      connection: connect(),
+      prefix,
+      concurrency: 1,
+    });
     worker.on('failed', (job, err) =>
       o.log?.warn({ job: job?.id, err: err.message }, 'aggregation run failed; the hours stay marked for the next run'),
     );
@@ -266,6 +272,7 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     checkWorkers,
     aggregateMetrics,
     async close() {
+      closing = true;
       for (const c of closers) await c();
       await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));
     },

@@ -7,7 +7,8 @@
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirtyHours } from '../../aggregates/dirty-hours.js';
+import { Aggregator } from '../../aggregates/aggregator.js';
+import { DirtyHours, dirtyMember } from '../../aggregates/dirty-hours.js';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { DEFAULT_PREFIX } from '../../alerts/keys.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
@@ -257,4 +258,31 @@ describe('the dirty set never loses a mark', () => {
     expect(await d.done(again, 5000)).toBe(1);
     expect(await d.size()).toBe(0);
   });
+});
+
+describe('a worker shutting down', () => {
+  it('ends an aggregation run at the next batch; the hours not taken stay marked for the next run', async () => {
+    // A prefix of its own, so the running alerts service does not take these hours.
+    const own = new DirtyHours(redis, `agg-stop-${Date.now()}`);
+    const ids = registry.stations.map((s) => s.id);
+    const members = Array.from({ length: 30 }, (_, i) => ids.map((id) => dirtyMember(id, H0 - (i + 2) * H))).flat();
+    await own.mark(members, Date.now() - 60_000);
+    const aggregator = new Aggregator({
+      influx: stack.influx,
+      dirty: own,
+      registry,
+      referenceItems: () => Promise.resolve([]),
+      settleMs: 0,
+      batch: 10,
+    });
+    let batches = 0;
+    const done = await aggregator.drain(1000, () => batches++ >= 2);
+    expect(done).toBe(20);
+    // (The run also marks the hour that just ended for every station: the hourly round.)
+    const left = await own.size();
+    expect(left).toBeGreaterThanOrEqual(members.length - 20);
+    // Without the stop the same run takes the rest.
+    expect(await aggregator.drain()).toBe(left);
+    expect(await own.size()).toBe(0);
+  }, 60_000);
 });
