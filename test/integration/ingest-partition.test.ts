@@ -125,7 +125,7 @@ async function ready(c: IngestChild): Promise<void> {
   try {
     await waitFor(async () => (last = await readyz(c)).status === 'ready', 60_000, `ingest on ${c.port} ready`, 200);
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n/readyz: ${JSON.stringify(last)}\nlog: ${c.stderr().slice(-3000)}`);
+    throw new Error(`${(e as Error).message}\n/readyz: ${JSON.stringify(last)}\nlog: ${c.stderr().slice(-3000)}`, { cause: e });
   }
 }
 
