@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG_DIR } from '../../config/load.js';
 import { idsInPartition } from '../../config/partition.js';
 import { freePort } from '../../devtools/local-services/index.js';
 import { dropSessions } from '../../ingest/drop-session.js';
+import { SUBSCRIBE_BATCH } from '../../ingest/sources/mqtt.js';
 import { compareBurst, storedValues, type BurstReading } from '../helpers/burst.js';
 import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
@@ -44,6 +45,17 @@ beforeAll(async () => {
       waterbody: 'river',
     }),
   );
+  // And 250 air stations that never publish: each connection then holds more topics than one
+  // SUBSCRIBE packet carries (SUBSCRIBE_BATCH), as a partition of a few hundred stations does.
+  for (let i = 0; i < 250; i++)
+    registry.stations.push({
+      id: `pa-${String(i + 1).padStart(3, '0')}`,
+      name: { zh: `空气${i + 1}`, en: `Air ${i + 1}` },
+      city: i % 2 ? 'ziyang' : 'chengdu',
+      kind: 'air',
+      coordinates: { lat: 30.1 + i * 0.001, lon: 104.6 + i * 0.001 },
+      mn: `PA${String(i + 1).padStart(22, '0')}`,
+    });
   writeFileSync(join(configDir, 'stations.yaml'), stringify(registry));
   writeFileSync(join(configDir, 'tuojiang.yaml'), readFileSync(join(DEFAULT_CONFIG_DIR, 'tuojiang.yaml')));
   water = registry.stations.filter(plain).map((s) => String(s.id));
@@ -65,6 +77,8 @@ interface IngestChild {
   child: ChildProcess;
   port: number;
   exited: Promise<{ code: number | null; stderr: string }>;
+  /** The last of what it wrote to stderr (its log). */
+  stderr: () => string;
 }
 
 function spawnCli(args: string[], env: NodeJS.ProcessEnv): IngestChild & { stdout: () => string } {
@@ -83,7 +97,7 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): IngestChild & { stdou
   });
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
   children.push(child);
-  return { child, port: Number(env.INGEST_HTTP_PORT ?? 0), exited, stdout: () => stdout };
+  return { child, port: Number(env.INGEST_HTTP_PORT ?? 0), exited, stdout: () => stdout, stderr: () => stderr };
 }
 
 async function spawnIngest(partition: string): Promise<IngestChild> {
@@ -105,7 +119,15 @@ interface Readyz {
 }
 
 const readyz = async (c: IngestChild): Promise<Readyz> => (await fetch(`http://127.0.0.1:${c.port}/readyz`)).json() as Promise<Readyz>;
-const ready = (c: IngestChild) => waitFor(async () => (await readyz(c)).status === 'ready', 60_000, `ingest on ${c.port} ready`, 200);
+/** Until /readyz answers 200; when it never does, the last answer and the process's log say why. */
+async function ready(c: IngestChild): Promise<void> {
+  let last: Readyz | undefined;
+  try {
+    await waitFor(async () => (last = await readyz(c)).status === 'ready', 60_000, `ingest on ${c.port} ready`, 200);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n/readyz: ${JSON.stringify(last)}\nlog: ${c.stderr().slice(-3000)}`, { cause: e });
+  }
+}
 
 /** The value of a metric on the child's /metrics (summed over label sets). */
 async function metric(c: IngestChild, name: string): Promise<number> {
@@ -181,6 +203,9 @@ describe('partitioned ingest', () => {
     const [s1, s2] = [(await readyz(p1)).info!.partition_stations!, (await readyz(p2)).info!.partition_stations!];
     expect(s1 + s2).toBe(total);
     expect(await metric(p1, 'tuojiang_ingest_partition_stations')).toBe(s1);
+    // Two media per station over 2 connections: more than SUBSCRIBE_BATCH topics on each, so every
+    // connection sent several SUBSCRIBE packets, and /readyz waited for all their SUBACKs.
+    expect(Math.min(s1, s2)).toBeGreaterThan(SUBSCRIBE_BATCH);
 
     // Phase 1, no fault: each process receives exactly its own stations' readings.
     const start = Date.parse('2026-04-01T00:00:00Z');
