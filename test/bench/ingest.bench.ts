@@ -27,6 +27,7 @@ import { InfluxClient } from '../../lib/influx/client.js';
 import { freePort, startServices } from '../../devtools/local-services/index.js';
 import { hashPassword } from '../../lib/password-hash.js';
 import { password } from '../helpers/ingest-stack.js';
+import { cpuSeconds } from './proc-cpu.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const COUNT = Number(process.env.BENCH_COUNT ?? 100_000);
@@ -78,17 +79,6 @@ function runPublisher(env: NodeJS.ProcessEnv, script = 'publisher.ts'): Promise<
     });
     child.on('exit', (code) => (code === 0 ? resolve(run) : reject(new Error(`publisher exited ${code}`))));
   });
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */

@@ -26,13 +26,14 @@
  *   scale: <n> readings, loss <l>, doubled <d>, alert transitions <t> (expected <e>), CPU <x> µs/reading
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { freePort, startRedisCluster, startServices } from '../../devtools/local-services/index.js';
 import { password } from '../helpers/ingest-stack.js';
+import { cpuSeconds } from './proc-cpu.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const num = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);
@@ -85,17 +86,6 @@ function configDir(): string {
     ].join('\n'),
   );
   return dir;
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
