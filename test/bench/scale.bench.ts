@@ -137,7 +137,9 @@ async function main(): Promise<void> {
   };
   const startChild = async (name: string, args: string[], env: Record<string, string>): Promise<void> => {
     const port = await freePort();
-    const proc = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args], {
+    // INGEST_NODE_ARGS as in bench:ingest (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), for the ingests only.
+    const nodeArgs = args[0] === 'ingest' ? (process.env.INGEST_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : [];
+    const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli', 'main.js'), ...args], {
       cwd: ROOT,
       env: { ...baseEnv, ...env, TUOJIANG_INSTANCE: name, INGEST_HTTP_PORT: String(port), ALERTS_HTTP_PORT: String(port) },
       stdio: ['ignore', 'ignore', 'inherit'],
