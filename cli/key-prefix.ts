@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { readEnv } from '../config/env.js';
-import { loadConfig } from '../config/load.js';
+import { loadSettings } from '../config/load.js';
 import { redisLayout } from '../config/redis-layout.js';
 
 export const PREFIX_HELP = 'key prefix of the queues and the alert state (default: REDIS_PREFIX, else config redis.prefix)';
@@ -14,6 +14,6 @@ export const PREFIX_HELP = 'key prefix of the queues and the alert state (defaul
 export function defaultPrefixFromLayout(program: Command): void {
   program.hook('preAction', (_root, action) => {
     if (!action.options.some((o) => o.long === '--prefix') || action.getOptionValue('prefix') !== undefined) return;
-    action.setOptionValue('prefix', redisLayout(loadConfig().settings, readEnv()).prefix);
+    action.setOptionValue('prefix', redisLayout(loadSettings(), readEnv()).prefix);
   });
 }

@@ -90,7 +90,15 @@ export function loadConfig(dir = configDir()): LoadedConfig {
     throw new TuojiangError('CONFIG_NOT_FOUND', `no stations.yaml in ${dir}`);
   }
   const registry = loadYamlFile(join(dir, 'stations.yaml'), RegistrySchema);
+  return { dir, registry, settings: loadSettings(dir) };
+}
+
+/**
+ * tuojiang.yaml alone (defaults without it), for what needs no station: stations.yaml is the large
+ * file (a province's stations), and parsing it was most of a command's start-up before the command
+ * itself parsed it again.
+ */
+export function loadSettings(dir = configDir()): Settings {
   const settingsFile = join(dir, 'tuojiang.yaml');
-  const settings = existsSync(settingsFile) ? loadYamlFile(settingsFile, SettingsSchema) : SettingsSchema.parse({});
-  return { dir, registry, settings };
+  return existsSync(settingsFile) ? loadYamlFile(settingsFile, SettingsSchema) : SettingsSchema.parse({});
 }
