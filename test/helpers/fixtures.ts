@@ -205,3 +205,14 @@ export function codeOf(fn: () => unknown): string {
   }
   throw new Error('expected a TuojiangError, got none');
 }
+
+/** codeOf for a promise, or a function that throws or rejects. */
+export async function codeOfAsync(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    if (e instanceof TuojiangError) return e.code;
+    throw e;
+  }
+  throw new Error('expected a TuojiangError, got none');
+}

@@ -10,17 +10,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { createRedis, type RedisClient } from '../../config/connections.js';
-import { loadConfig } from '../../config/load.js';
-import { StationRegistry } from '../../config/station-registry.js';
 import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from '../../devtools/local-services/index.js';
 import { RedisJournal } from '../../ingest/journal.js';
 import { isTuojiangError } from '../../lib/errors.js';
-import type { Reading } from '../../lib/reading.js';
+import { HOUR, reading } from '../helpers/alerts-stack.js';
+import { codeOfAsync } from '../helpers/fixtures.js';
 import { keySlot, waitForReplicas } from '../../lib/redis-replicated.js';
-
-const config = loadConfig();
-const registry = new StationRegistry(config.registry);
-const HOUR = 3_600_000;
 
 let cluster: RedisClusterHandle;
 let redis: RedisClient;
@@ -34,21 +29,6 @@ afterAll(async () => {
   await redis?.quit().catch(() => undefined);
   await cluster?.stop();
 });
-
-function reading(station: string, ts: number, values: Record<string, number>): Reading {
-  const s = registry.get(station)!;
-  return { station, city: s.city, medium: s.kind, ts, period: 'hour', values, flags: {}, source: 'json' };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isTuojiangError(e)) return e.code;
-    throw e;
-  }
-  return 'resolved';
-}
 
 /** The replica node of the master serving `key`. */
 async function replicaOf(key: string): Promise<ClusterNode> {
@@ -105,17 +85,20 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
 
     await replica.redis.stop();
     try {
-      expect(await codeOf(journal(1).append(items(0.6), { source: 's', seq: 2 }))).toBe('TJ_REDIS_NOT_REPLICATED');
+      expect(await codeOfAsync(journal(1).append(items(0.6), { source: 's', seq: 2 }))).toBe('TJ_REDIS_NOT_REPLICATED');
       // Without the requirement the master's word is enough: the same setup resolves.
-      expect(await codeOf(journal(0).append(items(0.7), { source: 's', seq: 3 }))).toBe('resolved');
+      await journal(0).append(items(0.7), { source: 's', seq: 3 });
     } finally {
       await replica.redis.start();
     }
     // The batcher retries a refused batch under its number: the replica catches up, nothing twice.
     for (let i = 0; ; i++) {
-      const code = await codeOf(journal(1).append(items(0.6), { source: 's', seq: 2 }));
-      if (code === 'resolved') break;
-      expect(code).toBe('TJ_REDIS_NOT_REPLICATED');
+      try {
+        await journal(1).append(items(0.6), { source: 's', seq: 2 });
+        break;
+      } catch (e) {
+        expect(isTuojiangError(e) && e.code).toBe('TJ_REDIS_NOT_REPLICATED');
+      }
       if (i > 100) throw new Error('the replica never caught up');
     }
     expect(await redis.xlen(stream)).toBe(3);
@@ -137,7 +120,7 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
       const replica = await replicaOf(`${prefix}:x`);
       await replica.redis.stop();
       try {
-        expect(await codeOf(enqueuer.enqueue([reading('shiqiao', Date.now() - HOUR, { NH3N: 0.6 })]))).toBe('TJ_REDIS_NOT_REPLICATED');
+        expect(await codeOfAsync(enqueuer.enqueue([reading('shiqiao', Date.now() - HOUR, { NH3N: 0.6 })]))).toBe('TJ_REDIS_NOT_REPLICATED');
       } finally {
         await replica.redis.start();
       }

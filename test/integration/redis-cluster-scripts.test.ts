@@ -25,11 +25,10 @@ import { parseFrame } from '../../ingest/hj212/frame.js';
 import { RedisJournal } from '../../ingest/journal.js';
 import { ResendDetector } from '../../ingest/resend-detector.js';
 import { SplitPacketStore } from '../../ingest/split-packet-store.js';
-import { isTuojiangError } from '../../lib/errors.js';
 import type { InfluxStore } from '../../lib/influx/client.js';
 import { createLogger } from '../../lib/logger.js';
-import type { Reading } from '../../lib/reading.js';
-import { hj212Frame } from '../helpers/fixtures.js';
+import { reading } from '../helpers/alerts-stack.js';
+import { codeOfAsync, hj212Frame } from '../helpers/fixtures.js';
 import { ADDR, alertEvent, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 
 const config = loadConfig();
@@ -49,21 +48,6 @@ afterAll(async () => {
   await redis?.quit().catch(() => undefined);
   await cluster?.stop();
 });
-
-function reading(station: string, ts: number, values: Record<string, number>): Reading {
-  const s = registry.get(station)!;
-  return { station, city: s.city, medium: s.kind, ts, period: 'hour', values, flags: {}, source: 'json' };
-}
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    if (isTuojiangError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 describe('the scripts on a Redis Cluster', () => {
   it('the connection from a list of node URLs is a cluster, and the keys of one tag share a slot', async () => {
@@ -181,10 +165,10 @@ describe('the scripts on a Redis Cluster', () => {
 
 describe('refusal on a cluster without hash tags', () => {
   it('a worker with an untagged prefix does not start: TJ_REDIS_HASH_TAG', async () => {
-    expect(await codeOf(() => new CheckEnqueuer({ redisUrl: cluster.url, prefix: 'tuojiang' }))).toBe('TJ_REDIS_HASH_TAG');
+    expect(await codeOfAsync(() => new CheckEnqueuer({ redisUrl: cluster.url, prefix: 'tuojiang' }))).toBe('TJ_REDIS_HASH_TAG');
     const influx = { writeLines: async () => undefined } as unknown as InfluxStore; // refused before any use
     expect(
-      await codeOf(
+      await codeOfAsync(
         startAlertsService({
           redisUrl: cluster.url,
           registry,
@@ -200,7 +184,7 @@ describe('refusal on a cluster without hash tags', () => {
     const env = readEnv({ REDIS_CLUSTER_NODES: cluster.addresses.join(','), REDIS_PREFIX: '{tuojiang}' });
     expect(env.REDIS_URL.split(',')).toHaveLength(cluster.addresses.length);
     const log = createLogger('cluster-test', 'silent');
-    const err = await codeOf(() => new IngestService({ config, env, log }));
+    const err = await codeOfAsync(() => new IngestService({ config, env, log }));
     expect(err).toBe('TJ_REDIS_HASH_TAG');
     const mixed = readEnv({
       REDIS_URL: cluster.url,
@@ -216,7 +200,7 @@ describe('refusal on a cluster without hash tags', () => {
   });
 
   it('a malformed node list is refused when the environment is read', async () => {
-    expect(await codeOf(() => readEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1' }))).toBe('TJ_ENV_INVALID');
-    expect(await codeOf(() => readEnv({ REDIS_URL: 'redis://a:1,http://b:2' }))).toBe('TJ_ENV_INVALID');
+    expect(await codeOfAsync(() => readEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1' }))).toBe('TJ_ENV_INVALID');
+    expect(await codeOfAsync(() => readEnv({ REDIS_URL: 'redis://a:1,http://b:2' }))).toBe('TJ_ENV_INVALID');
   });
 });

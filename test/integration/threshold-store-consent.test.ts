@@ -13,6 +13,7 @@ import { loadThresholdsFile } from '../../alerts/thresholds.js';
 import { loadConfig } from '../../config/load.js';
 import { isTuojiangError } from '../../lib/errors.js';
 import { startServices } from '../../devtools/local-services/index.js';
+import { codeOfAsync } from '../helpers/fixtures.js';
 
 const { dir, registry } = loadConfig();
 const seedSet = loadThresholdsFile(join(dir, 'thresholds.yaml'), registry);
@@ -45,16 +46,6 @@ async function freshStore(prefix = `thr${randomBytes(3).toString('hex')}`) {
   const store = open();
   await store.seed(seedSet);
   return { store, clock, open, prefix };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isTuojiangError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 const NH3N_SHIQIAO = { station: 'shiqiao', param: 'NH3N' };
@@ -98,8 +89,8 @@ describe('rules of consent', () => {
     expect((await store.current()).version).toBe(1);
     const refused = store.approve(CD2, 'p1');
     await expect(refused).rejects.toThrow(/same-city approval does not count/);
-    expect(await codeOf(store.approve(CD2, 'p1'))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED');
-    expect(await codeOf(store.approve(CD, 'p1'))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED');
+    expect(await codeOfAsync(store.approve(CD2, 'p1'))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED');
+    expect(await codeOfAsync(store.approve(CD, 'p1'))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED');
     expect((await store.current()).version).toBe(1);
     const a = await store.approve(ZY, 'p1', 'checked with the works');
     expect(a.outcome).toBe('applied');
@@ -114,7 +105,7 @@ describe('rules of consent', () => {
     });
     expect(v2.config.stations.shiqiao?.limits?.NH3N).toBe(0.95);
     expect(await store.proposal('p1')).toMatchObject({ status: 'applied', appliedVersion: 2 });
-    expect(await codeOf(store.approve(ZY2, 'p1'))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
+    expect(await codeOfAsync(store.approve(ZY2, 'p1'))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
   });
 
   it('an expired proposal cannot be approved', async () => {
@@ -129,9 +120,9 @@ describe('rules of consent', () => {
     const l = await store.propose(ZY, { station: 'ziyang-city', param: 'NH3N', value: 1.0, why: 'back to the standard' });
     if (l.outcome !== 'pending') throw new Error('expected pending');
     clock.now += 72 * HOUR; // exactly at expiry: expired
-    expect(await codeOf(store.approve(CD, l.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_EXPIRED');
+    expect(await codeOfAsync(store.approve(CD, l.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_EXPIRED');
     expect(await store.proposal(l.proposal.id)).toMatchObject({ status: 'expired', closed: { by: 'system' } });
-    expect(await codeOf(store.approve(CD, l.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
+    expect(await codeOfAsync(store.approve(CD, l.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
     expect((await store.current()).config.stations['ziyang-city']?.limits?.NH3N).toBe(0.9);
   });
 
@@ -149,19 +140,21 @@ describe('rules of consent', () => {
   it('a limit looser than the national standard needs an exception with reason and end date, signed by both cities; it ends at its date', async () => {
     const { store, clock } = await freshStore();
     const until = new Date(T0 + 48 * HOUR).toISOString();
-    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w' }))).toBe('TJ_THRESHOLD_BELOW_STANDARD');
-    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { until } }))).toBe(
+    expect(await codeOfAsync(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w' }))).toBe('TJ_THRESHOLD_BELOW_STANDARD');
+    expect(await codeOfAsync(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { until } }))).toBe(
       'TJ_THRESHOLD_EXCEPTION_INVALID',
     );
     expect(
-      await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { reason: 'r', until: '2026-05-03 08:00' } })),
+      await codeOfAsync(
+        store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { reason: 'r', until: '2026-05-03 08:00' } }),
+      ),
     ).toBe('TJ_THRESHOLD_EXCEPTION_INVALID');
     expect(
-      await codeOf(
+      await codeOfAsync(
         store.propose(CD, { ...NH3N_SHIQIAO, value: 1.2, why: 'w', exception: { reason: 'r', until: new Date(T0 - 1).toISOString() } }),
       ),
     ).toBe('TJ_THRESHOLD_EXCEPTION_INVALID');
-    expect(await codeOf(store.propose(CD, { ...NH3N_SHIQIAO, value: 0.9, why: 'w', exception: { reason: 'r', until } }))).toBe(
+    expect(await codeOfAsync(store.propose(CD, { ...NH3N_SHIQIAO, value: 0.9, why: 'w', exception: { reason: 'r', until } }))).toBe(
       'TJ_THRESHOLD_EXCEPTION_INVALID',
     ); // within the standard: no exception
 
@@ -175,8 +168,8 @@ describe('rules of consent', () => {
     expect(r.proposal).toMatchObject({ kind: 'exception', needs: ['chengdu', 'ziyang'], expiresAt: T0 + 48 * HOUR });
     expect((await store.approve(ZY, r.proposal.id)).outcome).toBe('recorded'); // the other city alone is not enough
     expect((await store.current()).version).toBe(1);
-    expect(await codeOf(store.approve(CD, r.proposal.id))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED'); // the proposer's own approval does not count
-    expect(await codeOf(store.approve(ZY2, r.proposal.id))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED'); // ziyang has signed
+    expect(await codeOfAsync(store.approve(CD, r.proposal.id))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED'); // the proposer's own approval does not count
+    expect(await codeOfAsync(store.approve(ZY2, r.proposal.id))).toBe('TJ_THRESHOLD_APPROVAL_REFUSED'); // ziyang has signed
     const a = await store.approve(CD2, r.proposal.id);
     expect(a.outcome).toBe('applied');
     const v2 = await store.current();
@@ -224,7 +217,7 @@ describe('rules of consent', () => {
     if (a.outcome !== 'pending' || b.outcome !== 'pending') throw new Error('expected two pending proposals');
     expect((await store.proposals()).map((p) => p.id)).toEqual([a.proposal.id, b.proposal.id]);
     expect((await store.approve(ZY, a.proposal.id)).outcome).toBe('applied');
-    expect(await codeOf(store.approve(ZY, b.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_STALE');
+    expect(await codeOfAsync(store.approve(ZY, b.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_STALE');
     expect(await store.proposal(b.proposal.id)).toMatchObject({
       status: 'stale',
       closed: { why: expect.stringContaining('was ≤ 0.8 mg/L when proposed and is ≤ 0.9 mg/L now') },
@@ -232,9 +225,9 @@ describe('rules of consent', () => {
     const d = await store.propose(CD, { ...NH3N_SHIQIAO, value: 1.0, why: 'd' });
     if (d.outcome !== 'pending') throw new Error('expected pending');
     expect((await store.reject(ZY, d.proposal.id, 'not this season')).status).toBe('rejected');
-    expect(await codeOf(store.approve(ZY2, d.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
-    expect(await codeOf(store.reject(ZY2, d.proposal.id, 'again'))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
-    expect(await codeOf(store.approve(ZY, 'p999'))).toBe('TJ_THRESHOLD_PROPOSAL_NOT_FOUND');
+    expect(await codeOfAsync(store.approve(ZY2, d.proposal.id))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
+    expect(await codeOfAsync(store.reject(ZY2, d.proposal.id, 'again'))).toBe('TJ_THRESHOLD_PROPOSAL_CLOSED');
+    expect(await codeOfAsync(store.approve(ZY, 'p999'))).toBe('TJ_THRESHOLD_PROPOSAL_NOT_FOUND');
   });
 
   it('input is validated with clear errors before anything is stored', async () => {
@@ -254,7 +247,7 @@ describe('rules of consent', () => {
       expect(isTuojiangError(e) && e.code, JSON.stringify(input)).toBe(code);
       expect((e as Error).message).toMatch(message);
     }
-    expect(await codeOf(store.propose({ operator: 'cd-wang', city: 'neijiang' }, { ...NH3N_SHIQIAO, value: 0.7, why: 'w' }))).toBe(
+    expect(await codeOfAsync(store.propose({ operator: 'cd-wang', city: 'neijiang' }, { ...NH3N_SHIQIAO, value: 0.7, why: 'w' }))).toBe(
       'TJ_OPERATOR_UNKNOWN',
     );
     expect((await store.current()).version).toBe(1);
@@ -303,7 +296,7 @@ describe('history and diff', () => {
     expect((await store.diff(3, 4)).changes).toEqual([{ path: 'stations.linjiangsi.limits.DO.min', from: 6, to: 5.5 }]);
     expect((await store.diff(4, 3)).changes).toEqual([{ path: 'stations.linjiangsi.limits.DO.min', from: 5.5, to: 6 }]);
     expect((await store.diff(5, 5)).changes).toEqual([]);
-    expect(await codeOf(store.diff(1, 9))).toBe('TJ_THRESHOLD_VERSION_NOT_FOUND');
+    expect(await codeOfAsync(store.diff(1, 9))).toBe('TJ_THRESHOLD_VERSION_NOT_FOUND');
     expect(await store.exportYaml()).toMatch(/^# Unified thresholds, version 6[\s\S]*\nversion: "6"\n/);
   });
 });

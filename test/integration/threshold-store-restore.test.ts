@@ -14,7 +14,6 @@ import type { Actor } from '../../alerts/threshold-store/types.js';
 import { limitFor, stationProfile } from '../../alerts/thresholds.js';
 import { startServices } from '../../devtools/local-services/index.js';
 import { StationRegistry } from '../../config/station-registry.js';
-import { isTuojiangError } from '../../lib/errors.js';
 import {
   ADDR,
   ACK_SECRET,
@@ -26,6 +25,7 @@ import {
   testNotifyConfig,
 } from '../helpers/notify-stack.js';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../helpers/smtp-sink.js';
+import { codeOfAsync } from '../helpers/fixtures.js';
 
 const registry = shipped.registry;
 const CD: Actor = { operator: 'cd-wang', city: 'chengdu' };
@@ -79,17 +79,6 @@ async function mailFor(to: string, ref: string): Promise<ReceivedMail> {
   const about = (msgs: ReceivedMail[]) =>
     msgs.filter((m) => m.envelope.to.includes(to) && m.parsed.headers.get('x-tuojiang-threshold') === ref);
   return about(await sink.waitFor((msgs) => about(msgs).length > 0, 20_000, `threshold notice ${ref} to ${to}`))[0] as ReceivedMail;
-}
-
-/** The stable code of the refusal; anything else (or success) fails the test. */
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isTuojiangError(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a refusal, got success');
 }
 
 async function inForce(store: ThresholdStore, station: string, param: string): Promise<unknown> {
@@ -179,25 +168,27 @@ describe('what a restore is, and is not', () => {
   it("refused: a limit the station never had, the other city's station, nothing to undo, an undo of what the city approved", async () => {
     const { store } = await setup();
     await store.propose(CD, { station: 'linjiangsi', param: 'NH3N', value: 0.5, why: 'a' });
-    const neverHad = await codeOf(store.restore(ZY, { station: 'linjiangsi', param: 'NH3N', value: 0.9, why: 'x' }));
+    const neverHad = await codeOfAsync(store.restore(ZY, { station: 'linjiangsi', param: 'NH3N', value: 0.9, why: 'x' }));
     expect(neverHad).toBe('TJ_THRESHOLD_NOT_A_RESTORE');
-    const looser = await codeOf(store.restore(ZY, { station: 'linjiangsi', param: 'NH3N', value: 1.5, why: 'x' }));
+    const looser = await codeOfAsync(store.restore(ZY, { station: 'linjiangsi', param: 'NH3N', value: 1.5, why: 'x' }));
     expect(looser).toBe('TJ_THRESHOLD_NOT_A_RESTORE');
 
     await store.propose(ZY, { station: 'shiqiao', param: 'NH3N', value: 0.6, why: 'ziyang tightens a chengdu intake' });
-    expect(await codeOf(store.restore(ZY, { station: 'shiqiao', param: 'NH3N', value: 0.8, why: 'x' }))).toBe('TJ_THRESHOLD_NOT_A_RESTORE');
+    expect(await codeOfAsync(store.restore(ZY, { station: 'shiqiao', param: 'NH3N', value: 0.8, why: 'x' }))).toBe(
+      'TJ_THRESHOLD_NOT_A_RESTORE',
+    );
     // Chengdu, whose station it is, may restore it.
     expect((await store.restore(CD, { station: 'shiqiao', param: 'NH3N', value: 0.8, why: 'ours' })).version.kind).toBe('restore');
 
     await store.propose(ZY, { station: 'ziyang-city', param: 'NH3N', value: 0.7, why: 'own choice' });
-    expect(await codeOf(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', clear: true, why: 'x' }))).toBe(
+    expect(await codeOfAsync(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', clear: true, why: 'x' }))).toBe(
       'TJ_THRESHOLD_NOT_A_RESTORE',
     );
 
     const p = await store.propose(CD, { station: 'ziyang-city', param: 'NH3N', value: 0.9, why: 'loosen back' });
     if (p.outcome !== 'pending') throw new Error('expected a pending loosening');
     await store.approve(ZY, p.proposal.id);
-    expect(await codeOf(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', value: 0.7, why: 'changed my mind' }))).toBe(
+    expect(await codeOfAsync(store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', value: 0.7, why: 'changed my mind' }))).toBe(
       'TJ_THRESHOLD_NOT_A_RESTORE',
     );
   });
@@ -207,7 +198,9 @@ describe('what a restore is, and is not', () => {
     const all = await store.propose(CD, { defaults: true, param: 'NH3N', value: 0.4, why: 'the whole river' });
     if (all.outcome !== 'applied') throw new Error('expected applied');
     // Undoing the defaults would move Chengdu's stations too.
-    expect(await codeOf(store.restore(ZY, { defaults: true, param: 'NH3N', toVersion: 1, why: 'x' }))).toBe('TJ_THRESHOLD_NOT_A_RESTORE');
+    expect(await codeOfAsync(store.restore(ZY, { defaults: true, param: 'NH3N', toVersion: 1, why: 'x' }))).toBe(
+      'TJ_THRESHOLD_NOT_A_RESTORE',
+    );
     const r = await store.restore(ZY, { station: 'ziyang-city', param: 'NH3N', value: 1, why: 'ours' });
     expect(r.version.restores).toEqual([all.version.version]);
     expect(await inForce(store, 'ziyang-city', 'NH3N')).toEqual({ kind: 'max', value: 1 });
