@@ -52,6 +52,11 @@ export class JournalWriter {
   private readonly resends: ResendDetector;
   /** Told when Redis was found without the journal's consumer group (and it was recreated). */
   onStateLost: ((what: string) => void) | undefined;
+  /**
+   * Set when the connection comes back: a read whose reply was lost left entries pending to this
+   * consumer that the re-sent read (`>`) never returns, so they are read back (`0`) first.
+   */
+  private readOwnPending = true;
 
   constructor(
     private readonly redis: RedisClient,
@@ -64,6 +69,9 @@ export class JournalWriter {
   ) {
     // Derived from the stream name so that a Redis Cluster hash tag ({tuojiang}:journal) carries over.
     this.resends = new ResendDetector(redis, { keyPrefix: `${opts.stream}:first:`, windowS: opts.correctionWindowS });
+    redis.on('ready', () => {
+      this.readOwnPending = true;
+    });
   }
 
   async start(): Promise<void> {
@@ -107,16 +115,22 @@ export class JournalWriter {
     return this.drainUntil > 0;
   }
 
-  private async run(): Promise<void> {
-    // First what this consumer had read but not acknowledged before a crash or restart.
+  /** What this consumer read but did not acknowledge: before a crash or restart, or a lost read reply. */
+  private async handleOwnPending(): Promise<void> {
+    this.readOwnPending = false;
     for (;;) {
       if (this.stopping) return;
       const own = await this.read('0');
-      if (own.length === 0) break;
+      if (own.length === 0) return;
       await this.handle(own);
     }
+  }
+
+  private async run(): Promise<void> {
+    await this.handleOwnPending();
     while (!this.stopping) {
       try {
+        if (this.readOwnPending) await this.handleOwnPending();
         const claimed = await this.claimAbandoned();
         const entries = claimed.length > 0 ? claimed : await this.read('>');
         const readings = entries.length > 0 ? await this.handle(entries) : 0;
@@ -127,6 +141,8 @@ export class JournalWriter {
         this.metrics.journalBacklog.set(await this.redis.xlen(this.opts.stream));
       } catch (e) {
         if (this.stopping) return;
+        // A failed read may have been served: what it delivered is pending to this consumer.
+        this.readOwnPending = true;
         if (/NOGROUP/.test((e as Error).message)) {
           const recovered = await this.recoverGroup().then(
             () => true,
