@@ -9,6 +9,9 @@
  * the SLOWEST round's ratio and the mean CPU per reading. One ingest process and one set of services
  * serve every round, as in production; each round writes its own time range.
  *
+ * `npm run bench:ingest -- --appendfsync everysec|always` runs Redis with that AOF policy instead of
+ * the shipped one, to measure what durability costs.
+ *
  * `npm run bench:ingest -- --transport tcp` (issue 12): the same readings as HJ 212 frames, once
  * over MQTT and once from 100 data loggers over the ingest's HJ 212 TCP listener (each frame kept by
  * its logger until answered), against the same ingest in the same run; prints both and their ratio.
@@ -39,6 +42,13 @@ const LOGGER_PW = 'bench-logger-pw';
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(process.argv[roundsArg + 1]) : 3;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive integer`);
+// Redis's AOF fsync policy for the run (default: what docker-compose.yml ships), to measure its cost.
+const fsyncArg = process.argv.indexOf('--appendfsync');
+const APPENDFSYNC = fsyncArg >= 0 ? process.argv[fsyncArg + 1] : undefined;
+if (APPENDFSYNC !== undefined && APPENDFSYNC !== 'always' && APPENDFSYNC !== 'everysec') {
+  throw new Error(`--appendfsync must be always or everysec`);
+}
+const appendfsync = APPENDFSYNC as 'always' | 'everysec' | undefined;
 
 function benchConfigDir(pwHash?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tuojiang-bench-config-'));
@@ -122,7 +132,7 @@ async function main(): Promise<void> {
   process.stderr.write('starting Mosquitto, Redis, InfluxDB…\n');
   const services = await startServices({
     mosquitto: { users: Object.entries(users).map(([username, pw]) => ({ username, password: pw })) },
-    redis: { appendonly: true },
+    redis: { appendonly: true, ...(appendfsync ? { appendfsync } : {}) },
     influxdb: true,
   });
   const configDir = benchConfigDir(TRANSPORT === 'tcp' ? await hashPassword(LOGGER_PW) : undefined);
@@ -364,7 +374,9 @@ async function main(): Promise<void> {
     // What stays in Redis after the run: the re-send memory of every reading (decision 0009), dead letters.
     const redis = new Redis(services.redis.url);
     const usedMb = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN) / 1024 / 1024;
-    console.log(`  redis used memory after the run: ${usedMb.toFixed(1)} MB, ${await redis.dbsize()} keys`);
+    console.log(
+      `  redis used memory after the run: ${usedMb.toFixed(1)} MB, ${await redis.dbsize()} keys; appendfsync ${((await redis.config('GET', 'appendfsync')) as string[])[1]}`,
+    );
     redis.disconnect();
     console.log(
       JSON.stringify(

@@ -34,10 +34,10 @@ export interface IngestStack {
   stop(): Promise<void>;
 }
 
-async function startStackServices(users: Record<string, string>, appendfsync: 'everysec' | 'always' = 'everysec') {
+async function startStackServices(users: Record<string, string>, appendfsync?: 'everysec' | 'always') {
   return startServices({
     mosquitto: { users: Object.entries(users).map(([username, pw]) => ({ username, password: pw })) },
-    redis: { appendonly: true, appendfsync },
+    redis: { appendonly: true, ...(appendfsync ? { appendfsync } : {}) },
     influxdb: true,
   });
 }
