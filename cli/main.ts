@@ -1,3 +1,5 @@
+// First: libraries loaded after it get quiet `debug` loggers unless DEBUG is set (lib/quiet-debug.ts).
+import '../lib/quiet-debug.js';
 import { Command } from 'commander';
 import { registerAlertsCommands } from './commands/alerts.js';
 import { registerConfigCommands } from './commands/config.js';
