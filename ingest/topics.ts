@@ -5,18 +5,23 @@ export interface TopicInfo {
   stationId: string;
 }
 
-const parsed = new Map<string, TopicInfo | undefined>();
+/** Per prefix, topic -> its parts, or null for a topic that is not a reading topic. */
+const parsed = new Map<string, Map<string, TopicInfo | null>>();
+const PARSED_MAX = 10_000;
 
 /**
  * `{prefix}/{water|air}/{stationId}` -> its parts; any other topic (still subscribed) -> undefined.
- * Remembered per topic (one per station, a few hundred): every message of a station repeats it.
+ * Remembered per topic (one per station, a few hundred): every message of a station repeats it. One
+ * lookup by the topic itself: a key joined from prefix and topic was a new string to hash per message.
  */
 export function parseTopic(topic: string, prefix: string): TopicInfo | undefined {
-  const key = `${prefix}\u0000${topic}`;
-  if (parsed.has(key)) return parsed.get(key);
+  let known = parsed.get(prefix);
+  if (known === undefined) parsed.set(prefix, (known = new Map()));
+  const hit = known.get(topic);
+  if (hit !== undefined) return hit ?? undefined;
   const info = splitTopic(topic, prefix);
   // Bounded: junk topics from a misbehaving client must not grow the cache without end.
-  if (parsed.size < 10_000) parsed.set(key, info);
+  if (known.size < PARSED_MAX) known.set(topic, info ?? null);
   return info;
 }
 
