@@ -145,7 +145,11 @@ async function main(): Promise<void> {
   };
   try {
     /** The broker's own relay rate: one plain QoS 1 subscriber that acknowledges at once. */
-    const relayRound = async (round: number): Promise<number> => {
+    /**
+     * The relay round's rate, and its CPU per message: the publisher, the broker, and this process
+     * (the subscriber; the harness does nothing else meanwhile).
+     */
+    const relayRound = async (round: number): Promise<{ rate: number; cpuUsPerMsg: number }> => {
       process.stderr.write(`round ${round}: broker relay, ${COUNT} QoS 1 messages to one MQTT.js subscriber…\n`);
       const sub = await mqtt.connectAsync(services.mosquitto.url, {
         username: 'ingest',
@@ -161,10 +165,14 @@ async function main(): Promise<void> {
         lastAt = Date.now();
       });
       await sub.subscribeAsync('tuojiang/relay/#', { qos: 1 });
+      const brokerBefore = cpuSeconds(services.mosquitto.pid);
+      const selfBefore = process.cpuUsage();
       const relay = await runPublisher({ ...pubEnv, MODE: 'relay' });
       while (received < COUNT && Date.now() - lastAt < 5000) await new Promise((r) => setTimeout(r, 20));
+      const self = process.cpuUsage(selfBefore);
+      const cpuS = cpuSeconds(services.mosquitto.pid) - brokerBefore + (self.user + self.system) / 1e6 + relay.cpuMs / 1000;
       await sub.endAsync();
-      return received / ((lastAt - relay.start) / 1000);
+      return { rate: received / ((lastAt - relay.start) / 1000), cpuUsPerMsg: (cpuS * 1e6) / Math.max(1, received) };
     };
 
     // The pipeline: the ingest in its own process as in production, one for all rounds.
@@ -279,13 +287,13 @@ async function main(): Promise<void> {
         machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
       };
     };
-    type Run = Awaited<ReturnType<typeof measure>> & { round: number; relayRate: number };
+    type Run = Awaited<ReturnType<typeof measure>> & { round: number; relayRate: number; relayCpuUsPerMsg: number };
 
     const day = (round: number, month: number): string =>
       `2026-${String(month).padStart(2, '0')}-${String(round).padStart(2, '0')}T00:00:00Z`;
     const runs: Run[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const relayRate = await relayRound(round);
+      const { rate: relayRate, cpuUsPerMsg: relayCpuUsPerMsg } = await relayRound(round);
       process.stderr.write(`  broker relay ${Math.round(relayRate)} msg/s\n`);
       // Each round writes a time range of its own: the count is of that round's points only.
       if (TRANSPORT === 'mqtt') {
@@ -293,6 +301,7 @@ async function main(): Promise<void> {
         runs.push({
           round,
           relayRate,
+          relayCpuUsPerMsg,
           ...(await measure('MQTT, JSON', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', T0: t0 }))),
         });
       } else {
@@ -301,12 +310,14 @@ async function main(): Promise<void> {
         runs.push({
           round,
           relayRate,
+          relayCpuUsPerMsg,
           ...(await measure('MQTT, HJ 212 frames', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: t0 }))),
         });
         const t1 = day(round, 7);
         runs.push({
           round,
           relayRate,
+          relayCpuUsPerMsg,
           ...(await measure('HJ 212 over TCP', t1, () =>
             runPublisher(
               { HOST: '127.0.0.1', PORT: String(tcpPort), PW: LOGGER_PW, COUNT: String(COUNT), STATIONS: String(STATIONS), T0: t1 },
@@ -323,6 +334,7 @@ async function main(): Promise<void> {
     statsRedis.disconnect();
 
     const f1 = (x: number): string => x.toFixed(1);
+    const pipelineCpuUs = (r: Run): number => (Object.values(r.cpu).reduce((a, v) => a + v, 0) * 1e6) / Math.max(1, r.stored);
     console.log(
       `\nIngest benchmark, ${ROUNDS} interleaved round(s) (this machine, 2 cores; publishers, broker, ingest, Redis, InfluxDB all local)`,
     );
@@ -332,6 +344,11 @@ async function main(): Promise<void> {
       console.log(`    e2e_readings_per_s     ${Math.round(r.e2eRate)}   (publish ${Math.round(r.publishRate)}/s)`);
       console.log(`    broker_relay_per_s     ${Math.round(r.relayRate)}`);
       console.log(`    ratio_to_broker        ${(r.e2eRate / r.relayRate).toFixed(2)}`);
+      // With every core busy, a round's rate is the cores over the CPU each message costs all its
+      // processes: the ratio cannot exceed what the relay's messages cost over what the pipeline's do.
+      console.log(
+        `    cpu per message, all processes: relay ${f1(r.relayCpuUsPerMsg)} µs, pipeline ${f1(pipelineCpuUs(r))} µs; ratio ceiling when CPU-bound ${(r.relayCpuUsPerMsg / pipelineCpuUs(r)).toFixed(2)}`,
+      );
       console.log(`    lag p50 / p99 ms       ${r.lagP50} / ${r.lagP99}`);
       console.log(`    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}`);
       console.log(
@@ -351,13 +368,15 @@ async function main(): Promise<void> {
     for (const label of labels) {
       const of = runs.filter((r) => r.label === label);
       const ratios = of.map((r) => r.e2eRate / r.relayRate);
+      const ceilings = of.map((r) => r.relayCpuUsPerMsg / pipelineCpuUs(r));
       const rates = of.map((r) => r.e2eRate);
       const meanCpu = of.reduce((a, r) => a + r.cpuUsPerReading, 0) / of.length;
       const meanGc = of.reduce((a, r) => a + (r.gcMs * 1000) / Math.max(1, r.stored), 0) / of.length;
       console.log(
         `  SUMMARY ${label}: slowest_ratio_to_broker ${Math.min(...ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); ` +
           `readings/s ${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}; ` +
-          `mean ingest CPU ${f1(meanCpu)} µs/reading (GC ${f1(meanGc)}); lost ${of.reduce((a, r) => a + r.loss, 0)}`,
+          `mean ingest CPU ${f1(meanCpu)} µs/reading (GC ${f1(meanGc)}); lost ${of.reduce((a, r) => a + r.loss, 0)}; ` +
+          `ratio ceiling when CPU-bound ${Math.min(...ceilings).toFixed(2)}–${Math.max(...ceilings).toFixed(2)}`,
       );
     }
     if (TRANSPORT === 'tcp') {
@@ -386,6 +405,7 @@ async function main(): Promise<void> {
           stored: r.stored,
           e2e_readings_per_s: Math.round(r.e2eRate),
           ratio_to_broker: Number((r.e2eRate / r.relayRate).toFixed(3)),
+          ratio_ceiling_cpu: Number((r.relayCpuUsPerMsg / pipelineCpuUs(r)).toFixed(3)),
           cpu_us_per_reading: Number(f1(r.cpuUsPerReading)),
           gc_ms: Math.round(r.gcMs),
         })),
