@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withArticle } from '../lib/format.js';
 import { minutes, paramKey } from './rules/config-schema.js';
 import { RULES, type AnyRule } from './rules/index.js';
 import { PARAMETER_BY_KEY } from '../lib/parameters.js';
@@ -164,7 +165,7 @@ export function thresholdsSchemaFor(registry: RegistryConfig) {
           ctx.addIssue({
             code: 'custom',
             path: ['stations', id, 'limits', p],
-            message: `${p} is a ${info.medium} parameter, but ${id} is a ${s.kind} station`,
+            message: `${p} is ${withArticle(info.medium)} parameter, but ${id} is ${withArticle(s.kind)} station`,
           });
       }
     }

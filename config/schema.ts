@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withArticle } from '../lib/format.js';
 import { PARAMETER_BY_KEY } from '../lib/parameters.js';
 import { SUPPORTED_UNITS, conversionFactor, type Unit } from '../lib/units.js';
 import { CRC_FLAVOURS, LENIENCY_NAMES, type Leniency } from '../lib/hj212-tolerance.js';
@@ -53,7 +54,7 @@ export const StationSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['units', param],
-          message: `${param} is a ${info.medium} parameter, but the station is ${s.kind}`,
+          message: `${param} is ${withArticle(info.medium)} parameter, but the station is ${withArticle(s.kind)} station`,
         });
       else if (info && conversionFactor(s.units[param] as Unit, info.unit) === undefined) {
         ctx.addIssue({

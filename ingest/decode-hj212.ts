@@ -1,4 +1,5 @@
 import { TuojiangError } from '../lib/errors.js';
+import { withArticle } from '../lib/format.js';
 import type { Period } from '../lib/reading.js';
 import type { StationRegistry } from '../config/station-registry.js';
 import { dataTimeToEpochMs, type Hj212Frame } from './hj212/frame.js';
@@ -29,7 +30,10 @@ export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, 
     throw new TuojiangError('STATION_MISMATCH', `frame MN ${frame.mn} is station ${station.id} but the topic is for "${topic.stationId}"`);
   }
   if (topic && topic.medium !== station.kind) {
-    throw new TuojiangError('KIND_MISMATCH', `station ${station.id} is a ${station.kind} station but published on a ${topic.medium} topic`);
+    throw new TuojiangError(
+      'KIND_MISMATCH',
+      `station ${station.id} is ${withArticle(station.kind)} station but published on ${withArticle(topic.medium)} topic`,
+    );
   }
   return station;
 }

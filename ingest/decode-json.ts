@@ -1,4 +1,5 @@
 import { TuojiangError } from '../lib/errors.js';
+import { withArticle } from '../lib/format.js';
 import type { StationRegistry } from '../config/station-registry.js';
 import type { TopicInfo } from './topics.js';
 import type { RawReading } from './validate-reading.js';
@@ -83,7 +84,10 @@ export function decodeJson(payload: Buffer, topic: TopicInfo | undefined, regist
       station: stationId.slice(0, 60),
     });
   if (topic && topic.medium !== station.kind) {
-    throw new TuojiangError('KIND_MISMATCH', `station ${station.id} is a ${station.kind} station but published on a ${topic.medium} topic`);
+    throw new TuojiangError(
+      'KIND_MISMATCH',
+      `station ${station.id} is ${withArticle(station.kind)} station but published on ${withArticle(topic.medium)} topic`,
+    );
   }
   return {
     station,

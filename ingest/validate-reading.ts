@@ -1,4 +1,5 @@
 import { TuojiangError } from '../lib/errors.js';
+import { withArticle } from '../lib/format.js';
 import { PARAMETER_BY_KEY, isDataFlag, type DataFlag, type ParameterInfo } from '../lib/parameters.js';
 import type { Period, Reading } from '../lib/reading.js';
 import type { Station, StationRegistry } from '../config/station-registry.js';
@@ -85,10 +86,9 @@ export function validateReading(raw: RawReading, ctx: ValidationContext): Valida
     const info = PARAMETER_BY_KEY.get(key);
     if (!info) throw new TuojiangError('UNKNOWN_PARAMETER', `unknown parameter "${key.slice(0, 40)}"`, { parameter: key.slice(0, 40) });
     if (info.medium !== station.kind) {
-      const an = (medium: string): string => (medium === 'air' ? `an ${medium}` : `a ${medium}`);
       throw new TuojiangError(
         'UNKNOWN_PARAMETER',
-        `${key} is ${an(info.medium)} parameter; station ${station.id} is ${an(station.kind)} station`,
+        `${key} is ${withArticle(info.medium)} parameter; station ${station.id} is ${withArticle(station.kind)} station`,
         { parameter: key },
       );
     }

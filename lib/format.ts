@@ -10,6 +10,11 @@ export function num(x: number | null | undefined, digits = 6): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '–' : sig(x, digits);
 }
 
+/** A medium with its article, as in "an air station" and "a water station". */
+export function withArticle(medium: string): string {
+  return /^[aeiou]/i.test(medium) ? `an ${medium}` : `a ${medium}`;
+}
+
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const XML: Record<string, string> = { ...HTML, "'": '&apos;' };
 

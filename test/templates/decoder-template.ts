@@ -12,6 +12,7 @@
  * test/unit/contributing-templates.test.ts runs it, so the recipe cannot drift from the interface.
  */
 import { TuojiangError } from '../../lib/errors.js';
+import { withArticle } from '../../lib/format.js';
 import { parseTimestamp } from '../../ingest/decode-json.js';
 import type { Decoded, Decoder } from '../../ingest/decoders/decoder.js';
 
@@ -56,7 +57,7 @@ export const keyValueDecoder: Decoder = {
     if (ctx.topicInfo && ctx.topicInfo.medium !== station.kind) {
       throw new TuojiangError(
         'KIND_MISMATCH',
-        `station ${station.id} is a ${station.kind} station but published on a ${ctx.topicInfo.medium} topic`,
+        `station ${station.id} is ${withArticle(station.kind)} station but published on ${withArticle(ctx.topicInfo.medium)} topic`,
       );
     }
     const values: Record<string, unknown> = {};

@@ -59,7 +59,7 @@ describe('thresholds.yaml', () => {
   it('unknown stations and parameters of the wrong medium are reported against the registry', () => {
     const f = writeTemp('version: 2\nstations:\n  nowhere: {}\n  hongyuan:\n    limits: { PM10: 100 }\n');
     expect(() => loadThresholdsFile(f, registryConfig)).toThrow(
-      /stations\.nowhere: unknown station[\s\S]*PM10 is a air parameter, but hongyuan is a water station/,
+      /stations\.nowhere: unknown station[\s\S]*PM10 is an air parameter, but hongyuan is a water station/,
     );
   });
 

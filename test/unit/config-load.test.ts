@@ -159,7 +159,7 @@ describe('loadConfig: a broken stations.yaml names file:line, the key, what was 
   it('a unit for a parameter of the other medium', () => {
     const text = replaceOnce(SHIPPED, 'units: { NH3N: µg/L }', 'units: { PM10: µg/m³ }');
     const e = loadError(configCopy(text));
-    expect(e.message).toContain('stations[6].units.PM10: PM10 is a air parameter, but the station is water');
+    expect(e.message).toContain('stations[6].units.PM10: PM10 is an air parameter, but the station is a water station');
   });
 
   it('an unknown key in a station', () => {
