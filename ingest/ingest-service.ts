@@ -335,7 +335,7 @@ export class IngestService {
 
   private onMessage(source: Source, topic: string, payload: Buffer, context?: MessageContext): Promise<void> {
     if (this.draining) return Promise.reject(new Error('draining: the sender will deliver it again'));
-    this.metrics.readingsIn.inc();
+    this.metrics.received.pending++;
     const outcome = this.processor.process(topic, payload, context);
     if (outcome instanceof Promise) {
       this.metrics.splitParts.inc();

@@ -1,6 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ingestPartition, partitionTag, partitionText, partitionTopics, idsInPartition } from '../../config/partition.js';
 import type { Logger } from '../../lib/logger.js';
+import { encodePubacks } from '../../lib/mqtt-puback.js';
 import { TakeoverDetector, type TakeoverEvidence } from '../session-takeover.js';
 import { replyTopic } from '../topics.js';
 import type { MessageHandler, Source, SourceFactory } from './source.js';
@@ -279,7 +280,9 @@ export class MqttSource implements Source {
         () => {
           waiting.delete(hold.durable);
           if (generations.get(client) !== fresh.generation || !client.connected) return;
-          for (const p of fresh.packets) send(p);
+          const all = encodePubacks(fresh.packets);
+          if (all) client.stream.write(all);
+          else for (const p of fresh.packets) send(p);
         },
         (e: unknown) => {
           waiting.delete(hold.durable);
@@ -417,7 +420,6 @@ export const mqttSource: SourceFactory = (ctx) => {
       `partition ${partitionText(partition)}: ${stations} of the ${ids.length} stations of stations.yaml; a station not in stations.yaml is not subscribed (add it, then restart the process of its partition)`,
     );
   }
-  let peak = 0;
   return new MqttSource(
     {
       url: env.MQTT_URL,
@@ -434,9 +436,9 @@ export const mqttSource: SourceFactory = (ctx) => {
       replyTopic: s.mqtt.reply_topic,
       ...(describe ? { describe } : {}),
       onSessionTakenOver: (clientId, evidence) => ctx.onSessionTakenOver(clientId, evidence),
-      onHeldChange: (held) => {
-        metrics.messagesHeld.set(held);
-        if (held > peak) metrics.messagesHeldPeak.set((peak = held));
+      onHeldChange: (n) => {
+        metrics.held.now = n;
+        if (n > metrics.held.peak) metrics.held.peak = n;
       },
       onPause: () => metrics.readPauses.inc(),
     },

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
+import { metric } from '../helpers/fixtures.js';
 import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 
@@ -79,6 +80,10 @@ describe('ingest in-flight bound', () => {
     const peakGauge = (await svc.metrics.messagesHeldPeak.get()).values[0]?.value ?? -1;
     expect(peakGauge).toBeGreaterThan(0);
     expect(peakGauge).toBeLessThanOrEqual(BOUND);
+    // The scrape reads the held count as it is now: nothing held once every reading is stored.
+    const scraped = await svc.metrics.registry.metrics();
+    expect(metric(scraped, 'tuojiang_ingest_messages_held')).toBe(0);
+    expect(metric(scraped, 'tuojiang_ingest_messages_held_peak')).toBe(peakGauge);
     expect(compareBurst(burst, await storedValues(s.influx, from, to))).toEqual({ missing: 0, doubled: 0, wrong: 0, extra: 0 });
   }, 240_000);
 });
