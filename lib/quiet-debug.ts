@@ -15,11 +15,12 @@ import { createRequire } from 'node:module';
 
 type DebugFactory = ((namespace: string) => unknown) & { enabled(namespace: string): boolean };
 
-const quieted: string[] = [];
+/** A set, not a list: libraries may ask for the same namespace again (per connection), for as long as the process runs. */
+const quieted = new Set<string>();
 
-/** The namespaces that got a no-op logger, in order (for tests and `--version`-style diagnostics). */
+/** The namespaces that got a no-op logger, in the order first asked for (for tests). */
 export function quietNamespaces(): readonly string[] {
-  return quieted;
+  return [...quieted];
 }
 
 function silentLogger(namespace: string, factory: DebugFactory): unknown {
@@ -52,7 +53,7 @@ export function quietDebugUnlessAsked(env: NodeJS.ProcessEnv = process.env): boo
   const quiet = ((namespace: string): unknown => {
     // A namespace someone enabled in code before loading (debug.enable) keeps its real logger.
     if (real.enabled(namespace)) return real(namespace);
-    quieted.push(namespace);
+    quieted.add(namespace);
     return silentLogger(namespace, quiet);
   }) as DebugFactory;
   // Everything else (enable, disable, formatters, …) is the real module's, through the prototype.
