@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readEnv } from '../../config/env.js';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, loadSettings } from '../../config/load.js';
 import { assignPartitions, ingestPartition, parsePartition, partitionOf, partitionTag, type Partition } from '../../config/partition.js';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { dropSessions } from '../../ingest/drop-session.js';
@@ -58,11 +58,14 @@ export function registerIngestCommand(program: Command): void {
     });
 }
 
-/** The deployment's N: --count, else the partition this environment and tuojiang.yaml give. */
+/**
+ * The deployment's N: --count, else the partition this environment and tuojiang.yaml give. Reads
+ * INGEST_PARTITION alone (ingestPartition checks it): validating the whole environment would let a
+ * malformed broker or Redis setting stop a command that uses neither.
+ */
 function partitionCount(count: string | undefined): number {
   if (count !== undefined) return parsePartition(`1/${count}`).count;
-  const { settings } = loadConfig();
-  const p = ingestPartition(settings.mqtt, readEnv());
+  const p = ingestPartition(loadSettings().mqtt, { INGEST_PARTITION: process.env.INGEST_PARTITION });
   if (!p)
     throw new TuojiangError(
       'CONFIG_INVALID',
