@@ -20,8 +20,13 @@ export function runCli(args: string[], env: Record<string, string> = {}, stdin =
       ([k]) => !/^(MQTT|REDIS|INFLUX|SMTP|MAIL|ACK|PUBLIC|GRAFANA|API|HTTP|TUOJIANG|INGEST|JOURNAL)_/.test(k),
     ),
   );
+  return spawnCli(args, { ...base, ...env }, stdin);
+}
+
+/** `tuojiang <args…>` as a child process with exactly this environment and stdin. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(TSX, [MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

@@ -4,37 +4,16 @@
  * named with --service), each says whether it would start and which variable to fix, the exit
  * code is non-zero if any would refuse, and no URL userinfo or secret is ever printed.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
-const MAIN = join(process.cwd(), 'cli/main.ts');
 const SECRET = 'a-good-ack-secret-0123456789';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The CLI with the environment a deployment would have: `env` over a clean base (no inherited endpoints or secrets). */
-function check(args: string[], env: Record<string, string>): Promise<Run> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(MQTT|REDIS|INFLUX|SMTP|MAIL|ACK|PUBLIC|GRAFANA|API|HTTP|TUOJIANG)_/.test(k)),
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, 'config', 'check', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const check = (args: string[], env: Record<string, string>): Promise<CliRun> => runCli(['config', 'check', ...args], env);
 
 const serviceLine = (out: string, service: string): string => out.split('\n').find((l) => l.trimStart().startsWith(`${service} `)) ?? '';
 

@@ -2,38 +2,24 @@
  * `tuojiang config check`, run as the real CLI, validates the receptors of config/rivers.yaml and
  * names file:line:key for a bad one. No services: the check starts nothing.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_DIR } from '../../config/load.js';
+import { spawnCli, type CliRun } from '../helpers/cli.js';
 
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
-const MAIN = join(process.cwd(), 'cli/main.ts');
 const dirs: string[] = [];
 
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function configCheck(dir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // Only what the CLI needs to run: the service endpoints take their defaults.
-    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TUOJIANG_CONFIG: dir };
-    // The files alone: the services that need no secrets (the environment check is config-check-cli's).
-    const child = spawn(TSX, [MAIN, 'config', 'check', '--json', '--service', 'ingest'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function configCheck(dir: string): Promise<CliRun> {
+  // Only what the CLI needs to run: the service endpoints take their defaults. The files alone: the
+  // services that need no secrets (the environment check is config-check-cli's).
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TUOJIANG_CONFIG: dir };
+  return spawnCli(['config', 'check', '--json', '--service', 'ingest'], env);
 }
 
 function copyOfConfig(edit?: (rivers: string) => string): { dir: string; text: string } {

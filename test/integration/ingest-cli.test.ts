@@ -2,7 +2,6 @@
  * The operator commands of the ingest, run as the real CLI in a child process:
  * `deadletters`, `stations list`, `hj212 decode`, `config check`.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,33 +13,10 @@ import { MN, deadLetters, hj212Frame, jsonPayload } from '../helpers/fixtures.js
 import { modbusSwappedCrc } from '../../ingest/hj212/crc.js';
 import { verifyPassword } from '../../lib/password-hash.js';
 import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
-
-const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
-const MAIN = join(process.cwd(), 'cli/main.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { spawnCli } from '../helpers/cli.js';
 
 /** `tuojiang <args…>` with the given environment and stdin. */
-function tuojiang(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const tuojiang = spawnCli;
 
 const jsonLines = (text: string): unknown[] =>
   text
