@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 /**
  * MQTT.js, mqtt-packet and ioredis log through the `debug` package. Even with logging off, each call
  * to one of its loggers allocates an array for its arguments and evaluates a getter; mqtt-packet makes
- * about ten such calls per packet, and the ingest handles two packets per reading (the PUBLISH and its
- * PUBACK). Parsing a PUBLISH took 1.3–1.8 µs with them and 1.0–1.1 µs without (docs/decisions/0018).
+ * about ten such calls per packet it parses or writes. Parsing a PUBLISH took 1.3–1.8 µs with them
+ * and 1.0–1.1 µs without (docs/decisions/0018).
  *
  * So when DEBUG is unset, the `debug` these libraries `require` hands out loggers that do nothing
  * (disabled, as they would be anyway). It only works for libraries loaded after this module: the

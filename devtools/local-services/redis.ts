@@ -59,8 +59,8 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
   await mkdir(dir, { recursive: true });
   const logFile = join(dir, 'redis.log');
 
-  // Production settings that matter for correctness: AOF fsynced every second (a crash loses at
-  // most ~1 s of journal), and noeviction (BullMQ and the journal must never lose keys to memory
+  // Production settings that matter for correctness: AOF fsynced before Redis answers (by default,
+  // as shipped: a crash loses nothing it acknowledged), and noeviction (BullMQ and the journal must never lose keys to memory
   // pressure). No RDB snapshots: the AOF is the durable copy.
   const { proc, port, control } = await launch({
     dir,
