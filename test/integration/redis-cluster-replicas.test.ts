@@ -73,19 +73,21 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
   it('a journal append waits for the replica, is refused without it, and its retry is journaled once', async () => {
     const t = tag();
     const stream = `${t}:journal`;
-    const journal = (replicas: number) =>
-      new RedisJournal(redis, { stream, deadLetterStream: `${t}:deadletters`, deadLetterMax: 100, replicas, replicaTimeoutMs: 300 });
+    // Appends that must be acknowledged get time: with appendfsync always the replica fsyncs before it
+    // answers, which took longer than 300 ms under the full suite's load. The refusal needs none.
+    const journal = (replicas: number, replicaTimeoutMs = 5000) =>
+      new RedisJournal(redis, { stream, deadLetterStream: `${t}:deadletters`, deadLetterMax: 100, replicas, replicaTimeoutMs });
     const replica = await replicaOf(stream);
     const items = (v: number) => [{ kind: 'reading' as const, reading: reading('shiqiao', Date.now() - HOUR, { NH3N: v }) }];
 
     await journal(1).append(items(0.5), { source: 's', seq: 1 });
     // Resolved means the replica has it already, not eventually.
     expect(await xlenOnReplica(replica, stream)).toBe(1);
-    expect(await waitForReplicas(redis, stream, 1, 300)).toBe(1);
+    expect(await waitForReplicas(redis, stream, 1, 5000)).toBe(1);
 
     await replica.redis.stop();
     try {
-      expect(await codeOfAsync(journal(1).append(items(0.6), { source: 's', seq: 2 }))).toBe('TJ_REDIS_NOT_REPLICATED');
+      expect(await codeOfAsync(journal(1, 300).append(items(0.6), { source: 's', seq: 2 }))).toBe('TJ_REDIS_NOT_REPLICATED');
       // Without the requirement the master's word is enough: the same setup resolves.
       await journal(0).append(items(0.7), { source: 's', seq: 3 });
     } finally {
@@ -113,7 +115,8 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
       prefix,
       granularity: 'batch',
       replicas: 1,
-      replicaTimeoutMs: 300,
+      // Long enough for the first hand-off to be acknowledged under load; the refused one waits it out.
+      replicaTimeoutMs: 5000,
     });
     try {
       await enqueuer.enqueue([reading('shiqiao', Date.now() - 2 * HOUR, { NH3N: 0.5 })]);
