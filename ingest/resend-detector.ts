@@ -203,7 +203,7 @@ export class ResendDetector {
           // Another writer changed it meanwhile (or it expired): compare again with what is there now.
           const now = await this.redis.get(key);
           if (now === null) {
-            if ((await this.redis.set(key, encode(fieldsOf(r)), 'EX', this.opts.windowS, 'NX')) === 'OK')
+            if ((await this.redis.set(key, resendText(r), 'EX', this.opts.windowS, 'NX')) === 'OK')
               return { keep: r, changes: [], unrecorded: false };
             continue;
           }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readEnv } from '../../config/env.js';
-import { loadConfig, loadSettings } from '../../config/load.js';
+import { loadConfig } from '../../config/load.js';
+import type { Settings } from '../../config/schema.js';
 import { assignPartitions, ingestPartition, parsePartition, partitionOf, partitionTag, type Partition } from '../../config/partition.js';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { dropSessions } from '../../ingest/drop-session.js';
@@ -63,9 +64,9 @@ export function registerIngestCommand(program: Command): void {
  * INGEST_PARTITION alone (ingestPartition checks it): validating the whole environment would let a
  * malformed broker or Redis setting stop a command that uses neither.
  */
-function partitionCount(count: string | undefined): number {
+function partitionCount(count: string | undefined, settings: Settings): number {
   if (count !== undefined) return parsePartition(`1/${count}`).count;
-  const p = ingestPartition(loadSettings().mqtt, { INGEST_PARTITION: process.env.INGEST_PARTITION });
+  const p = ingestPartition(settings.mqtt, { INGEST_PARTITION: process.env.INGEST_PARTITION });
   if (!p)
     throw new TuojiangError(
       'CONFIG_INVALID',
@@ -82,8 +83,8 @@ function registerPartitionCommands(ingest: Command): void {
     .option('--station <id>', 'only this station (it need not be in stations.yaml yet)')
     .option('--json', 'one JSON object: {count, stations: {id: k}, sizes: [..]}')
     .action((o: { count?: string; station?: string; json?: boolean }) => {
-      const count = partitionCount(o.count);
-      const { registry } = loadConfig();
+      const { registry, settings } = loadConfig();
+      const count = partitionCount(o.count, settings);
       const ids = o.station ? [o.station] : registry.stations.map((s) => s.id);
       const parts = assignPartitions(ids, count);
       if (o.json)

@@ -27,14 +27,13 @@ import { ResendDetector } from '../../ingest/resend-detector.js';
 import { SplitPacketStore } from '../../ingest/split-packet-store.js';
 import type { InfluxStore } from '../../lib/influx/client.js';
 import { createLogger } from '../../lib/logger.js';
-import { reading } from '../helpers/alerts-stack.js';
+import { HOUR, reading } from '../helpers/alerts-stack.js';
 import { codeOfAsync, hj212Frame } from '../helpers/fixtures.js';
 import { ADDR, alertEvent, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 
 const config = loadConfig();
 const registry = new StationRegistry(config.registry);
 const thresholds = loadThresholdsFile(join(config.dir, 'thresholds.yaml'), config.registry);
-const HOUR = 3_600_000;
 
 let cluster: RedisClusterHandle;
 let redis: RedisClient;
