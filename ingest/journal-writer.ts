@@ -68,7 +68,7 @@ export class JournalWriter {
     private readonly checks?: CheckSink,
   ) {
     // Derived from the stream name so that a Redis Cluster hash tag ({tuojiang}:journal) carries over.
-    this.resends = new ResendDetector(redis, { keyPrefix: `${opts.stream}:first:`, windowS: opts.correctionWindowS });
+    this.resends = new ResendDetector(redis, { keyPrefix: `${opts.stream}:`, windowS: opts.correctionWindowS });
     redis.on('ready', () => {
       this.readOwnPending = true;
     });
@@ -76,6 +76,12 @@ export class JournalWriter {
 
   async start(): Promise<void> {
     await this.createGroup();
+    const format = await this.resends.prepare();
+    if (format.legacyUntil > Date.now())
+      this.log.info(
+        { legacyUntil: new Date(format.legacyUntil).toISOString(), firstStart: format.scanned },
+        're-send memory: first values kept by 0.1.0 (one key per reading) are read until the correction window after the upgrade has passed',
+      );
     this.loop = this.run();
   }
 

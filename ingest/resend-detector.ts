@@ -1,4 +1,4 @@
-import type { RedisClient } from '../lib/redis-client.js';
+import { isCluster, type RedisClient } from '../lib/redis-client.js';
 import { readingId, type Reading } from '../lib/reading.js';
 
 /** One field of a re-sent reading whose value or flag differs from what was stored first. */
@@ -20,33 +20,63 @@ export interface ResendVerdict {
 }
 
 /**
- * One string per reading (station, period, sensor time): `field=value;…` as first written. For each
- * reading of a chunk, `SET NX GET` stores it if new and otherwise returns what is stored: one native
- * command per reading inside one script call per chunk, so the common cases (a new reading, an
- * identical re-send) cost Redis about a microsecond and no extra round trip. Only readings whose text
- * differs are returned, and compared field by field in the writer.
+ * One hash per station, period and hour of sensor time, with a field per reading (its millisecond
+ * within the hour) holding `field=value;…` as first written. For each reading of a chunk, `HSETNX`
+ * stores it if new; otherwise `HGET` returns what is stored. One native command per new reading
+ * inside one script call per chunk, so the common cases (a new reading, an identical re-send) cost
+ * Redis about a microsecond and no extra round trip; a hash that gained a field gets the window as
+ * its TTL again, so every reading is remembered at least the window after its first arrival. Only
+ * readings whose text differs are returned, and compared field by field in the writer.
  *
- * KEYS: one per reading. ARGV: ttl seconds, then the text of each reading.
- * Returns flat [reading index (0-based), stored text, …] for the readings whose text differs.
+ * In legacy mode (for one window after an upgrade from 0.1.0, which kept a string per reading), a
+ * reading new to its hash also reads its old key; a text found there is the first one.
+ *
+ * KEYS: the chunk's hashes, then in legacy mode the old key of each reading in the order sent.
+ * ARGV: ttl seconds, legacy ('1' or '0'), number of hashes; then per hash: its reading count and
+ * a field and a text per reading.
+ * Returns flat [reading position in the order sent (0-based), stored text, …] for the readings whose
+ * text differs.
  */
 const CHECK_LUA = `
 local ttl = ARGV[1]
+local legacy = ARGV[2] == '1'
+local nh = tonumber(ARGV[3])
+local a = 4
+local pos = 0
 local out = {}
-for i = 1, #KEYS do
-  local v = ARGV[i + 1]
-  local old = redis.call('SET', KEYS[i], v, 'NX', 'GET', 'EX', ttl)
-  if old and old ~= v then
-    out[#out + 1] = i - 1
-    out[#out + 1] = old
+for h = 1, nh do
+  local key = KEYS[h]
+  local count = tonumber(ARGV[a])
+  a = a + 1
+  local added = false
+  for _ = 1, count do
+    local field, v = ARGV[a], ARGV[a + 1]
+    a = a + 2
+    local old
+    if redis.call('HSETNX', key, field, v) == 1 then
+      added = true
+      if legacy then
+        old = redis.call('GET', KEYS[nh + pos + 1])
+        if old then redis.call('HSET', key, field, old) end
+      end
+    else
+      old = redis.call('HGET', key, field)
+    end
+    if old and old ~= v then
+      out[#out + 1] = pos
+      out[#out + 1] = old
+    end
+    pos = pos + 1
   end
+  if added then redis.call('EXPIRE', key, ttl) end
 end
 return out
 `;
 
-/** Replaces the stored text only if it is still what we compared with (another writer may race). */
+/** Replaces a reading's stored text only if it is still what we compared with (another writer may race). */
 const SWAP_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 `;
 
@@ -58,7 +88,7 @@ const CHUNK = 500;
 
 type ScriptRedis = RedisClient & {
   tjCheckResend(...args: (string | number)[]): Promise<unknown[]>;
-  tjSwapFirst(key: string, expected: string, next: string): Promise<number>;
+  tjSwapFirst(key: string, field: string, expected: string, next: string): Promise<number>;
 };
 
 const encode = (fields: readonly [string, string][]): string => fields.map(([f, v]) => `${f}=${v}`).join(';');
@@ -120,14 +150,47 @@ function without(r: Reading, changed: ReadonlySet<string>): Reading | undefined 
   return { ...rest, values, flags, ...(Object.keys(extras).length > 0 ? { extras } : {}) };
 }
 
+/** Milliseconds of sensor time per hash of the memory: one hash per station, period and hour. */
+const HOUR_MS = 3_600_000;
+
+/** `*`, `?`, `[`, `]` and `\` match literally in a SCAN pattern only escaped. */
+const globLiteral = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
+
+/** Whether any key matches `pattern`, on one node or on every master of a cluster; stops at the first. */
+async function anyKeyMatches(redis: RedisClient, pattern: string): Promise<boolean> {
+  for (const node of isCluster(redis) ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
+      if (keys.length > 0) return true;
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return false;
+}
+
+/** What `prepare()` found: until when a reading new to its hash is also looked up under its old key. */
+export interface ResendMemoryFormat {
+  /** Epoch ms; 0 when no key of the old format was found at the first start of this version. */
+  legacyUntil: number;
+  /** True when this call looked (the first start of this version on this Redis), false when it was known. */
+  scanned: boolean;
+}
+
 /**
  * Tells a re-sent reading with other values (a correction) from a new reading or an identical
  * re-send (redelivery), on the writer's hot path, with Redis as the memory of what was written
  * first. Beyond `windowS` after a reading's first arrival the memory is gone and a re-send is
  * written like a new reading (docs/decisions/0009-corrections.md).
+ *
+ * Keys under `keyPrefix` (the journal stream's name and `:`, so that a Redis Cluster hash tag
+ * carries over): `first-hour:{station}:{period}:{hour}` the memory, `first:{station}:{period}:{ts}~`
+ * the corrections recorded per reading, `first-format` until when the old format is read, and
+ * `first:{station}:{period}:{ts}` the memory as 0.1.0 kept it (read, never written).
  */
 export class ResendDetector {
   private readonly redis: ScriptRedis;
+  private format: Promise<ResendMemoryFormat> | undefined;
 
   constructor(
     redis: RedisClient,
@@ -140,28 +203,78 @@ export class ResendDetector {
     this.redis = redis as ScriptRedis;
   }
 
-  private key(r: Reading): string {
-    return `${this.opts.keyPrefix}${readingId(r)}`;
+  /**
+   * Finds out, once per Redis, whether the string-per-reading memory of an older version may still
+   * hold first values: if any such key exists at the first start of this version, they are read for
+   * one window from then; the answer is kept in `first-format`. Called by the writer at start (and
+   * by the first check otherwise); a failed look is tried again by the next call.
+   */
+  prepare(): Promise<ResendMemoryFormat> {
+    this.format ??= this.readFormat().catch((e: unknown) => {
+      this.format = undefined;
+      throw e;
+    });
+    return this.format;
+  }
+
+  private async readFormat(): Promise<ResendMemoryFormat> {
+    const markerKey = `${this.opts.keyPrefix}first-format`;
+    const known = await this.redis.get(markerKey);
+    if (known !== null) return { legacyUntil: Number(known) || 0, scanned: false };
+    // Old keys end in the reading's time (digits); their correction marks end in `~` and are still used.
+    const legacy = await anyKeyMatches(this.redis, `${globLiteral(this.opts.keyPrefix)}first:*[0-9]`);
+    await this.redis.set(markerKey, String(legacy ? Date.now() + this.opts.windowS * 1000 : 0), 'NX');
+    return { legacyUntil: Number(await this.redis.get(markerKey)) || 0, scanned: true };
+  }
+
+  private hashKey(r: Reading): string {
+    return `${this.opts.keyPrefix}first-hour:${r.station}:${r.period}:${Math.floor(r.ts / HOUR_MS)}`;
+  }
+
+  private static field(r: Reading): string {
+    return String(r.ts - Math.floor(r.ts / HOUR_MS) * HOUR_MS);
+  }
+
+  private legacyKey(r: Reading): string {
+    return `${this.opts.keyPrefix}first:${readingId(r)}`;
   }
 
   /** The `~field` entries of the reading's marks key: the re-sent text last reported per field. */
   private marksKey(r: Reading): string {
-    return `${this.key(r)}~`;
+    return `${this.legacyKey(r)}~`;
   }
 
   async check(readings: readonly Reading[]): Promise<ResendVerdict[]> {
+    const legacy = Date.now() < (await this.prepare()).legacyUntil;
     const texts = readings.map(resendText);
     const pipe = this.redis.pipeline() as unknown as {
       tjCheckResend(...args: (string | number)[]): void;
       exec(): Promise<[Error | null, unknown][] | null>;
     };
+    // Per chunk, the readings in the order sent (grouped by hash): the script answers in positions of it.
+    const sent: number[][] = [];
     for (let start = 0; start < readings.length; start += CHUNK) {
       const end = Math.min(start + CHUNK, readings.length);
-      const args: (string | number)[] = [end - start];
-      for (let i = start; i < end; i++) args.push(this.key(readings[i]!));
-      args.push(this.opts.windowS);
-      for (let i = start; i < end; i++) args.push(texts[i]!);
-      pipe.tjCheckResend(...args);
+      const groups = new Map<string, number[]>();
+      for (let i = start; i < end; i++) {
+        const key = this.hashKey(readings[i]!);
+        const group = groups.get(key);
+        if (group) group.push(i);
+        else groups.set(key, [i]);
+      }
+      const order: number[] = [];
+      const keys: string[] = [...groups.keys()];
+      const args: (string | number)[] = [this.opts.windowS, legacy ? '1' : '0', keys.length];
+      for (const group of groups.values()) {
+        args.push(group.length);
+        for (const i of group) {
+          order.push(i);
+          args.push(ResendDetector.field(readings[i]!), texts[i]!);
+        }
+      }
+      if (legacy) for (const i of order) keys.push(this.legacyKey(readings[i]!));
+      sent.push(order);
+      pipe.tjCheckResend(keys.length, ...keys, ...args);
     }
     const results = readings.length > 0 ? await pipe.exec() : [];
     if (!results) throw new Error('re-send check returned nothing');
@@ -170,14 +283,15 @@ export class ResendDetector {
     results.forEach(([err, res], chunk) => {
       if (err) throw err;
       const flat = res as (string | number)[];
-      for (let k = 0; k + 1 < flat.length; k += 2) differing.push({ index: chunk * CHUNK + Number(flat[k]), stored: String(flat[k + 1]) });
+      for (let k = 0; k + 1 < flat.length; k += 2) differing.push({ index: sent[chunk]![Number(flat[k])]!, stored: String(flat[k + 1]) });
     });
+    differing.sort((x, y) => x.index - y.index);
     // The rare path: another text than the first. Compare field by field; new fields join the stored text.
     const reportedNow = new Set<string>();
     for (const d of differing) {
       const v = await this.compare(readings[d.index]!, d.stored);
       // The same correction twice in one batch (redelivered before it was recorded) is one correction.
-      const id = `${this.key(readings[d.index]!)}|${v.changes.map((c) => `${c.parameter}=${c.resent}`).join(';')}`;
+      const id = `${this.legacyKey(readings[d.index]!)}|${v.changes.map((c) => `${c.parameter}=${c.resent}`).join(';')}`;
       if (v.unrecorded && reportedNow.has(id)) v.unrecorded = false;
       else if (v.unrecorded) reportedNow.add(id);
       verdicts[d.index] = v;
@@ -186,7 +300,8 @@ export class ResendDetector {
   }
 
   private async compare(r: Reading, storedText: string): Promise<ResendVerdict> {
-    const key = this.key(r);
+    const key = this.hashKey(r);
+    const field = ResendDetector.field(r);
     let stored = storedText;
     for (;;) {
       const first = decode(stored);
@@ -199,12 +314,12 @@ export class ResendDetector {
       }
       if (added.length > 0) {
         const next = encode([...first, ...added]);
-        if ((await this.redis.tjSwapFirst(key, stored, next)) !== 1) {
+        if ((await this.redis.tjSwapFirst(key, field, stored, next)) !== 1) {
           // Another writer changed it meanwhile (or it expired): compare again with what is there now.
-          const now = await this.redis.get(key);
+          const now = await this.redis.hget(key, field);
           if (now === null) {
-            if ((await this.redis.set(key, resendText(r), 'EX', this.opts.windowS, 'NX')) === 'OK')
-              return { keep: r, changes: [], unrecorded: false };
+            const res = await this.redis.multi().hsetnx(key, field, resendText(r)).expire(key, this.opts.windowS, 'NX').exec();
+            if (res?.[0]?.[1] === 1) return { keep: r, changes: [], unrecorded: false };
             continue;
           }
           stored = now;

@@ -1,7 +1,8 @@
 /**
  * `npx tsx test/bench/resend-check.ts`: the cost of the writer's re-send check (decision 0009) on its
- * own, against a real Redis: 100,000 readings of 4 parameters in writer batches of 5,000, first as
- * new readings, then as identical re-sends. Prints node and Redis CPU per reading and Redis memory.
+ * own, against a real Redis: 100,000 readings of 100 stations, 4 parameters, one a minute, in writer
+ * batches of 5,000, first as new readings, then as identical re-sends. Prints node and Redis CPU per
+ * reading and Redis memory. RESEND_SPACING_S and RESEND_PARAMS change the spacing and the parameters.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -16,13 +17,17 @@ const cpu = async () => {
   return Number(/used_cpu_user:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(i)![1]);
 };
 const N = 100_000;
+// Sensor time between two readings of a station (RESEND_SPACING_S, default 60: one reading a minute).
+const SPACING_MS = Number(process.env.RESEND_SPACING_S ?? 60) * 1000;
+// RESEND_PARAMS=9: a full water station (its text then exceeds the 64 bytes of Redis's compact hash encoding).
+const EXTRA = ['CODMn', 'TP', 'TN', 'turbidity', 'conductivity'].slice(0, Math.max(0, Number(process.env.RESEND_PARAMS ?? 4) - 4));
 const readings: Reading[] = Array.from({ length: N }, (_, i) => ({
   station: `bench-${String(i % 100).padStart(3, '0')}`,
   city: 'chengdu',
   medium: 'water',
-  ts: 1_750_000_000_000 + Math.floor(i / 100) * 1000,
+  ts: 1_750_000_000_000 + Math.floor(i / 100) * SPACING_MS,
   period: 'rt',
-  values: { NH3N: 0.42 + (i % 7) / 100, pH: 7.1, DO: 6.5, temp: 18.2 },
+  values: { NH3N: 0.42 + (i % 7) / 100, pH: 7.1, DO: 6.5, temp: 18.2, ...Object.fromEntries(EXTRA.map((k, j) => [k, 1.25 + j])) },
   flags: {},
   source: 'json',
 }));

@@ -90,8 +90,13 @@ describe('the scripts on a Redis Cluster', () => {
 
   it('re-send detection of the writer, split-packet store', async () => {
     const t = tag();
-    const detector = new ResendDetector(redis, { keyPrefix: `${t}:journal:first:`, windowS: 600 });
     const ts = Date.now() - HOUR;
+    // A first value as 0.1.0 kept it: found on whichever master holds the slot, and read.
+    await redis.set(`${t}:journal:first:hongyuan:hour:${ts - 60_000}`, 'NH3N=0.3', 'EX', 600);
+    const detector = new ResendDetector(redis, { keyPrefix: `${t}:journal:`, windowS: 600 });
+    expect((await detector.prepare()).legacyUntil).toBeGreaterThan(Date.now());
+    const [old] = await detector.check([reading('hongyuan', ts - 60_000, { NH3N: 0.8 })]);
+    expect(old!.changes).toEqual([{ parameter: 'NH3N', stored: '0.3', resent: '0.8' }]);
     await detector.check([reading('shiqiao', ts, { NH3N: 0.5 }), reading('hongyuan', ts, { NH3N: 0.4 })]);
     const [v] = await detector.check([reading('shiqiao', ts, { NH3N: 0.9 })]);
     expect(v!.changes.map((c) => c.parameter)).toEqual(['NH3N']);

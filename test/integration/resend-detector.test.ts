@@ -35,7 +35,15 @@ const reading = (over: Partial<Reading> = {}): Reading => ({
   source: 'json',
   ...over,
 });
-const detector = (windowS = 3600) => new ResendDetector(redis, { keyPrefix: `t${randomBytes(3).toString('hex')}:first:`, windowS });
+const prefix = () => `t${randomBytes(3).toString('hex')}:`;
+const detector = (windowS = 3600) => new ResendDetector(redis, { keyPrefix: prefix(), windowS });
+const HOUR = 3_600_000;
+/** The keys under a prefix, with their type. */
+async function keysUnder(p: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const k of await redis.keys(`${p}*`)) out[k.slice(p.length)] = await redis.type(k);
+  return out;
+}
 
 describe('ResendDetector', () => {
   it('a new reading and its identical copies keep everything and report nothing', async () => {
@@ -122,19 +130,109 @@ describe('ResendDetector', () => {
     expect(v!.keep).toBeUndefined();
   });
 
-  it('remembers first values for the window only (a TTL on every hash, also after marking)', async () => {
+  it('remembers first values for the window only (a TTL on every hash, renewed by each new reading in it, also after marking)', async () => {
     const windowS = 600;
-    const prefix = `t${randomBytes(3).toString('hex')}:first:`;
-    const d = new ResendDetector(redis, { keyPrefix: prefix, windowS });
+    const p = prefix();
+    const d = new ResendDetector(redis, { keyPrefix: p, windowS });
     await d.check([reading()]);
-    const key = `${prefix}hongyuan:rt:${TS}`;
-    const ttl = await redis.ttl(key);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(windowS);
+    const key = `${p}first-hour:hongyuan:rt:${TS / HOUR}`;
+    await redis.expire(key, 10); // as if most of the window had passed
+    await d.check([reading()]); // an identical re-send does not renew it
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(10);
+    await d.check([reading({ ts: TS + 60_000 })]); // a new reading of the same hour does
+    expect(await redis.ttl(key)).toBeGreaterThan(windowS - 5);
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(windowS);
     await redis.del(key); // as if the window had passed
+    const [v] = await d.check([reading({ values: { NH3N: 2, pH: 7 } })]);
+    expect(v).toMatchObject({ changes: [], unrecorded: false }); // written like a new reading
     const corrected = reading({ values: { NH3N: 2, pH: 7 } });
     await d.markRecorded([{ reading: corrected, changes: [{ parameter: 'NH3N', stored: '0.5', resent: '2' }] }]);
-    expect(await redis.ttl(`${key}~`)).toBeGreaterThan(0);
-    expect(await redis.ttl(`${key}~`)).toBeLessThanOrEqual(windowS);
+    const marks = `${p}first:hongyuan:rt:${TS}~`;
+    expect(await redis.ttl(marks)).toBeGreaterThan(0);
+    expect(await redis.ttl(marks)).toBeLessThanOrEqual(windowS);
+  });
+
+  it('keeps one hash per station, period and hour of sensor time, a field per reading', async () => {
+    const p = prefix();
+    const d = new ResendDetector(redis, { keyPrefix: p, windowS: 600 });
+    // Two hours of a reading every 30 s for two stations, and the hour readings of one.
+    const rt = Array.from({ length: 480 }, (_, i) =>
+      reading({ station: i % 2 ? 'huaikou' : 'hongyuan', ts: TS + Math.floor(i / 2) * 30_000 }),
+    );
+    await d.check([...rt, reading({ period: 'hour' }), reading({ period: 'hour', ts: TS + HOUR })]);
+    expect(await keysUnder(p)).toEqual({
+      'first-format': 'string',
+      [`first-hour:hongyuan:rt:${TS / HOUR}`]: 'hash',
+      [`first-hour:hongyuan:rt:${TS / HOUR + 1}`]: 'hash',
+      [`first-hour:huaikou:rt:${TS / HOUR}`]: 'hash',
+      [`first-hour:huaikou:rt:${TS / HOUR + 1}`]: 'hash',
+      [`first-hour:hongyuan:hour:${TS / HOUR}`]: 'hash',
+      [`first-hour:hongyuan:hour:${TS / HOUR + 1}`]: 'hash',
+    });
+    expect(await redis.hlen(`${p}first-hour:huaikou:rt:${TS / HOUR + 1}`)).toBe(120);
+    expect(await redis.hget(`${p}first-hour:hongyuan:rt:${TS / HOUR}`, '90000')).toBe('NH3N=0.5;pH=7');
+    // A reading at the last millisecond of an hour and at the first of the next are apart.
+    await d.check([reading({ ts: TS + HOUR - 1 })]);
+    const [v] = await d.check([
+      reading({ ts: TS + HOUR - 1, values: { NH3N: 4, pH: 7 } }),
+      reading({ ts: TS + HOUR, values: { NH3N: 4, pH: 7 } }),
+    ]);
+    expect(v!.changes).toEqual([{ parameter: 'NH3N', stored: '0.5', resent: '4' }]);
+  });
+});
+
+describe('ResendDetector after an upgrade from 0.1.0 (one string per reading)', () => {
+  /** The first values as 0.1.0 kept them. */
+  const legacyKey = (p: string, r: Reading) => `${p}first:${r.station}:${r.period}:${r.ts}`;
+
+  it('reads first values kept in the old format for one window from the first start, and corrections are still caught', async () => {
+    const p = prefix();
+    await redis.set(legacyKey(p, reading()), 'NH3N=0.5;pH=7', 'EX', 300);
+    await redis.hset(`${legacyKey(p, reading({ ts: TS - 1000 }))}~`, 'NH3N', '3'); // a mark: not a reason on its own
+    const d = new ResendDetector(redis, { keyPrefix: p, windowS: 600 });
+    const format = await d.prepare();
+    expect(format.scanned).toBe(true);
+    expect(format.legacyUntil).toBeGreaterThan(Date.now() + 590_000);
+    expect(format.legacyUntil).toBeLessThanOrEqual(Date.now() + 600_000);
+    const [corrected, identical, fresh] = await d.check([
+      reading({ values: { NH3N: 51.3, pH: 7, DO: 6 } }),
+      reading(),
+      reading({ ts: TS + 60_000 }),
+    ]);
+    expect(corrected).toMatchObject({ changes: [{ parameter: 'NH3N', stored: '0.5', resent: '51.3' }], unrecorded: true });
+    expect(corrected!.keep).toEqual(reading({ values: { pH: 7, DO: 6 } }));
+    expect(identical!.changes).toEqual([]);
+    expect(fresh!.changes).toEqual([]);
+    // The first values moved into the new memory, with the field merged in: the old key is no longer needed.
+    await redis.del(legacyKey(p, reading()));
+    const [again] = await d.check([reading({ values: { NH3N: 51.3, pH: 7, DO: 6 } })]);
+    expect(again!.changes).toEqual([{ parameter: 'NH3N', stored: '0.5', resent: '51.3' }]);
+    // Another writer starting later keeps the same end of the window, without scanning again.
+    const other = await new ResendDetector(redis, { keyPrefix: p, windowS: 600 }).prepare();
+    expect(other).toEqual({ legacyUntil: format.legacyUntil, scanned: false });
+  });
+
+  it('a Redis without old keys never reads them; one whose window has passed neither', async () => {
+    for (const until of [undefined, Date.now() - 1000]) {
+      const p = prefix();
+      if (until !== undefined) await redis.set(`${p}first-format`, String(until));
+      await redis.hset(`${legacyKey(p, reading())}~`, 'NH3N', '3'); // correction marks are not the old memory
+      const d = new ResendDetector(redis, { keyPrefix: p, windowS: 600 });
+      expect((await d.prepare()).legacyUntil).toBe(until ?? 0);
+      await redis.set(legacyKey(p, reading()), 'NH3N=0.5;pH=7', 'EX', 300); // appears only after the look
+      const [v] = await d.check([reading({ values: { NH3N: 51.3, pH: 7 } })]);
+      expect(v).toMatchObject({ changes: [], unrecorded: false });
+    }
+  });
+
+  it('a prefix holding glob characters is looked for literally', async () => {
+    const globby = () => `t${randomBytes(3).toString('hex')}[x]*:`;
+    const decoyed = globby();
+    // Matches the prefix's pattern read as a glob ([x] is one "x", * anything), not the prefix itself.
+    await redis.set(`${decoyed.replace('[x]*', 'x-other')}first:hongyuan:rt:${TS}`, 'NH3N=0.5;pH=7', 'EX', 300);
+    expect((await new ResendDetector(redis, { keyPrefix: decoyed, windowS: 600 }).prepare()).legacyUntil).toBe(0);
+    const real = globby();
+    await redis.set(legacyKey(real, reading()), 'NH3N=0.5;pH=7', 'EX', 300);
+    expect((await new ResendDetector(redis, { keyPrefix: real, windowS: 600 }).prepare()).legacyUntil).toBeGreaterThan(Date.now());
   });
 });
