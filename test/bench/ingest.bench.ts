@@ -112,6 +112,15 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
+/** Bytes Redis received from and sent to its clients since it started (INFO stats). */
+async function redisNetBytes(redis: Redis): Promise<{ in: number; out: number }> {
+  const info = await redis.info('stats');
+  return {
+    in: Number(/total_net_input_bytes:(\d+)/.exec(info)?.[1] ?? 0),
+    out: Number(/total_net_output_bytes:(\d+)/.exec(info)?.[1] ?? 0),
+  };
+}
+
 /** Calls and µs per Redis command, from INFO commandstats. */
 async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
   const out = new Map<string, { calls: number; usec: number }>();
@@ -213,14 +222,15 @@ async function main(): Promise<void> {
     }
     const influx = new InfluxClient({ url: services.influxdb.url, database: 'tuojiang' });
     /** InfluxDB's count of points its HTTP API wrote successfully since it started. */
-    const pointsWrittenOk = async (): Promise<number> => {
+    const httpdStat = async (column: string): Promise<number> => {
       let sum = 0;
       for (const series of await influx.query(`SHOW STATS FOR 'httpd'`)) {
-        const i = series.columns.indexOf('pointsWrittenOK');
+        const i = series.columns.indexOf(column);
         for (const row of series.values) sum += Number(row[i] ?? 0);
       }
       return sum;
     };
+    const pointsWrittenOk = (): Promise<number> => httpdStat('pointsWrittenOK');
     const statsRedis = new Redis(services.redis.url);
     const pids = { mosquitto: services.mosquitto.pid, redis: services.redis.pid, influxdb: services.influxdb.pid, ingest: ingest.pid };
     const metrics = (): Promise<string> =>
@@ -257,6 +267,8 @@ async function main(): Promise<void> {
       })();
       const metricsBefore = await metrics();
       const redisBefore = await commandStats(statsRedis);
+      const netBefore = await redisNetBytes(statsRedis);
+      const influxBytesBefore = await httpdStat('writeReqBytes');
       const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
       const machineBefore = machineJiffies();
       const pub = await publish();
@@ -274,6 +286,8 @@ async function main(): Promise<void> {
       const machineAfter = machineJiffies();
       const metricsAfter = await metrics();
       const redisAfter = await commandStats(statsRedis);
+      const netAfter = await redisNetBytes(statsRedis);
+      const influxBytes = (await httpdStat('writeReqBytes')) - influxBytesBefore;
       const redisDelta = (cmd: string) => ({
         calls: (redisAfter.get(cmd)?.calls ?? 0) - (redisBefore.get(cmd)?.calls ?? 0),
         usec: (redisAfter.get(cmd)?.usec ?? 0) - (redisBefore.get(cmd)?.usec ?? 0),
@@ -311,6 +325,12 @@ async function main(): Promise<void> {
           .map((k) => [k, redisDelta(k).usec / Math.max(1, stored)] as const)
           .sort((a, b) => b[1] - a[1])
           .slice(0, 6),
+        // Loopback bytes per reading: each costs the sender's kernel (the largest item in the ingest's profile).
+        bytes: {
+          toRedis: (netAfter.in - netBefore.in) / Math.max(1, stored),
+          fromRedis: (netAfter.out - netBefore.out) / Math.max(1, stored),
+          toInflux: influxBytes / Math.max(1, stored),
+        },
         machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
       };
     };
@@ -380,6 +400,9 @@ async function main(): Promise<void> {
       console.log(`    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}`);
       console.log(
         `    ingest_gc_ms           ${Math.round(r.gcMs)} (${f1((r.gcMs * 1000) / Math.max(1, r.stored))} µs/reading; ${r.gcMinor} minor, ${r.gcMajor} major/incremental)`,
+      );
+      console.log(
+        `    bytes per reading      to Redis ${r.bytes.toRedis.toFixed(0)}, from Redis ${r.bytes.fromRedis.toFixed(0)}, to InfluxDB ${r.bytes.toInflux.toFixed(0)}`,
       );
       console.log(
         `    redis                  ${r.appends} script calls (journal appends and re-send checks), ${r.reads} XREADGROUP; µs per reading by command (a script's include the commands it runs): ${r.redisTop.map(([k, us]) => `${k} ${us.toFixed(2)}`).join(', ')}`,
