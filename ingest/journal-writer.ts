@@ -7,6 +7,7 @@ import type { Reading } from '../lib/reading.js';
 import type { Journal } from './journal.js';
 import { readingLine } from './reading-to-point.js';
 import { ResendDetector, type FieldChange } from './resend-detector.js';
+import { entryReadings } from './journal-entry.js';
 
 /** Where checked readings go next (the alerts' check queue); optional for an ingest-only deployment. */
 export interface CheckSink {
@@ -197,12 +198,10 @@ export class JournalWriter {
     const journaled: Reading[] = [];
     for (const [id, fields] of entries) {
       ids.push(id);
-      const json = fields[1];
-      if (fields[0] !== 'b' || json === undefined) continue;
       try {
-        for (const r of JSON.parse(json) as Reading[]) journaled.push(r);
+        for (const r of entryReadings(fields)) journaled.push(r);
       } catch (e) {
-        await this.deadLetter([json ?? ''], 'INTERNAL', `unreadable journal entry ${id}: ${(e as Error).message}`);
+        await this.deadLetter([fields[1] ?? ''], 'INTERNAL', `unreadable journal entry ${id}: ${(e as Error).message}`);
       }
     }
     // A re-send with other values must not overwrite the first ones (same series and time in InfluxDB).

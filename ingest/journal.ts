@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { requireReplicas } from '../lib/redis-replicated.js';
 import type { RedisClient } from '../lib/redis-client.js';
 import type { Reading } from '../lib/reading.js';
+import { readingRow, readingRows } from './journal-entry.js';
 
 export interface DeadLetter {
   /** Stable error code (lib/errors.ts), e.g. TJ_UNKNOWN_STATION. */
@@ -57,9 +58,9 @@ export const BATCH_SOURCE_TTL_S = 7 * 24 * 3600;
  * KEYS: readings stream, dead-letter stream, the hash of each source's last journaled batch, then
  * the dedupe key of each reading that carries one (`{stream}:seen:…`: declared, so that on a Redis
  * Cluster they are routed and checked like the others, all in the stream's slot).
- * ARGV: source ('' = no check), seq, TTL of the hash (s), dead-letter MAXLEN, readings JSON
- * ('' = none), dead letters (JSON array of flat field/value arrays); then, only when some readings
- * carry a dedupe key: the resend window (s), those readings one JSON per line, in the order of their
+ * ARGV: source ('' = no check), seq, TTL of the hash (s), dead-letter MAXLEN, the readings as rows
+ * (field `r`, ingest/journal-entry.ts; '' = none), dead letters (JSON array of flat field/value arrays); then, only when some readings
+ * carry a dedupe key: the resend window (s), those readings one row per line, in the order of their
  * keys. A keyed reading whose key is set already is left out (a re-sent frame), else its key is set.
  * Returns {1, indexes of the keyed readings left out} when journaled, {0} when this batch was
  * journaled already. One script: the number is
@@ -74,7 +75,7 @@ if ARGV[1] ~= '' then
   redis.call('EXPIRE', KEYS[3], ARGV[3])
 end
 local out = {1}
-if ARGV[5] ~= '' then redis.call('XADD', KEYS[1], '*', 'b', ARGV[5]) end
+if ARGV[5] ~= '' then redis.call('XADD', KEYS[1], '*', 'r', ARGV[5]) end
 if ARGV[8] then
   local kept = {}
   local i = 0
@@ -86,7 +87,7 @@ if ARGV[8] then
       out[#out + 1] = i - 1
     end
   end
-  if #kept > 0 then redis.call('XADD', KEYS[1], '*', 'b', '[' .. table.concat(kept, ',') .. ']') end
+  if #kept > 0 then redis.call('XADD', KEYS[1], '*', 'r', '[' .. table.concat(kept, ',') .. ']') end
 end
 for _, f in ipairs(cjson.decode(ARGV[6])) do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(f))
@@ -198,8 +199,7 @@ export class RedisJournal implements Journal {
     const r = this.scripts();
     // Derived from the stream name, so they share its hash tag (its slot on a cluster).
     const seenKeys = keyed.map((k) => `${this.opts.stream}:seen:${k.dedupeKey}`);
-    const extra =
-      keyed.length === 0 ? [] : [String(this.opts.resendWindowS ?? 3600), keyed.map((k) => JSON.stringify(k.reading)).join('\n')];
+    const extra = keyed.length === 0 ? [] : [String(this.opts.resendWindowS ?? 3600), keyed.map((k) => readingRow(k.reading)).join('\n')];
     const result = await r.tjJournalAppend(
       3 + seenKeys.length,
       this.opts.stream,
@@ -210,7 +210,7 @@ export class RedisJournal implements Journal {
       batch?.seq ?? 0,
       BATCH_SOURCE_TTL_S,
       String(this.opts.deadLetterMax),
-      readings.length > 0 ? JSON.stringify(readings) : '',
+      readings.length > 0 ? readingRows(readings) : '',
       JSON.stringify(dead),
       ...extra,
     );
