@@ -12,6 +12,9 @@
  * `npm run bench:ingest -- --appendfsync everysec|always` runs Redis with that AOF policy instead of
  * the shipped one, to measure what durability costs.
  *
+ * `--spacing-s S` sets the sensor time between two readings of a station (default 60: each station's
+ * 1,000 readings are ~17 hours of minute data, a backlog such as a logger uploads after an outage).
+ *
  * `npm run bench:ingest -- --transport tcp` (issue 12): the same readings as HJ 212 frames, once
  * over MQTT and once from 100 data loggers over the ingest's HJ 212 TCP listener (each frame kept by
  * its logger until answered), against the same ingest in the same run; prints both and their ratio.
@@ -50,6 +53,11 @@ if (APPENDFSYNC !== undefined && APPENDFSYNC !== 'always' && APPENDFSYNC !== 'ev
   throw new Error(`--appendfsync must be always or everysec`);
 }
 const appendfsync = APPENDFSYNC as 'always' | 'everysec' | undefined;
+// Sensor time between two readings of a station (default 60 s, as stations send them): 1,000 readings
+// a station make a backlog of about 17 hours. `--spacing-s 1` is what this bench used before issue 16's round 4.
+const spacingArg = process.argv.indexOf('--spacing-s');
+const SPACING_S = spacingArg >= 0 ? Number(process.argv[spacingArg + 1]) : 60;
+if (!(SPACING_S > 0 && SPACING_S <= 60)) throw new Error(`--spacing-s must be a number of seconds in (0, 60]`);
 
 function benchConfigDir(pwHash?: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tuojiang-bench-config-'));
@@ -152,6 +160,7 @@ async function main(): Promise<void> {
     PASS: users.simulator,
     COUNT: String(COUNT),
     STATIONS: String(STATIONS),
+    SPACING_MS: String(SPACING_S * 1000),
   };
   try {
     /** The broker's own relay rate: one plain QoS 1 subscriber that acknowledges at once. */
@@ -367,7 +376,15 @@ async function main(): Promise<void> {
           relayCpuUsPerMsg,
           ...(await measure('HJ 212 over TCP', t1, () =>
             runPublisher(
-              { HOST: '127.0.0.1', PORT: String(tcpPort), PW: LOGGER_PW, COUNT: String(COUNT), STATIONS: String(STATIONS), T0: t1 },
+              {
+                HOST: '127.0.0.1',
+                PORT: String(tcpPort),
+                PW: LOGGER_PW,
+                COUNT: String(COUNT),
+                STATIONS: String(STATIONS),
+                SPACING_MS: String(SPACING_S * 1000),
+                T0: t1,
+              },
               'tcp-publisher.ts',
             ),
           )),

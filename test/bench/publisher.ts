@@ -5,6 +5,7 @@
  *   MODE=readings: JSON readings from STATIONS stations `bench-000`… on tuojiang/water/{id}
  *   MODE=relay:    the same payloads on one topic no ingest reads (the broker's own relay rate)
  *   FORMAT=json (default) or hj212: the wire-contract JSON, or the same values as HJ 212 CN 2011 frames
+ *   SPACING_MS: sensor time between two readings of a station (default 60000)
  */
 import mqtt from 'mqtt';
 import { benchFrame } from './tcp-publisher.js';
@@ -19,6 +20,8 @@ const stations = Number(env('STATIONS', '100'));
 const windowSize = Number(env('WINDOW', '1000'));
 const mode = env('MODE', 'readings');
 const t0 = Date.parse(env('T0', '2026-06-01T00:00:00Z'));
+// Sensor time between two readings of a station: a minute, as stations send them.
+const spacingMs = Number(env('SPACING_MS', '60000'));
 const format = env('FORMAT', 'json');
 
 const client = await mqtt.connectAsync(env('URL'), {
@@ -30,7 +33,7 @@ const client = await mqtt.connectAsync(env('URL'), {
 const messages: Array<[string, string]> = [];
 for (let i = 0; i < count; i++) {
   const id = `bench-${String(i % stations).padStart(3, '0')}`;
-  const ts = t0 + Math.floor(i / stations) * 1000;
+  const ts = t0 + Math.floor(i / stations) * spacingMs;
   const topic = mode === 'relay' ? 'tuojiang/relay/bench' : `tuojiang/water/${id}`;
   messages.push([
     topic,

@@ -2,7 +2,8 @@
  * Benchmark data loggers over HJ 212 TCP, run as their own process: STATIONS loggers (one TCP
  * connection each, simulator/tcp-logger.ts), COUNT frames in all, each kept until answered. Prints
  * the same JSON lines as publisher.ts: {"start"}, {"sent": n, "t"} every 1,000 answers, {"done"}.
- * Env: HOST, PORT, PW, COUNT, STATIONS, T0, WINDOW (unanswered frames per logger).
+ * Env: HOST, PORT, PW, COUNT, STATIONS, T0, SPACING_MS (sensor time between a logger's frames, default
+ * a minute), WINDOW (unanswered frames per logger).
  */
 import { encodeCp, encodeFrame, epochMsToDataTime, epochMsToQn } from '../../ingest/hj212/frame.js';
 import { TcpLogger } from '../../simulator/tcp-logger.js';
@@ -36,6 +37,7 @@ if (process.argv[1]?.endsWith('tcp-publisher.ts')) {
   const count = Number(env('COUNT', '100000'));
   const stations = Number(env('STATIONS', '100'));
   const t0 = Date.parse(env('T0', '2026-07-01T00:00:00Z'));
+  const spacingMs = Number(env('SPACING_MS', '60000'));
   const pw = env('PW');
   const loggers = Array.from(
     { length: stations },
@@ -53,7 +55,7 @@ if (process.argv[1]?.endsWith('tcp-publisher.ts')) {
   const sends: Array<Promise<void>> = [];
   for (let i = 0; i < count; i++) {
     const n = i % stations;
-    const ts = t0 + Math.floor(i / stations) * 1000;
+    const ts = t0 + Math.floor(i / stations) * spacingMs;
     sends.push(
       loggers[n]!.send(benchFrame(n, ts, i, 5, pw)).then(() => {
         acked++;
