@@ -15,19 +15,22 @@ export const ROWS_FIELD = 'r';
 /** The field of 0.1.0's entries, read, never written. */
 export const OBJECTS_FIELD = 'b';
 
-/** One reading as its row's JSON. */
-export function readingRow(r: Reading): string {
+/** One reading as its row (an array to JSON-encode). */
+function toRow(r: Reading): unknown[] {
   const row: unknown[] = [r.station, r.city, r.medium, r.ts, r.period, r.values, r.flags, r.source];
   if (r.extras || r.quirks) row.push(r.extras ?? null);
   if (r.quirks) row.push(r.quirks);
-  return JSON.stringify(row);
+  return row;
 }
 
-/** Readings as the value of a `r` field. */
+/** One reading as its row's JSON. */
+export function readingRow(r: Reading): string {
+  return JSON.stringify(toRow(r));
+}
+
+/** Readings as the value of a `r` field: one `JSON.stringify` for the batch (per-row strings joined cost more). */
 export function readingRows(readings: readonly Reading[]): string {
-  let out = '[';
-  for (let i = 0; i < readings.length; i++) out += (i === 0 ? '' : ',') + readingRow(readings[i]!);
-  return `${out}]`;
+  return JSON.stringify(readings.map(toRow));
 }
 
 const isRecord = (v: unknown): v is Record<string, never> => typeof v === 'object' && v !== null && !Array.isArray(v);

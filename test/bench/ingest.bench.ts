@@ -168,7 +168,7 @@ async function main(): Promise<void> {
      * The relay round's rate, and its CPU per message: the publisher, the broker, and this process
      * (the subscriber; the harness does nothing else meanwhile).
      */
-    const relayRound = async (round: number): Promise<{ rate: number; cpuUsPerMsg: number }> => {
+    const relayRound = async (round: number): Promise<{ rate: number; cpuUsPerMsg: number; busy: number; subscriberUsPerMsg: number }> => {
       process.stderr.write(`round ${round}: broker relay, ${COUNT} QoS 1 messages to one MQTT.js subscriber…\n`);
       const sub = await mqtt.connectAsync(services.mosquitto.url, {
         username: 'ingest',
@@ -186,12 +186,20 @@ async function main(): Promise<void> {
       await sub.subscribeAsync('tuojiang/relay/#', { qos: 1 });
       const brokerBefore = cpuSeconds(services.mosquitto.pid);
       const selfBefore = process.cpuUsage();
+      const machineBefore = machineJiffies();
       const relay = await runPublisher({ ...pubEnv, MODE: 'relay' });
       while (received < COUNT && Date.now() - lastAt < 5000) await new Promise((r) => setTimeout(r, 20));
       const self = process.cpuUsage(selfBefore);
+      const machineAfter = machineJiffies();
       const cpuS = cpuSeconds(services.mosquitto.pid) - brokerBefore + (self.user + self.system) / 1e6 + relay.cpuMs / 1000;
       await sub.endAsync();
-      return { rate: received / ((lastAt - relay.start) / 1000), cpuUsPerMsg: (cpuS * 1e6) / Math.max(1, received) };
+      return {
+        rate: received / ((lastAt - relay.start) / 1000),
+        cpuUsPerMsg: (cpuS * 1e6) / Math.max(1, received),
+        // The subscriber alone: what receiving and acknowledging a QoS 1 message costs MQTT.js, the floor under any ingest built on it.
+        subscriberUsPerMsg: (self.user + self.system) / Math.max(1, received),
+        busy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
+      };
     };
 
     // The pipeline: the ingest in its own process as in production, one for all rounds.
@@ -343,13 +351,19 @@ async function main(): Promise<void> {
         machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
       };
     };
-    type Run = Awaited<ReturnType<typeof measure>> & { round: number; relayRate: number; relayCpuUsPerMsg: number };
+    type Run = Awaited<ReturnType<typeof measure>> & {
+      round: number;
+      relayRate: number;
+      relayCpuUsPerMsg: number;
+      relayBusy: number;
+      subscriberUsPerMsg: number;
+    };
 
     const day = (round: number, month: number): string =>
       `2026-${String(month).padStart(2, '0')}-${String(round).padStart(2, '0')}T00:00:00Z`;
     const runs: Run[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const { rate: relayRate, cpuUsPerMsg: relayCpuUsPerMsg } = await relayRound(round);
+      const { rate: relayRate, cpuUsPerMsg: relayCpuUsPerMsg, busy: relayBusy, subscriberUsPerMsg } = await relayRound(round);
       process.stderr.write(`  broker relay ${Math.round(relayRate)} msg/s\n`);
       // Each round writes a time range of its own: the count is of that round's points only.
       if (TRANSPORT === 'mqtt') {
@@ -358,6 +372,8 @@ async function main(): Promise<void> {
           round,
           relayRate,
           relayCpuUsPerMsg,
+          relayBusy,
+          subscriberUsPerMsg,
           ...(await measure('MQTT, JSON', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', T0: t0 }))),
         });
       } else {
@@ -367,6 +383,8 @@ async function main(): Promise<void> {
           round,
           relayRate,
           relayCpuUsPerMsg,
+          relayBusy,
+          subscriberUsPerMsg,
           ...(await measure('MQTT, HJ 212 frames', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: t0 }))),
         });
         const t1 = day(round, 7);
@@ -374,6 +392,8 @@ async function main(): Promise<void> {
           round,
           relayRate,
           relayCpuUsPerMsg,
+          relayBusy,
+          subscriberUsPerMsg,
           ...(await measure('HJ 212 over TCP', t1, () =>
             runPublisher(
               {
@@ -414,7 +434,9 @@ async function main(): Promise<void> {
         `    cpu per message, all processes: relay ${f1(r.relayCpuUsPerMsg)} µs, pipeline ${f1(pipelineCpuUs(r))} µs; ratio ceiling when CPU-bound ${(r.relayCpuUsPerMsg / pipelineCpuUs(r)).toFixed(2)}`,
       );
       console.log(`    lag p50 / p99 ms       ${r.lagP50} / ${r.lagP99}`);
-      console.log(`    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}`);
+      console.log(
+        `    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}   (the relay round's bare MQTT.js subscriber: ${f1(r.subscriberUsPerMsg)} µs per message)`,
+      );
       console.log(
         `    ingest_gc_ms           ${Math.round(r.gcMs)} (${f1((r.gcMs * 1000) / Math.max(1, r.stored))} µs/reading; ${r.gcMinor} minor, ${r.gcMajor} major/incremental)`,
       );
@@ -427,7 +449,7 @@ async function main(): Promise<void> {
       console.log(
         `    cpu seconds: ${Object.entries(r.cpu)
           .map(([k, v]) => `${k} ${f1(v)}`)
-          .join(', ')}; machine busy ${Math.round(r.machineBusy * 100)} %`,
+          .join(', ')}; machine busy ${Math.round(r.machineBusy * 100)} % (relay round ${Math.round(r.relayBusy * 100)} %)`,
       );
     }
     console.log(`  ingest_peak_rss_mb       ${rss ? Math.round(Number(rss) / 1024) : null}`);
@@ -439,10 +461,11 @@ async function main(): Promise<void> {
       const rates = of.map((r) => r.e2eRate);
       const meanCpu = of.reduce((a, r) => a + r.cpuUsPerReading, 0) / of.length;
       const meanGc = of.reduce((a, r) => a + (r.gcMs * 1000) / Math.max(1, r.stored), 0) / of.length;
+      const meanSub = of.reduce((a, r) => a + r.subscriberUsPerMsg, 0) / of.length;
       console.log(
         `  SUMMARY ${label}: slowest_ratio_to_broker ${Math.min(...ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); ` +
           `readings/s ${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}; ` +
-          `mean ingest CPU ${f1(meanCpu)} µs/reading (GC ${f1(meanGc)}); lost ${of.reduce((a, r) => a + r.loss, 0)}; ` +
+          `mean ingest CPU ${f1(meanCpu)} µs/reading (GC ${f1(meanGc)}; a bare MQTT.js subscriber ${f1(meanSub)} µs/message); lost ${of.reduce((a, r) => a + r.loss, 0)}; ` +
           `ratio ceiling when CPU-bound ${Math.min(...ceilings).toFixed(2)}–${Math.max(...ceilings).toFixed(2)}`,
       );
     }
