@@ -40,6 +40,8 @@ export interface NotifyServiceOptions {
   grafanaUrl: string;
   /** Replaces the SMTP transport (tests of what happens around it). */
   transport?: MailTransport;
+  /** redis.wait_replicas and wait_timeout_ms: replicas that must hold a delivery's commit before the message is handed over. */
+  waitReplicas?: { replicas: number; timeoutMs: number };
   /** Where the URLs and secrets of WeCom robots and webhook endpoints are read (default process.env). */
   channelEnv?: Record<string, string | undefined>;
   /** Length of the channels' rate windows (default 60 000: WeCom's per-minute limit); tests shorten it. */
@@ -157,7 +159,10 @@ export async function startNotifyService(o: NotifyServiceOptions): Promise<Notif
   };
   const main = connect();
   logRedisRecovery(main, 'notify', o.log);
-  const store = new NotifyStore(main, prefix);
+  const store = new NotifyStore(main, prefix, {
+    replicas: o.waitReplicas?.replicas ?? 0,
+    replicaTimeoutMs: o.waitReplicas?.timeoutMs ?? 2000,
+  });
   const m = createNotifyMetrics();
   const now = o.now ?? Date.now;
   const delivery = o.config.recipients.delivery;

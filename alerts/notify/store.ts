@@ -3,6 +3,7 @@
  * documents, notice batches per recipient and the outbox of each batch's delivery (any channel).
  * Every write that must happen once goes through a script of ./scripts.ts.
  */
+import { requireReplicas } from '../../lib/redis-replicated.js';
 import type { RedisClient } from '../../lib/redis-client.js';
 import type { RuleName } from '../observe.js';
 import type { NoticeItem, PreviousNotice, Recipient } from './items.js';
@@ -114,9 +115,19 @@ export class NotifyStore {
   readonly keys: NotifyKeys;
   readonly redis: RedisClient & NotifyScripts;
 
-  constructor(redis: RedisClient, prefix?: string) {
+  private readonly replicas: number;
+  private readonly replicaTimeoutMs: number;
+
+  /**
+   * `replicas` (redis.wait_replicas): how many replicas must hold a delivery's commit mark before the
+   * message is handed over. After a failover a commit the new master lacks would let the next attempt
+   * send the message again; held by a replica, the next attempt finds it and sends nothing twice.
+   */
+  constructor(redis: RedisClient, prefix?: string, opts: { replicas?: number; replicaTimeoutMs?: number } = {}) {
     this.redis = withNotifyScripts(redis);
     this.keys = new NotifyKeys(prefix);
+    this.replicas = opts.replicas ?? 0;
+    this.replicaTimeoutMs = opts.replicaTimeoutMs ?? 2000;
   }
 
   // ---- alert records ----
@@ -371,8 +382,16 @@ export class NotifyStore {
     return { state: state as 'sent' | 'failed' | 'uncertain' | 'became-uncertain' };
   }
 
+  /**
+   * True when this attempt may hand the message over. Throws TJ_REDIS_NOT_REPLICATED when fewer than
+   * `replicas` replicas hold the mark in time: the message is then not handed over, and the attempt is
+   * retried like any failure before the commit.
+   */
   async commit(batchId: string, token: string): Promise<boolean> {
-    return Number(await this.redis.ntCommit(this.keys.outbox(batchId), token)) === 1;
+    const key = this.keys.outbox(batchId);
+    if (Number(await this.redis.ntCommit(key, token)) !== 1) return false;
+    await requireReplicas(this.redis, key, this.replicas, this.replicaTimeoutMs, 'notification commit');
+    return true;
   }
 
   async finish(

@@ -56,6 +56,10 @@ export function registerNotifyCommands(program: Command): void {
         mailConcurrency: Number(opts.mailConcurrency),
         roles,
         log,
+        waitReplicas: {
+          replicas: env.REDIS_WAIT_REPLICAS ?? config.settings.redis.wait_replicas,
+          timeoutMs: config.settings.redis.wait_timeout_ms,
+        },
       });
       const port = notifyHttpPort(env, log);
       const ops =

@@ -3,7 +3,8 @@
  * per master, a journal append and a check hand-off resolve only once the replica of their slot's
  * master holds them; with that replica stopped they are refused (TJ_REDIS_NOT_REPLICATED), so the
  * ingest keeps the readings unacknowledged; with the replica back, the retried batch resolves and
- * is journaled once. And the slot arithmetic the WAIT is routed by agrees with the cluster's own.
+ * is journaled once. A notification is handed over only once its commit mark is on the replica too.
+ * And the slot arithmetic the WAIT is routed by agrees with the cluster's own.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -12,6 +13,8 @@ import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { createRedis, type RedisClient } from '../../config/connections.js';
 import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from '../../devtools/local-services/index.js';
 import { RedisJournal } from '../../ingest/journal.js';
+import { NotifyKeys } from '../../alerts/notify/keys.js';
+import { NotifyStore } from '../../alerts/notify/store.js';
 import { isTuojiangError } from '../../lib/errors.js';
 import { HOUR, reading } from '../helpers/alerts-stack.js';
 import { codeOfAsync } from '../helpers/fixtures.js';
@@ -51,6 +54,18 @@ async function xlenOnReplica(node: ClusterNode, key: string): Promise<number> {
     await r.connect();
     await r.call('READONLY');
     return await r.xlen(key);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** A hash field as the replica itself holds it. */
+async function hgetOnReplica(node: ClusterNode, key: string, field: string): Promise<string | null> {
+  const r = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true });
+  try {
+    await r.connect();
+    await r.call('READONLY');
+    return await r.hget(key, field);
   } finally {
     r.disconnect();
   }
@@ -130,5 +145,43 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     } finally {
       await enqueuer.close();
     }
+  }, 60_000);
+
+  it("a notification is handed over only once its commit mark is on the replica of the outbox's master", async () => {
+    const prefix = tag();
+    const store = (replicaTimeoutMs = 5000) => new NotifyStore(redis, prefix, { replicas: 1, replicaTimeoutMs });
+    const outbox = (batch: string) => new NotifyKeys(prefix).outbox(batch);
+    const replica = await replicaOf(outbox('b1'));
+
+    expect((await store().begin('b1', 'a1', 60_000)).state).toBe('go');
+    expect(await store().commit('b1', 'a1')).toBe(true);
+    // Held by the replica before the message's last bytes go: after a failover the next attempt
+    // finds the commit (and reports the delivery uncertain) instead of sending it again.
+    expect(await hgetOnReplica(replica, outbox('b1'), 'state')).toBe('committing');
+
+    await replica.redis.stop();
+    try {
+      expect((await store(300).begin('b2', 'a2', 60_000)).state).toBe('go');
+      expect(await codeOfAsync(store(300).commit('b2', 'a2'))).toBe('TJ_REDIS_NOT_REPLICATED');
+      // Not handed over: the attempt ends as a retry (what deliver does with an error before the commit)…
+      expect(await store(300).finish('b2', 'a2', 'retry', { error: 'no replica' })).toBe(true);
+      // …and without the requirement the master's word is enough.
+      expect((await new NotifyStore(redis, prefix).begin('b3', 'a1', 60_000)).state).toBe('go');
+      expect(await new NotifyStore(redis, prefix).commit('b3', 'a1')).toBe(true);
+    } finally {
+      await replica.redis.start();
+    }
+    // The next attempt may send it, once the replica holds the commit.
+    expect((await store().begin('b2', 'a3', 60_000)).state).toBe('go');
+    for (let i = 0; ; i++) {
+      try {
+        expect(await store().commit('b2', 'a3')).toBe(true);
+        break;
+      } catch (e) {
+        expect(isTuojiangError(e) && e.code).toBe('TJ_REDIS_NOT_REPLICATED');
+      }
+      if (i > 100) throw new Error('the replica never caught up');
+    }
+    expect(await hgetOnReplica(replica, outbox('b2'), 'state')).toBe('committing');
   }, 60_000);
 });
