@@ -47,29 +47,19 @@ async function replicaOf(key: string): Promise<ClusterNode> {
   }
 }
 
-/** XLEN as the replica itself holds it (READONLY lets a replica answer for its master's slots). */
-async function xlenOnReplica(node: ClusterNode, key: string): Promise<number> {
+/** A read as the replica itself answers it (READONLY lets a replica answer for its master's slots). */
+async function onReplica<T>(node: ClusterNode, read: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true });
   try {
     await r.connect();
     await r.call('READONLY');
-    return await r.xlen(key);
+    return await read(r);
   } finally {
     r.disconnect();
   }
 }
-
-/** A hash field as the replica itself holds it. */
-async function hgetOnReplica(node: ClusterNode, key: string, field: string): Promise<string | null> {
-  const r = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true });
-  try {
-    await r.connect();
-    await r.call('READONLY');
-    return await r.hget(key, field);
-  } finally {
-    r.disconnect();
-  }
-}
+const xlenOnReplica = (node: ClusterNode, key: string) => onReplica(node, (r) => r.xlen(key));
+const hgetOnReplica = (node: ClusterNode, key: string, field: string) => onReplica(node, (r) => r.hget(key, field));
 
 describe('writes acknowledged only once a replica holds them (redis.wait_replicas)', () => {
   it("our slot of a key is the cluster's (CLUSTER KEYSLOT), tagged or not", async () => {
