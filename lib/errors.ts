@@ -114,7 +114,7 @@ export const ERRORS = {
   },
   REDIS_NOT_REPLICATED: {
     code: 'TJ_REDIS_NOT_REPLICATED',
-    hint: 'A journal append (or a check hand-off) reached the Redis master but not redis.wait_replicas of its replicas in redis.wait_timeout_ms, so the readings were not acknowledged and will be re-sent. Check that each master has its replicas connected (`redis-cli -p PORT info replication`) and their lag; lower REDIS_WAIT_REPLICAS only if you accept losing acknowledged readings in a failover.',
+    hint: 'A journal append, a check hand-off or a notification commit reached the Redis master but not redis.wait_replicas of its replicas in redis.wait_timeout_ms: the readings were not acknowledged and will be re-sent, or the notice was not handed over and will be retried. Check that each master has its replicas connected (`redis-cli -p PORT info replication`) and their lag; lower REDIS_WAIT_REPLICAS only if you accept losing acknowledged readings in a failover.',
   },
   REDIS_HASH_TAG: {
     code: 'TJ_REDIS_HASH_TAG',

@@ -65,6 +65,13 @@ describe('journal entry rows', () => {
     ['a time that is text', [ROWS_FIELD, '[["a","chengdu","water","1","rt",{},{},"json"]]'], /time/],
     ['values that are a list', [ROWS_FIELD, '[["a","chengdu","water",1,"rt",[],{},"json"]]'], /values/],
     ['no station', [ROWS_FIELD, '[[null,"chengdu","water",1,"rt",{},{},"json"]]'], /station/],
+    ['0.1.0 objects that are not a list', [OBJECTS_FIELD, '{"station":"a"}'], /not an array of readings/],
+    ['a 0.1.0 reading that is null', [OBJECTS_FIELD, '[null]'], /not an object/],
+    [
+      'a 0.1.0 reading without values',
+      [OBJECTS_FIELD, '[{"station":"a","city":"c","medium":"water","ts":1,"period":"rt","flags":{},"source":"json"}]'],
+      /values/,
+    ],
   ])('refuse %s with a reason', (_what, fields, reason) => {
     expect(() => entryReadings(fields)).toThrow(reason);
   });
