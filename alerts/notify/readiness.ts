@@ -1,6 +1,6 @@
 /**
  * The notify worker's /readyz: it is ready when it can take work (Redis) and hand mail over (the
- * SMTP server accepts connections). Each probe is bounded so the answer comes within the
+ * SMTP server accepts connections; with redis.wait_replicas, its last commit reached a replica). Each probe is bounded so the answer comes within the
  * readiness bound during an outage of either.
  */
 import { connect } from 'node:net';
@@ -10,6 +10,11 @@ import { READINESS_BOUND_MS, redisAnswers } from '../../lib/readiness.js';
 export interface NotifyReadinessOptions {
   redis: RedisClient;
   smtpUrl: string;
+  /**
+   * With redis.wait_replicas: whether the last delivery commit reached its replicas. Reported as
+   * `redis_replicas`; false means notices are held (not handed over) until a replica is back.
+   */
+  commitsReplicated?: () => boolean;
   /** How long an SMTP answer is reused: probes come every few seconds and each one is a connection the server logs. Default 5 s. */
   cacheMs?: number;
   timeoutMs?: number;
@@ -47,7 +52,8 @@ export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ read
             return ok;
           }),
     ]);
-    const checks = { redis, smtp: smtpOk };
-    return { ready: redis && smtpOk, checks };
+    const checks: Record<string, boolean> = { redis, smtp: smtpOk };
+    if (o.commitsReplicated) checks.redis_replicas = o.commitsReplicated();
+    return { ready: Object.values(checks).every(Boolean), checks };
   };
 }

@@ -117,6 +117,8 @@ export class NotifyStore {
 
   private readonly replicas: number;
   private readonly replicaTimeoutMs: number;
+  /** False while the last commit reached fewer than `replicas` replicas (notify's /readyz `redis_replicas`). */
+  commitsReplicated = true;
 
   /**
    * `replicas` (redis.wait_replicas): how many replicas must hold a delivery's commit mark before the
@@ -390,7 +392,13 @@ export class NotifyStore {
   async commit(batchId: string, token: string): Promise<boolean> {
     const key = this.keys.outbox(batchId);
     if (Number(await this.redis.ntCommit(key, token)) !== 1) return false;
-    await requireReplicas(this.redis, key, this.replicas, this.replicaTimeoutMs, 'notification commit');
+    try {
+      await requireReplicas(this.redis, key, this.replicas, this.replicaTimeoutMs, 'notification commit');
+    } catch (e) {
+      this.commitsReplicated = false;
+      throw e;
+    }
+    this.commitsReplicated = true;
     return true;
   }
 

@@ -42,6 +42,10 @@ export function registerNotifyCommands(program: Command): void {
         .split(',')
         .map((r) => r.trim())
         .filter(Boolean) as Array<'route' | 'mail' | 'escalate'>;
+      const waitReplicas = {
+        replicas: env.REDIS_WAIT_REPLICAS ?? config.settings.redis.wait_replicas,
+        timeoutMs: config.settings.redis.wait_timeout_ms,
+      };
       const service = await startNotifyService({
         redisUrl: env.REDIS_URL,
         prefix: opts.prefix,
@@ -56,17 +60,21 @@ export function registerNotifyCommands(program: Command): void {
         mailConcurrency: Number(opts.mailConcurrency),
         roles,
         log,
-        waitReplicas: {
-          replicas: env.REDIS_WAIT_REPLICAS ?? config.settings.redis.wait_replicas,
-          timeoutMs: config.settings.redis.wait_timeout_ms,
-        },
+        waitReplicas,
       });
       const port = notifyHttpPort(env, log);
       const ops =
         port !== undefined
           ? await startOpsServer(
               port,
-              { healthy: () => true, ready: notifyReadiness({ redis: service.redis, smtpUrl: nenv.SMTP_URL }) },
+              {
+                healthy: () => true,
+                ready: notifyReadiness({
+                  redis: service.redis,
+                  smtpUrl: nenv.SMTP_URL,
+                  ...(waitReplicas.replicas > 0 ? { commitsReplicated: () => service.store.commitsReplicated } : {}),
+                }),
+              },
               service.metrics,
               env.HTTP_HOST,
             )

@@ -7,6 +7,8 @@
  * And the slot arithmetic the WAIT is routed by agrees with the cluster's own.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
@@ -15,6 +17,7 @@ import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from '..
 import { RedisJournal } from '../../ingest/journal.js';
 import { NotifyKeys } from '../../alerts/notify/keys.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
+import { notifyReadiness } from '../../alerts/notify/readiness.js';
 import { isTuojiangError } from '../../lib/errors.js';
 import { HOUR, reading } from '../helpers/alerts-stack.js';
 import { codeOfAsync } from '../helpers/fixtures.js';
@@ -149,10 +152,23 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     // finds the commit (and reports the delivery uncertain) instead of sending it again.
     expect(await hgetOnReplica(replica, outbox('b1'), 'state')).toBe('committing');
 
+    // The notify worker's /readyz says when notices are held (a TCP listener stands in for the SMTP server).
+    const held = store(300);
+    const smtp = createServer((socket) => socket.end()).listen(0, '127.0.0.1');
+    await once(smtp, 'listening');
+    const ready = notifyReadiness({
+      redis,
+      smtpUrl: `smtp://127.0.0.1:${(smtp.address() as AddressInfo).port}`,
+      cacheMs: 0,
+      commitsReplicated: () => held.commitsReplicated,
+    });
+    expect(await ready()).toEqual({ ready: true, checks: { redis: true, smtp: true, redis_replicas: true } });
+
     await replica.redis.stop();
     try {
-      expect((await store(300).begin('b2', 'a2', 60_000)).state).toBe('go');
-      expect(await codeOfAsync(store(300).commit('b2', 'a2'))).toBe('TJ_REDIS_NOT_REPLICATED');
+      expect((await held.begin('b2', 'a2', 60_000)).state).toBe('go');
+      expect(await codeOfAsync(held.commit('b2', 'a2'))).toBe('TJ_REDIS_NOT_REPLICATED');
+      expect(await ready()).toEqual({ ready: false, checks: { redis: true, smtp: true, redis_replicas: false } });
       // Not handed over: the attempt ends as a retry (what deliver does with an error before the commit)…
       expect(await store(300).finish('b2', 'a2', 'retry', { error: 'no replica' })).toBe(true);
       // …and without the requirement the master's word is enough.
@@ -162,10 +178,10 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
       await replica.redis.start();
     }
     // The next attempt may send it, once the replica holds the commit.
-    expect((await store().begin('b2', 'a3', 60_000)).state).toBe('go');
+    expect((await held.begin('b2', 'a3', 60_000)).state).toBe('go');
     for (let i = 0; ; i++) {
       try {
-        expect(await store().commit('b2', 'a3')).toBe(true);
+        expect(await held.commit('b2', 'a3')).toBe(true);
         break;
       } catch (e) {
         expect(isTuojiangError(e) && e.code).toBe('TJ_REDIS_NOT_REPLICATED');
@@ -173,5 +189,7 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
       if (i > 100) throw new Error('the replica never caught up');
     }
     expect(await hgetOnReplica(replica, outbox('b2'), 'state')).toBe('committing');
+    expect((await ready()).checks.redis_replicas).toBe(true);
+    smtp.close();
   }, 60_000);
 });
