@@ -43,6 +43,13 @@ export const GROUPS: readonly MutationGroup[] = [
     floor: DEFAULT_FLOOR,
   },
   {
+    name: 'journal',
+    description: 'the journal entry formats the writer reads back across versions',
+    mutate: ['ingest/journal-entry.ts'],
+    tests: ['test/unit/ingest-journal-entry.test.ts'],
+    floor: DEFAULT_FLOOR,
+  },
+  {
     name: 'incidents',
     description: 'the incident model: evidence, scopes, reports, the plume front and report severity',
     mutate: [

@@ -55,6 +55,12 @@ describe('journal entry rows', () => {
     expect(entryReadings([OBJECTS_FIELD, JSON.stringify([plain, full])])).toEqual([plain, full]);
   });
 
+  it('keep the field names already in streams: rows under "r", 0.1.0\'s objects under "b"', () => {
+    // Stored entries outlive versions: renaming either field would strand what is in the journal.
+    expect(entryReadings(['r', readingRows([plain])])).toEqual([plain]);
+    expect(entryReadings(['b', JSON.stringify([plain])])).toEqual([plain]);
+  });
+
   it.each([
     ['another field', ['x', '[]'], /field is "x"/],
     ['no value', [ROWS_FIELD], /no value/],
@@ -65,6 +71,11 @@ describe('journal entry rows', () => {
     ['a time that is text', [ROWS_FIELD, '[["a","chengdu","water","1","rt",{},{},"json"]]'], /time/],
     ['values that are a list', [ROWS_FIELD, '[["a","chengdu","water",1,"rt",[],{},"json"]]'], /values/],
     ['no station', [ROWS_FIELD, '[[null,"chengdu","water",1,"rt",{},{},"json"]]'], /station/],
+    ['no city', [ROWS_FIELD, '[["a",null,"water",1,"rt",{},{},"json"]]'], /city/],
+    ['a medium that is a number', [ROWS_FIELD, '[["a","chengdu",1,1,"rt",{},{},"json"]]'], /medium/],
+    ['no period', [ROWS_FIELD, '[["a","chengdu","water",1,null,{},{},"json"]]'], /period/],
+    ['flags that are a list', [ROWS_FIELD, '[["a","chengdu","water",1,"rt",{},[],"json"]]'], /flags/],
+    ['no source', [ROWS_FIELD, '[["a","chengdu","water",1,"rt",{},{},null]]'], /source/],
     ['0.1.0 objects that are not a list', [OBJECTS_FIELD, '{"station":"a"}'], /not an array of readings/],
     ['a 0.1.0 reading that is null', [OBJECTS_FIELD, '[null]'], /not an object/],
     [
