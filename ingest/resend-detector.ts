@@ -223,8 +223,10 @@ export class ResendDetector {
     if (known !== null) return { legacyUntil: Number(known) || 0, scanned: false };
     // Old keys end in the reading's time (digits); their correction marks end in `~` and are still used.
     const legacy = await anyKeyMatches(this.redis, `${globLiteral(this.opts.keyPrefix)}first:*[0-9]`);
-    await this.redis.set(markerKey, String(legacy ? Date.now() + this.opts.windowS * 1000 : 0), 'NX');
-    return { legacyUntil: Number(await this.redis.get(markerKey)) || 0, scanned: true };
+    const mine = String(legacy ? Date.now() + this.opts.windowS * 1000 : 0);
+    // Another writer that looked at the same time may have answered first: its answer stands.
+    const theirs = await this.redis.set(markerKey, mine, 'NX', 'GET');
+    return { legacyUntil: Number(theirs ?? mine) || 0, scanned: true };
   }
 
   private hashKey(r: Reading): string {

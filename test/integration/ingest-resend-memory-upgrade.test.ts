@@ -66,14 +66,10 @@ it('reads first values kept by 0.1.0 for one window, says so at start, and still
   }, 'the correction record');
   expect(c).toMatchObject({ details: { changes: [{ parameter: 'NH3N', stored: '51.3', resent: '0.31' }] } });
   // The first value stays; the new parameter is merged.
-  const row = await eventually(async () => {
-    const rows = await pointsAt(stack.influx, 'water_quality', 'hongyuan', ts);
-    return rows[0]?.TP !== undefined ? rows : undefined;
+  const rows = await eventually(async () => {
+    const found = await pointsAt(stack.influx, 'water_quality', 'hongyuan', ts);
+    return found[0]?.TP !== undefined ? found : undefined;
   }, 'TP merged into the stored point');
-  expect(rows(row)).toMatchObject({ NH3N: 51.3, pH: 7.1, TP: 0.05 });
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ NH3N: 51.3, pH: 7.1, TP: 0.05 });
 });
-
-const rows = (r: Record<string, unknown>[]): Record<string, unknown> => {
-  expect(r).toHaveLength(1);
-  return r[0]!;
-};
