@@ -28,3 +28,18 @@ export function encodePubacks(packets: readonly PubackPacket[]): Buffer | undefi
   }
   return out;
 }
+
+/** Successful PUBACKs for these packet identifiers (1–65535), as one buffer (see encodePubacks). */
+export function encodePubackIds(ids: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(ids.length * 4);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 1 || id > 0xffff) throw new RangeError(`PUBACK packet identifier ${id} outside 1-65535`);
+    const o = i * 4;
+    out[o] = 0x40;
+    out[o + 1] = 0x02;
+    out[o + 2] = id >> 8;
+    out[o + 3] = id & 0xff;
+  }
+  return out;
+}

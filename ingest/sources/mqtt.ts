@@ -1,7 +1,9 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ingestPartition, partitionTag, partitionText, partitionTopics, idsInPartition } from '../../config/partition.js';
 import type { Logger } from '../../lib/logger.js';
-import { encodePubacks } from '../../lib/mqtt-puback.js';
+import type { Duplex, Writable } from 'node:stream';
+import { encodePubackIds, encodePubacks } from '../../lib/mqtt-puback.js';
+import { PublishReader, type InboundPublish } from '../../lib/mqtt-publish-reader.js';
 import { TakeoverDetector, type TakeoverEvidence } from '../session-takeover.js';
 import { replyTopic } from '../topics.js';
 import type { MessageHandler, Source, SourceFactory } from './source.js';
@@ -52,12 +54,13 @@ interface SendPacket {
  */
 
 /**
- * The broker boundary: N MQTT 5 connections with fixed client ids and persistent sessions, all in one
- * `$share` group, with the PUBACK delayed until the handler has made the message durable.
+ * The broker boundary: N MQTT 5 connections with fixed client ids and persistent sessions (plain
+ * subscriptions divided among them, or one `$share` group), with the PUBACK delayed until the
+ * handler has made the message durable.
  *
- * MQTT.js acks QoS 1 when `handleMessage`'s callback is called (customHandleAcks only picks a reason
- * code), and handles one packet per connection at a time until then; several connections are what
- * lets many messages be in flight toward one journal batch.
+ * MQTT.js keeps each connection (connect, subscribe, keepalive, reconnect, DISCONNECT reason codes);
+ * the plain QoS 0/1 PUBLISH packets, nearly all the traffic, are read off the socket before it
+ * (readPublishesFirst), and what that leaves reaches MQTT.js's handleMessage (delayPubacks).
  */
 export class MqttSource implements Source {
   readonly name = 'mqtt';
@@ -151,11 +154,14 @@ export class MqttSource implements Source {
         resubscribe: false,
         // MQTT.js calls its debug logger several times per packet; a no-op saves ~3 % of the CPU.
         log: () => undefined,
+        // The stream builder is wrapped below (readPublishesFirst) before the first connect.
+        manualConnect: true,
         ...(this.opts.username ? { username: this.opts.username, password: this.opts.password ?? '' } : {}),
       };
       const client = mqtt.connect(this.opts.url, options);
       generations.set(client, 0);
       this.delayPubacks(client, clientId, handler);
+      this.readPublishesFirst(client, clientId, handler);
       const takeover = new TakeoverDetector();
       let socketError = false;
       const report = (evidence: TakeoverEvidence | undefined): void => {
@@ -206,6 +212,7 @@ export class MqttSource implements Source {
         this.log.warn({ clientId, err: e.message }, 'mqtt error');
       });
       this.clients.push(client);
+      client.connect();
     }
   }
 
@@ -251,7 +258,8 @@ export class MqttSource implements Source {
   }
 
   /**
-   * Delayed PUBACK without serialising the connection. MQTT.js handles the next incoming packet only
+   * For the PUBLISH packets readPublishesFirst leaves to MQTT.js (MQTT 5 properties, QoS 2):
+   * delayed PUBACK without serialising the connection. MQTT.js handles the next incoming packet only
    * after the PUBACK of the previous one is written, so delaying the PUBACK through handleMessage's
    * callback alone caps a connection at one message per journal round trip (measured: ~3,000 msg/s,
    * docs/decisions/0001). Here handleMessage returns at once and the PUBACK packet itself is held
@@ -317,6 +325,84 @@ export class MqttSource implements Source {
       }
       admit();
     };
+  }
+
+  /**
+   * QoS 0/1 PUBLISH packets read off each new connection's bytes before MQTT.js sees them
+   * (lib/mqtt-publish-reader.ts): their PUBACKs leave together once their journal batch is durable,
+   * on the socket they arrived on. Every other packet reaches MQTT.js unchanged and in order, and a
+   * PUBLISH the reader leaves (QoS 2, MQTT 5 properties) takes delayPubacks' path. At the bound the
+   * reader stops and the socket is paused: TCP pushes back on the broker as before.
+   */
+  private readPublishesFirst(client: MqttClient, clientId: string, handler: MessageHandler): void {
+    const internals = client as unknown as { streamBuilder: (c: MqttClient) => Duplex };
+    const build = internals.streamBuilder;
+    internals.streamBuilder = (c) => {
+      const stream = build(c);
+      stream.pipe = <T extends NodeJS.WritableStream>(dest: T): T => {
+        const library = dest as unknown as Writable;
+        let pressure = false;
+        let stopped = false;
+        const acks = new PubackGroups(stream, (e, messages) =>
+          this.log.warn({ clientId, err: e.message, messages }, 'messages not made durable; PUBACKs withheld'),
+        );
+        const reader = new PublishReader(5, {
+          publish: (p) => this.takePublish(p, client, stream, acks, handler, go),
+          other: (bytes) => {
+            if (!library.write(bytes)) pressure = true;
+          },
+        });
+        const go = (): void => {
+          stopped = !reader.read();
+          if (stopped || pressure) stream.pause();
+          else stream.resume();
+        };
+        library.on('drain', () => {
+          pressure = false;
+          if (!stopped) stream.resume();
+        });
+        stream.on('data', (chunk: Buffer) => {
+          reader.push(chunk);
+          go();
+        });
+        stream.on('end', () => library.end());
+        return dest;
+      };
+      return stream;
+    };
+  }
+
+  /** One PUBLISH from the reader: admitted, or parked at the bound (false stops the reader). */
+  private takePublish(
+    p: InboundPublish,
+    client: MqttClient,
+    stream: Duplex,
+    acks: PubackGroups,
+    handler: MessageHandler,
+    go: () => void,
+  ): boolean {
+    const admit = (): void => {
+      this.setHolding(this.holding + 1);
+      const durable = handler(p.topic, p.payload);
+      this.releaseWhenSettled(durable);
+      if (p.qos === 1) acks.add(durable, p.messageId);
+      else durable.catch(() => undefined);
+    };
+    if (this.holding >= this.bound) {
+      this.stalled.push({
+        client,
+        admit: () => {
+          // A closed connection's messages come again on the next one.
+          if (stream.destroyed) return;
+          admit();
+          go();
+        },
+      });
+      if (this.stalled.length === 1) this.opts.onPause?.();
+      return false;
+    }
+    admit();
+    return true;
   }
 
   /** The last promise handed to releaseWhenSettled and how many messages wait on it since. */
@@ -445,3 +531,36 @@ export const mqttSource: SourceFactory = (ctx) => {
     ctx.log,
   );
 };
+
+/**
+ * PUBACKs held per journal batch on one connection: the messages of a batch arrive one after
+ * another and share its promise, so one reaction writes all their PUBACKs in one socket write.
+ * A connection closed meanwhile gets none: the broker redelivers those messages.
+ */
+class PubackGroups {
+  private last: { durable: Promise<void>; ids: number[] } | undefined;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly onRefused: (e: Error, messages: number) => void,
+  ) {}
+
+  add(durable: Promise<void>, messageId: number): void {
+    if (this.last?.durable === durable) {
+      this.last.ids.push(messageId);
+      return;
+    }
+    const group = { durable, ids: [messageId] };
+    this.last = group;
+    durable.then(
+      () => {
+        if (this.last === group) this.last = undefined;
+        if (!this.stream.destroyed && this.stream.writable) this.stream.write(encodePubackIds(group.ids));
+      },
+      (e: unknown) => {
+        if (this.last === group) this.last = undefined;
+        this.onRefused(e as Error, group.ids.length);
+      },
+    );
+  }
+}

@@ -50,6 +50,13 @@ export const GROUPS: readonly MutationGroup[] = [
     floor: DEFAULT_FLOOR,
   },
   {
+    name: 'mqtt-reader',
+    description: 'the PUBLISH packets the ingest reads off the socket itself, and the PUBACKs it writes',
+    mutate: ['lib/mqtt-publish-reader.ts', 'lib/mqtt-puback.ts'],
+    tests: ['test/unit/lib-mqtt-publish-reader.test.ts', 'test/unit/lib-mqtt-puback.test.ts'],
+    floor: DEFAULT_FLOOR,
+  },
+  {
     name: 'incidents',
     description: 'the incident model: evidence, scopes, reports, the plume front and report severity',
     mutate: [
