@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { TuojiangError } from '../../lib/errors.js';
 
@@ -90,6 +91,14 @@ export function missingBinariesError(missing: readonly ServiceName[], missingBin
 
 // apt-get update is slow and its result does not change within a run: do it at most once per process.
 let aptUpdated: Promise<void> | undefined;
+/**
+ * apt-get under a lock of ours, waited for: test files run in parallel worker processes, and on a
+ * fresh machine two of them may install a missing package at once; the second apt-get used to fail
+ * on apt's own lock ("Could not get lock /var/lib/apt/lists/lock") and fail its whole test file.
+ * `flock` is util-linux's, on every Debian. The in-process queue below orders one worker's installs.
+ */
+const apt = (args: string[], log: Log): Promise<void> =>
+  run('flock', ['-w', '900', join(tmpdir(), 'tuojiang-apt.lock'), 'apt-get', ...args], log);
 
 // Concurrent startServices() calls must not run two apt-get processes at once (dpkg lock).
 let installing: Promise<unknown> = Promise.resolve();
@@ -114,9 +123,9 @@ export async function ensureBinaries(needs: readonly ServiceName[], log: Log = s
     if (again.missing.length === 0) return;
     const pkgs = again.missing.map((s) => CATALOGUE[s].pkg);
     log(`local-services: installing ${pkgs.join(' ')} (missing ${missingBins.join(', ')})`);
-    aptUpdated ??= run('apt-get', ['update'], log);
+    aptUpdated ??= apt(['update'], log);
     await aptUpdated;
-    await run('apt-get', ['install', '-y', ...pkgs], log);
+    await apt(['install', '-y', ...pkgs], log);
   });
   installing = step.catch(() => undefined);
   try {
@@ -177,9 +186,9 @@ export async function ensureTool(bin: ToolName, log: Log = stderrLog): Promise<s
   const step = installing.then(async () => {
     if (await findBinary(bin)) return;
     log(`local-services: installing ${pkg} (missing ${bin})`);
-    aptUpdated ??= run('apt-get', ['update'], log);
+    aptUpdated ??= apt(['update'], log);
     await aptUpdated;
-    await run('apt-get', args, log);
+    await apt(args, log);
   });
   installing = step.catch(() => undefined);
   await step;
