@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ingest` (issues 2 and 16): 100,000 readings from 100 stations at full speed through
  * the real broker, ingest, Redis journal and InfluxDB, all on this machine, in interleaved rounds
- * (`--rounds N`, default 3): the broker's own QoS 1 relay rate to one plain subscriber, then the
+ * (`--rounds N`, default 3, after `--warmup N` rounds, default 1, printed but not summarised): the broker's own QoS 1 relay rate to one plain subscriber, then the
  * pipeline, then the relay again… Per round it prints end-to-end readings/s (first publish to last
  * reading visible in InfluxDB), the ratio to that round's relay rate, loss, p50/p99 lag, the
  * ingest's CPU per reading (utime + stime from /proc, over the round) and its GC time (prom-client's
@@ -34,6 +34,7 @@ import { InfluxClient } from '../../lib/influx/client.js';
 import { freePort, startServices } from '../../devtools/local-services/index.js';
 import { hashPassword } from '../../lib/password-hash.js';
 import { password } from '../helpers/ingest-stack.js';
+import { ingestNodeArgs } from './ingest-node-options.js';
 import { cpuSeconds } from './proc-cpu.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -46,6 +47,12 @@ const LOGGER_PW = 'bench-logger-pw';
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(process.argv[roundsArg + 1]) : 3;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive integer`);
+// Warm-up rounds run first, exactly like the others, and are printed but left out of the SUMMARY: a
+// freshly started ingest compiles its hot code during its first 100,000 readings (~3 µs a reading
+// more, decision 0018), which a service running for weeks does once. `--warmup 0` counts it.
+const warmupArg = process.argv.indexOf('--warmup');
+const WARMUP = warmupArg >= 0 ? Number(process.argv[warmupArg + 1]) : 1;
+if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error(`--warmup must be a whole number of rounds (0 or more)`);
 // Redis's AOF fsync policy for the run (default: what docker-compose.yml ships), to measure its cost.
 const fsyncArg = process.argv.indexOf('--appendfsync');
 const APPENDFSYNC = fsyncArg >= 0 ? process.argv[fsyncArg + 1] : undefined;
@@ -205,29 +212,25 @@ async function main(): Promise<void> {
     // The pipeline: the ingest in its own process as in production, one for all rounds.
     const httpPort = await freePort();
     const tcpPort = await freePort();
-    const ingest = spawn(
-      process.execPath,
-      [...(process.env.INGEST_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(ROOT, 'dist', 'cli', 'main.js'), 'ingest', '--no-checks'],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          TUOJIANG_CONFIG: configDir,
-          MQTT_URL: services.mosquitto.url,
-          MQTT_USERNAME: 'ingest',
-          MQTT_PASSWORD: users.ingest,
-          REDIS_URL: services.redis.url,
-          INFLUX_URL: services.influxdb.url,
-          INFLUX_DB: 'tuojiang',
-          TUOJIANG_INSTANCE: 'bench',
-          INGEST_HTTP_PORT: String(httpPort),
-          LOG_LEVEL: 'warn',
-          ...(TRANSPORT === 'tcp' ? { HJ212_TCP_PORT: String(tcpPort), HJ212_TCP_HOST: '127.0.0.1' } : {}),
-        },
-        // INGEST_STDOUT=file keeps what the ingest prints (e.g. INGEST_NODE_ARGS=--trace-gc).
-        stdio: ['ignore', process.env.INGEST_STDOUT ? openSync(process.env.INGEST_STDOUT, 'w') : 'ignore', 'inherit'],
+    const ingest = spawn(process.execPath, [...ingestNodeArgs(), join(ROOT, 'dist', 'cli', 'main.js'), 'ingest', '--no-checks'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TUOJIANG_CONFIG: configDir,
+        MQTT_URL: services.mosquitto.url,
+        MQTT_USERNAME: 'ingest',
+        MQTT_PASSWORD: users.ingest,
+        REDIS_URL: services.redis.url,
+        INFLUX_URL: services.influxdb.url,
+        INFLUX_DB: 'tuojiang',
+        TUOJIANG_INSTANCE: 'bench',
+        INGEST_HTTP_PORT: String(httpPort),
+        LOG_LEVEL: 'warn',
+        ...(TRANSPORT === 'tcp' ? { HJ212_TCP_PORT: String(tcpPort), HJ212_TCP_HOST: '127.0.0.1' } : {}),
       },
-    );
+      // INGEST_STDOUT=file keeps what the ingest prints (e.g. INGEST_NODE_ARGS=--trace-gc).
+      stdio: ['ignore', process.env.INGEST_STDOUT ? openSync(process.env.INGEST_STDOUT, 'w') : 'ignore', 'inherit'],
+    });
     for (let i = 0; ; i++) {
       const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
         (r) => r.status === 200,
@@ -353,6 +356,7 @@ async function main(): Promise<void> {
     };
     type Run = Awaited<ReturnType<typeof measure>> & {
       round: number;
+      warmup: boolean;
       relayRate: number;
       relayCpuUsPerMsg: number;
       relayBusy: number;
@@ -362,7 +366,8 @@ async function main(): Promise<void> {
     const day = (round: number, month: number): string =>
       `2026-${String(month).padStart(2, '0')}-${String(round).padStart(2, '0')}T00:00:00Z`;
     const runs: Run[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= WARMUP + ROUNDS; round++) {
+      const warmup = round <= WARMUP;
       const { rate: relayRate, cpuUsPerMsg: relayCpuUsPerMsg, busy: relayBusy, subscriberUsPerMsg } = await relayRound(round);
       process.stderr.write(`  broker relay ${Math.round(relayRate)} msg/s\n`);
       // Each round writes a time range of its own: the count is of that round's points only.
@@ -370,6 +375,7 @@ async function main(): Promise<void> {
         const t0 = day(round, 6);
         runs.push({
           round,
+          warmup,
           relayRate,
           relayCpuUsPerMsg,
           relayBusy,
@@ -381,6 +387,7 @@ async function main(): Promise<void> {
         const t0 = day(round, 6);
         runs.push({
           round,
+          warmup,
           relayRate,
           relayCpuUsPerMsg,
           relayBusy,
@@ -390,6 +397,7 @@ async function main(): Promise<void> {
         const t1 = day(round, 7);
         runs.push({
           round,
+          warmup,
           relayRate,
           relayCpuUsPerMsg,
           relayBusy,
@@ -420,10 +428,10 @@ async function main(): Promise<void> {
     const f1 = (x: number): string => x.toFixed(1);
     const pipelineCpuUs = (r: Run): number => (Object.values(r.cpu).reduce((a, v) => a + v, 0) * 1e6) / Math.max(1, r.stored);
     console.log(
-      `\nIngest benchmark, ${ROUNDS} interleaved round(s) (this machine, 2 cores; publishers, broker, ingest, Redis, InfluxDB all local)`,
+      `\nIngest benchmark, ${ROUNDS} interleaved round(s) after ${WARMUP} warm-up round(s), the ingest with node ${ingestNodeArgs().join(' ') || '(no options)'} (this machine, 2 cores; publishers, broker, ingest, Redis, InfluxDB all local)`,
     );
     for (const r of runs) {
-      console.log(`  round ${r.round}, ${r.label}:`);
+      console.log(`  round ${r.round}, ${r.label}${r.warmup ? ' — warm-up, not in the SUMMARY (the ingest compiling its hot code)' : ''}:`);
       console.log(`    stored / lost          ${r.stored} / ${r.loss}`);
       console.log(`    e2e_readings_per_s     ${Math.round(r.e2eRate)}   (publish ${Math.round(r.publishRate)}/s)`);
       console.log(`    broker_relay_per_s     ${Math.round(r.relayRate)}`);
@@ -455,7 +463,7 @@ async function main(): Promise<void> {
     console.log(`  ingest_peak_rss_mb       ${rss ? Math.round(Number(rss) / 1024) : null}`);
     const labels = [...new Set(runs.map((r) => r.label))];
     for (const label of labels) {
-      const of = runs.filter((r) => r.label === label);
+      const of = runs.filter((r) => r.label === label && !r.warmup);
       const ratios = of.map((r) => r.e2eRate / r.relayRate);
       const ceilings = of.map((r) => r.relayCpuUsPerMsg / pipelineCpuUs(r));
       const rates = of.map((r) => r.e2eRate);
@@ -471,8 +479,8 @@ async function main(): Promise<void> {
     }
     if (TRANSPORT === 'tcp') {
       const ratios = runs
-        .filter((r) => r.label === 'HJ 212 over TCP')
-        .map((r, i) => r.e2eRate / runs.filter((x) => x.label !== r.label)[i]!.e2eRate);
+        .filter((r) => r.label === 'HJ 212 over TCP' && !r.warmup)
+        .map((r, i) => r.e2eRate / runs.filter((x) => x.label !== r.label && !x.warmup)[i]!.e2eRate);
       console.log(`  tcp_to_mqtt_ratio        ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
       const answers = /tuojiang_hj212_answers_total (\d+)/.exec(metricsText)?.[1];
       const resent = /tuojiang_hj212_resent_total\{[^}]*\} (\d+)/g;
@@ -491,6 +499,7 @@ async function main(): Promise<void> {
       JSON.stringify(
         runs.map((r) => ({
           round: r.round,
+          warmup: r.warmup,
           label: r.label,
           stored: r.stored,
           e2e_readings_per_s: Math.round(r.e2eRate),

@@ -33,6 +33,7 @@ import mqtt from 'mqtt';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { freePort, startRedisCluster, startServices } from '../../devtools/local-services/index.js';
 import { password } from '../helpers/ingest-stack.js';
+import { ingestNodeArgs } from './ingest-node-options.js';
 import { cpuSeconds } from './proc-cpu.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -137,8 +138,8 @@ async function main(): Promise<void> {
   };
   const startChild = async (name: string, args: string[], env: Record<string, string>): Promise<void> => {
     const port = await freePort();
-    // INGEST_NODE_ARGS as in bench:ingest (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), for the ingests only.
-    const nodeArgs = args[0] === 'ingest' ? (process.env.INGEST_NODE_ARGS?.split(' ').filter(Boolean) ?? []) : [];
+    // The ingests as shipped, plus INGEST_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), as in bench:ingest.
+    const nodeArgs = args[0] === 'ingest' ? ingestNodeArgs() : [];
     const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli', 'main.js'), ...args], {
       cwd: ROOT,
       env: { ...baseEnv, ...env, TUOJIANG_INSTANCE: name, INGEST_HTTP_PORT: String(port), ALERTS_HTTP_PORT: String(port) },
