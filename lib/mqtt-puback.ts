@@ -14,19 +14,14 @@ export interface PubackPacket {
  * packet is something else (a reason code, properties), which then go out one by one as before.
  */
 export function encodePubacks(packets: readonly PubackPacket[]): Buffer | undefined {
-  const out = Buffer.allocUnsafe(packets.length * 4);
-  for (let i = 0; i < packets.length; i++) {
-    const p = packets[i]!;
+  const ids: number[] = [];
+  for (const p of packets) {
     const id = p.messageId;
     if (p.cmd !== 'puback' || id === undefined || !Number.isInteger(id) || id < 1 || id > 0xffff) return undefined;
     if ((p.reasonCode !== undefined && p.reasonCode !== 0) || p.properties !== undefined) return undefined;
-    const o = i * 4;
-    out[o] = 0x40;
-    out[o + 1] = 0x02;
-    out[o + 2] = id >> 8;
-    out[o + 3] = id & 0xff;
+    ids.push(id);
   }
-  return out;
+  return encodePubackIds(ids);
 }
 
 /** Successful PUBACKs for these packet identifiers (1–65535), as one buffer (see encodePubacks). */
