@@ -11,12 +11,15 @@ export function createIngestMetrics() {
   // prom-client set() or inc() per change cost about half a microsecond per reading (docs/decisions/0018).
   const held = { now: 0, peak: 0 };
   const received = { pending: 0 };
+  const mqttReadBy = { reader: 0, library: 0 };
   return {
     registry,
     /** Messages received since the last scrape, added to tuojiang_readings_in_total when it is read. */
     received,
     /** What the MQTT source holds now and its peak: written by the source, read by the two gauges below. */
     held,
+    /** MQTT messages by what read them: written by the source, read by tuojiang_ingest_mqtt_messages_total. */
+    mqttReadBy,
     readingsIn: new Counter({
       name: 'tuojiang_readings_in_total',
       help: 'MQTT messages received by the ingest',
@@ -148,6 +151,17 @@ export function createIngestMetrics() {
       help: 'Readings stored although their HJ 212 frame deviates from the standard, as the station is allowed (stations.yaml hj212), by station and quirk',
       labelNames: ['station', 'quirk'],
       registers: [registry],
+    }),
+    mqttMessages: new Counter({
+      name: 'tuojiang_ingest_mqtt_messages_total',
+      help: 'MQTT messages handed to the ingest, by what read them off the connection: read_by="ingest" (plain QoS 0/1 PUBLISH), "mqtt.js" (QoS 2, or carrying MQTT 5 properties; slower)',
+      labelNames: ['read_by'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ read_by: 'ingest' }, mqttReadBy.reader);
+        this.inc({ read_by: 'mqtt.js' }, mqttReadBy.library);
+      },
     }),
     readPauses: new Counter({
       name: 'tuojiang_ingest_read_pauses_total',

@@ -13,6 +13,11 @@ export interface PublishReaderHandlers {
   publish(p: InboundPublish): boolean;
   /** Every other packet, whole and as received, in order: for the MQTT library to parse and handle. */
   other(bytes: Buffer): void;
+  /**
+   * Bytes that cannot be framed as MQTT packets: nothing after them can be trusted, and the reader
+   * reads nothing more. MQTT 5.0 §4.13: the connection is to be closed.
+   */
+  malformed(reason: string): void;
 }
 
 /**
@@ -23,17 +28,17 @@ export interface PublishReaderHandlers {
  *
  * Only what is certain is taken: QoS 2 (its PUBREC/PUBREL state lives in the library), a PUBLISH
  * with MQTT 5 properties (a topic alias, which only the library can resolve, or anything else), a
- * PUBLISH whose topic does not fit its packet, and any reserved flag combination all go to the
- * library, which answers them as it always did (a protocol error closes the connection). From a
- * remaining length the reader cannot frame (a fifth length byte) on, every byte goes to the library
- * unread: it is the library's framing error to report, and the reader never guesses a boundary.
+ * PUBLISH whose fields do not fit its packet, packet identifier 0, and other packet types all go to
+ * the library whole, which handles or reports them as it always did. A remaining length the reader
+ * cannot frame (a fifth length byte) is reported through `malformed`, and nothing after it is read
+ * or handed on: no boundary after it can be trusted.
  */
 export class PublishReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
   /** Bytes the packet at the front needs before it can be read (0: not known yet). */
   private needed = 0;
-  private unframed = false;
+  private broken = false;
 
   constructor(
     private readonly protocolVersion: 4 | 5,
@@ -57,8 +62,8 @@ export class PublishReader {
    * asked to stop (false: call again to go on).
    */
   read(): boolean {
-    if (this.unframed) {
-      this.passRest();
+    if (this.broken) {
+      this.discard();
       return true;
     }
     // Empty, or the packet at the front is known to be longer than what has arrived: wait, joining nothing.
@@ -70,10 +75,9 @@ export class PublishReader {
       const size = this.packetSize(buf, off);
       if (size === undefined) break;
       if (size === -1) {
-        // Not framable: hand the library everything from here, now and from now on.
-        this.unframed = true;
-        this.consume(off);
-        this.passRest();
+        this.broken = true;
+        this.discard();
+        this.on.malformed('a remaining length longer than four bytes (MQTT 5.0 §1.5.5)');
         return true;
       }
       if (off + size > buf.length) {
@@ -99,8 +103,7 @@ export class PublishReader {
     this.chunks = [this.chunks[0]!.subarray(n)];
   }
 
-  private passRest(): void {
-    for (const c of this.chunks) if (c.length > 0) this.on.other(c);
+  private discard(): void {
     this.chunks = [];
     this.buffered = 0;
   }

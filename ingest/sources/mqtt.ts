@@ -2,7 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ingestPartition, partitionTag, partitionText, partitionTopics, idsInPartition } from '../../config/partition.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Duplex, Writable } from 'node:stream';
-import { encodePubackIds, encodePubacks } from '../../lib/mqtt-puback.js';
+import { encodePubackIds } from '../../lib/mqtt-puback.js';
 import { PublishReader, type InboundPublish } from '../../lib/mqtt-publish-reader.js';
 import { TakeoverDetector, type TakeoverEvidence } from '../session-takeover.js';
 import { replyTopic } from '../topics.js';
@@ -28,6 +28,8 @@ export interface MqttSourceOptions {
   onHeldChange?: (held: number) => void;
   /** Reading from the sockets stopped because `held` reached connections × receiveMaximum. */
   onPause?: () => void;
+  /** Messages read by the ingest's own reader and by MQTT.js (QoS 2, MQTT 5 properties); counted here, read when scraped. */
+  counts?: { reader: number; library: number };
   /** Where HJ 212 answers to a station go, `{station}` replaced (mqtt.reply_topic). */
   replyTopic?: string;
   /** What /readyz and the startup log say about this source (the partition and its stations). */
@@ -45,7 +47,12 @@ export const SUBSCRIBE_BATCH = 100;
 const generations = new WeakMap<MqttClient, number>();
 
 interface SendPacket {
-  (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, cbStorePut?: unknown, noStore?: boolean): void;
+  (
+    packet: { cmd: string; messageId?: number; reasonCode?: number },
+    cb?: (err?: Error) => void,
+    cbStorePut?: unknown,
+    noStore?: boolean,
+  ): void;
 }
 
 /*
@@ -74,6 +81,8 @@ export class MqttSource implements Source {
   /** Messages given to the handler and not yet settled (journaled, or refused for redelivery). */
   private holding = 0;
   private peak = 0;
+  /** Each client's current connection's held PUBACKs. */
+  private readonly pubacks = new WeakMap<MqttClient, PubackGroups>();
   /** Messages the sockets delivered while at the bound, not yet handed to the handler. */
   private stalled: Array<{ client: MqttClient; admit: () => void }> = [];
 
@@ -268,43 +277,22 @@ export class MqttSource implements Source {
    */
   private delayPubacks(client: MqttClient, clientId: string, handler: MessageHandler): void {
     const held = new Map<number, { durable: Promise<void>; generation: number }>();
-    // PUBACKs waiting on the same journal batch share one promise: one reaction per batch, not per message.
-    const waiting = new Map<Promise<void>, { generation: number; packets: Array<{ cmd: string; messageId?: number }> }>();
     const internals = client as unknown as { _sendPacket: SendPacket };
     const send: SendPacket = internals._sendPacket.bind(client);
     internals._sendPacket = (packet, cb, cbStorePut, noStore) => {
       const hold = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
-      if (!hold) return send(packet, cb, cbStorePut, noStore);
+      if (!hold || (packet.reasonCode ?? 0) !== 0) return send(packet, cb, cbStorePut, noStore);
       held.delete(packet.messageId!);
       cb?.();
-      const group = waiting.get(hold.durable);
-      if (group && group.generation === hold.generation) {
-        group.packets.push(packet);
-        return;
-      }
-      const fresh = { generation: hold.generation, packets: [packet] };
-      waiting.set(hold.durable, fresh);
-      hold.durable.then(
-        () => {
-          waiting.delete(hold.durable);
-          if (generations.get(client) !== fresh.generation || !client.connected) return;
-          const all = encodePubacks(fresh.packets);
-          if (all) client.stream.write(all);
-          else for (const p of fresh.packets) send(p);
-        },
-        (e: unknown) => {
-          waiting.delete(hold.durable);
-          this.log.warn(
-            { clientId, err: (e as Error).message, messages: fresh.packets.length },
-            'messages not made durable; PUBACKs withheld',
-          );
-        },
-      );
+      // Into the same groups as the reader's PUBACKs, so that a connection acknowledges in the order
+      // it received (MQTT 5.0 §4.6). A closed connection's messages come again on the next one.
+      if (generations.get(client) === hold.generation) this.pubacks.get(client)?.add(hold.durable, packet.messageId!);
     };
     client.handleMessage = (packet, callback) => {
       const generation = generations.get(client)!;
       const admit = (): void => {
         if (generations.get(client) !== generation) return;
+        if (this.opts.counts) this.opts.counts.library++;
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         this.setHolding(this.holding + 1);
         const durable = handler(packet.topic, payload);
@@ -339,27 +327,48 @@ export class MqttSource implements Source {
     const build = internals.streamBuilder;
     internals.streamBuilder = (c) => {
       const stream = build(c);
+      // From its end on, a connection hands nothing on and acknowledges nothing: the broker sends
+      // its unacknowledged messages again on the next one.
+      let ended = false;
+      const end = (): void => {
+        ended = true;
+      };
+      stream.once('end', end);
+      stream.once('close', end);
+      const acks = new PubackGroups(
+        stream,
+        // Nothing after our DISCONNECT (MQTT 5.0 §3.14.4): MQTT.js ends the stream a moment after writing it.
+        () => !ended && !client.disconnecting,
+        (e, messages) => this.log.warn({ clientId, err: e.message, messages }, 'messages not made durable; PUBACKs withheld'),
+      );
+      this.pubacks.set(client, acks);
       stream.pipe = <T extends NodeJS.WritableStream>(dest: T): T => {
         const library = dest as unknown as Writable;
         let pressure = false;
         let stopped = false;
-        const acks = new PubackGroups(stream, (e, messages) =>
-          this.log.warn({ clientId, err: e.message, messages }, 'messages not made durable; PUBACKs withheld'),
-        );
         const reader = new PublishReader(5, {
-          publish: (p) => this.takePublish(p, client, stream, acks, handler, go),
+          publish: (p) => this.takePublish(p, client, acks, handler, go, () => ended),
           other: (bytes) => {
+            if (ended || library.writableEnded) return;
             if (!library.write(bytes)) pressure = true;
+          },
+          malformed: (reason) => {
+            this.log.error(
+              { clientId, reason },
+              'the broker sent bytes that are not MQTT packets; closing the connection (what it had not acknowledged comes again on the next)',
+            );
+            stream.destroy();
           },
         });
         const go = (): void => {
+          if (ended) return;
           stopped = !reader.read();
           if (stopped || pressure) stream.pause();
           else stream.resume();
         };
         library.on('drain', () => {
           pressure = false;
-          if (!stopped) stream.resume();
+          if (!stopped && !ended) stream.resume();
         });
         stream.on('data', (chunk: Buffer) => {
           reader.push(chunk);
@@ -376,12 +385,13 @@ export class MqttSource implements Source {
   private takePublish(
     p: InboundPublish,
     client: MqttClient,
-    stream: Duplex,
     acks: PubackGroups,
     handler: MessageHandler,
     go: () => void,
+    ended: () => boolean,
   ): boolean {
     const admit = (): void => {
+      if (this.opts.counts) this.opts.counts.reader++;
       this.setHolding(this.holding + 1);
       const durable = handler(p.topic, p.payload);
       this.releaseWhenSettled(durable);
@@ -392,10 +402,11 @@ export class MqttSource implements Source {
       this.stalled.push({
         client,
         admit: () => {
-          // A closed connection's messages come again on the next one.
-          if (stream.destroyed) return;
+          if (ended()) return;
           admit();
-          go();
+          // The rest of this connection's bytes after every other parked message: each connection
+          // gets its turn, and release() can stop at the bound.
+          queueMicrotask(go);
         },
       });
       if (this.stalled.length === 1) this.opts.onPause?.();
@@ -442,7 +453,10 @@ export class MqttSource implements Source {
     if (this.stalled.length === 0 || this.holding > Math.floor(this.bound / 2)) return;
     const ready = this.stalled;
     this.stalled = [];
-    for (const s of ready) s.admit();
+    // One at a time and never past the bound: a connection can have two parked (one on each path).
+    let k = 0;
+    while (k < ready.length && this.holding < this.bound) ready[k++]!.admit();
+    if (k < ready.length) this.stalled = [...ready.slice(k), ...this.stalled];
   }
 
   /**
@@ -527,6 +541,7 @@ export const mqttSource: SourceFactory = (ctx) => {
         if (n > metrics.held.peak) metrics.held.peak = n;
       },
       onPause: () => metrics.readPauses.inc(),
+      counts: metrics.mqttReadBy,
     },
     ctx.log,
   );
@@ -534,14 +549,16 @@ export const mqttSource: SourceFactory = (ctx) => {
 
 /**
  * PUBACKs held per journal batch on one connection: the messages of a batch arrive one after
- * another and share its promise, so one reaction writes all their PUBACKs in one socket write.
- * A connection closed meanwhile gets none: the broker redelivers those messages.
+ * another and share its promise, so one reaction writes all their PUBACKs in one socket write, in
+ * the order the messages were received. When `open()` says no (the connection ended, or we
+ * disconnected) they are not written: the broker sends those messages again.
  */
 class PubackGroups {
   private last: { durable: Promise<void>; ids: number[] } | undefined;
 
   constructor(
     private readonly stream: Duplex,
+    private readonly open: () => boolean,
     private readonly onRefused: (e: Error, messages: number) => void,
   ) {}
 
@@ -555,7 +572,7 @@ class PubackGroups {
     durable.then(
       () => {
         if (this.last === group) this.last = undefined;
-        if (!this.stream.destroyed && this.stream.writable) this.stream.write(encodePubackIds(group.ids));
+        if (this.open() && !this.stream.destroyed && this.stream.writable) this.stream.write(encodePubackIds(group.ids));
       },
       (e: unknown) => {
         if (this.last === group) this.last = undefined;

@@ -52,6 +52,9 @@ describe('ingest: the two ways a PUBLISH is read', () => {
     await waitFor(async () => (await storedValues(s.influx, from, to)).size >= burst.length, 30_000, 'all 600 readings stored');
     expect(compareBurst(burst, await storedValues(s.influx, from, to))).toEqual({ missing: 0, doubled: 0, wrong: 0, extra: 0 });
     expect(await received(first)).toBe(600);
+    // Each path read what it should: the plain messages by the ingest's reader, the 200 with properties by MQTT.js.
+    const readBy = Object.fromEntries((await first.metrics.mqttMessages.get()).values.map((v) => [v.labels.read_by, v.value]));
+    expect(readBy).toEqual({ ingest: 400, 'mqtt.js': 200 });
 
     // Same instance, same client ids, same broker sessions: a message the first never acknowledged comes again.
     await first.stop();

@@ -5,10 +5,9 @@
  */
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it, vi } from 'vitest';
-import { encodePubackIds } from '../../lib/mqtt-puback.js';
 import { PublishReader, type InboundPublish } from '../../lib/mqtt-publish-reader.js';
 
-type Event = { publish: { topic: string; payload: string; qos: number; messageId: number } } | { other: string };
+type Event = { publish: { topic: string; payload: string; qos: number; messageId: number } } | { other: string } | { malformed: string };
 
 function gen(packet: Record<string, unknown>, protocolVersion: 4 | 5 = 5): Buffer {
   return mqttPacket.generate(packet as unknown as mqttPacket.Packet, { protocolVersion });
@@ -37,6 +36,7 @@ function run(chunks: Buffer[], v: 4 | 5 = 5): { events: Event[]; pending: number
       return true;
     },
     other: (bytes) => events.push({ other: bytes.toString('hex') }),
+    malformed: (reason) => events.push({ malformed: reason }),
   });
   for (const c of chunks) {
     reader.push(c);
@@ -102,6 +102,15 @@ describe('PublishReader', () => {
     expect(events).toEqual([{ publish: { topic: 'tuojiang/chengdu/water/CD-01', payload: '{"ph":7}', qos: 1, messageId: 300 } }]);
   });
 
+  it('reads MQTT 3.1.1 QoS 0, and a topic in several-byte UTF-8 characters', () => {
+    const v4 = publish('tuojiang/沱江/资阳', '{}', 0, 0, {}, 4);
+    expect(run([v4], 4).events).toEqual([{ publish: { topic: 'tuojiang/沱江/资阳', payload: '{}', qos: 0, messageId: 0 } }]);
+    const v5 = publish('tuojiang/沱江/资阳', 'ok', 77);
+    expect(run([v5.subarray(0, 12), v5.subarray(12)]).events).toEqual([
+      { publish: { topic: 'tuojiang/沱江/资阳', payload: 'ok', qos: 1, messageId: 77 } },
+    ]);
+  });
+
   it('reads a 300 KB payload that arrives in 64 KB chunks, and an empty one', () => {
     const big = 'y'.repeat(300_000);
     const packet = Buffer.concat([publish('t/big', big, 2), publish('t/empty', '', 3)]);
@@ -120,6 +129,9 @@ describe('PublishReader', () => {
       publish: () => true,
       other: () => {
         throw new Error('nothing should be handed on yet');
+      },
+      malformed: () => {
+        throw new Error('a four-byte length is not malformed');
       },
     });
     expect(reader.read()).toBe(true);
@@ -155,6 +167,7 @@ describe('PublishReader', () => {
         return p.messageId !== stopAt;
       },
       other: () => undefined,
+      malformed: () => undefined,
     });
     reader.push(Buffer.concat([1, 2, 3, 4].map((id) => publish('t/a', String(id), id))));
     expect(reader.read()).toBe(false);
@@ -200,23 +213,16 @@ describe('PublishReader', () => {
     }
   });
 
-  it('hands everything from a remaining length it cannot frame on to the library, unread, for good', () => {
+  it('reports a remaining length it cannot frame once, and reads nothing after it, now or later', () => {
     const bad = Buffer.from([0x32, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00]);
-    const { events } = run([Buffer.concat([p1, bad, p2]), Buffer.alloc(0), p2]);
-    expect(events[0]).toEqual(expected[1]);
-    // Nothing after the bad length is taken as a PUBLISH, including what arrives later; nothing handed on is empty.
-    expect(events.slice(1).every((e) => 'other' in e && e.other.length > 0)).toBe(true);
-    expect(
-      events
-        .slice(1)
-        .map((e) => ('other' in e ? e.other : ''))
-        .join(''),
-    ).toBe(Buffer.concat([bad, p2, p2]).toString('hex'));
+    const { events, pending } = run([Buffer.concat([p1, bad, p2]), Buffer.alloc(0), p2]);
+    expect(events).toEqual([expected[1], { malformed: 'a remaining length longer than four bytes (MQTT 5.0 §1.5.5)' }]);
+    expect(pending).toBe(0);
   });
 
   it('what it hands on is what mqtt-packet parses as the same packets', () => {
     const others: Buffer[] = [];
-    const reader = new PublishReader(5, { publish: () => true, other: (b) => others.push(b) });
+    const reader = new PublishReader(5, { publish: () => true, other: (b) => others.push(b), malformed: () => undefined });
     reader.push(Buffer.concat(stream));
     reader.read();
     const parser = mqttPacket.parser({ protocolVersion: 5 });
@@ -227,21 +233,5 @@ describe('PublishReader', () => {
     });
     for (const b of others) parser.parse(b);
     expect(cmds).toEqual(['connack', 'suback', 'pingresp', 'publish', 'publish']);
-  });
-});
-
-describe('encodePubackIds', () => {
-  it('writes what mqtt-packet reads as successful PUBACKs for the same identifiers', () => {
-    const ids = [1, 255, 256, 65535];
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    const read: Array<{ cmd: string; messageId?: number }> = [];
-    parser.on('packet', (p: { cmd: string; messageId?: number }) => read.push(p));
-    parser.parse(encodePubackIds(ids));
-    expect(read.map((p) => [p.cmd, p.messageId])).toEqual(ids.map((id) => ['puback', id]));
-  });
-
-  it('refuses an identifier outside 1-65535 instead of writing a wrong acknowledgement', () => {
-    for (const id of [0, 65536, 1.5, -1])
-      expect(() => encodePubackIds([id])).toThrow(new RangeError(`PUBACK packet identifier ${id} outside 1-65535`));
   });
 });
