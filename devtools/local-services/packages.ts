@@ -95,10 +95,11 @@ let aptUpdated: Promise<void> | undefined;
  * apt-get under a lock of ours, waited for: test files run in parallel worker processes, and on a
  * fresh machine two of them may install a missing package at once; the second apt-get used to fail
  * on apt's own lock ("Could not get lock /var/lib/apt/lists/lock") and fail its whole test file.
- * `flock` is util-linux's, on every Debian. The in-process queue below orders one worker's installs.
+ * `flock` is util-linux's, on every Debian. The in-process queue below orders one worker's installs;
+ * `DPkg::Lock::Timeout` also waits out an apt-get run by the system (unattended-upgrades).
  */
 const apt = (args: string[], log: Log): Promise<void> =>
-  run('flock', ['-w', '900', join(tmpdir(), 'tuojiang-apt.lock'), 'apt-get', ...args], log);
+  run('flock', ['-w', '900', join(tmpdir(), 'tuojiang-apt.lock'), 'apt-get', '-o', 'DPkg::Lock::Timeout=300', ...args], log);
 
 // Concurrent startServices() calls must not run two apt-get processes at once (dpkg lock).
 let installing: Promise<unknown> = Promise.resolve();
