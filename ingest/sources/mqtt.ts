@@ -294,9 +294,7 @@ export class MqttSource implements Source {
         if (generations.get(client) !== generation) return;
         if (this.opts.counts) this.opts.counts.library++;
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-        this.setHolding(this.holding + 1);
-        const durable = handler(packet.topic, payload);
-        this.releaseWhenSettled(durable);
+        const durable = this.hand(handler, packet.topic, payload);
         if (packet.qos === 1 && packet.messageId !== undefined) {
           held.set(packet.messageId, { durable, generation });
         } else {
@@ -306,12 +304,7 @@ export class MqttSource implements Source {
       };
       // At the bound, not calling back stops MQTT.js from parsing this connection's next packet; its
       // stream stops reading and TCP flow control pushes back on the broker, which keeps the rest.
-      if (this.holding >= this.bound) {
-        this.stalled.push({ client, admit });
-        if (this.stalled.length === 1) this.opts.onPause?.();
-        return;
-      }
-      admit();
+      if (!this.parkAtBound(client, admit)) admit();
     };
   }
 
@@ -392,27 +385,34 @@ export class MqttSource implements Source {
   ): boolean {
     const admit = (): void => {
       if (this.opts.counts) this.opts.counts.reader++;
-      this.setHolding(this.holding + 1);
-      const durable = handler(p.topic, p.payload);
-      this.releaseWhenSettled(durable);
+      const durable = this.hand(handler, p.topic, p.payload);
       if (p.qos === 1) acks.add(durable, p.messageId);
       else durable.catch(() => undefined);
     };
-    if (this.holding >= this.bound) {
-      this.stalled.push({
-        client,
-        admit: () => {
-          if (ended()) return;
-          admit();
-          // The rest of this connection's bytes after every other parked message: each connection
-          // gets its turn, and release() can stop at the bound.
-          queueMicrotask(go);
-        },
-      });
-      if (this.stalled.length === 1) this.opts.onPause?.();
-      return false;
-    }
-    admit();
+    const parked = this.parkAtBound(client, () => {
+      if (ended()) return;
+      admit();
+      // The rest of this connection's bytes after every other parked message: each connection
+      // gets its turn, and release() can stop at the bound.
+      queueMicrotask(go);
+    });
+    if (!parked) admit();
+    return !parked;
+  }
+
+  /** One message to the handler, counted as held until its promise settles. */
+  private hand(handler: MessageHandler, topic: string, payload: Buffer): Promise<void> {
+    this.setHolding(this.holding + 1);
+    const durable = handler(topic, payload);
+    this.releaseWhenSettled(durable);
+    return durable;
+  }
+
+  /** At the bound, `admit` waits for release() (true); below it, the caller admits at once (false). */
+  private parkAtBound(client: MqttClient, admit: () => void): boolean {
+    if (this.holding < this.bound) return false;
+    this.stalled.push({ client, admit });
+    if (this.stalled.length === 1) this.opts.onPause?.();
     return true;
   }
 

@@ -212,7 +212,8 @@ async function main(): Promise<void> {
     // The pipeline: the ingest in its own process as in production, one for all rounds.
     const httpPort = await freePort();
     const tcpPort = await freePort();
-    const ingest = spawn(process.execPath, [...ingestNodeArgs(), join(ROOT, 'dist', 'cli', 'main.js'), 'ingest', '--no-checks'], {
+    const nodeArgs = ingestNodeArgs();
+    const ingest = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli', 'main.js'), 'ingest', '--no-checks'], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -428,7 +429,7 @@ async function main(): Promise<void> {
     const f1 = (x: number): string => x.toFixed(1);
     const pipelineCpuUs = (r: Run): number => (Object.values(r.cpu).reduce((a, v) => a + v, 0) * 1e6) / Math.max(1, r.stored);
     console.log(
-      `\nIngest benchmark, ${ROUNDS} interleaved round(s) after ${WARMUP} warm-up round(s), the ingest with node ${ingestNodeArgs().join(' ') || '(no options)'} (this machine, 2 cores; publishers, broker, ingest, Redis, InfluxDB all local)`,
+      `\nIngest benchmark, ${ROUNDS} interleaved round(s) after ${WARMUP} warm-up round(s), the ingest with node ${nodeArgs.join(' ') || '(no options)'} (this machine, 2 cores; publishers, broker, ingest, Redis, InfluxDB all local)`,
     );
     for (const r of runs) {
       console.log(`  round ${r.round}, ${r.label}${r.warmup ? ' — warm-up, not in the SUMMARY (the ingest compiling its hot code)' : ''}:`);
