@@ -34,20 +34,29 @@ export interface IngestStack {
   stop(): Promise<void>;
 }
 
-async function startStackServices(users: Record<string, string>, appendfsync?: 'everysec' | 'always') {
+async function startStackServices(users: Record<string, string>, appendfsync?: 'everysec' | 'always', brokerTemplate?: string) {
   return startServices({
-    mosquitto: { users: Object.entries(users).map(([username, pw]) => ({ username, password: pw })) },
+    mosquitto: {
+      users: Object.entries(users).map(([username, pw]) => ({ username, password: pw })),
+      ...(brokerTemplate ? { templateFile: brokerTemplate } : {}),
+    },
     redis: { appendonly: true, ...(appendfsync ? { appendfsync } : {}) },
     influxdb: true,
   });
 }
 
 /** Real Mosquitto (production config: auth + ACL), Redis and InfluxDB on free ports, and helpers. */
-export async function startIngestStack(o: { appendfsync?: 'everysec' | 'always' } = {}): Promise<IngestStack> {
+export async function startIngestStack(
+  o: {
+    appendfsync?: 'everysec' | 'always';
+    /** A broker config template instead of the shipped config/mosquitto/mosquitto.conf (e.g. TLS on the services' listener). */
+    brokerTemplate?: string;
+  } = {},
+): Promise<IngestStack> {
   const base = loadConfig();
   const users: Record<string, string> = { ingest: password(), simulator: password() };
   for (const s of base.registry.stations) users[s.id] = password();
-  const services = await startStackServices(users, o.appendfsync);
+  const services = await startStackServices(users, o.appendfsync, o.brokerTemplate);
   const envVars = {
     MQTT_URL: services.mosquitto.url,
     MQTT_USERNAME: 'ingest',

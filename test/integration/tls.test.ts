@@ -18,63 +18,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startMosquitto, type MosquittoHandle } from '../../devtools/local-services/index.js';
 import { ensureBinaries, ensureTool } from '../../devtools/local-services/packages.js';
 import { mosquittoHash } from '../../lib/mosquitto-password.js';
+import { certificate, makeCa } from '../helpers/certificates.js';
 import { ROOT, run, until } from '../helpers/compose-services.js';
 
 let tmp: string;
 let ca: string;
 
-/** A CA and a server certificate for `name` (and 127.0.0.1), with openssl. */
-async function certificate(name: string): Promise<{ cert: string; key: string }> {
-  const cert = join(tmp, `${name}.crt`);
-  const key = join(tmp, `${name}.key`);
-  const csr = join(tmp, `${name}.csr`);
-  const ext = join(tmp, `${name}.ext`);
-  writeFileSync(ext, `subjectAltName=DNS:${name},IP:127.0.0.1\n`);
-  for (const args of [
-    ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`],
-    [
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-CA',
-      join(tmp, 'ca.crt'),
-      '-CAkey',
-      join(tmp, 'ca.key'),
-      '-CAcreateserial',
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-extfile',
-      ext,
-    ],
-  ]) {
-    const r = await run('openssl', args);
-    if (r.code !== 0) throw new Error(r.stderr);
-  }
-  return { cert, key };
-}
-
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'tuojiang-tls-'));
-  const r = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    join(tmp, 'ca.key'),
-    '-out',
-    join(tmp, 'ca.crt'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=tuojiang test CA',
-  ]);
-  expect(r.code, r.stderr).toBe(0);
-  ca = readFileSync(join(tmp, 'ca.crt'), 'utf8');
+  ca = await makeCa(tmp);
 }, 30_000);
 
 afterAll(() => {
@@ -95,7 +47,7 @@ describe('MQTT over TLS for stations (deploy/mosquitto/stations-tls.conf)', () =
     // The production config as the launcher renders it, then stopped: its file, plus the drop-in.
     broker = await startMosquitto({ users: [], passwordFiles: { stations: passwd, services } });
     await broker.stop();
-    const { cert, key } = await certificate('mqtt.test');
+    const { cert, key } = await certificate(tmp, 'mqtt.test');
     port = await freePort();
     const rendered = readFileSync(broker.configFile, 'utf8');
     const passwdPath = /^password_file (\S+)$/m.exec(rendered)?.[1] ?? '';
@@ -225,8 +177,8 @@ describe('the reverse proxy (deploy/caddy/Caddyfile)', () => {
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
     const up = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    const api = await certificate('api.test');
-    const grafana = await certificate('grafana.test');
+    const api = await certificate(tmp, 'api.test');
+    const grafana = await certificate(tmp, 'grafana.test');
     port = await freePort();
     caddy = spawn(bin, ['run', '--config', join(ROOT, 'deploy/caddy/Caddyfile'), '--adapter', 'caddyfile'], {
       env: {
