@@ -10,7 +10,8 @@ import { waitFor } from '../helpers/ingest-stack.js';
  * Mosquitto 2.0 did when PUBACKs arrived in batches (issue 15), and that closes connections under
  * it. Real Mosquitto does this only now and then; this peer, a TCP server speaking MQTT 5 with
  * mqtt-packet, does it every time, so that the bound, the order of the PUBACKs and a closed
- * connection's parked messages are checked deterministically. The ingest end to end against
+ * connection's parked messages are checked deterministically, and that nothing follows our own
+ * DISCONNECT (MQTT 5.0 §3.14.4) when a batch is made durable while the source stops. The ingest end to end against
  * Mosquitto: ingest-held-bound.test.ts, ingest-publish-paths.test.ts.
  */
 
@@ -18,6 +19,8 @@ interface Peer {
   port: number;
   /** Packet identifiers of the PUBACKs received, in order. */
   pubacks: number[];
+  /** What the client sent after its SUBSCRIBE, in order: `puback 3`, `disconnect`, … */
+  log: string[];
   /** Sockets of the connections, newest last. */
   sockets: Socket[];
   /** Sends these PUBLISH packets on the newest connection, whatever the client allows. */
@@ -27,6 +30,7 @@ interface Peer {
 
 async function startPeer(): Promise<Peer> {
   const pubacks: number[] = [];
+  const log: string[] = [];
   const sockets: Socket[] = [];
   const server: Server = createServer((socket) => {
     sockets.push(socket);
@@ -39,6 +43,7 @@ async function startPeer(): Promise<Peer> {
       else if (p.cmd === 'subscribe') send({ cmd: 'suback', messageId: p.messageId, granted: (p.subscriptions ?? []).map(() => 1) });
       else if (p.cmd === 'pingreq') send({ cmd: 'pingresp' });
       else if (p.cmd === 'puback') pubacks.push(p.messageId!);
+      if (p.cmd === 'puback' || p.cmd === 'disconnect') log.push(p.cmd === 'puback' ? `puback ${p.messageId}` : p.cmd);
     });
     socket.on('data', (b) => parser.parse(b));
     socket.on('error', () => undefined);
@@ -48,6 +53,7 @@ async function startPeer(): Promise<Peer> {
   return {
     port,
     pubacks,
+    log,
     sockets,
     flood(messages) {
       const socket = sockets[sockets.length - 1]!;
@@ -204,5 +210,25 @@ describe('MQTT source: a broker that sends more than Receive Maximum', () => {
     expect(source.held).toBe(0);
     // Their PUBACKs would have gone nowhere: nothing was written after the end.
     expect(peer.pubacks).toEqual([]);
+  });
+
+  it('writes no PUBACK after its DISCONNECT: what is made durable while it stops, the broker sends again', async () => {
+    peer = await startPeer();
+    source = newSource(peer.port, 4);
+    const h = batchHandler(false);
+    await source.start(h.handler);
+    await waitFor(() => source!.allSubscribed, 10_000, 'the source to subscribe');
+
+    // One batch of four, the second read by MQTT.js (properties), the others by the ingest.
+    peer.flood([1, 2, 3, 4].map((id) => ({ id, props: id === 2 })));
+    await waitFor(() => h.seen.length === 4, 5_000, 'four messages handed on');
+    // The journal answers while the source stops: MQTT.js has written the DISCONNECT but not yet
+    // ended the stream (it does so on the next turn of the event loop).
+    const stopped = source.stop();
+    h.settle();
+    await stopped;
+    await waitFor(() => peer!.log.includes('disconnect'), 5_000, 'the DISCONNECT');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(peer.log).toEqual(['disconnect']);
   });
 });
