@@ -1,9 +1,11 @@
 /**
  * `npm run bench:ingest` (issues 2 and 16): 100,000 readings from 100 stations at full speed through
  * the real broker, ingest, Redis journal and InfluxDB, all on this machine, in interleaved rounds
- * (`--rounds N`, default 3, after `--warmup N` rounds, default 1, printed but not summarised): the broker's own QoS 1 relay rate to one plain subscriber, then the
- * pipeline, then the relay again… Per round it prints end-to-end readings/s (first publish to last
- * reading visible in InfluxDB), the ratio to that round's relay rate, loss, p50/p99 lag, the
+ * (`--rounds N`, default 3, after `--warmup N` rounds, default 1, printed but not summarised): the
+ * broker's own QoS 1 relay rate to one plain subscriber, then the pipeline, then the relay again…,
+ * ending with a relay round, so that every pipeline round sits between two. Per round it prints
+ * end-to-end readings/s (first publish to last reading visible in InfluxDB), the ratio to the mean
+ * of the relay rates just before and just after it (and to each alone), loss, p50/p99 lag, the
  * ingest's CPU per reading (utime + stime from /proc, over the round) and its GC time (prom-client's
  * GC histogram), the CPU of every other process, and how busy the machine was; then a summary with
  * the SLOWEST round's ratio and the mean CPU per reading. One ingest process and one set of services
@@ -175,8 +177,11 @@ async function main(): Promise<void> {
      * The relay round's rate, and its CPU per message: the publisher, the broker, and this process
      * (the subscriber; the harness does nothing else meanwhile).
      */
-    const relayRound = async (round: number): Promise<{ rate: number; cpuUsPerMsg: number; busy: number; subscriberUsPerMsg: number }> => {
-      process.stderr.write(`round ${round}: broker relay, ${COUNT} QoS 1 messages to one MQTT.js subscriber…\n`);
+    const relayRound = async (
+      round: number,
+      when: string,
+    ): Promise<{ rate: number; cpuUsPerMsg: number; busy: number; subscriberUsPerMsg: number; relayCpu: Record<string, number> }> => {
+      process.stderr.write(`broker relay ${when}, ${COUNT} QoS 1 messages to one MQTT.js subscriber…\n`);
       const sub = await mqtt.connectAsync(services.mosquitto.url, {
         username: 'ingest',
         password: users.ingest,
@@ -198,9 +203,16 @@ async function main(): Promise<void> {
       while (received < COUNT && Date.now() - lastAt < 5000) await new Promise((r) => setTimeout(r, 20));
       const self = process.cpuUsage(selfBefore);
       const machineAfter = machineJiffies();
-      const cpuS = cpuSeconds(services.mosquitto.pid) - brokerBefore + (self.user + self.system) / 1e6 + relay.cpuMs / 1000;
+      // Seconds per process, to set beside the pipeline round's: the publisher's share moves with the machine.
+      const relayCpu = {
+        mosquitto: cpuSeconds(services.mosquitto.pid) - brokerBefore,
+        subscriber: (self.user + self.system) / 1e6,
+        publisher: relay.cpuMs / 1000,
+      };
+      const cpuS = relayCpu.mosquitto + relayCpu.subscriber + relayCpu.publisher;
       await sub.endAsync();
       return {
+        relayCpu,
         rate: received / ((lastAt - relay.start) / 1000),
         cpuUsPerMsg: (cpuS * 1e6) / Math.max(1, received),
         // The subscriber alone: what receiving and acknowledging a QoS 1 message costs MQTT.js, the floor under any ingest built on it.
@@ -355,55 +367,49 @@ async function main(): Promise<void> {
         machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
       };
     };
-    type Run = Awaited<ReturnType<typeof measure>> & {
-      round: number;
-      warmup: boolean;
-      relayRate: number;
-      relayCpuUsPerMsg: number;
-      relayBusy: number;
-      subscriberUsPerMsg: number;
-    };
+    type Relay = Awaited<ReturnType<typeof relayRound>>;
+    /**
+     * A pipeline round's reference: the relay rounds just before and just after it (A-B-A). The
+     * machine drifts by 10-30 % between rounds a few seconds apart, and a relay round (~3 s) is
+     * the shortest measurement of the run; the mean of the two around a pipeline round follows the
+     * drift where one alone is as likely to catch a burst of another tenant's load as to miss it.
+     */
+    const bracket = (before: Relay, after: Relay) => ({
+      relayRate: (before.rate + after.rate) / 2,
+      relayBeforeRate: before.rate,
+      relayAfterRate: after.rate,
+      relayCpuUsPerMsg: (before.cpuUsPerMsg + after.cpuUsPerMsg) / 2,
+      relayBusy: (before.busy + after.busy) / 2,
+      subscriberUsPerMsg: (before.subscriberUsPerMsg + after.subscriberUsPerMsg) / 2,
+      relayCpu: { before: before.relayCpu, after: after.relayCpu },
+    });
+    type Run = Awaited<ReturnType<typeof measure>> & { round: number; warmup: boolean } & ReturnType<typeof bracket>;
 
     const day = (round: number, month: number): string =>
       `2026-${String(month).padStart(2, '0')}-${String(round).padStart(2, '0')}T00:00:00Z`;
     const runs: Run[] = [];
+    const relayed = async (round: number, when: string): Promise<Relay> => {
+      const r = await relayRound(round, when);
+      process.stderr.write(`  broker relay ${Math.round(r.rate)} msg/s\n`);
+      return r;
+    };
+    let before = await relayed(1, 'before round 1');
     for (let round = 1; round <= WARMUP + ROUNDS; round++) {
       const warmup = round <= WARMUP;
-      const { rate: relayRate, cpuUsPerMsg: relayCpuUsPerMsg, busy: relayBusy, subscriberUsPerMsg } = await relayRound(round);
-      process.stderr.write(`  broker relay ${Math.round(relayRate)} msg/s\n`);
+      const measured: Array<Awaited<ReturnType<typeof measure>>> = [];
       // Each round writes a time range of its own: the count is of that round's points only.
       if (TRANSPORT === 'mqtt') {
         const t0 = day(round, 6);
-        runs.push({
-          round,
-          warmup,
-          relayRate,
-          relayCpuUsPerMsg,
-          relayBusy,
-          subscriberUsPerMsg,
-          ...(await measure('MQTT, JSON', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', T0: t0 }))),
-        });
+        measured.push(await measure('MQTT, JSON', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', T0: t0 })));
       } else {
         // The same HJ 212 frames both ways: the difference is the transport (and, over TCP, one answer per frame).
         const t0 = day(round, 6);
-        runs.push({
-          round,
-          warmup,
-          relayRate,
-          relayCpuUsPerMsg,
-          relayBusy,
-          subscriberUsPerMsg,
-          ...(await measure('MQTT, HJ 212 frames', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: t0 }))),
-        });
+        measured.push(
+          await measure('MQTT, HJ 212 frames', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: t0 })),
+        );
         const t1 = day(round, 7);
-        runs.push({
-          round,
-          warmup,
-          relayRate,
-          relayCpuUsPerMsg,
-          relayBusy,
-          subscriberUsPerMsg,
-          ...(await measure('HJ 212 over TCP', t1, () =>
+        measured.push(
+          await measure('HJ 212 over TCP', t1, () =>
             runPublisher(
               {
                 HOST: '127.0.0.1',
@@ -416,9 +422,12 @@ async function main(): Promise<void> {
               },
               'tcp-publisher.ts',
             ),
-          )),
-        });
+          ),
+        );
       }
+      const after = await relayed(round + 1, round === WARMUP + ROUNDS ? 'after the last round' : `before round ${round + 1}`);
+      for (const m of measured) runs.push({ round, warmup, ...bracket(before, after), ...m });
+      before = after;
     }
     const rss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${ingest.pid}/status`, 'utf8'))?.[1];
     const metricsText = await metrics();
@@ -435,8 +444,12 @@ async function main(): Promise<void> {
       console.log(`  round ${r.round}, ${r.label}${r.warmup ? ' — warm-up, not in the SUMMARY (the ingest compiling its hot code)' : ''}:`);
       console.log(`    stored / lost          ${r.stored} / ${r.loss}`);
       console.log(`    e2e_readings_per_s     ${Math.round(r.e2eRate)}   (publish ${Math.round(r.publishRate)}/s)`);
-      console.log(`    broker_relay_per_s     ${Math.round(r.relayRate)}`);
-      console.log(`    ratio_to_broker        ${(r.e2eRate / r.relayRate).toFixed(2)}`);
+      console.log(
+        `    broker_relay_per_s     ${Math.round(r.relayRate)}   (the mean of ${Math.round(r.relayBeforeRate)} just before and ${Math.round(r.relayAfterRate)} just after)`,
+      );
+      console.log(
+        `    ratio_to_broker        ${(r.e2eRate / r.relayRate).toFixed(2)}   (to the relay before alone ${(r.e2eRate / r.relayBeforeRate).toFixed(2)}, after alone ${(r.e2eRate / r.relayAfterRate).toFixed(2)})`,
+      );
       // With every core busy, a round's rate is the cores over the CPU each message costs all its
       // processes: the ratio cannot exceed what the relay's messages cost over what the pipeline's do.
       console.log(
@@ -460,19 +473,26 @@ async function main(): Promise<void> {
           .map(([k, v]) => `${k} ${f1(v)}`)
           .join(', ')}; machine busy ${Math.round(r.machineBusy * 100)} % (relay round ${Math.round(r.relayBusy * 100)} %)`,
       );
+      const seconds = (cpu: Record<string, number>): string =>
+        Object.entries(cpu)
+          .map(([k, v]) => `${k} ${f1(v)}`)
+          .join(', ');
+      console.log(`    cpu seconds, relay before: ${seconds(r.relayCpu.before)}; after: ${seconds(r.relayCpu.after)}`);
     }
     console.log(`  ingest_peak_rss_mb       ${rss ? Math.round(Number(rss) / 1024) : null}`);
     const labels = [...new Set(runs.map((r) => r.label))];
     for (const label of labels) {
       const of = runs.filter((r) => r.label === label && !r.warmup);
       const ratios = of.map((r) => r.e2eRate / r.relayRate);
+      const toBefore = of.map((r) => r.e2eRate / r.relayBeforeRate);
       const ceilings = of.map((r) => r.relayCpuUsPerMsg / pipelineCpuUs(r));
       const rates = of.map((r) => r.e2eRate);
       const meanCpu = of.reduce((a, r) => a + r.cpuUsPerReading, 0) / of.length;
       const meanGc = of.reduce((a, r) => a + (r.gcMs * 1000) / Math.max(1, r.stored), 0) / of.length;
       const meanSub = of.reduce((a, r) => a + r.subscriberUsPerMsg, 0) / of.length;
       console.log(
-        `  SUMMARY ${label}: slowest_ratio_to_broker ${Math.min(...ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}); ` +
+        `  SUMMARY ${label}: slowest_ratio_to_broker ${Math.min(...ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}, ` +
+          `each round to the mean of the relay rounds around it; to the one before alone ${Math.min(...toBefore).toFixed(2)}–${Math.max(...toBefore).toFixed(2)}); ` +
           `readings/s ${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}; ` +
           `mean ingest CPU ${f1(meanCpu)} µs/reading (GC ${f1(meanGc)}; a bare MQTT.js subscriber ${f1(meanSub)} µs/message); lost ${of.reduce((a, r) => a + r.loss, 0)}; ` +
           `ratio ceiling when CPU-bound ${Math.min(...ceilings).toFixed(2)}–${Math.max(...ceilings).toFixed(2)}`,
@@ -505,6 +525,7 @@ async function main(): Promise<void> {
           stored: r.stored,
           e2e_readings_per_s: Math.round(r.e2eRate),
           ratio_to_broker: Number((r.e2eRate / r.relayRate).toFixed(3)),
+          ratio_to_relay_before: Number((r.e2eRate / r.relayBeforeRate).toFixed(3)),
           ratio_ceiling_cpu: Number((r.relayCpuUsPerMsg / pipelineCpuUs(r)).toFixed(3)),
           cpu_us_per_reading: Number(f1(r.cpuUsPerReading)),
           gc_ms: Math.round(r.gcMs),
