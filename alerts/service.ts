@@ -25,6 +25,8 @@ import { SilenceChecker } from './silence.js';
 import { stationProfile, type ThresholdSource } from './thresholds.js';
 
 export const SILENCE_SCHEDULER_ID = 'silence-check';
+export const CHECK_LOCK_MS = 10_000;
+export const CHECK_STALLED_INTERVAL_MS = 5_000;
 export const AGGREGATE_SCHEDULER_ID = 'aggregate-hours';
 
 export interface AlertsServiceOptions {
@@ -37,6 +39,15 @@ export interface AlertsServiceOptions {
   workers?: number;
   /** Jobs each worker runs at once. Default 16. */
   concurrency?: number;
+  /**
+   * BullMQ's lock on a running check job (renewed at half of it) and how often workers look for
+   * jobs whose lock lapsed: a worker killed mid-job, or one whose completion never reached Redis
+   * because its master failed over. Defaults 10 s and 5 s: such a job runs again within about 20 s
+   * (BullMQ's own 30 s and 30 s made it 30-90 s). A check job takes milliseconds; one run twice is
+   * harmless (its commit is a compare-and-set, decision 0003).
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
   /** Run the outbox relay in this process (default true). */
   relay?: boolean;
   /** Run the silence scheduler and its worker in this process (default true). */
@@ -133,7 +144,17 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
         o.onChecked?.(outcome, job.data);
         return outcome;
       },
-      { connection: conn, prefix, concurrency: o.concurrency ?? 16 },
+      {
+        connection: conn,
+        prefix,
+        concurrency: o.concurrency ?? 16,
+        lockDuration: o.lockDurationMs ?? CHECK_LOCK_MS,
+        stalledInterval: o.stalledIntervalMs ?? CHECK_STALLED_INTERVAL_MS,
+        // A job found stalled goes back to wait up to ten times (BullMQ: once), since a killed worker
+        // is not the job's fault: failed, its reading would wait in the series' inbox until the
+        // station's next reading drains it (an hour later, for an air station).
+        maxStalledCount: 10,
+      },
     );
     worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'check job failed'));
     logErrorsRateLimited(worker, `check worker #${i}`, o.log);
