@@ -388,46 +388,54 @@ async function main(): Promise<void> {
     const day = (round: number, month: number): string =>
       `2026-${String(month).padStart(2, '0')}-${String(round).padStart(2, '0')}T00:00:00Z`;
     const runs: Run[] = [];
-    const relayed = async (round: number, when: string): Promise<Relay> => {
-      const r = await relayRound(round, when);
+    let relays = 0;
+    const relayed = async (when: string): Promise<Relay> => {
+      // Numbered for the subscriber's client id: one per relay round.
+      const r = await relayRound(++relays, when);
       process.stderr.write(`  broker relay ${Math.round(r.rate)} msg/s\n`);
       return r;
     };
-    let before = await relayed(1, 'before round 1');
+    let before = await relayed('before round 1');
     for (let round = 1; round <= WARMUP + ROUNDS; round++) {
       const warmup = round <= WARMUP;
-      const measured: Array<Awaited<ReturnType<typeof measure>>> = [];
       // Each round writes a time range of its own: the count is of that round's points only.
+      const pipelines: Array<[label: string, t0: string, publish: () => ReturnType<typeof runPublisher>]> = [];
       if (TRANSPORT === 'mqtt') {
         const t0 = day(round, 6);
-        measured.push(await measure('MQTT, JSON', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', T0: t0 })));
+        pipelines.push(['MQTT, JSON', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', T0: t0 })]);
       } else {
         // The same HJ 212 frames both ways: the difference is the transport (and, over TCP, one answer per frame).
         const t0 = day(round, 6);
-        measured.push(
-          await measure('MQTT, HJ 212 frames', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: t0 })),
-        );
         const t1 = day(round, 7);
-        measured.push(
-          await measure('HJ 212 over TCP', t1, () =>
-            runPublisher(
-              {
-                HOST: '127.0.0.1',
-                PORT: String(tcpPort),
-                PW: LOGGER_PW,
-                COUNT: String(COUNT),
-                STATIONS: String(STATIONS),
-                SPACING_MS: String(SPACING_S * 1000),
-                T0: t1,
-              },
-              'tcp-publisher.ts',
-            ),
-          ),
+        pipelines.push(
+          ['MQTT, HJ 212 frames', t0, () => runPublisher({ ...pubEnv, MODE: 'readings', FORMAT: 'hj212', T0: t0 })],
+          [
+            'HJ 212 over TCP',
+            t1,
+            () =>
+              runPublisher(
+                {
+                  HOST: '127.0.0.1',
+                  PORT: String(tcpPort),
+                  PW: LOGGER_PW,
+                  COUNT: String(COUNT),
+                  STATIONS: String(STATIONS),
+                  SPACING_MS: String(SPACING_S * 1000),
+                  T0: t1,
+                },
+                'tcp-publisher.ts',
+              ),
+          ],
         );
       }
-      const after = await relayed(round + 1, round === WARMUP + ROUNDS ? 'after the last round' : `before round ${round + 1}`);
-      for (const m of measured) runs.push({ round, warmup, ...bracket(before, after), ...m });
-      before = after;
+      // Every pipeline measurement between two relay rounds, the TCP one as well.
+      for (const [k, [label, t0, publish]] of pipelines.entries()) {
+        const m = await measure(label, t0, publish);
+        const last = round === WARMUP + ROUNDS && k === pipelines.length - 1;
+        const after = await relayed(last ? 'after the last round' : `after round ${round}, ${label}`);
+        runs.push({ round, warmup, ...bracket(before, after), ...m });
+        before = after;
+      }
     }
     const rss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${ingest.pid}/status`, 'utf8'))?.[1];
     const metricsText = await metrics();
@@ -457,7 +465,7 @@ async function main(): Promise<void> {
       );
       console.log(`    lag p50 / p99 ms       ${r.lagP50} / ${r.lagP99}`);
       console.log(
-        `    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}   (the relay round's bare MQTT.js subscriber: ${f1(r.subscriberUsPerMsg)} µs per message)`,
+        `    ingest_cpu_us_per_reading ${f1(r.cpuUsPerReading)}   (the relay rounds' bare MQTT.js subscriber: ${f1(r.subscriberUsPerMsg)} µs per message)`,
       );
       console.log(
         `    ingest_gc_ms           ${Math.round(r.gcMs)} (${f1((r.gcMs * 1000) / Math.max(1, r.stored))} µs/reading; ${r.gcMinor} minor, ${r.gcMajor} major/incremental)`,
@@ -471,7 +479,7 @@ async function main(): Promise<void> {
       console.log(
         `    cpu seconds: ${Object.entries(r.cpu)
           .map(([k, v]) => `${k} ${f1(v)}`)
-          .join(', ')}; machine busy ${Math.round(r.machineBusy * 100)} % (relay round ${Math.round(r.relayBusy * 100)} %)`,
+          .join(', ')}; machine busy ${Math.round(r.machineBusy * 100)} % (relay rounds ${Math.round(r.relayBusy * 100)} %)`,
       );
       const seconds = (cpu: Record<string, number>): string =>
         Object.entries(cpu)

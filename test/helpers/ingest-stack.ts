@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { readEnv, type Env } from '../../config/env.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
@@ -171,4 +173,38 @@ export async function publishAll(
     if (inflight.size >= window) await Promise.race(inflight);
   }
   await Promise.all(inflight);
+}
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** `tuojiang ingest --no-checks` as a child process, with this environment (e.g. the stack's childEnv() and more). */
+export function spawnIngest(env: NodeJS.ProcessEnv): { child: ChildProcess; stderr: () => string; stop: () => Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest', '--no-checks'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return {
+    child,
+    stderr: () => err,
+    /** SIGTERM, and until it has exited. */
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Until the ingest on this ops port says in /readyz that every MQTT connection's subscriptions were granted. */
+export async function untilSubscribed(port: number, context: () => string = () => ''): Promise<void> {
+  await waitFor(
+    async () => ((await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { checks: { mqtt: boolean } }).checks.mqtt,
+    30_000,
+    `the ingest to subscribe${context() ? ` (${context().slice(-2000)})` : ''}`,
+    250,
+  );
 }

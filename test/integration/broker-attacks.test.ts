@@ -7,9 +7,8 @@
  * - oversize messages are refused by the broker, so with the ingest stopped they cannot push
  *   another station's readings out of its queue; what the ingest dead-letters is capped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,9 +17,8 @@ import { MAX_SEGMENT_BYTES } from '../../ingest/hj212/frame.js';
 import { parametersOf } from '../../lib/parameters.js';
 import { freePort } from '../../devtools/local-services/index.js';
 import { MN, deadLetters, eventually, fetchMetrics, hj212Frame, jsonPayload, metric, topicOf } from '../helpers/fixtures.js';
-import { countPoints, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { countPoints, spawnIngest, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 let stack: IngestStack | undefined;
 const clients: MqttClient[] = [];
 const children: ChildProcess[] = [];
@@ -61,18 +59,11 @@ async function stationClient(s: IngestStack, station: string, extra: mqtt.IClien
   return c;
 }
 
-function spawnIngest(s: IngestStack, httpPort: number): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest', '--no-checks'], {
-    cwd: ROOT,
-    env: { ...s.childEnv(), HTTP_PORT: String(httpPort) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  children.push(child);
-  return { child, stderr: () => err };
+/** The ingest as a child process on this ops port, killed after the test. */
+function spawnIngestOn(s: IngestStack, httpPort: number): { child: ChildProcess; stderr: () => string } {
+  const ingest = spawnIngest({ ...s.childEnv(), INGEST_HTTP_PORT: String(httpPort) });
+  children.push(ingest.child);
+  return ingest;
 }
 
 describe('session takeover', () => {
@@ -129,7 +120,7 @@ describe('session takeover', () => {
     stack = await startIngestStack();
     const s = stack;
     const port = await freePort();
-    const ingest = spawnIngest(s, port);
+    const ingest = spawnIngestOn(s, port);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, 'ingest ready');
 
     // A second process with the ingest's account and client id (a duplicate TUOJIANG_INSTANCE, or a

@@ -6,37 +6,36 @@
  * - mqtts: the shipped broker config with TLS on the services' listener (mosquitto's own TLS), a
  *   private CA the ingest trusts through NODE_EXTRA_CA_CERTS, as a site would (docs/operations.md);
  * - ws: a WebSocket front (the `ws` server, as a proxy or a broker's websockets listener would be;
- *   Debian's mosquitto is built without websockets) that cuts the broker's bytes into 777-byte
- *   WebSocket messages, so that packets straddle messages.
+ *   Debian's mosquitto is built without websockets) that cuts the broker's bytes into WebSocket
+ *   messages of 31 bytes, so that every PUBLISH straddles two or more.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerConfigDir, freePort } from '../../devtools/local-services/index.js';
 import { compareBurst, makeBurst, storedValues, type BurstReading } from '../helpers/burst.js';
 import { certificate, makeCa } from '../helpers/certificates.js';
 import { fetchMetrics, metricsByLabel } from '../helpers/fixtures.js';
-import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
-import type { IngestService } from '../../ingest/ingest-service.js';
+import { spawnIngest, startIngestStack, untilSubscribed, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const READ_BY = 'tuojiang_ingest_mqtt_messages_total';
 let stack: IngestStack | undefined;
 let tmp: string | undefined;
-const children: ChildProcess[] = [];
+const stops: Array<() => Promise<void>> = [];
 const closers: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const close of closers.splice(0)) await close().catch(() => undefined);
+  for (const stop of stops.splice(0)) await stop().catch(() => undefined);
+  // The ingests before the WebSocket front they connect through.
   await stack?.stop();
   stack = undefined;
+  for (const close of closers.splice(0)) await close().catch(() => undefined);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
   tmp = undefined;
 });
@@ -60,38 +59,11 @@ async function expectStoredOnce(s: IngestStack, burst: BurstReading[]): Promise<
   expect(compareBurst(burst, await storedValues(s.influx, from, to))).toEqual({ missing: 0, doubled: 0, wrong: 0, extra: 0 });
 }
 
-/** A `tuojiang ingest` process with this environment on top of the stack's. */
-function spawnIngest(s: IngestStack, env: NodeJS.ProcessEnv): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest', '--no-checks'], {
-    cwd: ROOT,
-    env: { ...s.childEnv(), ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  children.push(child);
-  return { child, stderr: () => err };
-}
-
-async function subscribedAt(port: number, stderr: () => string): Promise<void> {
-  await waitFor(
-    async () => ((await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { checks: { mqtt: boolean } }).checks.mqtt,
-    30_000,
-    `the ingest to subscribe (its stderr: ${stderr().slice(-2000)})`,
-    250,
-  );
-}
-
-/** Until the in-process ingest's /readyz says every connection's subscriptions were granted. */
-async function subscribed(svc: IngestService): Promise<void> {
-  await subscribedAt(svc.httpPort!, () => '');
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+/** The ingest as a child process with this environment on top of the stack's, stopped after the test. */
+function ingestProcess(s: IngestStack, env: NodeJS.ProcessEnv): ReturnType<typeof spawnIngest> {
+  const ingest = spawnIngest({ ...s.childEnv(), ...env });
+  stops.push(ingest.stop);
+  return ingest;
 }
 
 describe('the ingest over mqtts://', () => {
@@ -121,7 +93,15 @@ describe('the ingest over mqtts://', () => {
         connectTimeout: 3000,
       }),
     ).rejects.toThrow();
-    // And the CA is what makes the certificate trusted.
+    // The certificate is trusted through the private CA only: without it the connection is refused.
+    await expect(
+      mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+        username: 'ingest',
+        password: s.users.ingest!,
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      }),
+    ).rejects.toThrow(/certificate/i);
     const probe = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
       username: 'ingest',
       password: s.users.ingest!,
@@ -130,23 +110,28 @@ describe('the ingest over mqtts://', () => {
     });
     await probe.endAsync();
 
-    const env = { MQTT_URL: `mqtts://127.0.0.1:${port}`, NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'), TUOJIANG_INSTANCE: 'tls' };
+    // NODE_TLS_REJECT_UNAUTHORIZED=0 inherited from a shell would make the CA pointless: never pass it on.
+    const env = {
+      MQTT_URL: `mqtts://127.0.0.1:${port}`,
+      NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'),
+      NODE_TLS_REJECT_UNAUTHORIZED: undefined,
+      TUOJIANG_INSTANCE: 'tls',
+    };
     const httpA = await freePort();
-    const a = spawnIngest(s, { ...env, HTTP_PORT: String(httpA) });
-    await subscribedAt(httpA, a.stderr);
+    const a = ingestProcess(s, { ...env, INGEST_HTTP_PORT: String(httpA) });
+    await untilSubscribed(httpA, a.stderr);
     const burst = makeBurst(600, Date.parse('2026-05-05T00:00:00Z'));
     await publishAsStations(s, burst);
     await expectStoredOnce(s, burst);
     expect(metricsByLabel(await fetchMetrics(httpA), READ_BY, 'read_by')).toEqual({ ingest: 600, 'mqtt.js': 0 });
 
     // Same instance, same sessions: a reading the first never acknowledged would come again.
-    await stopChild(a.child);
+    await a.stop();
     const httpB = await freePort();
-    const b = spawnIngest(s, { ...env, HTTP_PORT: String(httpB) });
-    await subscribedAt(httpB, b.stderr);
+    const b = ingestProcess(s, { ...env, INGEST_HTTP_PORT: String(httpB) });
+    await untilSubscribed(httpB, b.stderr);
     await new Promise((r) => setTimeout(r, 1500));
     expect(metricsByLabel(await fetchMetrics(httpB), READ_BY, 'read_by')).toEqual({ ingest: 0, 'mqtt.js': 0 });
-    await stopChild(b.child);
   });
 });
 
@@ -154,9 +139,10 @@ describe('the ingest over ws://', () => {
   it('stores every reading once through a WebSocket front that splits packets across messages, and acknowledges each through it', async () => {
     stack = await startIngestStack();
     const s = stack;
-    const CUT = 777;
-    let toIngest = 0;
-    let fromIngest = 0;
+    const CUT = 31;
+    // PUBLISH packets cut across WebSocket messages on the way in; PUBACKs seen on the way out.
+    let cutPublishes = 0;
+    const pubacks = new Set<number>();
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     closers.push(
@@ -168,15 +154,22 @@ describe('the ingest over ws://', () => {
     );
     wss.on('connection', (ws) => {
       const broker = tcpConnect(s.services.mosquitto.port, '127.0.0.1');
+      const outbound = mqttPacket.parser({ protocolVersion: 5 });
+      outbound.on('packet', (p: { cmd: string; messageId?: number }) => {
+        if (p.cmd === 'puback') pubacks.add(p.messageId!);
+      });
+      const inbound = mqttPacket.parser({ protocolVersion: 5 });
+      inbound.on('packet', (p: { cmd: string; length?: number }) => {
+        // Its remaining length plus a fixed header of at least two bytes: more than one message.
+        if (p.cmd === 'publish' && (p.length ?? 0) + 2 > CUT) cutPublishes++;
+      });
       ws.on('message', (data: Buffer) => {
-        fromIngest += data.length;
+        outbound.parse(data);
         broker.write(data);
       });
       broker.on('data', (chunk: Buffer) => {
-        for (let i = 0; i < chunk.length; i += CUT) {
-          toIngest++;
-          ws.send(chunk.subarray(i, i + CUT), { binary: true });
-        }
+        inbound.parse(chunk);
+        for (let i = 0; i < chunk.length; i += CUT) ws.send(chunk.subarray(i, i + CUT), { binary: true });
       });
       ws.on('close', () => broker.destroy());
       broker.on('close', () => ws.close());
@@ -186,19 +179,20 @@ describe('the ingest over ws://', () => {
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
 
     const first = await s.startIngest({ instance: 'ws', env: { MQTT_URL: url } });
-    await subscribed(first);
+    await untilSubscribed(first.httpPort!);
     const burst = makeBurst(600, Date.parse('2026-05-06T00:00:00Z'));
     await publishAsStations(s, burst);
     await expectStoredOnce(s, burst);
     const readBy = Object.fromEntries((await first.metrics.mqttMessages.get()).values.map((v) => [v.labels.read_by, v.value]));
     expect(readBy).toEqual({ ingest: 600, 'mqtt.js': 0 });
-    // The readings came in many more WebSocket messages than packets fit whole; PUBACKs went back through it.
-    expect(toIngest).toBeGreaterThan((600 * 60) / CUT);
-    expect(fromIngest).toBeGreaterThan(0);
+    // Every reading came cut across WebSocket messages, and its PUBACK went back through the front.
+    expect(cutPublishes).toBe(600);
+    await waitFor(() => pubacks.size >= 600, 5_000, '600 PUBACKs through the front');
+    expect(pubacks.size).toBe(600);
 
     await first.stop();
     const second = await s.startIngest({ instance: 'ws', env: { MQTT_URL: url } });
-    await subscribed(second);
+    await untilSubscribed(second.httpPort!);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await second.metrics.mqttMessages.get()).values.reduce((a, v) => a + v.value, 0)).toBe(0);
   });
