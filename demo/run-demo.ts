@@ -28,6 +28,7 @@ import { cstText, formatEvent } from '../simulator/format.js';
 import { spillSpanMs } from '../simulator/plume.js';
 import { loadRivers, withRiverVelocities } from '../simulator/rivers.js';
 import { runSimulation, type SimSummary } from '../simulator/run.js';
+import { alertLine } from './alert-line.js';
 import { bureauSummary, type BureauSummary } from './bureau-summary.js';
 import type { Incident } from '../alerts/incidents/types.js';
 
@@ -144,8 +145,7 @@ export async function runDemo(o: DemoOptions, signal?: AbortSignal): Promise<Dem
           const key = `${e.rule}:${e.kind}`;
           alertCounts[key] = (alertCounts[key] ?? 0) + 1;
           if (e.kind === 'reminder') continue;
-          const value = e.value === null ? '' : ` value ${e.value}${e.limit === null ? '' : ` (limit ${e.limit})`}`;
-          print(`${t()}  ${cstText(e.at)}  ALERT ${e.to.toUpperCase()} ${e.station} ${e.parameter} [${e.rule}]${value}`);
+          print(`${t()}  ${cstText(e.at)}  ${alertLine(e)}`);
         }
       },
     });

@@ -36,6 +36,10 @@ describe('npm run demo', () => {
     expect(summary.alerts['limit:resolved'] ?? 0).toBeGreaterThanOrEqual(5);
     const firing = lines.filter((l) => / ALERT FIRING \S+ NH3N \[limit\]/.test(l)).map((l) => l.split(' ALERT FIRING ')[1]!.split(' ')[0]);
     for (const s of ['hongyuan', 'shiqiao', 'linjiangsi', 'ziyang-city', 'gongchengpu']) expect(firing).toContain(s);
+    // Values as a person reads them: 8.149, not the sum's 8.149000000000001.
+    const alertLines = lines.filter((l) => / ALERT (FIRING|RESOLVED) /.test(l));
+    expect(alertLines.length).toBeGreaterThan(0);
+    for (const l of alertLines) expect(l).not.toMatch(/\d\.\d{7,}/);
   });
 
   it('tells each bureau of the spill as one incident: few e-mails, one thread, 初报 … 终报', async () => {
