@@ -16,60 +16,74 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
+/** A `tuojiang notify worker` process on its own port (NOTIFY_HTTP_PORT), stopped after the test; its first /readyz answer. */
+async function notifyWorker(extraEnv: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stderr: () => string; readyz: Response }> {
+  const services = await startServices({ redis: { appendonly: false } });
+  cleanups.push(() => services.stopAll());
+  const sink = await startSmtpSink();
+  cleanups.push(() => sink.close());
+  const notifyPort = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'notify', 'worker', '--prefix', 'tjports'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REDIS_URL: services.redis.url,
+        SMTP_URL: sink.url,
+        ACK_SECRET: 'test-ack-secret-0123456789abcdef',
+        NOTIFY_HTTP_PORT: String(notifyPort),
+        LOG_LEVEL: 'info',
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  cleanups.push(async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  });
+  const readyz = (await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`notify worker exited ${child.exitCode}: ${stderr.slice(-2000)}`);
+      return fetch(`http://127.0.0.1:${notifyPort}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+    },
+    60_000,
+    'notify /readyz',
+    250,
+  )) as Response;
+  return { child, stderr: () => stderr, readyz };
+}
+
 describe('per-service HTTP ports', () => {
   it("the notify worker serves /readyz on NOTIFY_HTTP_PORT while the ingest's HTTP_PORT is taken, with Redis and SMTP checks", async () => {
-    const services = await startServices({ redis: { appendonly: false } });
-    cleanups.push(() => services.stopAll());
-    const sink = await startSmtpSink();
-    cleanups.push(() => sink.close());
     // The ingest's port, already taken (as by an ingest on the same host).
     const taken: Server = createServer((_q, r) => r.end('ingest'));
     const ingestPort = await freePort();
     await new Promise<void>((r) => taken.listen(ingestPort, '127.0.0.1', () => r()));
     cleanups.push(() => new Promise((r) => taken.close(() => r(null))));
-    const notifyPort = await freePort();
 
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'notify', 'worker', '--prefix', 'tjports'],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          REDIS_URL: services.redis.url,
-          SMTP_URL: sink.url,
-          ACK_SECRET: 'test-ack-secret-0123456789abcdef',
-          HTTP_PORT: String(ingestPort),
-          INGEST_HTTP_PORT: String(ingestPort),
-          NOTIFY_HTTP_PORT: String(notifyPort),
-          LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    cleanups.push(async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    });
-
-    const res = (await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`notify worker exited ${child.exitCode}: ${stderr.slice(-2000)}`);
-        return fetch(`http://127.0.0.1:${notifyPort}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
-      },
-      60_000,
-      'notify /readyz',
-      250,
-    )) as Response;
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { checks: Record<string, boolean> }).checks).toEqual({ redis: true, smtp: true });
+    const { child, stderr, readyz } = await notifyWorker({ HTTP_PORT: String(ingestPort), INGEST_HTTP_PORT: String(ingestPort) });
+    expect(readyz.status).toBe(200);
+    expect(((await readyz.json()) as { checks: Record<string, boolean> }).checks).toEqual({ redis: true, smtp: true });
     expect(child.exitCode).toBeNull();
-    expect(stderr).not.toMatch(/EADDRINUSE/);
+    expect(stderr()).not.toMatch(/EADDRINUSE/);
+  });
+
+  it('with REDIS_WAIT_REPLICAS set, its /readyz reports whether delivery commits reach a replica (redis_replicas)', async () => {
+    const { readyz } = await notifyWorker({ REDIS_WAIT_REPLICAS: '1' });
+    // Nothing committed yet: nothing held. The false case: redis-cluster-replicas.test.ts.
+    expect(((await readyz.json()) as { checks: Record<string, boolean> }).checks).toEqual({
+      redis: true,
+      smtp: true,
+      redis_replicas: true,
+    });
   });
 });
