@@ -1,7 +1,7 @@
 /**
  * The notify worker's /readyz: it is ready when it can take work (Redis) and hand mail over (the
- * SMTP server accepts connections; with redis.wait_replicas, its last commit reached a replica). Each probe is bounded so the answer comes within the
- * readiness bound during an outage of either.
+ * SMTP server accepts connections; with redis.wait_replicas, the outbox's master has its replicas).
+ * Each probe is bounded so the answer comes within the readiness bound during an outage of either.
  */
 import { connect } from 'node:net';
 import type { RedisClient } from '../../lib/redis-client.js';
@@ -11,10 +11,11 @@ export interface NotifyReadinessOptions {
   redis: RedisClient;
   smtpUrl: string;
   /**
-   * With redis.wait_replicas: whether the last delivery commit reached its replicas. Reported as
-   * `redis_replicas`; false means notices are held (not handed over) until a replica is back.
+   * With redis.wait_replicas: whether the replicas a delivery commit needs answer now, given at
+   * most this many ms (NotifyStore.replicasAnswer). Reported as `redis_replicas`; false means notices
+   * would be held (not handed over) until a replica is back.
    */
-  commitsReplicated?: () => boolean;
+  replicasAnswer?: (timeoutMs: number) => Promise<boolean>;
   /** How long an SMTP answer is reused: probes come every few seconds and each one is a connection the server logs. Default 5 s. */
   cacheMs?: number;
   timeoutMs?: number;
@@ -37,13 +38,16 @@ export function smtpReachable(smtpUrl: string, timeoutMs: number): Promise<boole
   });
 }
 
+/** How long /readyz lets a missing replica keep the store's connection waiting. */
+const REPLICA_WAIT_MS = 250;
+
 export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ ready: boolean; checks: Record<string, boolean> }> {
   const timeoutMs = o.timeoutMs ?? READINESS_BOUND_MS - 200;
   const cacheMs = o.cacheMs ?? 5000;
   let smtp: { ok: boolean; at: number } | undefined;
   return async () => {
     const now = Date.now();
-    const [redis, smtpOk] = await Promise.all([
+    const [redis, smtpOk, replicasOk] = await Promise.all([
       redisAnswers(o.redis, timeoutMs),
       smtp && now - smtp.at < cacheMs
         ? smtp.ok
@@ -51,9 +55,11 @@ export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ read
             smtp = { ok, at: Date.now() };
             return ok;
           }),
+      // WAIT holds the store's connection while it waits: short, and only while a replica is missing.
+      o.replicasAnswer?.(Math.min(REPLICA_WAIT_MS, timeoutMs)).catch(() => false),
     ]);
     const checks: Record<string, boolean> = { redis, smtp: smtpOk };
-    if (o.commitsReplicated) checks.redis_replicas = o.commitsReplicated();
+    if (replicasOk !== undefined) checks.redis_replicas = replicasOk;
     return { ready: Object.values(checks).every(Boolean), checks };
   };
 }

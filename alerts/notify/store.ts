@@ -3,7 +3,7 @@
  * documents, notice batches per recipient and the outbox of each batch's delivery (any channel).
  * Every write that must happen once goes through a script of ./scripts.ts.
  */
-import { requireReplicas } from '../../lib/redis-replicated.js';
+import { requireReplicas, waitForReplicas } from '../../lib/redis-replicated.js';
 import type { RedisClient } from '../../lib/redis-client.js';
 import type { RuleName } from '../observe.js';
 import type { NoticeItem, PreviousNotice, Recipient } from './items.js';
@@ -117,8 +117,6 @@ export class NotifyStore {
 
   private readonly replicas: number;
   private readonly replicaTimeoutMs: number;
-  /** False while the last commit reached fewer than `replicas` replicas (notify's /readyz `redis_replicas`). */
-  commitsReplicated = true;
 
   /**
    * `replicas` (redis.wait_replicas): how many replicas must hold a delivery's commit mark before the
@@ -392,14 +390,20 @@ export class NotifyStore {
   async commit(batchId: string, token: string): Promise<boolean> {
     const key = this.keys.outbox(batchId);
     if (Number(await this.redis.ntCommit(key, token)) !== 1) return false;
-    try {
-      await requireReplicas(this.redis, key, this.replicas, this.replicaTimeoutMs, 'notification commit');
-    } catch (e) {
-      this.commitsReplicated = false;
-      throw e;
-    }
-    this.commitsReplicated = true;
+    await requireReplicas(this.redis, key, this.replicas, this.replicaTimeoutMs, 'notification commit');
     return true;
+  }
+
+  /**
+   * Whether as many replicas as a commit needs answer now for the outbox's master (WAIT on its
+   * connection, at most `timeoutMs`; immediate while they are there): notify's /readyz
+   * `redis_replicas`. Asked each time rather than remembered from the last commit, so that a replica
+   * lost while no notice was due shows at once, not when the first notice of an incident is held.
+   * True when no replica is required.
+   */
+  async replicasAnswer(timeoutMs: number): Promise<boolean> {
+    if (this.replicas <= 0) return true;
+    return (await waitForReplicas(this.redis, this.keys.outbox('readyz'), this.replicas, timeoutMs)) >= this.replicas;
   }
 
   async finish(

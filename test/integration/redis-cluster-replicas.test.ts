@@ -152,7 +152,7 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     // finds the commit (and reports the delivery uncertain) instead of sending it again.
     expect(await hgetOnReplica(replica, outbox('b1'), 'state')).toBe('committing');
 
-    // The notify worker's /readyz says when notices are held (a TCP listener stands in for the SMTP server).
+    // The notify worker's /readyz says when notices would be held (a TCP listener stands in for the SMTP server).
     const held = store(300);
     const smtp = createServer((socket) => socket.end()).listen(0, '127.0.0.1');
     await once(smtp, 'listening');
@@ -160,12 +160,14 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
       redis,
       smtpUrl: `smtp://127.0.0.1:${(smtp.address() as AddressInfo).port}`,
       cacheMs: 0,
-      commitsReplicated: () => held.commitsReplicated,
+      replicasAnswer: (ms) => held.replicasAnswer(ms),
     });
     expect(await ready()).toEqual({ ready: true, checks: { redis: true, smtp: true, redis_replicas: true } });
 
     await replica.redis.stop();
     try {
+      // At once, while no notice is due: not at the first one of an incident.
+      expect(await ready()).toEqual({ ready: false, checks: { redis: true, smtp: true, redis_replicas: false } });
       expect((await held.begin('b2', 'a2', 60_000)).state).toBe('go');
       expect(await codeOfAsync(held.commit('b2', 'a2'))).toBe('TJ_REDIS_NOT_REPLICATED');
       expect(await ready()).toEqual({ ready: false, checks: { redis: true, smtp: true, redis_replicas: false } });
