@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import type { RedisClient } from '../../lib/redis-client.js';
-import { READINESS_BOUND_MS, redisAnswers } from '../../lib/readiness.js';
+import { READINESS_BOUND_MS, redisAnswers, within } from '../../lib/readiness.js';
 
 export interface NotifyReadinessOptions {
   redis: RedisClient;
@@ -56,7 +56,7 @@ export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ read
             return ok;
           }),
       // WAIT holds the store's connection while it waits: short, and only while a replica is missing.
-      o.replicasAnswer?.(Math.min(REPLICA_WAIT_MS, timeoutMs)).catch(() => false),
+      o.replicasAnswer ? within(timeoutMs, () => o.replicasAnswer!(Math.min(REPLICA_WAIT_MS, timeoutMs)), false) : undefined,
     ]);
     const checks: Record<string, boolean> = { redis, smtp: smtpOk };
     if (replicasOk !== undefined) checks.redis_replicas = replicasOk;

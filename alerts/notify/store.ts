@@ -403,6 +403,8 @@ export class NotifyStore {
    */
   async replicasAnswer(timeoutMs: number): Promise<boolean> {
     if (this.replicas <= 0) return true;
+    // Not connected: no replica is proven, and a WAIT would only queue behind the reconnect.
+    if (this.redis.status !== 'ready') return false;
     return (await waitForReplicas(this.redis, this.keys.outbox('readyz'), this.replicas, timeoutMs)) >= this.replicas;
   }
 

@@ -266,13 +266,20 @@ describe('/readyz while Redis is gone', () => {
     const ops = await startOpsServer(0, { healthy: () => true, ready }, new Registry());
     cleanups.push(() => ops.close());
 
+    // With redis.wait_replicas 1 it also asks for the replica (a single node has none).
+    const store = new NotifyStore(redis, 'tjfaults', { replicas: 1 });
+    const needingReplica = notifyReadiness({ redis, smtpUrl: sink.url, cacheMs: 0, replicasAnswer: (ms) => store.replicasAnswer(ms) });
+
     await waitFor(async () => (await readyz(ops.port)).status === 200, 30_000, 'notify ready');
     expect((await readyz(ops.port)).checks).toEqual({ redis: true, smtp: true });
+    expect(await needingReplica()).toEqual({ ready: false, checks: { redis: true, smtp: true, redis_replicas: false } });
 
     await services.redis.kill();
     const noRedis = await readyz(ops.port);
     expect(noRedis.status).toBe(503);
     expect(noRedis.checks).toEqual({ redis: false, smtp: true });
+    // Answered, not left waiting on a WAIT queued behind the reconnect.
+    expect(await needingReplica()).toEqual({ ready: false, checks: { redis: false, smtp: true, redis_replicas: false } });
 
     await services.redis.start();
     await waitFor(async () => (await readyz(ops.port)).status === 200, 30_000, 'ready again after Redis returns');
