@@ -177,18 +177,25 @@ export async function publishAll(
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** `tuojiang ingest --no-checks` as a child process, with this environment (e.g. the stack's childEnv() and more). */
-export function spawnIngest(env: NodeJS.ProcessEnv): { child: ChildProcess; stderr: () => string; stop: () => Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest', '--no-checks'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+/**
+ * `tuojiang ingest` as a child process with exactly this environment (e.g. a stack's childEnv() and
+ * more): `--no-checks` unless `checks`; what it prints (its log lines, stdout and stderr) in output().
+ */
+export function spawnIngest(
+  env: NodeJS.ProcessEnv,
+  opts: { checks?: boolean } = {},
+): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
+  const args = ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest', ...(opts.checks ? [] : ['--no-checks'])];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer): void => {
+    out += d.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   return {
     child,
-    stderr: () => err,
+    output: () => out,
     /** SIGTERM, and until it has exited. */
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -60,7 +60,7 @@ async function stationClient(s: IngestStack, station: string, extra: mqtt.IClien
 }
 
 /** The ingest as a child process on this ops port, killed after the test. */
-function spawnIngestOn(s: IngestStack, httpPort: number): { child: ChildProcess; stderr: () => string } {
+function spawnIngestOn(s: IngestStack, httpPort: number): ReturnType<typeof spawnIngest> {
   const ingest = spawnIngest({ ...s.childEnv(), INGEST_HTTP_PORT: String(httpPort) });
   children.push(ingest.child);
   return ingest;
@@ -145,7 +145,7 @@ describe('session takeover', () => {
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { checks: Record<string, boolean> }).checks.mqtt_session).toBe(false);
     const lines = ingest
-      .stderr()
+      .output()
       .split('\n')
       .filter((l) => l.includes('TJ_MQTT_SESSION_TAKEN_OVER'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);

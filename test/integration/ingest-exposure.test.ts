@@ -4,16 +4,14 @@
  *   while InfluxDB is up, when it goes down and the writer retries, and when it is unreachable;
  * - its /healthz, /readyz and /metrics listen on loopback unless HTTP_HOST says otherwise.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../devtools/local-services/index.js';
 import { jsonPayload } from '../helpers/fixtures.js';
-import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { spawnIngest, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 let stack: IngestStack;
 const children: ChildProcess[] = [];
 
@@ -26,28 +24,11 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function spawnIngest(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest', '--no-checks'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  children.push(child);
-  return { child, output: () => out };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+/** The ingest as a child process, killed after the tests if still running. */
+function ingestProcess(env: NodeJS.ProcessEnv): ReturnType<typeof spawnIngest> {
+  const ingest = spawnIngest(env);
+  children.push(ingest.child);
+  return ingest;
 }
 
 const status = (url: string): Promise<number | string> =>
@@ -68,7 +49,7 @@ describe('credentials in service URLs', () => {
     };
     const httpPort = await freePort();
     const { MQTT_USERNAME: _u, MQTT_PASSWORD: _p, ...base } = stack.childEnv();
-    const { child, output } = spawnIngest({
+    const { child, output, stop } = ingestProcess({
       ...base,
       HTTP_PORT: String(httpPort),
       LOG_LEVEL: 'debug',
@@ -101,17 +82,17 @@ describe('credentials in service URLs', () => {
     await pub.endAsync();
     await waitFor(() => /InfluxDB write failed; retrying/.test(output()), 60_000, 'a write retry logged');
     await stack.services.influxdb.start();
-    await stopChild(child);
+    await stop();
 
     // A second start with InfluxDB unreachable at the URL's port: the start-up retry logs.
     const downPort = await freePort();
-    const second = spawnIngest({
+    const second = ingestProcess({
       ...base,
       HTTP_PORT: String(await freePort()),
       INFLUX_URL: withUser(new URL(`http://127.0.0.1:${downPort}`), 'tjuser', secrets.influx),
     });
     await waitFor(() => /InfluxDB database not ready; retrying/.test(second.output()), 60_000, 'a start-up retry logged');
-    await stopChild(second.child);
+    await second.stop();
 
     const all = output() + second.output();
     for (const secret of [secrets.influx, secrets.redis, stack.users.ingest!]) expect(all).not.toContain(secret);
@@ -131,15 +112,15 @@ describe('HTTP_HOST', () => {
       ['0.0.0.0', true],
     ] as const) {
       const port = await freePort();
-      const { child } = spawnIngest({ ...stack.childEnv(), HTTP_PORT: String(port), ...(host ? { HTTP_HOST: host } : {}) });
+      const { stop } = ingestProcess({ ...stack.childEnv(), HTTP_PORT: String(port), ...(host ? { HTTP_HOST: host } : {}) });
       await waitFor(async () => (await status(`http://127.0.0.1:${port}/healthz`)) === 200, 60_000, 'healthz on loopback');
       expect(await status(`http://${external}:${port}/healthz`)).toBe(reachableOutside ? 200 : 'ECONNREFUSED');
-      await stopChild(child);
+      await stop();
     }
   });
 
   it('refuses an HTTP_HOST that is not an IP address or host name, naming the variable', async () => {
-    const { child, output } = spawnIngest({ ...stack.childEnv(), HTTP_HOST: 'http://0.0.0.0/' });
+    const { child, output } = ingestProcess({ ...stack.childEnv(), HTTP_HOST: 'http://0.0.0.0/' });
     const code = await new Promise((r) => child.once('exit', r));
     expect(code).not.toBe(0);
     expect(output()).toMatch(/TJ_ENV_INVALID/);

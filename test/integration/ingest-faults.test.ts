@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../devtools/local-services/index.js';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
-import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { countPoints, publishAll, spawnIngest, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
 /*
  * Fault tests of issue #2: each ends with every published reading in InfluxDB exactly once, with its
@@ -11,7 +10,6 @@ import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } 
  * survive a broker restart, as a real data logger's would.
  */
 const N = 20_000;
-const ROOT = join(import.meta.dirname, '..', '..');
 let stack: IngestStack | undefined;
 const children: ChildProcess[] = [];
 
@@ -36,18 +34,11 @@ async function expectExactlyOnce(s: IngestStack, burst: ReturnType<typeof makeBu
   expect(await countPoints(s.influx, 'water_quality', 'NH3N', where)).toBe(burst.length);
 }
 
-function spawnIngest(s: IngestStack, httpPort: number): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest'], {
-    cwd: ROOT,
-    env: { ...s.childEnv(), HTTP_PORT: String(httpPort) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
-  });
+/** The ingest with its checks, as a child process on this ops port; what it printed is shown if it dies unasked. */
+function ingestProcess(s: IngestStack, httpPort: number): ChildProcess {
+  const { child, output } = spawnIngest({ ...s.childEnv(), INGEST_HTTP_PORT: String(httpPort) }, { checks: true });
   child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGKILL') console.error(`ingest exited ${code} ${signal}\n${err}`);
+    if (code !== 0 && signal !== 'SIGKILL') console.error(`ingest exited ${code} ${signal}\n${output().slice(-4000)}`);
   });
   children.push(child);
   return child;
@@ -61,7 +52,7 @@ describe('ingest under faults', () => {
     stack = await startIngestStack();
     const s = stack;
     const port = await freePort();
-    const first = spawnIngest(s, port);
+    const first = ingestProcess(s, port);
     await ready(port);
 
     const burst = makeBurst(N, Date.parse('2026-03-02T00:00:00Z'));
@@ -76,7 +67,7 @@ describe('ingest under faults', () => {
     expect(killed).toBe(true);
     await new Promise((r) => (first.exitCode !== null || first.signalCode !== null ? r(null) : first.once('exit', r)));
     // Part of the burst was journaled and PUBACKed before the kill; the rest waits at the broker.
-    spawnIngest(s, port);
+    ingestProcess(s, port);
     await ready(port);
     await expectExactlyOnce(s, burst);
   });
@@ -85,7 +76,7 @@ describe('ingest under faults', () => {
     stack = await startIngestStack();
     const s = stack;
     const port = await freePort();
-    const first = spawnIngest(s, port);
+    const first = ingestProcess(s, port);
     await ready(port);
     const burst = makeBurst(N, Date.parse('2026-03-06T00:00:00Z'));
     const pub = await s.publisher('burst-publisher-term');
@@ -97,7 +88,7 @@ describe('ingest under faults', () => {
       }
     });
     expect(await exited).toBe(0);
-    spawnIngest(s, port);
+    ingestProcess(s, port);
     await ready(port);
     await expectExactlyOnce(s, burst);
   });

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../devtools/local-services/index.js';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
-import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { countPoints, publishAll, spawnIngest, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
 /*
  * Issue 15, item 7: SIGTERM with Redis unreachable used to wait forever (the journal append retries,
@@ -12,7 +11,6 @@ import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } 
  */
 const N = 3000;
 const DEADLINE_S = 2;
-const ROOT = join(import.meta.dirname, '..', '..');
 let stack: IngestStack | undefined;
 const children: ChildProcess[] = [];
 
@@ -22,21 +20,14 @@ afterEach(async () => {
   stack = undefined;
 });
 
-function spawnIngest(s: IngestStack, httpPort: number): { child: ChildProcess; lines: () => string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), 'ingest'], {
-    cwd: ROOT,
-    env: { ...s.childEnv(), HTTP_PORT: String(httpPort), SHUTDOWN_DEADLINE_S: String(DEADLINE_S) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
+/** The ingest with its checks, as a child process on this ops port; its log lines. */
+function ingestProcess(s: IngestStack, httpPort: number): { child: ChildProcess; lines: () => string[] } {
+  const { child, output } = spawnIngest(
+    { ...s.childEnv(), INGEST_HTTP_PORT: String(httpPort), SHUTDOWN_DEADLINE_S: String(DEADLINE_S) },
+    { checks: true },
+  );
   children.push(child);
-  return { child, lines: () => out.split('\n').filter(Boolean) };
+  return { child, lines: () => output().split('\n').filter(Boolean) };
 }
 
 const ready = (port: number) =>
@@ -52,7 +43,7 @@ describe('ingest shutdown deadline', () => {
     stack = await startIngestStack();
     const s = stack;
     const port = await freePort();
-    const first = spawnIngest(s, port);
+    const first = ingestProcess(s, port);
     await ready(port);
 
     await s.services.redis.stop();
@@ -85,7 +76,7 @@ describe('ingest shutdown deadline', () => {
     expect(String(left!.msg)).toMatch(/not journaled, left unacknowledged for their senders to deliver again/);
 
     await s.services.redis.start();
-    const second = spawnIngest(s, port);
+    const second = ingestProcess(s, port);
     await ready(port);
     const from = burst[0]!.ts;
     const to = burst[burst.length - 1]!.ts;

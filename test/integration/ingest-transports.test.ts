@@ -119,7 +119,7 @@ describe('the ingest over mqtts://', () => {
     };
     const httpA = await freePort();
     const a = ingestProcess(s, { ...env, INGEST_HTTP_PORT: String(httpA) });
-    await untilSubscribed(httpA, a.stderr);
+    await untilSubscribed(httpA, a.output);
     const burst = makeBurst(600, Date.parse('2026-05-05T00:00:00Z'));
     await publishAsStations(s, burst);
     await expectStoredOnce(s, burst);
@@ -129,7 +129,7 @@ describe('the ingest over mqtts://', () => {
     await a.stop();
     const httpB = await freePort();
     const b = ingestProcess(s, { ...env, INGEST_HTTP_PORT: String(httpB) });
-    await untilSubscribed(httpB, b.stderr);
+    await untilSubscribed(httpB, b.output);
     await new Promise((r) => setTimeout(r, 1500));
     expect(metricsByLabel(await fetchMetrics(httpB), READ_BY, 'read_by')).toEqual({ ingest: 0, 'mqtt.js': 0 });
   });
