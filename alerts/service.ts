@@ -40,11 +40,11 @@ export interface AlertsServiceOptions {
   /** Jobs each worker runs at once. Default 16. */
   concurrency?: number;
   /**
-   * BullMQ's lock on a running check job (renewed at half of it) and how often workers look for
-   * jobs whose lock lapsed: a worker killed mid-job, or one whose completion never reached Redis
-   * because its master failed over. Defaults 10 s and 5 s: such a job runs again within about 20 s
-   * (BullMQ's own 30 s and 30 s made it 30-90 s). A check job takes milliseconds; one run twice is
-   * harmless (its commit is a compare-and-set, decision 0003).
+   * BullMQ's lock on a running check job (renewed at half of it; config redis.check_lock_s) and how
+   * often workers look for jobs whose lock lapsed: a worker killed mid-job, or one whose completion
+   * never reached Redis because its master failed over. Defaults 10 s and 5 s: such a job runs
+   * again 5-15 s later (BullMQ's own 30 s and 30 s made it 15-60 s). A check job takes
+   * milliseconds; one run twice is harmless (its commit is a compare-and-set, decision 0003).
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -150,13 +150,16 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
         concurrency: o.concurrency ?? 16,
         lockDuration: o.lockDurationMs ?? CHECK_LOCK_MS,
         stalledInterval: o.stalledIntervalMs ?? CHECK_STALLED_INTERVAL_MS,
-        // A job found stalled goes back to wait up to ten times (BullMQ: once), since a killed worker
-        // is not the job's fault: failed, its reading would wait in the series' inbox until the
-        // station's next reading drains it (an hour later, for an air station).
-        maxStalledCount: 10,
+        // A job found stalled goes back to wait up to three times (BullMQ: once): a killed worker or a
+        // failover is not the job's fault, and failed, its reading would wait in the series' inbox
+        // until the station's next reading drains it (an hour later, for an air station). Not more:
+        // a job that itself kills its worker would take that worker's other jobs down each time.
+        maxStalledCount: 3,
       },
     );
     worker.on('failed', (job, err) => o.log?.warn({ job: job?.id, err: err.message, attempts: job?.attemptsMade }, 'check job failed'));
+    // Another worker died holding it, or its lock lapsed during a Redis outage: it runs again.
+    worker.on('stalled', (jobId) => o.log?.warn({ job: jobId }, 'check job stalled (its worker died or lost Redis); it runs again'));
     logErrorsRateLimited(worker, `check worker #${i}`, o.log);
     checkWorkers.push(worker);
   }

@@ -221,6 +221,10 @@ export const SettingsSchema = z
         wait_replicas: z.number().int().min(0).max(5).default(0),
         // How long to wait for them; fewer in time and the readings stay unacknowledged (re-sent).
         wait_timeout_ms: z.number().int().min(10).max(60_000).default(2000),
+        // An alerts worker's lock on a running check job (renewed at half of it): a worker that dies
+        // mid-job leaves it to another after this and up to 5 s more; a Redis outage or failover
+        // longer than this runs the jobs that were running a second time (harmless, decision 0003).
+        check_lock_s: z.number().int().min(5).max(300).default(10),
       })
       .strict()
       .prefault({}),

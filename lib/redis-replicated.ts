@@ -47,6 +47,28 @@ export async function waitForReplicas(client: RedisClient, key: string, replicas
   return Number(await conn.wait(replicas, timeoutMs));
 }
 
+/**
+ * Replicas of `key`'s master that are online and acknowledged it within `maxLagS` seconds, from the
+ * master's INFO replication. Unlike WAIT it never blocks the connection, and it sees a replica that
+ * hangs or is cut off with its connection still open (replicas acknowledge every second; `lag` is
+ * the seconds since the last), where WAIT would count it for its old acknowledgements.
+ */
+export async function replicasOnline(client: RedisClient, key: string, maxLagS: number): Promise<number> {
+  const conn = connectionFor(client, key);
+  if (!conn) return 0;
+  let n = 0;
+  for (const [, fields] of (await conn.info('replication')).matchAll(/^slave\d+:(.*)$/gm)) {
+    const f = Object.fromEntries(
+      (fields ?? '')
+        .trim()
+        .split(',')
+        .map((kv) => kv.split('=') as [string, string]),
+    );
+    if (f.state === 'online' && Number(f.lag) <= maxLagS) n++;
+  }
+  return n;
+}
+
 /** waitForReplicas, refusing (TJ_REDIS_NOT_REPLICATED) when fewer than `replicas` answered in time. */
 export async function requireReplicas(client: RedisClient, key: string, replicas: number, timeoutMs: number, what: string): Promise<void> {
   if (replicas <= 0) return;

@@ -11,11 +11,11 @@ export interface NotifyReadinessOptions {
   redis: RedisClient;
   smtpUrl: string;
   /**
-   * With redis.wait_replicas: whether the replicas a delivery commit needs answer now, given at
-   * most this many ms (NotifyStore.replicasAnswer). Reported as `redis_replicas`; false means notices
-   * would be held (not handed over) until a replica is back.
+   * With redis.wait_replicas: whether the replicas a delivery commit needs are online now
+   * (NotifyStore.replicasOnline). Reported as `redis_replicas`; false means notices would be held
+   * (not handed over) until a replica is back.
    */
-  replicasAnswer?: (timeoutMs: number) => Promise<boolean>;
+  replicasOnline?: () => Promise<boolean>;
   /** How long an SMTP answer is reused: probes come every few seconds and each one is a connection the server logs. Default 5 s. */
   cacheMs?: number;
   timeoutMs?: number;
@@ -38,9 +38,6 @@ export function smtpReachable(smtpUrl: string, timeoutMs: number): Promise<boole
   });
 }
 
-/** How long /readyz lets a missing replica keep the store's connection waiting. */
-const REPLICA_WAIT_MS = 250;
-
 export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ ready: boolean; checks: Record<string, boolean> }> {
   const timeoutMs = o.timeoutMs ?? READINESS_BOUND_MS - 200;
   const cacheMs = o.cacheMs ?? 5000;
@@ -55,8 +52,7 @@ export function notifyReadiness(o: NotifyReadinessOptions): () => Promise<{ read
             smtp = { ok, at: Date.now() };
             return ok;
           }),
-      // WAIT holds the store's connection while it waits: short, and only while a replica is missing.
-      o.replicasAnswer ? within(timeoutMs, () => o.replicasAnswer!(Math.min(REPLICA_WAIT_MS, timeoutMs)), false) : undefined,
+      o.replicasOnline ? within(timeoutMs, o.replicasOnline, false) : undefined,
     ]);
     const checks: Record<string, boolean> = { redis, smtp: smtpOk };
     if (replicasOk !== undefined) checks.redis_replicas = replicasOk;

@@ -3,7 +3,7 @@
  * documents, notice batches per recipient and the outbox of each batch's delivery (any channel).
  * Every write that must happen once goes through a script of ./scripts.ts.
  */
-import { requireReplicas, waitForReplicas } from '../../lib/redis-replicated.js';
+import { replicasOnline, requireReplicas } from '../../lib/redis-replicated.js';
 import type { RedisClient } from '../../lib/redis-client.js';
 import type { RuleName } from '../observe.js';
 import type { NoticeItem, PreviousNotice, Recipient } from './items.js';
@@ -395,17 +395,18 @@ export class NotifyStore {
   }
 
   /**
-   * Whether as many replicas as a commit needs answer now for the outbox's master (WAIT on its
-   * connection, at most `timeoutMs`; immediate while they are there): notify's /readyz
-   * `redis_replicas`. Asked each time rather than remembered from the last commit, so that a replica
-   * lost while no notice was due shows at once, not when the first notice of an incident is held.
-   * True when no replica is required.
+   * Whether the outbox's master has as many replicas online, acknowledging within the commit's wait
+   * (at least 2 s), as a commit needs: notify's /readyz `redis_replicas`. Asked each time rather
+   * than remembered from the last commit, so that a replica lost or hung while no notice was due
+   * shows within seconds, not when the first notice of an incident is held. True when no replica
+   * is required.
    */
-  async replicasAnswer(timeoutMs: number): Promise<boolean> {
+  async replicasOnline(): Promise<boolean> {
     if (this.replicas <= 0) return true;
-    // Not connected: no replica is proven, and a WAIT would only queue behind the reconnect.
+    // Not connected: no replica is proven, and the question would only queue behind the reconnect.
     if (this.redis.status !== 'ready') return false;
-    return (await waitForReplicas(this.redis, this.keys.outbox('readyz'), this.replicas, timeoutMs)) >= this.replicas;
+    const maxLagS = Math.max(2, Math.ceil(this.replicaTimeoutMs / 1000));
+    return (await replicasOnline(this.redis, this.keys.outbox('readyz'), maxLagS)) >= this.replicas;
   }
 
   async finish(

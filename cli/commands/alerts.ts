@@ -109,6 +109,7 @@ export function registerAlertsCommands(program: Command): void {
         relay: opts.relay,
         silence: opts.silence,
         prefix: opts.prefix,
+        lockDurationMs: config.settings.redis.check_lock_s * 1000,
         log,
       });
       const ops = await startAlertsOps(env, influx, log, service.aggregateMetrics ? [service.aggregateMetrics.registry] : []);

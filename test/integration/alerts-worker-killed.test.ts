@@ -82,7 +82,8 @@ describe('an alerts worker killed mid-job', () => {
           if ('s' in job) ranAgain.add(checkJobId({ station: job.s, period: job.p as Period, ts: job.ts }));
         },
       });
-      // Lock lapsed (CHECK_LOCK_MS after its last renewal), then two stalled checks; twice that as a margin.
+      // The lock lapses CHECK_LOCK_MS after its last renewal; the job, marked at an earlier stalled
+      // check, moves at the next (one interval, two if a worker skipped its turn). Twice that as a margin.
       const bound = 2 * (CHECK_LOCK_MS + 2 * CHECK_STALLED_INTERVAL_MS);
       await waitFor(
         async () => held.every((id) => ranAgain.has(id)),

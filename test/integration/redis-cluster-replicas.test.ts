@@ -19,7 +19,7 @@ import { NotifyKeys } from '../../alerts/notify/keys.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { notifyReadiness } from '../../alerts/notify/readiness.js';
 import { isTuojiangError } from '../../lib/errors.js';
-import { HOUR, reading } from '../helpers/alerts-stack.js';
+import { HOUR, reading, waitFor } from '../helpers/alerts-stack.js';
 import { codeOfAsync } from '../helpers/fixtures.js';
 import { keySlot, waitForReplicas } from '../../lib/redis-replicated.js';
 
@@ -160,9 +160,19 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
       redis,
       smtpUrl: `smtp://127.0.0.1:${(smtp.address() as AddressInfo).port}`,
       cacheMs: 0,
-      replicasAnswer: (ms) => held.replicasAnswer(ms),
+      replicasOnline: () => held.replicasOnline(),
     });
     expect(await ready()).toEqual({ ready: true, checks: { redis: true, smtp: true, redis_replicas: true } });
+
+    // A replica that hangs with its connection open (SIGSTOP) stops acknowledging: said within seconds.
+    const pid = replica.redis.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await waitFor(async () => (await ready()).checks.redis_replicas === false, 15_000, 'the hung replica seen');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(async () => (await ready()).ready, 15_000, 'the replica back');
 
     await replica.redis.stop();
     try {
