@@ -40,14 +40,13 @@ export interface AlertsServiceOptions {
   /** Jobs each worker runs at once. Default 16. */
   concurrency?: number;
   /**
-   * BullMQ's lock on a running check job (renewed at half of it; config redis.check_lock_s) and how
-   * often workers look for jobs whose lock lapsed: a worker killed mid-job, or one whose completion
-   * never reached Redis because its master failed over. Defaults 10 s and 5 s: such a job runs
-   * again 5-15 s later (BullMQ's own 30 s and 30 s made it 15-60 s). A check job takes
-   * milliseconds; one run twice is harmless (its commit is a compare-and-set, decision 0003).
+   * BullMQ's lock on a running check job (renewed at half of it; config redis.check_lock_s).
+   * Workers look for jobs whose lock lapsed every CHECK_STALLED_INTERVAL_MS: a worker killed
+   * mid-job, or one whose completion never reached Redis because its master failed over. Default
+   * 10 s: such a job runs again 5-15 s later (BullMQ's own 30 s and 30 s made it 15-60 s). A check
+   * job takes milliseconds; one run twice is harmless (its commit is a compare-and-set, decision 0003).
    */
   lockDurationMs?: number;
-  stalledIntervalMs?: number;
   /** Run the outbox relay in this process (default true). */
   relay?: boolean;
   /** Run the silence scheduler and its worker in this process (default true). */
@@ -149,7 +148,7 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
         prefix,
         concurrency: o.concurrency ?? 16,
         lockDuration: o.lockDurationMs ?? CHECK_LOCK_MS,
-        stalledInterval: o.stalledIntervalMs ?? CHECK_STALLED_INTERVAL_MS,
+        stalledInterval: CHECK_STALLED_INTERVAL_MS,
         // A job found stalled goes back to wait up to three times (BullMQ: once): a killed worker or a
         // failover is not the job's fault, and failed, its reading would wait in the series' inbox
         // until the station's next reading drains it (an hour later, for an air station). Not more:

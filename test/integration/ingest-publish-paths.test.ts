@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
-import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { startIngestStack, untilSubscribed, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 
 /*
@@ -15,15 +15,6 @@ afterEach(async () => {
   stack = undefined;
 });
 
-/** Until /readyz says every connection's subscriptions were granted. */
-async function subscribed(svc: IngestService): Promise<void> {
-  await waitFor(
-    async () => ((await (await fetch(`http://127.0.0.1:${svc.httpPort}/readyz`)).json()) as { checks: { mqtt: boolean } }).checks.mqtt,
-    15_000,
-    'the ingest to subscribe',
-  );
-}
-
 async function received(svc: IngestService): Promise<number> {
   return (await svc.metrics.readingsIn.get()).values.reduce((a, v) => a + v.value, 0);
 }
@@ -35,7 +26,7 @@ describe('ingest: the two ways a PUBLISH is read', () => {
     const first = await s.startIngest({ instance: 'paths', connections: 2 });
     const burst = makeBurst(600, Date.parse('2026-05-04T00:00:00Z'));
     const pub = await s.publisher('paths-publisher');
-    await subscribed(first);
+    await untilSubscribed(first.httpPort!);
     await Promise.all(
       burst.map((r, i) =>
         i % 3 === 0
@@ -59,7 +50,7 @@ describe('ingest: the two ways a PUBLISH is read', () => {
     // Same instance, same client ids, same broker sessions: a message the first never acknowledged comes again.
     await first.stop();
     const second = await s.startIngest({ instance: 'paths', connections: 2 });
-    await subscribed(second);
+    await untilSubscribed(second.httpPort!);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await received(second)).toBe(0);
   });

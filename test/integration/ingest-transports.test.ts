@@ -22,7 +22,7 @@ import { brokerConfigDir, freePort } from '../../devtools/local-services/index.j
 import { compareBurst, makeBurst, storedValues, type BurstReading } from '../helpers/burst.js';
 import { certificate, makeCa } from '../helpers/certificates.js';
 import { fetchMetrics, metricsByLabel } from '../helpers/fixtures.js';
-import { spawnIngest, startIngestStack, untilSubscribed, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { publishAll, spawnIngest, startIngestStack, untilSubscribed, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
 const READ_BY = 'tuojiang_ingest_mqtt_messages_total';
 let stack: IngestStack | undefined;
@@ -46,8 +46,7 @@ async function publishAsStations(s: IngestStack, burst: BurstReading[]): Promise
   for (const r of burst) byStation.set(r.station, [...(byStation.get(r.station) ?? []), r]);
   await Promise.all(
     [...byStation].map(async ([station, readings]) => {
-      const c = await s.connectAs(station);
-      await Promise.all(readings.map((r) => c.publishAsync(r.topic, r.payload, { qos: 1 })));
+      await publishAll(await s.connectAs(station), readings);
     }),
   );
 }
