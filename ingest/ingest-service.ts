@@ -6,7 +6,7 @@ import type { InfluxClient } from '../lib/influx/client.js';
 import { createRedis, influxFromEnv, isClusterTarget, type RedisClient } from '../config/connections.js';
 import { checkClusterNames, redisLayout, type RedisLayout } from '../config/redis-layout.js';
 import { startOpsServer } from '../lib/http-server.js';
-import { cachedProbe, influxAnswers, redisAnswers } from '../lib/readiness.js';
+import { cachedProbe, influxAnswers, READINESS_BOUND_MS, redisAnswers, within } from '../lib/readiness.js';
 import type { Logger } from '../lib/logger.js';
 import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
 import { StationRegistry } from '../config/station-registry.js';
@@ -191,7 +191,11 @@ export class IngestService {
     // What the sources hold (a partitioned ingest: its partition and how many stations), for /readyz and the log.
     const info = Object.assign({}, ...this.sources.map((src) => src.describe?.() ?? {})) as Record<string, unknown>;
     const ready = async (): Promise<{ ready: boolean; checks: Record<string, boolean>; info?: Record<string, unknown> }> => {
-      const [redis, influxPing] = await Promise.all([redisAnswers(this.redis), influxUp()]);
+      const [redis, influxPing, replicasOnline] = await Promise.all([
+        redisAnswers(this.redis),
+        influxUp(),
+        within(READINESS_BOUND_MS - 200, () => this.journal.replicasOnline(), false),
+      ]);
       // mqtt_session: no connection lost its session to another client in the last TAKEOVER_ALERT_MS.
       const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
       // redis_state: Redis was not found emptied in the last STATE_LOST_ALERT_MS.
@@ -203,7 +207,8 @@ export class IngestService {
         redis,
         redis_state: redisState,
         redis_memory: !this.redisFull,
-        redis_replicas: !this.notReplicated,
+        // Now (the journal master's replicas online) and at the last append (refused for want of them).
+        redis_replicas: replicasOnline && !this.notReplicated,
         influxdb: this.writer.influxOk && influxPing,
       };
       return { ready: Object.values(checks).every(Boolean), checks, ...(Object.keys(info).length > 0 ? { info } : {}) };

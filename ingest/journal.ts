@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { requireReplicas } from '../lib/redis-replicated.js';
+import { enoughReplicasOnline, requireReplicas } from '../lib/redis-replicated.js';
 import type { RedisClient } from '../lib/redis-client.js';
 import type { Reading } from '../lib/reading.js';
 import { readingRow, readingRows } from './journal-entry.js';
@@ -218,6 +218,15 @@ export class RedisJournal implements Journal {
     // Only now may the senders be told: a rejection leaves them unacknowledged, and their re-sent
     // batch is recognised by (source, seq) above.
     await requireReplicas(this.redis, this.opts.stream, this.opts.replicas ?? 0, this.opts.replicaTimeoutMs ?? 2000, 'journal append');
+  }
+
+  /**
+   * Whether the journal stream's master has the replicas an append needs, online now: the ingest's
+   * /readyz `redis_replicas`, so that a lost or hung replica shows while no reading is arriving,
+   * not only when the next append is refused. True when none is required.
+   */
+  replicasOnline(): Promise<boolean> {
+    return enoughReplicasOnline(this.redis, this.opts.stream, this.opts.replicas ?? 0, this.opts.replicaTimeoutMs ?? 2000);
   }
 
   private scripts(): RedisClient & JournalScripts {

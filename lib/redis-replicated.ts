@@ -69,6 +69,18 @@ export async function replicasOnline(client: RedisClient, key: string, maxLagS: 
   return n;
 }
 
+/**
+ * Whether `key`'s master has `replicas` replicas online that acknowledged within the writes' own
+ * wait (`timeoutMs`, at least 2 s: replicas acknowledge once a second): a /readyz `redis_replicas`
+ * that is true at the moment it is asked, not at the last write. True when none is required; false
+ * at once when the client is not connected (the question would only queue behind the reconnect).
+ */
+export async function enoughReplicasOnline(client: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<boolean> {
+  if (replicas <= 0) return true;
+  if (client.status !== 'ready') return false;
+  return (await replicasOnline(client, key, Math.max(2, Math.ceil(timeoutMs / 1000)))) >= replicas;
+}
+
 /** waitForReplicas, refusing (TJ_REDIS_NOT_REPLICATED) when fewer than `replicas` answered in time. */
 export async function requireReplicas(client: RedisClient, key: string, replicas: number, timeoutMs: number, what: string): Promise<void> {
   if (replicas <= 0) return;

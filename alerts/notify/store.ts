@@ -3,7 +3,7 @@
  * documents, notice batches per recipient and the outbox of each batch's delivery (any channel).
  * Every write that must happen once goes through a script of ./scripts.ts.
  */
-import { replicasOnline, requireReplicas } from '../../lib/redis-replicated.js';
+import { enoughReplicasOnline, requireReplicas } from '../../lib/redis-replicated.js';
 import type { RedisClient } from '../../lib/redis-client.js';
 import type { RuleName } from '../observe.js';
 import type { NoticeItem, PreviousNotice, Recipient } from './items.js';
@@ -401,12 +401,8 @@ export class NotifyStore {
    * shows within seconds, not when the first notice of an incident is held. True when no replica
    * is required.
    */
-  async replicasOnline(): Promise<boolean> {
-    if (this.replicas <= 0) return true;
-    // Not connected: no replica is proven, and the question would only queue behind the reconnect.
-    if (this.redis.status !== 'ready') return false;
-    const maxLagS = Math.max(2, Math.ceil(this.replicaTimeoutMs / 1000));
-    return (await replicasOnline(this.redis, this.keys.outbox('readyz'), maxLagS)) >= this.replicas;
+  replicasOnline(): Promise<boolean> {
+    return enoughReplicasOnline(this.redis, this.keys.outbox('readyz'), this.replicas, this.replicaTimeoutMs);
   }
 
   async finish(

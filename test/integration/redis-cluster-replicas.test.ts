@@ -92,9 +92,14 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     // Resolved means the replica has it already, not eventually.
     expect(await xlenOnReplica(replica, stream)).toBe(1);
     expect(await waitForReplicas(redis, stream, 1, 5000)).toBe(1);
+    // The ingest's /readyz redis_replicas: the stream's master has the replica an append needs…
+    expect(await journal(1).replicasOnline()).toBe(true);
 
     await replica.redis.stop();
     try {
+      // …and does not, said at once, before any append is refused; without the requirement it is not asked.
+      expect(await journal(1).replicasOnline()).toBe(false);
+      expect(await journal(0).replicasOnline()).toBe(true);
       expect(await codeOfAsync(journal(1, 300).append(items(0.6), { source: 's', seq: 2 }))).toBe('TJ_REDIS_NOT_REPLICATED');
       // Without the requirement the master's word is enough: the same setup resolves.
       await journal(0).append(items(0.7), { source: 's', seq: 3 });
@@ -113,6 +118,7 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     }
     expect(await redis.xlen(stream)).toBe(3);
     expect(await xlenOnReplica(replica, stream)).toBe(3);
+    expect(await journal(1).replicasOnline()).toBe(true);
   }, 60_000);
 
   it("the check hand-off is refused while the prefix's master has no replica", async () => {
