@@ -194,7 +194,7 @@ export class IngestService {
       const [redis, influxPing, replicasOnline] = await Promise.all([
         redisAnswers(this.redis),
         influxUp(),
-        within(READINESS_BOUND_MS - 200, () => this.journal.replicasOnline(), false),
+        within(READINESS_BOUND_MS - 200, () => this.journal.enoughReplicasOnline(), false),
       ]);
       // mqtt_session: no connection lost its session to another client in the last TAKEOVER_ALERT_MS.
       const mqttSession = Date.now() - this.lastTakeoverAt > TAKEOVER_ALERT_MS;
@@ -207,7 +207,8 @@ export class IngestService {
         redis,
         redis_state: redisState,
         redis_memory: !this.redisFull,
-        // Now (the journal master's replicas online) and at the last append (refused for want of them).
+        // Both: INFO shows a replica lost while nothing is appended, and a refused append is proof that
+        // readings are held even when INFO still counts a replica (one too slow for the append's WAIT).
         redis_replicas: replicasOnline && !this.notReplicated,
         influxdb: this.writer.influxOk && influxPing,
       };

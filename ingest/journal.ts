@@ -225,7 +225,7 @@ export class RedisJournal implements Journal {
    * /readyz `redis_replicas`, so that a lost or hung replica shows while no reading is arriving,
    * not only when the next append is refused. True when none is required.
    */
-  replicasOnline(): Promise<boolean> {
+  enoughReplicasOnline(): Promise<boolean> {
     return enoughReplicasOnline(this.redis, this.opts.stream, this.opts.replicas ?? 0, this.opts.replicaTimeoutMs ?? 2000);
   }
 

@@ -74,6 +74,8 @@ export async function replicasOnline(client: RedisClient, key: string, maxLagS: 
  * wait (`timeoutMs`, at least 2 s: replicas acknowledge once a second): a /readyz `redis_replicas`
  * that is true at the moment it is asked, not at the last write. True when none is required; false
  * at once when the client is not connected (the question would only queue behind the reconnect).
+ * It is asked on the connection the writes use, so it also waits behind a WAIT in flight: a caller
+ * bounding it (`within`) reads a replica too slow to acknowledge within that bound as missing.
  */
 export async function enoughReplicasOnline(client: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<boolean> {
   if (replicas <= 0) return true;

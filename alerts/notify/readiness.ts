@@ -12,7 +12,7 @@ export interface NotifyReadinessOptions {
   smtpUrl: string;
   /**
    * With redis.wait_replicas: whether the replicas a delivery commit needs are online now
-   * (NotifyStore.replicasOnline). Reported as `redis_replicas`; false means notices would be held
+   * (NotifyStore.enoughReplicasOnline). Reported as `redis_replicas`; false means notices would be held
    * (not handed over) until a replica is back.
    */
   replicasOnline?: () => Promise<boolean>;

@@ -401,7 +401,7 @@ export class NotifyStore {
    * shows within seconds, not when the first notice of an incident is held. True when no replica
    * is required.
    */
-  replicasOnline(): Promise<boolean> {
+  enoughReplicasOnline(): Promise<boolean> {
     return enoughReplicasOnline(this.redis, this.keys.outbox('readyz'), this.replicas, this.replicaTimeoutMs);
   }
 

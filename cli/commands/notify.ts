@@ -72,7 +72,7 @@ export function registerNotifyCommands(program: Command): void {
                 ready: notifyReadiness({
                   redis: service.redis,
                   smtpUrl: nenv.SMTP_URL,
-                  ...(waitReplicas.replicas > 0 ? { replicasOnline: () => service.store.replicasOnline() } : {}),
+                  ...(waitReplicas.replicas > 0 ? { replicasOnline: () => service.store.enoughReplicasOnline() } : {}),
                 }),
               },
               service.metrics,

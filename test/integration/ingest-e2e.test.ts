@@ -832,10 +832,13 @@ describe('operations', () => {
     // A single node has no replica: every append would be refused. Before, /readyz said ready until
     // the first reading was held; with a replica there and when it goes: redis-cluster-replicas.test.ts.
     const needing = await stack.startIngest({ instance: 'needs-replica', env: { REDIS_WAIT_REPLICAS: 1 } });
-    const ready = await fetch(`http://127.0.0.1:${needing.httpPort}/readyz`);
-    expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: Record<string, boolean> }).checks).toMatchObject({ redis: true, redis_replicas: false });
-    await needing.stop();
+    try {
+      const ready = await fetch(`http://127.0.0.1:${needing.httpPort}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { checks: Record<string, boolean> }).checks).toMatchObject({ redis: true, redis_replicas: false });
+    } finally {
+      await needing.stop();
+    }
   });
 });
 

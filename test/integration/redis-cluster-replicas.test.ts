@@ -93,13 +93,13 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     expect(await xlenOnReplica(replica, stream)).toBe(1);
     expect(await waitForReplicas(redis, stream, 1, 5000)).toBe(1);
     // The ingest's /readyz redis_replicas: the stream's master has the replica an append needs…
-    expect(await journal(1).replicasOnline()).toBe(true);
+    expect(await journal(1).enoughReplicasOnline()).toBe(true);
 
     await replica.redis.stop();
     try {
       // …and does not, said at once, before any append is refused; without the requirement it is not asked.
-      expect(await journal(1).replicasOnline()).toBe(false);
-      expect(await journal(0).replicasOnline()).toBe(true);
+      expect(await journal(1).enoughReplicasOnline()).toBe(false);
+      expect(await journal(0).enoughReplicasOnline()).toBe(true);
       expect(await codeOfAsync(journal(1, 300).append(items(0.6), { source: 's', seq: 2 }))).toBe('TJ_REDIS_NOT_REPLICATED');
       // Without the requirement the master's word is enough: the same setup resolves.
       await journal(0).append(items(0.7), { source: 's', seq: 3 });
@@ -118,7 +118,7 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     }
     expect(await redis.xlen(stream)).toBe(3);
     expect(await xlenOnReplica(replica, stream)).toBe(3);
-    expect(await journal(1).replicasOnline()).toBe(true);
+    expect(await journal(1).enoughReplicasOnline()).toBe(true);
   }, 60_000);
 
   it("the check hand-off is refused while the prefix's master has no replica", async () => {
@@ -166,7 +166,7 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
       redis,
       smtpUrl: `smtp://127.0.0.1:${(smtp.address() as AddressInfo).port}`,
       cacheMs: 0,
-      replicasOnline: () => held.replicasOnline(),
+      replicasOnline: () => held.enoughReplicasOnline(),
     });
     expect(await ready()).toEqual({ ready: true, checks: { redis: true, smtp: true, redis_replicas: true } });
 

@@ -268,7 +268,7 @@ describe('/readyz while Redis is gone', () => {
 
     // With redis.wait_replicas 1 it also asks for the replica (a single node has none).
     const store = new NotifyStore(redis, 'tjfaults', { replicas: 1 });
-    const needingReplica = notifyReadiness({ redis, smtpUrl: sink.url, cacheMs: 0, replicasOnline: () => store.replicasOnline() });
+    const needingReplica = notifyReadiness({ redis, smtpUrl: sink.url, cacheMs: 0, replicasOnline: () => store.enoughReplicasOnline() });
 
     await waitFor(async () => (await readyz(ops.port)).status === 200, 30_000, 'notify ready');
     expect((await readyz(ops.port)).checks).toEqual({ redis: true, smtp: true });
