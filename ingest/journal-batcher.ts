@@ -9,6 +9,9 @@ interface Batch {
   reject: (e: Error) => void;
 }
 
+/** What a message with nothing to journal waits for when nothing is waiting before it. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 function newBatch(): Batch {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
@@ -38,6 +41,8 @@ export class JournalBatcher {
   private scheduled = false;
   /** The append running now; the next batch is sealed only when it has finished. */
   private inFlight: Promise<void> | undefined;
+  /** The batch that append is for. */
+  private flushing: Batch | undefined;
   private closed = false;
   /** This batcher's batches are numbered in journal order (ingest/journal.ts, BatchId). */
   private readonly source = randomUUID();
@@ -54,6 +59,10 @@ export class JournalBatcher {
 
   add(items: readonly JournalItem[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal batcher is closed'));
+    // Nothing to journal (a split-packet part, stored already): settled with whatever came before it,
+    // so that a connection still acknowledges in order. Not with the current batch when that is
+    // empty: an empty batch is never sealed, and parts alone would wait for another station's reading.
+    if (items.length === 0) return this.current.items.length > 0 ? this.current.done : (this.flushing?.done ?? SETTLED);
     const batch = this.current;
     for (const item of items) batch.items.push(item);
     this.schedule();
@@ -74,8 +83,10 @@ export class JournalBatcher {
     if (this.inFlight || this.current.items.length === 0) return;
     const full = this.current;
     this.current = newBatch();
+    this.flushing = full;
     this.inFlight = this.flush(full).finally(() => {
       this.inFlight = undefined;
+      this.flushing = undefined;
       if (this.current.items.length > 0) this.schedule();
     });
   }
