@@ -22,10 +22,14 @@ function toNumber(code: string, suffix: string, s: string): number {
 }
 
 /** The station a frame belongs to: its MN, checked against the topic it came on. */
-export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, registry: StationRegistry) {
+export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, registry: StationRegistry, sender?: string) {
   const station = registry.byMN(frame.mn);
   if (!station)
     throw new TuojiangError('UNKNOWN_STATION', `MN ${frame.mn.slice(0, 40)} is not in the registry`, { mn: frame.mn.slice(0, 40) });
+  // A logger's connection is authenticated as one station: its frames may carry no other's readings.
+  if (sender !== undefined && sender !== station.id) {
+    throw new TuojiangError('STATION_MISMATCH', `frame MN ${frame.mn} is station ${station.id} but it came on the connection of "${sender}"`);
+  }
   if (topic && topic.stationId !== station.id) {
     throw new TuojiangError('STATION_MISMATCH', `frame MN ${frame.mn} is station ${station.id} but the topic is for "${topic.stationId}"`);
   }

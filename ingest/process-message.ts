@@ -67,6 +67,10 @@ class MessageScope implements DecodeContext {
     readonly receivedAt: number,
   ) {}
 
+  get sender(): string | undefined {
+    return this.msg.station;
+  }
+
   answer(station: string, payload: string): void {
     if (this.replies === NO_REPLIES) this.replies = [];
     this.replies.push({ station, payload });

@@ -20,11 +20,11 @@ export const hj212Decoder: Decoder = {
   name: 'hj212',
   accepts: looksLikeFrame,
   decode(payload, ctx): Decoded | Promise<Decoded> {
-    const { registry, topicInfo } = ctx;
+    const { registry, topicInfo, sender } = ctx;
     const tolerance = (mn: string | undefined) => registry.hj212Tolerance(mn);
     const frame = parseFrame(payload, tolerance);
     // Identify the station before anything else so an answer only ever goes to a known station.
-    const station = stationOfFrame(frame, topicInfo, registry);
+    const station = stationOfFrame(frame, topicInfo, registry, sender);
     if (flagWantsAnswer(frame.flag)) ctx.answer(station.id, buildDataAnswer(frame, ctx.receivedAt));
     if (!(flagHasSplit(frame.flag) && frame.pnum !== undefined && frame.pnum > 1)) {
       return { raw: frameToRawReading(frame, topicInfo, registry) };

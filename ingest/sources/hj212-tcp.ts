@@ -83,9 +83,16 @@ const KNOWN_PASSWORDS_MAX = 10_000;
 
 const HEADER_FIELD: Record<'MN' | 'PW', RegExp> = { MN: /(?:^##\d{4}|;)MN=([^;]*)/, PW: /(?:^##\d{4}|;)PW=([^;]*)/ };
 
-/** A header field of a frame (`;KEY=value;`) read before the frame is parsed, to know whose it is. */
+/**
+ * A header field of a frame (`;KEY=value;`) read before the frame is parsed, to know whose it is.
+ * Leading whitespace is skipped as parseFrame skips it: otherwise a frame of another station behind
+ * a space passed the connection's MN check. A frame whose MN is not in its first 400 bytes is still
+ * held to the connection's station by the decoder (stationOfFrame).
+ */
 export function headerField(line: Buffer, key: 'MN' | 'PW'): string | undefined {
-  const text = line.toString('latin1', 0, Math.min(line.length, 400));
+  let start = 0;
+  while (start < line.length && (line[start] === 0x20 || line[start] === 0x09 || line[start] === 0x0a || line[start] === 0x0d)) start++;
+  const text = line.toString('latin1', start, Math.min(line.length, start + 400));
   const cp = text.indexOf('CP=');
   return HEADER_FIELD[key].exec(cp < 0 ? text : text.slice(0, cp))?.[1];
 }

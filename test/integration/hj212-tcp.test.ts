@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerSimulateCommand } from '../../cli/commands/simulate.js';
 import type { SimSummary } from '../../simulator/run.js';
 import { hj212Crc, modbusSwappedCrc } from '../../ingest/hj212/crc.js';
+import { epochMsToDataTime, frameSegment } from '../../ingest/hj212/frame.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { Hj212TcpSource } from '../../ingest/sources/hj212-tcp.js';
 import type { LoadedConfig } from '../../config/load.js';
@@ -175,6 +176,39 @@ describe('HJ 212 over TCP', () => {
     await logger.closed;
     expect(await closedBy('mn-changed', 'linjiangsi')).toBe(before + 1);
     expect(await journaled(other.text)).toBe(false);
+  });
+
+  it("another station's frame hidden from the connection's MN check is refused: not stored, not answered", async () => {
+    // Both frames carry the connection's own PW; only their MN is another station's.
+    const ts = day(12);
+    const cp = `CP=&&DataTime=${epochMsToDataTime(ts)};w21003-Rtd=77.7&&`;
+    const openAs = async (): Promise<RawLogger> => {
+      const logger = await RawLogger.open(port);
+      const own = frame('linjiangsi', ts, 0.2);
+      logger.send(own.text);
+      await logger.answerTo(own.qn);
+      return logger;
+    };
+
+    // A space before `##`, the MN first: the header was read without skipping it.
+    const closedBefore = await closedBy('mn-changed', 'linjiangsi');
+    const first = await openAs();
+    first.send(` ${frameSegment(`MN=${MN.huaikou};QN=20250913000000001;ST=21;CN=2011;PW=${PW};Flag=5;${cp}`)}`);
+    await first.closed;
+    expect(await closedBy('mn-changed', 'linjiangsi')).toBe(closedBefore + 1);
+
+    // The MN beyond the bytes the header check reads: the frame's own MN must still be the connection's.
+    const second = await openAs();
+    const far = frameSegment(`QN=20250913000000002;ST=21;CN=2011;PW=${PW};XX=${'x'.repeat(420)};MN=${MN.huaikou};Flag=5;${cp}`);
+    second.send(far);
+    const refused = await eventually(
+      async () => (await deadLetters(redis, 'TJ_STATION_MISMATCH')).find((d) => d.payload.includes('20250913000000002')),
+      'the dead letter',
+    );
+    expect(refused.message).toMatch(/linjiangsi/);
+    expect(second.answers.map((a) => a.qn)).not.toContain('20250913000000002');
+    second.close();
+    expect(await pointsAt(stack.influx, 'water_quality', 'huaikou', ts)).toEqual([]);
   });
 
   it('a station without a password in stations.yaml cannot connect', async () => {

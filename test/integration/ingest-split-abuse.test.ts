@@ -9,14 +9,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hj212Frame, jsonPayload, MN } from '../helpers/fixtures.js';
 import { countPoints, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import type { IngestService } from '../../ingest/ingest-service.js';
 
 const RECEIVE_MAXIMUM = 10;
 let stack: IngestStack;
+let svc: IngestService;
 
 beforeAll(async () => {
   stack = await startIngestStack();
   // One connection, a bound of 10 held messages: a few parts reach it.
-  await stack.startIngest({ connections: 1, receiveMaximum: RECEIVE_MAXIMUM });
+  svc = await stack.startIngest({ connections: 1, receiveMaximum: RECEIVE_MAXIMUM });
 }, 120_000);
 
 afterAll(async () => {
@@ -44,10 +46,11 @@ describe('split-packet parts that never complete', () => {
     await Promise.all(parts.map((p) => attacker.publishAsync('tuojiang/water/zhaozhen', p, { qos: 1 })));
 
     await victim.publishAsync('tuojiang/water/huaikou', jsonPayload({ ts, values: { NH3N: 0.31 } }), { qos: 1 });
-    await waitFor(
-      async () => (await countPoints(stack.influx, 'water_quality', 'NH3N', `"station"='huaikou' AND time = ${ts}ms`)) === 1,
-      20_000,
-      "the other station's reading stored",
-    );
+    const stored = (): Promise<number> => countPoints(stack.influx, 'water_quality', 'NH3N', `"station"='huaikou' AND time = ${ts}ms`);
+    await waitFor(async () => (await stored()) === 1, 20_000, "the other station's reading stored");
+    expect(await stored()).toBe(1);
+    // Every part reached the ingest as a part (each a split-store write), none is held any longer.
+    expect((await svc.metrics.splitParts.get()).values[0]?.value).toBe(parts.length);
+    await waitFor(() => svc.sources.every((src) => src.held === 0), 10_000, 'nothing held');
   }, 60_000);
 });

@@ -201,6 +201,11 @@ describe('stationOfFrame', () => {
     expect(codeOf(() => stationOfFrame(frame({ mn: MN.huaikou }), HONGYUAN, registry))).toBe('TJ_STATION_MISMATCH');
   });
 
+  it('refuses a frame whose MN is another station than the one its connection authenticated', () => {
+    expect(codeOf(() => stationOfFrame(frame({ mn: MN.huaikou }), undefined, registry, 'hongyuan'))).toBe('TJ_STATION_MISMATCH');
+    expect(stationOfFrame(frame(), undefined, registry, 'hongyuan').id).toBe('hongyuan');
+  });
+
   it("refuses a water station's frame on an air topic", () => {
     expect(codeOf(() => stationOfFrame(frame(), { medium: 'air', stationId: 'hongyuan' }, registry))).toBe('TJ_KIND_MISMATCH');
   });
