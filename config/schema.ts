@@ -177,6 +177,8 @@ export const SettingsSchema = z
         max_payload_bytes: z.number().int().min(256).default(32768),
         future_tolerance_s: z.number().int().min(0).default(600),
         split_timeout_s: z.number().int().min(1).default(120),
+        // Parts of split HJ 212 packets one station may have waiting in Redis (ingest/split-packet-store.ts).
+        split_max_pending_parts: z.number().int().min(2).max(10000).default(64),
         http_port: z.number().int().min(0).max(65535).default(9464),
         dead_letter_max: z.number().int().min(100).default(100000),
         // The HJ 212 TCP listener for data loggers (ingest/sources/hj212-tcp.ts). HJ212_TCP_PORT in

@@ -125,7 +125,12 @@ export class IngestService {
       failed: (e) => this.onJournalFailed(e),
       recovered: () => this.onJournalRecovered(),
     });
-    this.splitStore = new SplitPacketStore(this.redis, s.ingest.split_timeout_s * 1000, `${layout.prefix}:split`);
+    this.splitStore = new SplitPacketStore(
+      this.redis,
+      s.ingest.split_timeout_s * 1000,
+      `${layout.prefix}:split`,
+      s.ingest.split_max_pending_parts,
+    );
     this.registry = new StationRegistry(config.registry);
     this.processor = new MessageProcessor({
       registry: this.registry,

@@ -1,3 +1,4 @@
+import { TuojiangError } from '../lib/errors.js';
 import type { RedisClient } from '../lib/redis-client.js';
 import type { Hj212Frame, ToleranceFor } from './hj212/frame.js';
 import { parseFrame } from './hj212/frame.js';
@@ -8,13 +9,30 @@ import { parseFrame } from './hj212/frame.js';
  * of one packet may reach different ingest processes. Both scripts are atomic, so two processes
  * adding the last two parts at once complete the packet exactly once.
  */
+/**
+ * KEYS: the packet's parts (hash PNO -> frame), the index of packets by first arrival, the packet's
+ * done mark, the station's waiting parts (sorted set of `{parts key}|{PNO}` by arrival).
+ * ARGV: PNO, frame, PNUM, now (ms), keep (ms) of the done mark, the station's limit of waiting
+ * parts, the split timeout (ms).
+ * A new part counts against its station's limit; parts older than the timeout no longer do (the
+ * sweeper takes their packets), nor do the parts of a packet once it is complete. A part stored
+ * already (a re-send) is stored again without counting twice.
+ */
 const ADD_PART = `
 if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 1 then
   return {'duplicate'}
 end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[4]) - tonumber(ARGV[7]))
+  local waiting = redis.call('ZCARD', KEYS[4])
+  if waiting >= tonumber(ARGV[6]) then return {'over-limit', tostring(waiting)} end
+  redis.call('ZADD', KEYS[4], ARGV[4], KEYS[1] .. '|' .. ARGV[1])
+  redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[7]))
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
   redis.call('ZREM', KEYS[2], KEYS[1])
+  for _, pno in ipairs(redis.call('HKEYS', KEYS[1])) do redis.call('ZREM', KEYS[4], KEYS[1] .. '|' .. pno) end
   redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   local out = {'complete'}
@@ -41,11 +59,14 @@ interface SplitCommands {
     partsKey: string,
     indexKey: string,
     doneKey: string,
+    waitingKey: string,
     pno: string,
     frame: string,
     pnum: string,
     now: string,
     keepMs: string,
+    maxWaiting: string,
+    timeoutMs: string,
   ): Promise<string[]>;
   tjTakeExpiredSplits(indexKey: string, olderThan: string): Promise<string[][]>;
 }
@@ -60,11 +81,13 @@ export class SplitPacketStore {
 
   constructor(
     redis: RedisClient,
-    splitTimeoutMs = 120_000,
+    private readonly splitTimeoutMs = 120_000,
     private readonly prefix = 'tuojiang:split',
+    /** ingest.split_max_pending_parts: what one station's parts may hold in Redis, at most this times max_payload_bytes. */
+    private readonly maxPendingParts = 64,
   ) {
     this.keepMs = 2 * splitTimeoutMs;
-    redis.defineCommand('tjAddSplitPart', { numberOfKeys: 3, lua: ADD_PART });
+    redis.defineCommand('tjAddSplitPart', { numberOfKeys: 4, lua: ADD_PART });
     redis.defineCommand('tjTakeExpiredSplits', { numberOfKeys: 1, lua: TAKE_EXPIRED });
     this.redis = redis as RedisClient & SplitCommands;
   }
@@ -78,17 +101,31 @@ export class SplitPacketStore {
    * called once the merged reading is durable.
    */
   async add(frame: Hj212Frame, raw: string, now: number, tolerance?: ToleranceFor): Promise<SplitAddResult> {
-    const key = `${this.prefix}:${frame.mn.toUpperCase()}:${frame.cn}:${frame.qn ?? ''}:${frame.pnum}`;
+    const mn = frame.mn.toUpperCase();
+    if ((frame.pnum ?? 0) > this.maxPendingParts)
+      throw new TuojiangError(
+        'SPLIT_LIMIT',
+        `PNUM ${frame.pnum} is more parts than a station may have waiting (ingest.split_max_pending_parts: ${this.maxPendingParts}); the packet could never complete`,
+      );
+    const key = `${this.prefix}:${mn}:${frame.cn}:${frame.qn ?? ''}:${frame.pnum}`;
     const [status, ...parts] = await this.redis.tjAddSplitPart(
       key,
       this.indexKey,
       `${key}:done`,
+      `${this.prefix}:waiting:${mn}`,
       String(frame.pno),
       raw,
       String(frame.pnum),
       String(now),
       String(this.keepMs),
+      String(this.maxPendingParts),
+      String(this.splitTimeoutMs),
     );
+    if (status === 'over-limit')
+      throw new TuojiangError(
+        'SPLIT_LIMIT',
+        `the station has ${parts[0]} parts of split packets waiting, its limit (ingest.split_max_pending_parts); part ${frame.pno} of ${frame.pnum} (QN ${String(frame.qn ?? '').slice(0, 20)}) refused`,
+      );
     if (status === 'pending' || status === 'duplicate') return { status };
     return {
       status: 'complete',

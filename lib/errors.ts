@@ -57,6 +57,10 @@ export const ERRORS = {
   EMPTY_READING: { code: 'TJ_EMPTY_READING', hint: 'The reading carries no values.' },
   TOO_LARGE: { code: 'TJ_TOO_LARGE', hint: 'The payload exceeds the maximum size; split it.' },
   SPLIT_INCOMPLETE: { code: 'TJ_SPLIT_INCOMPLETE', hint: 'Not every part of a split HJ 212 packet (PNUM/PNO) arrived in time.' },
+  SPLIT_LIMIT: {
+    code: 'TJ_SPLIT_LIMIT',
+    hint: "The station has ingest.split_max_pending_parts parts of split HJ 212 packets waiting (or its packet has more parts than that): the part is refused. A logger whose packets never complete fills it; check the logger's PNUM/PNO, raise the setting only for a station that splits more.",
+  },
   INFLUX_REJECTED: {
     code: 'TJ_INFLUX_REJECTED',
     hint: 'InfluxDB refused the point (e.g. a field type conflict); the reading is kept as a dead letter.',

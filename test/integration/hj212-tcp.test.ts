@@ -211,6 +211,24 @@ describe('HJ 212 over TCP', () => {
     expect(await pointsAt(stack.influx, 'water_quality', 'huaikou', ts)).toEqual([]);
   });
 
+  it('a split packet from a logger on an idle ingest: each part answered once stored, the reading stored once complete', async () => {
+    // Nothing else arrives meanwhile: a part used to wait for another station's reading to be answered,
+    // and the logger sends its next part only after that answer.
+    const ts = day(13);
+    const qn = '20250914000000000';
+    const logger = await RawLogger.open(port);
+    const part = (pno: number, items: Record<string, Record<string, string>>): string =>
+      hj212Frame({ mn: MN.zhaozhen, ts, qn, pw: PW, flag: 7, pnum: 2, pno, items });
+    logger.send(part(1, { w21003: { Rtd: '0.61' } }));
+    await eventually(() => (logger.answers.length === 1 ? true : undefined), 'the answer to part 1');
+    logger.send(part(2, { w01001: { Rtd: '7.4' } }));
+    await eventually(() => (logger.answers.length === 2 ? true : undefined), 'the answer to part 2');
+    expect(logger.answers.map((a) => a.qn)).toEqual([qn, qn]);
+    const point = await eventually(async () => (await pointsAt(stack.influx, 'water_quality', 'zhaozhen', ts))[0], 'the point');
+    expect(point).toMatchObject({ NH3N: 0.61, pH: 7.4 });
+    logger.close();
+  });
+
   it('a station without a password in stations.yaml cannot connect', async () => {
     const logger = await RawLogger.open(port);
     logger.send(frame('gongchengpu', day(6), 0.2).text);

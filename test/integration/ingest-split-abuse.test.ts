@@ -4,24 +4,34 @@
  * reading of its own; the ingest used to acknowledge it only with the next journal batch that had
  * items. With nothing else arriving, those parts filled the ingest's bound of held messages
  * (connections × receive_maximum) and it stopped reading: every station's readings stayed at the
- * broker, for as long as the parts kept coming.
+ * broker, for as long as the parts kept coming. And each part stays in Redis until its packet
+ * completes or times out: a station may have at most ingest.split_max_pending_parts of them
+ * waiting, so that one station's parts cannot fill Redis for everyone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hj212Frame, jsonPayload, MN } from '../helpers/fixtures.js';
+import { Redis } from 'ioredis';
+import { deadLetters, hj212Frame, jsonPayload, MN } from '../helpers/fixtures.js';
 import { countPoints, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 
-const RECEIVE_MAXIMUM = 10;
+const RECEIVE_MAXIMUM = 4;
+// Above the first test's parts: every one of them is stored, none refused.
+const MAX_PENDING_PARTS = 8;
 let stack: IngestStack;
 let svc: IngestService;
+let redis: Redis;
 
 beforeAll(async () => {
   stack = await startIngestStack();
-  // One connection, a bound of 10 held messages: a few parts reach it.
-  svc = await stack.startIngest({ connections: 1, receiveMaximum: RECEIVE_MAXIMUM });
+  // One connection, a bound of 4 held messages: a few parts reach it.
+  const config = { ...stack.config, settings: { ...stack.config.settings } };
+  config.settings.ingest = { ...config.settings.ingest, split_max_pending_parts: MAX_PENDING_PARTS };
+  svc = await stack.startIngest({ connections: 1, receiveMaximum: RECEIVE_MAXIMUM, config });
+  redis = new Redis(stack.env.REDIS_URL);
 }, 120_000);
 
 afterAll(async () => {
+  redis?.disconnect();
   await stack?.stop();
 });
 
@@ -31,7 +41,7 @@ describe('split-packet parts that never complete', () => {
     const attacker = await stack.connectAs('zhaozhen');
     const victim = await stack.connectAs('huaikou');
     // Part 1 of 2, a new packet each time: each is stored and waits for a part 2 that never comes.
-    const parts = Array.from({ length: 3 * RECEIVE_MAXIMUM }, (_, i) =>
+    const parts = Array.from({ length: 2 * RECEIVE_MAXIMUM }, (_, i) =>
       hj212Frame({
         mn: MN.zhaozhen,
         ts,
@@ -52,5 +62,69 @@ describe('split-packet parts that never complete', () => {
     // Every part reached the ingest as a part (each a split-store write), none is held any longer.
     expect((await svc.metrics.splitParts.get()).values[0]?.value).toBe(parts.length);
     await waitFor(() => svc.sources.every((src) => src.held === 0), 10_000, 'nothing held');
+  }, 60_000);
+
+  it("are kept in Redis up to ingest.split_max_pending_parts per station; the rest are refused with a reason, and other stations' packets still complete", async () => {
+    const ts = Date.parse('2026-03-01T03:00:00Z');
+    const attacker = await stack.connectAs('shiqiao');
+    const honest = await stack.connectAs('hongyuan');
+    const never = Array.from({ length: 20 }, (_, i) =>
+      hj212Frame({
+        mn: MN.shiqiao,
+        ts,
+        qn: `2026030111${String(i).padStart(7, '0')}`,
+        flag: 6,
+        pnum: 2,
+        pno: 1,
+        items: { w21003: { Rtd: '0.5' } },
+      }),
+    );
+    for (const p of never) await attacker.publishAsync('tuojiang/water/shiqiao', p, { qos: 1 });
+    // A packet of more parts than a station may have waiting could never complete: refused at once.
+    const tooMany = hj212Frame({
+      mn: MN.hongyuan,
+      ts,
+      qn: '20260301120000000',
+      flag: 6,
+      pnum: MAX_PENDING_PARTS + 1,
+      pno: 1,
+      items: { w21003: { Rtd: '0.5' } },
+    });
+    await honest.publishAsync('tuojiang/water/hongyuan', tooMany, { qos: 1 });
+
+    const refused = (await waitFor(
+      async () => {
+        // The first test's station went over its limit too: these two stations only.
+        const d = (await deadLetters(redis, 'TJ_SPLIT_LIMIT')).filter((x) => x.station === 'shiqiao' || x.station === 'hongyuan');
+        return d.length >= 20 - MAX_PENDING_PARTS + 1 ? d : undefined;
+      },
+      20_000,
+      'the refused parts dead-lettered',
+    ))!;
+    expect(refused.filter((d) => d.station === 'shiqiao')).toHaveLength(20 - MAX_PENDING_PARTS);
+    expect(refused.find((d) => d.station === 'shiqiao')?.message).toMatch(/split_max_pending_parts/);
+    expect(refused.filter((d) => d.station === 'hongyuan')).toHaveLength(1);
+    expect(refused.find((d) => d.station === 'hongyuan')?.message).toMatch(/PNUM 9/);
+    // What the attacker's parts hold in Redis: its first MAX_PENDING_PARTS parts, no more.
+    const keys = await redis.keys(`*split*${MN.shiqiao.toUpperCase()}*`);
+    const stored = (
+      await Promise.all(keys.filter((k) => !k.endsWith(':done')).map(async (k) => ((await redis.type(k)) === 'hash' ? redis.hlen(k) : 0)))
+    ).reduce((a, b) => a + b, 0);
+    expect(stored).toBe(MAX_PENDING_PARTS);
+
+    // Another station's honest packet completes and is stored.
+    const qn = '20260301130000000';
+    for (const [pno, items] of [
+      [1, { w21003: { Rtd: '0.42' } }],
+      [2, { w01001: { Rtd: '7.2' } }],
+    ] as const)
+      await honest.publishAsync('tuojiang/water/hongyuan', hj212Frame({ mn: MN.hongyuan, ts, qn, flag: 6, pnum: 2, pno, items }), {
+        qos: 1,
+      });
+    await waitFor(
+      async () => (await countPoints(stack.influx, 'water_quality', 'pH', `"station"='hongyuan' AND time = ${ts}ms`)) === 1,
+      20_000,
+      "the other station's split packet stored",
+    );
   }, 60_000);
 });
