@@ -28,7 +28,10 @@ export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, 
     throw new TuojiangError('UNKNOWN_STATION', `MN ${frame.mn.slice(0, 40)} is not in the registry`, { mn: frame.mn.slice(0, 40) });
   // A logger's connection is authenticated as one station: its frames may carry no other's readings.
   if (sender !== undefined && sender !== station.id) {
-    throw new TuojiangError('STATION_MISMATCH', `frame MN ${frame.mn} is station ${station.id} but it came on the connection of "${sender}"`);
+    throw new TuojiangError(
+      'STATION_MISMATCH',
+      `frame MN ${frame.mn} is station ${station.id} but it came on the connection of "${sender}"`,
+    );
   }
   if (topic && topic.stationId !== station.id) {
     throw new TuojiangError('STATION_MISMATCH', `frame MN ${frame.mn} is station ${station.id} but the topic is for "${topic.stationId}"`);
