@@ -22,7 +22,7 @@ function toNumber(code: string, suffix: string, s: string): number {
 }
 
 /** The station a frame belongs to: its MN, checked against the topic it came on. */
-export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, registry: StationRegistry, sender?: string) {
+export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, registry: StationRegistry, sender?: string | null) {
   const station = registry.byMN(frame.mn);
   if (!station)
     throw new TuojiangError('UNKNOWN_STATION', `MN ${frame.mn.slice(0, 40)} is not in the registry`, { mn: frame.mn.slice(0, 40) });
@@ -30,7 +30,9 @@ export function stationOfFrame(frame: Hj212Frame, topic: TopicInfo | undefined, 
   if (sender !== undefined && sender !== station.id) {
     throw new TuojiangError(
       'STATION_MISMATCH',
-      `frame MN ${frame.mn} is station ${station.id} but it came on the connection of "${sender}"`,
+      sender === null
+        ? `frame MN ${frame.mn} is station ${station.id} but it came on a connection no station's password opened`
+        : `frame MN ${frame.mn} is station ${station.id} but it came on the connection of "${sender}"`,
     );
   }
   if (topic && topic.stationId !== station.id) {

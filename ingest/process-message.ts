@@ -34,6 +34,13 @@ export interface MessageContext {
   dedupeKey?: string | undefined;
   /** The station the source authenticated, for dead letters of messages that name none. */
   station?: string | undefined;
+  /**
+   * Whose readings the message may carry, for a source that authenticates each sender (an HJ 212
+   * logger's connection): that station's only; null when it authenticated none (the frame of an
+   * unknown MN, taken for its dead letter), so no station's. Undefined: the source does not say
+   * (MQTT, where the broker's ACL and the topic decide).
+   */
+  sender?: string | null | undefined;
 }
 
 export interface Outcome {
@@ -67,8 +74,8 @@ class MessageScope implements DecodeContext {
     readonly receivedAt: number,
   ) {}
 
-  get sender(): string | undefined {
-    return this.msg.station;
+  get sender(): string | null | undefined {
+    return this.msg.sender;
   }
 
   answer(station: string, payload: string): void {

@@ -9,8 +9,8 @@ export interface DecodeContext {
   registry: StationRegistry;
   splitStore: SplitPacketStore;
   receivedAt: number;
-  /** The station the source authenticated the sender as (an HJ 212 logger's connection): the message may be that station's only. */
-  sender?: string | undefined;
+  /** MessageContext.sender: the only station whose readings the message may carry; null, none. */
+  sender?: string | null | undefined;
   /** An answer for the station, sent by the message's source once the message is durable. */
   answer(station: string, payload: string): void;
 }

@@ -81,7 +81,8 @@ const MAX_VERIFYING = 4;
 const MAX_AUTH_QUEUE = 5000;
 const KNOWN_PASSWORDS_MAX = 10_000;
 
-const HEADER_FIELD: Record<'MN' | 'PW', RegExp> = { MN: /(?:^##\d{4}|;)MN=([^;]*)/, PW: /(?:^##\d{4}|;)PW=([^;]*)/ };
+// A value counts only with its closing `;`: one cut off by the 400-byte window is a different MN.
+const HEADER_FIELD: Record<'MN' | 'PW', RegExp> = { MN: /(?:^##\d{4}|;)MN=([^;]*);/, PW: /(?:^##\d{4}|;)PW=([^;]*);/ };
 
 /**
  * A header field of a frame (`;KEY=value;`) read before the frame is parsed, to know whose it is.
@@ -279,7 +280,8 @@ export class Hj212TcpSource implements Source {
       const station = this.registry.byMN(mn);
       if (!station) {
         // Journaled as a dead letter (TJ_UNKNOWN_STATION, with the frame) so that a new logger is found.
-        const durable = this.handler('hj212-tcp', line, { decoders: ['hj212'] });
+        // No password was asked: should the parser read a registered MN after all, the frame is refused.
+        const durable = this.handler('hj212-tcp', line, { decoders: ['hj212'], sender: null });
         durable.catch(() => undefined);
         this.refuse(conn, 'unknown-mn', `MN ${mn.slice(0, 40)} is not in the registry`, { mn: mn.slice(0, 40) });
         return durable;
@@ -313,7 +315,12 @@ export class Hj212TcpSource implements Source {
         });
     }
     const dedupeKey = createHash('sha256').update(line).digest('base64url').slice(0, 32);
-    return this.handler(`hj212-tcp/${conn.station.id}`, line, { decoders: ['hj212'], dedupeKey, station: conn.station.id });
+    return this.handler(`hj212-tcp/${conn.station.id}`, line, {
+      decoders: ['hj212'],
+      dedupeKey,
+      station: conn.station.id,
+      sender: conn.station.id,
+    });
   }
 
   private async authenticate(

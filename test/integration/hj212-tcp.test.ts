@@ -211,6 +211,25 @@ describe('HJ 212 over TCP', () => {
     expect(await pointsAt(stack.influx, 'water_quality', 'huaikou', ts)).toEqual([]);
   });
 
+  it('a first frame whose MN the header look reads cut short cannot pass as another station without its password', async () => {
+    // Padding puts `;MN=` just before byte 400: a look limited to 400 bytes read a prefix of the MN,
+    // unknown, so the frame went the unknown-MN way (no password asked) while the parser read the
+    // whole MN, a registered station's, and stored it as that station's reading.
+    const ts = day(14);
+    const cp = `CP=&&DataTime=${epochMsToDataTime(ts)};w21003-Rtd=66.6&&`;
+    const head = `QN=20250915000000000;ST=21;CN=2011;PW=000000;Flag=4;XX=`;
+    const pad = 'x'.repeat(392 - 6 - head.length);
+    const text = frameSegment(`${head}${pad};MN=${MN.huaikou};${cp}`);
+    expect(text.indexOf(`;MN=`)).toBe(392);
+    const logger = await RawLogger.open(port);
+    logger.send(text);
+    await logger.closed;
+    expect(logger.answers).toEqual([]);
+    // Whatever the connection's fate, the frame is not huaikou's reading.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await pointsAt(stack.influx, 'water_quality', 'huaikou', ts)).toEqual([]);
+  });
+
   it('a split packet from a logger on an idle ingest: each part answered once stored, the reading stored once complete', async () => {
     // Nothing else arrives meanwhile: a part used to wait for another station's reading to be answered,
     // and the logger sends its next part only after that answer.

@@ -204,6 +204,8 @@ describe('stationOfFrame', () => {
   it('refuses a frame whose MN is another station than the one its connection authenticated', () => {
     expect(codeOf(() => stationOfFrame(frame({ mn: MN.huaikou }), undefined, registry, 'hongyuan'))).toBe('TJ_STATION_MISMATCH');
     expect(stationOfFrame(frame(), undefined, registry, 'hongyuan').id).toBe('hongyuan');
+    // No station's password opened the connection (an unknown MN's frame, taken for its dead letter).
+    expect(codeOf(() => stationOfFrame(frame(), undefined, registry, null))).toBe('TJ_STATION_MISMATCH');
   });
 
   it("refuses a water station's frame on an air topic", () => {
