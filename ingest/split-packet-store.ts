@@ -12,21 +12,26 @@ import { parseFrame } from './hj212/frame.js';
 /**
  * KEYS: the packet's parts (hash PNO -> frame), the index of packets by first arrival, the packet's
  * done mark, the station's waiting parts (sorted set of `{parts key}|{PNO}` by arrival).
- * ARGV: PNO, frame, PNUM, now (ms), keep (ms) of the done mark, the station's limit of waiting
- * parts, the split timeout (ms).
+ * ARGV: PNO, frame, PNUM, now (ms, the index's clock, as the sweeper's), keep (ms) of the done
+ * mark, the station's limit of waiting parts, the split timeout (ms).
  * A new part counts against its station's limit; parts older than the timeout no longer do (the
- * sweeper takes their packets), nor do the parts of a packet once it is complete. A part stored
- * already (a re-send) is stored again without counting twice.
+ * sweeper takes their packets), nor do the parts of a packet once it is complete. Their age is by
+ * Redis's clock, so ingest processes whose clocks differ count alike. A part stored already (a
+ * re-send) is stored again without counting twice, and the part that completes its packet is taken
+ * even at the limit: it frees what it completes.
  */
 const ADD_PART = `
 if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 1 then
   return {'duplicate'}
 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[4]) - tonumber(ARGV[7]))
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[7]))
   local waiting = redis.call('ZCARD', KEYS[4])
-  if waiting >= tonumber(ARGV[6]) then return {'over-limit', tostring(waiting)} end
-  redis.call('ZADD', KEYS[4], ARGV[4], KEYS[1] .. '|' .. ARGV[1])
+  local completes = redis.call('HLEN', KEYS[1]) + 1 >= tonumber(ARGV[3])
+  if waiting >= tonumber(ARGV[6]) and not completes then return {'over-limit', tostring(waiting)} end
+  redis.call('ZADD', KEYS[4], now, KEYS[1] .. '|' .. ARGV[1])
   redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[7]))
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -44,7 +49,7 @@ return {'pending'}
 `;
 
 const TAKE_EXPIRED = `
-local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for _, k in ipairs(keys) do
   out[#out + 1] = redis.call('HVALS', k)
@@ -68,8 +73,11 @@ interface SplitCommands {
     maxWaiting: string,
     timeoutMs: string,
   ): Promise<string[]>;
-  tjTakeExpiredSplits(indexKey: string, olderThan: string): Promise<string[][]>;
+  tjTakeExpiredSplits(indexKey: string, olderThan: string, count: string): Promise<string[][]>;
 }
+
+/** Packets taken per sweep call: one script holds Redis for a bounded time; the sweeper calls again while they come full. */
+export const SPLIT_SWEEP_BATCH = 100;
 
 export type SplitAddResult = { status: 'pending' | 'duplicate' } | { status: 'complete'; frame: Hj212Frame; release: () => Promise<void> };
 
@@ -136,9 +144,12 @@ export class SplitPacketStore {
     };
   }
 
-  /** Incomplete packets first seen before `olderThan`: removed from the store and returned as raw parts. */
+  /**
+   * Incomplete packets first seen before `olderThan`, at most SPLIT_SWEEP_BATCH: removed from the
+   * store and returned as raw parts.
+   */
   async takeExpired(olderThan: number): Promise<string[][]> {
-    return this.redis.tjTakeExpiredSplits(this.indexKey, String(olderThan));
+    return this.redis.tjTakeExpiredSplits(this.indexKey, String(olderThan), String(SPLIT_SWEEP_BATCH));
   }
 }
 

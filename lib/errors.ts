@@ -59,7 +59,7 @@ export const ERRORS = {
   SPLIT_INCOMPLETE: { code: 'TJ_SPLIT_INCOMPLETE', hint: 'Not every part of a split HJ 212 packet (PNUM/PNO) arrived in time.' },
   SPLIT_LIMIT: {
     code: 'TJ_SPLIT_LIMIT',
-    hint: "The station has ingest.split_max_pending_parts parts of split HJ 212 packets waiting (or its packet has more parts than that): the part is refused. A logger whose packets never complete fills it; check the logger's PNUM/PNO, raise the setting only for a station that splits more.",
+    hint: "The station has ingest.split_max_pending_parts parts of split HJ 212 packets waiting (or its packet has more parts than that): the part is refused (and still answered, so the logger does not re-send it). A logger whose packets never complete fills it: check the logger's PNUM/PNO. The setting applies to every station.",
   },
   INFLUX_REJECTED: {
     code: 'TJ_INFLUX_REJECTED',

@@ -94,7 +94,7 @@ describe('split-packet parts that never complete', () => {
 
     const refused = (await waitFor(
       async () => {
-        // The first test's station went over its limit too: these two stations only.
+        // These two stations' only: the other describe's ingest has its own stack, but say whose.
         const d = (await deadLetters(redis, 'TJ_SPLIT_LIMIT')).filter((x) => x.station === 'shiqiao' || x.station === 'hongyuan');
         return d.length >= 20 - MAX_PENDING_PARTS + 1 ? d : undefined;
       },
@@ -126,5 +126,74 @@ describe('split-packet parts that never complete', () => {
       20_000,
       "the other station's split packet stored",
     );
+  }, 60_000);
+});
+
+describe('at the limit, and after the timeout', () => {
+  const TIMEOUT_S = 2;
+  let own: IngestStack;
+  let ingest: IngestService;
+  let r: Redis;
+
+  beforeAll(async () => {
+    own = await startIngestStack();
+    const config = { ...own.config, settings: { ...own.config.settings } };
+    config.settings.ingest = { ...config.settings.ingest, split_timeout_s: TIMEOUT_S, split_max_pending_parts: 400 };
+    ingest = await own.startIngest({ config });
+    r = new Redis(own.env.REDIS_URL);
+  }, 120_000);
+  afterAll(async () => {
+    r?.disconnect();
+    await own?.stop();
+  });
+
+  it('the part that completes a packet is taken at the limit; incomplete packets are all dead-lettered by one sweep, not 100 a tick', async () => {
+    const ts = Date.parse('2026-03-02T00:00:00Z');
+    const station = await own.connectAs('shiqiao');
+    const N = 399;
+    // 399 first parts of 2 waiting, then a packet of 2: its first part is the 400th, its second completes it.
+    const parts = Array.from({ length: N }, (_, i) =>
+      hj212Frame({
+        mn: MN.shiqiao,
+        ts,
+        qn: `2026030200${String(i).padStart(7, '0')}`,
+        flag: 6,
+        pnum: 2,
+        pno: 1,
+        items: { w21003: { Rtd: '0.5' } },
+      }),
+    );
+    await Promise.all(parts.map((p) => station.publishAsync('tuojiang/water/shiqiao', p, { qos: 1 })));
+    const qn = '20260302010000000';
+    for (const [pno, items] of [
+      [1, { w21003: { Rtd: '0.43' } }],
+      [2, { w01001: { Rtd: '7.1' } }],
+    ] as const)
+      await station.publishAsync(
+        'tuojiang/water/shiqiao',
+        hj212Frame({ mn: MN.shiqiao, ts: ts + 60_000, qn, flag: 6, pnum: 2, pno, items }),
+        { qos: 1 },
+      );
+    await waitFor(
+      async () => (await countPoints(own.influx, 'water_quality', 'pH', `"station"='shiqiao' AND time = ${ts + 60_000}ms`)) === 1,
+      20_000,
+      'the completed packet stored',
+    );
+    expect(await deadLetters(r, 'TJ_SPLIT_LIMIT')).toEqual([]);
+
+    // The sweeper runs every TIMEOUT_S: every one of the 399 goes in the first sweep that finds them
+    // expired (at 100 a call, one call a tick, they spread over 4 ticks).
+    const swept = (await waitFor(
+      async () => {
+        const d = await deadLetters(r, 'TJ_SPLIT_INCOMPLETE');
+        return d.length >= N ? d : undefined;
+      },
+      30_000,
+      'the incomplete packets dead-lettered',
+    ))!;
+    expect(swept).toHaveLength(N);
+    const at = swept.map((d) => d.receivedAt);
+    expect(Math.max(...at) - Math.min(...at)).toBeLessThan(TIMEOUT_S * 1000);
+    expect((await ingest.metrics.splitParts.get()).values[0]?.value).toBe(N + 2);
   }, 60_000);
 });
