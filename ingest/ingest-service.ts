@@ -132,6 +132,10 @@ export class IngestService {
       s.ingest.split_timeout_s * 1000,
       `${layout.prefix}:split`,
       s.ingest.split_max_pending_parts,
+      {
+        replicas: env.REDIS_WAIT_REPLICAS ?? s.redis.wait_replicas,
+        timeoutMs: s.redis.wait_timeout_ms,
+      },
     );
     this.registry = new StationRegistry(config.registry);
     this.processor = new MessageProcessor({

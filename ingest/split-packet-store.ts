@@ -1,5 +1,6 @@
 import { TuojiangError } from '../lib/errors.js';
 import type { RedisClient } from '../lib/redis-client.js';
+import { waitForReplicas } from '../lib/redis-replicated.js';
 import type { Hj212Frame, ToleranceFor } from './hj212/frame.js';
 import { parseFrame } from './hj212/frame.js';
 
@@ -93,6 +94,8 @@ export class SplitPacketStore {
     private readonly prefix = 'tuojiang:split',
     /** ingest.split_max_pending_parts: what one station's parts may hold in Redis, at most this times max_payload_bytes. */
     private readonly maxPendingParts = 64,
+    /** redis.wait_replicas and wait_timeout_ms: a part is acknowledged once stored, so stored means on a replica too. */
+    private readonly replication: { replicas: number; timeoutMs: number } = { replicas: 0, timeoutMs: 2000 },
   ) {
     this.keepMs = 2 * splitTimeoutMs;
     redis.defineCommand('tjAddSplitPart', { numberOfKeys: 4, lua: ADD_PART });
@@ -134,7 +137,11 @@ export class SplitPacketStore {
         'SPLIT_LIMIT',
         `the station has ${parts[0]} parts of split packets waiting, its limit (ingest.split_max_pending_parts); part ${frame.pno} of ${frame.pnum} (QN ${String(frame.qn ?? '').slice(0, 20)}) refused`,
       );
-    if (status === 'pending' || status === 'duplicate') return { status };
+    if (status === 'pending' || status === 'duplicate') {
+      // Acknowledged as soon as this resolves (it carries no reading for the journal's WAIT to cover).
+      await this.untilReplicated(key);
+      return { status };
+    }
     return {
       status: 'complete',
       frame: mergeParts(parts.map((p) => parseFrame(p, tolerance))),
@@ -142,6 +149,17 @@ export class SplitPacketStore {
         await this.redis.del(key);
       },
     };
+  }
+
+  /**
+   * Until the replicas hold what this connection wrote to `key`'s master, retrying with backoff as
+   * the journal's batches are: the part stays unacknowledged meanwhile (the broker keeps it, the
+   * logger gets no answer), rather than be dead-lettered or acknowledged on the master's word.
+   */
+  private async untilReplicated(key: string): Promise<void> {
+    const { replicas, timeoutMs } = this.replication;
+    for (let delay = 100; (await waitForReplicas(this.redis, key, replicas, timeoutMs)) < replicas; delay = Math.min(delay * 2, 5000))
+      await new Promise((r) => setTimeout(r, delay));
   }
 
   /**

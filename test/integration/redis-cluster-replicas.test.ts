@@ -15,12 +15,14 @@ import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import { createRedis, type RedisClient } from '../../config/connections.js';
 import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from '../../devtools/local-services/index.js';
 import { RedisJournal } from '../../ingest/journal.js';
+import { parseFrame } from '../../ingest/hj212/frame.js';
+import { SplitPacketStore } from '../../ingest/split-packet-store.js';
 import { NotifyKeys } from '../../alerts/notify/keys.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { notifyReadiness } from '../../alerts/notify/readiness.js';
 import { isTuojiangError } from '../../lib/errors.js';
 import { HOUR, reading, waitFor } from '../helpers/alerts-stack.js';
-import { codeOfAsync } from '../helpers/fixtures.js';
+import { codeOfAsync, hj212Frame, MN } from '../helpers/fixtures.js';
 import { keySlot, waitForReplicas } from '../../lib/redis-replicated.js';
 
 let cluster: RedisClusterHandle;
@@ -119,6 +121,35 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     expect(await redis.xlen(stream)).toBe(3);
     expect(await xlenOnReplica(replica, stream)).toBe(3);
     expect(await journal(1).enoughReplicasOnline()).toBe(true);
+  }, 60_000);
+
+  it('a split-packet part is stored on the replica before it resolves, and waits while there is none', async () => {
+    const prefix = `${tag()}:split`;
+    const store = new SplitPacketStore(redis, 60_000, prefix, 64, { replicas: 1, timeoutMs: 300 });
+    const mn = MN.shiqiao;
+    const part = (qn: string) => hj212Frame({ mn, ts: Date.now() - HOUR, qn, flag: 6, pnum: 2, pno: 1, items: { w21003: { Rtd: '0.5' } } });
+    const replica = await replicaOf(`${prefix}:index`);
+
+    const first = part('20260301000000001');
+    expect((await store.add(parseFrame(first), first, Date.now())).status).toBe('pending');
+    // A part is acknowledged when this resolves: the replica has it already.
+    expect(await onReplica(replica, (r) => r.zcard(`${prefix}:index`))).toBe(1);
+
+    await replica.redis.stop();
+    const second = part('20260301000000002');
+    let resolved = false;
+    const adding = store.add(parseFrame(second), second, Date.now()).then((r) => {
+      resolved = true;
+      return r;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(resolved).toBe(false);
+    } finally {
+      await replica.redis.start();
+    }
+    expect((await adding).status).toBe('pending');
+    expect(await onReplica(replica, (r) => r.zcard(`${prefix}:index`))).toBe(2);
   }, 60_000);
 
   it("the check hand-off is refused while the prefix's master has no replica", async () => {
