@@ -82,8 +82,8 @@ export class IngestService {
   private sweepTimer: NodeJS.Timeout | undefined;
   private health: HealthReporter | undefined;
   private draining = false;
-  /** A sweep of expired split packets is running: the next tick does not start another. */
-  private sweeping = false;
+  /** The sweep of expired split packets running now: the next tick does not start another, stop() waits for it. */
+  private sweepRun: Promise<void> | undefined;
   private inflight = 0;
   private lastTakeoverAt = 0;
   private lastStateLostAt = 0;
@@ -136,6 +136,7 @@ export class IngestService {
         replicas: env.REDIS_WAIT_REPLICAS ?? s.redis.wait_replicas,
         timeoutMs: s.redis.wait_timeout_ms,
       },
+      { failed: (e) => this.onJournalFailed(e), recovered: () => this.onJournalRecovered() },
     );
     this.registry = new StationRegistry(config.registry);
     this.processor = new MessageProcessor({
@@ -424,9 +425,15 @@ export class IngestService {
   }
 
   /** Split packets whose parts did not all arrive in time are dead-lettered with every part kept. */
-  private async sweepSplits(timeoutMs: number): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
+  private sweepSplits(timeoutMs: number): Promise<void> {
+    if (this.sweepRun) return this.sweepRun;
+    this.sweepRun = this.sweepExpired(timeoutMs).finally(() => {
+      this.sweepRun = undefined;
+    });
+    return this.sweepRun;
+  }
+
+  private async sweepExpired(timeoutMs: number): Promise<void> {
     try {
       // Until a call comes back short: one call per tick cleared 20 packets a second, fewer than one
       // station sending parts that never complete can leave.
@@ -438,8 +445,6 @@ export class IngestService {
       }
     } catch (e) {
       this.opts.log.warn({ err: (e as Error).message }, 'split-packet sweep failed');
-    } finally {
-      this.sweeping = false;
     }
   }
 
@@ -500,8 +505,11 @@ export class IngestService {
     const deadline = Date.now() + deadlineMs;
     const left = (): number => Math.max(0, deadline - Date.now());
     this.draining = true;
+    this.splitStore.close();
     for (const src of this.sources) src.quiesce();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    // A sweep journals the dead letters of packets it has already taken out of the store: let it finish.
+    await finishesWithin(this.sweepRun ?? Promise.resolve(), left());
     let unjournaled = 0;
     if (!(await finishesWithin(this.batcher.close(), left()))) {
       unjournaled = this.held;

@@ -16,18 +16,17 @@ import { parseFrame } from './hj212/frame.js';
  * ARGV: PNO, frame, PNUM, now (ms, the index's clock, as the sweeper's), keep (ms) of the done
  * mark, the station's limit of waiting parts, the split timeout (ms).
  * A new part counts against its station's limit; parts older than the timeout no longer do (the
- * sweeper takes their packets), nor do the parts of a packet once it is complete. Their age is by
- * Redis's clock, so ingest processes whose clocks differ count alike. A part stored already (a
- * re-send) is stored again without counting twice, and the part that completes its packet is taken
- * even at the limit: it frees what it completes.
+ * sweeper takes their packets), nor do the parts of a packet once it is complete; their age is by
+ * the ingest's clock, as the index's and the sweeper's. A part stored already (a re-send) is stored
+ * again without counting twice, and the part that completes its packet is taken even at the limit:
+ * it frees what it completes.
  */
 const ADD_PART = `
 if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 1 then
   return {'duplicate'}
 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = tonumber(ARGV[4])
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[7]))
   local waiting = redis.call('ZCARD', KEYS[4])
   local completes = redis.call('HLEN', KEYS[1]) + 1 >= tonumber(ARGV[3])
@@ -87,6 +86,7 @@ export class SplitPacketStore {
 
   /** How long a completed packet's duplicate parts are recognised: twice the split timeout. */
   private readonly keepMs: number;
+  private closed = false;
 
   constructor(
     redis: RedisClient,
@@ -96,6 +96,8 @@ export class SplitPacketStore {
     private readonly maxPendingParts = 64,
     /** redis.wait_replicas and wait_timeout_ms: a part is acknowledged once stored, so stored means on a replica too. */
     private readonly replication: { replicas: number; timeoutMs: number } = { replicas: 0, timeoutMs: 2000 },
+    /** Told of each wait that fell short and of the first success after: the journal's hooks, for the log, the counter and /readyz. */
+    private readonly hooks: { failed?: (e: Error) => void; recovered?: () => void } = {},
   ) {
     this.keepMs = 2 * splitTimeoutMs;
     redis.defineCommand('tjAddSplitPart', { numberOfKeys: 4, lua: ADD_PART });
@@ -158,8 +160,36 @@ export class SplitPacketStore {
    */
   private async untilReplicated(key: string): Promise<void> {
     const { replicas, timeoutMs } = this.replication;
-    for (let delay = 100; (await waitForReplicas(this.redis, key, replicas, timeoutMs)) < replicas; delay = Math.min(delay * 2, 5000))
+    if (replicas <= 0) return;
+    let failed = false;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+      // A failover can fail the WAIT itself (a node dropped, a stale slot map): retried like a short count.
+      const n = await waitForReplicas(this.redis, key, replicas, timeoutMs).catch((e: unknown) =>
+        e instanceof Error ? e : new Error(String(e)),
+      );
+      if (typeof n === 'number' && n >= replicas) {
+        if (failed) this.hooks.recovered?.();
+        return;
+      }
+      failed = true;
+      this.hooks.failed?.(
+        typeof n === 'number'
+          ? new TuojiangError(
+              'REDIS_NOT_REPLICATED',
+              `split-packet part: ${n} of ${replicas} replica(s) acknowledged within ${timeoutMs} ms`,
+            )
+          : n,
+      );
+      // Stopping: left unacknowledged (the broker or the logger sends it again), and no timer kept alive.
+      if (this.closed) return new Promise<void>(() => undefined);
       await new Promise((r) => setTimeout(r, delay));
+      if (this.closed) return new Promise<void>(() => undefined);
+    }
+  }
+
+  /** The ingest is stopping: parts waiting for a replica stop waiting and are never acknowledged. */
+  close(): void {
+    this.closed = true;
   }
 
   /**

@@ -125,7 +125,15 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
 
   it('a split-packet part is stored on the replica before it resolves, and waits while there is none', async () => {
     const prefix = `${tag()}:split`;
-    const store = new SplitPacketStore(redis, 60_000, prefix, 64, { replicas: 1, timeoutMs: 300 });
+    const reported: string[] = [];
+    const store = new SplitPacketStore(
+      redis,
+      60_000,
+      prefix,
+      64,
+      { replicas: 1, timeoutMs: 300 },
+      { failed: (e) => reported.push((e as { code?: string }).code ?? e.message), recovered: () => reported.push('recovered') },
+    );
     const mn = MN.shiqiao;
     const part = (qn: string) => hj212Frame({ mn, ts: Date.now() - HOUR, qn, flag: 6, pnum: 2, pno: 1, items: { w21003: { Rtd: '0.5' } } });
     const replica = await replicaOf(`${prefix}:index`);
@@ -150,6 +158,10 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     }
     expect((await adding).status).toBe('pending');
     expect(await onReplica(replica, (r) => r.zcard(`${prefix}:index`))).toBe(2);
+    // Told as a refused append is (log, counter, /readyz), and told when it is over.
+    expect(reported.length).toBeGreaterThan(1);
+    expect(reported.slice(0, -1).every((c) => c === 'TJ_REDIS_NOT_REPLICATED' || /Connection|closed/i.test(c))).toBe(true);
+    expect(reported.at(-1)).toBe('recovered');
   }, 60_000);
 
   it("the check hand-off is refused while the prefix's master has no replica", async () => {
