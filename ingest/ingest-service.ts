@@ -12,6 +12,7 @@ import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
 import { StationRegistry } from '../config/station-registry.js';
 import { ingestPartition } from '../config/partition.js';
 import { parseFrame } from './hj212/frame.js';
+import { DeadLetterLog } from './dead-letter-log.js';
 import { JournalBatcher } from './journal-batcher.js';
 import { RedisJournal, type JournalItem } from './journal.js';
 import { JournalWriter, type CheckSink } from './journal-writer.js';
@@ -82,6 +83,7 @@ export class IngestService {
   private sweepTimer: NodeJS.Timeout | undefined;
   private health: HealthReporter | undefined;
   private draining = false;
+  private readonly deadLetterLog: DeadLetterLog;
   /** The sweep of expired split packets running now: the next tick does not start another, stop() waits for it. */
   private sweepRun: Promise<void> | undefined;
   private inflight = 0;
@@ -96,6 +98,7 @@ export class IngestService {
 
   constructor(private readonly opts: IngestServiceOptions) {
     const { config, env, log } = opts;
+    this.deadLetterLog = new DeadLetterLog(log);
     const s = config.settings;
     // A partition that cannot be (with a share group, say) refuses before anything connects.
     ingestPartition(s.mqtt, env);
@@ -414,10 +417,7 @@ export class IngestService {
           for (const r of refused as { parameter?: unknown }[]) this.metrics.valuesRefused.inc({ parameter: String(r.parameter) });
         // A kept reading with a refused value is not a refused message: in = journaled + rejected holds.
         if (!item.dead.readingKept) this.metrics.readingsRejected.inc({ reason: item.dead.reason });
-        this.opts.log.warn(
-          { code: item.dead.reason, topic: item.dead.topic, station: item.dead.station, msg: item.dead.message },
-          item.dead.readingKept ? 'values dead-lettered; the rest of the reading kept' : 'reading dead-lettered',
-        );
+        this.deadLetterLog.write(item.dead);
       }
     }
     if (water > 0) this.metrics.readingsJournaled.inc({ medium: 'water' }, water);
