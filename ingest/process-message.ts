@@ -32,13 +32,12 @@ export interface MessageContext {
    * the journal keeps the reading of the first copy only (journal.ts).
    */
   dedupeKey?: string | undefined;
-  /** The station the source authenticated, for dead letters of messages that name none. */
-  station?: string | undefined;
   /**
-   * Whose readings the message may carry, for a source that authenticates each sender (an HJ 212
-   * logger's connection): that station's only; null when it authenticated none (the frame of an
-   * unknown MN, taken for its dead letter), so no station's. Undefined: the source does not say
-   * (MQTT, where the broker's ACL and the topic decide).
+   * The station the source authenticated the sender as (an HJ 212 logger's connection): the message
+   * may carry that station's readings only, and its dead letter names it when the message names
+   * none. Null when such a source authenticated none (the frame of an unknown MN, taken for its dead
+   * letter): no station's. Undefined: the source does not say (MQTT, where the broker's ACL and the
+   * topic decide).
    */
   sender?: string | null | undefined;
 }
@@ -144,7 +143,7 @@ export class MessageProcessor {
 
   private dead(scope: MessageScope, e: unknown): JournalItem[] {
     const d = this.deadLetter(e, scope.topic, scope.topicInfo, scope.payload, scope.receivedAt);
-    const station = scope.msg.station;
+    const station = scope.msg.sender ?? undefined;
     return [{ kind: 'dead', dead: d.station === undefined && station !== undefined ? { ...d, station } : d }];
   }
 

@@ -82,6 +82,13 @@ function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d || byte === 0x0b || byte === 0x0c;
 }
 
+/** Where a frame starts in `buf`: after the leading whitespace parseFrame skips. */
+export function frameStart(buf: Buffer): number {
+  let start = 0;
+  while (start < buf.length && isSpace(buf[start]!)) start++;
+  return start;
+}
+
 function isDigit(byte: number | undefined): boolean {
   return byte !== undefined && byte >= 0x30 && byte <= 0x39;
 }
@@ -102,9 +109,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function parseFrame(raw: string | Buffer, tolerance: ToleranceFor = STRICT): Hj212Frame {
   if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) throw malformed('An HJ 212 frame must be a string or a Buffer.');
   const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  let start = 0;
+  const start = frameStart(buf);
   let end = buf.length;
-  while (start < end && isSpace(buf[start]!)) start++;
   while (end > start && isSpace(buf[end - 1]!)) end--;
 
   if (end - start < 2 || buf[start] !== 0x23 || buf[start + 1] !== 0x23) throw malformed('The frame does not start with ##.');

@@ -24,6 +24,7 @@ import type { IngestMetrics } from '../../lib/metrics.js';
 import { verifyPassword } from '../../lib/password-hash.js';
 import type { Station, StationRegistry } from '../../config/station-registry.js';
 import type { MessageHandler, Source, SourceFactory } from './source.js';
+import { frameStart } from '../hj212/frame.js';
 
 export interface Hj212TcpOptions {
   host: string;
@@ -86,13 +87,12 @@ const HEADER_FIELD: Record<'MN' | 'PW', RegExp> = { MN: /(?:^##\d{4}|;)MN=([^;]*
 
 /**
  * A header field of a frame (`;KEY=value;`) read before the frame is parsed, to know whose it is.
- * Leading whitespace is skipped as parseFrame skips it: otherwise a frame of another station behind
+ * Leading whitespace is skipped as parseFrame skips it (frameStart): otherwise a frame of another station behind
  * a space passed the connection's MN check. A frame whose MN is not in its first 400 bytes is still
  * held to the connection's station by the decoder (stationOfFrame).
  */
 export function headerField(line: Buffer, key: 'MN' | 'PW'): string | undefined {
-  let start = 0;
-  while (start < line.length && (line[start] === 0x20 || line[start] === 0x09 || line[start] === 0x0a || line[start] === 0x0d)) start++;
+  const start = frameStart(line);
   const text = line.toString('latin1', start, Math.min(line.length, start + 400));
   const cp = text.indexOf('CP=');
   return HEADER_FIELD[key].exec(cp < 0 ? text : text.slice(0, cp))?.[1];
@@ -315,12 +315,7 @@ export class Hj212TcpSource implements Source {
         });
     }
     const dedupeKey = createHash('sha256').update(line).digest('base64url').slice(0, 32);
-    return this.handler(`hj212-tcp/${conn.station.id}`, line, {
-      decoders: ['hj212'],
-      dedupeKey,
-      station: conn.station.id,
-      sender: conn.station.id,
-    });
+    return this.handler(`hj212-tcp/${conn.station.id}`, line, { decoders: ['hj212'], dedupeKey, sender: conn.station.id });
   }
 
   private async authenticate(

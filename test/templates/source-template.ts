@@ -162,7 +162,7 @@ export class LineSource implements Source {
     this.holding++;
     if (++conn.pending >= this.opts.maxPendingPerConnection) conn.socket.pause();
     // Handed over at once (so many lines share one journal batch); answered only once it settles.
-    const durable = this.handler(`${this.topicPrefix}/${medium}/${station}`, line.subarray(prefix.length), { station });
+    const durable = this.handler(`${this.topicPrefix}/${medium}/${station}`, line.subarray(prefix.length), { sender: station });
     this.answer(
       conn,
       durable

@@ -178,12 +178,12 @@ describe('the template source of CONTRIBUTING.md', () => {
     const arrived: Array<() => void> = [];
     return {
       taken,
-      handler: (topic: string, payload: Buffer, context?: { station?: string | undefined }) =>
+      handler: (topic: string, payload: Buffer, context?: { sender?: string | null | undefined }) =>
         new Promise<void>((resolve, reject) => {
           taken.push({
             topic,
             payload: payload.toString(),
-            station: context?.station,
+            station: context?.sender ?? undefined,
             settle: (ok) => (ok ? resolve() : reject(new Error('not durable'))),
           });
           for (const w of arrived.splice(0)) w();
