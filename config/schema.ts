@@ -179,6 +179,15 @@ export const SettingsSchema = z
         split_timeout_s: z.number().int().min(1).default(120),
         // Parts of split HJ 212 packets one station may have waiting in Redis (ingest/split-packet-store.ts).
         split_max_pending_parts: z.number().int().min(2).max(10000).default(64),
+        // Messages one station may send: a sustained rate and a burst, in messages of up to 1 KiB
+        // (a larger one counts one per started KiB); beyond, refused before decoding
+        // (ingest/station-rate.ts). per_s 0 turns it off.
+        station_rate: z
+          .object({
+            per_s: z.number().min(0).max(1_000_000).default(50),
+            burst: z.number().int().min(1).max(100_000_000).default(50_000),
+          })
+          .prefault({}),
         http_port: z.number().int().min(0).max(65535).default(9464),
         dead_letter_max: z.number().int().min(100).default(100000),
         // The HJ 212 TCP listener for data loggers (ingest/sources/hj212-tcp.ts). HJ212_TCP_PORT in

@@ -17,6 +17,7 @@ import { JournalBatcher } from './journal-batcher.js';
 import { RedisJournal, type JournalItem } from './journal.js';
 import { JournalWriter, type CheckSink } from './journal-writer.js';
 import { MessageProcessor, type MessageContext, type Outcome } from './process-message.js';
+import { StationRate } from './station-rate.js';
 import { SOURCES, type Source, type SourceFactory } from './sources/index.js';
 import { SPLIT_SWEEP_BATCH, SplitPacketStore } from './split-packet-store.js';
 import { ERRORS, TuojiangError } from '../lib/errors.js';
@@ -148,6 +149,7 @@ export class IngestService {
       maxPayloadBytes: s.ingest.max_payload_bytes,
       futureToleranceMs: s.ingest.future_tolerance_s * 1000,
       splitStore: this.splitStore,
+      stationRate: new StationRate({ perS: s.ingest.station_rate.per_s, burst: s.ingest.station_rate.burst }),
     });
     this.writer = new JournalWriter(
       this.writerRedis,
@@ -367,6 +369,8 @@ export class IngestService {
           this.inflight--;
         });
     }
+    // Not journaled, so not counted with a batch: in = journaled + rejected still holds.
+    if (outcome.dropped !== undefined) this.metrics.readingsRejected.inc({ reason: outcome.dropped });
     return this.journalOutcome(source, outcome);
   }
 

@@ -1,8 +1,9 @@
-import { TuojiangError, isTuojiangError } from '../lib/errors.js';
+import { ERRORS, TuojiangError, isTuojiangError } from '../lib/errors.js';
 import type { StationRegistry } from '../config/station-registry.js';
 import { DECODERS, type DecodeContext, type Decoded, type Decoder } from './decoders/index.js';
 import type { DeadLetter, JournalItem } from './journal.js';
 import type { SplitPacketStore } from './split-packet-store.js';
+import { ADMITTED, REFUSED, type StationRate } from './station-rate.js';
 import { parseTopic, type TopicInfo } from './topics.js';
 import { describeRefused, validateReading, type RawReading } from './validate-reading.js';
 
@@ -14,6 +15,8 @@ export interface ProcessorOptions {
   splitStore: SplitPacketStore;
   /** The wire formats, tried in order (default decoders/index.ts). */
   decoders?: readonly Decoder[];
+  /** What each station may send (ingest.station_rate); checked before anything else. */
+  stationRate?: StationRate;
   now?: () => number;
 }
 
@@ -51,11 +54,22 @@ export interface Outcome {
   replies: Reply[];
   /** To run once the items are durable (releases a completed split packet's stored parts). */
   onDurable?: () => Promise<void>;
+  /**
+   * Refused and not kept, under this reason: a station over its budget, whose refusals are recorded
+   * one per window (station-rate.ts). Counted by the caller; no items.
+   */
+  dropped?: string;
 }
 
 /** What a message with no answers owes: one shared empty list, not one per message. */
 const NO_REPLIES: Reply[] = Object.freeze([]) as unknown as Reply[];
 const NO_CONTEXT: MessageContext = Object.freeze({});
+/** A refusal over a station's budget that is not recorded: one shared outcome, nothing allocated. */
+const RATE_DROPPED: Outcome = Object.freeze({
+  items: Object.freeze([]) as unknown as JournalItem[],
+  replies: NO_REPLIES,
+  dropped: ERRORS.RATE_LIMITED.code,
+});
 
 /**
  * One message on its way through: what a decoder may use (DecodeContext) and what settling it needs,
@@ -102,15 +116,17 @@ export class MessageProcessor {
    */
   process(topic: string, payload: Buffer, msg: MessageContext = NO_CONTEXT): Outcome | Promise<Outcome> {
     const receivedAt = this.now();
-    const scope = new MessageScope(
-      topic,
-      parseTopic(topic, this.opts.topicPrefix),
-      payload,
-      msg,
-      this.opts.registry,
-      this.opts.splitStore,
-      receivedAt,
-    );
+    const topicInfo = parseTopic(topic, this.opts.topicPrefix);
+    const rate = this.opts.stationRate;
+    if (rate !== undefined) {
+      // Whose budget: the source's authenticated sender, else the topic's station, which the broker's
+      // ACL reserves to that station's account; a topic naming none is its own budget.
+      const from = msg.sender ?? topicInfo?.stationId;
+      const admitted = rate.admit(from ?? topic, payload.length, receivedAt);
+      if (admitted === REFUSED) return RATE_DROPPED;
+      if (admitted !== ADMITTED) return this.overRate(rate, from ?? undefined, admitted, topic, topicInfo, payload, receivedAt);
+    }
+    const scope = new MessageScope(topic, topicInfo, payload, msg, this.opts.registry, this.opts.splitStore, receivedAt);
     try {
       if (payload.length > this.opts.maxPayloadBytes) {
         throw new TuojiangError('TOO_LARGE', `payload of ${payload.length} bytes exceeds ${this.opts.maxPayloadBytes}`);
@@ -126,6 +142,27 @@ export class MessageProcessor {
     } catch (e) {
       return { items: this.dead(scope, e), replies: scope.replies };
     }
+  }
+
+  /** The refusal of a station over its budget that is kept: a dead letter, with how many went unrecorded before it. */
+  private overRate(
+    rate: StationRate,
+    station: string | undefined,
+    notRecorded: number,
+    topic: string,
+    topicInfo: TopicInfo | undefined,
+    payload: Buffer,
+    receivedAt: number,
+  ): Outcome {
+    const who = station === undefined ? `the sender on ${topic}` : `station ${station}`;
+    const before = notRecorded > 0 ? `; ${notRecorded} more refused since the last such record were counted, not kept` : '';
+    const err = new TuojiangError(
+      'RATE_LIMITED',
+      `${who} sent more than ingest.station_rate allows (${rate.describe()}): this message was refused before decoding, not stored${before}`,
+      { notRecorded },
+    );
+    const dead = this.deadLetter(err, topic, topicInfo, payload, receivedAt);
+    return { items: [{ kind: 'dead', dead: station !== undefined ? { ...dead, station } : dead }], replies: NO_REPLIES };
   }
 
   private settle(scope: MessageScope, d: Decoded): Outcome {

@@ -61,6 +61,10 @@ export const ERRORS = {
     code: 'TJ_SPLIT_LIMIT',
     hint: "The station has ingest.split_max_pending_parts parts of split HJ 212 packets waiting (or its packet has more parts than that): the part is refused (and still answered, so the logger does not re-send it). A logger whose packets never complete fills it: check the logger's PNUM/PNO. The setting applies to every station.",
   },
+  RATE_LIMITED: {
+    code: 'TJ_RATE_LIMITED',
+    hint: "The station sent more messages than ingest.station_rate allows (a sustained rate and a burst): those beyond were refused before decoding and not stored, so that one station cannot make the ingest fall behind the broker, whose queue then discards every station's messages. One refusal per station and 10 s is kept as this dead letter; every one is counted in tuojiang_readings_rejected_total. Find out why the station sends so much (a logger in a loop, stolen credentials); if it is a legitimate backlog, raise the burst. HJ 212 loggers get no answer for a refused frame and send it again.",
+  },
   INFLUX_REJECTED: {
     code: 'TJ_INFLUX_REJECTED',
     hint: 'InfluxDB refused the point (e.g. a field type conflict); the reading is kept as a dead letter.',

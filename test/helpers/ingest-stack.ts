@@ -8,7 +8,7 @@ import { IngestService } from '../../ingest/ingest-service.js';
 import type { InfluxClient } from '../../lib/influx/client.js';
 import { influxFromEnv } from '../../config/connections.js';
 import { createLogger } from '../../lib/logger.js';
-import { SERVICE_ACCOUNTS, startServices } from '../../devtools/local-services/index.js';
+import { SERVICE_ACCOUNTS, startServices, type MosquittoOverrides } from '../../devtools/local-services/index.js';
 
 export const password = (): string => randomBytes(12).toString('hex');
 
@@ -36,11 +36,17 @@ export interface IngestStack {
   stop(): Promise<void>;
 }
 
-async function startStackServices(users: Record<string, string>, appendfsync?: 'everysec' | 'always', brokerTemplate?: string) {
+async function startStackServices(
+  users: Record<string, string>,
+  appendfsync?: 'everysec' | 'always',
+  brokerTemplate?: string,
+  brokerOverrides?: MosquittoOverrides,
+) {
   return startServices({
     mosquitto: {
       users: Object.entries(users).map(([username, pw]) => ({ username, password: pw })),
       ...(brokerTemplate ? { templateFile: brokerTemplate } : {}),
+      ...(brokerOverrides ? { overrides: brokerOverrides } : {}),
     },
     redis: { appendonly: true, ...(appendfsync ? { appendfsync } : {}) },
     influxdb: true,
@@ -53,12 +59,14 @@ export async function startIngestStack(
     appendfsync?: 'everysec' | 'always';
     /** A broker config template instead of the shipped config/mosquitto/mosquitto.conf (e.g. TLS on the services' listener). */
     brokerTemplate?: string;
+    /** Broker directives changed from the shipped config (e.g. a smaller queue, so an attack shows sooner). */
+    brokerOverrides?: MosquittoOverrides;
   } = {},
 ): Promise<IngestStack> {
   const base = loadConfig();
   const users: Record<string, string> = { ingest: password(), simulator: password() };
   for (const s of base.registry.stations) users[s.id] = password();
-  const services = await startStackServices(users, o.appendfsync, o.brokerTemplate);
+  const services = await startStackServices(users, o.appendfsync, o.brokerTemplate, o.brokerOverrides);
   const envVars = {
     MQTT_URL: services.mosquitto.url,
     MQTT_USERNAME: 'ingest',

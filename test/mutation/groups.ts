@@ -50,6 +50,13 @@ export const GROUPS: readonly MutationGroup[] = [
     floor: DEFAULT_FLOOR,
   },
   {
+    name: 'station-rate',
+    description: "what each station may send before its messages are refused unread (one station's flood must not cost the others)",
+    mutate: ['ingest/station-rate.ts'],
+    tests: ['test/unit/ingest-station-rate.test.ts'],
+    floor: DEFAULT_FLOOR,
+  },
+  {
     name: 'mqtt-reader',
     description: 'the PUBLISH packets the ingest reads off the socket itself, and the PUBACKs it writes',
     mutate: ['lib/mqtt-publish-reader.ts', 'lib/mqtt-puback.ts'],
