@@ -155,7 +155,7 @@ export class MessageProcessor {
     receivedAt: number,
   ): Outcome {
     const who = station === undefined ? `the sender on ${topic}` : `station ${station}`;
-    const before = notRecorded > 0 ? `; ${notRecorded} more refused since the last such record were counted, not kept` : '';
+    const before = notRecorded > 0 ? `; ${notRecorded} more were refused since the previous record, counted and not kept` : '';
     const err = new TuojiangError(
       'RATE_LIMITED',
       `${who} sent more than ingest.station_rate allows (${rate.describe()}): this message was refused before decoding, not stored${before}`,

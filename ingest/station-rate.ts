@@ -97,6 +97,6 @@ export class StationRate {
 
   /** For the message of a record: what the budget is. */
   describe(): string {
-    return `${this.opts.perS} messages a second, bursts of ${this.opts.burst}; a message over 1 KiB counts one per started KiB`;
+    return `${this.opts.perS} message${this.opts.perS === 1 ? '' : 's'} a second after a burst of ${this.opts.burst}; a message over 1 KiB counts one per started KiB`;
   }
 }

@@ -39,7 +39,7 @@ export function createIngestMetrics() {
     readingsWritten: new Counter({ name: 'tuojiang_readings_written_total', help: 'Readings written to InfluxDB', registers: [registry] }),
     readingsRejected: new Counter({
       name: 'tuojiang_readings_rejected_total',
-      help: 'Messages dead-lettered, by reason code',
+      help: 'Messages refused, by reason code: dead-lettered, or refused over a station budget (TJ_RATE_LIMITED, one per station and 10 s kept)',
       labelNames: ['reason'],
       registers: [registry],
     }),

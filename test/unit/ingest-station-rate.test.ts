@@ -143,13 +143,38 @@ describe('MessageProcessor with a station rate', () => {
     });
     const message = (kept.items[0] as { dead: { message: string } }).dead.message;
     expect(message).toBe(
-      'station hongyuan sent more than ingest.station_rate allows (1 messages a second, bursts of 1; a message over 1 KiB counts one per started KiB): this message was refused before decoding, not stored',
+      'station hongyuan sent more than ingest.station_rate allows (1 message a second after a burst of 1; a message over 1 KiB counts one per started KiB): this message was refused before decoding, not stored',
     );
     const dropped = await p.process('tuojiang/water/hongyuan', reading);
     expect(dropped).toMatchObject({ items: [], replies: [], dropped: 'TJ_RATE_LIMITED' });
     // Another station is not held to hongyuan's budget.
     expect((await p.process('tuojiang/water/huaikou', reading)).items[0]).toMatchObject({
       kind: 'reading',
+    });
+  });
+
+  it('says in the next record how many refusals went unrecorded since the one before', async () => {
+    let now = T;
+    const p = new MessageProcessor({
+      registry: shippedRegistry(),
+      topicPrefix: 'tuojiang',
+      maxPayloadBytes: 65536,
+      futureToleranceMs: 600_000,
+      splitStore: {} as SplitPacketStore,
+      now: () => now,
+      stationRate: new StationRate({ perS: 0.01, burst: 1 }),
+    });
+    const outcomes = [];
+    for (const at of [T, T, T, T, T + 10_000]) {
+      now = at;
+      outcomes.push(await p.process('tuojiang/water/hongyuan', reading));
+    }
+    expect(outcomes.map((o) => o.dropped ?? o.items[0]?.kind)).toEqual(['reading', 'dead', 'TJ_RATE_LIMITED', 'TJ_RATE_LIMITED', 'dead']);
+    expect((outcomes[4]!.items[0] as { dead: { message: string; details: unknown } }).dead).toMatchObject({
+      message: expect.stringMatching(
+        /: this message was refused before decoding, not stored; 2 more were refused since the previous record, counted and not kept$/,
+      ),
+      details: { notRecorded: 2 },
     });
   });
 
