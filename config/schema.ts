@@ -215,6 +215,17 @@ export const SettingsSchema = z
           .prefault({}),
       })
       .strict()
+      .superRefine((i, ctx) => {
+        // Tokens never exceed the burst: a message costing more could never be admitted.
+        const largest = Math.ceil(i.max_payload_bytes / 1024);
+        if (i.station_rate.per_s > 0 && i.station_rate.burst < largest) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['station_rate', 'burst'],
+            message: `at least ${largest}: a message of max_payload_bytes (${i.max_payload_bytes}) costs one per started KiB, and a burst below that would refuse it always`,
+          });
+        }
+      })
       .prefault({}),
     // The key prefix of the BullMQ queues and of the alert, notification, threshold and aggregate
     // state, shared by every process (REDIS_PREFIX, and a command's --prefix, override it). On a

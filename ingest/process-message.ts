@@ -118,7 +118,10 @@ export class MessageProcessor {
     const receivedAt = this.now();
     const topicInfo = parseTopic(topic, this.opts.topicPrefix);
     const rate = this.opts.stationRate;
-    if (rate !== undefined) {
+    // Not for a frame whose source authenticated no one (an HJ 212 logger with an unknown MN): it is
+    // the one frame of a connection closed after it, bounded by the listener's connection limits, and
+    // one budget for all of them would let anyone keep a new logger's TJ_UNKNOWN_STATION record out.
+    if (rate !== undefined && msg.sender !== null) {
       // Whose budget: the source's authenticated sender, else the topic's station, which the broker's
       // ACL reserves to that station's account; a topic naming none is its own budget.
       const from = msg.sender ?? topicInfo?.stationId;
@@ -158,8 +161,9 @@ export class MessageProcessor {
     const before = notRecorded > 0 ? `; ${notRecorded} more were refused since the previous record, counted and not kept` : '';
     const err = new TuojiangError(
       'RATE_LIMITED',
-      `${who} sent more than ingest.station_rate allows (${rate.describe()}): this message was refused before decoding, not stored${before}`,
-      { notRecorded },
+      `${who} sent more than ingest.station_rate allows (${rate.describe()}): this message of ${payload.length} bytes was refused before decoding, not stored${before}. ` +
+        'A station in a loop or with stolen credentials: stop it or change its password. A legitimate backlog: raise the burst, then have the station send that period again (MQTT readings refused are gone; an HJ 212 logger re-sends an unanswered frame up to its retry count).',
+      { notRecorded, bytes: payload.length },
     );
     const dead = this.deadLetter(err, topic, topicInfo, payload, receivedAt);
     return { items: [{ kind: 'dead', dead: station !== undefined ? { ...dead, station } : dead }], replies: NO_REPLIES };

@@ -65,8 +65,9 @@ export class StationRate {
       if (this.buckets.size >= this.maxStations) this.forgetIdle(now);
       b = { tokens: this.opts.burst, at: now, recordAfter: 0, notRecorded: 0 };
       this.buckets.set(station, b);
-    } else if (now > b.at) {
-      b.tokens = Math.min(this.opts.burst, b.tokens + (now - b.at) * this.perMs);
+    } else {
+      if (now > b.at) b.tokens = Math.min(this.opts.burst, b.tokens + (now - b.at) * this.perMs);
+      // Also when the clock stepped back (NTP): refill from the new time on, not once it has caught up.
       b.at = now;
     }
     if (b.tokens >= cost) {

@@ -26,4 +26,15 @@ describe('loadSettings (tuojiang.yaml without the stations)', () => {
     writeFileSync(join(dir, 'tuojiang.yaml'), 'redis:\n  wait_replicas: 9\n');
     expect(() => loadSettings(dir)).toThrow(/tuojiang\.yaml:2:\d+ redis\.wait_replicas/);
   });
+
+  it('refuses a station budget whose burst could never admit the largest accepted message, unless the budget is off', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tj-settings-'));
+    expect(loadSettings(dir).ingest.station_rate).toEqual({ per_s: 50, burst: 50_000 });
+    writeFileSync(join(dir, 'tuojiang.yaml'), 'ingest:\n  max_payload_bytes: 32768\n  station_rate:\n    per_s: 10\n    burst: 31\n');
+    expect(() => loadSettings(dir)).toThrow(/ingest\.station_rate\.burst.*at least 32/);
+    writeFileSync(join(dir, 'tuojiang.yaml'), 'ingest:\n  max_payload_bytes: 32768\n  station_rate:\n    per_s: 10\n    burst: 32\n');
+    expect(loadSettings(dir).ingest.station_rate.burst).toBe(32);
+    writeFileSync(join(dir, 'tuojiang.yaml'), 'ingest:\n  station_rate:\n    per_s: 0\n    burst: 1\n');
+    expect(loadSettings(dir).ingest.station_rate.per_s).toBe(0);
+  });
 });

@@ -63,11 +63,13 @@ describe('StationRate', () => {
     expect(ADMITTED).not.toBe(REFUSED);
   });
 
-  it('takes no tokens away when the clock steps back', () => {
+  it('takes no tokens away when the clock steps back, and refills from the new time on', () => {
     const r = new StationRate({ perS: 1, burst: 2 });
     expect(r.admit('a', 1, T + 5_000)).toBe(ADMITTED);
     expect(r.admit('a', 1, T)).toBe(ADMITTED);
     expect(r.admit('a', 1, T)).toBe(0);
+    // A second after the step, not five seconds after it: a token.
+    expect(r.admit('a', 1, T + 1_000)).toBe(ADMITTED);
   });
 
   it('forgets only stations whose budget is full again when it reaches its bound', () => {
@@ -143,7 +145,8 @@ describe('MessageProcessor with a station rate', () => {
     });
     const message = (kept.items[0] as { dead: { message: string } }).dead.message;
     expect(message).toBe(
-      'station hongyuan sent more than ingest.station_rate allows (1 message a second after a burst of 1; a message over 1 KiB counts one per started KiB): this message was refused before decoding, not stored',
+      'station hongyuan sent more than ingest.station_rate allows (1 message a second after a burst of 1; a message over 1 KiB counts one per started KiB): this message of 8 bytes was refused before decoding, not stored. ' +
+        'A station in a loop or with stolen credentials: stop it or change its password. A legitimate backlog: raise the burst, then have the station send that period again (MQTT readings refused are gone; an HJ 212 logger re-sends an unanswered frame up to its retry count).',
     );
     const dropped = await p.process('tuojiang/water/hongyuan', reading);
     expect(dropped).toMatchObject({ items: [], replies: [], dropped: 'TJ_RATE_LIMITED' });
@@ -172,10 +175,21 @@ describe('MessageProcessor with a station rate', () => {
     expect(outcomes.map((o) => o.dropped ?? o.items[0]?.kind)).toEqual(['reading', 'dead', 'TJ_RATE_LIMITED', 'TJ_RATE_LIMITED', 'dead']);
     expect((outcomes[4]!.items[0] as { dead: { message: string; details: unknown } }).dead).toMatchObject({
       message: expect.stringMatching(
-        /: this message was refused before decoding, not stored; 2 more were refused since the previous record, counted and not kept$/,
+        / bytes was refused before decoding, not stored; 2 more were refused since the previous record, counted and not kept\. A station/,
       ),
       details: { notRecorded: 2 },
     });
+  });
+
+  it("does not charge a frame whose source authenticated no one (an unknown MN's only frame): a new logger's record is never kept out", async () => {
+    const p = processor(new StationRate({ perS: 1, burst: 1 }));
+    const unknown = Buffer.from(hj212Frame({ mn: '99999999999999', ts: T - 60_000, items: { w21003: { Rtd: '0.5' } } }));
+    const out = await Promise.all([1, 2, 3].map(() => p.process('hj212-tcp', unknown, { sender: null, decoders: ['hj212'] })));
+    expect(out.map((o) => (o.items[0] as { dead?: { reason: string } }).dead?.reason)).toEqual([
+      'TJ_UNKNOWN_STATION',
+      'TJ_UNKNOWN_STATION',
+      'TJ_UNKNOWN_STATION',
+    ]);
   });
 
   it('charges an HJ 212 frame to the sender its connection authenticated, not to the topic, and does not answer a refused one', async () => {
