@@ -51,6 +51,13 @@ describe('StationRate', () => {
     expect(r.admit('a', 2048, T)).toBe(ADMITTED);
   });
 
+  it('describes itself for the record, in words a reader checks against the config', () => {
+    expect(new StationRate({ perS: 50, burst: 50_000 }).describe()).toBe(
+      '50 messages a second after a burst of 50000; a message over 1 KiB counts one per started KiB',
+    );
+    expect(new StationRate({ perS: 1, burst: 5 }).describe()).toMatch(/^1 message a second after a burst of 5;/);
+  });
+
   it('is off at per_s 0', () => {
     const r = new StationRate({ perS: 0, burst: 1 });
     expect([1, 2, 3].map(() => r.admit('a', 100_000, T))).toEqual([ADMITTED, ADMITTED, ADMITTED]);
