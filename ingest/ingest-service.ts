@@ -440,15 +440,21 @@ export class IngestService {
   private async sweepExpired(timeoutMs: number): Promise<void> {
     try {
       // Until a call comes back short: one call per tick cleared 20 packets a second, fewer than one
-      // station sending parts that never complete can leave.
-      let groups = await this.splitStore.takeExpired(Date.now() - timeoutMs);
-      while (groups.length > 0) {
-        await this.deadLetterSplits(groups, timeoutMs);
-        if (groups.length < SPLIT_SWEEP_BATCH || this.draining) break;
-        groups = await this.splitStore.takeExpired(Date.now() - timeoutMs);
+      // station sending parts that never complete can leave. A packet leaves the store only once its
+      // dead letter is durable; if that fails, its lease runs out and a later sweep takes it again.
+      for (;;) {
+        const now = Date.now();
+        const taken = await this.splitStore.takeExpired(now - timeoutMs, now);
+        if (taken.groups.length === 0) break;
+        await this.deadLetterSplits(taken.groups, timeoutMs);
+        await taken.release();
+        if (taken.groups.length < SPLIT_SWEEP_BATCH || this.draining) break;
       }
     } catch (e) {
-      this.opts.log.warn({ err: (e as Error).message }, 'split-packet sweep failed');
+      this.opts.log.warn(
+        { err: (e as Error).message },
+        'split-packet sweep failed; the packets it took are swept again after the split timeout',
+      );
     }
   }
 

@@ -48,15 +48,42 @@ redis.call('ZADD', KEYS[2], 'NX', ARGV[4], KEYS[1])
 return {'pending'}
 `;
 
+/**
+ * KEYS: the index of packets by first arrival. ARGV: the cutoff (ms), how many at most, now (ms).
+ * Each expired packet's parts come back with its key, and the packet stays where it is, leased: its
+ * index score becomes now, so no sweep (of this process or another) takes it again before another
+ * split timeout. It is removed by RELEASE_TAKEN once its dead letter is durable; a sweep whose dead
+ * letters could not be journaled leaves it to a later one. A key whose parts are gone is dropped.
+ */
 const TAKE_EXPIRED = `
 local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for _, k in ipairs(keys) do
-  out[#out + 1] = redis.call('HVALS', k)
-  redis.call('DEL', k)
-  redis.call('ZREM', KEYS[1], k)
+  local parts = redis.call('HVALS', k)
+  if #parts == 0 then
+    redis.call('ZREM', KEYS[1], k)
+  else
+    redis.call('ZADD', KEYS[1], ARGV[3], k)
+    table.insert(parts, 1, k)
+    out[#out + 1] = parts
+  end
 end
 return out
+`;
+
+/**
+ * KEYS: the index. ARGV: the lease's score (TAKE_EXPIRED's now), then the packets' keys. Removes each
+ * packet still leased at that score; one its last part completed meanwhile (no longer in the index)
+ * is left to its own release, so that part's re-send is still recognised and stored.
+ */
+const RELEASE_TAKEN = `
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == ARGV[1] then
+    redis.call('DEL', ARGV[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return 0
 `;
 
 interface SplitCommands {
@@ -73,7 +100,14 @@ interface SplitCommands {
     maxWaiting: string,
     timeoutMs: string,
   ): Promise<string[]>;
-  tjTakeExpiredSplits(indexKey: string, olderThan: string, count: string): Promise<string[][]>;
+  tjTakeExpiredSplits(indexKey: string, olderThan: string, count: string, now: string): Promise<string[][]>;
+  tjReleaseTakenSplits(indexKey: string, leasedAt: string, ...keys: string[]): Promise<number>;
+}
+
+/** Expired packets taken by a sweep: their parts, and what releases them once their dead letters are durable. */
+export interface TakenSplits {
+  groups: string[][];
+  release(): Promise<void>;
 }
 
 /** Packets taken per sweep call: one script holds Redis for a bounded time; the sweeper calls again while they come full. */
@@ -102,6 +136,7 @@ export class SplitPacketStore {
     this.keepMs = 2 * splitTimeoutMs;
     redis.defineCommand('tjAddSplitPart', { numberOfKeys: 4, lua: ADD_PART });
     redis.defineCommand('tjTakeExpiredSplits', { numberOfKeys: 1, lua: TAKE_EXPIRED });
+    redis.defineCommand('tjReleaseTakenSplits', { numberOfKeys: 1, lua: RELEASE_TAKEN });
     this.redis = redis as RedisClient & SplitCommands;
   }
 
@@ -193,11 +228,21 @@ export class SplitPacketStore {
   }
 
   /**
-   * Incomplete packets first seen before `olderThan`, at most SPLIT_SWEEP_BATCH: removed from the
-   * store and returned as raw parts.
+   * Incomplete packets first seen before `olderThan`, at most SPLIT_SWEEP_BATCH, as raw parts. They
+   * stay in the store, leased for another split timeout, until `release()` (call it once their dead
+   * letters are durable): a sweep that fails to journal them loses nothing.
    */
-  async takeExpired(olderThan: number): Promise<string[][]> {
-    return this.redis.tjTakeExpiredSplits(this.indexKey, String(olderThan), String(SPLIT_SWEEP_BATCH));
+  async takeExpired(olderThan: number, now: number): Promise<TakenSplits> {
+    // The lease's score as Redis will store it (a double's shortest form), so RELEASE_TAKEN can compare.
+    const leasedAt = String(Math.floor(now));
+    const rows = await this.redis.tjTakeExpiredSplits(this.indexKey, String(olderThan), String(SPLIT_SWEEP_BATCH), leasedAt);
+    const keys = rows.map((r) => r[0]!);
+    return {
+      groups: rows.map((r) => r.slice(1)),
+      release: async () => {
+        if (keys.length > 0) await this.redis.tjReleaseTakenSplits(this.indexKey, leasedAt, ...keys);
+      },
+    };
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { deadLetters, hj212Frame, jsonPayload, MN } from '../helpers/fixtures.js';
+import { deadLetterBytes, deadLetters, hj212Frame, jsonPayload, MN } from '../helpers/fixtures.js';
 import { countPoints, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 
@@ -196,4 +196,62 @@ describe('at the limit, and after the timeout', () => {
     expect(Math.max(...at) - Math.min(...at)).toBeLessThan(TIMEOUT_S * 1000);
     expect((await ingest.metrics.splitParts.get()).values[0]?.value).toBe(N + 2);
   }, 60_000);
+});
+
+describe('a sweep whose dead letters cannot be journaled', () => {
+  const TIMEOUT_S = 2;
+  let own: IngestStack;
+  let r: Redis;
+
+  beforeAll(async () => {
+    own = await startIngestStack();
+    const config = { ...own.config, settings: { ...own.config.settings } };
+    config.settings.ingest = { ...config.settings.ingest, split_timeout_s: TIMEOUT_S };
+    await own.startIngest({ config });
+    r = new Redis(own.env.REDIS_URL);
+  }, 120_000);
+  afterAll(async () => {
+    r?.disconnect();
+    await own?.stop();
+  });
+
+  it('keeps the expired packets and dead-letters them at a later sweep, instead of losing their parts', async () => {
+    const ts = Date.parse('2026-03-03T00:00:00Z');
+    const station = await own.connectAs('shiqiao');
+    const index = 'tuojiang:split:index';
+    const qns = ['20260303000000001', '20260303000000002', '20260303000000003'];
+    for (const qn of qns)
+      await station.publishAsync(
+        'tuojiang/water/shiqiao',
+        hj212Frame({ mn: MN.shiqiao, ts, qn, flag: 6, pnum: 2, pno: 1, items: { w21003: { Rtd: '0.5' } } }),
+        { qos: 1 },
+      );
+    await waitFor(async () => (await r.zcard(index)) === qns.length, 10_000, 'the parts stored');
+
+    // The journal refuses every dead letter (its stream is set aside and its key holds a string)
+    // while the packets expire and the sweeper takes them.
+    const stream = own.config.settings.journal.dead_letter_stream;
+    const existed = (await r.exists(stream)) === 1;
+    if (existed) await r.rename(stream, `${stream}:aside`);
+    await r.set(stream, 'not a stream');
+    await new Promise((res) => setTimeout(res, 3 * TIMEOUT_S * 1000));
+    // Nothing lost meanwhile: every packet's part is still in Redis.
+    const kept = await r.zrange(index, 0, -1);
+    expect(kept).toHaveLength(qns.length);
+    for (const k of kept) expect(await r.hlen(k)).toBe(1);
+
+    await r.del(stream);
+    if (existed) await r.rename(`${stream}:aside`, stream);
+    const swept = (await waitFor(
+      async () => {
+        const d = (await deadLetters(r, 'TJ_SPLIT_INCOMPLETE')).filter((x) => x.station === 'shiqiao');
+        return d.length >= qns.length ? d : undefined;
+      },
+      30_000,
+      'the packets dead-lettered once the journal takes appends again',
+    ))!;
+    expect(swept).toHaveLength(qns.length);
+    for (const qn of qns) expect(swept.some((d) => deadLetterBytes(d).toString().includes(`QN=${qn}`))).toBe(true);
+    await waitFor(async () => (await r.zcard(index)) === 0, 10_000, 'the index emptied');
+  }, 90_000);
 });
