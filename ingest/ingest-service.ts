@@ -445,10 +445,11 @@ export class IngestService {
       for (;;) {
         const now = Date.now();
         const taken = await this.splitStore.takeExpired(now - timeoutMs, now);
-        if (taken.groups.length === 0) break;
-        await this.deadLetterSplits(taken.groups, timeoutMs);
-        await taken.release();
-        if (taken.groups.length < SPLIT_SWEEP_BATCH || this.draining) break;
+        if (taken.groups.length > 0) {
+          await this.deadLetterSplits(taken.groups, timeoutMs);
+          await taken.release();
+        }
+        if (taken.examined < SPLIT_SWEEP_BATCH || this.draining) break;
       }
     } catch (e) {
       this.opts.log.warn(

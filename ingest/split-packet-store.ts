@@ -50,14 +50,15 @@ return {'pending'}
 
 /**
  * KEYS: the index of packets by first arrival. ARGV: the cutoff (ms), how many at most, now (ms).
- * Each expired packet's parts come back with its key, and the packet stays where it is, leased: its
- * index score becomes now, so no sweep (of this process or another) takes it again before another
- * split timeout. It is removed by RELEASE_TAKEN once its dead letter is durable; a sweep whose dead
- * letters could not be journaled leaves it to a later one. A key whose parts are gone is dropped.
+ * Returns how many index entries it looked at, then each expired packet's key and parts. The packet
+ * stays where it is, leased: its index score becomes now, so no sweep (of this process or another,
+ * their clocks agreeing) takes it again before another split timeout. RELEASE_TAKEN removes it once
+ * its dead letter is durable; a sweep whose dead letters could not be journaled leaves it to a later
+ * one. A key whose parts are gone is dropped.
  */
 const TAKE_EXPIRED = `
 local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
+local out = {#keys}
 for _, k in ipairs(keys) do
   local parts = redis.call('HVALS', k)
   if #parts == 0 then
@@ -72,15 +73,18 @@ return out
 `;
 
 /**
- * KEYS: the index. ARGV: the lease's score (TAKE_EXPIRED's now), then the packets' keys. Removes each
- * packet still leased at that score; one its last part completed meanwhile (no longer in the index)
- * is left to its own release, so that part's re-send is still recognised and stored.
+ * KEYS: the index. ARGV: the lease's score (TAKE_EXPIRED's now), then each packet's key and how many
+ * parts were taken of it. Removes a packet still leased at that score and holding those parts only.
+ * One that changed meanwhile is left: completed by its last part (no longer in the index: its own
+ * release removes it, and a re-send of that part still completes it), or given another part (which
+ * was acknowledged: a later sweep dead-letters all the parts, the earlier ones a second time).
  */
 const RELEASE_TAKEN = `
-for i = 2, #ARGV do
-  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == ARGV[1] then
-    redis.call('DEL', ARGV[i])
-    redis.call('ZREM', KEYS[1], ARGV[i])
+for i = 2, #ARGV, 2 do
+  local k = ARGV[i]
+  if tonumber(redis.call('ZSCORE', KEYS[1], k)) == tonumber(ARGV[1]) and redis.call('HLEN', k) == tonumber(ARGV[i + 1]) then
+    redis.call('DEL', k)
+    redis.call('ZREM', KEYS[1], k)
   end
 end
 return 0
@@ -100,13 +104,15 @@ interface SplitCommands {
     maxWaiting: string,
     timeoutMs: string,
   ): Promise<string[]>;
-  tjTakeExpiredSplits(indexKey: string, olderThan: string, count: string, now: string): Promise<string[][]>;
-  tjReleaseTakenSplits(indexKey: string, leasedAt: string, ...keys: string[]): Promise<number>;
+  tjTakeExpiredSplits(indexKey: string, olderThan: string, count: string, now: string): Promise<[number, ...string[][]]>;
+  tjReleaseTakenSplits(indexKey: string, leasedAt: string, ...keysAndCounts: string[]): Promise<number>;
 }
 
 /** Expired packets taken by a sweep: their parts, and what releases them once their dead letters are durable. */
 export interface TakenSplits {
   groups: string[][];
+  /** Index entries looked at (at most SPLIT_SWEEP_BATCH; some may have had no parts left): fewer, and the sweep is done. */
+  examined: number;
   release(): Promise<void>;
 }
 
@@ -233,14 +239,14 @@ export class SplitPacketStore {
    * letters are durable): a sweep that fails to journal them loses nothing.
    */
   async takeExpired(olderThan: number, now: number): Promise<TakenSplits> {
-    // The lease's score as Redis will store it (a double's shortest form), so RELEASE_TAKEN can compare.
     const leasedAt = String(Math.floor(now));
-    const rows = await this.redis.tjTakeExpiredSplits(this.indexKey, String(olderThan), String(SPLIT_SWEEP_BATCH), leasedAt);
-    const keys = rows.map((r) => r[0]!);
+    const [examined, ...rows] = await this.redis.tjTakeExpiredSplits(this.indexKey, String(olderThan), String(SPLIT_SWEEP_BATCH), leasedAt);
+    const release = rows.flatMap((r) => [r[0]!, String(r.length - 1)]);
     return {
       groups: rows.map((r) => r.slice(1)),
+      examined,
       release: async () => {
-        if (keys.length > 0) await this.redis.tjReleaseTakenSplits(this.indexKey, leasedAt, ...keys);
+        if (release.length > 0) await this.redis.tjReleaseTakenSplits(this.indexKey, leasedAt, ...release);
       },
     };
   }

@@ -220,6 +220,12 @@ describe('a sweep whose dead letters cannot be journaled', () => {
     const station = await own.connectAs('shiqiao');
     const index = 'tuojiang:split:index';
     const qns = ['20260303000000001', '20260303000000002', '20260303000000003'];
+    // The journal refuses every dead letter from the start (its stream set aside, its key holding a
+    // string): the parts themselves are stored elsewhere, their packets' dead letters cannot be.
+    const stream = own.config.settings.journal.dead_letter_stream;
+    const existed = (await r.exists(stream)) === 1;
+    if (existed) await r.rename(stream, `${stream}:aside`);
+    await r.set(stream, 'not a stream');
     for (const qn of qns)
       await station.publishAsync(
         'tuojiang/water/shiqiao',
@@ -227,14 +233,19 @@ describe('a sweep whose dead letters cannot be journaled', () => {
         { qos: 1 },
       );
     await waitFor(async () => (await r.zcard(index)) === qns.length, 10_000, 'the parts stored');
+    const storedAt = new Map(
+      (await r.zrange(index, 0, -1, 'WITHSCORES')).flatMap((v, i, a) => (i % 2 === 0 ? [[v, Number(a[i + 1])]] : [])),
+    );
 
-    // The journal refuses every dead letter (its stream is set aside and its key holds a string)
-    // while the packets expire and the sweeper takes them.
-    const stream = own.config.settings.journal.dead_letter_stream;
-    const existed = (await r.exists(stream)) === 1;
-    if (existed) await r.rename(stream, `${stream}:aside`);
-    await r.set(stream, 'not a stream');
-    await new Promise((res) => setTimeout(res, 3 * TIMEOUT_S * 1000));
+    // A sweep takes them (leases: their scores move to its time) and fails to journal their dead letters.
+    await waitFor(
+      async () => {
+        const now = await r.zrange(index, 0, -1, 'WITHSCORES');
+        return now.length === 2 * qns.length && now.every((v, i) => i % 2 === 0 || Number(v) > storedAt.get(now[i - 1]!)!);
+      },
+      20_000,
+      'a sweep taking the expired packets',
+    );
     // Nothing lost meanwhile: every packet's part is still in Redis.
     const kept = await r.zrange(index, 0, -1);
     expect(kept).toHaveLength(qns.length);

@@ -109,22 +109,30 @@ describe('the scripts on a Redis Cluster', () => {
     const done = await split.add(parseFrame(part(2, 'w01018')), part(2, 'w01018'), Date.now());
     expect(done.status).toBe('complete');
     if (done.status === 'complete') await done.release();
-    // Two packets expire: both are taken and leased (a sweep that would have taken them before finds
-    // none) and stay until released.
+    // Three packets expire: all are taken and leased (a sweep that would have taken them before
+    // finds none) and stay until released.
     const late = (pno: number) => hj212Frame({ mn, ts: ts + HOUR, flag: 6, pnum: 2, pno, items: { w21003: { Rtd: pno, Flag: 'N' } } });
     const plain = hj212Frame({ mn, ts: ts + 2 * HOUR, flag: 6, pnum: 2, pno: 1, items: { w21003: { Rtd: 1, Flag: 'N' } } });
-    await split.add(parseFrame(late(1)), late(1), Date.now() - 10_000);
-    await split.add(parseFrame(plain), plain, Date.now() - 10_000);
+    const three = (pno: number) => hj212Frame({ mn, ts: ts + 3 * HOUR, flag: 6, pnum: 3, pno, items: { w21003: { Rtd: pno, Flag: 'N' } } });
+    for (const f of [late(1), plain, three(1)]) await split.add(parseFrame(f), f, Date.now() - 10_000);
     const taken = await split.takeExpired(Date.now(), Date.now());
-    expect(taken.groups).toHaveLength(2);
+    expect(taken.groups).toHaveLength(3);
+    expect(taken.examined).toBe(3);
     expect((await split.takeExpired(Date.now() - 5_000, Date.now())).groups).toEqual([]);
     // The first one's last part arrives while it is leased: it completes. The sweep's release leaves
     // it to its own release, so a re-send of that part (its reading not yet durable) completes it again.
     const completed = await split.add(parseFrame(late(2)), late(2), Date.now());
     expect(completed.status).toBe('complete');
+    // The third gets another part, acknowledged once stored: the release leaves that packet too.
+    expect((await split.add(parseFrame(three(2)), three(2), Date.now())).status).toBe('pending');
     await taken.release();
     expect((await split.add(parseFrame(late(2)), late(2), Date.now())).status).toBe('complete');
     if (completed.status === 'complete') await completed.release();
+    // Left: the third, both of its parts, for a later sweep; the plain one is gone.
+    const again = await split.takeExpired(Date.now() + 1, Date.now() + 2);
+    expect(again.groups).toHaveLength(1);
+    expect(again.groups[0]!.sort()).toEqual([three(1), three(2)].sort());
+    await again.release();
     expect(await redis.zcard(`${t}:split:index`)).toBe(0);
   });
 
