@@ -29,6 +29,8 @@ import type { TakeoverEvidence } from './session-takeover.js';
 
 /** How long /readyz reports `mqtt_session: false` after a takeover: long enough for a probe to see it. */
 const TAKEOVER_ALERT_MS = 5 * 60_000;
+/** How often the station budget's unrecorded refusals are looked for (ingest/station-rate.ts takeUnrecorded). */
+const RATE_RECORD_TICK_MS = 2000;
 /** How long /readyz reports `redis_state: false` after Redis was found emptied: as long, for the same reason. */
 const STATE_LOST_ALERT_MS = 5 * 60_000;
 
@@ -82,6 +84,8 @@ export class IngestService {
   private readonly registry: StationRegistry;
   private ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private rateTimer: NodeJS.Timeout | undefined;
+  private readonly stationRate: StationRate;
   private health: HealthReporter | undefined;
   private draining = false;
   private readonly deadLetterLog: DeadLetterLog;
@@ -143,13 +147,14 @@ export class IngestService {
       { failed: (e) => this.onJournalFailed(e), recovered: () => this.onJournalRecovered() },
     );
     this.registry = new StationRegistry(config.registry);
+    this.stationRate = new StationRate({ perS: s.ingest.station_rate.per_s, burst: s.ingest.station_rate.burst });
     this.processor = new MessageProcessor({
       registry: this.registry,
       topicPrefix: s.mqtt.topic_prefix,
       maxPayloadBytes: s.ingest.max_payload_bytes,
       futureToleranceMs: s.ingest.future_tolerance_s * 1000,
       splitStore: this.splitStore,
-      stationRate: new StationRate({ perS: s.ingest.station_rate.per_s, burst: s.ingest.station_rate.burst }),
+      stationRate: this.stationRate,
     });
     this.writer = new JournalWriter(
       this.writerRedis,
@@ -249,6 +254,7 @@ export class IngestService {
     }
     const splitTimeoutMs = this.opts.config.settings.ingest.split_timeout_s * 1000;
     this.sweepTimer = setInterval(() => void this.sweepSplits(splitTimeoutMs), Math.min(5000, splitTimeoutMs));
+    this.rateTimer = setInterval(() => void this.recordRateRefusals(), RATE_RECORD_TICK_MS);
     if ((this.opts.healthIntervalMs ?? 10_000) > 0) {
       this.health = startHealthReporter({
         influx: this.influx,
@@ -459,6 +465,43 @@ export class IngestService {
     }
   }
 
+  /**
+   * The refusals over a station's budget that no record counted yet, once the station stopped (no
+   * later refusal to carry the count): a TJ_RATE_LIMITED dead letter each, without a payload. Already
+   * counted in tuojiang_readings_rejected_total one by one, so not counted again. If the append fails,
+   * the count is lost from the records (the counter keeps it); logged.
+   */
+  private async recordRateRefusals(): Promise<void> {
+    const now = Date.now();
+    const stations = this.stationRate.takeUnrecorded(now);
+    if (stations.length === 0) return;
+    const items: JournalItem[] = stations.map(({ station, refused }) => {
+      const err = new TuojiangError(
+        'RATE_LIMITED',
+        `station ${station}: ${refused} more message(s) over ingest.station_rate (${this.stationRate.describe()}) were refused since the previous record, counted and not kept; none since`,
+        { notRecorded: refused },
+      );
+      return {
+        kind: 'dead',
+        dead: {
+          reason: err.code,
+          message: err.message,
+          topic: '(station budget)',
+          station,
+          payload: Buffer.alloc(0),
+          receivedAt: now,
+          details: err.details,
+        },
+      };
+    });
+    try {
+      await this.journal.append(items);
+      for (const item of items) if (item.kind === 'dead') this.deadLetterLog.write(item.dead);
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message, stations: stations.length }, 'station budget refusals not recorded (still counted)');
+    }
+  }
+
   /** Incomplete split packets as TJ_SPLIT_INCOMPLETE dead letters, their parts as the payload. */
   private async deadLetterSplits(groups: string[][], timeoutMs: number): Promise<void> {
     const items: JournalItem[] = groups.map((parts) => {
@@ -519,7 +562,9 @@ export class IngestService {
     this.splitStore.close();
     for (const src of this.sources) src.quiesce();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    // A sweep journals the dead letters of packets it has already taken out of the store: let it finish.
+    if (this.rateTimer) clearInterval(this.rateTimer);
+    // A sweep journals the dead letters of the packets it leased: let it finish, or they are
+    // dead-lettered a second time after the split timeout.
     await finishesWithin(this.sweepRun ?? Promise.resolve(), left());
     let unjournaled = 0;
     if (!(await finishesWithin(this.batcher.close(), left()))) {

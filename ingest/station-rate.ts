@@ -84,6 +84,23 @@ export class StationRate {
     return n;
   }
 
+  /**
+   * The stations whose refusals since their last record went unrecorded and whose record window has
+   * passed (a flood that stopped: no later refusal will record them), with how many; each is then
+   * counted as recorded. Called every few seconds, so that every refusal is on record within about
+   * recordEveryMs of its own.
+   */
+  takeUnrecorded(now: number): Array<{ station: string; refused: number }> {
+    const out: Array<{ station: string; refused: number }> = [];
+    for (const [station, b] of this.buckets) {
+      if (b.notRecorded === 0 || now < b.recordAfter) continue;
+      out.push({ station, refused: b.notRecorded });
+      b.notRecorded = 0;
+      b.recordAfter = now + this.recordEveryMs;
+    }
+    return out;
+  }
+
   /** Whether the station's budget would be full now: it has not sent recently, its bucket carries nothing. */
   private idle(b: Bucket, now: number): boolean {
     return b.notRecorded === 0 && b.tokens + (now - b.at) * this.perMs >= this.opts.burst;

@@ -113,5 +113,23 @@ describe('a station flooding the broker', () => {
     expect(flooded).toBeGreaterThan(0);
     expect(flooded).toBeLessThan(300);
     await waitFor(() => svc.sources.every((src) => src.held === 0), 10_000, 'nothing held');
+
+    // Every refusal is on record within a window of the last: the records that are refusals
+    // themselves, plus the counts of those refused unrecorded before each record (a last record
+    // without a payload once the flood stopped), add up to the counter.
+    const total = async (): Promise<number> => {
+      const records = (await deadLetters(redis, 'TJ_RATE_LIMITED')).filter((d) => d.station === 'zhaozhen');
+      return records.reduce(
+        (sum, d) => sum + (d.size ? 1 : 0) + Number((d.details as { notRecorded?: number } | undefined)?.notRecorded ?? 0),
+        0,
+      );
+    };
+    const counted = (await svc.metrics.readingsRejected.get()).values.find((x) => x.labels.reason === 'TJ_RATE_LIMITED')!.value;
+    await waitFor(async () => (await total()) === counted, 20_000, 'every refusal on record').catch(() => undefined);
+    expect(await total()).toBe(counted);
+    const last = (await deadLetters(redis, 'TJ_RATE_LIMITED')).filter((d) => d.station === 'zhaozhen').find((d) => !d.size);
+    expect(last?.message).toMatch(
+      /^station zhaozhen: \d+ more message\(s\) over ingest\.station_rate .* were refused since the previous record, counted and not kept; none since$/,
+    );
   }, 120_000);
 });

@@ -58,6 +58,26 @@ describe('StationRate', () => {
     expect(new StationRate({ perS: 1, burst: 5 }).describe()).toMatch(/^1 message a second after a burst of 5;/);
   });
 
+  it('hands over the refusals no record counted once their window has passed, each once', () => {
+    const r = new StationRate({ perS: 1, burst: 1, recordEveryMs: 10_000 });
+    r.admit('a', 1, T);
+    expect(r.admit('a', 1, T)).toBe(0);
+    for (let i = 0; i < 3; i++) expect(r.admit('a', 1, T)).toBe(REFUSED);
+    r.admit('quiet', 1, T);
+    // Within the window: not yet (a later refusal may still carry the count).
+    expect(r.takeUnrecorded(T + 9_999)).toEqual([]);
+    expect(r.takeUnrecorded(T + 10_000)).toEqual([{ station: 'a', refused: 3 }]);
+    // The handover is a record: a refusal right after it waits for the next window.
+    expect(r.admit('a', 1, T + 10_000)).toBe(ADMITTED);
+    expect(r.admit('a', 1, T + 10_000)).toBe(REFUSED);
+    expect(r.takeUnrecorded(T + 19_999)).toEqual([]);
+    expect(r.takeUnrecorded(T + 20_000)).toEqual([{ station: 'a', refused: 1 }]);
+    expect(r.takeUnrecorded(T + 60_000)).toEqual([]);
+    // Counted as recorded: the next record starts from zero, a window after the handover.
+    r.admit('a', 1, T + 60_000);
+    expect(r.admit('a', 1, T + 60_000)).toBe(0);
+  });
+
   it('is off at per_s 0', () => {
     const r = new StationRate({ perS: 0, burst: 1 });
     expect([1, 2, 3].map(() => r.admit('a', 100_000, T))).toEqual([ADMITTED, ADMITTED, ADMITTED]);
