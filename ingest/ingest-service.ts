@@ -85,6 +85,7 @@ export class IngestService {
   private ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private rateTimer: NodeJS.Timeout | undefined;
+  private recordingRefusals = false;
   private readonly stationRate: StationRate;
   private health: HealthReporter | undefined;
   private draining = false;
@@ -472,6 +473,17 @@ export class IngestService {
    * the count is lost from the records (the counter keeps it); logged.
    */
   private async recordRateRefusals(): Promise<void> {
+    // One at a time: with Redis unreachable an append waits, and the counts stay with their stations.
+    if (this.recordingRefusals) return;
+    this.recordingRefusals = true;
+    try {
+      await this.recordRateRefusalsNow();
+    } finally {
+      this.recordingRefusals = false;
+    }
+  }
+
+  private async recordRateRefusalsNow(): Promise<void> {
     const now = Date.now();
     const stations = this.stationRate.takeUnrecorded(now);
     if (stations.length === 0) return;
