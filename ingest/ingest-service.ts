@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import type { Env } from '../config/env.js';
@@ -31,6 +32,8 @@ import type { TakeoverEvidence } from './session-takeover.js';
 const TAKEOVER_ALERT_MS = 5 * 60_000;
 /** How often the station budget's unrecorded refusals are looked for (ingest/station-rate.ts takeUnrecorded). */
 const RATE_RECORD_TICK_MS = 2000;
+/** The topic of a tally of refusals over a station budget: a record, not a message. */
+export const RATE_RECORD_TOPIC = '(station budget)';
 /** How long /readyz reports `redis_state: false` after Redis was found emptied: as long, for the same reason. */
 const STATE_LOST_ALERT_MS = 5 * 60_000;
 
@@ -85,7 +88,9 @@ export class IngestService {
   private ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private rateTimer: NodeJS.Timeout | undefined;
-  private recordingRefusals = false;
+  private recordingRefusals: Promise<void> | undefined;
+  private readonly rateRecordSource = `station-budget:${randomUUID()}`;
+  private rateRecordSeq = 0;
   private readonly stationRate: StationRate;
   private health: HealthReporter | undefined;
   private draining = false;
@@ -472,25 +477,23 @@ export class IngestService {
    * counted in tuojiang_readings_rejected_total one by one, so not counted again. If the append fails,
    * the count is lost from the records (the counter keeps it); logged.
    */
-  private async recordRateRefusals(): Promise<void> {
+  private recordRateRefusals(now = Date.now()): Promise<void> {
     // One at a time: with Redis unreachable an append waits, and the counts stay with their stations.
-    if (this.recordingRefusals) return;
-    this.recordingRefusals = true;
-    try {
-      await this.recordRateRefusalsNow();
-    } finally {
-      this.recordingRefusals = false;
-    }
+    this.recordingRefusals ??= this.recordRateRefusalsNow(now).finally(() => {
+      this.recordingRefusals = undefined;
+    });
+    return this.recordingRefusals;
   }
 
-  private async recordRateRefusalsNow(): Promise<void> {
-    const now = Date.now();
+  private async recordRateRefusalsNow(now: number): Promise<void> {
     const stations = this.stationRate.takeUnrecorded(now);
     if (stations.length === 0) return;
     const items: JournalItem[] = stations.map(({ station, refused }) => {
+      // The budget's key is a station's id, or the topic of a message that named none.
+      const who = this.registry.get(station) ? `station ${station}` : `the sender on ${station}`;
       const err = new TuojiangError(
         'RATE_LIMITED',
-        `station ${station}: ${refused} more message(s) over ingest.station_rate (${this.stationRate.describe()}) were refused since the previous record, counted and not kept; none since`,
+        `${who}: ${refused} more message(s) over ingest.station_rate (${this.stationRate.describe()}) were refused since the previous record, counted and not kept; none since`,
         { notRecorded: refused },
       );
       return {
@@ -498,19 +501,31 @@ export class IngestService {
         dead: {
           reason: err.code,
           message: err.message,
-          topic: '(station budget)',
-          station,
+          topic: RATE_RECORD_TOPIC,
+          ...(this.registry.get(station) ? { station } : {}),
           payload: Buffer.alloc(0),
-          receivedAt: now,
+          receivedAt: Math.min(now, Date.now()),
           details: err.details,
         },
       };
     });
     try {
-      await this.journal.append(items);
-      for (const item of items) if (item.kind === 'dead') this.deadLetterLog.write(item.dead);
+      // Its own batch numbers: a reply lost in a reconnect makes ioredis send the script again, and
+      // the number makes that a no-op instead of a second record.
+      await this.journal.append(items, { source: this.rateRecordSource, seq: ++this.rateRecordSeq });
+      // Logged here, not through the dead-letter log: these are tallies, not messages, and the last
+      // of a flood could fall inside that log's window with no later line to report it.
+      for (const { station, refused } of stations)
+        this.opts.log.warn(
+          { code: ERRORS.RATE_LIMITED.code, station, refused, event: 'refusals recorded' },
+          `${station}: ${refused} more message(s) refused over ingest.station_rate, recorded`,
+        );
     } catch (e) {
-      this.opts.log.warn({ err: (e as Error).message, stations: stations.length }, 'station budget refusals not recorded (still counted)');
+      this.stationRate.giveBack(stations);
+      this.opts.log.warn(
+        { err: (e as Error).message, stations: stations.length },
+        'station budget refusals not recorded yet; counted, and tried again',
+      );
     }
   }
 
@@ -582,6 +597,13 @@ export class IngestService {
     if (!(await finishesWithin(this.batcher.close(), left()))) {
       unjournaled = this.held;
       this.batcher.abort();
+    } else {
+      // The readings first; then the last window's refusals over a station budget on record too,
+      // whatever their window, within what is left of the deadline.
+      await finishesWithin(
+        (this.recordingRefusals ?? Promise.resolve()).then(() => this.recordRateRefusals(Number.MAX_SAFE_INTEGER)),
+        left(),
+      );
     }
     // The journal is closed: every answer owed has been handed to its source, which delivers it and closes.
     if (!(await finishesWithin(Promise.all(this.sources.map((src) => src.stop())), left()))) for (const src of this.sources) src.drop();

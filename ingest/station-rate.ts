@@ -101,6 +101,16 @@ export class StationRate {
     return out;
   }
 
+  /** Counts handed over by takeUnrecorded that could not be recorded: theirs again, for the next record. */
+  giveBack(entries: ReadonlyArray<{ station: string; refused: number }>): void {
+    for (const { station, refused } of entries) {
+      const b = this.buckets.get(station);
+      if (b === undefined) continue;
+      b.notRecorded += refused;
+      b.recordAfter = 0;
+    }
+  }
+
   /** Whether the station's budget would be full now: it has not sent recently, its bucket carries nothing. */
   private idle(b: Bucket, now: number): boolean {
     return b.notRecorded === 0 && b.tokens + (now - b.at) * this.perMs >= this.opts.burst;

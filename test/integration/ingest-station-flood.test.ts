@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadLetters, jsonPayload } from '../helpers/fixtures.js';
-import { countPoints, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
-import type { IngestService } from '../../ingest/ingest-service.js';
+import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
+import { RATE_RECORD_TOPIC, type IngestService } from '../../ingest/ingest-service.js';
 
 // Small enough that a flood the ingest cannot keep up with fills it within seconds (the shipped
 // 256 MiB takes the same flood minutes), large enough for an ingest that keeps up on a busy machine.
@@ -116,20 +116,45 @@ describe('a station flooding the broker', () => {
 
     // Every refusal is on record within a window of the last: the records that are refusals
     // themselves, plus the counts of those refused unrecorded before each record (a last record
-    // without a payload once the flood stopped), add up to the counter.
+    // without a payload, on the topic RATE_RECORD_TOPIC, once the flood stopped), add up to the counter.
     const total = async (): Promise<number> => {
       const records = (await deadLetters(redis, 'TJ_RATE_LIMITED')).filter((d) => d.station === 'zhaozhen');
       return records.reduce(
-        (sum, d) => sum + (d.size ? 1 : 0) + Number((d.details as { notRecorded?: number } | undefined)?.notRecorded ?? 0),
+        (sum, d) =>
+          sum + (d.topic === RATE_RECORD_TOPIC ? 0 : 1) + Number((d.details as { notRecorded?: number } | undefined)?.notRecorded ?? 0),
         0,
       );
     };
     const counted = (await svc.metrics.readingsRejected.get()).values.find((x) => x.labels.reason === 'TJ_RATE_LIMITED')!.value;
     await waitFor(async () => (await total()) === counted, 20_000, 'every refusal on record').catch(() => undefined);
     expect(await total()).toBe(counted);
-    const last = (await deadLetters(redis, 'TJ_RATE_LIMITED')).filter((d) => d.station === 'zhaozhen').find((d) => !d.size);
+    const last = (await deadLetters(redis, 'TJ_RATE_LIMITED'))
+      .filter((d) => d.station === 'zhaozhen')
+      .find((d) => d.topic === RATE_RECORD_TOPIC);
     expect(last?.message).toMatch(
       /^station zhaozhen: \d+ more message\(s\) over ingest\.station_rate .* were refused since the previous record, counted and not kept; none since$/,
     );
+
+    // A stop records the last window too: refusals after the last record, then the ingest stops.
+    const attacker = await stack.connectAs('zhaozhen');
+    // More than its burst (200) at once: some are refused, after its last record.
+    await publishAll(
+      attacker,
+      Array.from({ length: 600 }, (_, i) => ({
+        topic: 'tuojiang/water/zhaozhen',
+        payload: jsonPayload({ ts: ts + i, values: { NH3N: 0.3 } }),
+      })),
+      100,
+    );
+    const countedAtStop = await waitFor(
+      async () => {
+        const v = (await svc.metrics.readingsRejected.get()).values.find((x) => x.labels.reason === 'TJ_RATE_LIMITED')!.value;
+        return v > counted ? v : undefined;
+      },
+      10_000,
+      'the last refusals counted',
+    );
+    await svc.stop();
+    expect(await total()).toBe(countedAtStop);
   }, 120_000);
 });

@@ -78,6 +78,22 @@ describe('StationRate', () => {
     expect(r.admit('a', 1, T + 60_000)).toBe(0);
   });
 
+  it('takes back counts that could not be recorded, for the next record', () => {
+    const r = new StationRate({ perS: 1, burst: 1, recordEveryMs: 10_000 });
+    r.admit('a', 1, T);
+    r.admit('a', 1, T);
+    r.admit('a', 1, T);
+    r.admit('a', 1, T);
+    const taken = r.takeUnrecorded(T + 10_000);
+    expect(taken).toEqual([{ station: 'a', refused: 2 }]);
+    r.giveBack([...taken, { station: 'forgotten', refused: 5 }]);
+    // Due at once, not a window later, and added to what came since.
+    expect(r.admit('a', 1, T + 10_000)).toBe(ADMITTED);
+    expect(r.admit('a', 1, T + 10_000)).toBe(2);
+    expect(r.takeUnrecorded(T + 20_000)).toEqual([]);
+    expect(r.size).toBe(1);
+  });
+
   it('is off at per_s 0', () => {
     const r = new StationRate({ perS: 0, burst: 1 });
     expect([1, 2, 3].map(() => r.admit('a', 100_000, T))).toEqual([ADMITTED, ADMITTED, ADMITTED]);
