@@ -30,12 +30,10 @@ import type { TakeoverEvidence } from './session-takeover.js';
 
 /** How long /readyz reports `mqtt_session: false` after a takeover: long enough for a probe to see it. */
 const TAKEOVER_ALERT_MS = 5 * 60_000;
-/** How often the station budget's unrecorded refusals are looked for (ingest/station-rate.ts takeUnrecorded). */
-const RATE_RECORD_TICK_MS = 2000;
-/** The topic of a tally of refusals over a station budget: a record, not a message. */
-export const RATE_RECORD_TOPIC = '(station budget)';
 /** How long /readyz reports `redis_state: false` after Redis was found emptied: as long, for the same reason. */
 const STATE_LOST_ALERT_MS = 5 * 60_000;
+/** How often the station budget's unrecorded refusals are looked for (ingest/station-rate.ts takeUnrecorded). */
+const RATE_RECORD_TICK_MS = 2000;
 
 /** Sum over all label sets of a counter. */
 async function counterValue(c: Counter): Promise<number> {
@@ -473,9 +471,9 @@ export class IngestService {
 
   /**
    * The refusals over a station's budget that no record counted yet, once the station stopped (no
-   * later refusal to carry the count): a TJ_RATE_LIMITED dead letter each, without a payload. Already
-   * counted in tuojiang_readings_rejected_total one by one, so not counted again. If the append fails,
-   * the count is lost from the records (the counter keeps it); logged.
+   * later refusal to carry the count): a tally each (MessageProcessor.refusalTally). Already counted
+   * in tuojiang_readings_rejected_total one by one, so not counted again. If the append fails, the
+   * counts go back to their stations for the next try.
    */
   private recordRateRefusals(now = Date.now()): Promise<void> {
     // One at a time: with Redis unreachable an append waits, and the counts stay with their stations.
@@ -488,27 +486,8 @@ export class IngestService {
   private async recordRateRefusalsNow(now: number): Promise<void> {
     const stations = this.stationRate.takeUnrecorded(now);
     if (stations.length === 0) return;
-    const items: JournalItem[] = stations.map(({ station, refused }) => {
-      // The budget's key is a station's id, or the topic of a message that named none.
-      const who = this.registry.get(station) ? `station ${station}` : `the sender on ${station}`;
-      const err = new TuojiangError(
-        'RATE_LIMITED',
-        `${who}: ${refused} more message(s) over ingest.station_rate (${this.stationRate.describe()}) were refused since the previous record, counted and not kept; none since`,
-        { notRecorded: refused },
-      );
-      return {
-        kind: 'dead',
-        dead: {
-          reason: err.code,
-          message: err.message,
-          topic: RATE_RECORD_TOPIC,
-          ...(this.registry.get(station) ? { station } : {}),
-          payload: Buffer.alloc(0),
-          receivedAt: Math.min(now, Date.now()),
-          details: err.details,
-        },
-      };
-    });
+    const receivedAt = Math.min(now, Date.now());
+    const items = stations.map(({ station, refused }) => this.processor.refusalTally(station, refused, receivedAt));
     try {
       // Its own batch numbers: a reply lost in a reconnect makes ioredis send the script again, and
       // the number makes that a no-op instead of a second record.

@@ -64,6 +64,8 @@ export interface Outcome {
 /** What a message with no answers owes: one shared empty list, not one per message. */
 const NO_REPLIES: Reply[] = Object.freeze([]) as unknown as Reply[];
 const NO_CONTEXT: MessageContext = Object.freeze({});
+/** The topic of a tally of refusals over a station budget (refusalTally): a record, not a message. */
+export const RATE_RECORD_TOPIC = '(station budget)';
 /** A refusal over a station's budget that is not recorded: one shared outcome, nothing allocated. */
 const RATE_DROPPED: Outcome = Object.freeze({
   items: Object.freeze([]) as unknown as JournalItem[],
@@ -167,6 +169,33 @@ export class MessageProcessor {
     );
     const dead = this.deadLetter(err, topic, topicInfo, payload, receivedAt);
     return { items: [{ kind: 'dead', dead: station !== undefined ? { ...dead, station } : dead }], replies: NO_REPLIES };
+  }
+
+  /**
+   * The record of refusals over a budget that no kept refusal counted (the station stopped sending):
+   * a TJ_RATE_LIMITED dead letter without a payload, on RATE_RECORD_TOPIC. `key` is the budget's: a
+   * station's id, or the topic of a message that named none.
+   */
+  refusalTally(key: string, refused: number, receivedAt: number): JournalItem {
+    const rate = this.opts.stationRate;
+    const known = this.opts.registry.get(key) !== undefined;
+    const err = new TuojiangError(
+      'RATE_LIMITED',
+      `${known ? `station ${key}` : `the sender on ${key}`}: ${refused} more message(s) over ingest.station_rate (${rate?.describe() ?? 'off'}) were refused since the previous record, counted and not kept; none since`,
+      { notRecorded: refused },
+    );
+    return {
+      kind: 'dead',
+      dead: {
+        reason: err.code,
+        message: err.message,
+        topic: RATE_RECORD_TOPIC,
+        ...(known ? { station: key } : {}),
+        payload: Buffer.alloc(0),
+        receivedAt,
+        details: err.details,
+      },
+    };
   }
 
   private settle(scope: MessageScope, d: Decoded): Outcome {

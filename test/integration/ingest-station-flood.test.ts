@@ -15,7 +15,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadLetters, jsonPayload } from '../helpers/fixtures.js';
 import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
-import { RATE_RECORD_TOPIC, type IngestService } from '../../ingest/ingest-service.js';
+import type { IngestService } from '../../ingest/ingest-service.js';
+import { RATE_RECORD_TOPIC } from '../../ingest/process-message.js';
 
 // Small enough that a flood the ingest cannot keep up with fills it within seconds (the shipped
 // 256 MiB takes the same flood minutes), large enough for an ingest that keeps up on a busy machine.
