@@ -153,6 +153,7 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
         // failover is not the job's fault, and failed, its reading would wait in the series' inbox
         // until the station's next reading drains it (an hour later, for an air station). Not more:
         // a job that itself kills its worker would take that worker's other jobs down each time.
+        // test/integration/alerts-check-stalled-thrice.test.ts fails with less.
         maxStalledCount: 3,
       },
     );
