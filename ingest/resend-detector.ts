@@ -24,24 +24,28 @@ export interface ResendVerdict {
  * within the hour) holding `field=value;…` as first written. For each reading of a chunk, `HSETNX`
  * stores it if new; otherwise `HGET` returns what is stored. One native command per new reading
  * inside one script call per chunk, so the common cases (a new reading, an identical re-send) cost
- * Redis about a microsecond and no extra round trip; a hash that gained a field gets the window as
- * its TTL again, so every reading is remembered at least the window after its first arrival. Only
- * readings whose text differs are returned, and compared field by field in the writer.
+ * Redis about a microsecond and no extra round trip. A hash that gained a field with less than the
+ * window left gets the window plus RENEW_SLACK_S as its TTL, so every reading is remembered at least
+ * the window after its first arrival, and a station reporting every minute renews its hash's TTL
+ * about once an hour rather than with every reading: an `EXPIRE` is a write, which Redis also
+ * appends to its AOF, and a `TTL` a read (decision 0009, point 5). Only readings whose text differs
+ * are returned, and compared field by field in the writer.
  *
  * In legacy mode (for one window after an upgrade from 0.1.0, which kept a string per reading), a
  * reading new to its hash also reads its old key; a text found there is the first one.
  *
  * KEYS: the chunk's hashes, then in legacy mode the old key of each reading in the order sent.
- * ARGV: ttl seconds, legacy ('1' or '0'), number of hashes; then per hash: its reading count and
+ * ARGV: the window (s), the TTL a renewal sets (s), legacy ('1' or '0'), number of hashes; then per hash: its reading count and
  * a field and a text per reading.
  * Returns flat [reading position in the order sent (0-based), stored text, …] for the readings whose
  * text differs.
  */
 const CHECK_LUA = `
-local ttl = ARGV[1]
-local legacy = ARGV[2] == '1'
-local nh = tonumber(ARGV[3])
-local a = 4
+local window = tonumber(ARGV[1])
+local renewTo = ARGV[2]
+local legacy = ARGV[3] == '1'
+local nh = tonumber(ARGV[4])
+local a = 5
 local pos = 0
 local out = {}
 for h = 1, nh do
@@ -68,7 +72,7 @@ for h = 1, nh do
     end
     pos = pos + 1
   end
-  if added then redis.call('EXPIRE', key, ttl) end
+  if added and redis.call('TTL', key) < window then redis.call('EXPIRE', key, renewTo) end
 end
 return out
 `;
@@ -82,6 +86,12 @@ return 1
 
 /** The changes of every new reading and identical re-send: one shared empty list, not one per reading. */
 const NO_CHANGES: FieldChange[] = Object.freeze([]) as unknown as FieldChange[];
+
+/**
+ * What a renewal adds to the window: the span of sensor time one hash holds, so that a station
+ * reporting live renews once per hash, at the cost of keeping a hash at most an hour past its window.
+ */
+export const RENEW_SLACK_S = 3600;
 
 /** Readings per script call: bounds how long one call holds Redis (well under a millisecond). */
 const CHUNK = 500;
@@ -266,7 +276,7 @@ export class ResendDetector {
       }
       const order: number[] = [];
       const keys: string[] = [...groups.keys()];
-      const args: (string | number)[] = [this.opts.windowS, legacy ? '1' : '0', keys.length];
+      const args: (string | number)[] = [this.opts.windowS, this.opts.windowS + RENEW_SLACK_S, legacy ? '1' : '0', keys.length];
       for (const group of groups.values()) {
         args.push(group.length);
         for (const i of group) {

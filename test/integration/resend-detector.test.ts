@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResendDetector } from '../../ingest/resend-detector.js';
+import { RENEW_SLACK_S, ResendDetector } from '../../ingest/resend-detector.js';
 import { startServices } from '../../devtools/local-services/index.js';
 import type { Reading } from '../../lib/reading.js';
 
@@ -130,7 +130,7 @@ describe('ResendDetector', () => {
     expect(v!.keep).toBeUndefined();
   });
 
-  it('remembers first values for the window only (a TTL on every hash, renewed by each new reading in it, also after marking)', async () => {
+  it('remembers first values for the window only (a TTL on every hash, renewed by a new reading when less than the window is left, also after marking)', async () => {
     const windowS = 600;
     const p = prefix();
     const d = new ResendDetector(redis, { keyPrefix: p, windowS });
@@ -139,9 +139,16 @@ describe('ResendDetector', () => {
     await redis.expire(key, 10); // as if most of the window had passed
     await d.check([reading()]); // an identical re-send does not renew it
     expect(await redis.ttl(key)).toBeLessThanOrEqual(10);
-    await d.check([reading({ ts: TS + 60_000 })]); // a new reading of the same hour does
-    expect(await redis.ttl(key)).toBeGreaterThan(windowS - 5);
-    expect(await redis.ttl(key)).toBeLessThanOrEqual(windowS);
+    await d.check([reading({ ts: TS + 60_000 })]); // a new reading of the same hour does: the window and the slack
+    expect(await redis.ttl(key)).toBeGreaterThan(windowS + RENEW_SLACK_S - 5);
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(windowS + RENEW_SLACK_S);
+    await redis.expire(key, windowS + 100); // the window still left: a new reading leaves the TTL (no write)
+    await d.check([reading({ ts: TS + 120_000 })]);
+    expect(await redis.ttl(key)).toBeGreaterThan(windowS);
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(windowS + 100);
+    await redis.expire(key, windowS - 1); // a second short of the window: renewed
+    await d.check([reading({ ts: TS + 180_000 })]);
+    expect(await redis.ttl(key)).toBeGreaterThan(windowS + RENEW_SLACK_S - 5);
     await redis.del(key); // as if the window had passed
     const [v] = await d.check([reading({ values: { NH3N: 2, pH: 7 } })]);
     expect(v).toMatchObject({ changes: [], unrecorded: false }); // written like a new reading
