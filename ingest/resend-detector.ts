@@ -28,7 +28,7 @@ export interface ResendVerdict {
  * window left gets the window plus RENEW_SLACK_S as its TTL, so every reading is remembered at least
  * the window after its first arrival, and a station reporting every minute renews its hash's TTL
  * about once an hour rather than with every reading: an `EXPIRE` is a write, which Redis also
- * appends to its AOF, and a `TTL` a read (decision 0009, point 5). Only readings whose text differs
+ * appends to its AOF, and a `PTTL` a read (decision 0009, point 5). Only readings whose text differs
  * are returned, and compared field by field in the writer.
  *
  * In legacy mode (for one window after an upgrade from 0.1.0, which kept a string per reading), a
@@ -41,7 +41,7 @@ export interface ResendVerdict {
  * text differs.
  */
 const CHECK_LUA = `
-local window = tonumber(ARGV[1])
+local window = tonumber(ARGV[1]) * 1000
 local renewTo = ARGV[2]
 local legacy = ARGV[3] == '1'
 local nh = tonumber(ARGV[4])
@@ -72,7 +72,7 @@ for h = 1, nh do
     end
     pos = pos + 1
   end
-  if added and redis.call('TTL', key) < window then redis.call('EXPIRE', key, renewTo) end
+  if added and redis.call('PTTL', key) < window then redis.call('EXPIRE', key, renewTo) end
 end
 return out
 `;
@@ -330,7 +330,11 @@ export class ResendDetector {
           // Another writer changed it meanwhile (or it expired): compare again with what is there now.
           const now = await this.redis.hget(key, field);
           if (now === null) {
-            const res = await this.redis.multi().hsetnx(key, field, resendText(r)).expire(key, this.opts.windowS, 'NX').exec();
+            const res = await this.redis
+              .multi()
+              .hsetnx(key, field, resendText(r))
+              .expire(key, this.opts.windowS + RENEW_SLACK_S, 'NX')
+              .exec();
             if (res?.[0]?.[1] === 1) return { keep: r, changes: [], unrecorded: false };
             continue;
           }

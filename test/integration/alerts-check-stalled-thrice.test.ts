@@ -16,10 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import type { AlertEvent } from '../../alerts/events.js';
 import { QUEUE_CHECKS } from '../../alerts/keys.js';
-import { CHECK_LOCK_MS, CHECK_STALLED_INTERVAL_MS, startAlertsService, type AlertsService } from '../../alerts/service.js';
+import { CHECK_STALLED_INTERVAL_MS, startAlertsService, type AlertsService } from '../../alerts/service.js';
 import { StaticThresholdSource } from '../../alerts/thresholds.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { HOUR, T0, reading, registry, shippedThresholds, startAlertServices, waitFor, type Services } from '../helpers/alerts-stack.js';
+
+/** The dying workers' lock: short, so that a stall is quick; long enough that a busy test process still renews it. */
+const DYING_LOCK_MS = 3000;
 
 let services: Services;
 let service: AlertsService | undefined;
@@ -60,7 +63,7 @@ describe('a check job stalled three times', () => {
         const w = new Worker(QUEUE_CHECKS, () => new Promise<void>(() => undefined), {
           connection,
           prefix,
-          lockDuration: 1000,
+          lockDuration: DYING_LOCK_MS,
           stalledInterval: 300,
           maxStalledCount: 100,
         });
@@ -90,14 +93,14 @@ describe('a check job stalled three times', () => {
         onChecked: () => ran++,
         onPublished: (events) => published.push(...events),
       });
-      // The last dead worker's lock lapses within a second; the service's checker marks the job at
-      // one pass and moves it at the next. Twice that as a margin.
+      // The last dead worker's lock lapses DYING_LOCK_MS after its last renewal; the service's checker
+      // marks the job at one pass and moves it at the next. Twice that as a margin.
       const ranOrFailed = async (): Promise<boolean> => {
         const [failed] = await queue.getFailed();
         if (failed) throw new Error(`the job stalled three times was failed, not run: ${failed.failedReason}`);
         return ran > 0;
       };
-      await waitFor(ranOrFailed, 2 * (CHECK_LOCK_MS + 2 * CHECK_STALLED_INTERVAL_MS), 'the service to run the job stalled three times');
+      await waitFor(ranOrFailed, 2 * (DYING_LOCK_MS + 2 * CHECK_STALLED_INTERVAL_MS), 'the service to run the job stalled three times');
       await waitFor(
         async () => Object.values(await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized')).every((n) => n === 0),
         30_000,

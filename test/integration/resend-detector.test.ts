@@ -136,6 +136,7 @@ describe('ResendDetector', () => {
     const d = new ResendDetector(redis, { keyPrefix: p, windowS });
     await d.check([reading()]);
     const key = `${p}first-hour:hongyuan:rt:${TS / HOUR}`;
+    expect(await redis.ttl(key)).toBeGreaterThan(windowS + RENEW_SLACK_S - 5); // a new hash gets a TTL at once
     await redis.expire(key, 10); // as if most of the window had passed
     await d.check([reading()]); // an identical re-send does not renew it
     expect(await redis.ttl(key)).toBeLessThanOrEqual(10);
