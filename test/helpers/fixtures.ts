@@ -181,6 +181,21 @@ export async function pointsAt(influx: InfluxClient, measurement: string, statio
   return rows(influx, `SELECT * FROM "${measurement}" WHERE "station" = '${station}' AND time = ${ts}ms`);
 }
 
+/**
+ * The point at `ts` once it carries every field in `fields`. InfluxDB 1.x stores each field of a
+ * point under its own key and does not make one write atomic to a query: on a busy machine a query
+ * can see a point with some of its fields, a moment before the rest.
+ */
+export function pointWith(influx: InfluxClient, measurement: string, station: string, ts: number, fields: readonly string[]): Promise<Row> {
+  return eventually(
+    async () => {
+      const [p] = await pointsAt(influx, measurement, station, ts);
+      return p && fields.every((f) => p[f] !== null && p[f] !== undefined) ? p : undefined;
+    },
+    `the ${measurement} point of ${station} at ${new Date(ts).toISOString()} with ${fields.join(', ')}`,
+  );
+}
+
 /** A seeded PRNG (mulberry32): the fuzz test's inputs are the same on every run. */
 export function prng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean } {
   let a = seed >>> 0;

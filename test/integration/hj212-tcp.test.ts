@@ -13,7 +13,7 @@ import { epochMsToDataTime, frameSegment } from '../../ingest/hj212/frame.js';
 import type { IngestService } from '../../ingest/ingest-service.js';
 import type { Hj212TcpSource } from '../../ingest/sources/hj212-tcp.js';
 import type { LoadedConfig } from '../../config/load.js';
-import { MN, deadLetters, eventually, fetchMetrics, hj212Frame, metric, pointsAt, rows } from '../helpers/fixtures.js';
+import { MN, deadLetters, eventually, fetchMetrics, hj212Frame, metric, pointWith, pointsAt, rows } from '../helpers/fixtures.js';
 import { RawLogger, withLoggerPasswords } from '../helpers/hj212-tcp.js';
 import { startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 
@@ -243,7 +243,7 @@ describe('HJ 212 over TCP', () => {
     logger.send(part(2, { w01001: { Rtd: '7.4' } }));
     await eventually(() => (logger.answers.length === 2 ? true : undefined), 'the answer to part 2');
     expect(logger.answers.map((a) => a.qn)).toEqual([qn, qn]);
-    const point = await eventually(async () => (await pointsAt(stack.influx, 'water_quality', 'zhaozhen', ts))[0], 'the point');
+    const point = await pointWith(stack.influx, 'water_quality', 'zhaozhen', ts, ['NH3N', 'pH']);
     expect(point).toMatchObject({ NH3N: 0.61, pH: 7.4 });
     logger.close();
   });
@@ -263,7 +263,7 @@ describe('HJ 212 over TCP', () => {
     const logger = await RawLogger.open(port);
     logger.send(quirky);
     await logger.answerTo(frame('hongyuan', ts, 0.9).qn);
-    const point = await eventually(async () => (await pointsAt(stack.influx, 'water_quality', 'hongyuan', ts))[0], 'the point');
+    const point = await pointWith(stack.influx, 'water_quality', 'hongyuan', ts, ['NH3N', 'quirk']);
     expect(point).toMatchObject({ NH3N: 0.9, quirk: 'crc-modbus-swapped,repeated-key' });
     const text = await metrics();
     expect(metric(text, 'tuojiang_hj212_quirks_total', { station: 'hongyuan', quirk: 'crc-modbus-swapped' })).toBe(1);
