@@ -80,14 +80,19 @@ async function settled(): Promise<void> {
   );
 }
 
+/**
+ * The point once its write is complete. InfluxDB 1.x stores each field of a point under its own key
+ * and does not make a write atomic to a query: on a busy machine a query saw a point's values a
+ * moment before its flag fields. Once the writer has caught up, its write has returned and every
+ * field is there.
+ */
 async function point(measurement: string, station: string, ts: number): Promise<Row> {
-  const found = await eventually(
-    async () => {
-      const r = await pointsAt(stack.influx, measurement, station, ts);
-      return r.length > 0 ? r : undefined;
-    },
+  await eventually(
+    async () => ((await pointsAt(stack.influx, measurement, station, ts)).length > 0 ? true : undefined),
     `a ${measurement} point of ${station} at ${new Date(ts).toISOString()}`,
   );
+  await settled();
+  const found = await pointsAt(stack.influx, measurement, station, ts);
   expect(found).toHaveLength(1);
   return found[0]!;
 }
@@ -165,10 +170,12 @@ describe('readings end to end', () => {
         items: { w21003: { Min: '0.35', Avg: '0.5', Max: '0.72', Flag: 'N' }, w21011: { Avg: '0.08' } },
       }),
     );
-    const found = await eventually(async () => {
-      const r = await pointsAt(stack.influx, 'water_quality', 'ziyang-city', ts);
-      return r.length === 2 ? r : undefined;
-    }, 'the real-time and the hourly point');
+    await eventually(
+      async () => ((await pointsAt(stack.influx, 'water_quality', 'ziyang-city', ts)).length === 2 ? true : undefined),
+      'the real-time and the hourly point',
+    );
+    await settled(); // every field written (see point())
+    const found = await pointsAt(stack.influx, 'water_quality', 'ziyang-city', ts);
     const byPeriod = Object.fromEntries(found.map((r) => [r.period, r]));
     expect(byPeriod.hour).toMatchObject({ NH3N: 0.5, NH3N_min: 0.35, NH3N_max: 0.72, TP: 0.08 });
     expect(byPeriod.rt).toMatchObject({ NH3N: 0.9 });
