@@ -66,6 +66,9 @@ const NO_REPLIES: Reply[] = Object.freeze([]) as unknown as Reply[];
 const NO_CONTEXT: MessageContext = Object.freeze({});
 /** The topic of a tally of refusals over a station budget (refusalTally): a record, not a message. */
 export const RATE_RECORD_TOPIC = '(station budget)';
+/** Whose budget a refusal record speaks of: a station, or whoever sends on a topic that names none. */
+const budgetHolder = (station: string | undefined, topic: string): string =>
+  station === undefined ? `the sender on ${topic}` : `station ${station}`;
 /** A refusal over a station's budget that is not recorded: one shared outcome, nothing allocated. */
 const RATE_DROPPED: Outcome = Object.freeze({
   items: Object.freeze([]) as unknown as JournalItem[],
@@ -159,7 +162,7 @@ export class MessageProcessor {
     payload: Buffer,
     receivedAt: number,
   ): Outcome {
-    const who = station === undefined ? `the sender on ${topic}` : `station ${station}`;
+    const who = budgetHolder(station, topic);
     const before = notRecorded > 0 ? `; ${notRecorded} more were refused since the previous record, counted and not kept` : '';
     const err = new TuojiangError(
       'RATE_LIMITED',
@@ -177,25 +180,13 @@ export class MessageProcessor {
    * station's id, or the topic of a message that named none.
    */
   refusalTally(key: string, refused: number, receivedAt: number): JournalItem {
-    const rate = this.opts.stationRate;
-    const known = this.opts.registry.get(key) !== undefined;
+    const station = this.opts.registry.get(key) !== undefined ? key : undefined;
     const err = new TuojiangError(
       'RATE_LIMITED',
-      `${known ? `station ${key}` : `the sender on ${key}`}: ${refused} more message(s) over ingest.station_rate (${rate?.describe() ?? 'off'}) were refused since the previous record, counted and not kept; none since`,
+      `${budgetHolder(station, key)}: ${refused} more message(s) over ingest.station_rate (${this.opts.stationRate?.describe() ?? 'off'}) were refused since the previous record, counted and not kept; none since`,
       { notRecorded: refused },
     );
-    return {
-      kind: 'dead',
-      dead: {
-        reason: err.code,
-        message: err.message,
-        topic: RATE_RECORD_TOPIC,
-        ...(known ? { station: key } : {}),
-        payload: Buffer.alloc(0),
-        receivedAt,
-        details: err.details,
-      },
-    };
+    return { kind: 'dead', dead: { ...this.deadLetter(err, RATE_RECORD_TOPIC, undefined, Buffer.alloc(0), receivedAt), station } };
   }
 
   private settle(scope: MessageScope, d: Decoded): Outcome {
