@@ -124,6 +124,33 @@ export class AlertStore {
     return (await this.redis.tjCommit(k.state, k.inbox, k.data, this.keys.outbox, this.keys.stats, ...args)) === 1;
   }
 
+  /**
+   * Each series' oldest waiting reading (ts, when it became due, when it was enqueued), undefined
+   * where nothing waits; `now` is Redis time. One pipelined round trip per 1,000 series.
+   */
+  async oldestWaiting(
+    series: ReadonlyArray<{ station: string; period: string }>,
+  ): Promise<{ now: number; oldest: Array<{ ts: number; ripeAt: number; enqueuedAt: number } | undefined> }> {
+    const oldest: Array<{ ts: number; ripeAt: number; enqueuedAt: number } | undefined> = [];
+    let now = 0;
+    for (let i = 0; i < series.length; i += 1000) {
+      const pipe = this.redis.pipeline() as ReturnType<RedisClient['pipeline']> & {
+        tjOldest(inbox: string, data: string): unknown;
+      };
+      for (const s of series.slice(i, i + 1000)) {
+        const k = this.keys.series(s.station, s.period);
+        pipe.tjOldest(k.inbox, k.data);
+      }
+      for (const [err, res] of (await pipe.exec()) ?? []) {
+        if (err) throw err;
+        const [t, ts, ripe, enq] = res as [number, string?, string?, string?];
+        now = Math.max(now, t);
+        oldest.push(ts === undefined ? undefined : { ts: Number(ts), ripeAt: Number(ripe), enqueuedAt: Number(enq) });
+      }
+    }
+    return { now, oldest };
+  }
+
   /** Every (station, period) series that ever received a reading. */
   async listSeries(): Promise<Array<{ station: string; period: string }>> {
     const members = await this.redis.smembers(this.keys.seriesIndex);

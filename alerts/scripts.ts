@@ -9,6 +9,8 @@
  * - tjSnapshot: read a series' state and inbox at one instant;
  * - tjCommit: compare-and-set the series state on its revision, remove the applied readings from
  *   the inbox and append the events to the outbox, all or nothing.
+ * And one read for the inbox sweep (alerts/inbox-sweep.ts): tjOldest, a series' oldest waiting
+ * reading and when it became due, without its JSON.
  */
 import type { RedisClient } from '../lib/redis-client.js';
 
@@ -103,6 +105,19 @@ end
 return 1
 `;
 
+/**
+ * KEYS: inbox, data. Returns {nowMs} when nothing waits, else {nowMs, ts, ripeAt, enqueuedAt} of
+ * the oldest waiting reading (the one a drain starts with).
+ */
+const OLDEST = `${NOW_MS}
+local ids = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #ids == 0 then return {now} end
+local raw = redis.call('HGET', KEYS[2], ids[1])
+if not raw then return {now} end
+local ripe, enq = string.match(raw, '^(%d+)|(%d+)|')
+return {now, ids[1], ripe or '0', enq or '0'}
+`;
+
 export interface AlertScripts {
   tjEnqueue(stats: string, seriesIndex: string, ...args: (string | number)[]): Promise<number[]>;
   tjSnapshot(
@@ -113,6 +128,7 @@ export interface AlertScripts {
     own: string | number,
   ): Promise<[number, string[]?, string[]?, (string | null)[]?]>;
   tjCommit(state: string, inbox: string, data: string, outbox: string, stats: string, ...args: (string | number)[]): Promise<number>;
+  tjOldest(inbox: string, data: string): Promise<[number, string?, string?, string?]>;
 }
 
 const defined = new WeakSet<RedisClient>();
@@ -123,6 +139,7 @@ export function withAlertScripts(redis: RedisClient): RedisClient & AlertScripts
     redis.defineCommand('tjEnqueue', { numberOfKeys: 2, lua: ENQUEUE });
     redis.defineCommand('tjSnapshot', { numberOfKeys: 3, lua: SNAPSHOT });
     redis.defineCommand('tjCommit', { numberOfKeys: 5, lua: COMMIT });
+    redis.defineCommand('tjOldest', { numberOfKeys: 2, lua: OLDEST });
     defined.add(redis);
   }
   return redis as RedisClient & AlertScripts;

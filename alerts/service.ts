@@ -15,9 +15,10 @@ import type { StationRegistry } from '../config/station-registry.js';
 import { Aggregator, type AggregateMetrics } from '../aggregates/aggregator.js';
 import { DirtyHours } from '../aggregates/dirty-hours.js';
 import { AlertStore } from './alert-store.js';
-import { isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
+import { CHECK_JOB_OPTIONS, isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
 import { CheckProcessor, type CheckOutcome } from './check-processor.js';
 import type { AlertEvent } from './events.js';
+import { INBOX_SWEEP_JOB, INBOX_SWEEP_SCHEDULER_ID, InboxSweeper, type SweepMetrics } from './inbox-sweep.js';
 import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE } from './keys.js';
 import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
 import { OutboxRelay, createNotifyQueue } from './outbox-relay.js';
@@ -49,10 +50,15 @@ export interface AlertsServiceOptions {
   lockDurationMs?: number;
   /** Run the outbox relay in this process (default true). */
   relay?: boolean;
-  /** Run the silence scheduler and its worker in this process (default true). */
+  /**
+   * Run the time-driven queue's schedulers and its worker in this process (default true): the
+   * silence check, and the inbox sweep (alerts/inbox-sweep.ts), both every engine.silence_interval_s.
+   */
   silence?: boolean;
   /** Overrides engine.silence_interval_s (tests). */
   silenceIntervalMs?: number;
+  /** Overrides how long a due reading waits before the inbox sweep checks its series (STALE_INBOX_MS; tests). */
+  staleInboxMs?: number;
   /**
    * Run the hourly-aggregates job in this process (default true): every `intervalMs` (5 s) the
    * station-hours the writer marked, once `settleMs` (2 s) old, are aggregated (decision 0013).
@@ -74,6 +80,8 @@ export interface AlertsService {
   readonly checkWorkers: readonly Worker[];
   /** The aggregates' metrics, when this process runs the job. */
   readonly aggregateMetrics: AggregateMetrics | undefined;
+  /** The inbox sweep's metrics, when this process runs the time-driven queue. */
+  readonly sweepMetrics: SweepMetrics | undefined;
   close(): Promise<void>;
 }
 
@@ -151,7 +159,8 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
         stalledInterval: CHECK_STALLED_INTERVAL_MS,
         // A job found stalled goes back to wait up to three times (BullMQ: once): a killed worker or a
         // failover is not the job's fault, and failed, its reading would wait in the series' inbox
-        // until the station's next reading drains it (an hour later, for an air station). Not more:
+        // until the station's next reading drains it (an hour later, for an air station) or the inbox
+        // sweep finds it (STALE_INBOX_MS, minutes late). Not more:
         // a job that itself kills its worker would take that worker's other jobs down each time.
         // test/integration/alerts-check-stalled-thrice.test.ts fails with less.
         maxStalledCount: 3,
@@ -183,27 +192,52 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     });
   }
 
+  let sweepMetrics: SweepMetrics | undefined;
   if (o.silence !== false) {
     const intervalMs = o.silenceIntervalMs ?? set.config.engine.silence_interval_s * 1000;
     const aliveTtl = Math.max(3 * intervalMs, 10_000);
     await SilenceChecker.markStarted(main, store, aliveTtl, instance);
     const queue = new Queue(QUEUE_SILENCE, { connection: main, prefix });
     logErrorsRateLimited(queue, 'silence queue', o.log);
-    // Idempotent: every process upserts the same scheduler; there is one, whoever made it.
-    const upsert = () =>
+    const checks = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection: main, prefix, defaultJobOptions: CHECK_JOB_OPTIONS });
+    logErrorsRateLimited(checks, 'checks queue (inbox sweep)', o.log);
+    const sweeper = new InboxSweeper({
+      store,
+      registry: o.registry,
+      checks,
+      ...(o.staleInboxMs ? { staleMs: o.staleInboxMs } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    });
+    sweepMetrics = sweeper.metrics;
+    // Idempotent: every process upserts the same schedulers; there is one of each, whoever made it.
+    const schedulers = [
+      { id: SILENCE_SCHEDULER_ID, name: 'silence', what: 'silence scheduler', lost: 'silent stations would never be noticed again' },
+      {
+        id: INBOX_SWEEP_SCHEDULER_ID,
+        name: INBOX_SWEEP_JOB,
+        what: 'inbox sweep scheduler',
+        lost: 'readings whose check job failed would wait for their station to send again',
+      },
+    ];
+    const upsert = (sc: (typeof schedulers)[number]) =>
       queue.upsertJobScheduler(
-        SILENCE_SCHEDULER_ID,
+        sc.id,
         { every: intervalMs },
-        { name: 'silence', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+        { name: sc.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
       );
-    await upsert();
-    // A Redis that came back empty has no scheduler, and silent stations would never be noticed
-    // again: each heartbeat puts it back, and says so once per loss.
+    for (const sc of schedulers) await upsert(sc);
+    // A Redis that came back empty has no schedulers, and nothing would run them again: each
+    // heartbeat puts them back, and says so once per loss.
     const keepScheduler = async (): Promise<void> => {
-      if (await queue.getJobScheduler(SILENCE_SCHEDULER_ID)) return;
-      await upsert();
-      const err = new TuojiangError('REDIS_STATE_LOST', 'Redis was found without the silence scheduler (emptied or replaced); recreated');
-      o.log?.error({ code: err.code, what: 'silence scheduler', hint: err.hint }, err.message);
+      for (const sc of schedulers) {
+        if (await queue.getJobScheduler(sc.id)) continue;
+        await upsert(sc);
+        const err = new TuojiangError(
+          'REDIS_STATE_LOST',
+          `Redis was found without the ${sc.what} (emptied or replaced; ${sc.lost}); recreated`,
+        );
+        o.log?.error({ code: err.code, what: sc.what, hint: err.hint }, err.message);
+      }
     };
     const beat = setInterval(
       () => {
@@ -212,12 +246,17 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
       },
       Math.max(1000, aliveTtl / 3),
     );
-    const worker = new Worker(QUEUE_SILENCE, async () => (await silence.tick()).length, { connection: connect(), prefix, concurrency: 1 });
+    const worker = new Worker(
+      QUEUE_SILENCE,
+      async (job: Job) => (job.name === INBOX_SWEEP_JOB ? (await sweeper.sweep()).length : (await silence.tick()).length),
+      { connection: connect(), prefix, concurrency: 1 },
+    );
     logErrorsRateLimited(worker, 'silence worker', o.log);
     closers.push(async () => {
       clearInterval(beat);
       await worker.close();
       await queue.close();
+      await checks.close();
     });
   }
 
@@ -295,6 +334,7 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     silence,
     checkWorkers,
     aggregateMetrics,
+    sweepMetrics,
     async close() {
       closing = true;
       for (const c of closers) await c();

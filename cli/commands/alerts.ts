@@ -112,7 +112,8 @@ export function registerAlertsCommands(program: Command): void {
         lockDurationMs: config.settings.redis.check_lock_s * 1000,
         log,
       });
-      const ops = await startAlertsOps(env, influx, log, service.aggregateMetrics ? [service.aggregateMetrics.registry] : []);
+      const registries = [service.aggregateMetrics?.registry, service.sweepMetrics?.registry].filter((r) => r !== undefined);
+      const ops = await startAlertsOps(env, influx, log, registries);
       runUntilSignal(
         async () => {
           await ops?.close();

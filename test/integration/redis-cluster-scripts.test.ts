@@ -136,12 +136,17 @@ describe('the scripts on a Redis Cluster', () => {
     expect(await redis.zcard(`${t}:split:index`)).toBe(0);
   });
 
-  it('alert state: enqueue, snapshot, compare-and-set commit with an event into the outbox; dirty hours; a rate window', async () => {
+  it('alert state: enqueue, the sweep’s look at the oldest waiting reading, snapshot, compare-and-set commit with an event into the outbox; dirty hours; a rate window', async () => {
     const prefix = tag();
     const store = new AlertStore(redis, prefix);
     const ts = Date.now() - 2 * HOUR;
     const r = reading('shiqiao', ts, { NH3N: 1.9 });
     expect((await store.enqueue([r])).status).toEqual([1]);
+    const waiting = await store.oldestWaiting([
+      { station: 'shiqiao', period: 'hour' },
+      { station: 'shiqiao', period: 'rt' },
+    ]);
+    expect(waiting.oldest).toEqual([{ ts, ripeAt: expect.any(Number), enqueuedAt: expect.any(Number) }, undefined]);
     const snap = await store.snapshot('shiqiao', 'hour', 100);
     expect(snap?.items).toHaveLength(1);
     const event = alertEvent({ station: 'shiqiao', kind: 'firing', at: ts, value: 1.9 });

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import type { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboxRelay, createNotifyQueue } from '../../alerts/outbox-relay.js';
 import { AlertKeys } from '../../alerts/keys.js';
@@ -11,6 +10,7 @@ import { RedisThresholdSource } from '../../alerts/threshold-store/source.js';
 import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js';
 import { loadConfig } from '../../config/load.js';
 import { SILENCE_SCHEDULER_ID } from '../../alerts/service.js';
+import { INBOX_SWEEP_SCHEDULER_ID } from '../../alerts/inbox-sweep.js';
 import { QUEUE_SILENCE } from '../../alerts/keys.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { startApiServer } from '../../api/server.js';
@@ -20,6 +20,7 @@ import { startServices } from '../../devtools/local-services/index.js';
 import { Registry } from 'prom-client';
 import { compareBurst, makeBurst, storedValues } from '../helpers/burst.js';
 import { startAlertsStack } from '../helpers/alerts-stack.js';
+import { capturedLogger } from '../helpers/captured-log.js';
 import { countPoints, publishAll, startIngestStack, waitFor, type IngestStack } from '../helpers/ingest-stack.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -36,18 +37,6 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
-
-/** A pino logger whose JSON lines the test can read. */
-function capturedLogger(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-}
 
 interface Readiness {
   status: number;
@@ -167,8 +156,8 @@ describe('a Redis that comes back empty', () => {
   });
 });
 
-describe('the silence scheduler emptied under running workers', () => {
-  it('is recreated, and the loss logged once', async () => {
+describe('the time-driven schedulers emptied under running workers', () => {
+  it('are recreated, and each loss logged once', async () => {
     const services = await startServices({ redis: { appendonly: false }, influxdb: true });
     cleanups.push(() => services.stopAll());
     const { log, lines } = capturedLogger();
@@ -176,14 +165,18 @@ describe('the silence scheduler emptied under running workers', () => {
     cleanups.push(() => alerts.close());
     const queue = new Queue(QUEUE_SILENCE, { connection: alerts.redis, prefix: alerts.prefix });
     cleanups.push(() => queue.close());
-    expect(await queue.getJobScheduler(SILENCE_SCHEDULER_ID)).toBeDefined();
+    const ids = [SILENCE_SCHEDULER_ID, INBOX_SWEEP_SCHEDULER_ID];
+    for (const id of ids) expect(await queue.getJobScheduler(id)).toBeDefined();
     await alerts.redis.flushall();
-    expect(await queue.getJobScheduler(SILENCE_SCHEDULER_ID)).toBeUndefined();
-    // Without it no silent station would ever be noticed again.
-    await waitFor(async () => (await queue.getJobScheduler(SILENCE_SCHEDULER_ID)) !== undefined, 30_000, 'silence scheduler recreated');
-    await waitFor(() => lines.some((l) => l.code === 'TJ_REDIS_STATE_LOST' && l.what === 'silence scheduler'), 10_000, 'loss logged');
-    await new Promise((r) => setTimeout(r, 4000)); // a few more heartbeats: still one event
-    expect(lines.filter((l) => l.code === 'TJ_REDIS_STATE_LOST' && l.what === 'silence scheduler')).toHaveLength(1);
+    for (const id of ids) expect(await queue.getJobScheduler(id)).toBeUndefined();
+    // Without them no silent station would ever be noticed again, and a reading whose check job
+    // failed would wait for its station's next reading.
+    for (const id of ids) await waitFor(async () => (await queue.getJobScheduler(id)) !== undefined, 30_000, `${id} recreated`);
+    const losses = (what: string) => lines.filter((l) => l.code === 'TJ_REDIS_STATE_LOST' && l.what === what);
+    await waitFor(() => losses('silence scheduler').length > 0 && losses('inbox sweep scheduler').length > 0, 10_000, 'losses logged');
+    await new Promise((r) => setTimeout(r, 4000)); // a few more heartbeats: still one event each
+    expect(losses('silence scheduler')).toHaveLength(1);
+    expect(losses('inbox sweep scheduler')).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,155 @@
+/**
+ * A reading whose check job is gone (failed for good, or lost with a failed-over Redis master) must
+ * still be checked when its station sends nothing more: the inbox sweep (alerts/inbox-sweep.ts)
+ * finds it overdue in its series' inbox and adds a check job. Without the sweep the station's last
+ * exceedance would wait for a next reading that a failing station may never send.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertStore } from '../../alerts/alert-store.js';
+import { CHECK_JOB_OPTIONS, CheckEnqueuer, type AnyCheckJobData } from '../../alerts/check-enqueuer.js';
+import type { AlertEvent } from '../../alerts/events.js';
+import { InboxSweeper, STALE_STAT, sweepJobId } from '../../alerts/inbox-sweep.js';
+import { redisNow } from '../../alerts/silence.js';
+import { QUEUE_CHECKS } from '../../alerts/keys.js';
+import { startAlertsService, type AlertsService } from '../../alerts/service.js';
+import { StaticThresholdSource } from '../../alerts/thresholds.js';
+import { InfluxClient } from '../../lib/influx/client.js';
+import { HOUR, T0, reading, registry, shippedThresholds, startAlertServices, waitFor, type Services } from '../helpers/alerts-stack.js';
+import { capturedLogger } from '../helpers/captured-log.js';
+
+let services: Services;
+let redis: Redis;
+const closers: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  services = await startAlertServices();
+  redis = new Redis(services.redis.url, { maxRetriesPerRequest: null });
+}, 120_000);
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+  await redis?.quit();
+  await services?.stopAll();
+});
+
+const water = registry.stations.find((s) => s.kind === 'water')!.id;
+const otherWater = registry.stations.filter((s) => s.kind === 'water')[1]!.id;
+
+function sweepStack(staleMs: number) {
+  const prefix = `w${randomBytes(3).toString('hex')}`;
+  const store = new AlertStore(redis, prefix);
+  const checks = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection: redis, prefix, defaultJobOptions: CHECK_JOB_OPTIONS });
+  closers.push(() => checks.close());
+  const { log, lines } = capturedLogger();
+  return { prefix, store, checks, lines, sweeper: new InboxSweeper({ store, registry, checks, staleMs, log }) };
+}
+
+describe('the inbox sweep', () => {
+  it('checks the last exceedance of a station whose check job failed for good and which sends nothing more', async () => {
+    const prefix = `v${randomBytes(3).toString('hex')}`;
+    const connection = { host: '127.0.0.1', port: services.redis.port };
+    // One job for three hours far over every NH3N limit of the shipped thresholds: an exceedance the
+    // shipped rules confirm and the bureaus must hear about. Then the station falls silent.
+    const enqueuer = new CheckEnqueuer({ redisUrl: services.redis.url, prefix, granularity: 'batch' });
+    await enqueuer.enqueue([1, 2, 3].map((h) => reading(water, T0 + h * HOUR, { NH3N: 9, DO: 7 })));
+    await enqueuer.close();
+    const queue = new Queue(QUEUE_CHECKS, { connection, prefix });
+    closers.push(() => queue.close());
+    // The job fails for good (as after its eight attempts, or a fourth stall).
+    const failing = new Worker(
+      QUEUE_CHECKS,
+      () => {
+        throw new UnrecoverableError('the test fails this check job for good');
+      },
+      { connection, prefix },
+    );
+    await waitFor(async () => (await queue.getJobCounts('failed')).failed === 1, 30_000, 'the check job to fail');
+    await failing.close();
+
+    const { log, lines } = capturedLogger();
+    const published: AlertEvent[] = [];
+    const influx = new InfluxClient({ url: services.influxdb.url, database: `alerts_sweep_${prefix}` });
+    await influx.ensureDatabase();
+    const service: AlertsService = await startAlertsService({
+      redisUrl: services.redis.url,
+      influx,
+      registry,
+      thresholds: new StaticThresholdSource(shippedThresholds),
+      prefix,
+      silenceIntervalMs: 500,
+      staleInboxMs: 1500,
+      aggregates: false,
+      healthIntervalMs: 0,
+      log,
+      onPublished: (events) => published.push(...events),
+    });
+    closers.push(() => service.close());
+    await waitFor(
+      () => published.some((e) => e.station === water && e.parameter === 'NH3N' && e.to === 'firing'),
+      30_000,
+      'the NH3N exceedance to be published',
+    );
+    // All three readings applied, none left waiting; the failed job is still the one failed job.
+    expect((await service.store.readState(water, 'hour')).lastTs).toBe(T0 + 3 * HOUR);
+    expect((await service.store.oldestWaiting([{ station: water, period: 'hour' }])).oldest).toEqual([undefined]);
+    expect((await queue.getJobCounts('failed')).failed).toBe(1);
+    expect(Number(await redis.hget(service.store.keys.stats, STALE_STAT))).toBeGreaterThanOrEqual(1);
+    expect(await service.sweepMetrics!.registry.metrics()).toMatch(/^tuojiang_alerts_stale_series_total [1-9]/m);
+    const warned = lines.find((l) => l.level === 40 && String(l.msg).includes('still unchecked'));
+    expect(warned?.series).toBe(1);
+    expect(warned?.oldest).toEqual([
+      expect.stringMatching(new RegExp(`^${water}/hour ${new Date(T0 + HOUR).toISOString()} due \\d+ min ago$`)),
+    ]);
+  }, 90_000);
+
+  it('leaves alone a reading not yet overdue and one still held by the reorder window', async () => {
+    const { store, checks, sweeper } = sweepStack(60_000);
+    await store.enqueue([reading(water, T0, { NH3N: 9 })]);
+    await store.enqueue([reading(otherWater, T0, { NH3N: 9 })], 600_000);
+    const now = await redisNow(redis);
+    expect(await sweeper.sweep(now + 55_000)).toEqual([]);
+    expect(await checks.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 0, delayed: 0 });
+    // Overdue counts from when a reading is due: a minute on, the first is found; the one held for
+    // ten minutes is not.
+    expect((await sweeper.sweep(now + 61_000)).map((s) => s.station)).toEqual([water]);
+  });
+
+  it('adds one job per overdue series and stale period, however often it sweeps, and counts the series', async () => {
+    const { store, checks, sweeper, lines } = sweepStack(1000);
+    await store.enqueue([reading(water, T0 + HOUR, { NH3N: 9 }), reading(water, T0, { NH3N: 9 }), reading(otherWater, T0, { DO: 7 })]);
+    // Not in the registry: its checks are skipped, so the sweep must not add jobs for it forever.
+    await store.enqueue([{ ...reading(water, T0, { NH3N: 9 }), station: 'decommissioned' }]);
+    const at = (await redisNow(redis)) + 1500;
+    const expected = [
+      { station: water, period: 'hour', ts: T0 },
+      { station: otherWater, period: 'hour', ts: T0 },
+    ].sort((a, b) => a.station.localeCompare(b.station));
+    const [first, second] = await Promise.all([sweeper.sweep(at), sweeper.sweep(at)]);
+    for (const found of [first, second]) {
+      const sorted = [...found!].sort((a, b) => a.station.localeCompare(b.station));
+      expect(sorted.map(({ station, period, ts }) => ({ station, period, ts }))).toEqual(expected);
+      for (const s of sorted) expect(s.overdueMs).toBeGreaterThanOrEqual(1500);
+    }
+    const jobs = await checks.getWaiting();
+    const byStation = (a: { s: string }, b: { s: string }) => a.s.localeCompare(b.s);
+    expect(jobs.map((j) => j.data as { s: string }).sort(byStation)).toEqual(
+      expected.map((e) => ({ s: e.station, p: e.period, ts: e.ts })),
+    );
+    for (const j of jobs) expect(j.id).toMatch(/^chks\./);
+    expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(4);
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(2);
+
+    // Still stuck a stale period later: a new job each (the first may have failed, and BullMQ
+    // never adds a failed job's id again).
+    await sweeper.sweep(at + 1000);
+    expect(await checks.getWaitingCount()).toBe(4);
+  });
+
+  it('gives a job id per series, oldest reading and stale period', () => {
+    expect(sweepJobId('a', 'hour', 5, 1_000, 300)).toBe('chks.a.hour.5.3');
+    expect(sweepJobId('a', 'hour', 5, 1_199, 300)).toBe('chks.a.hour.5.3');
+    expect(sweepJobId('a', 'hour', 5, 1_200, 300)).toBe('chks.a.hour.5.4');
+  });
+});
