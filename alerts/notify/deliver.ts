@@ -198,6 +198,11 @@ async function deliverOnce(ctx: DeliveryContext, job: DeliveryJob, token: string
         },
       },
     );
+    if (!(await store.finalMarkReplicated(batchId)))
+      ctx.log?.warn(
+        { ...log, code: 'TJ_REDIS_NOT_REPLICATED' },
+        'sent; its "sent" mark is not on a Redis replica yet: a failover now would make a next attempt dead-letter this delivery as uncertain (never send it twice)',
+      );
     ctx.onSent?.({ batchId, channel: channelName, startedAt, recipient, items, messageId: res.ref, at });
     return 'sent';
   } catch (e) {

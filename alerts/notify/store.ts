@@ -3,7 +3,7 @@
  * documents, notice batches per recipient and the outbox of each batch's delivery (any channel).
  * Every write that must happen once goes through a script of ./scripts.ts.
  */
-import { enoughReplicasOnline, requireReplicas } from '../../lib/redis-replicated.js';
+import { enoughReplicasOnline, requireReplicas, waitForReplicas } from '../../lib/redis-replicated.js';
 import type { RedisClient } from '../../lib/redis-client.js';
 import type { RuleName } from '../observe.js';
 import type { NoticeItem, PreviousNotice, Recipient } from './items.js';
@@ -392,6 +392,21 @@ export class NotifyStore {
     if (Number(await this.redis.ntCommit(key, token)) !== 1) return false;
     await requireReplicas(this.redis, key, this.replicas, this.replicaTimeoutMs, 'notification commit');
     return true;
+  }
+
+  /**
+   * With redis.wait_replicas: whether that many replicas hold this client's writes to the batch's
+   * outbox, its final mark included, waiting at most the commit's wait. Never throws: the message is
+   * out by then. A "sent" mark lost in a failover would make the next attempt (the job's completion
+   * may be lost with it) find only the commit and dead-letter the delivery as uncertain.
+   */
+  async finalMarkReplicated(batchId: string): Promise<boolean> {
+    if (this.replicas <= 0) return true;
+    try {
+      return (await waitForReplicas(this.redis, this.keys.outbox(batchId), this.replicas, this.replicaTimeoutMs)) >= this.replicas;
+    } catch {
+      return false;
+    }
   }
 
   /**

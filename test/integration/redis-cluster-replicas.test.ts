@@ -3,7 +3,8 @@
  * per master, a journal append and a check hand-off resolve only once the replica of their slot's
  * master holds them; with that replica stopped they are refused (TJ_REDIS_NOT_REPLICATED), so the
  * ingest keeps the readings unacknowledged; with the replica back, the retried batch resolves and
- * is journaled once. A notification is handed over only once its commit mark is on the replica too.
+ * is journaled once. A notification is handed over only once its commit mark is on the replica too,
+ * and its "sent" mark is waited for after the hand-over.
  * And the slot arithmetic the WAIT is routed by agrees with the cluster's own.
  */
 import { randomBytes } from 'node:crypto';
@@ -200,6 +201,23 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     // Held by the replica before the message's last bytes go: after a failover the next attempt
     // finds the commit (and reports the delivery uncertain) instead of sending it again.
     expect(await hgetOnReplica(replica, outbox('b1'), 'state')).toBe('committing');
+    // The "sent" mark after the hand-over waits for the replica too (never throwing: the message is
+    // out): lost in a failover, a next attempt would dead-letter a delivered notice as uncertain.
+    expect(await store().finish('b1', 'a1', 'sent', { to: 'duty@example.org' })).toBe(true);
+    expect(await store().finalMarkReplicated('b1')).toBe(true);
+    expect(await hgetOnReplica(replica, outbox('b1'), 'state')).toBe('sent');
+    expect((await store().begin('b4', 'a1', 60_000)).state).toBe('go');
+    expect(await store().commit('b4', 'a1')).toBe(true);
+    const replicaPid = replica.redis.pid!;
+    process.kill(replicaPid, 'SIGSTOP');
+    try {
+      expect(await store(300).finish('b4', 'a1', 'sent', { to: 'duty@example.org' })).toBe(true);
+      expect(await store(300).finalMarkReplicated('b4')).toBe(false);
+    } finally {
+      process.kill(replicaPid, 'SIGCONT');
+    }
+    await waitFor(() => store(300).finalMarkReplicated('b4'), 15_000, 'the sent mark on the replica once it is back');
+    expect(await hgetOnReplica(replica, outbox('b4'), 'state')).toBe('sent');
 
     // The notify worker's /readyz says when notices would be held (a TCP listener stands in for the SMTP server).
     const held = store(300);
