@@ -77,7 +77,8 @@ export class InboxSweeper {
 
   /**
    * Adds a check job for every series whose oldest waiting reading is overdue at `at` (default:
-   * Redis time, the clock the inboxes are stamped with); returns those series.
+   * Redis time, the clock the inboxes are stamped with) and has none from this stale period yet;
+   * returns those series.
    */
   async sweep(at?: number): Promise<StaleSeries[]> {
     const { store, registry } = this.o;
@@ -87,16 +88,21 @@ export class InboxSweeper {
     const waiting = await store.oldestWaiting(series);
     const now = at ?? waiting.now;
     const { oldest } = waiting;
-    const stale: StaleSeries[] = [];
+    const overdue: Array<StaleSeries & { jobId: string }> = [];
     series.forEach((s, i) => {
       const o = oldest[i];
-      if (o && now - o.ripeAt >= this.staleMs) stale.push({ ...s, ts: o.ts, overdueMs: now - o.ripeAt });
+      if (o && now - o.ripeAt >= this.staleMs)
+        overdue.push({ ...s, ts: o.ts, overdueMs: now - o.ripeAt, jobId: sweepJobId(s.station, s.period, o.ts, now, this.staleMs) });
     });
-    if (stale.length === 0) return stale;
+    // A series already given its job this stale period (a check backlog, or a job that fails again)
+    // is neither added, counted nor logged again until the next period.
+    const known = await Promise.all(overdue.map((s) => this.o.checks.getJob(s.jobId)));
+    const stale = overdue.filter((_, i) => known[i] === undefined);
+    if (stale.length === 0) return [];
     const jobs = stale.map((s) => ({
       name: 'check',
       data: { s: s.station, p: s.period, ts: s.ts } satisfies CheckJobData,
-      opts: { jobId: sweepJobId(s.station, s.period, s.ts, now, this.staleMs) },
+      opts: { jobId: s.jobId },
     }));
     for (let i = 0; i < jobs.length; i += 1000) await this.o.checks.addBulk(jobs.slice(i, i + 1000));
     await store.redis.hincrby(store.keys.stats, STALE_STAT, stale.length);
@@ -110,6 +116,6 @@ export class InboxSweeper {
       },
       `readings still unchecked ${Math.round(this.staleMs / 60_000)}+ min after they were due (a check job failed or was lost, or the checks are far behind): checking their series now`,
     );
-    return stale;
+    return stale.map(({ jobId: _, ...rest }) => rest);
   }
 }
