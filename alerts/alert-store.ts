@@ -145,7 +145,8 @@ export class AlertStore {
         if (err) throw err;
         const [t, ts, ripe, enq] = res as [number, string?, string?, string?];
         now = Math.max(now, t);
-        oldest.push(ts === undefined ? undefined : { ts: Number(ts), ripeAt: Number(ripe), enqueuedAt: Number(enq) });
+        // An entry without its times (not written by tjEnqueue) is not taken for overdue.
+        oldest.push(ts === undefined || !ripe ? undefined : { ts: Number(ts), ripeAt: Number(ripe), enqueuedAt: Number(enq) });
       }
     }
     return { now, oldest };

@@ -44,6 +44,15 @@ export function checkJobId(r: Pick<Reading, 'station' | 'period' | 'ts'>): strin
 }
 
 /**
+ * The inbox sweep's check of a series whose oldest waiting reading `ts` is overdue, in its `round`
+ * (alerts/inbox-sweep.ts): sweeps at once, or again within a round, add one job; a series still
+ * stuck in a later round gets another (BullMQ never adds the id of a job it still keeps, failed ones included).
+ */
+export function sweepJobId(station: string, period: string, ts: number, round: number): string {
+  return `chks.${station}.${period}.${ts}.${round}`;
+}
+
+/**
  * Completed check jobs are removed at once: duplicate suppression does not rest on job ids that
  * outlive their jobs but on the series' applied event time (decision 0003), and keeping finished
  * jobs costs Redis work on every completion. Failed ones are kept a week for inspection.

@@ -7,34 +7,53 @@
  * failed for good (eight errors, or a fourth stall), or it was lost with a Redis master that failed
  * over before replicating it. Then the next reading of the series drains it, but a station that
  * stops sending — the station most likely to be in trouble — has no next reading, and its last
- * exceedance would never reach a bureau. So every tick of the time-driven queue (with the silence
- * check) looks at the oldest waiting reading of every series and, when it became due more than
- * `staleMs` ago, adds a check job for it. An extra job is harmless: a drain applies each reading
- * once, whoever runs it.
+ * exceedance would never reach a bureau. So every INBOX_SWEEP_INTERVAL_MS (queue `sweep`, one
+ * scheduler whatever the number of alerts processes) the sweep looks at the oldest waiting reading
+ * of every series and, when it became due more than `staleMs` ago, adds a check job for it. An
+ * extra job is harmless: a drain applies each reading once, whoever runs it.
  */
 import type { Queue } from 'bullmq';
 import { Counter, Registry } from 'prom-client';
 import type { StationRegistry } from '../config/station-registry.js';
+import { TuojiangError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { AlertStore } from './alert-store.js';
-import type { AnyCheckJobData, CheckJobData } from './check-enqueuer.js';
+import { CHECK_JOB_OPTIONS, sweepJobId, type AnyCheckJobData, type CheckJobData } from './check-enqueuer.js';
 import { STATION_SERIES } from './keys.js';
 
-/** A due reading still waiting after this long has lost its job (a healthy drain takes milliseconds, a retried job two minutes). */
+/**
+ * A due reading still waiting after this long has lost its job: a healthy drain takes milliseconds,
+ * a job's eight attempts about a minute of backoff, a stalled one 5-15 s per stall.
+ */
 export const STALE_INBOX_MS = 5 * 60_000;
+export const INBOX_SWEEP_INTERVAL_MS = 60_000;
 export const INBOX_SWEEP_SCHEDULER_ID = 'inbox-sweep';
-export const INBOX_SWEEP_JOB = 'inbox-sweep';
-/** The stats field counting the series the sweep found stale (decision 0003). */
+/** The stats field counting the series the sweep gave a check job (decision 0003). */
 export const STALE_STAT = 'stale_requeued';
+/** Rounds double up to 5 min × 2^8 ≈ 21 h overdue; past that, once a day (as failed sweep jobs expire). */
+const MAX_ROUND = 8;
 
 /**
- * One id per series, oldest reading and stale period: sweeps running at once, or again before the
- * job ran, add one job; a series still stuck a period later gets a new one (the old id may be a
- * failed job, kept a week, which BullMQ would not add again).
+ * The sweep's round for a reading `overdueMs` past due: 0 from `staleMs`, 1 from twice that, 2 from
+ * four times… So a series whose checks keep failing (a reading the rules cannot handle, a bad
+ * threshold set) gets a job at 5, 10, 20, 40 … minutes overdue, not one every few minutes for ever.
  */
-export function sweepJobId(station: string, period: string, ts: number, now: number, staleMs: number): string {
-  return `chks.${station}.${period}.${ts}.${Math.floor(now / staleMs)}`;
+export function sweepRound(overdueMs: number, staleMs: number): number {
+  return Math.min(MAX_ROUND, Math.floor(Math.log2(overdueMs / staleMs)));
 }
+
+/**
+ * Sweep jobs keep a failure a day (not the week of CHECK_JOB_OPTIONS) with one stack line, and a
+ * completion a day too, so that each round's id stays taken: one job per series and round,
+ * whatever becomes of it.
+ */
+export const SWEEP_JOB_OPTIONS = {
+  ...CHECK_JOB_OPTIONS,
+  attempts: 3,
+  stackTraceLimit: 1,
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 24 * 3600 },
+} as const;
 
 export interface StaleSeries {
   station: string;
@@ -43,6 +62,8 @@ export interface StaleSeries {
   ts: number;
   /** How long ago it became due (ms). */
   overdueMs: number;
+  /** 0: found overdue for the first time; above: the sweep's own jobs of earlier rounds did not clear it. */
+  round: number;
 }
 
 export function createSweepMetrics(registry = new Registry()) {
@@ -50,7 +71,7 @@ export function createSweepMetrics(registry = new Registry()) {
     registry,
     stale: new Counter({
       name: 'tuojiang_alerts_stale_series_total',
-      help: 'Series found with a reading still unchecked long after it was due (a check job failed or was lost, or the checks are far behind); a check job was added for each',
+      help: 'Series found with a reading still unchecked 5 min after it was due (a check job failed or was lost, or the checks are far behind); a check job was added for each, once per sweep round',
       registers: [registry],
     }),
   };
@@ -77,8 +98,8 @@ export class InboxSweeper {
 
   /**
    * Adds a check job for every series whose oldest waiting reading is overdue at `at` (default:
-   * Redis time, the clock the inboxes are stamped with) and has none from this stale period yet;
-   * returns those series.
+   * Redis time, the clock the inboxes are stamped with) and has none of its round yet; returns
+   * those series.
    */
   async sweep(at?: number): Promise<StaleSeries[]> {
     const { store, registry } = this.o;
@@ -87,35 +108,49 @@ export class InboxSweeper {
     if (series.length === 0) return [];
     const waiting = await store.oldestWaiting(series);
     const now = at ?? waiting.now;
-    const { oldest } = waiting;
     const overdue: Array<StaleSeries & { jobId: string }> = [];
     series.forEach((s, i) => {
-      const o = oldest[i];
-      if (o && now - o.ripeAt >= this.staleMs)
-        overdue.push({ ...s, ts: o.ts, overdueMs: now - o.ripeAt, jobId: sweepJobId(s.station, s.period, o.ts, now, this.staleMs) });
+      const o = waiting.oldest[i];
+      if (!o || now - o.ripeAt < this.staleMs) return;
+      const round = sweepRound(now - o.ripeAt, this.staleMs);
+      overdue.push({ ...s, ts: o.ts, overdueMs: now - o.ripeAt, round, jobId: sweepJobId(s.station, s.period, o.ts, round) });
     });
-    // A series already given its job this stale period (a check backlog, or a job that fails again)
-    // is neither added, counted nor logged again until the next period.
+    // A series already given its round's job (a check backlog, or a job failing again) is neither
+    // added, counted nor logged again until its next round. Two sweeps at the same moment may both
+    // count one; the id still makes it one job.
     const known = await Promise.all(overdue.map((s) => this.o.checks.getJob(s.jobId)));
-    const stale = overdue.filter((_, i) => known[i] === undefined);
-    if (stale.length === 0) return [];
-    const jobs = stale.map((s) => ({
+    const found = overdue.filter((_, i) => known[i] === undefined);
+    if (found.length === 0) return [];
+    const jobs = found.map((s) => ({
       name: 'check',
       data: { s: s.station, p: s.period, ts: s.ts } satisfies CheckJobData,
-      opts: { jobId: s.jobId },
+      opts: { ...SWEEP_JOB_OPTIONS, jobId: s.jobId },
     }));
     for (let i = 0; i < jobs.length; i += 1000) await this.o.checks.addBulk(jobs.slice(i, i + 1000));
-    await store.redis.hincrby(store.keys.stats, STALE_STAT, stale.length);
-    this.metrics.stale.inc(stale.length);
-    this.o.log?.warn(
-      {
-        series: stale.length,
-        oldest: stale
-          .slice(0, 20)
-          .map((s) => `${s.station}/${s.period} ${new Date(s.ts).toISOString()} due ${Math.round(s.overdueMs / 60_000)} min ago`),
-      },
-      `readings still unchecked ${Math.round(this.staleMs / 60_000)}+ min after they were due (a check job failed or was lost, or the checks are far behind): checking their series now`,
-    );
-    return stale.map(({ jobId: _, ...rest }) => rest);
+    await store.redis.hincrby(store.keys.stats, STALE_STAT, found.length);
+    this.metrics.stale.inc(found.length);
+    this.report(found);
+    return found.map(({ jobId: _, ...rest }) => rest);
+  }
+
+  private report(found: StaleSeries[]): void {
+    const list = (l: StaleSeries[]) =>
+      l.slice(0, 20).map((s) => `${s.station}/${s.period} ${new Date(s.ts).toISOString()} due ${Math.round(s.overdueMs / 60_000)} min ago`);
+    const first = found.filter((s) => s.round === 0);
+    const again = found.filter((s) => s.round > 0);
+    if (first.length > 0) {
+      const err = new TuojiangError(
+        'CHECK_OVERDUE',
+        `${first.length} series had readings still unchecked ${Math.round(this.staleMs / 60_000)} min after they were due: a check job was added for each; their alerts go out now, late`,
+      );
+      this.o.log?.warn({ code: err.code, series: first.length, oldest: list(first), hint: err.hint }, err.message);
+    }
+    if (again.length > 0) {
+      const err = new TuojiangError(
+        'CHECK_STUCK',
+        `${again.length} series are still unchecked after the sweep's own check job for them: their alerts are NOT going out; another job was added`,
+      );
+      this.o.log?.error({ code: err.code, series: again.length, oldest: list(again), hint: err.hint }, err.message);
+    }
   }
 }

@@ -6,6 +6,8 @@
  */
 export const QUEUE_CHECKS = 'checks';
 export const QUEUE_SILENCE = 'silence';
+/** The inbox sweep (alerts/inbox-sweep.ts): its own queue, so that it neither waits for a silence tick nor shares its interval. */
+export const QUEUE_SWEEP = 'sweep';
 export const QUEUE_NOTIFY = 'notify';
 /** The hourly-aggregates job (aggregates/): its own queue, its dirty set under `{prefix}:agg:`. */
 export const QUEUE_AGGREGATES = 'aggregates';

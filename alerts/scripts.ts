@@ -107,7 +107,8 @@ return 1
 
 /**
  * KEYS: inbox, data. Returns {nowMs} when nothing waits, else {nowMs, ts, ripeAt, enqueuedAt} of
- * the oldest waiting reading (the one a drain starts with).
+ * the oldest waiting reading (the one a drain starts with); ripeAt and enqueuedAt '' when its entry
+ * has no times (never written so by tjEnqueue).
  */
 const OLDEST = `${NOW_MS}
 local ids = redis.call('ZRANGE', KEYS[1], 0, 0)
@@ -115,7 +116,8 @@ if #ids == 0 then return {now} end
 local raw = redis.call('HGET', KEYS[2], ids[1])
 if not raw then return {now} end
 local ripe, enq = string.match(raw, '^(%d+)|(%d+)|')
-return {now, ids[1], ripe or '0', enq or '0'}
+if not ripe then return {now, ids[1], '', ''} end
+return {now, ids[1], ripe, enq}
 `;
 
 export interface AlertScripts {

@@ -6,7 +6,6 @@ import { hostname } from 'node:os';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { createRedis, isClusterTarget, type RedisClient } from '../config/connections.js';
 import { checkClusterNames } from '../config/redis-layout.js';
-import { TuojiangError } from '../lib/errors.js';
 import { startHealthReporter } from '../lib/health-reporter.js';
 import type { InfluxStore } from '../lib/influx/client.js';
 import type { Logger } from '../lib/logger.js';
@@ -18,8 +17,9 @@ import { AlertStore } from './alert-store.js';
 import { CHECK_JOB_OPTIONS, isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
 import { CheckProcessor, type CheckOutcome } from './check-processor.js';
 import type { AlertEvent } from './events.js';
-import { INBOX_SWEEP_JOB, INBOX_SWEEP_SCHEDULER_ID, InboxSweeper, type SweepMetrics } from './inbox-sweep.js';
-import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE } from './keys.js';
+import { INBOX_SWEEP_INTERVAL_MS, INBOX_SWEEP_SCHEDULER_ID, InboxSweeper, type SweepMetrics } from './inbox-sweep.js';
+import { keepScheduler } from './schedulers.js';
+import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE, QUEUE_SWEEP } from './keys.js';
 import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
 import { OutboxRelay, createNotifyQueue } from './outbox-relay.js';
 import { SilenceChecker } from './silence.js';
@@ -50,15 +50,15 @@ export interface AlertsServiceOptions {
   lockDurationMs?: number;
   /** Run the outbox relay in this process (default true). */
   relay?: boolean;
-  /**
-   * Run the time-driven queue's schedulers and its worker in this process (default true): the
-   * silence check, and the inbox sweep (alerts/inbox-sweep.ts), both every engine.silence_interval_s.
-   */
+  /** Run the silence scheduler and its worker in this process (default true). */
   silence?: boolean;
   /** Overrides engine.silence_interval_s (tests). */
   silenceIntervalMs?: number;
-  /** Overrides how long a due reading waits before the inbox sweep checks its series (STALE_INBOX_MS; tests). */
-  staleInboxMs?: number;
+  /**
+   * Run the inbox sweep's scheduler and worker in this process (default true; alerts/inbox-sweep.ts):
+   * readings whose check job failed or was lost are checked 5 minutes late instead of never.
+   */
+  sweep?: boolean | { intervalMs?: number; staleMs?: number };
   /**
    * Run the hourly-aggregates job in this process (default true): every `intervalMs` (5 s) the
    * station-hours the writer marked, once `settleMs` (2 s) old, are aggregated (decision 0013).
@@ -192,68 +192,61 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     });
   }
 
-  let sweepMetrics: SweepMetrics | undefined;
   if (o.silence !== false) {
     const intervalMs = o.silenceIntervalMs ?? set.config.engine.silence_interval_s * 1000;
     const aliveTtl = Math.max(3 * intervalMs, 10_000);
     await SilenceChecker.markStarted(main, store, aliveTtl, instance);
     const queue = new Queue(QUEUE_SILENCE, { connection: main, prefix });
     logErrorsRateLimited(queue, 'silence queue', o.log);
+    const recheck = await keepScheduler(
+      queue,
+      { id: SILENCE_SCHEDULER_ID, name: 'silence', everyMs: intervalMs, what: 'silence scheduler', lost: '' },
+      o.log,
+    );
+    const beat = setInterval(
+      () => {
+        void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined);
+        void recheck().catch(() => undefined);
+      },
+      Math.max(1000, aliveTtl / 3),
+    );
+    const worker = new Worker(QUEUE_SILENCE, async () => (await silence.tick()).length, { connection: connect(), prefix, concurrency: 1 });
+    logErrorsRateLimited(worker, 'silence worker', o.log);
+    closers.push(async () => {
+      clearInterval(beat);
+      await worker.close();
+      await queue.close();
+    });
+  }
+
+  let sweepMetrics: SweepMetrics | undefined;
+  if (o.sweep !== false) {
+    const opts = typeof o.sweep === 'object' ? o.sweep : {};
+    const queue = new Queue(QUEUE_SWEEP, { connection: main, prefix });
+    logErrorsRateLimited(queue, 'sweep queue', o.log);
     const checks = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection: main, prefix, defaultJobOptions: CHECK_JOB_OPTIONS });
     logErrorsRateLimited(checks, 'checks queue (inbox sweep)', o.log);
     const sweeper = new InboxSweeper({
       store,
       registry: o.registry,
       checks,
-      ...(o.staleInboxMs ? { staleMs: o.staleInboxMs } : {}),
+      ...(opts.staleMs ? { staleMs: opts.staleMs } : {}),
       ...(o.log ? { log: o.log } : {}),
     });
     sweepMetrics = sweeper.metrics;
-    // Idempotent: every process upserts the same schedulers; there is one of each, whoever made it.
-    const schedulers = [
-      { id: SILENCE_SCHEDULER_ID, name: 'silence', what: 'silence scheduler', lost: 'silent stations would never be noticed again' },
-      {
-        id: INBOX_SWEEP_SCHEDULER_ID,
-        name: INBOX_SWEEP_JOB,
-        what: 'inbox sweep scheduler',
-        lost: 'readings whose check job failed would wait for their station to send again',
-      },
-    ];
-    const upsert = (sc: (typeof schedulers)[number]) =>
-      queue.upsertJobScheduler(
-        sc.id,
-        { every: intervalMs },
-        { name: sc.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-      );
-    for (const sc of schedulers) await upsert(sc);
-    // A Redis that came back empty has no schedulers, and nothing would run them again: each
-    // heartbeat puts them back, and says so once per loss.
-    const keepScheduler = async (): Promise<void> => {
-      for (const sc of schedulers) {
-        if (await queue.getJobScheduler(sc.id)) continue;
-        await upsert(sc);
-        const err = new TuojiangError(
-          'REDIS_STATE_LOST',
-          `Redis was found without the ${sc.what} (emptied or replaced; ${sc.lost}); recreated`,
-        );
-        o.log?.error({ code: err.code, what: sc.what, hint: err.hint }, err.message);
-      }
+    const spec = {
+      id: INBOX_SWEEP_SCHEDULER_ID,
+      name: 'sweep',
+      everyMs: opts.intervalMs ?? INBOX_SWEEP_INTERVAL_MS,
+      what: 'inbox sweep scheduler',
+      lost: 'Readings whose check job fails would wait for their station to send again',
     };
-    const beat = setInterval(
-      () => {
-        void SilenceChecker.heartbeat(main, store, aliveTtl, instance).catch(() => undefined);
-        void keepScheduler().catch(() => undefined);
-      },
-      Math.max(1000, aliveTtl / 3),
-    );
-    const worker = new Worker(
-      QUEUE_SILENCE,
-      async (job: Job) => (job.name === INBOX_SWEEP_JOB ? (await sweeper.sweep()).length : (await silence.tick()).length),
-      { connection: connect(), prefix, concurrency: 1 },
-    );
-    logErrorsRateLimited(worker, 'silence worker', o.log);
+    const recheck = await keepScheduler(queue, spec, o.log);
+    const keep = setInterval(() => void recheck().catch(() => undefined), Math.max(1000, spec.everyMs / 2));
+    const worker = new Worker(QUEUE_SWEEP, async () => (await sweeper.sweep()).length, { connection: connect(), prefix, concurrency: 1 });
+    logErrorsRateLimited(worker, 'sweep worker', o.log);
     closers.push(async () => {
-      clearInterval(beat);
+      clearInterval(keep);
       await worker.close();
       await queue.close();
       await checks.close();
@@ -275,26 +268,19 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     aggregateMetrics = aggregator.metrics;
     const queue = new Queue(QUEUE_AGGREGATES, { connection: main, prefix });
     logErrorsRateLimited(queue, 'aggregates queue', o.log);
-    // One scheduler whoever upserts it; a run left by a crash is simply the next run's work.
-    const upsert = () =>
-      queue.upsertJobScheduler(
-        AGGREGATE_SCHEDULER_ID,
-        { every: opts.intervalMs ?? 5000 },
-        { name: 'aggregate', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
-      );
-    await upsert();
-    // A Redis that came back empty has no scheduler: put it back, and say so once per loss.
-    const keep = setInterval(() => {
-      void (async () => {
-        if (await queue.getJobScheduler(AGGREGATE_SCHEDULER_ID)) return;
-        await upsert();
-        const err = new TuojiangError(
-          'REDIS_STATE_LOST',
-          'Redis was found without the aggregation scheduler (emptied or replaced); recreated. Hours marked but not yet aggregated are lost; they are made again when their stations next send',
-        );
-        o.log?.error({ code: err.code, what: 'aggregation scheduler', hint: err.hint }, err.message);
-      })().catch(() => undefined);
-    }, 30_000);
+    // A run left by a crash is simply the next run's work.
+    const recheck = await keepScheduler(
+      queue,
+      {
+        id: AGGREGATE_SCHEDULER_ID,
+        name: 'aggregate',
+        everyMs: opts.intervalMs ?? 5000,
+        what: 'aggregation scheduler',
+        lost: 'Hours marked but not yet aggregated are lost; they are made again when their stations next send',
+      },
+      o.log,
+    );
+    const keep = setInterval(() => void recheck().catch(() => undefined), 30_000);
     const worker = new Worker(QUEUE_AGGREGATES, async () => aggregator.drain(undefined, () => closing), {
       connection: connect(),
       prefix,

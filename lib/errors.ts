@@ -124,6 +124,18 @@ export const ERRORS = {
     code: 'TJ_REDIS_NOT_REPLICATED',
     hint: 'A journal append, a check hand-off or a notification commit reached the Redis master but not redis.wait_replicas of its replicas in redis.wait_timeout_ms: the readings were not acknowledged and will be re-sent, or the notice was not handed over and will be retried. Check that each master has its replicas connected (`redis-cli -p PORT info replication`) and their lag; lower REDIS_WAIT_REPLICAS only if you accept losing acknowledged readings in a failover.',
   },
+  CHECK_OVERDUE: {
+    code: 'TJ_CHECK_OVERDUE',
+    hint: 'Readings waited for their alert check 5 minutes past due, and the inbox sweep added a check job for each series named: their alerts go out now, late. Usually a check job failed for good or was lost with a Redis master: the alerts workers log `check job failed` with its error (look at every alerts container). After an alerts outage or a check backlog (the pipeline-health dashboard, check jobs waiting) this is expected once.',
+  },
+  CHECK_STUCK: {
+    code: 'TJ_CHECK_STUCK',
+    hint: "A series is still unchecked after the inbox sweep's own check job for it had its chance: its alerts are NOT going out. Read the failed check jobs' errors (the alerts workers log `check job failed`; `redis-cli ZRANGE {prefix}:checks:failed 0 -1` lists them) and fix the cause (a bad threshold set, a reading the rules cannot handle, a bug); the sweep tries again at 10, 20, 40 … minutes overdue, up to once a day.",
+  },
+  NOTIFY_SENT_NOT_REPLICATED: {
+    code: 'TJ_NOTIFY_SENT_NOT_REPLICATED',
+    hint: 'The notice was delivered (its messageId is in the log line), but its "sent" mark reached the Redis master and no replica within redis.wait_timeout_ms. Nothing is re-sent; if that master fails over now, a next attempt records this delivery as uncertain (a dead letter with the same batch) although it went out. Check that each master has its replicas connected (`redis-cli -p PORT info replication`) and their lag.',
+  },
   REDIS_HASH_TAG: {
     code: 'TJ_REDIS_HASH_TAG',
     hint: 'On a Redis Cluster every key a script touches must hash to one slot: give the key prefix a hash tag (REDIS_PREFIX={tuojiang}, or redis.prefix in config/tuojiang.yaml) and the journal streams one tag of their own (journal.stream "{tuojiang}:journal", journal.dead_letter_stream "{tuojiang}:deadletters"), the same for every process (docs/operations.md, Redis Cluster).',

@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { TuojiangError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { StationRegistry } from '../../config/station-registry.js';
 import type { NotifyConfig } from './config.js';
@@ -198,11 +199,13 @@ async function deliverOnce(ctx: DeliveryContext, job: DeliveryJob, token: string
         },
       },
     );
-    if (!(await store.finalMarkReplicated(batchId)))
-      ctx.log?.warn(
-        { ...log, code: 'TJ_REDIS_NOT_REPLICATED' },
-        'sent; its "sent" mark is not on a Redis replica yet: a failover now would make a next attempt dead-letter this delivery as uncertain (never send it twice)',
+    if (!(await store.finalMarkReplicated(batchId))) {
+      const err = new TuojiangError(
+        'NOTIFY_SENT_NOT_REPLICATED',
+        'sent, but its "sent" mark is not on a Redis replica yet: a failover now would make a next attempt dead-letter this delivered notice as uncertain (it is never sent twice)',
       );
+      ctx.log?.warn({ ...log, messageId: res.ref, code: err.code, hint: err.hint }, err.message);
+    }
     ctx.onSent?.({ batchId, channel: channelName, startedAt, recipient, items, messageId: res.ref, at });
     return 'sent';
   } catch (e) {

@@ -9,9 +9,9 @@ import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../alerts/alert-store.js';
-import { CHECK_JOB_OPTIONS, CheckEnqueuer, type AnyCheckJobData } from '../../alerts/check-enqueuer.js';
+import { CHECK_JOB_OPTIONS, CheckEnqueuer, sweepJobId, type AnyCheckJobData, type CheckJobData } from '../../alerts/check-enqueuer.js';
 import type { AlertEvent } from '../../alerts/events.js';
-import { InboxSweeper, STALE_STAT, sweepJobId } from '../../alerts/inbox-sweep.js';
+import { InboxSweeper, STALE_STAT, SWEEP_JOB_OPTIONS, sweepRound } from '../../alerts/inbox-sweep.js';
 import { redisNow } from '../../alerts/silence.js';
 import { QUEUE_CHECKS } from '../../alerts/keys.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
@@ -78,8 +78,8 @@ describe('the inbox sweep', () => {
       registry,
       thresholds: new StaticThresholdSource(shippedThresholds),
       prefix,
-      silenceIntervalMs: 500,
-      staleInboxMs: 1500,
+      silence: false,
+      sweep: { intervalMs: 500, staleMs: 1500 },
       aggregates: false,
       healthIntervalMs: 0,
       log,
@@ -97,8 +97,9 @@ describe('the inbox sweep', () => {
     expect((await queue.getJobCounts('failed')).failed).toBe(1);
     expect(Number(await redis.hget(service.store.keys.stats, STALE_STAT))).toBeGreaterThanOrEqual(1);
     expect(await service.sweepMetrics!.registry.metrics()).toMatch(/^tuojiang_alerts_stale_series_total [1-9]/m);
-    const warned = lines.find((l) => l.level === 40 && String(l.msg).includes('still unchecked'));
-    expect(warned?.series).toBe(1);
+    const warned = lines.find((l) => l.code === 'TJ_CHECK_OVERDUE');
+    expect(warned).toMatchObject({ level: 40, series: 1 });
+    expect(lines.filter((l) => l.code === 'TJ_CHECK_STUCK')).toEqual([]);
     expect(warned?.oldest).toEqual([
       expect.stringMatching(new RegExp(`^${water}/hour ${new Date(T0 + HOUR).toISOString()} due \\d+ min ago$`)),
     ]);
@@ -116,43 +117,53 @@ describe('the inbox sweep', () => {
     expect((await sweeper.sweep(now + 61_000)).map((s) => s.station)).toEqual([water]);
   });
 
-  it('adds one job per overdue series and stale period, however often it sweeps, and counts and logs each once', async () => {
+  it('adds one job per overdue series and round, however often it sweeps, and counts and logs each once', async () => {
     const { store, checks, sweeper, lines } = sweepStack(1000);
     await store.enqueue([reading(water, T0 + HOUR, { NH3N: 9 }), reading(water, T0, { NH3N: 9 }), reading(otherWater, T0, { DO: 7 })]);
     // Not in the registry: its checks are skipped, so the sweep must not add jobs for it forever.
     await store.enqueue([{ ...reading(water, T0, { NH3N: 9 }), station: 'decommissioned' }]);
-    // At the start of a stale period (1 s), so that at + 999 is still in it.
-    const at = Math.ceil(((await redisNow(redis)) + 1500) / 1000) * 1000;
+    const at = (await redisNow(redis)) + 1500;
     const expected = [
-      { station: water, period: 'hour', ts: T0 },
-      { station: otherWater, period: 'hour', ts: T0 },
+      { station: water, period: 'hour', ts: T0, round: 0 },
+      { station: otherWater, period: 'hour', ts: T0, round: 0 },
     ].sort((a, b) => a.station.localeCompare(b.station));
     const found = [...(await sweeper.sweep(at))].sort((a, b) => a.station.localeCompare(b.station));
-    expect(found.map(({ station, period, ts }) => ({ station, period, ts }))).toEqual(expected);
+    expect(found.map(({ station, period, ts, round }) => ({ station, period, ts, round }))).toEqual(expected);
     for (const s of found) expect(s.overdueMs).toBeGreaterThanOrEqual(1500);
-    // Sweeps at once, or again within the stale period, add nothing: the ids are the same.
-    const again = await Promise.all([sweeper.sweep(at), sweeper.sweep(at + 999)]);
-    expect(again).toEqual([[], []]);
+    // Sweeps at once, or again within the round (overdue under twice the stale time), add nothing.
+    expect(await Promise.all([sweeper.sweep(at), sweeper.sweep(at + 300)])).toEqual([[], []]);
     const jobs = await checks.getWaiting();
     const byStation = (a: { s: string }, b: { s: string }) => a.s.localeCompare(b.s);
     expect(jobs.map((j) => j.data as { s: string }).sort(byStation)).toEqual(
       expected.map((e) => ({ s: e.station, p: e.period, ts: e.ts })),
     );
-    for (const j of jobs) expect(j.id).toMatch(/^chks\./);
+    for (const j of jobs) {
+      const d = j.data as CheckJobData;
+      expect(j.id).toBe(sweepJobId(d.s, d.p, d.ts, 0));
+      // Their own options: a check that keeps failing must not fill Redis with week-old failures.
+      expect(j.opts).toMatchObject({ attempts: SWEEP_JOB_OPTIONS.attempts, removeOnFail: { age: 24 * 3600 }, stackTraceLimit: 1 });
+    }
     expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(2);
-    expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+    expect(lines.map((l) => [l.level, l.code, l.series])).toEqual([[40, 'TJ_CHECK_OVERDUE', 2]]);
 
-    // Still stuck a stale period later: a new job each (the first may have failed, and BullMQ
-    // never adds a failed job's id again), counted and logged again.
-    expect(await sweeper.sweep(at + 1000)).toHaveLength(2);
+    // Still stuck in the next round (twice the stale time overdue): its earlier job did not clear
+    // it, so its alerts are not going out: another job each, and an error, not a warning.
+    const next = await sweeper.sweep(at + 1000);
+    expect(next.map((s) => s.round)).toEqual([1, 1]);
     expect(await checks.getWaitingCount()).toBe(4);
     expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(4);
-    expect(lines.filter((l) => l.level === 40)).toHaveLength(2);
+    expect(lines.map((l) => [l.level, l.code, l.series])).toEqual([
+      [40, 'TJ_CHECK_OVERDUE', 2],
+      [50, 'TJ_CHECK_STUCK', 2],
+    ]);
   });
 
-  it('gives a job id per series, oldest reading and stale period', () => {
-    expect(sweepJobId('a', 'hour', 5, 1_000, 300)).toBe('chks.a.hour.5.3');
-    expect(sweepJobId('a', 'hour', 5, 1_199, 300)).toBe('chks.a.hour.5.3');
-    expect(sweepJobId('a', 'hour', 5, 1_200, 300)).toBe('chks.a.hour.5.4');
+  it('spaces the rounds out: 1, 2, 4 … times the stale time overdue, up to 2^8', () => {
+    const stale = 300_000;
+    expect([1, 1.99, 2, 3.99, 4, 8, 255, 256, 1e6].map((k) => sweepRound(k * stale, stale))).toEqual([0, 0, 1, 1, 2, 3, 7, 8, 8]);
+  });
+
+  it('gives a job id per series, oldest reading and round', () => {
+    expect(sweepJobId('a', 'hour', 5, 3)).toBe('chks.a.hour.5.3');
   });
 });

@@ -23,6 +23,8 @@ import { NotifyStore } from '../../alerts/notify/store.js';
 import { notifyReadiness } from '../../alerts/notify/readiness.js';
 import { isTuojiangError } from '../../lib/errors.js';
 import { HOUR, reading, waitFor } from '../helpers/alerts-stack.js';
+import { capturedLogger } from '../helpers/captured-log.js';
+import { ADDR, alertEvent, startNotifyStack, type NotifyServices } from '../helpers/notify-stack.js';
 import { codeOfAsync, hj212Frame, MN } from '../helpers/fixtures.js';
 import { keySlot, waitForReplicas } from '../../lib/redis-replicated.js';
 
@@ -271,4 +273,43 @@ describe('writes acknowledged only once a replica holds them (redis.wait_replica
     expect((await ready()).checks.redis_replicas).toBe(true);
     smtp.close();
   }, 60_000);
+
+  it('a notice whose "sent" mark misses the replica is sent once, and the delivery says so', async () => {
+    const prefix = tag();
+    const replica = await replicaOf(new NotifyKeys(prefix).outbox('x'));
+    const pid = replica.redis.pid!;
+    const { log, lines } = capturedLogger();
+    let stopped = false;
+    // The replica hangs after the commit (which waited for it) while the SMTP server takes the
+    // message: the "sent" mark written after the 250 reply cannot reach it.
+    const stack = await startNotifyStack({ redis: { url: cluster.url } } as unknown as NotifyServices, {
+      prefix,
+      sink: {
+        afterStore: () => {
+          if (stopped) return;
+          stopped = true;
+          process.kill(pid, 'SIGSTOP');
+        },
+      },
+      notify: { waitReplicas: { replicas: 1, timeoutMs: 500 }, log },
+    });
+    try {
+      await stack.emit(alertEvent({ station: 'shiqiao', kind: 'firing', at: Date.now() - 60_000, value: 3 }));
+      await waitFor(() => lines.some((l) => l.code === 'TJ_NOTIFY_SENT_NOT_REPLICATED'), 30_000, 'the warning');
+      const warned = lines.find((l) => l.code === 'TJ_NOTIFY_SENT_NOT_REPLICATED')!;
+      expect(warned.level).toBe(40);
+      const first = stack.sink.messages[0]!;
+      expect(warned.messageId).toBe(first.parsed.messageId);
+      process.kill(pid, 'SIGCONT');
+      await stack.idle({ timeoutMs: 30_000 });
+      // Every bureau's notice once: the unreplicated mark did not make anything go twice.
+      const ids = stack.sink.messages.map((m) => m.parsed.messageId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(stack.sink.to(ADDR.chengdu)).toHaveLength(1);
+      expect(stack.sink.to(ADDR.ziyang)).toHaveLength(1);
+    } finally {
+      if (stopped) process.kill(pid, 'SIGCONT');
+      await stack.close();
+    }
+  }, 90_000);
 });

@@ -141,12 +141,19 @@ describe('the scripts on a Redis Cluster', () => {
     const store = new AlertStore(redis, prefix);
     const ts = Date.now() - 2 * HOUR;
     const r = reading('shiqiao', ts, { NH3N: 1.9 });
+    const before = Date.now();
     expect((await store.enqueue([r])).status).toEqual([1]);
+    const after = Date.now();
     const waiting = await store.oldestWaiting([
       { station: 'shiqiao', period: 'hour' },
       { station: 'shiqiao', period: 'rt' },
     ]);
     expect(waiting.oldest).toEqual([{ ts, ripeAt: expect.any(Number), enqueuedAt: expect.any(Number) }, undefined]);
+    // Redis's clock, on this machine: within the enqueue call (a second's slack for the clocks' rounding).
+    for (const t of [waiting.oldest[0]!.ripeAt, waiting.oldest[0]!.enqueuedAt]) {
+      expect(t).toBeGreaterThanOrEqual(before - 1000);
+      expect(t).toBeLessThanOrEqual(after + 1000);
+    }
     const snap = await store.snapshot('shiqiao', 'hour', 100);
     expect(snap?.items).toHaveLength(1);
     const event = alertEvent({ station: 'shiqiao', kind: 'firing', at: ts, value: 1.9 });

@@ -11,7 +11,7 @@ import { THRESHOLDS_FILE, loadThresholdsFile } from '../../alerts/thresholds.js'
 import { loadConfig } from '../../config/load.js';
 import { SILENCE_SCHEDULER_ID } from '../../alerts/service.js';
 import { INBOX_SWEEP_SCHEDULER_ID } from '../../alerts/inbox-sweep.js';
-import { QUEUE_SILENCE } from '../../alerts/keys.js';
+import { QUEUE_SILENCE, QUEUE_SWEEP } from '../../alerts/keys.js';
 import { NotifyStore } from '../../alerts/notify/store.js';
 import { startApiServer } from '../../api/server.js';
 import { IngestService } from '../../ingest/ingest-service.js';
@@ -161,17 +161,21 @@ describe('the time-driven schedulers emptied under running workers', () => {
     const services = await startServices({ redis: { appendonly: false }, influxdb: true });
     cleanups.push(() => services.stopAll());
     const { log, lines } = capturedLogger();
-    const alerts = await startAlertsStack(services, { silence: true, silenceIntervalMs: 1000, log });
+    const alerts = await startAlertsStack(services, { silence: true, silenceIntervalMs: 1000, sweep: { intervalMs: 1000 }, log });
     cleanups.push(() => alerts.close());
-    const queue = new Queue(QUEUE_SILENCE, { connection: alerts.redis, prefix: alerts.prefix });
-    cleanups.push(() => queue.close());
-    const ids = [SILENCE_SCHEDULER_ID, INBOX_SWEEP_SCHEDULER_ID];
-    for (const id of ids) expect(await queue.getJobScheduler(id)).toBeDefined();
+    const queues = [QUEUE_SILENCE, QUEUE_SWEEP].map((q) => new Queue(q, { connection: alerts.redis, prefix: alerts.prefix }));
+    cleanups.push(() => Promise.all(queues.map((q) => q.close())));
+    const schedulers = [
+      { queue: queues[0]!, id: SILENCE_SCHEDULER_ID },
+      { queue: queues[1]!, id: INBOX_SWEEP_SCHEDULER_ID },
+    ];
+    for (const { queue, id } of schedulers) expect(await queue.getJobScheduler(id)).toBeDefined();
     await alerts.redis.flushall();
-    for (const id of ids) expect(await queue.getJobScheduler(id)).toBeUndefined();
+    for (const { queue, id } of schedulers) expect(await queue.getJobScheduler(id)).toBeUndefined();
     // Without them no silent station would ever be noticed again, and a reading whose check job
     // failed would wait for its station's next reading.
-    for (const id of ids) await waitFor(async () => (await queue.getJobScheduler(id)) !== undefined, 30_000, `${id} recreated`);
+    for (const { queue, id } of schedulers)
+      await waitFor(async () => (await queue.getJobScheduler(id)) !== undefined, 30_000, `${id} recreated`);
     const losses = (what: string) => lines.filter((l) => l.code === 'TJ_REDIS_STATE_LOST' && l.what === what);
     await waitFor(() => losses('silence scheduler').length > 0 && losses('inbox sweep scheduler').length > 0, 10_000, 'losses logged');
     await new Promise((r) => setTimeout(r, 4000)); // a few more heartbeats: still one event each

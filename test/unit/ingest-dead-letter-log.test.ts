@@ -2,22 +2,10 @@
  * A flood of dead letters from one station writes a line per window, not one per dead letter, and
  * the next line says how many were not logged; other stations and reasons still get their own lines.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DeadLetterLog } from '../../ingest/dead-letter-log.js';
 import type { DeadLetter } from '../../ingest/journal.js';
-
-function capture(): { lines: Record<string, unknown>[]; log: pino.Logger } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, log: pino({ level: 'info' }, stream) };
-}
+import { capturedLogger as capture } from '../helpers/captured-log.js';
 
 const dead = (station: string | undefined, reason: string): DeadLetter => ({
   reason,
