@@ -80,7 +80,7 @@ export interface AlertsService {
   readonly checkWorkers: readonly Worker[];
   /** The aggregates' metrics, when this process runs the job. */
   readonly aggregateMetrics: AggregateMetrics | undefined;
-  /** The inbox sweep's metrics, when this process runs the time-driven queue. */
+  /** The inbox sweep's metrics, when this process runs the sweep. */
   readonly sweepMetrics: SweepMetrics | undefined;
   close(): Promise<void>;
 }
