@@ -30,6 +30,9 @@ export const INBOX_SWEEP_INTERVAL_MS = 60_000;
 export const INBOX_SWEEP_SCHEDULER_ID = 'inbox-sweep';
 /** The stats field counting the series the sweep gave a check job (decision 0003). */
 export const STALE_STAT = 'stale_requeued';
+/** Stats fields with the last sweep's overdue series, and those past round 0: the alerts' health points read them. */
+export const OVERDUE_NOW_STAT = 'overdue_series';
+export const STUCK_NOW_STAT = 'stuck_series';
 /** Rounds double up to 5 min × 2^8 ≈ 21 h overdue; past that, once a day (as failed sweep jobs expire). */
 const MAX_ROUND = 8;
 
@@ -105,8 +108,7 @@ export class InboxSweeper {
     const { store, registry } = this.o;
     // A station taken out of the registry is never checked (CheckProcessor skips it): no job for it.
     const series = (await store.listSeries()).filter((s) => s.period !== STATION_SERIES && registry.get(s.station));
-    if (series.length === 0) return [];
-    const waiting = await store.oldestWaiting(series);
+    const waiting = series.length > 0 ? await store.oldestWaiting(series) : { now: 0, oldest: [] };
     const now = at ?? waiting.now;
     const overdue: Array<StaleSeries & { jobId: string }> = [];
     series.forEach((s, i) => {
@@ -115,6 +117,8 @@ export class InboxSweeper {
       const round = sweepRound(now - o.ripeAt, this.staleMs);
       overdue.push({ ...s, ts: o.ts, overdueMs: now - o.ripeAt, round, jobId: sweepJobId(s.station, s.period, o.ts, round) });
     });
+    // The state of the basin at this sweep, whichever process made it (every alerts process reports it).
+    await store.redis.hset(store.keys.stats, OVERDUE_NOW_STAT, overdue.length, STUCK_NOW_STAT, overdue.filter((s) => s.round > 0).length);
     // A series already given its round's job (a check backlog, or a job failing again) is neither
     // added, counted nor logged again until its next round. Two sweeps at the same moment may both
     // count one; the id still makes it one job.

@@ -17,7 +17,14 @@ import { AlertStore } from './alert-store.js';
 import { CHECK_JOB_OPTIONS, isBatchJob, type AnyCheckJobData, type BatchCheckJobData } from './check-enqueuer.js';
 import { CheckProcessor, type CheckOutcome } from './check-processor.js';
 import type { AlertEvent } from './events.js';
-import { INBOX_SWEEP_INTERVAL_MS, INBOX_SWEEP_SCHEDULER_ID, InboxSweeper, type SweepMetrics } from './inbox-sweep.js';
+import {
+  INBOX_SWEEP_INTERVAL_MS,
+  INBOX_SWEEP_SCHEDULER_ID,
+  InboxSweeper,
+  OVERDUE_NOW_STAT,
+  STUCK_NOW_STAT,
+  type SweepMetrics,
+} from './inbox-sweep.js';
 import { keepScheduler } from './schedulers.js';
 import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE, QUEUE_SWEEP } from './keys.js';
 import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
@@ -305,7 +312,15 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
       service: 'alerts',
       instance,
       intervalMs: o.healthIntervalMs ?? 10_000,
-      sample: async () => ({ check_jobs_waiting: await checksQueue.getWaitingCount(), aggregate_backlog_hours: await dirty.size() }),
+      sample: async () => {
+        const [overdue, stuck] = await main.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT);
+        return {
+          check_jobs_waiting: await checksQueue.getWaitingCount(),
+          aggregate_backlog_hours: await dirty.size(),
+          // Unknown until a first sweep ran: left out rather than reported as 0.
+          ...(overdue === null ? {} : { check_series_overdue: Number(overdue), check_series_stuck: Number(stuck) }),
+        };
+      },
       onError: (e) => o.log?.debug({ err: (e as Error).message }, 'health point not written'),
     });
     closers.unshift(async () => {

@@ -22,6 +22,9 @@ export const HEALTH_FIELDS = {
   journal_backlog: 'gauge: readings journaled but not yet written to InfluxDB',
   write_lag_s: "gauge: seconds from a reading's sensor time to its write, latest batch",
   check_jobs_waiting: 'gauge: check jobs waiting in the BullMQ queue',
+  check_series_overdue: 'gauge: series whose oldest waiting reading was 5+ min past due at the last inbox sweep (alerts/inbox-sweep.ts)',
+  check_series_stuck:
+    "gauge: of those, series 10+ min past due: the sweep's own check job did not clear them, their alerts are not going out",
   aggregate_backlog_hours: 'gauge: station-hours marked and not yet aggregated (recent and backfill)',
   emails_sent: 'counter: notification e-mails accepted by the SMTP server',
   emails_failed: 'counter: notification e-mail attempts that failed',

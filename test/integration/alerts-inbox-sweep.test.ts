@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../alerts/alert-store.js';
 import { CHECK_JOB_OPTIONS, CheckEnqueuer, sweepJobId, type AnyCheckJobData, type CheckJobData } from '../../alerts/check-enqueuer.js';
 import type { AlertEvent } from '../../alerts/events.js';
-import { InboxSweeper, STALE_STAT, SWEEP_JOB_OPTIONS, sweepRound } from '../../alerts/inbox-sweep.js';
+import { InboxSweeper, OVERDUE_NOW_STAT, STALE_STAT, STUCK_NOW_STAT, SWEEP_JOB_OPTIONS, sweepRound } from '../../alerts/inbox-sweep.js';
 import { redisNow } from '../../alerts/silence.js';
 import { QUEUE_CHECKS } from '../../alerts/keys.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
@@ -81,7 +81,7 @@ describe('the inbox sweep', () => {
       silence: false,
       sweep: { intervalMs: 500, staleMs: 1500 },
       aggregates: false,
-      healthIntervalMs: 0,
+      healthIntervalMs: 300,
       log,
       onPublished: (events) => published.push(...events),
     });
@@ -97,6 +97,23 @@ describe('the inbox sweep', () => {
     expect((await queue.getJobCounts('failed')).failed).toBe(1);
     expect(Number(await redis.hget(service.store.keys.stats, STALE_STAT))).toBeGreaterThanOrEqual(1);
     expect(await service.sweepMetrics!.registry.metrics()).toMatch(/^tuojiang_alerts_stale_series_total [1-9]/m);
+    // The next sweep finds nothing overdue, and the health points (the Grafana rule's data) say so.
+    await waitFor(
+      async () => (await redis.hget(service.store.keys.stats, OVERDUE_NOW_STAT)) === '0',
+      10_000,
+      'a sweep finding nothing overdue',
+    );
+    await waitFor(
+      async () => {
+        const rows = await influx.query(
+          `SELECT last("check_series_overdue"), last("check_series_stuck") FROM "pipeline_health" WHERE "service" = 'alerts'`,
+        );
+        const row = rows[0]?.values[0];
+        return row?.[1] === 0 && row[2] === 0;
+      },
+      10_000,
+      'health points with no series overdue',
+    );
     const warned = lines.find((l) => l.code === 'TJ_CHECK_OVERDUE');
     expect(warned).toMatchObject({ level: 40, series: 1 });
     expect(lines.filter((l) => l.code === 'TJ_CHECK_STUCK')).toEqual([]);
@@ -144,6 +161,7 @@ describe('the inbox sweep', () => {
       expect(j.opts).toMatchObject({ attempts: SWEEP_JOB_OPTIONS.attempts, removeOnFail: { age: 24 * 3600 }, stackTraceLimit: 1 });
     }
     expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(2);
+    expect(await redis.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT)).toEqual(['2', '0']);
     expect(lines.map((l) => [l.level, l.code, l.series])).toEqual([[40, 'TJ_CHECK_OVERDUE', 2]]);
 
     // Still stuck in the next round (twice the stale time overdue): its earlier job did not clear
@@ -152,6 +170,7 @@ describe('the inbox sweep', () => {
     expect(next.map((s) => s.round)).toEqual([1, 1]);
     expect(await checks.getWaitingCount()).toBe(4);
     expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(4);
+    expect(await redis.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT)).toEqual(['2', '2']);
     expect(lines.map((l) => [l.level, l.code, l.series])).toEqual([
       [40, 'TJ_CHECK_OVERDUE', 2],
       [50, 'TJ_CHECK_STUCK', 2],

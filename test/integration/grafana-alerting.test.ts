@@ -81,6 +81,7 @@ describe('provisioned alert rules: structure', () => {
     for (const uid of uids) expect(uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
     // What the issue asks the platform to watch.
     expect(uids.sort()).toEqual([
+      'tj-checks-stuck',
       'tj-dead-letter-rate',
       'tj-disk-free',
       'tj-email-failing',
@@ -182,6 +183,8 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
       encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance: 'ingest-1' }, fields: f, ts });
     const notify = (ts: number, f: Record<string, number>) =>
       encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'notify', instance: 'n1' }, fields: f, ts });
+    const alerts = (ts: number, f: Record<string, number>) =>
+      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'alerts', instance: 'a1' }, fields: f, ts });
     const good = { ready: 1, journal_backlog: 12, readings_rejected: 3, disk_free_ratio: 0.6, redis_memory_ratio: 0.1 };
     const bad = { ready: 0, journal_backlog: 50_000, readings_rejected: 900, disk_free_ratio: 0.05, redis_memory_ratio: 0.97 };
     const silence = encodePoint({
@@ -204,6 +207,8 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
           ingest(now - 30_000, good),
           notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }),
           notify(now - 30_000, { emails_sent: 5, emails_failed: 2 }),
+          // Late checks the sweep has just given jobs are not (yet) stuck.
+          alerts(now - 30_000, { check_jobs_waiting: 0, check_series_overdue: 3, check_series_stuck: 0 }),
           resolved,
         ],
       ],
@@ -214,6 +219,7 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
           ingest(now - 30_000, bad),
           notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }),
           notify(now - 30_000, { emails_sent: 1, emails_failed: 7 }),
+          alerts(now - 30_000, { check_jobs_waiting: 0, check_series_overdue: 3, check_series_stuck: 1 }),
           silence,
         ],
       ],
