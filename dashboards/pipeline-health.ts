@@ -134,9 +134,19 @@ export function pipelineHealth(): BuiltDashboard {
     );
     grid.add(
       timeseries({
-        title: 'Check jobs waiting 待检查任务',
-        description: describe(['check_jobs_waiting']),
-        targets: [healthTarget('Q', [gauge('check_jobs_waiting', 'waiting')], ['check_jobs_waiting'])],
+        title: 'Checks waiting 待检查',
+        description: `${describe(['check_jobs_waiting', 'check_series_overdue', 'check_series_stuck'])}. Overdue series were given a check job by the inbox sweep and alert late; stuck ones do not alert at all until fixed (operator guide, Late or stuck checks).`,
+        targets: [
+          healthTarget(
+            'Q',
+            [
+              gauge('check_jobs_waiting', 'jobs waiting'),
+              gauge('check_series_overdue', 'series overdue'),
+              gauge('check_series_stuck', 'series stuck'),
+            ],
+            ['check_jobs_waiting', 'check_series_overdue', 'check_series_stuck'],
+          ),
+        ],
         unit: 'short',
         min: 0,
         gapAfterMs: HEALTH_GAP_MS,

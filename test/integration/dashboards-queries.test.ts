@@ -367,6 +367,9 @@ beforeAll(async () => {
   const alertsSample = async (): Promise<Record<string, number>> => ({
     check_jobs_waiting: await checks.getWaitingCount(),
     aggregate_backlog_hours: await new DirtyHours(redis, DEFAULT_PREFIX).size(),
+    // Stand-ins: no inbox sweep runs here (its figures are tested in alerts-inbox-sweep).
+    check_series_overdue: 0,
+    check_series_stuck: 0,
     emails_sent: 0,
     emails_failed: 0,
   });
