@@ -52,6 +52,11 @@ export function sweepJobId(station: string, period: string, ts: number, round: n
   return `chks.${station}.${period}.${ts}.${round}`;
 }
 
+/** An operator's re-check of an overdue series (`tuojiang alerts overdue --recheck`): a fresh id each time. */
+export function recheckJobId(station: string, period: string, ts: number, at: number): string {
+  return `chkr.${station}.${period}.${ts}.${at}`;
+}
+
 /**
  * Completed check jobs are removed at once: duplicate suppression does not rest on job ids that
  * outlive their jobs but on the series' applied event time (decision 0003), and keeping finished

@@ -18,7 +18,7 @@ import type { StationRegistry } from '../config/station-registry.js';
 import { TuojiangError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { AlertStore } from './alert-store.js';
-import { CHECK_JOB_OPTIONS, sweepJobId, type AnyCheckJobData, type CheckJobData } from './check-enqueuer.js';
+import { CHECK_JOB_OPTIONS, recheckJobId, sweepJobId, type AnyCheckJobData, type CheckJobData } from './check-enqueuer.js';
 import { STATION_SERIES } from './keys.js';
 
 /**
@@ -30,32 +30,42 @@ export const INBOX_SWEEP_INTERVAL_MS = 60_000;
 export const INBOX_SWEEP_SCHEDULER_ID = 'inbox-sweep';
 /** The stats field counting the series the sweep gave a check job (decision 0003). */
 export const STALE_STAT = 'stale_requeued';
-/** Stats fields with the last sweep's overdue series, and those past round 0: the alerts' health points read them. */
+/**
+ * Stats fields of the last sweep: the series overdue, those of them stuck, and when (Redis time,
+ * ms). Every alerts process's health points report them (alerts/service.ts).
+ */
 export const OVERDUE_NOW_STAT = 'overdue_series';
 export const STUCK_NOW_STAT = 'stuck_series';
-/** Rounds double up to 5 min × 2^8 ≈ 21 h overdue; past that, once a day (as failed sweep jobs expire). */
-const MAX_ROUND = 8;
+export const SWEPT_AT_STAT = 'swept_at';
+/** Rounds double up to 5 min × 2^8 ≈ 21 h overdue, then come once a day. */
+const MAX_DOUBLING_ROUND = 8;
+const DAY_MS = 86_400_000;
 
 /**
  * The sweep's round for a reading `overdueMs` past due: 0 from `staleMs`, 1 from twice that, 2 from
- * four times… So a series whose checks keep failing (a reading the rules cannot handle, a bad
- * threshold set) gets a job at 5, 10, 20, 40 … minutes overdue, not one every few minutes for ever.
+ * four times… up to 8, then one more each day. A series whose checks keep failing (a reading the
+ * rules cannot handle, a bad threshold set) so gets a job at 5, 10, 20, 40 … minutes overdue and
+ * then daily, not one a minute for ever.
  */
 export function sweepRound(overdueMs: number, staleMs: number): number {
-  return Math.min(MAX_ROUND, Math.floor(Math.log2(overdueMs / staleMs)));
+  const x = overdueMs / staleMs;
+  if (!(x >= 2)) return 0;
+  const r = Math.floor(Math.log2(x));
+  if (r < MAX_DOUBLING_ROUND) return r;
+  return MAX_DOUBLING_ROUND + Math.floor((overdueMs - staleMs * 2 ** MAX_DOUBLING_ROUND) / DAY_MS);
 }
 
 /**
- * Sweep jobs keep a failure a day (not the week of CHECK_JOB_OPTIONS) with one stack line, and a
- * completion a day too, so that each round's id stays taken: one job per series and round,
- * whatever becomes of it.
+ * Sweep jobs make three attempts with one stack line each. Their failures stay as long as check
+ * jobs' (BullMQ trims the whole failed set by the age of the job failing last, so a shorter age here
+ * would delete the check jobs' errors an operator needs), and a completion stays two days, so that
+ * a round's id stays taken and the next round can see the job finished (a series then is stuck).
  */
 export const SWEEP_JOB_OPTIONS = {
   ...CHECK_JOB_OPTIONS,
   attempts: 3,
   stackTraceLimit: 1,
-  removeOnComplete: { age: 24 * 3600 },
-  removeOnFail: { age: 24 * 3600 },
+  removeOnComplete: { age: 2 * 24 * 3600 },
 } as const;
 
 export interface StaleSeries {
@@ -65,8 +75,20 @@ export interface StaleSeries {
   ts: number;
   /** How long ago it became due (ms). */
   overdueMs: number;
-  /** 0: found overdue for the first time; above: the sweep's own jobs of earlier rounds did not clear it. */
   round: number;
+}
+
+export interface OverdueSeries extends StaleSeries {
+  /** This round's sweep job exists (waiting, running, done or failed). */
+  hasJob: boolean;
+  /**
+   * The sweep's job of the previous round ran to its end and the reading is still waiting: the
+   * series' checks fail, its alerts are not going out. False when that job never existed (the
+   * alerts were down, or far behind): then the series is only late.
+   */
+  stuck: boolean;
+  /** The previous round's sweep job, when there is one: its id and, if it failed, why. */
+  lastJob?: { id: string; failedReason?: string };
 }
 
 export function createSweepMetrics(registry = new Registry()) {
@@ -90,71 +112,115 @@ export interface InboxSweeperOptions {
   metrics?: SweepMetrics;
 }
 
+const jobOf = (s: StaleSeries, id: string) => ({
+  name: 'check',
+  data: { s: s.station, p: s.period, ts: s.ts } satisfies CheckJobData,
+  opts: { ...SWEEP_JOB_OPTIONS, jobId: id },
+});
+
 export class InboxSweeper {
-  private readonly staleMs: number;
+  readonly staleMs: number;
   readonly metrics: SweepMetrics;
 
   constructor(private readonly o: InboxSweeperOptions) {
     this.staleMs = o.staleMs ?? STALE_INBOX_MS;
+    if (!(this.staleMs > 0)) throw new RangeError(`staleMs must be above 0, got ${this.staleMs}`);
     this.metrics = o.metrics ?? createSweepMetrics();
   }
 
   /**
-   * Adds a check job for every series whose oldest waiting reading is overdue at `at` (default:
-   * Redis time, the clock the inboxes are stamped with) and has none of its round yet; returns
-   * those series.
+   * Every series whose oldest waiting reading is more than `staleMs` past due at `at` (default:
+   * Redis time, the clock the inboxes are stamped with), with its round and its sweep jobs.
    */
-  async sweep(at?: number): Promise<StaleSeries[]> {
-    const { store, registry } = this.o;
+  async overdue(at?: number): Promise<{ now: number; series: OverdueSeries[] }> {
+    const { store, registry, checks } = this.o;
     // A station taken out of the registry is never checked (CheckProcessor skips it): no job for it.
     const series = (await store.listSeries()).filter((s) => s.period !== STATION_SERIES && registry.get(s.station));
     const waiting = series.length > 0 ? await store.oldestWaiting(series) : { now: 0, oldest: [] };
-    const now = at ?? waiting.now;
-    const overdue: Array<StaleSeries & { jobId: string }> = [];
+    const now = at ?? (series.length > 0 ? waiting.now : await this.redisNow());
+    const late: StaleSeries[] = [];
     series.forEach((s, i) => {
       const o = waiting.oldest[i];
-      if (!o || now - o.ripeAt < this.staleMs) return;
-      const round = sweepRound(now - o.ripeAt, this.staleMs);
-      overdue.push({ ...s, ts: o.ts, overdueMs: now - o.ripeAt, round, jobId: sweepJobId(s.station, s.period, o.ts, round) });
+      if (o && now - o.ripeAt >= this.staleMs)
+        late.push({ ...s, ts: o.ts, overdueMs: now - o.ripeAt, round: sweepRound(now - o.ripeAt, this.staleMs) });
     });
-    // The state of the basin at this sweep, whichever process made it (every alerts process reports it).
-    await store.redis.hset(store.keys.stats, OVERDUE_NOW_STAT, overdue.length, STUCK_NOW_STAT, overdue.filter((s) => s.round > 0).length);
+    const [current, previous] = await Promise.all([
+      Promise.all(late.map((s) => checks.getJob(sweepJobId(s.station, s.period, s.ts, s.round)))),
+      Promise.all(late.map((s) => (s.round > 0 ? checks.getJob(sweepJobId(s.station, s.period, s.ts, s.round - 1)) : undefined))),
+    ]);
+    return {
+      now,
+      series: late.map((s, i) => {
+        const prev = previous[i];
+        return {
+          ...s,
+          hasJob: current[i] !== undefined,
+          stuck: prev?.finishedOn !== undefined,
+          ...(prev ? { lastJob: { id: prev.id ?? '', ...(prev.failedReason ? { failedReason: prev.failedReason } : {}) } } : {}),
+        };
+      }),
+    };
+  }
+
+  /** Adds a check job for every overdue series without one of its round yet; returns those series. */
+  async sweep(at?: number): Promise<OverdueSeries[]> {
+    const { store } = this.o;
+    const { now, series } = await this.overdue(at);
+    // The basin's state at this sweep, whichever process made it (every alerts process reports it).
+    await store.redis.hset(
+      store.keys.stats,
+      OVERDUE_NOW_STAT,
+      series.length,
+      STUCK_NOW_STAT,
+      series.filter((s) => s.stuck).length,
+      SWEPT_AT_STAT,
+      now,
+    );
     // A series already given its round's job (a check backlog, or a job failing again) is neither
     // added, counted nor logged again until its next round. Two sweeps at the same moment may both
     // count one; the id still makes it one job.
-    const known = await Promise.all(overdue.map((s) => this.o.checks.getJob(s.jobId)));
-    const found = overdue.filter((_, i) => known[i] === undefined);
+    const found = series.filter((s) => !s.hasJob);
     if (found.length === 0) return [];
-    const jobs = found.map((s) => ({
-      name: 'check',
-      data: { s: s.station, p: s.period, ts: s.ts } satisfies CheckJobData,
-      opts: { ...SWEEP_JOB_OPTIONS, jobId: s.jobId },
-    }));
+    const jobs = found.map((s) => jobOf(s, sweepJobId(s.station, s.period, s.ts, s.round)));
     for (let i = 0; i < jobs.length; i += 1000) await this.o.checks.addBulk(jobs.slice(i, i + 1000));
     await store.redis.hincrby(store.keys.stats, STALE_STAT, found.length);
     this.metrics.stale.inc(found.length);
     this.report(found);
-    return found.map(({ jobId: _, ...rest }) => rest);
+    return found;
   }
 
-  private report(found: StaleSeries[]): void {
-    const list = (l: StaleSeries[]) =>
+  /** An operator's re-check (after fixing what made checks fail): a fresh check job for each series. */
+  async recheck(series: readonly StaleSeries[], at: number): Promise<void> {
+    const jobs = series.map((s) => jobOf(s, recheckJobId(s.station, s.period, s.ts, at)));
+    for (let i = 0; i < jobs.length; i += 1000) await this.o.checks.addBulk(jobs.slice(i, i + 1000));
+  }
+
+  private async redisNow(): Promise<number> {
+    const [sec, usec] = await this.o.store.redis.time();
+    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  }
+
+  private report(found: OverdueSeries[]): void {
+    const list = (l: OverdueSeries[]) =>
       l.slice(0, 20).map((s) => `${s.station}/${s.period} ${new Date(s.ts).toISOString()} due ${Math.round(s.overdueMs / 60_000)} min ago`);
-    const first = found.filter((s) => s.round === 0);
-    const again = found.filter((s) => s.round > 0);
-    if (first.length > 0) {
+    const late = found.filter((s) => !s.stuck);
+    const stuck = found.filter((s) => s.stuck);
+    if (late.length > 0) {
       const err = new TuojiangError(
         'CHECK_OVERDUE',
-        `${first.length} series had readings still unchecked ${Math.round(this.staleMs / 60_000)} min after they were due: a check job was added for each; their alerts go out now, late`,
+        `${late.length} series had readings still unchecked ${Math.round(this.staleMs / 60_000)}+ min after they were due: a check job was added for each; their alerts go out now, late`,
       );
-      this.o.log?.warn({ code: err.code, series: first.length, oldest: list(first), hint: err.hint }, err.message);
+      this.o.log?.warn({ code: err.code, series: late.length, oldest: list(late), hint: err.hint }, err.message);
     }
-    if (again.length > 0) {
+    if (stuck.length > 0) {
       const err = new TuojiangError(
         'CHECK_STUCK',
-        `${again.length} series are still unchecked after the sweep's own check job for them: their alerts are NOT going out; another job was added`,
+        `${stuck.length} series are still unchecked after the sweep's own check job for them ran: their alerts are NOT going out; another job was added`,
       );
-      this.o.log?.error({ code: err.code, series: again.length, oldest: list(again), hint: err.hint }, err.message);
+      this.o.log?.error(
+        { code: err.code, series: stuck.length, oldest: list(stuck), lastError: stuck[0]?.lastJob?.failedReason, hint: err.hint },
+        err.message,
+      );
     }
   }
 }

@@ -28,13 +28,21 @@ export async function keepScheduler(queue: Queue, spec: SchedulerSpec, log?: Log
       { name: spec.name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
     );
   await upsert();
+  // One look at a time: two overlapping looks would both find it missing and both say so.
+  let looking = false;
   return async () => {
-    if (await queue.getJobScheduler(spec.id)) return;
-    await upsert();
-    const err = new TuojiangError(
-      'REDIS_STATE_LOST',
-      `Redis was found without the ${spec.what} (emptied or replaced); recreated${spec.lost ? `. ${spec.lost}` : ''}`,
-    );
-    log?.error({ code: err.code, what: spec.what, hint: err.hint }, err.message);
+    if (looking) return;
+    looking = true;
+    try {
+      if (await queue.getJobScheduler(spec.id)) return;
+      await upsert();
+      const err = new TuojiangError(
+        'REDIS_STATE_LOST',
+        `Redis was found without the ${spec.what} (emptied or replaced); recreated${spec.lost ? `. ${spec.lost}` : ''}`,
+      );
+      log?.error({ code: err.code, what: spec.what, hint: err.hint }, err.message);
+    } finally {
+      looking = false;
+    }
   };
 }

@@ -23,13 +23,14 @@ import {
   InboxSweeper,
   OVERDUE_NOW_STAT,
   STUCK_NOW_STAT,
+  SWEPT_AT_STAT,
   type SweepMetrics,
 } from './inbox-sweep.js';
 import { keepScheduler } from './schedulers.js';
 import { DEFAULT_PREFIX, QUEUE_AGGREGATES, QUEUE_CHECKS, QUEUE_SILENCE, QUEUE_SWEEP } from './keys.js';
 import { MaintenanceCalendar, MaintenanceStore } from './maintenance.js';
 import { OutboxRelay, createNotifyQueue } from './outbox-relay.js';
-import { SilenceChecker } from './silence.js';
+import { SilenceChecker, redisNow } from './silence.js';
 import { stationProfile, type ThresholdSource } from './thresholds.js';
 
 export const SILENCE_SCHEDULER_ID = 'silence-check';
@@ -227,6 +228,7 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
   }
 
   let sweepMetrics: SweepMetrics | undefined;
+  const sweepEveryMs = (typeof o.sweep === 'object' ? o.sweep.intervalMs : undefined) ?? INBOX_SWEEP_INTERVAL_MS;
   if (o.sweep !== false) {
     const opts = typeof o.sweep === 'object' ? o.sweep : {};
     const queue = new Queue(QUEUE_SWEEP, { connection: main, prefix });
@@ -244,13 +246,15 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
     const spec = {
       id: INBOX_SWEEP_SCHEDULER_ID,
       name: 'sweep',
-      everyMs: opts.intervalMs ?? INBOX_SWEEP_INTERVAL_MS,
+      everyMs: sweepEveryMs,
       what: 'inbox sweep scheduler',
       lost: 'Readings whose check job fails would wait for their station to send again',
     };
     const recheck = await keepScheduler(queue, spec, o.log);
     const keep = setInterval(() => void recheck().catch(() => undefined), Math.max(1000, spec.everyMs / 2));
     const worker = new Worker(QUEUE_SWEEP, async () => (await sweeper.sweep()).length, { connection: connect(), prefix, concurrency: 1 });
+    // The health points stop reporting the sweep's figures once they are three intervals old (below).
+    worker.on('failed', (_job, err) => o.log?.warn({ err: err.message }, 'inbox sweep failed; it runs again at the next interval'));
     logErrorsRateLimited(worker, 'sweep worker', o.log);
     closers.push(async () => {
       clearInterval(keep);
@@ -313,12 +317,17 @@ export async function startAlertsService(o: AlertsServiceOptions): Promise<Alert
       instance,
       intervalMs: o.healthIntervalMs ?? 10_000,
       sample: async () => {
-        const [overdue, stuck] = await main.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT);
+        const [[overdue, stuck, sweptAt], now] = await Promise.all([
+          main.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT, SWEPT_AT_STAT),
+          redisNow(main),
+        ]);
+        // Unknown until a sweep ran, and once no sweep ran for three intervals (all sweeps failing):
+        // left out rather than reported as a reassuring 0.
+        const fresh = sweptAt !== null && now - Number(sweptAt) <= 3 * sweepEveryMs;
         return {
           check_jobs_waiting: await checksQueue.getWaitingCount(),
           aggregate_backlog_hours: await dirty.size(),
-          // Unknown until a first sweep ran: left out rather than reported as 0.
-          ...(overdue === null ? {} : { check_series_overdue: Number(overdue), check_series_stuck: Number(stuck) }),
+          ...(fresh ? { check_series_overdue: Number(overdue), check_series_stuck: Number(stuck) } : {}),
         };
       },
       onError: (e) => o.log?.debug({ err: (e as Error).message }, 'health point not written'),

@@ -126,11 +126,11 @@ export const ERRORS = {
   },
   CHECK_OVERDUE: {
     code: 'TJ_CHECK_OVERDUE',
-    hint: 'Readings waited for their alert check 5 minutes past due, and the inbox sweep added a check job for each series named: their alerts go out now, late. Usually a check job failed for good or was lost with a Redis master: the alerts workers log `check job failed` with its error (look at every alerts container). After an alerts outage or a check backlog (the pipeline-health dashboard, check jobs waiting) this is expected once.',
+    hint: 'Readings waited for their alert check 5 minutes past due, and the inbox sweep added a check job for each series named: their alerts go out now, late. Usually a check job failed for good or was lost with a Redis master: the alerts workers log `check job failed` with the error (look at every alerts container). Once after an alerts outage or a check backlog (the pipeline-health dashboard, "Checks waiting") it is expected. `tuojiang alerts overdue` lists what is still waiting.',
   },
   CHECK_STUCK: {
     code: 'TJ_CHECK_STUCK',
-    hint: "A series is still unchecked after the inbox sweep's own check job for it had its chance: its alerts are NOT going out. Read the failed check jobs' errors (the alerts workers log `check job failed`; `redis-cli ZRANGE {prefix}:checks:failed 0 -1` lists them) and fix the cause (a bad threshold set, a reading the rules cannot handle, a bug); the sweep tries again at 10, 20, 40 … minutes overdue, up to once a day.",
+    hint: "The inbox sweep's own check job for these series ran to its end and their readings still wait: their alerts are NOT going out. `tuojiang alerts overdue` lists each series with its last job's error; fix the cause (a bad threshold set, a reading the rules cannot handle, a bug in a new version), then `tuojiang alerts overdue --recheck` checks them at once. Left alone, the sweep tries again at 10, 20, 40 … minutes overdue, then daily.",
   },
   NOTIFY_SENT_NOT_REPLICATED: {
     code: 'TJ_NOTIFY_SENT_NOT_REPLICATED',

@@ -1,7 +1,10 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { Queue } from 'bullmq';
 import { AlertStore } from '../../alerts/alert-store.js';
-import { STATION_SERIES } from '../../alerts/keys.js';
+import type { AnyCheckJobData } from '../../alerts/check-enqueuer.js';
+import { InboxSweeper, STALE_INBOX_MS } from '../../alerts/inbox-sweep.js';
+import { QUEUE_CHECKS, STATION_SERIES } from '../../alerts/keys.js';
 import { cst } from '../../alerts/messages.js';
 import { startAlertsService } from '../../alerts/service.js';
 import { SILENCE_KEY } from '../../alerts/silence.js';
@@ -82,7 +85,7 @@ export function registerAlertsCommands(program: Command): void {
 
   alerts
     .command('worker')
-    .description('run check workers, the silence scheduler and the alert outbox relay (until SIGTERM)')
+    .description('run check workers, the silence scheduler, the inbox sweep and the alert outbox relay (until SIGTERM)')
     .option('--workers <n>', 'BullMQ workers on the checks queue in this process', '1')
     .option('--concurrency <n>', 'check jobs per worker at once', '16')
     .option('--no-relay', 'do not publish alert events to InfluxDB/notify from this process')
@@ -200,6 +203,55 @@ export function registerAlertsCommands(program: Command): void {
             process.stdout.write(`  ${a.info.alertId}\n`);
             for (const b of a.info.bureaus) process.stdout.write(`    ${bureauLine(a, b)}\n`);
           }
+        }
+      });
+    });
+
+  alerts
+    .command('overdue')
+    .description(
+      "readings still waiting for their alert check 5+ min after they were due (TJ_CHECK_OVERDUE, TJ_CHECK_STUCK): each series, how late, and its last sweep job's error; --recheck adds a check job for each now (after fixing the cause)",
+    )
+    .option('--recheck', 'add a fresh check job for every series listed')
+    .option('--json', 'one JSON object per line')
+    .option('--prefix <prefix>', PREFIX_HELP)
+    .action(async (opts: { recheck?: boolean; json?: boolean; prefix: string }) => {
+      const env = readEnv();
+      const registry = new StationRegistry(loadConfig().registry);
+      await withCommandRedis(env, async (redis) => {
+        const store = new AlertStore(redis, opts.prefix);
+        const checks = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection: redis, prefix: opts.prefix });
+        try {
+          const sweeper = new InboxSweeper({ store, registry, checks });
+          const { now, series } = await sweeper.overdue();
+          if (opts.recheck) await sweeper.recheck(series, now);
+          if (opts.json) {
+            for (const s of series) printJson({ ...s, rechecked: opts.recheck === true });
+            return;
+          }
+          if (series.length === 0) {
+            process.stdout.write(`no reading is waiting for its check ${STALE_INBOX_MS / 60_000}+ min past due\n`);
+            return;
+          }
+          for (const s of series.sort((a, b) => b.overdueMs - a.overdueMs)) {
+            const state = s.stuck ? 'STUCK  ' : 'late   ';
+            process.stdout.write(
+              `${state} ${s.station.padEnd(18)} ${s.period.padEnd(5)} reading ${cst(s.ts)}  due ${Math.round(s.overdueMs / 60_000)} min ago\n`,
+            );
+            if (s.lastJob)
+              process.stdout.write(
+                `        last sweep job ${s.lastJob.id}${s.lastJob.failedReason ? ` failed: ${printable(s.lastJob.failedReason)}` : ''}\n`,
+              );
+          }
+          const stuck = series.filter((s) => s.stuck).length;
+          const summary = opts.recheck
+            ? `added a check job for each of the ${series.length} series; run this again in a minute to see which cleared`
+            : stuck === 0
+              ? `${series.length} series late: the inbox sweep gives each a check job (within a minute), their alerts go out late. If one turns STUCK, read its error here and in the alerts workers' logs (\`check job failed\`).`
+              : `${series.length} series, ${stuck} STUCK: the sweep's own check job ran and their readings still wait, so their alerts are not going out. Read the errors above, fix the cause, then run this with --recheck.`;
+          process.stdout.write(`\n${summary}\n`);
+        } finally {
+          await checks.close();
         }
       });
     });

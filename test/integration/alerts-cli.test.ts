@@ -1,16 +1,22 @@
 /**
  * The operator commands: `tuojiang alerts worker` as a real child process (SIGTERM stops it
- * cleanly), `tuojiang alerts list`, and `tuojiang maintenance add|list|remove`.
+ * cleanly), `tuojiang alerts list`, `tuojiang alerts overdue`, and `tuojiang maintenance add|list|remove`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Command } from 'commander';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
+import { AlertStore } from '../../alerts/alert-store.js';
+import { CheckEnqueuer, type AnyCheckJobData } from '../../alerts/check-enqueuer.js';
+import { InboxSweeper } from '../../alerts/inbox-sweep.js';
+import { QUEUE_CHECKS } from '../../alerts/keys.js';
+import { redisNow } from '../../alerts/silence.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { registerAlertsCommands } from '../../cli/commands/alerts.js';
 import { registerMaintenanceCommands } from '../../cli/commands/maintenance.js';
-import { HOUR, T0, reading, startAlertServices, waitFor, type Services } from '../helpers/alerts-stack.js';
+import { HOUR, T0, reading, registry, startAlertServices, waitFor, type Services } from '../helpers/alerts-stack.js';
 
 let services: Services;
 const savedEnv = { ...process.env };
@@ -147,4 +153,58 @@ describe('tuojiang alerts worker / alerts list', () => {
     expect(await exited).toBe(0);
     expect(log).toMatch(/"msg":"stopping"/);
   }, 90_000);
+});
+
+describe('tuojiang alerts overdue', () => {
+  it('lists late and stuck series with the last sweep job’s error, and --recheck adds a check job for each', async () => {
+    const prefix = `o${randomBytes(3).toString('hex')}`;
+    const connection = { host: '127.0.0.1', port: services.redis.port };
+    const redis = new Redis(services.redis.url);
+    const checks = new Queue<AnyCheckJobData>(QUEUE_CHECKS, { connection, prefix });
+    try {
+      expect(await run(['alerts', 'overdue', '--prefix', prefix])).toBe('no reading is waiting for its check 5+ min past due\n');
+      const store = new AlertStore(redis, prefix);
+      await store.enqueue([reading('hongyuan', T0, { NH3N: 9 })]);
+      // The reading became due `min` minutes ago (the inbox entry's times, as the enqueue writes them).
+      const dueAgo = async (min: number): Promise<void> => {
+        const k = store.keys.series('hongyuan', 'hour');
+        const raw = (await redis.hget(k.data, String(T0)))!;
+        const t = (await redisNow(redis)) - min * 60_000;
+        await redis.hset(k.data, String(T0), `${t}|${t}|${raw.split('|').slice(2).join('|')}`);
+      };
+      await dueAgo(7);
+      const late = await run(['alerts', 'overdue', '--prefix', prefix]);
+      expect(late).toMatch(/^late\s+hongyuan\s+hour\s+reading 2026-05-01 00:00 \(UTC\+8\) {2}due 7 min ago$/m);
+      expect(late).toMatch(/^1 series late: the inbox sweep gives each a check job/m);
+
+      // The sweep's job of round 1 (10+ min) fails; at 21 min (round 2) the series is stuck.
+      await dueAgo(12);
+      const sweeper = new InboxSweeper({ store, registry, checks });
+      expect(await sweeper.sweep()).toHaveLength(1);
+      const failing = new Worker(
+        QUEUE_CHECKS,
+        () => {
+          throw new UnrecoverableError('no limit for NH3N in this threshold set');
+        },
+        { connection, prefix },
+      );
+      await waitFor(async () => (await checks.getJobCounts('failed')).failed === 1, 30_000, 'the sweep job to fail');
+      await failing.close();
+      await dueAgo(21);
+      const stuck = await run(['alerts', 'overdue', '--prefix', prefix]);
+      expect(stuck).toMatch(/^STUCK\s+hongyuan\s+hour\s+reading 2026-05-01 00:00 \(UTC\+8\) {2}due 21 min ago$/m);
+      expect(stuck).toContain('failed: no limit for NH3N in this threshold set');
+      expect(stuck).toMatch(/^1 series, 1 STUCK: .* fix the cause, then run this with --recheck\.$/m);
+
+      const [row] = jsonLines(await run(['alerts', 'overdue', '--recheck', '--json', '--prefix', prefix]));
+      expect(row).toMatchObject({ station: 'hongyuan', period: 'hour', ts: T0, round: 2, stuck: true, rechecked: true });
+      const waiting = await checks.getWaiting();
+      expect(waiting.map((j) => [j.id?.split('.').slice(0, 4).join('.'), j.data])).toEqual([
+        [`chkr.hongyuan.hour.${T0}`, { s: 'hongyuan', p: 'hour', ts: T0 }],
+      ]);
+    } finally {
+      await checks.close();
+      redis.disconnect();
+    }
+  }, 60_000);
 });

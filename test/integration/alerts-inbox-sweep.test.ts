@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../alerts/alert-store.js';
 import { CHECK_JOB_OPTIONS, CheckEnqueuer, sweepJobId, type AnyCheckJobData, type CheckJobData } from '../../alerts/check-enqueuer.js';
 import type { AlertEvent } from '../../alerts/events.js';
-import { InboxSweeper, OVERDUE_NOW_STAT, STALE_STAT, STUCK_NOW_STAT, SWEEP_JOB_OPTIONS, sweepRound } from '../../alerts/inbox-sweep.js';
+import { InboxSweeper, OVERDUE_NOW_STAT, STALE_STAT, STUCK_NOW_STAT, sweepRound, type OverdueSeries } from '../../alerts/inbox-sweep.js';
 import { redisNow } from '../../alerts/silence.js';
 import { QUEUE_CHECKS } from '../../alerts/keys.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
@@ -135,20 +135,26 @@ describe('the inbox sweep', () => {
   });
 
   it('adds one job per overdue series and round, however often it sweeps, and counts and logs each once', async () => {
-    const { store, checks, sweeper, lines } = sweepStack(1000);
+    const { store, checks, sweeper, lines, prefix } = sweepStack(1000);
     await store.enqueue([reading(water, T0 + HOUR, { NH3N: 9 }), reading(water, T0, { NH3N: 9 }), reading(otherWater, T0, { DO: 7 })]);
     // Not in the registry: its checks are skipped, so the sweep must not add jobs for it forever.
     await store.enqueue([{ ...reading(water, T0, { NH3N: 9 }), station: 'decommissioned' }]);
-    const at = (await redisNow(redis)) + 1500;
+    // 1.5 stale times past the first readings' due time (enqueued in one call).
+    const [oldest] = (await store.oldestWaiting([{ station: water, period: 'hour' }])).oldest;
+    const at = oldest!.ripeAt + 1500;
     const expected = [
-      { station: water, period: 'hour', ts: T0, round: 0 },
-      { station: otherWater, period: 'hour', ts: T0, round: 0 },
+      { station: water, period: 'hour', ts: T0, round: 0, stuck: false },
+      { station: otherWater, period: 'hour', ts: T0, round: 0, stuck: false },
     ].sort((a, b) => a.station.localeCompare(b.station));
-    const found = [...(await sweeper.sweep(at))].sort((a, b) => a.station.localeCompare(b.station));
-    expect(found.map(({ station, period, ts, round }) => ({ station, period, ts, round }))).toEqual(expected);
+    const pick = (l: OverdueSeries[]) =>
+      [...l]
+        .sort((a, b) => a.station.localeCompare(b.station))
+        .map(({ station, period, ts, round, stuck }) => ({ station, period, ts, round, stuck }));
+    const found = await sweeper.sweep(at);
+    expect(pick(found)).toEqual(expected);
     for (const s of found) expect(s.overdueMs).toBeGreaterThanOrEqual(1500);
     // Sweeps at once, or again within the round (overdue under twice the stale time), add nothing.
-    expect(await Promise.all([sweeper.sweep(at), sweeper.sweep(at + 300)])).toEqual([[], []]);
+    expect(await Promise.all([sweeper.sweep(at), sweeper.sweep(at + 400)])).toEqual([[], []]);
     const jobs = await checks.getWaiting();
     const byStation = (a: { s: string }, b: { s: string }) => a.s.localeCompare(b.s);
     expect(jobs.map((j) => j.data as { s: string }).sort(byStation)).toEqual(
@@ -157,29 +163,50 @@ describe('the inbox sweep', () => {
     for (const j of jobs) {
       const d = j.data as CheckJobData;
       expect(j.id).toBe(sweepJobId(d.s, d.p, d.ts, 0));
-      // Their own options: a check that keeps failing must not fill Redis with week-old failures.
-      expect(j.opts).toMatchObject({ attempts: SWEEP_JOB_OPTIONS.attempts, removeOnFail: { age: 24 * 3600 }, stackTraceLimit: 1 });
+      // Few attempts and one stack line: a check that keeps failing must not fill Redis. Failures
+      // kept as long as the check jobs' own: BullMQ trims the failed set by the last failure's age.
+      expect(j.opts).toMatchObject({ attempts: 3, stackTraceLimit: 1, removeOnFail: CHECK_JOB_OPTIONS.removeOnFail });
     }
     expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(2);
     expect(await redis.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT)).toEqual(['2', '0']);
     expect(lines.map((l) => [l.level, l.code, l.series])).toEqual([[40, 'TJ_CHECK_OVERDUE', 2]]);
 
-    // Still stuck in the next round (twice the stale time overdue): its earlier job did not clear
-    // it, so its alerts are not going out: another job each, and an error, not a warning.
-    const next = await sweeper.sweep(at + 1000);
-    expect(next.map((s) => s.round)).toEqual([1, 1]);
-    expect(await checks.getWaitingCount()).toBe(4);
-    expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(4);
+    // The next round (twice the stale time) while those jobs still wait (a backlog): late, not stuck.
+    expect(pick(await sweeper.sweep(at + 1000))).toEqual(expected.map((e) => ({ ...e, round: 1 })));
+    expect(lines.map((l) => l.code)).toEqual(['TJ_CHECK_OVERDUE', 'TJ_CHECK_OVERDUE']);
+
+    // Their jobs fail (as a check that throws would): in round 2 the series are stuck, their alerts
+    // are not going out: another job each, an error naming the failure, and the gauge.
+    const connection = { host: '127.0.0.1', port: services.redis.port };
+    const failing = new Worker(
+      QUEUE_CHECKS,
+      () => {
+        throw new UnrecoverableError('the rules cannot handle this reading');
+      },
+      { connection, prefix },
+    );
+    await waitFor(async () => (await checks.getJobCounts('failed')).failed === 4, 30_000, 'the sweep jobs to fail');
+    await failing.close();
+    const stuck = await sweeper.sweep(at + 2600);
+    expect(pick(stuck)).toEqual(expected.map((e) => ({ ...e, round: 2, stuck: true })));
+    expect(stuck[0]!.lastJob).toEqual({
+      id: sweepJobId(stuck[0]!.station, 'hour', T0, 1),
+      failedReason: 'the rules cannot handle this reading',
+    });
     expect(await redis.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT)).toEqual(['2', '2']);
-    expect(lines.map((l) => [l.level, l.code, l.series])).toEqual([
-      [40, 'TJ_CHECK_OVERDUE', 2],
-      [50, 'TJ_CHECK_STUCK', 2],
-    ]);
+    expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(6);
+    expect(lines.at(-1)).toMatchObject({ level: 50, code: 'TJ_CHECK_STUCK', series: 2, lastError: 'the rules cannot handle this reading' });
   });
 
-  it('spaces the rounds out: 1, 2, 4 … times the stale time overdue, up to 2^8', () => {
+  it('spaces the rounds out: 1, 2, 4 … times the stale time overdue up to 2^8, then one a day', () => {
     const stale = 300_000;
-    expect([1, 1.99, 2, 3.99, 4, 8, 255, 256, 1e6].map((k) => sweepRound(k * stale, stale))).toEqual([0, 0, 1, 1, 2, 3, 7, 8, 8]);
+    const day = 86_400_000;
+    expect([0, 0.5, 1, 1.99, 2, 3.99, 4, 8, 255, 256].map((k) => sweepRound(k * stale, stale))).toEqual([0, 0, 0, 0, 1, 1, 2, 3, 7, 8]);
+    expect(sweepRound(256 * stale + day - 1, stale)).toBe(8);
+    expect(sweepRound(256 * stale + day, stale)).toBe(9);
+    expect(sweepRound(256 * stale + 10 * day, stale)).toBe(18);
+    const checks = undefined as unknown as Queue<AnyCheckJobData>;
+    expect(() => new InboxSweeper({ store: new AlertStore(redis, 'x'), registry, checks, staleMs: 0 })).toThrow(RangeError);
   });
 
   it('gives a job id per series, oldest reading and round', () => {

@@ -113,7 +113,12 @@ describe('provisioned alert rules: structure', () => {
         if (d.datasourceUid === '__expr__') {
           expect(['reduce', 'threshold', 'math'], `${r.uid} ${d.refId}`).toContain(d.model.type);
           expect(seen.has(String(d.model.expression)), `${r.uid} ${d.refId} refers to an earlier query`).toBe(true);
-          if (d.model.type === 'reduce') expect(['last', 'sum', 'max', 'min', 'mean', 'count']).toContain(d.model.reducer);
+          if (d.model.type === 'reduce') {
+            expect(['last', 'sum', 'max', 'min', 'mean', 'count']).toContain(d.model.reducer);
+            // InfluxDB answers null for an empty minute (the current one, often): in Grafana's strict
+            // mode that makes the reduction NaN and the rule never fires.
+            expect(d.model.settings, `${r.uid} ${d.refId} drops non-numbers`).toEqual({ mode: 'dropNN' });
+          }
           if (d.model.type === 'threshold') {
             const conds = d.model.conditions as Array<{ evaluator: { type: string; params: number[] } }>;
             expect(conds.length).toBe(1);
@@ -156,7 +161,12 @@ function evaluate(rule: Rule, results: Record<string, Array<Array<number | null>
     if (d.datasourceUid !== '__expr__') continue;
     const input = String(d.model.expression);
     if (d.model.type === 'reduce') {
-      const points = (results[input] ?? []).map((p) => p[1]).filter((v): v is number => typeof v === 'number');
+      const all = (results[input] ?? []).map((p) => p[1]);
+      if (all.length === 0) return 'nodata';
+      // Grafana's modes: strict (no mode) gives NaN for a sum with any null and for a last that is
+      // null (an empty GROUP BY time bucket, the current minute's included); dropNN drops them first.
+      const dropNN = (d.model.settings as { mode?: string } | undefined)?.mode === 'dropNN';
+      const points = dropNN ? all.filter((v): v is number => typeof v === 'number') : all.map((v) => (typeof v === 'number' ? v : NaN));
       if (points.length === 0) return 'nodata';
       values[d.refId] = d.model.reducer === 'sum' ? points.reduce((a, b) => a + b, 0) : points.at(-1);
     } else if (d.model.type === 'threshold') {
