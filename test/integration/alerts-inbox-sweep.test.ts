@@ -11,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../alerts/alert-store.js';
 import { CHECK_JOB_OPTIONS, CheckEnqueuer, sweepJobId, type AnyCheckJobData, type CheckJobData } from '../../alerts/check-enqueuer.js';
 import type { AlertEvent } from '../../alerts/events.js';
-import { InboxSweeper, OVERDUE_NOW_STAT, STALE_STAT, STUCK_NOW_STAT, sweepRound, type OverdueSeries } from '../../alerts/inbox-sweep.js';
+import {
+  InboxSweeper,
+  OVERDUE_NOW_STAT,
+  STALE_STAT,
+  STUCK_NOW_STAT,
+  SWEPT_AT_STAT,
+  sweepRound,
+  type OverdueSeries,
+} from '../../alerts/inbox-sweep.js';
 import { redisNow } from '../../alerts/silence.js';
 import { QUEUE_CHECKS } from '../../alerts/keys.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
@@ -195,7 +203,37 @@ describe('the inbox sweep', () => {
     });
     expect(await redis.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT)).toEqual(['2', '2']);
     expect(Number(await redis.hget(store.keys.stats, STALE_STAT))).toBe(6);
-    expect(lines.at(-1)).toMatchObject({ level: 50, code: 'TJ_CHECK_STUCK', series: 2, lastError: 'the rules cannot handle this reading' });
+    expect(lines.map((l) => [l.level, l.code])).toEqual([
+      [40, 'TJ_CHECK_OVERDUE'],
+      [40, 'TJ_CHECK_OVERDUE'],
+      [50, 'TJ_CHECK_STUCK'],
+    ]);
+    const names = (min: number) => expected.map((e) => `${e.station}/hour ${new Date(T0).toISOString()} due ${min} min ago`);
+    const sorted = (l: unknown) => [...(l as string[])].sort();
+    expect(sorted(lines[0]!.oldest)).toEqual(names(0));
+    expect(sorted(lines[2]!.oldest)).toEqual(names(0));
+    expect(lines[0]).toMatchObject({
+      series: 2,
+      msg: '2 series had readings still unchecked 0+ min after they were due: a check job was added for each; their alerts go out now, late',
+    });
+    expect(lines[2]).toMatchObject({
+      series: 2,
+      lastError: 'the rules cannot handle this reading',
+      msg: "2 series are still unchecked after the sweep's own check job for them ran: their alerts are NOT going out; another job was added",
+    });
+    // Minutes in the log are minutes: 1.5 stale times of 1 s is 0 min; a day later, 1440.
+    expect((await sweeper.overdue(at + 86_400_000)).series.map((x) => Math.round(x.overdueMs / 60_000))).toEqual([1440, 1440]);
+  });
+
+  it('records when it swept, in Redis time, even with no series at all (the health points trust only a recent sweep)', async () => {
+    const { store, sweeper } = sweepStack(1000);
+    const before = await redisNow(redis);
+    expect(await sweeper.sweep()).toEqual([]);
+    const after = await redisNow(redis);
+    const [overdue, stuck, at] = await redis.hmget(store.keys.stats, OVERDUE_NOW_STAT, STUCK_NOW_STAT, SWEPT_AT_STAT);
+    expect([overdue, stuck]).toEqual(['0', '0']);
+    expect(Number(at)).toBeGreaterThanOrEqual(before);
+    expect(Number(at)).toBeLessThanOrEqual(after);
   });
 
   it('spaces the rounds out: 1, 2, 4 … times the stale time overdue up to 2^8, then one a day', () => {
