@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CheckEnqueuer } from '../../alerts/check-enqueuer.js';
 import type { AlertEvent } from '../../alerts/events.js';
@@ -155,5 +155,27 @@ export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs:
   while (!(await cond())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Fails every job on a prefix's checks queue for good, with `reason`, until `count` jobs are in its
+ * failed set: what a check that throws, or eight errors in a row, leave behind.
+ */
+export async function failCheckJobs(redisPort: number, prefix: string, reason: string, count: number): Promise<void> {
+  const connection = { host: '127.0.0.1', port: redisPort };
+  const queue = new Queue(QUEUE_CHECKS, { connection, prefix });
+  const failing = new Worker(
+    QUEUE_CHECKS,
+    () => {
+      throw new UnrecoverableError(reason);
+    },
+    { connection, prefix },
+  );
+  try {
+    await waitFor(async () => (await queue.getJobCounts('failed')).failed === count, 30_000, `${count} check jobs to fail`);
+  } finally {
+    await failing.close();
+    await queue.close();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { redisNow } from '../../alerts/silence.js';
 import { InfluxClient } from '../../lib/influx/client.js';
 import { registerAlertsCommands } from '../../cli/commands/alerts.js';
 import { registerMaintenanceCommands } from '../../cli/commands/maintenance.js';
-import { HOUR, T0, reading, registry, startAlertServices, waitFor, type Services } from '../helpers/alerts-stack.js';
+import { HOUR, T0, failCheckJobs, reading, registry, startAlertServices, waitFor, type Services } from '../helpers/alerts-stack.js';
 
 let services: Services;
 const savedEnv = { ...process.env };
@@ -181,15 +181,7 @@ describe('tuojiang alerts overdue', () => {
       await dueAgo(12);
       const sweeper = new InboxSweeper({ store, registry, checks });
       expect(await sweeper.sweep()).toHaveLength(1);
-      const failing = new Worker(
-        QUEUE_CHECKS,
-        () => {
-          throw new UnrecoverableError('no limit for NH3N in this threshold set');
-        },
-        { connection, prefix },
-      );
-      await waitFor(async () => (await checks.getJobCounts('failed')).failed === 1, 30_000, 'the sweep job to fail');
-      await failing.close();
+      await failCheckJobs(services.redis.port, prefix, 'no limit for NH3N in this threshold set', 1);
       await dueAgo(21);
       const stuck = await run(['alerts', 'overdue', '--prefix', prefix]);
       expect(stuck).toMatch(/^STUCK\s+hongyuan\s+hour\s+reading 2026-05-01 00:00 \(UTC\+8\) {2}due 21 min ago$/m);

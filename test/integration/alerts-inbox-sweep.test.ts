@@ -5,7 +5,7 @@
  * exceedance would wait for a next reading that a failing station may never send.
  */
 import { randomBytes } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../alerts/alert-store.js';
@@ -25,7 +25,17 @@ import { QUEUE_CHECKS } from '../../alerts/keys.js';
 import { startAlertsService, type AlertsService } from '../../alerts/service.js';
 import { StaticThresholdSource } from '../../alerts/thresholds.js';
 import { InfluxClient } from '../../lib/influx/client.js';
-import { HOUR, T0, reading, registry, shippedThresholds, startAlertServices, waitFor, type Services } from '../helpers/alerts-stack.js';
+import {
+  HOUR,
+  T0,
+  failCheckJobs,
+  reading,
+  registry,
+  shippedThresholds,
+  startAlertServices,
+  waitFor,
+  type Services,
+} from '../helpers/alerts-stack.js';
 import { capturedLogger } from '../helpers/captured-log.js';
 
 let services: Services;
@@ -66,15 +76,7 @@ describe('the inbox sweep', () => {
     const queue = new Queue(QUEUE_CHECKS, { connection, prefix });
     closers.push(() => queue.close());
     // The job fails for good (as after its eight attempts, or a fourth stall).
-    const failing = new Worker(
-      QUEUE_CHECKS,
-      () => {
-        throw new UnrecoverableError('the test fails this check job for good');
-      },
-      { connection, prefix },
-    );
-    await waitFor(async () => (await queue.getJobCounts('failed')).failed === 1, 30_000, 'the check job to fail');
-    await failing.close();
+    await failCheckJobs(services.redis.port, prefix, 'the test fails this check job for good', 1);
 
     const { log, lines } = capturedLogger();
     const published: AlertEvent[] = [];
@@ -185,16 +187,7 @@ describe('the inbox sweep', () => {
 
     // Their jobs fail (as a check that throws would): in round 2 the series are stuck, their alerts
     // are not going out: another job each, an error naming the failure, and the gauge.
-    const connection = { host: '127.0.0.1', port: services.redis.port };
-    const failing = new Worker(
-      QUEUE_CHECKS,
-      () => {
-        throw new UnrecoverableError('the rules cannot handle this reading');
-      },
-      { connection, prefix },
-    );
-    await waitFor(async () => (await checks.getJobCounts('failed')).failed === 4, 30_000, 'the sweep jobs to fail');
-    await failing.close();
+    await failCheckJobs(services.redis.port, prefix, 'the rules cannot handle this reading', 4);
     const stuck = await sweeper.sweep(at + 2600);
     expect(pick(stuck)).toEqual(expected.map((e) => ({ ...e, round: 2, stuck: true })));
     expect(stuck[0]!.lastJob).toEqual({
