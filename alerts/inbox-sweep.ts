@@ -20,6 +20,7 @@ import type { Logger } from '../lib/logger.js';
 import type { AlertStore } from './alert-store.js';
 import { CHECK_JOB_OPTIONS, recheckJobId, sweepJobId, type AnyCheckJobData, type CheckJobData } from './check-enqueuer.js';
 import { STATION_SERIES } from './keys.js';
+import { redisNow } from './silence.js';
 
 /**
  * A due reading still waiting after this long has lost its job: a healthy drain takes milliseconds,
@@ -137,7 +138,7 @@ export class InboxSweeper {
     // A station taken out of the registry is never checked (CheckProcessor skips it): no job for it.
     const series = (await store.listSeries()).filter((s) => s.period !== STATION_SERIES && registry.get(s.station));
     const waiting = series.length > 0 ? await store.oldestWaiting(series) : { now: 0, oldest: [] };
-    const now = at ?? (series.length > 0 ? waiting.now : await this.redisNow());
+    const now = at ?? (series.length > 0 ? waiting.now : await redisNow(store.redis));
     const late: StaleSeries[] = [];
     series.forEach((s, i) => {
       const o = waiting.oldest[i];
@@ -181,8 +182,7 @@ export class InboxSweeper {
     // count one; the id still makes it one job.
     const found = series.filter((s) => !s.hasJob);
     if (found.length === 0) return [];
-    const jobs = found.map((s) => jobOf(s, sweepJobId(s.station, s.period, s.ts, s.round)));
-    for (let i = 0; i < jobs.length; i += 1000) await this.o.checks.addBulk(jobs.slice(i, i + 1000));
+    await this.addAll(found.map((s) => jobOf(s, sweepJobId(s.station, s.period, s.ts, s.round))));
     await store.redis.hincrby(store.keys.stats, STALE_STAT, found.length);
     this.metrics.stale.inc(found.length);
     this.report(found);
@@ -191,13 +191,11 @@ export class InboxSweeper {
 
   /** An operator's re-check (after fixing what made checks fail): a fresh check job for each series. */
   async recheck(series: readonly StaleSeries[], at: number): Promise<void> {
-    const jobs = series.map((s) => jobOf(s, recheckJobId(s.station, s.period, s.ts, at)));
-    for (let i = 0; i < jobs.length; i += 1000) await this.o.checks.addBulk(jobs.slice(i, i + 1000));
+    await this.addAll(series.map((s) => jobOf(s, recheckJobId(s.station, s.period, s.ts, at))));
   }
 
-  private async redisNow(): Promise<number> {
-    const [sec, usec] = await this.o.store.redis.time();
-    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  private async addAll(jobs: ReturnType<typeof jobOf>[]): Promise<void> {
+    for (let i = 0; i < jobs.length; i += 1000) await this.o.checks.addBulk(jobs.slice(i, i + 1000));
   }
 
   private report(found: OverdueSeries[]): void {
