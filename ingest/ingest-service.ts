@@ -11,7 +11,7 @@ import { cachedProbe, influxAnswers, READINESS_BOUND_MS, redisAnswers, within } 
 import type { Logger } from '../lib/logger.js';
 import { createIngestMetrics, type IngestMetrics } from '../lib/metrics.js';
 import { StationRegistry } from '../config/station-registry.js';
-import { ingestPartition } from '../config/partition.js';
+import { ingestPartition, type Partition } from '../config/partition.js';
 import { parseFrame } from './hj212/frame.js';
 import { DeadLetterLog } from './dead-letter-log.js';
 import { JournalBatcher } from './journal-batcher.js';
@@ -91,6 +91,8 @@ export class IngestService {
   private rateRecordSeq = 0;
   private readonly stationRate: StationRate;
   private health: HealthReporter | undefined;
+  /** This process's share of the stations (mqtt.partition, INGEST_PARTITION); undefined when unpartitioned. */
+  private readonly partition: Partition | undefined;
   private draining = false;
   private readonly deadLetterLog: DeadLetterLog;
   /** The sweep of expired split packets running now: the next tick does not start another, stop() waits for it. */
@@ -110,7 +112,7 @@ export class IngestService {
     this.deadLetterLog = new DeadLetterLog(log);
     const s = config.settings;
     // A partition that cannot be (with a share group, say) refuses before anything connects.
-    ingestPartition(s.mqtt, env);
+    this.partition = ingestPartition(s.mqtt, env);
     this.instance =
       env.TUOJIANG_INSTANCE ??
       hostname()
@@ -278,6 +280,9 @@ export class IngestService {
           disk_free_ratio: await diskFreeRatio().catch(() => NaN),
           // The Grafana rule "ingest not ready" reads this: the same answer as /readyz.
           ready: (await ready()).ready ? 1 : 0,
+          // The rule "ingest partition not reporting" counts the k reporting against N: a dead
+          // partition writes nothing, which the other processes' readiness cannot show.
+          ...(this.partition ? { partition_index: this.partition.index, partition_count: this.partition.count } : {}),
         }),
         // Which station deviates how: one point per (station, quirk), tags station and quirk.
         series: async () =>

@@ -31,6 +31,8 @@ export const HEALTH_FIELDS = {
   redis_memory_ratio: 'gauge: Redis used_memory / maxmemory (0 when Redis has no maxmemory); writes are refused at 1',
   redis_oom_refusals: 'counter: journal appends Redis refused at maxmemory',
   ready: "gauge: 1 when the service's /readyz would answer 200, else 0",
+  partition_index: "gauge: k of a partitioned ingest's partition k/N (docs/decisions/0017); absent when unpartitioned",
+  partition_count: "gauge: N of a partitioned ingest's partition k/N: how many processes must report",
   disk_free_ratio:
     "gauge: free / total bytes of the file system the service's container lives on (docker's data root, where the volumes are)",
   hj212_quirks:

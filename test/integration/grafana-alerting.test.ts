@@ -86,6 +86,7 @@ describe('provisioned alert rules: structure', () => {
       'tj-disk-free',
       'tj-email-failing',
       'tj-ingest-not-ready',
+      'tj-ingest-partition-missing',
       'tj-journal-backlog',
       'tj-redis-memory',
       'tj-silent-stations',
@@ -145,7 +146,7 @@ describe('provisioned alert rules: structure', () => {
         const q = String(d.model.query);
         const measurements = [...q.matchAll(/FROM "([a-z_]+)"/g)].map((m) => m[1]);
         for (const m of measurements) expect([PIPELINE_HEALTH_MEASUREMENT, ALERTS_MEASUREMENT], r.uid).toContain(m);
-        for (const f of [...q.matchAll(/\b(?:max|min|last|count|sum)\("([a-z_]+)"\)/g)].map((m) => m[1] as string)) {
+        for (const f of [...q.matchAll(/\b(?:max|min|last|count|sum|distinct)\("([a-z_]+)"\)/g)].map((m) => m[1] as string)) {
           if (measurements.includes(ALERTS_MEASUREMENT)) expect(['event_id'], r.uid).toContain(f);
           else if (!['rejected', 'failed'].includes(f)) expect(health.has(f), `${r.uid}: ${f} is a pipeline_health field`).toBe(true);
         }
@@ -153,6 +154,9 @@ describe('provisioned alert rules: structure', () => {
     }
   });
 });
+
+/** The health fields of a partitioned ingest's point (ingest/ingest-service.ts). */
+const partitioned = (index: number, count: number) => ({ partition_index: index, partition_count: count });
 
 /** Grafana's reduce and threshold expressions over the series a query returned. */
 function evaluate(rule: Rule, results: Record<string, Array<Array<number | null>>>): boolean | 'nodata' {
@@ -189,14 +193,29 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
   beforeAll(async () => {
     [healthyDb, sickDb] = await Promise.all([startInfluxdb(), startInfluxdb()]);
     const now = Date.now();
-    const ingest = (ts: number, f: Record<string, number>) =>
-      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance: 'ingest-1' }, fields: f, ts });
+    const ingest = (ts: number, f: Record<string, number>, instance = 'ingest-1') =>
+      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance }, fields: f, ts });
     const notify = (ts: number, f: Record<string, number>) =>
       encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'notify', instance: 'n1' }, fields: f, ts });
     const alerts = (ts: number, f: Record<string, number>) =>
       encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'alerts', instance: 'a1' }, fields: f, ts });
-    const good = { ready: 1, journal_backlog: 12, readings_rejected: 3, disk_free_ratio: 0.6, redis_memory_ratio: 0.1 };
-    const bad = { ready: 0, journal_backlog: 50_000, readings_rejected: 900, disk_free_ratio: 0.05, redis_memory_ratio: 0.97 };
+    // Partition 1 of 2 (INGEST_PARTITION=1/2); partition 2/2 is another process, below.
+    const good = {
+      ready: 1,
+      journal_backlog: 12,
+      readings_rejected: 3,
+      disk_free_ratio: 0.6,
+      redis_memory_ratio: 0.1,
+      ...partitioned(1, 2),
+    };
+    const bad = {
+      ready: 0,
+      journal_backlog: 50_000,
+      readings_rejected: 900,
+      disk_free_ratio: 0.05,
+      redis_memory_ratio: 0.97,
+      ...partitioned(1, 2),
+    };
     const silence = encodePoint({
       measurement: ALERTS_MEASUREMENT,
       tags: { station: 'zhaozhen', city: 'chengdu', parameter: 'silence', rule: 'silence', state: 'firing', period: 'station' },
@@ -215,6 +234,7 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
         [
           ingest(now - 8 * 60_000, { ...good, readings_rejected: 0 }),
           ingest(now - 30_000, good),
+          ingest(now - 40_000, { ready: 1, ...partitioned(2, 2) }, 'ingest-2'),
           notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }),
           notify(now - 30_000, { emails_sent: 5, emails_failed: 2 }),
           // Late checks the sweep has just given jobs are not (yet) stuck.
@@ -227,6 +247,8 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
         [
           ingest(now - 8 * 60_000, { ...bad, readings_rejected: 0 }),
           ingest(now - 30_000, bad),
+          // Partition 2/2 wrote its last point 8 minutes ago: its process is gone.
+          ingest(now - 8 * 60_000, { ready: 1, ...partitioned(2, 2) }, 'ingest-2'),
           notify(now - 8 * 60_000, { emails_sent: 1, emails_failed: 2 }),
           notify(now - 30_000, { emails_sent: 1, emails_failed: 7 }),
           alerts(now - 30_000, { check_jobs_waiting: 0, check_series_overdue: 3, check_series_stuck: 1 }),
@@ -262,6 +284,57 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
 
   it('every rule fires on a sick one', async () => {
     for (const r of rules) expect(await run(sickDb, r), r.uid).toBe(true);
+  });
+
+  it('the partition rule: quiet unpartitioned and while N changes, firing for each partition missing', async () => {
+    const r = rules.find((x) => x.uid === 'tj-ingest-partition-missing') as Rule;
+    const db = await startInfluxdb();
+    const now = Date.now();
+    const at = (ts: number, instance: string, f: Record<string, number>) =>
+      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance }, fields: { ready: 1, ...f }, ts });
+    // A running process writes a point every 10 s: several in the rule's five minutes.
+    const live = (instance: string, f: Record<string, number>) => [20_000, 90_000, 160_000].map((ago) => at(now - ago, instance, f));
+    const write = async (lines: string[]) => {
+      await client(db).query('DROP SERIES FROM "pipeline_health"');
+      await client(db).writeLines(lines);
+    };
+    const missing = async (): Promise<number | null | undefined> =>
+      (await client(db).query(String(r.data.find((d) => d.refId === 'A')?.model.query)))[0]?.values[0]?.[1] as number | null | undefined;
+    try {
+      await client(db).ensureDatabase();
+      // One ingest, unpartitioned: no point has the fields, no data, which the rule takes as OK.
+      await write(live('ingest-1', {}));
+      expect(await run(db, r)).toBe('nodata');
+      expect(r.noDataState).toBe('OK');
+      // From 2 to 3 partitions, the documented way: for a while all five report; then the old two stop.
+      await write([
+        ...live('old-1', partitioned(1, 2)),
+        ...live('old-2', partitioned(2, 2)),
+        ...live('new-1', partitioned(1, 3)),
+        ...live('new-2', partitioned(2, 3)),
+        ...live('new-3', partitioned(3, 3)),
+      ]);
+      expect(await run(db, r)).toBe(false);
+      await write([
+        at(now - 6 * 60_000, 'old-1', partitioned(1, 2)),
+        at(now - 6 * 60_000, 'old-2', partitioned(2, 2)),
+        ...live('new-1', partitioned(1, 3)),
+        ...live('new-2', partitioned(2, 3)),
+        ...live('new-3', partitioned(3, 3)),
+      ]);
+      expect(await run(db, r)).toBe(false);
+      // Two of four gone (2 and 4 of 4): the value says how many.
+      await write([
+        ...live('p1', partitioned(1, 4)),
+        at(now - 7 * 60_000, 'p2', partitioned(2, 4)),
+        ...live('p3', partitioned(3, 4)),
+        at(now - 7 * 60_000, 'p4', partitioned(4, 4)),
+      ]);
+      expect(await missing()).toBe(2);
+      expect(await run(db, r)).toBe(true);
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('the readiness rule fires when the ingest writes nothing at all', async () => {

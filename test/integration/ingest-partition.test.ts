@@ -112,6 +112,17 @@ async function spawnIngest(partition: string): Promise<IngestChild> {
   });
 }
 
+/** The query of the provisioned Grafana rule that counts the partitions missing. */
+function partitionRuleQuery(): string {
+  const file = parse(readFileSync(join(ROOT, 'dashboards/provisioning/alerting/tuojiang-platform.yaml'), 'utf8')) as {
+    groups: Array<{ rules: Array<{ uid: string; data: Array<{ refId: string; model: { query?: string } }> }> }>;
+  };
+  const rule = file.groups.flatMap((g) => g.rules).find((r) => r.uid === 'tj-ingest-partition-missing');
+  const query = rule?.data.find((d) => d.refId === 'A')?.model.query;
+  if (!query) throw new Error('rule tj-ingest-partition-missing has no query A');
+  return query;
+}
+
 interface Readyz {
   status: string;
   checks: Record<string, boolean>;
@@ -248,6 +259,15 @@ describe('partitioned ingest', () => {
     p2.child.kill('SIGTERM');
     expect((await p1.exited).code).toBe(0);
     expect((await p2.exited).code).toBe(0);
+
+    // Each process's health points say its partition (a stopping process writes one last point), so
+    // the Grafana rule "ingest partition not reporting" finds both of the two reporting: 0 missing.
+    const health = await stack.influx.query(
+      `SELECT last("partition_index"), last("partition_count") FROM "pipeline_health" WHERE "service" = 'ingest' GROUP BY "instance"`,
+    );
+    const byInstance = Object.fromEntries(health.map((h) => [h.tags?.instance, h.values[0]?.slice(1)]));
+    expect(byInstance).toMatchObject({ 'test-1of2': [1, 2], 'test-2of2': [2, 2] });
+    expect((await stack.influx.query(partitionRuleQuery()))[0]?.values[0]?.[1]).toBe(0);
   }, 180_000);
 
   it('2 → 3 partitions by the documented procedure while publishing: nothing lost, re-deliveries stored once', async () => {
