@@ -205,6 +205,14 @@ export class IngestService {
     return this.sources.reduce((n, src) => n + src.held, 0);
   }
 
+  /**
+   * A number for a health point, NaN (left out) when Redis does not answer in time. Not even asked
+   * while disconnected: the command would wait in the offline queue for the whole outage.
+   */
+  private askRedis(probe: () => Promise<number>): Promise<number> {
+    return this.redis.status === 'ready' ? within(READINESS_BOUND_MS, probe, NaN) : Promise.resolve(NaN);
+  }
+
   get httpPort(): number | undefined {
     return this.ops?.port;
   }
@@ -266,6 +274,8 @@ export class IngestService {
         influx: this.influx,
         service: 'ingest',
         instance: this.instance,
+        // The partition rule checks each N's processes against that N, so a set being retired while N changes is not counted with the new one.
+        ...(this.partition ? { tags: { partitions: String(this.partition.count) } } : {}),
         intervalMs: this.opts.healthIntervalMs ?? 10_000,
         sample: async () => ({
           readings_in: await counterValue(this.metrics.readingsIn),
@@ -273,9 +283,12 @@ export class IngestService {
           readings_rejected: await counterValue(this.metrics.readingsRejected),
           hj212_quirks: await counterValue(this.metrics.hj212Quirks),
           hj212_resent: await counterValue(this.metrics.hj212Resent),
-          journal_backlog: await this.redis.xlen(this.layout.journalStream),
+          // Redis unreachable from this process must still give a point, with ready 0: a command
+          // waits for the reconnection, and with other ingests reporting ready, no point at all
+          // would leave the readiness rule quiet. Bounded like /readyz's own probes.
+          journal_backlog: await this.askRedis(() => this.redis.xlen(this.layout.journalStream)),
           write_lag_s: this.writer.lastWriteLagS,
-          redis_memory_ratio: await redisMemoryRatio(this.redis).catch(() => NaN),
+          redis_memory_ratio: await this.askRedis(() => redisMemoryRatio(this.redis)),
           redis_oom_refusals: await counterValue(this.metrics.redisOutOfMemory),
           disk_free_ratio: await diskFreeRatio().catch(() => NaN),
           // The Grafana rule "ingest not ready" reads this: the same answer as /readyz.

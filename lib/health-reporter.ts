@@ -7,7 +7,10 @@
 import type { InfluxStore } from './influx/client.js';
 import { encodePoint } from './influx/line-protocol.js';
 
-/** Measurement of the health points: tags `service`, `instance`; one float field per counter. */
+/**
+ * Measurement of the health points: tags `service`, `instance` (and `partitions`, N, from a
+ * partitioned ingest); one float field per counter.
+ */
 export const PIPELINE_HEALTH_MEASUREMENT = 'pipeline_health';
 
 /**
@@ -48,6 +51,8 @@ export interface HealthReporterOptions {
   service: string;
   /** The process: TUOJIANG_INSTANCE or the host name. */
   instance: string;
+  /** Tags of every point besides `service` and `instance` (a partitioned ingest's `partitions`, N). */
+  tags?: Record<string, string>;
   intervalMs: number;
   /** The current counters; non-finite values are left out. */
   sample: () => Promise<Record<string, number>>;
@@ -88,7 +93,7 @@ export function startHealthReporter(o: HealthReporterOptions): HealthReporter {
       const fields = finite(values);
       if (Object.keys(fields).length === 0) return;
       const ts = now();
-      const tags = { service: o.service, instance: o.instance };
+      const tags = { ...o.tags, service: o.service, instance: o.instance };
       const lines = [encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags, fields, ts })];
       for (const s of (await o.series?.()) ?? []) {
         const f = finite(s.fields);

@@ -194,7 +194,12 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
     [healthyDb, sickDb] = await Promise.all([startInfluxdb(), startInfluxdb()]);
     const now = Date.now();
     const ingest = (ts: number, f: Record<string, number>, instance = 'ingest-1') =>
-      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance }, fields: f, ts });
+      encodePoint({
+        measurement: PIPELINE_HEALTH_MEASUREMENT,
+        tags: { service: 'ingest', instance, ...(f.partition_count ? { partitions: String(f.partition_count) } : {}) },
+        fields: f,
+        ts,
+      });
     const notify = (ts: number, f: Record<string, number>) =>
       encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'notify', instance: 'n1' }, fields: f, ts });
     const alerts = (ts: number, f: Record<string, number>) =>
@@ -265,13 +270,18 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
     await Promise.all([healthyDb?.destroy(), sickDb?.destroy()]);
   });
 
+  /**
+   * As Grafana evaluates a rule: each series of its query (a GROUP BY by tag gives several) is an
+   * alert instance of its own; the rule fires when any does, and has no data when none has.
+   */
   const run = async (db: InfluxdbHandle, rule: Rule) => {
-    const results: Record<string, Array<Array<number | null>>> = {};
-    for (const d of rule.data.filter((x) => x.datasourceUid !== '__expr__')) {
-      const series = await client(db).query(String(d.model.query));
-      results[d.refId] = series.flatMap((s) => s.values as Array<Array<number | null>>);
-    }
-    return evaluate(rule, results);
+    const queries = rule.data.filter((x) => x.datasourceUid !== '__expr__');
+    expect(queries, `${rule.uid}: one query`).toHaveLength(1);
+    const [query] = queries as [Query];
+    const series = await client(db).query(String(query.model.query));
+    const verdicts = series.map((s) => evaluate(rule, { [query.refId]: s.values as Array<Array<number | null>> }));
+    if (verdicts.includes(true)) return true;
+    return verdicts.includes(false) ? false : 'nodata';
   };
 
   it('no rule fires on a healthy platform (quiet rules may see no data, which they treat as OK)', async () => {
@@ -291,15 +301,26 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
     const db = await startInfluxdb();
     const now = Date.now();
     const at = (ts: number, instance: string, f: Record<string, number>) =>
-      encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'ingest', instance }, fields: { ready: 1, ...f }, ts });
+      encodePoint({
+        measurement: PIPELINE_HEALTH_MEASUREMENT,
+        tags: { service: 'ingest', instance, ...(f.partition_count ? { partitions: String(f.partition_count) } : {}) },
+        fields: { ready: 1, ...f },
+        ts,
+      });
     // A running process writes a point every 10 s: several in the rule's five minutes.
     const live = (instance: string, f: Record<string, number>) => [20_000, 90_000, 160_000].map((ago) => at(now - ago, instance, f));
     const write = async (lines: string[]) => {
       await client(db).query('DROP SERIES FROM "pipeline_health"');
       await client(db).writeLines(lines);
     };
-    const missing = async (): Promise<number | null | undefined> =>
-      (await client(db).query(String(r.data.find((d) => d.refId === 'A')?.model.query)))[0]?.values[0]?.[1] as number | null | undefined;
+    /** How many are missing, per N. */
+    const missing = async (): Promise<Record<string, unknown>> =>
+      Object.fromEntries(
+        (await client(db).query(String(r.data.find((d) => d.refId === 'A')?.model.query))).map((s) => [
+          s.tags?.partitions,
+          s.values[0]?.[1],
+        ]),
+      );
     try {
       await client(db).ensureDatabase();
       // One ingest, unpartitioned: no point has the fields, no data, which the rule takes as OK.
@@ -323,6 +344,31 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
         ...live('new-3', partitioned(3, 3)),
       ]);
       expect(await run(db, r)).toBe(false);
+      // A new process missing while the old set still runs: old 2/2 does not stand in for new 2/3.
+      await write([
+        ...live('old-1', partitioned(1, 2)),
+        ...live('old-2', partitioned(2, 2)),
+        ...live('new-1', partitioned(1, 3)),
+        ...live('new-3', partitioned(3, 3)),
+      ]);
+      expect(await missing()).toEqual({ '2': 0, '3': 1 });
+      expect(await run(db, r)).toBe(true);
+      // From 3 to 2: the new pair alone, the old three stopped together 6 minutes ago; and while they
+      // all still run, neither set is short.
+      await write([
+        ...live('new-1', partitioned(1, 2)),
+        ...live('new-2', partitioned(2, 2)),
+        at(now - 6 * 60_000, 'old-3', partitioned(3, 3)),
+      ]);
+      expect(await run(db, r)).toBe(false);
+      await write([
+        ...live('old-1', partitioned(1, 3)),
+        ...live('old-2', partitioned(2, 3)),
+        ...live('old-3', partitioned(3, 3)),
+        ...live('new-1', partitioned(1, 2)),
+        ...live('new-2', partitioned(2, 2)),
+      ]);
+      expect(await missing()).toEqual({ '2': 0, '3': 0 });
       // Two of four gone (2 and 4 of 4): the value says how many.
       await write([
         ...live('p1', partitioned(1, 4)),
@@ -330,7 +376,7 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
         ...live('p3', partitioned(3, 4)),
         at(now - 7 * 60_000, 'p4', partitioned(4, 4)),
       ]);
-      expect(await missing()).toBe(2);
+      expect(await missing()).toEqual({ '4': 2 });
       expect(await run(db, r)).toBe(true);
     } finally {
       await db.destroy();
