@@ -1,7 +1,7 @@
 /**
  * The ingest's health points (lib/health-reporter.ts), which the platform's Grafana rules read: a
- * partitioned process names its partition in them, and a process cut off from Redis keeps writing
- * them, saying it is not ready. Before, its sample waited on Redis commands queued behind the
+ * partitioned process names its partition in them, and a process cut off from Redis (stopped, or
+ * stalled) keeps writing them, saying it is not ready. Before, its sample waited on Redis commands queued behind the
  * reconnection, so it wrote nothing; with other ingests reporting ready, the readiness rule (the
  * lowest `ready` of any ingest) then stayed quiet. Real Mosquitto, Redis and InfluxDB.
  */
@@ -46,7 +46,7 @@ async function points(instance: string, since: number): Promise<HealthRow[]> {
 }
 
 describe("the ingest's health points", () => {
-  it('name its partition, and keep coming with ready 0 while Redis is away, ready 1 once it is back', async () => {
+  it('name its partition, and keep coming with ready 0 while Redis is away or stalled, ready 1 once it is back', async () => {
     const instance = 'health-p1of2';
     await stack.startIngest({ instance, env: { INGEST_PARTITION: '1/2' } });
     const start = Date.now() - 1000;
@@ -67,5 +67,23 @@ describe("the ingest's health points", () => {
     }
     const up = Date.now();
     await waitFor(async () => (await points(instance, up)).some((p) => p.ready === 1), 30_000, 'a ready point after Redis came back');
+
+    // Stalled rather than gone (the connection stays up, commands get no answer): the sample's
+    // questions to Redis time out instead of holding the point back.
+    const pid = stack.services.redis.pid;
+    if (pid === undefined) throw new Error('redis has no pid');
+    process.kill(pid, 'SIGSTOP');
+    const stalled = Date.now();
+    try {
+      await waitFor(
+        async () => (await points(instance, stalled + 1000)).filter((p) => p.ready === 0).length >= 3,
+        20_000,
+        'points saying not ready while Redis is stalled',
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const resumed = Date.now();
+    await waitFor(async () => (await points(instance, resumed)).some((p) => p.ready === 1), 30_000, 'a ready point after Redis resumed');
   }, 120_000);
 });
