@@ -158,6 +158,15 @@ describe('provisioned alert rules: structure', () => {
 /** The health fields of a partitioned ingest's point (ingest/ingest-service.ts). */
 const partitioned = (index: number, count: number) => ({ partition_index: index, partition_count: count });
 
+/** An ingest's health point as ingest/ingest-service.ts writes it: N also as the tag `partitions` when partitioned. */
+const ingestPoint = (ts: number, f: Record<string, number>, instance: string) =>
+  encodePoint({
+    measurement: PIPELINE_HEALTH_MEASUREMENT,
+    tags: { service: 'ingest', instance, ...(f.partition_count ? { partitions: String(f.partition_count) } : {}) },
+    fields: f,
+    ts,
+  });
+
 /** Grafana's reduce and threshold expressions over the series a query returned. */
 function evaluate(rule: Rule, results: Record<string, Array<Array<number | null>>>): boolean | 'nodata' {
   const values: Record<string, number | undefined> = {};
@@ -193,13 +202,7 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
   beforeAll(async () => {
     [healthyDb, sickDb] = await Promise.all([startInfluxdb(), startInfluxdb()]);
     const now = Date.now();
-    const ingest = (ts: number, f: Record<string, number>, instance = 'ingest-1') =>
-      encodePoint({
-        measurement: PIPELINE_HEALTH_MEASUREMENT,
-        tags: { service: 'ingest', instance, ...(f.partition_count ? { partitions: String(f.partition_count) } : {}) },
-        fields: f,
-        ts,
-      });
+    const ingest = (ts: number, f: Record<string, number>, instance = 'ingest-1') => ingestPoint(ts, f, instance);
     const notify = (ts: number, f: Record<string, number>) =>
       encodePoint({ measurement: PIPELINE_HEALTH_MEASUREMENT, tags: { service: 'notify', instance: 'n1' }, fields: f, ts });
     const alerts = (ts: number, f: Record<string, number>) =>
@@ -300,13 +303,7 @@ describe('provisioned alert rules: every query on a real InfluxDB', () => {
     const r = rules.find((x) => x.uid === 'tj-ingest-partition-missing') as Rule;
     const db = await startInfluxdb();
     const now = Date.now();
-    const at = (ts: number, instance: string, f: Record<string, number>) =>
-      encodePoint({
-        measurement: PIPELINE_HEALTH_MEASUREMENT,
-        tags: { service: 'ingest', instance, ...(f.partition_count ? { partitions: String(f.partition_count) } : {}) },
-        fields: { ready: 1, ...f },
-        ts,
-      });
+    const at = (ts: number, instance: string, f: Record<string, number>) => ingestPoint(ts, { ready: 1, ...f }, instance);
     // A running process writes a point every 10 s: several in the rule's five minutes.
     const live = (instance: string, f: Record<string, number>) => [20_000, 90_000, 160_000].map((ago) => at(now - ago, instance, f));
     const write = async (lines: string[]) => {
